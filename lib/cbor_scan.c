@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cbor_scan.c: well-formedness and extent of encoded CBOR, driven by
+ * libcbor's streaming decoder one head at a time.  Nothing here
+ * allocates, so a sender's declared counts cost nothing until the bytes
+ * to back them have arrived.
+ */
+#include <string.h>
+
+#include <cbor.h>
+
+#include "cbor_scan.h"
+
+enum scan_frame {
+	SCAN_DEFINITE,		/* array or map with items left */
+	SCAN_INDEF,		/* indefinite array */
+	SCAN_INDEF_MAP,		/* indefinite map */
+	SCAN_INDEF_BYTES,	/* chunked byte string */
+	SCAN_INDEF_TEXT,	/* chunked text string */
+};
+
+struct scan {
+	enum scan_frame	 kind[CBOR_SCAN_DEPTH];
+	uint64_t	 left[CBOR_SCAN_DEPTH];	/* items, or map parity */
+	int		 depth;
+	int		 tags;		/* tags waiting for their item */
+	bool		 done;		/* the top-level item is complete */
+	bool		 error;
+};
+
+/* One whole item ended: count it in its container, closing finished ones. */
+static void
+scan_complete(struct scan *s)
+{
+	s->tags = 0;
+	for (;;) {
+		if (s->depth == 0) {
+			s->done = true;
+			return;
+		}
+		switch (s->kind[s->depth - 1]) {
+		case SCAN_DEFINITE:
+			if (--s->left[s->depth - 1] > 0)
+				return;
+			s->depth--;
+			break;
+		case SCAN_INDEF_MAP:
+			s->left[s->depth - 1] ^= 1;
+			return;
+		case SCAN_INDEF:
+			return;
+		default:	/* chunks are handled in scan_string */
+			s->error = true;
+			return;
+		}
+	}
+}
+
+static bool
+scan_in_string(struct scan *s)
+{
+	return s->depth > 0 && (s->kind[s->depth - 1] == SCAN_INDEF_BYTES ||
+	    s->kind[s->depth - 1] == SCAN_INDEF_TEXT);
+}
+
+static void
+scan_leaf(struct scan *s)
+{
+	if (scan_in_string(s))
+		s->error = true;
+	else
+		scan_complete(s);
+}
+
+static void
+scan_push(struct scan *s, enum scan_frame kind, uint64_t left)
+{
+	if (scan_in_string(s) || s->depth == CBOR_SCAN_DEPTH) {
+		s->error = true;
+		return;
+	}
+	s->tags = 0;
+	s->kind[s->depth] = kind;
+	s->left[s->depth] = left;
+	s->depth++;
+}
+
+static void
+scan_string(struct scan *s, enum scan_frame chunked)
+{
+	if (scan_in_string(s)) {
+		/* A chunk must be a definite string of the same type. */
+		if (s->kind[s->depth - 1] != chunked)
+			s->error = true;
+		return;
+	}
+	scan_complete(s);
+}
+
+static void cb_uint8(void *c, uint8_t v) { (void)v; scan_leaf(c); }
+static void cb_uint16(void *c, uint16_t v) { (void)v; scan_leaf(c); }
+static void cb_uint32(void *c, uint32_t v) { (void)v; scan_leaf(c); }
+static void cb_uint64(void *c, uint64_t v) { (void)v; scan_leaf(c); }
+static void cb_simple(void *c) { scan_leaf(c); }
+static void cb_bool(void *c, bool v) { (void)v; scan_leaf(c); }
+static void cb_float(void *c, float v) { (void)v; scan_leaf(c); }
+static void cb_double(void *c, double v) { (void)v; scan_leaf(c); }
+
+static void
+cb_bytes(void *c, cbor_data d, size_t n)
+{
+	(void)d; (void)n;
+	scan_string(c, SCAN_INDEF_BYTES);
+}
+
+static void
+cb_text(void *c, cbor_data d, size_t n)
+{
+	(void)d; (void)n;
+	scan_string(c, SCAN_INDEF_TEXT);
+}
+
+static void cb_bytes_start(void *c) { scan_push(c, SCAN_INDEF_BYTES, 0); }
+static void cb_text_start(void *c) { scan_push(c, SCAN_INDEF_TEXT, 0); }
+static void cb_indef_array(void *c) { scan_push(c, SCAN_INDEF, 0); }
+static void cb_indef_map(void *c) { scan_push(c, SCAN_INDEF_MAP, 0); }
+
+static void
+cb_array(void *c, size_t n)
+{
+	if (n == 0)
+		scan_leaf(c);
+	else
+		scan_push(c, SCAN_DEFINITE, n);
+}
+
+static void
+cb_map(void *c, size_t n)
+{
+	if (n == 0)
+		scan_leaf(c);
+	else
+		scan_push(c, SCAN_DEFINITE, (uint64_t)n * 2);
+}
+
+static void
+cb_tag(void *c, uint64_t v)
+{
+	struct scan	*s = c;
+
+	(void)v;
+	if (scan_in_string(s) || ++s->tags > CBOR_SCAN_DEPTH)
+		s->error = true;
+}
+
+static void
+cb_break(void *c)
+{
+	struct scan	*s = c;
+	enum scan_frame	 k;
+
+	if (s->depth == 0 || s->tags > 0) {
+		s->error = true;
+		return;
+	}
+	k = s->kind[s->depth - 1];
+	if (k == SCAN_DEFINITE || (k == SCAN_INDEF_MAP && s->left[s->depth - 1])) {
+		s->error = true;	/* not indefinite, or a key without value */
+		return;
+	}
+	s->depth--;
+	scan_complete(s);
+}
+
+static const struct cbor_callbacks scan_callbacks = {
+	.uint8 = cb_uint8, .uint16 = cb_uint16,
+	.uint32 = cb_uint32, .uint64 = cb_uint64,
+	.negint8 = cb_uint8, .negint16 = cb_uint16,
+	.negint32 = cb_uint32, .negint64 = cb_uint64,
+	.byte_string = cb_bytes, .byte_string_start = cb_bytes_start,
+	.string = cb_text, .string_start = cb_text_start,
+	.array_start = cb_array, .indef_array_start = cb_indef_array,
+	.map_start = cb_map, .indef_map_start = cb_indef_map,
+	.tag = cb_tag,
+	.float2 = cb_float, .float4 = cb_float, .float8 = cb_double,
+	.undefined = cb_simple, .null = cb_simple, .boolean = cb_bool,
+	.indef_break = cb_break,
+};
+
+size_t
+cbor_scan_item(const uint8_t *buf, size_t len)
+{
+	struct scan			 s;
+	struct cbor_decoder_result	 r;
+	size_t				 off = 0;
+
+	memset(&s, 0, sizeof(s));
+	while (!s.done) {
+		if (off >= len)
+			return 0;
+		r = cbor_stream_decode(buf + off, len - off, &scan_callbacks, &s);
+		if (r.status != CBOR_DECODER_FINISHED || s.error)
+			return 0;
+		off += r.read;
+	}
+	return off;
+}
+
+/* One head, decoded into whichever of these its callback fills. */
+struct head {
+	enum {
+		HEAD_OTHER, HEAD_UINT, HEAD_BOOL, HEAD_TEXT, HEAD_ARRAY,
+		HEAD_MAP, HEAD_INDEF_MAP, HEAD_BREAK,
+	}		 type;
+	uint64_t	 u;
+	bool		 b;
+	const char	*s;
+	size_t		 n;
+};
+
+static void hd_u8(void *c, uint8_t v) { ((struct head *)c)->type = HEAD_UINT; ((struct head *)c)->u = v; }
+static void hd_u16(void *c, uint16_t v) { ((struct head *)c)->type = HEAD_UINT; ((struct head *)c)->u = v; }
+static void hd_u32(void *c, uint32_t v) { ((struct head *)c)->type = HEAD_UINT; ((struct head *)c)->u = v; }
+static void hd_u64(void *c, uint64_t v) { ((struct head *)c)->type = HEAD_UINT; ((struct head *)c)->u = v; }
+static void hd_bool(void *c, bool v) { ((struct head *)c)->type = HEAD_BOOL; ((struct head *)c)->b = v; }
+static void hd_indef_map(void *c) { ((struct head *)c)->type = HEAD_INDEF_MAP; }
+static void hd_break(void *c) { ((struct head *)c)->type = HEAD_BREAK; }
+
+static void
+hd_text(void *c, cbor_data d, size_t n)
+{
+	struct head	*h = c;
+
+	h->type = HEAD_TEXT;
+	h->s = (const char *)d;
+	h->n = n;
+}
+
+static void
+hd_array(void *c, size_t n)
+{
+	((struct head *)c)->type = HEAD_ARRAY;
+	((struct head *)c)->n = n;
+}
+
+static void
+hd_map(void *c, size_t n)
+{
+	((struct head *)c)->type = HEAD_MAP;
+	((struct head *)c)->n = n;
+}
+
+static const struct cbor_callbacks head_callbacks = {
+	.uint8 = hd_u8, .uint16 = hd_u16, .uint32 = hd_u32, .uint64 = hd_u64,
+	.negint8 = cbor_null_negint8_callback,
+	.negint16 = cbor_null_negint16_callback,
+	.negint32 = cbor_null_negint32_callback,
+	.negint64 = cbor_null_negint64_callback,
+	.byte_string = cbor_null_byte_string_callback,
+	.byte_string_start = cbor_null_byte_string_start_callback,
+	.string = hd_text, .string_start = cbor_null_string_start_callback,
+	.array_start = hd_array,
+	.indef_array_start = cbor_null_indef_array_start_callback,
+	.map_start = hd_map, .indef_map_start = hd_indef_map,
+	.tag = cbor_null_tag_callback,
+	.float2 = cbor_null_float2_callback,
+	.float4 = cbor_null_float4_callback,
+	.float8 = cbor_null_float8_callback,
+	.undefined = cbor_null_undefined_callback,
+	.null = cbor_null_null_callback,
+	.boolean = hd_bool, .indef_break = hd_break,
+};
+
+/* Decodes the head at buf; returns its length, or 0 if malformed. */
+static size_t
+head_read(const uint8_t *buf, size_t len, struct head *h)
+{
+	struct cbor_decoder_result	r;
+
+	memset(h, 0, sizeof(*h));
+	if (len == 0)
+		return 0;
+	r = cbor_stream_decode(buf, len, &head_callbacks, h);
+	if (r.status != CBOR_DECODER_FINISHED)
+		return 0;
+	return r.read;
+}
+
+int
+cbor_scan_map(const uint8_t *buf, size_t len, struct cbor_field *f,
+    size_t max)
+{
+	struct head	h;
+	size_t		off, n, i, nfields = 0;
+	bool		indef;
+	int		j;
+
+	if ((off = head_read(buf, len, &h)) == 0)
+		return -1;
+	if (h.type == HEAD_MAP)
+		indef = false;
+	else if (h.type == HEAD_INDEF_MAP)
+		indef = true;
+	else
+		return -1;
+	for (i = 0; indef || i < h.n; i++) {
+		struct head	k;
+
+		if ((n = head_read(buf + off, len - off, &k)) == 0)
+			return -1;
+		if (indef && k.type == HEAD_BREAK) {
+			off += n;
+			break;
+		}
+		if (k.type != HEAD_TEXT || nfields == max)
+			return -1;
+		for (j = 0; j < (int)nfields; j++)
+			if (f[j].keylen == k.n && memcmp(f[j].key, k.s, k.n) == 0)
+				return -1;
+		off += n;
+		f[nfields].key = k.s;
+		f[nfields].keylen = k.n;
+		f[nfields].val = buf + off;
+		if ((n = cbor_scan_item(buf + off, len - off)) == 0)
+			return -1;
+		f[nfields++].vallen = n;
+		off += n;
+	}
+	if (off != len)
+		return -1;
+	return (int)nfields;
+}
+
+const struct cbor_field *
+cbor_field_get(const struct cbor_field *f, int n, const char *key)
+{
+	size_t	klen = strlen(key);
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (f[i].keylen == klen && memcmp(f[i].key, key, klen) == 0)
+			return &f[i];
+	return NULL;
+}
+
+bool
+cbor_read_uint(const uint8_t *buf, size_t len, uint64_t *v)
+{
+	struct head	h;
+
+	if (head_read(buf, len, &h) != len || h.type != HEAD_UINT)
+		return false;
+	*v = h.u;
+	return true;
+}
+
+bool
+cbor_read_bool(const uint8_t *buf, size_t len, bool *v)
+{
+	struct head	h;
+
+	if (head_read(buf, len, &h) != len || h.type != HEAD_BOOL)
+		return false;
+	*v = h.b;
+	return true;
+}
+
+bool
+cbor_read_text(const uint8_t *buf, size_t len, const char **s, size_t *n)
+{
+	struct head	h;
+
+	if (head_read(buf, len, &h) != len || h.type != HEAD_TEXT)
+		return false;
+	*s = h.s;
+	*n = h.n;
+	return true;
+}
+
+bool
+cbor_read_array(const uint8_t *buf, size_t len, size_t *count, size_t *off)
+{
+	struct head	h;
+	size_t		n;
+
+	if ((n = head_read(buf, len, &h)) == 0 || h.type != HEAD_ARRAY)
+		return false;
+	*count = h.n;
+	*off = n;
+	return true;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cbor_scan.h: reading encoded CBOR in place, without building libcbor
+ * items: the extent of one item, the key/value spans of a map, and
+ * typed reads of single values.  Payloads the daemon only forwards stay
+ * as byte spans and are never decoded.
+ */
+#ifndef PEER_CBOR_SCAN_H
+#define PEER_CBOR_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Deepest nesting of arrays, maps, tags and chunked strings accepted. */
+#define CBOR_SCAN_DEPTH	32
+
+/* A key/value pair of a map; both point into the scanned buffer. */
+struct cbor_field {
+	const char	*key;		/* not NUL-terminated */
+	size_t		 keylen;
+	const uint8_t	*val;		/* one whole encoded item */
+	size_t		 vallen;
+};
+
+/*
+ * Length of the one well-formed item at the start of buf, or 0 if it is
+ * truncated, malformed or nested deeper than CBOR_SCAN_DEPTH.
+ */
+size_t	cbor_scan_item(const uint8_t *buf, size_t len);
+
+/*
+ * Splits the map that must fill buf exactly into fields; keys must be
+ * definite text strings.  Returns the number of fields, or -1 if buf is
+ * not exactly one well-formed map with text keys or has more than max
+ * fields.  A repeated key is refused too: which one wins is otherwise
+ * up to each reader.
+ */
+int	cbor_scan_map(const uint8_t *buf, size_t len, struct cbor_field *f,
+	    size_t max);
+
+/* The field named key, or NULL. */
+const struct cbor_field *cbor_field_get(const struct cbor_field *, int n,
+	    const char *key);
+
+/* Typed reads of a value span; false if it is another type. */
+bool	cbor_read_uint(const uint8_t *, size_t, uint64_t *);
+bool	cbor_read_bool(const uint8_t *, size_t, bool *);
+/* Definite text strings only; *s points into the buffer. */
+bool	cbor_read_text(const uint8_t *, size_t, const char **s, size_t *n);
+/* Definite arrays only: sets *count and the offset of the first element. */
+bool	cbor_read_array(const uint8_t *, size_t, size_t *count, size_t *off);
+
+#endif
