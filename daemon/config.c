@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config.c: the config file, "key = value" lines checked against a
+ * table of keys with their types and ranges.  conf/peerd.conf and
+ * peerd.conf(5) document the same keys.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+enum config_type {
+	CT_NAME,	/* node name */
+	CT_PATH,	/* absolute or relative path, fits the field */
+	CT_LISTEN,	/* ADDR:PORT, repeatable */
+	CT_LOGLEVEL,
+	CT_SIZE,	/* bytes, with optional K, M or G (binary) suffix */
+	CT_UINT,
+};
+
+static const struct config_key {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 off;
+	size_t			 size;
+	uint64_t		 min, max;
+} config_keys[] = {
+#define F(field)	offsetof(struct config, field), \
+			sizeof(((struct config *)0)->field)
+	{ "listen",	 CT_LISTEN,	F(listen),	0, 0 },
+	{ "log_level",	 CT_LOGLEVEL,	F(log_level),	0, 0 },
+	{ "max_clients", CT_UINT,	F(max_clients),	1, 65536 },
+	{ "max_message", CT_SIZE,	F(max_message),	65536, 1u << 30 },
+	{ "name",	 CT_NAME,	F(name),	0, 0 },
+	{ "socket",	 CT_PATH,	F(socket_path),	0, 0 },
+	{ "state_dir",	 CT_PATH,	F(state_dir),	0, 0 },
+#undef F
+};
+#define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+
+void
+config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_LEVEL_INFO;
+	c->max_message = 16u << 20;
+	c->max_clients = 1024;
+}
+
+static const struct config_key *
+config_key_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+static bool
+node_name_valid(const char *s)
+{
+	size_t	n = strlen(s), i;
+
+	if (n == 0 || n > NODE_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+static int
+parse_uint(const char *s, bool size_suffix, uint64_t *v)
+{
+	char			*end;
+	unsigned long long	 n;
+	unsigned		 shift = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (size_suffix && *end != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 'K': case 'k': shift = 10; break;
+		case 'M': case 'm': shift = 20; break;
+		case 'G': case 'g': shift = 30; break;
+		default: return -1;
+		}
+		end++;
+	}
+	if (*end != '\0' || n > (UINT64_MAX >> shift))
+		return -1;
+	*v = (uint64_t)n << shift;
+	return 0;
+}
+
+/* Stores value for key k; -1 with err (without position) if bad. */
+static int
+config_set(struct config *c, const struct config_key *k, const char *value,
+    char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			*field = (char *)c + k->off;
+	char			 why[128];
+	enum log_level		 l;
+	uint64_t		 v;
+
+	switch (k->type) {
+	case CT_NAME:
+		if (!node_name_valid(value)) {
+			snprintf(err, errlen, "%s: \"%s\" is not a name of 1-%d "
+			    "letters, digits, '-', '_' or '.'", k->name, value,
+			    NODE_NAME_MAX);
+			return -1;
+		}
+		snprintf(field, k->size, "%s", value);
+		return 0;
+	case CT_PATH:
+		if (*value == '\0' || strlen(value) >= k->size) {
+			snprintf(err, errlen, "%s: path must be 1-%zu bytes",
+			    k->name, k->size - 1);
+			return -1;
+		}
+		snprintf(field, k->size, "%s", value);
+		return 0;
+	case CT_LISTEN:
+		if (addr_parse(value, &ss, &sslen, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s: %s", k->name, why);
+			return -1;
+		}
+		if (c->nlisten == CONFIG_LISTEN_MAX) {
+			snprintf(err, errlen, "%s: more than %d addresses",
+			    k->name, CONFIG_LISTEN_MAX);
+			return -1;
+		}
+		snprintf(c->listen[c->nlisten++], ADDR_STRLEN, "%s", value);
+		return 0;
+	case CT_LOGLEVEL:
+		if (!log_level_parse(value, &l)) {
+			snprintf(err, errlen, "%s: \"%s\" is not one of error, "
+			    "warn, info, debug", k->name, value);
+			return -1;
+		}
+		c->log_level = l;
+		return 0;
+	case CT_SIZE:
+	case CT_UINT:
+		if (parse_uint(value, k->type == CT_SIZE, &v) == -1) {
+			snprintf(err, errlen, "%s: \"%s\" is not %s", k->name,
+			    value, k->type == CT_SIZE ? "a size (bytes, or with "
+			    "K, M or G)" : "a whole number");
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: %s out of range (%" PRIu64
+			    "-%" PRIu64 ")", k->name, value, k->min, k->max);
+			return -1;
+		}
+		memcpy(field, &v, sizeof(v));
+		return 0;
+	}
+	return -1;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Parses one line; -1 with err (without position) if it is bad. */
+static int
+config_line(struct config *c, char *line, int lineno, char *err, size_t errlen)
+{
+	const struct config_key	*k;
+	char			*eq, *key, *value;
+	size_t			 n, idx;
+
+	line = trim(line);
+	if (*line == '\0' || *line == '#')
+		return 0;
+	if ((eq = strchr(line, '=')) == NULL) {
+		snprintf(err, errlen, "expected key = value");
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(line);
+	value = trim(eq + 1);
+	/* A value may be quoted to keep its spaces or a '#'. */
+	n = strlen(value);
+	if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+		value[n - 1] = '\0';
+		value++;
+	} else if ((eq = strchr(value, '#')) != NULL) {
+		*eq = '\0';
+		value = trim(value);
+	}
+	if ((k = config_key_find(key)) == NULL) {
+		snprintf(err, errlen, "%s: unknown key", key);
+		return -1;
+	}
+	idx = (size_t)(k - config_keys);
+	if (k->type != CT_LISTEN && c->set_on[idx] != 0) {
+		snprintf(err, errlen, "%s: already set on line %d", key,
+		    c->set_on[idx]);
+		return -1;
+	}
+	c->set_on[idx] = lineno;
+	return config_set(c, k, value, err, errlen);
+}
+
+int
+config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	*line = NULL, why[256];
+	size_t	 cap = 0;
+	ssize_t	 n;
+	int	 lineno = 0, rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			snprintf(err, errlen, "%s:%d: NUL byte in line", path,
+			    lineno);
+			rc = -1;
+			break;
+		}
+		if (config_line(c, line, lineno, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+int
+config_override(struct config *c, const char *key, const char *value,
+    char *err, size_t errlen)
+{
+	const struct config_key	*k;
+	size_t			 idx;
+
+	if ((k = config_key_find(key)) == NULL) {
+		snprintf(err, errlen, "%s: unknown key", key);
+		return -1;
+	}
+	idx = (size_t)(k - config_keys);
+	/* -1 marks "set by the command line": later overrides append. */
+	if (k->type == CT_LISTEN && c->set_on[idx] != -1)
+		c->nlisten = 0;
+	c->set_on[idx] = -1;
+	return config_set(c, k, value, err, errlen);
+}
+
+/* The default node name: the host name, cut to what names allow. */
+static void
+default_name(char *buf, size_t len)
+{
+	char	host[256];
+	size_t	i;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	host[strcspn(host, ".")] = '\0';	/* short host name */
+	for (i = 0; host[i] != '\0'; i++)
+		if (!isalnum((unsigned char)host[i]) && host[i] != '-' &&
+		    host[i] != '_')
+			host[i] = '-';
+	if (host[0] == '\0')
+		snprintf(host, sizeof(host), "peerd");
+	snprintf(buf, len, "%.*s", NODE_NAME_MAX, host);
+}
+
+/* $VAR/suffix, if VAR is set to an absolute path and the result fits. */
+static bool
+env_path(char *buf, size_t len, const char *var, const char *suffix)
+{
+	const char	*v = getenv(var);
+	int		 n;
+
+	if (v == NULL || *v != '/')
+		return false;
+	n = snprintf(buf, len, "%s%s", v, suffix);
+	return n > 0 && (size_t)n < len;
+}
+
+int
+config_finish(struct config *c, char *err, size_t errlen)
+{
+	bool	root = geteuid() == 0;
+
+	if (c->name[0] == '\0')
+		default_name(c->name, sizeof(c->name));
+	if (c->nlisten == 0) {
+		snprintf(c->listen[0], ADDR_STRLEN, "0.0.0.0:%d",
+		    CONFIG_PORT_DEFAULT);
+		snprintf(c->listen[1], ADDR_STRLEN, "[::]:%d",
+		    CONFIG_PORT_DEFAULT);
+		c->nlisten = 2;
+	}
+	/* systemd's RuntimeDirectory= and StateDirectory= come first. */
+	if (c->socket_path[0] == '\0' &&
+	    !env_path(c->socket_path, sizeof(c->socket_path),
+	    "RUNTIME_DIRECTORY", "/peerd.sock")) {
+		if (root)
+			snprintf(c->socket_path, sizeof(c->socket_path),
+			    "/run/peerd/peerd.sock");
+		else if (!env_path(c->socket_path, sizeof(c->socket_path),
+		    "XDG_RUNTIME_DIR", "/peerd.sock")) {
+			snprintf(err, errlen, "no socket path: XDG_RUNTIME_DIR "
+			    "is not set; use -S or the socket key");
+			return -1;
+		}
+	}
+	if (c->state_dir[0] == '\0' &&
+	    !env_path(c->state_dir, sizeof(c->state_dir), "STATE_DIRECTORY",
+	    "")) {
+		if (root)
+			snprintf(c->state_dir, sizeof(c->state_dir),
+			    "/var/lib/peerd");
+		else if (!env_path(c->state_dir, sizeof(c->state_dir),
+		    "XDG_STATE_HOME", "/peerd") &&
+		    !env_path(c->state_dir, sizeof(c->state_dir), "HOME",
+		    "/.local/state/peerd")) {
+			snprintf(err, errlen, "no state directory: neither "
+			    "XDG_STATE_HOME nor HOME is set; use --state-dir");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+config_dump(const struct config *c, FILE *f)
+{
+	int	i;
+
+	fprintf(f, "name = %s\n", c->name);
+	for (i = 0; i < c->nlisten; i++)
+		fprintf(f, "listen = %s\n", c->listen[i]);
+	fprintf(f, "socket = %s\n", c->socket_path);
+	fprintf(f, "state_dir = %s\n", c->state_dir);
+	fprintf(f, "log_level = %s\n", log_level_name(c->log_level));
+	fprintf(f, "max_message = %" PRIu64 "\n", c->max_message);
+	fprintf(f, "max_clients = %" PRIu64 "\n", c->max_clients);
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config.h: peerd's settings, from defaults, the config file and the
+ * command line, in that order.
+ */
+#ifndef PEERD_CONFIG_H
+#define PEERD_CONFIG_H
+
+#include <sys/un.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "log.h"
+
+#define CONFIG_PATH_DEFAULT	"/etc/peerd/peerd.conf"
+#define CONFIG_LISTEN_MAX	16
+#define CONFIG_PORT_DEFAULT	7654
+#define NODE_NAME_MAX		63
+
+struct config {
+	char		 name[NODE_NAME_MAX + 1];
+	char		 socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char		 state_dir[PATH_MAX];
+	char		 listen[CONFIG_LISTEN_MAX][ADDR_STRLEN];
+	int		 nlisten;
+	enum log_level	 log_level;
+	uint64_t	 max_message;	/* bytes */
+	uint64_t	 max_clients;
+	/* Line each key was set on, so repeats are caught; 0 = unset. */
+	int		 set_on[16];
+};
+
+/* Fills in every default that does not depend on the other keys. */
+void	config_init(struct config *);
+/*
+ * Reads path into c.  One bad line rejects the file: returns -1 with
+ * "path:line: key: what is wrong" in err.
+ */
+int	config_load(struct config *, const char *path, char *err,
+	    size_t errlen);
+/*
+ * Sets one key as the command line does: replaces what the file said
+ * (a list key is cleared by its first override).  -1 with err on a bad
+ * value.
+ */
+int	config_override(struct config *, const char *key, const char *value,
+	    char *err, size_t errlen);
+/* Defaults that depend on other keys or the environment. -1 with err. */
+int	config_finish(struct config *, char *err, size_t errlen);
+/* Writes every key with its effective value, as a config file. */
+void	config_dump(const struct config *, FILE *);
+
+#endif

@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * control.c: the control socket server.  Reads length-prefixed CBOR
+ * requests from each client, dispatches them through the op table and
+ * queues the replies.  A client that sends a bad frame gets one error
+ * reply and is disconnected; one that stops reading stops being read
+ * from; neither affects any other client.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "control.h"
+#include "frame.h"
+#include "listen.h"
+#include "log.h"
+#include "peerd.h"
+#include "proto.h"
+
+#define CTL_FRAMES_PER_WAKE	64		/* then yield to others */
+#define CTL_OUT_HIGH		(4u << 20)	/* stop reading above this */
+#define CTL_OUT_LOW		(1u << 20)	/* resume below this */
+#define CTL_CLOSE_GRACE		5		/* s to flush a last reply */
+#define CTL_ENVELOPE		(64u << 10)	/* frame = message + this */
+#define NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	struct control		*ctl;
+	struct bufferevent	*bev;
+	struct event		*close_timer;
+	char			 name[48];	/* "client pid 12 uid 0" */
+	uid_t			 uid;
+	bool			 is_admin;
+	bool			 closing;	/* reply flushes, then close */
+	bool			 throttled;	/* output over CTL_OUT_HIGH */
+};
+
+struct control {
+	struct peerd		*d;
+	struct evconnlistener	*lev;
+	struct event		*resume;	/* re-enables accept after EMFILE */
+	TAILQ_HEAD(, ctl_conn)	 conns;
+	unsigned		 nconns;
+	size_t			 max_frame;
+	dev_t			 sock_dev;	/* to remove only our own file */
+	ino_t			 sock_ino;
+	struct cbor_buf		 out;		/* scratch for replies */
+};
+
+struct ctl_op {
+	const char	*name;
+	int		 flags;
+#define CTL_OP_ADMIN	0x01	/* needs uid 0 or the daemon's uid */
+	void		(*fn)(struct ctl_conn *, const struct ctl_msg *);
+};
+
+static void	ctl_conn_free(struct ctl_conn *);
+static void	ctl_read_cb(struct bufferevent *, void *);
+
+/* Queues the frame built in ctl->out since start. */
+static void
+ctl_send(struct ctl_conn *c, size_t start)
+{
+	struct control	*ctl = c->ctl;
+
+	if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == -1) {
+		log_warnx("control %s: reply too large or out of memory",
+		    c->name);
+		cbor_buf_reset(&ctl->out);
+		start = ctl_frame_begin(&ctl->out);
+		ctl_put_error(&ctl->out, 0, PEER_INTERNAL,
+		    "reply too large or out of memory");
+		if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == -1)
+			return;
+	}
+	if (bufferevent_write(c->bev, ctl->out.data + start,
+	    ctl->out.len - start) == -1)
+		log_warnx("control %s: cannot queue reply", c->name);
+	cbor_buf_reset(&ctl->out);
+}
+
+static void
+ctl_reply_error(struct ctl_conn *c, uint64_t id, enum peer_code code,
+    const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+	size_t	start;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	start = ctl_frame_begin(&c->ctl->out);
+	ctl_put_error(&c->ctl->out, id, code, msg);
+	ctl_send(c, start);
+}
+
+static void
+ctl_close_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn	*c = arg;
+
+	(void)fd; (void)what;
+	log_debug("control %s: did not read its last reply, closing", c->name);
+	ctl_conn_free(c);
+}
+
+/* Stops reading; the connection closes once its output has drained. */
+static void
+ctl_close_after_reply(struct ctl_conn *c)
+{
+	struct timeval	tv = { CTL_CLOSE_GRACE, 0 };
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	/* Callers still hold c: free it from a later callback, never here. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		tv.tv_sec = 0;
+	evtimer_add(c->close_timer, &tv);
+}
+
+static void
+ctl_op_hello(struct ctl_conn *c, const struct ctl_msg *m)
+{
+	struct peerd	*d = c->ctl->d;
+	struct cbor_buf	*b = &c->ctl->out;
+	size_t		 start;
+
+	start = ctl_frame_begin(b);
+	ctl_put_result(b, m->id);
+	cbor_put_map(b, 4);
+	cbor_put_text(b, "protocol");
+	cbor_put_uint(b, PROTO_VERSION);
+	cbor_put_text(b, "version");
+	cbor_put_text(b, PEERD_VERSION);
+	cbor_put_text(b, "node");
+	cbor_put_text(b, d->id.id);
+	cbor_put_text(b, "name");
+	cbor_put_text(b, d->conf.name);
+	ctl_send(c, start);
+}
+
+static void
+ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
+{
+	struct peerd	*d = c->ctl->d;
+	struct cbor_buf	*b = &c->ctl->out;
+	size_t		 start, i, n = listeners_count(d->listeners);
+
+	start = ctl_frame_begin(b);
+	ctl_put_result(b, m->id);
+	cbor_put_map(b, 9);
+	cbor_put_text(b, "node");
+	cbor_put_text(b, d->id.id);
+	cbor_put_text(b, "name");
+	cbor_put_text(b, d->conf.name);
+	cbor_put_text(b, "version");
+	cbor_put_text(b, PEERD_VERSION);
+	cbor_put_text(b, "protocol");
+	cbor_put_uint(b, PROTO_VERSION);
+	cbor_put_text(b, "pid");
+	cbor_put_uint(b, (uint64_t)getpid());
+	cbor_put_text(b, "started_at");
+	cbor_put_uint(b, (uint64_t)d->started_at);
+	cbor_put_text(b, "uptime_ms");
+	cbor_put_uint(b, (uint64_t)(peerd_now_ms() - d->started_ms));
+	cbor_put_text(b, "listen");
+	cbor_put_array(b, n);
+	for (i = 0; i < n; i++)
+		cbor_put_text(b, listeners_addr(d->listeners, i));
+	cbor_put_text(b, "clients");
+	cbor_put_uint(b, c->ctl->nconns);
+	ctl_send(c, start);
+}
+
+static const struct ctl_op ctl_ops[] = {	/* sorted: bsearch() */
+	{ "hello",	0,	ctl_op_hello },
+	{ "status",	0,	ctl_op_status },
+};
+
+static int
+ctl_op_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct ctl_op *)elem)->name);
+}
+
+static void
+ctl_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
+{
+	const struct ctl_op	*op;
+
+	if (!m->has_id) {
+		ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
+		    "request without an id");
+		return;
+	}
+	if (m->op[0] == '\0') {
+		ctl_reply_error(c, m->id, PEER_INVALID_ARGUMENT,
+		    "request without an op");
+		return;
+	}
+	op = bsearch(m->op, ctl_ops, NITEMS(ctl_ops), sizeof(*op), ctl_op_cmp);
+	if (op == NULL)
+		ctl_reply_error(c, m->id, PEER_UNIMPLEMENTED, "no such op: %s",
+		    m->op);
+	else if ((op->flags & CTL_OP_ADMIN) && !c->is_admin)
+		ctl_reply_error(c, m->id, PEER_PERMISSION_DENIED,
+		    "%s needs root or the daemon's user", op->name);
+	else
+		op->fn(c, m);
+}
+
+/* Handles one whole frame payload. */
+static void
+ctl_frame(struct ctl_conn *c, const uint8_t *buf, size_t len)
+{
+	struct ctl_msg	m;
+	char		why[160];
+
+	if (ctl_msg_decode(buf, len, &m, why, sizeof(why)) == -1) {
+		log_warnx("control %s: malformed request, closing: %s",
+		    c->name, why);
+		ctl_reply_error(c, m.has_id ? m.id : 0, PEER_INVALID_ARGUMENT,
+		    "malformed request: %s", why);
+		ctl_close_after_reply(c);
+		return;
+	}
+	ctl_dispatch(c, &m);
+}
+
+static void
+ctl_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	uint8_t		*p;
+	uint32_t	 len = 0;
+	size_t		 avail;
+	int		 i;
+
+	for (i = 0; i < CTL_FRAMES_PER_WAKE; i++) {
+		if (c->closing || c->throttled)
+			return;
+		avail = evbuffer_get_length(in);
+		p = evbuffer_pullup(in, avail < FRAME_HDR ? -1 : FRAME_HDR);
+		switch (frame_check(p, avail, c->ctl->max_frame, &len)) {
+		case FRAME_NEED_MORE:
+			return;
+		case FRAME_EMPTY:
+			log_warnx("control %s: empty frame, closing", c->name);
+			ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
+			    "empty frame");
+			ctl_close_after_reply(c);
+			return;
+		case FRAME_TOO_BIG:
+			log_warnx("control %s: frame of %" PRIu32 " bytes "
+			    "exceeds %zu, closing", c->name, len,
+			    c->ctl->max_frame);
+			ctl_reply_error(c, 0, PEER_RESOURCE_EXHAUSTED,
+			    "frame of %" PRIu32 " bytes exceeds %zu", len,
+			    c->ctl->max_frame);
+			ctl_close_after_reply(c);
+			return;
+		case FRAME_OK:
+			break;
+		}
+		if ((p = evbuffer_pullup(in, FRAME_HDR + (ssize_t)len)) == NULL) {
+			log_warnx("control %s: out of memory, closing", c->name);
+			ctl_conn_free(c);
+			return;
+		}
+		ctl_frame(c, p + FRAME_HDR, len);
+		if (c->closing)
+			return;
+		evbuffer_drain(in, FRAME_HDR + (size_t)len);
+		if (evbuffer_get_length(bufferevent_get_output(bev)) >
+		    CTL_OUT_HIGH) {
+			c->throttled = true;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
+	}
+	/* More may be buffered: come back after the others had a turn. */
+	bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void
+ctl_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn	*c = arg;
+
+	if (c->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			ctl_conn_free(c);
+		return;
+	}
+	if (c->throttled) {
+		c->throttled = false;
+		bufferevent_enable(bev, EV_READ);
+		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	}
+}
+
+static void
+ctl_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	size_t		 left;
+
+	left = evbuffer_get_length(bufferevent_get_input(bev));
+	if ((what & BEV_EVENT_EOF) && left > 0 && !c->closing &&
+	    !(what & BEV_EVENT_ERROR)) {
+		/* Half-closed mid-frame: it may still read the error. */
+		log_warnx("control %s: truncated frame (%zu bytes), closing",
+		    c->name, left);
+		ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
+		    "truncated frame: connection ended after %zu bytes", left);
+		ctl_close_after_reply(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		log_debug("control %s: %s", c->name,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	else
+		log_debug("control %s: disconnected", c->name);
+	ctl_conn_free(c);
+}
+
+static void
+ctl_conn_free(struct ctl_conn *c)
+{
+	if (c == NULL)
+		return;
+	TAILQ_REMOVE(&c->ctl->conns, c, entry);
+	c->ctl->nconns--;
+	if (c->close_timer != NULL)
+		event_free(c->close_timer);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Refuses a client over max_clients with one error frame, unbuffered. */
+static void
+ctl_refuse(struct control *ctl, int fd)
+{
+	size_t	start;
+
+	start = ctl_frame_begin(&ctl->out);
+	ctl_put_error(&ctl->out, 0, PEER_RESOURCE_EXHAUSTED,
+	    "too many clients");
+	if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == 0)
+		(void)send(fd, ctl->out.data, ctl->out.len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	cbor_buf_reset(&ctl->out);
+	close(fd);
+}
+
+static void
+ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct control	*ctl = arg;
+	struct ctl_conn	*c;
+	struct ucred	 cred;
+	socklen_t	 credlen = sizeof(cred);
+
+	(void)lev; (void)sa; (void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1) {
+		log_warn("control: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if (ctl->nconns >= ctl->d->conf.max_clients) {
+		log_warnx("control: client pid %d uid %u refused: already %u "
+		    "clients", (int)cred.pid, (unsigned)cred.uid, ctl->nconns);
+		ctl_refuse(ctl, fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("control: accept");
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	c->uid = cred.uid;
+	c->is_admin = cred.uid == 0 || cred.uid == geteuid();
+	snprintf(c->name, sizeof(c->name), "client pid %d uid %u",
+	    (int)cred.pid, (unsigned)cred.uid);
+	c->bev = bufferevent_socket_new(ctl->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->close_timer = evtimer_new(ctl->d->base, ctl_close_timeout, c);
+	if (c->bev == NULL || c->close_timer == NULL) {
+		log_warnx("control %s: cannot set up the connection", c->name);
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->close_timer != NULL)
+			event_free(c->close_timer);
+		free(c);
+		return;
+	}
+	/* Buffer at most one whole frame; its header is checked first. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    ctl->max_frame + FRAME_HDR);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CTL_OUT_LOW, 0);
+	bufferevent_setcb(c->bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&ctl->conns, c, entry);
+	ctl->nconns++;
+	log_debug("control %s: connected", c->name);
+}
+
+static void
+ctl_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control	*ctl = arg;
+
+	(void)fd; (void)what;
+	evconnlistener_enable(ctl->lev);
+}
+
+static void
+ctl_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct control	*ctl = arg;
+	struct timeval	 tv = { 1, 0 };
+	int		 e = EVUTIL_SOCKET_ERROR();
+
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		/* Out of descriptors: pause instead of spinning on accept. */
+		log_warnx("control: accept: %s; pausing for 1 s",
+		    strerror(e));
+		evconnlistener_disable(lev);
+		evtimer_add(ctl->resume, &tv);
+	} else
+		log_warnx("control: accept: %s", strerror(e));
+}
+
+/*
+ * Binds path.  If the file exists and a daemon answers on it, refuses;
+ * if nothing answers, it is stale and replaced.
+ */
+static int
+ctl_bind(const char *path)
+{
+	struct sockaddr_un	sun;
+	struct stat		st;
+	char			dir[PATH_MAX];
+	mode_t			old;
+	int			fd, probe, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_warnx("control: socket path %s is too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0755) == 0)
+		log_info("control: created %s", dir);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("control: socket");
+		return -1;
+	}
+	old = umask(0117);	/* socket mode 0660 */
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	if (rc == -1 && errno == EADDRINUSE) {
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			umask(old);
+			log_warnx("control: %s exists and is not a socket", path);
+			close(fd);
+			return -1;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
+		    sizeof(sun)) == 0) {
+			umask(old);
+			close(probe);
+			close(fd);
+			log_warnx("control: another peerd is already serving "
+			    "%s", path);
+			return -1;
+		}
+		if (probe != -1)
+			close(probe);
+		log_info("control: removing stale socket %s", path);
+		(void)unlink(path);
+		rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	}
+	umask(old);
+	if (rc == -1 || listen(fd, 64) == -1) {
+		log_warn("control: %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+struct control *
+control_open(struct peerd *d)
+{
+	struct control	*ctl;
+	struct stat	 st;
+	int		 fd;
+
+	if ((ctl = calloc(1, sizeof(*ctl))) == NULL) {
+		log_warn("control");
+		return NULL;
+	}
+	ctl->d = d;
+	TAILQ_INIT(&ctl->conns);
+	ctl->max_frame = d->conf.max_message + CTL_ENVELOPE;
+	if ((fd = ctl_bind(d->conf.socket_path)) == -1) {
+		free(ctl);
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && stat(d->conf.socket_path, &st) == 0) {
+		ctl->sock_dev = st.st_dev;
+		ctl->sock_ino = st.st_ino;
+	}
+	ctl->resume = evtimer_new(d->base, ctl_resume_cb, ctl);
+	ctl->lev = evconnlistener_new(d->base, ctl_accept_cb, ctl,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (ctl->resume == NULL || ctl->lev == NULL) {
+		log_warnx("control: cannot watch %s", d->conf.socket_path);
+		if (ctl->lev == NULL)
+			close(fd);
+		control_free(ctl);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(ctl->lev, ctl_accept_error_cb);
+	log_info("control: listening on %s", d->conf.socket_path);
+	return ctl;
+}
+
+void
+control_free(struct control *ctl)
+{
+	struct stat	st;
+
+	if (ctl == NULL)
+		return;
+	while (!TAILQ_EMPTY(&ctl->conns))
+		ctl_conn_free(TAILQ_FIRST(&ctl->conns));
+	if (ctl->lev != NULL) {
+		evconnlistener_free(ctl->lev);
+		/* Another daemon may have replaced the file: leave that one. */
+		if (stat(ctl->d->conf.socket_path, &st) == 0 &&
+		    st.st_dev == ctl->sock_dev && st.st_ino == ctl->sock_ino)
+			(void)unlink(ctl->d->conf.socket_path);
+	}
+	if (ctl->resume != NULL)
+		event_free(ctl->resume);
+	cbor_buf_free(&ctl->out);
+	free(ctl);
+}
+
+unsigned
+control_clients(const struct control *ctl)
+{
+	return ctl->nconns;
+}

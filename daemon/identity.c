@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * identity.c: creating and loading the key files.  Each file holds 32
+ * raw bytes: the Ed25519 seed, or the network key.  New files are
+ * written under a temporary name and renamed, so a crash never leaves a
+ * half-written key behind.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "identity.h"
+#include "log.h"
+
+#define KEY_FILE_LEN	32
+
+/* Reads exactly KEY_FILE_LEN bytes.  1 loaded, 0 absent, -1 refused. */
+static int
+key_read(const char *path, uint8_t key[KEY_FILE_LEN])
+{
+	struct stat	st;
+	ssize_t		n;
+	uint8_t		extra;
+	int		fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("%s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		log_warn("%s", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("%s: not a regular file", path);
+		goto fail;
+	}
+	if (st.st_uid != geteuid()) {
+		log_warnx("%s: owned by uid %u, not %u", path,
+		    (unsigned)st.st_uid, (unsigned)geteuid());
+		goto fail;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		log_warnx("%s: mode %04o lets others read it; run chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
+		goto fail;
+	}
+	n = read(fd, key, KEY_FILE_LEN);
+	if (n != KEY_FILE_LEN || read(fd, &extra, 1) != 0) {
+		log_warnx("%s: not a key file (%d bytes expected)", path,
+		    KEY_FILE_LEN);
+		goto fail;
+	}
+	close(fd);
+	return 1;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int
+key_write(const char *dir, const char *name, const uint8_t key[KEY_FILE_LEN])
+{
+	char	tmp[PATH_MAX], path[PATH_MAX];
+	int	fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.new", dir, name) >=
+	    (int)sizeof(tmp)) {
+		log_warnx("%s: path too long", dir);
+		return -1;
+	}
+	(void)unlink(tmp);	/* left over from a crash */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		log_warn("%s", tmp);
+		return -1;
+	}
+	if (write(fd, key, KEY_FILE_LEN) != KEY_FILE_LEN || fsync(fd) == -1) {
+		log_warn("%s", tmp);
+		close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		log_warn("rename %s", path);
+		(void)unlink(tmp);
+		return -1;
+	}
+	log_info("created %s", path);
+	return 0;
+}
+
+/* Loads dir/name, or creates it from random bytes. */
+static int
+key_load_or_create(const char *dir, const char *name, uint8_t key[KEY_FILE_LEN])
+{
+	char	path[PATH_MAX];
+	int	r;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    (int)sizeof(path)) {
+		log_warnx("%s: path too long", dir);
+		return -1;
+	}
+	if ((r = key_read(path, key)) != 0)
+		return r == 1 ? 0 : -1;
+	randombytes_buf(key, KEY_FILE_LEN);
+	return key_write(dir, name, key);
+}
+
+int
+identity_load(struct identity *id, const char *dir)
+{
+	uint8_t	seed[crypto_sign_SEEDBYTES];
+
+	if (sodium_init() == -1) {
+		log_warnx("libsodium failed to initialise");
+		return -1;
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("state directory %s", dir);
+		return -1;
+	}
+	if (key_load_or_create(dir, "identity.key", seed) == -1 ||
+	    key_load_or_create(dir, "network.key", id->network_key) == -1) {
+		sodium_memzero(seed, sizeof(seed));
+		return -1;
+	}
+	crypto_sign_seed_keypair(id->pk, id->sk, seed);
+	sodium_memzero(seed, sizeof(seed));
+	base32_encode(id->pk, sizeof(id->pk), id->id);
+	return 0;
+}
+
+void
+identity_clear(struct identity *id)
+{
+	sodium_memzero(id, sizeof(*id));
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * identity.h: the node's Ed25519 key pair and the network key, kept in
+ * the state directory.  The node ID is the public key.
+ */
+#ifndef PEERD_IDENTITY_H
+#define PEERD_IDENTITY_H
+
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "base32.h"
+
+#define NODE_ID_LEN	crypto_sign_PUBLICKEYBYTES		/* 32 */
+#define NODE_ID_STRLEN	(BASE32_LEN(NODE_ID_LEN) + 1)		/* 52 + NUL */
+#define NODE_ID_SHORT	12
+#define NETWORK_KEY_LEN	32
+
+struct identity {
+	uint8_t	pk[NODE_ID_LEN];
+	uint8_t	sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t	network_key[NETWORK_KEY_LEN];
+	char	id[NODE_ID_STRLEN];	/* base32 of pk */
+};
+
+/*
+ * Loads identity.key and network.key from dir, creating the directory
+ * (0700) and any missing key (0600).  Refuses keys that others can read
+ * or that belong to another user.  0, or -1 after logging why.
+ */
+int	identity_load(struct identity *, const char *dir);
+/* Wipes the secrets. */
+void	identity_clear(struct identity *);
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * listen.h: the mesh's listening TCP sockets.
+ */
+#ifndef PEERD_LISTEN_H
+#define PEERD_LISTEN_H
+
+#include <stddef.h>
+
+#include "addr.h"
+
+struct event_base;
+struct listeners;
+
+/*
+ * Binds every address (ADDR:PORT strings).  "[::]" binds IPv6 only, so
+ * it can sit beside "0.0.0.0" on the same port; an IPv6 wildcard on a
+ * host without IPv6 is skipped.  NULL after logging why.
+ */
+struct listeners *listeners_open(struct event_base *,
+		    char (*addrs)[ADDR_STRLEN], int n);
+void		 listeners_free(struct listeners *);
+/* Number of bound sockets, and the address of socket i (port filled in). */
+size_t		 listeners_count(const struct listeners *);
+const char	*listeners_addr(const struct listeners *, size_t i);
+
+#endif

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * peerd.c: start-up, signals and shutdown of the daemon.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "control.h"
+#include "identity.h"
+#include "listen.h"
+#include "log.h"
+#include "notify.h"
+#include "peerd.h"
+
+#define OVERRIDES_MAX	(CONFIG_LISTEN_MAX + 8)
+
+/* Settings from the command line, applied over the config file. */
+struct override {
+	const char	*key;
+	const char	*value;
+};
+
+static struct override	overrides[OVERRIDES_MAX];
+static int		noverrides;
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	FILE	*f = status == 0 ? stdout : stderr;
+
+	fprintf(f,
+"usage: peerd [-hnV] [-c file] [-S socket] [--state-dir dir]\n"
+"             [--listen addr:port] [--name name] [--log-level level]\n");
+	if (status == 0)
+		fprintf(f, "\n"
+"Runs a peerd node in the foreground, serving local clients on a control\n"
+"socket.  See peerd(8).\n\n"
+"  -c, --config FILE      config file (default " CONFIG_PATH_DEFAULT ",\n"
+"                         used only if it exists)\n"
+"  -S, --socket PATH      control socket (default /run/peerd/peerd.sock as\n"
+"                         root, else $XDG_RUNTIME_DIR/peerd.sock)\n"
+"      --state-dir DIR    keys and caches (default /var/lib/peerd as root,\n"
+"                         else $XDG_STATE_HOME/peerd)\n"
+"  -l, --listen ADDR:PORT mesh TCP address; repeat for more (default\n"
+"                         0.0.0.0:7654 and [::]:7654; port 0 picks one)\n"
+"      --name NAME        node name (default: the short host name)\n"
+"      --log-level LEVEL  error, warn, info (default) or debug\n"
+"  -n, --check-config     check the configuration, print it, and exit\n"
+"  -V, --version          print the version and exit\n"
+"  -h, --help             print this help and exit\n"
+"\nExit status: 0 after a clean shutdown, 1 if the daemon could not start\n"
+"or failed, 2 for a bad option or configuration.\n");
+	exit(status);
+}
+
+static void
+add_override(const char *key, const char *value)
+{
+	if (noverrides == OVERRIDES_MAX) {
+		fprintf(stderr, "peerd: too many options\n");
+		exit(2);
+	}
+	overrides[noverrides].key = key;
+	overrides[noverrides++].value = value;
+}
+
+/*
+ * Builds the configuration: defaults, then the file, then the command
+ * line.  -1 with the reason in err.
+ */
+static int
+load_config(struct config *c, const char *path, bool path_given, char *err,
+    size_t errlen)
+{
+	int	i;
+
+	config_init(c);
+	if (path_given || access(path, F_OK) == 0) {
+		if (config_load(c, path, err, errlen) == -1)
+			return -1;
+	}
+	for (i = 0; i < noverrides; i++)
+		if (config_override(c, overrides[i].key, overrides[i].value,
+		    err, errlen) == -1)
+			return -1;
+	return config_finish(c, err, errlen);
+}
+
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct peerd	*d = arg;
+
+	(void)what;
+	log_info("%s: shutting down", strsignal((int)sig));
+	event_base_loopexit(d->base, NULL);
+}
+
+/* SIGHUP: re-reads the configuration and applies the log level. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct peerd	*d = arg;
+	struct config	 c;
+	char		 err[512];
+
+	(void)sig; (void)what;
+	notify_reloading();
+	if (load_config(&c, d->config_path ? d->config_path :
+	    CONFIG_PATH_DEFAULT, d->config_path != NULL, err,
+	    sizeof(err)) == -1)
+		log_warnx("reload: %s; keeping the running configuration", err);
+	else {
+		/* Say so at whichever of the old and new levels is louder. */
+		if (c.log_level >= LOG_LEVEL_INFO)
+			log_set_level(c.log_level);
+		log_info("reload: log_level %s", log_level_name(c.log_level));
+		log_set_level(c.log_level);
+		d->conf.log_level = c.log_level;
+	}
+	notify_ready(d->base, "reloaded");
+}
+
+static struct event *
+add_signal(struct peerd *d, int sig, event_callback_fn fn)
+{
+	struct event	*ev;
+
+	if ((ev = evsignal_new(d->base, sig, fn, d)) == NULL ||
+	    event_add(ev, NULL) == -1)
+		fatalx("cannot watch signal %d", sig);
+	return ev;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config",	  required_argument, NULL, 'c' },
+		{ "socket",	  required_argument, NULL, 'S' },
+		{ "state-dir",	  required_argument, NULL, 's' },
+		{ "listen",	  required_argument, NULL, 'l' },
+		{ "name",	  required_argument, NULL, 'N' },
+		{ "log-level",	  required_argument, NULL, 'L' },
+		{ "check-config", no_argument,	     NULL, 'n' },
+		{ "version",	  no_argument,	     NULL, 'V' },
+		{ "help",	  no_argument,	     NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct peerd	 d;
+	struct event	*sigs[3];
+	const char	*path = CONFIG_PATH_DEFAULT;
+	char		 err[512], status[256];
+	bool		 check_only = false;
+	int		 ch;
+	size_t		 i;
+
+	memset(&d, 0, sizeof(d));
+	while ((ch = getopt_long(argc, argv, "c:S:l:nVh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = d.config_path = optarg;
+			break;
+		case 'S':
+			add_override("socket", optarg);
+			break;
+		case 's':
+			add_override("state_dir", optarg);
+			break;
+		case 'l':
+			add_override("listen", optarg);
+			break;
+		case 'N':
+			add_override("name", optarg);
+			break;
+		case 'L':
+			add_override("log_level", optarg);
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		case 'V':
+			printf("peerd %s\n", PEERD_VERSION);
+			return 0;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+
+	if (load_config(&d.conf, path, d.config_path != NULL, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "peerd: %s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		config_dump(&d.conf, stdout);
+		return 0;
+	}
+	log_set_level(d.conf.log_level);
+	if (d.config_path == NULL && access(path, F_OK) == -1)
+		log_info("no %s: running on defaults", path);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (identity_load(&d.id, d.conf.state_dir) == -1)
+		fatalx("cannot load the node identity from %s",
+		    d.conf.state_dir);
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	d.started_at = time(NULL);
+	d.started_ms = peerd_now_ms();
+	sigs[0] = add_signal(&d, SIGTERM, on_term);
+	sigs[1] = add_signal(&d, SIGINT, on_term);
+	sigs[2] = add_signal(&d, SIGHUP, on_hup);
+
+	if ((d.listeners = listeners_open(d.base, d.conf.listen,
+	    d.conf.nlisten)) == NULL)
+		fatalx("cannot listen for mesh connections");
+	if ((d.control = control_open(&d)) == NULL)
+		fatalx("cannot open the control socket");
+
+	snprintf(status, sizeof(status), "node %.12s (%s) on %s", d.id.id,
+	    d.conf.name, listeners_addr(d.listeners, 0));
+	log_info("peerd %s ready: node %s (%s)", PEERD_VERSION, d.id.id,
+	    d.conf.name);
+	notify_ready(d.base, status);
+
+	if (event_base_dispatch(d.base) == -1)
+		log_warnx("event loop failed");
+
+	notify_stopping();
+	control_free(d.control);
+	listeners_free(d.listeners);
+	notify_done();
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		event_free(sigs[i]);
+	event_base_free(d.base);
+	identity_clear(&d.id);
+	log_info("stopped");
+	return 0;
+}
