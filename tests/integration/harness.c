@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * harness.c: process and socket helpers for the integration tests.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "peer.h"
+
+#define ARGS_MAX	32
+
+const char *
+peerd_bin(void)
+{
+	const char	*s = getenv("PEERD");
+
+	return s != NULL ? s : "build/peerd";
+}
+
+const char *
+peerctl_bin(void)
+{
+	const char	*s = getenv("PEERCTL");
+
+	return s != NULL ? s : "build/peerctl";
+}
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool
+wait_until(bool (*cond)(void *), void *arg, int ms)
+{
+	long	deadline = now_ms() + ms;
+
+	for (;;) {
+		if (cond(arg))
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		usleep(10000);
+	}
+}
+
+void
+daemon_init(struct daemon *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->pid = -1;
+	snprintf(d->dir, sizeof(d->dir), "/tmp/peerd-it.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(d->dir));
+	snprintf(d->sock, sizeof(d->sock), "%s/peerd.sock", d->dir);
+	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/peerd.log", d->dir);
+}
+
+/* Forks peerd with argv; its stderr goes to the log file. */
+static pid_t
+spawn_peerd(struct daemon *d, const char *const *argv)
+{
+	pid_t	pid;
+	int	fd;
+
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		/* Never outlive the test, even when it fails half-way. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd != -1) {
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		unsetenv("NOTIFY_SOCKET");
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Fills argv with peerd's command line for d. */
+static void
+build_argv(struct daemon *d, const char **argv, const char *name,
+    const char *const *extra)
+{
+	int	n = 0;
+
+	argv[n++] = peerd_bin();
+	argv[n++] = "--state-dir";
+	argv[n++] = d->state;
+	argv[n++] = "-S";
+	argv[n++] = d->sock;
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	if (name != NULL) {
+		argv[n++] = "--name";
+		argv[n++] = name;
+	}
+	while (extra != NULL && *extra != NULL && n < ARGS_MAX - 1)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+}
+
+static bool
+daemon_answers(void *arg)
+{
+	struct daemon	*d = arg;
+	struct peer	*p;
+
+	if (waitpid(d->pid, &d->status, WNOHANG) == d->pid) {
+		d->pid = -1;
+		return true;	/* exited: stop waiting, the caller checks */
+	}
+	if ((p = peer_open(d->sock, NULL)) == NULL)
+		return false;
+	peer_close(p);
+	return true;
+}
+
+void
+daemon_start(struct daemon *d, const char *name, const char *const *extra)
+{
+	const char	*argv[ARGS_MAX];
+
+	build_argv(d, argv, name, extra);
+	d->pid = spawn_peerd(d, argv);
+	ck_assert_msg(wait_until(daemon_answers, d, 5000),
+	    "peerd did not answer on %s within 5 s", d->sock);
+	ck_assert_msg(d->pid != -1, "peerd exited at start (status %d); "
+	    "see %s", d->status, d->log);
+}
+
+int
+daemon_run_to_exit(struct daemon *d, const char *const *tail)
+{
+	const char	*argv[ARGS_MAX];
+	int		 n = 0;
+
+	argv[n++] = peerd_bin();
+	while (tail != NULL && *tail != NULL && n < ARGS_MAX - 1)
+		argv[n++] = *tail++;
+	argv[n] = NULL;
+	d->pid = spawn_peerd(d, argv);
+	return daemon_stop(d, 0);
+}
+
+static bool
+daemon_exited(void *arg)
+{
+	struct daemon	*d = arg;
+
+	return waitpid(d->pid, &d->status, WNOHANG) == d->pid;
+}
+
+int
+daemon_stop(struct daemon *d, int sig)
+{
+	if (d->pid == -1)
+		return d->status;
+	if (sig != 0)
+		kill(d->pid, sig);
+	ck_assert_msg(wait_until(daemon_exited, d, 5000),
+	    "peerd pid %d did not exit within 5 s", (int)d->pid);
+	d->pid = -1;
+	return d->status;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+void
+daemon_free(struct daemon *d)
+{
+	if (d->pid != -1) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+		d->pid = -1;
+	}
+	if (d->dir[0] != '\0')
+		nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool
+daemon_log_has(const struct daemon *d, const char *s)
+{
+	FILE	*f;
+	char	 line[2048];
+	bool	 found = false;
+
+	if ((f = fopen(d->log, "r")) == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, s) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* Reads whatever fd has into buf at *len, keeping it NUL-terminated. */
+static void
+drain(int fd, char *buf, size_t cap, size_t *len, bool *open)
+{
+	char	tmp[4096];
+	ssize_t	n = read(fd, tmp, sizeof(tmp));
+	size_t	take;
+
+	if (n <= 0) {
+		*open = false;
+		return;
+	}
+	take = (size_t)n;
+	if (take > cap - 1 - *len)
+		take = cap - 1 - *len;
+	memcpy(buf + *len, tmp, take);
+	*len += take;
+	buf[*len] = '\0';
+}
+
+int
+run_capture(const char *const *argv, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	struct pollfd	pfd[2];
+	int		po[2], pe[2], status;
+	size_t		olen = 0, elen = 0;
+	bool		oopen = true, eopen = true;
+	long		deadline = now_ms() + 10000;
+	pid_t		pid;
+
+	out[0] = err[0] = '\0';
+	ck_assert_int_eq(pipe(po), 0);
+	ck_assert_int_eq(pipe(pe), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(po[1], STDOUT_FILENO);
+		dup2(pe[1], STDERR_FILENO);
+		close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	while ((oopen || eopen) && now_ms() < deadline) {
+		pfd[0].fd = oopen ? po[0] : -1;
+		pfd[1].fd = eopen ? pe[0] : -1;
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, 100) <= 0)
+			continue;
+		if (pfd[0].revents)
+			drain(po[0], out, outlen, &olen, &oopen);
+		if (pfd[1].revents)
+			drain(pe[0], err, errlen, &elen, &eopen);
+	}
+	close(po[0]);
+	close(pe[0]);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return -1;
+		}
+		usleep(5000);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int
+unix_connect(const char *path)
+{
+	struct sockaddr_un	sun;
+	int			fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * main.c: runs the integration test suites against real daemons.
+ */
+#include <stdlib.h>
+
+#include <check.h>
+
+#include "suites.h"
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(lifecycle_suite());
+	srunner_add_suite(sr, control_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

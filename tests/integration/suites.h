@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * suites.h: the integration test suites.
+ */
+#ifndef TESTS_INTEGRATION_SUITES_H
+#define TESTS_INTEGRATION_SUITES_H
+
+#include <check.h>
+
+Suite	*control_suite(void);
+Suite	*lifecycle_suite(void);
+
+#endif

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_control.c: the control socket under bad input and load: every
+ * bad client is answered and dropped alone; good clients keep being
+ * served.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "frame.h"
+#include "harness.h"
+#include "peer.h"
+#include "proto.h"
+#include "suites.h"
+
+static struct daemon	d;
+
+static void
+setup(void)
+{
+	daemon_init(&d);
+	daemon_start(&d, "ctl", NULL);
+}
+
+static void
+teardown(void)
+{
+	daemon_free(&d);
+}
+
+/* Sends all of buf, ignoring a peer that closes early. */
+static void
+send_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return;		/* the daemon dropped us: fine */
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * Reads one frame within 5 s and returns its error code, or -1 if none
+ * came; sets *eof if the daemon then closed the connection.
+ */
+static int
+read_error(int fd, bool *eof)
+{
+	static uint8_t	 buf[1 << 16];
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	struct ctl_msg	 m;
+	enum peer_code	 code;
+	size_t		 len = 0;
+	uint32_t	 flen;
+	ssize_t		 n;
+	char		 why[160], msg[256];
+	int		 rc = -1;
+
+	*eof = false;
+	while (poll(&pfd, 1, 5000) == 1) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n <= 0) {
+			*eof = true;
+			break;
+		}
+		len += (size_t)n;
+		if (rc == -1 && frame_check(buf, len, sizeof(buf), &flen) ==
+		    FRAME_OK) {
+			ck_assert_int_eq(ctl_msg_decode(buf + FRAME_HDR, flen,
+			    &m, why, sizeof(why)), 0);
+			ck_assert_ptr_nonnull(ctl_msg_get(&m, "error"));
+			ck_assert(ctl_read_error(ctl_msg_get(&m, "error"), &code,
+			    msg, sizeof(msg)));
+			rc = (int)code;
+		}
+	}
+	return rc;
+}
+
+/* The daemon still serves a fresh client and the given open one. */
+static void
+assert_serving(struct peer *old)
+{
+	struct peer_status	*st;
+	struct peer_error	 err;
+	struct peer		*p;
+
+	p = peer_open(d.sock, &err);
+	ck_assert_msg(p != NULL, "new client refused: %s", err.message);
+	ck_assert_int_eq(peer_status(p, &st, &err), 0);
+	ck_assert_str_eq(st->name, "ctl");
+	peer_status_free(st);
+	peer_close(p);
+	if (old != NULL) {
+		ck_assert_msg(peer_status(old, &st, &err) == 0,
+		    "connected client lost: %s", err.message);
+		peer_status_free(st);
+	}
+}
+
+START_TEST(test_random_megabyte)
+{
+	struct peer	*bystander;
+	uint8_t		*junk;
+	size_t		 len = 1 << 20;
+	bool		 eof;
+	int		 fd, code;
+
+	ck_assert_ptr_nonnull(bystander = peer_open(d.sock, NULL));
+	ck_assert_ptr_nonnull(junk = malloc(len));
+	randombytes_buf(junk, len);
+	/* Small declared length: the frame is garbage, not oversized. */
+	frame_put_len(junk, 1000);
+	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
+	send_all(fd, junk, len);
+	code = read_error(fd, &eof);
+	ck_assert_int_eq(code, PEER_INVALID_ARGUMENT);
+	ck_assert(eof);
+	close(fd);
+
+	/* Fully random, header included. */
+	randombytes_buf(junk, len);
+	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
+	send_all(fd, junk, len);
+	code = read_error(fd, &eof);
+	ck_assert(code == PEER_INVALID_ARGUMENT ||
+	    code == PEER_RESOURCE_EXHAUSTED);
+	ck_assert(eof);
+	close(fd);
+	free(junk);
+	assert_serving(bystander);
+	peer_close(bystander);
+	ck_assert(daemon_log_has(&d, "closing"));
+}
+END_TEST
+
+START_TEST(test_oversized_frame)
+{
+	uint8_t	hdr[FRAME_HDR];
+	bool	eof;
+	int	fd;
+
+	frame_put_len(hdr, 0x7fffffff);
+	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
+	send_all(fd, hdr, sizeof(hdr));
+	/* Refused from the header alone, without waiting for the body. */
+	ck_assert_int_eq(read_error(fd, &eof), PEER_RESOURCE_EXHAUSTED);
+	ck_assert(eof);
+	close(fd);
+	assert_serving(NULL);
+	ck_assert(daemon_log_has(&d, "bytes exceeds"));
+}
+END_TEST
+
+START_TEST(test_empty_and_wrong_types)
+{
+	/* frame 0 bytes; then a CBOR array; then {"op": 5, "id": 1} */
+	static const uint8_t	empty[] = { 0, 0, 0, 0 };
+	static const uint8_t	array[] = { 0, 0, 0, 2, 0x81, 0x01 };
+	static const uint8_t	optype[] = { 0, 0, 0, 9, 0xa2, 0x62, 'o', 'p',
+	    0x05, 0x62, 'i', 'd', 0x01 };
+	const uint8_t		*cases[] = { empty, array, optype };
+	size_t			 lens[] = { sizeof(empty), sizeof(array),
+	    sizeof(optype) };
+	size_t			 i;
+	bool			 eof;
+	int			 fd;
+
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_ne(fd = unix_connect(d.sock), -1);
+		send_all(fd, cases[i], lens[i]);
+		ck_assert_int_eq(read_error(fd, &eof), PEER_INVALID_ARGUMENT);
+		ck_assert_msg(eof, "case %zu: not disconnected", i);
+		close(fd);
+	}
+	assert_serving(NULL);
+}
+END_TEST
+
+START_TEST(test_truncated_frame)
+{
+	static const uint8_t	part[] = { 0, 0, 0, 50, 0xa2, 0x62 };
+	bool			eof;
+	int			fd;
+
+	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
+	send_all(fd, part, sizeof(part));
+	shutdown(fd, SHUT_WR);
+	ck_assert_int_eq(read_error(fd, &eof), PEER_INVALID_ARGUMENT);
+	ck_assert(eof);
+	close(fd);
+	ck_assert(daemon_log_has(&d, "truncated frame"));
+	assert_serving(NULL);
+}
+END_TEST
+
+START_TEST(test_unknown_op_keeps_client)
+{
+	struct peer_error	 err;
+	struct peer		*p;
+	uint8_t			*res = NULL;
+	size_t			 len;
+
+	ck_assert_ptr_nonnull(p = peer_open(d.sock, &err));
+	ck_assert_int_eq(peer_op(p, "no.such_op", NULL, 0, 0, 0, &res, &len,
+	    &err), -1);
+	ck_assert_int_eq(err.code, PEER_UNIMPLEMENTED);
+	ck_assert(strstr(err.message, "no.such_op") != NULL);
+	assert_serving(p);	/* same connection still works */
+	peer_close(p);
+}
+END_TEST
+
+struct pipeline {
+	unsigned	answered;
+	unsigned	bad;
+	uint64_t	ids[1000];
+};
+
+static void
+pipeline_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct pipeline	*pl = arg;
+
+	(void)p;
+	if (r->error != NULL || r->id != pl->ids[pl->answered])
+		pl->bad++;
+	pl->answered++;
+}
+
+START_TEST(test_pipelined_requests)
+{
+	struct pipeline		 pl = { 0, 0, { 0 } };
+	struct peer_error	 err;
+	struct peer		*p;
+	unsigned		 i;
+
+	ck_assert_ptr_nonnull(p = peer_open(d.sock, &err));
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0, 10000,
+		    pipeline_cb, &pl, &pl.ids[i], &err), 0);
+	ck_assert_int_eq(peer_wait(p, pl.ids[999], &err), 0);
+	ck_assert_uint_eq(pl.answered, 1000);
+	ck_assert_uint_eq(pl.bad, 0);
+	peer_close(p);
+}
+END_TEST
+
+START_TEST(test_many_clients)
+{
+	struct peer	*p[64];
+	size_t		 i;
+
+	for (i = 0; i < 64; i++)
+		ck_assert_ptr_nonnull(p[i] = peer_open(d.sock, NULL));
+	for (i = 0; i < 64; i++)
+		assert_serving(p[i]);
+	for (i = 0; i < 64; i++)
+		peer_close(p[i]);
+}
+END_TEST
+
+static bool
+only_one_client(void *arg)
+{
+	struct peer_status	*st;
+	bool			 one;
+
+	if (peer_status(arg, &st, NULL) == -1)
+		return false;
+	one = st->clients == 1;
+	peer_status_free(st);
+	return one;
+}
+
+START_TEST(test_client_limit)
+{
+	struct daemon	 small;
+	const char	*extra[] = { "-c", NULL, NULL };
+	char		 conf[256];
+	struct peer	*p[3];
+	struct peer_error err;
+	FILE		*f;
+
+	daemon_init(&small);
+	snprintf(conf, sizeof(conf), "%s/peerd.conf", small.dir);
+	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+	fprintf(f, "max_clients = 2\n");
+	fclose(f);
+	extra[1] = conf;
+	daemon_start(&small, "small", extra);
+	ck_assert_ptr_nonnull(p[0] = peer_open(small.sock, &err));
+	/* daemon_start's probe must be gone before the count is exact. */
+	ck_assert_msg(wait_until(only_one_client, p[0], 3000),
+	    "probe connection still counted");
+	ck_assert_ptr_nonnull(p[1] = peer_open(small.sock, &err));
+	p[2] = peer_open(small.sock, &err);
+	ck_assert_ptr_null(p[2]);
+	ck_assert_int_eq(err.code, PEER_RESOURCE_EXHAUSTED);
+	ck_assert_str_eq(err.message, "too many clients");
+	ck_assert(daemon_log_has(&small, "refused: already 2 clients"));
+	peer_close(p[0]);
+	peer_close(p[1]);
+	daemon_free(&small);
+}
+END_TEST
+
+Suite *
+control_suite(void)
+{
+	Suite	*s = suite_create("control");
+	TCase	*tc = tcase_create("control");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_random_megabyte);
+	tcase_add_test(tc, test_oversized_frame);
+	tcase_add_test(tc, test_empty_and_wrong_types);
+	tcase_add_test(tc, test_truncated_frame);
+	tcase_add_test(tc, test_unknown_op_keeps_client);
+	tcase_add_test(tc, test_pipelined_requests);
+	tcase_add_test(tc, test_many_clients);
+	tcase_add_test(tc, test_client_limit);
+	suite_add_tcase(s, tc);
+	return s;
+}

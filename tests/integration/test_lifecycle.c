@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_lifecycle.c: starting, reporting, reloading and stopping peerd.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "harness.h"
+#include "suites.h"
+
+static struct daemon	d;
+
+static void
+setup(void)
+{
+	daemon_init(&d);
+}
+
+static void
+teardown(void)
+{
+	daemon_free(&d);
+}
+
+/* Runs peerctl -s SOCK args...; returns its exit status. */
+static int
+peerctl(const char *sock, const char *a1, const char *a2, char *out,
+    size_t outlen, char *err, size_t errlen)
+{
+	const char	*argv[] = { peerctl_bin(), "-s", sock, a1, a2, NULL };
+
+	return run_capture(argv, out, outlen, err, errlen);
+}
+
+START_TEST(test_status_json)
+{
+	char		 out[8192], err[1024], id[128];
+	json_t		*j, *listen;
+	json_error_t	 jerr;
+	const char	*node, *addr;
+	int		 port;
+
+	daemon_start(&d, "alpha", NULL);
+	ck_assert_int_eq(peerctl(d.sock, "status", "--json", out, sizeof(out),
+	    err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(j = json_loads(out, 0, &jerr));
+	node = json_string_value(json_object_get(j, "node"));
+	ck_assert_ptr_nonnull(node);
+	ck_assert_uint_eq(strlen(node), 52);
+	ck_assert_uint_eq(strspn(node, "abcdefghijklmnopqrstuvwxyz234567"), 52);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "name")),
+	    "alpha");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "version")),
+	    "0.1.0");
+	ck_assert(json_is_integer(json_object_get(j, "uptime_ms")));
+	ck_assert(json_integer_value(json_object_get(j, "uptime_ms")) >= 0);
+	ck_assert(json_integer_value(json_object_get(j, "uptime_ms")) < 60000);
+	listen = json_object_get(j, "listen");
+	ck_assert_uint_eq(json_array_size(listen), 1);
+	addr = json_string_value(json_array_get(listen, 0));
+	ck_assert_int_eq(sscanf(addr, "127.0.0.1:%d", &port), 1);
+	ck_assert_int_gt(port, 0);	/* the bound port, not the 0 asked for */
+
+	/* peerctl id agrees, and the ID survives a restart. */
+	ck_assert_int_eq(peerctl(d.sock, "id", NULL, id, sizeof(id), err,
+	    sizeof(err)), 0);
+	id[strcspn(id, "\n")] = '\0';
+	ck_assert_str_eq(id, node);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+	daemon_start(&d, "alpha", NULL);
+	ck_assert_int_eq(peerctl(d.sock, "id", NULL, id, sizeof(id), err,
+	    sizeof(err)), 0);
+	id[strcspn(id, "\n")] = '\0';
+	ck_assert_str_eq(id, node);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(test_status_human)
+{
+	char	out[4096], err[1024];
+
+	daemon_start(&d, "beta", NULL);
+	ck_assert_int_eq(peerctl(d.sock, "status", NULL, out, sizeof(out), err,
+	    sizeof(err)), 0);
+	ck_assert_msg(strstr(out, "name      beta\n") != NULL, "%s", out);
+	ck_assert(strstr(out, "listen    127.0.0.1:") != NULL);
+}
+END_TEST
+
+START_TEST(test_key_files_private)
+{
+	struct stat	st;
+	char		path[256];
+
+	daemon_start(&d, NULL, NULL);
+	snprintf(path, sizeof(path), "%s/identity.key", d.state);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(st.st_size, 32);
+	snprintf(path, sizeof(path), "%s/network.key", d.state);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+
+	/* A key others can read stops the start, saying why. */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	{
+		const char *const tail[] = { "--state-dir", d.state, "-S",
+		    d.sock, "--listen", "127.0.0.1:0", NULL };
+		int	status = daemon_run_to_exit(&d, tail);
+
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 1);
+	}
+	ck_assert(daemon_log_has(&d, "lets others read it; run chmod 600"));
+}
+END_TEST
+
+START_TEST(test_sigterm_removes_socket)
+{
+	int	status;
+
+	daemon_start(&d, NULL, NULL);
+	ck_assert_int_eq(access(d.sock, F_OK), 0);
+	status = daemon_stop(&d, SIGTERM);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(access(d.sock, F_OK), -1);
+	ck_assert(daemon_log_has(&d, "shutting down"));
+}
+END_TEST
+
+START_TEST(test_second_daemon_refuses)
+{
+	struct daemon	 other;
+	char		 out[4096], err[1024];
+	int		 status;
+
+	daemon_start(&d, "first", NULL);
+	daemon_init(&other);
+	{
+		const char *const tail[] = { "--state-dir", other.state, "-S",
+		    d.sock, "--listen", "127.0.0.1:0", NULL };
+
+		status = daemon_run_to_exit(&other, tail);
+	}
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 1);
+	ck_assert(daemon_log_has(&other, "another peerd is already serving"));
+	daemon_free(&other);
+	/* The first one still owns the socket and answers. */
+	ck_assert_int_eq(peerctl(d.sock, "status", NULL, out, sizeof(out), err,
+	    sizeof(err)), 0);
+	ck_assert(strstr(out, "first") != NULL);
+}
+END_TEST
+
+START_TEST(test_stale_socket_replaced)
+{
+	char	out[4096], err[1024];
+
+	daemon_start(&d, "crashed", NULL);
+	daemon_stop(&d, SIGKILL);
+	ck_assert_int_eq(access(d.sock, F_OK), 0);	/* left behind */
+	daemon_start(&d, "restarted", NULL);
+	ck_assert_int_eq(peerctl(d.sock, "status", NULL, out, sizeof(out), err,
+	    sizeof(err)), 0);
+	ck_assert(strstr(out, "restarted") != NULL);
+	ck_assert(daemon_log_has(&d, "removing stale socket"));
+}
+END_TEST
+
+START_TEST(test_bad_config_exits_2)
+{
+	char	conf[256];
+	FILE	*f;
+	int	status;
+
+	snprintf(conf, sizeof(conf), "%s/peerd.conf", d.dir);
+	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+	fprintf(f, "# test\nping_everything = yes\n");
+	fclose(f);
+	{
+		const char *const tail[] = { "-c", conf, "--state-dir", d.state,
+		    "-S", d.sock, NULL };
+
+		status = daemon_run_to_exit(&d, tail);
+	}
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 2);
+	ck_assert(daemon_log_has(&d, "peerd.conf:2: ping_everything: unknown "
+	    "key"));
+	ck_assert_int_eq(access(d.state, F_OK), -1);	/* nothing created */
+}
+END_TEST
+
+static bool
+log_has_reload(void *arg)
+{
+	return daemon_log_has(arg, "reload: log_level warn");
+}
+
+static bool
+log_has_reload_refused(void *arg)
+{
+	return daemon_log_has(arg, "keeping the running configuration");
+}
+
+START_TEST(test_sighup_reloads_log_level)
+{
+	char		 conf[256];
+	const char	*extra[] = { "-c", conf, NULL };
+	FILE		*f;
+
+	snprintf(conf, sizeof(conf), "%s/peerd.conf", d.dir);
+	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+	fprintf(f, "log_level = info\n");
+	fclose(f);
+	daemon_start(&d, NULL, extra);
+	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+	fprintf(f, "log_level = warn\n");
+	fclose(f);
+	kill(d.pid, SIGHUP);
+	ck_assert_msg(wait_until(log_has_reload, &d, 3000),
+	    "no reload line in %s", d.log);
+	/* A bad file on reload keeps the daemon and its settings. */
+	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+	fprintf(f, "log_level = shouting\n");
+	fclose(f);
+	kill(d.pid, SIGHUP);
+	ck_assert_msg(wait_until(log_has_reload_refused, &d, 3000),
+	    "no refusal line in %s", d.log);
+	ck_assert_int_eq(kill(d.pid, 0), 0);
+}
+END_TEST
+
+START_TEST(test_peerctl_without_daemon)
+{
+	char	out[1024], err[1024], sock[256];
+
+	snprintf(sock, sizeof(sock), "%s/none.sock", d.dir);
+	ck_assert_int_eq(peerctl(sock, "status", NULL, out, sizeof(out), err,
+	    sizeof(err)), 3);
+	ck_assert_msg(strstr(err, "cannot reach peerd at") != NULL, "%s", err);
+	ck_assert_str_eq(out, "");
+	/* One line only. */
+	ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
+}
+END_TEST
+
+START_TEST(test_peerctl_usage)
+{
+	char		out[4096], err[1024];
+	const char	*help[] = { peerctl_bin(), "--help", NULL };
+	const char	*bad[] = { peerctl_bin(), "frobnicate", NULL };
+	const char	*cmdhelp[] = { peerctl_bin(), "status", "--help", NULL };
+
+	ck_assert_int_eq(run_capture(help, out, sizeof(out), err, sizeof(err)),
+	    0);
+	ck_assert(strstr(out, "usage: peerctl") != NULL);
+	ck_assert(strstr(out, "status") != NULL);
+	ck_assert_int_eq(run_capture(bad, out, sizeof(out), err, sizeof(err)),
+	    2);
+	ck_assert(strstr(err, "unknown command: frobnicate") != NULL);
+	ck_assert_int_eq(run_capture(cmdhelp, out, sizeof(out), err,
+	    sizeof(err)), 0);
+	ck_assert(strstr(out, "peerctl [-s socket] [--json] status") != NULL);
+}
+END_TEST
+
+Suite *
+lifecycle_suite(void)
+{
+	Suite	*s = suite_create("lifecycle");
+	TCase	*tc = tcase_create("lifecycle");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_status_json);
+	tcase_add_test(tc, test_status_human);
+	tcase_add_test(tc, test_key_files_private);
+	tcase_add_test(tc, test_sigterm_removes_socket);
+	tcase_add_test(tc, test_second_daemon_refuses);
+	tcase_add_test(tc, test_stale_socket_replaced);
+	tcase_add_test(tc, test_bad_config_exits_2);
+	tcase_add_test(tc, test_sighup_reloads_log_level);
+	tcase_add_test(tc, test_peerctl_without_daemon);
+	tcase_add_test(tc, test_peerctl_usage);
+	suite_add_tcase(s, tc);
+	return s;
+}

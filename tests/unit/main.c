@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * main.c: runs every unit test suite.
+ */
+#include <stdlib.h>
+
+#include <check.h>
+
+#include "suites.h"
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(base32_suite());
+	srunner_add_suite(sr, cbor_suite());
+	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, frame_suite());
+	srunner_add_suite(sr, noise_suite());
+	srunner_add_suite(sr, proto_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * suites.h: the unit test suites, one per module.
+ */
+#ifndef TESTS_SUITES_H
+#define TESTS_SUITES_H
+
+#include <check.h>
+
+Suite	*base32_suite(void);
+Suite	*cbor_suite(void);
+Suite	*config_suite(void);
+Suite	*frame_suite(void);
+Suite	*noise_suite(void);
+Suite	*proto_suite(void);
+
+#endif

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_config.c: the config file parser, good files and every kind of
+ * bad line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "config.h"
+#include "suites.h"
+
+static char	path[64];
+
+/* Writes text to a fresh temporary file named in path. */
+static void
+write_conf(const char *text)
+{
+	int	fd;
+
+	snprintf(path, sizeof(path), "/tmp/peerd-test-conf.XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* Loads text; returns the error message, or "" on success. */
+static const char *
+load(struct config *c, const char *text)
+{
+	static char	err[512];
+
+	config_init(c);
+	write_conf(text);
+	if (config_load(c, path, err, sizeof(err)) == 0)
+		err[0] = '\0';
+	unlink(path);
+	return err;
+}
+
+/* Asserts that text fails with "path:line: want". */
+static void
+assert_bad(const char *text, int line, const char *want)
+{
+	struct config	 c;
+	const char	*err = load(&c, text);
+	char		 prefix[128];
+
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0,
+	    "error \"%s\" lacks position \"%s\"", err, prefix);
+	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" lacks \"%s\"",
+	    err, want);
+}
+
+START_TEST(test_good_file)
+{
+	struct config	 c;
+	const char	*err;
+
+	err = load(&c,
+	    "# a comment\n"
+	    "\n"
+	    "name = lab-1   # trailing comment\n"
+	    "   listen=127.0.0.1:7000\n"
+	    "listen = [::1]:7001\n"
+	    "socket = \"/tmp/with space#.sock\"\n"
+	    "state_dir = /tmp/state\n"
+	    "log_level = debug\n"
+	    "max_message = 2M\n"
+	    "max_clients = 10\n");
+	ck_assert_str_eq(err, "");
+	ck_assert_str_eq(c.name, "lab-1");
+	ck_assert_int_eq(c.nlisten, 2);
+	ck_assert_str_eq(c.listen[0], "127.0.0.1:7000");
+	ck_assert_str_eq(c.listen[1], "[::1]:7001");
+	ck_assert_str_eq(c.socket_path, "/tmp/with space#.sock");
+	ck_assert_str_eq(c.state_dir, "/tmp/state");
+	ck_assert_int_eq(c.log_level, LOG_LEVEL_DEBUG);
+	ck_assert_uint_eq(c.max_message, 2u << 20);
+	ck_assert_uint_eq(c.max_clients, 10);
+}
+END_TEST
+
+START_TEST(test_empty_file_gives_defaults)
+{
+	struct config	c;
+	char		err[256];
+
+	ck_assert_str_eq(load(&c, ""), "");
+	setenv("XDG_RUNTIME_DIR", "/tmp/xdg", 1);
+	setenv("XDG_STATE_HOME", "/tmp/xdgstate", 1);
+	unsetenv("RUNTIME_DIRECTORY");
+	unsetenv("STATE_DIRECTORY");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.nlisten, 2);
+	ck_assert_str_eq(c.listen[0], "0.0.0.0:7654");
+	ck_assert_str_eq(c.listen[1], "[::]:7654");
+	ck_assert_int_eq(c.log_level, LOG_LEVEL_INFO);
+	ck_assert_uint_eq(c.max_message, 16u << 20);
+	ck_assert(c.name[0] != '\0');
+	if (geteuid() == 0)
+		ck_assert_str_eq(c.socket_path, "/run/peerd/peerd.sock");
+	else
+		ck_assert_str_eq(c.socket_path, "/tmp/xdg/peerd.sock");
+}
+END_TEST
+
+START_TEST(test_systemd_directories)
+{
+	struct config	c;
+	char		err[256];
+
+	config_init(&c);
+	setenv("RUNTIME_DIRECTORY", "/run/peerd", 1);
+	setenv("STATE_DIRECTORY", "/var/lib/peerd", 1);
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.socket_path, "/run/peerd/peerd.sock");
+	ck_assert_str_eq(c.state_dir, "/var/lib/peerd");
+}
+END_TEST
+
+START_TEST(test_bad_lines)
+{
+	assert_bad("name = a\nbogus = 1\n", 2, "bogus: unknown key");
+	assert_bad("name\n", 1, "expected key = value");
+	assert_bad("name = has space\n", 1, "name: \"has space\" is not a name");
+	assert_bad("name = \n", 1, "name:");
+	assert_bad("name = "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	    1, "name:");
+	assert_bad("name = a\nname = b\n", 2, "name: already set on line 1");
+	assert_bad("listen = localhost:7654\n", 1, "not a numeric address");
+	assert_bad("listen = 127.0.0.1\n", 1, "expected ADDR:PORT");
+	assert_bad("listen = 127.0.0.1:65536\n", 1, "port must be 0-65535");
+	assert_bad("listen = 127.0.0.1:x\n", 1, "port must be 0-65535");
+	assert_bad("listen = ::1:7654\n", 1, "IPv6 in brackets");
+	assert_bad("listen = [::1:7654\n", 1, "expected [IPV6]:PORT");
+	assert_bad("log_level = loud\n", 1, "log_level: \"loud\" is not one of");
+	assert_bad("max_message = 1K\n", 1, "max_message: 1K out of range "
+	    "(65536-1073741824)");
+	assert_bad("max_message = 2X\n", 1, "is not a size");
+	assert_bad("max_message = -5\n", 1, "is not a size");
+	assert_bad("max_message = 99999999999999999999999\n", 1, "not a size");
+	assert_bad("max_clients = 0\n", 1, "max_clients: 0 out of range");
+	assert_bad("max_clients = 10K\n", 1, "is not a whole number");
+	assert_bad("socket = \n", 1, "socket: path must be");
+	assert_bad("# ok\n\nlog_level = info\nlisten = 1.2.3.4:1\n=\n", 5,
+	    ": unknown key");
+}
+END_TEST
+
+START_TEST(test_too_many_listen)
+{
+	char	text[4096] = "";
+	char	line[64];
+	int	i;
+
+	for (i = 0; i <= CONFIG_LISTEN_MAX; i++) {
+		snprintf(line, sizeof(line), "listen = 127.0.0.1:%d\n", 7000 + i);
+		strcat(text, line);
+	}
+	assert_bad(text, CONFIG_LISTEN_MAX + 1, "more than 16 addresses");
+}
+END_TEST
+
+START_TEST(test_nul_byte)
+{
+	struct config	 c;
+	const char	*err;
+	int		 fd;
+
+	config_init(&c);
+	snprintf(path, sizeof(path), "/tmp/peerd-test-conf.XXXXXX");
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, "name = a\0b\n", 11), 11);
+	close(fd);
+	{
+		static char	e[256];
+
+		ck_assert_int_eq(config_load(&c, path, e, sizeof(e)), -1);
+		err = e;
+	}
+	unlink(path);
+	ck_assert(strstr(err, ":1: NUL byte") != NULL);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct config	c;
+	char		err[256];
+
+	config_init(&c);
+	ck_assert_int_eq(config_load(&c, "/nonexistent/peerd.conf", err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "/nonexistent/peerd.conf: No such file or "
+	    "directory");
+}
+END_TEST
+
+START_TEST(test_overrides)
+{
+	struct config	c;
+	char		err[256];
+
+	ck_assert_str_eq(load(&c, "listen = 127.0.0.1:1\nlisten = "
+	    "127.0.0.1:2\nname = file\n"), "");
+	/* The first command-line listen replaces the file's list. */
+	ck_assert_int_eq(config_override(&c, "listen", "127.0.0.1:3", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(config_override(&c, "listen", "[::1]:4", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(c.nlisten, 2);
+	ck_assert_str_eq(c.listen[0], "127.0.0.1:3");
+	ck_assert_str_eq(c.listen[1], "[::1]:4");
+	ck_assert_int_eq(config_override(&c, "name", "cli", err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(c.name, "cli");
+	ck_assert_int_eq(config_override(&c, "log_level", "verbose", err,
+	    sizeof(err)), -1);
+	ck_assert(strstr(err, "log_level") != NULL);
+}
+END_TEST
+
+Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc = tcase_create("config");
+
+	tcase_add_test(tc, test_good_file);
+	tcase_add_test(tc, test_empty_file_gives_defaults);
+	tcase_add_test(tc, test_systemd_directories);
+	tcase_add_test(tc, test_bad_lines);
+	tcase_add_test(tc, test_too_many_listen);
+	tcase_add_test(tc, test_nul_byte);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_overrides);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Unit tests for daemon/noise.c: byte-exact checks against the cacophony
+ * XX and XXpsk3 (25519, ChaChaPoly, BLAKE2b) vectors, plus tampering,
+ * wrong psk, replay, length limit and misuse cases.
+ */
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "noise.h"
+
+#define VECTORS_DEFAULT	"tests/unit/data/noise-vectors.json"
+#define XX_NAME		"Noise_XX_25519_ChaChaPoly_BLAKE2b"
+#define XXPSK3_NAME	"Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
+
+/* Large scratch buffers live here rather than on the stack. */
+static uint8_t	msgbuf[NOISE_MAX_MSG_LEN + 1];
+static uint8_t	plbuf[NOISE_MAX_MSG_LEN + 1];
+static uint8_t	bigbuf[NOISE_MAX_MSG_LEN + 1];
+
+static size_t
+hex_field(json_t *obj, const char *key, uint8_t *out, size_t cap)
+{
+	const char	*hex, *end;
+	size_t		 len;
+	json_t		*v;
+
+	v = json_object_get(obj, key);
+	ck_assert_msg(json_is_string(v), "vector field %s missing", key);
+	hex = json_string_value(v);
+	ck_assert_msg(sodium_hex2bin(out, cap, hex, strlen(hex), NULL, &len,
+	    &end) == 0 && *end == '\0', "vector field %s: bad hex", key);
+	return len;
+}
+
+/* Single psk of a vector side, or false if the vector has none. */
+static bool
+psk_field(json_t *obj, const char *key, uint8_t out[NOISE_PSK_LEN])
+{
+	const char	*hex, *end;
+	size_t		 len;
+	json_t		*arr, *v;
+
+	arr = json_object_get(obj, key);
+	if (arr == NULL)
+		return false;
+	ck_assert_msg(json_is_array(arr) && json_array_size(arr) == 1,
+	    "%s: expected one psk", key);
+	v = json_array_get(arr, 0);
+	ck_assert(json_is_string(v));
+	hex = json_string_value(v);
+	ck_assert(sodium_hex2bin(out, NOISE_PSK_LEN, hex, strlen(hex), NULL,
+	    &len, &end) == 0 && *end == '\0');
+	ck_assert_uint_eq(len, NOISE_PSK_LEN);
+	return true;
+}
+
+static void
+run_vector(json_t *v, const char *name, enum noise_pattern pat)
+{
+	struct noise_cipher	 isend, irecv, rsend, rrecv;
+	struct noise_cipher	*enc, *dec;
+	struct noise_hs		*init, *resp, *snd, *rcv;
+	uint8_t			 ipro[256], rpro[256];
+	uint8_t			 is[32], ie[32], rs[32], re[32];
+	uint8_t			 ipsk[NOISE_PSK_LEN], rpsk[NOISE_PSK_LEN];
+	uint8_t			 ipub[32], rpub[32], hash[NOISE_HASH_LEN];
+	uint8_t			 pl[1024], ct[1024];
+	size_t			 iprolen, rprolen, plen, ctlen, i, nmsg;
+	ssize_t			 n;
+	bool			 has_ipsk, has_rpsk, split = false;
+	json_t			*msgs, *m;
+
+	iprolen = hex_field(v, "init_prologue", ipro, sizeof(ipro));
+	rprolen = hex_field(v, "resp_prologue", rpro, sizeof(rpro));
+	ck_assert_uint_eq(hex_field(v, "init_static", is, sizeof(is)), 32);
+	ck_assert_uint_eq(hex_field(v, "init_ephemeral", ie, sizeof(ie)), 32);
+	ck_assert_uint_eq(hex_field(v, "resp_static", rs, sizeof(rs)), 32);
+	ck_assert_uint_eq(hex_field(v, "resp_ephemeral", re, sizeof(re)), 32);
+	has_ipsk = psk_field(v, "init_psks", ipsk);
+	has_rpsk = psk_field(v, "resp_psks", rpsk);
+	ck_assert_msg(has_ipsk == (pat == NOISE_XXPSK3) &&
+	    has_rpsk == (pat == NOISE_XXPSK3), "%s: psk mismatch", name);
+	crypto_scalarmult_base(ipub, is);
+	crypto_scalarmult_base(rpub, rs);
+
+	init = noise_hs_new(pat, true, ipro, iprolen, is,
+	    has_ipsk ? ipsk : NULL, ie);
+	resp = noise_hs_new(pat, false, rpro, rprolen, rs,
+	    has_rpsk ? rpsk : NULL, re);
+	ck_assert_ptr_nonnull(init);
+	ck_assert_ptr_nonnull(resp);
+
+	msgs = json_object_get(v, "messages");
+	ck_assert(json_is_array(msgs));
+	nmsg = json_array_size(msgs);
+	ck_assert_msg(nmsg > 3, "%s: no transport messages", name);
+
+	for (i = 0; i < nmsg; i++) {
+		m = json_array_get(msgs, i);
+		plen = hex_field(m, "payload", pl, sizeof(pl));
+		ctlen = hex_field(m, "ciphertext", ct, sizeof(ct));
+
+		/* the parties take strict turns, initiator first */
+		if (i < 3) {
+			snd = i % 2 == 0 ? init : resp;
+			rcv = i % 2 == 0 ? resp : init;
+			ck_assert(!noise_hs_done(init));
+			n = noise_hs_write(snd, pl, plen, msgbuf,
+			    sizeof(msgbuf));
+			ck_assert_msg(n == (ssize_t)ctlen &&
+			    memcmp(msgbuf, ct, ctlen) == 0,
+			    "%s: handshake message %zu differs", name, i);
+			n = noise_hs_read(rcv, msgbuf, (size_t)n, plbuf,
+			    sizeof(plbuf));
+			ck_assert_msg(n == (ssize_t)plen &&
+			    memcmp(plbuf, pl, plen) == 0,
+			    "%s: handshake payload %zu differs", name, i);
+			continue;
+		}
+
+		if (!split) {
+			ck_assert(noise_hs_done(init));
+			ck_assert(noise_hs_done(resp));
+			ck_assert_ptr_nonnull(noise_hs_hash(init));
+			ck_assert_mem_eq(noise_hs_hash(init),
+			    noise_hs_hash(resp), NOISE_HASH_LEN);
+			if (json_object_get(v, "handshake_hash") != NULL) {
+				ck_assert_uint_eq(hex_field(v,
+				    "handshake_hash", hash, sizeof(hash)),
+				    NOISE_HASH_LEN);
+				ck_assert_mem_eq(noise_hs_hash(init), hash,
+				    NOISE_HASH_LEN);
+			}
+			ck_assert_mem_eq(noise_hs_remote_static(init), rpub,
+			    32);
+			ck_assert_mem_eq(noise_hs_remote_static(resp), ipub,
+			    32);
+			ck_assert_int_eq(noise_hs_split(init, &isend, &irecv),
+			    0);
+			ck_assert_int_eq(noise_hs_split(resp, &rsend, &rrecv),
+			    0);
+			split = true;
+		}
+		enc = i % 2 == 0 ? &isend : &rsend;
+		dec = i % 2 == 0 ? &rrecv : &irecv;
+		n = noise_encrypt(enc, NULL, 0, pl, plen, msgbuf,
+		    sizeof(msgbuf));
+		ck_assert_msg(n == (ssize_t)ctlen &&
+		    memcmp(msgbuf, ct, ctlen) == 0,
+		    "%s: transport message %zu differs", name, i);
+		n = noise_decrypt(dec, NULL, 0, msgbuf, (size_t)n, plbuf,
+		    sizeof(plbuf));
+		ck_assert_msg(n == (ssize_t)plen &&
+		    memcmp(plbuf, pl, plen) == 0,
+		    "%s: transport payload %zu differs", name, i);
+	}
+
+	noise_cipher_clear(&isend);
+	noise_cipher_clear(&irecv);
+	noise_cipher_clear(&rsend);
+	noise_cipher_clear(&rrecv);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+
+START_TEST(test_vectors)
+{
+	json_error_t	 err;
+	json_t		*root, *vecs, *v;
+	const char	*path, *name;
+	size_t		 i, nxx = 0, nxxpsk3 = 0;
+
+	if ((path = getenv("NOISE_VECTORS")) == NULL)
+		path = VECTORS_DEFAULT;
+	root = json_load_file(path, 0, &err);
+	ck_assert_msg(root != NULL, "cannot load %s: %s (line %d)", path,
+	    err.text, err.line);
+	vecs = json_object_get(root, "vectors");
+	ck_assert(json_is_array(vecs));
+
+	json_array_foreach(vecs, i, v) {
+		name = json_string_value(json_object_get(v, "protocol_name"));
+		if (name == NULL)
+			continue;
+		if (strcmp(name, XX_NAME) == 0) {
+			run_vector(v, name, NOISE_XX);
+			nxx++;
+		} else if (strcmp(name, XXPSK3_NAME) == 0) {
+			run_vector(v, name, NOISE_XXPSK3);
+			nxxpsk3++;
+		}
+	}
+	json_decref(root);
+	/* an emptied or renamed vector file must not pass silently */
+	ck_assert_uint_ge(nxx, 1);
+	ck_assert_uint_ge(nxxpsk3, 1);
+}
+END_TEST
+
+/* Fresh pair with random static keys; psks may differ on purpose. */
+static void
+new_pair(enum noise_pattern pat, const uint8_t *ipsk, const uint8_t *rpsk,
+    struct noise_hs **init, struct noise_hs **resp)
+{
+	uint8_t	is[32], rs[32];
+
+	randombytes_buf(is, sizeof(is));
+	randombytes_buf(rs, sizeof(rs));
+	*init = noise_hs_new(pat, true, "peerd", 5, is, ipsk, NULL);
+	*resp = noise_hs_new(pat, false, "peerd", 5, rs, rpsk, NULL);
+	ck_assert_ptr_nonnull(*init);
+	ck_assert_ptr_nonnull(*resp);
+	sodium_memzero(is, sizeof(is));
+	sodium_memzero(rs, sizeof(rs));
+}
+
+/* Move message i from its writer to its reader; returns the read result. */
+static ssize_t
+step(struct noise_hs *init, struct noise_hs *resp, int i)
+{
+	struct noise_hs	*snd = i % 2 == 0 ? init : resp;
+	struct noise_hs	*rcv = i % 2 == 0 ? resp : init;
+	ssize_t		 n;
+
+	n = noise_hs_write(snd, "hi", 2, msgbuf, sizeof(msgbuf));
+	ck_assert_int_gt(n, 0);
+	return noise_hs_read(rcv, msgbuf, (size_t)n, plbuf, sizeof(plbuf));
+}
+
+static void
+connect_pair(enum noise_pattern pat, struct noise_hs **init,
+    struct noise_hs **resp, struct noise_cipher *isend,
+    struct noise_cipher *irecv, struct noise_cipher *rsend,
+    struct noise_cipher *rrecv)
+{
+	static const uint8_t	psk[NOISE_PSK_LEN] = { 1, 2, 3 };
+	const uint8_t		*p = pat == NOISE_XXPSK3 ? psk : NULL;
+	int			 i;
+
+	new_pair(pat, p, p, init, resp);
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(step(*init, *resp, i), 2);
+	ck_assert(noise_hs_done(*init) && noise_hs_done(*resp));
+	ck_assert_int_eq(noise_hs_split(*init, isend, irecv), 0);
+	ck_assert_int_eq(noise_hs_split(*resp, rsend, rrecv), 0);
+}
+
+START_TEST(test_random_roundtrip)
+{
+	struct noise_cipher	 isend, irecv, rsend, rrecv;
+	struct noise_hs		*init, *resp;
+	enum noise_pattern	 pat = _i ? NOISE_XXPSK3 : NOISE_XX;
+	uint8_t			 ct[64], pt[64];
+
+	connect_pair(pat, &init, &resp, &isend, &irecv, &rsend, &rrecv);
+	ck_assert_mem_eq(noise_hs_hash(init), noise_hs_hash(resp),
+	    NOISE_HASH_LEN);
+	ck_assert_ptr_nonnull(noise_hs_remote_static(init));
+	ck_assert_ptr_nonnull(noise_hs_remote_static(resp));
+
+	ck_assert_int_eq(noise_encrypt(&isend, "ad", 2, "ping", 4, ct,
+	    sizeof(ct)), 4 + NOISE_TAG_LEN);
+	ck_assert_int_eq(noise_decrypt(&rrecv, "ad", 2, ct, 4 + NOISE_TAG_LEN,
+	    pt, sizeof(pt)), 4);
+	ck_assert_mem_eq(pt, "ping", 4);
+
+	/* in place, empty payload, other direction */
+	ck_assert_int_eq(noise_encrypt(&rsend, NULL, 0, NULL, 0, ct,
+	    sizeof(ct)), NOISE_TAG_LEN);
+	ck_assert_int_eq(noise_decrypt(&irecv, NULL, 0, ct, NOISE_TAG_LEN,
+	    NULL, 0), 0);
+	memcpy(ct, "pong", 4);
+	ck_assert_int_eq(noise_encrypt(&rsend, NULL, 0, ct, 4, ct,
+	    sizeof(ct)), 4 + NOISE_TAG_LEN);
+	ck_assert_int_eq(noise_decrypt(&irecv, NULL, 0, ct, 4 + NOISE_TAG_LEN,
+	    ct, sizeof(ct)), 4);
+	ck_assert_mem_eq(ct, "pong", 4);
+
+	/* a second split is refused */
+	ck_assert_int_eq(noise_hs_split(init, &isend, &irecv), -1);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+START_TEST(test_tampered_handshake)
+{
+	static const uint8_t	 psk[NOISE_PSK_LEN] = { 9 };
+	struct noise_hs		*init, *resp, *rcv;
+	enum noise_pattern	 pat = _i / 3 ? NOISE_XXPSK3 : NOISE_XX;
+	const uint8_t		*p = pat == NOISE_XXPSK3 ? psk : NULL;
+	int			 bad = _i % 3, i;
+	ssize_t			 n;
+
+	new_pair(pat, p, p, &init, &resp);
+	for (i = 0; i < bad; i++)
+		ck_assert_int_eq(step(init, resp, i), 2);
+
+	rcv = bad % 2 == 0 ? resp : init;
+	n = noise_hs_write(bad % 2 == 0 ? init : resp, "hi", 2, msgbuf,
+	    sizeof(msgbuf));
+	ck_assert_int_gt(n, 0);
+	msgbuf[n - 1] ^= 0x01;
+	n = noise_hs_read(rcv, msgbuf, (size_t)n, plbuf, sizeof(plbuf));
+	if (bad == 0 && pat == NOISE_XX) {
+		/*
+		 * The first XX message carries no MAC; the altered payload
+		 * goes into h and the next message fails instead.
+		 */
+		ck_assert_int_eq(n, 2);
+		ck_assert_int_eq(step(init, resp, 1), -1);
+		rcv = init;
+	} else
+		ck_assert_int_eq(n, -1);
+
+	/* the failed side is finished for good */
+	ck_assert(!noise_hs_done(rcv));
+	ck_assert_ptr_null(noise_hs_remote_static(rcv));
+	ck_assert_ptr_null(noise_hs_hash(rcv));
+	ck_assert_int_eq(noise_hs_write(rcv, "x", 1, msgbuf, sizeof(msgbuf)),
+	    -1);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+START_TEST(test_wrong_psk)
+{
+	static const uint8_t	 ipsk[NOISE_PSK_LEN] = { 1 };
+	static const uint8_t	 rpsk[NOISE_PSK_LEN] = { 2 };
+	struct noise_cipher	 send, recv;
+	struct noise_hs		*init, *resp;
+
+	new_pair(NOISE_XXPSK3, ipsk, rpsk, &init, &resp);
+	/* psk3 enters only in the last message, so that one fails */
+	ck_assert_int_eq(step(init, resp, 0), 2);
+	ck_assert_int_eq(step(init, resp, 1), 2);
+	ck_assert_int_eq(step(init, resp, 2), -1);
+	ck_assert(!noise_hs_done(resp));
+	ck_assert_int_eq(noise_hs_split(resp, &send, &recv), -1);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+START_TEST(test_tampered_transport)
+{
+	struct noise_cipher	 isend, irecv, rsend, rrecv;
+	struct noise_hs		*init, *resp;
+	uint8_t			 ct[64], pt[64];
+	ssize_t			 n;
+
+	connect_pair(NOISE_XXPSK3, &init, &resp, &isend, &irecv, &rsend,
+	    &rrecv);
+	n = noise_encrypt(&isend, "ad", 2, "hello", 5, ct, sizeof(ct));
+	ck_assert_int_eq(n, 5 + NOISE_TAG_LEN);
+
+	ct[0] ^= 0x80;
+	ck_assert_int_eq(noise_decrypt(&rrecv, "ad", 2, ct, (size_t)n, pt,
+	    sizeof(pt)), -1);
+	ct[0] ^= 0x80;
+	ct[n - 1] ^= 0x01;
+	ck_assert_int_eq(noise_decrypt(&rrecv, "ad", 2, ct, (size_t)n, pt,
+	    sizeof(pt)), -1);
+	ct[n - 1] ^= 0x01;
+	ck_assert_int_eq(noise_decrypt(&rrecv, "AD", 2, ct, (size_t)n, pt,
+	    sizeof(pt)), -1);
+	ck_assert_int_eq(noise_decrypt(&rrecv, "ad", 2, ct, (size_t)n - 1, pt,
+	    sizeof(pt)), -1);
+	/* wrong direction's key */
+	ck_assert_int_eq(noise_decrypt(&irecv, "ad", 2, ct, (size_t)n, pt,
+	    sizeof(pt)), -1);
+
+	/* failures did not use up the nonce: the genuine one still reads */
+	ck_assert_int_eq(noise_decrypt(&rrecv, "ad", 2, ct, (size_t)n, pt,
+	    sizeof(pt)), 5);
+	ck_assert_mem_eq(pt, "hello", 5);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+START_TEST(test_replay)
+{
+	struct noise_cipher	 isend, irecv, rsend, rrecv;
+	struct noise_hs		*init, *resp;
+	uint8_t			 ct[64], ct2[64], pt[64];
+	ssize_t			 n;
+
+	connect_pair(NOISE_XX, &init, &resp, &isend, &irecv, &rsend, &rrecv);
+	n = noise_encrypt(&isend, NULL, 0, "one", 3, ct, sizeof(ct));
+	ck_assert_int_eq(n, 3 + NOISE_TAG_LEN);
+	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, ct, (size_t)n, pt,
+	    sizeof(pt)), 3);
+	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, ct, (size_t)n, pt,
+	    sizeof(pt)), -1);
+
+	/* the stream carries on with the next message */
+	n = noise_encrypt(&isend, NULL, 0, "two", 3, ct2, sizeof(ct2));
+	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, ct2, (size_t)n, pt,
+	    sizeof(pt)), 3);
+	ck_assert_mem_eq(pt, "two", 3);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+START_TEST(test_overlength)
+{
+	struct noise_cipher	 isend, irecv, rsend, rrecv;
+	struct noise_hs		*init, *resp;
+	const size_t		 max = NOISE_MAX_MSG_LEN;
+	uint8_t			 small[8];
+	ssize_t			 n;
+
+	/* handshake: first XX message is e (32 bytes) plus payload */
+	new_pair(NOISE_XX, NULL, NULL, &init, &resp);
+	memset(bigbuf, 'a', sizeof(bigbuf));
+	ck_assert_int_eq(noise_hs_write(init, bigbuf, max - 32 + 1, msgbuf,
+	    sizeof(msgbuf)), -1);
+	ck_assert_int_eq(noise_hs_write(init, bigbuf, 10, msgbuf, 41), -1);
+	/* refusals above left the state usable */
+	n = noise_hs_write(init, bigbuf, max - 32, msgbuf, sizeof(msgbuf));
+	ck_assert_int_eq(n, (ssize_t)max);
+	ck_assert_int_eq(noise_hs_read(resp, msgbuf, max + 1, plbuf,
+	    sizeof(plbuf)), -1);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+
+	/* too small a payload buffer, or a truncated message */
+	new_pair(NOISE_XX, NULL, NULL, &init, &resp);
+	n = noise_hs_write(init, bigbuf, 100, msgbuf, sizeof(msgbuf));
+	ck_assert_int_eq(noise_hs_read(resp, msgbuf, (size_t)n, small,
+	    sizeof(small)), -1);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+	new_pair(NOISE_XX, NULL, NULL, &init, &resp);
+	ck_assert_int_eq(noise_hs_read(resp, msgbuf, 31, plbuf,
+	    sizeof(plbuf)), -1);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+
+	/* transport */
+	connect_pair(NOISE_XX, &init, &resp, &isend, &irecv, &rsend, &rrecv);
+	ck_assert_int_eq(noise_encrypt(&isend, NULL, 0, bigbuf,
+	    NOISE_MAX_PAYLOAD_LEN + 1, msgbuf, sizeof(msgbuf)), -1);
+	ck_assert_int_eq(noise_encrypt(&isend, NULL, 0, bigbuf, 8, msgbuf,
+	    8 + NOISE_TAG_LEN - 1), -1);
+	n = noise_encrypt(&isend, NULL, 0, bigbuf, NOISE_MAX_PAYLOAD_LEN,
+	    msgbuf, sizeof(msgbuf));
+	ck_assert_int_eq(n, (ssize_t)max);
+	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, msgbuf, max + 1,
+	    plbuf, sizeof(plbuf)), -1);
+	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, msgbuf, max, plbuf,
+	    NOISE_MAX_PAYLOAD_LEN - 1), -1);
+	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, msgbuf,
+	    NOISE_TAG_LEN - 1, plbuf, sizeof(plbuf)), -1);
+	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, msgbuf, max, plbuf,
+	    sizeof(plbuf)), (ssize_t)NOISE_MAX_PAYLOAD_LEN);
+	ck_assert_mem_eq(plbuf, bigbuf, NOISE_MAX_PAYLOAD_LEN);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+START_TEST(test_misuse)
+{
+	static const uint8_t	 psk[NOISE_PSK_LEN];
+	struct noise_cipher	 send, recv, c;
+	struct noise_hs		*init, *resp;
+	uint8_t			 s[32] = { 7 }, zero[32] = { 0 }, ct[32];
+
+	ck_assert_ptr_null(noise_hs_new(NOISE_XXPSK3, true, NULL, 0, s, NULL,
+	    NULL));
+	ck_assert_ptr_null(noise_hs_new(NOISE_XX, true, NULL, 0, s, psk,
+	    NULL));
+	ck_assert_ptr_null(noise_hs_new(NOISE_XX, true, NULL, 0, NULL, NULL,
+	    NULL));
+	ck_assert_ptr_null(noise_hs_new(NOISE_XX, true, NULL, 1, s, NULL,
+	    NULL));
+	noise_hs_free(NULL);
+
+	/* wrong turns do not abort the handshake */
+	new_pair(NOISE_XX, NULL, NULL, &init, &resp);
+	ck_assert_int_eq(noise_hs_write(resp, NULL, 0, msgbuf,
+	    sizeof(msgbuf)), -1);
+	ck_assert_int_eq(noise_hs_read(init, msgbuf, 32, plbuf,
+	    sizeof(plbuf)), -1);
+	ck_assert_int_eq(noise_hs_split(init, &send, &recv), -1);
+	ck_assert_ptr_null(noise_hs_hash(init));
+	ck_assert_ptr_null(noise_hs_remote_static(init));
+	ck_assert_int_eq(step(init, resp, 0), 2);
+	ck_assert_int_eq(step(init, resp, 1), 2);
+	ck_assert_int_eq(step(init, resp, 2), 2);
+	ck_assert_int_eq(noise_hs_write(init, NULL, 0, msgbuf,
+	    sizeof(msgbuf)), -1);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+
+	/* an all-zero (low-order) ephemeral makes the DH fail */
+	new_pair(NOISE_XX, NULL, NULL, &init, &resp);
+	ck_assert_int_eq(noise_hs_read(resp, zero, sizeof(zero), plbuf,
+	    sizeof(plbuf)), 0);
+	ck_assert_int_eq(noise_hs_write(resp, NULL, 0, msgbuf,
+	    sizeof(msgbuf)), -1);
+	ck_assert(!noise_hs_done(resp));
+	noise_hs_free(init);
+	noise_hs_free(resp);
+
+	/* nonce 2^64-1 is reserved */
+	memset(&c, 0, sizeof(c));
+	c.n = UINT64_MAX - 1;
+	ck_assert_int_eq(noise_encrypt(&c, NULL, 0, "x", 1, ct, sizeof(ct)),
+	    1 + NOISE_TAG_LEN);
+	ck_assert_int_eq(noise_encrypt(&c, NULL, 0, "x", 1, ct, sizeof(ct)),
+	    -1);
+	ck_assert_int_eq(noise_decrypt(&c, NULL, 0, ct, 1 + NOISE_TAG_LEN, ct,
+	    sizeof(ct)), -1);
+	noise_cipher_clear(&c);
+}
+END_TEST
+
+Suite *
+noise_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("noise");
+
+	tc = tcase_create("vectors");
+	tcase_add_test(tc, test_vectors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("handshake");
+	tcase_add_loop_test(tc, test_random_roundtrip, 0, 2);
+	tcase_add_loop_test(tc, test_tampered_handshake, 0, 6);
+	tcase_add_test(tc, test_wrong_psk);
+	tcase_add_test(tc, test_misuse);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("transport");
+	tcase_add_test(tc, test_tampered_transport);
+	tcase_add_test(tc, test_replay);
+	tcase_add_test(tc, test_overlength);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
