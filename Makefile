@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: ISC
+# peerd: build, test, install.  See README.md.
+
+VERSION		= 0.1.0
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SBINDIR		?= $(PREFIX)/sbin
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= /etc
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+DESTDIR		?=
+
+BUILD		?= build
+CC		?= cc
+CFLAGS		?= -O2 -g
+SAN		?=
+PKG_CONFIG	?= pkg-config
+
+DEPS		= libevent libcbor libsodium
+HAVE_SYSTEMD	:= $(shell $(PKG_CONFIG) --exists libsystemd && echo yes)
+ifeq ($(HAVE_SYSTEMD),yes)
+DEPS		+= libsystemd
+SYSTEMD_FLAGS	= -DHAVE_SYSTEMD
+endif
+
+WARN		= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes
+BASE_CFLAGS	= -std=c11 -D_GNU_SOURCE -fPIC -MMD -MP -Ilib $(WARN) $(CFLAGS) $(SAN)
+PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(DEPS) check jansson)
+DAEMON_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS))
+CTL_LIBS	= $(shell $(PKG_CONFIG) --libs libcbor libsodium jansson)
+TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -lm
+
+LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/frame.c \
+		  lib/peer.c lib/peer_code.c lib/proto.c
+DAEMON_SRC	= daemon/addr.c daemon/config.c daemon/control.c \
+		  daemon/identity.c daemon/listen.c daemon/log.c \
+		  daemon/noise.c daemon/notify.c
+CTL_SRC		= ctl/cbor_json.c ctl/peerctl.c
+UNIT_SRC	= $(wildcard tests/unit/*.c)
+INTEG_SRC	= $(wildcard tests/integration/*.c)
+FUZZ_SRC	= $(wildcard tests/fuzz/*.c)
+
+obj		= $(patsubst %.c,$(BUILD)/%.o,$(1))
+LIB_OBJ		= $(call obj,$(LIB_SRC))
+DAEMON_OBJ	= $(call obj,$(DAEMON_SRC))
+CTL_OBJ		= $(call obj,$(CTL_SRC))
+
+PEERD		= $(BUILD)/peerd
+PEERCTL		= $(BUILD)/peerctl
+LIBPEER_A	= $(BUILD)/libpeer.a
+LIBPEER_SO	= $(BUILD)/libpeer.so.0
+UNIT_TESTS	= $(BUILD)/tests/unit_tests
+INTEG_TESTS	= $(BUILD)/tests/integration_tests
+
+all: $(PEERD) $(PEERCTL) $(LIBPEER_A) $(LIBPEER_SO) $(BUILD)/libpeer.pc
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(EXTRA_INC) $(SYSTEMD_FLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+# Unit tests reach into the daemon's modules.
+$(BUILD)/tests/unit/%.o: EXTRA_INC = -Idaemon
+
+$(LIBPEER_A): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBPEER_SO): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libpeer.so.0 $(CFLAGS) $(SAN) -o $@ $^ \
+	    $(shell $(PKG_CONFIG) --libs libcbor)
+
+$(BUILD)/libpeer.pc: lib/libpeer.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    lib/libpeer.pc.in > $@
+
+$(PEERD): $(call obj,daemon/peerd.c) $(DAEMON_OBJ) $(LIBPEER_A)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(DAEMON_LIBS)
+
+$(PEERCTL): $(CTL_OBJ) $(LIBPEER_A)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(CTL_LIBS)
+
+$(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
+
+$(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(LIBPEER_A)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
+
+# Installs the Debian packages the build and the tests need (idempotent).
+deps:
+	@scripts/install-deps
+
+tests: all $(UNIT_TESTS) $(INTEG_TESTS)
+
+# The test command of the README: unit and integration tests.
+check: deps
+	@$(MAKE) --no-print-directory tests
+	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) scripts/run-tests \
+	    $(UNIT_TESTS) $(INTEG_TESTS)
+
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer,
+# then each fuzz target for a short while.
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    check
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(FUZZ_SECONDS),20)
+
+# libFuzzer targets (clang); each runs FUZZ_SECONDS on its seed corpus.
+FUZZ_SECONDS	?= 60
+FUZZ_BUILD	= build-fuzz
+FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -Idaemon $(WARN) \
+		  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_BINS	= $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRC) $(DAEMON_SRC)
+	@mkdir -p $(FUZZ_BUILD)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(DAEMON_SRC) \
+	    $(DAEMON_LIBS)
+
+fuzz: deps $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	    name=$$(basename $$f); \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        -print_final_stats=0 $(FUZZ_BUILD)/corpus/$$name \
+	        tests/fuzz/seeds/$$name 2>$(FUZZ_BUILD)/$$name.log || \
+	        { tail -n 50 $(FUZZ_BUILD)/$$name.log; exit 1; }; \
+	    grep -E '^(#[0-9]+ *DONE|Done)' $(FUZZ_BUILD)/$$name.log | tail -n 1; \
+	done
+
+# Runs peerd in the foreground on its defaults, keeping state in .run/.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p .run
+	@echo "peerd: state in .run/state; in another terminal try:"
+	@echo "  $(PEERCTL) -s .run/peerd.sock status"
+	$(PEERD) --state-dir .run/state -S .run/peerd.sock
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/peerd
+	install -m 755 $(PEERD) $(DESTDIR)$(SBINDIR)/peerd
+	install -m 755 $(PEERCTL) $(DESTDIR)$(BINDIR)/peerctl
+	install -m 644 $(LIBPEER_A) $(DESTDIR)$(LIBDIR)/libpeer.a
+	install -m 755 $(LIBPEER_SO) $(DESTDIR)$(LIBDIR)/libpeer.so.0
+	ln -sf libpeer.so.0 $(DESTDIR)$(LIBDIR)/libpeer.so
+	install -m 644 lib/peer.h $(DESTDIR)$(INCLUDEDIR)/peer.h
+	install -m 644 $(BUILD)/libpeer.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libpeer.pc
+	install -m 644 doc/peerctl.1 $(DESTDIR)$(MANDIR)/man1/peerctl.1
+	install -m 644 doc/libpeer.3 $(DESTDIR)$(MANDIR)/man3/libpeer.3
+	install -m 644 doc/peerd.conf.5 $(DESTDIR)$(MANDIR)/man5/peerd.conf.5
+	install -m 644 doc/peerd.8 $(DESTDIR)$(MANDIR)/man8/peerd.8
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/peerd.service.in \
+	    > $(DESTDIR)$(UNITDIR)/peerd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/peerd.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/peerd/peerd.conf || \
+	    install -m 644 conf/peerd.conf $(DESTDIR)$(SYSCONFDIR)/peerd/peerd.conf
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all tests check check-asan fuzz deps run install clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
