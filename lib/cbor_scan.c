@@ -113,11 +113,50 @@ cb_bytes(void *c, cbor_data d, size_t n)
 	scan_string(c, SCAN_INDEF_BYTES);
 }
 
+/*
+ * RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above
+ * U+10FFFF.  CBOR text (each chunk on its own) must be valid UTF-8.
+ */
+static bool
+utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t		i = 0, len, k;
+	uint32_t	cp, min;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			len = 2; cp = s[i] & 0x1f; min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			len = 3; cp = s[i] & 0x0f; min = 0x800;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			len = 4; cp = s[i] & 0x07; min = 0x10000;
+		} else
+			return false;
+		if (n - i < len)
+			return false;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 static void
 cb_text(void *c, cbor_data d, size_t n)
 {
-	(void)d; (void)n;
-	scan_string(c, SCAN_INDEF_TEXT);
+	if (!utf8_valid(d, n))
+		((struct scan *)c)->error = true;
+	else
+		scan_string(c, SCAN_INDEF_TEXT);
 }
 
 static void cb_bytes_start(void *c) { scan_push(c, SCAN_INDEF_BYTES, 0); }
@@ -231,6 +270,8 @@ hd_text(void *c, cbor_data d, size_t n)
 {
 	struct head	*h = c;
 
+	if (!utf8_valid(d, n))
+		return;		/* stays HEAD_OTHER: not a usable string */
 	h->type = HEAD_TEXT;
 	h->s = (const char *)d;
 	h->n = n;

@@ -25,7 +25,8 @@ struct cbor_field {
 
 /*
  * Length of the one well-formed item at the start of buf, or 0 if it is
- * truncated, malformed or nested deeper than CBOR_SCAN_DEPTH.
+ * truncated, malformed, holds text that is not valid UTF-8, or is
+ * nested deeper than CBOR_SCAN_DEPTH.
  */
 size_t	cbor_scan_item(const uint8_t *buf, size_t len);
 

@@ -48,6 +48,14 @@ START_TEST(test_scan_malformed)
 	ck_assert_uint_eq(SCAN(0xc1), 0);			/* bare tag */
 	ck_assert_uint_eq(SCAN(0x9f, 0xc1, 0xff), 0);		/* tag, break */
 	ck_assert_uint_eq(SCAN(0x1c), 0);			/* reserved */
+	/* Text must be UTF-8: bad byte, overlong, surrogate, cut short. */
+	ck_assert_uint_eq(SCAN(0x62, 0xff, 0xfe), 0);
+	ck_assert_uint_eq(SCAN(0x62, 0xc0, 0xaf), 0);
+	ck_assert_uint_eq(SCAN(0x63, 0xed, 0xa0, 0x80), 0);
+	ck_assert_uint_eq(SCAN(0x62, 0xe2, 0x82), 0);
+	ck_assert_uint_eq(SCAN(0x7f, 0x61, 0xc3, 0xff), 0);	/* chunk */
+	ck_assert_uint_eq(SCAN(0x63, 0xe2, 0x82, 0xac), 4);	/* euro sign */
+	ck_assert_uint_eq(SCAN(0x64, 0xf0, 0x9f, 0x98, 0x80), 5);
 	/* A huge declared count costs nothing: it is just truncated. */
 	ck_assert_uint_eq(SCAN(0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0x00), 0);
