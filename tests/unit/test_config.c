@@ -226,6 +226,60 @@ START_TEST(test_overrides)
 }
 END_TEST
 
+/* conf/peerd.conf with its commented-out "#key = value" lines enabled. */
+static char *
+example_uncommented(void)
+{
+	static char	text[16384];
+	char		line[512];
+	size_t		len = 0;
+	FILE		*f;
+
+	ck_assert_ptr_nonnull(f = fopen("conf/peerd.conf", "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char	*l = line;
+
+		if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+		    strstr(line, " = ") != NULL)
+			l++;
+		ck_assert_uint_lt(len + strlen(l), sizeof(text));
+		memcpy(text + len, l, strlen(l) + 1);
+		len += strlen(l);
+	}
+	fclose(f);
+	return text;
+}
+
+START_TEST(test_example_config_matches_defaults)
+{
+	struct config	 ex, def;
+	char		 err[256], dump[4096], key[64];
+	const char	*text = example_uncommented(), *p;
+	FILE		*f;
+
+	ck_assert_str_eq(load(&ex, text), "");
+	config_init(&def);
+	ck_assert_int_eq(config_finish(&def, err, sizeof(err)), 0);
+	ck_assert_int_eq(ex.nlisten, def.nlisten);
+	ck_assert_str_eq(ex.listen[0], def.listen[0]);
+	ck_assert_str_eq(ex.listen[1], def.listen[1]);
+	ck_assert_int_eq(ex.log_level, def.log_level);
+	ck_assert_uint_eq(ex.max_message, def.max_message);
+	ck_assert_uint_eq(ex.max_clients, def.max_clients);
+
+	/* Every key the daemon knows is documented there. */
+	ck_assert_ptr_nonnull(f = fmemopen(dump, sizeof(dump), "w"));
+	config_dump(&def, f);
+	fclose(f);
+	for (p = dump; *p != '\0'; p = strchr(p, '\n') + 1) {
+		ck_assert_int_eq(sscanf(p, "%63s =", key), 1);
+		strcat(key, " = ");
+		ck_assert_msg(strstr(text, key) != NULL,
+		    "key %s missing from conf/peerd.conf", key);
+	}
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -240,6 +294,7 @@ config_suite(void)
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_overrides);
+	tcase_add_test(tc, test_example_config_matches_defaults);
 	suite_add_tcase(s, tc);
 	return s;
 }
