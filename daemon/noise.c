@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Noise_XX and Noise_XXpsk3 with 25519, ChaChaPoly and BLAKE2b: the
- * symmetric state (HMAC/HKDF as in the Noise spec, section 4.3), the
- * handshake state machine and the transport cipher states.
+ * Noise_XX, Noise_XXpsk3, Noise_XXpsk0 and Noise_NNpsk0 with 25519,
+ * ChaChaPoly and BLAKE2b: the symmetric state (HMAC/HKDF as in the Noise
+ * spec, section 4.3), the handshake state machine and the transport
+ * cipher states.  peerd's links use XXpsk0, because with the psk mixed in
+ * first no static key is revealed to a peer without the network key.
  */
 
 #include <sys/types.h>
@@ -20,7 +22,8 @@
 #define BLOCKLEN	128		/* BLAKE2b block size, for HMAC */
 #define DHLEN		32
 #define NONCELEN	12
-#define NMSGS		3		/* XX has three handshake messages */
+#define MAXMSGS		3		/* handshake messages in any pattern */
+#define MAXTOKENS	5		/* per message, T_END included */
 
 enum token {
 	T_END = 0,
@@ -32,20 +35,49 @@ enum token {
 	T_PSK,
 };
 
-/* Token lists, one row per handshake message, each ended by T_END. */
-static const enum token xx_msgs[NMSGS][5] = {
+/*
+ * Token lists, one row per handshake message, each ended by T_END; rows
+ * past a pattern's message count stay empty.
+ */
+static const enum token xx_msgs[MAXMSGS][MAXTOKENS] = {
 	{ T_E },
 	{ T_E, T_EE, T_S, T_ES },
 	{ T_S, T_SE },
 };
-static const enum token xxpsk3_msgs[NMSGS][5] = {
+static const enum token xxpsk3_msgs[MAXMSGS][MAXTOKENS] = {
 	{ T_E },
 	{ T_E, T_EE, T_S, T_ES },
 	{ T_S, T_SE, T_PSK },
 };
+static const enum token xxpsk0_msgs[MAXMSGS][MAXTOKENS] = {
+	{ T_PSK, T_E },
+	{ T_E, T_EE, T_S, T_ES },
+	{ T_S, T_SE },
+};
+static const enum token nnpsk0_msgs[MAXMSGS][MAXTOKENS] = {
+	{ T_PSK, T_E },
+	{ T_E, T_EE },
+};
+
+static const struct pattern {
+	const char		*name;
+	const enum token	(*msgs)[MAXTOKENS];
+	int			 nmsgs;
+	bool			 psk;
+} patterns[] = {
+	[NOISE_XX] = {
+		"Noise_XX_25519_ChaChaPoly_BLAKE2b", xx_msgs, 3, false },
+	[NOISE_XXPSK3] = {
+		"Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b", xxpsk3_msgs, 3, true },
+	[NOISE_XXPSK0] = {
+		"Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b", xxpsk0_msgs, 3, true },
+	[NOISE_NNPSK0] = {
+		"Noise_NNpsk0_25519_ChaChaPoly_BLAKE2b", nnpsk0_msgs, 2, true },
+};
 
 struct noise_hs {
-	const enum token	(*msgs)[5];
+	const enum token	(*msgs)[MAXTOKENS];
+	int			 nmsgs;		/* handshake messages */
 	bool			 initiator;
 	bool			 psk_mode;
 	bool			 failed;
@@ -330,35 +362,27 @@ noise_hs_new(enum noise_pattern pattern, bool initiator,
     const uint8_t s_priv[NOISE_KEY_LEN], const uint8_t *psk,
     const uint8_t *fixed_e_priv)
 {
-	struct noise_hs	*hs;
-	const char	*name;
-	size_t		 namelen;
+	const struct pattern	*pat;
+	struct noise_hs		*hs;
+	size_t			 namelen;
 
 	if (s_priv == NULL || (prologue == NULL && prologue_len > 0))
 		return NULL;
-	switch (pattern) {
-	case NOISE_XX:
-		/* refuse a psk that would silently go unused */
-		if (psk != NULL)
-			return NULL;
-		name = "Noise_XX_25519_ChaChaPoly_BLAKE2b";
-		break;
-	case NOISE_XXPSK3:
-		if (psk == NULL)
-			return NULL;
-		name = "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b";
-		break;
-	default:
+	if ((size_t)pattern >= sizeof(patterns) / sizeof(patterns[0]))
 		return NULL;
-	}
+	pat = &patterns[pattern];
+	/* refuse a psk that would silently go unused */
+	if (pat->psk != (psk != NULL))
+		return NULL;
 	if (sodium_init() < 0)
 		return NULL;
 	if ((hs = calloc(1, sizeof(*hs))) == NULL)
 		return NULL;
 
-	hs->msgs = pattern == NOISE_XX ? xx_msgs : xxpsk3_msgs;
+	hs->msgs = pat->msgs;
+	hs->nmsgs = pat->nmsgs;
 	hs->initiator = initiator;
-	hs->psk_mode = pattern == NOISE_XXPSK3;
+	hs->psk_mode = pat->psk;
 	if (psk != NULL)
 		memcpy(hs->psk, psk, NOISE_PSK_LEN);
 
@@ -370,9 +394,9 @@ noise_hs_new(enum noise_pattern pattern, bool initiator,
 		randombytes_buf(hs->e_priv, DHLEN);
 	crypto_scalarmult_base(hs->e_pub, hs->e_priv);
 
-	/* InitializeSymmetric: both names fit in HASHLEN, so pad them */
-	namelen = strlen(name);
-	memcpy(hs->h, name, namelen);
+	/* InitializeSymmetric: all names fit in HASHLEN, so pad them */
+	namelen = strlen(pat->name);
+	memcpy(hs->h, pat->name, namelen);
 	memcpy(hs->ck, hs->h, HASHLEN);
 	mix_hash(hs, prologue, prologue_len);
 	return hs;
@@ -398,7 +422,7 @@ noise_hs_write(struct noise_hs *hs, const void *payload, size_t plen,
 
 	if (hs == NULL || out == NULL || (payload == NULL && plen > 0))
 		return -1;
-	if (hs->failed || hs->msg >= NMSGS || !my_turn(hs))
+	if (hs->failed || hs->msg >= hs->nmsgs || !my_turn(hs))
 		return -1;
 	overhead = msg_overhead(hs);
 	if (plen > NOISE_MAX_MSG_LEN - overhead)
@@ -450,7 +474,7 @@ noise_hs_read(struct noise_hs *hs, const uint8_t *msg, size_t len,
 	const uint8_t		*p = msg;
 	size_t			 overhead, rest, plen, slen;
 
-	if (hs == NULL || hs->failed || hs->msg >= NMSGS || my_turn(hs))
+	if (hs == NULL || hs->failed || hs->msg >= hs->nmsgs || my_turn(hs))
 		return -1;
 	if (msg == NULL || len > NOISE_MAX_MSG_LEN)
 		goto fail;
@@ -504,7 +528,7 @@ fail:
 bool
 noise_hs_done(const struct noise_hs *hs)
 {
-	return hs != NULL && !hs->failed && hs->msg == NMSGS;
+	return hs != NULL && !hs->failed && hs->msg == hs->nmsgs;
 }
 
 int

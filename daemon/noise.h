@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Noise handshake and transport encryption for peer links:
- * Noise_XX_25519_ChaChaPoly_BLAKE2b and Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b,
- * built on libsodium primitives.
+ * Noise handshake and transport encryption for peer links, built on
+ * libsodium primitives.  Patterns, all with 25519, ChaChaPoly and BLAKE2b:
+ *
+ *	NOISE_XX	Noise_XX: no psk
+ *	NOISE_XXPSK3	Noise_XXpsk3: psk mixed in at the end of message 3
+ *	NOISE_XXPSK0	Noise_XXpsk0: psk mixed in before message 1
+ *	NOISE_NNPSK0	Noise_NNpsk0: two messages, no static keys
+ *
+ * peerd's links use NOISE_XXPSK0 with the network key as psk: every
+ * static key is encrypted under the psk, so no static key is revealed to
+ * a peer without the network key.  (In XXpsk3 both static keys travel
+ * before the psk is mixed in.)
  *
  * Usage: create a handshake with noise_hs_new(), then alternate
  * noise_hs_write() and noise_hs_read() (the initiator writes first) until
@@ -30,6 +39,8 @@
 enum noise_pattern {
 	NOISE_XX,
 	NOISE_XXPSK3,
+	NOISE_XXPSK0,
+	NOISE_NNPSK0,
 };
 
 /* Opaque handshake state. */
@@ -45,8 +56,9 @@ struct noise_cipher {
 };
 
 /*
- * Start a handshake.  s_priv is our static X25519 private key.  psk (32
- * bytes) is required for NOISE_XXPSK3 and must be NULL for NOISE_XX.
+ * Start a handshake.  s_priv is our static X25519 private key; it is
+ * always required, though NOISE_NNPSK0 never sends it.  psk (32 bytes) is
+ * required for the psk patterns and must be NULL for NOISE_XX.
  * fixed_e_priv is for test vectors only; pass NULL to draw a fresh
  * ephemeral key.  Inputs are copied.  Returns NULL on bad arguments or if
  * libsodium cannot be initialised.
@@ -88,7 +100,10 @@ bool		 noise_hs_done(const struct noise_hs *hs);
 int		 noise_hs_split(struct noise_hs *hs, struct noise_cipher *send,
 		    struct noise_cipher *recv);
 
-/* Peer static public key (32 bytes), or NULL until it has been received. */
+/*
+ * Peer static public key (32 bytes), or NULL until it has been received;
+ * always NULL for NOISE_NNPSK0, which carries none.
+ */
 const uint8_t	*noise_hs_remote_static(const struct noise_hs *hs);
 
 /* Handshake hash (NOISE_HASH_LEN bytes) once done, else NULL. */

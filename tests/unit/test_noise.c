@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Unit tests for daemon/noise.c: byte-exact checks against the cacophony
- * XX and XXpsk3 (25519, ChaChaPoly, BLAKE2b) vectors, plus tampering,
- * wrong psk, replay, length limit and misuse cases.
+ * XX, XXpsk3 and NNpsk0 (25519, ChaChaPoly, BLAKE2b) vectors, plus
+ * tampering, wrong psk, static key secrecy, replay, length limit and
+ * misuse cases.
  */
 
 #include <sys/types.h>
@@ -19,8 +20,39 @@
 #include "noise.h"
 
 #define VECTORS_DEFAULT	"tests/unit/data/noise-vectors.json"
-#define XX_NAME		"Noise_XX_25519_ChaChaPoly_BLAKE2b"
-#define XXPSK3_NAME	"Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Every pattern noise.c offers, with what the tests need to know of it. */
+static const struct pat_info {
+	enum noise_pattern	 pat;
+	const char		*name;		/* cacophony protocol_name */
+	int			 nmsgs;		/* handshake messages */
+	bool			 psk;
+	bool			 statics;	/* static keys exchanged */
+	bool			 vector;	/* vector file must have it */
+} pats[] = {
+	{ NOISE_XX, "Noise_XX_25519_ChaChaPoly_BLAKE2b", 3, false, true,
+	    true },
+	{ NOISE_XXPSK3, "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b", 3, true,
+	    true, true },
+	/* cacophony has no XXpsk0 vector */
+	{ NOISE_XXPSK0, "Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b", 3, true,
+	    true, false },
+	{ NOISE_NNPSK0, "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2b", 2, true,
+	    false, true },
+};
+
+static const struct pat_info *
+pat_info(enum noise_pattern pat)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(pats); i++)
+		if (pats[i].pat == pat)
+			return &pats[i];
+	ck_abort_msg("unknown pattern %d", (int)pat);
+	return NULL;
+}
 
 /* Large scratch buffers live here rather than on the stack. */
 static uint8_t	msgbuf[NOISE_MAX_MSG_LEN + 1];
@@ -65,7 +97,7 @@ psk_field(json_t *obj, const char *key, uint8_t out[NOISE_PSK_LEN])
 }
 
 static void
-run_vector(json_t *v, const char *name, enum noise_pattern pat)
+run_vector(json_t *v, const struct pat_info *pi)
 {
 	struct noise_cipher	 isend, irecv, rsend, rrecv;
 	struct noise_cipher	*enc, *dec;
@@ -76,26 +108,39 @@ run_vector(json_t *v, const char *name, enum noise_pattern pat)
 	uint8_t			 ipub[32], rpub[32], hash[NOISE_HASH_LEN];
 	uint8_t			 pl[1024], ct[1024];
 	size_t			 iprolen, rprolen, plen, ctlen, i, nmsg;
+	size_t			 nhs = (size_t)pi->nmsgs;
+	const char		*name = pi->name;
 	ssize_t			 n;
 	bool			 has_ipsk, has_rpsk, split = false;
 	json_t			*msgs, *m;
 
 	iprolen = hex_field(v, "init_prologue", ipro, sizeof(ipro));
 	rprolen = hex_field(v, "resp_prologue", rpro, sizeof(rpro));
-	ck_assert_uint_eq(hex_field(v, "init_static", is, sizeof(is)), 32);
 	ck_assert_uint_eq(hex_field(v, "init_ephemeral", ie, sizeof(ie)), 32);
-	ck_assert_uint_eq(hex_field(v, "resp_static", rs, sizeof(rs)), 32);
 	ck_assert_uint_eq(hex_field(v, "resp_ephemeral", re, sizeof(re)), 32);
+	if (pi->statics) {
+		ck_assert_uint_eq(hex_field(v, "init_static", is, sizeof(is)),
+		    32);
+		ck_assert_uint_eq(hex_field(v, "resp_static", rs, sizeof(rs)),
+		    32);
+	} else {
+		/* callers always pass a static key; NN must not use it */
+		ck_assert_msg(json_object_get(v, "init_static") == NULL &&
+		    json_object_get(v, "resp_static") == NULL,
+		    "%s: unexpected static key", name);
+		randombytes_buf(is, sizeof(is));
+		randombytes_buf(rs, sizeof(rs));
+	}
 	has_ipsk = psk_field(v, "init_psks", ipsk);
 	has_rpsk = psk_field(v, "resp_psks", rpsk);
-	ck_assert_msg(has_ipsk == (pat == NOISE_XXPSK3) &&
-	    has_rpsk == (pat == NOISE_XXPSK3), "%s: psk mismatch", name);
+	ck_assert_msg(has_ipsk == pi->psk && has_rpsk == pi->psk,
+	    "%s: psk mismatch", name);
 	crypto_scalarmult_base(ipub, is);
 	crypto_scalarmult_base(rpub, rs);
 
-	init = noise_hs_new(pat, true, ipro, iprolen, is,
+	init = noise_hs_new(pi->pat, true, ipro, iprolen, is,
 	    has_ipsk ? ipsk : NULL, ie);
-	resp = noise_hs_new(pat, false, rpro, rprolen, rs,
+	resp = noise_hs_new(pi->pat, false, rpro, rprolen, rs,
 	    has_rpsk ? rpsk : NULL, re);
 	ck_assert_ptr_nonnull(init);
 	ck_assert_ptr_nonnull(resp);
@@ -103,7 +148,7 @@ run_vector(json_t *v, const char *name, enum noise_pattern pat)
 	msgs = json_object_get(v, "messages");
 	ck_assert(json_is_array(msgs));
 	nmsg = json_array_size(msgs);
-	ck_assert_msg(nmsg > 3, "%s: no transport messages", name);
+	ck_assert_msg(nmsg > nhs, "%s: no transport messages", name);
 
 	for (i = 0; i < nmsg; i++) {
 		m = json_array_get(msgs, i);
@@ -111,7 +156,7 @@ run_vector(json_t *v, const char *name, enum noise_pattern pat)
 		ctlen = hex_field(m, "ciphertext", ct, sizeof(ct));
 
 		/* the parties take strict turns, initiator first */
-		if (i < 3) {
+		if (i < nhs) {
 			snd = i % 2 == 0 ? init : resp;
 			rcv = i % 2 == 0 ? resp : init;
 			ck_assert(!noise_hs_done(init));
@@ -134,17 +179,21 @@ run_vector(json_t *v, const char *name, enum noise_pattern pat)
 			ck_assert_ptr_nonnull(noise_hs_hash(init));
 			ck_assert_mem_eq(noise_hs_hash(init),
 			    noise_hs_hash(resp), NOISE_HASH_LEN);
-			if (json_object_get(v, "handshake_hash") != NULL) {
-				ck_assert_uint_eq(hex_field(v,
-				    "handshake_hash", hash, sizeof(hash)),
-				    NOISE_HASH_LEN);
-				ck_assert_mem_eq(noise_hs_hash(init), hash,
-				    NOISE_HASH_LEN);
+			ck_assert_uint_eq(hex_field(v, "handshake_hash", hash,
+			    sizeof(hash)), NOISE_HASH_LEN);
+			ck_assert_mem_eq(noise_hs_hash(init), hash,
+			    NOISE_HASH_LEN);
+			if (pi->statics) {
+				ck_assert_mem_eq(noise_hs_remote_static(init),
+				    rpub, 32);
+				ck_assert_mem_eq(noise_hs_remote_static(resp),
+				    ipub, 32);
+			} else {
+				ck_assert_ptr_null(
+				    noise_hs_remote_static(init));
+				ck_assert_ptr_null(
+				    noise_hs_remote_static(resp));
 			}
-			ck_assert_mem_eq(noise_hs_remote_static(init), rpub,
-			    32);
-			ck_assert_mem_eq(noise_hs_remote_static(resp), ipub,
-			    32);
 			ck_assert_int_eq(noise_hs_split(init, &isend, &irecv),
 			    0);
 			ck_assert_int_eq(noise_hs_split(resp, &rsend, &rrecv),
@@ -178,7 +227,7 @@ START_TEST(test_vectors)
 	json_error_t	 err;
 	json_t		*root, *vecs, *v;
 	const char	*path, *name;
-	size_t		 i, nxx = 0, nxxpsk3 = 0;
+	size_t		 i, j, seen[nitems(pats)] = { 0 };
 
 	if ((path = getenv("NOISE_VECTORS")) == NULL)
 		path = VECTORS_DEFAULT;
@@ -192,25 +241,29 @@ START_TEST(test_vectors)
 		name = json_string_value(json_object_get(v, "protocol_name"));
 		if (name == NULL)
 			continue;
-		if (strcmp(name, XX_NAME) == 0) {
-			run_vector(v, name, NOISE_XX);
-			nxx++;
-		} else if (strcmp(name, XXPSK3_NAME) == 0) {
-			run_vector(v, name, NOISE_XXPSK3);
-			nxxpsk3++;
+		for (j = 0; j < nitems(pats); j++) {
+			if (strcmp(name, pats[j].name) == 0) {
+				run_vector(v, &pats[j]);
+				seen[j]++;
+			}
 		}
 	}
 	json_decref(root);
 	/* an emptied or renamed vector file must not pass silently */
-	ck_assert_uint_ge(nxx, 1);
-	ck_assert_uint_ge(nxxpsk3, 1);
+	for (j = 0; j < nitems(pats); j++)
+		ck_assert_msg(!pats[j].vector || seen[j] >= 1,
+		    "no vector for %s", pats[j].name);
 }
 END_TEST
 
-/* Fresh pair with random static keys; psks may differ on purpose. */
+/*
+ * Fresh pair with random static keys; psks may differ on purpose.  ipub
+ * and rpub, unless NULL, receive the static public keys.
+ */
 static void
-new_pair(enum noise_pattern pat, const uint8_t *ipsk, const uint8_t *rpsk,
-    struct noise_hs **init, struct noise_hs **resp)
+new_pair_keys(enum noise_pattern pat, const uint8_t *ipsk,
+    const uint8_t *rpsk, struct noise_hs **init, struct noise_hs **resp,
+    uint8_t *ipub, uint8_t *rpub)
 {
 	uint8_t	is[32], rs[32];
 
@@ -220,8 +273,19 @@ new_pair(enum noise_pattern pat, const uint8_t *ipsk, const uint8_t *rpsk,
 	*resp = noise_hs_new(pat, false, "peerd", 5, rs, rpsk, NULL);
 	ck_assert_ptr_nonnull(*init);
 	ck_assert_ptr_nonnull(*resp);
+	if (ipub != NULL)
+		crypto_scalarmult_base(ipub, is);
+	if (rpub != NULL)
+		crypto_scalarmult_base(rpub, rs);
 	sodium_memzero(is, sizeof(is));
 	sodium_memzero(rs, sizeof(rs));
+}
+
+static void
+new_pair(enum noise_pattern pat, const uint8_t *ipsk, const uint8_t *rpsk,
+    struct noise_hs **init, struct noise_hs **resp)
+{
+	new_pair_keys(pat, ipsk, rpsk, init, resp, NULL, NULL);
 }
 
 /* Move message i from its writer to its reader; returns the read result. */
@@ -243,14 +307,25 @@ connect_pair(enum noise_pattern pat, struct noise_hs **init,
     struct noise_cipher *irecv, struct noise_cipher *rsend,
     struct noise_cipher *rrecv)
 {
-	static const uint8_t	psk[NOISE_PSK_LEN] = { 1, 2, 3 };
-	const uint8_t		*p = pat == NOISE_XXPSK3 ? psk : NULL;
+	static const uint8_t	 psk[NOISE_PSK_LEN] = { 1, 2, 3 };
+	const struct pat_info	*pi = pat_info(pat);
+	const uint8_t		*p = pi->psk ? psk : NULL;
+	uint8_t			 ipub[32], rpub[32];
 	int			 i;
 
-	new_pair(pat, p, p, init, resp);
-	for (i = 0; i < 3; i++)
+	new_pair_keys(pat, p, p, init, resp, ipub, rpub);
+	for (i = 0; i < pi->nmsgs; i++) {
+		ck_assert(!noise_hs_done(*init) && !noise_hs_done(*resp));
 		ck_assert_int_eq(step(*init, *resp, i), 2);
+	}
 	ck_assert(noise_hs_done(*init) && noise_hs_done(*resp));
+	if (pi->statics) {
+		ck_assert_mem_eq(noise_hs_remote_static(*init), rpub, 32);
+		ck_assert_mem_eq(noise_hs_remote_static(*resp), ipub, 32);
+	} else {
+		ck_assert_ptr_null(noise_hs_remote_static(*init));
+		ck_assert_ptr_null(noise_hs_remote_static(*resp));
+	}
 	ck_assert_int_eq(noise_hs_split(*init, isend, irecv), 0);
 	ck_assert_int_eq(noise_hs_split(*resp, rsend, rrecv), 0);
 }
@@ -259,14 +334,13 @@ START_TEST(test_random_roundtrip)
 {
 	struct noise_cipher	 isend, irecv, rsend, rrecv;
 	struct noise_hs		*init, *resp;
-	enum noise_pattern	 pat = _i ? NOISE_XXPSK3 : NOISE_XX;
+	enum noise_pattern	 pat = pats[_i].pat;
 	uint8_t			 ct[64], pt[64];
 
+	/* connect_pair checks the remote static keys */
 	connect_pair(pat, &init, &resp, &isend, &irecv, &rsend, &rrecv);
 	ck_assert_mem_eq(noise_hs_hash(init), noise_hs_hash(resp),
 	    NOISE_HASH_LEN);
-	ck_assert_ptr_nonnull(noise_hs_remote_static(init));
-	ck_assert_ptr_nonnull(noise_hs_remote_static(resp));
 
 	ck_assert_int_eq(noise_encrypt(&isend, "ad", 2, "ping", 4, ct,
 	    sizeof(ct)), 4 + NOISE_TAG_LEN);
@@ -293,13 +367,25 @@ START_TEST(test_random_roundtrip)
 }
 END_TEST
 
+/* Every handshake message of every pattern, altered at either end. */
+static const struct {
+	enum noise_pattern	pat;
+	int			msg;
+} tamper_cases[] = {
+	{ NOISE_XX, 0 }, { NOISE_XX, 1 }, { NOISE_XX, 2 },
+	{ NOISE_XXPSK3, 0 }, { NOISE_XXPSK3, 1 }, { NOISE_XXPSK3, 2 },
+	{ NOISE_XXPSK0, 0 }, { NOISE_XXPSK0, 1 }, { NOISE_XXPSK0, 2 },
+	{ NOISE_NNPSK0, 0 }, { NOISE_NNPSK0, 1 },
+};
+
 START_TEST(test_tampered_handshake)
 {
 	static const uint8_t	 psk[NOISE_PSK_LEN] = { 9 };
 	struct noise_hs		*init, *resp, *rcv;
-	enum noise_pattern	 pat = _i / 3 ? NOISE_XXPSK3 : NOISE_XX;
-	const uint8_t		*p = pat == NOISE_XXPSK3 ? psk : NULL;
-	int			 bad = _i % 3, i;
+	enum noise_pattern	 pat = tamper_cases[_i / 2].pat;
+	const uint8_t		*p = pat_info(pat)->psk ? psk : NULL;
+	int			 bad = tamper_cases[_i / 2].msg, i;
+	bool			 first = _i % 2;
 	ssize_t			 n;
 
 	new_pair(pat, p, p, &init, &resp);
@@ -310,12 +396,13 @@ START_TEST(test_tampered_handshake)
 	n = noise_hs_write(bad % 2 == 0 ? init : resp, "hi", 2, msgbuf,
 	    sizeof(msgbuf));
 	ck_assert_int_gt(n, 0);
-	msgbuf[n - 1] ^= 0x01;
+	/* the first byte is in e or s, the last in the payload or its tag */
+	msgbuf[first ? 0 : n - 1] ^= 0x01;
 	n = noise_hs_read(rcv, msgbuf, (size_t)n, plbuf, sizeof(plbuf));
 	if (bad == 0 && pat == NOISE_XX) {
 		/*
-		 * The first XX message carries no MAC; the altered payload
-		 * goes into h and the next message fails instead.
+		 * The first XX message carries no MAC; the altered bytes go
+		 * into h and the next message fails instead.
 		 */
 		ck_assert_int_eq(n, 2);
 		ck_assert_int_eq(step(init, resp, 1), -1);
@@ -350,6 +437,98 @@ START_TEST(test_wrong_psk)
 	ck_assert_int_eq(noise_hs_split(resp, &send, &recv), -1);
 	noise_hs_free(init);
 	noise_hs_free(resp);
+}
+END_TEST
+
+START_TEST(test_wrong_psk0)
+{
+	static const uint8_t	 ipsk[NOISE_PSK_LEN] = { 1 };
+	static const uint8_t	 rpsk[NOISE_PSK_LEN] = { 2 };
+	struct noise_cipher	 send, recv;
+	struct noise_hs		*init, *resp;
+	enum noise_pattern	 pat = _i ? NOISE_NNPSK0 : NOISE_XXPSK0;
+	ssize_t			 n;
+
+	new_pair(pat, ipsk, rpsk, &init, &resp);
+	/* psk0 keys message 1, so even an empty payload has a tag */
+	n = noise_hs_write(init, NULL, 0, msgbuf, sizeof(msgbuf));
+	ck_assert_int_eq(n, 32 + NOISE_TAG_LEN);
+	ck_assert_int_eq(noise_hs_read(resp, msgbuf, (size_t)n, plbuf,
+	    sizeof(plbuf)), -1);
+	/* so the responder never writes message 2 */
+	ck_assert_int_eq(noise_hs_write(resp, NULL, 0, msgbuf,
+	    sizeof(msgbuf)), -1);
+	ck_assert(!noise_hs_done(resp));
+	ck_assert_ptr_null(noise_hs_remote_static(resp));
+	ck_assert_ptr_null(noise_hs_hash(resp));
+	ck_assert_int_eq(noise_hs_split(resp, &send, &recv), -1);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+
+	/* a message 1 cut short of its tag is refused too */
+	new_pair(pat, ipsk, ipsk, &init, &resp);
+	n = noise_hs_write(init, NULL, 0, msgbuf, sizeof(msgbuf));
+	ck_assert_int_eq(noise_hs_read(resp, msgbuf, (size_t)n - 1, plbuf,
+	    sizeof(plbuf)), -1);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+/*
+ * The reason for XXpsk0: an attacker without the psk learns no static
+ * key.  _i 0: the attacker is the responder, _i 1 the initiator.
+ */
+START_TEST(test_psk0_hides_static)
+{
+	static const uint8_t	 good[NOISE_PSK_LEN] = { 'n', 'e', 't' };
+	static const uint8_t	 evil[NOISE_PSK_LEN] = { 'b', 'a', 'd' };
+	struct noise_hs		*init, *resp, *attacker, *honest;
+	bool			 attacker_init = _i;
+	ssize_t			 n;
+
+	new_pair(NOISE_XXPSK0, attacker_init ? evil : good,
+	    attacker_init ? good : evil, &init, &resp);
+	attacker = attacker_init ? init : resp;
+	honest = attacker_init ? resp : init;
+
+	n = noise_hs_write(init, "hi", 2, msgbuf, sizeof(msgbuf));
+	ck_assert_int_eq(n, 32 + 2 + NOISE_TAG_LEN);
+	/* whoever holds the wrong psk, the responder cannot read message 1 */
+	ck_assert_int_eq(noise_hs_read(resp, msgbuf, (size_t)n, plbuf,
+	    sizeof(plbuf)), -1);
+
+	/* no message carrying a static key is ever written */
+	ck_assert_int_eq(noise_hs_write(resp, "hi", 2, msgbuf,
+	    sizeof(msgbuf)), -1);
+	ck_assert_int_eq(noise_hs_write(init, "hi", 2, msgbuf,
+	    sizeof(msgbuf)), -1);
+	ck_assert_ptr_null(noise_hs_remote_static(attacker));
+	ck_assert_ptr_null(noise_hs_remote_static(honest));
+	ck_assert(!noise_hs_done(attacker) && !noise_hs_done(honest));
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+/*
+ * The leak XXpsk0 closes: in XXpsk3 an initiator with the wrong psk
+ * reads message 2 and learns the honest responder's static key.
+ */
+START_TEST(test_psk3_leaks_static)
+{
+	static const uint8_t	 good[NOISE_PSK_LEN] = { 'n', 'e', 't' };
+	static const uint8_t	 evil[NOISE_PSK_LEN] = { 'b', 'a', 'd' };
+	struct noise_hs		*attacker, *honest;
+	uint8_t			 rpub[32];
+
+	new_pair_keys(NOISE_XXPSK3, evil, good, &attacker, &honest, NULL,
+	    rpub);
+	ck_assert_int_eq(step(attacker, honest, 0), 2);
+	ck_assert_int_eq(step(attacker, honest, 1), 2);
+	ck_assert_mem_eq(noise_hs_remote_static(attacker), rpub, 32);
+	noise_hs_free(attacker);
+	noise_hs_free(honest);
 }
 END_TEST
 
@@ -482,6 +661,14 @@ START_TEST(test_misuse)
 
 	ck_assert_ptr_null(noise_hs_new(NOISE_XXPSK3, true, NULL, 0, s, NULL,
 	    NULL));
+	ck_assert_ptr_null(noise_hs_new(NOISE_XXPSK0, false, NULL, 0, s, NULL,
+	    NULL));
+	ck_assert_ptr_null(noise_hs_new(NOISE_NNPSK0, true, NULL, 0, s, NULL,
+	    NULL));
+	ck_assert_ptr_null(noise_hs_new(NOISE_NNPSK0, true, NULL, 0, NULL, psk,
+	    NULL));
+	ck_assert_ptr_null(noise_hs_new((enum noise_pattern)99, true, NULL, 0,
+	    s, psk, NULL));
 	ck_assert_ptr_null(noise_hs_new(NOISE_XX, true, NULL, 0, s, psk,
 	    NULL));
 	ck_assert_ptr_null(noise_hs_new(NOISE_XX, true, NULL, 0, NULL, NULL,
@@ -543,9 +730,13 @@ noise_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("handshake");
-	tcase_add_loop_test(tc, test_random_roundtrip, 0, 2);
-	tcase_add_loop_test(tc, test_tampered_handshake, 0, 6);
+	tcase_add_loop_test(tc, test_random_roundtrip, 0, nitems(pats));
+	tcase_add_loop_test(tc, test_tampered_handshake, 0,
+	    2 * nitems(tamper_cases));
 	tcase_add_test(tc, test_wrong_psk);
+	tcase_add_loop_test(tc, test_wrong_psk0, 0, 2);
+	tcase_add_loop_test(tc, test_psk0_hides_static, 0, 2);
+	tcase_add_test(tc, test_psk3_leaks_static);
 	tcase_add_test(tc, test_misuse);
 	suite_add_tcase(s, tc);
 
