@@ -248,8 +248,8 @@ cbor_scan_item(const uint8_t *buf, size_t len)
 /* One head, decoded into whichever of these its callback fills. */
 struct head {
 	enum {
-		HEAD_OTHER, HEAD_UINT, HEAD_BOOL, HEAD_TEXT, HEAD_ARRAY,
-		HEAD_MAP, HEAD_INDEF_MAP, HEAD_BREAK,
+		HEAD_OTHER, HEAD_UINT, HEAD_BOOL, HEAD_BYTES, HEAD_TEXT,
+		HEAD_ARRAY, HEAD_MAP, HEAD_INDEF_MAP, HEAD_BREAK,
 	}		 type;
 	uint64_t	 u;
 	bool		 b;
@@ -278,6 +278,16 @@ hd_text(void *c, cbor_data d, size_t n)
 }
 
 static void
+hd_bytes(void *c, cbor_data d, size_t n)
+{
+	struct head	*h = c;
+
+	h->type = HEAD_BYTES;
+	h->s = (const char *)d;
+	h->n = n;
+}
+
+static void
 hd_array(void *c, size_t n)
 {
 	((struct head *)c)->type = HEAD_ARRAY;
@@ -297,7 +307,7 @@ static const struct cbor_callbacks head_callbacks = {
 	.negint16 = cbor_null_negint16_callback,
 	.negint32 = cbor_null_negint32_callback,
 	.negint64 = cbor_null_negint64_callback,
-	.byte_string = cbor_null_byte_string_callback,
+	.byte_string = hd_bytes,
 	.byte_string_start = cbor_null_byte_string_start_callback,
 	.string = hd_text, .string_start = cbor_null_string_start_callback,
 	.array_start = hd_array,
@@ -407,6 +417,18 @@ cbor_read_bool(const uint8_t *buf, size_t len, bool *v)
 }
 
 bool
+cbor_read_bytes(const uint8_t *buf, size_t len, const uint8_t **p, size_t *n)
+{
+	struct head	h;
+
+	if (head_read(buf, len, &h) != len || h.type != HEAD_BYTES)
+		return false;
+	*p = (const uint8_t *)h.s;
+	*n = h.n;
+	return true;
+}
+
+bool
 cbor_read_text(const uint8_t *buf, size_t len, const char **s, size_t *n)
 {
 	struct head	h;
@@ -428,5 +450,34 @@ cbor_read_array(const uint8_t *buf, size_t len, size_t *count, size_t *off)
 		return false;
 	*count = h.n;
 	*off = n;
+	return true;
+}
+
+bool
+cbor_array_iter(const uint8_t *buf, size_t len, struct cbor_iter *it)
+{
+	size_t	count, off;
+
+	/* Each element takes a byte at least: a larger count is a lie. */
+	if (!cbor_read_array(buf, len, &count, &off) || count > len - off)
+		return false;
+	it->p = buf + off;
+	it->left = len - off;
+	it->items = count;
+	return true;
+}
+
+bool
+cbor_iter_next(struct cbor_iter *it, const uint8_t **item, size_t *len)
+{
+	size_t	n;
+
+	if (it->items == 0 || (n = cbor_scan_item(it->p, it->left)) == 0)
+		return false;
+	*item = it->p;
+	*len = n;
+	it->p += n;
+	it->left -= n;
+	it->items--;
 	return true;
 }

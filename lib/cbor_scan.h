@@ -47,9 +47,23 @@ const struct cbor_field *cbor_field_get(const struct cbor_field *, int n,
 /* Typed reads of a value span; false if it is another type. */
 bool	cbor_read_uint(const uint8_t *, size_t, uint64_t *);
 bool	cbor_read_bool(const uint8_t *, size_t, bool *);
+/* Definite byte strings only; *p points into the buffer. */
+bool	cbor_read_bytes(const uint8_t *, size_t, const uint8_t **p, size_t *n);
 /* Definite text strings only; *s points into the buffer. */
 bool	cbor_read_text(const uint8_t *, size_t, const char **s, size_t *n);
 /* Definite arrays only: sets *count and the offset of the first element. */
 bool	cbor_read_array(const uint8_t *, size_t, size_t *count, size_t *off);
+
+/* Walking the elements of a definite array. */
+struct cbor_iter {
+	const uint8_t	*p;
+	size_t		 left;		/* bytes */
+	size_t		 items;
+};
+
+/* False if buf is not a definite array. */
+bool	cbor_array_iter(const uint8_t *, size_t, struct cbor_iter *);
+/* The next element's span; false at the end or on malformed input. */
+bool	cbor_iter_next(struct cbor_iter *, const uint8_t **item, size_t *len);
 
 #endif

@@ -630,24 +630,24 @@ static bool
 status_listen(struct peer_status *st, const struct cbor_field *f, int nf)
 {
 	const struct cbor_field	*v;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
 	const char		*s;
-	size_t			 count, off, item, n, i;
+	size_t			 itemlen, n;
 
 	if ((v = cbor_field_get(f, nf, "listen")) == NULL ||
-	    !cbor_read_array(v->val, v->vallen, &count, &off) ||
-	    count > v->vallen)		/* each element takes a byte at least */
+	    !cbor_array_iter(v->val, v->vallen, &it))
 		return false;
-	if ((st->listen = calloc(count ? count : 1, sizeof(char *))) == NULL)
+	if ((st->listen = calloc(it.items ? it.items : 1,
+	    sizeof(char *))) == NULL)
 		return false;
-	for (i = 0; i < count; i++) {
-		if ((item = cbor_scan_item(v->val + off, v->vallen - off)) == 0 ||
-		    !cbor_read_text(v->val + off, item, &s, &n) ||
-		    (st->listen[i] = strndup(s, n)) == NULL)
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		if (!cbor_read_text(item, itemlen, &s, &n) ||
+		    (st->listen[st->nlisten] = strndup(s, n)) == NULL)
 			return false;
 		st->nlisten++;
-		off += item;
 	}
-	return true;
+	return it.items == 0;
 }
 
 int
@@ -674,6 +674,7 @@ peer_status(struct peer *p, struct peer_status **stp, struct peer_error *err)
 	    !field_uint(f, nf, "uptime_ms", &st->uptime_ms) ||
 	    !field_uint(f, nf, "started_at", &st->started_at) ||
 	    !field_uint(f, nf, "clients", &st->clients) ||
+	    !field_uint(f, nf, "peers", &st->peers) ||
 	    !status_listen(st, f, nf)) {
 		free(res);
 		peer_status_free(st);

@@ -125,6 +125,7 @@ struct peer_status {
 	char		**listen;	/* "addr:port" of each mesh listener */
 	size_t		  nlisten;
 	uint64_t	  clients;	/* control clients connected */
+	uint64_t	  peers;	/* mesh links up */
 };
 
 /* 0 with *st set (free with peer_status_free), or -1 with err. */
