@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -15,16 +16,13 @@
 #include "addr.h"
 
 int
-addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
-    char *err, size_t errlen)
+addr_split(const char *s, char host[HOST_MAX], uint16_t *port, char *err,
+    size_t errlen)
 {
-	struct addrinfo	 hints, *res;
-	char		 host[ADDR_STRLEN];
-	const char	*port, *colon;
+	const char	*p, *colon;
 	char		*end;
-	unsigned long	 p;
-	size_t		 hlen;
-	int		 rc;
+	unsigned long	 n;
+	size_t		 hlen, i;
 
 	if (s[0] == '[') {
 		if ((colon = strchr(s, ']')) == NULL || colon[1] != ':') {
@@ -32,8 +30,8 @@ addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
 			return -1;
 		}
 		hlen = (size_t)(colon - s - 1);
+		p = colon + 2;
 		s++;
-		port = colon + 2;
 	} else {
 		if ((colon = strrchr(s, ':')) == NULL ||
 		    memchr(s, ':', (size_t)(colon - s)) != NULL) {
@@ -42,23 +40,44 @@ addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
 			return -1;
 		}
 		hlen = (size_t)(colon - s);
-		port = colon + 1;
+		p = colon + 1;
 	}
-	if (hlen == 0 || hlen >= sizeof(host)) {
+	if (hlen == 0 || hlen >= HOST_MAX) {
 		snprintf(err, errlen, "\"%s\": bad address", s);
 		return -1;
 	}
+	for (i = 0; i < hlen; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr(".-_:%", s[i]) == NULL) {
+			snprintf(err, errlen, "\"%.*s\": bad address", (int)hlen,
+			    s);
+			return -1;
+		}
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
-	p = strtoul(port, &end, 10);
-	if (*port < '0' || *port > '9' || *end != '\0' || p > 65535) {
-		snprintf(err, errlen, "\"%s\": port must be 0-65535", port);
+	n = strtoul(p, &end, 10);
+	if (*p < '0' || *p > '9' || *end != '\0' || n > 65535) {
+		snprintf(err, errlen, "\"%s\": port must be 0-65535", p);
 		return -1;
 	}
+	*port = (uint16_t)n;
+	return 0;
+}
+
+int
+addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
+    char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[HOST_MAX], port[8];
+	uint16_t	 p;
+
+	if (addr_split(s, host, &p, err, errlen) == -1)
+		return -1;
+	snprintf(port, sizeof(port), "%u", p);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
 	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+	if (getaddrinfo(host, port, &hints, &res) != 0) {
 		snprintf(err, errlen, "\"%s\": not a numeric address", host);
 		return -1;
 	}

@@ -9,9 +9,19 @@
 #include <sys/socket.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define ADDR_STRLEN	96	/* "[v6%scope]:port" and NUL */
 
+#define HOST_MAX	254	/* a DNS name and NUL */
+
+/*
+ * Splits HOST:PORT or [IPV6]:PORT.  HOST may be a DNS name; it is only
+ * checked for characters a name or address can hold.  0, or -1 with
+ * the reason in err.
+ */
+int		 addr_split(const char *, char host[HOST_MAX], uint16_t *port,
+		    char *err, size_t errlen);
 /*
  * Parses a numeric IPv4 or bracketed IPv6 address and port (0 picks a
  * free port).  0, or -1 with the reason in err.

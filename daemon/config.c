@@ -23,6 +23,8 @@ enum config_type {
 	CT_LOGLEVEL,
 	CT_SIZE,	/* bytes, with optional K, M or G (binary) suffix */
 	CT_UINT,
+	CT_DURATION,	/* milliseconds, or with an ms or s suffix */
+	CT_PEER,	/* HOST:PORT, repeatable */
 };
 
 static const struct config_key {
@@ -34,11 +36,15 @@ static const struct config_key {
 } config_keys[] = {
 #define F(field)	offsetof(struct config, field), \
 			sizeof(((struct config *)0)->field)
+	{ "bootstrap",	 CT_PEER,	F(bootstrap),	0, 0 },
+	{ "dead_after",	 CT_DURATION,	F(dead_after),	100, 600000 },
+	{ "handshake_timeout", CT_DURATION, F(handshake_timeout), 100, 60000 },
 	{ "listen",	 CT_LISTEN,	F(listen),	0, 0 },
 	{ "log_level",	 CT_LOGLEVEL,	F(log_level),	0, 0 },
 	{ "max_clients", CT_UINT,	F(max_clients),	1, 65536 },
 	{ "max_message", CT_SIZE,	F(max_message),	65536, 1u << 30 },
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
+	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },
 	{ "socket",	 CT_PATH,	F(socket_path),	0, 0 },
 	{ "state_dir",	 CT_PATH,	F(state_dir),	0, 0 },
 #undef F
@@ -52,6 +58,9 @@ config_init(struct config *c)
 	c->log_level = LOG_LEVEL_INFO;
 	c->max_message = 16u << 20;
 	c->max_clients = 1024;
+	c->ping_interval = 1000;
+	c->dead_after = 3000;
+	c->handshake_timeout = 5000;
 }
 
 static const struct config_key *
@@ -65,10 +74,10 @@ config_key_find(const char *name)
 	return NULL;
 }
 
-static bool
-node_name_valid(const char *s)
+bool
+node_name_valid(const char *s, size_t n)
 {
-	size_t	n = strlen(s), i;
+	size_t	i;
 
 	if (n == 0 || n > NODE_NAME_MAX)
 		return false;
@@ -107,6 +116,27 @@ parse_uint(const char *s, bool size_suffix, uint64_t *v)
 	return 0;
 }
 
+/* "250", "250ms" or "3s", in milliseconds. */
+static int
+parse_duration(const char *s, uint64_t *ms)
+{
+	char			*end;
+	unsigned long long	 n;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0 || n > UINT32_MAX)
+		return -1;
+	if (strcmp(end, "s") == 0)
+		n *= 1000;
+	else if (*end != '\0' && strcmp(end, "ms") != 0)
+		return -1;
+	*ms = n;
+	return 0;
+}
+
 /* Stores value for key k; -1 with err (without position) if bad. */
 static int
 config_set(struct config *c, const struct config_key *k, const char *value,
@@ -115,13 +145,14 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	char			*field = (char *)c + k->off;
-	char			 why[128];
+	char			 why[128], host[HOST_MAX];
 	enum log_level		 l;
 	uint64_t		 v;
+	uint16_t		 port;
 
 	switch (k->type) {
 	case CT_NAME:
-		if (!node_name_valid(value)) {
+		if (!node_name_valid(value, strlen(value))) {
 			snprintf(err, errlen, "%s: \"%s\" is not a name of 1-%d "
 			    "letters, digits, '-', '_' or '.'", k->name, value,
 			    NODE_NAME_MAX);
@@ -156,6 +187,37 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 			return -1;
 		}
 		c->log_level = l;
+		return 0;
+	case CT_PEER:
+		if (addr_split(value, host, &port, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s: %s", k->name, why);
+			return -1;
+		}
+		if (port == 0) {
+			snprintf(err, errlen, "%s: \"%s\": port 0", k->name,
+			    value);
+			return -1;
+		}
+		if (c->nbootstrap == CONFIG_BOOTSTRAP_MAX) {
+			snprintf(err, errlen, "%s: more than %d peers", k->name,
+			    CONFIG_BOOTSTRAP_MAX);
+			return -1;
+		}
+		snprintf(c->bootstrap[c->nbootstrap++], sizeof(c->bootstrap[0]),
+		    "%s", value);
+		return 0;
+	case CT_DURATION:
+		if (parse_duration(value, &v) == -1) {
+			snprintf(err, errlen, "%s: \"%s\" is not a duration "
+			    "(ms, or with an ms or s suffix)", k->name, value);
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: %s out of range (%" PRIu64
+			    "-%" PRIu64 " ms)", k->name, value, k->min, k->max);
+			return -1;
+		}
+		memcpy(field, &v, sizeof(v));
 		return 0;
 	case CT_SIZE:
 	case CT_UINT:
@@ -221,7 +283,7 @@ config_line(struct config *c, char *line, int lineno, char *err, size_t errlen)
 		return -1;
 	}
 	idx = (size_t)(k - config_keys);
-	if (k->type != CT_LISTEN && c->set_on[idx] != 0) {
+	if (k->type != CT_LISTEN && k->type != CT_PEER && c->set_on[idx] != 0) {
 		snprintf(err, errlen, "%s: already set on line %d", key,
 		    c->set_on[idx]);
 		return -1;
@@ -281,6 +343,8 @@ config_override(struct config *c, const char *key, const char *value,
 	/* -1 marks "set by the command line": later overrides append. */
 	if (k->type == CT_LISTEN && c->set_on[idx] != -1)
 		c->nlisten = 0;
+	if (k->type == CT_PEER && c->set_on[idx] != -1)
+		c->nbootstrap = 0;
 	c->set_on[idx] = -1;
 	return config_set(c, k, value, err, errlen);
 }
@@ -323,6 +387,12 @@ config_finish(struct config *c, char *err, size_t errlen)
 {
 	bool	root = geteuid() == 0;
 
+	if (c->dead_after <= c->ping_interval) {
+		snprintf(err, errlen, "dead_after (%" PRIu64 " ms) must be "
+		    "longer than ping_interval (%" PRIu64 " ms)", c->dead_after,
+		    c->ping_interval);
+		return -1;
+	}
 	if (c->name[0] == '\0')
 		default_name(c->name, sizeof(c->name));
 	if (c->nlisten == 0) {
@@ -377,4 +447,10 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "log_level = %s\n", log_level_name(c->log_level));
 	fprintf(f, "max_message = %" PRIu64 "\n", c->max_message);
 	fprintf(f, "max_clients = %" PRIu64 "\n", c->max_clients);
+	for (i = 0; i < c->nbootstrap; i++)
+		fprintf(f, "bootstrap = %s\n", c->bootstrap[i]);
+	fprintf(f, "ping_interval = %" PRIu64 "ms\n", c->ping_interval);
+	fprintf(f, "dead_after = %" PRIu64 "ms\n", c->dead_after);
+	fprintf(f, "handshake_timeout = %" PRIu64 "ms\n",
+	    c->handshake_timeout);
 }

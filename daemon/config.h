@@ -9,6 +9,8 @@
 #include <sys/un.h>
 
 #include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,6 +19,7 @@
 
 #define CONFIG_PATH_DEFAULT	"/etc/peerd/peerd.conf"
 #define CONFIG_LISTEN_MAX	16
+#define CONFIG_BOOTSTRAP_MAX	32
 #define CONFIG_PORT_DEFAULT	7654
 #define NODE_NAME_MAX		63
 
@@ -29,10 +32,17 @@ struct config {
 	enum log_level	 log_level;
 	uint64_t	 max_message;	/* bytes */
 	uint64_t	 max_clients;
+	char		 bootstrap[CONFIG_BOOTSTRAP_MAX][HOST_MAX + 8];
+	int		 nbootstrap;
+	uint64_t	 ping_interval;		/* ms */
+	uint64_t	 dead_after;		/* ms */
+	uint64_t	 handshake_timeout;	/* ms */
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
-	int		 set_on[16];
+	int		 set_on[32];
 };
 
+/* 1-NODE_NAME_MAX letters, digits, '-', '_' or '.'. */
+bool	node_name_valid(const char *, size_t);
 /* Fills in every default that does not depend on the other keys. */
 void	config_init(struct config *);
 /*
