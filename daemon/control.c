@@ -30,6 +30,7 @@
 #include "frame.h"
 #include "listen.h"
 #include "log.h"
+#include "mesh.h"
 #include "peerd.h"
 #include "proto.h"
 
@@ -40,8 +41,17 @@
 #define CTL_ENVELOPE		(64u << 10)	/* frame = message + this */
 #define NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
 
+struct ctl_defer {
+	TAILQ_ENTRY(ctl_defer)	 entry;
+	struct ctl_conn		*c;
+	uint64_t		 id;
+	void			(*cancel)(void *);
+	void			*arg;
+};
+
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
+	TAILQ_HEAD(, ctl_defer)	 defers;	/* requests answered later */
 	struct control		*ctl;
 	struct bufferevent	*bev;
 	struct event		*close_timer;
@@ -62,6 +72,7 @@ struct control {
 	dev_t			 sock_dev;	/* to remove only our own file */
 	ino_t			 sock_ino;
 	struct cbor_buf		 out;		/* scratch for replies */
+	size_t			 out_start;	/* frame being built in out */
 };
 
 struct ctl_op {
@@ -97,19 +108,141 @@ ctl_send(struct ctl_conn *c, size_t start)
 }
 
 static void
-ctl_reply_error(struct ctl_conn *c, uint64_t id, enum peer_code code,
-    const char *fmt, ...)
+ctl_reply_verror(struct ctl_conn *c, uint64_t id, enum peer_code code,
+    const char *fmt, va_list ap)
 {
 	char	msg[512];
-	va_list	ap;
 	size_t	start;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	start = ctl_frame_begin(&c->ctl->out);
 	ctl_put_error(&c->ctl->out, id, code, msg);
 	ctl_send(c, start);
+}
+
+void
+ctl_reply_error(struct ctl_conn *c, uint64_t id, enum peer_code code,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	ctl_reply_verror(c, id, code, fmt, ap);
+	va_end(ap);
+}
+
+struct cbor_buf *
+ctl_result_begin(struct ctl_conn *c, uint64_t id)
+{
+	struct control	*ctl = c->ctl;
+
+	ctl->out_start = ctl_frame_begin(&ctl->out);
+	ctl_put_result(&ctl->out, id);
+	return &ctl->out;
+}
+
+void
+ctl_result_end(struct ctl_conn *c)
+{
+	ctl_send(c, c->ctl->out_start);
+}
+
+struct peerd *
+ctl_peerd(const struct ctl_conn *c)
+{
+	return c->ctl->d;
+}
+
+bool
+ctl_is_admin(const struct ctl_conn *c)
+{
+	return c->is_admin;
+}
+
+struct ctl_defer *
+ctl_defer(struct ctl_conn *c, uint64_t id, void (*cancel)(void *), void *arg)
+{
+	struct ctl_defer	*d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		ctl_reply_error(c, id, PEER_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	d->c = c;
+	d->id = id;
+	d->cancel = cancel;
+	d->arg = arg;
+	TAILQ_INSERT_TAIL(&c->defers, d, entry);
+	return d;
+}
+
+struct cbor_buf *
+ctl_defer_begin(struct ctl_defer *d)
+{
+	return ctl_result_begin(d->c, d->id);
+}
+
+void
+ctl_defer_end(struct ctl_defer *d)
+{
+	ctl_result_end(d->c);
+	TAILQ_REMOVE(&d->c->defers, d, entry);
+	free(d);
+}
+
+void
+ctl_defer_error(struct ctl_defer *d, enum peer_code code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	ctl_reply_verror(d->c, d->id, code, fmt, ap);
+	va_end(ap);
+	TAILQ_REMOVE(&d->c->defers, d, entry);
+	free(d);
+}
+
+bool
+ctl_arg_text(struct ctl_conn *c, const struct ctl_msg *m, const char *key,
+    char *buf, size_t len, bool required)
+{
+	const struct cbor_field	*f;
+	const char		*s;
+	size_t			 n;
+
+	buf[0] = '\0';
+	if ((f = ctl_msg_get(m, key)) == NULL) {
+		if (!required)
+			return true;
+		ctl_reply_error(c, m->id, PEER_INVALID_ARGUMENT, "%s: missing",
+		    key);
+		return false;
+	}
+	if (!cbor_read_text(f->val, f->vallen, &s, &n) || n >= len ||
+	    memchr(s, '\0', n) != NULL) {
+		ctl_reply_error(c, m->id, PEER_INVALID_ARGUMENT, "%s: not text "
+		    "of at most %zu bytes", key, len - 1);
+		return false;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return true;
+}
+
+bool
+ctl_arg_uint(struct ctl_conn *c, const struct ctl_msg *m, const char *key,
+    uint64_t *v, uint64_t max)
+{
+	const struct cbor_field	*f;
+
+	if ((f = ctl_msg_get(m, key)) == NULL)
+		return true;	/* *v keeps the caller's default */
+	if (!cbor_read_uint(f->val, f->vallen, v) || *v > max) {
+		ctl_reply_error(c, m->id, PEER_INVALID_ARGUMENT, "%s: not an "
+		    "unsigned integer of at most %" PRIu64, key, max);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -143,11 +276,8 @@ static void
 ctl_op_hello(struct ctl_conn *c, const struct ctl_msg *m)
 {
 	struct peerd	*d = c->ctl->d;
-	struct cbor_buf	*b = &c->ctl->out;
-	size_t		 start;
+	struct cbor_buf	*b = ctl_result_begin(c, m->id);
 
-	start = ctl_frame_begin(b);
-	ctl_put_result(b, m->id);
 	cbor_put_map(b, 4);
 	cbor_put_text(b, "protocol");
 	cbor_put_uint(b, PROTO_VERSION);
@@ -157,19 +287,17 @@ ctl_op_hello(struct ctl_conn *c, const struct ctl_msg *m)
 	cbor_put_text(b, d->id.id);
 	cbor_put_text(b, "name");
 	cbor_put_text(b, d->conf.name);
-	ctl_send(c, start);
+	ctl_result_end(c);
 }
 
 static void
 ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
 {
 	struct peerd	*d = c->ctl->d;
-	struct cbor_buf	*b = &c->ctl->out;
-	size_t		 start, i, n = listeners_count(d->listeners);
+	struct cbor_buf	*b = ctl_result_begin(c, m->id);
+	size_t		 i, n = listeners_count(d->listeners);
 
-	start = ctl_frame_begin(b);
-	ctl_put_result(b, m->id);
-	cbor_put_map(b, 9);
+	cbor_put_map(b, 10);
 	cbor_put_text(b, "node");
 	cbor_put_text(b, d->id.id);
 	cbor_put_text(b, "name");
@@ -190,12 +318,18 @@ ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
 		cbor_put_text(b, listeners_addr(d->listeners, i));
 	cbor_put_text(b, "clients");
 	cbor_put_uint(b, c->ctl->nconns);
-	ctl_send(c, start);
+	cbor_put_text(b, "peers");
+	cbor_put_uint(b, mesh_links_up(d->mesh));
+	ctl_result_end(c);
 }
 
 static const struct ctl_op ctl_ops[] = {	/* sorted: bsearch() */
-	{ "hello",	0,	ctl_op_hello },
-	{ "status",	0,	ctl_op_status },
+	{ "connect",	CTL_OP_ADMIN,	mesh_op_connect },
+	{ "disconnect",	CTL_OP_ADMIN,	mesh_op_disconnect },
+	{ "hello",	0,		ctl_op_hello },
+	{ "peers",	0,		mesh_op_peers },
+	{ "ping",	0,		mesh_op_ping },
+	{ "status",	0,		ctl_op_status },
 };
 
 static int
@@ -349,8 +483,16 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 ctl_conn_free(struct ctl_conn *c)
 {
+	struct ctl_defer	*d;
+
 	if (c == NULL)
 		return;
+	/* Whoever would have answered must forget these requests. */
+	while ((d = TAILQ_FIRST(&c->defers)) != NULL) {
+		TAILQ_REMOVE(&c->defers, d, entry);
+		d->cancel(d->arg);
+		free(d);
+	}
 	TAILQ_REMOVE(&c->ctl->conns, c, entry);
 	c->ctl->nconns--;
 	if (c->close_timer != NULL)
@@ -402,6 +544,7 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	c->ctl = ctl;
+	TAILQ_INIT(&c->defers);
 	c->uid = cred.uid;
 	c->is_admin = cred.uid == 0 || cred.uid == geteuid();
 	snprintf(c->name, sizeof(c->name), "client pid %d uid %u",

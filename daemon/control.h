@@ -6,8 +6,18 @@
 #ifndef PEERD_CONTROL_H
 #define PEERD_CONTROL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peer.h"
+
 struct peerd;
 struct control;
+struct ctl_conn;
+struct ctl_msg;
+struct cbor_buf;
+struct ctl_defer;
 
 /*
  * Binds the Unix socket at d->conf.socket_path (mode 0660).  A socket
@@ -18,5 +28,39 @@ struct control	*control_open(struct peerd *d);
 /* Disconnects every client and removes the socket file. NULL is fine. */
 void		 control_free(struct control *);
 unsigned	 control_clients(const struct control *);
+
+/*
+ * Replies from op handlers.  A result is written as exactly one CBOR
+ * value into the buffer ctl_result_begin returns, then sent with
+ * ctl_result_end, before any other reply is started.
+ */
+struct cbor_buf	*ctl_result_begin(struct ctl_conn *, uint64_t id);
+void		 ctl_result_end(struct ctl_conn *);
+void		 ctl_reply_error(struct ctl_conn *, uint64_t id, enum peer_code,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The daemon a client talks to. */
+struct peerd	*ctl_peerd(const struct ctl_conn *);
+/* True if the client may change the mesh (uid 0 or the daemon's). */
+bool		 ctl_is_admin(const struct ctl_conn *);
+
+/*
+ * A request answered later.  If the client goes away first, cancel(arg)
+ * runs and the defer is freed; its owner must then forget it.  NULL if
+ * out of memory (the request has then been answered with an error).
+ */
+struct ctl_defer *ctl_defer(struct ctl_conn *, uint64_t id,
+		    void (*cancel)(void *), void *arg);
+/* As ctl_result_begin/end; ctl_defer_end frees the defer. */
+struct cbor_buf	*ctl_defer_begin(struct ctl_defer *);
+void		 ctl_defer_end(struct ctl_defer *);
+/* Answers with an error and frees the defer. */
+void		 ctl_defer_error(struct ctl_defer *, enum peer_code,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reads optional request fields; false (after replying) if mistyped. */
+bool		 ctl_arg_text(struct ctl_conn *, const struct ctl_msg *,
+		    const char *key, char *buf, size_t len, bool required);
+bool		 ctl_arg_uint(struct ctl_conn *, const struct ctl_msg *,
+		    const char *key, uint64_t *v, uint64_t max);
 
 #endif

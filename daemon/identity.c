@@ -140,6 +140,11 @@ identity_load(struct identity *id, const char *dir)
 	}
 	crypto_sign_seed_keypair(id->pk, id->sk, seed);
 	sodium_memzero(seed, sizeof(seed));
+	/* One key everywhere: the Noise static key is the same key pair. */
+	if (crypto_sign_ed25519_sk_to_curve25519(id->x_sk, id->sk) != 0) {
+		log_warnx("identity: cannot derive the X25519 key");
+		return -1;
+	}
 	base32_encode(id->pk, sizeof(id->pk), id->id);
 	return 0;
 }

@@ -20,6 +20,7 @@
 struct identity {
 	uint8_t	pk[NODE_ID_LEN];
 	uint8_t	sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t	x_sk[crypto_scalarmult_curve25519_BYTES]; /* Noise static */
 	uint8_t	network_key[NETWORK_KEY_LEN];
 	char	id[NODE_ID_STRLEN];	/* base32 of pk */
 };

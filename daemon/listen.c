@@ -2,8 +2,7 @@
 /*
  * listen.c: binding the mesh's TCP addresses.  Binding at start-up
  * claims the port and reports a clash before the daemon says it is
- * ready.  Until encrypted links exist, an accepted connection is closed
- * at once.
+ * ready.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -21,6 +20,8 @@
 
 struct listener {
 	struct evconnlistener	*lev;
+	listen_accept_fn	*fn;
+	void			*arg;
 	char			 addr[ADDR_STRLEN];	/* as bound */
 };
 
@@ -33,19 +34,36 @@ static void
 accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	char	buf[ADDR_STRLEN];
+	struct listener	*l = arg;
+	char		 buf[ADDR_STRLEN];
 
-	(void)lev; (void)salen; (void)arg;
-	log_debug("mesh: connection from %s closed: links are not enabled",
-	    addr_format(sa, buf));
-	close(fd);
+	(void)lev; (void)salen;
+	log_debug("mesh: connection from %s", addr_format(sa, buf));
+	l->fn(fd, sa, l->arg);
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	evconnlistener_enable(arg);
 }
 
 static void
 accept_error_cb(struct evconnlistener *lev, void *arg)
 {
-	(void)lev; (void)arg;
-	log_warn("mesh: accept");
+	struct timeval	tv = { 1, 0 };
+	int		e = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	log_warnx("mesh: accept: %s%s", strerror(e),
+	    e == EMFILE || e == ENFILE ? "; pausing for 1 s" : "");
+	if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+		/* Out of descriptors: pause instead of spinning on accept. */
+		evconnlistener_disable(lev);
+		event_base_once(evconnlistener_get_base(lev), -1, EV_TIMEOUT,
+		    accept_resume_cb, lev, &tv);
+	}
 }
 
 static bool
@@ -59,7 +77,8 @@ is_ipv6_wildcard(const struct sockaddr_storage *ss)
 
 /* Binds one address; -1 on failure, 1 if skipped. */
 static int
-listener_bind(struct event_base *base, struct listener *l, const char *addr)
+listener_bind(struct event_base *base, struct listener *l, const char *addr,
+    listen_accept_fn *fn, void *arg)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		sslen;
@@ -109,13 +128,16 @@ listener_bind(struct event_base *base, struct listener *l, const char *addr)
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->lev, accept_error_cb);
+	l->fn = fn;
+	l->arg = arg;
 	addr_format((struct sockaddr *)&ss, l->addr);
 	log_info("mesh: listening on %s", l->addr);
 	return 0;
 }
 
 struct listeners *
-listeners_open(struct event_base *base, char (*addrs)[ADDR_STRLEN], int n)
+listeners_open(struct event_base *base, char (*addrs)[ADDR_STRLEN], int n,
+    listen_accept_fn *fn, void *arg)
 {
 	struct listeners	*ls;
 	int			 i, r;
@@ -127,7 +149,8 @@ listeners_open(struct event_base *base, char (*addrs)[ADDR_STRLEN], int n)
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
-		if ((r = listener_bind(base, &ls->l[ls->n], addrs[i])) == -1) {
+		r = listener_bind(base, &ls->l[ls->n], addrs[i], fn, arg);
+		if (r == -1) {
 			listeners_free(ls);
 			return NULL;
 		}

@@ -5,6 +5,8 @@
 #ifndef PEERD_LISTEN_H
 #define PEERD_LISTEN_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 
 #include "addr.h"
@@ -12,13 +14,17 @@
 struct event_base;
 struct listeners;
 
+/* Receives each accepted connection; takes fd. */
+typedef void	 listen_accept_fn(int fd, const struct sockaddr *, void *arg);
+
 /*
  * Binds every address (ADDR:PORT strings).  "[::]" binds IPv6 only, so
  * it can sit beside "0.0.0.0" on the same port; an IPv6 wildcard on a
  * host without IPv6 is skipped.  NULL after logging why.
  */
 struct listeners *listeners_open(struct event_base *,
-		    char (*addrs)[ADDR_STRLEN], int n);
+		    char (*addrs)[ADDR_STRLEN], int n, listen_accept_fn *,
+		    void *arg);
 void		 listeners_free(struct listeners *);
 /* Number of bound sockets, and the address of socket i (port filled in). */
 size_t		 listeners_count(const struct listeners *);

@@ -20,6 +20,7 @@
 #include "identity.h"
 #include "listen.h"
 #include "log.h"
+#include "mesh.h"
 #include "notify.h"
 #include "peerd.h"
 
@@ -132,6 +133,14 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	notify_ready(d->base, "reloaded");
 }
 
+static void
+on_accept(int fd, const struct sockaddr *sa, void *arg)
+{
+	struct peerd	*d = arg;
+
+	mesh_accept(d->mesh, fd, sa);
+}
+
 static struct event *
 add_signal(struct peerd *d, int sig, event_callback_fn fn)
 {
@@ -229,10 +238,12 @@ main(int argc, char *argv[])
 	sigs[2] = add_signal(&d, SIGHUP, on_hup);
 
 	if ((d.listeners = listeners_open(d.base, d.conf.listen,
-	    d.conf.nlisten)) == NULL)
+	    d.conf.nlisten, on_accept, &d)) == NULL)
 		fatalx("cannot listen for mesh connections");
 	if ((d.control = control_open(&d)) == NULL)
 		fatalx("cannot open the control socket");
+	if ((d.mesh = mesh_new(&d)) == NULL)
+		fatalx("cannot start the mesh");
 
 	snprintf(status, sizeof(status), "node %.12s (%s) on %s", d.id.id,
 	    d.conf.name, listeners_addr(d.listeners, 0));
@@ -244,8 +255,12 @@ main(int argc, char *argv[])
 		log_warnx("event loop failed");
 
 	notify_stopping();
+	/* Clients first: their pending requests must not outlive the mesh. */
 	control_free(d.control);
 	listeners_free(d.listeners);
+	mesh_free(d.mesh);
+	/* Let closed links finish freeing themselves. */
+	event_base_loop(d.base, EVLOOP_NONBLOCK);
 	notify_done();
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		event_free(sigs[i]);

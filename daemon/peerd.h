@@ -17,6 +17,7 @@
 struct event_base;
 struct listeners;
 struct control;
+struct mesh;
 
 struct peerd {
 	struct event_base	*base;
@@ -27,6 +28,7 @@ struct peerd {
 	int64_t			 started_ms;	/* monotonic */
 	struct listeners	*listeners;
 	struct control		*control;
+	struct mesh		*mesh;
 };
 
 /* Monotonic milliseconds. */

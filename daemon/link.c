@@ -1,0 +1,764 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * link.c: one authenticated connection to one peer: the Noise XXpsk0
+ * handshake carrying HELLO, transport records, keep-alive pings with
+ * round-trip times, and the link's limits.  Owns the fd, the
+ * bufferevent and the session keys.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "addr.h"
+#include "link.h"
+#include "log.h"
+#include "noise.h"
+#include "wire.h"
+
+#define LINK_PROLOGUE		"peerd/1"
+#define LINK_RECORDS_PER_WAKE	64	/* then yield to other links */
+#define LINK_READ_HIGH		(256u << 10)	/* input buffered at most */
+#define LINK_PINGS_MAX		64	/* user pings outstanding */
+#define LINK_KEEPALIVE_SLOTS	8	/* keep-alive pings remembered */
+#define LINK_FIELDS_MAX		16	/* keys in one message */
+
+struct link_ping {
+	TAILQ_ENTRY(link_ping)	 entry;
+	uint64_t		 seq;
+	int64_t			 sent_us;
+	int64_t			 deadline_us;
+	link_ping_fn		*fn;
+	void			*arg;
+};
+TAILQ_HEAD(link_pings, link_ping);
+
+struct link {
+	const struct link_params *par;
+	const struct link_ops	*ops;
+	void			*arg;
+	struct bufferevent	*bev;
+	struct event		*timer;		/* handshake deadline, then ticks */
+	struct event		*reaper;	/* frees a closed link */
+	struct event		*start;		/* begins an outbound connect */
+	enum link_state		 state;
+	bool			 outbound;
+	char			 addr[HOST_MAX + 8];
+	char			 name[NODE_NAME_MAX + HOST_MAX + 32];
+
+	struct noise_hs		*hs;
+	struct noise_cipher	 tx, rx;
+	struct hello		 remote;
+	char			 idstr[NODE_ID_STRLEN];
+	struct wire_reasm	 reasm;
+	struct cbor_buf		 out;		/* scratch for messages */
+
+	int64_t			 up_ms;
+	int64_t			 last_rx_ms;
+	uint64_t		 bytes_in, bytes_out, msgs_in, msgs_out;
+	int64_t			 rtt_last_us, rtt_avg_us, rtt_min_us;
+
+	uint64_t		 seq;		/* last ping sequence number */
+	struct {
+		uint64_t	 seq;
+		int64_t		 sent_us;
+	}			 keepalive[LINK_KEEPALIVE_SLOTS];
+	struct link_pings	 pings;
+	int			 npings;
+};
+
+static int64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+ms_to_tv(uint64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+static void
+link_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct link	*l = arg;
+
+	(void)fd; (void)what;
+	event_free(l->reaper);
+	free(l);
+}
+
+static void
+pings_fail(struct link *l, const char *why)
+{
+	struct link_ping	*p;
+
+	while ((p = TAILQ_FIRST(&l->pings)) != NULL) {
+		TAILQ_REMOVE(&l->pings, p, entry);
+		l->npings--;
+		p->fn(-1, why, p->arg);
+		free(p);
+	}
+}
+
+void
+link_close(struct link *l, const char *reason)
+{
+	if (l->state == LINK_CLOSED)
+		return;
+	l->state = LINK_CLOSED;
+	pings_fail(l, reason);
+	l->ops->down(l, reason, l->arg);
+	if (l->bev != NULL)
+		bufferevent_free(l->bev);
+	l->bev = NULL;
+	if (l->timer != NULL)
+		event_free(l->timer);
+	l->timer = NULL;
+	if (l->start != NULL)
+		event_free(l->start);
+	l->start = NULL;
+	noise_hs_free(l->hs);
+	l->hs = NULL;
+	noise_cipher_clear(&l->tx);
+	noise_cipher_clear(&l->rx);
+	wire_reasm_free(&l->reasm);
+	cbor_buf_free(&l->out);
+	/* Callers up the stack may still hold l: free it from the loop. */
+	event_active(l->reaper, EV_TIMEOUT, 1);
+}
+
+static void
+link_set_name(struct link *l)
+{
+	if (l->state == LINK_UP)
+		snprintf(l->name, sizeof(l->name), "%s (%.12s) at %s",
+		    l->remote.name, l->idstr, l->addr);
+	else
+		snprintf(l->name, sizeof(l->name), "%s", l->addr);
+}
+
+/* Appends a handshake message as one record. */
+static int
+link_write_hs(struct link *l, const uint8_t *payload, size_t plen)
+{
+	uint8_t	rec[WIRE_HDR + NOISE_MAX_MSG_LEN];
+	ssize_t	n;
+
+	if ((n = noise_hs_write(l->hs, payload, plen, rec + WIRE_HDR,
+	    NOISE_MAX_MSG_LEN)) == -1)
+		return -1;
+	rec[0] = (uint8_t)(n >> 8);
+	rec[1] = (uint8_t)n;
+	l->bytes_out += WIRE_HDR + (size_t)n;
+	return bufferevent_write(l->bev, rec, WIRE_HDR + (size_t)n);
+}
+
+/* Our HELLO, encoded into l->out. */
+static void
+link_hello(struct link *l)
+{
+	cbor_buf_reset(&l->out);
+	hello_encode(l->par->hello, &l->out);
+}
+
+static void	link_tick(evutil_socket_t, short, void *);
+
+/*
+ * Checks the peer's HELLO against the static key that the handshake
+ * authenticated: the node ID must be the Ed25519 key it came from.
+ */
+static int
+link_check_hello(struct link *l, const uint8_t *buf, size_t len)
+{
+	uint8_t		 x[crypto_scalarmult_curve25519_BYTES];
+	const uint8_t	*rs;
+	const char	*why;
+
+	if (hello_decode(buf, len, &l->remote, &why) == -1) {
+		log_warnx("link %s: %s, closing", l->addr, why);
+		return -1;
+	}
+	rs = noise_hs_remote_static(l->hs);
+	if (rs == NULL ||
+	    crypto_sign_ed25519_pk_to_curve25519(x, l->remote.id) != 0 ||
+	    sodium_memcmp(x, rs, sizeof(x)) != 0) {
+		log_warnx("link %s: HELLO id does not match the handshake "
+		    "key, closing", l->addr);
+		return -1;
+	}
+	base32_encode(l->remote.id, sizeof(l->remote.id), l->idstr);
+	return 0;
+}
+
+/* The handshake is complete: switch to transport and start ticking. */
+static void
+link_up(struct link *l)
+{
+	struct timeval	tv;
+
+	if (noise_hs_split(l->hs, &l->tx, &l->rx) == -1) {
+		link_close(l, "handshake split failed");
+		return;
+	}
+	noise_hs_free(l->hs);
+	l->hs = NULL;
+	l->state = LINK_UP;
+	l->up_ms = l->last_rx_ms = now_us() / 1000;
+	link_set_name(l);
+	event_free(l->timer);
+	ms_to_tv(l->par->ping_interval, &tv);
+	l->timer = event_new(l->par->base, -1, EV_PERSIST, link_tick, l);
+	if (l->timer == NULL || event_add(l->timer, &tv) == -1) {
+		link_close(l, "cannot start keep-alive timer");
+		return;
+	}
+	l->ops->up(l, l->arg);
+}
+
+/* One handshake record from the peer. */
+static void
+link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
+{
+	static uint8_t	payload[NOISE_MAX_MSG_LEN];
+	ssize_t		n;
+
+	if ((n = noise_hs_read(l->hs, msg, len, payload, sizeof(payload))) ==
+	    -1) {
+		/* Most often: the other side has another network key. */
+		log_warnx("link %s: handshake failed (different network key, "
+		    "or not peerd), closing", l->addr);
+		link_close(l, "handshake failed");
+		return;
+	}
+	if (l->outbound) {
+		/* We read message 2: the responder's HELLO; send ours. */
+		if (link_check_hello(l, payload, (size_t)n) == -1) {
+			link_close(l, "bad HELLO");
+			return;
+		}
+		link_hello(l);
+		if (l->out.failed ||
+		    link_write_hs(l, l->out.data, l->out.len) == -1) {
+			link_close(l, "cannot write handshake");
+			return;
+		}
+		link_up(l);
+		return;
+	}
+	if (!noise_hs_done(l->hs)) {
+		/* We read message 1 (empty): answer with our HELLO. */
+		link_hello(l);
+		if (n != 0 || l->out.failed ||
+		    link_write_hs(l, l->out.data, l->out.len) == -1) {
+			link_close(l, "cannot write handshake");
+			return;
+		}
+		return;
+	}
+	/* We read message 3: the initiator's HELLO. */
+	if (link_check_hello(l, payload, (size_t)n) == -1) {
+		link_close(l, "bad HELLO");
+		return;
+	}
+	link_up(l);
+}
+
+static int
+link_put_ping(struct link *l, const char *type, uint64_t seq,
+    const uint8_t *pad, size_t padlen, bool raw_pad)
+{
+	cbor_buf_reset(&l->out);
+	cbor_put_map(&l->out, padlen > 0 || raw_pad ? 3 : 2);
+	cbor_put_text(&l->out, "t");
+	cbor_put_text(&l->out, type);
+	cbor_put_text(&l->out, "n");
+	cbor_put_uint(&l->out, seq);
+	if (raw_pad) {
+		/* An echoed pad goes back as the bytes it came in. */
+		cbor_put_text(&l->out, "pad");
+		cbor_put_raw(&l->out, pad, padlen);
+	} else if (padlen > 0) {
+		cbor_put_text(&l->out, "pad");
+		cbor_put_bytes(&l->out, pad, padlen);
+	}
+	if (l->out.failed)
+		return -1;
+	return link_send(l, l->out.data, l->out.len);
+}
+
+static void
+link_rtt(struct link *l, int64_t rtt)
+{
+	l->rtt_last_us = rtt;
+	if (l->rtt_min_us < 0 || rtt < l->rtt_min_us)
+		l->rtt_min_us = rtt;
+	/* EWMA with weight 1/8, as TCP's SRTT. */
+	l->rtt_avg_us = l->rtt_avg_us < 0 ? rtt :
+	    l->rtt_avg_us + (rtt - l->rtt_avg_us) / 8;
+}
+
+static void
+link_pong(struct link *l, uint64_t seq)
+{
+	struct link_ping	*p;
+	int64_t			 now = now_us();
+	int			 slot = (int)(seq % LINK_KEEPALIVE_SLOTS);
+
+	if (l->keepalive[slot].seq == seq && l->keepalive[slot].sent_us > 0) {
+		link_rtt(l, now - l->keepalive[slot].sent_us);
+		l->keepalive[slot].sent_us = 0;
+		return;
+	}
+	TAILQ_FOREACH(p, &l->pings, entry)
+		if (p->seq == seq)
+			break;
+	if (p == NULL)
+		return;		/* late, after its timeout */
+	TAILQ_REMOVE(&l->pings, p, entry);
+	l->npings--;
+	link_rtt(l, now - p->sent_us);
+	p->fn(now - p->sent_us, NULL, p->arg);
+	free(p);
+}
+
+/* One whole message from the peer. */
+static void
+link_message(struct link *l, const uint8_t *msg, size_t len)
+{
+	struct cbor_field	 f[LINK_FIELDS_MAX];
+	const struct cbor_field	*t, *n, *pad;
+	const char		*type;
+	char			 tbuf[32], esc[64];
+	size_t			 tlen;
+	uint64_t		 seq;
+	int			 nf;
+
+	l->msgs_in++;
+	nf = cbor_scan_map(msg, len, f, LINK_FIELDS_MAX);
+	if (nf == -1 || (t = cbor_field_get(f, nf, "t")) == NULL ||
+	    !cbor_read_text(t->val, t->vallen, &type, &tlen) ||
+	    tlen >= sizeof(tbuf)) {
+		log_warnx("link %s: malformed message, closing", l->name);
+		link_close(l, "malformed message");
+		return;
+	}
+	memcpy(tbuf, type, tlen);
+	tbuf[tlen] = '\0';
+	n = cbor_field_get(f, nf, "n");
+	if (strcmp(tbuf, "ping") == 0 || strcmp(tbuf, "pong") == 0) {
+		if (n == NULL || !cbor_read_uint(n->val, n->vallen, &seq)) {
+			log_warnx("link %s: %s without a sequence number, "
+			    "closing", l->name, tbuf);
+			link_close(l, "malformed ping");
+			return;
+		}
+		if (tbuf[1] == 'o')
+			link_pong(l, seq);
+		else {
+			pad = cbor_field_get(f, nf, "pad");
+			(void)link_put_ping(l, "pong", seq,
+			    pad ? pad->val : NULL, pad ? pad->vallen : 0,
+			    pad != NULL);
+		}
+		return;
+	}
+	if (l->ops->message != NULL)
+		l->ops->message(l, tbuf, f, nf, msg, len, l->arg);
+	else
+		log_debug("link %s: ignoring message %s", l->name,
+		    log_escape(tbuf, tlen, esc, sizeof(esc)));
+}
+
+/* One transport record from the peer, decrypted in place. */
+static void
+link_transport_record(struct link *l, uint8_t *rec, size_t len)
+{
+	const uint8_t	*msg;
+	const char	*why;
+	size_t		 mlen;
+	ssize_t		 n;
+	int		 r;
+
+	if (len < WIRE_RECORD_MIN) {
+		log_warnx("link %s: record of %zu bytes, closing", l->name, len);
+		link_close(l, "short record");
+		return;
+	}
+	if ((n = noise_decrypt(&l->rx, NULL, 0, rec, len, rec, len)) == -1) {
+		log_warnx("link %s: record fails authentication, closing",
+		    l->name);
+		link_close(l, "bad record");
+		return;
+	}
+	r = wire_reasm_add(&l->reasm, rec, (size_t)n, l->par->max_message,
+	    &msg, &mlen, &why);
+	if (r == -1) {
+		log_warnx("link %s: %s, closing", l->name, why);
+		link_close(l, why);
+	} else if (r == 1)
+		link_message(l, msg, mlen);
+}
+
+static void
+link_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct link	*l = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	uint8_t		*p;
+	size_t		 avail, len;
+	int		 i;
+
+	for (i = 0; i < LINK_RECORDS_PER_WAKE; i++) {
+		avail = evbuffer_get_length(in);
+		if (avail < WIRE_HDR)
+			return;
+		p = evbuffer_pullup(in, WIRE_HDR);
+		len = (size_t)p[0] << 8 | p[1];
+		if (avail < WIRE_HDR + len)
+			return;
+		if ((p = evbuffer_pullup(in, (ssize_t)(WIRE_HDR + len))) == NULL) {
+			link_close(l, "out of memory");
+			return;
+		}
+		l->bytes_in += WIRE_HDR + len;
+		l->last_rx_ms = now_us() / 1000;
+		if (l->state == LINK_HANDSHAKE)
+			link_handshake_record(l, p + WIRE_HDR, len);
+		else
+			link_transport_record(l, p + WIRE_HDR, len);
+		if (l->state == LINK_CLOSED)
+			return;
+		evbuffer_drain(in, WIRE_HDR + len);
+	}
+	/* More may be buffered: come back after the other links. */
+	bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void
+link_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct link	*l = arg;
+	char		 reason[160];
+	int		 err;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		/* Outbound TCP is up: send handshake message 1 (empty). */
+		l->state = LINK_HANDSHAKE;
+		if (link_write_hs(l, NULL, 0) == -1)
+			link_close(l, "cannot write handshake");
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		snprintf(reason, sizeof(reason), "connection closed by peer");
+	else if ((err = bufferevent_socket_get_dns_error(bev)) != 0)
+		snprintf(reason, sizeof(reason), "cannot resolve: %s",
+		    evutil_gai_strerror(err));
+	else
+		snprintf(reason, sizeof(reason), "%s",
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	if (l->state == LINK_UP)
+		log_info("link %s: %s", l->name, reason);
+	else
+		log_info("link %s: %s before the handshake finished", l->addr,
+		    reason);
+	link_close(l, reason);
+}
+
+/* Keep-alive: ping, and close a link that has gone silent. */
+static void
+link_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct link		*l = arg;
+	struct link_ping	*p, *next;
+	int64_t			 now = now_us();
+	int			 slot;
+	char			 reason[64];
+
+	(void)fd; (void)what;
+	if (now / 1000 - l->last_rx_ms >= (int64_t)l->par->dead_after) {
+		snprintf(reason, sizeof(reason), "no traffic for %" PRId64
+		    " ms", now / 1000 - l->last_rx_ms);
+		log_info("link %s: %s, closing", l->name, reason);
+		link_close(l, reason);
+		return;
+	}
+	for (p = TAILQ_FIRST(&l->pings); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->deadline_us <= now) {
+			TAILQ_REMOVE(&l->pings, p, entry);
+			l->npings--;
+			p->fn(-1, "no pong before the deadline", p->arg);
+			free(p);
+		}
+	}
+	slot = (int)(++l->seq % LINK_KEEPALIVE_SLOTS);
+	l->keepalive[slot].seq = l->seq;
+	l->keepalive[slot].sent_us = now;
+	(void)link_put_ping(l, "ping", l->seq, NULL, 0, false);
+}
+
+static void
+link_handshake_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct link	*l = arg;
+
+	(void)fd; (void)what;
+	log_info("link %s: handshake not finished within %" PRIu64 " ms, "
+	    "closing", l->addr, l->par->handshake_timeout);
+	link_close(l, "handshake timed out");
+}
+
+static struct link *
+link_new(const struct link_params *par, const struct link_ops *ops, void *arg,
+    bool outbound, int fd)
+{
+	struct link	*l;
+	struct timeval	 tv;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->par = par;
+	l->ops = ops;
+	l->arg = arg;
+	l->outbound = outbound;
+	l->rtt_last_us = l->rtt_avg_us = l->rtt_min_us = -1;
+	TAILQ_INIT(&l->pings);
+	l->reaper = event_new(par->base, -1, 0, link_reap, l);
+	l->timer = evtimer_new(par->base, link_handshake_timeout, l);
+	l->bev = bufferevent_socket_new(par->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	l->hs = noise_hs_new(NOISE_XXPSK0, outbound, LINK_PROLOGUE,
+	    strlen(LINK_PROLOGUE), par->id->x_sk, par->id->network_key, NULL);
+	if (l->reaper == NULL || l->timer == NULL || l->bev == NULL ||
+	    l->hs == NULL) {
+		if (l->bev == NULL && fd != -1)
+			evutil_closesocket(fd);
+		if (l->bev != NULL)
+			bufferevent_free(l->bev);
+		if (l->reaper != NULL)
+			event_free(l->reaper);
+		if (l->timer != NULL)
+			event_free(l->timer);
+		noise_hs_free(l->hs);
+		free(l);
+		return NULL;
+	}
+	ms_to_tv(par->handshake_timeout, &tv);
+	evtimer_add(l->timer, &tv);
+	bufferevent_setwatermark(l->bev, EV_READ, 0, LINK_READ_HIGH);
+	bufferevent_setcb(l->bev, link_read_cb, NULL, link_event_cb, l);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	return l;
+}
+
+/* Begins the connect of a dialed link from the event loop. */
+static void
+link_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct link	*l = arg;
+	char		 host[HOST_MAX], err[128];
+	uint16_t	 port;
+
+	(void)fd; (void)what;
+	event_free(l->start);
+	l->start = NULL;
+	(void)addr_split(l->addr, host, &port, err, sizeof(err));
+	/* Errors, immediate ones too, arrive through link_event_cb. */
+	if (bufferevent_socket_connect_hostname(l->bev, l->par->dns, AF_UNSPEC,
+	    host, port) == -1 && l->state == LINK_CONNECTING)
+		link_close(l, "cannot start the connection");
+}
+
+struct link *
+link_dial(const struct link_params *par, const char *hostport,
+    const struct link_ops *ops, void *arg)
+{
+	struct link	*l;
+	char		 host[HOST_MAX], err[128];
+	uint16_t	 port;
+
+	if (addr_split(hostport, host, &port, err, sizeof(err)) == -1) {
+		log_warnx("dial %s", err);
+		return NULL;
+	}
+	if ((l = link_new(par, ops, arg, true, -1)) == NULL ||
+	    (l->start = event_new(par->base, -1, 0, link_start, l)) == NULL) {
+		log_warnx("dial %s: out of memory", hostport);
+		if (l != NULL) {
+			/* Nothing was reported to the owner yet. */
+			bufferevent_free(l->bev);
+			event_free(l->timer);
+			event_free(l->reaper);
+			noise_hs_free(l->hs);
+			free(l);
+		}
+		return NULL;
+	}
+	l->state = LINK_CONNECTING;
+	snprintf(l->addr, sizeof(l->addr), "%s", hostport);
+	link_set_name(l);
+	/* Never call the owner back before it has the link in hand. */
+	event_active(l->start, EV_TIMEOUT, 1);
+	return l;
+}
+
+struct link *
+link_accept(const struct link_params *par, int fd, const struct sockaddr *sa,
+    const struct link_ops *ops, void *arg)
+{
+	struct link	*l;
+
+	if ((l = link_new(par, ops, arg, false, fd)) == NULL) {
+		log_warnx("link: out of memory, refusing a connection");
+		return NULL;
+	}
+	l->state = LINK_HANDSHAKE;
+	addr_format(sa, l->addr);
+	link_set_name(l);
+	return l;
+}
+
+int
+link_send(struct link *l, const uint8_t *msg, size_t len)
+{
+	struct evbuffer	*out;
+	size_t		 before, queued;
+	char		 reason[96];
+
+	if (l->state != LINK_UP)
+		return -1;
+	out = bufferevent_get_output(l->bev);
+	before = evbuffer_get_length(out);
+	if (wire_seal(&l->tx, msg, len, out) == -1) {
+		link_close(l, "cannot encrypt");
+		return -1;
+	}
+	queued = evbuffer_get_length(out);
+	l->bytes_out += queued - before;
+	l->msgs_out++;
+	/* A peer that stops reading is dropped, not buffered without end. */
+	if (queued > 2 * l->par->max_message + (1u << 20)) {
+		snprintf(reason, sizeof(reason), "peer not reading (%zu bytes "
+		    "queued)", queued);
+		log_warnx("link %s: %s, closing", l->name, reason);
+		link_close(l, reason);
+		return -1;
+	}
+	return 0;
+}
+
+int
+link_ping(struct link *l, size_t size, uint64_t timeout_ms, link_ping_fn *fn,
+    void *arg)
+{
+	struct link_ping	*p;
+	uint8_t			*pad;
+	int			 rc;
+
+	if (l->state != LINK_UP || l->npings >= LINK_PINGS_MAX ||
+	    size > l->par->max_message - 64)
+		return -1;
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (pad = calloc(1, size ? size : 1)) == NULL) {
+		free(p);
+		return -1;
+	}
+	randombytes_buf(pad, size);	/* incompressible, like real data */
+	p->seq = ++l->seq;
+	p->fn = fn;
+	p->arg = arg;
+	p->sent_us = now_us();
+	p->deadline_us = p->sent_us + (int64_t)timeout_ms * 1000;
+	TAILQ_INSERT_TAIL(&l->pings, p, entry);
+	l->npings++;
+	rc = link_put_ping(l, "ping", p->seq, pad, size, false);
+	free(pad);
+	/* On failure the link closed and pings_fail has called fn. */
+	(void)rc;
+	return 0;
+}
+
+void
+link_ping_cancel(struct link *l, void *arg)
+{
+	struct link_ping	*p, *next;
+
+	for (p = TAILQ_FIRST(&l->pings); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->arg == arg) {
+			TAILQ_REMOVE(&l->pings, p, entry);
+			l->npings--;
+			free(p);
+		}
+	}
+}
+
+void
+link_info(const struct link *l, struct link_info *i)
+{
+	i->state = l->state;
+	i->outbound = l->outbound;
+	i->addr = l->addr;
+	i->id = l->state == LINK_UP ? l->idstr : "";
+	i->name = l->state == LINK_UP ? l->remote.name : "";
+	i->uptime_ms = l->state == LINK_UP ? now_us() / 1000 - l->up_ms : 0;
+	i->rtt_last_us = l->rtt_last_us;
+	i->rtt_avg_us = l->rtt_avg_us;
+	i->rtt_min_us = l->rtt_min_us;
+	i->bytes_in = l->bytes_in;
+	i->bytes_out = l->bytes_out;
+	i->msgs_in = l->msgs_in;
+	i->msgs_out = l->msgs_out;
+}
+
+enum link_state
+link_state(const struct link *l)
+{
+	return l->state;
+}
+
+bool
+link_outbound(const struct link *l)
+{
+	return l->outbound;
+}
+
+const struct hello *
+link_remote(const struct link *l)
+{
+	return &l->remote;
+}
+
+const char *
+link_id_str(const struct link *l)
+{
+	return l->idstr;
+}
+
+const char *
+link_name(const struct link *l)
+{
+	return l->name;
+}
+
+int64_t
+link_up_since(const struct link *l)
+{
+	return l->up_ms;
+}

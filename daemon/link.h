@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * link.h: one authenticated, encrypted connection to one peer.
+ */
+#ifndef PEERD_LINK_H
+#define PEERD_LINK_H
+
+#include <sys/socket.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cbor_scan.h"
+#include "hello.h"
+#include "identity.h"
+
+struct event_base;
+struct evdns_base;
+struct link;
+
+enum link_state {
+	LINK_CONNECTING,	/* outbound TCP connect under way */
+	LINK_HANDSHAKE,
+	LINK_UP,
+	LINK_CLOSED,		/* gone once the current callback returns */
+};
+
+/* What every link of a node shares; outlives the links. */
+struct link_params {
+	struct event_base	*base;
+	struct evdns_base	*dns;
+	const struct identity	*id;
+	const struct hello	*hello;		/* ours */
+	uint64_t		 max_message;
+	uint64_t		 ping_interval;	/* ms */
+	uint64_t		 dead_after;	/* ms */
+	uint64_t		 handshake_timeout; /* ms */
+};
+
+/* How a link reports to its owner. */
+struct link_ops {
+	/* Handshake done; remote identity known and checked. */
+	void	(*up)(struct link *, void *arg);
+	/* The link is closing: the last call; reason is for logs. */
+	void	(*down)(struct link *, const char *reason, void *arg);
+	/* A message other than ping/pong; fields point into msg. */
+	void	(*message)(struct link *, const char *type,
+		    const struct cbor_field *, int nf, const uint8_t *msg,
+		    size_t len, void *arg);
+};
+
+/* Starts a dial to HOST:PORT (names resolved asynchronously). */
+struct link	*link_dial(const struct link_params *, const char *hostport,
+		    const struct link_ops *, void *arg);
+/* Takes fd, an accepted connection. */
+struct link	*link_accept(const struct link_params *, int fd,
+		    const struct sockaddr *, const struct link_ops *,
+		    void *arg);
+/*
+ * Closes the link: ops->down runs now, the memory goes once control is
+ * back in the event loop, so a caller holding l may still read it but
+ * must not call anything else on it.  Repeated calls do nothing.
+ */
+void		 link_close(struct link *, const char *reason);
+
+/* Queues one message. 0, or -1 if the link closed (queue over limit). */
+int		 link_send(struct link *, const uint8_t *msg, size_t len);
+
+/* Called once with the round trip time, or with rtt_us -1 and why. */
+typedef void	 link_ping_fn(int64_t rtt_us, const char *why, void *arg);
+/*
+ * Sends a ping carrying size bytes and calls fn when its pong arrives,
+ * when timeout_ms pass, or when the link closes.  -1 if too many pings
+ * are outstanding or size is over the message limit (fn not called).
+ */
+int		 link_ping(struct link *, size_t size, uint64_t timeout_ms,
+		    link_ping_fn *fn, void *arg);
+/* Forgets a ping's callback (its owner went away). */
+void		 link_ping_cancel(struct link *, void *arg);
+
+struct link_info {
+	enum link_state	 state;
+	bool		 outbound;
+	const char	*addr;		/* remote "addr:port" */
+	const char	*id;		/* base32, "" before LINK_UP */
+	const char	*name;		/* "" before LINK_UP */
+	int64_t		 uptime_ms;	/* since LINK_UP */
+	int64_t		 rtt_last_us;	/* -1 until a pong */
+	int64_t		 rtt_avg_us;
+	int64_t		 rtt_min_us;
+	uint64_t	 bytes_in, bytes_out;
+	uint64_t	 msgs_in, msgs_out;
+};
+
+void		 link_info(const struct link *, struct link_info *);
+enum link_state	 link_state(const struct link *);
+bool		 link_outbound(const struct link *);
+/* The remote node's HELLO; valid once LINK_UP. */
+const struct hello *link_remote(const struct link *);
+const char	*link_id_str(const struct link *);
+/* "name (id12) at addr", or the address before the handshake. */
+const char	*link_name(const struct link *);
+int64_t		 link_up_since(const struct link *);
+
+#endif

@@ -1,0 +1,683 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * mesh.c: the set of links.  Accepts and dials them, keeps one link per
+ * pair of nodes (the one initiated by the larger node ID survives, so
+ * both ends agree without talking), and re-dials the addresses it was
+ * given, with exponential backoff and jitter, whenever no link to that
+ * node is up.
+ */
+#include <sys/queue.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "cbor_buf.h"
+#include "control.h"
+#include "link.h"
+#include "listen.h"
+#include "log.h"
+#include "mesh.h"
+#include "peerd.h"
+#include "proto.h"
+
+#define BACKOFF_MIN_MS		200
+#define BACKOFF_MAX_MS		30000
+#define PING_TIMEOUT_MS		5000
+#define PING_TIMEOUT_MAX_MS	60000
+
+/* A link the mesh knows of. */
+struct mlink {
+	TAILQ_ENTRY(mlink)	 entry;
+	struct mesh		*m;
+	struct link		*l;
+	struct target		*t;	/* the target that dialed it, or NULL */
+};
+
+/* Someone waiting for a target's dial to succeed or fail. */
+struct waiter {
+	TAILQ_ENTRY(waiter)	 entry;
+	struct target		*t;
+	struct ctl_defer	*defer;
+};
+
+/* An address to keep a link to. */
+struct target {
+	TAILQ_ENTRY(target)	 entry;
+	struct mesh		*m;
+	char			 addr[HOST_MAX + 8];
+	struct mlink		*ml;		/* dialing or linked */
+	uint8_t			 id[NODE_ID_LEN];
+	bool			 has_id;	/* a handshake succeeded once */
+	bool			 is_self;	/* the address is our own */
+	bool			 keep;		/* re-dial even if never linked */
+	uint64_t		 backoff_ms;
+	struct event		*timer;
+	TAILQ_HEAD(, waiter)	 waiters;
+};
+
+struct mesh {
+	struct peerd			*d;
+	struct link_params		 par;
+	struct hello			 hello;
+	struct evdns_base		*dns;
+	TAILQ_HEAD(, mlink)		 links;
+	TAILQ_HEAD(, target)		 targets;
+	struct cbor_buf			 scratch;
+};
+
+static const struct link_ops	mesh_link_ops;
+
+static void	target_dial(struct target *);
+
+/* Another link to the same node that is up, or NULL. */
+static struct mlink *
+mesh_find_up(struct mesh *m, const uint8_t id[NODE_ID_LEN], struct mlink *not)
+{
+	struct mlink	*ml;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		if (ml != not && link_state(ml->l) == LINK_UP &&
+		    memcmp(link_remote(ml->l)->id, id, NODE_ID_LEN) == 0)
+			return ml;
+	return NULL;
+}
+
+static void
+waiters_answer(struct target *t, struct link *l, const char *why)
+{
+	struct waiter	*w;
+	struct cbor_buf	*b;
+
+	while ((w = TAILQ_FIRST(&t->waiters)) != NULL) {
+		TAILQ_REMOVE(&t->waiters, w, entry);
+		if (l == NULL)
+			ctl_defer_error(w->defer, PEER_UNAVAILABLE, "%s: %s",
+			    t->addr, why);
+		else {
+			b = ctl_defer_begin(w->defer);
+			cbor_put_map(b, 3);
+			cbor_put_text(b, "node");
+			cbor_put_text(b, link_id_str(l));
+			cbor_put_text(b, "name");
+			cbor_put_text(b, link_remote(l)->name);
+			cbor_put_text(b, "addr");
+			cbor_put_text(b, t->addr);
+			ctl_defer_end(w->defer);
+		}
+		free(w);
+	}
+}
+
+static void
+target_free(struct target *t)
+{
+	waiters_answer(t, NULL, "no longer dialed");
+	if (t->ml != NULL && t->ml->t == t)
+		t->ml->t = NULL;
+	TAILQ_REMOVE(&t->m->targets, t, entry);
+	event_free(t->timer);
+	free(t);
+}
+
+static void
+target_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct target	*t = arg;
+
+	(void)fd; (void)what;
+	target_dial(t);
+}
+
+/* Schedules the next dial, backing off with jitter. */
+static void
+target_retry(struct target *t)
+{
+	struct timeval	tv;
+	uint64_t	ms;
+
+	/* 80-120% of the backoff, so that many nodes do not dial in step. */
+	ms = t->backoff_ms * (80 + randombytes_uniform(41)) / 100;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(t->timer, &tv);
+	t->backoff_ms = t->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    t->backoff_ms * 2;
+}
+
+static struct mlink *
+mlink_new(struct mesh *m)
+{
+	struct mlink	*ml;
+
+	if ((ml = calloc(1, sizeof(*ml))) == NULL)
+		return NULL;
+	ml->m = m;
+	return ml;
+}
+
+static void
+target_dial(struct target *t)
+{
+	struct mesh	*m = t->m;
+	struct mlink	*ml, *up;
+
+	if (t->ml != NULL || t->is_self)
+		return;
+	/* Linked already, perhaps by the other side: no second link. */
+	if (t->has_id && (up = mesh_find_up(m, t->id, NULL)) != NULL) {
+		t->ml = up;
+		up->t = t;
+		return;
+	}
+	if ((ml = mlink_new(m)) == NULL ||
+	    (ml->l = link_dial(&m->par, t->addr, &mesh_link_ops, ml)) == NULL) {
+		free(ml);
+		target_retry(t);
+		return;
+	}
+	log_debug("mesh: dialing %s", t->addr);
+	ml->t = t;
+	t->ml = ml;
+	TAILQ_INSERT_TAIL(&m->links, ml, entry);
+}
+
+static struct target *
+target_new(struct mesh *m, const char *addr, bool keep)
+{
+	struct target	*t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	if ((t->timer = evtimer_new(m->d->base, target_timer_cb, t)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->m = m;
+	t->keep = keep;
+	t->backoff_ms = BACKOFF_MIN_MS;
+	snprintf(t->addr, sizeof(t->addr), "%s", addr);
+	TAILQ_INIT(&t->waiters);
+	TAILQ_INSERT_TAIL(&m->targets, t, entry);
+	return t;
+}
+
+/*
+ * Of two links between the same pair, keeps the one whose initiator
+ * has the larger node ID; both ends compute the same answer.  Between
+ * two links with the same initiator, keeps the older.
+ */
+static bool
+mesh_keep_new(struct mesh *m, struct link *older, struct link *newer)
+{
+	const uint8_t	*self = m->d->id.pk;
+	const uint8_t	*io, *in;
+	int		 c;
+
+	io = link_outbound(older) ? self : link_remote(older)->id;
+	in = link_outbound(newer) ? self : link_remote(newer)->id;
+	c = memcmp(in, io, NODE_ID_LEN);
+	return c > 0;
+}
+
+static void
+mesh_link_up(struct link *l, void *arg)
+{
+	struct mlink	*ml = arg, *other;
+	struct mesh	*m = ml->m;
+	struct target	*t;
+	const uint8_t	*id = link_remote(l)->id;
+
+	if (memcmp(id, m->d->id.pk, NODE_ID_LEN) == 0) {
+		if (ml->t != NULL && !ml->t->is_self) {
+			log_warnx("mesh: %s is this node itself; not dialing "
+			    "it again", ml->t->addr);
+			ml->t->is_self = true;
+			waiters_answer(ml->t, NULL, "that is this node itself");
+		}
+		link_close(l, "connected to itself");
+		return;
+	}
+	log_info("link %s: up (%s)", link_name(l),
+	    link_outbound(l) ? "outbound" : "inbound");
+	if ((t = ml->t) != NULL) {
+		memcpy(t->id, id, NODE_ID_LEN);
+		t->has_id = true;
+		t->backoff_ms = BACKOFF_MIN_MS;
+		waiters_answer(t, l, NULL);
+	}
+	/* Targets waiting to re-dial this node need not. */
+	TAILQ_FOREACH(t, &m->targets, entry)
+		if (t->ml == NULL && t->has_id &&
+		    memcmp(t->id, id, NODE_ID_LEN) == 0) {
+			evtimer_del(t->timer);
+			t->ml = ml;
+			if (ml->t == NULL)
+				ml->t = t;
+		}
+	if ((other = mesh_find_up(m, id, ml)) != NULL) {
+		if (mesh_keep_new(m, other->l, l))
+			link_close(other->l, "duplicate link");
+		else
+			link_close(l, "duplicate link");
+	}
+}
+
+static void
+mesh_link_down(struct link *l, const char *reason, void *arg)
+{
+	struct mlink	*ml = arg, *up;
+	struct mesh	*m = ml->m;
+	struct target	*t;
+
+	(void)l;
+	TAILQ_REMOVE(&m->links, ml, entry);
+	TAILQ_FOREACH(t, &m->targets, entry) {
+		if (t->ml != ml)
+			continue;
+		t->ml = NULL;
+		if (t->has_id && (up = mesh_find_up(m, t->id, ml)) != NULL) {
+			t->ml = up;	/* the pair's other link survives */
+			if (up->t == NULL)
+				up->t = t;
+			continue;
+		}
+		if (!TAILQ_EMPTY(&t->waiters) && !t->has_id && !t->keep) {
+			/* A first connect that failed: report, do not retry. */
+			waiters_answer(t, NULL, reason);
+			target_free(t);
+			break;
+		}
+		if (!t->is_self)
+			target_retry(t);
+	}
+	free(ml);
+}
+
+static void
+mesh_link_message(struct link *l, const char *type, const struct cbor_field *f,
+    int nf, const uint8_t *msg, size_t len, void *arg)
+{
+	char	esc[64];
+
+	(void)f; (void)nf; (void)msg; (void)len; (void)arg;
+	/* Newer nodes may send what this one does not know: skip it. */
+	log_debug("link %s: ignoring message %s", link_name(l),
+	    log_escape(type, strlen(type), esc, sizeof(esc)));
+}
+
+static const struct link_ops mesh_link_ops = {
+	mesh_link_up, mesh_link_down, mesh_link_message,
+};
+
+void
+mesh_accept(struct mesh *m, int fd, const struct sockaddr *sa)
+{
+	struct mlink	*ml;
+
+	if ((ml = mlink_new(m)) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((ml->l = link_accept(&m->par, fd, sa, &mesh_link_ops, ml)) ==
+	    NULL) {
+		free(ml);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&m->links, ml, entry);
+}
+
+struct mesh *
+mesh_new(struct peerd *d)
+{
+	struct mesh	*m;
+	size_t		 i, n;
+	int		 j;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_warn("mesh");
+		return NULL;
+	}
+	m->d = d;
+	TAILQ_INIT(&m->links);
+	TAILQ_INIT(&m->targets);
+	m->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (m->dns == NULL) {
+		/* No resolv.conf: numeric addresses and /etc/hosts still work. */
+		m->dns = evdns_base_new(d->base, 0);
+		if (m->dns != NULL)
+			evdns_base_load_hosts(m->dns, NULL);
+	}
+	if (m->dns == NULL) {
+		log_warnx("mesh: cannot set up name resolution");
+		free(m);
+		return NULL;
+	}
+	m->hello.version = HELLO_VERSION;
+	memcpy(m->hello.id, d->id.pk, NODE_ID_LEN);
+	snprintf(m->hello.name, sizeof(m->hello.name), "%s", d->conf.name);
+	n = listeners_count(d->listeners);
+	for (i = 0; i < n && i < HELLO_ADDRS_MAX; i++)
+		snprintf(m->hello.listen[m->hello.nlisten++], ADDR_STRLEN, "%s",
+		    listeners_addr(d->listeners, i));
+	m->par.base = d->base;
+	m->par.dns = m->dns;
+	m->par.id = &d->id;
+	m->par.hello = &m->hello;
+	m->par.max_message = d->conf.max_message;
+	m->par.ping_interval = d->conf.ping_interval;
+	m->par.dead_after = d->conf.dead_after;
+	m->par.handshake_timeout = d->conf.handshake_timeout;
+	for (j = 0; j < d->conf.nbootstrap; j++) {
+		struct target	*t = target_new(m, d->conf.bootstrap[j], true);
+
+		if (t == NULL) {
+			log_warnx("mesh: out of memory");
+			mesh_free(m);
+			return NULL;
+		}
+		target_dial(t);
+	}
+	return m;
+}
+
+void
+mesh_free(struct mesh *m)
+{
+	struct target	*t;
+
+	if (m == NULL)
+		return;
+	while ((t = TAILQ_FIRST(&m->targets)) != NULL)
+		target_free(t);
+	while (!TAILQ_EMPTY(&m->links))
+		link_close(TAILQ_FIRST(&m->links)->l, "shutting down");
+	evdns_base_free(m->dns, 0);
+	cbor_buf_free(&m->scratch);
+	free(m);
+}
+
+size_t
+mesh_links_up(const struct mesh *m)
+{
+	const struct mlink	*ml;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		if (link_state(ml->l) == LINK_UP)
+			n++;
+	return n;
+}
+
+/*
+ * The one up link whose node ID starts with spec (at least 4
+ * characters) or whose name is spec.  NULL after replying if there is
+ * none or more than one.
+ */
+static struct mlink *
+mesh_lookup(struct mesh *m, struct ctl_conn *c, uint64_t id, const char *spec)
+{
+	struct mlink	*ml, *found = NULL;
+	size_t		 n = strlen(spec);
+	int		 matches = 0;
+
+	TAILQ_FOREACH(ml, &m->links, entry) {
+		if (link_state(ml->l) != LINK_UP)
+			continue;
+		if ((n >= 4 && strncasecmp(link_id_str(ml->l), spec, n) == 0) ||
+		    strcmp(link_remote(ml->l)->name, spec) == 0) {
+			found = ml;
+			matches++;
+		}
+	}
+	if (matches == 0)
+		ctl_reply_error(c, id, PEER_NOT_FOUND, "no linked node %s "
+		    "(give a name or 4+ characters of its ID)", spec);
+	else if (matches > 1)
+		ctl_reply_error(c, id, PEER_INVALID_ARGUMENT, "%s matches %d "
+		    "nodes; give more of the ID", spec, matches);
+	return matches == 1 ? found : NULL;
+}
+
+static void
+waiter_cancel(void *arg)
+{
+	struct waiter	*w = arg;
+
+	TAILQ_REMOVE(&w->t->waiters, w, entry);
+	free(w);
+}
+
+void
+mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct mesh	*m = ctl_peerd(c)->mesh;
+	struct target	*t;
+	struct waiter	*w;
+	char		 addr[HOST_MAX + 8], host[HOST_MAX], err[128];
+	uint16_t	 port;
+
+	if (!ctl_arg_text(c, msg, "addr", addr, sizeof(addr), true))
+		return;
+	if (addr_split(addr, host, &port, err, sizeof(err)) == -1 ||
+	    port == 0) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "addr: %s",
+		    port == 0 ? "port 0" : err);
+		return;
+	}
+	TAILQ_FOREACH(t, &m->targets, entry)
+		if (strcmp(t->addr, addr) == 0)
+			break;
+	if (t == NULL && (t = target_new(m, addr, false)) == NULL) {
+		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
+		    "out of memory");
+		return;
+	}
+	if (t->is_self) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "%s is this "
+		    "node itself", addr);
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->defer = ctl_defer(c, msg->id, waiter_cancel, w)) == NULL) {
+		if (w == NULL)
+			ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
+			    "out of memory");
+		free(w);
+		return;
+	}
+	w->t = t;
+	TAILQ_INSERT_TAIL(&t->waiters, w, entry);
+	if (t->ml != NULL && link_state(t->ml->l) == LINK_UP) {
+		waiters_answer(t, t->ml->l, NULL);
+		return;
+	}
+	if (t->ml == NULL) {
+		evtimer_del(t->timer);
+		t->backoff_ms = BACKOFF_MIN_MS;
+		target_dial(t);
+	}
+}
+
+void
+mesh_op_disconnect(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct mesh	*m = ctl_peerd(c)->mesh;
+	struct mlink	*ml;
+	struct target	*t, *next;
+	struct cbor_buf	*b;
+	uint8_t		 id[NODE_ID_LEN];
+	char		 spec[NODE_ID_STRLEN], name[NODE_NAME_MAX + 1];
+
+	if (!ctl_arg_text(c, msg, "node", spec, sizeof(spec), true) ||
+	    (ml = mesh_lookup(m, c, msg->id, spec)) == NULL)
+		return;
+	memcpy(id, link_remote(ml->l)->id, NODE_ID_LEN);
+	snprintf(name, sizeof(name), "%s", link_remote(ml->l)->name);
+	b = ctl_result_begin(c, msg->id);
+	cbor_put_map(b, 2);
+	cbor_put_text(b, "node");
+	cbor_put_text(b, link_id_str(ml->l));
+	cbor_put_text(b, "name");
+	cbor_put_text(b, name);
+	ctl_result_end(c);
+	/* Forget its addresses first, or they would re-dial at once. */
+	for (t = TAILQ_FIRST(&m->targets); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if ((t->has_id && memcmp(t->id, id, NODE_ID_LEN) == 0) ||
+		    t->ml == ml)
+			target_free(t);
+	}
+	log_info("link %s: disconnected on request", link_name(ml->l));
+	link_close(ml->l, "disconnected on request");
+}
+
+static void
+put_rtt(struct cbor_buf *b, const char *key, int64_t us)
+{
+	cbor_put_text(b, key);
+	if (us < 0)
+		cbor_put_null(b);
+	else
+		cbor_put_uint(b, (uint64_t)us);
+}
+
+static const char *
+state_name(enum link_state s)
+{
+	switch (s) {
+	case LINK_CONNECTING:
+		return "connecting";
+	case LINK_HANDSHAKE:
+		return "handshake";
+	case LINK_UP:
+		return "up";
+	default:
+		return "closed";
+	}
+}
+
+void
+mesh_op_peers(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct mesh		*m = ctl_peerd(c)->mesh;
+	struct mlink		*ml;
+	struct link_info	 i;
+	struct cbor_buf		*b;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		n++;
+	b = ctl_result_begin(c, msg->id);
+	cbor_put_map(b, 1);
+	cbor_put_text(b, "peers");
+	cbor_put_array(b, n);
+	TAILQ_FOREACH(ml, &m->links, entry) {
+		link_info(ml->l, &i);
+		cbor_put_map(b, 14);
+		cbor_put_text(b, "node");
+		cbor_put_text(b, i.id);
+		cbor_put_text(b, "name");
+		cbor_put_text(b, i.name);
+		cbor_put_text(b, "addr");
+		cbor_put_text(b, i.addr);
+		cbor_put_text(b, "direction");
+		cbor_put_text(b, i.outbound ? "out" : "in");
+		cbor_put_text(b, "state");
+		cbor_put_text(b, state_name(i.state));
+		put_rtt(b, "rtt_us", i.rtt_last_us);
+		put_rtt(b, "rtt_avg_us", i.rtt_avg_us);
+		put_rtt(b, "rtt_min_us", i.rtt_min_us);
+		cbor_put_text(b, "uptime_ms");
+		cbor_put_uint(b, (uint64_t)i.uptime_ms);
+		cbor_put_text(b, "bytes_in");
+		cbor_put_uint(b, i.bytes_in);
+		cbor_put_text(b, "bytes_out");
+		cbor_put_uint(b, i.bytes_out);
+		cbor_put_text(b, "msgs_in");
+		cbor_put_uint(b, i.msgs_in);
+		cbor_put_text(b, "msgs_out");
+		cbor_put_uint(b, i.msgs_out);
+		cbor_put_text(b, "target");
+		if (ml->t != NULL)
+			cbor_put_text(b, ml->t->addr);
+		else
+			cbor_put_null(b);
+	}
+	ctl_result_end(c);
+}
+
+/* A ping op in flight: the client's request and the link it went on. */
+struct ping_req {
+	struct ctl_defer	*defer;
+	struct link		*l;
+	size_t			 size;
+};
+
+static void
+ping_done(int64_t rtt_us, const char *why, void *arg)
+{
+	struct ping_req	*p = arg;
+	struct cbor_buf	*b;
+
+	if (rtt_us < 0)
+		ctl_defer_error(p->defer, strstr(why, "deadline") ?
+		    PEER_DEADLINE_EXCEEDED : PEER_UNAVAILABLE, "%s", why);
+	else {
+		b = ctl_defer_begin(p->defer);
+		cbor_put_map(b, 2);
+		cbor_put_text(b, "rtt_us");
+		cbor_put_uint(b, (uint64_t)rtt_us);
+		cbor_put_text(b, "size");
+		cbor_put_uint(b, p->size);
+		ctl_defer_end(p->defer);
+	}
+	free(p);
+}
+
+static void
+ping_cancel(void *arg)
+{
+	struct ping_req	*p = arg;
+
+	link_ping_cancel(p->l, p);
+	free(p);
+}
+
+void
+mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct mesh	*m = ctl_peerd(c)->mesh;
+	struct mlink	*ml;
+	struct ping_req	*p;
+	char		 spec[NODE_ID_STRLEN];
+	uint64_t	 size = 0, timeout = PING_TIMEOUT_MS;
+
+	if (!ctl_arg_text(c, msg, "node", spec, sizeof(spec), true) ||
+	    !ctl_arg_uint(c, msg, "size", &size, m->par.max_message - 64) ||
+	    !ctl_arg_uint(c, msg, "timeout_ms", &timeout, PING_TIMEOUT_MAX_MS) ||
+	    (ml = mesh_lookup(m, c, msg->id, spec)) == NULL)
+		return;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
+		    "out of memory");
+		return;
+	}
+	p->l = ml->l;
+	p->size = (size_t)size;
+	if ((p->defer = ctl_defer(c, msg->id, ping_cancel, p)) == NULL) {
+		free(p);
+		return;
+	}
+	if (link_ping(ml->l, p->size, timeout, ping_done, p) == -1) {
+		ctl_defer_error(p->defer, PEER_RESOURCE_EXHAUSTED, "too many "
+		    "pings in flight on this link");
+		free(p);
+	}
+}
