@@ -4,17 +4,23 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
+#include "cbor_buf.h"
 #include "cbor_json.h"
+#include "cbor_scan.h"
 #include "peer.h"
 
 #define PEERCTL_VERSION	"0.1.0"
+#define CTL_FIELDS	20	/* keys in one peers entry */
 
 /* Exit statuses, documented in peerctl(1). */
 #define EXIT_OK		0
@@ -34,14 +40,33 @@ struct command {
 	int		(*fn)(const struct opts *, int, char **);
 };
 
+static int	cmd_connect(const struct opts *, int, char **);
+static int	cmd_disconnect(const struct opts *, int, char **);
 static int	cmd_id(const struct opts *, int, char **);
+static int	cmd_peers(const struct opts *, int, char **);
+static int	cmd_ping(const struct opts *, int, char **);
 static int	cmd_status(const struct opts *, int, char **);
 
 static const struct command commands[] = {
+	{ "connect",	"HOST:PORT", "Link to the peerd at HOST:PORT (IPv6 as "
+	    "[ADDR]:PORT) and keep\nre-linking to it while this daemon runs. "
+	    "Waits for the handshake;\nfails if the first attempt does. "
+	    "Needs root or the daemon's user.", cmd_connect },
+	{ "disconnect",	"NODE", "Close the link to NODE (a name, or 4 or more "
+	    "characters of its\nID) and stop dialing it.  Needs root or the "
+	    "daemon's user.", cmd_disconnect },
 	{ "id",		"", "Print this node's ID (the full base32 public key).",
 	    cmd_id },
-	{ "status",	"", "Show the node's ID, name, version, uptime and mesh "
-	    "listen\naddresses.", cmd_status },
+	{ "peers",	"", "List the links of this node: ID, name, address, "
+	    "direction, state,\nround-trip time (last/average/minimum), "
+	    "uptime, and bytes and\nmessages in and out.", cmd_peers },
+	{ "ping",	"NODE [--count N] [--size BYTES] [--interval MS]",
+	    "Send round trips to NODE over its link, each carrying BYTES of\n"
+	    "payload (default 0), and print each round-trip time.  --count\n"
+	    "defaults to 4 (0: until interrupted), --interval to 1000 ms.",
+	    cmd_ping },
+	{ "status",	"", "Show the node's ID, name, version, uptime, mesh "
+	    "listen addresses\nand number of linked peers.", cmd_status },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -92,12 +117,16 @@ connect_or_exit(const struct opts *o)
 	return p;
 }
 
+/*
+ * Reports a failed request.  Exit 3 only if the daemon itself went
+ * away; an UNAVAILABLE answer about a remote node is an ordinary error.
+ */
 static int
-fail(const struct peer_error *err)
+fail(const struct peer *p, const struct peer_error *err)
 {
 	fprintf(stderr, "peerctl: %s: %s\n", peer_code_name(err->code),
 	    err->message);
-	return err->code == PEER_UNAVAILABLE ? EXIT_NO_DAEMON : EXIT_FAILED;
+	return peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
 }
 
 /* Prints an encoded CBOR result as indented JSON. */
@@ -150,13 +179,13 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	p = connect_or_exit(o);
 	if (o->json) {
 		if (peer_op(p, "status", NULL, 0, 0, 0, &res, &len, &err) == -1)
-			rc = fail(&err);
+			rc = fail(p, &err);
 		else {
 			rc = print_json(res, len);
 			free(res);
 		}
 	} else if (peer_status(p, &st, &err) == -1)
-		rc = fail(&err);
+		rc = fail(p, &err);
 	else {
 		printf("node      %s\n", st->node_id);
 		printf("name      %s\n", st->name);
@@ -168,8 +197,291 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		for (i = 0; i < st->nlisten; i++)
 			printf(" %s", st->listen[i]);
 		printf("\nclients   %" PRIu64 "\n", st->clients);
+		printf("peers     %" PRIu64 "\n", st->peers);
 		peer_status_free(st);
 	}
+	peer_close(p);
+	return rc;
+}
+
+/* Runs op with body and prints the result as JSON, or hands it to fn. */
+static int
+run_op(const struct opts *o, const char *op, struct cbor_buf *body,
+    size_t nbody, int timeout_ms, int (*fn)(const uint8_t *, size_t))
+{
+	struct peer_error	 err;
+	struct peer		*p;
+	uint8_t			*res;
+	size_t			 len;
+	int			 rc;
+
+	if (body->failed) {
+		fprintf(stderr, "peerctl: out of memory\n");
+		return EXIT_FAILED;
+	}
+	p = connect_or_exit(o);
+	if (peer_op(p, op, body->data, body->len, nbody, timeout_ms, &res,
+	    &len, &err) == -1)
+		rc = fail(p, &err);
+	else {
+		rc = o->json || fn == NULL ? print_json(res, len) : fn(res, len);
+		free(res);
+	}
+	peer_close(p);
+	cbor_buf_free(body);
+	return rc;
+}
+
+/* Text field of a result map, or "-". */
+static const char *
+text_field(const struct cbor_field *f, int nf, const char *key, char *buf,
+    size_t len)
+{
+	const struct cbor_field	*v;
+	const char		*s;
+	size_t			 n;
+
+	if ((v = cbor_field_get(f, nf, key)) == NULL ||
+	    !cbor_read_text(v->val, v->vallen, &s, &n) || n == 0)
+		return "-";
+	snprintf(buf, len, "%.*s", (int)n, s);
+	return buf;
+}
+
+static uint64_t
+uint_field(const struct cbor_field *f, int nf, const char *key, bool *ok)
+{
+	const struct cbor_field	*v;
+	uint64_t		 u = 0;
+
+	*ok = (v = cbor_field_get(f, nf, key)) != NULL &&
+	    cbor_read_uint(v->val, v->vallen, &u);
+	return u;
+}
+
+static int
+print_connected(const uint8_t *res, size_t len)
+{
+	struct cbor_field	f[8];
+	char			name[80], node[64];
+	int			nf;
+
+	if ((nf = cbor_scan_map(res, len, f, 8)) == -1)
+		return EXIT_FAILED;
+	printf("linked to %s (%s)\n", text_field(f, nf, "name", name,
+	    sizeof(name)), text_field(f, nf, "node", node, sizeof(node)));
+	return EXIT_OK;
+}
+
+static int
+cmd_connect(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	body = { 0 };
+
+	if (argc != 2)
+		return -1;
+	cbor_put_text(&body, "addr");
+	cbor_put_text(&body, argv[1]);
+	/* The daemon bounds the attempt by its handshake_timeout. */
+	return run_op(o, "connect", &body, 1, 65000, print_connected);
+}
+
+static int
+print_disconnected(const uint8_t *res, size_t len)
+{
+	struct cbor_field	f[8];
+	char			name[80], node[64];
+	int			nf;
+
+	if ((nf = cbor_scan_map(res, len, f, 8)) == -1)
+		return EXIT_FAILED;
+	printf("disconnected %s (%s)\n", text_field(f, nf, "name", name,
+	    sizeof(name)), text_field(f, nf, "node", node, sizeof(node)));
+	return EXIT_OK;
+}
+
+static int
+cmd_disconnect(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	body = { 0 };
+
+	if (argc != 2)
+		return -1;
+	cbor_put_text(&body, "node");
+	cbor_put_text(&body, argv[1]);
+	return run_op(o, "disconnect", &body, 1, 0, print_disconnected);
+}
+
+/* Microseconds as milliseconds with three decimals, or "-". */
+static const char *
+fmt_rtt(const struct cbor_field *f, int nf, const char *key, char *buf,
+    size_t len)
+{
+	bool		ok;
+	uint64_t	us = uint_field(f, nf, key, &ok);
+
+	if (!ok)
+		return "-";
+	snprintf(buf, len, "%" PRIu64 ".%03" PRIu64, us / 1000, us % 1000);
+	return buf;
+}
+
+static int
+print_peers(const uint8_t *res, size_t len)
+{
+	struct cbor_field	 top[4], f[CTL_FIELDS];
+	const struct cbor_field	*peers;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	size_t			 itemlen;
+	char			 node[64], name[80], addr[300], dir[8], state[16];
+	char			 r1[32], r2[32], r3[32], rtt[100];
+	bool			 ok;
+	int			 nf;
+
+	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
+	    (peers = cbor_field_get(top, nf, "peers")) == NULL ||
+	    !cbor_array_iter(peers->val, peers->vallen, &it)) {
+		fprintf(stderr, "peerctl: malformed peers reply\n");
+		return EXIT_FAILED;
+	}
+	printf("%-12s %-16s %-22s %-3s %-10s %-26s %-9s %s\n", "NODE", "NAME",
+	    "ADDRESS", "DIR", "STATE", "RTT ms last/avg/min", "UPTIME",
+	    "IN/OUT bytes (msgs)");
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1)
+			continue;
+		snprintf(rtt, sizeof(rtt), "%s/%s/%s",
+		    fmt_rtt(f, nf, "rtt_us", r1, sizeof(r1)),
+		    fmt_rtt(f, nf, "rtt_avg_us", r2, sizeof(r2)),
+		    fmt_rtt(f, nf, "rtt_min_us", r3, sizeof(r3)));
+		printf("%-12.12s %-16s %-22s %-3s %-10s %-26s %-9" PRIu64 " "
+		    "%" PRIu64 "/%" PRIu64 " (%" PRIu64 "/%" PRIu64 ")\n",
+		    text_field(f, nf, "node", node, sizeof(node)),
+		    text_field(f, nf, "name", name, sizeof(name)),
+		    text_field(f, nf, "addr", addr, sizeof(addr)),
+		    text_field(f, nf, "direction", dir, sizeof(dir)),
+		    text_field(f, nf, "state", state, sizeof(state)), rtt,
+		    uint_field(f, nf, "uptime_ms", &ok) / 1000,
+		    uint_field(f, nf, "bytes_in", &ok),
+		    uint_field(f, nf, "bytes_out", &ok),
+		    uint_field(f, nf, "msgs_in", &ok),
+		    uint_field(f, nf, "msgs_out", &ok));
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_peers(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	body = { 0 };
+
+	(void)argv;
+	if (argc != 1)
+		return -1;
+	return run_op(o, "peers", &body, 0, 0, print_peers);
+}
+
+static volatile sig_atomic_t	interrupted;
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Parses a whole decimal number no larger than max; -1 if it is not. */
+static long long
+parse_num(const char *s, long long max)
+{
+	char		*end;
+	long long	 v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoll(s, &end, 10);
+	return *end != '\0' || v > max ? -1 : v;
+}
+
+static int
+cmd_ping(const struct opts *o, int argc, char **argv)
+{
+	struct peer_error	 err;
+	struct cbor_buf		 body = { 0 };
+	struct cbor_field	 f[8];
+	struct peer		*p;
+	const char		*node = NULL;
+	uint8_t			*res;
+	size_t			 len;
+	long long		 count = 4, size = 0, interval = 1000, i;
+	uint64_t		 rtt, min = UINT64_MAX, max = 0, sum = 0;
+	unsigned		 ok = 0, lost = 0;
+	bool			 good;
+	int			 k, nf, rc = EXIT_OK;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--count") == 0 && k + 1 < argc)
+			count = parse_num(argv[++k], 1000000);
+		else if (strcmp(argv[k], "--size") == 0 && k + 1 < argc)
+			size = parse_num(argv[++k], 1ll << 30);
+		else if (strcmp(argv[k], "--interval") == 0 && k + 1 < argc)
+			interval = parse_num(argv[++k], 3600000);
+		else if (node == NULL && argv[k][0] != '-')
+			node = argv[k];
+		else
+			return -1;
+		if (count < 0 || size < 0 || interval < 0)
+			return -1;
+	}
+	if (node == NULL)
+		return -1;
+	p = connect_or_exit(o);
+	signal(SIGINT, on_interrupt);
+	for (i = 0; (count == 0 || i < count) && !interrupted; i++) {
+		if (i > 0)
+			usleep((useconds_t)interval * 1000);
+		cbor_buf_reset(&body);
+		cbor_put_text(&body, "node");
+		cbor_put_text(&body, node);
+		cbor_put_text(&body, "size");
+		cbor_put_uint(&body, (uint64_t)size);
+		if (peer_op(p, "ping", body.data, body.len, 2, 10000, &res,
+		    &len, &err) == -1) {
+			if (err.code == PEER_DEADLINE_EXCEEDED) {
+				printf("no reply from %s: %s\n", node,
+				    err.message);
+				lost++;
+				continue;
+			}
+			rc = fail(p, &err);
+			goto done;
+		}
+		nf = cbor_scan_map(res, len, f, 8);
+		rtt = nf == -1 ? 0 : uint_field(f, nf, "rtt_us", &good);
+		free(res);
+		ok++;
+		sum += rtt;
+		min = rtt < min ? rtt : min;
+		max = rtt > max ? rtt : max;
+		if (o->json)
+			printf("{\"seq\": %lld, \"size\": %lld, \"rtt_us\": %"
+			    PRIu64 "}\n", i + 1, size, rtt);
+		else
+			printf("%lld bytes to %s: seq=%lld time=%" PRIu64 ".%03"
+			    PRIu64 " ms\n", size, node, i + 1, rtt / 1000,
+			    rtt % 1000);
+		fflush(stdout);
+	}
+	if (!o->json && ok > 0)
+		printf("%u sent, %u answered, rtt min/avg/max = %" PRIu64 ".%03"
+		    PRIu64 "/%" PRIu64 ".%03" PRIu64 "/%" PRIu64 ".%03" PRIu64
+		    " ms\n", ok + lost, ok, min / 1000, min % 1000,
+		    sum / ok / 1000, sum / ok % 1000, max / 1000, max % 1000);
+	if (ok == 0)
+		rc = EXIT_FAILED;
+done:
+	cbor_buf_free(&body);
 	peer_close(p);
 	return rc;
 }
