@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,98 @@ daemon_init(struct daemon *d)
 	snprintf(d->sock, sizeof(d->sock), "%s/peerd.sock", d->dir);
 	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/peerd.log", d->dir);
+	snprintf(d->conf, sizeof(d->conf), "%s/peerd.conf", d->dir);
+}
+
+void
+daemon_set_network_key(struct daemon *d, const uint8_t key[32])
+{
+	char	path[256];
+	FILE	*f;
+
+	mkdir(d->state, 0700);
+	snprintf(path, sizeof(path), "%s/network.key", d->state);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	ck_assert_int_eq(fwrite(key, 1, 32, f), 32);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+}
+
+void
+daemon_config(struct daemon *d, const char *text)
+{
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(f = fopen(d->conf, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+json_t *
+peerctl_json(const struct daemon *d, int *status, ...)
+{
+	const char	*argv[ARGS_MAX], *a;
+	static char	 out[1 << 16], err[4096];
+	json_error_t	 jerr;
+	va_list		 ap;
+	int		 n = 0;
+
+	argv[n++] = peerctl_bin();
+	argv[n++] = "-s";
+	argv[n++] = d->sock;
+	argv[n++] = "--json";
+	va_start(ap, status);
+	while ((a = va_arg(ap, const char *)) != NULL && n < ARGS_MAX - 1)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	*status = run_capture(argv, out, sizeof(out), err, sizeof(err));
+	if (*status != 0)
+		return NULL;
+	return json_loads(out, 0, &jerr);
+}
+
+int
+peerctl_run(const struct daemon *d, char *out, size_t outlen, char *err,
+    size_t errlen, ...)
+{
+	const char	*argv[ARGS_MAX], *a;
+	va_list		 ap;
+	int		 n = 0;
+
+	argv[n++] = peerctl_bin();
+	argv[n++] = "-s";
+	argv[n++] = d->sock;
+	va_start(ap, errlen);
+	while ((a = va_arg(ap, const char *)) != NULL && n < ARGS_MAX - 1)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return run_capture(argv, out, outlen, err, errlen);
+}
+
+int
+daemon_port(struct daemon *d)
+{
+	json_t	*j;
+	int	 status, port = 0;
+
+	ck_assert_ptr_nonnull(j = peerctl_json(d, &status, "status", NULL));
+	ck_assert_int_eq(sscanf(json_string_value(json_array_get(
+	    json_object_get(j, "listen"), 0)), "127.0.0.1:%d", &port), 1);
+	json_decref(j);
+	return port;
+}
+
+void
+daemon_id(struct daemon *d, char id[64])
+{
+	json_t	*j;
+	int	 status;
+
+	ck_assert_ptr_nonnull(j = peerctl_json(d, &status, "status", NULL));
+	snprintf(id, 64, "%s", json_string_value(json_object_get(j, "node")));
+	json_decref(j);
 }
 
 /* Forks peerd with argv; its stderr goes to the log file. */
@@ -115,6 +208,10 @@ build_argv(struct daemon *d, const char **argv, const char *name,
 	if (name != NULL) {
 		argv[n++] = "--name";
 		argv[n++] = name;
+	}
+	if (access(d->conf, F_OK) == 0) {
+		argv[n++] = "-c";
+		argv[n++] = d->conf;
 	}
 	while (extra != NULL && *extra != NULL && n < ARGS_MAX - 1)
 		argv[n++] = *extra++;

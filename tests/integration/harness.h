@@ -10,8 +10,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <check.h>
+#include <jansson.h>
 
 struct daemon {
 	pid_t	pid;
@@ -19,11 +21,20 @@ struct daemon {
 	char	sock[128];
 	char	state[128];
 	char	log[128];	/* the daemon's stderr */
+	char	conf[128];	/* passed with -c if it exists */
 	int	status;		/* wait status once it has exited */
 };
 
 /* Makes the directory; does not start anything. */
 void	daemon_init(struct daemon *);
+/* Puts a network key in its state directory, so daemons share a mesh. */
+void	daemon_set_network_key(struct daemon *, const uint8_t key[32]);
+/* Writes text to its peerd.conf; daemon_start then passes -c. */
+void	daemon_config(struct daemon *, const char *text);
+/* The TCP port its mesh listener got (from status); fails if none. */
+int	daemon_port(struct daemon *);
+/* Its node ID (from status), into a static buffer per call site. */
+void	daemon_id(struct daemon *, char id[64]);
 /*
  * Starts peerd on 127.0.0.1:0 with the given name and extra arguments
  * (NULL-terminated, may be NULL).  Returns once it answers on its
@@ -50,6 +61,15 @@ bool	wait_until(bool (*cond)(void *), void *arg, int ms);
  */
 int	run_capture(const char *const *argv, char *out, size_t outlen,
 	    char *err, size_t errlen);
+
+/*
+ * Runs peerctl -s SOCK with args (NULL-terminated) and --json, and
+ * parses its output.  NULL if it failed; *status gets its exit status.
+ */
+json_t	*peerctl_json(const struct daemon *, int *status, ...);
+/* Exit status of peerctl -s SOCK args...; output into out/err. */
+int	peerctl_run(const struct daemon *, char *out, size_t outlen,
+	    char *err, size_t errlen, ...);
 
 /* A connected Unix stream socket to path, or -1. */
 int	unix_connect(const char *path);

@@ -9,5 +9,6 @@
 
 Suite	*control_suite(void);
 Suite	*lifecycle_suite(void);
+Suite	*mesh_suite(void);
 
 #endif

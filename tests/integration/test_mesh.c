@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_mesh.c: encrypted links between real daemons on 127.0.0.1:
+ * bootstrap, peers, ping across fragmentation, failure detection,
+ * re-linking, foreign network keys, garbage on the mesh port and
+ * simultaneous dials.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "harness.h"
+#include "suites.h"
+
+#define FAST	"ping_interval = 100ms\ndead_after = 1s\n" \
+		"handshake_timeout = 1s\n"
+
+static struct daemon	n[4];
+static uint8_t		netkey[32];
+
+static void
+setup(void)
+{
+	int	i;
+
+	randombytes_buf(netkey, sizeof(netkey));
+	for (i = 0; i < 4; i++) {
+		daemon_init(&n[i]);
+		daemon_set_network_key(&n[i], netkey);
+	}
+}
+
+static void
+teardown(void)
+{
+	int	i;
+
+	for (i = 0; i < 4; i++)
+		daemon_free(&n[i]);
+}
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Starts d with FAST timings, bootstrapped to boot if not NULL. */
+static void
+start(struct daemon *d, const char *name, struct daemon *boot)
+{
+	char	conf[512];
+
+	if (boot != NULL)
+		snprintf(conf, sizeof(conf), FAST "bootstrap = 127.0.0.1:%d\n",
+		    daemon_port(boot));
+	else
+		snprintf(conf, sizeof(conf), FAST);
+	daemon_config(d, conf);
+	daemon_start(d, name, NULL);
+}
+
+/* The entry of d's peers for name (state up), or NULL; caller decrefs. */
+static json_t *
+peer_entry(const struct daemon *d, const char *name, size_t *count)
+{
+	json_t	*j, *peers, *e, *found = NULL;
+	size_t	 i;
+	int	 status;
+
+	if ((j = peerctl_json(d, &status, "peers", NULL)) == NULL)
+		return NULL;
+	peers = json_object_get(j, "peers");
+	if (count != NULL)
+		*count = json_array_size(peers);
+	json_array_foreach(peers, i, e) {
+		if (strcmp(json_string_value(json_object_get(e, "name")),
+		    name) == 0 && strcmp(json_string_value(json_object_get(e,
+		    "state")), "up") == 0) {
+			found = e;
+			json_incref(found);
+		}
+	}
+	json_decref(j);
+	return found;
+}
+
+struct want {
+	struct daemon	*d;
+	const char	*name;
+	bool		 rtt;		/* also needs a measured RTT */
+};
+
+static bool
+linked(void *arg)
+{
+	struct want	*w = arg;
+	json_t		*e = peer_entry(w->d, w->name, NULL);
+	bool		 ok;
+
+	ok = e != NULL && (!w->rtt ||
+	    json_is_integer(json_object_get(e, "rtt_us")));
+	json_decref(e);
+	return ok;
+}
+
+static bool
+unlinked(void *arg)
+{
+	struct want	*w = arg;
+	json_t		*e = peer_entry(w->d, w->name, NULL);
+
+	json_decref(e);
+	return e == NULL;
+}
+
+START_TEST(test_bootstrap_peers_rtt)
+{
+	struct want	wb = { &n[0], "b", true }, wc = { &n[0], "c", true };
+	struct want	wa = { &n[1], "a", true };
+	json_t		*e;
+
+	start(&n[0], "a", NULL);
+	start(&n[1], "b", &n[0]);
+	start(&n[2], "c", &n[0]);
+	ck_assert_msg(wait_until(linked, &wb, 3000), "a never linked b");
+	ck_assert_msg(wait_until(linked, &wc, 3000), "a never linked c");
+	ck_assert_msg(wait_until(linked, &wa, 3000), "b never linked a");
+	ck_assert_ptr_nonnull(e = peer_entry(&n[0], "b", NULL));
+	ck_assert_str_eq(json_string_value(json_object_get(e, "direction")),
+	    "in");
+	ck_assert_int_gt(json_integer_value(json_object_get(e, "rtt_us")), 0);
+	ck_assert_int_gt(json_integer_value(json_object_get(e, "rtt_min_us")),
+	    0);
+	ck_assert_int_gt(json_integer_value(json_object_get(e, "bytes_in")), 0);
+	ck_assert_int_gt(json_integer_value(json_object_get(e, "msgs_out")), 0);
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(e,
+	    "node"))), 52);
+	json_decref(e);
+	ck_assert_ptr_nonnull(e = peer_entry(&n[1], "a", NULL));
+	ck_assert_str_eq(json_string_value(json_object_get(e, "direction")),
+	    "out");
+	json_decref(e);
+}
+END_TEST
+
+START_TEST(test_ping_megabyte)
+{
+	struct want	wb = { &n[0], "b", false };
+	char		out[4096], err[1024];
+
+	start(&n[0], "a", NULL);
+	start(&n[1], "b", &n[0]);
+	ck_assert(wait_until(linked, &wb, 3000));
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "ping", "b", "--size", "1048576", "--count", "3", "--interval",
+	    "10", NULL), 0);
+	ck_assert_msg(strstr(out, "1048576 bytes to b: seq=3") != NULL, "%s",
+	    out);
+	ck_assert(strstr(out, "3 sent, 3 answered") != NULL);
+	/* Bigger than max_message (16 MiB) is refused, not sent. */
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "ping", "b", "--size", "17000000", "--count", "1", NULL), 1);
+	ck_assert(strstr(err, "INVALID_ARGUMENT") != NULL);
+	/* Unknown node. */
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "ping", "nosuchnode", "--count", "1", NULL), 1);
+	ck_assert(strstr(err, "NOT_FOUND") != NULL);
+}
+END_TEST
+
+START_TEST(test_kill9_detected_and_relinked)
+{
+	struct want	 wb = { &n[0], "b", false };
+	char		 id_before[64], id_after[64];
+	long		 t0, dt;
+	json_t		*e;
+
+	start(&n[0], "a", NULL);
+	start(&n[1], "b", &n[0]);
+	ck_assert(wait_until(linked, &wb, 3000));
+	ck_assert_ptr_nonnull(e = peer_entry(&n[0], "b", NULL));
+	snprintf(id_before, sizeof(id_before), "%s",
+	    json_string_value(json_object_get(e, "node")));
+	json_decref(e);
+
+	t0 = now_ms();
+	daemon_stop(&n[1], SIGKILL);
+	ck_assert_msg(wait_until(unlinked, &wb, 1000 + 1000),
+	    "a still lists b %ld ms after kill -9", now_ms() - t0);
+
+	/* Same state directory: same node comes back and re-links. */
+	start(&n[1], "b", &n[0]);
+	ck_assert_msg(wait_until(linked, &wb, 3000), "b did not re-link");
+	ck_assert_ptr_nonnull(e = peer_entry(&n[0], "b", NULL));
+	snprintf(id_after, sizeof(id_after), "%s",
+	    json_string_value(json_object_get(e, "node")));
+	json_decref(e);
+	ck_assert_str_eq(id_before, id_after);
+
+	/* A node that goes silent (stopped, socket open) is dropped too. */
+	kill(n[1].pid, SIGSTOP);
+	t0 = now_ms();
+	ck_assert_msg(wait_until(unlinked, &wb, 1000 + 1000),
+	    "silent b still listed after dead_after + 1 s");
+	dt = now_ms() - t0;
+	ck_assert_msg(dt >= 700, "dropped after %ld ms, before dead_after", dt);
+	ck_assert(daemon_log_has(&n[0], "no traffic for"));
+	kill(n[1].pid, SIGCONT);
+}
+END_TEST
+
+static bool
+log_has_two_failures(void *arg)
+{
+	struct daemon	*d = arg;
+	FILE		*f;
+	char		 line[1024];
+	int		 count = 0;
+
+	if ((f = fopen(d->log, "r")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "handshake failed") != NULL)
+			count++;
+	fclose(f);
+	return count >= 2;
+}
+
+START_TEST(test_foreign_network_key)
+{
+	uint8_t	 other[32];
+	char	 id_a[64], id_d[64], line[1024];
+	size_t	 count;
+	json_t	*e;
+	FILE	*f;
+
+	start(&n[0], "a", NULL);
+	randombytes_buf(other, sizeof(other));
+	daemon_set_network_key(&n[3], other);
+	start(&n[3], "d", &n[0]);
+	/* d keeps trying (with backoff) and a refuses each attempt. */
+	ck_assert_msg(wait_until(log_has_two_failures, &n[0], 3000),
+	    "a did not refuse d twice");
+	ck_assert_ptr_null(e = peer_entry(&n[0], "d", &count));
+	ck_assert_ptr_null(e = peer_entry(&n[3], "a", NULL));
+	/* Neither learned the other's identity: no ID in either log. */
+	daemon_id(&n[0], id_a);
+	daemon_id(&n[3], id_d);
+	ck_assert_ptr_nonnull(f = fopen(n[3].log, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		ck_assert_msg(strstr(line, id_a) == NULL && strstr(line,
+		    "up (") == NULL, "d learned of a: %s", line);
+	fclose(f);
+	ck_assert(!daemon_log_has(&n[0], id_d));
+	ck_assert(!daemon_log_has(&n[0], "up ("));
+}
+END_TEST
+
+/* Connects a TCP socket to 127.0.0.1:port. */
+static int
+tcp_connect(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+START_TEST(test_garbage_on_mesh_port)
+{
+	struct want	 wb = { &n[0], "b", false }, wc = { &n[0], "c", false };
+	uint8_t		*junk;
+	size_t		 len = 1 << 20, off = 0;
+	ssize_t		 w;
+	json_t		*before, *after;
+	int		 fd;
+
+	start(&n[0], "a", NULL);
+	start(&n[1], "b", &n[0]);
+	start(&n[2], "c", &n[0]);
+	ck_assert(wait_until(linked, &wb, 3000));
+	ck_assert(wait_until(linked, &wc, 3000));
+	ck_assert_ptr_nonnull(before = peer_entry(&n[0], "b", NULL));
+
+	ck_assert_ptr_nonnull(junk = malloc(len));
+	randombytes_buf(junk, len);
+	fd = tcp_connect(daemon_port(&n[0]));
+	while (off < len && (w = send(fd, junk + off, len - off,
+	    MSG_NOSIGNAL)) > 0)
+		off += (size_t)w;
+	close(fd);
+	free(junk);
+
+	ck_assert(wait_until(log_has_two_failures, &n[0], 1) ||
+	    daemon_log_has(&n[0], "handshake failed") ||
+	    daemon_log_has(&n[0], "closed by peer"));
+	/* The same links, still up, still answering pings. */
+	ck_assert_ptr_nonnull(after = peer_entry(&n[0], "b", NULL));
+	ck_assert_str_eq(json_string_value(json_object_get(before, "addr")),
+	    json_string_value(json_object_get(after, "addr")));
+	ck_assert(wait_until(linked, &wc, 100));
+	{
+		char	out[1024], err[1024];
+
+		ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err,
+		    sizeof(err), "ping", "c", "--count", "1", NULL), 0);
+	}
+	json_decref(before);
+	json_decref(after);
+}
+END_TEST
+
+struct pair {
+	struct daemon	*a, *b;
+};
+
+/* Both ends list exactly one link, up, to each other. */
+static bool
+one_link_each(void *arg)
+{
+	struct pair	*p = arg;
+	json_t		*ea, *eb;
+	size_t		 ca = 0, cb = 0;
+	bool		 ok;
+
+	ea = peer_entry(p->a, "b", &ca);
+	eb = peer_entry(p->b, "a", &cb);
+	ok = ea != NULL && eb != NULL && ca == 1 && cb == 1;
+	json_decref(ea);
+	json_decref(eb);
+	return ok;
+}
+
+/* Runs peerctl connect in a child; returns its pid. */
+static pid_t
+connect_async(struct daemon *d, int port)
+{
+	char	addr[64], out[1024], err[1024];
+	pid_t	pid;
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0)
+		_exit(peerctl_run(d, out, sizeof(out), err, sizeof(err),
+		    "connect", addr, NULL));
+	return pid;
+}
+
+START_TEST(test_simultaneous_connect)
+{
+	struct pair	 p = { &n[0], &n[1] };
+	pid_t		 pa, pb;
+	int		 sa, sb, pta, ptb, round;
+
+	start(&n[0], "a", NULL);
+	start(&n[1], "b", NULL);
+	pta = daemon_port(&n[0]);
+	ptb = daemon_port(&n[1]);
+	for (round = 0; round < 3; round++) {
+		pa = connect_async(&n[0], ptb);
+		pb = connect_async(&n[1], pta);
+		ck_assert_int_eq(waitpid(pa, &sa, 0), pa);
+		ck_assert_int_eq(waitpid(pb, &sb, 0), pb);
+		ck_assert_msg(WIFEXITED(sa) && WEXITSTATUS(sa) == 0,
+		    "connect from a failed (round %d)", round);
+		ck_assert_msg(WIFEXITED(sb) && WEXITSTATUS(sb) == 0,
+		    "connect from b failed (round %d)", round);
+		ck_assert_msg(wait_until(one_link_each, &p, 3000),
+		    "not exactly one link after simultaneous connect");
+	}
+	/* Both ends agree on which link survived, and it stays. */
+	ck_assert(wait_until(one_link_each, &p, 100));
+}
+END_TEST
+
+START_TEST(test_connect_errors_and_disconnect)
+{
+	struct want	 wb = { &n[0], "b", false };
+	char		 out[4096], err[1024], addr[64];
+	int		 closed_port;
+
+	start(&n[0], "a", NULL);
+	start(&n[1], "b", NULL);
+	/* A port nobody listens on: a clear error, no lasting target. */
+	closed_port = daemon_port(&n[3 - 3]) == 1 ? 2 : 1;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", closed_port);
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "connect", addr, NULL), 1);
+	ck_assert_msg(strstr(err, "UNAVAILABLE") != NULL, "%s", err);
+	/* Ourselves. */
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&n[0]));
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "connect", addr, NULL), 1);
+	ck_assert_msg(strstr(err, "itself") != NULL, "%s", err);
+	/* Malformed addresses. */
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "connect", "no-port", NULL), 1);
+	ck_assert(strstr(err, "INVALID_ARGUMENT") != NULL);
+	/* IPv6 literal in brackets is understood (refused: nobody there). */
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "connect", "[::1]:1", NULL), 1);
+	ck_assert(strstr(err, "UNAVAILABLE") != NULL);
+
+	snprintf(addr, sizeof(addr), "localhost:%d", daemon_port(&n[1]));
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "connect", addr, NULL), 0);
+	ck_assert_msg(strstr(out, "linked to b (") != NULL, "%s", out);
+	ck_assert(wait_until(linked, &wb, 1000));
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "disconnect", "b", NULL), 0);
+	ck_assert(wait_until(unlinked, &wb, 1000));
+	/* Not re-dialed: still apart after several backoff periods. */
+	ck_assert_msg(!wait_until(linked, &wb, 1000), "b was re-dialed");
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "disconnect", "b", NULL), 1);
+	ck_assert(strstr(err, "NOT_FOUND") != NULL);
+}
+END_TEST
+
+Suite *
+mesh_suite(void)
+{
+	Suite	*s = suite_create("mesh");
+	TCase	*tc = tcase_create("mesh");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_bootstrap_peers_rtt);
+	tcase_add_test(tc, test_ping_megabyte);
+	tcase_add_test(tc, test_kill9_detected_and_relinked);
+	tcase_add_test(tc, test_foreign_network_key);
+	tcase_add_test(tc, test_garbage_on_mesh_port);
+	tcase_add_test(tc, test_simultaneous_connect);
+	tcase_add_test(tc, test_connect_errors_and_disconnect);
+	suite_add_tcase(s, tc);
+	return s;
+}
