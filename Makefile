@@ -61,8 +61,8 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(EXTRA_INC) $(SYSTEMD_FLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-# Unit tests reach into the daemon's modules.
-$(BUILD)/tests/unit/%.o: EXTRA_INC = -Idaemon
+# Tests reach into the daemon's modules.
+$(BUILD)/tests/%.o: EXTRA_INC = -Idaemon
 
 $(LIBPEER_A): $(LIB_OBJ)
 	rm -f $@
@@ -86,7 +86,7 @@ $(PEERCTL): $(CTL_OBJ) $(LIBPEER_A)
 $(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
 
-$(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(LIBPEER_A)
+$(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
 
 # Installs the Debian packages the build and the tests need (idempotent).

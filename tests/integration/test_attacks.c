@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_attacks.c: a rogue client that knows the network key and speaks
+ * the link protocol, sending what a broken or hostile peer might:
+ * tampered, replayed and undersized records, oversized messages, a
+ * HELLO for someone else's identity, a handshake left half-done.  Each
+ * must close that connection only, while a real link stays up.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "cbor_buf.h"
+#include "harness.h"
+#include "hello.h"
+#include "noise.h"
+#include "suites.h"
+#include "wire.h"
+
+#define PROLOGUE	"peerd/1"
+
+static struct daemon	a, b;
+static uint8_t		netkey[32];
+
+struct rogue {
+	int			fd;
+	struct noise_cipher	tx, rx;
+	uint8_t			pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t			sk[crypto_sign_SECRETKEYBYTES];
+};
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+b_linked(void *arg)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 status;
+	bool	 up = false;
+
+	if ((j = peerctl_json(arg, &status, "peers", NULL)) == NULL)
+		return false;
+	json_array_foreach(json_object_get(j, "peers"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "name")),
+		    "b") == 0 && strcmp(json_string_value(json_object_get(e,
+		    "state")), "up") == 0)
+			up = true;
+	json_decref(j);
+	return up;
+}
+
+/* a and b linked; limits small enough to reach from a test. */
+static void
+setup(void)
+{
+	char	conf[256];
+
+	randombytes_buf(netkey, sizeof(netkey));
+	daemon_init(&a);
+	daemon_init(&b);
+	daemon_set_network_key(&a, netkey);
+	daemon_set_network_key(&b, netkey);
+	daemon_config(&a, "ping_interval = 100ms\ndead_after = 1s\n"
+	    "handshake_timeout = 1s\nmax_message = 64K\n");
+	daemon_start(&a, "a", NULL);
+	snprintf(conf, sizeof(conf), "ping_interval = 100ms\ndead_after = 1s\n"
+	    "bootstrap = 127.0.0.1:%d\n", daemon_port(&a));
+	daemon_config(&b, conf);
+	daemon_start(&b, "b", NULL);
+	ck_assert_msg(wait_until(b_linked, &a, 3000), "a and b never linked");
+}
+
+static void
+teardown(void)
+{
+	daemon_free(&a);
+	daemon_free(&b);
+}
+
+static void
+send_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0 && (n = send(fd, p, len, MSG_NOSIGNAL)) > 0) {
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Reads exactly len bytes within 3 s; false on EOF or timeout. */
+static bool
+read_exact(int fd, uint8_t *buf, size_t len)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	ssize_t		n;
+
+	while (len > 0) {
+		if (poll(&pfd, 1, 3000) != 1 || (n = read(fd, buf, len)) <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* True once the daemon has closed fd (EOF or reset) within ms. */
+static bool
+closed_within(int fd, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	uint8_t		buf[4096];
+	long		deadline = now_ms() + ms;
+	ssize_t		n;
+
+	while (now_ms() < deadline) {
+		if (poll(&pfd, 1, (int)(deadline - now_ms())) != 1)
+			continue;
+		if ((n = read(fd, buf, sizeof(buf))) <= 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+put_record(int fd, const uint8_t *msg, size_t len)
+{
+	uint8_t	hdr[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+
+	send_all(fd, hdr, 2);
+	send_all(fd, msg, len);
+}
+
+/*
+ * Connects to port and runs the handshake as a new node.  With
+ * forged_id, HELLO names a different node than the handshake's key.
+ */
+static void
+rogue_connect(struct rogue *r, int port, bool forged_id)
+{
+	static uint8_t		 buf[NOISE_MAX_MSG_LEN], pl[NOISE_MAX_MSG_LEN];
+	struct sockaddr_in	 sin;
+	struct noise_hs		*hs;
+	struct cbor_buf		 cb = { 0 };
+	struct hello		 h;
+	uint8_t			 x_sk[32], hdr[2];
+	ssize_t			 n;
+	size_t			 len;
+
+	crypto_sign_keypair(r->pk, r->sk);
+	ck_assert_int_eq(crypto_sign_ed25519_sk_to_curve25519(x_sk, r->sk), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(r->fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(r->fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	ck_assert_ptr_nonnull(hs = noise_hs_new(NOISE_XXPSK0, true, PROLOGUE,
+	    strlen(PROLOGUE), x_sk, netkey, NULL));
+	ck_assert_int_gt(n = noise_hs_write(hs, NULL, 0, buf, sizeof(buf)), 0);
+	put_record(r->fd, buf, (size_t)n);
+	ck_assert(read_exact(r->fd, hdr, 2));
+	len = (size_t)hdr[0] << 8 | hdr[1];
+	ck_assert(read_exact(r->fd, buf, len));
+	ck_assert_int_ge(noise_hs_read(hs, buf, len, pl, sizeof(pl)), 0);
+
+	memset(&h, 0, sizeof(h));
+	h.version = HELLO_VERSION;
+	memcpy(h.id, r->pk, sizeof(h.id));
+	if (forged_id)
+		h.id[0] ^= 1;
+	snprintf(h.name, sizeof(h.name), "rogue");
+	hello_encode(&h, &cb);
+	ck_assert(!cb.failed);
+	ck_assert_int_gt(n = noise_hs_write(hs, cb.data, cb.len, buf,
+	    sizeof(buf)), 0);
+	put_record(r->fd, buf, (size_t)n);
+	ck_assert_int_eq(noise_hs_split(hs, &r->tx, &r->rx), 0);
+	noise_hs_free(hs);
+	cbor_buf_free(&cb);
+}
+
+/* Seals msg with wire_seal and returns the records' bytes (malloc'd). */
+static uint8_t *
+seal(struct rogue *r, const uint8_t *msg, size_t len, size_t *outlen)
+{
+	struct evbuffer	*eb = evbuffer_new();
+	uint8_t		*out;
+
+	ck_assert_int_eq(wire_seal(&r->tx, msg, len, eb), 0);
+	*outlen = evbuffer_get_length(eb);
+	ck_assert_ptr_nonnull(out = malloc(*outlen));
+	evbuffer_remove(eb, out, *outlen);
+	evbuffer_free(eb);
+	return out;
+}
+
+/* A ping message, as the daemon expects it. */
+static size_t
+ping_msg(uint8_t *buf, size_t cap, uint64_t seq)
+{
+	struct cbor_buf	cb = { 0 };
+	size_t		len;
+
+	cbor_put_map(&cb, 2);
+	cbor_put_text(&cb, "t");
+	cbor_put_text(&cb, "ping");
+	cbor_put_text(&cb, "n");
+	cbor_put_uint(&cb, seq);
+	ck_assert_uint_le(cb.len, cap);
+	memcpy(buf, cb.data, cb.len);
+	len = cb.len;
+	cbor_buf_free(&cb);
+	return len;
+}
+
+/* Reads one record and checks it decrypts: the link is alive. */
+static void
+expect_record(struct rogue *r)
+{
+	static uint8_t	buf[NOISE_MAX_MSG_LEN];
+	uint8_t		hdr[2];
+	size_t		len;
+
+	ck_assert(read_exact(r->fd, hdr, 2));
+	len = (size_t)hdr[0] << 8 | hdr[1];
+	ck_assert(read_exact(r->fd, buf, len));
+	ck_assert_int_ge(noise_decrypt(&r->rx, NULL, 0, buf, len, buf, len), 1);
+}
+
+static void
+assert_b_still_linked(void)
+{
+	char	out[1024], err[1024];
+
+	ck_assert(b_linked(&a));
+	ck_assert_int_eq(peerctl_run(&a, out, sizeof(out), err, sizeof(err),
+	    "ping", "b", "--count", "1", NULL), 0);
+}
+
+START_TEST(test_rogue_handshake_works)
+{
+	struct rogue	r;
+	uint8_t		msg[64];
+	uint8_t		*rec;
+	size_t		len;
+
+	/* The rogue is a valid node: the attacks below are not refused early. */
+	rogue_connect(&r, daemon_port(&a), false);
+	rec = seal(&r, msg, ping_msg(msg, sizeof(msg), 1), &len);
+	send_all(r.fd, rec, len);
+	expect_record(&r);	/* a pong, or a's own keep-alive ping */
+	free(rec);
+	close(r.fd);
+	assert_b_still_linked();
+}
+END_TEST
+
+START_TEST(test_tampered_record)
+{
+	struct rogue	r;
+	uint8_t		msg[64], *rec;
+	size_t		len;
+
+	rogue_connect(&r, daemon_port(&a), false);
+	rec = seal(&r, msg, ping_msg(msg, sizeof(msg), 1), &len);
+	rec[len - 1] ^= 0x40;		/* inside the tag */
+	send_all(r.fd, rec, len);
+	ck_assert_msg(closed_within(r.fd, 2000), "tampered record accepted");
+	ck_assert(daemon_log_has(&a, "record fails authentication"));
+	free(rec);
+	close(r.fd);
+	assert_b_still_linked();
+}
+END_TEST
+
+START_TEST(test_replayed_record)
+{
+	struct rogue	r;
+	uint8_t		msg[64], *rec;
+	size_t		len;
+
+	rogue_connect(&r, daemon_port(&a), false);
+	rec = seal(&r, msg, ping_msg(msg, sizeof(msg), 1), &len);
+	send_all(r.fd, rec, len);
+	send_all(r.fd, rec, len);	/* same nonce again */
+	ck_assert_msg(closed_within(r.fd, 2000), "replayed record accepted");
+	ck_assert(daemon_log_has(&a, "record fails authentication"));
+	free(rec);
+	close(r.fd);
+	assert_b_still_linked();
+}
+END_TEST
+
+/* Encrypts one raw plaintext record (flags + chunk) and sends it. */
+static void
+send_plain_record(struct rogue *r, const uint8_t *pt, size_t ptlen)
+{
+	static uint8_t	buf[2 + NOISE_MAX_MSG_LEN];
+	ssize_t		n;
+
+	ck_assert_int_gt(n = noise_encrypt(&r->tx, NULL, 0, pt, ptlen, buf + 2,
+	    NOISE_MAX_MSG_LEN), 0);
+	buf[0] = (uint8_t)(n >> 8);
+	buf[1] = (uint8_t)n;
+	send_all(r->fd, buf, 2 + (size_t)n);
+}
+
+START_TEST(test_fragment_flood)
+{
+	struct rogue	r;
+	uint8_t		pt[2] = { WIRE_MORE, 'x' };
+
+	rogue_connect(&r, daemon_port(&a), false);
+	/* A tiny chunk that claims more follow: refused at once. */
+	send_plain_record(&r, pt, sizeof(pt));
+	send_plain_record(&r, pt, sizeof(pt));
+	ck_assert_msg(closed_within(r.fd, 2000), "short fragments accepted");
+	ck_assert(daemon_log_has(&a, "short fragment"));
+	close(r.fd);
+	assert_b_still_linked();
+}
+END_TEST
+
+START_TEST(test_message_over_limit)
+{
+	static uint8_t	pt[1 + WIRE_CHUNK_MAX];
+	struct rogue	r;
+
+	rogue_connect(&r, daemon_port(&a), false);
+	/* a's max_message is 64 KiB: the second full chunk passes it. */
+	memset(pt, 0xa5, sizeof(pt));
+	pt[0] = WIRE_MORE;
+	send_plain_record(&r, pt, sizeof(pt));
+	send_plain_record(&r, pt, sizeof(pt));
+	ck_assert_msg(closed_within(r.fd, 2000), "oversized message accepted");
+	ck_assert(daemon_log_has(&a, "message exceeds max_message"));
+	close(r.fd);
+	assert_b_still_linked();
+}
+END_TEST
+
+START_TEST(test_short_record_and_bad_message)
+{
+	struct rogue	r;
+	uint8_t		junk[3] = { 0x00, 0x01, 0xff };
+	uint8_t		notmap[2] = { 0x00, 0x05 };	/* flags, CBOR 5 */
+
+	rogue_connect(&r, daemon_port(&a), false);
+	send_all(r.fd, junk, sizeof(junk));	/* a 1-byte record */
+	ck_assert(closed_within(r.fd, 2000));
+	ck_assert(daemon_log_has(&a, "record of 1 bytes"));
+	close(r.fd);
+
+	rogue_connect(&r, daemon_port(&a), false);
+	send_plain_record(&r, notmap, sizeof(notmap));
+	ck_assert(closed_within(r.fd, 2000));
+	ck_assert(daemon_log_has(&a, "malformed message"));
+	close(r.fd);
+	assert_b_still_linked();
+}
+END_TEST
+
+START_TEST(test_hello_for_another_identity)
+{
+	struct rogue	r;
+
+	rogue_connect(&r, daemon_port(&a), true);
+	ck_assert_msg(closed_within(r.fd, 2000), "forged HELLO accepted");
+	ck_assert(daemon_log_has(&a, "HELLO id does not match"));
+	close(r.fd);
+	assert_b_still_linked();
+}
+END_TEST
+
+START_TEST(test_half_finished_handshake)
+{
+	static uint8_t		 buf[NOISE_MAX_MSG_LEN];
+	struct sockaddr_in	 sin;
+	struct noise_hs		*hs;
+	uint8_t			 x_sk[32];
+	ssize_t			 n;
+	long			 t0, dt;
+	int			 fd;
+
+	randombytes_buf(x_sk, sizeof(x_sk));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)daemon_port(&a));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_ptr_nonnull(hs = noise_hs_new(NOISE_XXPSK0, true, PROLOGUE,
+	    strlen(PROLOGUE), x_sk, netkey, NULL));
+	ck_assert_int_gt(n = noise_hs_write(hs, NULL, 0, buf, sizeof(buf)), 0);
+	put_record(fd, buf, (size_t)n);
+	t0 = now_ms();
+	/* Message 2 comes, then nothing: a closes at handshake_timeout. */
+	ck_assert_msg(closed_within(fd, 3000), "half-open handshake kept");
+	dt = now_ms() - t0;
+	ck_assert_msg(dt >= 800, "closed after %ld ms, before the 1 s timeout",
+	    dt);
+	ck_assert(daemon_log_has(&a, "handshake not finished within 1000 ms"));
+	noise_hs_free(hs);
+	close(fd);
+	assert_b_still_linked();
+}
+END_TEST
+
+Suite *
+attacks_suite(void)
+{
+	Suite	*s = suite_create("attacks");
+	TCase	*tc = tcase_create("attacks");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_rogue_handshake_works);
+	tcase_add_test(tc, test_tampered_record);
+	tcase_add_test(tc, test_replayed_record);
+	tcase_add_test(tc, test_fragment_flood);
+	tcase_add_test(tc, test_message_over_limit);
+	tcase_add_test(tc, test_short_record_and_bad_message);
+	tcase_add_test(tc, test_hello_for_another_identity);
+	tcase_add_test(tc, test_half_finished_handshake);
+	suite_add_tcase(s, tc);
+	return s;
+}
