@@ -36,6 +36,7 @@ struct opts {
 struct command {
 	const char	*name;
 	const char	*args;
+	const char	*summary;	/* one line, for peerctl --help */
 	const char	*help;
 	int		(*fn)(const struct opts *, int, char **);
 };
@@ -48,25 +49,26 @@ static int	cmd_ping(const struct opts *, int, char **);
 static int	cmd_status(const struct opts *, int, char **);
 
 static const struct command commands[] = {
-	{ "connect",	"HOST:PORT", "Link to the peerd at HOST:PORT (IPv6 as "
+	{ "connect",	"HOST:PORT", "link to another peerd", "Link to the peerd at HOST:PORT (IPv6 as "
 	    "[ADDR]:PORT) and keep\nre-linking to it while this daemon runs. "
 	    "Waits for the handshake;\nfails if the first attempt does. "
 	    "Needs root or the daemon's user.", cmd_connect },
-	{ "disconnect",	"NODE", "Close the link to NODE (a name, or 4 or more "
+	{ "disconnect",	"NODE", "close the link to a node", "Close the link to NODE (a name, or 4 or more "
 	    "characters of its\nID) and stop dialing it.  Needs root or the "
 	    "daemon's user.", cmd_disconnect },
-	{ "id",		"", "Print this node's ID (the full base32 public key).",
+	{ "id",		"", "print this node's ID", "Print this node's ID (the full base32 public key).",
 	    cmd_id },
-	{ "peers",	"", "List the links of this node: ID, name, address, "
+	{ "peers",	"", "list the links to other nodes", "List the links of this node: ID, name, address, "
 	    "direction, state,\nround-trip time (last/average/minimum), "
 	    "uptime, and bytes and\nmessages in and out.", cmd_peers },
 	{ "ping",	"NODE [--count N] [--size BYTES] [--interval MS]",
-	    "Send round trips to NODE over its link, each carrying BYTES of\n"
+	    "measure round trips to a node", "Send round trips to NODE over its link, each carrying BYTES of\n"
 	    "payload (default 0), and print each round-trip time.  --count\n"
 	    "defaults to 4 (0: until interrupted), --interval to 1000 ms.",
 	    cmd_ping },
-	{ "status",	"", "Show the node's ID, name, version, uptime, mesh "
-	    "listen addresses\nand number of linked peers.", cmd_status },
+	{ "status",	"", "show this node's status",
+	    "Show the node's ID, name, version, uptime, mesh "
+	    "listen addresses,\nprocess ID, connected clients and number of linked peers.", cmd_status },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -89,8 +91,8 @@ usage(int status)
 "  -h, --help         print this help, or a command's with COMMAND --help\n"
 "\ncommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-8s %.*s\n", commands[i].name,
-		    (int)strcspn(commands[i].help, "\n"), commands[i].help);
+		fprintf(f, "  %-11s %s\n", commands[i].name,
+		    commands[i].summary);
 	fprintf(f, "\nExit status: 0 success, 1 peerd answered with an error, "
 	    "2 usage error,\n3 peerd not running or not reachable.\n");
 	exit(0);

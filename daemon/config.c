@@ -257,7 +257,7 @@ config_line(struct config *c, char *line, int lineno, char *err, size_t errlen)
 {
 	const struct config_key	*k;
 	char			*eq, *key, *value;
-	size_t			 n, idx;
+	size_t			 idx;
 
 	line = trim(line);
 	if (*line == '\0' || *line == '#')
@@ -270,10 +270,19 @@ config_line(struct config *c, char *line, int lineno, char *err, size_t errlen)
 	key = trim(line);
 	value = trim(eq + 1);
 	/* A value may be quoted to keep its spaces or a '#'. */
-	n = strlen(value);
-	if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
-		value[n - 1] = '\0';
+	if (value[0] == '"') {
+		if ((eq = strchr(value + 1, '"')) == NULL) {
+			snprintf(err, errlen, "%s: no closing quote", key);
+			return -1;
+		}
+		*eq++ = '\0';
 		value++;
+		eq = trim(eq);
+		if (*eq != '\0' && *eq != '#') {
+			snprintf(err, errlen, "%s: text after the closing quote",
+			    key);
+			return -1;
+		}
 	} else if ((eq = strchr(value, '#')) != NULL) {
 		*eq = '\0';
 		value = trim(value);

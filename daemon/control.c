@@ -83,6 +83,7 @@ struct ctl_op {
 };
 
 static void	ctl_conn_free(struct ctl_conn *);
+static void	ctl_close_after_reply(struct ctl_conn *);
 static void	ctl_read_cb(struct bufferevent *, void *);
 
 /* Queues the frame built in ctl->out since start. */
@@ -92,14 +93,19 @@ ctl_send(struct ctl_conn *c, size_t start)
 	struct control	*ctl = c->ctl;
 
 	if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == -1) {
-		log_warnx("control %s: reply too large or out of memory",
-		    c->name);
+		/* The request cannot be answered: end the whole connection. */
+		log_warnx("control %s: reply too large or out of memory, "
+		    "closing", c->name);
 		cbor_buf_reset(&ctl->out);
 		start = ctl_frame_begin(&ctl->out);
 		ctl_put_error(&ctl->out, 0, PEER_INTERNAL,
 		    "reply too large or out of memory");
-		if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == -1)
-			return;
+		if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == 0)
+			(void)bufferevent_write(c->bev, ctl->out.data + start,
+			    ctl->out.len - start);
+		cbor_buf_reset(&ctl->out);
+		ctl_close_after_reply(c);
+		return;
 	}
 	if (bufferevent_write(c->bev, ctl->out.data + start,
 	    ctl->out.len - start) == -1)
@@ -343,9 +349,13 @@ ctl_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
 {
 	const struct ctl_op	*op;
 
-	if (!m->has_id) {
+	if (!m->has_id || m->id == 0) {
+		/* Unanswerable: id 0 is for errors about the connection. */
+		log_warnx("control %s: request without an id of 1 or more, "
+		    "closing", c->name);
 		ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
-		    "request without an id");
+		    "request without an id of 1 or more");
+		ctl_close_after_reply(c);
 		return;
 	}
 	if (m->op[0] == '\0') {
@@ -461,23 +471,25 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct ctl_conn	*c = arg;
 	size_t		 left;
 
+	if (what & BEV_EVENT_ERROR) {
+		log_debug("control %s: %s", c->name,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		ctl_conn_free(c);
+		return;
+	}
+	/*
+	 * EOF: the client may only have shut down its sending side, so
+	 * the replies already queued still go out before the close.
+	 */
 	left = evbuffer_get_length(bufferevent_get_input(bev));
-	if ((what & BEV_EVENT_EOF) && left > 0 && !c->closing &&
-	    !(what & BEV_EVENT_ERROR)) {
-		/* Half-closed mid-frame: it may still read the error. */
+	if (left > 0 && !c->closing) {
 		log_warnx("control %s: truncated frame (%zu bytes), closing",
 		    c->name, left);
 		ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
 		    "truncated frame: connection ended after %zu bytes", left);
-		ctl_close_after_reply(c);
-		return;
-	}
-	if (what & BEV_EVENT_ERROR)
-		log_debug("control %s: %s", c->name,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	else
+	} else
 		log_debug("control %s: disconnected", c->name);
-	ctl_conn_free(c);
+	ctl_close_after_reply(c);
 }
 
 static void

@@ -50,8 +50,9 @@ key_read(const char *path, uint8_t key[KEY_FILE_LEN])
 		goto fail;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		log_warnx("%s: mode %04o lets others read it; run chmod 600 %s",
-		    path, (unsigned)(st.st_mode & 07777), path);
+		log_warnx("%s: mode %04o gives others access to a secret "
+		    "key; run chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 07777), path);
 		goto fail;
 	}
 	n = read(fd, key, KEY_FILE_LEN);

@@ -130,7 +130,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		log_set_level(c.log_level);
 		d->conf.log_level = c.log_level;
 	}
-	notify_ready(d->base, "reloaded");
+	notify_ready(d->base, d->status);
 }
 
 static void
@@ -170,9 +170,9 @@ main(int argc, char *argv[])
 	struct peerd	 d;
 	struct event	*sigs[3];
 	const char	*path = CONFIG_PATH_DEFAULT;
-	char		 err[512], status[256];
+	char		 err[512];
 	bool		 check_only = false;
-	int		 ch;
+	int		 ch, status = 0;
 	size_t		 i;
 
 	memset(&d, 0, sizeof(d));
@@ -245,14 +245,16 @@ main(int argc, char *argv[])
 	if ((d.mesh = mesh_new(&d)) == NULL)
 		fatalx("cannot start the mesh");
 
-	snprintf(status, sizeof(status), "node %.12s (%s) on %s", d.id.id,
+	snprintf(d.status, sizeof(d.status), "node %.12s (%s) on %s", d.id.id,
 	    d.conf.name, listeners_addr(d.listeners, 0));
 	log_info("peerd %s ready: node %s (%s)", PEERD_VERSION, d.id.id,
 	    d.conf.name);
-	notify_ready(d.base, status);
+	notify_ready(d.base, d.status);
 
-	if (event_base_dispatch(d.base) == -1)
+	if (event_base_dispatch(d.base) == -1) {
 		log_warnx("event loop failed");
+		status = 1;
+	}
 
 	notify_stopping();
 	/* Clients first: their pending requests must not outlive the mesh. */
@@ -267,5 +269,5 @@ main(int argc, char *argv[])
 	event_base_free(d.base);
 	identity_clear(&d.id);
 	log_info("stopped");
-	return 0;
+	return status;
 }

@@ -29,6 +29,7 @@ struct peerd {
 	struct listeners	*listeners;
 	struct control		*control;
 	struct mesh		*mesh;
+	char			 status[256];	/* for systemd's STATUS= */
 };
 
 /* Monotonic milliseconds. */

@@ -20,8 +20,8 @@
 #include "peer.h"
 #include "proto.h"
 
-/* Largest frame accepted from the daemon: max_message plus envelope. */
-#define PEER_FRAME_MAX		((16u << 20) + (64u << 10))
+/* Largest frame accepted: the daemon's largest max_message and envelope. */
+#define PEER_FRAME_MAX		((1u << 30) + (64u << 10))
 #define PEER_BUCKETS		1024	/* power of two */
 #define PEER_HELLO_TIMEOUT	5000	/* ms */
 

@@ -120,7 +120,7 @@ START_TEST(test_key_files_private)
 		ck_assert(WIFEXITED(status));
 		ck_assert_int_eq(WEXITSTATUS(status), 1);
 	}
-	ck_assert(daemon_log_has(&d, "lets others read it; run chmod 600"));
+	ck_assert(daemon_log_has(&d, "gives others access to a secret key; run chmod 600"));
 }
 END_TEST
 

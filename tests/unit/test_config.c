@@ -67,7 +67,7 @@ START_TEST(test_good_file)
 	    "name = lab-1   # trailing comment\n"
 	    "   listen=127.0.0.1:7000\n"
 	    "listen = [::1]:7001\n"
-	    "socket = \"/tmp/with space#.sock\"\n"
+	    "socket = \"/tmp/with space#.sock\"  # quoted, then a comment\n"
 	    "state_dir = /tmp/state\n"
 	    "log_level = debug\n"
 	    "max_message = 2M\n"
@@ -82,6 +82,29 @@ START_TEST(test_good_file)
 	ck_assert_int_eq(c.log_level, LOG_LEVEL_DEBUG);
 	ck_assert_uint_eq(c.max_message, 2u << 20);
 	ck_assert_uint_eq(c.max_clients, 10);
+}
+END_TEST
+
+START_TEST(test_mesh_keys)
+{
+	struct config	 c;
+	char		 err[256];
+
+	ck_assert_str_eq(load(&c, "bootstrap = peer.example.net:7654\n"
+	    "bootstrap = [fe80::1%eth0]:7000\nbootstrap = 10.0.0.1:1\n"
+	    "ping_interval = 250ms\ndead_after = 2s\n"
+	    "handshake_timeout = 1500\n"), "");
+	ck_assert_int_eq(c.nbootstrap, 3);
+	ck_assert_str_eq(c.bootstrap[0], "peer.example.net:7654");
+	ck_assert_str_eq(c.bootstrap[1], "[fe80::1%eth0]:7000");
+	ck_assert_uint_eq(c.ping_interval, 250);
+	ck_assert_uint_eq(c.dead_after, 2000);
+	ck_assert_uint_eq(c.handshake_timeout, 1500);
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+	/* dead_after must leave room for pings. */
+	ck_assert_str_eq(load(&c, "ping_interval = 2s\ndead_after = 2s\n"), "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), -1);
+	ck_assert(strstr(err, "must be longer than ping_interval") != NULL);
 }
 END_TEST
 
@@ -148,6 +171,16 @@ START_TEST(test_bad_lines)
 	assert_bad("max_clients = 0\n", 1, "max_clients: 0 out of range");
 	assert_bad("max_clients = 10K\n", 1, "is not a whole number");
 	assert_bad("socket = \n", 1, "socket: path must be");
+	assert_bad("socket = \"/tmp/x\n", 1, "socket: no closing quote");
+	assert_bad("socket = \"/tmp/x\" y\n", 1, "text after the closing quote");
+	assert_bad("ping_interval = 10\n", 1, "ping_interval: 10 out of range "
+	    "(50-60000 ms)");
+	assert_bad("dead_after = 3 s\n", 1, "is not a duration");
+	assert_bad("handshake_timeout = 1h\n", 1, "is not a duration");
+	assert_bad("bootstrap = peer\n", 1, "bootstrap: \"peer\": expected "
+	    "ADDR:PORT");
+	assert_bad("bootstrap = a b:1\n", 1, "bad address");
+	assert_bad("bootstrap = host:0\n", 1, "port 0");
 	assert_bad("# ok\n\nlog_level = info\nlisten = 1.2.3.4:1\n=\n", 5,
 	    ": unknown key");
 }
@@ -287,6 +320,7 @@ config_suite(void)
 	TCase	*tc = tcase_create("config");
 
 	tcase_add_test(tc, test_good_file);
+	tcase_add_test(tc, test_mesh_keys);
 	tcase_add_test(tc, test_empty_file_gives_defaults);
 	tcase_add_test(tc, test_systemd_directories);
 	tcase_add_test(tc, test_bad_lines);
