@@ -207,6 +207,67 @@ START_TEST(test_truncated_frame)
 }
 END_TEST
 
+START_TEST(test_half_close_gets_all_replies)
+{
+	static uint8_t	 buf[1 << 20];
+	struct cbor_buf	 b = { 0 };
+	struct pollfd	 pfd;
+	struct ctl_msg	 m;
+	size_t		 start, len = 0, off;
+	uint32_t	 flen;
+	uint64_t	 id, next = 1;
+	ssize_t		 n;
+	char		 why[160];
+	int		 fd;
+
+	/* 1000 requests, then only the sending side is shut down. */
+	for (id = 1; id <= 1000; id++) {
+		start = ctl_frame_begin(&b);
+		ctl_put_request(&b, "status", id, 0);
+		ck_assert_int_eq(ctl_frame_end(&b, start, 1 << 20), 0);
+	}
+	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
+	send_all(fd, b.data, b.len);
+	shutdown(fd, SHUT_WR);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, 5000) == 1 && (n = read(fd, buf + len,
+	    sizeof(buf) - len)) > 0)
+		len += (size_t)n;
+	/* Every reply came, in order, before the daemon closed. */
+	for (off = 0; frame_check(buf + off, len - off, sizeof(buf), &flen) ==
+	    FRAME_OK; off += FRAME_HDR + flen) {
+		ck_assert_int_eq(ctl_msg_decode(buf + off + FRAME_HDR, flen, &m,
+		    why, sizeof(why)), 0);
+		ck_assert_uint_eq(m.id, next);
+		ck_assert_ptr_nonnull(ctl_msg_get(&m, "result"));
+		next++;
+	}
+	ck_assert_uint_eq(next, 1001);
+	ck_assert_uint_eq(off, len);
+	close(fd);
+	cbor_buf_free(&b);
+	assert_serving(NULL);
+}
+END_TEST
+
+START_TEST(test_request_without_id)
+{
+	/* {"op": "status"}: nothing to answer it with, so the client goes. */
+	static const uint8_t	noid[] = { 0, 0, 0, 11, 0xa1, 0x62, 'o', 'p',
+	    0x66, 's', 't', 'a', 't', 'u', 's' };
+	bool			eof;
+	int			fd;
+
+	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
+	send_all(fd, noid, sizeof(noid));
+	ck_assert_int_eq(read_error(fd, &eof), PEER_INVALID_ARGUMENT);
+	ck_assert(eof);
+	close(fd);
+	assert_serving(NULL);
+}
+END_TEST
+
 START_TEST(test_unknown_op_keeps_client)
 {
 	struct peer_error	 err;
@@ -330,6 +391,8 @@ control_suite(void)
 	tcase_add_test(tc, test_oversized_frame);
 	tcase_add_test(tc, test_empty_and_wrong_types);
 	tcase_add_test(tc, test_truncated_frame);
+	tcase_add_test(tc, test_half_close_gets_all_replies);
+	tcase_add_test(tc, test_request_without_id);
 	tcase_add_test(tc, test_unknown_op_keeps_client);
 	tcase_add_test(tc, test_pipelined_requests);
 	tcase_add_test(tc, test_many_clients);
