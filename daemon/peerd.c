@@ -24,7 +24,7 @@
 #include "notify.h"
 #include "peerd.h"
 
-#define OVERRIDES_MAX	(CONFIG_LISTEN_MAX + 8)
+#define OVERRIDES_MAX	(CONFIG_LISTEN_MAX + CONFIG_BOOTSTRAP_MAX + 8)
 
 /* Settings from the command line, applied over the config file. */
 struct override {
@@ -41,12 +41,15 @@ usage(int status)
 	FILE	*f = status == 0 ? stdout : stderr;
 
 	fprintf(f,
-"usage: peerd [-hnV] [-c file] [-S socket] [--state-dir dir]\n"
+"usage: peerd [-hnV] [-b host:port] [-c file] [-S socket] [--state-dir dir]\n"
 "             [--listen addr:port] [--name name] [--log-level level]\n");
 	if (status == 0)
 		fprintf(f, "\n"
 "Runs a peerd node in the foreground, serving local clients on a control\n"
 "socket.  See peerd(8).\n\n"
+"  -b, --bootstrap HOST:PORT\n"
+"                         a peer to link to and keep re-linking to; repeat\n"
+"                         for more (replaces the config file's bootstrap)\n"
 "  -c, --config FILE      config file (default " CONFIG_PATH_DEFAULT ",\n"
 "                         used only if it exists)\n"
 "  -S, --socket PATH      control socket (default /run/peerd/peerd.sock as\n"
@@ -156,6 +159,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "bootstrap",	  required_argument, NULL, 'b' },
 		{ "config",	  required_argument, NULL, 'c' },
 		{ "socket",	  required_argument, NULL, 'S' },
 		{ "state-dir",	  required_argument, NULL, 's' },
@@ -176,9 +180,12 @@ main(int argc, char *argv[])
 	size_t		 i;
 
 	memset(&d, 0, sizeof(d));
-	while ((ch = getopt_long(argc, argv, "c:S:l:nVh", longopts,
+	while ((ch = getopt_long(argc, argv, "b:c:S:l:nVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'b':
+			add_override("bootstrap", optarg);
+			break;
 		case 'c':
 			path = d.config_path = optarg;
 			break;

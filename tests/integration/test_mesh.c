@@ -59,19 +59,17 @@ now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Starts d with FAST timings, bootstrapped to boot if not NULL. */
+/* Starts d with FAST timings and --bootstrap to boot if not NULL. */
 static void
 start(struct daemon *d, const char *name, struct daemon *boot)
 {
-	char	conf[512];
+	char		 addr[64];
+	const char	*extra[] = { "--bootstrap", addr, NULL };
 
+	daemon_config(d, FAST);
 	if (boot != NULL)
-		snprintf(conf, sizeof(conf), FAST "bootstrap = 127.0.0.1:%d\n",
-		    daemon_port(boot));
-	else
-		snprintf(conf, sizeof(conf), FAST);
-	daemon_config(d, conf);
-	daemon_start(d, name, NULL);
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(boot));
+	daemon_start(d, name, boot != NULL ? extra : NULL);
 }
 
 /* The entry of d's peers for name (state up), or NULL; caller decrefs. */
