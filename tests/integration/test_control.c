@@ -111,6 +111,27 @@ assert_serving(struct peer *old)
 	}
 }
 
+/*
+ * Sends buf on a new connection (shutting down the sending side if
+ * half_close), and asserts one error with code, then a disconnect,
+ * while the daemon keeps serving.
+ */
+static void
+expect_dropped(const void *buf, size_t len, bool half_close, int code)
+{
+	bool	eof;
+	int	fd;
+
+	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
+	send_all(fd, buf, len);
+	if (half_close)
+		shutdown(fd, SHUT_WR);
+	ck_assert_int_eq(read_error(fd, &eof), code);
+	ck_assert_msg(eof, "not disconnected");
+	close(fd);
+	assert_serving(NULL);
+}
+
 START_TEST(test_random_megabyte)
 {
 	struct peer	*bystander;
@@ -150,17 +171,10 @@ END_TEST
 START_TEST(test_oversized_frame)
 {
 	uint8_t	hdr[FRAME_HDR];
-	bool	eof;
-	int	fd;
 
-	frame_put_len(hdr, 0x7fffffff);
-	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
-	send_all(fd, hdr, sizeof(hdr));
 	/* Refused from the header alone, without waiting for the body. */
-	ck_assert_int_eq(read_error(fd, &eof), PEER_RESOURCE_EXHAUSTED);
-	ck_assert(eof);
-	close(fd);
-	assert_serving(NULL);
+	frame_put_len(hdr, 0x7fffffff);
+	expect_dropped(hdr, sizeof(hdr), false, PEER_RESOURCE_EXHAUSTED);
 	ck_assert(daemon_log_has(&d, "bytes exceeds"));
 }
 END_TEST
@@ -172,38 +186,19 @@ START_TEST(test_empty_and_wrong_types)
 	static const uint8_t	array[] = { 0, 0, 0, 2, 0x81, 0x01 };
 	static const uint8_t	optype[] = { 0, 0, 0, 9, 0xa2, 0x62, 'o', 'p',
 	    0x05, 0x62, 'i', 'd', 0x01 };
-	const uint8_t		*cases[] = { empty, array, optype };
-	size_t			 lens[] = { sizeof(empty), sizeof(array),
-	    sizeof(optype) };
-	size_t			 i;
-	bool			 eof;
-	int			 fd;
 
-	for (i = 0; i < 3; i++) {
-		ck_assert_int_ne(fd = unix_connect(d.sock), -1);
-		send_all(fd, cases[i], lens[i]);
-		ck_assert_int_eq(read_error(fd, &eof), PEER_INVALID_ARGUMENT);
-		ck_assert_msg(eof, "case %zu: not disconnected", i);
-		close(fd);
-	}
-	assert_serving(NULL);
+	expect_dropped(empty, sizeof(empty), false, PEER_INVALID_ARGUMENT);
+	expect_dropped(array, sizeof(array), false, PEER_INVALID_ARGUMENT);
+	expect_dropped(optype, sizeof(optype), false, PEER_INVALID_ARGUMENT);
 }
 END_TEST
 
 START_TEST(test_truncated_frame)
 {
 	static const uint8_t	part[] = { 0, 0, 0, 50, 0xa2, 0x62 };
-	bool			eof;
-	int			fd;
 
-	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
-	send_all(fd, part, sizeof(part));
-	shutdown(fd, SHUT_WR);
-	ck_assert_int_eq(read_error(fd, &eof), PEER_INVALID_ARGUMENT);
-	ck_assert(eof);
-	close(fd);
+	expect_dropped(part, sizeof(part), true, PEER_INVALID_ARGUMENT);
 	ck_assert(daemon_log_has(&d, "truncated frame"));
-	assert_serving(NULL);
 }
 END_TEST
 
@@ -256,15 +251,8 @@ START_TEST(test_request_without_id)
 	/* {"op": "status"}: nothing to answer it with, so the client goes. */
 	static const uint8_t	noid[] = { 0, 0, 0, 11, 0xa1, 0x62, 'o', 'p',
 	    0x66, 's', 't', 'a', 't', 'u', 's' };
-	bool			eof;
-	int			fd;
 
-	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
-	send_all(fd, noid, sizeof(noid));
-	ck_assert_int_eq(read_error(fd, &eof), PEER_INVALID_ARGUMENT);
-	ck_assert(eof);
-	close(fd);
-	assert_serving(NULL);
+	expect_dropped(noid, sizeof(noid), false, PEER_INVALID_ARGUMENT);
 }
 END_TEST
 
@@ -349,20 +337,13 @@ only_one_client(void *arg)
 
 START_TEST(test_client_limit)
 {
-	struct daemon	 small;
-	const char	*extra[] = { "-c", NULL, NULL };
-	char		 conf[256];
-	struct peer	*p[3];
-	struct peer_error err;
-	FILE		*f;
+	struct daemon		 small;
+	struct peer		*p[3];
+	struct peer_error	 err;
 
 	daemon_init(&small);
-	snprintf(conf, sizeof(conf), "%s/peerd.conf", small.dir);
-	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
-	fprintf(f, "max_clients = 2\n");
-	fclose(f);
-	extra[1] = conf;
-	daemon_start(&small, "small", extra);
+	daemon_config(&small, "max_clients = 2\n");
+	daemon_start(&small, "small", NULL);
 	ck_assert_ptr_nonnull(p[0] = peer_open(small.sock, &err));
 	/* daemon_start's probe must be gone before the count is exact. */
 	ck_assert_msg(wait_until(only_one_client, p[0], 3000),

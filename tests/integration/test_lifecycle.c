@@ -180,20 +180,12 @@ END_TEST
 
 START_TEST(test_bad_config_exits_2)
 {
-	char	conf[256];
-	FILE	*f;
-	int	status;
+	const char *const tail[] = { "-c", d.conf, "--state-dir", d.state,
+	    "-S", d.sock, NULL };
+	int		 status;
 
-	snprintf(conf, sizeof(conf), "%s/peerd.conf", d.dir);
-	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
-	fprintf(f, "# test\nping_everything = yes\n");
-	fclose(f);
-	{
-		const char *const tail[] = { "-c", conf, "--state-dir", d.state,
-		    "-S", d.sock, NULL };
-
-		status = daemon_run_to_exit(&d, tail);
-	}
+	daemon_config(&d, "# test\nping_everything = yes\n");
+	status = daemon_run_to_exit(&d, tail);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 2);
 	ck_assert(daemon_log_has(&d, "peerd.conf:2: ping_everything: unknown "
@@ -216,25 +208,14 @@ log_has_reload_refused(void *arg)
 
 START_TEST(test_sighup_reloads_log_level)
 {
-	char		 conf[256];
-	const char	*extra[] = { "-c", conf, NULL };
-	FILE		*f;
-
-	snprintf(conf, sizeof(conf), "%s/peerd.conf", d.dir);
-	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
-	fprintf(f, "log_level = info\n");
-	fclose(f);
-	daemon_start(&d, NULL, extra);
-	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
-	fprintf(f, "log_level = warn\n");
-	fclose(f);
+	daemon_config(&d, "log_level = info\n");
+	daemon_start(&d, NULL, NULL);
+	daemon_config(&d, "log_level = warn\n");
 	kill(d.pid, SIGHUP);
 	ck_assert_msg(wait_until(log_has_reload, &d, 3000),
 	    "no reload line in %s", d.log);
 	/* A bad file on reload keeps the daemon and its settings. */
-	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
-	fprintf(f, "log_level = shouting\n");
-	fclose(f);
+	daemon_config(&d, "log_level = shouting\n");
 	kill(d.pid, SIGHUP);
 	ck_assert_msg(wait_until(log_has_reload_refused, &d, 3000),
 	    "no refusal line in %s", d.log);
