@@ -261,8 +261,9 @@ uint_field(const struct cbor_field *f, int nf, const char *key, bool *ok)
 	return u;
 }
 
+/* Prints "VERB NAME (ID)" from a {node, name} result. */
 static int
-print_connected(const uint8_t *res, size_t len)
+print_node(const char *verb, const uint8_t *res, size_t len)
 {
 	struct cbor_field	f[8];
 	char			name[80], node[64];
@@ -270,9 +271,21 @@ print_connected(const uint8_t *res, size_t len)
 
 	if ((nf = cbor_scan_map(res, len, f, 8)) == -1)
 		return EXIT_FAILED;
-	printf("linked to %s (%s)\n", text_field(f, nf, "name", name,
+	printf("%s %s (%s)\n", verb, text_field(f, nf, "name", name,
 	    sizeof(name)), text_field(f, nf, "node", node, sizeof(node)));
 	return EXIT_OK;
+}
+
+static int
+print_connected(const uint8_t *res, size_t len)
+{
+	return print_node("linked to", res, len);
+}
+
+static int
+print_disconnected(const uint8_t *res, size_t len)
+{
+	return print_node("disconnected", res, len);
 }
 
 static int
@@ -286,20 +299,6 @@ cmd_connect(const struct opts *o, int argc, char **argv)
 	cbor_put_text(&body, argv[1]);
 	/* The daemon bounds the attempt by its handshake_timeout. */
 	return run_op(o, "connect", &body, 1, 65000, print_connected);
-}
-
-static int
-print_disconnected(const uint8_t *res, size_t len)
-{
-	struct cbor_field	f[8];
-	char			name[80], node[64];
-	int			nf;
-
-	if ((nf = cbor_scan_map(res, len, f, 8)) == -1)
-		return EXIT_FAILED;
-	printf("disconnected %s (%s)\n", text_field(f, nf, "name", name,
-	    sizeof(name)), text_field(f, nf, "node", node, sizeof(node)));
-	return EXIT_OK;
 }
 
 static int
