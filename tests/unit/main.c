@@ -18,8 +18,10 @@ main(void)
 	srunner_add_suite(sr, cbor_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, frame_suite());
+	srunner_add_suite(sr, hello_suite());
 	srunner_add_suite(sr, noise_suite());
 	srunner_add_suite(sr, proto_suite());
+	srunner_add_suite(sr, wire_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -11,7 +11,9 @@ Suite	*base32_suite(void);
 Suite	*cbor_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);
+Suite	*hello_suite(void);
 Suite	*noise_suite(void);
 Suite	*proto_suite(void);
+Suite	*wire_suite(void);
 
 #endif

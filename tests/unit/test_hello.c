@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_hello.c: the HELLO payload: round trip, and every way a peer's
+ * HELLO can be wrong.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "hello.h"
+#include "suites.h"
+
+static void
+sample(struct hello *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = HELLO_VERSION;
+	memset(h->id, 0x42, sizeof(h->id));
+	snprintf(h->name, sizeof(h->name), "node-1");
+	snprintf(h->listen[0], ADDR_STRLEN, "10.0.0.1:7654");
+	snprintf(h->listen[1], ADDR_STRLEN, "[fd00::1]:7654");
+	h->nlisten = 2;
+}
+
+START_TEST(test_round_trip)
+{
+	struct cbor_buf	 b = { 0 };
+	struct hello	 h, back;
+	const char	*why;
+
+	sample(&h);
+	hello_encode(&h, &b);
+	ck_assert(!b.failed);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert_uint_eq(back.version, HELLO_VERSION);
+	ck_assert_mem_eq(back.id, h.id, sizeof(h.id));
+	ck_assert_str_eq(back.name, "node-1");
+	ck_assert_int_eq(back.nlisten, 2);
+	ck_assert_str_eq(back.listen[1], "[fd00::1]:7654");
+	cbor_buf_free(&b);
+}
+END_TEST
+
+/* Encodes a HELLO-like map whose fields the caller writes. */
+static int
+decode_map(void (*fill)(struct cbor_buf *), const char **why)
+{
+	struct cbor_buf	b = { 0 };
+	struct hello	h;
+	int		rc;
+
+	fill(&b);
+	rc = hello_decode(b.data, b.len, &h, why);
+	cbor_buf_free(&b);
+	return rc;
+}
+
+static void
+put_common(struct cbor_buf *b, size_t extra, uint64_t v, size_t idlen,
+    const char *name)
+{
+	uint8_t	id[40];
+
+	memset(id, 7, sizeof(id));
+	cbor_put_map(b, 3 + extra);
+	cbor_put_text(b, "v");
+	cbor_put_uint(b, v);
+	cbor_put_text(b, "id");
+	cbor_put_bytes(b, id, idlen);
+	cbor_put_text(b, "name");
+	cbor_put_text(b, name);
+}
+
+static void fill_ok(struct cbor_buf *b) { put_common(b, 0, 1, 32, "n"); }
+static void fill_v2(struct cbor_buf *b) { put_common(b, 0, 2, 32, "n"); }
+static void fill_short_id(struct cbor_buf *b) { put_common(b, 0, 1, 31, "n"); }
+static void fill_bad_name(struct cbor_buf *b) { put_common(b, 0, 1, 32, "a b"); }
+static void fill_empty_name(struct cbor_buf *b) { put_common(b, 0, 1, 32, ""); }
+
+static void
+fill_unknown_key(struct cbor_buf *b)
+{
+	put_common(b, 1, 1, 32, "n");
+	cbor_put_text(b, "future");
+	cbor_put_map(b, 1);
+	cbor_put_text(b, "x");
+	cbor_put_null(b);
+}
+
+static void
+fill_listen_not_text(struct cbor_buf *b)
+{
+	put_common(b, 1, 1, 32, "n");
+	cbor_put_text(b, "listen");
+	cbor_put_array(b, 1);
+	cbor_put_uint(b, 7654);
+}
+
+static void
+fill_listen_too_many(struct cbor_buf *b)
+{
+	int	i;
+
+	put_common(b, 1, 1, 32, "n");
+	cbor_put_text(b, "listen");
+	cbor_put_array(b, HELLO_ADDRS_MAX + 1);
+	for (i = 0; i <= HELLO_ADDRS_MAX; i++)
+		cbor_put_text(b, "1.2.3.4:5");
+}
+
+static void
+fill_listen_too_long(struct cbor_buf *b)
+{
+	char	s[ADDR_STRLEN + 1];
+
+	memset(s, 'a', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	put_common(b, 1, 1, 32, "n");
+	cbor_put_text(b, "listen");
+	cbor_put_array(b, 1);
+	cbor_put_text(b, s);
+}
+
+static void
+fill_no_version(struct cbor_buf *b)
+{
+	uint8_t	id[32] = { 0 };
+
+	cbor_put_map(b, 2);
+	cbor_put_text(b, "id");
+	cbor_put_bytes(b, id, sizeof(id));
+	cbor_put_text(b, "name");
+	cbor_put_text(b, "n");
+}
+
+static void
+fill_not_map(struct cbor_buf *b)
+{
+	cbor_put_array(b, 0);
+}
+
+START_TEST(test_decode_rules)
+{
+	const char	*why;
+
+	ck_assert_int_eq(decode_map(fill_ok, &why), 0);
+	ck_assert_int_eq(decode_map(fill_unknown_key, &why), 0);
+	ck_assert_int_eq(decode_map(fill_v2, &why), -1);
+	ck_assert_str_eq(why, "unsupported protocol version");
+	ck_assert_int_eq(decode_map(fill_short_id, &why), -1);
+	ck_assert_str_eq(why, "HELLO without a 32-byte id");
+	ck_assert_int_eq(decode_map(fill_bad_name, &why), -1);
+	ck_assert_int_eq(decode_map(fill_empty_name, &why), -1);
+	ck_assert_str_eq(why, "HELLO without a valid name");
+	ck_assert_int_eq(decode_map(fill_listen_not_text, &why), -1);
+	ck_assert_int_eq(decode_map(fill_listen_too_many, &why), -1);
+	ck_assert_int_eq(decode_map(fill_listen_too_long, &why), -1);
+	ck_assert_int_eq(decode_map(fill_no_version, &why), -1);
+	ck_assert_str_eq(why, "HELLO without a version");
+	ck_assert_int_eq(decode_map(fill_not_map, &why), -1);
+}
+END_TEST
+
+START_TEST(test_truncated_and_oversized)
+{
+	struct cbor_buf	 b = { 0 };
+	struct hello	 h;
+	const char	*why;
+	static uint8_t	 big[HELLO_MAX + 1];
+	size_t		 i;
+
+	sample(&h);
+	hello_encode(&h, &b);
+	for (i = 0; i < b.len; i++)
+		ck_assert_int_eq(hello_decode(b.data, i, &h, &why), -1);
+	ck_assert_int_eq(hello_decode(big, sizeof(big), &h, &why), -1);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+Suite *
+hello_suite(void)
+{
+	Suite	*s = suite_create("hello");
+	TCase	*tc = tcase_create("hello");
+
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_decode_rules);
+	tcase_add_test(tc, test_truncated_and_oversized);
+	suite_add_tcase(s, tc);
+	return s;
+}
