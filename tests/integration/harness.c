@@ -25,6 +25,8 @@
 
 #define ARGS_MAX	32
 
+static bool	daemon_exited(void *);
+
 const char *
 peerd_bin(void)
 {
@@ -289,16 +291,49 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+/* Copies the daemon's log to stderr, so a failure can be read. */
+static void
+daemon_dump_log(const struct daemon *d)
+{
+	FILE	*f;
+	char	 line[2048];
+
+	if ((f = fopen(d->log, "r")) == NULL)
+		return;
+	fprintf(stderr, "--- %s\n", d->log);
+	while (fgets(line, sizeof(line), f) != NULL)
+		fputs(line, stderr);
+	fclose(f);
+}
+
 void
 daemon_free(struct daemon *d)
 {
+	char	why[256] = "";
+
 	if (d->pid != -1) {
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, NULL, 0);
+		/* A clean stop, so that leak checkers get to run at exit. */
+		kill(d->pid, SIGCONT);
+		kill(d->pid, SIGTERM);
+		if (!wait_until(daemon_exited, d, 5000)) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, NULL, 0);
+			snprintf(why, sizeof(why), "peerd did not stop on SIGTERM");
+		} else if (!WIFEXITED(d->status) || WEXITSTATUS(d->status) != 0)
+			snprintf(why, sizeof(why), "peerd stopped with wait status "
+			    "0x%x", (unsigned)d->status);
 		d->pid = -1;
 	}
+	if (why[0] == '\0' && d->dir[0] != '\0' &&
+	    (daemon_log_has(d, "Sanitizer") ||
+	    daemon_log_has(d, "runtime error:")))
+		snprintf(why, sizeof(why), "sanitizer report in peerd's log");
+	if (why[0] != '\0')
+		daemon_dump_log(d);
 	if (d->dir[0] != '\0')
 		nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	d->dir[0] = '\0';
+	ck_assert_msg(why[0] == '\0', "%s", why);
 }
 
 bool
