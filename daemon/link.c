@@ -23,6 +23,7 @@
 
 #include "addr.h"
 #include "link.h"
+#include "linkmsg.h"
 #include "log.h"
 #include "noise.h"
 #include "wire.h"
@@ -32,7 +33,6 @@
 #define LINK_READ_HIGH		(256u << 10)	/* input buffered at most */
 #define LINK_PINGS_MAX		64	/* user pings outstanding */
 #define LINK_KEEPALIVE_SLOTS	8	/* keep-alive pings remembered */
-#define LINK_FIELDS_MAX		16	/* keys in one message */
 
 struct link_ping {
 	TAILQ_ENTRY(link_ping)	 entry;
@@ -342,48 +342,32 @@ link_pong(struct link *l, uint64_t seq)
 static void
 link_message(struct link *l, const uint8_t *msg, size_t len)
 {
-	struct cbor_field	 f[LINK_FIELDS_MAX];
-	const struct cbor_field	*t, *n, *pad;
-	const char		*type;
-	char			 tbuf[32], esc[64];
-	size_t			 tlen;
-	uint64_t		 seq;
-	int			 nf;
+	struct linkmsg	 m;
+	const uint8_t	*pad;
+	size_t		 padlen;
+	uint64_t	 seq;
 
 	l->msgs_in++;
-	nf = cbor_scan_map(msg, len, f, LINK_FIELDS_MAX);
-	if (nf == -1 || (t = cbor_field_get(f, nf, "t")) == NULL ||
-	    !cbor_read_text(t->val, t->vallen, &type, &tlen) ||
-	    tlen >= sizeof(tbuf)) {
+	if (linkmsg_decode(msg, len, &m) == -1) {
 		log_warnx("link %s: malformed message, closing", l->name);
 		link_close(l, "malformed message");
 		return;
 	}
-	memcpy(tbuf, type, tlen);
-	tbuf[tlen] = '\0';
-	n = cbor_field_get(f, nf, "n");
-	if (strcmp(tbuf, "ping") == 0 || strcmp(tbuf, "pong") == 0) {
-		if (n == NULL || !cbor_read_uint(n->val, n->vallen, &seq)) {
+	if (strcmp(m.type, "ping") == 0 || strcmp(m.type, "pong") == 0) {
+		if (linkmsg_ping(&m, &seq, &pad, &padlen) == -1) {
 			log_warnx("link %s: %s without a sequence number, "
-			    "closing", l->name, tbuf);
+			    "closing", l->name, m.type);
 			link_close(l, "malformed ping");
 			return;
 		}
-		if (tbuf[1] == 'o')
+		if (m.type[1] == 'o')
 			link_pong(l, seq);
-		else {
-			pad = cbor_field_get(f, nf, "pad");
-			(void)link_put_ping(l, "pong", seq,
-			    pad ? pad->val : NULL, pad ? pad->vallen : 0,
+		else
+			(void)link_put_ping(l, "pong", seq, pad, padlen,
 			    pad != NULL);
-		}
 		return;
 	}
-	if (l->ops->message != NULL)
-		l->ops->message(l, tbuf, f, nf, msg, len, l->arg);
-	else
-		log_debug("link %s: ignoring message %s", l->name,
-		    log_escape(tbuf, tlen, esc, sizeof(esc)));
+	l->ops->message(l, m.type, m.f, m.nf, msg, len, l->arg);
 }
 
 /* One transport record from the peer, decrypted in place. */
