@@ -442,6 +442,8 @@ cmd_ping(const struct opts *o, int argc, char **argv)
 	for (i = 0; (count == 0 || i < count) && !interrupted; i++) {
 		if (i > 0)
 			usleep((useconds_t)interval * 1000);
+		if (interrupted)
+			break;
 		cbor_buf_reset(&body);
 		cbor_put_text(&body, "node");
 		cbor_put_text(&body, node);
@@ -450,8 +452,12 @@ cmd_ping(const struct opts *o, int argc, char **argv)
 		if (peer_op(p, "ping", body.data, body.len, 2, 10000, &res,
 		    &len, &err) == -1) {
 			if (err.code == PEER_DEADLINE_EXCEEDED) {
-				printf("no reply from %s: %s\n", node,
-				    err.message);
+				if (o->json)
+					printf("{\"seq\": %lld, \"error\": "
+					    "\"DEADLINE_EXCEEDED\"}\n", i + 1);
+				else
+					printf("no reply from %s: %s\n", node,
+					    err.message);
 				lost++;
 				continue;
 			}

@@ -257,7 +257,9 @@ ctl_close_timeout(evutil_socket_t fd, short what, void *arg)
 	struct ctl_conn	*c = arg;
 
 	(void)fd; (void)what;
-	log_debug("control %s: did not read its last reply, closing", c->name);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		log_debug("control %s: did not read its last reply, closing",
+		    c->name);
 	ctl_conn_free(c);
 }
 

@@ -7,6 +7,8 @@
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -36,9 +38,10 @@
 
 struct link_ping {
 	TAILQ_ENTRY(link_ping)	 entry;
+	struct link		*l;
+	struct event		*timer;		/* its deadline */
 	uint64_t		 seq;
 	int64_t			 sent_us;
-	int64_t			 deadline_us;
 	link_ping_fn		*fn;
 	void			*arg;
 };
@@ -60,6 +63,7 @@ struct link {
 	struct noise_hs		*hs;
 	struct noise_cipher	 tx, rx;
 	struct hello		 remote;
+	uint8_t			 hash[NOISE_HASH_LEN];	/* same at both ends */
 	char			 idstr[NODE_ID_STRLEN];
 	struct wire_reasm	 reasm;
 	struct cbor_buf		 out;		/* scratch for messages */
@@ -104,17 +108,41 @@ link_reap(evutil_socket_t fd, short what, void *arg)
 	free(l);
 }
 
+/* Forgets a user ping; its callback is the caller's business. */
+static void
+ping_free(struct link_ping *p)
+{
+	TAILQ_REMOVE(&p->l->pings, p, entry);
+	p->l->npings--;
+	event_free(p->timer);
+	free(p);
+}
+
 static void
 pings_fail(struct link *l, const char *why)
 {
 	struct link_ping	*p;
+	link_ping_fn		*fn;
+	void			*arg;
 
 	while ((p = TAILQ_FIRST(&l->pings)) != NULL) {
-		TAILQ_REMOVE(&l->pings, p, entry);
-		l->npings--;
-		p->fn(-1, why, p->arg);
-		free(p);
+		fn = p->fn;
+		arg = p->arg;
+		ping_free(p);
+		fn(-1, why, arg);
 	}
+}
+
+static void
+ping_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct link_ping	*p = arg;
+	link_ping_fn		*fn = p->fn;
+	void			*parg = p->arg;
+
+	(void)fd; (void)what;
+	ping_free(p);
+	fn(-1, "no pong before the deadline", parg);
 }
 
 void
@@ -213,6 +241,7 @@ link_up(struct link *l)
 {
 	struct timeval	tv;
 
+	memcpy(l->hash, noise_hs_hash(l->hs), sizeof(l->hash));
 	if (noise_hs_split(l->hs, &l->tx, &l->rx) == -1) {
 		link_close(l, "handshake split failed");
 		return;
@@ -264,8 +293,14 @@ link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 	}
 	if (!noise_hs_done(l->hs)) {
 		/* We read message 1 (empty): answer with our HELLO. */
+		if (n != 0) {
+			log_warnx("link %s: handshake message 1 carries a "
+			    "payload, closing", l->addr);
+			link_close(l, "unexpected handshake payload");
+			return;
+		}
 		link_hello(l);
-		if (n != 0 || l->out.failed ||
+		if (l->out.failed ||
 		    link_write_hs(l, l->out.data, l->out.len) == -1) {
 			link_close(l, "cannot write handshake");
 			return;
@@ -318,9 +353,12 @@ static void
 link_pong(struct link *l, uint64_t seq)
 {
 	struct link_ping	*p;
+	link_ping_fn		*fn;
+	void			*arg;
 	int64_t			 now = now_us();
 	int			 slot = (int)(seq % LINK_KEEPALIVE_SLOTS);
 
+	/* Only keep-alive pings, all alike, shape the link's RTT. */
 	if (l->keepalive[slot].seq == seq && l->keepalive[slot].sent_us > 0) {
 		link_rtt(l, now - l->keepalive[slot].sent_us);
 		l->keepalive[slot].sent_us = 0;
@@ -331,11 +369,11 @@ link_pong(struct link *l, uint64_t seq)
 			break;
 	if (p == NULL)
 		return;		/* late, after its timeout */
-	TAILQ_REMOVE(&l->pings, p, entry);
-	l->npings--;
-	link_rtt(l, now - p->sent_us);
-	p->fn(now - p->sent_us, NULL, p->arg);
-	free(p);
+	fn = p->fn;
+	arg = p->arg;
+	now -= p->sent_us;
+	ping_free(p);
+	fn(now, NULL, arg);
 }
 
 /* One whole message from the peer. */
@@ -435,6 +473,15 @@ link_read_cb(struct bufferevent *bev, void *arg)
 	bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* Small messages (pings, calls) must not wait for Nagle's timer. */
+static void
+link_nodelay(int fd)
+{
+	int	on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
 static void
 link_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -445,6 +492,7 @@ link_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		/* Outbound TCP is up: send handshake message 1 (empty). */
 		l->state = LINK_HANDSHAKE;
+		link_nodelay(bufferevent_getfd(bev));
 		if (link_write_hs(l, NULL, 0) == -1)
 			link_close(l, "cannot write handshake");
 		return;
@@ -470,7 +518,6 @@ static void
 link_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct link		*l = arg;
-	struct link_ping	*p, *next;
 	int64_t			 now = now_us();
 	int			 slot;
 	char			 reason[64];
@@ -482,15 +529,6 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 		log_info("link %s: %s, closing", l->name, reason);
 		link_close(l, reason);
 		return;
-	}
-	for (p = TAILQ_FIRST(&l->pings); p != NULL; p = next) {
-		next = TAILQ_NEXT(p, entry);
-		if (p->deadline_us <= now) {
-			TAILQ_REMOVE(&l->pings, p, entry);
-			l->npings--;
-			p->fn(-1, "no pong before the deadline", p->arg);
-			free(p);
-		}
 	}
 	slot = (int)(++l->seq % LINK_KEEPALIVE_SLOTS);
 	l->keepalive[slot].seq = l->seq;
@@ -613,6 +651,7 @@ link_accept(const struct link_params *par, int fd, const struct sockaddr *sa,
 		return NULL;
 	}
 	l->state = LINK_HANDSHAKE;
+	link_nodelay(fd);
 	addr_format(sa, l->addr);
 	link_set_name(l);
 	return l;
@@ -652,29 +691,33 @@ link_ping(struct link *l, size_t size, uint64_t timeout_ms, link_ping_fn *fn,
     void *arg)
 {
 	struct link_ping	*p;
+	struct timeval		 tv;
 	uint8_t			*pad;
-	int			 rc;
 
 	if (l->state != LINK_UP || l->npings >= LINK_PINGS_MAX ||
 	    size > l->par->max_message - 64)
 		return -1;
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (pad = calloc(1, size ? size : 1)) == NULL) {
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	if ((pad = calloc(1, size ? size : 1)) == NULL ||
+	    (p->timer = evtimer_new(l->par->base, ping_timeout, p)) == NULL) {
+		free(pad);
 		free(p);
 		return -1;
 	}
 	randombytes_buf(pad, size);	/* incompressible, like real data */
+	p->l = l;
 	p->seq = ++l->seq;
 	p->fn = fn;
 	p->arg = arg;
 	p->sent_us = now_us();
-	p->deadline_us = p->sent_us + (int64_t)timeout_ms * 1000;
+	ms_to_tv(timeout_ms, &tv);
+	evtimer_add(p->timer, &tv);
 	TAILQ_INSERT_TAIL(&l->pings, p, entry);
 	l->npings++;
-	rc = link_put_ping(l, "ping", p->seq, pad, size, false);
+	/* If sending fails the link closes, and pings_fail calls fn. */
+	(void)link_put_ping(l, "ping", p->seq, pad, size, false);
 	free(pad);
-	/* On failure the link closed and pings_fail has called fn. */
-	(void)rc;
 	return 0;
 }
 
@@ -685,11 +728,8 @@ link_ping_cancel(struct link *l, void *arg)
 
 	for (p = TAILQ_FIRST(&l->pings); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
-		if (p->arg == arg) {
-			TAILQ_REMOVE(&l->pings, p, entry);
-			l->npings--;
-			free(p);
-		}
+		if (p->arg == arg)
+			ping_free(p);
 	}
 }
 
@@ -745,4 +785,10 @@ int64_t
 link_up_since(const struct link *l)
 {
 	return l->up_ms;
+}
+
+const uint8_t *
+link_hash(const struct link *l)
+{
+	return l->hash;
 }

@@ -23,6 +23,7 @@
 #include "listen.h"
 #include "log.h"
 #include "mesh.h"
+#include "noise.h"
 #include "peerd.h"
 #include "proto.h"
 
@@ -30,6 +31,10 @@
 #define BACKOFF_MAX_MS		30000
 #define PING_TIMEOUT_MS		5000
 #define PING_TIMEOUT_MAX_MS	60000
+#define HANDSHAKES_MAX		256	/* inbound handshakes at once */
+/* A node named on the command line: an ID prefix or a name. */
+#define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
+				 NODE_NAME_MAX + 1 : NODE_ID_STRLEN)
 
 /* A link the mesh knows of. */
 struct mlink {
@@ -89,7 +94,8 @@ mesh_find_up(struct mesh *m, const uint8_t id[NODE_ID_LEN], struct mlink *not)
 }
 
 static void
-waiters_answer(struct target *t, struct link *l, const char *why)
+waiters_answer(struct target *t, struct link *l, enum peer_code code,
+    const char *why)
 {
 	struct waiter	*w;
 	struct cbor_buf	*b;
@@ -97,8 +103,7 @@ waiters_answer(struct target *t, struct link *l, const char *why)
 	while ((w = TAILQ_FIRST(&t->waiters)) != NULL) {
 		TAILQ_REMOVE(&t->waiters, w, entry);
 		if (l == NULL)
-			ctl_defer_error(w->defer, PEER_UNAVAILABLE, "%s: %s",
-			    t->addr, why);
+			ctl_defer_error(w->defer, code, "%s: %s", t->addr, why);
 		else {
 			b = ctl_defer_begin(w->defer);
 			cbor_put_map(b, 3);
@@ -117,7 +122,7 @@ waiters_answer(struct target *t, struct link *l, const char *why)
 static void
 target_free(struct target *t)
 {
-	waiters_answer(t, NULL, "no longer dialed");
+	waiters_answer(t, NULL, PEER_UNAVAILABLE, "no longer dialed");
 	if (t->ml != NULL && t->ml->t == t)
 		t->ml->t = NULL;
 	TAILQ_REMOVE(&t->m->targets, t, entry);
@@ -209,8 +214,7 @@ target_new(struct mesh *m, const char *addr, bool keep)
 
 /*
  * Of two links between the same pair, keeps the one whose initiator
- * has the larger node ID; both ends compute the same answer.  Between
- * two links with the same initiator, keeps the older.
+ * has the larger node ID; both ends compute the same answer.
  */
 static bool
 mesh_keep_new(struct mesh *m, struct link *older, struct link *newer)
@@ -221,8 +225,14 @@ mesh_keep_new(struct mesh *m, struct link *older, struct link *newer)
 
 	io = link_outbound(older) ? self : link_remote(older)->id;
 	in = link_outbound(newer) ? self : link_remote(newer)->id;
-	c = memcmp(in, io, NODE_ID_LEN);
-	return c > 0;
+	if ((c = memcmp(in, io, NODE_ID_LEN)) != 0)
+		return c > 0;
+	/*
+	 * One node started both: the handshake hashes, the same at both
+	 * ends, decide, as each end may have seen them come up in a
+	 * different order.
+	 */
+	return memcmp(link_hash(newer), link_hash(older), NOISE_HASH_LEN) > 0;
 }
 
 static void
@@ -238,7 +248,8 @@ mesh_link_up(struct link *l, void *arg)
 			log_warnx("mesh: %s is this node itself; not dialing "
 			    "it again", ml->t->addr);
 			ml->t->is_self = true;
-			waiters_answer(ml->t, NULL, "that is this node itself");
+			waiters_answer(ml->t, NULL, PEER_INVALID_ARGUMENT,
+			    "that is this node itself");
 		}
 		link_close(l, "connected to itself");
 		return;
@@ -249,7 +260,7 @@ mesh_link_up(struct link *l, void *arg)
 		memcpy(t->id, id, NODE_ID_LEN);
 		t->has_id = true;
 		t->backoff_ms = BACKOFF_MIN_MS;
-		waiters_answer(t, l, NULL);
+		waiters_answer(t, l, PEER_OK, NULL);
 	}
 	/* Targets waiting to re-dial this node need not. */
 	TAILQ_FOREACH(t, &m->targets, entry)
@@ -287,9 +298,10 @@ mesh_link_down(struct link *l, const char *reason, void *arg)
 				up->t = t;
 			continue;
 		}
-		if (!TAILQ_EMPTY(&t->waiters) && !t->has_id && !t->keep) {
-			/* A first connect that failed: report, do not retry. */
-			waiters_answer(t, NULL, reason);
+		/* Whoever waits on this attempt hears how it ended. */
+		waiters_answer(t, NULL, PEER_UNAVAILABLE, reason);
+		if (!t->has_id && !t->keep) {
+			/* A connect that never linked: not retried. */
 			target_free(t);
 			break;
 		}
@@ -319,6 +331,19 @@ void
 mesh_accept(struct mesh *m, int fd, const struct sockaddr *sa)
 {
 	struct mlink	*ml;
+	size_t		 pending = 0;
+	char		 addr[ADDR_STRLEN];
+
+	/* Half-open connections each hold memory until handshake_timeout. */
+	TAILQ_FOREACH(ml, &m->links, entry)
+		if (!link_outbound(ml->l) && link_state(ml->l) == LINK_HANDSHAKE)
+			pending++;
+	if (pending >= HANDSHAKES_MAX) {
+		log_warnx("mesh: %zu handshakes under way, refusing %s",
+		    pending, addr_format(sa, addr));
+		evutil_closesocket(fd);
+		return;
+	}
 
 	if ((ml = mlink_new(m)) == NULL) {
 		evutil_closesocket(fd);
@@ -465,10 +490,14 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
 
 	if (!ctl_arg_text(c, msg, "addr", addr, sizeof(addr), true))
 		return;
-	if (addr_split(addr, host, &port, err, sizeof(err)) == -1 ||
-	    port == 0) {
+	if (addr_split(addr, host, &port, err, sizeof(err)) == -1) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "addr: %s",
-		    port == 0 ? "port 0" : err);
+		    err);
+		return;
+	}
+	if (port == 0) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "addr: %s: "
+		    "port 0", addr);
 		return;
 	}
 	TAILQ_FOREACH(t, &m->targets, entry)
@@ -495,7 +524,7 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
 	w->t = t;
 	TAILQ_INSERT_TAIL(&t->waiters, w, entry);
 	if (t->ml != NULL && link_state(t->ml->l) == LINK_UP) {
-		waiters_answer(t, t->ml->l, NULL);
+		waiters_answer(t, t->ml->l, PEER_OK, NULL);
 		return;
 	}
 	if (t->ml == NULL) {
@@ -513,7 +542,7 @@ mesh_op_disconnect(struct ctl_conn *c, const struct ctl_msg *msg)
 	struct target	*t, *next;
 	struct cbor_buf	*b;
 	uint8_t		 id[NODE_ID_LEN];
-	char		 spec[NODE_ID_STRLEN], name[NODE_NAME_MAX + 1];
+	char		 spec[SPEC_MAX], name[NODE_NAME_MAX + 1];
 
 	if (!ctl_arg_text(c, msg, "node", spec, sizeof(spec), true) ||
 	    (ml = mesh_lookup(m, c, msg->id, spec)) == NULL)
@@ -656,7 +685,7 @@ mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg)
 	struct mesh	*m = ctl_peerd(c)->mesh;
 	struct mlink	*ml;
 	struct ping_req	*p;
-	char		 spec[NODE_ID_STRLEN];
+	char		 spec[SPEC_MAX];
 	uint64_t	 size = 0, timeout = PING_TIMEOUT_MS;
 
 	if (!ctl_arg_text(c, msg, "node", spec, sizeof(spec), true) ||
@@ -664,6 +693,11 @@ mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg)
 	    !ctl_arg_uint(c, msg, "timeout_ms", &timeout, PING_TIMEOUT_MAX_MS) ||
 	    (ml = mesh_lookup(m, c, msg->id, spec)) == NULL)
 		return;
+	if (timeout == 0) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT,
+		    "timeout_ms: must be 1 or more");
+		return;
+	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
 		    "out of memory");

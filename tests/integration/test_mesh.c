@@ -436,6 +436,44 @@ START_TEST(test_connect_errors_and_disconnect)
 }
 END_TEST
 
+START_TEST(test_connect_known_target_down)
+{
+	char	out[1024], err[1024], addr[64];
+	long	t0;
+
+	/* a keeps re-dialing b (bootstrap); b goes away. */
+	start(&n[1], "b", NULL);
+	start(&n[0], "a", &n[1]);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&n[1]));
+	daemon_stop(&n[1], SIGKILL);
+	/* connect to the same address reports the next failed attempt. */
+	t0 = now_ms();
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "connect", addr, NULL), 1);
+	ck_assert_msg(strstr(err, "UNAVAILABLE") != NULL, "%s", err);
+	ck_assert_msg(now_ms() - t0 < 3000, "connect took %ld ms",
+	    now_ms() - t0);
+}
+END_TEST
+
+START_TEST(test_long_names)
+{
+	static const char	name[] = "n23456789-123456789-123456789-"
+	    "123456789-123456789-123456789-123";
+	struct want		w = { &n[0], name, false };
+	char			out[1024], err[1024];
+
+	ck_assert_uint_eq(strlen(name), 63);
+	start(&n[0], "a", NULL);
+	start(&n[1], name, &n[0]);
+	ck_assert(wait_until(linked, &w, 3000));
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "ping", name, "--count", "1", NULL), 0);
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
+	    "disconnect", name, NULL), 0);
+}
+END_TEST
+
 Suite *
 mesh_suite(void)
 {
@@ -451,6 +489,8 @@ mesh_suite(void)
 	tcase_add_test(tc, test_garbage_on_mesh_port);
 	tcase_add_test(tc, test_simultaneous_connect);
 	tcase_add_test(tc, test_connect_errors_and_disconnect);
+	tcase_add_test(tc, test_connect_known_target_down);
+	tcase_add_test(tc, test_long_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
