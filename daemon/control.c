@@ -6,12 +6,14 @@
  * reply and is disconnected; one that stops reading stops being read
  * from; neither affects any other client.
  */
+#include <sys/file.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
@@ -39,6 +41,9 @@
 #define CTL_OUT_LOW		(1u << 20)	/* resume below this */
 #define CTL_CLOSE_GRACE		5		/* s to flush a last reply */
 #define CTL_ENVELOPE		(64u << 10)	/* frame = message + this */
+#define CTL_FRAME_TIMEOUT	30		/* s to finish a started frame */
+#define CTL_LINGER		1		/* s to wait for the client's EOF */
+#define CTL_LINGER_MAX		(1u << 20)	/* bytes discarded meanwhile */
 #define NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
 
 struct ctl_defer {
@@ -60,6 +65,9 @@ struct ctl_conn {
 	bool			 is_admin;
 	bool			 closing;	/* reply flushes, then close */
 	bool			 throttled;	/* output over CTL_OUT_HIGH */
+	bool			 eof;		/* the client sends no more */
+	bool			 lingering;	/* replies out, awaiting EOF */
+	size_t			 discarded;	/* bytes read while lingering */
 };
 
 struct control {
@@ -69,6 +77,7 @@ struct control {
 	TAILQ_HEAD(, ctl_conn)	 conns;
 	unsigned		 nconns;
 	size_t			 max_frame;
+	int			 lock_fd;	/* PATH.lock, held while we run */
 	dev_t			 sock_dev;	/* to remove only our own file */
 	ino_t			 sock_ino;
 	struct cbor_buf		 out;		/* scratch for replies */
@@ -84,6 +93,8 @@ struct ctl_op {
 
 static void	ctl_conn_free(struct ctl_conn *);
 static void	ctl_close_after_reply(struct ctl_conn *);
+static void	ctl_maybe_finish(struct ctl_conn *);
+static void	ctl_linger(struct ctl_conn *);
 static void	ctl_read_cb(struct bufferevent *, void *);
 
 /* Queues the frame built in ctl->out since start. */
@@ -191,21 +202,26 @@ ctl_defer_begin(struct ctl_defer *d)
 void
 ctl_defer_end(struct ctl_defer *d)
 {
-	ctl_result_end(d->c);
-	TAILQ_REMOVE(&d->c->defers, d, entry);
+	struct ctl_conn	*c = d->c;
+
+	ctl_result_end(c);
+	TAILQ_REMOVE(&c->defers, d, entry);
 	free(d);
+	ctl_maybe_finish(c);
 }
 
 void
 ctl_defer_error(struct ctl_defer *d, enum peer_code code, const char *fmt, ...)
 {
-	va_list	ap;
+	struct ctl_conn	*c = d->c;
+	va_list		 ap;
 
 	va_start(ap, fmt);
-	ctl_reply_verror(d->c, d->id, code, fmt, ap);
+	ctl_reply_verror(c, d->id, code, fmt, ap);
 	va_end(ap);
-	TAILQ_REMOVE(&d->c->defers, d, entry);
+	TAILQ_REMOVE(&c->defers, d, entry);
 	free(d);
+	ctl_maybe_finish(c);
 }
 
 bool
@@ -257,27 +273,84 @@ ctl_close_timeout(evutil_socket_t fd, short what, void *arg)
 	struct ctl_conn	*c = arg;
 
 	(void)fd; (void)what;
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+	if (!c->lingering)
 		log_debug("control %s: did not read its last reply, closing",
 		    c->name);
 	ctl_conn_free(c);
 }
 
-/* Stops reading; the connection closes once its output has drained. */
+/*
+ * Once closing and no deferred reply is due, frees c when its output
+ * has drained, or after CTL_CLOSE_GRACE if the client does not read.
+ * Callers may still hold c: it is freed from a later callback.
+ */
 static void
-ctl_close_after_reply(struct ctl_conn *c)
+ctl_maybe_finish(struct ctl_conn *c)
 {
 	struct timeval	tv = { CTL_CLOSE_GRACE, 0 };
 
+	if (!c->closing || c->lingering || !TAILQ_EMPTY(&c->defers))
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		ctl_linger(c);
+	else if (!evtimer_pending(c->close_timer, NULL))
+		evtimer_add(c->close_timer, &tv);
+}
+
+static void
+ctl_linger_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	c->discarded += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (c->discarded > CTL_LINGER_MAX)
+		ctl_conn_free(c);
+}
+
+static void
+ctl_linger_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev; (void)what;
+	ctl_conn_free(arg);	/* EOF or error: the client has gone */
+}
+
+/*
+ * Every reply is out: shut down our side and read until the client's
+ * EOF.  Closing a Unix socket with unread input resets it, and the
+ * client could lose the last reply (often the error saying why).
+ */
+static void
+ctl_linger(struct ctl_conn *c)
+{
+	struct timeval	tv = { CTL_LINGER, 0 };
+
+	c->lingering = true;
+	(void)shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+	bufferevent_setcb(c->bev, ctl_linger_read_cb, NULL,
+	    ctl_linger_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_enable(c->bev, EV_READ);
+	evtimer_del(c->close_timer);
+	if (c->eof)
+		tv.tv_sec = 0;	/* it already said it is done */
+	evtimer_add(c->close_timer, &tv);
+	ctl_linger_read_cb(c->bev, c);
+}
+
+/* Stops reading; the connection closes once its replies are out. */
+static void
+ctl_close_after_reply(struct ctl_conn *c)
+{
 	if (c->closing)
 		return;
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	/* Callers still hold c: free it from a later callback, never here. */
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		tv.tv_sec = 0;
-	evtimer_add(c->close_timer, &tv);
+	ctl_maybe_finish(c);
 }
 
 static void
@@ -394,6 +467,31 @@ ctl_frame(struct ctl_conn *c, const uint8_t *buf, size_t len)
 	ctl_dispatch(c, &m);
 }
 
+/*
+ * No whole frame is buffered.  After the client's EOF, what is left is
+ * a truncated frame; otherwise a started frame must finish in time.
+ */
+static void
+ctl_need_more(struct ctl_conn *c, size_t avail)
+{
+	struct timeval	tv = { CTL_FRAME_TIMEOUT, 0 };
+
+	if (c->eof) {
+		if (avail > 0) {
+			log_warnx("control %s: truncated frame (%zu bytes), "
+			    "closing", c->name, avail);
+			ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
+			    "truncated frame: connection ended after %zu "
+			    "bytes", avail);
+		} else
+			log_debug("control %s: disconnected", c->name);
+		ctl_close_after_reply(c);
+		return;
+	}
+	/* An idle client may stay; one stuck in mid-frame may not. */
+	bufferevent_set_timeouts(c->bev, avail > 0 ? &tv : NULL, NULL);
+}
+
 static void
 ctl_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -411,6 +509,7 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		p = evbuffer_pullup(in, avail < FRAME_HDR ? -1 : FRAME_HDR);
 		switch (frame_check(p, avail, c->ctl->max_frame, &len)) {
 		case FRAME_NEED_MORE:
+			ctl_need_more(c, avail);
 			return;
 		case FRAME_EMPTY:
 			log_warnx("control %s: empty frame, closing", c->name);
@@ -456,13 +555,13 @@ ctl_write_cb(struct bufferevent *bev, void *arg)
 	struct ctl_conn	*c = arg;
 
 	if (c->closing) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			ctl_conn_free(c);
+		ctl_maybe_finish(c);
 		return;
 	}
 	if (c->throttled) {
 		c->throttled = false;
-		bufferevent_enable(bev, EV_READ);
+		if (!c->eof)
+			bufferevent_enable(bev, EV_READ);
 		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 	}
 }
@@ -471,8 +570,15 @@ static void
 ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct ctl_conn	*c = arg;
-	size_t		 left;
 
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_warnx("control %s: frame not finished within %d s, closing",
+		    c->name, CTL_FRAME_TIMEOUT);
+		ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
+		    "frame not finished within %d s", CTL_FRAME_TIMEOUT);
+		ctl_close_after_reply(c);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
 		log_debug("control %s: %s", c->name,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -480,18 +586,13 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/*
-	 * EOF: the client may only have shut down its sending side, so
-	 * the replies already queued still go out before the close.
+	 * EOF: the client may only have shut down its sending side.  The
+	 * whole frames it sent are still answered, deferred replies too,
+	 * before the connection closes.
 	 */
-	left = evbuffer_get_length(bufferevent_get_input(bev));
-	if (left > 0 && !c->closing) {
-		log_warnx("control %s: truncated frame (%zu bytes), closing",
-		    c->name, left);
-		ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
-		    "truncated frame: connection ended after %zu bytes", left);
-	} else
-		log_debug("control %s: disconnected", c->name);
-	ctl_close_after_reply(c);
+	c->eof = true;
+	if (!c->closing)
+		ctl_read_cb(bev, c);
 }
 
 static void
@@ -524,10 +625,16 @@ ctl_refuse(struct control *ctl, int fd)
 	start = ctl_frame_begin(&ctl->out);
 	ctl_put_error(&ctl->out, 0, PEER_RESOURCE_EXHAUSTED,
 	    "too many clients");
+	uint8_t	junk[4096];
+
 	if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == 0)
 		(void)send(fd, ctl->out.data, ctl->out.len,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 	cbor_buf_reset(&ctl->out);
+	/* Unread input would reset the socket and lose the error. */
+	(void)shutdown(fd, SHUT_WR);
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
 	close(fd);
 }
 
@@ -614,9 +721,40 @@ ctl_accept_error_cb(struct evconnlistener *lev, void *arg)
 }
 
 /*
- * Binds path.  If the file exists and a daemon answers on it, refuses;
- * if nothing answers, it is stale and replaced.
+ * Takes PATH.lock for the daemon's life.  Whoever holds it owns the
+ * socket, so a socket file found while holding it is stale; without the
+ * lock, a starting daemon could not tell a stale socket from one that a
+ * daemon starting at the same moment has bound but not yet listens on.
+ * -1 after logging why.
  */
+static int
+ctl_lock(const char *path)
+{
+	char	lock[PATH_MAX];
+	int	fd;
+
+	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock)) {
+		log_warnx("control: socket path %s is too long", path);
+		return -1;
+	}
+	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		log_warn("control: %s", lock);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			log_warnx("control: another peerd is already serving "
+			    "%s", path);
+		else
+			log_warn("control: lock %s", lock);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Binds path, replacing a stale socket file (we hold the lock). */
 static int
 ctl_bind(const char *path)
 {
@@ -624,7 +762,7 @@ ctl_bind(const char *path)
 	struct stat		st;
 	char			dir[PATH_MAX];
 	mode_t			old;
-	int			fd, probe, rc;
+	int			fd, rc;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -636,7 +774,15 @@ ctl_bind(const char *path)
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (mkdir(dirname(dir), 0755) == 0)
 		log_info("control: created %s", dir);
-
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_warnx("control: %s exists and is not a socket",
+			    path);
+			return -1;
+		}
+		log_info("control: removing stale socket %s", path);
+		(void)unlink(path);
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		log_warn("control: socket");
@@ -644,31 +790,8 @@ ctl_bind(const char *path)
 	}
 	old = umask(0117);	/* socket mode 0660 */
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	if (rc == -1 && errno == EADDRINUSE) {
-		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-			umask(old);
-			log_warnx("control: %s exists and is not a socket", path);
-			close(fd);
-			return -1;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe != -1 && connect(probe, (struct sockaddr *)&sun,
-		    sizeof(sun)) == 0) {
-			umask(old);
-			close(probe);
-			close(fd);
-			log_warnx("control: another peerd is already serving "
-			    "%s", path);
-			return -1;
-		}
-		if (probe != -1)
-			close(probe);
-		log_info("control: removing stale socket %s", path);
-		(void)unlink(path);
-		rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-	}
 	umask(old);
-	if (rc == -1 || listen(fd, 64) == -1) {
+	if (rc == -1 || listen(fd, SOMAXCONN) == -1) {
 		log_warn("control: %s", path);
 		close(fd);
 		return -1;
@@ -690,7 +813,12 @@ control_open(struct peerd *d)
 	ctl->d = d;
 	TAILQ_INIT(&ctl->conns);
 	ctl->max_frame = d->conf.max_message + CTL_ENVELOPE;
+	if ((ctl->lock_fd = ctl_lock(d->conf.socket_path)) == -1) {
+		free(ctl);
+		return NULL;
+	}
 	if ((fd = ctl_bind(d->conf.socket_path)) == -1) {
+		close(ctl->lock_fd);
 		free(ctl);
 		return NULL;
 	}
@@ -732,6 +860,7 @@ control_free(struct control *ctl)
 	if (ctl->resume != NULL)
 		event_free(ctl->resume);
 	cbor_buf_free(&ctl->out);
+	close(ctl->lock_fd);
 	free(ctl);
 }
 

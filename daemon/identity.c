@@ -21,6 +21,49 @@
 
 #define KEY_FILE_LEN	32
 
+/*
+ * Creates dir and any missing parents (mode 0700), and checks that it
+ * is ours and that no one else can write to it: whoever can could swap
+ * the key files.
+ */
+static int
+state_dir_ready(const char *dir)
+{
+	struct stat	st;
+	char		path[PATH_MAX], *p;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		log_warnx("state directory %s: path too long", dir);
+		return -1;
+	}
+	for (p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			log_warn("state directory %s", path);
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		log_warn("state directory %s", dir);
+		return -1;
+	}
+	if (stat(dir, &st) == -1) {
+		log_warn("state directory %s", dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		log_warnx("state directory %s: must be a directory owned by "
+		    "uid %u that only it can write to", dir,
+		    (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
 /* Reads exactly KEY_FILE_LEN bytes.  1 loaded, 0 absent, -1 refused. */
 static int
 key_read(const char *path, uint8_t key[KEY_FILE_LEN])
@@ -30,7 +73,9 @@ key_read(const char *path, uint8_t key[KEY_FILE_LEN])
 	uint8_t		extra;
 	int		fd;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: a FIFO planted here must not hang the start. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		log_warn("%s", path);
@@ -68,20 +113,25 @@ fail:
 	return -1;
 }
 
+/*
+ * Writes a new key file.  link() rather than rename(): if another
+ * process created the file meanwhile, its key wins and is read back,
+ * so no two processes ever run with different keys for one directory.
+ * 0 written, 1 someone else's is there now, -1 on error.
+ */
 static int
 key_write(const char *dir, const char *name, const uint8_t key[KEY_FILE_LEN])
 {
 	char	tmp[PATH_MAX], path[PATH_MAX];
-	int	fd;
+	int	fd, dfd, rc = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.new", dir, name) >=
-	    (int)sizeof(tmp)) {
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", dir, name,
+	    (long)getpid()) >= (int)sizeof(tmp)) {
 		log_warnx("%s: path too long", dir);
 		return -1;
 	}
-	(void)unlink(tmp);	/* left over from a crash */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd == -1) {
 		log_warn("%s", tmp);
@@ -94,13 +144,24 @@ key_write(const char *dir, const char *name, const uint8_t key[KEY_FILE_LEN])
 		return -1;
 	}
 	close(fd);
-	if (rename(tmp, path) == -1) {
-		log_warn("rename %s", path);
-		(void)unlink(tmp);
-		return -1;
+	if (link(tmp, path) == -1) {
+		if (errno == EEXIST)
+			rc = 1;
+		else {
+			log_warn("link %s", path);
+			rc = -1;
+		}
 	}
-	log_info("created %s", path);
-	return 0;
+	(void)unlink(tmp);
+	/* The new name must survive a crash too. */
+	if (rc == 0 && (dfd = open(dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	if (rc == 0)
+		log_info("created %s", path);
+	return rc;
 }
 
 /* Loads dir/name, or creates it from random bytes. */
@@ -118,7 +179,9 @@ key_load_or_create(const char *dir, const char *name, uint8_t key[KEY_FILE_LEN])
 	if ((r = key_read(path, key)) != 0)
 		return r == 1 ? 0 : -1;
 	randombytes_buf(key, KEY_FILE_LEN);
-	return key_write(dir, name, key);
+	if ((r = key_write(dir, name, key)) == 1)
+		return key_read(path, key) == 1 ? 0 : -1;
+	return r;
 }
 
 int
@@ -130,10 +193,8 @@ identity_load(struct identity *id, const char *dir)
 		log_warnx("libsodium failed to initialise");
 		return -1;
 	}
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("state directory %s", dir);
+	if (state_dir_ready(dir) == -1)
 		return -1;
-	}
 	if (key_load_or_create(dir, "identity.key", seed) == -1 ||
 	    key_load_or_create(dir, "network.key", id->network_key) == -1) {
 		sodium_memzero(seed, sizeof(seed));

@@ -697,6 +697,10 @@ link_ping(struct link *l, size_t size, uint64_t timeout_ms, link_ping_fn *fn,
 	if (l->state != LINK_UP || l->npings >= LINK_PINGS_MAX ||
 	    size > l->par->max_message - 64)
 		return -1;
+	/* Pings must not fill the queue: that would close a good link. */
+	if (evbuffer_get_length(bufferevent_get_output(l->bev)) + size >
+	    l->par->max_message)
+		return -1;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return -1;
 	if ((pad = calloc(1, size ? size : 1)) == NULL ||

@@ -72,7 +72,8 @@ typedef void	 link_ping_fn(int64_t rtt_us, const char *why, void *arg);
 /*
  * Sends a ping carrying size bytes and calls fn when its pong arrives,
  * when timeout_ms pass, or when the link closes.  -1 if too many pings
- * are outstanding or size is over the message limit (fn not called).
+ * are outstanding, size is over the message limit, or the link's queue
+ * has no room for it now (fn not called).
  */
 int		 link_ping(struct link *, size_t size, uint64_t timeout_ms,
 		    link_ping_fn *fn, void *arg);

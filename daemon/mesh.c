@@ -711,7 +711,7 @@ mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg)
 	}
 	if (link_ping(ml->l, p->size, timeout, ping_done, p) == -1) {
 		ctl_defer_error(p->defer, PEER_RESOURCE_EXHAUSTED, "too many "
-		    "pings in flight on this link");
+		    "pings or bytes in flight on this link");
 		free(p);
 	}
 }

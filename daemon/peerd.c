@@ -2,6 +2,8 @@
 /*
  * peerd.c: start-up, signals and shutdown of the daemon.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -136,6 +138,18 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	notify_ready(d->base, d->status);
 }
 
+/* Clients and links each take a descriptor: allow what the hard limit does. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void
 on_accept(int fd, const struct sockaddr *sa, void *arg)
 {
@@ -232,6 +246,7 @@ main(int argc, char *argv[])
 	if (d.config_path == NULL && access(path, F_OK) == -1)
 		log_info("no %s: running on defaults", path);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 
 	if (identity_load(&d.id, d.conf.state_dir) == -1)
 		fatalx("cannot load the node identity from %s",

@@ -24,6 +24,7 @@ struct scan {
 	uint64_t	 left[CBOR_SCAN_DEPTH];	/* items, or map parity */
 	int		 depth;
 	int		 tags;		/* tags waiting for their item */
+	size_t		 avail;		/* bytes after the current head */
 	bool		 done;		/* the top-level item is complete */
 	bool		 error;
 };
@@ -164,10 +165,18 @@ static void cb_text_start(void *c) { scan_push(c, SCAN_INDEF_TEXT, 0); }
 static void cb_indef_array(void *c) { scan_push(c, SCAN_INDEF, 0); }
 static void cb_indef_map(void *c) { scan_push(c, SCAN_INDEF_MAP, 0); }
 
+/*
+ * Every item takes a byte at least, so a count larger than the bytes
+ * left is malformed; this also keeps n * 2 from wrapping.
+ */
 static void
 cb_array(void *c, size_t n)
 {
-	if (n == 0)
+	struct scan	*s = c;
+
+	if (n > s->avail)
+		s->error = true;
+	else if (n == 0)
 		scan_leaf(c);
 	else
 		scan_push(c, SCAN_DEFINITE, n);
@@ -176,7 +185,11 @@ cb_array(void *c, size_t n)
 static void
 cb_map(void *c, size_t n)
 {
-	if (n == 0)
+	struct scan	*s = c;
+
+	if (n > s->avail / 2)
+		s->error = true;
+	else if (n == 0)
 		scan_leaf(c);
 	else
 		scan_push(c, SCAN_DEFINITE, (uint64_t)n * 2);
@@ -237,6 +250,8 @@ cbor_scan_item(const uint8_t *buf, size_t len)
 	while (!s.done) {
 		if (off >= len)
 			return 0;
+		/* An upper bound on what follows the head: enough to refuse. */
+		s.avail = len - off - 1;
 		r = cbor_stream_decode(buf + off, len - off, &scan_callbacks, &s);
 		if (r.status != CBOR_DECODER_FINISHED || s.error)
 			return 0;

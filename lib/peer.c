@@ -41,6 +41,7 @@ struct peer {
 	uint8_t		*rbuf;
 	size_t		 rlen, rcap;
 	struct cbor_buf	 wbuf;
+	int		 depth;		/* callbacks running */
 	char		*node_id;
 	char		*node_name;
 };
@@ -112,7 +113,22 @@ pending_finish(struct peer *p, struct pending **pp, const struct peer_error *e,
 	r.error = e;
 	r.result = e == NULL ? result : NULL;
 	r.result_len = e == NULL ? result_len : 0;
+	p->depth++;
 	pd->fn(p, &r, pd->arg);
+	p->depth--;
+	free(pd);
+}
+
+/* Drops a request without calling its callback. */
+static void
+pending_forget(struct peer *p, uint64_t id)
+{
+	struct pending	**pp = pending_slot(p, id), *pd = *pp;
+
+	if (pd == NULL)
+		return;
+	*pp = pd->next;
+	p->npending--;
 	free(pd);
 }
 
@@ -150,6 +166,20 @@ pending_expire(struct peer *p)
 				pp = &(*pp)->next;
 		}
 	}
+}
+
+/*
+ * Callbacks may send requests but not block or close: the frame they
+ * were called for still sits in the read buffer.
+ */
+static bool
+peer_in_callback(const struct peer *p, const char *fn, struct peer_error *err)
+{
+	if (p->depth == 0)
+		return false;
+	peer_seterr(err, PEER_INVALID_ARGUMENT, "%s called from a reply "
+	    "callback", fn);
+	return true;
 }
 
 int
@@ -243,7 +273,8 @@ peer_handle(struct peer *p, const uint8_t *buf, size_t len,
 	if (m.id == 0 && (ef = ctl_msg_get(&m, "error")) != NULL) {
 		/* About the connection, not one request: ends them all. */
 		if (!ctl_read_error(ef, &e.code, e.message, sizeof(e.message)))
-			e.code = PEER_INTERNAL;
+			peer_seterr(&e, PEER_INTERNAL, "malformed error from "
+			    "peerd");
 		pending_fail_all(p, e.code, e.message);
 		return 0;
 	}
@@ -302,18 +333,22 @@ peer_dispatch(struct peer *p, struct peer_error *err)
 	struct peer_error	e;
 	int			r;
 
+	if (peer_in_callback(p, "peer_dispatch", err))
+		return -1;
 	if (p->fd == -1) {
 		peer_seterr(err, PEER_UNAVAILABLE, "not connected to peerd");
 		return -1;
 	}
-	while ((r = peer_read(p, &e)) == 1)
-		;
-	if (peer_process(p, r == -1 ? NULL : &e) == -1 || r == -1) {
-		peer_lost(p, e.message);
-		if (err != NULL)
-			*err = e;
-		return -1;
-	}
+	/* Handle frames as they come, so the buffer holds one at most. */
+	do {
+		r = peer_read(p, &e);
+		if (peer_process(p, r == -1 ? NULL : &e) == -1 || r == -1) {
+			peer_lost(p, e.message);
+			if (err != NULL)
+				*err = e;
+			return -1;
+		}
+	} while (r == 1 && p->fd != -1);
 	pending_expire(p);
 	return 0;
 }
@@ -348,7 +383,8 @@ peer_write(struct peer *p, const uint8_t *buf, size_t len, int64_t deadline,
 			return -1;
 		}
 		pfd.fd = p->fd;
-		pfd.events = POLLIN | POLLOUT;
+		/* Nested in a callback, the read buffer must stay as it is. */
+		pfd.events = p->depth > 0 ? POLLOUT : POLLIN | POLLOUT;
 		if (poll(&pfd, 1, (int)(deadline - now)) == -1 && errno != EINTR) {
 			peer_seterr(err, PEER_INTERNAL, "poll: %s",
 			    strerror(errno));
@@ -407,9 +443,11 @@ peer_request(struct peer *p, const char *op, const void *body, size_t bodylen,
 		 * the daemon sent before it closed (such as "too many
 		 * clients") explains the failure best, so deliver that first.
 		 */
-		while (peer_read(p, NULL) == 1)
-			;
-		(void)peer_process(p, NULL);
+		if (p->depth == 0) {
+			while (peer_read(p, NULL) == 1)
+				(void)peer_process(p, NULL);
+			(void)peer_process(p, NULL);
+		}
 		peer_lost(p, e.message);
 	}
 	return 0;
@@ -421,6 +459,8 @@ peer_wait(struct peer *p, uint64_t id, struct peer_error *err)
 	struct pollfd	pfd;
 	int		timeout;
 
+	if (peer_in_callback(p, "peer_wait", err))
+		return -1;
 	while (*pending_slot(p, id) != NULL) {
 		pfd.fd = p->fd;
 		pfd.events = POLLIN;
@@ -470,15 +510,22 @@ peer_op(struct peer *p, const char *op, const void *body, size_t bodylen,
     struct peer_error *err)
 {
 	struct sync_reply	s;
+	struct peer_error	werr;
 	uint64_t		id;
 
 	memset(&s, 0, sizeof(s));
-	if (peer_request(p, op, body, bodylen, nbody, timeout_ms,
+	if (peer_in_callback(p, "peer_op", err) ||
+	    peer_request(p, op, body, bodylen, nbody, timeout_ms,
 	    sync_reply_cb, &s, &id, err) == -1)
 		return -1;
-	/* A lost connection ends the request, so s is filled in either way. */
-	(void)peer_wait(p, id, NULL);
-	if (!s.done || s.err.code != PEER_OK) {
+	if (peer_wait(p, id, &werr) == -1 && !s.done) {
+		/* Not ended (poll failed): it must not keep pointing at s. */
+		pending_forget(p, id);
+		if (err != NULL)
+			*err = werr;
+		return -1;
+	}
+	if (s.err.code != PEER_OK) {
 		if (err != NULL)
 			*err = s.err;
 		free(s.result);
@@ -523,6 +570,7 @@ peer_open(const char *path, struct peer_error *err)
 	size_t			 reslen;
 	uint64_t		 proto;
 	char			 def[sizeof(sun.sun_path)];
+	int64_t			 deadline;
 	int			 nf;
 
 	if (path == NULL && (path = peer_default_socket(def, sizeof(def))) == NULL) {
@@ -546,11 +594,18 @@ peer_open(const char *path, struct peer_error *err)
 		peer_seterr(err, PEER_INTERNAL, "socket: %s", strerror(errno));
 		goto fail;
 	}
-	/* A local stream connect completes at once or fails at once. */
-	if (connect(p->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		peer_seterr(err, PEER_UNAVAILABLE, "cannot reach peerd at %s: "
-		    "%s", path, strerror(errno));
-		goto fail;
+	/*
+	 * A local stream connect completes or fails at once, except when
+	 * the daemon's backlog is full (EAGAIN): then try again a while.
+	 */
+	deadline = now_ms() + PEER_HELLO_TIMEOUT;
+	while (connect(p->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno != EAGAIN || now_ms() >= deadline) {
+			peer_seterr(err, PEER_UNAVAILABLE, "cannot reach peerd "
+			    "at %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		usleep(5000);
 	}
 
 	cbor_put_text(&body, "protocol");
@@ -586,6 +641,12 @@ peer_close(struct peer *p)
 {
 	if (p == NULL)
 		return;
+	if (p->depth > 0) {
+		/* The caller's frame is still in use: a programming error. */
+		fprintf(stderr, "libpeer: peer_close called from a reply "
+		    "callback\n");
+		abort();
+	}
 	if (p->fd != -1)
 		close(p->fd);
 	p->fd = -1;

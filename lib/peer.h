@@ -75,6 +75,11 @@ struct peer_reply {
 	const uint8_t		*result;	/* encoded CBOR, or NULL */
 	size_t			 result_len;
 };
+/*
+ * A callback may send further requests with peer_request, but must not
+ * call peer_dispatch, peer_wait, peer_op, peer_status (they fail with
+ * INVALID_ARGUMENT there) or peer_close (which aborts there).
+ */
 typedef void	 peer_reply_fn(struct peer *, const struct peer_reply *,
 		    void *arg);
 

@@ -5,6 +5,7 @@
  * served.
  */
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -246,6 +247,66 @@ START_TEST(test_half_close_gets_all_replies)
 }
 END_TEST
 
+/* Sends n pipelined hellos and half-closes; returns replies received. */
+static unsigned
+half_closed_client(unsigned n)
+{
+	static uint8_t	 buf[1 << 20];
+	struct cbor_buf	 b = { 0 };
+	struct pollfd	 pfd;
+	size_t		 start, len = 0, off, i;
+	uint32_t	 flen;
+	ssize_t		 r;
+	unsigned	 got = 0;
+	int		 fd;
+
+	for (i = 1; i <= n; i++) {
+		start = ctl_frame_begin(&b);
+		ctl_put_request(&b, "hello", i, 0);
+		ck_assert_int_eq(ctl_frame_end(&b, start, 1 << 20), 0);
+	}
+	ck_assert_int_ne(fd = unix_connect(d.sock), -1);
+	send_all(fd, b.data, b.len);
+	shutdown(fd, SHUT_WR);
+	cbor_buf_free(&b);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	/* Count frames as they come; keep only the unfinished tail. */
+	while (poll(&pfd, 1, 10000) == 1 && (r = read(fd, buf + len,
+	    sizeof(buf) - len)) > 0) {
+		len += (size_t)r;
+		for (off = 0; frame_check(buf + off, len - off, sizeof(buf),
+		    &flen) == FRAME_OK; off += FRAME_HDR + flen)
+			got++;
+		memmove(buf, buf + off, len - off);
+		len -= off;
+	}
+	close(fd);
+	return got;
+}
+
+START_TEST(test_many_half_closed_clients)
+{
+	pid_t	pids[20];
+	int	i, status, ok = 0;
+
+	/* Enough at once that the daemon must interleave them. */
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_ne(pids[i] = fork(), -1);
+		if (pids[i] == 0)
+			_exit(half_closed_client(3000) == 3000 ? 0 : 1);
+	}
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			ok++;
+	}
+	ck_assert_int_eq(ok, 20);
+	ck_assert(!daemon_log_has(&d, "truncated frame"));
+	assert_serving(NULL);
+}
+END_TEST
+
 START_TEST(test_request_without_id)
 {
 	/* {"op": "status"}: nothing to answer it with, so the client goes. */
@@ -351,7 +412,8 @@ START_TEST(test_client_limit)
 	ck_assert_ptr_nonnull(p[1] = peer_open(small.sock, &err));
 	p[2] = peer_open(small.sock, &err);
 	ck_assert_ptr_null(p[2]);
-	ck_assert_int_eq(err.code, PEER_RESOURCE_EXHAUSTED);
+	ck_assert_msg(err.code == PEER_RESOURCE_EXHAUSTED, "%s: %s",
+	    peer_code_name(err.code), err.message);
 	ck_assert_str_eq(err.message, "too many clients");
 	ck_assert(daemon_log_has(&small, "refused: already 2 clients"));
 	peer_close(p[0]);
@@ -373,6 +435,7 @@ control_suite(void)
 	tcase_add_test(tc, test_empty_and_wrong_types);
 	tcase_add_test(tc, test_truncated_frame);
 	tcase_add_test(tc, test_half_close_gets_all_replies);
+	tcase_add_test(tc, test_many_half_closed_clients);
 	tcase_add_test(tc, test_request_without_id);
 	tcase_add_test(tc, test_unknown_op_keeps_client);
 	tcase_add_test(tc, test_pipelined_requests);

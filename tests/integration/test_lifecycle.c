@@ -13,9 +13,20 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "peer.h"
 #include "suites.h"
 
 static struct daemon	d;
+
+/* A daemon answers on sock. */
+static bool
+peer_serving(const char *sock)
+{
+	struct peer	*p = peer_open(sock, NULL);
+
+	peer_close(p);
+	return p != NULL;
+}
 
 static void
 setup(void)
@@ -178,6 +189,81 @@ START_TEST(test_stale_socket_replaced)
 }
 END_TEST
 
+START_TEST(test_simultaneous_start_on_stale_socket)
+{
+	struct daemon	 other;
+	int		 round, s1, s2;
+	pid_t		 p1, p2;
+
+	for (round = 0; round < 5; round++) {
+		daemon_init(&other);
+		/* A stale socket file, as a crashed daemon leaves it. */
+		daemon_start(&d, NULL, NULL);
+		daemon_stop(&d, SIGKILL);
+		{
+			const char *const t1[] = { peerd_bin(), "--state-dir",
+			    d.state, "-S", d.sock, "--listen", "127.0.0.1:0",
+			    NULL };
+			const char *const t2[] = { peerd_bin(), "--state-dir",
+			    other.state, "-S", d.sock, "--listen",
+			    "127.0.0.1:0", NULL };
+
+			ck_assert_int_ne(p1 = fork(), -1);
+			if (p1 == 0) {
+				execv(t1[0], (char *const *)t1);
+				_exit(127);
+			}
+			ck_assert_int_ne(p2 = fork(), -1);
+			if (p2 == 0) {
+				execv(t2[0], (char *const *)t2);
+				_exit(127);
+			}
+		}
+		/* Exactly one refuses; the other serves. */
+		d.pid = p1;
+		other.pid = p2;
+		while (waitpid(p1, &s1, WNOHANG) == 0 &&
+		    waitpid(p2, &s2, WNOHANG) == 0)
+			usleep(10000);
+		if (kill(p1, 0) == 0) {
+			other.pid = -1;
+			ck_assert(WIFEXITED(s2) && WEXITSTATUS(s2) == 1);
+		} else {
+			d.pid = -1;
+			ck_assert(WIFEXITED(s1) && WEXITSTATUS(s1) == 1);
+		}
+		ck_assert(peer_serving(d.sock));
+		daemon_free(&other);
+		if (d.pid != -1)
+			daemon_stop(&d, SIGTERM);
+	}
+}
+END_TEST
+
+START_TEST(test_state_dir_created_and_checked)
+{
+	char		deep[256];
+	const char	*extra[] = { NULL };
+
+	(void)extra;
+	snprintf(deep, sizeof(deep), "%s/state", d.dir);
+	/* Missing parents are created. */
+	snprintf(d.state, sizeof(d.state), "%s/a/b/c", d.dir);
+	daemon_start(&d, NULL, NULL);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+	/* A directory others can write to is refused. */
+	ck_assert_int_eq(chmod(d.state, 0770), 0);
+	{
+		const char *const tail[] = { "--state-dir", d.state, "-S",
+		    d.sock, "--listen", "127.0.0.1:0", NULL };
+		int	status = daemon_run_to_exit(&d, tail);
+
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	}
+	ck_assert(daemon_log_has(&d, "that only it can write to"));
+}
+END_TEST
+
 START_TEST(test_bad_config_exits_2)
 {
 	const char *const tail[] = { "-c", d.conf, "--state-dir", d.state,
@@ -272,6 +358,8 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_second_daemon_refuses);
 	tcase_add_test(tc, test_stale_socket_replaced);
 	tcase_add_test(tc, test_bad_config_exits_2);
+	tcase_add_test(tc, test_simultaneous_start_on_stale_socket);
+	tcase_add_test(tc, test_state_dir_created_and_checked);
 	tcase_add_test(tc, test_sighup_reloads_log_level);
 	tcase_add_test(tc, test_peerctl_without_daemon);
 	tcase_add_test(tc, test_peerctl_usage);

@@ -20,7 +20,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cbor_buf.h"
 #include "harness.h"
+#include "peer.h"
 #include "suites.h"
 
 #define FAST	"ping_interval = 100ms\ndead_after = 1s\n" \
@@ -456,6 +458,59 @@ START_TEST(test_connect_known_target_down)
 }
 END_TEST
 
+struct ping_count {
+	unsigned	ok, exhausted, other;
+};
+
+static void
+ping_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct ping_count	*c = arg;
+
+	(void)p;
+	if (r->error == NULL)
+		c->ok++;
+	else if (r->error->code == PEER_RESOURCE_EXHAUSTED)
+		c->exhausted++;
+	else
+		c->other++;
+}
+
+START_TEST(test_ping_flood_keeps_link)
+{
+	struct want		 wb = { &n[0], "b", false };
+	struct ping_count	 c = { 0, 0, 0 };
+	struct peer_error	 err;
+	struct cbor_buf		 body = { 0 };
+	struct peer		*p;
+	uint64_t		 ids[4];
+	int			 i;
+
+	start(&n[0], "a", NULL);
+	start(&n[1], "b", &n[0]);
+	ck_assert(wait_until(linked, &wb, 3000));
+	ck_assert_ptr_nonnull(p = peer_open(n[0].sock, &err));
+	cbor_put_text(&body, "node");
+	cbor_put_text(&body, "b");
+	cbor_put_text(&body, "size");
+	cbor_put_uint(&body, (16u << 20) - 64);
+	/* Any client may ping: it must not be able to break the link. */
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(peer_request(p, "ping", body.data, body.len, 2,
+		    20000, ping_cb, &c, &ids[i], &err), 0);
+	/* The refusals come first; the pong of the first ping later. */
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(peer_wait(p, ids[i], &err), 0);
+	peer_close(p);
+	cbor_buf_free(&body);
+	ck_assert_uint_ge(c.ok, 1);
+	ck_assert_uint_ge(c.exhausted, 1);
+	ck_assert_uint_eq(c.other, 0);
+	ck_assert(!daemon_log_has(&n[0], "peer not reading"));
+	ck_assert(wait_until(linked, &wb, 100));
+}
+END_TEST
+
 START_TEST(test_long_names)
 {
 	static const char	name[] = "n23456789-123456789-123456789-"
@@ -491,6 +546,7 @@ mesh_suite(void)
 	tcase_add_test(tc, test_connect_errors_and_disconnect);
 	tcase_add_test(tc, test_connect_known_target_down);
 	tcase_add_test(tc, test_long_names);
+	tcase_add_test(tc, test_ping_flood_keeps_link);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -56,6 +56,12 @@ START_TEST(test_scan_malformed)
 	ck_assert_uint_eq(SCAN(0x7f, 0x61, 0xc3, 0xff), 0);	/* chunk */
 	ck_assert_uint_eq(SCAN(0x63, 0xe2, 0x82, 0xac), 4);	/* euro sign */
 	ck_assert_uint_eq(SCAN(0x64, 0xf0, 0x9f, 0x98, 0x80), 5);
+	/* A map count whose doubling wraps to 2: one pair must not do. */
+	ck_assert_uint_eq(SCAN(0xbb, 0x80, 0, 0, 0, 0, 0, 0, 0x01, 0x61, 'k',
+	    0x01), 0);
+	/* Counts larger than the bytes left are refused outright. */
+	ck_assert_uint_eq(SCAN(0x83, 0x01, 0x02), 0);
+	ck_assert_uint_eq(SCAN(0xa2, 0x61, 'k', 0x01), 0);
 	/* A huge declared count costs nothing: it is just truncated. */
 	ck_assert_uint_eq(SCAN(0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0x00), 0);
