@@ -134,6 +134,18 @@ fuzz: deps $(FUZZ_BINS)
 	    grep -E '^(#[0-9]+ *DONE|Done)' $(FUZZ_BUILD)/$$name.log | tail -n 1; \
 	done
 
+# Benchmarks: figures are ratios to a baseline measured in the same run.
+$(BUILD)/bench/link_bench: bench/link_bench.c daemon/noise.c daemon/wire.c \
+		  daemon/noise.h daemon/wire.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -Idaemon \
+	    $(filter %.c,$^) \
+	    $(shell $(PKG_CONFIG) --cflags --libs libevent libsodium) -o $@
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/bench/link_bench
+	$(BUILD)/bench/link_bench $(BENCH_FLAGS)
+
 # Runs peerd in the foreground on its defaults, keeping state in .run/.
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -168,6 +180,6 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests check check-asan fuzz deps run install clean
+.PHONY: all tests check check-asan fuzz deps run bench install clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -7,6 +7,7 @@
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -33,6 +35,8 @@
 #define LINK_PROLOGUE		"peerd/1"
 #define LINK_RECORDS_PER_WAKE	64	/* then yield to other links */
 #define LINK_READ_HIGH		(256u << 10)	/* input buffered at most */
+#define LINK_READ_MAX		(256u << 10)	/* bytes one read may take */
+#define LINK_WRITE_MAX		(256u << 10)	/* bytes one write may give */
 #define LINK_PINGS_MAX		64	/* user pings outstanding */
 #define LINK_KEEPALIVE_SLOTS	8	/* keep-alive pings remembered */
 
@@ -51,7 +55,9 @@ struct link {
 	const struct link_params *par;
 	const struct link_ops	*ops;
 	void			*arg;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* connect and writes */
+	struct event		*rd;		/* reads: see link_readable */
+	struct evbuffer		*in;
 	struct event		*timer;		/* handshake deadline, then ticks */
 	struct event		*reaper;	/* frees a closed link */
 	struct event		*start;		/* begins an outbound connect */
@@ -153,9 +159,14 @@ link_close(struct link *l, const char *reason)
 	l->state = LINK_CLOSED;
 	pings_fail(l, reason);
 	l->ops->down(l, reason, l->arg);
+	if (l->rd != NULL)
+		event_free(l->rd);
+	l->rd = NULL;
 	if (l->bev != NULL)
 		bufferevent_free(l->bev);
 	l->bev = NULL;
+	evbuffer_free(l->in);
+	l->in = NULL;
 	if (l->timer != NULL)
 		event_free(l->timer);
 	l->timer = NULL;
@@ -438,39 +449,96 @@ link_transport_record(struct link *l, uint8_t *rec, size_t len)
 		link_message(l, msg, mlen);
 }
 
+/* Handles the whole records in l->in, a bounded number per call. */
 static void
-link_read_cb(struct bufferevent *bev, void *arg)
+link_process(struct link *l)
 {
-	struct link	*l = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
 	uint8_t		*p;
 	size_t		 avail, len;
 	int		 i;
 
 	for (i = 0; i < LINK_RECORDS_PER_WAKE; i++) {
-		avail = evbuffer_get_length(in);
+		avail = evbuffer_get_length(l->in);
 		if (avail < WIRE_HDR)
 			return;
-		p = evbuffer_pullup(in, WIRE_HDR);
+		p = evbuffer_pullup(l->in, WIRE_HDR);
 		len = (size_t)p[0] << 8 | p[1];
 		if (avail < WIRE_HDR + len)
 			return;
-		if ((p = evbuffer_pullup(in, (ssize_t)(WIRE_HDR + len))) == NULL) {
+		if ((p = evbuffer_pullup(l->in, (ssize_t)(WIRE_HDR + len))) ==
+		    NULL) {
 			link_close(l, "out of memory");
 			return;
 		}
 		l->bytes_in += WIRE_HDR + len;
-		l->last_rx_ms = now_us() / 1000;
 		if (l->state == LINK_HANDSHAKE)
 			link_handshake_record(l, p + WIRE_HDR, len);
 		else
 			link_transport_record(l, p + WIRE_HDR, len);
 		if (l->state == LINK_CLOSED)
 			return;
-		evbuffer_drain(in, WIRE_HDR + len);
+		evbuffer_drain(l->in, WIRE_HDR + len);
 	}
 	/* More may be buffered: come back after the other links. */
-	bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	event_active(l->rd, EV_READ, 1);
+}
+
+/*
+ * The socket is readable.  Links read for themselves rather than
+ * through the bufferevent, whose reads stop at 4 KiB in libevent 2.1:
+ * a 1 MiB message would take 256 wake-ups instead of 4.
+ */
+static void
+link_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct link		*l = arg;
+	struct evbuffer_iovec	 v[2];
+	ssize_t			 n;
+	int			 nv;
+	char			 reason[160];
+
+	(void)what;
+	if (evbuffer_get_length(l->in) < LINK_READ_HIGH) {
+		nv = evbuffer_reserve_space(l->in, LINK_READ_MAX, v, 2);
+		if (nv < 1) {
+			link_close(l, "out of memory");
+			return;
+		}
+		n = readv(fd, (struct iovec *)v, nv);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
+			snprintf(reason, sizeof(reason), "%s", n == 0 ?
+			    "connection closed by peer" : strerror(errno));
+			if (l->state == LINK_UP)
+				log_info("link %s: %s", l->name, reason);
+			else
+				log_info("link %s: %s before the handshake "
+				    "finished", l->addr, reason);
+			link_close(l, reason);
+			return;
+		}
+		if (n > 0) {
+			/* Trim the reserved vectors to what was read. */
+			if ((size_t)n <= v[0].iov_len) {
+				v[0].iov_len = (size_t)n;
+				nv = 1;
+			} else
+				v[1].iov_len = (size_t)n - v[0].iov_len;
+			evbuffer_commit_space(l->in, v, nv);
+			l->last_rx_ms = now_us() / 1000;
+		}
+	}
+	link_process(l);
+}
+
+/* Starts reading fd once it is connected. */
+static int
+link_start_reading(struct link *l, int fd)
+{
+	l->rd = event_new(l->par->base, fd, EV_READ | EV_PERSIST,
+	    link_readable, l);
+	if (l->rd == NULL || event_add(l->rd, NULL) == -1)
+		return -1;
+	return 0;
 }
 
 /* Small messages (pings, calls) must not wait for Nagle's timer. */
@@ -493,7 +561,8 @@ link_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* Outbound TCP is up: send handshake message 1 (empty). */
 		l->state = LINK_HANDSHAKE;
 		link_nodelay(bufferevent_getfd(bev));
-		if (link_write_hs(l, NULL, 0) == -1)
+		if (link_start_reading(l, bufferevent_getfd(bev)) == -1 ||
+		    link_write_hs(l, NULL, 0) == -1)
 			link_close(l, "cannot write handshake");
 		return;
 	}
@@ -547,6 +616,22 @@ link_handshake_timeout(evutil_socket_t fd, short what, void *arg)
 	link_close(l, "handshake timed out");
 }
 
+/* Frees a link its owner never heard of: no callbacks. */
+static void
+link_discard(struct link *l)
+{
+	if (l->rd != NULL)
+		event_free(l->rd);
+	if (l->start != NULL)
+		event_free(l->start);
+	bufferevent_free(l->bev);
+	evbuffer_free(l->in);
+	event_free(l->timer);
+	event_free(l->reaper);
+	noise_hs_free(l->hs);
+	free(l);
+}
+
 static struct link *
 link_new(const struct link_params *par, const struct link_ops *ops, void *arg,
     bool outbound, int fd)
@@ -565,10 +650,11 @@ link_new(const struct link_params *par, const struct link_ops *ops, void *arg,
 	l->reaper = event_new(par->base, -1, 0, link_reap, l);
 	l->timer = evtimer_new(par->base, link_handshake_timeout, l);
 	l->bev = bufferevent_socket_new(par->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	l->in = evbuffer_new();
 	l->hs = noise_hs_new(NOISE_XXPSK0, outbound, LINK_PROLOGUE,
 	    strlen(LINK_PROLOGUE), par->id->x_sk, par->id->network_key, NULL);
 	if (l->reaper == NULL || l->timer == NULL || l->bev == NULL ||
-	    l->hs == NULL) {
+	    l->in == NULL || l->hs == NULL) {
 		if (l->bev == NULL && fd != -1)
 			evutil_closesocket(fd);
 		if (l->bev != NULL)
@@ -577,15 +663,18 @@ link_new(const struct link_params *par, const struct link_ops *ops, void *arg,
 			event_free(l->reaper);
 		if (l->timer != NULL)
 			event_free(l->timer);
+		if (l->in != NULL)
+			evbuffer_free(l->in);
 		noise_hs_free(l->hs);
 		free(l);
 		return NULL;
 	}
 	ms_to_tv(par->handshake_timeout, &tv);
 	evtimer_add(l->timer, &tv);
-	bufferevent_setwatermark(l->bev, EV_READ, 0, LINK_READ_HIGH);
-	bufferevent_setcb(l->bev, link_read_cb, NULL, link_event_cb, l);
-	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	/* The bufferevent connects and writes; reading is link_readable's. */
+	bufferevent_set_max_single_write(l->bev, LINK_WRITE_MAX);
+	bufferevent_setcb(l->bev, NULL, NULL, link_event_cb, l);
+	bufferevent_enable(l->bev, EV_WRITE);
 	return l;
 }
 
@@ -622,14 +711,8 @@ link_dial(const struct link_params *par, const char *hostport,
 	if ((l = link_new(par, ops, arg, true, -1)) == NULL ||
 	    (l->start = event_new(par->base, -1, 0, link_start, l)) == NULL) {
 		log_warnx("dial %s: out of memory", hostport);
-		if (l != NULL) {
-			/* Nothing was reported to the owner yet. */
-			bufferevent_free(l->bev);
-			event_free(l->timer);
-			event_free(l->reaper);
-			noise_hs_free(l->hs);
-			free(l);
-		}
+		if (l != NULL)
+			link_discard(l);
 		return NULL;
 	}
 	l->state = LINK_CONNECTING;
@@ -654,6 +737,11 @@ link_accept(const struct link_params *par, int fd, const struct sockaddr *sa,
 	link_nodelay(fd);
 	addr_format(sa, l->addr);
 	link_set_name(l);
+	if (link_start_reading(l, fd) == -1) {
+		log_warnx("link %s: cannot watch the socket", l->addr);
+		link_discard(l);
+		return NULL;
+	}
 	return l;
 }
 
