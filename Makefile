@@ -55,7 +55,7 @@ LIBPEER_SO	= $(BUILD)/libpeer.so.0
 UNIT_TESTS	= $(BUILD)/tests/unit_tests
 INTEG_TESTS	= $(BUILD)/tests/integration_tests
 
-all: $(PEERD) $(PEERCTL) $(LIBPEER_A) $(LIBPEER_SO) $(BUILD)/libpeer.pc
+all: $(PEERD) $(PEERCTL) $(LIBPEER_A) $(LIBPEER_SO)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,11 +71,6 @@ $(LIBPEER_A): $(LIB_OBJ)
 $(LIBPEER_SO): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libpeer.so.0 $(CFLAGS) $(SAN) -o $@ $^ \
 	    $(shell $(PKG_CONFIG) --libs libcbor)
-
-$(BUILD)/libpeer.pc: lib/libpeer.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    lib/libpeer.pc.in > $@
 
 $(PEERD): $(call obj,daemon/peerd.c) $(DAEMON_OBJ) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(DAEMON_LIBS)
@@ -166,7 +161,11 @@ install: all
 	install -m 755 $(LIBPEER_SO) $(DESTDIR)$(LIBDIR)/libpeer.so.0
 	ln -sf libpeer.so.0 $(DESTDIR)$(LIBDIR)/libpeer.so
 	install -m 644 lib/peer.h $(DESTDIR)$(INCLUDEDIR)/peer.h
-	install -m 644 $(BUILD)/libpeer.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libpeer.pc
+	# Written here, so that it names the PREFIX given to install.
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    lib/libpeer.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libpeer.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/libpeer.pc
 	install -m 644 doc/peerctl.1 $(DESTDIR)$(MANDIR)/man1/peerctl.1
 	install -m 644 doc/libpeer.3 $(DESTDIR)$(MANDIR)/man3/libpeer.3
 	install -m 644 doc/peerd.conf.5 $(DESTDIR)$(MANDIR)/man5/peerd.conf.5
