@@ -25,6 +25,9 @@ enum config_type {
 	CT_UINT,
 	CT_DURATION,	/* milliseconds, or with an ms or s suffix */
 	CT_PEER,	/* HOST:PORT, repeatable */
+	CT_BOOL,	/* yes/no, true/false, on/off */
+	CT_GROUP,	/* group name, repeatable */
+	CT_IFACE,	/* interface name, repeatable */
 };
 
 static const struct config_key {
@@ -36,17 +39,28 @@ static const struct config_key {
 } config_keys[] = {
 #define F(field)	offsetof(struct config, field), \
 			sizeof(((struct config *)0)->field)
+	{ "beacon_interval", CT_DURATION, F(beacon_interval), 100, 600000 },
 	{ "bootstrap",	 CT_PEER,	F(bootstrap),	0, 0 },
 	{ "dead_after",	 CT_DURATION,	F(dead_after),	100, 600000 },
+	{ "degree_max",	 CT_UINT,	F(degree_max),	1, 256 },
+	{ "degree_min",	 CT_UINT,	F(degree_min),	1, 256 },
+	{ "discovery",	 CT_BOOL,	F(discovery),	0, 0 },
+	{ "discovery_interface", CT_IFACE, F(discovery_ifaces), 0, 0 },
+	{ "discovery_port", CT_UINT,	F(discovery_port), 1, 65535 },
+	{ "gossip_interval", CT_DURATION, F(gossip_interval), 100, 60000 },
+	{ "group",	 CT_GROUP,	F(groups),	0, 0 },
 	{ "handshake_timeout", CT_DURATION, F(handshake_timeout), 100, 60000 },
+	{ "hub",	 CT_BOOL,	F(hub),		0, 0 },
 	{ "listen",	 CT_LISTEN,	F(listen),	0, 0 },
 	{ "log_level",	 CT_LOGLEVEL,	F(log_level),	0, 0 },
 	{ "max_clients", CT_UINT,	F(max_clients),	1, 65536 },
 	{ "max_message", CT_SIZE,	F(max_message),	65536, 1u << 30 },
+	{ "member_expire", CT_DURATION,	F(member_expire), 1000, 604800000 },
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
 	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },
 	{ "socket",	 CT_PATH,	F(socket_path),	0, 0 },
 	{ "state_dir",	 CT_PATH,	F(state_dir),	0, 0 },
+	{ "suspect_timeout", CT_DURATION, F(suspect_timeout), 100, 600000 },
 #undef F
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -61,6 +75,14 @@ config_init(struct config *c)
 	c->ping_interval = 1000;
 	c->dead_after = 3000;
 	c->handshake_timeout = 5000;
+	c->degree_min = 4;
+	c->degree_max = 8;
+	c->gossip_interval = 1000;
+	c->suspect_timeout = 3000;
+	c->member_expire = 3600000;
+	c->discovery = true;
+	c->discovery_port = 7654;
+	c->beacon_interval = 2000;
 }
 
 static const struct config_key *
@@ -72,6 +94,20 @@ config_key_find(const char *name)
 		if (strcmp(config_keys[i].name, name) == 0)
 			return &config_keys[i];
 	return NULL;
+}
+
+bool
+group_name_valid(const char *s, size_t n)
+{
+	size_t	i;
+
+	if (n == 0 || n > GROUP_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !isdigit((unsigned char)s[i])
+		    && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
 }
 
 bool
@@ -116,7 +152,7 @@ parse_uint(const char *s, bool size_suffix, uint64_t *v)
 	return 0;
 }
 
-/* "250", "250ms" or "3s", in milliseconds. */
+/* "250", "250ms", "3s", "5m" or "1h", in milliseconds. */
 static int
 parse_duration(const char *s, uint64_t *ms)
 {
@@ -131,6 +167,10 @@ parse_duration(const char *s, uint64_t *ms)
 		return -1;
 	if (strcmp(end, "s") == 0)
 		n *= 1000;
+	else if (strcmp(end, "m") == 0)
+		n *= 60000;
+	else if (strcmp(end, "h") == 0)
+		n *= 3600000;
 	else if (*end != '\0' && strcmp(end, "ms") != 0)
 		return -1;
 	*ms = n;
@@ -206,10 +246,54 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		snprintf(c->bootstrap[c->nbootstrap++], sizeof(c->bootstrap[0]),
 		    "%s", value);
 		return 0;
+	case CT_BOOL:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
+		    strcmp(value, "on") == 0)
+			*(bool *)(void *)field = true;
+		else if (strcmp(value, "no") == 0 ||
+		    strcmp(value, "false") == 0 || strcmp(value, "off") == 0)
+			*(bool *)(void *)field = false;
+		else {
+			snprintf(err, errlen, "%s: \"%s\" is not yes or no",
+			    k->name, value);
+			return -1;
+		}
+		return 0;
+	case CT_GROUP:
+		if (!group_name_valid(value, strlen(value))) {
+			snprintf(err, errlen, "%s: \"%s\" is not a name of 1-%d "
+			    "lowercase letters, digits, '-', '_' or '.'",
+			    k->name, value, GROUP_NAME_MAX);
+			return -1;
+		}
+		if (c->ngroups == CONFIG_GROUPS_MAX) {
+			snprintf(err, errlen, "%s: more than %d groups",
+			    k->name, CONFIG_GROUPS_MAX);
+			return -1;
+		}
+		snprintf(c->groups[c->ngroups++], GROUP_NAME_MAX + 1, "%s",
+		    value);
+		return 0;
+	case CT_IFACE:
+		if (*value == '\0' || strlen(value) >= IFACE_NAME_MAX ||
+		    strchr(value, '/') != NULL) {
+			snprintf(err, errlen, "%s: \"%s\" is not an interface "
+			    "name", k->name, value);
+			return -1;
+		}
+		if (c->ndiscovery_ifaces == CONFIG_IFACES_MAX) {
+			snprintf(err, errlen, "%s: more than %d interfaces",
+			    k->name, CONFIG_IFACES_MAX);
+			return -1;
+		}
+		snprintf(c->discovery_ifaces[c->ndiscovery_ifaces++],
+		    IFACE_NAME_MAX, "%s", value);
+		return 0;
 	case CT_DURATION:
 		if (parse_duration(value, &v) == -1) {
 			snprintf(err, errlen, "%s: \"%s\" is not a duration "
-			    "(ms, or with an ms or s suffix)", k->name, value);
+			    "(ms, or with an ms, s, m or h suffix)", k->name,
+			    value);
 			return -1;
 		}
 		if (v < k->min || v > k->max) {
@@ -292,7 +376,8 @@ config_line(struct config *c, char *line, int lineno, char *err, size_t errlen)
 		return -1;
 	}
 	idx = (size_t)(k - config_keys);
-	if (k->type != CT_LISTEN && k->type != CT_PEER && c->set_on[idx] != 0) {
+	if (k->type != CT_LISTEN && k->type != CT_PEER && k->type != CT_GROUP &&
+	    k->type != CT_IFACE && c->set_on[idx] != 0) {
 		snprintf(err, errlen, "%s: already set on line %d", key,
 		    c->set_on[idx]);
 		return -1;
@@ -354,6 +439,8 @@ config_override(struct config *c, const char *key, const char *value,
 		c->nlisten = 0;
 	if (k->type == CT_PEER && c->set_on[idx] != -1)
 		c->nbootstrap = 0;
+	if (k->type == CT_GROUP && c->set_on[idx] != -1)
+		c->ngroups = 0;
 	c->set_on[idx] = -1;
 	return config_set(c, k, value, err, errlen);
 }
@@ -396,6 +483,11 @@ config_finish(struct config *c, char *err, size_t errlen)
 {
 	bool	root = geteuid() == 0;
 
+	if (c->degree_max < c->degree_min) {
+		snprintf(err, errlen, "degree_max (%" PRIu64 ") is below "
+		    "degree_min (%" PRIu64 ")", c->degree_max, c->degree_min);
+		return -1;
+	}
 	if (c->dead_after <= c->ping_interval) {
 		snprintf(err, errlen, "dead_after (%" PRIu64 " ms) must be "
 		    "longer than ping_interval (%" PRIu64 " ms)", c->dead_after,
@@ -462,4 +554,18 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "dead_after = %" PRIu64 "ms\n", c->dead_after);
 	fprintf(f, "handshake_timeout = %" PRIu64 "ms\n",
 	    c->handshake_timeout);
+	for (i = 0; i < c->ngroups; i++)
+		fprintf(f, "group = %s\n", c->groups[i]);
+	fprintf(f, "hub = %s\n", c->hub ? "yes" : "no");
+	fprintf(f, "degree_min = %" PRIu64 "\n", c->degree_min);
+	fprintf(f, "degree_max = %" PRIu64 "\n", c->degree_max);
+	fprintf(f, "gossip_interval = %" PRIu64 "ms\n", c->gossip_interval);
+	fprintf(f, "suspect_timeout = %" PRIu64 "ms\n", c->suspect_timeout);
+	fprintf(f, "member_expire = %" PRIu64 "ms\n", c->member_expire);
+	fprintf(f, "discovery = %s\n", c->discovery ? "yes" : "no");
+	fprintf(f, "discovery_port = %" PRIu64 "\n", c->discovery_port);
+	for (i = 0; i < c->ndiscovery_ifaces; i++)
+		fprintf(f, "discovery_interface = %s\n",
+		    c->discovery_ifaces[i]);
+	fprintf(f, "beacon_interval = %" PRIu64 "ms\n", c->beacon_interval);
 }

@@ -20,6 +20,10 @@
 #define CONFIG_PATH_DEFAULT	"/etc/peerd/peerd.conf"
 #define CONFIG_LISTEN_MAX	16
 #define CONFIG_BOOTSTRAP_MAX	32
+#define CONFIG_GROUPS_MAX	16
+#define GROUP_NAME_MAX		32
+#define CONFIG_IFACES_MAX	16
+#define IFACE_NAME_MAX		16	/* IFNAMSIZ */
 #define CONFIG_PORT_DEFAULT	7654
 #define NODE_NAME_MAX		63
 
@@ -37,12 +41,27 @@ struct config {
 	uint64_t	 ping_interval;		/* ms */
 	uint64_t	 dead_after;		/* ms */
 	uint64_t	 handshake_timeout;	/* ms */
+	char		 groups[CONFIG_GROUPS_MAX][GROUP_NAME_MAX + 1];
+	int		 ngroups;
+	bool		 hub;
+	uint64_t	 degree_min;
+	uint64_t	 degree_max;
+	uint64_t	 gossip_interval;	/* ms */
+	uint64_t	 suspect_timeout;	/* ms */
+	uint64_t	 member_expire;		/* ms */
+	bool		 discovery;
+	uint64_t	 discovery_port;
+	uint64_t	 beacon_interval;	/* ms */
+	char		 discovery_ifaces[CONFIG_IFACES_MAX][IFACE_NAME_MAX];
+	int		 ndiscovery_ifaces;
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
 	int		 set_on[32];
 };
 
 /* 1-NODE_NAME_MAX letters, digits, '-', '_' or '.'. */
 bool	node_name_valid(const char *, size_t);
+/* 1-GROUP_NAME_MAX lowercase letters, digits, '-', '_' or '.'. */
+bool	group_name_valid(const char *, size_t);
 /* Fills in every default that does not depend on the other keys. */
 void	config_init(struct config *);
 /*

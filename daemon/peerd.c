@@ -26,7 +26,7 @@
 #include "notify.h"
 #include "peerd.h"
 
-#define OVERRIDES_MAX	(CONFIG_LISTEN_MAX + CONFIG_BOOTSTRAP_MAX + 8)
+#define OVERRIDES_MAX	(CONFIG_LISTEN_MAX + CONFIG_BOOTSTRAP_MAX + 32)
 
 /* Settings from the command line, applied over the config file. */
 struct override {
@@ -43,8 +43,9 @@ usage(int status)
 	FILE	*f = status == 0 ? stdout : stderr;
 
 	fprintf(f,
-"usage: peerd [-hnV] [-b host:port] [-c file] [-S socket] [--state-dir dir]\n"
-"             [--listen addr:port] [--name name] [--log-level level]\n");
+"usage: peerd [-hnV] [-b host:port] [-c file] [-o key=value] [-S socket]\n"
+"             [--state-dir dir] [--listen addr:port] [--name name]\n"
+"             [--log-level level]\n");
 	if (status == 0)
 		fprintf(f, "\n"
 "Runs a peerd node in the foreground, serving local clients on a control\n"
@@ -54,6 +55,8 @@ usage(int status)
 "                         for more (replaces the config file's bootstrap)\n"
 "  -c, --config FILE      config file (default " CONFIG_PATH_DEFAULT ",\n"
 "                         used only if it exists)\n"
+"  -o KEY=VALUE           set any config key, as a line of the config file\n"
+"                         would; repeat for more\n"
 "  -S, --socket PATH      control socket (default /run/peerd/peerd.sock as\n"
 "                         root, else $XDG_RUNTIME_DIR/peerd.sock)\n"
 "      --state-dir DIR    keys and caches (default /var/lib/peerd as root,\n"
@@ -79,6 +82,20 @@ add_override(const char *key, const char *value)
 	}
 	overrides[noverrides].key = key;
 	overrides[noverrides++].value = value;
+}
+
+/* -o KEY=VALUE: splits it in place into an override. */
+static void
+add_option(char *kv)
+{
+	char	*eq;
+
+	if ((eq = strchr(kv, '=')) == NULL || eq == kv) {
+		fprintf(stderr, "peerd: -o %s: expected KEY=VALUE\n", kv);
+		exit(2);
+	}
+	*eq = '\0';
+	add_override(kv, eq + 1);
 }
 
 /*
@@ -194,7 +211,7 @@ main(int argc, char *argv[])
 	size_t		 i;
 
 	memset(&d, 0, sizeof(d));
-	while ((ch = getopt_long(argc, argv, "b:c:S:l:nVh", longopts,
+	while ((ch = getopt_long(argc, argv, "b:c:o:S:l:nVh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'b':
@@ -202,6 +219,9 @@ main(int argc, char *argv[])
 			break;
 		case 'c':
 			path = d.config_path = optarg;
+			break;
+		case 'o':
+			add_option(optarg);
 			break;
 		case 'S':
 			add_override("socket", optarg);

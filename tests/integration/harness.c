@@ -207,6 +207,11 @@ build_argv(struct daemon *d, const char **argv, const char *name,
 	argv[n++] = d->sock;
 	argv[n++] = "--listen";
 	argv[n++] = "127.0.0.1:0";
+	/* Beacons would leave the machine: only namespace tests want them. */
+	if (!d->discovery) {
+		argv[n++] = "-o";
+		argv[n++] = "discovery=no";
+	}
 	if (name != NULL) {
 		argv[n++] = "--name";
 		argv[n++] = name;

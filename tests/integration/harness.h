@@ -23,6 +23,7 @@ struct daemon {
 	char	log[128];	/* the daemon's stderr */
 	char	conf[128];	/* passed with -c if it exists */
 	int	status;		/* wait status once it has exited */
+	bool	discovery;	/* let it send LAN beacons (default off) */
 };
 
 /* Makes the directory; does not start anything. */

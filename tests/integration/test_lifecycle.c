@@ -203,10 +203,10 @@ START_TEST(test_simultaneous_start_on_stale_socket)
 		{
 			const char *const t1[] = { peerd_bin(), "--state-dir",
 			    d.state, "-S", d.sock, "--listen", "127.0.0.1:0",
-			    NULL };
+			    "-o", "discovery=no", NULL };
 			const char *const t2[] = { peerd_bin(), "--state-dir",
 			    other.state, "-S", d.sock, "--listen",
-			    "127.0.0.1:0", NULL };
+			    "127.0.0.1:0", "-o", "discovery=no", NULL };
 
 			ck_assert_int_ne(p1 = fork(), -1);
 			if (p1 == 0) {

@@ -105,6 +105,18 @@ START_TEST(test_mesh_keys)
 	ck_assert_str_eq(load(&c, "ping_interval = 2s\ndead_after = 2s\n"), "");
 	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), -1);
 	ck_assert(strstr(err, "must be longer than ping_interval") != NULL);
+	ck_assert_str_eq(load(&c, "degree_min = 9\ndegree_max = 8\n"), "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), -1);
+	ck_assert(strstr(err, "degree_max (8) is below degree_min (9)") != NULL);
+	ck_assert_str_eq(load(&c, "group = lab\ngroup = edge-1\nhub = yes\n"
+	    "member_expire = 2h\ndiscovery = off\n"
+	    "discovery_interface = eth0\n"), "");
+	ck_assert_int_eq(c.ngroups, 2);
+	ck_assert_str_eq(c.groups[1], "edge-1");
+	ck_assert(c.hub);
+	ck_assert(!c.discovery);
+	ck_assert_uint_eq(c.member_expire, 7200000);
+	ck_assert_str_eq(c.discovery_ifaces[0], "eth0");
 }
 END_TEST
 
@@ -181,6 +193,11 @@ START_TEST(test_bad_lines)
 	    "ADDR:PORT");
 	assert_bad("bootstrap = a b:1\n", 1, "bad address");
 	assert_bad("bootstrap = host:0\n", 1, "port 0");
+	assert_bad("hub = maybe\n", 1, "hub: \"maybe\" is not yes or no");
+	assert_bad("group = Lab\n", 1, "group: \"Lab\" is not a name");
+	assert_bad("degree_min = 0\n", 1, "degree_min: 0 out of range");
+	assert_bad("discovery_interface = a/b\n", 1, "is not an interface");
+	assert_bad("member_expire = 1d\n", 1, "is not a duration");
 	assert_bad("# ok\n\nlog_level = info\nlisten = 1.2.3.4:1\n=\n", 5,
 	    ": unknown key");
 }
