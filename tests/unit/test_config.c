@@ -188,7 +188,8 @@ START_TEST(test_bad_lines)
 	assert_bad("ping_interval = 10\n", 1, "ping_interval: 10 out of range "
 	    "(50-60000 ms)");
 	assert_bad("dead_after = 3 s\n", 1, "is not a duration");
-	assert_bad("handshake_timeout = 1h\n", 1, "is not a duration");
+	assert_bad("handshake_timeout = 1w\n", 1, "is not a duration");
+	assert_bad("handshake_timeout = 1h\n", 1, "out of range (100-60000 ms)");
 	assert_bad("bootstrap = peer\n", 1, "bootstrap: \"peer\": expected "
 	    "ADDR:PORT");
 	assert_bad("bootstrap = a b:1\n", 1, "bad address");
