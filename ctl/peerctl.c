@@ -44,6 +44,7 @@ struct command {
 static int	cmd_connect(const struct opts *, int, char **);
 static int	cmd_disconnect(const struct opts *, int, char **);
 static int	cmd_id(const struct opts *, int, char **);
+static int	cmd_members(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
 static int	cmd_ping(const struct opts *, int, char **);
 static int	cmd_status(const struct opts *, int, char **);
@@ -58,6 +59,11 @@ static const struct command commands[] = {
 	    "daemon's user.", cmd_disconnect },
 	{ "id",		"", "print this node's ID", "Print this node's ID (the full base32 public key).",
 	    cmd_id },
+	{ "members",	"[--group GROUP] [--hubs]", "list every known node",
+	    "List every node this one knows of: ID, name, state (alive,\n"
+	    "suspect, dead, left), incarnation, addresses, groups, hub flag,\n"
+	    "and round-trip time where linked.  --group shows only members of\n"
+	    "GROUP, --hubs only hubs.", cmd_members },
 	{ "peers",	"", "list the links to other nodes", "List the links of this node: ID, name, address, "
 	    "direction, state,\nround-trip time (last/average/minimum), "
 	    "uptime, and bytes and\nmessages in and out.", cmd_peers },
@@ -200,6 +206,7 @@ cmd_status(const struct opts *o, int argc, char **argv)
 			printf(" %s", st->listen[i]);
 		printf("\nclients   %" PRIu64 "\n", st->clients);
 		printf("peers     %" PRIu64 "\n", st->peers);
+		printf("members   %" PRIu64 " alive\n", st->members);
 		peer_status_free(st);
 	}
 	peer_close(p);
@@ -491,6 +498,92 @@ done:
 	cbor_buf_free(&body);
 	peer_close(p);
 	return rc;
+}
+
+/* Joins a member's array of texts with commas into buf. */
+static const char *
+join_texts(const struct cbor_field *f, int nf, const char *key, char *buf,
+    size_t len)
+{
+	const struct cbor_field	*v;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	const char		*s;
+	size_t			 itemlen, n, off = 0;
+
+	buf[0] = '\0';
+	if ((v = cbor_field_get(f, nf, key)) == NULL ||
+	    !cbor_array_iter(v->val, v->vallen, &it))
+		return "-";
+	while (cbor_iter_next(&it, &item, &itemlen))
+		if (cbor_read_text(item, itemlen, &s, &n) && off + n + 2 < len) {
+			off += (size_t)snprintf(buf + off, len - off, "%s%.*s",
+			    off ? "," : "", (int)n, s);
+		}
+	return buf[0] ? buf : "-";
+}
+
+static int
+print_members(const uint8_t *res, size_t len)
+{
+	struct cbor_field	 top[4], f[CTL_FIELDS];
+	const struct cbor_field	*members, *hub;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	size_t			 itemlen;
+	char			 node[64], name[80], state[16], addrs[512];
+	char			 groups[512], rtt[32];
+	bool			 ok, h;
+	int			 nf;
+
+	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
+	    (members = cbor_field_get(top, nf, "members")) == NULL ||
+	    !cbor_array_iter(members->val, members->vallen, &it)) {
+		fprintf(stderr, "peerctl: malformed members reply\n");
+		return EXIT_FAILED;
+	}
+	printf("%-12s %-16s %-8s %-14s %-3s %-10s %-16s %s\n", "NODE", "NAME",
+	    "STATE", "INCARNATION", "HUB", "RTT ms", "GROUPS", "ADDRESSES");
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1)
+			continue;
+		h = false;
+		if ((hub = cbor_field_get(f, nf, "hub")) != NULL)
+			(void)cbor_read_bool(hub->val, hub->vallen, &h);
+		printf("%-12.12s %-16s %-8s %-14" PRIu64 " %-3s %-10s %-16s %s\n",
+		    text_field(f, nf, "node", node, sizeof(node)),
+		    text_field(f, nf, "name", name, sizeof(name)),
+		    text_field(f, nf, "state", state, sizeof(state)),
+		    uint_field(f, nf, "incarnation", &ok), h ? "yes" : "-",
+		    fmt_rtt(f, nf, "rtt_us", rtt, sizeof(rtt)),
+		    join_texts(f, nf, "groups", groups, sizeof(groups)),
+		    join_texts(f, nf, "addrs", addrs, sizeof(addrs)));
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_members(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	body = { 0 };
+	size_t		n = 0;
+	int		k;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--group") == 0 && k + 1 < argc) {
+			cbor_put_text(&body, "group");
+			cbor_put_text(&body, argv[++k]);
+			n++;
+		} else if (strcmp(argv[k], "--hubs") == 0) {
+			cbor_put_text(&body, "hubs");
+			cbor_put_bool(&body, true);
+			n++;
+		} else {
+			cbor_buf_free(&body);
+			return -1;
+		}
+	}
+	return run_op(o, "members", &body, n, 0, print_members);
 }
 
 static int

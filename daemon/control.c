@@ -30,6 +30,7 @@
 
 #include "control.h"
 #include "frame.h"
+#include "gossip.h"
 #include "listen.h"
 #include "log.h"
 #include "mesh.h"
@@ -378,7 +379,7 @@ ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
 	struct cbor_buf	*b = ctl_result_begin(c, m->id);
 	size_t		 i, n = listeners_count(d->listeners);
 
-	cbor_put_map(b, 10);
+	cbor_put_map(b, 11);
 	cbor_put_text(b, "node");
 	cbor_put_text(b, d->id.id);
 	cbor_put_text(b, "name");
@@ -401,6 +402,8 @@ ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
 	cbor_put_uint(b, c->ctl->nconns);
 	cbor_put_text(b, "peers");
 	cbor_put_uint(b, mesh_links_up(d->mesh));
+	cbor_put_text(b, "members");
+	cbor_put_uint(b, gossip_members_alive(d->gossip));
 	ctl_result_end(c);
 }
 
@@ -408,6 +411,7 @@ static const struct ctl_op ctl_ops[] = {	/* sorted: bsearch() */
 	{ "connect",	CTL_OP_ADMIN,	mesh_op_connect },
 	{ "disconnect",	CTL_OP_ADMIN,	mesh_op_disconnect },
 	{ "hello",	0,		ctl_op_hello },
+	{ "members",	0,		gossip_op_members },
 	{ "peers",	0,		mesh_op_peers },
 	{ "ping",	0,		mesh_op_ping },
 	{ "status",	0,		ctl_op_status },

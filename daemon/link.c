@@ -162,8 +162,20 @@ link_close(struct link *l, const char *reason)
 	if (l->rd != NULL)
 		event_free(l->rd);
 	l->rd = NULL;
-	if (l->bev != NULL)
+	if (l->bev != NULL) {
+		/*
+		 * Push out what is queued (a bye, say), without waiting.  The
+		 * bufferevent keeps its output's front frozen; it is about
+		 * to go, so thaw it for this last write.
+		 */
+		if (bufferevent_getfd(l->bev) != -1) {
+			(void)evbuffer_unfreeze(bufferevent_get_output(l->bev),
+			    1);
+			(void)evbuffer_write(bufferevent_get_output(l->bev),
+			    bufferevent_getfd(l->bev));
+		}
 		bufferevent_free(l->bev);
+	}
 	l->bev = NULL;
 	evbuffer_free(l->in);
 	l->in = NULL;
@@ -883,4 +895,11 @@ const uint8_t *
 link_hash(const struct link *l)
 {
 	return l->hash;
+}
+
+size_t
+link_queued(const struct link *l)
+{
+	return l->bev == NULL ? 0 :
+	    evbuffer_get_length(bufferevent_get_output(l->bev));
 }

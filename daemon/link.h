@@ -64,6 +64,8 @@ struct link	*link_accept(const struct link_params *, int fd,
  */
 void		 link_close(struct link *, const char *reason);
 
+/* Bytes waiting to be written. */
+size_t		 link_queued(const struct link *);
 /* Queues one message. 0, or -1 if the link closed (queue over limit). */
 int		 link_send(struct link *, const uint8_t *msg, size_t len);
 

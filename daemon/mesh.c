@@ -22,6 +22,7 @@
 #include "link.h"
 #include "listen.h"
 #include "log.h"
+#include "gossip.h"
 #include "mesh.h"
 #include "noise.h"
 #include "peerd.h"
@@ -32,6 +33,7 @@
 #define PING_TIMEOUT_MS		5000
 #define PING_TIMEOUT_MAX_MS	60000
 #define HANDSHAKES_MAX		256	/* inbound handshakes at once */
+#define HOLD_MS			60000	/* no overlay dials after a bye */
 /* A node named on the command line: an ID prefix or a name. */
 #define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
 				 NODE_NAME_MAX + 1 : NODE_ID_STRLEN)
@@ -42,6 +44,11 @@ struct mlink {
 	struct mesh		*m;
 	struct link		*l;
 	struct target		*t;	/* the target that dialed it, or NULL */
+	uint8_t			 dial_id[NODE_ID_LEN];
+	bool			 has_dial_id;	/* a member dial, for this node */
+	mesh_dial_fn		*dial_fn;	/* who waits for its outcome */
+	void			*dial_arg;
+	bool			 intentional;	/* closed on purpose, either end */
 };
 
 /* Someone waiting for a target's dial to succeed or fail. */
@@ -251,11 +258,24 @@ mesh_link_up(struct link *l, void *arg)
 			waiters_answer(ml->t, NULL, PEER_INVALID_ARGUMENT,
 			    "that is this node itself");
 		}
+		ml->intentional = true;
+		if (ml->dial_fn != NULL) {
+			ml->dial_fn(MESH_DIAL_FAILED, "that is this node",
+			    ml->dial_arg);
+			ml->dial_fn = NULL;
+		}
 		link_close(l, "connected to itself");
 		return;
 	}
 	log_info("link %s: up (%s)", link_name(l),
 	    link_outbound(l) ? "outbound" : "inbound");
+	if (ml->dial_fn != NULL) {
+		/* Whoever dialed for a node learns whether that node answered. */
+		ml->dial_fn(!ml->has_dial_id || memcmp(ml->dial_id, id,
+		    NODE_ID_LEN) == 0 ? MESH_DIAL_LINKED : MESH_DIAL_FAILED,
+		    "another node answered", ml->dial_arg);
+		ml->dial_fn = NULL;
+	}
 	if ((t = ml->t) != NULL) {
 		memcpy(t->id, id, NODE_ID_LEN);
 		t->has_id = true;
@@ -272,11 +292,16 @@ mesh_link_up(struct link *l, void *arg)
 				ml->t = t;
 		}
 	if ((other = mesh_find_up(m, id, ml)) != NULL) {
-		if (mesh_keep_new(m, other->l, l))
+		if (mesh_keep_new(m, other->l, l)) {
+			other->intentional = true;
 			link_close(other->l, "duplicate link");
-		else
+		} else {
+			ml->intentional = true;
 			link_close(l, "duplicate link");
+		}
+		return;
 	}
+	gossip_link_up(m->d->gossip, l);
 }
 
 static void
@@ -286,8 +311,13 @@ mesh_link_down(struct link *l, const char *reason, void *arg)
 	struct mesh	*m = ml->m;
 	struct target	*t;
 
-	(void)l;
 	TAILQ_REMOVE(&m->links, ml, entry);
+	if (ml->dial_fn != NULL)
+		/* Refused or reset: nothing listens there any more. */
+		ml->dial_fn(strstr(reason, "refused") != NULL ||
+		    strstr(reason, "reset") != NULL ? MESH_DIAL_REFUSED :
+		    MESH_DIAL_FAILED, reason, ml->dial_arg);
+	gossip_link_down(m->d->gossip, l, ml->intentional, reason);
 	TAILQ_FOREACH(t, &m->targets, entry) {
 		if (t->ml != ml)
 			continue;
@@ -315,12 +345,35 @@ static void
 mesh_link_message(struct link *l, const char *type, const struct cbor_field *f,
     int nf, const uint8_t *msg, size_t len, void *arg)
 {
-	char	esc[64];
+	struct mlink	*ml = arg;
+	char		 esc[64];
 
-	(void)f; (void)nf; (void)msg; (void)len; (void)arg;
+	(void)msg; (void)len;
+	if (strcmp(type, "bye") == 0) {
+		/* The other end closes this link on purpose: not a failure. */
+		ml->intentional = true;
+		gossip_hold(ml->m->d->gossip, link_remote(l)->id, HOLD_MS);
+		return;
+	}
+	if (gossip_message(ml->m->d->gossip, l, type, f, nf))
+		return;
 	/* Newer nodes may send what this one does not know: skip it. */
 	log_debug("link %s: ignoring message %s", link_name(l),
 	    log_escape(type, strlen(type), esc, sizeof(esc)));
+}
+
+/* Closes an up link on purpose, telling the other end first. */
+static void
+mesh_close_on_purpose(struct mlink *ml, const char *reason)
+{
+	static const uint8_t	bye[] = { 0xa1, 0x61, 't', 0x63, 'b', 'y', 'e' };
+
+	ml->intentional = true;
+	if (link_state(ml->l) == LINK_UP) {
+		(void)link_send(ml->l, bye, sizeof(bye));
+		gossip_hold(ml->m->d->gossip, link_remote(ml->l)->id, HOLD_MS);
+	}
+	link_close(ml->l, reason);
 }
 
 static const struct link_ops mesh_link_ops = {
@@ -422,7 +475,7 @@ mesh_free(struct mesh *m)
 	while ((t = TAILQ_FIRST(&m->targets)) != NULL)
 		target_free(t);
 	while (!TAILQ_EMPTY(&m->links))
-		link_close(TAILQ_FIRST(&m->links)->l, "shutting down");
+		mesh_close_on_purpose(TAILQ_FIRST(&m->links), "shutting down");
 	evdns_base_free(m->dns, 0);
 	cbor_buf_free(&m->scratch);
 	free(m);
@@ -513,6 +566,8 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
 		    "node itself", addr);
 		return;
 	}
+	if (t->has_id)
+		gossip_hold(m->d->gossip, t->id, 0);
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
 	    (w->defer = ctl_defer(c, msg->id, waiter_cancel, w)) == NULL) {
 		if (w == NULL)
@@ -564,7 +619,7 @@ mesh_op_disconnect(struct ctl_conn *c, const struct ctl_msg *msg)
 			target_free(t);
 	}
 	log_info("link %s: disconnected on request", link_name(ml->l));
-	link_close(ml->l, "disconnected on request");
+	mesh_close_on_purpose(ml, "disconnected on request");
 }
 
 static void
@@ -714,4 +769,107 @@ mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg)
 		    "pings or bytes in flight on this link");
 		free(p);
 	}
+}
+
+int
+mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
+    mesh_dial_fn *fn, void *arg)
+{
+	struct mlink	*ml;
+
+	if ((ml = mlink_new(m)) == NULL)
+		return -1;
+	if (id != NULL) {
+		memcpy(ml->dial_id, id, NODE_ID_LEN);
+		ml->has_dial_id = true;
+	}
+	ml->dial_fn = fn;
+	ml->dial_arg = arg;
+	if ((ml->l = link_dial(&m->par, addr, &mesh_link_ops, ml)) == NULL) {
+		free(ml);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&m->links, ml, entry);
+	return 0;
+}
+
+size_t
+mesh_links(struct mesh *m, struct link **out, size_t max)
+{
+	struct mlink	*ml;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		if (link_state(ml->l) == LINK_UP) {
+			if (out != NULL && n < max)
+				out[n] = ml->l;
+			n++;
+		}
+	return out != NULL && n > max ? max : n;
+}
+
+size_t
+mesh_dials(struct mesh *m)
+{
+	struct mlink	*ml;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		if (link_outbound(ml->l) && link_state(ml->l) != LINK_UP)
+			n++;
+	return n;
+}
+
+struct link *
+mesh_link_to(struct mesh *m, const uint8_t *id)
+{
+	struct mlink	*ml = mesh_find_up(m, id, NULL);
+
+	return ml != NULL ? ml->l : NULL;
+}
+
+bool
+mesh_dialing(struct mesh *m, const uint8_t *id)
+{
+	struct mlink	*ml;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		if (ml->has_dial_id && link_state(ml->l) != LINK_UP &&
+		    memcmp(ml->dial_id, id, NODE_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+void
+mesh_shed(struct mesh *m)
+{
+	struct mlink		*ml, *worst = NULL;
+	struct link_info	 i;
+	int64_t			 worst_rtt = -1;
+
+	TAILQ_FOREACH(ml, &m->links, entry) {
+		if (link_state(ml->l) != LINK_UP || ml->t != NULL)
+			continue;	/* addresses we were told to keep */
+		link_info(ml->l, &i);
+		if (worst == NULL || i.rtt_avg_us > worst_rtt) {
+			worst = ml;
+			worst_rtt = i.rtt_avg_us;
+		}
+	}
+	if (worst != NULL) {
+		log_info("link %s: over degree_max, closing the slowest",
+		    link_name(worst->l));
+		mesh_close_on_purpose(worst, "shed: over degree_max");
+	}
+}
+
+size_t
+mesh_queued(struct mesh *m)
+{
+	struct mlink	*ml;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		n += link_queued(ml->l);
+	return n;
 }

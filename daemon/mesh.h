@@ -8,7 +8,9 @@
 
 #include <sys/socket.h>
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct peerd;
 struct mesh;
@@ -23,6 +25,34 @@ void		 mesh_free(struct mesh *);
 void		 mesh_accept(struct mesh *, int fd, const struct sockaddr *);
 /* Links that finished their handshake. */
 size_t		 mesh_links_up(const struct mesh *);
+
+struct link;
+
+enum mesh_dial_result {
+	MESH_DIAL_LINKED,	/* the node answered */
+	MESH_DIAL_REFUSED,	/* nothing listens there: the process is gone */
+	MESH_DIAL_FAILED,	/* no answer, or someone else answered */
+};
+typedef void	 mesh_dial_fn(enum mesh_dial_result, const char *reason,
+		    void *arg);
+
+/*
+ * Dials addr once, for the node id (NULL if unknown).  fn, if not NULL,
+ * hears how it went.  -1 if the dial could not start (fn not called).
+ */
+int		 mesh_dial_member(struct mesh *, const uint8_t *id,
+		    const char *addr, mesh_dial_fn *fn, void *arg);
+/* Up links: their number, and up to max of them in out (may be NULL). */
+size_t		 mesh_links(struct mesh *, struct link **out, size_t max);
+/* Outbound links still connecting or in their handshake. */
+size_t		 mesh_dials(struct mesh *);
+/* The up link to id, or NULL; whether a dial for id is under way. */
+struct link	*mesh_link_to(struct mesh *, const uint8_t *id);
+bool		 mesh_dialing(struct mesh *, const uint8_t *id);
+/* Bytes waiting to be written on all links. */
+size_t		 mesh_queued(struct mesh *);
+/* Closes the least useful link: the slowest that no address keeps. */
+void		 mesh_shed(struct mesh *);
 
 /* Control ops; see doc/PROTOCOL.md. */
 void		 mesh_op_connect(struct ctl_conn *, const struct ctl_msg *);

@@ -22,6 +22,7 @@
 #include "identity.h"
 #include "listen.h"
 #include "log.h"
+#include "gossip.h"
 #include "mesh.h"
 #include "notify.h"
 #include "peerd.h"
@@ -167,6 +168,19 @@ raise_fd_limit(void)
 	}
 }
 
+/* Runs the loop until the links' queues are written, 500 ms at most. */
+static void
+drain_links(struct peerd *d)
+{
+	struct timeval	tv = { 0, 500000 };
+
+	event_base_loopexit(d->base, &tv);
+	while (mesh_queued(d->mesh) > 0 &&
+	    event_base_loop(d->base, EVLOOP_ONCE) == 0 &&
+	    !event_base_got_exit(d->base))
+		;
+}
+
 static void
 on_accept(int fd, const struct sockaddr *sa, void *arg)
 {
@@ -284,6 +298,8 @@ main(int argc, char *argv[])
 		fatalx("cannot listen for mesh connections");
 	if ((d.control = control_open(&d)) == NULL)
 		fatalx("cannot open the control socket");
+	if ((d.gossip = gossip_new(&d)) == NULL)
+		fatalx("cannot start membership");
 	if ((d.mesh = mesh_new(&d)) == NULL)
 		fatalx("cannot start the mesh");
 
@@ -299,10 +315,14 @@ main(int argc, char *argv[])
 	}
 
 	notify_stopping();
+	/* Tell the mesh we leave, and give the links a moment to say it. */
+	gossip_leave(d.gossip);
+	drain_links(&d);
 	/* Clients first: their pending requests must not outlive the mesh. */
 	control_free(d.control);
 	listeners_free(d.listeners);
 	mesh_free(d.mesh);
+	gossip_free(d.gossip);
 	/* Let closed links finish freeing themselves. */
 	event_base_loop(d.base, EVLOOP_NONBLOCK);
 	notify_done();

@@ -18,6 +18,7 @@ struct event_base;
 struct listeners;
 struct control;
 struct mesh;
+struct gossip;
 
 struct peerd {
 	struct event_base	*base;
@@ -29,6 +30,7 @@ struct peerd {
 	struct listeners	*listeners;
 	struct control		*control;
 	struct mesh		*mesh;
+	struct gossip		*gossip;
 	char			 status[256];	/* for systemd's STATUS= */
 };
 

@@ -736,6 +736,7 @@ peer_status(struct peer *p, struct peer_status **stp, struct peer_error *err)
 	    !field_uint(f, nf, "started_at", &st->started_at) ||
 	    !field_uint(f, nf, "clients", &st->clients) ||
 	    !field_uint(f, nf, "peers", &st->peers) ||
+	    !field_uint(f, nf, "members", &st->members) ||
 	    !status_listen(st, f, nf)) {
 		free(res);
 		peer_status_free(st);

@@ -131,6 +131,7 @@ struct peer_status {
 	size_t		  nlisten;
 	uint64_t	  clients;	/* control clients connected */
 	uint64_t	  peers;	/* mesh links up */
+	uint64_t	  members;	/* known alive, this node included */
 };
 
 /* 0 with *st set (free with peer_status_free), or -1 with err. */

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * members.c: the member table.  A node's own signed record decides its
+ * incarnation; claims by others (suspect, dead) apply to the
+ * incarnation they name and are overridden by any newer record, which
+ * is how a live node refutes them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base32.h"
+#include "members.h"
+
+struct members {
+	struct member		**m;
+	size_t			  n, cap;
+	struct members_stats	  stats;
+};
+
+static const char	*const state_names[] = {
+	[MEMBER_ALIVE] = "alive",
+	[MEMBER_SUSPECT] = "suspect",
+	[MEMBER_DEAD] = "dead",
+	[MEMBER_LEFT] = "left",
+};
+
+const char *
+member_state_name(enum member_state s)
+{
+	return state_names[s];
+}
+
+static void
+member_free(struct member *m)
+{
+	if (m == NULL)
+		return;
+	free(m->raw);
+	free(m);
+}
+
+/* Takes the record r and a copy of raw as m's current record. */
+static int
+member_set(struct member *m, const struct record *r, const uint8_t *raw,
+    size_t len, int64_t now)
+{
+	uint8_t	*copy;
+
+	if ((copy = malloc(len)) == NULL)
+		return -1;
+	memcpy(copy, raw, len);
+	free(m->raw);
+	m->raw = copy;
+	m->rawlen = len;
+	m->rec = *r;
+	m->state = r->left ? MEMBER_LEFT : MEMBER_ALIVE;
+	m->state_inc = r->incarnation;
+	m->since_ms = now;
+	m->deadline_ms = 0;
+	base32_encode(r->id, sizeof(r->id), m->idstr);
+	return 0;
+}
+
+int
+members_set_self(struct members *t, const uint8_t *raw, size_t len,
+    int64_t now)
+{
+	struct record	r;
+	const char	*why;
+
+	if (record_open(raw, len, &r, &why) == -1)
+		return -1;
+	return member_set(t->m[0], &r, raw, len, now);
+}
+
+struct member *
+members_get(const struct members *t, const uint8_t *id)
+{
+	size_t	i;
+
+	for (i = 0; i < t->n; i++)
+		if (memcmp(t->m[i]->rec.id, id, NODE_ID_LEN) == 0)
+			return t->m[i];
+	return NULL;
+}
+
+struct member *
+members_self(const struct members *t)
+{
+	return t->m[0];		/* always first */
+}
+
+size_t
+members_count(const struct members *t)
+{
+	return t->n;
+}
+
+struct member *
+members_at(const struct members *t, size_t i)
+{
+	return t->m[i];
+}
+
+size_t
+members_alive(const struct members *t)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < t->n; i++)
+		if (t->m[i]->state == MEMBER_ALIVE ||
+		    t->m[i]->state == MEMBER_SUSPECT)
+			n++;
+	return n;
+}
+
+const struct members_stats *
+members_stats(const struct members *t)
+{
+	return &t->stats;
+}
+
+struct members *
+members_new(const uint8_t *raw, size_t len, int64_t now)
+{
+	struct members	*t;
+	struct member	*self = NULL;
+	struct record	 r;
+	const char	*why;
+
+	if (record_open(raw, len, &r, &why) == -1)
+		return NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->m = calloc(16, sizeof(*t->m))) == NULL ||
+	    (self = calloc(1, sizeof(*self))) == NULL ||
+	    member_set(self, &r, raw, len, now) == -1) {
+		if (t != NULL)
+			free(t->m);
+		free(t);
+		member_free(self);
+		return NULL;
+	}
+	t->cap = 16;
+	self->self = true;
+	t->m[t->n++] = self;
+	return t;
+}
+
+void
+members_free(struct members *t)
+{
+	size_t	i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++)
+		member_free(t->m[i]);
+	free(t->m);
+	free(t);
+}
+
+enum members_result
+members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
+    struct member **mp, const char **why)
+{
+	struct member	*m, **nm;
+	struct record	 r;
+
+	*mp = NULL;
+	if (record_open(raw, len, &r, why) == -1) {
+		t->stats.invalid++;
+		return MEMBERS_INVALID;
+	}
+	if ((m = members_get(t, r.id)) != NULL) {
+		*mp = m;
+		/* Our own record is ours alone to change. */
+		if (m->self || r.incarnation < m->rec.incarnation) {
+			if (r.incarnation < m->rec.incarnation)
+				t->stats.stale++;
+			return r.incarnation == m->rec.incarnation ?
+			    MEMBERS_SAME : MEMBERS_STALE;
+		}
+		if (r.incarnation == m->rec.incarnation)
+			return MEMBERS_SAME;
+		if (member_set(m, &r, raw, len, now) == -1)
+			return MEMBERS_FULL;
+		t->stats.accepted++;
+		return MEMBERS_UPDATED;
+	}
+	if (t->n == MEMBERS_MAX) {
+		t->stats.full++;
+		return MEMBERS_FULL;
+	}
+	if (t->n == t->cap) {
+		if ((nm = reallocarray(t->m, t->cap * 2, sizeof(*nm))) == NULL)
+			return MEMBERS_FULL;
+		t->m = nm;
+		t->cap *= 2;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    member_set(m, &r, raw, len, now) == -1) {
+		member_free(m);
+		return MEMBERS_FULL;
+	}
+	t->m[t->n++] = m;
+	t->stats.accepted++;
+	*mp = m;
+	return MEMBERS_NEW;
+}
+
+/* The member a claim may apply to, or NULL. */
+static struct member *
+claim_target(struct members *t, const uint8_t *id, uint64_t inc)
+{
+	struct member	*m = members_get(t, id);
+
+	if (m == NULL || m->self || inc < m->rec.incarnation ||
+	    m->state == MEMBER_LEFT)
+		return NULL;
+	return m;
+}
+
+bool
+members_suspect(struct members *t, const uint8_t *id, uint64_t inc,
+    int64_t now, int64_t deadline)
+{
+	struct member	*m = claim_target(t, id, inc);
+
+	if (m == NULL || m->state != MEMBER_ALIVE)
+		return false;
+	m->state = MEMBER_SUSPECT;
+	m->state_inc = inc;
+	m->since_ms = now;
+	m->deadline_ms = deadline;
+	return true;
+}
+
+bool
+members_dead(struct members *t, const uint8_t *id, uint64_t inc, int64_t now)
+{
+	struct member	*m = claim_target(t, id, inc);
+
+	if (m == NULL || m->state == MEMBER_DEAD)
+		return false;
+	m->state = MEMBER_DEAD;
+	m->state_inc = inc;
+	m->since_ms = now;
+	return true;
+}
+
+size_t
+members_tick(struct members *t, int64_t now,
+    void (*died)(struct member *, void *), void *arg)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < t->n; i++)
+		if (t->m[i]->state == MEMBER_SUSPECT &&
+		    t->m[i]->deadline_ms <= now) {
+			t->m[i]->state = MEMBER_DEAD;
+			t->m[i]->since_ms = now;
+			n++;
+			if (died != NULL)
+				died(t->m[i], arg);
+		}
+	return n;
+}
+
+size_t
+members_expire(struct members *t, int64_t now, int64_t expire_ms)
+{
+	size_t	i = 1, n = 0;	/* never ourselves, at 0 */
+
+	while (i < t->n) {
+		if ((t->m[i]->state == MEMBER_DEAD ||
+		    t->m[i]->state == MEMBER_LEFT) &&
+		    now - t->m[i]->since_ms >= expire_ms) {
+			member_free(t->m[i]);
+			t->m[i] = t->m[--t->n];
+			n++;
+		} else
+			i++;
+	}
+	return n;
+}

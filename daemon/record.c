@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * record.c: encoding, signing and checking membership records.  The
+ * signed form is a CBOR map {"b": body, "s": signature}, where the body
+ * is itself encoded CBOR and the Ed25519 signature covers exactly its
+ * bytes, so no canonical re-encoding is ever needed to verify.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cbor_scan.h"
+#include "record.h"
+
+static void
+record_body(const struct record *r, struct cbor_buf *b)
+{
+	int	i;
+
+	cbor_put_map(b, 11);
+	cbor_put_text(b, "v");
+	cbor_put_uint(b, RECORD_VERSION);
+	cbor_put_text(b, "id");
+	cbor_put_bytes(b, r->id, sizeof(r->id));
+	cbor_put_text(b, "name");
+	cbor_put_text(b, r->name);
+	cbor_put_text(b, "addrs");
+	cbor_put_array(b, (size_t)r->naddrs);
+	for (i = 0; i < r->naddrs; i++)
+		cbor_put_text(b, r->addrs[i]);
+	cbor_put_text(b, "groups");
+	cbor_put_array(b, (size_t)r->ngroups);
+	for (i = 0; i < r->ngroups; i++)
+		cbor_put_text(b, r->groups[i]);
+	cbor_put_text(b, "hub");
+	cbor_put_bool(b, r->hub);
+	cbor_put_text(b, "left");
+	cbor_put_bool(b, r->left);
+	cbor_put_text(b, "inc");
+	cbor_put_uint(b, r->incarnation);
+	cbor_put_text(b, "started");
+	cbor_put_uint(b, r->started_at);
+	/* Filled by services and topics later; empty for now. */
+	cbor_put_text(b, "services");
+	cbor_put_array(b, 0);
+	cbor_put_text(b, "topics");
+	cbor_put_array(b, 0);
+}
+
+void
+record_sign(const struct record *r, const uint8_t sk[64], struct cbor_buf *b)
+{
+	struct cbor_buf	body = { 0 };
+	uint8_t		sig[crypto_sign_BYTES];
+
+	record_body(r, &body);
+	if (body.failed) {
+		b->failed = true;
+		return;
+	}
+	crypto_sign_detached(sig, NULL, body.data, body.len, sk);
+	cbor_put_map(b, 2);
+	cbor_put_text(b, "b");
+	cbor_put_bytes(b, body.data, body.len);
+	cbor_put_text(b, "s");
+	cbor_put_bytes(b, sig, sizeof(sig));
+	cbor_buf_free(&body);
+}
+
+/* Reads an array of short texts into fixed slots; false if anything is off. */
+static bool
+read_texts(const struct cbor_field *f, char *slots, size_t slotlen, int max,
+    int *n, bool (*valid)(const char *, size_t))
+{
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	const char		*s;
+	size_t			 itemlen, len;
+
+	*n = 0;
+	if (f == NULL)
+		return true;
+	if (!cbor_array_iter(f->val, f->vallen, &it) || it.items > (size_t)max)
+		return false;
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		if (!cbor_read_text(item, itemlen, &s, &len) || len >= slotlen ||
+		    memchr(s, '\0', len) != NULL || !valid(s, len))
+			return false;
+		memcpy(slots + (size_t)*n * slotlen, s, len);
+		slots[(size_t)*n * slotlen + len] = '\0';
+		(*n)++;
+	}
+	return it.items == 0;
+}
+
+static bool
+addr_valid(const char *s, size_t n)
+{
+	char		buf[ADDR_STRLEN], host[HOST_MAX], err[64];
+	uint16_t	port;
+
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return addr_split(buf, host, &port, err, sizeof(err)) == 0 && port != 0;
+}
+
+static bool
+read_bool(const struct cbor_field *f, bool *v)
+{
+	*v = false;
+	return f == NULL || cbor_read_bool(f->val, f->vallen, v);
+}
+
+int
+record_open(const uint8_t *buf, size_t len, struct record *r, const char **why)
+{
+	struct cbor_field	 top[4], f[16];
+	const struct cbor_field	*b, *s, *v;
+	const uint8_t		*body, *sig, *p;
+	const char		*name;
+	size_t			 bodylen, siglen, n;
+	uint64_t		 version;
+	int			 ntop, nf;
+
+	memset(r, 0, sizeof(*r));
+	*why = "malformed record";
+	if (len > RECORD_MAX ||
+	    (ntop = cbor_scan_map(buf, len, top, 4)) == -1 ||
+	    (b = cbor_field_get(top, ntop, "b")) == NULL ||
+	    (s = cbor_field_get(top, ntop, "s")) == NULL ||
+	    !cbor_read_bytes(b->val, b->vallen, &body, &bodylen) ||
+	    !cbor_read_bytes(s->val, s->vallen, &sig, &siglen) ||
+	    siglen != crypto_sign_BYTES ||
+	    (nf = cbor_scan_map(body, bodylen, f, 16)) == -1)
+		return -1;
+	if ((v = cbor_field_get(f, nf, "v")) == NULL ||
+	    !cbor_read_uint(v->val, v->vallen, &version) ||
+	    version != RECORD_VERSION) {
+		*why = "record of an unknown version";
+		return -1;
+	}
+	if ((v = cbor_field_get(f, nf, "id")) == NULL ||
+	    !cbor_read_bytes(v->val, v->vallen, &p, &n) || n != NODE_ID_LEN)
+		return -1;
+	memcpy(r->id, p, n);
+	/* The signature first: nothing unsigned is looked at further. */
+	if (crypto_sign_verify_detached(sig, body, bodylen, r->id) != 0) {
+		*why = "bad signature";
+		return -1;
+	}
+	if ((v = cbor_field_get(f, nf, "name")) == NULL ||
+	    !cbor_read_text(v->val, v->vallen, &name, &n) ||
+	    !node_name_valid(name, n))
+		return -1;
+	memcpy(r->name, name, n);
+	r->name[n] = '\0';
+	if ((v = cbor_field_get(f, nf, "inc")) == NULL ||
+	    !cbor_read_uint(v->val, v->vallen, &r->incarnation) ||
+	    (v = cbor_field_get(f, nf, "started")) == NULL ||
+	    !cbor_read_uint(v->val, v->vallen, &r->started_at) ||
+	    !read_bool(cbor_field_get(f, nf, "hub"), &r->hub) ||
+	    !read_bool(cbor_field_get(f, nf, "left"), &r->left) ||
+	    !read_texts(cbor_field_get(f, nf, "addrs"), &r->addrs[0][0],
+	    ADDR_STRLEN, RECORD_ADDRS_MAX, &r->naddrs, addr_valid) ||
+	    !read_texts(cbor_field_get(f, nf, "groups"), &r->groups[0][0],
+	    GROUP_NAME_MAX + 1, RECORD_GROUPS_MAX, &r->ngroups,
+	    group_name_valid)) {
+		*why = "record with impossible fields";
+		return -1;
+	}
+	return 0;
+}
+
+bool
+record_in_group(const struct record *r, const char *group)
+{
+	int	i;
+
+	for (i = 0; i < r->ngroups; i++)
+		if (strcmp(r->groups[i], group) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * record.h: a node's signed membership record.  Only the node itself
+ * can make one (it is signed with the node's key, which is its ID), so
+ * relays pass records on but can never forge or alter them.
+ */
+#ifndef PEERD_RECORD_H
+#define PEERD_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "cbor_buf.h"
+#include "config.h"
+#include "identity.h"
+
+#define RECORD_VERSION		1
+#define RECORD_MAX		16384	/* bytes, signed form */
+#define RECORD_ADDRS_MAX	16
+#define RECORD_GROUPS_MAX	CONFIG_GROUPS_MAX
+
+struct record {
+	uint8_t		 id[NODE_ID_LEN];
+	char		 name[NODE_NAME_MAX + 1];
+	char		 addrs[RECORD_ADDRS_MAX][ADDR_STRLEN];
+	int		 naddrs;
+	char		 groups[RECORD_GROUPS_MAX][GROUP_NAME_MAX + 1];
+	int		 ngroups;
+	bool		 hub;
+	bool		 left;		/* the node has left on purpose */
+	uint64_t	 incarnation;	/* higher wins */
+	uint64_t	 started_at;	/* seconds since the epoch */
+};
+
+/* Signs r with sk and writes the signed form to b. */
+void	record_sign(const struct record *, const uint8_t sk[64],
+	    struct cbor_buf *b);
+/*
+ * Checks a signed record: size, shape, every field, and the signature
+ * by the ID it names.  0, or -1 with *why.
+ */
+int	record_open(const uint8_t *, size_t, struct record *, const char **why);
+bool	record_in_group(const struct record *, const char *group);
+
+#endif

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_membership.c: membership across 20 daemons on 127.0.0.1, each
+ * bootstrapped to one random earlier daemon: everyone comes to know
+ * everyone, a crash is seen as dead everywhere, a restart as alive
+ * with a higher incarnation, a clean stop as left.  Each wait has a
+ * deadline and prints how long it took.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "harness.h"
+#include "suites.h"
+
+#define N	20
+
+static struct daemon	n[N];
+static char		names[N][16];
+static uint8_t		netkey[32];
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+setup(void)
+{
+	int	i;
+
+	randombytes_buf(netkey, sizeof(netkey));
+	for (i = 0; i < N; i++) {
+		daemon_init(&n[i]);
+		daemon_set_network_key(&n[i], netkey);
+		snprintf(names[i], sizeof(names[i]), "n%02d", i);
+	}
+}
+
+static void
+teardown(void)
+{
+	int	i;
+
+	for (i = 0; i < N; i++)
+		daemon_free(&n[i]);
+}
+
+/* d's view: the state of name, or NULL; *inc gets its incarnation. */
+static char *
+state_of(struct daemon *d, const char *name, json_int_t *inc)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 status;
+	char	*s = NULL;
+
+	if ((j = peerctl_json(d, &status, "members", NULL)) == NULL)
+		return NULL;
+	json_array_foreach(json_object_get(j, "members"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "name")),
+		    name) == 0) {
+			s = strdup(json_string_value(json_object_get(e,
+			    "state")));
+			if (inc != NULL)
+				*inc = json_integer_value(json_object_get(e,
+				    "incarnation"));
+		}
+	json_decref(j);
+	return s;
+}
+
+/* How many members d lists as alive. */
+static int
+alive_count(struct daemon *d)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 status, count = 0;
+
+	if ((j = peerctl_json(d, &status, "members", NULL)) == NULL)
+		return -1;
+	json_array_foreach(json_object_get(j, "members"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "state")),
+		    "alive") == 0)
+			count++;
+	json_decref(j);
+	return count;
+}
+
+struct view {
+	int		 skip;		/* a daemon not to ask, or -1 */
+	const char	*name;		/* the member looked at */
+	const char	*state;
+	json_int_t	 above;		/* incarnation must exceed this */
+	int		 alive;		/* or: every daemon sees this many */
+};
+
+/* True when every running daemon but skip agrees. */
+static bool
+all_agree(void *arg)
+{
+	struct view	*v = arg;
+	json_int_t	 inc = 0;
+	char		*s;
+	bool		 ok;
+	int		 i;
+
+	for (i = 0; i < N; i++) {
+		if (i == v->skip || n[i].pid == -1)
+			continue;
+		if (v->name == NULL) {
+			if (alive_count(&n[i]) != v->alive)
+				return false;
+			continue;
+		}
+		s = state_of(&n[i], v->name, &inc);
+		ok = s != NULL && strcmp(s, v->state) == 0 && inc > v->above;
+		free(s);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static void
+start(int i, int boot)
+{
+	char		 addr[64];
+	const char	*extra[] = { "--bootstrap", addr, NULL };
+
+	if (boot >= 0)
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d",
+		    daemon_port(&n[boot]));
+	daemon_start(&n[i], names[i], boot >= 0 ? extra : NULL);
+}
+
+START_TEST(test_twenty_daemons)
+{
+	struct view	 v;
+	json_int_t	 inc_before = 0;
+	long		 t0;
+	char		*s;
+	int		 i, boot[N];
+
+	t0 = now_ms();
+	for (i = 0; i < N; i++) {
+		boot[i] = i == 0 ? -1 : (int)randombytes_uniform((uint32_t)i);
+		start(i, boot[i]);
+	}
+	fprintf(stderr, "membership: %d daemons started in %ld ms\n", N,
+	    now_ms() - t0);
+
+	t0 = now_ms();
+	v = (struct view){ -1, NULL, NULL, 0, N };
+	ck_assert_msg(wait_until(all_agree, &v, 15000),
+	    "not every daemon lists all %d alive", N);
+	fprintf(stderr, "membership: all %d see all %d alive after %ld ms\n",
+	    N, N, now_ms() - t0);
+
+	/* kill -9 of one: every other daemon marks it dead. */
+	s = state_of(&n[7], names[7], &inc_before);
+	free(s);
+	t0 = now_ms();
+	daemon_stop(&n[7], SIGKILL);
+	v = (struct view){ 7, names[7], "dead", inc_before - 1, 0 };
+	ck_assert_msg(wait_until(all_agree, &v, 10000),
+	    "not every daemon marks the killed one dead");
+	fprintf(stderr, "membership: kill -9 seen as dead by all after "
+	    "%ld ms\n", now_ms() - t0);
+
+	/* Restarted: alive again, with a higher incarnation. */
+	t0 = now_ms();
+	start(7, boot[7]);
+	v = (struct view){ -1, names[7], "alive", inc_before, 0 };
+	ck_assert_msg(wait_until(all_agree, &v, 10000),
+	    "the restarted daemon is not alive everywhere");
+	fprintf(stderr, "membership: restart seen as alive (higher "
+	    "incarnation) by all after %ld ms\n", now_ms() - t0);
+
+	/* SIGTERM of another: seen as left. */
+	t0 = now_ms();
+	ck_assert_int_eq(daemon_stop(&n[12], SIGTERM), 0);
+	v = (struct view){ 12, names[12], "left", 0, 0 };
+	ck_assert_msg(wait_until(all_agree, &v, 10000),
+	    "not every daemon sees the stopped one as left");
+	fprintf(stderr, "membership: SIGTERM seen as left by all after "
+	    "%ld ms\n", now_ms() - t0);
+}
+END_TEST
+
+START_TEST(test_peer_cache_rejoins)
+{
+	struct view	 v;
+	int		 i;
+
+	/* Three linked nodes; the third then restarts with no bootstrap. */
+	start(0, -1);
+	start(1, 0);
+	start(2, 1);
+	v = (struct view){ -1, names[2], "alive", 0, 0 };
+	ck_assert(wait_until(all_agree, &v, 10000));
+	/* peers.cache is written within 5 s of a change. */
+	{
+		char		path[256];
+
+		snprintf(path, sizeof(path), "%s/peers.cache", n[2].state);
+		for (i = 0; i < 100 && access(path, F_OK) == -1; i++)
+			usleep(100000);
+		ck_assert_msg(access(path, F_OK) == 0, "no %s", path);
+	}
+	ck_assert_int_eq(daemon_stop(&n[2], SIGTERM), 0);
+	start(2, -1);
+	v = (struct view){ -1, NULL, NULL, 0, 3 };
+	ck_assert_msg(wait_until(all_agree, &v, 10000),
+	    "a restarted node did not rejoin from its peer cache");
+}
+END_TEST
+
+Suite *
+membership_suite(void)
+{
+	Suite	*s = suite_create("membership");
+	TCase	*tc = tcase_create("membership");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_twenty_daemons);
+	tcase_add_test(tc, test_peer_cache_rejoins);
+	suite_add_tcase(s, tc);
+	return s;
+}
