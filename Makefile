@@ -35,10 +35,11 @@ TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -lm
 LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/frame.c \
 		  lib/peer.c lib/peer_code.c lib/proto.c
 DAEMON_SRC	= daemon/addr.c daemon/config.c daemon/control.c \
-		  daemon/gossip.c daemon/hello.c daemon/identity.c daemon/link.c \
+		  daemon/gossip.c \
+		  daemon/hello.c daemon/identity.c daemon/join.c daemon/link.c \
 		  daemon/linkmsg.c daemon/listen.c daemon/log.c daemon/members.c \
 		  daemon/mesh.c daemon/noise.c daemon/notify.c daemon/record.c \
-		  daemon/wire.c
+		  daemon/token.c daemon/wire.c
 CTL_SRC		= ctl/cbor_json.c ctl/peerctl.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
 INTEG_SRC	= $(wildcard tests/integration/*.c)

@@ -44,6 +44,8 @@ struct command {
 static int	cmd_connect(const struct opts *, int, char **);
 static int	cmd_disconnect(const struct opts *, int, char **);
 static int	cmd_id(const struct opts *, int, char **);
+static int	cmd_invite(const struct opts *, int, char **);
+static int	cmd_join(const struct opts *, int, char **);
 static int	cmd_members(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
 static int	cmd_ping(const struct opts *, int, char **);
@@ -59,6 +61,16 @@ static const struct command commands[] = {
 	    "daemon's user.", cmd_disconnect },
 	{ "id",		"", "print this node's ID", "Print this node's ID (the full base32 public key).",
 	    cmd_id },
+	{ "invite",	"", "print a token that lets another node join",
+	    "Print a one-line token carrying this network's key and this\n"
+	    "node's addresses, for peerctl join or peerd --join on a new host.\n"
+	    "Anyone holding it can join the network: pass it on privately.\n"
+	    "Needs root or the daemon's user.", cmd_invite },
+	{ "join",	"TOKEN [--force]", "join the network of a token",
+	    "Store the token's network key and link to its addresses, then\n"
+	    "wait up to 10 s for a link.  A node that knows members of another\n"
+	    "network refuses unless --force, which leaves that network.\n"
+	    "Needs root or the daemon's user.", cmd_join },
 	{ "members",	"[--group GROUP] [--hubs]", "list every known node",
 	    "List every node this one knows of: ID, name, state (alive,\n"
 	    "suspect, dead, left), incarnation, addresses, groups, hub flag,\n"
@@ -584,6 +596,88 @@ cmd_members(const struct opts *o, int argc, char **argv)
 		}
 	}
 	return run_op(o, "members", &body, n, 0, print_members);
+}
+
+static int
+print_token(const uint8_t *res, size_t len)
+{
+	struct cbor_field	f[4];
+	char			token[8192];
+	int			nf;
+
+	if ((nf = cbor_scan_map(res, len, f, 4)) == -1)
+		return EXIT_FAILED;
+	printf("%s\n", text_field(f, nf, "token", token, sizeof(token)));
+	return EXIT_OK;
+}
+
+static int
+cmd_invite(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	body = { 0 };
+
+	(void)argv;
+	if (argc != 1)
+		return -1;
+	return run_op(o, "invite", &body, 0, 0, print_token);
+}
+
+static int
+cmd_join(const struct opts *o, int argc, char **argv)
+{
+	struct peer_error	 err;
+	struct peer_status	*st;
+	struct cbor_buf		 body = { 0 };
+	struct peer		*p;
+	uint8_t			*res;
+	size_t			 len;
+	const char		*token = NULL;
+	bool			 force = false;
+	int			 k, i, rc = EXIT_FAILED;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--force") == 0)
+			force = true;
+		else if (token == NULL)
+			token = argv[k];
+		else
+			return -1;
+	}
+	if (token == NULL)
+		return -1;
+	cbor_put_text(&body, "token");
+	cbor_put_text(&body, token);
+	cbor_put_text(&body, "force");
+	cbor_put_bool(&body, force);
+	p = connect_or_exit(o);
+	if (peer_op(p, "join", body.data, body.len, 2, 0, &res, &len,
+	    &err) == -1) {
+		rc = fail(p, &err);
+		goto done;
+	}
+	free(res);
+	/* The daemon dials in the background: wait a while for a link. */
+	for (i = 0; i < 100; i++) {
+		if (peer_status(p, &st, &err) == -1) {
+			rc = fail(p, &err);
+			goto done;
+		}
+		if (st->peers > 0) {
+			printf("joined: linked to %" PRIu64 " node%s\n",
+			    st->peers, st->peers == 1 ? "" : "s");
+			peer_status_free(st);
+			rc = EXIT_OK;
+			goto done;
+		}
+		peer_status_free(st);
+		usleep(100000);
+	}
+	fprintf(stderr, "peerctl: key stored, but no link after 10 s; the "
+	    "daemon keeps trying the token's addresses\n");
+done:
+	cbor_buf_free(&body);
+	peer_close(p);
+	return rc;
 }
 
 static int

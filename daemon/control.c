@@ -31,6 +31,7 @@
 #include "control.h"
 #include "frame.h"
 #include "gossip.h"
+#include "join.h"
 #include "listen.h"
 #include "log.h"
 #include "mesh.h"
@@ -411,6 +412,8 @@ static const struct ctl_op ctl_ops[] = {	/* sorted: bsearch() */
 	{ "connect",	CTL_OP_ADMIN,	mesh_op_connect },
 	{ "disconnect",	CTL_OP_ADMIN,	mesh_op_disconnect },
 	{ "hello",	0,		ctl_op_hello },
+	{ "invite",	CTL_OP_ADMIN,	join_op_invite },
+	{ "join",	CTL_OP_ADMIN,	join_op_join },
 	{ "members",	0,		gossip_op_members },
 	{ "peers",	0,		mesh_op_peers },
 	{ "ping",	0,		mesh_op_ping },

@@ -889,3 +889,23 @@ gossip_op_members(struct ctl_conn *c, const struct ctl_msg *msg)
 #undef WANTED
 	ctl_result_end(c);
 }
+
+size_t
+gossip_members_known(const struct gossip *g)
+{
+	return g == NULL ? 0 : members_count(g->members);
+}
+
+const struct record *
+gossip_self(const struct gossip *g)
+{
+	return &g->self;
+}
+
+void
+gossip_reset(struct gossip *g)
+{
+	members_clear(g->members);
+	g->ncache = 0;
+	cache_write(g);
+}

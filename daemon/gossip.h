@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cbor_scan.h"
+#include "record.h"
 
 struct peerd;
 struct gossip;
@@ -46,6 +47,12 @@ void		 gossip_found(struct gossip *, const uint8_t *id,
 		    const struct sockaddr *sa);
 
 size_t		 gossip_members_alive(const struct gossip *);
+/* Members known, ourselves included, whatever their state. */
+size_t		 gossip_members_known(const struct gossip *);
+/* Our own record, as others see it. */
+const struct record *gossip_self(const struct gossip *);
+/* Forgets every member and the peer cache: we joined another network. */
+void		 gossip_reset(struct gossip *);
 void		 gossip_op_members(struct ctl_conn *, const struct ctl_msg *);
 
 #endif

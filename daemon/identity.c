@@ -216,3 +216,55 @@ identity_clear(struct identity *id)
 {
 	sodium_memzero(id, sizeof(*id));
 }
+
+int
+identity_set_network_key(struct identity *id, const char *dir,
+    const uint8_t key[NETWORK_KEY_LEN])
+{
+	char	tmp[PATH_MAX], path[PATH_MAX];
+	int	fd;
+
+	if (state_dir_ready(dir) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/network.key", dir);
+	if (snprintf(tmp, sizeof(tmp), "%s/.network.key.%ld", dir,
+	    (long)getpid()) >= (int)sizeof(tmp)) {
+		log_warnx("%s: path too long", dir);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1 || write(fd, key, KEY_FILE_LEN) != KEY_FILE_LEN ||
+	    fsync(fd) == -1) {
+		log_warn("%s", tmp);
+		if (fd != -1)
+			close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		log_warn("rename %s", path);
+		(void)unlink(tmp);
+		return -1;
+	}
+	if (id != NULL)
+		memcpy(id->network_key, key, NETWORK_KEY_LEN);
+	log_info("network key in %s replaced", path);
+	return 0;
+}
+
+bool
+identity_other_network(const char *dir, const uint8_t key[NETWORK_KEY_LEN])
+{
+	uint8_t	cur[KEY_FILE_LEN];
+	char	path[PATH_MAX];
+	bool	other;
+
+	snprintf(path, sizeof(path), "%s/network.key", dir);
+	if (key_read(path, cur) != 1)
+		return false;
+	other = sodium_memcmp(cur, key, KEY_FILE_LEN) != 0;
+	sodium_memzero(cur, sizeof(cur));
+	return other;
+}

@@ -6,6 +6,7 @@
 #ifndef PEERD_IDENTITY_H
 #define PEERD_IDENTITY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <sodium.h>
@@ -31,6 +32,15 @@ struct identity {
  * or that belong to another user.  0, or -1 after logging why.
  */
 int	identity_load(struct identity *, const char *dir);
+/*
+ * Writes a new network key to dir (replacing the old one atomically)
+ * and uses it from now on.  0, or -1 after logging why.
+ */
+int	identity_set_network_key(struct identity *, const char *dir,
+	    const uint8_t key[NETWORK_KEY_LEN]);
+/* Whether dir holds a network key other than key. */
+bool	identity_other_network(const char *dir,
+	    const uint8_t key[NETWORK_KEY_LEN]);
 /* Wipes the secrets. */
 void	identity_clear(struct identity *);
 

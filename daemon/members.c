@@ -283,3 +283,10 @@ members_expire(struct members *t, int64_t now, int64_t expire_ms)
 	}
 	return n;
 }
+
+void
+members_clear(struct members *t)
+{
+	while (t->n > 1)
+		member_free(t->m[--t->n]);
+}

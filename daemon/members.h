@@ -85,6 +85,8 @@ size_t		 members_expire(struct members *, int64_t now, int64_t expire_ms);
 /* Replaces our own record (a new incarnation we signed). -1: ENOMEM */
 int		 members_set_self(struct members *, const uint8_t *raw,
 		    size_t len, int64_t now);
+/* Forgets every member but ourselves (we changed networks). */
+void		 members_clear(struct members *);
 struct member	*members_get(const struct members *, const uint8_t *id);
 struct member	*members_self(const struct members *);
 /* Members in no particular order, self included: i from 0 to count-1. */

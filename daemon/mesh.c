@@ -873,3 +873,29 @@ mesh_queued(struct mesh *m)
 		n += link_queued(ml->l);
 	return n;
 }
+
+void
+mesh_reset(struct mesh *m)
+{
+	struct target	*t;
+
+	while ((t = TAILQ_FIRST(&m->targets)) != NULL)
+		target_free(t);
+	while (!TAILQ_EMPTY(&m->links))
+		mesh_close_on_purpose(TAILQ_FIRST(&m->links),
+		    "joined another network");
+}
+
+int
+mesh_add_target(struct mesh *m, const char *addr)
+{
+	struct target	*t;
+
+	TAILQ_FOREACH(t, &m->targets, entry)
+		if (strcmp(t->addr, addr) == 0)
+			return 0;
+	if ((t = target_new(m, addr, true)) == NULL)
+		return -1;
+	target_dial(t);
+	return 0;
+}

@@ -49,6 +49,10 @@ size_t		 mesh_dials(struct mesh *);
 /* The up link to id, or NULL; whether a dial for id is under way. */
 struct link	*mesh_link_to(struct mesh *, const uint8_t *id);
 bool		 mesh_dialing(struct mesh *, const uint8_t *id);
+/* Closes every link and forgets every address (a new network). */
+void		 mesh_reset(struct mesh *);
+/* Keeps a link to addr from now on, as a bootstrap address. -1: ENOMEM */
+int		 mesh_add_target(struct mesh *, const char *addr);
 /* Bytes waiting to be written on all links. */
 size_t		 mesh_queued(struct mesh *);
 /* Closes the least useful link: the slowest that no address keeps. */

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "control.h"
 #include "identity.h"
+#include "join.h"
 #include "listen.h"
 #include "log.h"
 #include "gossip.h"
@@ -46,7 +47,7 @@ usage(int status)
 	fprintf(f,
 "usage: peerd [-hnV] [-b host:port] [-c file] [-o key=value] [-S socket]\n"
 "             [--state-dir dir] [--listen addr:port] [--name name]\n"
-"             [--log-level level]\n");
+"             [--log-level level] [--join token [--force]]\n");
 	if (status == 0)
 		fprintf(f, "\n"
 "Runs a peerd node in the foreground, serving local clients on a control\n"
@@ -66,6 +67,9 @@ usage(int status)
 "                         0.0.0.0:7654 and [::]:7654; port 0 picks one)\n"
 "      --name NAME        node name (default: the short host name)\n"
 "      --log-level LEVEL  error, warn, info (default) or debug\n"
+"      --join TOKEN       join the network of a token from peerctl invite:\n"
+"                         store its key and link to its addresses\n"
+"      --force            let --join leave the network this node was in\n"
 "  -n, --check-config     check the configuration, print it, and exit\n"
 "  -V, --version          print the version and exit\n"
 "  -h, --help             print this help and exit\n"
@@ -212,6 +216,8 @@ main(int argc, char *argv[])
 		{ "name",	  required_argument, NULL, 'N' },
 		{ "log-level",	  required_argument, NULL, 'L' },
 		{ "check-config", no_argument,	     NULL, 'n' },
+		{ "join",	  required_argument, NULL, 'J' },
+		{ "force",	  no_argument,	     NULL, 'F' },
 		{ "version",	  no_argument,	     NULL, 'V' },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -220,7 +226,8 @@ main(int argc, char *argv[])
 	struct event	*sigs[3];
 	const char	*path = CONFIG_PATH_DEFAULT;
 	char		 err[512];
-	bool		 check_only = false;
+	const char	*join = NULL;
+	bool		 check_only = false, force = false;
 	int		 ch, status = 0;
 	size_t		 i;
 
@@ -255,6 +262,12 @@ main(int argc, char *argv[])
 		case 'n':
 			check_only = true;
 			break;
+		case 'J':
+			join = optarg;
+			break;
+		case 'F':
+			force = true;
+			break;
 		case 'V':
 			printf("peerd %s\n", PEERD_VERSION);
 			return 0;
@@ -275,6 +288,11 @@ main(int argc, char *argv[])
 	if (check_only) {
 		config_dump(&d.conf, stdout);
 		return 0;
+	}
+	if (join != NULL && join_at_start(&d.conf, join, force, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "peerd: %s\n", err);
+		return 1;
 	}
 	log_set_level(d.conf.log_level);
 	if (d.config_path == NULL && access(path, F_OK) == -1)

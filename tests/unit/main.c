@@ -19,8 +19,10 @@ main(void)
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, frame_suite());
 	srunner_add_suite(sr, hello_suite());
+	srunner_add_suite(sr, members_suite());
 	srunner_add_suite(sr, noise_suite());
 	srunner_add_suite(sr, proto_suite());
+	srunner_add_suite(sr, token_suite());
 	srunner_add_suite(sr, wire_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -12,8 +12,10 @@ Suite	*cbor_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);
 Suite	*hello_suite(void);
+Suite	*members_suite(void);
 Suite	*noise_suite(void);
 Suite	*proto_suite(void);
+Suite	*token_suite(void);
 Suite	*wire_suite(void);
 
 #endif

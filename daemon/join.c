@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * join.c: invite and join.  An invitation is this node's network key
+ * and its reachable addresses; joining stores the key and dials them.
+ * Joining another network by accident would cut a node off from its
+ * own, so a node that already knows members refuses unless forced.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cbor_buf.h"
+#include "config.h"
+#include "control.h"
+#include "gossip.h"
+#include "identity.h"
+#include "join.h"
+#include "log.h"
+#include "mesh.h"
+#include "peerd.h"
+#include "proto.h"
+#include "token.h"
+
+/* A peers.cache with addresses in it: this node has been a member. */
+static bool
+has_peer_cache(const char *dir)
+{
+	char	path[PATH_MAX], line[512];
+	FILE	*f;
+	bool	any = false;
+
+	if (snprintf(path, sizeof(path), "%s/peers.cache", dir) >=
+	    (int)sizeof(path) || (f = fopen(path, "r")) == NULL)
+		return false;
+	while (!any && fgets(line, sizeof(line), f) != NULL)
+		any = line[0] != '#' && line[0] != '\n';
+	fclose(f);
+	return any;
+}
+
+int
+join_at_start(struct config *c, const char *text, bool force, char *err,
+    size_t errlen)
+{
+	struct token	 t;
+	const char	*why;
+	int		 i;
+
+	if (token_decode(text, &t, &why) == -1) {
+		snprintf(err, errlen, "--join: %s", why);
+		return -1;
+	}
+	if (identity_other_network(c->state_dir, t.network_key) &&
+	    has_peer_cache(c->state_dir) && !force) {
+		snprintf(err, errlen, "--join: %s belongs to another network "
+		    "that this node has been a member of; add --force to leave "
+		    "it", c->state_dir);
+		sodium_memzero(&t, sizeof(t));
+		return -1;
+	}
+	if (identity_set_network_key(NULL, c->state_dir, t.network_key) == -1) {
+		snprintf(err, errlen, "--join: cannot store the network key "
+		    "in %s", c->state_dir);
+		sodium_memzero(&t, sizeof(t));
+		return -1;
+	}
+	for (i = 0; i < t.naddrs && c->nbootstrap < CONFIG_BOOTSTRAP_MAX; i++)
+		snprintf(c->bootstrap[c->nbootstrap++],
+		    sizeof(c->bootstrap[0]), "%s", t.addrs[i]);
+	sodium_memzero(&t, sizeof(t));
+	return 0;
+}
+
+void
+join_op_invite(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct peerd		*d = ctl_peerd(c);
+	const struct record	*self = gossip_self(d->gossip);
+	struct token		 t;
+	struct cbor_buf		*b;
+	char			 text[TOKEN_STRLEN_MAX];
+	int			 i;
+
+	memset(&t, 0, sizeof(t));
+	memcpy(t.network_key, d->id.network_key, sizeof(t.network_key));
+	for (i = 0; i < self->naddrs && i < TOKEN_ADDRS_MAX; i++)
+		snprintf(t.addrs[t.naddrs++], sizeof(t.addrs[0]), "%s",
+		    self->addrs[i]);
+	if (t.naddrs == 0 || token_encode(&t, text, sizeof(text)) == -1) {
+		sodium_memzero(&t, sizeof(t));
+		ctl_reply_error(c, msg->id, PEER_UNAVAILABLE, "this node has no "
+		    "address others can dial (listen on a routable address)");
+		return;
+	}
+	sodium_memzero(&t, sizeof(t));
+	b = ctl_result_begin(c, msg->id);
+	cbor_put_map(b, 1);
+	cbor_put_text(b, "token");
+	cbor_put_text(b, text);
+	ctl_result_end(c);
+	sodium_memzero(text, sizeof(text));
+}
+
+void
+join_op_join(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct peerd		*d = ctl_peerd(c);
+	const struct cbor_field	*f;
+	struct cbor_buf		*b;
+	struct token		 t;
+	const char		*why;
+	char			 text[TOKEN_STRLEN_MAX];
+	bool			 force = false, other;
+	size_t			 known;
+	int			 i;
+
+	if (!ctl_arg_text(c, msg, "token", text, sizeof(text), true))
+		return;
+	if ((f = ctl_msg_get(msg, "force")) != NULL &&
+	    !cbor_read_bool(f->val, f->vallen, &force)) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT,
+		    "force: not a boolean");
+		return;
+	}
+	if (token_decode(text, &t, &why) == -1) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "token: %s",
+		    why);
+		return;
+	}
+	other = sodium_memcmp(t.network_key, d->id.network_key,
+	    NETWORK_KEY_LEN) != 0;
+	known = gossip_members_known(d->gossip);
+	if (other && known > 1 && !force) {
+		sodium_memzero(&t, sizeof(t));
+		ctl_reply_error(c, msg->id, PEER_ALREADY_EXISTS, "this node is "
+		    "a member of another network (%zu members known); join "
+		    "with force to leave it", known - 1);
+		return;
+	}
+	if (other) {
+		if (identity_set_network_key(&d->id, d->conf.state_dir,
+		    t.network_key) == -1) {
+			sodium_memzero(&t, sizeof(t));
+			ctl_reply_error(c, msg->id, PEER_INTERNAL, "cannot store "
+			    "the network key");
+			return;
+		}
+		log_info("join: leaving the old network for the token's");
+		mesh_reset(d->mesh);
+		gossip_reset(d->gossip);
+	}
+	for (i = 0; i < t.naddrs; i++)
+		(void)mesh_add_target(d->mesh, t.addrs[i]);
+	b = ctl_result_begin(c, msg->id);
+	cbor_put_map(b, 2);
+	cbor_put_text(b, "network_changed");
+	cbor_put_bool(b, other);
+	cbor_put_text(b, "addrs");
+	cbor_put_uint(b, (uint64_t)t.naddrs);
+	ctl_result_end(c);
+	sodium_memzero(&t, sizeof(t));
+}

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_members.c: signed records and the member table: forged,
+ * altered and replayed records are rejected, incarnations order
+ * everything, and claims of failure obey them.
+ */
+#include <string.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "members.h"
+#include "record.h"
+#include "suites.h"
+
+struct node {
+	uint8_t	pk[32], sk[64];
+};
+
+static void
+node_new(struct node *n)
+{
+	crypto_sign_keypair(n->pk, n->sk);
+}
+
+/* A signed record of n at incarnation inc, in b. */
+static void
+signed_record(const struct node *n, uint64_t inc, bool left,
+    struct cbor_buf *b)
+{
+	struct record	r;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.id, n->pk, 32);
+	strcpy(r.name, "node");
+	strcpy(r.addrs[0], "127.0.0.1:7654");
+	r.naddrs = 1;
+	strcpy(r.groups[0], "lab");
+	r.ngroups = 1;
+	r.hub = true;
+	r.left = left;
+	r.incarnation = inc;
+	r.started_at = 1700000000;
+	cbor_buf_reset(b);
+	record_sign(&r, n->sk, b);
+	ck_assert(!b->failed);
+}
+
+START_TEST(test_record_round_trip)
+{
+	struct cbor_buf	 b = { 0 };
+	struct node	 n;
+	struct record	 r;
+	const char	*why;
+
+	node_new(&n);
+	signed_record(&n, 42, false, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert_mem_eq(r.id, n.pk, 32);
+	ck_assert_str_eq(r.name, "node");
+	ck_assert_uint_eq(r.incarnation, 42);
+	ck_assert_str_eq(r.addrs[0], "127.0.0.1:7654");
+	ck_assert(record_in_group(&r, "lab"));
+	ck_assert(!record_in_group(&r, "other"));
+	ck_assert(r.hub);
+	ck_assert(!r.left);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_record_forged_or_altered)
+{
+	struct cbor_buf	 b = { 0 }, f = { 0 };
+	struct node	 a, m;
+	struct record	 r;
+	const char	*why;
+	size_t		 i;
+	int		 rejected = 0;
+
+	node_new(&a);
+	node_new(&m);
+	signed_record(&a, 7, false, &b);
+	/* Any single flipped bit is rejected, whatever it hits. */
+	for (i = 0; i < b.len; i++) {
+		b.data[i] ^= 0x01;
+		if (record_open(b.data, b.len, &r, &why) == -1)
+			rejected++;
+		b.data[i] ^= 0x01;
+	}
+	ck_assert_int_eq(rejected, (int)b.len);
+	/* Signed by someone else (m) while naming a's ID: forged. */
+	{
+		struct record	fake;
+
+		ck_assert_int_eq(record_open(b.data, b.len, &fake, &why), 0);
+		fake.incarnation = 8;
+		record_sign(&fake, m.sk, &f);
+		ck_assert_int_eq(record_open(f.data, f.len, &r, &why), -1);
+		ck_assert_str_eq(why, "bad signature");
+	}
+	/* Truncated anywhere. */
+	for (i = 0; i < b.len; i++)
+		ck_assert_int_eq(record_open(b.data, i, &r, &why), -1);
+	cbor_buf_free(&b);
+	cbor_buf_free(&f);
+}
+END_TEST
+
+START_TEST(test_record_impossible_fields)
+{
+	struct cbor_buf	 b = { 0 };
+	struct node	 n;
+	struct record	 r, in;
+	const char	*why;
+
+	node_new(&n);
+	memset(&in, 0, sizeof(in));
+	memcpy(in.id, n.pk, 32);
+	strcpy(in.name, "bad name");	/* signed, but not a valid name */
+	in.incarnation = 1;
+	record_sign(&in, n.sk, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
+	cbor_buf_reset(&b);
+	strcpy(in.name, "ok");
+	strcpy(in.addrs[0], "no-port");	/* not HOST:PORT */
+	in.naddrs = 1;
+	record_sign(&in, n.sk, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
+	ck_assert_str_eq(why, "record with impossible fields");
+	cbor_buf_free(&b);
+}
+END_TEST
+
+static struct members *
+table(struct node *self)
+{
+	struct cbor_buf	 b = { 0 };
+	struct members	*t;
+
+	node_new(self);
+	signed_record(self, 100, false, &b);
+	ck_assert_ptr_nonnull(t = members_new(b.data, b.len, 0));
+	cbor_buf_free(&b);
+	return t;
+}
+
+START_TEST(test_incarnations_and_replay)
+{
+	struct cbor_buf	 old = { 0 }, cur = { 0 };
+	struct members	*t;
+	struct member	*m;
+	struct node	 self, a;
+	const char	*why;
+
+	t = table(&self);
+	node_new(&a);
+	signed_record(&a, 5, false, &old);
+	signed_record(&a, 6, false, &cur);
+	ck_assert_int_eq(members_offer(t, cur.data, cur.len, 1, &m, &why),
+	    MEMBERS_NEW);
+	ck_assert_int_eq(members_offer(t, cur.data, cur.len, 2, &m, &why),
+	    MEMBERS_SAME);
+	/* A replayed older record changes nothing and is counted. */
+	ck_assert_int_eq(members_offer(t, old.data, old.len, 3, &m, &why),
+	    MEMBERS_STALE);
+	ck_assert_uint_eq(m->rec.incarnation, 6);
+	ck_assert_uint_eq(members_stats(t)->stale, 1);
+	ck_assert_uint_eq(members_count(t), 2);
+	/* Nobody may replace our own record, even with a higher number. */
+	{
+		struct cbor_buf	mine = { 0 };
+
+		signed_record(&self, 999, false, &mine);
+		ck_assert_int_ne(members_offer(t, mine.data, mine.len, 4, &m,
+		    &why), MEMBERS_UPDATED);
+		ck_assert_uint_eq(members_self(t)->rec.incarnation, 100);
+		cbor_buf_free(&mine);
+	}
+	cbor_buf_free(&old);
+	cbor_buf_free(&cur);
+	members_free(t);
+}
+END_TEST
+
+START_TEST(test_claims_follow_incarnations)
+{
+	struct cbor_buf	 b = { 0 };
+	struct members	*t;
+	struct member	*m;
+	struct node	 self, a;
+	const char	*why;
+
+	t = table(&self);
+	node_new(&a);
+	signed_record(&a, 10, false, &b);
+	ck_assert_int_eq(members_offer(t, b.data, b.len, 0, &m, &why),
+	    MEMBERS_NEW);
+	/* A claim about an older incarnation is ignored. */
+	ck_assert(!members_suspect(t, a.pk, 9, 0, 100));
+	ck_assert(members_suspect(t, a.pk, 10, 0, 100));
+	ck_assert_int_eq(m->state, MEMBER_SUSPECT);
+	/* Unrefuted past its deadline: dead. */
+	ck_assert_uint_eq(members_tick(t, 99, NULL, NULL), 0);
+	ck_assert_uint_eq(members_tick(t, 100, NULL, NULL), 1);
+	ck_assert_int_eq(m->state, MEMBER_DEAD);
+	/* A newer record refutes: alive again. */
+	signed_record(&a, 11, false, &b);
+	ck_assert_int_eq(members_offer(t, b.data, b.len, 200, &m, &why),
+	    MEMBERS_UPDATED);
+	ck_assert_int_eq(m->state, MEMBER_ALIVE);
+	ck_assert(!members_dead(t, a.pk, 10, 201));	/* old news */
+	ck_assert(members_dead(t, a.pk, 11, 201));
+	/* A LEAVE is final for that incarnation; claims do not undo it. */
+	signed_record(&a, 12, true, &b);
+	ck_assert_int_eq(members_offer(t, b.data, b.len, 300, &m, &why),
+	    MEMBERS_UPDATED);
+	ck_assert_int_eq(m->state, MEMBER_LEFT);
+	ck_assert(!members_dead(t, a.pk, 12, 301));
+	/* Claims about ourselves are not applied (we refute them). */
+	ck_assert(!members_dead(t, self.pk, 100, 302));
+	ck_assert_int_eq(members_self(t)->state, MEMBER_ALIVE);
+	/* Dead and left members expire; we never do. */
+	ck_assert_uint_eq(members_expire(t, 300 + 999, 1000), 0);
+	ck_assert_uint_eq(members_expire(t, 300 + 1000, 1000), 1);
+	ck_assert_uint_eq(members_count(t), 1);
+	cbor_buf_free(&b);
+	members_free(t);
+}
+END_TEST
+
+Suite *
+members_suite(void)
+{
+	Suite	*s = suite_create("members");
+	TCase	*tc = tcase_create("members");
+
+	tcase_add_test(tc, test_record_round_trip);
+	tcase_add_test(tc, test_record_forged_or_altered);
+	tcase_add_test(tc, test_record_impossible_fields);
+	tcase_add_test(tc, test_incarnations_and_replay);
+	tcase_add_test(tc, test_claims_follow_incarnations);
+	suite_add_tcase(s, tc);
+	return s;
+}
