@@ -36,6 +36,7 @@
 #include "base32.h"
 #include "cbor_buf.h"
 #include "control.h"
+#include "discover.h"
 #include "gossip.h"
 #include "link.h"
 #include "listen.h"
@@ -908,4 +909,43 @@ gossip_reset(struct gossip *g)
 	members_clear(g->members);
 	g->ncache = 0;
 	cache_write(g);
+}
+
+static void
+on_found(const uint8_t id[32], const struct sockaddr *sa, socklen_t len,
+    void *arg)
+{
+	struct peerd	*d = arg;
+
+	(void)len;
+	gossip_found(d->gossip, id, sa);
+}
+
+int
+gossip_discovery_start(struct peerd *d)
+{
+	struct discover_params	 p;
+	const char		*a, *colon;
+
+	discover_free(d->discover);
+	d->discover = NULL;
+	if (!d->conf.discovery)
+		return 0;
+	memset(&p, 0, sizeof(p));
+	a = listeners_addr(d->listeners, 0);
+	colon = strrchr(a, ':');
+	p.base = d->base;
+	p.network_key = d->id.network_key;
+	p.id = d->id.pk;
+	p.mesh_port = (uint16_t)strtoul(colon + 1, NULL, 10);
+	p.port = (uint16_t)d->conf.discovery_port;
+	p.interval_ms = d->conf.beacon_interval;
+	p.ifaces = d->conf.discovery_ifaces;
+	p.nifaces = d->conf.ndiscovery_ifaces;
+	if ((d->discover = discover_new(&p, on_found, d)) == NULL) {
+		log_warnx("discovery: cannot start; set discovery = no to run "
+		    "without it");
+		return -1;
+	}
+	return 0;
 }

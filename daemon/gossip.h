@@ -46,6 +46,11 @@ void		 gossip_hold(struct gossip *, const uint8_t *id, int64_t ms);
 void		 gossip_found(struct gossip *, const uint8_t *id,
 		    const struct sockaddr *sa);
 
+/*
+ * (Re)starts LAN discovery with the current network key, if the config
+ * has it on; what it finds is dialed.  0, or -1 after logging why.
+ */
+int		 gossip_discovery_start(struct peerd *);
 size_t		 gossip_members_alive(const struct gossip *);
 /* Members known, ourselves included, whatever their state. */
 size_t		 gossip_members_known(const struct gossip *);

@@ -150,6 +150,8 @@ join_op_join(struct ctl_conn *c, const struct ctl_msg *msg)
 		log_info("join: leaving the old network for the token's");
 		mesh_reset(d->mesh);
 		gossip_reset(d->gossip);
+		/* Beacons are keyed by the network key: start them anew. */
+		(void)gossip_discovery_start(d);
 	}
 	for (i = 0; i < t.naddrs; i++)
 		(void)mesh_add_target(d->mesh, t.addrs[i]);

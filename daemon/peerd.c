@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "discover.h"
 #include "control.h"
 #include "identity.h"
 #include "join.h"
@@ -320,6 +321,8 @@ main(int argc, char *argv[])
 		fatalx("cannot start membership");
 	if ((d.mesh = mesh_new(&d)) == NULL)
 		fatalx("cannot start the mesh");
+	if (gossip_discovery_start(&d) == -1)
+		fatalx("cannot start LAN discovery");
 
 	snprintf(d.status, sizeof(d.status), "node %.12s (%s) on %s", d.id.id,
 	    d.conf.name, listeners_addr(d.listeners, 0));
@@ -336,6 +339,7 @@ main(int argc, char *argv[])
 	/* Tell the mesh we leave, and give the links a moment to say it. */
 	gossip_leave(d.gossip);
 	drain_links(&d);
+	discover_free(d.discover);
 	/* Clients first: their pending requests must not outlive the mesh. */
 	control_free(d.control);
 	listeners_free(d.listeners);

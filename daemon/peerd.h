@@ -19,6 +19,7 @@ struct listeners;
 struct control;
 struct mesh;
 struct gossip;
+struct discover;
 
 struct peerd {
 	struct event_base	*base;
@@ -31,6 +32,7 @@ struct peerd {
 	struct control		*control;
 	struct mesh		*mesh;
 	struct gossip		*gossip;
+	struct discover		*discover;	/* NULL: discovery off */
 	char			 status[256];	/* for systemd's STATUS= */
 };
 

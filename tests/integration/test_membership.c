@@ -227,6 +227,82 @@ START_TEST(test_peer_cache_rejoins)
 }
 END_TEST
 
+/* Waits until d lists name as alive. */
+struct sees {
+	struct daemon	*d;
+	const char	*name;
+};
+
+static bool
+sees_alive(void *arg)
+{
+	struct sees	*w = arg;
+	char		*s = state_of(w->d, w->name, NULL);
+	bool		 ok = s != NULL && strcmp(s, "alive") == 0;
+
+	free(s);
+	return ok;
+}
+
+START_TEST(test_join_flow)
+{
+	uint8_t		 other[32];
+	char		 token[8192], bad[8192], out[1024], err[1024];
+	struct sees	 w;
+	const char	*extra[] = { "--join", token, NULL };
+	int		 i;
+
+	/* Each node makes a network key of its own, as fresh hosts do. */
+	for (i = 0; i < 5; i++) {
+		daemon_free(&n[i]);
+		daemon_init(&n[i]);
+	}
+	daemon_start(&n[0], "a", NULL);
+	daemon_start(&n[1], "b", NULL);
+	ck_assert_int_eq(peerctl_run(&n[0], token, sizeof(token), err,
+	    sizeof(err), "invite", NULL), 0);
+	token[strcspn(token, "\n")] = '\0';
+	ck_assert_msg(strncmp(token, "peerd1-", 7) == 0, "%s", token);
+
+	/* A damaged token is refused, not misread. */
+	snprintf(bad, sizeof(bad), "%s", token);
+	bad[20] = bad[20] == 'a' ? 'b' : 'a';
+	ck_assert_int_eq(peerctl_run(&n[1], out, sizeof(out), err, sizeof(err),
+	    "join", bad, NULL), 1);
+	ck_assert_msg(strstr(err, "damaged") != NULL, "%s", err);
+
+	ck_assert_int_eq(peerctl_run(&n[1], out, sizeof(out), err, sizeof(err),
+	    "join", token, NULL), 0);
+	ck_assert(strstr(out, "joined: linked to") != NULL);
+	w = (struct sees){ &n[0], "b" };
+	ck_assert(wait_until(sees_alive, &w, 5000));
+
+	/* c and d form a network of their own: c refuses unless forced. */
+	randombytes_buf(other, sizeof(other));
+	daemon_set_network_key(&n[2], other);
+	daemon_set_network_key(&n[3], other);
+	daemon_start(&n[2], "c", NULL);
+	start(3, 2);
+	w = (struct sees){ &n[2], names[3] };
+	ck_assert(wait_until(sees_alive, &w, 5000));
+	ck_assert_int_eq(peerctl_run(&n[2], out, sizeof(out), err, sizeof(err),
+	    "join", token, NULL), 1);
+	ck_assert_msg(strstr(err, "member of another network") != NULL, "%s",
+	    err);
+	ck_assert_int_eq(peerctl_run(&n[2], out, sizeof(out), err, sizeof(err),
+	    "join", token, "--force", NULL), 0);
+	w = (struct sees){ &n[0], "c" };
+	ck_assert(wait_until(sees_alive, &w, 5000));
+
+	/* peerd --join on a fresh host. */
+	daemon_start(&n[4], "e", extra);
+	w = (struct sees){ &n[0], "e" };
+	ck_assert(wait_until(sees_alive, &w, 5000));
+	w = (struct sees){ &n[4], "b" };
+	ck_assert(wait_until(sees_alive, &w, 5000));
+}
+END_TEST
+
 Suite *
 membership_suite(void)
 {
@@ -237,6 +313,7 @@ membership_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_twenty_daemons);
 	tcase_add_test(tc, test_peer_cache_rejoins);
+	tcase_add_test(tc, test_join_flow);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,7 @@ main(void)
 	int	 failed;
 
 	sr = srunner_create(base32_suite());
+	srunner_add_suite(sr, beacon_suite());
 	srunner_add_suite(sr, cbor_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, frame_suite());

@@ -8,6 +8,7 @@
 #include <check.h>
 
 Suite	*base32_suite(void);
+Suite	*beacon_suite(void);
 Suite	*cbor_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);
