@@ -187,6 +187,20 @@ spawn_peerd(struct daemon *d, const char *const *argv)
 			close(fd);
 		}
 		unsetenv("NOTIFY_SOCKET");
+		if (d->netns[0] != '\0') {
+			const char	*wrap[ARGS_MAX + 4];
+			int		 i, k = 0;
+
+			wrap[k++] = "ip";
+			wrap[k++] = "netns";
+			wrap[k++] = "exec";
+			wrap[k++] = d->netns;
+			for (i = 0; argv[i] != NULL && k < ARGS_MAX + 3; i++)
+				wrap[k++] = argv[i];
+			wrap[k] = NULL;
+			execvp("ip", (char *const *)wrap);
+			_exit(127);
+		}
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -206,7 +220,7 @@ build_argv(struct daemon *d, const char **argv, const char *name,
 	argv[n++] = "-S";
 	argv[n++] = d->sock;
 	argv[n++] = "--listen";
-	argv[n++] = "127.0.0.1:0";
+	argv[n++] = d->listen[0] != '\0' ? d->listen : "127.0.0.1:0";
 	/* Beacons would leave the machine: only namespace tests want them. */
 	if (!d->discovery) {
 		argv[n++] = "-o";

@@ -24,6 +24,8 @@ struct daemon {
 	char	conf[128];	/* passed with -c if it exists */
 	int	status;		/* wait status once it has exited */
 	bool	discovery;	/* let it send LAN beacons (default off) */
+	char	netns[32];	/* run inside this network namespace */
+	char	listen[64];	/* mesh address; default 127.0.0.1:0 */
 };
 
 /* Makes the directory; does not start anything. */

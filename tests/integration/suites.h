@@ -12,5 +12,6 @@ Suite	*control_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*membership_suite(void);
 Suite	*mesh_suite(void);
+Suite	*netns_suite(void);
 
 #endif

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_netns.c: hosts in network namespaces on one bridge, as on a
+ * LAN.  Three nodes with no bootstrap find each other by multicast; a
+ * fourth with another network key stays invisible; cutting one host's
+ * link marks it dead on the others, and restoring it heals membership.
+ * Needs root (CI runs as root); elsewhere it says SKIP and passes.
+ */
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "harness.h"
+#include "suites.h"
+
+#define HOSTS	4
+
+static struct daemon	h[HOSTS];
+static char		bridge_ns[32], host_ns[HOSTS][32];
+static bool		have_netns;
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs ip with the NULL-terminated arguments; true if it succeeded. */
+static bool
+ip(const char *first, ...)
+{
+	const char	*argv[24], *a;
+	va_list		 ap;
+	pid_t		 pid;
+	int		 n = 0, status;
+
+	argv[n++] = "ip";
+	argv[n++] = first;
+	va_start(ap, first);
+	while ((a = va_arg(ap, const char *)) != NULL && n < 23)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	if ((pid = fork()) == -1)
+		return false;
+	if (pid == 0) {
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(127);
+		execvp("ip", (char *const *)argv);
+		_exit(127);
+	}
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0;
+}
+
+static void
+netns_down(void)
+{
+	int	i;
+
+	for (i = 0; i < HOSTS; i++)
+		if (host_ns[i][0] != '\0')
+			(void)ip("netns", "del", host_ns[i], NULL);
+	if (bridge_ns[0] != '\0')
+		(void)ip("netns", "del", bridge_ns, NULL);
+}
+
+/*
+ * A bridge in a namespace of its own, and HOSTS namespaces with a veth
+ * each plugged into it: nothing touches the machine's own interfaces.
+ */
+static bool
+netns_up(void)
+{
+	char	addr[32], peer[16];
+	int	i;
+
+	snprintf(bridge_ns, sizeof(bridge_ns), "pdt%d-br", (int)getpid());
+	if (!ip("netns", "add", bridge_ns, NULL) ||
+	    !ip("-n", bridge_ns, "link", "add", "br0", "type", "bridge",
+	    NULL) ||
+	    !ip("-n", bridge_ns, "link", "set", "br0", "up", NULL))
+		return false;
+	for (i = 0; i < HOSTS; i++) {
+		snprintf(host_ns[i], sizeof(host_ns[i]), "pdt%d-h%d",
+		    (int)getpid(), i);
+		snprintf(peer, sizeof(peer), "br-h%d", i);
+		snprintf(addr, sizeof(addr), "10.76.54.%d/24", i + 1);
+		if (!ip("netns", "add", host_ns[i], NULL) ||
+		    !ip("-n", host_ns[i], "link", "add", "eth0", "type", "veth",
+		    "peer", "name", peer, NULL) ||
+		    !ip("-n", host_ns[i], "link", "set", peer, "netns",
+		    bridge_ns, NULL) ||
+		    !ip("-n", bridge_ns, "link", "set", peer, "master", "br0",
+		    NULL) ||
+		    !ip("-n", bridge_ns, "link", "set", peer, "up", NULL) ||
+		    !ip("-n", host_ns[i], "addr", "add", addr, "dev", "eth0",
+		    NULL) ||
+		    !ip("-n", host_ns[i], "link", "set", "lo", "up", NULL) ||
+		    !ip("-n", host_ns[i], "link", "set", "eth0", "up", NULL))
+			return false;
+	}
+	return true;
+}
+
+static void
+setup(void)
+{
+	int	i;
+
+	for (i = 0; i < HOSTS; i++)
+		daemon_init(&h[i]);
+	have_netns = geteuid() == 0 && netns_up();
+	if (!have_netns)
+		netns_down();
+}
+
+static void
+teardown(void)
+{
+	int	i;
+
+	for (i = 0; i < HOSTS; i++)
+		daemon_free(&h[i]);
+	netns_down();
+}
+
+/* How d sees name: its state, or NULL. */
+static char *
+state_of(struct daemon *d, const char *name)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 status;
+	char	*s = NULL;
+
+	if ((j = peerctl_json(d, &status, "members", NULL)) == NULL)
+		return NULL;
+	json_array_foreach(json_object_get(j, "members"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "name")),
+		    name) == 0)
+			s = strdup(json_string_value(json_object_get(e,
+			    "state")));
+	json_decref(j);
+	return s;
+}
+
+struct want {
+	int		 host;		/* who is asked; -1: hosts 0-2 */
+	const char	*name;
+	const char	*state;		/* NULL: not listed at all */
+};
+
+static bool
+seen(void *arg)
+{
+	struct want	*w = arg;
+	char		*s;
+	bool		 ok = true;
+	int		 i;
+
+	for (i = 0; i < 3 && ok; i++) {
+		if ((w->host != -1 && i != w->host) ||
+		    strcmp(h[i].netns, w->name) == 0)
+			continue;
+		s = state_of(&h[i], w->name);
+		ok = w->state == NULL ? s == NULL :
+		    s != NULL && strcmp(s, w->state) == 0;
+		free(s);
+	}
+	return ok;
+}
+
+static void
+start_host(int i, const uint8_t key[32])
+{
+	char	name[16];
+
+	daemon_set_network_key(&h[i], key);
+	snprintf(h[i].netns, sizeof(h[i].netns), "%s", host_ns[i]);
+	snprintf(h[i].listen, sizeof(h[i].listen), "10.76.54.%d:7654", i + 1);
+	h[i].discovery = true;
+	/* Beacons only on the namespace's own link, quickly. */
+	daemon_config(&h[i], "discovery_interface = eth0\n"
+	    "beacon_interval = 300ms\nping_interval = 200ms\n"
+	    "dead_after = 1s\nsuspect_timeout = 1s\nhandshake_timeout = 1s\n");
+	snprintf(name, sizeof(name), "h%d", i);
+	daemon_start(&h[i], name, NULL);
+}
+
+START_TEST(test_lan_discovery_and_partition)
+{
+	uint8_t		 key[32], other[32];
+	struct want	 w;
+	long		 t0;
+	char		 peer[16], *s;
+	int		 i, j;
+
+	if (!have_netns) {
+		fprintf(stderr, "SKIP: network namespace tests need root and "
+		    "iproute2\n");
+		return;
+	}
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(other, sizeof(other));
+	for (i = 0; i < 3; i++)
+		start_host(i, key);
+	start_host(3, other);
+
+	t0 = now_ms();
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < 3; j++) {
+			char	name[16];
+
+			snprintf(name, sizeof(name), "h%d", j);
+			w = (struct want){ i, name, "alive" };
+			ck_assert_msg(wait_until(seen, &w, 10000),
+			    "h%d never found h%d", i, j);
+		}
+	fprintf(stderr, "netns: 3 hosts found each other by multicast in "
+	    "%ld ms\n", now_ms() - t0);
+
+	/* The other network's node: nobody lists it, it lists nobody. */
+	w = (struct want){ -1, "h3", NULL };
+	ck_assert(seen(&w));
+	for (j = 0; j < 3; j++) {
+		char	name[16];
+
+		snprintf(name, sizeof(name), "h%d", j);
+		s = state_of(&h[3], name);
+		ck_assert_msg(s == NULL, "h3 learned of %s", name);
+	}
+
+	/* Cut h2's link: the others mark it dead. */
+	snprintf(peer, sizeof(peer), "br-h%d", 2);
+	t0 = now_ms();
+	ck_assert(ip("-n", bridge_ns, "link", "set", peer, "down", NULL));
+	w = (struct want){ 0, "h2", "dead" };
+	ck_assert_msg(wait_until(seen, &w, 15000), "h0 never marked h2 dead");
+	w = (struct want){ 1, "h2", "dead" };
+	ck_assert_msg(wait_until(seen, &w, 15000), "h1 never marked h2 dead");
+	fprintf(stderr, "netns: a cut host marked dead after %ld ms\n",
+	    now_ms() - t0);
+
+	/* Restore it: membership heals. */
+	t0 = now_ms();
+	ck_assert(ip("-n", bridge_ns, "link", "set", peer, "up", NULL));
+	w = (struct want){ 0, "h2", "alive" };
+	ck_assert_msg(wait_until(seen, &w, 20000), "h0 never saw h2 again");
+	w = (struct want){ 1, "h2", "alive" };
+	ck_assert_msg(wait_until(seen, &w, 20000), "h1 never saw h2 again");
+	w = (struct want){ 2, "h0", "alive" };
+	ck_assert_msg(wait_until(seen, &w, 20000), "h2 never saw h0 again");
+	fprintf(stderr, "netns: healed after %ld ms\n", now_ms() - t0);
+}
+END_TEST
+
+Suite *
+netns_suite(void)
+{
+	Suite	*s = suite_create("netns");
+	TCase	*tc = tcase_create("netns");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_lan_discovery_and_partition);
+	suite_add_tcase(s, tc);
+	return s;
+}
