@@ -335,7 +335,15 @@ mesh_link_down(struct link *l, const char *reason, void *arg)
 			target_free(t);
 			break;
 		}
-		if (!t->is_self)
+		if (t->is_self)
+			continue;
+		if (ml->intentional) {
+			/* Closed on purpose (shed, say): do not fight it. */
+			struct timeval	tv = { HOLD_MS / 1000, 0 };
+
+			t->backoff_ms = BACKOFF_MIN_MS;
+			evtimer_add(t->timer, &tv);
+		} else
 			target_retry(t);
 	}
 	free(ml);

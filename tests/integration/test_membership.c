@@ -7,6 +7,7 @@
  * deadline and prints how long it took.
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,6 +304,80 @@ START_TEST(test_join_flow)
 }
 END_TEST
 
+/* How many links d has up. */
+static size_t
+links_up(struct daemon *d)
+{
+	json_t	*j;
+	size_t	 count;
+	int	 status;
+
+	if ((j = peerctl_json(d, &status, "peers", NULL)) == NULL)
+		return SIZE_MAX;
+	count = json_array_size(json_object_get(j, "peers"));
+	json_decref(j);
+	return count;
+}
+
+static bool
+hub_shed(void *arg)
+{
+	return links_up(arg) <= 2;
+}
+
+/* Names d lists with extra filter arguments, comma-joined into buf. */
+static void
+listed(struct daemon *d, const char *a1, const char *a2, char *buf,
+    size_t len)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 status;
+
+	buf[0] = '\0';
+	ck_assert_ptr_nonnull(j = peerctl_json(d, &status, "members", a1, a2,
+	    NULL));
+	json_array_foreach(json_object_get(j, "members"), i, e) {
+		strncat(buf, json_string_value(json_object_get(e, "name")),
+		    len - strlen(buf) - 2);
+		strcat(buf, ",");
+	}
+	json_decref(j);
+}
+
+START_TEST(test_degree_and_filters)
+{
+	struct view	v;
+	char		buf[256];
+	int		i;
+
+	/* A hub that may keep two links, and four nodes that all dial it. */
+	daemon_config(&n[0], "hub = yes\ngroup = lab\ngroup = edge\n"
+	    "degree_min = 1\ndegree_max = 2\n");
+	start(0, -1);
+	for (i = 1; i < 5; i++) {
+		daemon_config(&n[i], "degree_min = 2\n");
+		start(i, 0);
+	}
+	for (i = 5; i < N; i++)
+		n[i].pid = -1;
+	ck_assert_msg(wait_until(hub_shed, &n[0], 10000),
+	    "the hub kept %zu links over degree_max 2", links_up(&n[0]));
+	/* Shedding cut no one off: everyone still knows everyone alive. */
+	v = (struct view){ -1, NULL, NULL, 0, 5 };
+	ck_assert_msg(wait_until(all_agree, &v, 10000),
+	    "members lost after shedding");
+	ck_assert_uint_le(links_up(&n[0]), 2);
+
+	listed(&n[3], "--group", "edge", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "n00,");
+	listed(&n[3], "--hubs", NULL, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "n00,");
+	listed(&n[3], "--group", "none", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
 Suite *
 membership_suite(void)
 {
@@ -314,6 +389,7 @@ membership_suite(void)
 	tcase_add_test(tc, test_twenty_daemons);
 	tcase_add_test(tc, test_peer_cache_rejoins);
 	tcase_add_test(tc, test_join_flow);
+	tcase_add_test(tc, test_degree_and_filters);
 	suite_add_tcase(s, tc);
 	return s;
 }
