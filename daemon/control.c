@@ -379,8 +379,9 @@ ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
 	struct peerd	*d = c->ctl->d;
 	struct cbor_buf	*b = ctl_result_begin(c, m->id);
 	size_t		 i, n = listeners_count(d->listeners);
+	uint64_t	 invalid, stale;
 
-	cbor_put_map(b, 11);
+	cbor_put_map(b, 13);
 	cbor_put_text(b, "node");
 	cbor_put_text(b, d->id.id);
 	cbor_put_text(b, "name");
@@ -405,6 +406,11 @@ ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
 	cbor_put_uint(b, mesh_links_up(d->mesh));
 	cbor_put_text(b, "members");
 	cbor_put_uint(b, gossip_members_alive(d->gossip));
+	gossip_dropped(d->gossip, &invalid, &stale);
+	cbor_put_text(b, "records_invalid");
+	cbor_put_uint(b, invalid);
+	cbor_put_text(b, "records_stale");
+	cbor_put_uint(b, stale);
 	ctl_result_end(c);
 }
 

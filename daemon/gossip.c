@@ -949,3 +949,12 @@ gossip_discovery_start(struct peerd *d)
 	}
 	return 0;
 }
+
+void
+gossip_dropped(const struct gossip *g, uint64_t *invalid, uint64_t *stale)
+{
+	const struct members_stats	*st = members_stats(g->members);
+
+	*invalid = st->invalid + st->full;
+	*stale = st->stale;
+}

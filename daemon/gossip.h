@@ -52,6 +52,9 @@ void		 gossip_found(struct gossip *, const uint8_t *id,
  */
 int		 gossip_discovery_start(struct peerd *);
 size_t		 gossip_members_alive(const struct gossip *);
+/* Records dropped: bad signature or impossible, and older than known. */
+void		 gossip_dropped(const struct gossip *, uint64_t *invalid,
+		    uint64_t *stale);
 /* Members known, ourselves included, whatever their state. */
 size_t		 gossip_members_known(const struct gossip *);
 /* Our own record, as others see it. */
