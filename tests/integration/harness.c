@@ -43,8 +43,8 @@ peerctl_bin(void)
 	return s != NULL ? s : "build/peerctl";
 }
 
-static long
-now_ms(void)
+long
+test_now_ms(void)
 {
 	struct timespec	ts;
 
@@ -52,15 +52,39 @@ now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+char *
+member_state(const struct daemon *d, const char *name, json_int_t *inc)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 status;
+	char	*s = NULL;
+
+	if ((j = peerctl_json(d, &status, "members", NULL)) == NULL)
+		return NULL;
+	json_array_foreach(json_object_get(j, "members"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "name")),
+		    name) == 0) {
+			free(s);
+			s = strdup(json_string_value(json_object_get(e,
+			    "state")));
+			if (inc != NULL)
+				*inc = json_integer_value(json_object_get(e,
+				    "incarnation"));
+		}
+	json_decref(j);
+	return s;
+}
+
 bool
 wait_until(bool (*cond)(void *), void *arg, int ms)
 {
-	long	deadline = now_ms() + ms;
+	long	deadline = test_now_ms() + ms;
 
 	for (;;) {
 		if (cond(arg))
 			return true;
-		if (now_ms() >= deadline)
+		if (test_now_ms() >= deadline)
 			return false;
 		usleep(10000);
 	}
@@ -398,7 +422,7 @@ run_capture(const char *const *argv, char *out, size_t outlen, char *err,
 	int		po[2], pe[2], status;
 	size_t		olen = 0, elen = 0;
 	bool		oopen = true, eopen = true;
-	long		deadline = now_ms() + 10000;
+	long		deadline = test_now_ms() + 10000;
 	pid_t		pid;
 
 	out[0] = err[0] = '\0';
@@ -415,7 +439,7 @@ run_capture(const char *const *argv, char *out, size_t outlen, char *err,
 	}
 	close(po[1]);
 	close(pe[1]);
-	while ((oopen || eopen) && now_ms() < deadline) {
+	while ((oopen || eopen) && test_now_ms() < deadline) {
 		pfd[0].fd = oopen ? po[0] : -1;
 		pfd[1].fd = eopen ? pe[0] : -1;
 		pfd[0].events = pfd[1].events = POLLIN;
@@ -429,7 +453,7 @@ run_capture(const char *const *argv, char *out, size_t outlen, char *err,
 	close(po[0]);
 	close(pe[0]);
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (now_ms() >= deadline) {
+		if (test_now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			return -1;

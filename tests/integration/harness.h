@@ -54,6 +54,15 @@ void	daemon_free(struct daemon *);
 /* True if its log contains s. */
 bool	daemon_log_has(const struct daemon *, const char *s);
 
+/* Monotonic milliseconds, for timing what tests wait for. */
+long	test_now_ms(void);
+/*
+ * How d's members list shows name: its state (malloc'd), or NULL if not
+ * listed; *inc (if not NULL) gets its incarnation.
+ */
+char	*member_state(const struct daemon *d, const char *name,
+	    json_int_t *inc);
+
 /* Polls cond every 10 ms until it holds or ms have passed. */
 bool	wait_until(bool (*cond)(void *), void *arg, int ms);
 

@@ -40,15 +40,6 @@ struct rogue {
 	uint8_t			sk[crypto_sign_SECRETKEYBYTES];
 };
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool
 b_linked(void *arg)
 {
@@ -130,11 +121,11 @@ closed_within(int fd, int ms)
 {
 	struct pollfd	pfd = { fd, POLLIN, 0 };
 	uint8_t		buf[4096];
-	long		deadline = now_ms() + ms;
+	long		deadline = test_now_ms() + ms;
 	ssize_t		n;
 
-	while (now_ms() < deadline) {
-		if (poll(&pfd, 1, (int)(deadline - now_ms())) != 1)
+	while (test_now_ms() < deadline) {
+		if (poll(&pfd, 1, (int)(deadline - test_now_ms())) != 1)
 			continue;
 		if ((n = read(fd, buf, sizeof(buf))) <= 0)
 			return true;
@@ -415,10 +406,10 @@ START_TEST(test_half_finished_handshake)
 	    strlen(PROLOGUE), x_sk, netkey, NULL));
 	ck_assert_int_gt(n = noise_hs_write(hs, NULL, 0, buf, sizeof(buf)), 0);
 	put_record(fd, buf, (size_t)n);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	/* Message 2 comes, then nothing: a closes at handshake_timeout. */
 	ck_assert_msg(closed_within(fd, 3000), "half-open handshake kept");
-	dt = now_ms() - t0;
+	dt = test_now_ms() - t0;
 	ck_assert_msg(dt >= 800, "closed after %ld ms, before the 1 s timeout",
 	    dt);
 	ck_assert(daemon_log_has(&a, "handshake not finished within 1000 ms"));

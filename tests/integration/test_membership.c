@@ -26,15 +26,6 @@ static struct daemon	n[N];
 static char		names[N][16];
 static uint8_t		netkey[32];
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 setup(void)
 {
@@ -55,30 +46,6 @@ teardown(void)
 
 	for (i = 0; i < N; i++)
 		daemon_free(&n[i]);
-}
-
-/* d's view: the state of name, or NULL; *inc gets its incarnation. */
-static char *
-state_of(struct daemon *d, const char *name, json_int_t *inc)
-{
-	json_t	*j, *e;
-	size_t	 i;
-	int	 status;
-	char	*s = NULL;
-
-	if ((j = peerctl_json(d, &status, "members", NULL)) == NULL)
-		return NULL;
-	json_array_foreach(json_object_get(j, "members"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "name")),
-		    name) == 0) {
-			s = strdup(json_string_value(json_object_get(e,
-			    "state")));
-			if (inc != NULL)
-				*inc = json_integer_value(json_object_get(e,
-				    "incarnation"));
-		}
-	json_decref(j);
-	return s;
 }
 
 /* How many members d lists as alive. */
@@ -125,7 +92,7 @@ all_agree(void *arg)
 				return false;
 			continue;
 		}
-		s = state_of(&n[i], v->name, &inc);
+		s = member_state(&n[i], v->name, &inc);
 		ok = s != NULL && strcmp(s, v->state) == 0 && inc > v->above;
 		free(s);
 		if (!ok)
@@ -154,49 +121,49 @@ START_TEST(test_twenty_daemons)
 	char		*s;
 	int		 i, boot[N];
 
-	t0 = now_ms();
+	t0 = test_now_ms();
 	for (i = 0; i < N; i++) {
 		boot[i] = i == 0 ? -1 : (int)randombytes_uniform((uint32_t)i);
 		start(i, boot[i]);
 	}
 	fprintf(stderr, "membership: %d daemons started in %ld ms\n", N,
-	    now_ms() - t0);
+	    test_now_ms() - t0);
 
-	t0 = now_ms();
+	t0 = test_now_ms();
 	v = (struct view){ -1, NULL, NULL, 0, N };
 	ck_assert_msg(wait_until(all_agree, &v, 15000),
 	    "not every daemon lists all %d alive", N);
 	fprintf(stderr, "membership: all %d see all %d alive after %ld ms\n",
-	    N, N, now_ms() - t0);
+	    N, N, test_now_ms() - t0);
 
 	/* kill -9 of one: every other daemon marks it dead. */
-	s = state_of(&n[7], names[7], &inc_before);
+	s = member_state(&n[7], names[7], &inc_before);
 	free(s);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	daemon_stop(&n[7], SIGKILL);
 	v = (struct view){ 7, names[7], "dead", inc_before - 1, 0 };
 	ck_assert_msg(wait_until(all_agree, &v, 10000),
 	    "not every daemon marks the killed one dead");
 	fprintf(stderr, "membership: kill -9 seen as dead by all after "
-	    "%ld ms\n", now_ms() - t0);
+	    "%ld ms\n", test_now_ms() - t0);
 
 	/* Restarted: alive again, with a higher incarnation. */
-	t0 = now_ms();
+	t0 = test_now_ms();
 	start(7, boot[7]);
 	v = (struct view){ -1, names[7], "alive", inc_before, 0 };
 	ck_assert_msg(wait_until(all_agree, &v, 10000),
 	    "the restarted daemon is not alive everywhere");
 	fprintf(stderr, "membership: restart seen as alive (higher "
-	    "incarnation) by all after %ld ms\n", now_ms() - t0);
+	    "incarnation) by all after %ld ms\n", test_now_ms() - t0);
 
 	/* SIGTERM of another: seen as left. */
-	t0 = now_ms();
+	t0 = test_now_ms();
 	ck_assert_int_eq(daemon_stop(&n[12], SIGTERM), 0);
 	v = (struct view){ 12, names[12], "left", 0, 0 };
 	ck_assert_msg(wait_until(all_agree, &v, 10000),
 	    "not every daemon sees the stopped one as left");
 	fprintf(stderr, "membership: SIGTERM seen as left by all after "
-	    "%ld ms\n", now_ms() - t0);
+	    "%ld ms\n", test_now_ms() - t0);
 }
 END_TEST
 
@@ -238,7 +205,7 @@ static bool
 sees_alive(void *arg)
 {
 	struct sees	*w = arg;
-	char		*s = state_of(w->d, w->name, NULL);
+	char		*s = member_state(w->d, w->name, NULL);
 	bool		 ok = s != NULL && strcmp(s, "alive") == 0;
 
 	free(s);

@@ -52,15 +52,6 @@ teardown(void)
 		daemon_free(&n[i]);
 }
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Starts d with FAST timings and --bootstrap to boot if not NULL. */
 static void
 start(struct daemon *d, const char *name, struct daemon *boot)
@@ -198,10 +189,10 @@ START_TEST(test_kill9_detected_and_relinked)
 	    json_string_value(json_object_get(e, "node")));
 	json_decref(e);
 
-	t0 = now_ms();
+	t0 = test_now_ms();
 	daemon_stop(&n[1], SIGKILL);
 	ck_assert_msg(wait_until(unlinked, &wb, 1000 + 1000),
-	    "a still lists b %ld ms after kill -9", now_ms() - t0);
+	    "a still lists b %ld ms after kill -9", test_now_ms() - t0);
 
 	/* Same state directory: same node comes back and re-links. */
 	start(&n[1], "b", &n[0]);
@@ -214,10 +205,10 @@ START_TEST(test_kill9_detected_and_relinked)
 
 	/* A node that goes silent (stopped, socket open) is dropped too. */
 	kill(n[1].pid, SIGSTOP);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	ck_assert_msg(wait_until(unlinked, &wb, 1000 + 1000),
 	    "silent b still listed after dead_after + 1 s");
-	dt = now_ms() - t0;
+	dt = test_now_ms() - t0;
 	ck_assert_msg(dt >= 700, "dropped after %ld ms, before dead_after", dt);
 	ck_assert(daemon_log_has(&n[0], "no traffic for"));
 	kill(n[1].pid, SIGCONT);
@@ -449,12 +440,12 @@ START_TEST(test_connect_known_target_down)
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&n[1]));
 	daemon_stop(&n[1], SIGKILL);
 	/* connect to the same address reports the next failed attempt. */
-	t0 = now_ms();
+	t0 = test_now_ms();
 	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err, sizeof(err),
 	    "connect", addr, NULL), 1);
 	ck_assert_msg(strstr(err, "UNAVAILABLE") != NULL, "%s", err);
-	ck_assert_msg(now_ms() - t0 < 3000, "connect took %ld ms",
-	    now_ms() - t0);
+	ck_assert_msg(test_now_ms() - t0 < 3000, "connect took %ld ms",
+	    test_now_ms() - t0);
 }
 END_TEST
 

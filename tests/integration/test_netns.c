@@ -28,15 +28,6 @@ static struct daemon	h[HOSTS];
 static char		bridge_ns[32], host_ns[HOSTS][32];
 static bool		have_netns;
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs ip with the NULL-terminated arguments; true if it succeeded. */
 static bool
 ip(const char *first, ...)
@@ -137,26 +128,6 @@ teardown(void)
 	netns_down();
 }
 
-/* How d sees name: its state, or NULL. */
-static char *
-state_of(struct daemon *d, const char *name)
-{
-	json_t	*j, *e;
-	size_t	 i;
-	int	 status;
-	char	*s = NULL;
-
-	if ((j = peerctl_json(d, &status, "members", NULL)) == NULL)
-		return NULL;
-	json_array_foreach(json_object_get(j, "members"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "name")),
-		    name) == 0)
-			s = strdup(json_string_value(json_object_get(e,
-			    "state")));
-	json_decref(j);
-	return s;
-}
-
 struct want {
 	int		 host;		/* who is asked; -1: hosts 0-2 */
 	const char	*name;
@@ -175,7 +146,7 @@ seen(void *arg)
 		if ((w->host != -1 && i != w->host) ||
 		    strcmp(h[i].netns, w->name) == 0)
 			continue;
-		s = state_of(&h[i], w->name);
+		s = member_state(&h[i], w->name, NULL);
 		ok = w->state == NULL ? s == NULL :
 		    s != NULL && strcmp(s, w->state) == 0;
 		free(s);
@@ -219,7 +190,7 @@ START_TEST(test_lan_discovery_and_partition)
 		start_host(i, key);
 	start_host(3, other);
 
-	t0 = now_ms();
+	t0 = test_now_ms();
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < 3; j++) {
 			char	name[16];
@@ -230,7 +201,7 @@ START_TEST(test_lan_discovery_and_partition)
 			    "h%d never found h%d", i, j);
 		}
 	fprintf(stderr, "netns: 3 hosts found each other by multicast in "
-	    "%ld ms\n", now_ms() - t0);
+	    "%ld ms\n", test_now_ms() - t0);
 
 	/* The other network's node: nobody lists it, it lists nobody. */
 	w = (struct want){ -1, "h3", NULL };
@@ -239,23 +210,23 @@ START_TEST(test_lan_discovery_and_partition)
 		char	name[16];
 
 		snprintf(name, sizeof(name), "h%d", j);
-		s = state_of(&h[3], name);
+		s = member_state(&h[3], name, NULL);
 		ck_assert_msg(s == NULL, "h3 learned of %s", name);
 	}
 
 	/* Cut h2's link: the others mark it dead. */
 	snprintf(peer, sizeof(peer), "br-h%d", 2);
-	t0 = now_ms();
+	t0 = test_now_ms();
 	ck_assert(ip("-n", bridge_ns, "link", "set", peer, "down", NULL));
 	w = (struct want){ 0, "h2", "dead" };
 	ck_assert_msg(wait_until(seen, &w, 15000), "h0 never marked h2 dead");
 	w = (struct want){ 1, "h2", "dead" };
 	ck_assert_msg(wait_until(seen, &w, 15000), "h1 never marked h2 dead");
 	fprintf(stderr, "netns: a cut host marked dead after %ld ms\n",
-	    now_ms() - t0);
+	    test_now_ms() - t0);
 
 	/* Restore it: membership heals. */
-	t0 = now_ms();
+	t0 = test_now_ms();
 	ck_assert(ip("-n", bridge_ns, "link", "set", peer, "up", NULL));
 	w = (struct want){ 0, "h2", "alive" };
 	ck_assert_msg(wait_until(seen, &w, 20000), "h0 never saw h2 again");
@@ -263,7 +234,7 @@ START_TEST(test_lan_discovery_and_partition)
 	ck_assert_msg(wait_until(seen, &w, 20000), "h1 never saw h2 again");
 	w = (struct want){ 2, "h0", "alive" };
 	ck_assert_msg(wait_until(seen, &w, 20000), "h2 never saw h0 again");
-	fprintf(stderr, "netns: healed after %ld ms\n", now_ms() - t0);
+	fprintf(stderr, "netns: healed after %ld ms\n", test_now_ms() - t0);
 }
 END_TEST
 
