@@ -23,7 +23,7 @@ enum config_type {
 	CT_LOGLEVEL,
 	CT_SIZE,	/* bytes, with optional K, M or G (binary) suffix */
 	CT_UINT,
-	CT_DURATION,	/* milliseconds, or with an ms or s suffix */
+	CT_DURATION,	/* milliseconds, or with an ms, s, m or h suffix */
 	CT_PEER,	/* HOST:PORT, repeatable */
 	CT_BOOL,	/* yes/no, true/false, on/off */
 	CT_GROUP,	/* group name, repeatable */
@@ -441,6 +441,8 @@ config_override(struct config *c, const char *key, const char *value,
 		c->nbootstrap = 0;
 	if (k->type == CT_GROUP && c->set_on[idx] != -1)
 		c->ngroups = 0;
+	if (k->type == CT_IFACE && c->set_on[idx] != -1)
+		c->ndiscovery_ifaces = 0;
 	c->set_on[idx] = -1;
 	return config_set(c, k, value, err, errlen);
 }

@@ -285,9 +285,16 @@ gossip_link_down(struct gossip *g, struct link *l, bool intentional,
 		return;
 	/* Its process gone, or just this link?  Dial it once to find out. */
 	if (m->rec.naddrs == 0 || (p = calloc(1, sizeof(*p))) == NULL) {
+		/* Nothing to probe: suspect it, and let it refute. */
 		if (members_suspect(g->members, m->rec.id, m->rec.incarnation,
-		    now_ms(), now_ms() + (int64_t)g->d->conf.suspect_timeout))
+		    now_ms(), now_ms() + (int64_t)g->d->conf.suspect_timeout)) {
+			log_info("member %s (%.12s) suspect: %s", m->rec.name,
+			    m->idstr, reason);
 			member_changed(g);
+			put_claim(g, "sus", m->rec.id, m->rec.incarnation,
+			    GOSSIP_HOPS);
+			flood_out(g, NULL);
+		}
 		return;
 	}
 	p->g = g;
@@ -295,7 +302,8 @@ gossip_link_down(struct gossip *g, struct link *l, bool intentional,
 	p->inc = m->rec.incarnation;
 	log_debug("member %s (%.12s): link lost (%s), probing", m->rec.name,
 	    m->idstr, reason);
-	if (mesh_dial_member(g->d->mesh, m->rec.id, m->rec.addrs[0],
+	if (mesh_dial_member(g->d->mesh, m->rec.id,
+	    m->rec.addrs[m->dial_count++ % (unsigned)m->rec.naddrs],
 	    probe_done, p) == -1)
 		free(p);
 }
@@ -386,7 +394,14 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 		state = e[NODE_ID_LEN + 8];
 		m = members_get(g->members, e);
 		if (m == NULL || m->rec.incarnation < inc) {
-			memcpy(want + nwant++ * NODE_ID_LEN, e, NODE_ID_LEN);
+			/*
+			 * Only the living are worth fetching: a dead member's
+			 * record would come back as alive, and one we have
+			 * let expire would never go away.
+			 */
+			if (state == MEMBER_ALIVE || state == MEMBER_SUSPECT)
+				memcpy(want + nwant++ * NODE_ID_LEN, e,
+				    NODE_ID_LEN);
 			continue;
 		}
 		if (m->rec.incarnation != inc)
@@ -407,6 +422,8 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 		m = members_at(g->members, i);
 		e = bsearch(m->rec.id, sorted, n, DIGEST_ENTRY, digest_cmp);
 		if (e == NULL || digest_inc(e) < m->rec.incarnation) {
+			if (m->state == MEMBER_DEAD)
+				continue;	/* see above */
 			put_rec(g, m, GOSSIP_HOPS);
 			send_out(g, l);
 		} else if (digest_inc(e) == m->rec.incarnation &&
@@ -440,7 +457,7 @@ on_want(struct gossip *g, struct link *l, const uint8_t *ids, size_t len)
 		return;
 	for (i = 0; i < len / NODE_ID_LEN; i++)
 		if ((m = members_get(g->members, ids + i * NODE_ID_LEN)) !=
-		    NULL) {
+		    NULL && m->state != MEMBER_DEAD) {
 			put_rec(g, m, GOSSIP_HOPS);
 			send_out(g, l);
 		}
@@ -455,6 +472,19 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 	const char		*why;
 
 	r = members_offer(g->members, raw, len, now_ms(), &m, &why);
+	if (m != NULL && m->self) {
+		struct record	theirs;
+
+		/*
+		 * A record of ours that we did not sign this run, as new
+		 * as ours: our clock went back across a restart.  Outdo it.
+		 */
+		if (record_open(raw, len, &theirs, &why) == 0 &&
+		    theirs.incarnation >= g->self.incarnation &&
+		    r != MEMBERS_SAME)
+			refute(g, theirs.incarnation);
+		return;
+	}
 	if (r == MEMBERS_INVALID) {
 		log_warnx("link %s: dropped a record: %s", link_name(l), why);
 		return;
@@ -552,11 +582,20 @@ gossip_hold(struct gossip *g, const uint8_t *id, int64_t ms)
 void
 gossip_found(struct gossip *g, const uint8_t *id, const struct sockaddr *sa)
 {
-	char	addr[ADDR_STRLEN], idstr[NODE_ID_STRLEN];
+	struct member	*m;
+	char		 addr[ADDR_STRLEN], idstr[NODE_ID_STRLEN];
 
 	if (g == NULL || memcmp(id, g->d->id.pk, NODE_ID_LEN) == 0 ||
 	    mesh_link_to(g->d->mesh, id) != NULL ||
 	    mesh_dialing(g->d->mesh, id))
+		return;
+	/*
+	 * A member we know of is gossip's and the overlay's business: dial
+	 * it only while short of links, and not while it is held off.
+	 */
+	if ((m = members_get(g->members, id)) != NULL &&
+	    (m->hold_until_ms > now_ms() || mesh_links(g->d->mesh, NULL, 0) >=
+	    g->d->conf.degree_min))
 		return;
 	addr_format(sa, addr);
 	base32_encode(id, NODE_ID_LEN, idstr);
@@ -732,7 +771,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (members_expire(g->members, now,
 		    (int64_t)g->d->conf.member_expire) > 0)
 			member_changed(g);
-		g->next_expire = now + 10000;
+		/* Often enough that a short member_expire is kept to. */
+		g->next_expire = now + (g->d->conf.member_expire / 2 < 10000 ?
+		    (int64_t)g->d->conf.member_expire / 2 : 10000);
 	}
 	if (g->cache_dirty && now >= g->next_cache) {
 		cache_write(g);
@@ -909,6 +950,11 @@ gossip_reset(struct gossip *g)
 	members_clear(g->members);
 	g->ncache = 0;
 	cache_write(g);
+	/* A new incarnation for the new network, no longer leaving. */
+	g->self.left = false;
+	g->self.incarnation = wall_ms() > g->self.incarnation ? wall_ms() :
+	    g->self.incarnation + 1;
+	(void)publish_self(g);
 }
 
 static void

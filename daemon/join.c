@@ -60,6 +60,14 @@ join_at_start(struct config *c, const char *text, bool force, char *err,
 		sodium_memzero(&t, sizeof(t));
 		return -1;
 	}
+	if (identity_other_network(c->state_dir, t.network_key)) {
+		char	path[PATH_MAX];
+
+		/* The old network's addresses are of no use any more. */
+		if (snprintf(path, sizeof(path), "%s/peers.cache",
+		    c->state_dir) < (int)sizeof(path))
+			(void)unlink(path);
+	}
 	if (identity_set_network_key(NULL, c->state_dir, t.network_key) == -1) {
 		snprintf(err, errlen, "--join: cannot store the network key "
 		    "in %s", c->state_dir);
@@ -148,6 +156,8 @@ join_op_join(struct ctl_conn *c, const struct ctl_msg *msg)
 			return;
 		}
 		log_info("join: leaving the old network for the token's");
+		/* Tell the old network we leave; closing flushes it out. */
+		gossip_leave(d->gossip);
 		mesh_reset(d->mesh);
 		gossip_reset(d->gossip);
 		/* Beacons are keyed by the network key: start them anew. */

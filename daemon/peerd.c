@@ -264,7 +264,10 @@ main(int argc, char *argv[])
 			check_only = true;
 			break;
 		case 'J':
-			join = optarg;
+			/* The token holds the network key: keep it out of ps. */
+			if ((join = strdup(optarg)) == NULL)
+				fatal("--join");
+			memset(optarg, 'x', strlen(optarg));
 			break;
 		case 'F':
 			force = true;
@@ -289,6 +292,10 @@ main(int argc, char *argv[])
 	if (check_only) {
 		config_dump(&d.conf, stdout);
 		return 0;
+	}
+	if (force && join == NULL) {
+		fprintf(stderr, "peerd: --force goes with --join\n");
+		return 2;
 	}
 	if (join != NULL && join_at_start(&d.conf, join, force, err,
 	    sizeof(err)) == -1) {

@@ -212,6 +212,63 @@ sees_alive(void *arg)
 	return ok;
 }
 
+static bool
+old_network_saw_c_leave(void *arg)
+{
+	char	*s = member_state(&n[3], "c", NULL);
+	bool	 ok = s != NULL && strcmp(s, "left") == 0;
+
+	(void)arg;
+	free(s);
+	return ok;
+}
+
+/* name is listed by none of the running daemons. */
+static bool
+forgotten(void *arg)
+{
+	char	*s;
+	int	 i;
+
+	for (i = 0; i < N; i++) {
+		if (n[i].pid == -1)
+			continue;
+		if ((s = member_state(&n[i], arg, NULL)) != NULL) {
+			free(s);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+reappeared(void *arg)
+{
+	return !forgotten(arg);
+}
+
+START_TEST(test_dead_members_expire)
+{
+	struct view	v;
+	int		i;
+
+	for (i = 0; i < 3; i++) {
+		daemon_config(&n[i], "member_expire = 1s\n");
+		start(i, i == 0 ? -1 : 0);
+	}
+	v = (struct view){ -1, NULL, NULL, 0, 3 };
+	ck_assert(wait_until(all_agree, &v, 10000));
+	daemon_stop(&n[2], SIGKILL);
+	v = (struct view){ 2, names[2], "dead", 0, 0 };
+	ck_assert(wait_until(all_agree, &v, 10000));
+	/* Then it is gone and stays gone. */
+	ck_assert_msg(wait_until(forgotten, names[2], 5000),
+	    "the dead member was not forgotten");
+	ck_assert_msg(!wait_until(reappeared, names[2], 3000),
+	    "the expired member came back");
+}
+END_TEST
+
 START_TEST(test_join_flow)
 {
 	uint8_t		 other[32];
@@ -261,6 +318,9 @@ START_TEST(test_join_flow)
 	    "join", token, "--force", NULL), 0);
 	w = (struct sees){ &n[0], "c" };
 	ck_assert(wait_until(sees_alive, &w, 5000));
+	/* Its old network saw it leave. */
+	ck_assert_msg(wait_until(old_network_saw_c_leave, NULL, 5000),
+	    "the old network did not see c leave");
 
 	/* peerd --join on a fresh host. */
 	daemon_start(&n[4], "e", extra);
@@ -357,6 +417,7 @@ membership_suite(void)
 	tcase_add_test(tc, test_peer_cache_rejoins);
 	tcase_add_test(tc, test_join_flow);
 	tcase_add_test(tc, test_degree_and_filters);
+	tcase_add_test(tc, test_dead_members_expire);
 	suite_add_tcase(s, tc);
 	return s;
 }
