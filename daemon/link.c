@@ -36,6 +36,7 @@
 #define LINK_RECORDS_PER_WAKE	64	/* then yield to other links */
 #define LINK_READ_HIGH		(256u << 10)	/* input buffered at most */
 #define LINK_READ_MAX		(256u << 10)	/* bytes one read may take */
+#define LINK_READ_MIN		(16u << 10)	/* and at least asks for */
 #define LINK_WRITE_MAX		(256u << 10)	/* bytes one write may give */
 #define LINK_PINGS_MAX		64	/* user pings outstanding */
 #define LINK_KEEPALIVE_SLOTS	8	/* keep-alive pings remembered */
@@ -58,6 +59,7 @@ struct link {
 	struct bufferevent	*bev;		/* connect and writes */
 	struct event		*rd;		/* reads: see link_readable */
 	struct evbuffer		*in;
+	size_t			 read_size;	/* grows with the traffic */
 	struct event		*timer;		/* handshake deadline, then ticks */
 	struct event		*reaper;	/* frees a closed link */
 	struct event		*start;		/* begins an outbound connect */
@@ -511,7 +513,13 @@ link_readable(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	if (evbuffer_get_length(l->in) < LINK_READ_HIGH) {
-		nv = evbuffer_reserve_space(l->in, LINK_READ_MAX, v, 2);
+		/*
+		 * Ask for as much as the last read brought, doubled: big
+		 * transfers get big reads, while an idle link does not hold
+		 * (or mmap and unmap) a large buffer for each ping.
+		 */
+		nv = evbuffer_reserve_space(l->in, (ev_ssize_t)l->read_size, v,
+		    2);
 		if (nv < 1) {
 			link_close(l, "out of memory");
 			return;
@@ -529,6 +537,12 @@ link_readable(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (n > 0) {
+			if ((size_t)n >= l->read_size && l->read_size <
+			    LINK_READ_MAX)
+				l->read_size *= 2;
+			else if ((size_t)n < l->read_size / 4 && l->read_size >
+			    LINK_READ_MIN)
+				l->read_size /= 2;
 			/* Trim the reserved vectors to what was read. */
 			if ((size_t)n <= v[0].iov_len) {
 				v[0].iov_len = (size_t)n;
@@ -658,6 +672,7 @@ link_new(const struct link_params *par, const struct link_ops *ops, void *arg,
 	l->arg = arg;
 	l->outbound = outbound;
 	l->rtt_last_us = l->rtt_avg_us = l->rtt_min_us = -1;
+	l->read_size = LINK_READ_MIN;
 	TAILQ_INIT(&l->pings);
 	l->reaper = event_new(par->base, -1, 0, link_reap, l);
 	l->timer = evtimer_new(par->base, link_handshake_timeout, l);
