@@ -19,11 +19,6 @@ SAN		?=
 PKG_CONFIG	?= pkg-config
 
 DEPS		= libevent libcbor libsodium
-HAVE_SYSTEMD	:= $(shell $(PKG_CONFIG) --exists libsystemd && echo yes)
-ifeq ($(HAVE_SYSTEMD),yes)
-DEPS		+= libsystemd
-SYSTEMD_FLAGS	= -DHAVE_SYSTEMD
-endif
 
 WARN		= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes
 BASE_CFLAGS	= -std=c11 -D_GNU_SOURCE -fPIC -MMD -MP -Ilib $(WARN) $(CFLAGS) $(SAN)
@@ -61,7 +56,7 @@ all: $(PEERD) $(PEERCTL) $(LIBPEER_A) $(LIBPEER_SO)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(EXTRA_INC) $(SYSTEMD_FLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(BASE_CFLAGS) $(EXTRA_INC) $(PKG_CFLAGS) -c $< -o $@
 
 # Tests reach into the daemon's modules.
 $(BUILD)/tests/%.o: EXTRA_INC = -Idaemon
@@ -139,9 +134,18 @@ $(BUILD)/bench/link_bench: bench/link_bench.c daemon/noise.c daemon/wire.c \
 	    $(filter %.c,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs libevent libsodium) -o $@
 
+$(BUILD)/bench/members_bench: bench/members_bench.c $(LIBPEER_A) lib/peer.h \
+		  lib/cbor_scan.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib \
+	    $(filter %.c %.a,$^) \
+	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -o $@
+
 bench: deps
-	@$(MAKE) --no-print-directory $(BUILD)/bench/link_bench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/link_bench \
+	    $(BUILD)/bench/members_bench
 	$(BUILD)/bench/link_bench $(BENCH_FLAGS)
+	PEERD=$(PEERD) $(BUILD)/bench/members_bench
 
 # Runs peerd in the foreground on its defaults, keeping state in .run/.
 run: deps

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * notify.h: telling systemd how the daemon is doing (sd_notify), and
- * petting its watchdog.  Does nothing when not started by systemd or
- * built without libsystemd.
+ * petting its watchdog.  Does nothing when not started by systemd.
  */
 #ifndef PEERD_NOTIFY_H
 #define PEERD_NOTIFY_H

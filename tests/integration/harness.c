@@ -211,6 +211,10 @@ spawn_peerd(struct daemon *d, const char *const *argv)
 			close(fd);
 		}
 		unsetenv("NOTIFY_SOCKET");
+		unsetenv("WATCHDOG_USEC");
+		for (fd = 0; fd < 2; fd++)
+			if (d->env[fd][0] != '\0')
+				putenv(d->env[fd]);
 		if (d->netns[0] != '\0') {
 			const char	*wrap[ARGS_MAX + 4];
 			int		 i, k = 0;

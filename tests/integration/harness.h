@@ -26,6 +26,7 @@ struct daemon {
 	bool	discovery;	/* let it send LAN beacons (default off) */
 	char	netns[32];	/* run inside this network namespace */
 	char	listen[64];	/* mesh address; default 127.0.0.1:0 */
+	char	env[2][160];	/* "KEY=VALUE" set for it, if not empty */
 };
 
 /* Makes the directory; does not start anything. */

@@ -2,9 +2,12 @@
 /*
  * test_lifecycle.c: starting, reporting, reloading and stopping peerd.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -309,6 +312,51 @@ START_TEST(test_sighup_reloads_log_level)
 }
 END_TEST
 
+/* Reads one datagram within 3 s into buf; false if none came. */
+static bool
+read_notify(int fd, char *buf, size_t len)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	ssize_t		n;
+
+	if (poll(&pfd, 1, 3000) != 1 || (n = recv(fd, buf, len - 1, 0)) <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+START_TEST(test_systemd_notify)
+{
+	struct sockaddr_un	sun;
+	char			msg[512];
+	int			fd, status;
+
+	/* A service manager's notify socket, and a 200 ms watchdog. */
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/notify", d.dir);
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_DGRAM, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(d.env[0], sizeof(d.env[0]), "NOTIFY_SOCKET=%s", sun.sun_path);
+	snprintf(d.env[1], sizeof(d.env[1]), "WATCHDOG_USEC=200000");
+	daemon_start(&d, "notified", NULL);
+	ck_assert(read_notify(fd, msg, sizeof(msg)));
+	ck_assert_msg(strncmp(msg, "READY=1\nSTATUS=node ", 20) == 0, "%s",
+	    msg);
+	ck_assert(strstr(msg, "(notified)") != NULL);
+	ck_assert(read_notify(fd, msg, sizeof(msg)));
+	ck_assert_str_eq(msg, "WATCHDOG=1");
+	status = daemon_stop(&d, SIGTERM);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Watchdog pets may come first; STOPPING must be among them. */
+	do
+		ck_assert(read_notify(fd, msg, sizeof(msg)));
+	while (strcmp(msg, "WATCHDOG=1") == 0);
+	ck_assert_str_eq(msg, "STOPPING=1");
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_peerctl_without_daemon)
 {
 	char	out[1024], err[1024], sock[256];
@@ -361,6 +409,7 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_simultaneous_start_on_stale_socket);
 	tcase_add_test(tc, test_state_dir_created_and_checked);
 	tcase_add_test(tc, test_sighup_reloads_log_level);
+	tcase_add_test(tc, test_systemd_notify);
 	tcase_add_test(tc, test_peerctl_without_daemon);
 	tcase_add_test(tc, test_peerctl_usage);
 	suite_add_tcase(s, tc);
