@@ -227,9 +227,9 @@ main(int argc, char *argv[])
 	struct event	*sigs[3];
 	const char	*path = CONFIG_PATH_DEFAULT;
 	char		 err[512];
-	const char	*join = NULL;
+	char		*join = NULL;
 	bool		 check_only = false, force = false;
-	int		 ch, status = 0;
+	int		 ch, rc, status = 0;
 	size_t		 i;
 
 	memset(&d, 0, sizeof(d));
@@ -297,10 +297,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "peerd: --force goes with --join\n");
 		return 2;
 	}
-	if (join != NULL && join_at_start(&d.conf, join, force, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "peerd: %s\n", err);
-		return 1;
+	if (join != NULL) {
+		rc = join_at_start(&d.conf, join, force, err, sizeof(err));
+		/* It holds the network key: no copy outlives its use. */
+		sodium_memzero(join, strlen(join));
+		free(join);
+		if (rc == -1) {
+			fprintf(stderr, "peerd: %s\n", err);
+			return 1;
+		}
 	}
 	log_set_level(d.conf.log_level);
 	if (d.config_path == NULL && access(path, F_OK) == -1)
