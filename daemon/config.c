@@ -54,7 +54,8 @@ static const struct config_key {
 	{ "listen",	 CT_LISTEN,	F(listen),	0, 0 },
 	{ "log_level",	 CT_LOGLEVEL,	F(log_level),	0, 0 },
 	{ "max_clients", CT_UINT,	F(max_clients),	1, 65536 },
-	{ "max_message", CT_SIZE,	F(max_message),	65536, 1u << 30 },
+	/* A full digest (4096 members) must fit in one message. */
+	{ "max_message", CT_SIZE,	F(max_message),	256u << 10, 1u << 30 },
 	{ "member_expire", CT_DURATION,	F(member_expire), 1000, 604800000 },
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
 	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },

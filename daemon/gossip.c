@@ -50,6 +50,8 @@
 #define GOSSIP_TICK_MS		100	/* suspicion and overlay granularity */
 #define OVERLAY_EVERY_MS	1000	/* degree checks */
 #define REDIAL_DEAD_MS		5000	/* partitions heal this fast */
+#define REDIAL_DEAD_MAX_MS	300000	/* at worst this slowly */
+#define REDIAL_DEAD_PER_TICK	2	/* dead members dialed a second */
 #define CACHE_EVERY_MS		5000	/* peers.cache writes, at most */
 #define CACHE_MAX		32	/* addresses kept there */
 #define DIGEST_ENTRY		(NODE_ID_LEN + 8 + 1)
@@ -91,17 +93,35 @@ send_out(struct gossip *g, struct link *l)
 		(void)link_send(l, g->out.data, g->out.len);
 }
 
-/* Sends g->out on every up link but one. */
+/*
+ * Sends g->out on every up link but one.  A send can close a link (its
+ * queue full), and closing can make gossip build another message in
+ * g->out, so the message is copied first, and each link is checked
+ * before it is used: closed links stay valid until the loop returns.
+ */
 static void
 flood_out(struct gossip *g, struct link *except)
 {
 	struct link	*links[512];
-	size_t		 i, n;
+	uint8_t		*msg;
+	size_t		 i, n, len = g->out.len;
 
+	if (g->out.failed || (msg = malloc(len ? len : 1)) == NULL)
+		return;
+	memcpy(msg, g->out.data, len);
 	n = mesh_links(g->d->mesh, links, 512);
 	for (i = 0; i < n; i++)
-		if (links[i] != except)
-			send_out(g, links[i]);
+		if (links[i] != except && link_state(links[i]) == LINK_UP)
+			(void)link_send(links[i], msg, len);
+	free(msg);
+}
+
+/* Replies to one peer stop here; the next exchange sends the rest. */
+static bool
+reply_budget_spent(struct gossip *g, struct link *l)
+{
+	return link_state(l) != LINK_UP ||
+	    link_queued(l) > g->d->conf.max_message / 2;
 }
 
 static void
@@ -192,14 +212,18 @@ publish_self(struct gossip *g)
 	return 0;
 }
 
-/* A claim about us: answer with a higher incarnation. */
+/*
+ * Signs a record newer than inc, ours or one someone holds of us: the
+ * answer to a claim that we failed.
+ */
 static void
 refute(struct gossip *g, uint64_t inc)
 {
-	uint64_t	next = inc + 1;
+	uint64_t	next;
 
-	if (g->self.left)
+	if (g->self.left || inc == UINT64_MAX)
 		return;
+	next = (inc > g->self.incarnation ? inc : g->self.incarnation) + 1;
 	if (wall_ms() > next)
 		next = wall_ms();
 	log_info("gossip: refuting a claim that we failed (incarnation %"
@@ -251,6 +275,16 @@ probe_done(enum mesh_dial_result res, const char *reason, void *arg)
 	struct probe	*p = arg;
 	struct gossip	*g = p->g;
 	struct member	*m = members_get(g->members, p->id);
+
+	/* A dead member that refuses: its process is gone, stop dialing. */
+	if (m != NULL && m->state == MEMBER_DEAD) {
+		if (res == MESH_DIAL_REFUSED)
+			m->refused = true;
+		else if (res == MESH_DIAL_FAILED)
+			m->redial_ms = m->redial_ms == 0 ? REDIAL_DEAD_MS :
+			    (m->redial_ms * 2 > REDIAL_DEAD_MAX_MS ?
+			    REDIAL_DEAD_MAX_MS : m->redial_ms * 2);
+	}
 
 	if (m != NULL && m->state == MEMBER_ALIVE &&
 	    m->rec.incarnation == p->inc) {
@@ -409,7 +443,7 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 		/* Same record, but they believe it failed. */
 		if (state == MEMBER_DEAD || state == MEMBER_SUSPECT) {
 			if (m->self)
-				refute(g, inc);
+				refute(g, g->self.incarnation);
 			else if (state == MEMBER_DEAD &&
 			    members_dead(g->members, e, inc, now_ms())) {
 				log_info("member %s (%.12s) dead: so says %s",
@@ -418,12 +452,28 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 			}
 		}
 	}
-	for (i = 0; i < members_count(g->members); i++) {
+	for (i = 0; i < members_count(g->members) &&
+	    !reply_budget_spent(g, l); i++) {
 		m = members_at(g->members, i);
 		e = bsearch(m->rec.id, sorted, n, DIGEST_ENTRY, digest_cmp);
 		if (e == NULL || digest_inc(e) < m->rec.incarnation) {
-			if (m->state == MEMBER_DEAD)
-				continue;	/* see above */
+			if (m->state == MEMBER_DEAD) {
+				/*
+				 * They hold an older record as alive: send
+				 * ours and say it is dead, or it would come
+				 * back to life from them once we expire it.
+				 */
+				if (e == NULL || e[NODE_ID_LEN + 8] ==
+				    MEMBER_DEAD || e[NODE_ID_LEN + 8] ==
+				    MEMBER_LEFT)
+					continue;
+				put_rec(g, m, GOSSIP_HOPS);
+				send_out(g, l);
+				put_claim(g, "dead", m->rec.id,
+				    m->rec.incarnation, GOSSIP_HOPS);
+				send_out(g, l);
+				continue;
+			}
 			put_rec(g, m, GOSSIP_HOPS);
 			send_out(g, l);
 		} else if (digest_inc(e) == m->rec.incarnation &&
@@ -448,19 +498,28 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 }
 
 static void
-on_want(struct gossip *g, struct link *l, const uint8_t *ids, size_t len)
+on_want(struct gossip *g, struct link *l, const uint8_t *wire, size_t len)
 {
 	struct member	*m;
+	uint8_t		*ids;
 	size_t		 i;
 
 	if (len % NODE_ID_LEN != 0 || len / NODE_ID_LEN > MEMBERS_MAX)
 		return;
-	for (i = 0; i < len / NODE_ID_LEN; i++)
+	/* wire is in the link's buffers, which a closing link frees. */
+	if ((ids = malloc(len ? len : 1)) == NULL)
+		return;
+	memcpy(ids, wire, len);
+	for (i = 0; i < len / NODE_ID_LEN && !reply_budget_spent(g, l); i++)
 		if ((m = members_get(g->members, ids + i * NODE_ID_LEN)) !=
-		    NULL && m->state != MEMBER_DEAD) {
+		    NULL && m->state != MEMBER_DEAD && !m->sent_mark) {
+			m->sent_mark = true;	/* each at most once */
 			put_rec(g, m, GOSSIP_HOPS);
 			send_out(g, l);
 		}
+	for (i = 0; i < members_count(g->members); i++)
+		members_at(g->members, i)->sent_mark = false;
+	free(ids);
 }
 
 static void
@@ -514,7 +573,8 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 	if (m == NULL)
 		return;
 	if (m->self) {
-		if (inc >= g->self.incarnation)
+		/* A claim above our incarnation is forged: nobody has it. */
+		if (inc == g->self.incarnation)
 			refute(g, inc);
 		return;
 	}
@@ -594,8 +654,15 @@ gossip_found(struct gossip *g, const uint8_t *id, const struct sockaddr *sa)
 	 * it only while short of links, and not while it is held off.
 	 */
 	if ((m = members_get(g->members, id)) != NULL &&
-	    (m->hold_until_ms > now_ms() || mesh_links(g->d->mesh, NULL, 0) >=
-	    g->d->conf.degree_min))
+	    m->hold_until_ms > now_ms())
+		return;
+	/*
+	 * Beacons are cheap to send, dials are not: only while short of
+	 * links, and never more dials at once than links wanted.  A new
+	 * node is short of links itself and dials us, so it is found.
+	 */
+	if (mesh_links(g->d->mesh, NULL, 0) >= g->d->conf.degree_min ||
+	    mesh_dials(g->d->mesh) >= g->d->conf.degree_min)
 		return;
 	addr_format(sa, addr);
 	base32_encode(id, NODE_ID_LEN, idstr);
@@ -603,16 +670,28 @@ gossip_found(struct gossip *g, const uint8_t *id, const struct sockaddr *sa)
 	(void)mesh_dial_member(g->d->mesh, id, addr, NULL, NULL);
 }
 
-/* Dials one of m's addresses, a different one each time. */
+static void	probe_done(enum mesh_dial_result, const char *, void *);
+
+/*
+ * Dials one of m's addresses, a different one each time.  The outcome
+ * counts as a probe: a member nobody is linked to would otherwise stay
+ * alive forever after it died (or if it never existed).
+ */
 static void
 dial_member(struct gossip *g, struct member *m)
 {
-	if (m->rec.naddrs == 0)
+	struct probe	*p;
+
+	if (m->rec.naddrs == 0 || (p = calloc(1, sizeof(*p))) == NULL)
 		return;
+	p->g = g;
+	memcpy(p->id, m->rec.id, NODE_ID_LEN);
+	p->inc = m->rec.incarnation;
 	m->dialed_ms = now_ms();
-	(void)mesh_dial_member(g->d->mesh, m->rec.id,
-	    m->rec.addrs[m->dial_count++ % (unsigned)m->rec.naddrs], NULL,
-	    NULL);
+	if (mesh_dial_member(g->d->mesh, m->rec.id,
+	    m->rec.addrs[m->dial_count++ % (unsigned)m->rec.naddrs],
+	    probe_done, p) == -1)
+		free(p);
 }
 
 /*
@@ -649,13 +728,17 @@ overlay(struct gossip *g)
 			dial_member(g, m);
 			want--;
 		}
-	for (i = 0; i < n; i++) {
-		m = members_at(g->members, i);
-		if (m->state == MEMBER_DEAD && now_ms() - m->dialed_ms >=
-		    REDIAL_DEAD_MS && m->hold_until_ms <= now_ms() &&
+	/* A few dead members a tick, each with its own backoff. */
+	for (i = 0, k = 0; i < n && k < REDIAL_DEAD_PER_TICK; i++) {
+		m = members_at(g->members, (start + i) % n);
+		if (m->state == MEMBER_DEAD && !m->refused &&
+		    now_ms() - m->dialed_ms >= (m->redial_ms ? m->redial_ms :
+		    REDIAL_DEAD_MS) && m->hold_until_ms <= now_ms() &&
 		    !mesh_dialing(mesh, m->rec.id) &&
-		    mesh_link_to(mesh, m->rec.id) == NULL)
+		    mesh_link_to(mesh, m->rec.id) == NULL) {
 			dial_member(g, m);
+			k++;
+		}
 	}
 }
 
@@ -700,6 +783,7 @@ cache_write(struct gossip *g)
 	if (fclose(f) == EOF || rename(tmp, path) == -1) {
 		log_warn("gossip: %s", path);
 		(void)unlink(tmp);
+		return;		/* still dirty: tried again later */
 	}
 	g->cache_dirty = false;
 }

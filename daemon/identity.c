@@ -5,6 +5,7 @@
  * written under a temporary name and renamed, so a crash never leaves a
  * half-written key behind.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -267,4 +268,33 @@ identity_other_network(const char *dir, const uint8_t key[NETWORK_KEY_LEN])
 	other = sodium_memcmp(cur, key, KEY_FILE_LEN) != 0;
 	sodium_memzero(cur, sizeof(cur));
 	return other;
+}
+
+int
+state_dir_lock(const char *dir)
+{
+	char	path[PATH_MAX];
+	int	fd;
+
+	if (state_dir_ready(dir) == -1)
+		return -1;
+	if (snprintf(path, sizeof(path), "%s/lock", dir) >= (int)sizeof(path)) {
+		log_warnx("%s: path too long", dir);
+		return -1;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		log_warn("%s", path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			log_warnx("another peerd uses the state directory %s",
+			    dir);
+		else
+			log_warn("lock %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;	/* kept open, and so locked, until we exit */
 }

@@ -41,6 +41,12 @@ int	identity_set_network_key(struct identity *, const char *dir,
 /* Whether dir holds a network key other than key. */
 bool	identity_other_network(const char *dir,
 	    const uint8_t key[NETWORK_KEY_LEN]);
+/*
+ * Locks dir (creating it) for this process's life: two daemons on one
+ * state directory would fight over its keys and peer cache.  -1 after
+ * logging why.
+ */
+int	state_dir_lock(const char *dir);
 /* Wipes the secrets. */
 void	identity_clear(struct identity *);
 

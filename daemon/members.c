@@ -57,6 +57,8 @@ member_set(struct member *m, const struct record *r, const uint8_t *raw,
 	m->state_inc = r->incarnation;
 	m->since_ms = now;
 	m->deadline_ms = 0;
+	m->refused = false;
+	m->redial_ms = 0;
 	base32_encode(r->id, sizeof(r->id), m->idstr);
 	return 0;
 }
@@ -159,6 +161,24 @@ members_free(struct members *t)
 	free(t);
 }
 
+/* Makes room by forgetting the longest-dead member.  False if none. */
+static bool
+members_evict(struct members *t)
+{
+	size_t	i, oldest = 0;
+
+	for (i = 1; i < t->n; i++)
+		if ((t->m[i]->state == MEMBER_DEAD ||
+		    t->m[i]->state == MEMBER_LEFT) && (oldest == 0 ||
+		    t->m[i]->since_ms < t->m[oldest]->since_ms))
+			oldest = i;
+	if (oldest == 0)
+		return false;
+	member_free(t->m[oldest]);
+	t->m[oldest] = t->m[--t->n];
+	return true;
+}
+
 enum members_result
 members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
     struct member **mp, const char **why)
@@ -187,7 +207,7 @@ members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
 		t->stats.accepted++;
 		return MEMBERS_UPDATED;
 	}
-	if (t->n == MEMBERS_MAX) {
+	if (t->n == MEMBERS_MAX && !members_evict(t)) {
 		t->stats.full++;
 		return MEMBERS_FULL;
 	}
@@ -214,7 +234,9 @@ claim_target(struct members *t, const uint8_t *id, uint64_t inc)
 {
 	struct member	*m = members_get(t, id);
 
-	if (m == NULL || m->self || inc < m->rec.incarnation ||
+	/* Only the record we hold can be claimed dead: a higher number
+	 * was never signed by the node, so it would stick for good. */
+	if (m == NULL || m->self || inc != m->rec.incarnation ||
 	    m->state == MEMBER_LEFT)
 		return NULL;
 	return m;

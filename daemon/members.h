@@ -34,6 +34,9 @@ struct member {
 	bool			 self;
 	int64_t			 dialed_ms;	/* last dial by the overlay */
 	int64_t			 hold_until_ms;	/* no overlay dials before */
+	bool			 sent_mark;	/* scratch while answering */
+	bool			 refused;	/* dead, and its address refuses */
+	int64_t			 redial_ms;	/* dead: wait between dials */
 	unsigned		 dial_count;	/* picks the next address */
 };
 

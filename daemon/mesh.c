@@ -34,6 +34,7 @@
 #define PING_TIMEOUT_MAX_MS	60000
 #define HANDSHAKES_MAX		256	/* inbound handshakes at once */
 #define HOLD_MS			60000	/* no overlay dials after a bye */
+#define HOLD_MAX_MS		3600000	/* a kept address shed again and again */
 /* A node named on the command line: an ID prefix or a name. */
 #define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
 				 NODE_NAME_MAX + 1 : NODE_ID_STRLEN)
@@ -69,6 +70,7 @@ struct target {
 	bool			 is_self;	/* the address is our own */
 	bool			 keep;		/* re-dial even if never linked */
 	uint64_t		 backoff_ms;
+	uint64_t		 hold_ms;	/* after the other end shed it */
 	struct event		*timer;
 	TAILQ_HEAD(, waiter)	 waiters;
 };
@@ -338,9 +340,17 @@ mesh_link_down(struct link *l, const char *reason, void *arg)
 		if (t->is_self)
 			continue;
 		if (ml->intentional) {
-			/* Closed on purpose (shed, say): do not fight it. */
-			struct timeval	tv = { HOLD_MS / 1000, 0 };
+			/*
+			 * Closed on purpose (shed, say): do not fight it,
+			 * and wait longer each time it happens again.
+			 */
+			struct timeval	tv;
 
+			t->hold_ms = t->hold_ms == 0 ? HOLD_MS :
+			    (t->hold_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS :
+			    t->hold_ms * 2);
+			tv.tv_sec = (time_t)(t->hold_ms / 1000);
+			tv.tv_usec = 0;
 			t->backoff_ms = BACKOFF_MIN_MS;
 			evtimer_add(t->timer, &tv);
 		} else
@@ -376,12 +386,15 @@ mesh_close_on_purpose(struct mlink *ml, const char *reason)
 {
 	static const uint8_t	bye[] = { 0xa1, 0x61, 't', 0x63, 'b', 'y', 'e' };
 
+	struct link	*l = ml->l;
+
 	ml->intentional = true;
-	if (link_state(ml->l) == LINK_UP) {
-		(void)link_send(ml->l, bye, sizeof(bye));
-		gossip_hold(ml->m->d->gossip, link_remote(ml->l)->id, HOLD_MS);
+	if (link_state(l) == LINK_UP) {
+		gossip_hold(ml->m->d->gossip, link_remote(l)->id, HOLD_MS);
+		/* The send may close l already, freeing ml: use l only. */
+		(void)link_send(l, bye, sizeof(bye));
 	}
-	link_close(ml->l, reason);
+	link_close(l, reason);
 }
 
 static const struct link_ops mesh_link_ops = {
@@ -848,20 +861,33 @@ mesh_dialing(struct mesh *m, const uint8_t *id)
 	return false;
 }
 
+/*
+ * How little a link is worth keeping, larger is less: a link that has
+ * answered no ping is the worst (a peer that never answers must not
+ * look fast), and between equals an inbound link goes before ours.
+ */
+static int64_t
+shed_score(struct link *l)
+{
+	struct link_info	i;
+
+	link_info(l, &i);
+	return (i.rtt_avg_us < 0 ? INT64_MAX / 2 : i.rtt_avg_us) * 2 +
+	    (link_outbound(l) ? 0 : 1);
+}
+
 void
 mesh_shed(struct mesh *m)
 {
 	struct mlink		*ml, *worst = NULL;
-	struct link_info	 i;
-	int64_t			 worst_rtt = -1;
+	int64_t			 worst_score = -1, score;
 
 	TAILQ_FOREACH(ml, &m->links, entry) {
 		if (link_state(ml->l) != LINK_UP || ml->t != NULL)
 			continue;	/* addresses we were told to keep */
-		link_info(ml->l, &i);
-		if (worst == NULL || i.rtt_avg_us > worst_rtt) {
+		if ((score = shed_score(ml->l)) > worst_score) {
 			worst = ml;
-			worst_rtt = i.rtt_avg_us;
+			worst_score = score;
 		}
 	}
 	if (worst != NULL) {

@@ -297,6 +297,9 @@ main(int argc, char *argv[])
 		fprintf(stderr, "peerd: --force goes with --join\n");
 		return 2;
 	}
+	/* Before anything in the state directory is read or written. */
+	if (state_dir_lock(d.conf.state_dir) == -1)
+		return 1;
 	if (join != NULL) {
 		rc = join_at_start(&d.conf, join, force, err, sizeof(err));
 		/* It holds the network key: no copy outlives its use. */

@@ -23,7 +23,9 @@
 
 #include "cbor_buf.h"
 #include "harness.h"
+#include "base32.h"
 #include "hello.h"
+#include "record.h"
 #include "noise.h"
 #include "suites.h"
 #include "wire.h"
@@ -71,7 +73,7 @@ setup(void)
 	daemon_set_network_key(&a, netkey);
 	daemon_set_network_key(&b, netkey);
 	daemon_config(&a, "ping_interval = 100ms\ndead_after = 1s\n"
-	    "handshake_timeout = 1s\nmax_message = 64K\n");
+	    "handshake_timeout = 1s\nmax_message = 256K\n");
 	daemon_start(&a, "a", NULL);
 	snprintf(conf, sizeof(conf), "ping_interval = 100ms\ndead_after = 1s\n"
 	    "bootstrap = 127.0.0.1:%d\n", daemon_port(&a));
@@ -338,13 +340,14 @@ START_TEST(test_message_over_limit)
 {
 	static uint8_t	pt[1 + WIRE_CHUNK_MAX];
 	struct rogue	r;
+	int		i;
 
 	rogue_connect(&r, daemon_port(&a), false);
-	/* a's max_message is 64 KiB: the second full chunk passes it. */
+	/* a's max_message is 256 KiB: the fifth full chunk passes it. */
 	memset(pt, 0xa5, sizeof(pt));
 	pt[0] = WIRE_MORE;
-	send_plain_record(&r, pt, sizeof(pt));
-	send_plain_record(&r, pt, sizeof(pt));
+	for (i = 0; i < 5; i++)
+		send_plain_record(&r, pt, sizeof(pt));
 	ck_assert_msg(closed_within(r.fd, 2000), "oversized message accepted");
 	ck_assert(daemon_log_has(&a, "message exceeds max_message"));
 	close(r.fd);
@@ -419,6 +422,149 @@ START_TEST(test_half_finished_handshake)
 }
 END_TEST
 
+/* Seals and sends one gossip message built in msg. */
+static void
+send_msg(struct rogue *r, struct cbor_buf *msg)
+{
+	uint8_t	*rec;
+	size_t	 len;
+
+	ck_assert(!msg->failed);
+	rec = seal(r, msg->data, msg->len, &len);
+	send_all(r->fd, rec, len);
+	free(rec);
+}
+
+/* a's view of its own incarnation. */
+static json_int_t
+a_incarnation(void)
+{
+	json_int_t	 inc = 0;
+	char		*s = member_state(&a, "a", &inc);
+
+	free(s);
+	return inc;
+}
+
+/*
+ * Counts the records of more than 150 bytes (not pings) that arrive
+ * within ms, decrypting each.
+ */
+static int
+big_records(struct rogue *r, int ms)
+{
+	static uint8_t	buf[NOISE_MAX_MSG_LEN];
+	struct pollfd	pfd = { r->fd, POLLIN, 0 };
+	uint8_t		hdr[2];
+	size_t		len;
+	long		deadline = test_now_ms() + ms;
+	int		n = 0;
+
+	while (test_now_ms() < deadline &&
+	    poll(&pfd, 1, (int)(deadline - test_now_ms())) == 1) {
+		if (!read_exact(r->fd, hdr, 2))
+			break;
+		len = (size_t)hdr[0] << 8 | hdr[1];
+		ck_assert(read_exact(r->fd, buf, len));
+		ck_assert_int_ge(noise_decrypt(&r->rx, NULL, 0, buf, len, buf,
+		    len), 1);
+		if (len > 150)
+			n++;
+	}
+	return n;
+}
+
+START_TEST(test_want_flood)
+{
+	struct cbor_buf	 cb = { 0 };
+	struct record	 rec;
+	struct rogue	 r;
+	uint8_t		*ids;
+	int		 i;
+
+	rogue_connect(&r, daemon_port(&a), false);
+	/* A valid record of the rogue, then a want naming it 4096 times. */
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.id, r.pk, sizeof(rec.id));
+	snprintf(rec.name, sizeof(rec.name), "rogue");
+	rec.incarnation = 1;
+	cbor_put_map(&cb, 3);
+	cbor_put_text(&cb, "t");
+	cbor_put_text(&cb, "rec");
+	cbor_put_text(&cb, "r");
+	{
+		struct cbor_buf	signed_rec = { 0 };
+
+		record_sign(&rec, r.sk, &signed_rec);
+		cbor_put_bytes(&cb, signed_rec.data, signed_rec.len);
+		cbor_buf_free(&signed_rec);
+	}
+	cbor_put_text(&cb, "h");
+	cbor_put_uint(&cb, 0);
+	send_msg(&r, &cb);
+	ck_assert_ptr_nonnull(ids = malloc(4096 * 32));
+	for (i = 0; i < 4096; i++)
+		memcpy(ids + i * 32, r.pk, 32);
+	cbor_buf_reset(&cb);
+	cbor_put_map(&cb, 2);
+	cbor_put_text(&cb, "t");
+	cbor_put_text(&cb, "want");
+	cbor_put_text(&cb, "ids");
+	cbor_put_bytes(&cb, ids, 4096 * 32);
+	send_msg(&r, &cb);
+	free(ids);
+	cbor_buf_free(&cb);
+	/* a answers once, not 4096 times, and is none the worse. */
+	/* Digests may come too; the old code sent 4096 records. */
+	ck_assert_int_le(big_records(&r, 1000), 5);
+	close(r.fd);
+	assert_b_still_linked();
+}
+END_TEST
+
+START_TEST(test_forged_claims_ignored)
+{
+	struct cbor_buf	 cb = { 0 };
+	struct rogue	 r;
+	json_int_t	 before;
+	uint8_t		 id_a[32];
+	char		 ida[64];
+
+	before = a_incarnation();
+	daemon_id(&a, ida);
+	ck_assert(base32_decode(ida, id_a, sizeof(id_a)));
+	rogue_connect(&r, daemon_port(&a), false);
+	/* Claims at incarnations a never signed, up to the largest. */
+	cbor_put_map(&cb, 4);
+	cbor_put_text(&cb, "t");
+	cbor_put_text(&cb, "sus");
+	cbor_put_text(&cb, "id");
+	cbor_put_bytes(&cb, id_a, 32);
+	cbor_put_text(&cb, "inc");
+	cbor_put_uint(&cb, UINT64_MAX - 1);
+	cbor_put_text(&cb, "h");
+	cbor_put_uint(&cb, 0);
+	send_msg(&r, &cb);
+	cbor_buf_reset(&cb);
+	cbor_put_map(&cb, 4);
+	cbor_put_text(&cb, "t");
+	cbor_put_text(&cb, "dead");
+	cbor_put_text(&cb, "id");
+	cbor_put_bytes(&cb, id_a, 32);
+	cbor_put_text(&cb, "inc");
+	cbor_put_uint(&cb, UINT64_MAX);
+	cbor_put_text(&cb, "h");
+	cbor_put_uint(&cb, 0);
+	send_msg(&r, &cb);
+	cbor_buf_free(&cb);
+	/* a did not take them for real: no refutation, no wrap-around. */
+	assert_b_still_linked();
+	ck_assert(a_incarnation() == before);
+	ck_assert(!daemon_log_has(&a, "refuting"));
+	close(r.fd);
+}
+END_TEST
+
 Suite *
 attacks_suite(void)
 {
@@ -435,6 +581,8 @@ attacks_suite(void)
 	tcase_add_test(tc, test_short_record_and_bad_message);
 	tcase_add_test(tc, test_hello_for_another_identity);
 	tcase_add_test(tc, test_half_finished_handshake);
+	tcase_add_test(tc, test_want_flood);
+	tcase_add_test(tc, test_forged_claims_ignored);
 	suite_add_tcase(s, tc);
 	return s;
 }

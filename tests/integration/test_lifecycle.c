@@ -19,7 +19,7 @@
 #include "peer.h"
 #include "suites.h"
 
-static struct daemon	d;
+static struct daemon	d, other_d;
 
 /* A daemon answers on sock. */
 static bool
@@ -35,12 +35,14 @@ static void
 setup(void)
 {
 	daemon_init(&d);
+	daemon_init(&other_d);
 }
 
 static void
 teardown(void)
 {
 	daemon_free(&d);
+	daemon_free(&other_d);
 }
 
 /* Runs peerctl -s SOCK args...; returns its exit status. */
@@ -174,6 +176,25 @@ START_TEST(test_second_daemon_refuses)
 	ck_assert_int_eq(peerctl(d.sock, "status", NULL, out, sizeof(out), err,
 	    sizeof(err)), 0);
 	ck_assert(strstr(out, "first") != NULL);
+}
+END_TEST
+
+START_TEST(test_state_dir_in_use)
+{
+	char	sock[256];
+	int	status;
+
+	daemon_start(&d, "first", NULL);
+	snprintf(sock, sizeof(sock), "%s/other.sock", d.dir);
+	{
+		const char *const tail[] = { "--state-dir", d.state, "-S", sock,
+		    "--listen", "127.0.0.1:0", "-o", "discovery=no", NULL };
+
+		status = daemon_run_to_exit(&other_d, tail);
+	}
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert(daemon_log_has(&other_d, "another peerd uses the state "
+	    "directory"));
 }
 END_TEST
 
@@ -405,6 +426,7 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_sigterm_removes_socket);
 	tcase_add_test(tc, test_second_daemon_refuses);
 	tcase_add_test(tc, test_stale_socket_replaced);
+	tcase_add_test(tc, test_state_dir_in_use);
 	tcase_add_test(tc, test_bad_config_exits_2);
 	tcase_add_test(tc, test_simultaneous_start_on_stale_socket);
 	tcase_add_test(tc, test_state_dir_created_and_checked);

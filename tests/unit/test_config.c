@@ -175,8 +175,8 @@ START_TEST(test_bad_lines)
 	assert_bad("listen = ::1:7654\n", 1, "IPv6 in brackets");
 	assert_bad("listen = [::1:7654\n", 1, "expected [IPV6]:PORT");
 	assert_bad("log_level = loud\n", 1, "log_level: \"loud\" is not one of");
-	assert_bad("max_message = 1K\n", 1, "max_message: 1K out of range "
-	    "(65536-1073741824)");
+	assert_bad("max_message = 64K\n", 1, "max_message: 64K out of range "
+	    "(262144-1073741824)");
 	assert_bad("max_message = 2X\n", 1, "is not a size");
 	assert_bad("max_message = -5\n", 1, "is not a size");
 	assert_bad("max_message = 99999999999999999999999\n", 1, "not a size");

@@ -195,8 +195,11 @@ START_TEST(test_claims_follow_incarnations)
 	signed_record(&a, 10, false, &b);
 	ck_assert_int_eq(members_offer(t, b.data, b.len, 0, &m, &why),
 	    MEMBERS_NEW);
-	/* A claim about an older incarnation is ignored. */
+	/* A claim about an older incarnation is ignored, and so is one
+	 * about a newer one: the node never signed it, it is forged. */
 	ck_assert(!members_suspect(t, a.pk, 9, 0, 100));
+	ck_assert(!members_suspect(t, a.pk, 11, 0, 100));
+	ck_assert(!members_dead(t, a.pk, UINT64_MAX, 0));
 	ck_assert(members_suspect(t, a.pk, 10, 0, 100));
 	ck_assert_int_eq(m->state, MEMBER_SUSPECT);
 	/* Unrefuted past its deadline: dead. */
