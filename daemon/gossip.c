@@ -304,12 +304,13 @@ probe_done(enum mesh_dial_result res, const char *reason, void *arg)
 	free(p);
 }
 
+static void	dial_member(struct gossip *, struct member *);
+
 void
 gossip_link_down(struct gossip *g, struct link *l, bool intentional,
     const char *reason)
 {
 	struct member	*m;
-	struct probe	*p;
 
 	if (g == NULL || link_state(l) != LINK_CLOSED || link_up_since(l) == 0)
 		return;
@@ -317,8 +318,7 @@ gossip_link_down(struct gossip *g, struct link *l, bool intentional,
 	if (m == NULL || m->self || m->state != MEMBER_ALIVE || intentional ||
 	    mesh_link_to(g->d->mesh, m->rec.id) != NULL)
 		return;
-	/* Its process gone, or just this link?  Dial it once to find out. */
-	if (m->rec.naddrs == 0 || (p = calloc(1, sizeof(*p))) == NULL) {
+	if (m->rec.naddrs == 0) {
 		/* Nothing to probe: suspect it, and let it refute. */
 		if (members_suspect(g->members, m->rec.id, m->rec.incarnation,
 		    now_ms(), now_ms() + (int64_t)g->d->conf.suspect_timeout)) {
@@ -331,15 +331,10 @@ gossip_link_down(struct gossip *g, struct link *l, bool intentional,
 		}
 		return;
 	}
-	p->g = g;
-	memcpy(p->id, m->rec.id, NODE_ID_LEN);
-	p->inc = m->rec.incarnation;
+	/* Its process gone, or just this link?  Dial it once to find out. */
 	log_debug("member %s (%.12s): link lost (%s), probing", m->rec.name,
 	    m->idstr, reason);
-	if (mesh_dial_member(g->d->mesh, m->rec.id,
-	    m->rec.addrs[m->dial_count++ % (unsigned)m->rec.naddrs],
-	    probe_done, p) == -1)
-		free(p);
+	dial_member(g, m);
 }
 
 /* Our digest: id, incarnation and state of every member, fixed width. */
@@ -670,8 +665,6 @@ gossip_found(struct gossip *g, const uint8_t *id, const struct sockaddr *sa)
 	(void)mesh_dial_member(g->d->mesh, id, addr, NULL, NULL);
 }
 
-static void	probe_done(enum mesh_dial_result, const char *, void *);
-
 /*
  * Dials one of m's addresses, a different one each time.  The outcome
  * counts as a probe: a member nobody is linked to would otherwise stay
@@ -696,9 +689,9 @@ dial_member(struct gossip *g, struct member *m)
 
 /*
  * Keeps between degree_min and degree_max links: dials random members
- * (hubs first) when short, sheds the slowest link when over.  Dead
- * members are re-dialed every REDIAL_DEAD_MS, so a healed partition
- * joins up again quickly.
+ * (hubs first) when short, sheds the slowest link when over.  A few dead
+ * members are re-dialed each time, each with its own backoff from
+ * REDIAL_DEAD_MS, so a healed partition joins up again quickly.
  */
 static void
 overlay(struct gossip *g)

@@ -587,6 +587,8 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
 		    "node itself", addr);
 		return;
 	}
+	/* Asked for by a user: no hold-offs from earlier sheds stand. */
+	t->hold_ms = 0;
 	if (t->has_id)
 		gossip_hold(m->d->gossip, t->id, 0);
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
