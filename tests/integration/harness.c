@@ -356,7 +356,31 @@ daemon_dump_log(const struct daemon *d)
 void
 daemon_free(struct daemon *d)
 {
-	char	why[256] = "";
+	char	why[256];
+
+	daemon_release(d, why, sizeof(why));
+	ck_assert_msg(why[0] == '\0', "%s", why);
+}
+
+void
+daemons_free(struct daemon *ds, int n)
+{
+	char	why[256], first[256] = "";
+	int	i;
+
+	/* Every one goes, whatever happened to the others. */
+	for (i = 0; i < n; i++) {
+		daemon_release(&ds[i], why, sizeof(why));
+		if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", why);
+	}
+	ck_assert_msg(first[0] == '\0', "%s", first);
+}
+
+void
+daemon_release(struct daemon *d, char *why, size_t whylen)
+{
+	why[0] = '\0';
 
 	if (d->pid != -1) {
 		/* A clean stop, so that leak checkers get to run at exit. */
@@ -365,22 +389,21 @@ daemon_free(struct daemon *d)
 		if (!wait_until(daemon_exited, d, 5000)) {
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, NULL, 0);
-			snprintf(why, sizeof(why), "peerd did not stop on SIGTERM");
+			snprintf(why, whylen, "peerd did not stop on SIGTERM");
 		} else if (!WIFEXITED(d->status) || WEXITSTATUS(d->status) != 0)
-			snprintf(why, sizeof(why), "peerd stopped with wait status "
+			snprintf(why, whylen, "peerd stopped with wait status "
 			    "0x%x", (unsigned)d->status);
 		d->pid = -1;
 	}
 	if (why[0] == '\0' && d->dir[0] != '\0' &&
 	    (daemon_log_has(d, "Sanitizer") ||
 	    daemon_log_has(d, "runtime error:")))
-		snprintf(why, sizeof(why), "sanitizer report in peerd's log");
+		snprintf(why, whylen, "sanitizer report in peerd's log");
 	if (why[0] != '\0')
 		daemon_dump_log(d);
 	if (d->dir[0] != '\0')
 		nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	d->dir[0] = '\0';
-	ck_assert_msg(why[0] == '\0', "%s", why);
 }
 
 bool

@@ -50,8 +50,15 @@ void	daemon_start(struct daemon *, const char *name,
 int	daemon_run_to_exit(struct daemon *, const char *const *argv_tail);
 /* Sends sig and waits up to 5 s for the exit; returns the wait status. */
 int	daemon_stop(struct daemon *, int sig);
-/* Stops it if running and removes its directory. */
+/*
+ * Stops it if running (SIGTERM, expecting exit 0 and no sanitizer
+ * report) and removes its directory; fails the test on a bad exit.
+ */
 void	daemon_free(struct daemon *);
+/* The same for n daemons: all are freed before any failure counts. */
+void	daemons_free(struct daemon *, int n);
+/* As daemon_free, but says what went wrong in why ("" if nothing). */
+void	daemon_release(struct daemon *, char *why, size_t whylen);
 /* True if its log contains s. */
 bool	daemon_log_has(const struct daemon *, const char *s);
 

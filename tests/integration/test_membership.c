@@ -42,10 +42,7 @@ setup(void)
 static void
 teardown(void)
 {
-	int	i;
-
-	for (i = 0; i < N; i++)
-		daemon_free(&n[i]);
+	daemons_free(n, N);
 }
 
 /* How many members d lists as alive. */

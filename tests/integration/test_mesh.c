@@ -46,10 +46,7 @@ setup(void)
 static void
 teardown(void)
 {
-	int	i;
-
-	for (i = 0; i < 4; i++)
-		daemon_free(&n[i]);
+	daemons_free(n, 4);
 }
 
 /* Starts d with FAST timings and --bootstrap to boot if not NULL. */

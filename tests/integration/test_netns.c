@@ -121,11 +121,17 @@ setup(void)
 static void
 teardown(void)
 {
+	char	why[256], first[256] = "";
 	int	i;
 
-	for (i = 0; i < HOSTS; i++)
-		daemon_free(&h[i]);
+	for (i = 0; i < HOSTS; i++) {
+		daemon_release(&h[i], why, sizeof(why));
+		if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", why);
+	}
+	/* The namespaces go whatever happened, then any failure counts. */
 	netns_down();
+	ck_assert_msg(first[0] == '\0', "%s", first);
 }
 
 struct want {
