@@ -34,6 +34,7 @@ DAEMON_SRC	= daemon/addr.c daemon/beacon.c daemon/config.c \
 		  daemon/hello.c daemon/identity.c daemon/join.c daemon/link.c \
 		  daemon/linkmsg.c daemon/listen.c daemon/log.c daemon/members.c \
 		  daemon/mesh.c daemon/noise.c daemon/notify.c daemon/record.c \
+		  daemon/registry.c \
 		  daemon/token.c daemon/wire.c
 CTL_SRC		= ctl/cbor_json.c ctl/peerctl.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)

@@ -49,6 +49,7 @@ static int	cmd_join(const struct opts *, int, char **);
 static int	cmd_members(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
 static int	cmd_ping(const struct opts *, int, char **);
+static int	cmd_services(const struct opts *, int, char **);
 static int	cmd_status(const struct opts *, int, char **);
 
 static const struct command commands[] = {
@@ -84,6 +85,10 @@ static const struct command commands[] = {
 	    "payload (default 0), and print each round-trip time.  --count\n"
 	    "defaults to 4 (0: until interrupted), --interval to 1000 ms.",
 	    cmd_ping },
+	{ "services",	"[--service NAME]", "list the services of every node",
+	    "List the services that local programs registered, on every live\n"
+	    "node of the mesh: service, group, and the node offering it.\n"
+	    "--service shows only NAME.", cmd_services },
 	{ "status",	"", "show this node's status",
 	    "Show the node's ID, name, version, uptime, mesh "
 	    "listen addresses,\nprocess ID, connected clients and number of linked peers.", cmd_status },
@@ -678,6 +683,56 @@ done:
 	cbor_buf_free(&body);
 	peer_close(p);
 	return rc;
+}
+
+static int
+print_services(const uint8_t *res, size_t len)
+{
+	struct cbor_field	 top[4], f[CTL_FIELDS];
+	const struct cbor_field	*services, *local;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	size_t			 itemlen;
+	char			 svc[80], group[48], node[64], name[80];
+	bool			 l;
+	int			 nf;
+
+	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
+	    (services = cbor_field_get(top, nf, "services")) == NULL ||
+	    !cbor_array_iter(services->val, services->vallen, &it)) {
+		fprintf(stderr, "peerctl: malformed services reply\n");
+		return EXIT_FAILED;
+	}
+	printf("%-24s %-16s %-12s %s\n", "SERVICE", "GROUP", "NODE", "NAME");
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1)
+			continue;
+		l = false;
+		if ((local = cbor_field_get(f, nf, "local")) != NULL)
+			(void)cbor_read_bool(local->val, local->vallen, &l);
+		printf("%-24s %-16s %-12.12s %s%s\n",
+		    text_field(f, nf, "service", svc, sizeof(svc)),
+		    text_field(f, nf, "group", group, sizeof(group)),
+		    text_field(f, nf, "node", node, sizeof(node)),
+		    text_field(f, nf, "name", name, sizeof(name)),
+		    l ? " (this node)" : "");
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_services(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	body = { 0 };
+	size_t		n = 0;
+
+	if (argc == 3 && strcmp(argv[1], "--service") == 0) {
+		cbor_put_text(&body, "service");
+		cbor_put_text(&body, argv[2]);
+		n = 1;
+	} else if (argc != 1)
+		return -1;
+	return run_op(o, "services", &body, n, 0, print_services);
 }
 
 static int

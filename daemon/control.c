@@ -37,6 +37,7 @@
 #include "mesh.h"
 #include "peerd.h"
 #include "proto.h"
+#include "registry.h"
 
 #define CTL_FRAMES_PER_WAKE	64		/* then yield to others */
 #define CTL_OUT_HIGH		(4u << 20)	/* stop reading above this */
@@ -423,7 +424,10 @@ static const struct ctl_op ctl_ops[] = {	/* sorted: bsearch() */
 	{ "members",	0,		gossip_op_members },
 	{ "peers",	0,		mesh_op_peers },
 	{ "ping",	0,		mesh_op_ping },
+	{ "register",	0,		registry_op_register },
+	{ "services",	0,		registry_op_services },
 	{ "status",	0,		ctl_op_status },
+	{ "unregister",	0,		registry_op_unregister },
 };
 
 static int
@@ -615,6 +619,9 @@ ctl_conn_free(struct ctl_conn *c)
 
 	if (c == NULL)
 		return;
+	/* Its services go with it. */
+	if (c->ctl->d->registry != NULL)
+		registry_client_gone(c->ctl->d->registry, c);
 	/* Whoever would have answered must forget these requests. */
 	while ((d = TAILQ_FIRST(&c->defers)) != NULL) {
 		TAILQ_REMOVE(&c->defers, d, entry);

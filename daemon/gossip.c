@@ -1081,3 +1081,28 @@ gossip_dropped(const struct gossip *g, uint64_t *invalid, uint64_t *stale)
 	*invalid = st->invalid + st->full;
 	*stale = st->stale;
 }
+
+void
+gossip_set_services(struct gossip *g, const struct record_service *svc, int n)
+{
+	if (n == g->self.nservices && memcmp(svc, g->self.services,
+	    (size_t)n * sizeof(*svc)) == 0)
+		return;
+	memcpy(g->self.services, svc, (size_t)n * sizeof(*svc));
+	g->self.nservices = n;
+	g->self.incarnation = wall_ms() > g->self.incarnation ? wall_ms() :
+	    g->self.incarnation + 1;
+	(void)publish_self(g);
+}
+
+size_t
+gossip_member_count(const struct gossip *g)
+{
+	return members_count(g->members);
+}
+
+const struct member *
+gossip_member_at(const struct gossip *g, size_t i)
+{
+	return members_at(g->members, i);
+}

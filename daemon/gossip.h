@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cbor_scan.h"
+#include "members.h"
 #include "record.h"
 
 struct peerd;
@@ -57,6 +58,12 @@ void		 gossip_dropped(const struct gossip *, uint64_t *invalid,
 		    uint64_t *stale);
 /* Members known, ourselves included, whatever their state. */
 size_t		 gossip_members_known(const struct gossip *);
+/* Sets the services our record offers; re-signs and floods if changed. */
+void		 gossip_set_services(struct gossip *,
+		    const struct record_service *, int n);
+/* Members, ourselves included, in no particular order. */
+size_t		 gossip_member_count(const struct gossip *);
+const struct member *gossip_member_at(const struct gossip *, size_t i);
 /* Our own record, as others see it. */
 const struct record *gossip_self(const struct gossip *);
 /* Forgets every member and the peer cache: we joined another network. */

@@ -28,6 +28,7 @@
 #include "mesh.h"
 #include "notify.h"
 #include "peerd.h"
+#include "registry.h"
 
 #define OVERRIDES_MAX	(CONFIG_LISTEN_MAX + CONFIG_BOOTSTRAP_MAX + 32)
 
@@ -334,6 +335,8 @@ main(int argc, char *argv[])
 		fatalx("cannot open the control socket");
 	if ((d.gossip = gossip_new(&d)) == NULL)
 		fatalx("cannot start membership");
+	if ((d.registry = registry_new(&d)) == NULL)
+		fatalx("cannot start the service registry");
 	if ((d.mesh = mesh_new(&d)) == NULL)
 		fatalx("cannot start the mesh");
 	if (gossip_discovery_start(&d) == -1)
@@ -359,6 +362,7 @@ main(int argc, char *argv[])
 	control_free(d.control);
 	listeners_free(d.listeners);
 	mesh_free(d.mesh);
+	registry_free(d.registry);
 	gossip_free(d.gossip);
 	/* Let closed links finish freeing themselves. */
 	event_base_loop(d.base, EVLOOP_NONBLOCK);

@@ -20,6 +20,7 @@ struct control;
 struct mesh;
 struct gossip;
 struct discover;
+struct registry;
 
 struct peerd {
 	struct event_base	*base;
@@ -33,6 +34,7 @@ struct peerd {
 	struct mesh		*mesh;
 	struct gossip		*gossip;
 	struct discover		*discover;	/* NULL: discovery off */
+	struct registry		*registry;
 	char			 status[256];	/* for systemd's STATUS= */
 };
 

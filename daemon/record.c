@@ -40,9 +40,18 @@ record_body(const struct record *r, struct cbor_buf *b)
 	cbor_put_uint(b, r->incarnation);
 	cbor_put_text(b, "started");
 	cbor_put_uint(b, r->started_at);
-	/* Filled by services and topics later; empty for now. */
 	cbor_put_text(b, "services");
-	cbor_put_array(b, 0);
+	cbor_put_array(b, (size_t)r->nservices);
+	for (i = 0; i < r->nservices; i++) {
+		cbor_put_map(b, r->services[i].group[0] ? 2 : 1);
+		cbor_put_text(b, "name");
+		cbor_put_text(b, r->services[i].name);
+		if (r->services[i].group[0]) {
+			cbor_put_text(b, "group");
+			cbor_put_text(b, r->services[i].group);
+		}
+	}
+	/* Filled by topics later; empty for now. */
 	cbor_put_text(b, "topics");
 	cbor_put_array(b, 0);
 }
@@ -102,6 +111,70 @@ addr_valid(const char *s, size_t n)
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	return addr_split(buf, host, &port, err, sizeof(err)) == 0 && port != 0;
+}
+
+bool
+service_name_valid(const char *s, size_t n)
+{
+	size_t	i;
+
+	if (n == 0 || n > SERVICE_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= '0' &&
+		    s[i] <= '9') && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+/* Copies a valid text field into buf (cap bytes); false if it is not. */
+static bool
+read_name(const struct cbor_field *f, char *buf, size_t cap,
+    bool (*valid)(const char *, size_t))
+{
+	const char	*s;
+	size_t		 n;
+
+	if (!cbor_read_text(f->val, f->vallen, &s, &n) || n >= cap ||
+	    !valid(s, n))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return true;
+}
+
+/* The services array: maps {name[, group]}; false if anything is off. */
+static bool
+read_services(const struct cbor_field *f, struct record *r)
+{
+	struct cbor_field	 sf[4];
+	const struct cbor_field	*v;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	size_t			 itemlen;
+	int			 nf;
+
+	if (f == NULL)
+		return true;
+	if (!cbor_array_iter(f->val, f->vallen, &it) ||
+	    it.items > RECORD_SERVICES_MAX)
+		return false;
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		struct record_service	*sv = &r->services[r->nservices];
+
+		if ((nf = cbor_scan_map(item, itemlen, sf, 4)) == -1 ||
+		    (v = cbor_field_get(sf, nf, "name")) == NULL ||
+		    !read_name(v, sv->name, sizeof(sv->name),
+		    service_name_valid))
+			return false;
+		sv->group[0] = '\0';
+		if ((v = cbor_field_get(sf, nf, "group")) != NULL &&
+		    !read_name(v, sv->group, sizeof(sv->group),
+		    group_name_valid))
+			return false;
+		r->nservices++;
+	}
+	return it.items == 0;
 }
 
 static bool
@@ -164,7 +237,8 @@ record_open(const uint8_t *buf, size_t len, struct record *r, const char **why)
 	    ADDR_STRLEN, RECORD_ADDRS_MAX, &r->naddrs, addr_valid) ||
 	    !read_texts(cbor_field_get(f, nf, "groups"), &r->groups[0][0],
 	    GROUP_NAME_MAX + 1, RECORD_GROUPS_MAX, &r->ngroups,
-	    group_name_valid)) {
+	    group_name_valid) ||
+	    !read_services(cbor_field_get(f, nf, "services"), r)) {
 		*why = "record with impossible fields";
 		return -1;
 	}

@@ -20,6 +20,14 @@
 #define RECORD_MAX		16384	/* bytes, signed form */
 #define RECORD_ADDRS_MAX	16
 #define RECORD_GROUPS_MAX	CONFIG_GROUPS_MAX
+#define RECORD_SERVICES_MAX	64
+#define SERVICE_NAME_MAX	64
+
+/* A service the node offers, optionally in a group. */
+struct record_service {
+	char	name[SERVICE_NAME_MAX + 1];
+	char	group[GROUP_NAME_MAX + 1];	/* "" if none */
+};
 
 struct record {
 	uint8_t		 id[NODE_ID_LEN];
@@ -30,6 +38,8 @@ struct record {
 	int		 ngroups;
 	bool		 hub;
 	bool		 left;		/* the node has left on purpose */
+	struct record_service services[RECORD_SERVICES_MAX];
+	int		 nservices;
 	uint64_t	 incarnation;	/* higher wins */
 	uint64_t	 started_at;	/* seconds since the epoch */
 };
@@ -43,5 +53,7 @@ void	record_sign(const struct record *, const uint8_t sk[64],
  */
 int	record_open(const uint8_t *, size_t, struct record *, const char **why);
 bool	record_in_group(const struct record *, const char *group);
+/* 1-SERVICE_NAME_MAX lowercase letters, digits, '-', '_' or '.'. */
+bool	service_name_valid(const char *, size_t);
 
 #endif

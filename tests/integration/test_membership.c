@@ -17,7 +17,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cbor_buf.h"
 #include "harness.h"
+#include "peer.h"
 #include "suites.h"
 
 #define N	20
@@ -402,6 +404,114 @@ START_TEST(test_degree_and_filters)
 }
 END_TEST
 
+/* Registers service (in group, if not NULL) on p; returns the code. */
+static int
+register_service(struct peer *p, const char *op, const char *service,
+    const char *group)
+{
+	struct cbor_buf		 b = { 0 };
+	struct peer_error	 err;
+	uint8_t			*res;
+	size_t			 len;
+	int			 rc;
+
+	cbor_put_text(&b, "service");
+	cbor_put_text(&b, service);
+	if (group != NULL) {
+		cbor_put_text(&b, "group");
+		cbor_put_text(&b, group);
+	}
+	rc = peer_op(p, op, b.data, b.len, group != NULL ? 2 : 1, 0, &res,
+	    &len, &err) == 0 ? PEER_OK : (int)err.code;
+	if (rc == PEER_OK)
+		free(res);
+	cbor_buf_free(&b);
+	return rc;
+}
+
+struct offer {
+	struct daemon	*d;
+	const char	*service;
+	const char	*group;		/* expected group, NULL: none */
+	const char	*node;		/* expected provider's name */
+	bool		 present;
+};
+
+/* d lists service offered by node (in group) exactly if present. */
+static bool
+offered(void *arg)
+{
+	struct offer	*o = arg;
+	json_t		*j, *e, *g;
+	size_t		 i;
+	int		 status;
+	bool		 found = false;
+
+	if ((j = peerctl_json(o->d, &status, "services", NULL)) == NULL)
+		return false;
+	json_array_foreach(json_object_get(j, "services"), i, e) {
+		g = json_object_get(e, "group");
+		if (strcmp(json_string_value(json_object_get(e, "service")),
+		    o->service) == 0 && strcmp(json_string_value(
+		    json_object_get(e, "name")), o->node) == 0 &&
+		    (o->group == NULL ? json_is_null(g) :
+		    json_is_string(g) && strcmp(json_string_value(g),
+		    o->group) == 0))
+			found = true;
+	}
+	json_decref(j);
+	return found == o->present;
+}
+
+START_TEST(test_services_spread_and_vanish)
+{
+	struct offer	 o;
+	struct peer	*p, *q;
+
+	start(0, -1);
+	start(1, 0);
+	ck_assert_ptr_nonnull(p = peer_open(n[0].sock, NULL));
+	ck_assert_int_eq(register_service(p, "register", "calc", NULL),
+	    PEER_OK);
+	ck_assert_int_eq(register_service(p, "register", "camera.front",
+	    "lab"), PEER_OK);
+	ck_assert_int_eq(register_service(p, "register", "calc", NULL),
+	    PEER_ALREADY_EXISTS);
+	ck_assert_int_eq(register_service(p, "register", "Bad Name", NULL),
+	    PEER_INVALID_ARGUMENT);
+	ck_assert_int_eq(register_service(p, "unregister", "nope", NULL),
+	    PEER_NOT_FOUND);
+
+	/* Known mesh-wide, with its group. */
+	o = (struct offer){ &n[1], "calc", NULL, "n00", true };
+	ck_assert_msg(wait_until(offered, &o, 5000), "calc never reached n01");
+	o = (struct offer){ &n[1], "camera.front", "lab", "n00", true };
+	ck_assert(wait_until(offered, &o, 5000));
+	/* Unregistered: gone everywhere. */
+	ck_assert_int_eq(register_service(p, "unregister", "camera.front",
+	    "lab"), PEER_OK);
+	o = (struct offer){ &n[1], "camera.front", "lab", "n00", false };
+	ck_assert_msg(wait_until(offered, &o, 5000),
+	    "unregistered service still listed");
+	/* Its client disconnects: its services go with it. */
+	peer_close(p);
+	o = (struct offer){ &n[1], "calc", NULL, "n00", false };
+	ck_assert_msg(wait_until(offered, &o, 5000),
+	    "a disconnected client's service still listed");
+	/* Its node dies: its services go with it. */
+	ck_assert_ptr_nonnull(q = peer_open(n[0].sock, NULL));
+	ck_assert_int_eq(register_service(q, "register", "calc", NULL),
+	    PEER_OK);
+	o = (struct offer){ &n[1], "calc", NULL, "n00", true };
+	ck_assert(wait_until(offered, &o, 5000));
+	daemon_stop(&n[0], SIGKILL);
+	o = (struct offer){ &n[1], "calc", NULL, "n00", false };
+	ck_assert_msg(wait_until(offered, &o, 5000),
+	    "a dead node's service still listed");
+	peer_close(q);
+}
+END_TEST
+
 Suite *
 membership_suite(void)
 {
@@ -415,6 +525,7 @@ membership_suite(void)
 	tcase_add_test(tc, test_join_flow);
 	tcase_add_test(tc, test_degree_and_filters);
 	tcase_add_test(tc, test_dead_members_expire);
+	tcase_add_test(tc, test_services_spread_and_vanish);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -68,6 +68,41 @@ START_TEST(test_record_round_trip)
 }
 END_TEST
 
+START_TEST(test_record_services)
+{
+	struct cbor_buf	 b = { 0 };
+	struct node	 n;
+	struct record	 in, r;
+	const char	*why;
+
+	node_new(&n);
+	memset(&in, 0, sizeof(in));
+	memcpy(in.id, n.pk, 32);
+	strcpy(in.name, "node");
+	in.incarnation = 1;
+	strcpy(in.services[0].name, "calc");
+	strcpy(in.services[1].name, "camera.front");
+	strcpy(in.services[1].group, "lab");
+	in.nservices = 2;
+	record_sign(&in, n.sk, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert_int_eq(r.nservices, 2);
+	ck_assert_str_eq(r.services[0].name, "calc");
+	ck_assert_str_eq(r.services[0].group, "");
+	ck_assert_str_eq(r.services[1].name, "camera.front");
+	ck_assert_str_eq(r.services[1].group, "lab");
+	/* A signed record with an impossible service name is refused. */
+	strcpy(in.services[1].name, "Camera Front");
+	cbor_buf_reset(&b);
+	record_sign(&in, n.sk, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
+	ck_assert(service_name_valid("stats.reset", 11));
+	ck_assert(!service_name_valid("", 0));
+	ck_assert(!service_name_valid("a/b", 3));
+	cbor_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_record_forged_or_altered)
 {
 	struct cbor_buf	 b = { 0 }, f = { 0 };
@@ -238,6 +273,7 @@ members_suite(void)
 	TCase	*tc = tcase_create("members");
 
 	tcase_add_test(tc, test_record_round_trip);
+	tcase_add_test(tc, test_record_services);
 	tcase_add_test(tc, test_record_forged_or_altered);
 	tcase_add_test(tc, test_record_impossible_fields);
 	tcase_add_test(tc, test_incarnations_and_replay);

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * registry.c: local service registrations.  Each is a (service, group)
+ * offered by one control client; the node's record lists the distinct
+ * pairs, re-signed and flooded whenever the set changes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbor_buf.h"
+#include "control.h"
+#include "gossip.h"
+#include "log.h"
+#include "members.h"
+#include "peerd.h"
+#include "proto.h"
+#include "record.h"
+#include "registry.h"
+
+#define REGISTRATIONS_MAX	1024	/* on one node, all clients */
+
+struct registration {
+	struct record_service	 svc;
+	struct ctl_conn		*owner;
+};
+
+struct registry {
+	struct peerd		*d;
+	struct registration	*r;
+	size_t			 n;
+};
+
+struct registry *
+registry_new(struct peerd *d)
+{
+	struct registry	*reg;
+
+	if ((reg = calloc(1, sizeof(*reg))) == NULL ||
+	    (reg->r = calloc(REGISTRATIONS_MAX, sizeof(*reg->r))) == NULL) {
+		free(reg);
+		log_warn("registry");
+		return NULL;
+	}
+	reg->d = d;
+	return reg;
+}
+
+void
+registry_free(struct registry *reg)
+{
+	if (reg == NULL)
+		return;
+	free(reg->r);
+	free(reg);
+}
+
+/*
+ * The distinct (service, group) pairs into out; false if there are
+ * more than a record holds.
+ */
+static bool
+distinct(const struct registry *reg, struct record_service *out, int *n)
+{
+	size_t	i;
+	int	k;
+
+	*n = 0;
+	for (i = 0; i < reg->n; i++) {
+		for (k = 0; k < *n; k++)
+			if (strcmp(out[k].name, reg->r[i].svc.name) == 0 &&
+			    strcmp(out[k].group, reg->r[i].svc.group) == 0)
+				break;
+		if (k < *n)
+			continue;
+		if (*n == RECORD_SERVICES_MAX)
+			return false;
+		out[(*n)++] = reg->r[i].svc;
+	}
+	return true;
+}
+
+/* Puts the current set in our record, if it changed. */
+static void
+publish(struct registry *reg)
+{
+	struct record_service	svc[RECORD_SERVICES_MAX];
+	int			n;
+
+	if (distinct(reg, svc, &n))
+		gossip_set_services(reg->d->gossip, svc, n);
+}
+
+void
+registry_client_gone(struct registry *reg, struct ctl_conn *c)
+{
+	size_t	i = 0, before = reg->n;
+
+	while (i < reg->n) {
+		if (reg->r[i].owner == c)
+			reg->r[i] = reg->r[--reg->n];
+		else
+			i++;
+	}
+	if (reg->n != before)
+		publish(reg);
+}
+
+/* The "service" and "group" of a request; false after replying. */
+static bool
+read_service(struct ctl_conn *c, const struct ctl_msg *msg,
+    struct record_service *svc)
+{
+	if (!ctl_arg_text(c, msg, "service", svc->name, sizeof(svc->name),
+	    true) || !ctl_arg_text(c, msg, "group", svc->group,
+	    sizeof(svc->group), false))
+		return false;
+	if (!service_name_valid(svc->name, strlen(svc->name))) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "service: "
+		    "not a name of 1-%d lowercase letters, digits, '-', '_' "
+		    "or '.'", SERVICE_NAME_MAX);
+		return false;
+	}
+	if (svc->group[0] != '\0' &&
+	    !group_name_valid(svc->group, strlen(svc->group))) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "group: "
+		    "not a group name");
+		return false;
+	}
+	return true;
+}
+
+static struct registration *
+find(struct registry *reg, struct ctl_conn *c, const struct record_service *s)
+{
+	size_t	i;
+
+	for (i = 0; i < reg->n; i++)
+		if (reg->r[i].owner == c &&
+		    strcmp(reg->r[i].svc.name, s->name) == 0 &&
+		    strcmp(reg->r[i].svc.group, s->group) == 0)
+			return &reg->r[i];
+	return NULL;
+}
+
+static void
+reply_ok(struct ctl_conn *c, uint64_t id, const struct record_service *svc)
+{
+	struct cbor_buf	*b = ctl_result_begin(c, id);
+
+	cbor_put_map(b, 1);
+	cbor_put_text(b, "service");
+	cbor_put_text(b, svc->name);
+	ctl_result_end(c);
+}
+
+void
+registry_op_register(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct registry		*reg = ctl_peerd(c)->registry;
+	struct record_service	 svc, all[RECORD_SERVICES_MAX];
+	int			 n;
+
+	if (!read_service(c, msg, &svc))
+		return;
+	if (find(reg, c, &svc) != NULL) {
+		ctl_reply_error(c, msg->id, PEER_ALREADY_EXISTS, "%s is already "
+		    "registered by this client", svc.name);
+		return;
+	}
+	if (reg->n == REGISTRATIONS_MAX) {
+		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED, "%d "
+		    "registrations on this node already", REGISTRATIONS_MAX);
+		return;
+	}
+	reg->r[reg->n].svc = svc;
+	reg->r[reg->n++].owner = c;
+	if (!distinct(reg, all, &n)) {
+		reg->n--;
+		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED, "a node "
+		    "offers at most %d services", RECORD_SERVICES_MAX);
+		return;
+	}
+	gossip_set_services(reg->d->gossip, all, n);
+	log_info("registry: %s%s%s offered", svc.name, svc.group[0] ?
+	    " in group " : "", svc.group);
+	reply_ok(c, msg->id, &svc);
+}
+
+void
+registry_op_unregister(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct registry		*reg = ctl_peerd(c)->registry;
+	struct registration	*r;
+	struct record_service	 svc;
+
+	if (!read_service(c, msg, &svc))
+		return;
+	if ((r = find(reg, c, &svc)) == NULL) {
+		ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "%s is not "
+		    "registered by this client", svc.name);
+		return;
+	}
+	*r = reg->r[--reg->n];
+	publish(reg);
+	reply_ok(c, msg->id, &svc);
+}
+
+void
+registry_op_services(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct gossip		*g = ctl_peerd(c)->gossip;
+	const struct member	*m;
+	struct cbor_buf		*b;
+	char			 only[SERVICE_NAME_MAX + 1];
+	size_t			 i, n = 0;
+	int			 k, pass;
+
+	if (!ctl_arg_text(c, msg, "service", only, sizeof(only), false))
+		return;
+	/* Two passes: count, then write.  Only live members offer. */
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			b = ctl_result_begin(c, msg->id);
+			cbor_put_map(b, 1);
+			cbor_put_text(b, "services");
+			cbor_put_array(b, n);
+		}
+		for (i = 0; i < gossip_member_count(g); i++) {
+			m = gossip_member_at(g, i);
+			if (m->state != MEMBER_ALIVE &&
+			    m->state != MEMBER_SUSPECT)
+				continue;
+			for (k = 0; k < m->rec.nservices; k++) {
+				const struct record_service *s =
+				    &m->rec.services[k];
+
+				if (only[0] != '\0' && strcmp(only, s->name) != 0)
+					continue;
+				if (pass == 0) {
+					n++;
+					continue;
+				}
+				cbor_put_map(b, 5);
+				cbor_put_text(b, "service");
+				cbor_put_text(b, s->name);
+				cbor_put_text(b, "group");
+				if (s->group[0])
+					cbor_put_text(b, s->group);
+				else
+					cbor_put_null(b);
+				cbor_put_text(b, "node");
+				cbor_put_text(b, m->idstr);
+				cbor_put_text(b, "name");
+				cbor_put_text(b, m->rec.name);
+				cbor_put_text(b, "local");
+				cbor_put_bool(b, m->self);
+			}
+		}
+	}
+	ctl_result_end(c);
+}
