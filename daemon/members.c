@@ -8,13 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "base32.h"
 #include "members.h"
+
+#define BUCKETS	(2 * MEMBERS_MAX)	/* a power of two */
 
 struct members {
 	struct member		**m;
 	size_t			  n, cap;
 	struct members_stats	  stats;
+	/* IDs hashed with a secret key: crafted IDs cannot pile up. */
+	struct member		**bucket;
+	uint8_t			  hkey[crypto_shorthash_KEYBYTES];
 };
 
 static const char	*const state_names[] = {
@@ -28,6 +35,39 @@ const char *
 member_state_name(enum member_state s)
 {
 	return state_names[s];
+}
+
+static struct member **
+bucket_of(const struct members *t, const uint8_t *id)
+{
+	uint8_t		h[crypto_shorthash_BYTES];
+	uint64_t	v = 0;
+	int		i;
+
+	crypto_shorthash(h, id, NODE_ID_LEN, t->hkey);
+	for (i = 0; i < 8; i++)
+		v = v << 8 | h[i];
+	return &t->bucket[v & (BUCKETS - 1)];
+}
+
+static void
+hash_add(struct members *t, struct member *m)
+{
+	struct member	**b = bucket_of(t, m->rec.id);
+
+	m->hnext = *b;
+	*b = m;
+}
+
+static void
+hash_del(struct members *t, struct member *m)
+{
+	struct member	**pp = bucket_of(t, m->rec.id);
+
+	while (*pp != NULL && *pp != m)
+		pp = &(*pp)->hnext;
+	if (*pp != NULL)
+		*pp = m->hnext;
 }
 
 static void
@@ -78,11 +118,11 @@ members_set_self(struct members *t, const uint8_t *raw, size_t len,
 struct member *
 members_get(const struct members *t, const uint8_t *id)
 {
-	size_t	i;
+	struct member	*m;
 
-	for (i = 0; i < t->n; i++)
-		if (memcmp(t->m[i]->rec.id, id, NODE_ID_LEN) == 0)
-			return t->m[i];
+	for (m = *bucket_of(t, id); m != NULL; m = m->hnext)
+		if (memcmp(m->rec.id, id, NODE_ID_LEN) == 0)
+			return m;
 	return NULL;
 }
 
@@ -134,17 +174,22 @@ members_new(const uint8_t *raw, size_t len, int64_t now)
 		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL ||
 	    (t->m = calloc(16, sizeof(*t->m))) == NULL ||
+	    (t->bucket = calloc(BUCKETS, sizeof(*t->bucket))) == NULL ||
 	    (self = calloc(1, sizeof(*self))) == NULL ||
 	    member_set(self, &r, raw, len, now) == -1) {
-		if (t != NULL)
+		if (t != NULL) {
 			free(t->m);
+			free(t->bucket);
+		}
 		free(t);
 		member_free(self);
 		return NULL;
 	}
 	t->cap = 16;
+	crypto_shorthash_keygen(t->hkey);
 	self->self = true;
 	t->m[t->n++] = self;
+	hash_add(t, self);
 	return t;
 }
 
@@ -158,6 +203,7 @@ members_free(struct members *t)
 	for (i = 0; i < t->n; i++)
 		member_free(t->m[i]);
 	free(t->m);
+	free(t->bucket);
 	free(t);
 }
 
@@ -174,6 +220,7 @@ members_evict(struct members *t)
 			oldest = i;
 	if (oldest == 0)
 		return false;
+	hash_del(t, t->m[oldest]);
 	member_free(t->m[oldest]);
 	t->m[oldest] = t->m[--t->n];
 	return true;
@@ -223,6 +270,7 @@ members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
 		return MEMBERS_FULL;
 	}
 	t->m[t->n++] = m;
+	hash_add(t, m);
 	t->stats.accepted++;
 	*mp = m;
 	return MEMBERS_NEW;
@@ -297,6 +345,7 @@ members_expire(struct members *t, int64_t now, int64_t expire_ms)
 		if ((t->m[i]->state == MEMBER_DEAD ||
 		    t->m[i]->state == MEMBER_LEFT) &&
 		    now - t->m[i]->since_ms >= expire_ms) {
+			hash_del(t, t->m[i]);
 			member_free(t->m[i]);
 			t->m[i] = t->m[--t->n];
 			n++;
@@ -309,6 +358,8 @@ members_expire(struct members *t, int64_t now, int64_t expire_ms)
 void
 members_clear(struct members *t)
 {
-	while (t->n > 1)
+	while (t->n > 1) {
+		hash_del(t, t->m[t->n - 1]);
 		member_free(t->m[--t->n]);
+	}
 }

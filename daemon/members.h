@@ -32,6 +32,7 @@ struct member {
 	int64_t			 since_ms;	/* when the state last changed */
 	int64_t			 deadline_ms;	/* suspect: when it turns dead */
 	bool			 self;
+	struct member		*hnext;		/* in its hash bucket */
 	int64_t			 dialed_ms;	/* last dial by the overlay */
 	int64_t			 hold_until_ms;	/* no overlay dials before */
 	bool			 sent_mark;	/* scratch while answering */
