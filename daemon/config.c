@@ -65,6 +65,8 @@ static const struct config_key {
 #undef F
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+_Static_assert(NKEYS <= sizeof(((struct config *)0)->set_on) /
+    sizeof(int), "struct config's set_on has a slot per key");
 
 void
 config_init(struct config *c)

@@ -404,7 +404,7 @@ ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
 	cbor_put_text(b, "clients");
 	cbor_put_uint(b, c->ctl->nconns);
 	cbor_put_text(b, "peers");
-	cbor_put_uint(b, mesh_links_up(d->mesh));
+	cbor_put_uint(b, mesh_links(d->mesh, NULL, 0));
 	cbor_put_text(b, "members");
 	cbor_put_uint(b, gossip_members_alive(d->gossip));
 	gossip_dropped(d->gossip, &invalid, &stale);

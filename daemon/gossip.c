@@ -67,7 +67,6 @@ struct gossip {
 	char			 cache[CACHE_MAX][HOST_MAX + 8];
 	int			 ncache;
 	struct cbor_buf		 out;
-	int64_t			*last_dial;	/* per member slot: re-dials */
 };
 
 static int64_t

@@ -502,18 +502,6 @@ mesh_free(struct mesh *m)
 	free(m);
 }
 
-size_t
-mesh_links_up(const struct mesh *m)
-{
-	const struct mlink	*ml;
-	size_t			 n = 0;
-
-	TAILQ_FOREACH(ml, &m->links, entry)
-		if (link_state(ml->l) == LINK_UP)
-			n++;
-	return n;
-}
-
 /*
  * The one up link whose node ID starts with spec (at least 4
  * characters) or whose name is spec.  NULL after replying if there is

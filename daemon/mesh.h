@@ -23,8 +23,6 @@ struct mesh	*mesh_new(struct peerd *);
 void		 mesh_free(struct mesh *);
 /* Takes fd, an accepted mesh connection. */
 void		 mesh_accept(struct mesh *, int fd, const struct sockaddr *);
-/* Links that finished their handshake. */
-size_t		 mesh_links_up(const struct mesh *);
 
 struct link;
 

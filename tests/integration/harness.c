@@ -421,6 +421,27 @@ daemon_log_has(const struct daemon *d, const char *s)
 	return found;
 }
 
+struct log_line {
+	const struct daemon	*d;
+	const char		*s;
+};
+
+static bool
+log_line_seen(void *arg)
+{
+	struct log_line	*w = arg;
+
+	return daemon_log_has(w->d, w->s);
+}
+
+bool
+daemon_log_wait(const struct daemon *d, const char *s, int ms)
+{
+	struct log_line	w = { d, s };
+
+	return wait_until(log_line_seen, &w, ms);
+}
+
 /* Reads whatever fd has into buf at *len, keeping it NUL-terminated. */
 static void
 drain(int fd, char *buf, size_t cap, size_t *len, bool *open)

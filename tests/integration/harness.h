@@ -61,6 +61,8 @@ void	daemons_free(struct daemon *, int n);
 void	daemon_release(struct daemon *, char *why, size_t whylen);
 /* True if its log contains s. */
 bool	daemon_log_has(const struct daemon *, const char *s);
+/* Waits up to ms for its log to contain s. */
+bool	daemon_log_wait(const struct daemon *, const char *s, int ms);
 
 /* Monotonic milliseconds, for timing what tests wait for. */
 long	test_now_ms(void);

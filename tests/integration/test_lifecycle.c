@@ -266,11 +266,6 @@ END_TEST
 
 START_TEST(test_state_dir_created_and_checked)
 {
-	char		deep[256];
-	const char	*extra[] = { NULL };
-
-	(void)extra;
-	snprintf(deep, sizeof(deep), "%s/state", d.dir);
 	/* Missing parents are created. */
 	snprintf(d.state, sizeof(d.state), "%s/a/b/c", d.dir);
 	daemon_start(&d, NULL, NULL);
@@ -304,17 +299,6 @@ START_TEST(test_bad_config_exits_2)
 }
 END_TEST
 
-static bool
-log_has_reload(void *arg)
-{
-	return daemon_log_has(arg, "reload: log_level warn");
-}
-
-static bool
-log_has_reload_refused(void *arg)
-{
-	return daemon_log_has(arg, "keeping the running configuration");
-}
 
 START_TEST(test_sighup_reloads_log_level)
 {
@@ -322,12 +306,13 @@ START_TEST(test_sighup_reloads_log_level)
 	daemon_start(&d, NULL, NULL);
 	daemon_config(&d, "log_level = warn\n");
 	kill(d.pid, SIGHUP);
-	ck_assert_msg(wait_until(log_has_reload, &d, 3000),
+	ck_assert_msg(daemon_log_wait(&d, "reload: log_level warn", 3000),
 	    "no reload line in %s", d.log);
 	/* A bad file on reload keeps the daemon and its settings. */
 	daemon_config(&d, "log_level = shouting\n");
 	kill(d.pid, SIGHUP);
-	ck_assert_msg(wait_until(log_has_reload_refused, &d, 3000),
+	ck_assert_msg(daemon_log_wait(&d, "keeping the running configuration",
+	    3000),
 	    "no refusal line in %s", d.log);
 	ck_assert_int_eq(kill(d.pid, 0), 0);
 }
