@@ -47,6 +47,7 @@
 #define CTL_FRAME_TIMEOUT	30		/* s to finish a started frame */
 #define CTL_LINGER		1		/* s to wait for the client's EOF */
 #define CTL_LINGER_MAX		(1u << 20)	/* bytes discarded meanwhile */
+#define CTL_DEFERS_MAX		256		/* deferred requests a client */
 #define NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
 
 struct ctl_defer {
@@ -60,11 +61,11 @@ struct ctl_defer {
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	TAILQ_HEAD(, ctl_defer)	 defers;	/* requests answered later */
+	unsigned		 ndefers;
 	struct control		*ctl;
 	struct bufferevent	*bev;
 	struct event		*close_timer;
 	char			 name[48];	/* "client pid 12 uid 0" */
-	uid_t			 uid;
 	bool			 is_admin;
 	bool			 closing;	/* reply flushes, then close */
 	bool			 throttled;	/* output over CTL_OUT_HIGH */
@@ -173,17 +174,16 @@ ctl_peerd(const struct ctl_conn *c)
 	return c->ctl->d;
 }
 
-bool
-ctl_is_admin(const struct ctl_conn *c)
-{
-	return c->is_admin;
-}
-
 struct ctl_defer *
 ctl_defer(struct ctl_conn *c, uint64_t id, void (*cancel)(void *), void *arg)
 {
 	struct ctl_defer	*d;
 
+	if (c->ndefers >= CTL_DEFERS_MAX) {
+		ctl_reply_error(c, id, PEER_RESOURCE_EXHAUSTED, "%d requests "
+		    "already waiting for an answer", CTL_DEFERS_MAX);
+		return NULL;
+	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		ctl_reply_error(c, id, PEER_RESOURCE_EXHAUSTED, "out of memory");
 		return NULL;
@@ -193,6 +193,7 @@ ctl_defer(struct ctl_conn *c, uint64_t id, void (*cancel)(void *), void *arg)
 	d->cancel = cancel;
 	d->arg = arg;
 	TAILQ_INSERT_TAIL(&c->defers, d, entry);
+	c->ndefers++;
 	return d;
 }
 
@@ -209,6 +210,7 @@ ctl_defer_end(struct ctl_defer *d)
 
 	ctl_result_end(c);
 	TAILQ_REMOVE(&c->defers, d, entry);
+	c->ndefers--;
 	free(d);
 	ctl_maybe_finish(c);
 }
@@ -223,6 +225,7 @@ ctl_defer_error(struct ctl_defer *d, enum peer_code code, const char *fmt, ...)
 	ctl_reply_verror(c, d->id, code, fmt, ap);
 	va_end(ap);
 	TAILQ_REMOVE(&c->defers, d, entry);
+	c->ndefers--;
 	free(d);
 	ctl_maybe_finish(c);
 }
@@ -625,6 +628,7 @@ ctl_conn_free(struct ctl_conn *c)
 	/* Whoever would have answered must forget these requests. */
 	while ((d = TAILQ_FIRST(&c->defers)) != NULL) {
 		TAILQ_REMOVE(&c->defers, d, entry);
+		c->ndefers--;
 		d->cancel(d->arg);
 		free(d);
 	}
@@ -646,6 +650,7 @@ ctl_refuse(struct control *ctl, int fd)
 	ctl_put_error(&ctl->out, 0, PEER_RESOURCE_EXHAUSTED,
 	    "too many clients");
 	uint8_t	junk[4096];
+	int	i;
 
 	if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == 0)
 		(void)send(fd, ctl->out.data, ctl->out.len,
@@ -653,7 +658,9 @@ ctl_refuse(struct control *ctl, int fd)
 	cbor_buf_reset(&ctl->out);
 	/* Unread input would reset the socket and lose the error. */
 	(void)shutdown(fd, SHUT_WR);
-	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+	/* A bounded drain: a refused client must not hold the loop. */
+	for (i = 0; i < 16 && recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0;
+	    i++)
 		;
 	close(fd);
 }
@@ -686,7 +693,6 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	}
 	c->ctl = ctl;
 	TAILQ_INIT(&c->defers);
-	c->uid = cred.uid;
 	c->is_admin = cred.uid == 0 || cred.uid == geteuid();
 	snprintf(c->name, sizeof(c->name), "client pid %d uid %u",
 	    (int)cred.pid, (unsigned)cred.uid);
@@ -884,8 +890,3 @@ control_free(struct control *ctl)
 	free(ctl);
 }
 
-unsigned
-control_clients(const struct control *ctl)
-{
-	return ctl->nconns;
-}

@@ -27,7 +27,6 @@ struct ctl_defer;
 struct control	*control_open(struct peerd *d);
 /* Disconnects every client and removes the socket file. NULL is fine. */
 void		 control_free(struct control *);
-unsigned	 control_clients(const struct control *);
 
 /*
  * Replies from op handlers.  A result is written as exactly one CBOR
@@ -40,8 +39,6 @@ void		 ctl_reply_error(struct ctl_conn *, uint64_t id, enum peer_code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The daemon a client talks to. */
 struct peerd	*ctl_peerd(const struct ctl_conn *);
-/* True if the client may change the mesh (uid 0 or the daemon's). */
-bool		 ctl_is_admin(const struct ctl_conn *);
 
 /*
  * A request answered later.  If the client goes away first, cancel(arg)

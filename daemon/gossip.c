@@ -212,6 +212,20 @@ publish_self(struct gossip *g)
 }
 
 /*
+ * Our next incarnation: above both ours and floor, and the wall-clock
+ * milliseconds if those are larger, so restarts stay in order.  The
+ * caller makes sure neither is UINT64_MAX.
+ */
+static uint64_t
+next_incarnation(const struct gossip *g, uint64_t floor)
+{
+	uint64_t	next;
+
+	next = (floor > g->self.incarnation ? floor : g->self.incarnation) + 1;
+	return wall_ms() > next ? wall_ms() : next;
+}
+
+/*
  * Signs a record newer than inc, ours or one someone holds of us: the
  * answer to a claim that we failed.
  */
@@ -220,11 +234,10 @@ refute(struct gossip *g, uint64_t inc)
 {
 	uint64_t	next;
 
-	if (g->self.left || inc == UINT64_MAX)
+	if (g->self.left || inc == UINT64_MAX ||
+	    g->self.incarnation == UINT64_MAX)
 		return;
-	next = (inc > g->self.incarnation ? inc : g->self.incarnation) + 1;
-	if (wall_ms() > next)
-		next = wall_ms();
+	next = next_incarnation(g, inc);
 	log_info("gossip: refuting a claim that we failed (incarnation %"
 	    PRIu64 " -> %" PRIu64 ")", g->self.incarnation, next);
 	g->self.incarnation = next;
@@ -920,8 +933,7 @@ gossip_leave(struct gossip *g)
 	if (g == NULL)
 		return;
 	g->self.left = true;
-	g->self.incarnation = wall_ms() > g->self.incarnation ? wall_ms() :
-	    g->self.incarnation + 1;
+	g->self.incarnation = next_incarnation(g, g->self.incarnation);
 	(void)publish_self(g);
 }
 
@@ -1028,8 +1040,7 @@ gossip_reset(struct gossip *g)
 	cache_write(g);
 	/* A new incarnation for the new network, no longer leaving. */
 	g->self.left = false;
-	g->self.incarnation = wall_ms() > g->self.incarnation ? wall_ms() :
-	    g->self.incarnation + 1;
+	g->self.incarnation = next_incarnation(g, g->self.incarnation);
 	(void)publish_self(g);
 }
 
@@ -1089,15 +1100,8 @@ gossip_set_services(struct gossip *g, const struct record_service *svc, int n)
 		return;
 	memcpy(g->self.services, svc, (size_t)n * sizeof(*svc));
 	g->self.nservices = n;
-	g->self.incarnation = wall_ms() > g->self.incarnation ? wall_ms() :
-	    g->self.incarnation + 1;
+	g->self.incarnation = next_incarnation(g, g->self.incarnation);
 	(void)publish_self(g);
-}
-
-size_t
-gossip_member_count(const struct gossip *g)
-{
-	return members_count(g->members);
 }
 
 const struct member *

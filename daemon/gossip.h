@@ -61,8 +61,7 @@ size_t		 gossip_members_known(const struct gossip *);
 /* Sets the services our record offers; re-signs and floods if changed. */
 void		 gossip_set_services(struct gossip *,
 		    const struct record_service *, int n);
-/* Members, ourselves included, in no particular order. */
-size_t		 gossip_member_count(const struct gossip *);
+/* Member i, from 0 to gossip_members_known() - 1, in no order. */
 const struct member *gossip_member_at(const struct gossip *, size_t i);
 /* Our own record, as others see it. */
 const struct record *gossip_self(const struct gossip *);

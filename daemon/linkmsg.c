@@ -28,11 +28,16 @@ linkmsg_ping(const struct linkmsg *m, uint64_t *seq, const uint8_t **pad,
     size_t *padlen)
 {
 	const struct cbor_field	*n, *p;
+	const uint8_t		*bytes;
+	size_t			 len;
 
 	if ((n = cbor_field_get(m->f, m->nf, "n")) == NULL ||
 	    !cbor_read_uint(n->val, n->vallen, seq))
 		return -1;
-	p = cbor_field_get(m->f, m->nf, "pad");
+	/* The pad is echoed as it came: it must be what it claims. */
+	if ((p = cbor_field_get(m->f, m->nf, "pad")) != NULL &&
+	    !cbor_read_bytes(p->val, p->vallen, &bytes, &len))
+		return -1;
 	*pad = p != NULL ? p->val : NULL;
 	*padlen = p != NULL ? p->vallen : 0;
 	return 0;

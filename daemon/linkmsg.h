@@ -25,7 +25,8 @@ struct linkmsg {
 int	linkmsg_decode(const uint8_t *msg, size_t len, struct linkmsg *);
 /*
  * The sequence number of a ping or pong, and its pad as encoded bytes
- * (NULL if absent), so a pong can echo it unchanged.  -1 without "n".
+ * (NULL if absent), so a pong can echo it unchanged.  -1 without "n",
+ * or with a pad that is not a byte string.
  */
 int	linkmsg_ping(const struct linkmsg *, uint64_t *seq,
 	    const uint8_t **pad, size_t *padlen);

@@ -29,12 +29,6 @@ log_set_level(enum log_level l)
 	log_level = l;
 }
 
-enum log_level
-log_get_level(void)
-{
-	return log_level;
-}
-
 bool
 log_level_parse(const char *s, enum log_level *l)
 {

@@ -16,7 +16,6 @@ enum log_level {
 };
 
 void	log_set_level(enum log_level);
-enum log_level log_get_level(void);
 /* Parses "error", "warn", "info" or "debug". */
 bool	log_level_parse(const char *, enum log_level *);
 const char *log_level_name(enum log_level);

@@ -225,7 +225,7 @@ registry_op_services(struct ctl_conn *c, const struct ctl_msg *msg)
 			cbor_put_text(b, "services");
 			cbor_put_array(b, n);
 		}
-		for (i = 0; i < gossip_member_count(g); i++) {
+		for (i = 0; i < gossip_members_known(g); i++) {
 			m = gossip_member_at(g, i);
 			if (m->state != MEMBER_ALIVE &&
 			    m->state != MEMBER_SUSPECT)

@@ -101,6 +101,8 @@ assert_serving(struct peer *old)
 
 	p = peer_open(d.sock, &err);
 	ck_assert_msg(p != NULL, "new client refused: %s", err.message);
+	ck_assert_str_eq(peer_node_name(p), "ctl");
+	ck_assert_uint_eq(strlen(peer_node_id(p)), 52);
 	ck_assert_int_eq(peer_status(p, &st, &err), 0);
 	ck_assert_str_eq(st->name, "ctl");
 	peer_status_free(st);
