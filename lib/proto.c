@@ -64,32 +64,48 @@ ctl_msg_get(const struct ctl_msg *m, const char *key)
 }
 
 bool
-ctl_read_error(const struct cbor_field *e, enum peer_code *code, char *msg,
-    size_t msgcap)
+ctl_error_decode(const uint8_t *val, size_t len, struct ctl_error *e)
 {
 	struct cbor_field	 f[8];
-	const struct cbor_field	*c, *m;
+	const struct cbor_field	*c, *m, *x;
 	const char		*s;
 	size_t			 n;
 	int			 nf;
 	char			 name[32];
 
-	if ((nf = cbor_scan_map(e->val, e->vallen, f, 8)) == -1)
+	if ((nf = cbor_scan_map(val, len, f, 8)) == -1)
 		return false;
 	if ((c = cbor_field_get(f, nf, "code")) == NULL ||
 	    !cbor_read_text(c->val, c->vallen, &s, &n) || n >= sizeof(name))
 		return false;
 	memcpy(name, s, n);
 	name[n] = '\0';
-	/* A code from a newer daemon is still an error: call it UNKNOWN. */
-	*code = peer_code_from_name(name);
+	/* A code from a newer peer is still an error: call it UNKNOWN. */
+	e->code = peer_code_from_name(name);
+	if (e->code == PEER_OK)
+		e->code = PEER_UNKNOWN;
 	if ((m = cbor_field_get(f, nf, "message")) == NULL ||
-	    !cbor_read_text(m->val, m->vallen, &s, &n))
+	    !cbor_read_text(m->val, m->vallen, &e->msg, &e->msglen))
 		return false;
+	x = cbor_field_get(f, nf, "context");
+	e->context = x != NULL ? x->val : NULL;
+	e->contextlen = x != NULL ? x->vallen : 0;
+	return true;
+}
+
+bool
+ctl_read_error(const struct cbor_field *f, enum peer_code *code, char *msg,
+    size_t msgcap)
+{
+	struct ctl_error	e;
+	size_t			n;
+
+	if (!ctl_error_decode(f->val, f->vallen, &e))
+		return false;
+	*code = e.code;
 	if (msgcap > 0) {
-		if (n >= msgcap)
-			n = msgcap - 1;
-		memcpy(msg, s, n);
+		n = e.msglen < msgcap ? e.msglen : msgcap - 1;
+		memcpy(msg, e.msg, n);
 		msg[n] = '\0';
 	}
 	return true;
@@ -151,9 +167,20 @@ ctl_put_error(struct cbor_buf *b, uint64_t id, enum peer_code code,
 	cbor_put_text(b, "id");
 	cbor_put_uint(b, id);
 	cbor_put_text(b, "error");
-	cbor_put_map(b, 2);
+	ctl_put_error_value(b, code, msg, n, NULL, 0);
+}
+
+void
+ctl_put_error_value(struct cbor_buf *b, enum peer_code code, const char *msg,
+    size_t msglen, const uint8_t *context, size_t contextlen)
+{
+	cbor_put_map(b, context != NULL ? 3 : 2);
 	cbor_put_text(b, "code");
 	cbor_put_text(b, peer_code_name(code));
 	cbor_put_text(b, "message");
-	cbor_put_textn(b, msg, n);
+	cbor_put_textn(b, msg, msglen);
+	if (context != NULL) {
+		cbor_put_text(b, "context");
+		cbor_put_raw(b, context, contextlen);
+	}
 }

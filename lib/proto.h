@@ -40,12 +40,26 @@ int	ctl_msg_decode(const uint8_t *, size_t, struct ctl_msg *, char *err,
 	    size_t errlen);
 const struct cbor_field *ctl_msg_get(const struct ctl_msg *, const char *key);
 
+/* An error value {code, message[, context]}; spans point into its buffer. */
+struct ctl_error {
+	enum peer_code	 code;
+	const char	*msg;		/* not NUL-terminated */
+	size_t		 msglen;
+	const uint8_t	*context;	/* one encoded item, or NULL */
+	size_t		 contextlen;
+};
+
+/* False if val is not a well-formed error value. */
+bool	ctl_error_decode(const uint8_t *val, size_t len, struct ctl_error *);
 /*
  * Reads the "error" value of a reply.  Copies the message (truncated to
  * msgcap) and returns false if the value is not a well-formed error.
  */
 bool	ctl_read_error(const struct cbor_field *, enum peer_code *,
 	    char *msg, size_t msgcap);
+/* An error value; context (one encoded item) may be NULL. */
+void	ctl_put_error_value(struct cbor_buf *, enum peer_code, const char *msg,
+	    size_t msglen, const uint8_t *context, size_t contextlen);
 
 /* Frames: begin reserves the length prefix, end fills it in. */
 size_t	ctl_frame_begin(struct cbor_buf *);
