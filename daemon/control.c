@@ -38,6 +38,8 @@
 #include "peerd.h"
 #include "proto.h"
 #include "registry.h"
+#include "serve.h"
+#include "call.h"
 
 #define CTL_FRAMES_PER_WAKE	64		/* then yield to others */
 #define CTL_OUT_HIGH		(4u << 20)	/* stop reading above this */
@@ -47,13 +49,15 @@
 #define CTL_FRAME_TIMEOUT	30		/* s to finish a started frame */
 #define CTL_LINGER		1		/* s to wait for the client's EOF */
 #define CTL_LINGER_MAX		(1u << 20)	/* bytes discarded meanwhile */
-#define CTL_DEFERS_MAX		256		/* deferred requests a client */
+#define CTL_DEFERS_MAX		1024		/* deferred requests a client */
+#define CTL_DEFER_BYTES_MAX	(8u << 20)	/* and the bytes they weigh */
 #define NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
 
 struct ctl_defer {
 	TAILQ_ENTRY(ctl_defer)	 entry;
 	struct ctl_conn		*c;
 	uint64_t		 id;
+	size_t			 weight;	/* bytes, see ctl_defer_weigh */
 	void			(*cancel)(void *);
 	void			*arg;
 };
@@ -62,6 +66,7 @@ struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	TAILQ_HEAD(, ctl_defer)	 defers;	/* requests answered later */
 	unsigned		 ndefers;
+	size_t			 defer_bytes;	/* their weights */
 	struct control		*ctl;
 	struct bufferevent	*bev;
 	struct event		*close_timer;
@@ -69,6 +74,7 @@ struct ctl_conn {
 	bool			 is_admin;
 	bool			 closing;	/* reply flushes, then close */
 	bool			 throttled;	/* output over CTL_OUT_HIGH */
+	bool			 waiting;	/* too much deferred: not read */
 	bool			 eof;		/* the client sends no more */
 	bool			 lingering;	/* replies out, awaiting EOF */
 	size_t			 discarded;	/* bytes read while lingering */
@@ -153,19 +159,59 @@ ctl_reply_error(struct ctl_conn *c, uint64_t id, enum peer_code code,
 }
 
 struct cbor_buf *
-ctl_result_begin(struct ctl_conn *c, uint64_t id)
+ctl_message_begin(struct ctl_conn *c)
 {
 	struct control	*ctl = c->ctl;
 
 	ctl->out_start = ctl_frame_begin(&ctl->out);
-	ctl_put_result(&ctl->out, id);
 	return &ctl->out;
+}
+
+void
+ctl_message_end(struct ctl_conn *c)
+{
+	ctl_send(c, c->ctl->out_start);
+}
+
+struct cbor_buf *
+ctl_result_begin(struct ctl_conn *c, uint64_t id)
+{
+	struct cbor_buf	*b = ctl_message_begin(c);
+
+	ctl_put_result(b, id);
+	return b;
 }
 
 void
 ctl_result_end(struct ctl_conn *c)
 {
-	ctl_send(c, c->ctl->out_start);
+	ctl_message_end(c);
+}
+
+size_t
+ctl_queued(const struct ctl_conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void
+ctl_fail(struct ctl_conn *c, enum peer_code code, const char *fmt, ...)
+{
+	va_list	ap;
+	char	msg[256];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("control %s: %s, closing", c->name, msg);
+	ctl_reply_error(c, 0, code, "%s", msg);
+	ctl_close_after_reply(c);
+}
+
+const char *
+ctl_name(const struct ctl_conn *c)
+{
+	return c->name;
 }
 
 struct peerd *
@@ -204,30 +250,82 @@ ctl_defer_begin(struct ctl_defer *d)
 }
 
 void
-ctl_defer_end(struct ctl_defer *d)
+ctl_defer_weigh(struct ctl_defer *d, size_t bytes)
+{
+	d->c->defer_bytes += bytes;
+	d->weight += bytes;
+}
+
+uint64_t
+ctl_defer_id(const struct ctl_defer *d)
+{
+	return d->id;
+}
+
+struct ctl_conn *
+ctl_defer_conn(const struct ctl_defer *d)
+{
+	return d->c;
+}
+
+/* True if c has so much deferred that it is not read from. */
+static bool
+ctl_deferred_full(const struct ctl_conn *c)
+{
+	return c->ndefers >= CTL_DEFERS_MAX ||
+	    c->defer_bytes >= CTL_DEFER_BYTES_MAX;
+}
+
+/* Forgets an answered defer; reading resumes if it was waiting on it. */
+static void
+ctl_defer_release(struct ctl_defer *d)
 {
 	struct ctl_conn	*c = d->c;
 
-	ctl_result_end(c);
 	TAILQ_REMOVE(&c->defers, d, entry);
 	c->ndefers--;
+	c->defer_bytes -= d->weight;
 	free(d);
+	if (c->waiting && !ctl_deferred_full(c)) {
+		c->waiting = false;
+		if (!c->throttled && !c->eof && !c->closing)
+			bufferevent_enable(c->bev, EV_READ);
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	}
 	ctl_maybe_finish(c);
+}
+
+void
+ctl_defer_end(struct ctl_defer *d)
+{
+	ctl_result_end(d->c);
+	ctl_defer_release(d);
 }
 
 void
 ctl_defer_error(struct ctl_defer *d, enum peer_code code, const char *fmt, ...)
 {
-	struct ctl_conn	*c = d->c;
 	va_list		 ap;
 
 	va_start(ap, fmt);
-	ctl_reply_verror(c, d->id, code, fmt, ap);
+	ctl_reply_verror(d->c, d->id, code, fmt, ap);
 	va_end(ap);
-	TAILQ_REMOVE(&c->defers, d, entry);
-	c->ndefers--;
-	free(d);
-	ctl_maybe_finish(c);
+	ctl_defer_release(d);
+}
+
+void
+ctl_defer_error_value(struct ctl_defer *d, const struct ctl_error *e)
+{
+	struct cbor_buf	*b = ctl_message_begin(d->c);
+
+	cbor_put_map(b, 2);
+	cbor_put_text(b, "id");
+	cbor_put_uint(b, d->id);
+	cbor_put_text(b, "error");
+	ctl_put_error_value(b, e->code, e->msg, e->msglen, e->context,
+	    e->contextlen);
+	ctl_message_end(d->c);
+	ctl_defer_release(d);
 }
 
 bool
@@ -419,12 +517,15 @@ ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
 }
 
 static const struct ctl_op ctl_ops[] = {	/* sorted: bsearch() */
+	{ "call",	0,		call_op_call },
+	{ "cancel",	0,		call_op_cancel },
 	{ "connect",	CTL_OP_ADMIN,	mesh_op_connect },
 	{ "disconnect",	CTL_OP_ADMIN,	mesh_op_disconnect },
 	{ "hello",	0,		ctl_op_hello },
 	{ "invite",	CTL_OP_ADMIN,	join_op_invite },
 	{ "join",	CTL_OP_ADMIN,	join_op_join },
 	{ "members",	0,		gossip_op_members },
+	{ "notify",	0,		call_op_notify },
 	{ "peers",	0,		mesh_op_peers },
 	{ "ping",	0,		mesh_op_ping },
 	{ "register",	0,		registry_op_register },
@@ -444,6 +545,11 @@ ctl_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
 {
 	const struct ctl_op	*op;
 
+	/* An app's answer to an invoke: the one message without an id. */
+	if (strcmp(m->op, "reply") == 0) {
+		serve_op_reply(c, m);
+		return;
+	}
 	if (!m->has_id || m->id == 0) {
 		/* Unanswerable: id 0 is for errors about the connection. */
 		log_warnx("control %s: request without an id of 1 or more, "
@@ -523,8 +629,14 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 	int		 i;
 
 	for (i = 0; i < CTL_FRAMES_PER_WAKE; i++) {
-		if (c->closing || c->throttled)
+		if (c->closing || c->throttled || c->waiting)
 			return;
+		/* Requests waiting on the mesh bound what we read next. */
+		if (ctl_deferred_full(c)) {
+			c->waiting = true;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		avail = evbuffer_get_length(in);
 		p = evbuffer_pullup(in, avail < FRAME_HDR ? -1 : FRAME_HDR);
 		switch (frame_check(p, avail, c->ctl->max_frame, &len)) {
@@ -580,7 +692,7 @@ ctl_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (c->throttled) {
 		c->throttled = false;
-		if (!c->eof)
+		if (!c->eof && !c->waiting)
 			bufferevent_enable(bev, EV_READ);
 		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 	}
@@ -625,6 +737,9 @@ ctl_conn_free(struct ctl_conn *c)
 	/* Its services go with it. */
 	if (c->ctl->d->registry != NULL)
 		registry_client_gone(c->ctl->d->registry, c);
+	/* Calls it was serving fail at their callers. */
+	if (c->ctl->d->serve != NULL)
+		serve_client_gone(c->ctl->d->serve, c);
 	/* Whoever would have answered must forget these requests. */
 	while ((d = TAILQ_FIRST(&c->defers)) != NULL) {
 		TAILQ_REMOVE(&c->defers, d, entry);

@@ -18,6 +18,7 @@ struct ctl_conn;
 struct ctl_msg;
 struct cbor_buf;
 struct ctl_defer;
+struct ctl_error;
 
 /*
  * Binds the Unix socket at d->conf.socket_path (mode 0660).  A socket
@@ -35,8 +36,21 @@ void		 control_free(struct control *);
  */
 struct cbor_buf	*ctl_result_begin(struct ctl_conn *, uint64_t id);
 void		 ctl_result_end(struct ctl_conn *);
+/* A message of the daemon's own (an invoke): the caller writes the map. */
+struct cbor_buf	*ctl_message_begin(struct ctl_conn *);
+void		 ctl_message_end(struct ctl_conn *);
+/* Bytes of replies not yet read by the client. */
+size_t		 ctl_queued(const struct ctl_conn *);
 void		 ctl_reply_error(struct ctl_conn *, uint64_t id, enum peer_code,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * A client broke the protocol: one log line, an id-0 error, and the
+ * connection closes once it is out.
+ */
+void		 ctl_fail(struct ctl_conn *, enum peer_code, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
+/* "client pid 12 uid 0", for logs. */
+const char	*ctl_name(const struct ctl_conn *);
 /* The daemon a client talks to. */
 struct peerd	*ctl_peerd(const struct ctl_conn *);
 
@@ -53,6 +67,17 @@ void		 ctl_defer_end(struct ctl_defer *);
 /* Answers with an error and frees the defer. */
 void		 ctl_defer_error(struct ctl_defer *, enum peer_code,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same with an error value from elsewhere (its context kept). */
+void		 ctl_defer_error_value(struct ctl_defer *,
+		    const struct ctl_error *);
+/*
+ * Adds bytes to what the defer weighs.  A client whose deferred
+ * requests are too many or weigh too much is not read from until some
+ * are answered: that bounds the calls one client has in flight.
+ */
+void		 ctl_defer_weigh(struct ctl_defer *, size_t bytes);
+uint64_t	 ctl_defer_id(const struct ctl_defer *);
+struct ctl_conn	*ctl_defer_conn(const struct ctl_defer *);
 
 /* Reads optional request fields; false (after replying) if mistyped. */
 bool		 ctl_arg_text(struct ctl_conn *, const struct ctl_msg *,

@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "base32.h"
+#include "call.h"
 #include "cbor_buf.h"
 #include "control.h"
 #include "discover.h"
@@ -248,6 +249,9 @@ static void
 member_changed(struct gossip *g)
 {
 	g->cache_dirty = true;
+	/* Callers waiting on a member that just died are told now. */
+	if (g->d->calls != NULL)
+		calls_members_changed(g->d->calls);
 }
 
 /* Declares m dead (from probing or a timed-out suspicion) and floods it. */
@@ -557,6 +561,9 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 	}
 	if (r != MEMBERS_NEW && r != MEMBERS_UPDATED)
 		return;
+	/* Calls to it that find no direct link are relayed this way. */
+	memcpy(m->via, link_remote(l)->id, NODE_ID_LEN);
+	m->has_via = true;
 	member_changed(g);
 	if (m->state == MEMBER_LEFT)
 		log_info("member %s (%.12s) left", m->rec.name, m->idstr);
@@ -1102,6 +1109,12 @@ gossip_set_services(struct gossip *g, const struct record_service *svc, int n)
 	g->self.nservices = n;
 	g->self.incarnation = next_incarnation(g, g->self.incarnation);
 	(void)publish_self(g);
+}
+
+struct member *
+gossip_member(const struct gossip *g, const uint8_t *id)
+{
+	return members_get(g->members, id);
 }
 
 const struct member *

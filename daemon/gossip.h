@@ -61,6 +61,8 @@ size_t		 gossip_members_known(const struct gossip *);
 /* Sets the services our record offers; re-signs and floods if changed. */
 void		 gossip_set_services(struct gossip *,
 		    const struct record_service *, int n);
+/* The member with that ID, or NULL. */
+struct member	*gossip_member(const struct gossip *, const uint8_t *id);
 /* Member i, from 0 to gossip_members_known() - 1, in no order. */
 const struct member *gossip_member_at(const struct gossip *, size_t i);
 /* Our own record, as others see it. */

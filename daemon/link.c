@@ -77,6 +77,7 @@ struct link {
 	struct cbor_buf		 out;		/* scratch for messages */
 
 	int64_t			 up_ms;
+	int64_t			 used_ms;	/* last call message sent */
 	int64_t			 last_rx_ms;
 	uint64_t		 bytes_in, bytes_out, msgs_in, msgs_out;
 	int64_t			 rtt_last_us, rtt_avg_us, rtt_min_us;
@@ -904,6 +905,18 @@ int64_t
 link_up_since(const struct link *l)
 {
 	return l->up_ms;
+}
+
+void
+link_mark_used(struct link *l)
+{
+	l->used_ms = now_us() / 1000;
+}
+
+int64_t
+link_used_ms(const struct link *l)
+{
+	return l->used_ms;
 }
 
 const uint8_t *

@@ -105,6 +105,9 @@ const char	*link_id_str(const struct link *);
 /* "name (id12) at addr", or the address before the handshake. */
 const char	*link_name(const struct link *);
 int64_t		 link_up_since(const struct link *);
+/* Notes that calls use the link now; when they last did (0: never). */
+void		 link_mark_used(struct link *);
+int64_t		 link_used_ms(const struct link *);
 /* The Noise handshake hash: equal at both ends, unique per link. */
 const uint8_t	*link_hash(const struct link *);
 

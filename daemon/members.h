@@ -39,6 +39,8 @@ struct member {
 	bool			 refused;	/* dead, and its address refuses */
 	int64_t			 redial_ms;	/* dead: wait between dials */
 	unsigned		 dial_count;	/* picks the next address */
+	uint8_t			 via[NODE_ID_LEN]; /* its record came from */
+	bool			 has_via;
 };
 
 enum members_result {

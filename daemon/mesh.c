@@ -26,6 +26,7 @@
 #include "mesh.h"
 #include "noise.h"
 #include "peerd.h"
+#include "route.h"
 #include "proto.h"
 
 #define BACKOFF_MIN_MS		200
@@ -35,6 +36,7 @@
 #define HANDSHAKES_MAX		256	/* inbound handshakes at once */
 #define HOLD_MS			60000	/* no overlay dials after a bye */
 #define HOLD_MAX_MS		3600000	/* a kept address shed again and again */
+#define MESH_ENVELOPE		(64u << 10) /* link messages: max_message + this */
 /* A node named on the command line: an ID prefix or a name. */
 #define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
 				 NODE_NAME_MAX + 1 : NODE_ID_STRLEN)
@@ -373,6 +375,8 @@ mesh_link_message(struct link *l, const char *type, const struct cbor_field *f,
 		gossip_hold(ml->m->d->gossip, link_remote(l)->id, HOLD_MS);
 		return;
 	}
+	if (route_message(ml->m->d->route, l, type, f, nf))
+		return;
 	if (gossip_message(ml->m->d->gossip, l, type, f, nf))
 		return;
 	/* Newer nodes may send what this one does not know: skip it. */
@@ -469,7 +473,8 @@ mesh_new(struct peerd *d)
 	m->par.dns = m->dns;
 	m->par.id = &d->id;
 	m->par.hello = &m->hello;
-	m->par.max_message = d->conf.max_message;
+	/* A call carries up to max_message of arguments, plus its own keys. */
+	m->par.max_message = d->conf.max_message + MESH_ENVELOPE;
 	m->par.ping_interval = d->conf.ping_interval;
 	m->par.dead_after = d->conf.dead_after;
 	m->par.handshake_timeout = d->conf.handshake_timeout;

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "call.h"
 #include "config.h"
 #include "discover.h"
 #include "control.h"
@@ -29,6 +30,8 @@
 #include "notify.h"
 #include "peerd.h"
 #include "registry.h"
+#include "route.h"
+#include "serve.h"
 
 #define OVERRIDES_MAX	(CONFIG_LISTEN_MAX + CONFIG_BOOTSTRAP_MAX + 32)
 
@@ -335,7 +338,10 @@ main(int argc, char *argv[])
 		fatalx("cannot open the control socket");
 	if ((d.gossip = gossip_new(&d)) == NULL)
 		fatalx("cannot start membership");
-	if ((d.registry = registry_new(&d)) == NULL)
+	if ((d.registry = registry_new(&d)) == NULL ||
+	    (d.route = route_new(&d)) == NULL ||
+	    (d.calls = calls_new(&d)) == NULL ||
+	    (d.serve = serve_new(&d)) == NULL)
 		fatalx("cannot start the service registry");
 	if ((d.mesh = mesh_new(&d)) == NULL)
 		fatalx("cannot start the mesh");
@@ -362,6 +368,9 @@ main(int argc, char *argv[])
 	control_free(d.control);
 	listeners_free(d.listeners);
 	mesh_free(d.mesh);
+	calls_free(d.calls);
+	serve_free(d.serve);
+	route_free(d.route);
 	registry_free(d.registry);
 	gossip_free(d.gossip);
 	/* Let closed links finish freeing themselves. */

@@ -21,6 +21,9 @@ struct mesh;
 struct gossip;
 struct discover;
 struct registry;
+struct route;
+struct calls;
+struct serve;
 
 struct peerd {
 	struct event_base	*base;
@@ -35,6 +38,9 @@ struct peerd {
 	struct gossip		*gossip;
 	struct discover		*discover;	/* NULL: discovery off */
 	struct registry		*registry;
+	struct route		*route;
+	struct calls		*calls;		/* this node's callers' */
+	struct serve		*serve;		/* its apps' */
 	char			 status[256];	/* for systemd's STATUS= */
 };
 

@@ -28,6 +28,7 @@ struct registry {
 	struct peerd		*d;
 	struct registration	*r;
 	size_t			 n;
+	unsigned		 turn;		/* round robin among clients */
 };
 
 struct registry *
@@ -203,6 +204,30 @@ registry_op_unregister(struct ctl_conn *c, const struct ctl_msg *msg)
 	*r = reg->r[--reg->n];
 	publish(reg);
 	reply_ok(c, msg->id, &svc);
+}
+
+struct ctl_conn *
+registry_pick(struct registry *reg, const char *service, const char *group,
+    const char **groupp)
+{
+	struct registration	*r;
+	size_t			 i, n = 0, k;
+
+	for (i = 0; i < reg->n; i++)
+		if (strcmp(reg->r[i].svc.name, service) == 0 &&
+		    (group[0] == '\0' || strcmp(reg->r[i].svc.group, group) == 0))
+			n++;
+	if (n == 0)
+		return NULL;
+	k = reg->turn++ % n;
+	for (i = 0; i < reg->n; i++) {
+		r = &reg->r[i];
+		if (strcmp(r->svc.name, service) == 0 && (group[0] == '\0' ||
+		    strcmp(r->svc.group, group) == 0) && k-- == 0)
+			break;
+	}
+	*groupp = r->svc.group;
+	return r->owner;
 }
 
 void

@@ -17,6 +17,14 @@ void		 registry_free(struct registry *);
 /* A control client disconnected: its services are withdrawn. */
 void		 registry_client_gone(struct registry *, struct ctl_conn *);
 
+/*
+ * A client that offers service (in group, if not ""), taking turns
+ * among several; *group is set to the group it registered.  NULL if
+ * none does.
+ */
+struct ctl_conn	*registry_pick(struct registry *, const char *service,
+		    const char *group, const char **groupp);
+
 /* Control ops; see doc/PROTOCOL.md. */
 void		 registry_op_register(struct ctl_conn *, const struct ctl_msg *);
 void		 registry_op_unregister(struct ctl_conn *,

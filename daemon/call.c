@@ -1,0 +1,855 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * call.c: the calls this node's clients make.  A call is answered once:
+ * by its provider, at its deadline, by a cancel, or with UNAVAILABLE as
+ * soon as membership says its provider's node died.  A fan-out is a set
+ * of calls, one per provider, answered together as one array.
+ */
+#include <sys/queue.h>
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "call.h"
+#include "callmsg.h"
+#include "cbor_buf.h"
+#include "control.h"
+#include "gossip.h"
+#include "link.h"
+#include "log.h"
+#include "members.h"
+#include "mesh.h"
+#include "peerd.h"
+#include "proto.h"
+#include "route.h"
+
+#define CALL_BUCKETS		4096		/* power of two */
+#define CALL_TIMEOUT_DEFAULT	5000		/* ms */
+#define CALL_TIMEOUT_MAX	86400000	/* ms: a day */
+#define CALL_TARGET_MAX		128		/* bytes of "to" */
+
+struct fan;
+
+struct call {
+	TAILQ_ENTRY(call)	 entry;		/* in calls.all */
+	TAILQ_ENTRY(call)	 fan_entry;	/* in fan.calls */
+	struct call		*hnext;		/* in its bucket, by cid */
+	struct calls		*cs;
+	uint64_t		 cid;
+	uint8_t			 provider[NODE_ID_LEN];
+	char			 pid[NODE_ID_STRLEN];
+	char			 pname[NODE_NAME_MAX + 1];
+	struct ctl_defer	*defer;		/* alone: the client's request */
+	struct event		*timer;		/* alone: its deadline */
+	struct fan		*fan;		/* or one answer of a fan-out */
+	/* Waiting for a link to the provider: the message, args copied. */
+	struct callmsg		*parked;
+};
+
+struct fan {
+	TAILQ_ENTRY(fan)	 entry;		/* in calls.fans */
+	struct calls		*cs;
+	struct ctl_defer	*defer;
+	struct event		*timer;
+	TAILQ_HEAD(, call)	 calls;		/* not answered yet */
+	struct cbor_buf		 answers;	/* encoded, one map each */
+	size_t			 nanswers;
+	bool			 starting;	/* calls still being sent */
+};
+
+struct calls {
+	struct peerd		*d;
+	TAILQ_HEAD(, call)	 all;
+	TAILQ_HEAD(, fan)	 fans;
+	struct call		*bucket[CALL_BUCKETS];
+	uint64_t		 next_cid;
+	unsigned		 turn;		/* round robin between equals */
+	const struct member	*cand[MEMBERS_MAX];
+};
+
+/* What a call or notify request asks for. */
+struct call_req {
+	char		 service[SERVICE_NAME_MAX + 1];
+	char		 method[METHOD_NAME_MAX + 1];
+	char		 to[CALL_TARGET_MAX + 1];
+	const uint8_t	*args;
+	size_t		 argslen;
+	uint64_t	 timeout_ms;
+	bool		 all;
+	char		 group[GROUP_NAME_MAX + 1];	/* "to" named a group */
+};
+
+static void	call_free(struct call *);
+static void	fan_finish(struct fan *);
+
+struct calls *
+calls_new(struct peerd *d)
+{
+	struct calls	*cs;
+
+	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
+		log_warn("calls");
+		return NULL;
+	}
+	cs->d = d;
+	TAILQ_INIT(&cs->all);
+	TAILQ_INIT(&cs->fans);
+	return cs;
+}
+
+void
+calls_free(struct calls *cs)
+{
+	if (cs == NULL)
+		return;
+	/* The clients went first, and took their calls with them. */
+	free(cs);
+}
+
+static struct call **
+slot(struct calls *cs, uint64_t cid)
+{
+	struct call	**pp = &cs->bucket[cid & (CALL_BUCKETS - 1)];
+
+	while (*pp != NULL && (*pp)->cid != cid)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void
+call_free(struct call *call)
+{
+	struct calls	*cs = call->cs;
+	struct call	**pp = slot(cs, call->cid);
+
+	*pp = call->hnext;
+	TAILQ_REMOVE(&cs->all, call, entry);
+	if (call->fan != NULL)
+		TAILQ_REMOVE(&call->fan->calls, call, fan_entry);
+	if (call->timer != NULL)
+		event_free(call->timer);
+	if (call->parked != NULL) {
+		free((void *)call->parked->args);
+		free(call->parked);
+	}
+	free(call);
+}
+
+/* Tells the provider to stop: its app's answer would be dropped. */
+static void
+call_cancel_remote(struct call *call)
+{
+	struct callmsg	m;
+
+	if (call->parked != NULL)
+		return;		/* never sent */
+	memset(&m, 0, sizeof(m));
+	m.type = CALLMSG_CANCEL;
+	memcpy(m.origin, call->cs->d->id.pk, NODE_ID_LEN);
+	memcpy(m.provider, call->provider, NODE_ID_LEN);
+	m.cid = call->cid;
+	m.hops = CALLMSG_HOPS;
+	(void)route_send(call->cs->d->route, &m, NULL);
+}
+
+/* One map of a fan-out's answer array: the node, then what it said. */
+static void
+fan_add(struct call *call, const struct callmsg *ans)
+{
+	struct fan	*fan = call->fan;
+	struct cbor_buf	*b = &fan->answers;
+
+	cbor_put_map(b, 3);
+	cbor_put_text(b, "node");
+	cbor_put_text(b, call->pid);
+	cbor_put_text(b, "name");
+	cbor_put_text(b, call->pname);
+	if (ans->result != NULL) {
+		cbor_put_text(b, "result");
+		cbor_put_raw(b, ans->result, ans->resultlen);
+	} else {
+		cbor_put_text(b, "error");
+		ctl_put_error_value(b, ans->err.code, ans->err.msg,
+		    ans->err.msglen, ans->err.context, ans->err.contextlen);
+	}
+	fan->nanswers++;
+}
+
+/* Ends a call with ans: to its client, or into its fan-out. */
+static void
+call_end(struct call *call, const struct callmsg *ans)
+{
+	struct fan	*fan = call->fan;
+	struct cbor_buf	*b;
+
+	if (fan != NULL) {
+		fan_add(call, ans);
+		call_free(call);
+		if (!fan->starting && TAILQ_EMPTY(&fan->calls))
+			fan_finish(fan);
+		return;
+	}
+	if (ans->result != NULL) {
+		b = ctl_defer_begin(call->defer);
+		cbor_put_raw(b, ans->result, ans->resultlen);
+		ctl_defer_end(call->defer);
+	} else
+		ctl_defer_error_value(call->defer, &ans->err);
+	call_free(call);
+}
+
+/* Ends a call with an error of this node's own. */
+static void
+call_fail(struct call *call, enum peer_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+call_fail(struct call *call, enum peer_code code, const char *fmt, ...)
+{
+	struct callmsg	ans;
+	va_list		ap;
+	char		msg[256];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	memset(&ans, 0, sizeof(ans));
+	ans.err.code = code;
+	ans.err.msg = msg;
+	ans.err.msglen = strlen(msg);
+	call_end(call, &ans);
+}
+
+static void
+fan_finish(struct fan *fan)
+{
+	struct cbor_buf	*b;
+
+	b = ctl_defer_begin(fan->defer);
+	cbor_put_array(b, fan->nanswers);
+	cbor_put_raw(b, fan->answers.data, fan->answers.len);
+	if (fan->answers.failed)
+		b->failed = true;
+	ctl_defer_end(fan->defer);
+	TAILQ_REMOVE(&fan->cs->fans, fan, entry);
+	event_free(fan->timer);
+	cbor_buf_free(&fan->answers);
+	free(fan);
+}
+
+static void
+call_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct call	*call = arg;
+
+	(void)fd; (void)what;
+	call_fail(call, PEER_DEADLINE_EXCEEDED, "no answer from %s in time",
+	    call->pname);
+}
+
+static void
+fan_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct fan	*fan = arg;
+	struct call	*call;
+
+	(void)fd; (void)what;
+	fan->starting = true;	/* finish once, below */
+	while ((call = TAILQ_FIRST(&fan->calls)) != NULL)
+		call_fail(call, PEER_DEADLINE_EXCEEDED, "no answer in time");
+	fan_finish(fan);
+}
+
+/* The client went away: its call ends unanswered. */
+static void
+call_client_gone(void *arg)
+{
+	struct call	*call = arg;
+
+	call_cancel_remote(call);
+	call_free(call);
+}
+
+static void
+fan_client_gone(void *arg)
+{
+	struct fan	*fan = arg;
+	struct call	*call;
+
+	while ((call = TAILQ_FIRST(&fan->calls)) != NULL) {
+		call_cancel_remote(call);
+		call_free(call);
+	}
+	TAILQ_REMOVE(&fan->cs->fans, fan, entry);
+	event_free(fan->timer);
+	cbor_buf_free(&fan->answers);
+	free(fan);
+}
+
+void
+calls_answer(struct calls *cs, const struct callmsg *m)
+{
+	struct call	*call = *slot(cs, m->cid);
+
+	/* Late answers, and answers from a node not asked, are dropped. */
+	if (call == NULL || memcmp(call->provider, m->provider,
+	    NODE_ID_LEN) != 0)
+		return;
+	call_end(call, m);
+}
+
+void
+calls_members_changed(struct calls *cs)
+{
+	struct call		*call, *next;
+	const struct member	*m;
+
+	for (call = TAILQ_FIRST(&cs->all); call != NULL; call = next) {
+		next = TAILQ_NEXT(call, entry);
+		m = gossip_member(cs->d->gossip, call->provider);
+		if (m != NULL && (m->state == MEMBER_ALIVE ||
+		    m->state == MEMBER_SUSPECT))
+			continue;
+		/* Ending a call frees no other: next stays valid. */
+		call_fail(call, PEER_UNAVAILABLE, "provider %s %s during the "
+		    "call", call->pname, m != NULL && m->state == MEMBER_LEFT ?
+		    "left" : "died");
+	}
+}
+
+/* A dial for parked calls: which provider it is for. */
+struct dial_wait {
+	struct calls	*cs;
+	uint8_t		 id[NODE_ID_LEN];
+};
+
+static void	call_route(struct call *, const struct callmsg *);
+
+static struct call *
+first_parked(struct calls *cs, const uint8_t *id)
+{
+	struct call	*call;
+
+	TAILQ_FOREACH(call, &cs->all, entry)
+		if (call->parked != NULL &&
+		    memcmp(call->provider, id, NODE_ID_LEN) == 0)
+			return call;
+	return NULL;
+}
+
+/*
+ * Sends or fails the calls parked for the dialed node.  Each pass takes
+ * the first one afresh: sending a call can end others (a link that
+ * fails as it is written to).
+ */
+static void
+dial_done(enum mesh_dial_result res, const char *reason, void *arg)
+{
+	struct dial_wait	*w = arg;
+	struct call		*call;
+	struct callmsg		*msg;
+
+	while ((call = first_parked(w->cs, w->id)) != NULL) {
+		if (res != MESH_DIAL_LINKED) {
+			call_fail(call, PEER_UNAVAILABLE, "cannot reach %s: %s",
+			    call->pname, reason);
+			continue;
+		}
+		msg = call->parked;
+		call->parked = NULL;
+		call_route(call, msg);
+		free((void *)msg->args);
+		free(msg);
+	}
+	free(w);
+}
+
+/*
+ * Dials the provider, so that later calls need no relay; fn hears how
+ * it went.  -1 if no dial started.
+ */
+static int
+dial_provider(struct calls *cs, const uint8_t *id, bool wait)
+{
+	struct mesh		*mesh = cs->d->mesh;
+	struct member		*m = gossip_member(cs->d->gossip, id);
+	struct dial_wait	*w = NULL;
+
+	if (m == NULL || m->rec.naddrs == 0)
+		return -1;
+	if (mesh_dialing(mesh, id))
+		return wait ? 0 : -1;	/* dial_done of that dial frees them */
+	if (wait) {
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			return -1;
+		w->cs = cs;
+		memcpy(w->id, id, NODE_ID_LEN);
+	}
+	if (mesh_dial_member(mesh, id, m->rec.addrs[m->dial_count++ %
+	    (unsigned)m->rec.naddrs], wait ? dial_done : NULL, w) == -1) {
+		free(w);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keeps a copy of msg until a link to the provider is up. */
+static int
+call_park(struct call *call, const struct callmsg *msg)
+{
+	struct callmsg	*copy;
+	uint8_t		*args = NULL;
+
+	if ((copy = malloc(sizeof(*copy))) == NULL ||
+	    (msg->args != NULL && (args = malloc(msg->argslen)) == NULL)) {
+		free(copy);
+		return -1;
+	}
+	*copy = *msg;
+	if (args != NULL)
+		memcpy(args, msg->args, msg->argslen);
+	copy->args = args;
+	call->parked = copy;
+	return 0;
+}
+
+/*
+ * Sends a call on its way; the last thing done with it, since a local
+ * provider can answer before this returns.
+ */
+static void
+call_route(struct call *call, const struct callmsg *msg)
+{
+	struct calls	*cs = call->cs;
+	struct mesh	*mesh = cs->d->mesh;
+	bool		 self = memcmp(call->provider, cs->d->id.pk,
+			    NODE_ID_LEN) == 0;
+
+	/* Relayed calls ask for a direct link, for the calls after them. */
+	if (!self && mesh_link_to(mesh, call->provider) == NULL &&
+	    !mesh_dialing(mesh, call->provider))
+		(void)dial_provider(cs, call->provider, false);
+	switch (route_send(cs->d->route, msg, NULL)) {
+	case ROUTE_SENT:
+		break;
+	case ROUTE_FULL:
+		call_fail(call, PEER_RESOURCE_EXHAUSTED, "the link towards %s "
+		    "is full", call->pname);
+		break;
+	case ROUTE_NO_PATH:
+		if (call_park(call, msg) == -1 ||
+		    dial_provider(cs, call->provider, true) == -1) {
+			call_fail(call, PEER_UNAVAILABLE, "no route to %s",
+			    call->pname);
+		}
+		break;
+	}
+}
+
+/* A new call to provider m, in a fan-out or for defer. */
+static struct call *
+call_new(struct calls *cs, const struct member *m, struct fan *fan)
+{
+	struct call	*call, **pp;
+
+	if ((call = calloc(1, sizeof(*call))) == NULL)
+		return NULL;
+	if (fan == NULL && (call->timer = evtimer_new(cs->d->base,
+	    call_deadline, call)) == NULL) {
+		free(call);
+		return NULL;
+	}
+	call->cs = cs;
+	call->cid = ++cs->next_cid;
+	call->fan = fan;
+	memcpy(call->provider, m->rec.id, NODE_ID_LEN);
+	memcpy(call->pid, m->idstr, sizeof(call->pid));
+	memcpy(call->pname, m->rec.name, sizeof(call->pname));
+	pp = slot(cs, call->cid);
+	call->hnext = *pp;
+	*pp = call;
+	TAILQ_INSERT_TAIL(&cs->all, call, entry);
+	if (fan != NULL)
+		TAILQ_INSERT_TAIL(&fan->calls, call, fan_entry);
+	return call;
+}
+
+static void
+msg_init(struct callmsg *msg, const struct calls *cs, const struct call_req *rq,
+    const struct member *m, uint64_t cid, bool oneway)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->type = CALLMSG_CALL;
+	memcpy(msg->origin, cs->d->id.pk, NODE_ID_LEN);
+	memcpy(msg->provider, m->rec.id, NODE_ID_LEN);
+	msg->cid = cid;
+	msg->hops = CALLMSG_HOPS;
+	memcpy(msg->service, rq->service, sizeof(msg->service));
+	memcpy(msg->group, rq->group, sizeof(msg->group));
+	memcpy(msg->method, rq->method, sizeof(msg->method));
+	msg->args = rq->args;
+	msg->argslen = rq->argslen;
+	msg->timeout_ms = rq->timeout_ms;
+	msg->oneway = oneway;
+}
+
+static void
+tv_ms(struct timeval *tv, uint64_t ms)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+/* Whether m offers the service, in the group if one is asked for. */
+static bool
+offers(const struct member *m, const char *service, const char *group)
+{
+	int	k;
+
+	for (k = 0; k < m->rec.nservices; k++)
+		if (strcmp(m->rec.services[k].name, service) == 0 &&
+		    (group[0] == '\0' ||
+		    strcmp(m->rec.services[k].group, group) == 0))
+			return true;
+	return false;
+}
+
+static bool
+node_matches(const struct member *m, const char *to)
+{
+	size_t	n = strlen(to);
+
+	return strcmp(m->rec.name, to) == 0 ||
+	    (n >= 4 && strncmp(m->idstr, to, n) == 0);
+}
+
+/*
+ * The live members offering rq's service that rq->to allows: a group
+ * if some provider offers the service in a group of that name (set in
+ * rq->group), else nodes by name or ID prefix.  Their number.
+ */
+static size_t
+candidates(struct calls *cs, struct call_req *rq)
+{
+	struct gossip		*g = cs->d->gossip;
+	const struct member	*m;
+	size_t			 i, n = 0;
+	int		 pass;
+
+	rq->group[0] = '\0';
+	for (pass = 0; pass < 2 && n == 0; pass++) {
+		/* Pass 0 reads "to" as a group, pass 1 as a node. */
+		if (pass == 0 && (rq->to[0] == '\0' ||
+		    !group_name_valid(rq->to, strlen(rq->to))))
+			continue;
+		if (pass == 0)
+			snprintf(rq->group, sizeof(rq->group), "%s", rq->to);
+		else
+			rq->group[0] = '\0';
+		for (i = 0; i < gossip_members_known(g); i++) {
+			m = gossip_member_at(g, i);
+			if ((m->state != MEMBER_ALIVE &&
+			    m->state != MEMBER_SUSPECT) ||
+			    !offers(m, rq->service, rq->group) ||
+			    (pass == 1 && rq->to[0] != '\0' &&
+			    !node_matches(m, rq->to)))
+				continue;
+			cs->cand[n++] = m;
+		}
+	}
+	if (n == 0)
+		rq->group[0] = '\0';
+	return n;
+}
+
+/* How far a provider is: 0 for this node, alive before suspect. */
+static int64_t
+distance(struct calls *cs, const struct member *m)
+{
+	struct link_info	 info;
+	struct link		*l;
+	int64_t			 d;
+
+	if (m->self)
+		return 0;
+	if ((l = mesh_link_to(cs->d->mesh, m->rec.id)) == NULL)
+		d = INT64_MAX / 4;
+	else {
+		link_info(l, &info);
+		d = info.rtt_avg_us < 0 ? INT64_MAX / 8 : info.rtt_avg_us + 1;
+	}
+	return m->state == MEMBER_SUSPECT ? d + INT64_MAX / 4 : d;
+}
+
+/*
+ * Local first, then the lowest round trip time; providers within a
+ * quarter of the best (and 100 us) count as equal and take turns.
+ */
+static const struct member *
+choose(struct calls *cs, size_t n)
+{
+	int64_t		d[64], best = INT64_MAX;
+	size_t		i, k, equal = 0;
+
+	if (n > 64)
+		n = 64;	/* the rest are as good a choice as these */
+	for (i = 0; i < n; i++)
+		if ((d[i] = distance(cs, cs->cand[i])) < best)
+			best = d[i];
+	for (i = 0; i < n; i++)
+		if (d[i] <= best + best / 4 + 100)
+			equal++;
+	k = cs->turn++ % equal;
+	for (i = 0; i < n; i++)
+		if (d[i] <= best + best / 4 + 100 && k-- == 0)
+			break;
+	return cs->cand[i];
+}
+
+/* Reads the keys of a call or notify; false after replying. */
+static bool
+read_req(struct ctl_conn *c, const struct ctl_msg *msg, struct call_req *rq)
+{
+	const struct cbor_field	*f;
+	struct peerd		*d = ctl_peerd(c);
+
+	memset(rq, 0, sizeof(*rq));
+	rq->timeout_ms = CALL_TIMEOUT_DEFAULT;
+	if (!ctl_arg_text(c, msg, "service", rq->service,
+	    sizeof(rq->service), true) ||
+	    !ctl_arg_text(c, msg, "method", rq->method, sizeof(rq->method),
+	    true) ||
+	    !ctl_arg_text(c, msg, "to", rq->to, sizeof(rq->to), false) ||
+	    !ctl_arg_uint(c, msg, "timeout", &rq->timeout_ms,
+	    CALL_TIMEOUT_MAX))
+		return false;
+	if (!service_name_valid(rq->service, strlen(rq->service))) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "service: "
+		    "not a service name");
+		return false;
+	}
+	if (!method_name_valid(rq->method, strlen(rq->method))) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "method: "
+		    "1-%d bytes without control characters", METHOD_NAME_MAX);
+		return false;
+	}
+	if (rq->timeout_ms == 0) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "timeout: "
+		    "must be at least 1 ms");
+		return false;
+	}
+	if ((f = ctl_msg_get(msg, "all")) != NULL &&
+	    !cbor_read_bool(f->val, f->vallen, &rq->all)) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "all: not a "
+		    "boolean");
+		return false;
+	}
+	if ((f = ctl_msg_get(msg, "args")) != NULL) {
+		if (f->vallen > d->conf.max_message) {
+			ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
+			    "args: larger than max_message (%" PRIu64 " "
+			    "bytes)", d->conf.max_message);
+			return false;
+		}
+		rq->args = f->val;
+		rq->argslen = f->vallen;
+	}
+	return true;
+}
+
+/* Reads a request and finds its providers; 0 after replying. */
+static size_t
+prepare(struct ctl_conn *c, const struct ctl_msg *msg, struct call_req *rq)
+{
+	struct calls	*cs = ctl_peerd(c)->calls;
+	size_t		 n;
+
+	if (!read_req(c, msg, rq))
+		return 0;
+	if ((n = candidates(cs, rq)) == 0) {
+		if (rq->to[0] != '\0')
+			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "
+			    "provider of %s matches %s (a group, node name "
+			    "or node ID prefix)", rq->service, rq->to);
+		else
+			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "
+			    "provider of %s", rq->service);
+	}
+	return n;
+}
+
+static void
+start_one(struct ctl_conn *c, const struct ctl_msg *msg,
+    const struct call_req *rq, size_t n)
+{
+	struct calls		*cs = ctl_peerd(c)->calls;
+	const struct member	*m = choose(cs, n);
+	struct call		*call;
+	struct callmsg	 cm;
+	struct timeval	 tv;
+
+	if ((call = call_new(cs, m, NULL)) == NULL) {
+		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
+		    "out of memory");
+		return;
+	}
+	if ((call->defer = ctl_defer(c, msg->id, call_client_gone,
+	    call)) == NULL) {
+		call_free(call);
+		return;
+	}
+	ctl_defer_weigh(call->defer, rq->argslen);
+	tv_ms(&tv, rq->timeout_ms);
+	evtimer_add(call->timer, &tv);
+	msg_init(&cm, cs, rq, m, call->cid, false);
+	call_route(call, &cm);
+}
+
+static void
+start_fan(struct ctl_conn *c, const struct ctl_msg *msg,
+    const struct call_req *rq, size_t n)
+{
+	struct calls	*cs = ctl_peerd(c)->calls;
+	struct fan	*fan;
+	struct call	*call;
+	struct callmsg	 cm;
+	struct timeval	 tv;
+	size_t		 i;
+
+	if ((fan = calloc(1, sizeof(*fan))) == NULL ||
+	    (fan->timer = evtimer_new(cs->d->base, fan_deadline,
+	    fan)) == NULL) {
+		free(fan);
+		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
+		    "out of memory");
+		return;
+	}
+	if ((fan->defer = ctl_defer(c, msg->id, fan_client_gone,
+	    fan)) == NULL) {
+		event_free(fan->timer);
+		free(fan);
+		return;
+	}
+	fan->cs = cs;
+	TAILQ_INIT(&fan->calls);
+	TAILQ_INSERT_TAIL(&cs->fans, fan, entry);
+	ctl_defer_weigh(fan->defer, rq->argslen * n);
+	tv_ms(&tv, rq->timeout_ms);
+	evtimer_add(fan->timer, &tv);
+	/* Local answers come at once: the fan ends after the loop. */
+	fan->starting = true;
+	for (i = 0; i < n; i++) {
+		if ((call = call_new(cs, cs->cand[i], fan)) == NULL)
+			break;
+		msg_init(&cm, cs, rq, cs->cand[i], call->cid, false);
+		call_route(call, &cm);
+	}
+	fan->starting = false;
+	if (TAILQ_EMPTY(&fan->calls))
+		fan_finish(fan);
+}
+
+void
+call_op_call(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct call_req	rq;
+	size_t		n;
+
+	if ((n = prepare(c, msg, &rq)) == 0)
+		return;
+	if (rq.all)
+		start_fan(c, msg, &rq, n);
+	else
+		start_one(c, msg, &rq, n);
+}
+
+void
+call_op_notify(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct calls		*cs = ctl_peerd(c)->calls;
+	struct call_req		 rq;
+	struct callmsg		 cm;
+	const struct member	*m;
+	struct cbor_buf		*b;
+	size_t			 n, i, sent = 0;
+
+	if ((n = prepare(c, msg, &rq)) == 0)
+		return;
+	if (!rq.all) {
+		cs->cand[0] = choose(cs, n);
+		n = 1;
+	}
+	for (i = 0; i < n; i++) {
+		m = cs->cand[i];
+		msg_init(&cm, cs, &rq, m, 0, true);
+		if (route_send(cs->d->route, &cm, NULL) == ROUTE_SENT)
+			sent++;
+		else if (!m->self)
+			(void)dial_provider(cs, m->rec.id, false);
+	}
+	if (sent == 0) {
+		ctl_reply_error(c, msg->id, PEER_UNAVAILABLE, "no route to "
+		    "any provider of %s", rq.service);
+		return;
+	}
+	b = ctl_result_begin(c, msg->id);
+	cbor_put_map(b, 1);
+	cbor_put_text(b, "sent");
+	cbor_put_uint(b, sent);
+	ctl_result_end(c);
+}
+
+void
+call_op_cancel(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct calls	*cs = ctl_peerd(c)->calls;
+	struct call	*call;
+	struct fan	*fan;
+	struct cbor_buf	*b;
+	uint64_t	 id = 0;
+	bool		 found = false;
+
+	if (ctl_msg_get(msg, "call") == NULL) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "call: "
+		    "missing");
+		return;
+	}
+	if (!ctl_arg_uint(c, msg, "call", &id, UINT64_MAX))
+		return;
+	TAILQ_FOREACH(call, &cs->all, entry)
+		if (call->defer != NULL && ctl_defer_conn(call->defer) == c &&
+		    ctl_defer_id(call->defer) == id)
+			break;
+	if (call != NULL) {
+		call_cancel_remote(call);
+		call_fail(call, PEER_CANCELLED, "cancelled by the caller");
+		found = true;
+	}
+	TAILQ_FOREACH(fan, &cs->fans, entry)
+		if (ctl_defer_conn(fan->defer) == c &&
+		    ctl_defer_id(fan->defer) == id)
+			break;
+	if (fan != NULL) {
+		while ((call = TAILQ_FIRST(&fan->calls)) != NULL) {
+			call_cancel_remote(call);
+			call_free(call);
+		}
+		TAILQ_REMOVE(&cs->fans, fan, entry);
+		ctl_defer_error(fan->defer, PEER_CANCELLED, "cancelled by the "
+		    "caller");
+		event_free(fan->timer);
+		cbor_buf_free(&fan->answers);
+		free(fan);
+		found = true;
+	}
+	b = ctl_result_begin(c, msg->id);
+	cbor_put_map(b, 1);
+	cbor_put_text(b, "cancelled");
+	cbor_put_bool(b, found);
+	ctl_result_end(c);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * callmsg.h: the link messages that carry calls between nodes: "call"
+ * from the caller's node to the provider's, "ans" back, and "can" to
+ * call one off.  Relays forward them by the node IDs they carry.
+ */
+#ifndef PEERD_CALLMSG_H
+#define PEERD_CALLMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cbor_buf.h"
+#include "cbor_scan.h"
+#include "proto.h"
+#include "record.h"
+
+#define METHOD_NAME_MAX		128	/* bytes */
+#define CALLMSG_HOPS		16	/* relays a message may cross */
+
+enum callmsg_type {
+	CALLMSG_CALL,
+	CALLMSG_ANSWER,
+	CALLMSG_CANCEL,
+};
+
+/* One decoded message; spans point into the message it came from. */
+struct callmsg {
+	enum callmsg_type	 type;
+	uint8_t			 origin[NODE_ID_LEN];	/* the caller's node */
+	uint8_t			 provider[NODE_ID_LEN];	/* the callee's */
+	uint64_t		 cid;		/* the origin's call number */
+	uint64_t		 hops;		/* relays left */
+	/* CALLMSG_CALL */
+	char			 service[SERVICE_NAME_MAX + 1];
+	char			 group[GROUP_NAME_MAX + 1];	/* "": any */
+	char			 method[METHOD_NAME_MAX + 1];
+	const uint8_t		*args;		/* one item, or NULL */
+	size_t			 argslen;
+	uint64_t		 timeout_ms;	/* left when sent */
+	bool			 oneway;	/* no answer wanted */
+	/* CALLMSG_ANSWER: a result, or (result NULL) an error */
+	const uint8_t		*result;
+	size_t			 resultlen;
+	struct ctl_error	 err;
+};
+
+/* 1-METHOD_NAME_MAX bytes of text without control characters. */
+bool	method_name_valid(const char *, size_t);
+/* Whether a link message type is one of these. */
+bool	callmsg_is(const char *type);
+/* 0, or -1 with *why set if the message is not a well-formed one. */
+int	callmsg_decode(const char *type, const struct cbor_field *, int nf,
+	    struct callmsg *, const char **why);
+/* Appends the encoded message to b. */
+void	callmsg_encode(struct cbor_buf *, const struct callmsg *);
+/* The node a message is on its way to. */
+const uint8_t *callmsg_dest(const struct callmsg *);
+
+#endif

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * serve.c: invocations, the calls this node's apps are answering.  An
+ * invocation lives until its app replies, its deadline passes, its
+ * caller cancels, or its app goes away; only the first of these is
+ * answered, the last with UNAVAILABLE at once.
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "base32.h"
+#include "callmsg.h"
+#include "cbor_buf.h"
+#include "control.h"
+#include "log.h"
+#include "peerd.h"
+#include "proto.h"
+#include "registry.h"
+#include "route.h"
+#include "serve.h"
+
+#define SERVE_BUCKETS		4096		/* power of two */
+#define SERVE_INFLIGHT_MAX	65536		/* invocations, node-wide */
+#define SERVE_BACKLOG_MAX	(64u << 20)	/* unread bytes at an app */
+
+struct invocation {
+	TAILQ_ENTRY(invocation)	 entry;
+	struct invocation	*hnext;		/* in its bucket, by iid */
+	struct serve		*sv;
+	struct ctl_conn		*c;		/* the app answering */
+	uint64_t		 iid;		/* the invoke's "call" */
+	uint8_t			 origin[NODE_ID_LEN];
+	uint8_t			 provider[NODE_ID_LEN];
+	uint64_t		 cid;
+	struct event		*timer;		/* the caller's deadline */
+};
+
+struct serve {
+	struct peerd		*d;
+	TAILQ_HEAD(, invocation) all;
+	struct invocation	*bucket[SERVE_BUCKETS];
+	size_t			 n;
+	uint64_t		 next_iid;
+};
+
+struct serve *
+serve_new(struct peerd *d)
+{
+	struct serve	*sv;
+
+	if ((sv = calloc(1, sizeof(*sv))) == NULL) {
+		log_warn("serve");
+		return NULL;
+	}
+	sv->d = d;
+	TAILQ_INIT(&sv->all);
+	return sv;
+}
+
+static struct invocation **
+slot(struct serve *sv, uint64_t iid)
+{
+	struct invocation	**pp = &sv->bucket[iid & (SERVE_BUCKETS - 1)];
+
+	while (*pp != NULL && (*pp)->iid != iid)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void
+inv_free(struct invocation *inv)
+{
+	struct serve		*sv = inv->sv;
+	struct invocation	**pp = slot(sv, inv->iid);
+
+	*pp = inv->hnext;
+	TAILQ_REMOVE(&sv->all, inv, entry);
+	sv->n--;
+	event_free(inv->timer);
+	free(inv);
+}
+
+void
+serve_free(struct serve *sv)
+{
+	struct invocation	*inv;
+
+	if (sv == NULL)
+		return;
+	while ((inv = TAILQ_FIRST(&sv->all)) != NULL)
+		inv_free(inv);
+	free(sv);
+}
+
+/* The caller has given up by now, and will not wait for an answer. */
+static void
+inv_expired(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	inv_free(arg);
+}
+
+/* Sends an answer (the fields of ans other than the addresses) back. */
+static void
+inv_answer(struct invocation *inv, struct callmsg *ans)
+{
+	struct route	*r = inv->sv->d->route;
+
+	ans->type = CALLMSG_ANSWER;
+	memcpy(ans->origin, inv->origin, NODE_ID_LEN);
+	memcpy(ans->provider, inv->provider, NODE_ID_LEN);
+	ans->cid = inv->cid;
+	ans->hops = CALLMSG_HOPS;
+	inv_free(inv);
+	switch (route_send(r, ans, NULL)) {
+	case ROUTE_SENT:
+		break;
+	case ROUTE_FULL:
+		/* A short error fits where the answer did not. */
+		route_fail(r, ans, PEER_RESOURCE_EXHAUSTED, "the link back "
+		    "to the caller is full");
+		break;
+	case ROUTE_NO_PATH:
+		log_info("serve: no route back to the caller of call %llu",
+		    (unsigned long long)ans->cid);
+		break;
+	}
+}
+
+static void
+inv_error(struct invocation *inv, enum peer_code code, const char *msg)
+{
+	struct callmsg	ans;
+
+	memset(&ans, 0, sizeof(ans));
+	ans.err.code = code;
+	ans.err.msg = msg;
+	ans.err.msglen = strlen(msg);
+	inv_answer(inv, &ans);
+}
+
+static void
+put_invoke(struct cbor_buf *b, uint64_t iid, const struct callmsg *m,
+    const char *group)
+{
+	char	from[NODE_ID_STRLEN];
+
+	base32_encode(m->origin, NODE_ID_LEN, from);
+	cbor_put_map(b, 6 + (group[0] != '\0') + (m->args != NULL) +
+	    m->oneway);
+	cbor_put_text(b, "op");
+	cbor_put_text(b, "invoke");
+	cbor_put_text(b, "call");
+	cbor_put_uint(b, iid);
+	cbor_put_text(b, "service");
+	cbor_put_text(b, m->service);
+	if (group[0] != '\0') {
+		cbor_put_text(b, "group");
+		cbor_put_text(b, group);
+	}
+	cbor_put_text(b, "method");
+	cbor_put_text(b, m->method);
+	if (m->args != NULL) {
+		cbor_put_text(b, "args");
+		cbor_put_raw(b, m->args, m->argslen);
+	}
+	cbor_put_text(b, "timeout");
+	cbor_put_uint(b, m->timeout_ms);
+	cbor_put_text(b, "from");
+	cbor_put_text(b, from);
+	if (m->oneway) {
+		cbor_put_text(b, "oneway");
+		cbor_put_bool(b, true);
+	}
+}
+
+void
+serve_call(struct serve *sv, const struct callmsg *m)
+{
+	struct route		*r = sv->d->route;
+	struct invocation	*inv, **pp;
+	struct ctl_conn		*c;
+	struct timeval		 tv;
+	const char		*group;
+
+	if (m->timeout_ms == 0) {
+		route_fail(r, m, PEER_DEADLINE_EXCEEDED, "deadline passed "
+		    "before the call reached %s", sv->d->conf.name);
+		return;
+	}
+	if ((c = registry_pick(sv->d->registry, m->service, m->group,
+	    &group)) == NULL) {
+		route_fail(r, m, PEER_NOT_FOUND, "no service %s%s%s on %s",
+		    m->service, m->group[0] ? " in group " : "", m->group,
+		    sv->d->conf.name);
+		return;
+	}
+	if (ctl_queued(c) > SERVE_BACKLOG_MAX) {
+		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "the provider of %s "
+		    "on %s is not keeping up", m->service, sv->d->conf.name);
+		return;
+	}
+	if (!m->oneway && sv->n >= SERVE_INFLIGHT_MAX) {
+		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "%d calls in "
+		    "progress on %s", SERVE_INFLIGHT_MAX, sv->d->conf.name);
+		return;
+	}
+	sv->next_iid++;
+	if (!m->oneway) {
+		if ((inv = calloc(1, sizeof(*inv))) == NULL ||
+		    (inv->timer = evtimer_new(sv->d->base, inv_expired,
+		    inv)) == NULL) {
+			free(inv);
+			route_fail(r, m, PEER_RESOURCE_EXHAUSTED,
+			    "out of memory");
+			return;
+		}
+		inv->sv = sv;
+		inv->c = c;
+		inv->iid = sv->next_iid;
+		memcpy(inv->origin, m->origin, NODE_ID_LEN);
+		memcpy(inv->provider, m->provider, NODE_ID_LEN);
+		inv->cid = m->cid;
+		pp = slot(sv, inv->iid);
+		inv->hnext = *pp;
+		*pp = inv;
+		TAILQ_INSERT_TAIL(&sv->all, inv, entry);
+		sv->n++;
+		tv.tv_sec = (time_t)(m->timeout_ms / 1000);
+		tv.tv_usec = (suseconds_t)(m->timeout_ms % 1000) * 1000;
+		evtimer_add(inv->timer, &tv);
+	}
+	put_invoke(ctl_message_begin(c), sv->next_iid, m, group);
+	ctl_message_end(c);
+}
+
+void
+serve_cancel(struct serve *sv, const struct callmsg *m)
+{
+	struct invocation	*inv;
+
+	TAILQ_FOREACH(inv, &sv->all, entry)
+		if (inv->cid == m->cid &&
+		    memcmp(inv->origin, m->origin, NODE_ID_LEN) == 0) {
+			inv_free(inv);
+			return;
+		}
+}
+
+void
+serve_client_gone(struct serve *sv, struct ctl_conn *c)
+{
+	struct invocation	*inv, *next;
+
+	for (inv = TAILQ_FIRST(&sv->all); inv != NULL; inv = next) {
+		next = TAILQ_NEXT(inv, entry);
+		if (inv->c == c)
+			inv_error(inv, PEER_UNAVAILABLE, "the provider went "
+			    "away during the call");
+	}
+}
+
+void
+serve_op_reply(struct ctl_conn *c, const struct ctl_msg *msg)
+{
+	struct serve		*sv = ctl_peerd(c)->serve;
+	const struct cbor_field	*call, *res, *err;
+	struct invocation	*inv;
+	struct callmsg		 ans;
+	uint64_t		 iid;
+
+	memset(&ans, 0, sizeof(ans));
+	call = ctl_msg_get(msg, "call");
+	res = ctl_msg_get(msg, "result");
+	err = ctl_msg_get(msg, "error");
+	if (call == NULL || !cbor_read_uint(call->val, call->vallen, &iid) ||
+	    (res == NULL) == (err == NULL) || (err != NULL &&
+	    (!ctl_error_decode(err->val, err->vallen, &ans.err) ||
+	    ans.err.msglen > CTL_MSG_MAX))) {
+		ctl_fail(c, PEER_INVALID_ARGUMENT, "malformed reply: it needs "
+		    "a \"call\" and exactly one of \"result\" and a "
+		    "well-formed \"error\"");
+		return;
+	}
+	/* Late (past the deadline, or cancelled): nobody waits for it. */
+	if ((inv = *slot(sv, iid)) == NULL || inv->c != c) {
+		log_debug("control %s: reply to call %llu that is over",
+		    ctl_name(c), (unsigned long long)iid);
+		return;
+	}
+	if (res != NULL && res->vallen > sv->d->conf.max_message) {
+		inv_error(inv, PEER_RESOURCE_EXHAUSTED, "the result is larger "
+		    "than max_message");
+		return;
+	}
+	if (res != NULL) {
+		ans.result = res->val;
+		ans.resultlen = res->vallen;
+	}
+	inv_answer(inv, &ans);
+}
