@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * peer.c: one client connection to peerd: socket I/O, the table of
- * requests in flight, and their timeouts.
+ * requests in flight and their timeouts, and reconnecting.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,35 +18,17 @@
 
 #include "frame.h"
 #include "peer.h"
+#include "peer_int.h"
 #include "proto.h"
 
-/* Largest frame accepted: the daemon's largest max_message and envelope. */
-#define PEER_FRAME_MAX		((1u << 30) + (64u << 10))
-#define PEER_BUCKETS		1024	/* power of two */
 #define PEER_HELLO_TIMEOUT	5000	/* ms */
+#define PEER_RETRY_MIN		100	/* ms, first reconnect delay */
+#define PEER_RETRY_MAX		5000	/* ms, doubling stops here */
+#define PEER_READS_MAX		16	/* per dispatch, then yield */
 
-struct pending {
-	struct pending	*next;
-	uint64_t	 id;
-	int64_t		 deadline;	/* ms, monotonic */
-	peer_reply_fn	*fn;
-	void		*arg;
-};
+static int	peer_connect(struct peer *, bool, struct peer_error *);
 
-struct peer {
-	int		 fd;
-	uint64_t	 next_id;
-	struct pending	*bucket[PEER_BUCKETS];
-	size_t		 npending;
-	uint8_t		*rbuf;
-	size_t		 rlen, rcap;
-	struct cbor_buf	 wbuf;
-	int		 depth;		/* callbacks running */
-	char		*node_id;
-	char		*node_name;
-};
-
-static void
+void
 peer_seterr(struct peer_error *err, enum peer_code code, const char *fmt, ...)
 {
 	va_list	ap;
@@ -59,8 +41,8 @@ peer_seterr(struct peer_error *err, enum peer_code code, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t
-now_ms(void)
+int64_t
+peer_now_ms(void)
 {
 	struct timespec	ts;
 
@@ -99,24 +81,41 @@ pending_slot(struct peer *p, uint64_t id)
 	return pp;
 }
 
-/* Ends one request: unlinks it, then runs its callback. */
-static void
-pending_finish(struct peer *p, struct pending **pp, const struct peer_error *e,
-    const uint8_t *result, size_t result_len)
+bool
+peer_pending_has(const struct peer *p, uint64_t id)
 {
-	struct pending		*pd = *pp;
-	struct peer_reply	 r;
+	const struct pending	*pd;
+
+	for (pd = p->bucket[id & (PEER_BUCKETS - 1)]; pd != NULL; pd = pd->next)
+		if (pd->id == id)
+			return true;
+	return false;
+}
+
+/* Ends one request: unlinks it, then runs its callback with r. */
+static void
+pending_finish(struct peer *p, struct pending **pp, struct peer_reply *r)
+{
+	struct pending	*pd = *pp;
 
 	*pp = pd->next;
 	p->npending--;
-	r.id = pd->id;
-	r.error = e;
-	r.result = e == NULL ? result : NULL;
-	r.result_len = e == NULL ? result_len : 0;
+	r->id = pd->id;
 	p->depth++;
-	pd->fn(p, &r, pd->arg);
+	pd->fn(p, r, pd->arg);
 	p->depth--;
 	free(pd);
+}
+
+/* Ends one request with an error and no context. */
+static void
+pending_fail(struct peer *p, struct pending **pp, const struct peer_error *e)
+{
+	struct peer_reply	r;
+
+	memset(&r, 0, sizeof(r));
+	r.error = e;
+	pending_finish(p, pp, &r);
 }
 
 /* Drops a request without calling its callback. */
@@ -142,7 +141,7 @@ pending_fail_all(struct peer *p, enum peer_code code, const char *msg)
 	peer_seterr(&e, code, "%s", msg);
 	for (i = 0; i < PEER_BUCKETS; i++)
 		while (p->bucket[i] != NULL)
-			pending_finish(p, &p->bucket[i], &e, NULL, 0);
+			pending_fail(p, &p->bucket[i], &e);
 }
 
 static void
@@ -155,13 +154,13 @@ pending_expire(struct peer *p)
 
 	if (p->npending == 0)
 		return;
-	now = now_ms();
+	now = peer_now_ms();
 	peer_seterr(&e, PEER_DEADLINE_EXCEEDED, "no reply from peerd in time");
 	for (i = 0; i < PEER_BUCKETS; i++) {
 		pp = &p->bucket[i];
 		while (*pp != NULL) {
 			if ((*pp)->deadline <= now)
-				pending_finish(p, pp, &e, NULL, 0);
+				pending_fail(p, pp, &e);
 			else
 				pp = &(*pp)->next;
 		}
@@ -172,13 +171,13 @@ pending_expire(struct peer *p)
  * Callbacks may send requests but not block or close: the frame they
  * were called for still sits in the read buffer.
  */
-static bool
+bool
 peer_in_callback(const struct peer *p, const char *fn, struct peer_error *err)
 {
 	if (p->depth == 0)
 		return false;
-	peer_seterr(err, PEER_INVALID_ARGUMENT, "%s called from a reply "
-	    "callback", fn);
+	peer_seterr(err, PEER_INVALID_ARGUMENT, "%s called from a callback",
+	    fn);
 	return true;
 }
 
@@ -188,14 +187,21 @@ peer_timeout(const struct peer *p)
 	const struct pending	*pd;
 	int64_t			 min = INT64_MAX, now;
 	size_t			 i;
+	uint32_t		 len;
 
-	if (p->npending == 0)
-		return -1;
-	for (i = 0; i < PEER_BUCKETS; i++)
+	if (p->fd == -1 && p->reconnect)
+		min = p->retry_at;
+	/* A write that waited for the socket may have read whole frames. */
+	if (p->fd != -1 && frame_check(p->rbuf, p->rlen, PEER_FRAME_MAX,
+	    &len) != FRAME_NEED_MORE)
+		return 0;
+	for (i = 0; i < PEER_BUCKETS && p->npending > 0; i++)
 		for (pd = p->bucket[i]; pd != NULL; pd = pd->next)
 			if (pd->deadline < min)
 				min = pd->deadline;
-	now = now_ms();
+	if (min == INT64_MAX)
+		return -1;
+	now = peer_now_ms();
 	if (min <= now)
 		return 0;
 	return min - now > INT32_MAX ? INT32_MAX : (int)(min - now);
@@ -207,41 +213,63 @@ peer_fd(const struct peer *p)
 	return p->fd;
 }
 
-static void
+void
 peer_lost(struct peer *p, const char *why)
 {
 	if (p->fd != -1) {
 		close(p->fd);
 		p->fd = -1;
 	}
+	/* The next connection may number its calls anew. */
+	p->noneway = 0;
+	p->retry_at = peer_now_ms() + p->backoff;
 	pending_fail_all(p, PEER_UNAVAILABLE, why);
 }
 
-/* Reads what is there into rbuf.  1 if bytes came, 0 if none, -1 on EOF. */
+/* Makes room for need more bytes in buf; -1 with err set if it cannot. */
+static int
+peer_room(uint8_t **buf, size_t len, size_t *cap, size_t need,
+    struct peer_error *err)
+{
+	size_t	 ncap = *cap ? *cap : 131072;
+	uint8_t	*nb;
+
+	if (*cap - len >= need)
+		return 0;
+	while (ncap - len < need && ncap <= 2 * (size_t)PEER_FRAME_MAX)
+		ncap *= 2;
+	if (ncap - len < need || ncap > 2 * (size_t)PEER_FRAME_MAX +
+	    FRAME_HDR) {
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED,
+		    "peerd sent more than this client buffers");
+		return -1;
+	}
+	if ((nb = realloc(*buf, ncap)) == NULL) {
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
+		return -1;
+	}
+	*buf = nb;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Reads what is there into rbuf, or into the side buffer while
+ * callbacks run.  1 if bytes came, 0 if none, -1 on EOF.
+ */
 static int
 peer_read(struct peer *p, struct peer_error *err)
 {
-	ssize_t	 n;
-	size_t	 cap;
-	uint8_t	*nb;
+	uint8_t	**buf = p->depth > 0 ? &p->side : &p->rbuf;
+	size_t	 *len = p->depth > 0 ? &p->sidelen : &p->rlen;
+	size_t	 *cap = p->depth > 0 ? &p->sidecap : &p->rcap;
+	ssize_t	  n;
 
-	if (p->rcap - p->rlen < 65536) {
-		cap = p->rcap ? p->rcap * 2 : 131072;
-		if (cap > 2 * (size_t)PEER_FRAME_MAX + FRAME_HDR) {
-			peer_seterr(err, PEER_RESOURCE_EXHAUSTED,
-			    "peerd sent more than this client buffers");
-			return -1;
-		}
-		if ((nb = realloc(p->rbuf, cap)) == NULL) {
-			peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
-			return -1;
-		}
-		p->rbuf = nb;
-		p->rcap = cap;
-	}
-	n = read(p->fd, p->rbuf + p->rlen, p->rcap - p->rlen);
+	if (peer_room(buf, *len, cap, 65536, err) == -1)
+		return -1;
+	n = read(p->fd, *buf + *len, *cap - *len);
 	if (n > 0) {
-		p->rlen += (size_t)n;
+		*len += (size_t)n;
 		return 1;
 	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -253,23 +281,30 @@ peer_read(struct peer *p, struct peer_error *err)
 	return -1;
 }
 
-/* Handles one reply frame; -1 if the daemon broke the protocol. */
+/* Handles one frame; -1 if the daemon broke the protocol. */
 static int
 peer_handle(struct peer *p, const uint8_t *buf, size_t len,
     struct peer_error *err)
 {
 	struct ctl_msg		 m;
+	struct ctl_error	 ce;
 	struct peer_error	 e;
+	struct peer_reply	 r;
 	const struct cbor_field	*res, *ef;
 	struct pending		**pp;
+	size_t			 n;
 	char			 why[128];
 
 	if (ctl_msg_decode(buf, len, &m, why, sizeof(why)) == -1) {
 		peer_seterr(err, PEER_INTERNAL, "bad frame from peerd: %s", why);
 		return -1;
 	}
-	if (!m.has_id)
-		return 0;	/* daemon-initiated messages come later */
+	if (!m.has_id) {
+		/* Messages the daemon starts; unknown ones are for later. */
+		if (strcmp(m.op, "invoke") == 0)
+			peer_serve_invoke(p, &m);
+		return 0;
+	}
 	if (m.id == 0 && (ef = ctl_msg_get(&m, "error")) != NULL) {
 		/* About the connection, not one request: ends them all. */
 		if (!ctl_read_error(ef, &e.code, e.message, sizeof(e.message)))
@@ -281,16 +316,27 @@ peer_handle(struct peer *p, const uint8_t *buf, size_t len,
 	pp = pending_slot(p, m.id);
 	if (*pp == NULL)
 		return 0;	/* already timed out */
+	memset(&r, 0, sizeof(r));
 	if ((ef = ctl_msg_get(&m, "error")) != NULL) {
-		if (!ctl_read_error(ef, &e.code, e.message, sizeof(e.message))) {
+		if (!ctl_error_decode(ef->val, ef->vallen, &ce)) {
 			peer_seterr(err, PEER_INTERNAL, "malformed error from "
 			    "peerd");
 			return -1;
 		}
-		pending_finish(p, pp, &e, NULL, 0);
-	} else if ((res = ctl_msg_get(&m, "result")) != NULL)
-		pending_finish(p, pp, NULL, res->val, res->vallen);
-	else {
+		e.code = ce.code;
+		n = ce.msglen < sizeof(e.message) ? ce.msglen :
+		    sizeof(e.message) - 1;
+		memcpy(e.message, ce.msg, n);
+		e.message[n] = '\0';
+		r.error = &e;
+		r.context = ce.context;
+		r.context_len = ce.contextlen;
+		pending_finish(p, pp, &r);
+	} else if ((res = ctl_msg_get(&m, "result")) != NULL) {
+		r.result = res->val;
+		r.result_len = res->vallen;
+		pending_finish(p, pp, &r);
+	} else {
 		peer_seterr(err, PEER_INTERNAL, "reply from peerd without "
 		    "result or error");
 		return -1;
@@ -305,6 +351,7 @@ peer_process(struct peer *p, struct peer_error *err)
 	size_t	off = 0;
 	uint32_t len;
 
+again:
 	for (;;) {
 		switch (frame_check(p->rbuf + off, p->rlen - off,
 		    PEER_FRAME_MAX, &len)) {
@@ -324,31 +371,68 @@ peer_process(struct peer *p, struct peer_error *err)
 done:
 	memmove(p->rbuf, p->rbuf + off, p->rlen - off);
 	p->rlen -= off;
+	/* Bytes read while callbacks ran follow what rbuf holds. */
+	if (p->sidelen > 0) {
+		if (peer_room(&p->rbuf, p->rlen, &p->rcap, p->sidelen,
+		    err) == -1)
+			return -1;
+		memcpy(p->rbuf + p->rlen, p->side, p->sidelen);
+		p->rlen += p->sidelen;
+		p->sidelen = 0;
+		off = 0;
+		goto again;
+	}
 	return 0;
+}
+
+/* One attempt: connect, hello, register again; else wait longer. */
+static void
+peer_reconnect(struct peer *p)
+{
+	p->reconnecting = true;
+	if (peer_connect(p, false, NULL) == 0)
+		(void)peer_serve_renew(p);
+	if (p->fd == -1) {
+		p->backoff = p->backoff > PEER_RETRY_MAX / 2 ? PEER_RETRY_MAX :
+		    p->backoff * 2;
+		p->retry_at = peer_now_ms() + p->backoff;
+	} else
+		p->backoff = PEER_RETRY_MIN;
+	p->reconnecting = false;
 }
 
 int
 peer_dispatch(struct peer *p, struct peer_error *err)
 {
 	struct peer_error	e;
-	int			r;
+	int			r, reads = 0;
 
 	if (peer_in_callback(p, "peer_dispatch", err))
 		return -1;
 	if (p->fd == -1) {
-		peer_seterr(err, PEER_UNAVAILABLE, "not connected to peerd");
-		return -1;
+		if (!p->reconnect) {
+			peer_seterr(err, PEER_UNAVAILABLE, "not connected to "
+			    "peerd");
+			return -1;
+		}
+		/* Within an attempt (its hello), wait for the next one. */
+		if (!p->reconnecting && peer_now_ms() >= p->retry_at)
+			peer_reconnect(p);
+		pending_expire(p);
+		return 0;
 	}
 	/* Handle frames as they come, so the buffer holds one at most. */
 	do {
 		r = peer_read(p, &e);
 		if (peer_process(p, r == -1 ? NULL : &e) == -1 || r == -1) {
 			peer_lost(p, e.message);
+			if (p->reconnect)
+				break;
 			if (err != NULL)
 				*err = e;
 			return -1;
 		}
-	} while (r == 1 && p->fd != -1);
+	} while (r == 1 && p->fd != -1 && ++reads < PEER_READS_MAX);
 	pending_expire(p);
 	return 0;
 }
@@ -357,7 +441,7 @@ peer_dispatch(struct peer *p, struct peer_error *err)
  * Writes all of buf.  While the socket is full it keeps reading, so
  * that a daemon waiting for us to read never deadlocks with us.
  */
-static int
+int
 peer_write(struct peer *p, const uint8_t *buf, size_t len, int64_t deadline,
     struct peer_error *err)
 {
@@ -377,14 +461,13 @@ peer_write(struct peer *p, const uint8_t *buf, size_t len, int64_t deadline,
 			    strerror(errno));
 			return -1;
 		}
-		if ((now = now_ms()) >= deadline) {
+		if ((now = peer_now_ms()) >= deadline) {
 			peer_seterr(err, PEER_DEADLINE_EXCEEDED, "peerd did "
 			    "not take the request in time");
 			return -1;
 		}
 		pfd.fd = p->fd;
-		/* Nested in a callback, the read buffer must stay as it is. */
-		pfd.events = p->depth > 0 ? POLLOUT : POLLIN | POLLOUT;
+		pfd.events = POLLIN | POLLOUT;
 		if (poll(&pfd, 1, (int)(deadline - now)) == -1 && errno != EINTR) {
 			peer_seterr(err, PEER_INTERNAL, "poll: %s",
 			    strerror(errno));
@@ -412,7 +495,7 @@ peer_request(struct peer *p, const char *op, const void *body, size_t bodylen,
 	}
 	if (timeout_ms <= 0)
 		timeout_ms = PEER_TIMEOUT_DEFAULT;
-	deadline = now_ms() + timeout_ms;
+	deadline = peer_now_ms() + timeout_ms;
 	if ((pd = calloc(1, sizeof(*pd))) == NULL) {
 		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
 		return -1;
@@ -559,54 +642,61 @@ field_uint(const struct cbor_field *f, int nf, const char *key, uint64_t *u)
 	    cbor_read_uint(v->val, v->vallen, u);
 }
 
-struct peer *
-peer_open(const char *path, struct peer_error *err)
+/* Keeps *dst if it says the same, so earlier pointers to it stay good. */
+static void
+replace_str(char **dst, char *s)
+{
+	if (*dst != NULL && strcmp(*dst, s) == 0) {
+		free(s);
+		return;
+	}
+	free(*dst);
+	*dst = s;
+}
+
+/*
+ * Connects to p->path and says hello.  Patient, it waits out a full
+ * backlog (EAGAIN) for a while, as peer_open does; reconnecting, it
+ * tries again later instead.
+ */
+static int
+peer_connect(struct peer *p, bool patient, struct peer_error *err)
 {
 	struct sockaddr_un	 sun;
-	struct peer		*p;
 	struct cbor_field	 f[CTL_FIELDS_MAX];
 	struct cbor_buf		 body = { 0 };
 	uint8_t			*res = NULL;
 	size_t			 reslen;
 	uint64_t		 proto;
-	char			 def[sizeof(sun.sun_path)];
+	char			*id = NULL, *name = NULL;
 	int64_t			 deadline;
-	int			 nf;
+	int			 fd, nf;
 
-	if (path == NULL && (path = peer_default_socket(def, sizeof(def))) == NULL) {
-		peer_seterr(err, PEER_INVALID_ARGUMENT, "socket path too long");
-		return NULL;
-	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		peer_seterr(err, PEER_INVALID_ARGUMENT, "%s: socket path too "
-		    "long", path);
-		return NULL;
-	}
-	strcpy(sun.sun_path, path);
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
-		return NULL;
-	}
-	if ((p->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	strcpy(sun.sun_path, p->path);	/* length checked by peer_open */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) == -1) {
 		peer_seterr(err, PEER_INTERNAL, "socket: %s", strerror(errno));
-		goto fail;
+		return -1;
 	}
 	/*
 	 * A local stream connect completes or fails at once, except when
 	 * the daemon's backlog is full (EAGAIN): then try again a while.
 	 */
-	deadline = now_ms() + PEER_HELLO_TIMEOUT;
-	while (connect(p->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if (errno != EAGAIN || now_ms() >= deadline) {
+	deadline = peer_now_ms() + PEER_HELLO_TIMEOUT;
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (!patient || errno != EAGAIN || peer_now_ms() >= deadline) {
 			peer_seterr(err, PEER_UNAVAILABLE, "cannot reach peerd "
-			    "at %s: %s", path, strerror(errno));
-			goto fail;
+			    "at %s: %s", p->path, strerror(errno));
+			close(fd);
+			return -1;
 		}
 		usleep(5000);
 	}
+	p->fd = fd;
+	p->rlen = 0;
+	p->sidelen = 0;
 
 	cbor_put_text(&body, "protocol");
 	cbor_put_uint(&body, PROTO_VERSION);
@@ -615,8 +705,8 @@ peer_open(const char *path, struct peer_error *err)
 		goto fail;
 	if ((nf = cbor_scan_map(res, reslen, f, CTL_FIELDS_MAX)) == -1 ||
 	    !field_uint(f, nf, "protocol", &proto) ||
-	    (p->node_id = field_strdup(f, nf, "node")) == NULL ||
-	    (p->node_name = field_strdup(f, nf, "name")) == NULL) {
+	    (id = field_strdup(f, nf, "node")) == NULL ||
+	    (name = field_strdup(f, nf, "name")) == NULL) {
 		peer_seterr(err, PEER_INTERNAL, "malformed hello from peerd");
 		goto fail;
 	}
@@ -626,14 +716,51 @@ peer_open(const char *path, struct peer_error *err)
 		    PROTO_VERSION);
 		goto fail;
 	}
+	replace_str(&p->node_id, id);
+	replace_str(&p->node_name, name);
 	free(res);
 	cbor_buf_free(&body);
-	return p;
+	return 0;
 fail:
+	free(id);
+	free(name);
 	free(res);
 	cbor_buf_free(&body);
-	peer_close(p);
-	return NULL;
+	if (p->fd != -1) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	return -1;
+}
+
+struct peer *
+peer_open(const char *path, struct peer_error *err)
+{
+	struct peer	*p;
+	char		 def[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	if (path == NULL && (path = peer_default_socket(def, sizeof(def))) == NULL) {
+		peer_seterr(err, PEER_INVALID_ARGUMENT, "socket path too long");
+		return NULL;
+	}
+	if (strlen(path) >= sizeof(def)) {
+		peer_seterr(err, PEER_INVALID_ARGUMENT, "%s: socket path too "
+		    "long", path);
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->path = strdup(path)) == NULL) {
+		free(p);
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	p->fd = -1;
+	p->backoff = PEER_RETRY_MIN;
+	if (peer_connect(p, true, err) == -1) {
+		peer_close(p);
+		return NULL;
+	}
+	return p;
 }
 
 void
@@ -643,19 +770,66 @@ peer_close(struct peer *p)
 		return;
 	if (p->depth > 0) {
 		/* The caller's frame is still in use: a programming error. */
-		fprintf(stderr, "libpeer: peer_close called from a reply "
-		    "callback\n");
+		fprintf(stderr, "libpeer: peer_close called from a callback\n");
 		abort();
 	}
 	if (p->fd != -1)
 		close(p->fd);
 	p->fd = -1;
 	pending_fail_all(p, PEER_CANCELLED, "connection closed by the client");
+	peer_serve_free(p);
 	free(p->rbuf);
+	free(p->side);
 	cbor_buf_free(&p->wbuf);
 	free(p->node_id);
 	free(p->node_name);
+	free(p->path);
 	free(p);
+}
+
+void
+peer_set_reconnect(struct peer *p, bool on)
+{
+	p->reconnect = on;
+}
+
+int
+peer_run(struct peer *p, struct peer_error *err)
+{
+	struct pollfd	pfd;
+	int		r = 0;
+
+	if (peer_in_callback(p, "peer_run", err))
+		return -1;
+	while (!p->stop) {
+		if (p->fd == -1 && !p->reconnect) {
+			peer_seterr(err, PEER_UNAVAILABLE, "not connected to "
+			    "peerd");
+			r = -1;
+			break;
+		}
+		/* poll() skips a negative fd: then only the retry wakes us. */
+		pfd.fd = p->fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, peer_timeout(p)) == -1 && errno != EINTR) {
+			peer_seterr(err, PEER_INTERNAL, "poll: %s",
+			    strerror(errno));
+			r = -1;
+			break;
+		}
+		if (!p->stop && peer_dispatch(p, err) == -1) {
+			r = -1;
+			break;
+		}
+	}
+	p->stop = 0;
+	return r;
+}
+
+void
+peer_stop(struct peer *p)
+{
+	p->stop = 1;
 }
 
 const char *

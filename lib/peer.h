@@ -7,7 +7,8 @@
  * once: with the daemon's reply, at its timeout, or when the connection
  * is lost.  Use the synchronous calls (peer_op, peer_status) in simple
  * programs, or peer_request with peer_fd/peer_timeout/peer_dispatch to
- * embed the connection in an event loop.  A struct peer is not
+ * embed the connection in an event loop.  The same loop serves calls
+ * (peer_serve) and, if asked to, reconnects.  A struct peer is not
  * thread-safe.
  */
 #ifndef PEER_H
@@ -64,7 +65,10 @@ struct peer	*peer_open(const char *path, struct peer_error *err);
 /* NULL is fine.  Requests still in flight end with CANCELLED. */
 void		 peer_close(struct peer *);
 
-/* Node ID (base32) and name of the daemon, from hello; owned by p. */
+/*
+ * Node ID (base32) and name of the daemon, from hello; owned by p.  They
+ * change only if a reconnect reaches a daemon with another identity.
+ */
 const char	*peer_node_id(const struct peer *);
 const char	*peer_node_name(const struct peer *);
 
@@ -74,11 +78,16 @@ struct peer_reply {
 	const struct peer_error	*error;		/* NULL on success */
 	const uint8_t		*result;	/* encoded CBOR, or NULL */
 	size_t			 result_len;
+	/* With an error: the server's "context" item, or NULL. */
+	const uint8_t		*context;
+	size_t			 context_len;
 };
 /*
- * A callback may send further requests with peer_request, but must not
- * call peer_dispatch, peer_wait, peer_op, peer_status (they fail with
- * INVALID_ARGUMENT there) or peer_close (which aborts there).
+ * A callback (this, or a peer_handler_fn) may send further requests
+ * with peer_request, peer_call or peer_cancel and answer calls, but
+ * must not block: peer_dispatch, peer_wait, peer_op, peer_status,
+ * peer_call_sync, peer_notify, peer_serve, peer_unserve and peer_run
+ * fail with INVALID_ARGUMENT there, and peer_close aborts.
  */
 typedef void	 peer_reply_fn(struct peer *, const struct peer_reply *,
 		    void *arg);
@@ -98,14 +107,19 @@ int		 peer_request(struct peer *, const char *op, const void *body,
 		    peer_reply_fn *fn, void *arg, uint64_t *id,
 		    struct peer_error *err);
 
-/* The fd to poll for reading; -1 once the connection is lost. */
+/* The fd to poll for reading; -1 while the connection is lost. */
 int		 peer_fd(const struct peer *);
-/* Milliseconds until the next request times out, or -1 if none. */
+/*
+ * Milliseconds until peer_dispatch has work without the fd turning
+ * readable (a request times out, a reconnect is due, frames are already
+ * buffered), or -1 if nothing is due.
+ */
 int		 peer_timeout(const struct peer *);
 /*
  * Reads what the socket has without blocking, runs the callbacks of
- * finished and timed-out requests.  0, or -1 if the connection was lost
- * (all requests then end with UNAVAILABLE).
+ * finished and timed-out requests and the handlers of calls.  0, or -1
+ * if the connection was lost (all requests then end with UNAVAILABLE);
+ * with reconnecting on, a lost connection still returns 0.
  */
 int		 peer_dispatch(struct peer *, struct peer_error *);
 /* Blocks until request id has ended. 0, or -1 if the connection failed. */
@@ -133,6 +147,128 @@ struct peer_status {
 	uint64_t	  peers;	/* mesh links up */
 	uint64_t	  members;	/* known alive, this node included */
 };
+
+/*
+ * Calls.  A call names a service and a method; its arguments are one
+ * encoded CBOR item (args, argslen), or none (args NULL).  The result
+ * is the provider's result item, or with all set an array with one map
+ * per provider: {"node", "name", and "result" or "error"}.
+ */
+struct peer_call_opts {
+	const char	*to;		/* node ID prefix, node name or group */
+	bool		 all;		/* every provider answers */
+	int		 timeout_ms;	/* <= 0: PEER_TIMEOUT_DEFAULT */
+};
+/* libpeer waits this much longer, so the daemon's verdict comes first. */
+#define PEER_CALL_MARGIN	1000	/* ms */
+
+/*
+ * Starts a call; opts may be NULL.  As peer_request: fn is called once,
+ * and *id (if id is not NULL) is what peer_cancel takes.  Fails with
+ * INVALID_ARGUMENT, sending nothing, if args is not one well-formed
+ * item or a name is not UTF-8: the daemon would drop the connection.
+ * An error reply may carry the provider's context item.
+ */
+int		 peer_call(struct peer *, const char *service,
+		    const char *method, const void *args, size_t argslen,
+		    const struct peer_call_opts *, peer_reply_fn *fn, void *arg,
+		    uint64_t *id, struct peer_error *err);
+/* Synchronous call: as peer_op (an error's context is not kept). */
+int		 peer_call_sync(struct peer *, const char *service,
+		    const char *method, const void *args, size_t argslen,
+		    const struct peer_call_opts *, uint8_t **result,
+		    size_t *result_len, struct peer_error *err);
+/*
+ * A one-way call: no result comes back.  Returns once the daemon has
+ * sent it on, with the number of providers it went to in *sent (may be
+ * NULL); -1 with err if no provider was found.  Not from callbacks.
+ */
+int		 peer_notify(struct peer *, const char *service,
+		    const char *method, const void *args, size_t argslen,
+		    const struct peer_call_opts *, unsigned *sent,
+		    struct peer_error *err);
+/*
+ * Cancels call id: its callback runs with CANCELLED when the daemon
+ * confirms, or with its result if that came first.  -1 if the request
+ * could not be sent, NOT_FOUND if id is not in flight.
+ */
+int		 peer_cancel(struct peer *, uint64_t id, struct peer_error *err);
+
+/*
+ * Serving.  A handler runs for each call to a service this client
+ * serves.  It answers with peer_answer or peer_answer_error, in the
+ * callback or later (keep inv->call); a oneway call takes no answer.
+ * The invocation is valid only during the callback.
+ */
+struct peer_invocation {
+	uint64_t	 call;		/* what peer_answer takes */
+	const char	*service;
+	const char	*group;		/* "" if none */
+	const char	*method;
+	const uint8_t	*args;		/* one encoded CBOR item, or NULL */
+	size_t		 args_len;
+	const char	*from;		/* the caller's node ID, base32 */
+	int		 timeout_ms;	/* left until the caller gives up */
+	bool		 oneway;	/* a notify: answers are dropped */
+};
+typedef void	 peer_handler_fn(struct peer *,
+		    const struct peer_invocation *, void *arg);
+
+/*
+ * Registers service (in group, or NULL) with the daemon and routes its
+ * calls to fn.  Blocks until the daemon confirms; not from callbacks.
+ * The registration is renewed after a reconnect.
+ */
+int		 peer_serve(struct peer *, const char *service,
+		    const char *group, peer_handler_fn *fn, void *arg,
+		    struct peer_error *err);
+/*
+ * Withdraws it.  Not from callbacks.  NOT_FOUND if not served here;
+ * while disconnected only the renewal is dropped.
+ */
+int		 peer_unserve(struct peer *, const char *service,
+		    const char *group, struct peer_error *err);
+/*
+ * Answers a call with one encoded CBOR item (NULL: null).  A oneway call
+ * takes no answer: 0, and nothing is sent.  INVALID_ARGUMENT if result
+ * is not one well-formed item; the call is then still unanswered.
+ */
+int		 peer_answer(struct peer *, uint64_t call, const void *result,
+		    size_t result_len, struct peer_error *err);
+/*
+ * Answers with an error: code (PEER_UNKNOWN for the app's own errors,
+ * PEER_UNIMPLEMENTED for a method it does not have), a message (UTF-8,
+ * NULL for none), and an optional context item passed to the caller as
+ * is.
+ */
+int		 peer_answer_error(struct peer *, uint64_t call,
+		    enum peer_code code, const char *message,
+		    const void *context, size_t context_len,
+		    struct peer_error *err);
+
+/*
+ * Reconnecting.  With it on, a lost connection is not final: requests
+ * in flight end with UNAVAILABLE, then peer_dispatch (or peer_run)
+ * reconnects with a growing delay (0.1 s to 5 s; peer_timeout says
+ * when), says hello and registers every served service again.  While
+ * disconnected peer_fd returns -1, and after a reconnect it returns a
+ * new fd: event loops must fetch it again after each peer_dispatch.
+ * Calls kept to answer later died with the old connection (the daemon
+ * may number new ones the same): drop them when peer_fd turns -1.
+ */
+void		 peer_set_reconnect(struct peer *, bool on);
+/*
+ * Runs the connection until peer_stop: waits, dispatches and, with
+ * reconnecting on, reconnects.  0 after peer_stop, -1 with err if the
+ * connection was lost for good.
+ */
+int		 peer_run(struct peer *, struct peer_error *err);
+/*
+ * Makes peer_run return when the dispatch in progress is done; may be
+ * called from callbacks.  Called outside peer_run, the next peer_run
+ * returns at once.
+ */
+void		 peer_stop(struct peer *);
 
 /* 0 with *st set (free with peer_status_free), or -1 with err. */
 int		 peer_status(struct peer *, struct peer_status **st,

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * peer_int.h: the inside of struct peer, shared by the files of libpeer:
+ * peer.c (the connection and its requests), peer_call.c (calls) and
+ * peer_serve.c (serving).  Not installed.
+ */
+#ifndef PEER_INT_H
+#define PEER_INT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cbor_buf.h"
+#include "peer.h"
+#include "proto.h"
+
+/* Largest frame accepted: the daemon's largest max_message and envelope. */
+#define PEER_FRAME_MAX		((1u << 30) + (64u << 10))
+#define PEER_BUCKETS		1024	/* power of two */
+#define PEER_ONEWAY_RING	64	/* oneway calls remembered */
+
+/* A request in flight. */
+struct pending {
+	struct pending	*next;
+	uint64_t	 id;
+	int64_t		 deadline;	/* ms, monotonic */
+	peer_reply_fn	*fn;
+	void		*arg;
+};
+
+struct serve;				/* peer_serve.c */
+
+struct peer_oneway {
+	uint64_t	 call;
+	bool		 set;
+};
+
+struct peer {
+	int		 fd;		/* -1 while disconnected */
+	uint64_t	 next_id;
+	struct pending	*bucket[PEER_BUCKETS];
+	size_t		 npending;
+	uint8_t		*rbuf;
+	size_t		 rlen, rcap;
+	/*
+	 * What arrives while callbacks run (they may block writing, and
+	 * the daemon may wait for us to read): rbuf holds their frame.
+	 */
+	uint8_t		*side;
+	size_t		 sidelen, sidecap;
+	struct cbor_buf	 wbuf;		/* unused while callbacks run */
+	int		 depth;		/* callbacks running */
+	char		*node_id;
+	char		*node_name;
+
+	char		*path;		/* the socket, for reconnecting */
+	bool		 reconnect;
+	bool		 reconnecting;	/* no nested attempts */
+	int64_t		 retry_at;	/* ms, monotonic */
+	int		 backoff;	/* ms before the next attempt */
+	volatile sig_atomic_t stop;	/* peer_run returns */
+
+	struct serve	*serves;
+	/*
+	 * Recent oneway calls, so that answering one sends nothing.  Older
+	 * ones are answered and the daemon drops the answer.
+	 */
+	struct peer_oneway oneway[PEER_ONEWAY_RING];
+	size_t		 noneway;	/* ever noted; the ring wraps */
+};
+
+void	peer_seterr(struct peer_error *, enum peer_code, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+int64_t	peer_now_ms(void);
+/* True, with err set, if a callback is running: fn may not block there. */
+bool	peer_in_callback(const struct peer *, const char *fn,
+	    struct peer_error *);
+bool	peer_pending_has(const struct peer *, uint64_t id);
+/* Writes all of buf by deadline; -1 leaves the stream broken. */
+int	peer_write(struct peer *, const uint8_t *, size_t, int64_t deadline,
+	    struct peer_error *);
+/* Closes the connection; requests in flight end with UNAVAILABLE. */
+void	peer_lost(struct peer *, const char *why);
+
+/* peer_serve.c */
+/* Runs the handler of an "invoke" frame, or answers it with an error. */
+void	peer_serve_invoke(struct peer *, const struct ctl_msg *);
+/* Registers every served service again on a new connection; -1 if lost. */
+int	peer_serve_renew(struct peer *);
+void	peer_serve_free(struct peer *);
+
+#endif

@@ -1,0 +1,1049 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_peer_serve.c: libpeer's calls, serving and reconnecting, against
+ * a fake daemon: a thread that listens on a private socket and speaks
+ * the control protocol from a script, checking each frame it gets.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "cbor_buf.h"
+#include "cbor_scan.h"
+#include "frame.h"
+#include "peer.h"
+#include "proto.h"
+#include "suites.h"
+
+#define B(...)		((const uint8_t[]){ __VA_ARGS__ })
+#define FAKE_WAIT_MS	5000	/* for any one frame */
+#define FAKE_NODE	"fakenodeid"
+
+struct fake {
+	char		 dir[64];
+	char		 path[128];
+	int		 lfd;
+	int		 cfd;
+	int		 gate[2];	/* the test lets the script go on */
+	pthread_t	 thread;
+	void		(*script)(struct fake *);
+	char		 why[512];	/* first failure, or "" */
+	uint8_t		 buf[65536];	/* the last frame received */
+	struct ctl_msg	 m;
+};
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records the first failure; the script then ends and hangs up. */
+#define FCHECK(f, cond)	do {						\
+	if (!(cond)) {							\
+		if ((f)->why[0] == '\0')				\
+			snprintf((f)->why, sizeof((f)->why),		\
+			    "fake daemon, line %d: %s", __LINE__, #cond); \
+		return;							\
+	}								\
+} while (0)
+
+static bool
+fake_wait(int fd, short events)
+{
+	struct pollfd	pfd = { .fd = fd, .events = events };
+
+	return poll(&pfd, 1, FAKE_WAIT_MS) == 1;
+}
+
+static bool
+fake_read_full(int fd, uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if (!fake_wait(fd, POLLIN) || (n = read(fd, buf, len)) <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+static bool
+fake_accept(struct fake *f)
+{
+	if (f->cfd != -1)
+		close(f->cfd);
+	f->cfd = -1;
+	if (!fake_wait(f->lfd, POLLIN))
+		return false;
+	return (f->cfd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC)) != -1;
+}
+
+static void
+fake_hangup(struct fake *f)
+{
+	if (f->cfd != -1)
+		close(f->cfd);
+	f->cfd = -1;
+}
+
+/* Receives one frame into f->m. */
+static bool
+fake_recv(struct fake *f)
+{
+	uint8_t		hdr[FRAME_HDR];
+	uint32_t	len;
+	char		why[128];
+
+	if (!fake_read_full(f->cfd, hdr, sizeof(hdr)) ||
+	    frame_check(hdr, sizeof(hdr), sizeof(f->buf), &len) !=
+	    FRAME_NEED_MORE || !fake_read_full(f->cfd, f->buf, len))
+		return false;
+	return ctl_msg_decode(f->buf, len, &f->m, why, sizeof(why)) == 0;
+}
+
+/* Sends the frames in b, and empties it. */
+static bool
+fake_send(struct fake *f, struct cbor_buf *b)
+{
+	size_t	off = 0;
+	ssize_t	n;
+
+	if (b->failed)
+		return false;
+	while (off < b->len) {
+		if (!fake_wait(f->cfd, POLLOUT) ||
+		    (n = write(f->cfd, b->data + off, b->len - off)) <= 0)
+			return false;
+		off += (size_t)n;
+	}
+	cbor_buf_reset(b);
+	return true;
+}
+
+static bool
+op_is(const struct fake *f, const char *op)
+{
+	return strcmp(f->m.op, op) == 0;
+}
+
+static bool
+text_is(const struct fake *f, const char *key, const char *want)
+{
+	const struct cbor_field	*v;
+	const char		*s;
+	size_t			 n;
+
+	if ((v = ctl_msg_get(&f->m, key)) == NULL)
+		return want == NULL;
+	return want != NULL && cbor_read_text(v->val, v->vallen, &s, &n) &&
+	    n == strlen(want) && memcmp(s, want, n) == 0;
+}
+
+static bool
+uint_is(const struct fake *f, const char *key, uint64_t want)
+{
+	const struct cbor_field	*v;
+	uint64_t		 u;
+
+	return (v = ctl_msg_get(&f->m, key)) != NULL &&
+	    cbor_read_uint(v->val, v->vallen, &u) && u == want;
+}
+
+static bool
+item_is(const struct fake *f, const char *key, const uint8_t *want,
+    size_t len)
+{
+	const struct cbor_field	*v;
+
+	if ((v = ctl_msg_get(&f->m, key)) == NULL)
+		return want == NULL;
+	return want != NULL && v->vallen == len &&
+	    memcmp(v->val, want, len) == 0;
+}
+
+/* A reply frame {"id": id, "result": raw}. */
+static void
+put_result(struct cbor_buf *b, uint64_t id, const uint8_t *raw, size_t len)
+{
+	size_t	start = ctl_frame_begin(b);
+
+	ctl_put_result(b, id);
+	cbor_put_raw(b, raw, len);
+	ctl_frame_end(b, start, 1 << 20);
+}
+
+/* An error reply frame, with a context item if ctx is not NULL. */
+static void
+put_error(struct cbor_buf *b, uint64_t id, enum peer_code code,
+    const char *msg, const uint8_t *ctx, size_t ctxlen)
+{
+	size_t	start = ctl_frame_begin(b);
+
+	cbor_put_map(b, 2);
+	cbor_put_text(b, "id");
+	cbor_put_uint(b, id);
+	cbor_put_text(b, "error");
+	ctl_put_error_value(b, code, msg, strlen(msg), ctx, ctxlen);
+	ctl_frame_end(b, start, 1 << 20);
+}
+
+/* The result of register: {"service": name}. */
+static void
+put_service(struct cbor_buf *b, uint64_t id, const char *service)
+{
+	size_t	start = ctl_frame_begin(b);
+
+	ctl_put_result(b, id);
+	cbor_put_map(b, 1);
+	cbor_put_text(b, "service");
+	cbor_put_text(b, service);
+	ctl_frame_end(b, start, 1 << 20);
+}
+
+struct invoke {
+	bool		 has_call;
+	uint64_t	 call;
+	const char	*service;
+	const char	*group;
+	const char	*method;
+	const uint8_t	*args;
+	size_t		 argslen;
+	bool		 oneway;
+};
+
+static void
+put_invoke(struct cbor_buf *b, const struct invoke *iv)
+{
+	size_t	start = ctl_frame_begin(b);
+
+	cbor_put_map(b, 3 + iv->has_call + (iv->service != NULL) +
+	    (iv->group != NULL) + (iv->method != NULL) +
+	    (iv->args != NULL) + iv->oneway);
+	cbor_put_text(b, "op");
+	cbor_put_text(b, "invoke");
+	if (iv->has_call) {
+		cbor_put_text(b, "call");
+		cbor_put_uint(b, iv->call);
+	}
+	if (iv->service != NULL) {
+		cbor_put_text(b, "service");
+		cbor_put_text(b, iv->service);
+	}
+	if (iv->group != NULL) {
+		cbor_put_text(b, "group");
+		cbor_put_text(b, iv->group);
+	}
+	if (iv->method != NULL) {
+		cbor_put_text(b, "method");
+		cbor_put_text(b, iv->method);
+	}
+	if (iv->args != NULL) {
+		cbor_put_text(b, "args");
+		cbor_put_raw(b, iv->args, iv->argslen);
+	}
+	cbor_put_text(b, "timeout");
+	cbor_put_uint(b, 1000);
+	cbor_put_text(b, "from");
+	cbor_put_text(b, "caller");
+	if (iv->oneway) {
+		cbor_put_text(b, "oneway");
+		cbor_put_bool(b, true);
+	}
+	ctl_frame_end(b, start, 1 << 20);
+}
+
+static bool
+fake_invoke(struct fake *f, const struct invoke *iv)
+{
+	struct cbor_buf	b = { 0 };
+	bool		ok;
+
+	put_invoke(&b, iv);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	return ok;
+}
+
+/* Answers hello as a daemon would. */
+static bool
+fake_hello(struct fake *f)
+{
+	struct cbor_buf	b = { 0 };
+	size_t		start;
+	bool		ok;
+
+	if (!fake_recv(f) || !op_is(f, "hello") || !f->m.has_id ||
+	    !uint_is(f, "protocol", PROTO_VERSION))
+		return false;
+	start = ctl_frame_begin(&b);
+	ctl_put_result(&b, f->m.id);
+	cbor_put_map(&b, 3);
+	cbor_put_text(&b, "protocol");
+	cbor_put_uint(&b, PROTO_VERSION);
+	cbor_put_text(&b, "node");
+	cbor_put_text(&b, FAKE_NODE);
+	cbor_put_text(&b, "name");
+	cbor_put_text(&b, "fake");
+	ctl_frame_end(&b, start, 1 << 20);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	return ok;
+}
+
+/* Receives register for (service, group) and answers it. */
+static bool
+fake_register(struct fake *f, const char *service, const char *group)
+{
+	struct cbor_buf	b = { 0 };
+	bool		ok;
+
+	if (!fake_recv(f) || !op_is(f, "register") || !f->m.has_id ||
+	    !text_is(f, "service", service) || !text_is(f, "group", group))
+		return false;
+	put_service(&b, f->m.id, service);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	return ok;
+}
+
+/* The next frame must be {"op": "reply", "call": call, "result": want}. */
+static bool
+fake_expect_result(struct fake *f, uint64_t call, const uint8_t *want,
+    size_t len)
+{
+	return fake_recv(f) && op_is(f, "reply") && !f->m.has_id &&
+	    f->m.nf == 3 && uint_is(f, "call", call) &&
+	    item_is(f, "result", want, len);
+}
+
+/* The next frame must be an error reply to call. */
+static bool
+fake_expect_error(struct fake *f, uint64_t call, enum peer_code code,
+    const char *msg, const uint8_t *ctx, size_t ctxlen)
+{
+	const struct cbor_field	*v;
+	struct ctl_error	 e;
+
+	return fake_recv(f) && op_is(f, "reply") && !f->m.has_id &&
+	    f->m.nf == 3 && uint_is(f, "call", call) &&
+	    (v = ctl_msg_get(&f->m, "error")) != NULL &&
+	    ctl_error_decode(v->val, v->vallen, &e) && e.code == code &&
+	    e.msglen >= strlen(msg) && memcmp(e.msg, msg, strlen(msg)) == 0 &&
+	    (ctx == NULL ? e.context == NULL : e.contextlen == ctxlen &&
+	    memcmp(e.context, ctx, ctxlen) == 0);
+}
+
+/* Waits until the test calls fake_go. */
+static bool
+fake_gate(struct fake *f)
+{
+	char	c;
+
+	return fake_wait(f->gate[0], POLLIN) && read(f->gate[0], &c, 1) == 1;
+}
+
+static void
+fake_go(struct fake *f)
+{
+	ck_assert_int_eq(write(f->gate[1], "", 1), 1);
+}
+
+static void *
+fake_main(void *arg)
+{
+	struct fake	*f = arg;
+
+	f->script(f);
+	fake_hangup(f);
+	return NULL;
+}
+
+static void
+fake_start(struct fake *f, void (*script)(struct fake *))
+{
+	struct sockaddr_un	sun;
+
+	memset(f, 0, sizeof(*f));
+	f->cfd = -1;
+	f->script = script;
+	strcpy(f->dir, "/tmp/peer-serve-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/sock", f->dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, f->path);
+	ck_assert_int_ne(f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+	    0), -1);
+	ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(f->lfd, 8), 0);
+	ck_assert_int_eq(pipe2(f->gate, O_CLOEXEC), 0);
+	ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_main, f), 0);
+}
+
+/* Stops listening: connecting then fails at once. */
+static void
+fake_unlisten(struct fake *f)
+{
+	if (f->lfd != -1)
+		close(f->lfd);
+	f->lfd = -1;
+	unlink(f->path);
+}
+
+static void
+fake_finish(struct fake *f)
+{
+	ck_assert_int_eq(pthread_join(f->thread, NULL), 0);
+	fake_unlisten(f);
+	close(f->gate[0]);
+	close(f->gate[1]);
+	rmdir(f->dir);
+	ck_assert_msg(f->why[0] == '\0', "%s", f->why);
+}
+
+/*
+ * Polls and dispatches until step says done (1), ms pass (0) or
+ * peer_dispatch fails (-1, with err).  step may act on p between rounds.
+ */
+static int
+pump(struct peer *p, bool (*step)(struct peer *, void *), void *arg, int ms,
+    struct peer_error *err)
+{
+	struct pollfd	pfd;
+	long		deadline = now_ms() + ms, left;
+	int		t;
+
+	while (!step(p, arg)) {
+		if ((left = deadline - now_ms()) <= 0)
+			return 0;
+		t = peer_timeout(p);
+		pfd.fd = peer_fd(p);
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, t == -1 || t > left ? (int)left : t);
+		if (peer_dispatch(p, err) == -1)
+			return -1;
+	}
+	return 1;
+}
+
+/* The handlers' view of the test. */
+struct served {
+	int		 handled;
+	uint64_t	 later;		/* to answer from the loop */
+	bool		 from_ok;
+	bool		 nested_ok;
+	const char	*nested_why;
+	bool		 nested_done;	/* its call from a handler ended */
+	uint8_t		 nested_result;
+	bool		 stop;		/* "stop" calls peer_stop */
+};
+
+static void
+nested_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct served	*sv = arg;
+
+	(void)p;
+	sv->nested_done = true;
+	if (r->error == NULL && r->result_len == 1)
+		sv->nested_result = r->result[0];
+}
+
+#define NESTED(cond)	do {						\
+	if (!(cond)) {							\
+		sv->nested_why = #cond;					\
+		return false;						\
+	}								\
+} while (0)
+
+/* What a handler may not do, and what it may. */
+static bool
+nested_checks(struct peer *p, const struct peer_invocation *inv,
+    struct served *sv)
+{
+	struct peer_error	 e;
+	struct peer_status	*st;
+	uint8_t			*res;
+	size_t			 len;
+	unsigned		 sent;
+
+	NESTED(peer_call_sync(p, "calc", "add", NULL, 0, NULL, &res, &len,
+	    &e) == -1 && e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_notify(p, "calc", "add", NULL, 0, NULL, &sent, &e) == -1 &&
+	    e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_serve(p, "other", NULL, NULL, NULL, &e) == -1 &&
+	    e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_unserve(p, "echo", NULL, &e) == -1 &&
+	    e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_status(p, &st, &e) == -1 &&
+	    e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_run(p, &e) == -1 && e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_dispatch(p, &e) == -1 && e.code == PEER_INVALID_ARGUMENT);
+	/* Answers that would break the stream are refused, unsent. */
+	NESTED(peer_answer(p, inv->call, B(0x82, 0x01), 2, &e) == -1 &&
+	    e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_answer(p, inv->call, B(0x01), 0, &e) == -1 &&
+	    e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_answer_error(p, inv->call, PEER_OK, "no", NULL, 0,
+	    &e) == -1 && e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_answer_error(p, inv->call, PEER_UNKNOWN, "\xff", NULL, 0,
+	    &e) == -1 && e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_answer_error(p, inv->call, PEER_UNKNOWN, "x", B(0x61), 1,
+	    &e) == -1 && e.code == PEER_INVALID_ARGUMENT);
+	NESTED(peer_call(p, "calc", "add", NULL, 0, NULL, nested_cb, sv, NULL,
+	    &e) == 0);
+	return true;
+}
+
+static void
+handler(struct peer *p, const struct peer_invocation *inv, void *arg)
+{
+	struct served	*sv = arg;
+	struct cbor_buf	 b = { 0 };
+
+	sv->handled++;
+	if (strcmp(inv->method, "echo") == 0) {
+		sv->from_ok = strcmp(inv->from, "caller") == 0 &&
+		    inv->timeout_ms == 1000 && *inv->group == '\0';
+		(void)peer_answer(p, inv->call, inv->args, inv->args_len, NULL);
+	} else if (strcmp(inv->method, "group") == 0) {
+		cbor_put_text(&b, inv->group);
+		(void)peer_answer(p, inv->call, b.data, b.len, NULL);
+	} else if (strcmp(inv->method, "fail") == 0)
+		(void)peer_answer_error(p, inv->call, PEER_UNKNOWN,
+		    "failed on purpose", inv->args, inv->args_len, NULL);
+	else if (strcmp(inv->method, "nested") == 0) {
+		sv->nested_ok = nested_checks(p, inv, sv);
+		(void)peer_answer(p, inv->call, sv->nested_ok ? B(0xf5) :
+		    B(0xf4), 1, NULL);
+	} else if (strcmp(inv->method, "later") == 0)
+		sv->later = inv->call;
+	else if (strcmp(inv->method, "stop") == 0) {
+		(void)peer_answer(p, inv->call, NULL, 0, NULL);
+		peer_stop(p);
+	} else
+		(void)peer_answer_error(p, inv->call, PEER_UNIMPLEMENTED,
+		    "no such method", NULL, 0, NULL);
+	cbor_buf_free(&b);
+}
+
+static void
+script_serve(struct fake *f)
+{
+	struct cbor_buf	b = { 0 };
+	struct invoke	iv;
+	uint64_t	id;
+	bool		ok;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	FCHECK(f, fake_register(f, "echo", NULL));
+
+	/* The first invoke comes in the same write as the register reply. */
+	FCHECK(f, fake_recv(f) && op_is(f, "register") &&
+	    text_is(f, "service", "echo") && text_is(f, "group", "g1"));
+	put_service(&b, f->m.id, "echo");
+	iv = (struct invoke){ true, 8, "echo", "g1", "group", NULL, 0, false };
+	put_invoke(&b, &iv);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	FCHECK(f, ok);
+	FCHECK(f, fake_expect_result(f, 8, B(0x62, 'g', '1'), 3));
+
+	iv = (struct invoke){ true, 7, "echo", NULL, "echo", B(0x82, 1, 2), 3,
+	    false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_expect_result(f, 7, B(0x82, 1, 2), 3));
+
+	/* Echo of no args is null. */
+	iv = (struct invoke){ true, 9, "echo", NULL, "echo", NULL, 0, false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_expect_result(f, 9, B(0xf6), 1));
+
+	iv = (struct invoke){ true, 10, "nope", NULL, "echo", NULL, 0, false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_expect_error(f, 10, PEER_UNIMPLEMENTED,
+	    "no service nope", NULL, 0));
+	iv = (struct invoke){ true, 11, "echo", "g2", "echo", NULL, 0, false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_expect_error(f, 11, PEER_UNIMPLEMENTED,
+	    "no service echo in group g2", NULL, 0));
+
+	/*
+	 * A oneway call's answer, an invoke without a call number and a
+	 * oneway call to nobody send nothing: the next frame answers 14.
+	 */
+	iv = (struct invoke){ true, 12, "echo", NULL, "echo", B(0x01), 1,
+	    true };
+	FCHECK(f, fake_invoke(f, &iv));
+	iv = (struct invoke){ false, 0, "echo", NULL, "echo", NULL, 0, false };
+	FCHECK(f, fake_invoke(f, &iv));
+	iv = (struct invoke){ true, 13, "nope", NULL, "echo", NULL, 0, true };
+	FCHECK(f, fake_invoke(f, &iv));
+	iv = (struct invoke){ true, 14, "echo", NULL, NULL, NULL, 0, false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_expect_error(f, 14, PEER_INVALID_ARGUMENT,
+	    "malformed invoke", NULL, 0));
+
+	iv = (struct invoke){ true, 15, "echo", NULL, "fail", B(0x61, 'x'), 2,
+	    false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_expect_error(f, 15, PEER_UNKNOWN, "failed on purpose",
+	    B(0x61, 'x'), 2));
+
+	/* The handler calls out, then answers. */
+	iv = (struct invoke){ true, 16, "echo", NULL, "nested", NULL, 0,
+	    false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_recv(f) && op_is(f, "call") && f->m.has_id &&
+	    text_is(f, "service", "calc"));
+	id = f->m.id;
+	FCHECK(f, fake_expect_result(f, 16, B(0xf5), 1));
+	put_result(&b, id, B(0x07), 1);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	FCHECK(f, ok);
+
+	/* Answered later, from the event loop. */
+	iv = (struct invoke){ true, 17, "echo", NULL, "later", NULL, 0, false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_expect_result(f, 17, B(0x65, 'l', 'a', 't', 'e', 'r'),
+	    6));
+}
+
+/* Answers a "later" call from outside any callback. */
+static bool
+step_answer_later(struct peer *p, void *arg)
+{
+	struct served	*sv = arg;
+
+	if (sv->later != 0) {
+		ck_assert_int_eq(peer_answer(p, sv->later, B(0x65, 'l', 'a',
+		    't', 'e', 'r'), 6, NULL), 0);
+		sv->later = 0;
+	}
+	return false;
+}
+
+START_TEST(test_serve)
+{
+	struct fake		 f;
+	struct served		 sv;
+	struct peer		*p;
+	struct peer_error	 err;
+
+	memset(&sv, 0, sizeof(sv));
+	fake_start(&f, script_serve);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+	ck_assert_str_eq(peer_node_id(p), FAKE_NODE);
+	ck_assert_int_eq(peer_serve(p, "echo", NULL, handler, &sv, &err), 0);
+	ck_assert_int_eq(peer_serve(p, "echo", NULL, handler, &sv, &err), -1);
+	ck_assert_int_eq(err.code, PEER_ALREADY_EXISTS);
+	ck_assert_int_eq(peer_serve(p, "echo", "g1", handler, &sv, &err), 0);
+	/* The script ends by hanging up. */
+	ck_assert_int_eq(pump(p, step_answer_later, &sv, 10000, &err), -1);
+	ck_assert_int_eq(err.code, PEER_UNAVAILABLE);
+	fake_finish(&f);
+	ck_assert_int_eq(sv.handled, 7);
+	ck_assert(sv.from_ok);
+	ck_assert_msg(sv.nested_ok, "in a handler: %s", sv.nested_why);
+	ck_assert(sv.nested_done);
+	ck_assert_uint_eq(sv.nested_result, 0x07);
+	ck_assert_int_eq(peer_fd(p), -1);
+	peer_close(p);
+}
+END_TEST
+
+/* An invoke frame whose "call", "service" and extra entry are raw items. */
+static void
+put_odd_invoke(struct cbor_buf *b, const uint8_t *call, size_t calllen,
+    const uint8_t *service, size_t servicelen, const char *key,
+    const uint8_t *val, size_t vallen)
+{
+	size_t	start = ctl_frame_begin(b);
+
+	cbor_put_map(b, 4 + (key != NULL));
+	cbor_put_text(b, "op");
+	cbor_put_text(b, "invoke");
+	cbor_put_text(b, "call");
+	cbor_put_raw(b, call, calllen);
+	cbor_put_text(b, "service");
+	cbor_put_raw(b, service, servicelen);
+	cbor_put_text(b, "method");
+	cbor_put_text(b, "echo");
+	if (key != NULL) {
+		cbor_put_text(b, key);
+		cbor_put_raw(b, val, vallen);
+	}
+	ctl_frame_end(b, start, 1 << 20);
+}
+
+#define ECHO	B(0x64, 'e', 'c', 'h', 'o'), 5
+
+static void
+script_malformed(struct fake *f)
+{
+	struct cbor_buf	b = { 0 };
+	bool		ok;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	FCHECK(f, fake_register(f, "echo", NULL));
+	/* Dropped: no call number to answer to. */
+	put_odd_invoke(&b, B(0x61, '1'), 2, ECHO, NULL, NULL, 0);
+	put_odd_invoke(&b, B(0x20), 1, ECHO, NULL, NULL, 0);
+	/* Refused. */
+	put_odd_invoke(&b, B(0x14), 1, B(0x01), 1, NULL, NULL, 0);
+	put_odd_invoke(&b, B(0x15), 1, ECHO, "oneway", B(0x61, 'y'), 2);
+	put_odd_invoke(&b, B(0x16), 1, ECHO, "timeout", B(0x20), 1);
+	put_odd_invoke(&b, B(0x17), 1, B(0x65, 'e', 'c', 'h', 'o', 0), 6,
+	    NULL, NULL, 0);
+	put_odd_invoke(&b, B(0x18, 0x18), 2, ECHO, "group", B(0xf6), 1);
+	/* Served: a call number of 2^64 - 1 and args of any type. */
+	put_odd_invoke(&b, B(0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff), 9, ECHO, "args", B(0xc1, 0xfb, 0x40, 0x09, 0x21, 0xfb, 0x54,
+	    0x44, 0x2d, 0x18), 10);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	FCHECK(f, ok);
+	FCHECK(f, fake_expect_error(f, 0x14, PEER_INVALID_ARGUMENT,
+	    "malformed invoke from peerd: service", NULL, 0));
+	FCHECK(f, fake_expect_error(f, 0x15, PEER_INVALID_ARGUMENT,
+	    "malformed invoke from peerd: oneway", NULL, 0));
+	FCHECK(f, fake_expect_error(f, 0x16, PEER_INVALID_ARGUMENT,
+	    "malformed invoke from peerd: timeout", NULL, 0));
+	FCHECK(f, fake_expect_error(f, 0x17, PEER_INVALID_ARGUMENT,
+	    "malformed invoke from peerd: service", NULL, 0));
+	FCHECK(f, fake_expect_error(f, 0x18, PEER_INVALID_ARGUMENT,
+	    "malformed invoke from peerd: group", NULL, 0));
+	FCHECK(f, fake_expect_result(f, UINT64_MAX, B(0xc1, 0xfb, 0x40, 0x09,
+	    0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18), 10));
+}
+
+START_TEST(test_invoke_malformed)
+{
+	struct fake		 f;
+	struct served		 sv;
+	struct peer		*p;
+	struct peer_error	 err;
+
+	memset(&sv, 0, sizeof(sv));
+	fake_start(&f, script_malformed);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+	ck_assert_int_eq(peer_serve(p, "echo", NULL, handler, &sv, &err), 0);
+	ck_assert_int_eq(pump(p, step_answer_later, &sv, 10000, &err), -1);
+	ck_assert_int_eq(err.code, PEER_UNAVAILABLE);
+	fake_finish(&f);
+	ck_assert_int_eq(sv.handled, 1);
+	peer_close(p);
+}
+END_TEST
+
+static void
+script_calls(struct fake *f)
+{
+	struct cbor_buf	b = { 0 };
+	uint64_t	call;
+	bool		ok;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+
+	FCHECK(f, fake_recv(f) && op_is(f, "call") && f->m.has_id &&
+	    text_is(f, "service", "calc") && text_is(f, "method", "add") &&
+	    item_is(f, "args", B(0x82, 1, 2), 3) &&
+	    uint_is(f, "timeout", 1500) && text_is(f, "to", "node1") &&
+	    item_is(f, "all", B(0xf5), 1));
+	put_error(&b, f->m.id, PEER_NOT_FOUND, "no such",
+	    B(0xa1, 0x61, 'k', 0x01), 4);
+	FCHECK(f, fake_send(f, &b));
+
+	/* Refused locally: the next frame is the synchronous call. */
+	FCHECK(f, fake_recv(f) && op_is(f, "call") &&
+	    text_is(f, "method", "get") && item_is(f, "args", NULL, 0) &&
+	    uint_is(f, "timeout", PEER_TIMEOUT_DEFAULT) &&
+	    text_is(f, "to", NULL) && item_is(f, "all", NULL, 0));
+	put_result(&b, f->m.id, B(0x18, 0x2a), 2);
+	FCHECK(f, fake_send(f, &b));
+
+	FCHECK(f, fake_recv(f) && op_is(f, "notify") &&
+	    text_is(f, "service", "log") &&
+	    item_is(f, "args", B(0x61, 'x'), 2));
+	put_result(&b, f->m.id, B(0xa1, 0x64, 's', 'e', 'n', 't', 0x03), 7);
+	FCHECK(f, fake_send(f, &b));
+
+	FCHECK(f, fake_recv(f) && op_is(f, "call") &&
+	    text_is(f, "method", "slow"));
+	call = f->m.id;
+	FCHECK(f, fake_recv(f) && op_is(f, "cancel") && f->m.has_id &&
+	    uint_is(f, "call", call));
+	put_result(&b, f->m.id, B(0xa1, 0x69, 'c', 'a', 'n', 'c', 'e', 'l',
+	    'l', 'e', 'd', 0xf5), 12);
+	put_error(&b, call, PEER_CANCELLED, "cancelled by the caller", NULL, 0);
+	FCHECK(f, fake_send(f, &b));
+
+	/* Never answered: libpeer gives up a margin after the timeout. */
+	FCHECK(f, fake_recv(f) && op_is(f, "call") &&
+	    text_is(f, "method", "hang") && uint_is(f, "timeout", 100));
+	FCHECK(f, fake_recv(f) && op_is(f, "call") &&
+	    text_is(f, "method", "done"));
+	put_result(&b, f->m.id, B(0xf6), 1);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	FCHECK(f, ok);
+}
+
+struct outcome {
+	bool		done;
+	enum peer_code	code;
+	char		message[512];
+	uint8_t		context[16];
+	size_t		context_len;
+	bool		has_result;
+};
+
+static void
+outcome_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct outcome	*o = arg;
+
+	(void)p;
+	o->done = true;
+	o->has_result = r->result != NULL;
+	o->code = r->error != NULL ? r->error->code : PEER_OK;
+	if (r->error != NULL)
+		memcpy(o->message, r->error->message, sizeof(o->message));
+	if (r->context != NULL && r->context_len <= sizeof(o->context)) {
+		memcpy(o->context, r->context, r->context_len);
+		o->context_len = r->context_len;
+	}
+}
+
+START_TEST(test_calls)
+{
+	struct fake		 f;
+	struct peer		*p;
+	struct peer_error	 err;
+	struct peer_call_opts	 opts = { "node1", true, 1500 };
+	struct outcome		 o;
+	uint8_t			*res;
+	size_t			 len;
+	uint64_t		 id;
+	unsigned		 sent = 0;
+	long			 t0;
+
+	fake_start(&f, script_calls);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(peer_call(p, "calc", "add", B(0x82, 1, 2), 3, &opts,
+	    outcome_cb, &o, &id, &err), 0);
+	ck_assert_int_eq(peer_wait(p, id, &err), 0);
+	ck_assert(o.done && !o.has_result);
+	ck_assert_int_eq(o.code, PEER_NOT_FOUND);
+	ck_assert_str_eq(o.message, "no such");
+	ck_assert_uint_eq(o.context_len, 4);
+	ck_assert_mem_eq(o.context, B(0xa1, 0x61, 'k', 0x01), 4);
+
+	/* Nothing that would break the stream leaves. */
+	ck_assert_int_eq(peer_call(p, "calc", "add", B(0x82, 1), 2, NULL,
+	    outcome_cb, &o, NULL, &err), -1);
+	ck_assert_int_eq(err.code, PEER_INVALID_ARGUMENT);
+	ck_assert_int_eq(peer_call(p, "calc", "add", B(0x01), 0, NULL,
+	    outcome_cb, &o, NULL, &err), -1);
+	ck_assert_int_eq(err.code, PEER_INVALID_ARGUMENT);
+	ck_assert_int_eq(peer_call(p, "\xff", "add", NULL, 0, NULL,
+	    outcome_cb, &o, NULL, &err), -1);
+	ck_assert_int_eq(err.code, PEER_INVALID_ARGUMENT);
+	ck_assert_int_eq(peer_call(p, NULL, "add", NULL, 0, NULL,
+	    outcome_cb, &o, NULL, &err), -1);
+	ck_assert_int_eq(err.code, PEER_INVALID_ARGUMENT);
+	ck_assert_int_eq(peer_cancel(p, 12345, &err), -1);
+	ck_assert_int_eq(err.code, PEER_NOT_FOUND);
+
+	ck_assert_int_eq(peer_call_sync(p, "calc", "get", NULL, 0, NULL, &res,
+	    &len, &err), 0);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_mem_eq(res, B(0x18, 0x2a), 2);
+	free(res);
+
+	ck_assert_int_eq(peer_notify(p, "log", "line", B(0x61, 'x'), 2, NULL,
+	    &sent, &err), 0);
+	ck_assert_uint_eq(sent, 3);
+
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(peer_call(p, "calc", "slow", NULL, 0, NULL,
+	    outcome_cb, &o, &id, &err), 0);
+	ck_assert_int_eq(peer_cancel(p, id, &err), 0);
+	ck_assert_int_eq(peer_wait(p, id, &err), 0);
+	ck_assert(o.done);
+	ck_assert_int_eq(o.code, PEER_CANCELLED);
+
+	memset(&o, 0, sizeof(o));
+	opts = (struct peer_call_opts){ NULL, false, 100 };
+	t0 = now_ms();
+	ck_assert_int_eq(peer_call(p, "calc", "hang", NULL, 0, &opts,
+	    outcome_cb, &o, &id, &err), 0);
+	ck_assert_int_eq(peer_wait(p, id, &err), 0);
+	ck_assert_int_eq(o.code, PEER_DEADLINE_EXCEEDED);
+	ck_assert_int_ge(now_ms() - t0, 1000);
+	ck_assert_int_eq(peer_call_sync(p, "calc", "done", NULL, 0, NULL,
+	    &res, &len, &err), 0);
+	free(res);
+
+	/* A stop before the run makes it return at once. */
+	peer_stop(p);
+	ck_assert_int_eq(peer_run(p, &err), 0);
+	/* Without reconnecting, the hang-up ends the run. */
+	ck_assert_int_eq(peer_run(p, &err), -1);
+	ck_assert_int_eq(err.code, PEER_UNAVAILABLE);
+	ck_assert_int_eq(peer_fd(p), -1);
+	fake_finish(&f);
+	peer_close(p);
+}
+END_TEST
+
+static void
+script_reconnect(struct fake *f)
+{
+	struct invoke	iv;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	FCHECK(f, fake_register(f, "echo", "g1"));
+	fake_hangup(f);
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	FCHECK(f, fake_register(f, "echo", "g1"));
+	iv = (struct invoke){ true, 5, "echo", "g1", "group", NULL, 0, false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_expect_result(f, 5, B(0x62, 'g', '1'), 3));
+	FCHECK(f, fake_gate(f));
+	iv = (struct invoke){ true, 6, "echo", "g1", "stop", NULL, 0, false };
+	FCHECK(f, fake_invoke(f, &iv));
+	FCHECK(f, fake_expect_result(f, 6, B(0xf6), 1));
+	FCHECK(f, fake_gate(f));
+	fake_unlisten(f);
+}
+
+struct watch {
+	struct served	*sv;
+	bool		 lost;		/* peer_fd was -1 */
+	int		 max_wait;	/* peer_timeout, disconnected */
+};
+
+static bool
+step_reconnected(struct peer *p, void *arg)
+{
+	struct watch	*w = arg;
+	int		 t;
+
+	if (peer_fd(p) == -1) {
+		w->lost = true;
+		if ((t = peer_timeout(p)) > w->max_wait)
+			w->max_wait = t;
+	}
+	return w->sv->handled >= 1;
+}
+
+static bool
+step_lost(struct peer *p, void *arg)
+{
+	(void)arg;
+	return peer_fd(p) == -1;
+}
+
+/* Until the wait for the next attempt passes *arg ms. */
+static bool
+step_backoff(struct peer *p, void *arg)
+{
+	return peer_timeout(p) > *(int *)arg;
+}
+
+START_TEST(test_reconnect)
+{
+	struct fake		 f;
+	struct served		 sv;
+	struct watch		 w;
+	struct peer		*p;
+	struct peer_error	 err;
+	const char		*name;
+	int			 t;
+
+	memset(&sv, 0, sizeof(sv));
+	memset(&w, 0, sizeof(w));
+	w.sv = &sv;
+	w.max_wait = -1;
+	fake_start(&f, script_reconnect);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+	peer_set_reconnect(p, true);
+	name = peer_node_name(p);
+	ck_assert_int_eq(peer_serve(p, "echo", "g1", handler, &sv, &err), 0);
+
+	/* Hung up on, it waits 100 ms, reconnects and registers again. */
+	ck_assert_int_eq(pump(p, step_reconnected, &w, 5000, &err), 1);
+	ck_assert(w.lost);
+	ck_assert_int_ge(w.max_wait, 0);
+	ck_assert_int_le(w.max_wait, 100);
+	/* The same daemon: the same strings. */
+	ck_assert_ptr_eq(peer_node_name(p), name);
+	/* The "stop" call ends the run. */
+	fake_go(&f);
+	ck_assert_int_eq(peer_run(p, &err), 0);
+	ck_assert_int_eq(sv.handled, 2);
+	fake_go(&f);
+
+	/* No daemon now: each attempt fails and doubles the wait. */
+	ck_assert_int_eq(pump(p, step_lost, NULL, 5000, &err), 1);
+	fake_finish(&f);
+	t = peer_timeout(p);
+	ck_assert_int_ge(t, 0);
+	ck_assert_int_le(t, 100);
+	t = 100;
+	ck_assert_int_eq(pump(p, step_backoff, &t, 2000, &err), 1);
+	ck_assert_int_le(peer_timeout(p), 200);
+	t = 200;
+	ck_assert_int_eq(pump(p, step_backoff, &t, 2000, &err), 1);
+	ck_assert_int_le(peer_timeout(p), 400);
+	ck_assert_int_eq(peer_fd(p), -1);
+	ck_assert_int_eq(peer_answer(p, 5, NULL, 0, &err), -1);
+	ck_assert_int_eq(err.code, PEER_UNAVAILABLE);
+	ck_assert_int_eq(peer_unserve(p, "echo", "g1", &err), 0);
+	ck_assert_int_eq(peer_unserve(p, "echo", "g1", &err), -1);
+	ck_assert_int_eq(err.code, PEER_NOT_FOUND);
+	peer_close(p);
+}
+END_TEST
+
+Suite *
+peer_serve_suite(void)
+{
+	Suite	*s = suite_create("peer_serve");
+	TCase	*tc = tcase_create("peer_serve");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_serve);
+	tcase_add_test(tc, test_invoke_malformed);
+	tcase_add_test(tc, test_calls);
+	tcase_add_test(tc, test_reconnect);
+	suite_add_tcase(s, tc);
+	return s;
+}
