@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "call.h"
 #include "callmsg.h"
@@ -32,6 +33,7 @@
 #define CALL_TIMEOUT_DEFAULT	5000		/* ms */
 #define CALL_TIMEOUT_MAX	86400000	/* ms: a day */
 #define CALL_TARGET_MAX		128		/* bytes of "to" */
+#define CALL_REDIAL_MS		10000		/* between dials for relayed calls */
 
 struct fan;
 
@@ -46,6 +48,7 @@ struct call {
 	char			 pname[NODE_NAME_MAX + 1];
 	struct ctl_defer	*defer;		/* alone: the client's request */
 	struct event		*timer;		/* alone: its deadline */
+	int64_t			 deadline_ms;	/* monotonic */
 	struct fan		*fan;		/* or one answer of a fan-out */
 	/* Waiting for a link to the provider: the message, args copied. */
 	struct callmsg		*parked;
@@ -97,6 +100,9 @@ calls_new(struct peerd *d)
 		return NULL;
 	}
 	cs->d = d;
+	/* Answers meant for a previous run must not match new calls. */
+	randombytes_buf(&cs->next_cid, sizeof(cs->next_cid));
+	cs->next_cid >>= 1;
 	TAILQ_INIT(&cs->all);
 	TAILQ_INIT(&cs->fans);
 	return cs;
@@ -230,12 +236,17 @@ fan_finish(struct fan *fan)
 {
 	struct cbor_buf	*b;
 
-	b = ctl_defer_begin(fan->defer);
-	cbor_put_array(b, fan->nanswers);
-	cbor_put_raw(b, fan->answers.data, fan->answers.len);
-	if (fan->answers.failed)
-		b->failed = true;
-	ctl_defer_end(fan->defer);
+	if (fan->answers.failed ||
+	    fan->answers.len > fan->cs->d->conf.max_message)
+		ctl_defer_error(fan->defer, PEER_RESOURCE_EXHAUSTED, "the %zu "
+		    "answers together are larger than max_message",
+		    fan->nanswers);
+	else {
+		b = ctl_defer_begin(fan->defer);
+		cbor_put_array(b, fan->nanswers);
+		cbor_put_raw(b, fan->answers.data, fan->answers.len);
+		ctl_defer_end(fan->defer);
+	}
 	TAILQ_REMOVE(&fan->cs->fans, fan, entry);
 	event_free(fan->timer);
 	cbor_buf_free(&fan->answers);
@@ -328,7 +339,7 @@ struct dial_wait {
 	uint8_t		 id[NODE_ID_LEN];
 };
 
-static void	call_route(struct call *, const struct callmsg *);
+static void	call_route(struct call *, const struct callmsg *, bool);
 
 static struct call *
 first_parked(struct calls *cs, const uint8_t *id)
@@ -362,7 +373,15 @@ dial_done(enum mesh_dial_result res, const char *reason, void *arg)
 		}
 		msg = call->parked;
 		call->parked = NULL;
-		call_route(call, msg);
+		/* The deadline kept running while the call waited. */
+		if (call->deadline_ms - peerd_now_ms() <= 0)
+			call_fail(call, PEER_DEADLINE_EXCEEDED, "no link to "
+			    "%s in time", call->pname);
+		else {
+			msg->timeout_ms = (uint64_t)(call->deadline_ms -
+			    peerd_now_ms());
+			call_route(call, msg, false);
+		}
 		free((void *)msg->args);
 		free(msg);
 	}
@@ -382,15 +401,22 @@ dial_provider(struct calls *cs, const uint8_t *id, bool wait)
 
 	if (m == NULL || m->rec.naddrs == 0)
 		return -1;
-	if (mesh_dialing(mesh, id))
-		return wait ? 0 : -1;	/* dial_done of that dial frees them */
+	/*
+	 * Relayed calls work meanwhile: a node we cannot reach is not
+	 * dialed again for each of them.  Parked calls need a dial whose
+	 * outcome they hear, even if another is under way.
+	 */
+	if (!wait && (mesh_dialing(mesh, id) || (m->call_dial_ms != 0 &&
+	    peerd_now_ms() - m->call_dial_ms < CALL_REDIAL_MS)))
+		return -1;
+	m->call_dial_ms = peerd_now_ms();
 	if (wait) {
 		if ((w = calloc(1, sizeof(*w))) == NULL)
 			return -1;
 		w->cs = cs;
 		memcpy(w->id, id, NODE_ID_LEN);
 	}
-	if (mesh_dial_member(mesh, id, m->rec.addrs[m->dial_count++ %
+	if (mesh_dial_for_calls(mesh, id, m->rec.addrs[m->dial_count++ %
 	    (unsigned)m->rec.naddrs], wait ? dial_done : NULL, w) == -1) {
 		free(w);
 		return -1;
@@ -419,31 +445,34 @@ call_park(struct call *call, const struct callmsg *msg)
 }
 
 /*
- * Sends a call on its way; the last thing done with it, since a local
+ * Sends a call on its way, or parks it until a dial to the provider
+ * ends (if may_park).  The last thing done with the call: a local
  * provider can answer before this returns.
  */
 static void
-call_route(struct call *call, const struct callmsg *msg)
+call_route(struct call *call, const struct callmsg *msg, bool may_park)
 {
 	struct calls	*cs = call->cs;
 	struct mesh	*mesh = cs->d->mesh;
-	bool		 self = memcmp(call->provider, cs->d->id.pk,
-			    NODE_ID_LEN) == 0;
+	uint8_t		 id[NODE_ID_LEN];
+	bool		 relayed;
 
-	/* Relayed calls ask for a direct link, for the calls after them. */
-	if (!self && mesh_link_to(mesh, call->provider) == NULL &&
-	    !mesh_dialing(mesh, call->provider))
-		(void)dial_provider(cs, call->provider, false);
+	memcpy(id, call->provider, NODE_ID_LEN);
+	relayed = memcmp(id, cs->d->id.pk, NODE_ID_LEN) != 0 &&
+	    mesh_link_to(mesh, id) == NULL;
 	switch (route_send(cs->d->route, msg, NULL)) {
 	case ROUTE_SENT:
+		/* A direct link, for the calls after this one. */
+		if (relayed)
+			(void)dial_provider(cs, id, false);
 		break;
 	case ROUTE_FULL:
 		call_fail(call, PEER_RESOURCE_EXHAUSTED, "the link towards %s "
 		    "is full", call->pname);
 		break;
 	case ROUTE_NO_PATH:
-		if (call_park(call, msg) == -1 ||
-		    dial_provider(cs, call->provider, true) == -1) {
+		if (!may_park || call_park(call, msg) == -1 ||
+		    dial_provider(cs, id, true) == -1) {
 			call_fail(call, PEER_UNAVAILABLE, "no route to %s",
 			    call->pname);
 		}
@@ -453,7 +482,8 @@ call_route(struct call *call, const struct callmsg *msg)
 
 /* A new call to provider m, in a fan-out or for defer. */
 static struct call *
-call_new(struct calls *cs, const struct member *m, struct fan *fan)
+call_new(struct calls *cs, const struct member *m, struct fan *fan,
+    uint64_t timeout_ms)
 {
 	struct call	*call, **pp;
 
@@ -466,6 +496,7 @@ call_new(struct calls *cs, const struct member *m, struct fan *fan)
 	}
 	call->cs = cs;
 	call->cid = ++cs->next_cid;
+	call->deadline_ms = peerd_now_ms() + (int64_t)timeout_ms;
 	call->fan = fan;
 	memcpy(call->provider, m->rec.id, NODE_ID_LEN);
 	memcpy(call->pid, m->idstr, sizeof(call->pid));
@@ -548,7 +579,7 @@ candidates(struct calls *cs, struct call_req *rq)
 		    !group_name_valid(rq->to, strlen(rq->to))))
 			continue;
 		if (pass == 0)
-			snprintf(rq->group, sizeof(rq->group), "%s", rq->to);
+			memcpy(rq->group, rq->to, strlen(rq->to) + 1);
 		else
 			rq->group[0] = '\0';
 		for (i = 0; i < gossip_members_known(g); i++) {
@@ -586,6 +617,13 @@ distance(struct calls *cs, const struct member *m)
 	return m->state == MEMBER_SUSPECT ? d + INT64_MAX / 4 : d;
 }
 
+/* Whether distance d ties with the best; only this node ties with 0. */
+static bool
+close_to(int64_t d, int64_t best)
+{
+	return best == 0 ? d == 0 : d <= best + best / 4 + 100;
+}
+
 /*
  * Local first, then the lowest round trip time; providers within a
  * quarter of the best (and 100 us) count as equal and take turns.
@@ -602,11 +640,11 @@ choose(struct calls *cs, size_t n)
 		if ((d[i] = distance(cs, cs->cand[i])) < best)
 			best = d[i];
 	for (i = 0; i < n; i++)
-		if (d[i] <= best + best / 4 + 100)
+		if (close_to(d[i], best))
 			equal++;
 	k = cs->turn++ % equal;
 	for (i = 0; i < n; i++)
-		if (d[i] <= best + best / 4 + 100 && k-- == 0)
+		if (close_to(d[i], best) && k-- == 0)
 			break;
 	return cs->cand[i];
 }
@@ -693,7 +731,7 @@ start_one(struct ctl_conn *c, const struct ctl_msg *msg,
 	struct callmsg	 cm;
 	struct timeval	 tv;
 
-	if ((call = call_new(cs, m, NULL)) == NULL) {
+	if ((call = call_new(cs, m, NULL, rq->timeout_ms)) == NULL) {
 		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
 		    "out of memory");
 		return;
@@ -707,7 +745,7 @@ start_one(struct ctl_conn *c, const struct ctl_msg *msg,
 	tv_ms(&tv, rq->timeout_ms);
 	evtimer_add(call->timer, &tv);
 	msg_init(&cm, cs, rq, m, call->cid, false);
-	call_route(call, &cm);
+	call_route(call, &cm, true);
 }
 
 static void
@@ -744,10 +782,11 @@ start_fan(struct ctl_conn *c, const struct ctl_msg *msg,
 	/* Local answers come at once: the fan ends after the loop. */
 	fan->starting = true;
 	for (i = 0; i < n; i++) {
-		if ((call = call_new(cs, cs->cand[i], fan)) == NULL)
+		if ((call = call_new(cs, cs->cand[i], fan,
+		    rq->timeout_ms)) == NULL)
 			break;
 		msg_init(&cm, cs, rq, cs->cand[i], call->cid, false);
-		call_route(call, &cm);
+		call_route(call, &cm, true);
 	}
 	fan->starting = false;
 	if (TAILQ_EMPTY(&fan->calls))

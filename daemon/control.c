@@ -49,6 +49,7 @@
 #define CTL_FRAME_TIMEOUT	30		/* s to finish a started frame */
 #define CTL_LINGER		1		/* s to wait for the client's EOF */
 #define CTL_LINGER_MAX		(1u << 20)	/* bytes discarded meanwhile */
+#define CTL_IO_MAX		(256u << 10)	/* bytes one read or write moves */
 #define CTL_DEFERS_MAX		1024		/* deferred requests a client */
 #define CTL_DEFER_BYTES_MAX	(8u << 20)	/* and the bytes they weigh */
 #define NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
@@ -444,13 +445,20 @@ ctl_linger(struct ctl_conn *c)
 	ctl_linger_read_cb(c->bev, c);
 }
 
-/* Stops reading; the connection closes once its replies are out. */
+/*
+ * Stops reading; the connection closes once its replies are out.  Its
+ * services go now: the replies to their calls would not be read.
+ */
 static void
 ctl_close_after_reply(struct ctl_conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = true;
+	if (c->ctl->d->registry != NULL)
+		registry_client_gone(c->ctl->d->registry, c);
+	if (c->ctl->d->serve != NULL)
+		serve_client_gone(c->ctl->d->serve, c);
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -828,6 +836,9 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    ctl->max_frame + FRAME_HDR);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CTL_OUT_LOW, 0);
+	/* Large calls move in few system calls, not 4 KiB at a time. */
+	bufferevent_set_max_single_read(c->bev, CTL_IO_MAX);
+	bufferevent_set_max_single_write(c->bev, CTL_IO_MAX);
 	bufferevent_setcb(c->bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&ctl->conns, c, entry);

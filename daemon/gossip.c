@@ -720,6 +720,7 @@ overlay(struct gossip *g)
 	size_t		 n = members_count(g->members), up, want, i, k, start;
 	int		 pass;
 
+	mesh_close_idle(mesh);
 	up = mesh_links(mesh, NULL, 0);
 	if (up > g->d->conf.degree_max) {
 		mesh_shed(mesh);

@@ -39,6 +39,7 @@ struct member {
 	bool			 refused;	/* dead, and its address refuses */
 	int64_t			 redial_ms;	/* dead: wait between dials */
 	unsigned		 dial_count;	/* picks the next address */
+	int64_t			 call_dial_ms;	/* last dial to carry calls */
 	uint8_t			 via[NODE_ID_LEN]; /* its record came from */
 	bool			 has_via;
 };

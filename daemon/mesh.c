@@ -36,6 +36,7 @@
 #define HANDSHAKES_MAX		256	/* inbound handshakes at once */
 #define HOLD_MS			60000	/* no overlay dials after a bye */
 #define HOLD_MAX_MS		3600000	/* a kept address shed again and again */
+#define CALL_LINK_IDLE_MS	60000	/* links dialed for calls, unused */
 #define MESH_ENVELOPE		(64u << 10) /* link messages: max_message + this */
 /* A node named on the command line: an ID prefix or a name. */
 #define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
@@ -52,6 +53,7 @@ struct mlink {
 	mesh_dial_fn		*dial_fn;	/* who waits for its outcome */
 	void			*dial_arg;
 	bool			 intentional;	/* closed on purpose, either end */
+	bool			 for_calls;	/* dialed to carry calls */
 };
 
 /* Someone waiting for a target's dial to succeed or fail. */
@@ -787,9 +789,9 @@ mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg)
 	}
 }
 
-int
-mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
-    mesh_dial_fn *fn, void *arg)
+static int
+dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
+    void *arg, bool for_calls)
 {
 	struct mlink	*ml;
 
@@ -801,12 +803,52 @@ mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
 	}
 	ml->dial_fn = fn;
 	ml->dial_arg = arg;
+	ml->for_calls = for_calls;
 	if ((ml->l = link_dial(&m->par, addr, &mesh_link_ops, ml)) == NULL) {
 		free(ml);
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(&m->links, ml, entry);
 	return 0;
+}
+
+int
+mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
+    mesh_dial_fn *fn, void *arg)
+{
+	return dial(m, id, addr, fn, arg, false);
+}
+
+int
+mesh_dial_for_calls(struct mesh *m, const uint8_t *id, const char *addr,
+    mesh_dial_fn *fn, void *arg)
+{
+	return dial(m, id, addr, fn, arg, true);
+}
+
+void
+mesh_close_idle(struct mesh *m)
+{
+	struct mlink	*ml, *next;
+	int64_t		 now = peerd_now_ms(), last;
+	size_t		 up = mesh_links(m, NULL, 0);
+
+	for (ml = TAILQ_FIRST(&m->links); ml != NULL; ml = next) {
+		next = TAILQ_NEXT(ml, entry);
+		if (up <= m->d->conf.degree_min)
+			break;
+		if (!ml->for_calls || ml->t != NULL ||
+		    link_state(ml->l) != LINK_UP)
+			continue;
+		last = link_used_ms(ml->l) > link_up_since(ml->l) ?
+		    link_used_ms(ml->l) : link_up_since(ml->l);
+		if (now - last < CALL_LINK_IDLE_MS)
+			continue;
+		log_info("link %s: no calls for %d s, closing",
+		    link_name(ml->l), CALL_LINK_IDLE_MS / 1000);
+		mesh_close_on_purpose(ml, "idle: dialed for calls");
+		up--;
+	}
 }
 
 size_t
@@ -880,6 +922,10 @@ mesh_shed(struct mesh *m)
 	TAILQ_FOREACH(ml, &m->links, entry) {
 		if (link_state(ml->l) != LINK_UP || ml->t != NULL)
 			continue;	/* addresses we were told to keep */
+		/* Calls use it: it goes once idle, see mesh_close_idle. */
+		if (link_used_ms(ml->l) != 0 && peerd_now_ms() -
+		    link_used_ms(ml->l) < CALL_LINK_IDLE_MS)
+			continue;
 		if ((score = shed_score(ml->l)) > worst_score) {
 			worst = ml;
 			worst_score = score;

@@ -40,6 +40,15 @@ typedef void	 mesh_dial_fn(enum mesh_dial_result, const char *reason,
  */
 int		 mesh_dial_member(struct mesh *, const uint8_t *id,
 		    const char *addr, mesh_dial_fn *fn, void *arg);
+/*
+ * The same for a link that calls need now.  Once no call has used it
+ * for a minute, it is closed (if the node keeps enough links without
+ * it): see mesh_close_idle.
+ */
+int		 mesh_dial_for_calls(struct mesh *, const uint8_t *id,
+		    const char *addr, mesh_dial_fn *fn, void *arg);
+/* Closes links dialed for calls that calls no longer use. */
+void		 mesh_close_idle(struct mesh *);
 /* Up links: their number, and up to max of them in out (may be NULL). */
 size_t		 mesh_links(struct mesh *, struct link **out, size_t max);
 /* Outbound links still connecting or in their handshake. */

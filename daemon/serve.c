@@ -292,9 +292,11 @@ serve_op_reply(struct ctl_conn *c, const struct ctl_msg *msg)
 		    ctl_name(c), (unsigned long long)iid);
 		return;
 	}
-	if (res != NULL && res->vallen > sv->d->conf.max_message) {
-		inv_error(inv, PEER_RESOURCE_EXHAUSTED, "the result is larger "
-		    "than max_message");
+	if ((res != NULL ? res->vallen : ans.err.msglen +
+	    ans.err.contextlen) > sv->d->conf.max_message) {
+		inv_error(inv, PEER_RESOURCE_EXHAUSTED, res != NULL ?
+		    "the result is larger than max_message" :
+		    "the error is larger than max_message");
 		return;
 	}
 	if (res != NULL) {
