@@ -75,6 +75,9 @@ struct link {
 	char			 idstr[NODE_ID_STRLEN];
 	struct wire_reasm	 reasm;
 	struct cbor_buf		 out;		/* scratch for messages */
+	uint8_t			*batch;		/* small messages to seal */
+	size_t			 batchlen;
+	struct event		*flush;		/* seals them after this turn */
 
 	int64_t			 up_ms;
 	int64_t			 used_ms;	/* last call message sent */
@@ -106,6 +109,9 @@ ms_to_tv(uint64_t ms, struct timeval *tv)
 	tv->tv_sec = (time_t)(ms / 1000);
 	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
 }
+
+static int	link_flush(struct link *);
+static void	link_flush_cb(evutil_socket_t, short, void *);
 
 static void
 link_reap(evutil_socket_t fd, short what, void *arg)
@@ -159,6 +165,8 @@ link_close(struct link *l, const char *reason)
 {
 	if (l->state == LINK_CLOSED)
 		return;
+	if (l->state == LINK_UP)
+		(void)link_flush(l);	/* a bye, say */
 	l->state = LINK_CLOSED;
 	pings_fail(l, reason);
 	l->ops->down(l, reason, l->arg);
@@ -194,6 +202,11 @@ link_close(struct link *l, const char *reason)
 	noise_cipher_clear(&l->rx);
 	wire_reasm_free(&l->reasm);
 	cbor_buf_free(&l->out);
+	free(l->batch);
+	l->batch = NULL;
+	if (l->flush != NULL)
+		event_free(l->flush);
+	l->flush = NULL;
 	/* Callers up the stack may still hold l: free it from the loop. */
 	event_active(l->reaper, EV_TIMEOUT, 1);
 }
@@ -434,6 +447,31 @@ link_message(struct link *l, const uint8_t *msg, size_t len)
 	l->ops->message(l, m.type, m.f, m.nf, msg, len, l->arg);
 }
 
+/* The messages of a batch record, until one of them closes the link. */
+static void
+link_batch(struct link *l, const uint8_t *p, size_t left)
+{
+	const uint8_t	*msg;
+	const char	*why = "empty batch";
+	size_t		 mlen;
+	int		 r = -1;
+
+	/* Between the chunks of a split message, or empty: refused. */
+	if (l->reasm.len == 0 && left > 0)
+		while ((r = wire_batch_next(&p, &left, &msg, &mlen,
+		    &why)) == 1) {
+			link_message(l, msg, mlen);
+			if (l->state != LINK_UP)
+				return;
+		}
+	if (r == -1) {
+		if (l->reasm.len != 0)
+			why = "batch inside a split message";
+		log_warnx("link %s: %s, closing", l->name, why);
+		link_close(l, why);
+	}
+}
+
 /* One transport record from the peer, decrypted in place. */
 static void
 link_transport_record(struct link *l, uint8_t *rec, size_t len)
@@ -453,6 +491,10 @@ link_transport_record(struct link *l, uint8_t *rec, size_t len)
 		log_warnx("link %s: record fails authentication, closing",
 		    l->name);
 		link_close(l, "bad record");
+		return;
+	}
+	if (n >= 1 && rec[0] == WIRE_BATCH) {
+		link_batch(l, rec + 1, (size_t)n - 1);
 		return;
 	}
 	r = wire_reasm_add(&l->reasm, rec, (size_t)n, l->par->max_message,
@@ -655,6 +697,7 @@ link_discard(struct link *l)
 	evbuffer_free(l->in);
 	event_free(l->timer);
 	event_free(l->reaper);
+	event_free(l->flush);
 	noise_hs_free(l->hs);
 	free(l);
 }
@@ -676,19 +719,22 @@ link_new(const struct link_params *par, const struct link_ops *ops, void *arg,
 	l->read_size = LINK_READ_MIN;
 	TAILQ_INIT(&l->pings);
 	l->reaper = event_new(par->base, -1, 0, link_reap, l);
+	l->flush = event_new(par->base, -1, 0, link_flush_cb, l);
 	l->timer = evtimer_new(par->base, link_handshake_timeout, l);
 	l->bev = bufferevent_socket_new(par->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	l->in = evbuffer_new();
 	l->hs = noise_hs_new(NOISE_XXPSK0, outbound, LINK_PROLOGUE,
 	    strlen(LINK_PROLOGUE), par->id->x_sk, par->id->network_key, NULL);
-	if (l->reaper == NULL || l->timer == NULL || l->bev == NULL ||
-	    l->in == NULL || l->hs == NULL) {
+	if (l->reaper == NULL || l->flush == NULL || l->timer == NULL ||
+	    l->bev == NULL || l->in == NULL || l->hs == NULL) {
 		if (l->bev == NULL && fd != -1)
 			evutil_closesocket(fd);
 		if (l->bev != NULL)
 			bufferevent_free(l->bev);
 		if (l->reaper != NULL)
 			event_free(l->reaper);
+		if (l->flush != NULL)
+			event_free(l->flush);
 		if (l->timer != NULL)
 			event_free(l->timer);
 		if (l->in != NULL)
@@ -773,33 +819,93 @@ link_accept(const struct link_params *par, int fd, const struct sockaddr *sa,
 	return l;
 }
 
+/* Seals the batch into the output.  -1 if the cipher failed. */
+static int
+link_flush(struct link *l)
+{
+	struct evbuffer	*out;
+	size_t		 before;
+
+	if (l->batchlen == 0)
+		return 0;
+	out = bufferevent_get_output(l->bev);
+	before = evbuffer_get_length(out);
+	if (wire_seal_batch(&l->tx, l->batch, l->batchlen, out) == -1)
+		return -1;
+	l->bytes_out += evbuffer_get_length(out) - before;
+	l->batchlen = 0;
+	return 0;
+}
+
+static void
+link_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct link	*l = arg;
+
+	(void)fd; (void)what;
+	if (l->state == LINK_UP && link_flush(l) == -1)
+		link_close(l, "cannot encrypt");
+}
+
+/* A peer that stops reading is dropped, not buffered without end. */
+static bool
+link_over_limit(struct link *l)
+{
+	char	reason[96];
+	size_t	queued = link_queued(l);
+
+	if (queued <= 2 * l->par->max_message + (1u << 20))
+		return false;
+	snprintf(reason, sizeof(reason), "peer not reading (%zu bytes "
+	    "queued)", queued);
+	log_warnx("link %s: %s, closing", l->name, reason);
+	link_close(l, reason);
+	return true;
+}
+
 int
 link_send(struct link *l, const uint8_t *msg, size_t len)
 {
 	struct evbuffer	*out;
-	size_t		 before, queued;
-	char		 reason[96];
+	size_t		 before;
 
 	if (l->state != LINK_UP)
 		return -1;
+	/*
+	 * Small messages wait for the end of this turn of the event loop,
+	 * and go out together in one record.
+	 */
+	if (len <= WIRE_BATCH_MSG_MAX) {
+		if (l->batch == NULL &&
+		    (l->batch = malloc(WIRE_CHUNK_MAX)) == NULL) {
+			link_close(l, "out of memory");
+			return -1;
+		}
+		if (wire_batch_add(l->batch, &l->batchlen, msg, len) == -1) {
+			if (link_flush(l) == -1) {
+				link_close(l, "cannot encrypt");
+				return -1;
+			}
+			(void)wire_batch_add(l->batch, &l->batchlen, msg, len);
+		}
+		if (l->batchlen == 2 + len)
+			event_active(l->flush, EV_WRITE, 1);
+		l->msgs_out++;
+		return link_over_limit(l) ? -1 : 0;
+	}
+	if (link_flush(l) == -1) {
+		link_close(l, "cannot encrypt");
+		return -1;
+	}
 	out = bufferevent_get_output(l->bev);
 	before = evbuffer_get_length(out);
 	if (wire_seal(&l->tx, msg, len, out) == -1) {
 		link_close(l, "cannot encrypt");
 		return -1;
 	}
-	queued = evbuffer_get_length(out);
-	l->bytes_out += queued - before;
+	l->bytes_out += evbuffer_get_length(out) - before;
 	l->msgs_out++;
-	/* A peer that stops reading is dropped, not buffered without end. */
-	if (queued > 2 * l->par->max_message + (1u << 20)) {
-		snprintf(reason, sizeof(reason), "peer not reading (%zu bytes "
-		    "queued)", queued);
-		log_warnx("link %s: %s, closing", l->name, reason);
-		link_close(l, reason);
-		return -1;
-	}
-	return 0;
+	return link_over_limit(l) ? -1 : 0;
 }
 
 int
@@ -929,5 +1035,5 @@ size_t
 link_queued(const struct link *l)
 {
 	return l->bev == NULL ? 0 :
-	    evbuffer_get_length(bufferevent_get_output(l->bev));
+	    evbuffer_get_length(bufferevent_get_output(l->bev)) + l->batchlen;
 }

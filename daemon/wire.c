@@ -12,36 +12,86 @@
 
 #include "wire.h"
 
+/* One record: the flags byte, then chunk (at most WIRE_CHUNK_MAX). */
+static int
+seal_record(struct noise_cipher *c, uint8_t flags, const uint8_t *chunk,
+    size_t len, struct evbuffer *out)
+{
+	struct evbuffer_iovec	 v;
+	uint8_t			*p;
+	ssize_t			 n;
+
+	if (evbuffer_reserve_space(out, WIRE_HDR + 1 + len + NOISE_TAG_LEN,
+	    &v, 1) != 1)
+		return -1;
+	p = v.iov_base;
+	p[WIRE_HDR] = flags;
+	memcpy(p + WIRE_HDR + 1, chunk, len);
+	n = noise_encrypt(c, NULL, 0, p + WIRE_HDR, 1 + len, p + WIRE_HDR,
+	    1 + len + NOISE_TAG_LEN);
+	if (n == -1)
+		return -1;
+	p[0] = (uint8_t)(n >> 8);
+	p[1] = (uint8_t)n;
+	v.iov_len = WIRE_HDR + (size_t)n;
+	return evbuffer_commit_space(out, &v, 1);
+}
+
 int
 wire_seal(struct noise_cipher *c, const uint8_t *msg, size_t len,
     struct evbuffer *out)
 {
-	struct evbuffer_iovec	 v;
-	uint8_t			*p;
-	size_t			 chunk;
-	ssize_t			 n;
+	size_t	chunk;
 
 	do {
 		chunk = len > WIRE_CHUNK_MAX ? WIRE_CHUNK_MAX : len;
-		if (evbuffer_reserve_space(out, WIRE_HDR + 1 + chunk +
-		    NOISE_TAG_LEN, &v, 1) != 1)
-			return -1;
-		p = v.iov_base;
-		p[WIRE_HDR] = len > chunk ? WIRE_MORE : 0;
-		memcpy(p + WIRE_HDR + 1, msg, chunk);
-		n = noise_encrypt(c, NULL, 0, p + WIRE_HDR, 1 + chunk,
-		    p + WIRE_HDR, 1 + chunk + NOISE_TAG_LEN);
-		if (n == -1)
-			return -1;
-		p[0] = (uint8_t)(n >> 8);
-		p[1] = (uint8_t)n;
-		v.iov_len = WIRE_HDR + (size_t)n;
-		if (evbuffer_commit_space(out, &v, 1) == -1)
+		if (seal_record(c, len > chunk ? WIRE_MORE : 0, msg, chunk,
+		    out) == -1)
 			return -1;
 		msg += chunk;
 		len -= chunk;
 	} while (len > 0);
 	return 0;
+}
+
+int
+wire_batch_add(uint8_t *buf, size_t *len, const uint8_t *msg, size_t mlen)
+{
+	if (mlen == 0 || mlen > WIRE_BATCH_MSG_MAX ||
+	    WIRE_CHUNK_MAX - *len < 2 + mlen)
+		return -1;
+	buf[*len] = (uint8_t)(mlen >> 8);
+	buf[*len + 1] = (uint8_t)mlen;
+	memcpy(buf + *len + 2, msg, mlen);
+	*len += 2 + mlen;
+	return 0;
+}
+
+int
+wire_seal_batch(struct noise_cipher *c, const uint8_t *batch, size_t len,
+    struct evbuffer *out)
+{
+	return seal_record(c, WIRE_BATCH, batch, len, out);
+}
+
+int
+wire_batch_next(const uint8_t **p, size_t *left, const uint8_t **msg,
+    size_t *len, const char **why)
+{
+	size_t	n;
+
+	if (*left == 0)
+		return 0;
+	if (*left < 2 || (n = (size_t)(*p)[0] << 8 | (*p)[1]) == 0 ||
+	    n > WIRE_BATCH_MSG_MAX || n > *left - 2) {
+		*why = "malformed batch";
+		return -1;
+	}
+	*msg = *p + 2;
+	*len = n;
+	*p += 2 + n;
+	*left -= 2 + n;
+	return 1;
 }
 
 int

@@ -4,7 +4,9 @@
  * record is a 2-byte big-endian length and that many bytes of Noise
  * ciphertext.  The plaintext is one flags byte and a chunk of a
  * message; a message longer than one chunk is split over records that
- * carry WIRE_MORE, all but the last of them full.
+ * carry WIRE_MORE, all but the last of them full.  Small messages
+ * sent close together share one record marked WIRE_BATCH, each behind
+ * a 2-byte big-endian length, so that they cost one encryption.
  */
 #ifndef PEERD_WIRE_H
 #define PEERD_WIRE_H
@@ -18,6 +20,8 @@
 #define WIRE_CHUNK_MAX	(NOISE_MAX_MSG_LEN - NOISE_TAG_LEN - 1)
 #define WIRE_RECORD_MIN	(NOISE_TAG_LEN + 1)	/* flags and tag */
 #define WIRE_MORE	0x01	/* more chunks of this message follow */
+#define WIRE_BATCH	0x02	/* whole small messages, each with a length */
+#define WIRE_BATCH_MSG_MAX 2048	/* larger messages get records of their own */
 
 struct evbuffer;
 
@@ -27,6 +31,23 @@ struct evbuffer;
  */
 int	wire_seal(struct noise_cipher *, const uint8_t *msg, size_t len,
 	    struct evbuffer *out);
+
+/*
+ * Appends msg (at most WIRE_BATCH_MSG_MAX bytes) to the batch being
+ * built in buf (WIRE_CHUNK_MAX bytes, *len used).  -1 if it is full.
+ */
+int	wire_batch_add(uint8_t *buf, size_t *len, const uint8_t *msg,
+	    size_t mlen);
+/* Seals a batch into one record; as wire_seal. */
+int	wire_seal_batch(struct noise_cipher *, const uint8_t *batch,
+	    size_t len, struct evbuffer *out);
+/*
+ * The next message of a decrypted batch record (*p and *left walk
+ * through it, past the flags byte): 1 with *msg and *len set, 0 at the
+ * end, -1 with *why set if it is malformed.
+ */
+int	wire_batch_next(const uint8_t **p, size_t *left, const uint8_t **msg,
+	    size_t *len, const char **why);
 
 /* A message being put back together from its chunks. */
 struct wire_reasm {
