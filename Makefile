@@ -28,7 +28,8 @@ CTL_LIBS	= $(shell $(PKG_CONFIG) --libs libcbor libsodium jansson)
 TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -lm
 
 LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/frame.c \
-		  lib/peer.c lib/peer_code.c lib/proto.c
+		  lib/peer.c lib/peer_call.c lib/peer_code.c lib/peer_serve.c \
+		  lib/proto.c
 DAEMON_SRC	= daemon/addr.c daemon/beacon.c daemon/call.c daemon/callmsg.c \
 		  daemon/config.c \
 		  daemon/control.c daemon/discover.c daemon/gossip.c \
@@ -37,7 +38,7 @@ DAEMON_SRC	= daemon/addr.c daemon/beacon.c daemon/call.c daemon/callmsg.c \
 		  daemon/mesh.c daemon/noise.c daemon/notify.c daemon/record.c \
 		  daemon/registry.c daemon/route.c daemon/serve.c \
 		  daemon/token.c daemon/wire.c
-CTL_SRC		= ctl/cbor_json.c ctl/peerctl.c
+CTL_SRC		= ctl/call.c ctl/cbor_json.c ctl/peerctl.c ctl/serve.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
 INTEG_SRC	= $(wildcard tests/integration/*.c)
 FUZZ_SRC	= $(wildcard tests/fuzz/*.c)
@@ -53,8 +54,9 @@ LIBPEER_A	= $(BUILD)/libpeer.a
 LIBPEER_SO	= $(BUILD)/libpeer.so.0
 UNIT_TESTS	= $(BUILD)/tests/unit_tests
 INTEG_TESTS	= $(BUILD)/tests/integration_tests
+EXAMPLES	= $(BUILD)/examples/echo_server $(BUILD)/examples/echo_call
 
-all: $(PEERD) $(PEERCTL) $(LIBPEER_A) $(LIBPEER_SO)
+all: $(PEERD) $(PEERCTL) $(LIBPEER_A) $(LIBPEER_SO) $(EXAMPLES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -77,11 +79,16 @@ $(PEERD): $(call obj,daemon/peerd.c) $(DAEMON_OBJ) $(LIBPEER_A)
 $(PEERCTL): $(CTL_OBJ) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(CTL_LIBS)
 
-$(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)
+$(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) \
+		  $(call obj,ctl/call.c ctl/cbor_json.c ctl/serve.c) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
 
 $(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
+
+# Programs that show how to use libpeer; see examples/README.md.
+$(EXAMPLES): $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIBPEER_A)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcbor)
 
 # Installs the Debian packages the build and the tests need (idempotent).
 deps:
@@ -93,7 +100,8 @@ tests: all $(UNIT_TESTS) $(INTEG_TESTS)
 check: deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) scripts/verify-unit
-	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) scripts/run-tests \
+	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) \
+	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/run-tests \
 	    $(UNIT_TESTS) $(INTEG_TESTS)
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer,
@@ -143,11 +151,18 @@ $(BUILD)/bench/members_bench: bench/members_bench.c $(LIBPEER_A) lib/peer.h \
 	    $(filter %.c %.a,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -o $@
 
+$(BUILD)/bench/call_bench: bench/call_bench.c $(LIBPEER_A) lib/peer.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib \
+	    $(filter %.c %.a,$^) \
+	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -lm -o $@
+
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/link_bench \
-	    $(BUILD)/bench/members_bench
+	    $(BUILD)/bench/members_bench $(BUILD)/bench/call_bench
 	$(BUILD)/bench/link_bench $(BENCH_FLAGS)
 	PEERD=$(PEERD) $(BUILD)/bench/members_bench
+	PEERD=$(PEERD) $(BUILD)/bench/call_bench
 
 # Runs peerd in the foreground on its defaults, keeping state in .run/.
 run: deps

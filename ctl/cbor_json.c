@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cbor_json.c: converting decoded libcbor items to jansson values.
+ * cbor_json.c: converting decoded libcbor items to jansson values, and
+ * jansson values to encoded CBOR.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cbor_buf.h"
 #include "cbor_json.h"
 #include "cbor_scan.h"
 
@@ -121,9 +124,14 @@ item_to_json(const cbor_item_t *it, int depth)
 	if (depth > CBOR_SCAN_DEPTH)
 		return NULL;
 	switch (cbor_typeof(it)) {
+	/* Beyond jansson's 64-bit signed integers: the nearest double. */
 	case CBOR_TYPE_UINT:
+		if (cbor_get_int(it) > INT64_MAX)
+			return json_real((double)cbor_get_int(it));
 		return json_integer((json_int_t)cbor_get_int(it));
 	case CBOR_TYPE_NEGINT:
+		if (cbor_get_int(it) > INT64_MAX)
+			return json_real(-1.0 - (double)cbor_get_int(it));
 		return json_integer(-1 - (json_int_t)cbor_get_int(it));
 	case CBOR_TYPE_BYTESTRING:
 		return bytes_to_json(it);
@@ -174,4 +182,74 @@ cbor_to_json(const uint8_t *buf, size_t len)
 	j = item_to_json(it, 0);
 	cbor_decref(&it);
 	return j;
+}
+
+/* Always eight bytes: JSON says nothing of a number's precision. */
+static void
+put_double(struct cbor_buf *b, double d)
+{
+	uint8_t		buf[9];
+	uint64_t	u;
+	int		i;
+
+	memcpy(&u, &d, sizeof(u));
+	buf[0] = 0xfb;
+	for (i = 8; i > 0; i--, u >>= 8)
+		buf[i] = u & 0xff;
+	cbor_put_raw(b, buf, sizeof(buf));
+}
+
+static int
+json_put(json_t *j, int depth, int maxdepth, struct cbor_buf *b)
+{
+	void	*it;
+	size_t	 i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		if (depth >= maxdepth)
+			return -1;
+		cbor_put_map(b, json_object_size(j));
+		for (it = json_object_iter(j); it != NULL;
+		    it = json_object_iter_next(j, it)) {
+			cbor_put_textn(b, json_object_iter_key(it),
+			    json_object_iter_key_len(it));
+			if (json_put(json_object_iter_value(it), depth + 1,
+			    maxdepth, b) == -1)
+				return -1;
+		}
+		return 0;
+	case JSON_ARRAY:
+		if (depth >= maxdepth)
+			return -1;
+		cbor_put_array(b, json_array_size(j));
+		for (i = 0; i < json_array_size(j); i++)
+			if (json_put(json_array_get(j, i), depth + 1, maxdepth,
+			    b) == -1)
+				return -1;
+		return 0;
+	case JSON_STRING:
+		cbor_put_textn(b, json_string_value(j), json_string_length(j));
+		return 0;
+	case JSON_INTEGER:
+		cbor_put_int(b, json_integer_value(j));
+		return 0;
+	case JSON_REAL:
+		put_double(b, json_real_value(j));
+		return 0;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		cbor_put_bool(b, json_is_true(j));
+		return 0;
+	case JSON_NULL:
+		cbor_put_null(b);
+		return 0;
+	}
+	return -1;
+}
+
+int
+json_to_cbor(json_t *j, int maxdepth, struct cbor_buf *b)
+{
+	return json_put(j, 0, maxdepth, b);
 }

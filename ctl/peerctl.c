@@ -2,6 +2,7 @@
 /*
  * peerctl.c: the command-line client of peerd.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -14,10 +15,12 @@
 
 #include <jansson.h>
 
+#include "call.h"
 #include "cbor_buf.h"
 #include "cbor_json.h"
 #include "cbor_scan.h"
 #include "peer.h"
+#include "serve.h"
 
 #define PEERCTL_VERSION	"0.1.0"
 #define CTL_FIELDS	20	/* keys in one peers entry */
@@ -41,6 +44,7 @@ struct command {
 	int		(*fn)(const struct opts *, int, char **);
 };
 
+static int	cmd_call(const struct opts *, int, char **);
 static int	cmd_connect(const struct opts *, int, char **);
 static int	cmd_disconnect(const struct opts *, int, char **);
 static int	cmd_id(const struct opts *, int, char **);
@@ -49,10 +53,21 @@ static int	cmd_join(const struct opts *, int, char **);
 static int	cmd_members(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
 static int	cmd_ping(const struct opts *, int, char **);
+static int	cmd_serve(const struct opts *, int, char **);
 static int	cmd_services(const struct opts *, int, char **);
 static int	cmd_status(const struct opts *, int, char **);
 
 static const struct command commands[] = {
+	{ "call",	"SERVICE.METHOD [ARG ...]\n"
+	    "       [--to NODE|GROUP] [--all] [--timeout DURATION]",
+	    "call a method of a service",
+	    "Call METHOD of SERVICE on a node that offers it and print the\n"
+	    "result as JSON on one line.  Each ARG is one JSON value (quote\n"
+	    "strings: '\"text\"'); the method gets them as an array.  --to\n"
+	    "picks the node (its name or 4 or more characters of its ID) or a\n"
+	    "group; --all calls every node that offers the service and prints\n"
+	    "one line per answer; --timeout gives up after DURATION (500ms,\n"
+	    "2s, 1m; default 5s).", cmd_call },
 	{ "connect",	"HOST:PORT", "link to another peerd", "Link to the peerd at HOST:PORT (IPv6 as "
 	    "[ADDR]:PORT) and keep\nre-linking to it while this daemon runs. "
 	    "Waits for the handshake;\nfails if the first attempt does. "
@@ -85,6 +100,17 @@ static const struct command commands[] = {
 	    "payload (default 0), and print each round-trip time.  --count\n"
 	    "defaults to 4 (0: until interrupted), --interval to 1000 ms.",
 	    cmd_ping },
+	{ "serve",	"NAME [--group GROUP] [--jobs N]\n"
+	    "       [--verbose] -- COMMAND [ARG ...]",
+	    "offer a command as a service",
+	    "Offer the service NAME and run COMMAND ARG ... METHOD ARGS for\n"
+	    "each call, where ARGS is the call's arguments as one JSON text.\n"
+	    "What the command prints is the result: its JSON value, or else a\n"
+	    "string.  A command that fails fails the call with UNKNOWN and what\n"
+	    "it wrote to standard error.  At most N commands run at once\n"
+	    "(default 4; up to 1024 more calls wait), each until the call's\n"
+	    "deadline.  Runs until SIGINT or SIGTERM; --verbose logs each call\n"
+	    "on standard error.", cmd_serve },
 	{ "services",	"[--service NAME]", "list the services of every node",
 	    "List the services that local programs registered, on every live\n"
 	    "node of the mesh: service, group, and the node offering it.\n"
@@ -735,6 +761,366 @@ cmd_services(const struct opts *o, int argc, char **argv)
 	return run_op(o, "services", &body, n, 0, print_services);
 }
 
+/* A call's outcome, copied out of the reply callback. */
+struct call_reply {
+	struct peer_error	 err;
+	bool			 failed;
+	uint8_t			*result;
+	size_t			 len;
+	uint8_t			*context;	/* NULL if none */
+	size_t			 contextlen;
+};
+
+static uint8_t *
+copy_item(const uint8_t *buf, size_t len)
+{
+	uint8_t	*p;
+
+	if ((p = malloc(len ? len : 1)) != NULL && len > 0)
+		memcpy(p, buf, len);
+	return p;
+}
+
+static void
+on_call_reply(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct call_reply	*cr = arg;
+
+	(void)p;
+	if (r->error != NULL) {
+		cr->failed = true;
+		cr->err = *r->error;
+		if (r->context != NULL &&
+		    (cr->context = copy_item(r->context,
+		    r->context_len)) != NULL)
+			cr->contextlen = r->context_len;
+		return;
+	}
+	if (r->result == NULL)
+		return;
+	if ((cr->result = copy_item(r->result, r->result_len)) == NULL) {
+		cr->failed = true;
+		cr->err.code = PEER_RESOURCE_EXHAUSTED;
+		snprintf(cr->err.message, sizeof(cr->err.message),
+		    "out of memory");
+	} else
+		cr->len = r->result_len;
+}
+
+/* Prints one encoded item as JSON on one line; NULL prints null. */
+static int
+print_compact(FILE *f, const uint8_t *buf, size_t len)
+{
+	json_t	*j;
+
+	if (buf == NULL) {
+		fprintf(f, "null\n");
+		return EXIT_OK;
+	}
+	if ((j = cbor_to_json(buf, len)) == NULL) {
+		fprintf(stderr, "peerctl: peerd sent a result that is not "
+		    "valid CBOR\n");
+		return EXIT_FAILED;
+	}
+	json_dumpf(j, f, JSON_COMPACT | JSON_ENCODE_ANY);
+	fputc('\n', f);
+	json_decref(j);
+	return EXIT_OK;
+}
+
+/*
+ * Text from another node, bound for a terminal: control characters are
+ * escaped, newlines too unless lines are allowed.
+ */
+static void
+put_safe(FILE *f, const char *s, size_t n, bool lines)
+{
+	unsigned char	c;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if ((c < 0x20 && !(lines && (c == '\n' || c == '\t'))) ||
+		    c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+/* An error's context: text as it is (a command's stderr), else JSON. */
+static void
+print_context(const struct opts *o, const uint8_t *buf, size_t len)
+{
+	const char	*s;
+	size_t		 n;
+
+	if (!o->json && cbor_read_text(buf, len, &s, &n)) {
+		put_safe(stderr, s, n, true);
+		if (n == 0 || s[n - 1] != '\n')
+			fputc('\n', stderr);
+	} else
+		(void)print_compact(stderr, buf, len);
+}
+
+/*
+ * Prints the answers of call --all: as JSON, or one line each.  1 if
+ * any is an error.
+ */
+static int
+print_answers(const struct opts *o, const uint8_t *res, size_t len)
+{
+	struct cbor_field	 f[8], ef[8];
+	const struct cbor_field	*v, *e;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	const char		*t;
+	size_t			 itemlen;
+	char			 name[80], node[64], code[32], msg[512];
+	int			 nf, nef, rc = EXIT_OK;
+
+	if (res == NULL || !cbor_array_iter(res, len, &it)) {
+		fprintf(stderr, "peerctl: malformed call reply\n");
+		return EXIT_FAILED;
+	}
+	if (o->json) {
+		if (print_compact(stdout, res, len) != EXIT_OK)
+			return EXIT_FAILED;
+		while (cbor_iter_next(&it, &item, &itemlen))
+			if ((nf = cbor_scan_map(item, itemlen, f, 8)) == -1 ||
+			    cbor_field_get(f, nf, "result") == NULL)
+				rc = EXIT_FAILED;
+		return rc;
+	}
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		if ((nf = cbor_scan_map(item, itemlen, f, 8)) == -1)
+			continue;
+		t = text_field(f, nf, "name", name, sizeof(name));
+		put_safe(stdout, t, strlen(t), false);
+		printf(" (%.12s): ", text_field(f, nf, "node", node,
+		    sizeof(node)));
+		if ((v = cbor_field_get(f, nf, "result")) != NULL) {
+			if (print_compact(stdout, v->val, v->vallen) != EXIT_OK)
+				rc = EXIT_FAILED;
+			continue;
+		}
+		rc = EXIT_FAILED;
+		if ((e = cbor_field_get(f, nf, "error")) == NULL ||
+		    (nef = cbor_scan_map(e->val, e->vallen, ef, 8)) == -1) {
+			printf("error\n");
+			continue;
+		}
+		printf("error ");
+		t = text_field(ef, nef, "code", code, sizeof(code));
+		put_safe(stdout, t, strlen(t), false);
+		printf(": ");
+		t = text_field(ef, nef, "message", msg, sizeof(msg));
+		put_safe(stdout, t, strlen(t), false);
+		putchar('\n');
+	}
+	return rc;
+}
+
+/* Service names as the daemon lists them; NULL on failure. */
+static char **
+service_names(struct peer *p, size_t *n, struct peer_error *err)
+{
+	struct cbor_field	 top[4], f[CTL_FIELDS];
+	const struct cbor_field	*services, *v;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	uint8_t			*res;
+	const char		*s;
+	char			**names;
+	size_t			 len, itemlen, sl;
+	int			 nf;
+
+	if (peer_op(p, "services", NULL, 0, 0, 0, &res, &len, err) == -1)
+		return NULL;
+	*n = 0;
+	names = NULL;
+	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
+	    (services = cbor_field_get(top, nf, "services")) == NULL ||
+	    !cbor_array_iter(services->val, services->vallen, &it) ||
+	    (names = calloc(it.items + 1, sizeof(*names))) == NULL)
+		goto done;
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1 ||
+		    (v = cbor_field_get(f, nf, "service")) == NULL ||
+		    !cbor_read_text(v->val, v->vallen, &s, &sl))
+			continue;
+		if ((names[*n] = strndup(s, sl)) != NULL)
+			(*n)++;
+	}
+done:
+	free(res);
+	if (names == NULL) {
+		err->code = PEER_INTERNAL;
+		snprintf(err->message, sizeof(err->message), "malformed "
+		    "services reply");
+	}
+	return names;
+}
+
+static void
+free_names(char **names, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n && names != NULL; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int
+cmd_call(const struct opts *o, int argc, char **argv)
+{
+	struct peer_call_opts	 co = { NULL, false, 0 };
+	struct peer_error	 err;
+	struct call_reply	 cr;
+	struct cbor_buf		 args = { 0 };
+	struct peer		*p;
+	const char		*word = NULL;
+	char			**names = NULL, **av, *service = NULL, msg[512];
+	size_t			 nnames = 0, slen;
+	uint64_t		 id;
+	int			 k, nargs = 0, rc = EXIT_FAILED;
+
+	if ((av = calloc((size_t)argc, sizeof(*av))) == NULL) {
+		fprintf(stderr, "peerctl: out of memory\n");
+		return EXIT_FAILED;
+	}
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--to") == 0 && k + 1 < argc)
+			co.to = argv[++k];
+		else if (strcmp(argv[k], "--all") == 0)
+			co.all = true;
+		else if (strcmp(argv[k], "--timeout") == 0 && k + 1 < argc) {
+			co.timeout_ms = call_duration(argv[++k],
+			    CALL_TIMEOUT_MAX);
+			if (co.timeout_ms == -1) {
+				fprintf(stderr, "peerctl: call: --timeout: "
+				    "\"%s\" is not a duration from 1ms to "
+				    "24h\n", argv[k]);
+				free(av);
+				return EXIT_USAGE;
+			}
+		} else if (argv[k][0] == '-' && !isdigit((unsigned char)
+		    argv[k][1])) {
+			/* No JSON value starts so: an unknown option. */
+			free(av);
+			return -1;
+		} else if (word == NULL)
+			word = argv[k];
+		else
+			av[nargs++] = argv[k];
+	}
+	/* Known service names change where it splits, never whether. */
+	if (word == NULL || call_split(word, NULL, 0) == 0) {
+		free(av);
+		return -1;
+	}
+	if (nargs > 0 && call_args(av, nargs, &args, msg, sizeof(msg)) == -1) {
+		fprintf(stderr, "peerctl: call %s: %s\n", word, msg);
+		free(av);
+		cbor_buf_free(&args);
+		return EXIT_USAGE;
+	}
+	free(av);
+	if (args.failed) {
+		fprintf(stderr, "peerctl: out of memory\n");
+		return EXIT_FAILED;
+	}
+	p = connect_or_exit(o);
+	/* With one dot there is only one way to split. */
+	if (strchr(word, '.') != strrchr(word, '.') &&
+	    (names = service_names(p, &nnames, &err)) == NULL &&
+	    peer_fd(p) == -1) {
+		rc = fail(p, &err);
+		goto done;
+	}
+	if ((slen = call_split(word, (const char *const *)names,
+	    nnames)) == 0) {
+		fprintf(stderr, "peerctl: call: %s: not SERVICE.METHOD\n",
+		    word);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if ((service = strndup(word, slen)) == NULL) {
+		fprintf(stderr, "peerctl: out of memory\n");
+		goto done;
+	}
+	memset(&cr, 0, sizeof(cr));
+	if (peer_call(p, service, word + slen + 1, nargs > 0 ? args.data :
+	    NULL, args.len, &co, on_call_reply, &cr, &id, &err) == -1 ||
+	    peer_wait(p, id, &err) == -1) {
+		cr.failed = true;
+		cr.err = err;
+	}
+	if (cr.failed) {
+		fprintf(stderr, "peerctl: call %s: %s: ", word,
+		    peer_code_name(cr.err.code));
+		put_safe(stderr, cr.err.message, strlen(cr.err.message), false);
+		fputc('\n', stderr);
+		if (cr.context != NULL)
+			print_context(o, cr.context, cr.contextlen);
+		rc = peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
+	} else if (co.all)
+		rc = print_answers(o, cr.result, cr.len);
+	else
+		rc = print_compact(stdout, cr.result, cr.len);
+	free(cr.result);
+	free(cr.context);
+done:
+	free(service);
+	free_names(names, nnames);
+	cbor_buf_free(&args);
+	peer_close(p);
+	return rc;
+}
+
+static int
+cmd_serve(const struct opts *o, int argc, char **argv)
+{
+	struct serve_conf	 c = { NULL, NULL, NULL, 0, 4, false };
+	struct peer_error	 err;
+	struct peer		*p;
+	long long		 jobs;
+	int			 k, rc = EXIT_OK;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--") == 0) {
+			k++;
+			break;
+		}
+		if (strcmp(argv[k], "--group") == 0 && k + 1 < argc)
+			c.group = argv[++k];
+		else if (strcmp(argv[k], "--jobs") == 0 && k + 1 < argc) {
+			if ((jobs = parse_num(argv[++k], SERVE_JOBS_MAX)) < 1)
+				return -1;
+			c.jobs = (int)jobs;
+		} else if (strcmp(argv[k], "--verbose") == 0)
+			c.verbose = true;
+		else if (c.name == NULL && argv[k][0] != '-')
+			c.name = argv[k];
+		else
+			return -1;
+	}
+	/* COMMAND comes only after "--": it has options of its own. */
+	if (c.name == NULL || k >= argc || strcmp(argv[k - 1], "--") != 0)
+		return -1;
+	c.argv = argv + k;
+	c.argc = argc - k;
+	p = connect_or_exit(o);
+	if (serve_run(p, &c, &err) == -1) {
+		fprintf(stderr, "peerctl: serve %s: %s: %s\n", c.name,
+		    peer_code_name(err.code), err.message);
+		rc = peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
+	}
+	peer_close(p);
+	return rc;
+}
+
 static int
 cmd_id(const struct opts *o, int argc, char **argv)
 {
@@ -805,8 +1191,13 @@ main(int argc, char *argv[])
 		    "--help)\n", argv[0]);
 		return EXIT_USAGE;
 	}
-	/* Command options: --json and --help may also follow the command. */
+	/*
+	 * Command options: --json and --help may also follow the command,
+	 * but not "--", after which come another program's arguments.
+	 */
 	for (i = 1; i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
 			command_help(c, stdout);
