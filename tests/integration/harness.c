@@ -36,6 +36,14 @@ peerd_bin(void)
 }
 
 const char *
+echo_server_bin(void)
+{
+	const char	*s = getenv("ECHO_SERVER");
+
+	return s != NULL ? s : "build/examples/echo_server";
+}
+
+const char *
 peerctl_bin(void)
 {
 	const char	*s = getenv("PEERCTL");
@@ -527,4 +535,61 @@ unix_connect(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+pid_t
+echo_start(const struct daemon *d, const char *service, const char *group)
+{
+	struct pollfd	 pfd;
+	char		 line[64];
+	size_t		 got = 0;
+	ssize_t		 n;
+	long		 deadline;
+	pid_t		 pid;
+	int		 fds[2];
+
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fds[1], STDOUT_FILENO);
+		execl(echo_server_bin(), echo_server_bin(), "-s", d->sock,
+		    "-n", service, group != NULL ? "-g" : NULL, group,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	deadline = test_now_ms() + 5000;
+	while (got < sizeof(line) - 1 && memchr(line, '\n', got) == NULL) {
+		pfd.fd = fds[0];
+		pfd.events = POLLIN;
+		if (test_now_ms() >= deadline ||
+		    poll(&pfd, 1, (int)(deadline - test_now_ms())) <= 0 ||
+		    (n = read(fds[0], line + got, sizeof(line) - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fds[0]);
+	line[got] = '\0';
+	ck_assert_msg(strncmp(line, "ready", 5) == 0, "%s did not get ready "
+	    "serving %s on %s", echo_server_bin(), service, d->sock);
+	return pid;
+}
+
+bool
+echo_stop(pid_t pid, int sig)
+{
+	long	deadline = test_now_ms() + 5000;
+	int	status;
+
+	kill(pid, sig);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (test_now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return false;
+		}
+		usleep(10000);
+	}
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }

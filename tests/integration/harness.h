@@ -96,6 +96,17 @@ int	peerctl_run(const struct daemon *, char *out, size_t outlen,
 /* A connected Unix stream socket to path, or -1. */
 int	unix_connect(const char *path);
 
+/*
+ * Starts examples/echo_server on d's socket serving service (in group,
+ * if not NULL) and returns its pid once it says it is ready; fails the
+ * test after 5 s.  Killed with the test process if that dies.
+ */
+pid_t	echo_start(const struct daemon *d, const char *service,
+	    const char *group);
+/* Sends sig and reaps it (within 5 s, else SIGKILL); true if it exited 0. */
+bool	echo_stop(pid_t, int sig);
+
+const char *echo_server_bin(void);
 const char *peerd_bin(void);
 const char *peerctl_bin(void);
 

@@ -11,6 +11,7 @@ Suite	*attacks_suite(void);
 Suite	*control_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*membership_suite(void);
+Suite	*calls_suite(void);
 Suite	*mesh_suite(void);
 Suite	*netns_suite(void);
 

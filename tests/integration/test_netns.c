@@ -4,7 +4,9 @@
  * LAN.  Three nodes with no bootstrap find each other by multicast; a
  * fourth with another network key stays invisible; cutting one host's
  * link marks it dead on the others, and restoring it heals membership.
- * Needs root (CI runs as root); elsewhere it says SKIP and passes.
+ * On a line of three hosts A - B - C, where A and C share no network,
+ * A's calls to C's service are relayed by B.  Needs root (CI runs as
+ * root); elsewhere it says SKIP and passes.
  */
 #include <sys/wait.h>
 
@@ -19,7 +21,10 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cbor_buf.h"
+#include "cbor_scan.h"
 #include "harness.h"
+#include "peer.h"
 #include "suites.h"
 
 #define HOSTS	4
@@ -244,15 +249,168 @@ START_TEST(test_lan_discovery_and_partition)
 }
 END_TEST
 
+/*
+ * The line: A (10.76.55.1) - B (10.76.55.2, 10.76.56.2) - C (10.76.56.3)
+ * over two veth pairs.  B does not forward IP, so A and C cannot reach
+ * each other except through peerd on B.
+ */
+static char	line_ns[3][32];
+
+static bool
+line_up(void)
+{
+	static const char *const	names[] = { "a", "b", "c" };
+	int				i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(line_ns[i], sizeof(line_ns[i]), "pdt%d-l%s",
+		    (int)getpid(), names[i]);
+		if (!ip("netns", "add", line_ns[i], NULL) ||
+		    !ip("-n", line_ns[i], "link", "set", "lo", "up", NULL))
+			return false;
+	}
+	return ip("-n", line_ns[0], "link", "add", "eth0", "type", "veth",
+	    "peer", "name", "eth0", "netns", line_ns[1], NULL) &&
+	    ip("-n", line_ns[1], "link", "add", "eth1", "type", "veth",
+	    "peer", "name", "eth0", "netns", line_ns[2], NULL) &&
+	    ip("-n", line_ns[0], "addr", "add", "10.76.55.1/24", "dev", "eth0",
+	    NULL) &&
+	    ip("-n", line_ns[1], "addr", "add", "10.76.55.2/24", "dev", "eth0",
+	    NULL) &&
+	    ip("-n", line_ns[1], "addr", "add", "10.76.56.2/24", "dev", "eth1",
+	    NULL) &&
+	    ip("-n", line_ns[2], "addr", "add", "10.76.56.3/24", "dev", "eth0",
+	    NULL) &&
+	    ip("-n", line_ns[0], "link", "set", "eth0", "up", NULL) &&
+	    ip("-n", line_ns[1], "link", "set", "eth0", "up", NULL) &&
+	    ip("-n", line_ns[1], "link", "set", "eth1", "up", NULL) &&
+	    ip("-n", line_ns[2], "link", "set", "eth0", "up", NULL);
+}
+
+static void
+line_down(void)
+{
+	int	i;
+
+	for (i = 0; i < 3; i++)
+		if (line_ns[i][0] != '\0')
+			(void)ip("netns", "del", line_ns[i], NULL);
+}
+
+static void
+line_setup(void)
+{
+	int	i;
+
+	for (i = 0; i < 3; i++)
+		daemon_init(&h[i]);
+	have_netns = geteuid() == 0 && line_up();
+	if (!have_netns)
+		line_down();
+}
+
+static void
+line_teardown(void)
+{
+	char	why[256], first[256] = "";
+	int	i;
+
+	for (i = 0; i < 3; i++) {
+		daemon_release(&h[i], why, sizeof(why));
+		if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", why);
+	}
+	line_down();
+	ck_assert_msg(first[0] == '\0', "%s", first);
+}
+
+static bool
+a_sees_c_offer(void *arg)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 status;
+	bool	 found = false;
+
+	(void)arg;
+	if ((j = peerctl_json(&h[0], &status, "services", NULL)) == NULL)
+		return false;
+	json_array_foreach(json_object_get(j, "services"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "name")),
+		    "c") == 0)
+			found = true;
+	json_decref(j);
+	return found;
+}
+
+START_TEST(test_relay_between_separate_networks)
+{
+	static const char *const	 listen[] = { "10.76.55.1:7654",
+					    "0.0.0.0:7654", "10.76.56.3:7654" };
+	static const char *const	 names[] = { "a", "b", "c" };
+	const char			*boot[] = { "--bootstrap", NULL, NULL };
+	struct peer_call_opts		 opts = { NULL, false, 5000 };
+	struct peer			*p;
+	struct peer_error		 err;
+	struct cbor_buf			 b = { 0 };
+	uint8_t				 key[32], *res;
+	const char			*s;
+	size_t				 len, n;
+	pid_t				 echo;
+	int				 i;
+
+	if (!have_netns) {
+		fprintf(stderr, "SKIP: network namespace tests need root and "
+		    "iproute2\n");
+		return;
+	}
+	randombytes_buf(key, sizeof(key));
+	for (i = 0; i < 3; i++) {
+		daemon_set_network_key(&h[i], key);
+		snprintf(h[i].netns, sizeof(h[i].netns), "%s", line_ns[i]);
+		snprintf(h[i].listen, sizeof(h[i].listen), "%s", listen[i]);
+		daemon_config(&h[i], "ping_interval = 200ms\n"
+		    "handshake_timeout = 1s\n");
+		/* A and C dial B; B's second address is C's way in. */
+		boot[1] = i == 0 ? "10.76.55.2:7654" : "10.76.56.2:7654";
+		daemon_start(&h[i], names[i], i == 1 ? NULL : boot);
+	}
+	echo = echo_start(&h[2], "echo", NULL);
+	ck_assert_msg(wait_until(a_sees_c_offer, NULL, 15000),
+	    "a never learned of c's service");
+
+	p = peer_open(h[0].sock, &err);
+	ck_assert_msg(p != NULL, "%s", err.message);
+	cbor_put_text(&b, "relayed");
+	ck_assert_msg(peer_call_sync(p, "echo", "echo", b.data, b.len, &opts,
+	    &res, &len, &err) == 0, "call over the relay: %s", err.message);
+	ck_assert(cbor_read_text(res, len, &s, &n) && n == 7 &&
+	    memcmp(s, "relayed", 7) == 0);
+	free(res);
+	ck_assert(peer_call_sync(p, "echo", "whoami", NULL, 0, &opts, &res,
+	    &len, &err) == 0);
+	ck_assert(cbor_read_text(res, len, &s, &n) && n == 1 && s[0] == 'c');
+	free(res);
+	cbor_buf_free(&b);
+	peer_close(p);
+	echo_stop(echo, SIGTERM);
+}
+END_TEST
+
 Suite *
 netns_suite(void)
 {
 	Suite	*s = suite_create("netns");
 	TCase	*tc = tcase_create("netns");
+	TCase	*line = tcase_create("line");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_lan_discovery_and_partition);
 	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(line, line_setup, line_teardown);
+	tcase_set_timeout(line, 60);
+	tcase_add_test(line, test_relay_between_separate_networks);
+	suite_add_tcase(s, line);
 	return s;
 }

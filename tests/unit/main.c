@@ -16,12 +16,15 @@ main(void)
 
 	sr = srunner_create(base32_suite());
 	srunner_add_suite(sr, beacon_suite());
+	srunner_add_suite(sr, callmsg_suite());
 	srunner_add_suite(sr, cbor_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, frame_suite());
 	srunner_add_suite(sr, hello_suite());
+	srunner_add_suite(sr, json_suite());
 	srunner_add_suite(sr, members_suite());
 	srunner_add_suite(sr, noise_suite());
+	srunner_add_suite(sr, peer_serve_suite());
 	srunner_add_suite(sr, proto_suite());
 	srunner_add_suite(sr, token_suite());
 	srunner_add_suite(sr, wire_suite());

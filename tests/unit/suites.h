@@ -9,12 +9,15 @@
 
 Suite	*base32_suite(void);
 Suite	*beacon_suite(void);
+Suite	*callmsg_suite(void);
 Suite	*cbor_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);
 Suite	*hello_suite(void);
+Suite	*json_suite(void);
 Suite	*members_suite(void);
 Suite	*noise_suite(void);
+Suite	*peer_serve_suite(void);
 Suite	*proto_suite(void);
 Suite	*token_suite(void);
 Suite	*wire_suite(void);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_wire.c: sealing messages into records and putting them back
- * together, at every size boundary, and every malformed record.
+ * together, at every size boundary, and every malformed record;
+ * batches of small messages and every malformed batch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +135,11 @@ START_TEST(test_malformed_records)
 
 	ck_assert_int_eq(feed(&r, pt, 0, 1 << 20, &why), -1);
 	ck_assert_str_eq(why, "empty record");
-	pt[0] = 0x02;
+	/* Batch records never reach reassembly: the link takes them first. */
+	pt[0] = WIRE_BATCH;
+	ck_assert_int_eq(feed(&r, pt, 4, 1 << 20, &why), -1);
+	ck_assert_str_eq(why, "unknown record flags");
+	pt[0] = 0x80;
 	ck_assert_int_eq(feed(&r, pt, 4, 1 << 20, &why), -1);
 	ck_assert_str_eq(why, "unknown record flags");
 	pt[0] = WIRE_MORE;
@@ -148,6 +153,11 @@ START_TEST(test_malformed_records)
 
 	/* Fragments: over the limit as soon as the total must pass it. */
 	memset(full, 'x', sizeof(full));
+	/* MORE and BATCH never combine, even on a full chunk. */
+	full[0] = WIRE_BATCH | WIRE_MORE;
+	ck_assert_int_eq(feed(&r, full, sizeof(full), 1 << 20, &why), -1);
+	ck_assert_str_eq(why, "unknown record flags");
+	ck_assert_uint_eq(r.len, 0);
 	full[0] = WIRE_MORE;
 	ck_assert_int_eq(feed(&r, full, sizeof(full), 2 * WIRE_CHUNK_MAX,
 	    &why), 0);
@@ -193,6 +203,207 @@ START_TEST(test_exhausted_cipher)
 }
 END_TEST
 
+/*
+ * Takes the one record in eb and decrypts it in place.  Returns its
+ * plaintext (flags byte first), valid until eb changes.
+ */
+static uint8_t *
+open_one(struct evbuffer *eb, size_t *ptlen)
+{
+	uint8_t	*p;
+	size_t	 len;
+	ssize_t	 n;
+
+	ck_assert_uint_ge(evbuffer_get_length(eb), WIRE_HDR);
+	p = evbuffer_pullup(eb, WIRE_HDR);
+	len = (size_t)p[0] << 8 | p[1];
+	ck_assert_uint_eq(evbuffer_get_length(eb), WIRE_HDR + len);
+	ck_assert_uint_ge(len, WIRE_RECORD_MIN);
+	p = evbuffer_pullup(eb, -1);
+	n = noise_decrypt(&rx, NULL, 0, p + WIRE_HDR, len, p + WIRE_HDR, len);
+	ck_assert_int_gt(n, 0);
+	*ptlen = (size_t)n;
+	return p + WIRE_HDR;
+}
+
+static const size_t	batch_sizes[] = {
+	1, 2, 100, WIRE_BATCH_MSG_MAX, 17, WIRE_BATCH_MSG_MAX - 1, 1,
+};
+#define NBATCH	(sizeof(batch_sizes) / sizeof(batch_sizes[0]))
+
+START_TEST(test_batch_round_trip)
+{
+	struct evbuffer	*eb = evbuffer_new();
+	uint8_t		*buf, *msgs[NBATCH], *pt;
+	const uint8_t	*p, *msg;
+	const char	*why = NULL;
+	size_t		 len = 0, want = 0, left, ptlen, mlen, i;
+
+	ck_assert_ptr_nonnull(buf = malloc(WIRE_CHUNK_MAX));
+	for (i = 0; i < NBATCH; i++) {
+		ck_assert_ptr_nonnull(msgs[i] = malloc(batch_sizes[i]));
+		randombytes_buf(msgs[i], batch_sizes[i]);
+		ck_assert_int_eq(wire_batch_add(buf, &len, msgs[i],
+		    batch_sizes[i]), 0);
+		want += 2 + batch_sizes[i];
+		ck_assert_uint_eq(len, want);
+	}
+	ck_assert_int_eq(wire_seal_batch(&tx, buf, len, eb), 0);
+	/* One record: one encryption for all of them. */
+	ck_assert_uint_eq(evbuffer_get_length(eb),
+	    WIRE_HDR + 1 + len + NOISE_TAG_LEN);
+	pt = open_one(eb, &ptlen);
+	ck_assert_uint_eq(ptlen, 1 + len);
+	ck_assert_int_eq(pt[0], WIRE_BATCH);
+
+	p = pt + 1;
+	left = ptlen - 1;
+	for (i = 0; i < NBATCH; i++) {
+		ck_assert_int_eq(wire_batch_next(&p, &left, &msg, &mlen, &why),
+		    1);
+		ck_assert_uint_eq(mlen, batch_sizes[i]);
+		ck_assert_mem_eq(msg, msgs[i], mlen);
+	}
+	ck_assert_uint_eq(left, 0);
+	ck_assert_int_eq(wire_batch_next(&p, &left, &msg, &mlen, &why), 0);
+	ck_assert_ptr_null(why);
+
+	for (i = 0; i < NBATCH; i++)
+		free(msgs[i]);
+	free(buf);
+	evbuffer_free(eb);
+}
+END_TEST
+
+START_TEST(test_batch_add_limits)
+{
+	struct evbuffer	*eb = evbuffer_new();
+	static uint8_t	 msg[WIRE_BATCH_MSG_MAX + 1];
+	uint8_t		*buf, *pt;
+	const uint8_t	*p, *m;
+	const char	*why;
+	size_t		 len = 0, room, ptlen, left, mlen;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(buf = malloc(WIRE_CHUNK_MAX));
+	memset(msg, 'm', sizeof(msg));
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, 0), -1);
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg,
+	    WIRE_BATCH_MSG_MAX + 1), -1);
+	ck_assert_uint_eq(len, 0);
+
+	/* Fill with the largest messages until one no longer fits. */
+	while (wire_batch_add(buf, &len, msg, WIRE_BATCH_MSG_MAX) == 0)
+		n++;
+	ck_assert_int_eq(n, WIRE_CHUNK_MAX / (2 + WIRE_BATCH_MSG_MAX));
+	ck_assert_uint_eq(len, (size_t)n * (2 + WIRE_BATCH_MSG_MAX));
+	room = WIRE_CHUNK_MAX - len;
+	ck_assert_uint_lt(room, 2 + WIRE_BATCH_MSG_MAX);
+	ck_assert_uint_gt(room, 2);
+
+	/* One byte too many is refused and leaves the batch as it was. */
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, room - 1), -1);
+	ck_assert_uint_eq(len, WIRE_CHUNK_MAX - room);
+	/* Exactly the room left fills the buffer; then nothing fits. */
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, room - 2), 0);
+	ck_assert_uint_eq(len, WIRE_CHUNK_MAX);
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, 1), -1);
+	ck_assert_uint_eq(len, WIRE_CHUNK_MAX);
+
+	/* A full batch is the largest record there is. */
+	ck_assert_int_eq(wire_seal_batch(&tx, buf, len, eb), 0);
+	pt = open_one(eb, &ptlen);
+	ck_assert_uint_eq(ptlen, 1 + WIRE_CHUNK_MAX);
+	p = pt + 1;
+	left = ptlen - 1;
+	while (n-- > 0) {
+		ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen, &why),
+		    1);
+		ck_assert_uint_eq(mlen, WIRE_BATCH_MSG_MAX);
+	}
+	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen, &why), 1);
+	ck_assert_uint_eq(mlen, room - 2);
+	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen, &why), 0);
+
+	free(buf);
+	evbuffer_free(eb);
+}
+END_TEST
+
+/* Walks a whole batch body; the result of the call that ends it. */
+static int
+walk(const uint8_t *b, size_t len, int *msgs, const char **why)
+{
+	const uint8_t	*msg;
+	size_t		 mlen;
+	int		 r;
+
+	*msgs = 0;
+	*why = "";
+	while ((r = wire_batch_next(&b, &len, &msg, &mlen, why)) == 1)
+		(*msgs)++;
+	return r;
+}
+
+START_TEST(test_batch_next_malformed)
+{
+	static uint8_t	 big[2 + WIRE_BATCH_MSG_MAX + 1];
+	const char	*why;
+	int		 msgs;
+	const uint8_t	 zero[] = { 0, 0, 'a' };
+	const uint8_t	 past[] = { 0, 4, 'a', 'b', 'c' };
+	const uint8_t	 lone[] = { 0, 1, 'a', 0 };
+	const uint8_t	 two[] = { 0, 1, 'a', 0, 2, 'b', 'c' };
+
+	/* The end of the batch is not an error. */
+	ck_assert_int_eq(walk(two, 0, &msgs, &why), 0);
+	ck_assert_int_eq(walk(two, sizeof(two), &msgs, &why), 0);
+	ck_assert_int_eq(msgs, 2);
+
+	ck_assert_int_eq(walk(zero, sizeof(zero), &msgs, &why), -1);
+	ck_assert_str_eq(why, "malformed batch");
+	ck_assert_int_eq(msgs, 0);
+	ck_assert_int_eq(walk(past, sizeof(past), &msgs, &why), -1);
+	ck_assert_str_eq(why, "malformed batch");
+	/* A lone byte where a length should start, alone or after one. */
+	ck_assert_int_eq(walk(lone + 3, 1, &msgs, &why), -1);
+	ck_assert_str_eq(why, "malformed batch");
+	ck_assert_int_eq(walk(lone, sizeof(lone), &msgs, &why), -1);
+	ck_assert_str_eq(why, "malformed batch");
+	ck_assert_int_eq(msgs, 1);
+	/* A length cut by the end of the batch after a good message. */
+	ck_assert_int_eq(walk(two, sizeof(two) - 1, &msgs, &why), -1);
+	ck_assert_int_eq(msgs, 1);
+
+	/* Over WIRE_BATCH_MSG_MAX, though the bytes are there. */
+	memset(big, 'x', sizeof(big));
+	big[0] = (WIRE_BATCH_MSG_MAX + 1) >> 8;
+	big[1] = (WIRE_BATCH_MSG_MAX + 1) & 0xff;
+	ck_assert_int_eq(walk(big, sizeof(big), &msgs, &why), -1);
+	ck_assert_str_eq(why, "malformed batch");
+	/* Exactly WIRE_BATCH_MSG_MAX is fine. */
+	big[0] = WIRE_BATCH_MSG_MAX >> 8;
+	big[1] = WIRE_BATCH_MSG_MAX & 0xff;
+	ck_assert_int_eq(walk(big, sizeof(big) - 1, &msgs, &why), 0);
+	ck_assert_int_eq(msgs, 1);
+	/* The largest length the field can hold. */
+	big[0] = big[1] = 0xff;
+	ck_assert_int_eq(walk(big, sizeof(big), &msgs, &why), -1);
+	ck_assert_str_eq(why, "malformed batch");
+}
+END_TEST
+
+START_TEST(test_batch_exhausted_cipher)
+{
+	struct evbuffer	*eb = evbuffer_new();
+	uint8_t		 batch[3] = { 0, 1, 'a' };
+
+	tx.n = UINT64_MAX;
+	ck_assert_int_eq(wire_seal_batch(&tx, batch, sizeof(batch), eb), -1);
+	evbuffer_free(eb);
+}
+END_TEST
+
 Suite *
 wire_suite(void)
 {
@@ -206,6 +417,10 @@ wire_suite(void)
 	tcase_add_test(tc, test_malformed_records);
 	tcase_add_test(tc, test_single_record_is_not_copied);
 	tcase_add_test(tc, test_exhausted_cipher);
+	tcase_add_test(tc, test_batch_round_trip);
+	tcase_add_test(tc, test_batch_add_limits);
+	tcase_add_test(tc, test_batch_next_malformed);
+	tcase_add_test(tc, test_batch_exhausted_cipher);
 	suite_add_tcase(s, tc);
 	return s;
 }

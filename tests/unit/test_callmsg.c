@@ -1,0 +1,708 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_callmsg.c: the call messages of links ("call", "ans", "can"):
+ * round trips through the link envelope, and every way a peer's call
+ * message can be wrong.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "callmsg.h"
+#include "linkmsg.h"
+#include "suites.h"
+
+#define B(...)	((const uint8_t[]){ __VA_ARGS__ })
+
+static const uint8_t	origin[NODE_ID_LEN] = { 0x01, 0x02, 0x03, 0x04 };
+static const uint8_t	provider[NODE_ID_LEN] = { 0xf1, 0xf2, 0xf3, 0xf4 };
+
+/*
+ * Starts a message of the given type with its usual keys, less those
+ * whose letters are in skip; the caller writes nextra keys after them.
+ * The usual keys are o, p, c and h, and for a call s, m and d too.
+ */
+static void
+put_msg(struct cbor_buf *b, const char *type, const char *skip,
+    size_t nextra)
+{
+	const char	*keys, *k;
+	size_t		 n = 1 + nextra;
+
+	keys = strcmp(type, "call") == 0 ? "opchsmd" : "opch";
+	for (k = keys; *k != '\0'; k++)
+		if (strchr(skip, *k) == NULL)
+			n++;
+	cbor_buf_reset(b);
+	cbor_put_map(b, n);
+	cbor_put_text(b, "t");
+	cbor_put_text(b, type);
+	for (k = keys; *k != '\0'; k++) {
+		if (strchr(skip, *k) != NULL)
+			continue;
+		cbor_put_textn(b, k, 1);
+		switch (*k) {
+		case 'o':
+			cbor_put_bytes(b, origin, NODE_ID_LEN);
+			break;
+		case 'p':
+			cbor_put_bytes(b, provider, NODE_ID_LEN);
+			break;
+		case 'c':
+			cbor_put_uint(b, 77);
+			break;
+		case 'h':
+			cbor_put_uint(b, 5);
+			break;
+		case 's':
+			cbor_put_text(b, "echo");
+			break;
+		case 'm':
+			cbor_put_text(b, "say");
+			break;
+		case 'd':
+			cbor_put_uint(b, 1500);
+			break;
+		}
+	}
+}
+
+/* Decodes b as a whole link message; m's spans point into b. */
+static int
+decode(const struct cbor_buf *b, struct callmsg *m, const char **why)
+{
+	struct linkmsg	lm;
+	int		rc;
+
+	ck_assert(!b->failed);
+	ck_assert_int_eq(linkmsg_decode(b->data, b->len, &lm), 0);
+	*why = NULL;
+	rc = callmsg_decode(lm.type, lm.f, lm.nf, m, why);
+	if (rc == -1)
+		ck_assert_ptr_nonnull(*why);
+	return rc;
+}
+
+static void
+accepted(const struct cbor_buf *b, struct callmsg *m)
+{
+	const char	*why;
+
+	ck_assert_msg(decode(b, m, &why) == 0, "refused: %s", why);
+}
+
+/* The message in b is refused, with a reason that mentions word. */
+static void
+refused(const struct cbor_buf *b, const char *word)
+{
+	struct callmsg	 m;
+	const char	*why;
+
+	ck_assert_int_eq(decode(b, &m, &why), -1);
+	ck_assert_msg(strstr(why, word) != NULL, "\"%s\" lacks \"%s\"", why,
+	    word);
+}
+
+/* Encodes m, checks the envelope has nf keys, and decodes it into back. */
+static void
+round_trip(const struct callmsg *m, struct cbor_buf *b, int nf,
+    struct callmsg *back)
+{
+	struct linkmsg	lm;
+
+	cbor_buf_reset(b);
+	callmsg_encode(b, m);
+	ck_assert(!b->failed);
+	ck_assert_int_eq(linkmsg_decode(b->data, b->len, &lm), 0);
+	ck_assert_int_eq(lm.nf, nf);
+	accepted(b, back);
+	ck_assert_int_eq(back->type, m->type);
+	ck_assert_mem_eq(back->origin, m->origin, NODE_ID_LEN);
+	ck_assert_mem_eq(back->provider, m->provider, NODE_ID_LEN);
+	ck_assert_uint_eq(back->cid, m->cid);
+	ck_assert_uint_eq(back->hops, m->hops);
+}
+
+static void
+sample(struct callmsg *m, enum callmsg_type type)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	memcpy(m->origin, origin, NODE_ID_LEN);
+	memcpy(m->provider, provider, NODE_ID_LEN);
+	m->cid = UINT64_MAX;
+	m->hops = CALLMSG_HOPS;
+}
+
+START_TEST(test_round_trip_call)
+{
+	struct cbor_buf	 b = { 0 };
+	struct callmsg	 m, back;
+	const uint8_t	 args[] = { 0x82, 0x01, 0x61, 'x' };	/* [1, "x"] */
+
+	sample(&m, CALLMSG_CALL);
+	strcpy(m.service, "echo-2.v_1");
+	strcpy(m.group, "ops");
+	strcpy(m.method, "Caf\xc3\xa9.say hello");
+	m.args = args;
+	m.argslen = sizeof(args);
+	m.timeout_ms = 30000;
+	m.oneway = true;
+	round_trip(&m, &b, 11, &back);
+	ck_assert_str_eq(back.service, "echo-2.v_1");
+	ck_assert_str_eq(back.group, "ops");
+	ck_assert_str_eq(back.method, "Caf\xc3\xa9.say hello");
+	ck_assert_uint_eq(back.argslen, sizeof(args));
+	ck_assert_mem_eq(back.args, args, sizeof(args));
+	ck_assert_uint_eq(back.timeout_ms, 30000);
+	ck_assert(back.oneway);
+	ck_assert_ptr_null(back.result);
+	ck_assert_ptr_eq(callmsg_dest(&back), back.provider);
+
+	/* No group, no arguments, an answer wanted: those keys are left out. */
+	sample(&m, CALLMSG_CALL);
+	strcpy(m.service, "echo");
+	strcpy(m.method, "say");
+	m.cid = 0;
+	m.hops = 0;
+	round_trip(&m, &b, 8, &back);
+	ck_assert_str_eq(back.group, "");
+	ck_assert_ptr_null(back.args);
+	ck_assert_uint_eq(back.argslen, 0);
+	ck_assert_uint_eq(back.timeout_ms, 0);
+	ck_assert(!back.oneway);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_round_trip_answer)
+{
+	struct cbor_buf	 b = { 0 };
+	struct callmsg	 m, back;
+	const uint8_t	 res[] = { 0xa1, 0x61, 'k', 0xf6 };	/* {"k": null} */
+	const uint8_t	 ctx[] = { 0x81, 0x07 };		/* [7] */
+
+	sample(&m, CALLMSG_ANSWER);
+	m.result = res;
+	m.resultlen = sizeof(res);
+	round_trip(&m, &b, 6, &back);
+	ck_assert_uint_eq(back.resultlen, sizeof(res));
+	ck_assert_mem_eq(back.result, res, sizeof(res));
+	ck_assert_int_eq(back.err.code, PEER_OK);
+	ck_assert_ptr_null(back.err.msg);
+	ck_assert_ptr_eq(callmsg_dest(&back), back.origin);
+
+	sample(&m, CALLMSG_ANSWER);
+	m.err.code = PEER_NOT_FOUND;
+	m.err.msg = "no such method";
+	m.err.msglen = strlen(m.err.msg);
+	m.err.context = ctx;
+	m.err.contextlen = sizeof(ctx);
+	round_trip(&m, &b, 6, &back);
+	ck_assert_ptr_null(back.result);
+	ck_assert_int_eq(back.err.code, PEER_NOT_FOUND);
+	ck_assert_uint_eq(back.err.msglen, strlen("no such method"));
+	ck_assert_mem_eq(back.err.msg, "no such method", back.err.msglen);
+	ck_assert_uint_eq(back.err.contextlen, sizeof(ctx));
+	ck_assert_mem_eq(back.err.context, ctx, sizeof(ctx));
+
+	/* Without a context, and with an empty message. */
+	m.err.code = PEER_UNAVAILABLE;
+	m.err.msg = "";
+	m.err.msglen = 0;
+	m.err.context = NULL;
+	m.err.contextlen = 0;
+	round_trip(&m, &b, 6, &back);
+	ck_assert_int_eq(back.err.code, PEER_UNAVAILABLE);
+	ck_assert_uint_eq(back.err.msglen, 0);
+	ck_assert_ptr_null(back.err.context);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_round_trip_cancel)
+{
+	struct cbor_buf	 b = { 0 };
+	struct callmsg	 m, back;
+
+	sample(&m, CALLMSG_CANCEL);
+	m.cid = 12;
+	m.hops = 3;
+	round_trip(&m, &b, 5, &back);
+	ck_assert_ptr_eq(callmsg_dest(&back), back.provider);
+	ck_assert_str_eq(back.service, "");
+	ck_assert_ptr_null(back.result);
+	ck_assert_ptr_null(back.err.msg);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_types)
+{
+	struct cbor_buf	 b = { 0 };
+	struct callmsg	 m;
+	const char	*why = NULL;
+
+	ck_assert(callmsg_is("call"));
+	ck_assert(callmsg_is("ans"));
+	ck_assert(callmsg_is("can"));
+	ck_assert(!callmsg_is(""));
+	ck_assert(!callmsg_is("cal"));
+	ck_assert(!callmsg_is("calls"));
+	ck_assert(!callmsg_is("answer"));
+	ck_assert(!callmsg_is("CALL"));
+	ck_assert(!callmsg_is("ping"));
+	put_msg(&b, "ping", "", 0);
+	refused(&b, "not a call message");
+	ck_assert_int_eq(callmsg_decode("", NULL, 0, &m, &why), -1);
+	ck_assert_ptr_nonnull(why);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_unknown_keys_ignored)
+{
+	struct cbor_buf	b = { 0 };
+	struct callmsg	m;
+
+	put_msg(&b, "call", "", 3);
+	cbor_put_text(&b, "future");
+	cbor_put_map(&b, 0);
+	cbor_put_text(&b, "r");		/* an answer's key, in a call */
+	cbor_put_uint(&b, 1);
+	cbor_put_text(&b, "e");
+	cbor_put_null(&b);
+	accepted(&b, &m);
+	ck_assert_ptr_null(m.result);
+	ck_assert_ptr_null(m.err.msg);
+	ck_assert_str_eq(m.method, "say");
+
+	put_msg(&b, "can", "", 1);
+	cbor_put_text(&b, "s");
+	cbor_put_text(&b, "NOT A NAME");
+	accepted(&b, &m);
+	ck_assert_str_eq(m.service, "");
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_missing_common)
+{
+	static const char *const types[] = { "call", "ans", "can" };
+	struct cbor_buf		 b = { 0 };
+	const char		*k;
+	char			 skip[2] = { 0 };
+	size_t			 i, extra;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		extra = strcmp(types[i], "ans") == 0;
+		for (k = "opch"; *k != '\0'; k++) {
+			skip[0] = *k;
+			put_msg(&b, types[i], skip, extra);
+			if (extra) {
+				cbor_put_text(&b, "r");
+				cbor_put_null(&b);
+			}
+			refused(&b, "missing origin");
+		}
+	}
+	cbor_buf_free(&b);
+}
+END_TEST
+
+/* A message of type with key written by the caller in place of its own. */
+static void
+put_replaced(struct cbor_buf *b, const char *type, const char *key)
+{
+	put_msg(b, type, key, 1);
+	cbor_put_text(b, key);
+}
+
+START_TEST(test_bad_common)
+{
+	struct cbor_buf	b = { 0 };
+	struct callmsg	m;
+	uint8_t		id[NODE_ID_LEN + 1];
+
+	memset(id, 0x5a, sizeof(id));
+	put_replaced(&b, "call", "o");
+	cbor_put_bytes(&b, id, NODE_ID_LEN - 1);
+	refused(&b, "origin");
+	put_replaced(&b, "call", "o");
+	cbor_put_bytes(&b, id, NODE_ID_LEN + 1);
+	refused(&b, "origin");
+	put_replaced(&b, "can", "p");
+	cbor_put_bytes(&b, id, 0);
+	refused(&b, "provider");
+	put_replaced(&b, "ans", "p");
+	cbor_put_textn(&b, (const char *)id, NODE_ID_LEN);
+	refused(&b, "provider");
+	put_replaced(&b, "can", "o");
+	cbor_put_array(&b, 0);
+	refused(&b, "origin");
+
+	put_replaced(&b, "can", "c");
+	cbor_put_int(&b, -1);
+	refused(&b, "call number");
+	put_replaced(&b, "can", "c");
+	cbor_put_text(&b, "77");
+	refused(&b, "call number");
+	put_replaced(&b, "can", "h");
+	cbor_put_bool(&b, true);
+	refused(&b, "hops");
+
+	put_replaced(&b, "can", "o");
+	cbor_put_bytes(&b, id, NODE_ID_LEN);
+	accepted(&b, &m);
+	ck_assert_mem_eq(m.origin, id, NODE_ID_LEN);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_hops_clamped)
+{
+	static const uint64_t	in[] = { 0, 1, CALLMSG_HOPS, CALLMSG_HOPS + 1,
+				    255, UINT64_MAX };
+	static const uint64_t	out[] = { 0, 1, CALLMSG_HOPS, CALLMSG_HOPS,
+				    CALLMSG_HOPS, CALLMSG_HOPS };
+	struct cbor_buf		b = { 0 };
+	struct callmsg		m;
+	size_t			i;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		put_replaced(&b, "call", "h");
+		cbor_put_uint(&b, in[i]);
+		accepted(&b, &m);
+		ck_assert_uint_eq(m.hops, out[i]);
+	}
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_bad_service)
+{
+	struct cbor_buf	b = { 0 };
+	struct callmsg	m;
+	char		s[SERVICE_NAME_MAX + 2];
+
+	put_msg(&b, "call", "s", 0);
+	refused(&b, "service");
+	put_replaced(&b, "call", "s");
+	cbor_put_text(&b, "Echo");
+	refused(&b, "service");
+	put_replaced(&b, "call", "s");
+	cbor_put_text(&b, "");
+	refused(&b, "service");
+	put_replaced(&b, "call", "s");
+	cbor_put_text(&b, "a b");
+	refused(&b, "service");
+	put_replaced(&b, "call", "s");
+	cbor_put_bytes(&b, "echo", 4);
+	refused(&b, "service");
+
+	memset(s, 'a', sizeof(s));
+	put_replaced(&b, "call", "s");
+	cbor_put_textn(&b, s, SERVICE_NAME_MAX + 1);
+	refused(&b, "service");
+	put_replaced(&b, "call", "s");
+	cbor_put_textn(&b, s, SERVICE_NAME_MAX);
+	accepted(&b, &m);
+	ck_assert_uint_eq(strlen(m.service), SERVICE_NAME_MAX);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_bad_group)
+{
+	struct cbor_buf	b = { 0 };
+	struct callmsg	m;
+	char		g[GROUP_NAME_MAX + 2];
+
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "g");
+	cbor_put_text(&b, "");
+	refused(&b, "group");
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "g");
+	cbor_put_text(&b, "Ops");
+	refused(&b, "group");
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "g");
+	cbor_put_uint(&b, 1);
+	refused(&b, "group");
+
+	memset(g, 'g', sizeof(g));
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "g");
+	cbor_put_textn(&b, g, GROUP_NAME_MAX + 1);
+	refused(&b, "group");
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "g");
+	cbor_put_textn(&b, g, GROUP_NAME_MAX);
+	accepted(&b, &m);
+	ck_assert_uint_eq(strlen(m.group), GROUP_NAME_MAX);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_bad_method)
+{
+	struct cbor_buf	b = { 0 };
+	struct callmsg	m;
+	char		s[METHOD_NAME_MAX + 1];
+
+	put_msg(&b, "call", "m", 0);
+	refused(&b, "method");
+	put_replaced(&b, "call", "m");
+	cbor_put_text(&b, "");
+	refused(&b, "method");
+	put_replaced(&b, "call", "m");
+	cbor_put_text(&b, "a\nb");
+	refused(&b, "method");
+	put_replaced(&b, "call", "m");
+	cbor_put_text(&b, "a\x7f");
+	refused(&b, "method");
+	put_replaced(&b, "call", "m");
+	cbor_put_textn(&b, "a\0b", 3);
+	refused(&b, "method");
+	put_replaced(&b, "call", "m");
+	cbor_put_bytes(&b, "say", 3);
+	refused(&b, "method");
+
+	memset(s, 'm', sizeof(s));
+	put_replaced(&b, "call", "m");
+	cbor_put_textn(&b, s, METHOD_NAME_MAX + 1);
+	refused(&b, "method");
+	put_replaced(&b, "call", "m");
+	cbor_put_textn(&b, s, METHOD_NAME_MAX);
+	accepted(&b, &m);
+	ck_assert_uint_eq(strlen(m.method), METHOD_NAME_MAX);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_deadline_args_oneway)
+{
+	struct cbor_buf	b = { 0 };
+	struct callmsg	m;
+
+	put_msg(&b, "call", "d", 0);
+	refused(&b, "deadline");
+	put_replaced(&b, "call", "d");
+	cbor_put_text(&b, "1500");
+	refused(&b, "deadline");
+	put_replaced(&b, "call", "d");
+	cbor_put_int(&b, -1);
+	refused(&b, "deadline");
+	/* Zero is well-formed: the router answers it, not the decoder. */
+	put_replaced(&b, "call", "d");
+	cbor_put_uint(&b, 0);
+	accepted(&b, &m);
+	ck_assert_uint_eq(m.timeout_ms, 0);
+
+	/* Arguments are any one item, kept as encoded. */
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "a");
+	cbor_put_null(&b);
+	accepted(&b, &m);
+	ck_assert_uint_eq(m.argslen, 1);
+	ck_assert_mem_eq(m.args, B(0xf6), 1);
+
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "w");
+	cbor_put_uint(&b, 1);
+	refused(&b, "oneway");
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "w");
+	cbor_put_text(&b, "true");
+	refused(&b, "oneway");
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "w");
+	cbor_put_null(&b);
+	refused(&b, "oneway");
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "w");
+	cbor_put_bool(&b, false);
+	accepted(&b, &m);
+	ck_assert(!m.oneway);
+	put_msg(&b, "call", "", 1);
+	cbor_put_text(&b, "w");
+	cbor_put_bool(&b, true);
+	accepted(&b, &m);
+	ck_assert(m.oneway);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_answer_result_or_error)
+{
+	struct cbor_buf	b = { 0 };
+
+	put_msg(&b, "ans", "", 0);
+	refused(&b, "exactly one");
+	put_msg(&b, "ans", "", 2);
+	cbor_put_text(&b, "r");
+	cbor_put_uint(&b, 1);
+	cbor_put_text(&b, "e");
+	ctl_put_error_value(&b, PEER_INTERNAL, "m", 1, NULL, 0);
+	refused(&b, "exactly one");
+	cbor_buf_free(&b);
+}
+END_TEST
+
+/* An answer whose error is a map of n keys the caller writes next. */
+static void
+put_error_map(struct cbor_buf *b, size_t n)
+{
+	put_msg(b, "ans", "", 1);
+	cbor_put_text(b, "e");
+	cbor_put_map(b, n);
+}
+
+START_TEST(test_malformed_error)
+{
+	struct cbor_buf	 b = { 0 };
+	struct callmsg	 m;
+	char		*big;
+
+	put_msg(&b, "ans", "", 1);
+	cbor_put_text(&b, "e");
+	cbor_put_text(&b, "INTERNAL");
+	refused(&b, "malformed error");
+	put_error_map(&b, 0);
+	refused(&b, "malformed error");
+	put_error_map(&b, 1);
+	cbor_put_text(&b, "message");
+	cbor_put_text(&b, "m");
+	refused(&b, "malformed error");
+	put_error_map(&b, 1);
+	cbor_put_text(&b, "code");
+	cbor_put_text(&b, "INTERNAL");
+	refused(&b, "malformed error");
+	put_error_map(&b, 2);
+	cbor_put_text(&b, "code");
+	cbor_put_uint(&b, 13);
+	cbor_put_text(&b, "message");
+	cbor_put_text(&b, "m");
+	refused(&b, "malformed error");
+	put_error_map(&b, 2);
+	cbor_put_text(&b, "code");
+	cbor_put_text(&b, "INTERNAL");
+	cbor_put_text(&b, "message");
+	cbor_put_bytes(&b, "m", 1);
+	refused(&b, "malformed error");
+	put_error_map(&b, 2);
+	cbor_put_text(&b, "code");
+	cbor_put_text(&b, "THIS_CODE_NAME_IS_FAR_TOO_LONG_TO_BE_ONE");
+	cbor_put_text(&b, "message");
+	cbor_put_text(&b, "m");
+	refused(&b, "malformed error");
+
+	/* Codes we do not know, and "OK", are still errors. */
+	put_error_map(&b, 2);
+	cbor_put_text(&b, "code");
+	cbor_put_text(&b, "TEAPOT");
+	cbor_put_text(&b, "message");
+	cbor_put_text(&b, "m");
+	accepted(&b, &m);
+	ck_assert_int_eq(m.err.code, PEER_UNKNOWN);
+	put_error_map(&b, 2);
+	cbor_put_text(&b, "code");
+	cbor_put_text(&b, "OK");
+	cbor_put_text(&b, "message");
+	cbor_put_text(&b, "m");
+	accepted(&b, &m);
+	ck_assert_int_eq(m.err.code, PEER_UNKNOWN);
+
+	/* The message may be as long as a control error's, no longer. */
+	ck_assert_ptr_nonnull(big = malloc(CTL_MSG_MAX + 1));
+	memset(big, 'x', CTL_MSG_MAX + 1);
+	put_msg(&b, "ans", "", 1);
+	cbor_put_text(&b, "e");
+	ctl_put_error_value(&b, PEER_INTERNAL, big, CTL_MSG_MAX + 1, NULL, 0);
+	refused(&b, "malformed error");
+	put_msg(&b, "ans", "", 1);
+	cbor_put_text(&b, "e");
+	ctl_put_error_value(&b, PEER_INTERNAL, big, CTL_MSG_MAX, NULL, 0);
+	accepted(&b, &m);
+	ck_assert_uint_eq(m.err.msglen, CTL_MSG_MAX);
+	free(big);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_truncated_and_trailing)
+{
+	struct cbor_buf	 b = { 0 };
+	struct callmsg	 m;
+	struct linkmsg	 lm;
+	size_t		 i;
+
+	sample(&m, CALLMSG_CALL);
+	strcpy(m.service, "echo");
+	strcpy(m.method, "say");
+	m.args = B(0x01);
+	m.argslen = 1;
+	callmsg_encode(&b, &m);
+	ck_assert(!b.failed);
+	for (i = 0; i < b.len; i++)
+		ck_assert_int_eq(linkmsg_decode(b.data, i, &lm), -1);
+	cbor_put_uint(&b, 0);
+	ck_assert_int_eq(linkmsg_decode(b.data, b.len, &lm), -1);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_method_name_valid)
+{
+	char	s[METHOD_NAME_MAX + 1];
+
+	memset(s, 'a', sizeof(s));
+	ck_assert(method_name_valid(s, METHOD_NAME_MAX));
+	ck_assert(!method_name_valid(s, METHOD_NAME_MAX + 1));
+	ck_assert(!method_name_valid(s, 0));
+	ck_assert(method_name_valid("a", 1));
+	ck_assert(method_name_valid(" ", 1));
+	ck_assert(method_name_valid("~", 1));
+	ck_assert(method_name_valid("Svc/Get-Item.v2", 15));
+	ck_assert(!method_name_valid("\x7f", 1));
+	ck_assert(!method_name_valid("\x1f", 1));
+	ck_assert(!method_name_valid("a\tb", 3));
+	ck_assert(!method_name_valid("a\0b", 3));
+	ck_assert(!method_name_valid("ab\r", 3));
+	/* Only the n bytes given count. */
+	ck_assert(method_name_valid("ab\n", 2));
+	/* Text beyond ASCII is fine. */
+	ck_assert(method_name_valid("h\xc3\xa9llo", 6));
+	ck_assert(method_name_valid("\xe6\x97\xa5\xe6\x9c\xac", 6));
+	ck_assert(method_name_valid("\xf0\x9f\x93\x9e", 4));
+}
+END_TEST
+
+Suite *
+callmsg_suite(void)
+{
+	Suite	*s = suite_create("callmsg");
+	TCase	*tc = tcase_create("callmsg");
+
+	tcase_add_test(tc, test_round_trip_call);
+	tcase_add_test(tc, test_round_trip_answer);
+	tcase_add_test(tc, test_round_trip_cancel);
+	tcase_add_test(tc, test_types);
+	tcase_add_test(tc, test_unknown_keys_ignored);
+	tcase_add_test(tc, test_missing_common);
+	tcase_add_test(tc, test_bad_common);
+	tcase_add_test(tc, test_hops_clamped);
+	tcase_add_test(tc, test_bad_service);
+	tcase_add_test(tc, test_bad_group);
+	tcase_add_test(tc, test_bad_method);
+	tcase_add_test(tc, test_deadline_args_oneway);
+	tcase_add_test(tc, test_answer_result_or_error);
+	tcase_add_test(tc, test_malformed_error);
+	tcase_add_test(tc, test_truncated_and_trailing);
+	tcase_add_test(tc, test_method_name_valid);
+	suite_add_tcase(s, tc);
+	return s;
+}
