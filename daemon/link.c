@@ -875,7 +875,7 @@ link_send(struct link *l, const uint8_t *msg, size_t len)
 	 * Small messages wait for the end of this turn of the event loop,
 	 * and go out together in one record.
 	 */
-	if (len <= WIRE_BATCH_MSG_MAX) {
+	if (len > 0 && len <= WIRE_BATCH_MSG_MAX) {
 		if (l->batch == NULL &&
 		    (l->batch = malloc(WIRE_CHUNK_MAX)) == NULL) {
 			link_close(l, "out of memory");
