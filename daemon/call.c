@@ -31,11 +31,12 @@
 
 #define CALL_BUCKETS		4096		/* power of two */
 #define CALL_TIMEOUT_DEFAULT	5000		/* ms */
-#define CALL_TIMEOUT_MAX	86400000	/* ms: a day */
 #define CALL_TARGET_MAX		128		/* bytes of "to" */
+#define CALL_BACKLOG_MAX	(64u << 20)	/* unread answers at a client */
 #define CALL_REDIAL_MS		10000		/* between dials for relayed calls */
 
 struct fan;
+struct dial_wait;
 
 struct call {
 	TAILQ_ENTRY(call)	 entry;		/* in calls.all */
@@ -69,6 +70,7 @@ struct calls {
 	struct peerd		*d;
 	TAILQ_HEAD(, call)	 all;
 	TAILQ_HEAD(, fan)	 fans;
+	TAILQ_HEAD(, dial_wait)	 dials;		/* parked calls wait on these */
 	struct call		*bucket[CALL_BUCKETS];
 	uint64_t		 next_cid;
 	unsigned		 turn;		/* round robin between equals */
@@ -88,6 +90,7 @@ struct call_req {
 };
 
 static void	call_free(struct call *);
+static void	call_drop(struct call *);
 static void	fan_finish(struct fan *);
 
 struct calls *
@@ -105,6 +108,7 @@ calls_new(struct peerd *d)
 	cs->next_cid >>= 1;
 	TAILQ_INIT(&cs->all);
 	TAILQ_INIT(&cs->fans);
+	TAILQ_INIT(&cs->dials);
 	return cs;
 }
 
@@ -146,21 +150,27 @@ call_free(struct call *call)
 	free(call);
 }
 
-/* Tells the provider to stop: its app's answer would be dropped. */
+/*
+ * Frees a call unanswered and tells its provider to stop: the app's
+ * answer would be dropped.  The call goes first, so that nothing the
+ * sending does can end it a second time.
+ */
 static void
-call_cancel_remote(struct call *call)
+call_drop(struct call *call)
 {
-	struct callmsg	m;
+	struct calls	*cs = call->cs;
+	struct callmsg	 m;
+	bool		 sent = call->parked == NULL;
 
-	if (call->parked != NULL)
-		return;		/* never sent */
 	memset(&m, 0, sizeof(m));
 	m.type = CALLMSG_CANCEL;
-	memcpy(m.origin, call->cs->d->id.pk, NODE_ID_LEN);
+	memcpy(m.origin, cs->d->id.pk, NODE_ID_LEN);
 	memcpy(m.provider, call->provider, NODE_ID_LEN);
 	m.cid = call->cid;
 	m.hops = CALLMSG_HOPS;
-	(void)route_send(call->cs->d->route, &m, NULL);
+	call_free(call);
+	if (sent)
+		(void)route_send(cs->d->route, &m, NULL);
 }
 
 /* One map of a fan-out's answer array: the node, then what it said. */
@@ -175,7 +185,12 @@ fan_add(struct call *call, const struct callmsg *ans)
 	cbor_put_text(b, call->pid);
 	cbor_put_text(b, "name");
 	cbor_put_text(b, call->pname);
-	if (ans->result != NULL) {
+	/* Past max_message in all, answers are not kept: see fan_finish. */
+	if (b->len > fan->cs->d->conf.max_message) {
+		cbor_put_text(b, "error");
+		ctl_put_error_value(b, PEER_RESOURCE_EXHAUSTED, "too large",
+		    9, NULL, 0);
+	} else if (ans->result != NULL) {
 		cbor_put_text(b, "result");
 		cbor_put_raw(b, ans->result, ans->resultlen);
 	} else {
@@ -200,7 +215,11 @@ call_end(struct call *call, const struct callmsg *ans)
 			fan_finish(fan);
 		return;
 	}
-	if (ans->result != NULL) {
+	/* A client that does not read its answers gets no more of them. */
+	if (ctl_defer_queued(call->defer) > CALL_BACKLOG_MAX)
+		ctl_defer_error(call->defer, PEER_RESOURCE_EXHAUSTED, "over "
+		    "%u bytes of answers not read", CALL_BACKLOG_MAX);
+	else if (ans->result != NULL) {
 		b = ctl_defer_begin(call->defer);
 		cbor_put_raw(b, ans->result, ans->resultlen);
 		ctl_defer_end(call->defer);
@@ -280,26 +299,27 @@ fan_deadline(evutil_socket_t fd, short what, void *arg)
 static void
 call_client_gone(void *arg)
 {
-	struct call	*call = arg;
+	call_drop(arg);
+}
 
-	call_cancel_remote(call);
-	call_free(call);
+/* Drops a fan-out's calls and the fan-out; its defer is not answered. */
+static void
+fan_drop(struct fan *fan)
+{
+	struct call	*call;
+
+	while ((call = TAILQ_FIRST(&fan->calls)) != NULL)
+		call_drop(call);
+	TAILQ_REMOVE(&fan->cs->fans, fan, entry);
+	event_free(fan->timer);
+	cbor_buf_free(&fan->answers);
+	free(fan);
 }
 
 static void
 fan_client_gone(void *arg)
 {
-	struct fan	*fan = arg;
-	struct call	*call;
-
-	while ((call = TAILQ_FIRST(&fan->calls)) != NULL) {
-		call_cancel_remote(call);
-		call_free(call);
-	}
-	TAILQ_REMOVE(&fan->cs->fans, fan, entry);
-	event_free(fan->timer);
-	cbor_buf_free(&fan->answers);
-	free(fan);
+	fan_drop(arg);
 }
 
 void
@@ -335,37 +355,40 @@ calls_members_changed(struct calls *cs)
 
 /* A dial for parked calls: which provider it is for. */
 struct dial_wait {
-	struct calls	*cs;
-	uint8_t		 id[NODE_ID_LEN];
+	TAILQ_ENTRY(dial_wait)	 entry;		/* in calls.dials */
+	struct calls		*cs;
+	uint8_t			 id[NODE_ID_LEN];
 };
 
 static void	call_route(struct call *, const struct callmsg *, bool);
 
-static struct call *
-first_parked(struct calls *cs, const uint8_t *id)
-{
-	struct call	*call;
-
-	TAILQ_FOREACH(call, &cs->all, entry)
-		if (call->parked != NULL &&
-		    memcmp(call->provider, id, NODE_ID_LEN) == 0)
-			return call;
-	return NULL;
-}
-
 /*
- * Sends or fails the calls parked for the dialed node.  Each pass takes
- * the first one afresh: sending a call can end others (a link that
- * fails as it is written to).
+ * Sends or fails the calls parked for the dialed node.  They are moved
+ * to a list of their own first: sending one can end others (a link
+ * that fails as it is written to).
  */
 static void
 dial_done(enum mesh_dial_result res, const char *reason, void *arg)
 {
 	struct dial_wait	*w = arg;
-	struct call		*call;
+	struct calls		*cs = w->cs;
+	struct call		*call, *next;
 	struct callmsg		*msg;
+	TAILQ_HEAD(, call)	 parked = TAILQ_HEAD_INITIALIZER(parked);
 
-	while ((call = first_parked(w->cs, w->id)) != NULL) {
+	TAILQ_REMOVE(&cs->dials, w, entry);
+	for (call = TAILQ_FIRST(&cs->all); call != NULL; call = next) {
+		next = TAILQ_NEXT(call, entry);
+		if (call->parked != NULL &&
+		    memcmp(call->provider, w->id, NODE_ID_LEN) == 0) {
+			TAILQ_REMOVE(&cs->all, call, entry);
+			TAILQ_INSERT_TAIL(&parked, call, entry);
+		}
+	}
+	free(w);
+	while ((call = TAILQ_FIRST(&parked)) != NULL) {
+		TAILQ_REMOVE(&parked, call, entry);
+		TAILQ_INSERT_TAIL(&cs->all, call, entry);
 		if (res != MESH_DIAL_LINKED) {
 			call_fail(call, PEER_UNAVAILABLE, "cannot reach %s: %s",
 			    call->pname, reason);
@@ -385,7 +408,6 @@ dial_done(enum mesh_dial_result res, const char *reason, void *arg)
 		free((void *)msg->args);
 		free(msg);
 	}
-	free(w);
 }
 
 /*
@@ -404,11 +426,15 @@ dial_provider(struct calls *cs, const uint8_t *id, bool wait)
 	/*
 	 * Relayed calls work meanwhile: a node we cannot reach is not
 	 * dialed again for each of them.  Parked calls need a dial whose
-	 * outcome they hear, even if another is under way.
+	 * outcome they hear: one for all of them.
 	 */
 	if (!wait && (mesh_dialing(mesh, id) || (m->call_dial_ms != 0 &&
 	    peerd_now_ms() - m->call_dial_ms < CALL_REDIAL_MS)))
 		return -1;
+	if (wait)
+		TAILQ_FOREACH(w, &cs->dials, entry)
+			if (memcmp(w->id, id, NODE_ID_LEN) == 0)
+				return 0;
 	m->call_dial_ms = peerd_now_ms();
 	if (wait) {
 		if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -421,6 +447,8 @@ dial_provider(struct calls *cs, const uint8_t *id, bool wait)
 		free(w);
 		return -1;
 	}
+	if (w != NULL)
+		TAILQ_INSERT_TAIL(&cs->dials, w, entry);
 	return 0;
 }
 
@@ -664,7 +692,7 @@ read_req(struct ctl_conn *c, const struct ctl_msg *msg, struct call_req *rq)
 	    true) ||
 	    !ctl_arg_text(c, msg, "to", rq->to, sizeof(rq->to), false) ||
 	    !ctl_arg_uint(c, msg, "timeout", &rq->timeout_ms,
-	    CALL_TIMEOUT_MAX))
+	    CALLMSG_TIMEOUT_MAX))
 		return false;
 	if (!service_name_valid(rq->service, strlen(rq->service))) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "service: "
@@ -846,12 +874,10 @@ call_op_notify(struct ctl_conn *c, const struct ctl_msg *msg)
 void
 call_op_cancel(struct ctl_conn *c, const struct ctl_msg *msg)
 {
-	struct calls	*cs = ctl_peerd(c)->calls;
-	struct call	*call;
-	struct fan	*fan;
-	struct cbor_buf	*b;
-	uint64_t	 id = 0;
-	bool		 found = false;
+	struct ctl_defer	*d;
+	struct cbor_buf		*b;
+	uint64_t		 id = 0;
+	bool			 found = true;
 
 	if (ctl_msg_get(msg, "call") == NULL) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "call: "
@@ -860,32 +886,15 @@ call_op_cancel(struct ctl_conn *c, const struct ctl_msg *msg)
 	}
 	if (!ctl_arg_uint(c, msg, "call", &id, UINT64_MAX))
 		return;
-	TAILQ_FOREACH(call, &cs->all, entry)
-		if (call->defer != NULL && ctl_defer_conn(call->defer) == c &&
-		    ctl_defer_id(call->defer) == id)
-			break;
-	if (call != NULL) {
-		call_cancel_remote(call);
-		call_fail(call, PEER_CANCELLED, "cancelled by the caller");
-		found = true;
-	}
-	TAILQ_FOREACH(fan, &cs->fans, entry)
-		if (ctl_defer_conn(fan->defer) == c &&
-		    ctl_defer_id(fan->defer) == id)
-			break;
-	if (fan != NULL) {
-		while ((call = TAILQ_FIRST(&fan->calls)) != NULL) {
-			call_cancel_remote(call);
-			call_free(call);
-		}
-		TAILQ_REMOVE(&cs->fans, fan, entry);
-		ctl_defer_error(fan->defer, PEER_CANCELLED, "cancelled by the "
-		    "caller");
-		event_free(fan->timer);
-		cbor_buf_free(&fan->answers);
-		free(fan);
-		found = true;
-	}
+	/* Among the client's own deferred requests: a bounded search. */
+	if ((d = ctl_defer_find(c, id, call_client_gone)) != NULL) {
+		call_drop(ctl_defer_arg(d));
+		ctl_defer_error(d, PEER_CANCELLED, "cancelled by the caller");
+	} else if ((d = ctl_defer_find(c, id, fan_client_gone)) != NULL) {
+		fan_drop(ctl_defer_arg(d));
+		ctl_defer_error(d, PEER_CANCELLED, "cancelled by the caller");
+	} else
+		found = false;
 	b = ctl_result_begin(c, msg->id);
 	cbor_put_map(b, 1);
 	cbor_put_text(b, "cancelled");

@@ -98,6 +98,9 @@ decode_call(const struct cbor_field *f, int nf, struct callmsg *m,
 		*why = "call: no deadline";
 		return -1;
 	}
+	/* No node keeps an invocation longer than a caller may ask. */
+	if (m->timeout_ms > CALLMSG_TIMEOUT_MAX)
+		m->timeout_ms = CALLMSG_TIMEOUT_MAX;
 	if ((v = cbor_field_get(f, nf, "a")) != NULL) {
 		m->args = v->val;
 		m->argslen = v->vallen;

@@ -18,6 +18,7 @@
 
 #define METHOD_NAME_MAX		128	/* bytes */
 #define CALLMSG_HOPS		16	/* relays a message may cross */
+#define CALLMSG_TIMEOUT_MAX	86400000 /* ms: a day; longer is cut */
 
 enum callmsg_type {
 	CALLMSG_CALL,

@@ -257,16 +257,27 @@ ctl_defer_weigh(struct ctl_defer *d, size_t bytes)
 	d->weight += bytes;
 }
 
-uint64_t
-ctl_defer_id(const struct ctl_defer *d)
+struct ctl_defer *
+ctl_defer_find(struct ctl_conn *c, uint64_t id, void (*cancel)(void *))
 {
-	return d->id;
+	struct ctl_defer	*d;
+
+	TAILQ_FOREACH(d, &c->defers, entry)
+		if (d->id == id && d->cancel == cancel)
+			return d;
+	return NULL;
 }
 
-struct ctl_conn *
-ctl_defer_conn(const struct ctl_defer *d)
+void *
+ctl_defer_arg(const struct ctl_defer *d)
 {
-	return d->c;
+	return d->arg;
+}
+
+size_t
+ctl_defer_queued(const struct ctl_defer *d)
+{
+	return ctl_queued(d->c);
 }
 
 /* True if c has so much deferred that it is not read from. */

@@ -76,8 +76,12 @@ void		 ctl_defer_error_value(struct ctl_defer *,
  * are answered: that bounds the calls one client has in flight.
  */
 void		 ctl_defer_weigh(struct ctl_defer *, size_t bytes);
-uint64_t	 ctl_defer_id(const struct ctl_defer *);
-struct ctl_conn	*ctl_defer_conn(const struct ctl_defer *);
+/* The client's deferred request id with that cancel function, or NULL. */
+struct ctl_defer *ctl_defer_find(struct ctl_conn *, uint64_t id,
+		    void (*cancel)(void *));
+void		*ctl_defer_arg(const struct ctl_defer *);
+/* ctl_queued of the defer's client. */
+size_t		 ctl_defer_queued(const struct ctl_defer *);
 
 /* Reads optional request fields; false (after replying) if mistyped. */
 bool		 ctl_arg_text(struct ctl_conn *, const struct ctl_msg *,

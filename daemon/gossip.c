@@ -249,7 +249,13 @@ static void
 member_changed(struct gossip *g)
 {
 	g->cache_dirty = true;
-	/* Callers waiting on a member that just died are told now. */
+}
+
+/* A member died or left: callers waiting on it are told now. */
+static void
+member_down(struct gossip *g)
+{
+	member_changed(g);
 	if (g->d->calls != NULL)
 		calls_members_changed(g->d->calls);
 }
@@ -261,7 +267,7 @@ declare_dead(struct gossip *g, struct member *m, const char *why)
 	if (!members_dead(g->members, m->rec.id, m->rec.incarnation, now_ms()))
 		return;
 	log_info("member %s (%.12s) dead: %s", m->rec.name, m->idstr, why);
-	member_changed(g);
+	member_down(g);
 	put_claim(g, "dead", m->rec.id, m->rec.incarnation, GOSSIP_HOPS);
 	flood_out(g, NULL);
 }
@@ -273,7 +279,7 @@ died_cb(struct member *m, void *arg)
 
 	log_info("member %s (%.12s) dead: did not refute suspicion in time",
 	    m->rec.name, m->idstr);
-	member_changed(g);
+	member_down(g);
 	put_claim(g, "dead", m->rec.id, m->state_inc, GOSSIP_HOPS);
 	flood_out(g, NULL);
 }
@@ -459,7 +465,7 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 			    members_dead(g->members, e, inc, now_ms())) {
 				log_info("member %s (%.12s) dead: so says %s",
 				    m->rec.name, m->idstr, link_name(l));
-				member_changed(g);
+				member_down(g);
 			}
 		}
 	}
@@ -564,7 +570,10 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 	/* Calls to it that find no direct link are relayed this way. */
 	memcpy(m->via, link_remote(l)->id, NODE_ID_LEN);
 	m->has_via = true;
-	member_changed(g);
+	if (m->state == MEMBER_LEFT)
+		member_down(g);
+	else
+		member_changed(g);
 	if (m->state == MEMBER_LEFT)
 		log_info("member %s (%.12s) left", m->rec.name, m->idstr);
 	else
@@ -597,7 +606,10 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 	    now_ms() + (int64_t)g->d->conf.suspect_timeout);
 	if (!changed)
 		return;
-	member_changed(g);
+	if (dead)
+		member_down(g);
+	else
+		member_changed(g);
 	log_info("member %s (%.12s) %s: so says %s", m->rec.name, m->idstr,
 	    dead ? "dead" : "suspect", link_name(l));
 	if (hops > 0) {
@@ -1044,6 +1056,7 @@ void
 gossip_reset(struct gossip *g)
 {
 	members_clear(g->members);
+	member_down(g);		/* every provider but us is gone */
 	g->ncache = 0;
 	cache_write(g);
 	/* A new incarnation for the new network, no longer leaving. */

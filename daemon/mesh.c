@@ -251,10 +251,13 @@ mesh_keep_new(struct mesh *m, struct link *older, struct link *newer)
 static void
 mesh_link_up(struct link *l, void *arg)
 {
-	struct mlink	*ml = arg, *other;
-	struct mesh	*m = ml->m;
-	struct target	*t;
-	const uint8_t	*id = link_remote(l)->id;
+	struct mlink		*ml = arg, *other;
+	struct mesh		*m = ml->m;
+	struct target		*t;
+	const uint8_t		*id = link_remote(l)->id;
+	mesh_dial_fn		*fn;
+	void			*fnarg;
+	enum mesh_dial_result	 res;
 
 	if (memcmp(id, m->d->id.pk, NODE_ID_LEN) == 0) {
 		if (ml->t != NULL && !ml->t->is_self) {
@@ -275,13 +278,15 @@ mesh_link_up(struct link *l, void *arg)
 	}
 	log_info("link %s: up (%s)", link_name(l),
 	    link_outbound(l) ? "outbound" : "inbound");
-	if (ml->dial_fn != NULL) {
-		/* Whoever dialed for a node learns whether that node answered. */
-		ml->dial_fn(!ml->has_dial_id || memcmp(ml->dial_id, id,
-		    NODE_ID_LEN) == 0 ? MESH_DIAL_LINKED : MESH_DIAL_FAILED,
-		    "another node answered", ml->dial_arg);
-		ml->dial_fn = NULL;
-	}
+	/*
+	 * Whoever dialed for a node learns whether that node answered, last:
+	 * once a duplicate is resolved, and ml may be gone.
+	 */
+	fn = ml->dial_fn;
+	fnarg = ml->dial_arg;
+	res = !ml->has_dial_id || memcmp(ml->dial_id, id, NODE_ID_LEN) == 0 ?
+	    MESH_DIAL_LINKED : MESH_DIAL_FAILED;
+	ml->dial_fn = NULL;
 	if ((t = ml->t) != NULL) {
 		memcpy(t->id, id, NODE_ID_LEN);
 		t->has_id = true;
@@ -305,9 +310,10 @@ mesh_link_up(struct link *l, void *arg)
 			ml->intentional = true;
 			link_close(l, "duplicate link");
 		}
-		return;
-	}
-	gossip_link_up(m->d->gossip, l);
+	} else
+		gossip_link_up(m->d->gossip, l);
+	if (fn != NULL)
+		fn(res, "another node answered", fnarg);
 }
 
 static void

@@ -84,6 +84,8 @@ route_send(struct route *r, const struct callmsg *m, struct link *from)
 {
 	const uint8_t	*dest = callmsg_dest(m);
 	struct link	*l;
+	/* Far below the queue limit at which the link itself gives up. */
+	size_t		 budget = r->d->conf.max_message + (1u << 20);
 
 	if (memcmp(dest, r->d->id.pk, NODE_ID_LEN) == 0) {
 		deliver(r, m);
@@ -91,12 +93,15 @@ route_send(struct route *r, const struct callmsg *m, struct link *from)
 	}
 	if ((l = next_hop(r, dest, from)) == NULL)
 		return ROUTE_NO_PATH;
+	/* Checked before encoding too: a full link costs no copy. */
+	if (link_queued(l) + m->argslen + m->resultlen + m->err.msglen +
+	    m->err.contextlen > budget)
+		return ROUTE_FULL;
 	cbor_buf_reset(&r->buf);
 	callmsg_encode(&r->buf, m);
 	if (r->buf.failed)
 		return ROUTE_FULL;
-	/* Far below the queue limit at which the link itself gives up. */
-	if (link_queued(l) + r->buf.len > r->d->conf.max_message + (1u << 20))
+	if (link_queued(l) + r->buf.len > budget)
 		return ROUTE_FULL;
 	link_mark_used(l);
 	return link_send(l, r->buf.data, r->buf.len) == 0 ? ROUTE_SENT :

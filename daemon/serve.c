@@ -30,6 +30,7 @@
 struct invocation {
 	TAILQ_ENTRY(invocation)	 entry;
 	struct invocation	*hnext;		/* in its bucket, by iid */
+	struct invocation	*cnext;		/* by caller: see by_call */
 	struct serve		*sv;
 	struct ctl_conn		*c;		/* the app answering */
 	uint64_t		 iid;		/* the invoke's "call" */
@@ -43,6 +44,7 @@ struct serve {
 	struct peerd		*d;
 	TAILQ_HEAD(, invocation) all;
 	struct invocation	*bucket[SERVE_BUCKETS];
+	struct invocation	*by_call[SERVE_BUCKETS];	/* cid, origin */
 	size_t			 n;
 	uint64_t		 next_iid;
 };
@@ -71,6 +73,21 @@ slot(struct serve *sv, uint64_t iid)
 	return pp;
 }
 
+/* Where the invocation for (origin, cid) is, or would be, in by_call. */
+static struct invocation **
+call_slot(struct serve *sv, const uint8_t *origin, uint64_t cid)
+{
+	struct invocation	**pp;
+	uint64_t		  h;
+
+	memcpy(&h, origin, sizeof(h));
+	pp = &sv->by_call[(h ^ cid) & (SERVE_BUCKETS - 1)];
+	while (*pp != NULL && ((*pp)->cid != cid ||
+	    memcmp((*pp)->origin, origin, NODE_ID_LEN) != 0))
+		pp = &(*pp)->cnext;
+	return pp;
+}
+
 static void
 inv_free(struct invocation *inv)
 {
@@ -78,6 +95,10 @@ inv_free(struct invocation *inv)
 	struct invocation	**pp = slot(sv, inv->iid);
 
 	*pp = inv->hnext;
+	pp = call_slot(sv, inv->origin, inv->cid);
+	while (*pp != inv)
+		pp = &(*pp)->cnext;
+	*pp = inv->cnext;
 	TAILQ_REMOVE(&sv->all, inv, entry);
 	sv->n--;
 	event_free(inv->timer);
@@ -125,7 +146,7 @@ inv_answer(struct invocation *inv, struct callmsg *ans)
 		    "to the caller is full");
 		break;
 	case ROUTE_NO_PATH:
-		log_info("serve: no route back to the caller of call %llu",
+		log_debug("serve: no route back to the caller of call %llu",
 		    (unsigned long long)ans->cid);
 		break;
 	}
@@ -187,6 +208,12 @@ serve_call(struct serve *sv, const struct callmsg *m)
 	struct timeval		 tv;
 	const char		*group;
 
+	/* The invoke must fit in the app's control frames. */
+	if (m->argslen > sv->d->conf.max_message) {
+		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "args larger than "
+		    "max_message on %s", sv->d->conf.name);
+		return;
+	}
 	if (m->timeout_ms == 0) {
 		route_fail(r, m, PEER_DEADLINE_EXCEEDED, "deadline passed "
 		    "before the call reached %s", sv->d->conf.name);
@@ -228,6 +255,9 @@ serve_call(struct serve *sv, const struct callmsg *m)
 		pp = slot(sv, inv->iid);
 		inv->hnext = *pp;
 		*pp = inv;
+		pp = call_slot(sv, inv->origin, inv->cid);
+		inv->cnext = *pp;
+		*pp = inv;
 		TAILQ_INSERT_TAIL(&sv->all, inv, entry);
 		sv->n++;
 		tv.tv_sec = (time_t)(m->timeout_ms / 1000);
@@ -243,12 +273,8 @@ serve_cancel(struct serve *sv, const struct callmsg *m)
 {
 	struct invocation	*inv;
 
-	TAILQ_FOREACH(inv, &sv->all, entry)
-		if (inv->cid == m->cid &&
-		    memcmp(inv->origin, m->origin, NODE_ID_LEN) == 0) {
-			inv_free(inv);
-			return;
-		}
+	if ((inv = *call_slot(sv, m->origin, m->cid)) != NULL)
+		inv_free(inv);
 }
 
 void
