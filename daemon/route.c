@@ -47,20 +47,30 @@ route_free(struct route *r)
 	free(r);
 }
 
-/* The link towards id: a direct one, else the one its record came by. */
+/*
+ * The link towards id: a direct one, else the one its record came by,
+ * else (that neighbour gone) any other: every node knows every member,
+ * and the hop limit ends a search that finds no way.
+ */
 static struct link *
 next_hop(struct route *r, const uint8_t *id, struct link *from)
 {
 	struct mesh	*mesh = r->d->mesh;
 	struct member	*m;
-	struct link	*l;
+	struct link	*l, *up[8];
+	size_t		 i, n;
 
 	if ((l = mesh_link_to(mesh, id)) != NULL && l != from)
 		return l;
-	if ((m = gossip_member(r->d->gossip, id)) == NULL || !m->has_via ||
-	    (l = mesh_link_to(mesh, m->via)) == NULL || l == from)
+	if ((m = gossip_member(r->d->gossip, id)) == NULL)
 		return NULL;
-	return l;
+	if (m->has_via && (l = mesh_link_to(mesh, m->via)) != NULL)
+		return l != from ? l : NULL;
+	n = mesh_links(mesh, up, 8);
+	for (i = 0; i < n; i++)
+		if (up[i] != from)
+			return up[i];
+	return NULL;
 }
 
 static void
