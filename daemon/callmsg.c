@@ -25,7 +25,7 @@ bool
 callmsg_is(const char *type)
 {
 	return strcmp(type, "call") == 0 || strcmp(type, "ans") == 0 ||
-	    strcmp(type, "can") == 0;
+	    strcmp(type, "can") == 0 || strcmp(type, "ev") == 0;
 }
 
 const uint8_t *
@@ -114,6 +114,24 @@ decode_call(const struct cbor_field *f, int nf, struct callmsg *m,
 }
 
 static int
+decode_event(const struct cbor_field *f, int nf, struct callmsg *m,
+    const char **why)
+{
+	const struct cbor_field	*v;
+
+	if (!read_name(f, nf, "s", m->topic, sizeof(m->topic), false,
+	    topic_valid)) {
+		*why = "ev: bad topic";
+		return -1;
+	}
+	if ((v = cbor_field_get(f, nf, "a")) != NULL) {
+		m->args = v->val;
+		m->argslen = v->vallen;
+	}
+	return 0;
+}
+
+static int
 decode_answer(const struct cbor_field *f, int nf, struct callmsg *m,
     const char **why)
 {
@@ -147,6 +165,8 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 		m->type = CALLMSG_ANSWER;
 	else if (strcmp(type, "can") == 0)
 		m->type = CALLMSG_CANCEL;
+	else if (strcmp(type, "ev") == 0)
+		m->type = CALLMSG_EVENT;
 	else {
 		*why = "not a call message";
 		return -1;
@@ -165,6 +185,8 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 		return decode_call(f, nf, m, why);
 	case CALLMSG_ANSWER:
 		return decode_answer(f, nf, m, why);
+	case CALLMSG_EVENT:
+		return decode_event(f, nf, m, why);
 	case CALLMSG_CANCEL:
 		break;
 	}
@@ -174,13 +196,15 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 void
 callmsg_encode(struct cbor_buf *b, const struct callmsg *m)
 {
-	static const char *const	 types[] = { "call", "ans", "can" };
+	static const char *const	 types[] = { "call", "ans", "can", "ev" };
 	size_t				 n = 5;
 
 	if (m->type == CALLMSG_CALL)
 		n += 3 + (m->group[0] != '\0') + (m->args != NULL) + m->oneway;
 	else if (m->type == CALLMSG_ANSWER)
 		n += 1;
+	else if (m->type == CALLMSG_EVENT)
+		n += 1 + (m->args != NULL);
 	cbor_put_map(b, n);
 	cbor_put_text(b, "t");
 	cbor_put_text(b, types[m->type]);
@@ -210,6 +234,13 @@ callmsg_encode(struct cbor_buf *b, const struct callmsg *m)
 		if (m->oneway) {
 			cbor_put_text(b, "w");
 			cbor_put_bool(b, true);
+		}
+	} else if (m->type == CALLMSG_EVENT) {
+		cbor_put_text(b, "s");
+		cbor_put_text(b, m->topic);
+		if (m->args != NULL) {
+			cbor_put_text(b, "a");
+			cbor_put_raw(b, m->args, m->argslen);
 		}
 	} else if (m->type == CALLMSG_ANSWER) {
 		if (m->result != NULL) {

@@ -2,7 +2,8 @@
 /*
  * callmsg.h: the link messages that carry calls between nodes: "call"
  * from the caller's node to the provider's, "ans" back, and "can" to
- * call one off.  Relays forward them by the node IDs they carry.
+ * call one off; and "ev", an event from its publisher's node to a
+ * subscriber's.  Relays forward them by the node IDs they carry.
  */
 #ifndef PEERD_CALLMSG_H
 #define PEERD_CALLMSG_H
@@ -24,6 +25,7 @@ enum callmsg_type {
 	CALLMSG_CALL,
 	CALLMSG_ANSWER,
 	CALLMSG_CANCEL,
+	CALLMSG_EVENT,		/* origin: publisher; provider: subscriber */
 };
 
 /* One decoded message; spans point into the message it came from. */
@@ -31,7 +33,7 @@ struct callmsg {
 	enum callmsg_type	 type;
 	uint8_t			 origin[NODE_ID_LEN];	/* the caller's node */
 	uint8_t			 provider[NODE_ID_LEN];	/* the callee's */
-	uint64_t		 cid;		/* the origin's call number */
+	uint64_t		 cid;		/* call number; event: seq */
 	uint64_t		 hops;		/* relays left */
 	/* CALLMSG_CALL */
 	char			 service[SERVICE_NAME_MAX + 1];
@@ -41,6 +43,8 @@ struct callmsg {
 	size_t			 argslen;
 	uint64_t		 timeout_ms;	/* left when sent */
 	bool			 oneway;	/* no answer wanted */
+	/* CALLMSG_EVENT: the topic, and args hold its data */
+	char			 topic[TOPIC_MAX + 1];
 	/* CALLMSG_ANSWER: a result, or (result NULL) an error */
 	const uint8_t		*result;
 	size_t			 resultlen;

@@ -29,6 +29,7 @@
 #include <event2/listener.h>
 
 #include "control.h"
+#include "events.h"
 #include "frame.h"
 #include "gossip.h"
 #include "join.h"
@@ -470,6 +471,8 @@ ctl_close_after_reply(struct ctl_conn *c)
 		registry_client_gone(c->ctl->d->registry, c);
 	if (c->ctl->d->serve != NULL)
 		serve_client_gone(c->ctl->d->serve, c);
+	if (c->ctl->d->events != NULL)
+		events_client_gone(c->ctl->d->events, c);
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -547,10 +550,14 @@ static const struct ctl_op ctl_ops[] = {	/* sorted: bsearch() */
 	{ "notify",	0,		call_op_notify },
 	{ "peers",	0,		mesh_op_peers },
 	{ "ping",	0,		mesh_op_ping },
+	{ "publish",	0,		events_op_publish },
 	{ "register",	0,		registry_op_register },
 	{ "services",	0,		registry_op_services },
 	{ "status",	0,		ctl_op_status },
+	{ "subscribe",	0,		events_op_subscribe },
+	{ "topics",	0,		events_op_topics },
 	{ "unregister",	0,		registry_op_unregister },
+	{ "unsubscribe", 0,		events_op_unsubscribe },
 };
 
 static int
@@ -759,6 +766,8 @@ ctl_conn_free(struct ctl_conn *c)
 	/* Calls it was serving fail at their callers. */
 	if (c->ctl->d->serve != NULL)
 		serve_client_gone(c->ctl->d->serve, c);
+	if (c->ctl->d->events != NULL)
+		events_client_gone(c->ctl->d->events, c);
 	/* Whoever would have answered must forget these requests. */
 	while ((d = TAILQ_FIRST(&c->defers)) != NULL) {
 		TAILQ_REMOVE(&c->defers, d, entry);

@@ -1125,6 +1125,18 @@ gossip_set_services(struct gossip *g, const struct record_service *svc, int n)
 	(void)publish_self(g);
 }
 
+void
+gossip_set_topics(struct gossip *g, char (*topics)[TOPIC_MAX + 1], int n)
+{
+	if (n == g->self.ntopics && memcmp(topics, g->self.topics,
+	    (size_t)n * sizeof(*topics)) == 0)
+		return;
+	memcpy(g->self.topics, topics, (size_t)n * sizeof(*topics));
+	g->self.ntopics = n;
+	g->self.incarnation = next_incarnation(g, g->self.incarnation);
+	(void)publish_self(g);
+}
+
 struct member *
 gossip_member(const struct gossip *g, const uint8_t *id)
 {

@@ -63,6 +63,9 @@ void		 gossip_set_services(struct gossip *,
 		    const struct record_service *, int n);
 /* The member with that ID, or NULL. */
 struct member	*gossip_member(const struct gossip *, const uint8_t *id);
+/* Sets the topic patterns our record lists; as gossip_set_services. */
+void		 gossip_set_topics(struct gossip *,
+		    char (*topics)[TOPIC_MAX + 1], int n);
 /* Member i, from 0 to gossip_members_known() - 1, in no order. */
 const struct member *gossip_member_at(const struct gossip *, size_t i);
 /* Our own record, as others see it. */

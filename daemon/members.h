@@ -40,6 +40,7 @@ struct member {
 	int64_t			 redial_ms;	/* dead: wait between dials */
 	unsigned		 dial_count;	/* picks the next address */
 	int64_t			 call_dial_ms;	/* last dial to carry calls */
+	uint64_t		 ev_seq;	/* its last event taken here */
 	uint8_t			 via[NODE_ID_LEN]; /* its record came from */
 	bool			 has_via;
 };

@@ -20,6 +20,7 @@
 #include "call.h"
 #include "config.h"
 #include "discover.h"
+#include "events.h"
 #include "control.h"
 #include "identity.h"
 #include "join.h"
@@ -341,7 +342,8 @@ main(int argc, char *argv[])
 	if ((d.registry = registry_new(&d)) == NULL ||
 	    (d.route = route_new(&d)) == NULL ||
 	    (d.calls = calls_new(&d)) == NULL ||
-	    (d.serve = serve_new(&d)) == NULL)
+	    (d.serve = serve_new(&d)) == NULL ||
+	    (d.events = events_new(&d)) == NULL)
 		fatalx("cannot start the service registry");
 	if ((d.mesh = mesh_new(&d)) == NULL)
 		fatalx("cannot start the mesh");
@@ -370,6 +372,7 @@ main(int argc, char *argv[])
 	mesh_free(d.mesh);
 	calls_free(d.calls);
 	serve_free(d.serve);
+	events_free(d.events);
 	route_free(d.route);
 	registry_free(d.registry);
 	gossip_free(d.gossip);

@@ -24,6 +24,7 @@ struct registry;
 struct route;
 struct calls;
 struct serve;
+struct events;
 
 struct peerd {
 	struct event_base	*base;
@@ -41,6 +42,7 @@ struct peerd {
 	struct route		*route;
 	struct calls		*calls;		/* this node's callers' */
 	struct serve		*serve;		/* its apps' */
+	struct events		*events;
 	char			 status[256];	/* for systemd's STATUS= */
 };
 

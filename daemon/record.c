@@ -51,9 +51,10 @@ record_body(const struct record *r, struct cbor_buf *b)
 			cbor_put_text(b, r->services[i].group);
 		}
 	}
-	/* Filled by topics later; empty for now. */
 	cbor_put_text(b, "topics");
-	cbor_put_array(b, 0);
+	cbor_put_array(b, (size_t)r->ntopics);
+	for (i = 0; i < r->ntopics; i++)
+		cbor_put_text(b, r->topics[i]);
 }
 
 void
@@ -125,6 +126,33 @@ service_name_valid(const char *s, size_t n)
 		    s[i] <= '9') && s[i] != '-' && s[i] != '_' && s[i] != '.')
 			return false;
 	return true;
+}
+
+bool
+topic_valid(const char *s, size_t n)
+{
+	return n <= TOPIC_MAX && service_name_valid(s, n);
+}
+
+bool
+topic_pattern_valid(const char *s, size_t n)
+{
+	if (n == 1 && s[0] == '*')
+		return true;
+	if (n >= 3 && s[n - 1] == '*' && s[n - 2] == '.')
+		return topic_valid(s, n - 1);
+	return topic_valid(s, n);
+}
+
+bool
+topic_matches(const char *pattern, const char *topic)
+{
+	size_t	n = strlen(pattern);
+
+	if (pattern[n - 1] == '*')
+		return strncmp(pattern, topic, n - 1) == 0 &&
+		    topic[n - 1] != '\0';
+	return strcmp(pattern, topic) == 0;
 }
 
 /* Copies a valid text field into buf (cap bytes); false if it is not. */
@@ -238,7 +266,10 @@ record_open(const uint8_t *buf, size_t len, struct record *r, const char **why)
 	    !read_texts(cbor_field_get(f, nf, "groups"), &r->groups[0][0],
 	    GROUP_NAME_MAX + 1, RECORD_GROUPS_MAX, &r->ngroups,
 	    group_name_valid) ||
-	    !read_services(cbor_field_get(f, nf, "services"), r)) {
+	    !read_services(cbor_field_get(f, nf, "services"), r) ||
+	    !read_texts(cbor_field_get(f, nf, "topics"), &r->topics[0][0],
+	    TOPIC_MAX + 1, RECORD_TOPICS_MAX, &r->ntopics,
+	    topic_pattern_valid)) {
 		*why = "record with impossible fields";
 		return -1;
 	}

@@ -22,6 +22,8 @@
 #define RECORD_GROUPS_MAX	CONFIG_GROUPS_MAX
 #define RECORD_SERVICES_MAX	64
 #define SERVICE_NAME_MAX	64
+#define RECORD_TOPICS_MAX	64
+#define TOPIC_MAX		64	/* bytes of a topic or pattern */
 
 /* A service the node offers, optionally in a group. */
 struct record_service {
@@ -40,6 +42,10 @@ struct record {
 	bool		 left;		/* the node has left on purpose */
 	struct record_service services[RECORD_SERVICES_MAX];
 	int		 nservices;
+	/* Patterns the node's clients subscribe to: publishers send it
+	 * only the events that match one. */
+	char		 topics[RECORD_TOPICS_MAX][TOPIC_MAX + 1];
+	int		 ntopics;
 	uint64_t	 incarnation;	/* higher wins */
 	uint64_t	 started_at;	/* seconds since the epoch */
 };
@@ -55,5 +61,14 @@ int	record_open(const uint8_t *, size_t, struct record *, const char **why);
 bool	record_in_group(const struct record *, const char *group);
 /* 1-SERVICE_NAME_MAX lowercase letters, digits, '-', '_' or '.'. */
 bool	service_name_valid(const char *, size_t);
+/* A topic: 1-TOPIC_MAX of the same characters. */
+bool	topic_valid(const char *, size_t);
+/*
+ * A subscription pattern: a topic, a topic prefix ending in ".*"
+ * ("sensor.*" for "sensor.temp" and "sensor.a.b"), or "*" for all.
+ */
+bool	topic_pattern_valid(const char *, size_t);
+/* Whether topic matches pattern (both valid). */
+bool	topic_matches(const char *pattern, const char *topic);
 
 #endif

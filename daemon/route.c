@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "events.h"
 #include "gossip.h"
 #include "link.h"
 #include "log.h"
@@ -85,6 +86,9 @@ deliver(struct route *r, const struct callmsg *m)
 		break;
 	case CALLMSG_ANSWER:
 		calls_answer(r->d->calls, m);
+		break;
+	case CALLMSG_EVENT:
+		events_deliver(r->d->events, m);
 		break;
 	}
 }
