@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, attacks_suite());
 	srunner_add_suite(sr, membership_suite());
 	srunner_add_suite(sr, calls_suite());
+	srunner_add_suite(sr, events_suite());
 	srunner_add_suite(sr, netns_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -12,6 +12,7 @@ Suite	*control_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*membership_suite(void);
 Suite	*calls_suite(void);
+Suite	*events_suite(void);
 Suite	*mesh_suite(void);
 Suite	*netns_suite(void);
 
