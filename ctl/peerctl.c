@@ -19,6 +19,7 @@
 #include "cbor_buf.h"
 #include "cbor_json.h"
 #include "cbor_scan.h"
+#include "event.h"
 #include "peer.h"
 #include "serve.h"
 
@@ -53,9 +54,12 @@ static int	cmd_join(const struct opts *, int, char **);
 static int	cmd_members(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
 static int	cmd_ping(const struct opts *, int, char **);
+static int	cmd_publish(const struct opts *, int, char **);
 static int	cmd_serve(const struct opts *, int, char **);
 static int	cmd_services(const struct opts *, int, char **);
 static int	cmd_status(const struct opts *, int, char **);
+static int	cmd_subscribe(const struct opts *, int, char **);
+static int	cmd_topics(const struct opts *, int, char **);
 
 static const struct command commands[] = {
 	{ "call",	"SERVICE.METHOD [ARG ...]\n"
@@ -100,6 +104,12 @@ static const struct command commands[] = {
 	    "payload (default 0), and print each round-trip time.  --count\n"
 	    "defaults to 4 (0: until interrupted), --interval to 1000 ms.",
 	    cmd_ping },
+	{ "publish",	"TOPIC [JSON]", "send an event to its subscribers",
+	    "Publish an event under TOPIC (1 to 64 of a-z 0-9 . _ -) to every\n"
+	    "client subscribed to a matching pattern, on any node.  JSON, one\n"
+	    "JSON value (quote strings: '\"text\"'), is the event's data; without\n"
+	    "it the event has none.  Prints nothing; with --json, the sequence\n"
+	    "number and how many nodes it went to.", cmd_publish },
 	{ "serve",	"NAME [--group GROUP] [--jobs N]\n"
 	    "       [--verbose] -- COMMAND [ARG ...]",
 	    "offer a command as a service",
@@ -118,6 +128,19 @@ static const struct command commands[] = {
 	{ "status",	"", "show this node's status",
 	    "Show the node's ID, name, version, uptime, mesh "
 	    "listen addresses,\nprocess ID, connected clients and number of linked peers.", cmd_status },
+	{ "subscribe",	"PATTERN [--count N]", "print the events of a pattern",
+	    "Subscribe to PATTERN, a topic, a prefix ending in \".*\" (\"a.*\"\n"
+	    "matches \"a.b\" and \"a.b.c\", not \"a\") or \"*\" (every topic), and\n"
+	    "print each event on one line: TOPIC NAME SEQ DATA, where NAME is\n"
+	    "the publishing node and DATA the event's data as JSON (null if\n"
+	    "none); with --json, one JSON object per event.  Events dropped\n"
+	    "because this reader was too slow are counted on standard error.\n"
+	    "Runs until SIGINT or SIGTERM, or until N events came; reconnects\n"
+	    "if the connection to peerd is lost.", cmd_subscribe },
+	{ "topics",	"", "list the subscriptions of every node",
+	    "List the patterns that local programs subscribed to, on every\n"
+	    "live node of the mesh: pattern, and the name and ID of the node,\n"
+	    "marked local for this one.", cmd_topics },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -1119,6 +1142,164 @@ cmd_serve(const struct opts *o, int argc, char **argv)
 	}
 	peer_close(p);
 	return rc;
+}
+
+/* The outcome of a publish, copied out of the reply callback. */
+struct publish_reply {
+	bool			 done;
+	struct peer_error	 err;
+	uint8_t			*result;
+	size_t			 len;
+};
+
+static void
+on_publish_reply(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct publish_reply	*pr = arg;
+
+	pr->done = true;
+	peer_stop(p);
+	if (r->error != NULL)
+		pr->err = *r->error;
+	else if (r->result != NULL &&
+	    (pr->result = copy_item(r->result, r->result_len)) != NULL)
+		pr->len = r->result_len;
+	else {
+		pr->err.code = PEER_RESOURCE_EXHAUSTED;
+		snprintf(pr->err.message, sizeof(pr->err.message),
+		    "out of memory");
+	}
+}
+
+static int
+cmd_publish(const struct opts *o, int argc, char **argv)
+{
+	struct publish_reply	 pr;
+	struct peer_error	 err;
+	struct cbor_buf		 data = { 0 };
+	struct peer		*p;
+	json_error_t		 je;
+	json_t			*j;
+	int			 rc;
+
+	if (argc != 2 && argc != 3)
+		return -1;
+	if (argc == 3) {
+		if ((j = json_loadb(argv[2], strlen(argv[2]), JSON_DECODE_ANY |
+		    JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je)) == NULL) {
+			fprintf(stderr, "peerctl: publish: data is not JSON: "
+			    "%s\n", je.text);
+			return EXIT_USAGE;
+		}
+		/* The request map holds it: one level of the limit. */
+		rc = json_to_cbor(j, CBOR_SCAN_DEPTH - 2, &data);
+		json_decref(j);
+		if (rc == -1) {
+			fprintf(stderr, "peerctl: publish: data nests more "
+			    "than %d arrays and objects\n",
+			    CBOR_SCAN_DEPTH - 2);
+			cbor_buf_free(&data);
+			return EXIT_USAGE;
+		}
+		if (data.failed) {
+			fprintf(stderr, "peerctl: out of memory\n");
+			return EXIT_FAILED;
+		}
+	}
+	p = connect_or_exit(o);
+	memset(&pr, 0, sizeof(pr));
+	if (peer_publish(p, argv[1], argc == 3 ? data.data : NULL, data.len,
+	    on_publish_reply, &pr, &err) == -1 ||
+	    (peer_run(p, &err) == -1 && !pr.done)) {
+		pr.done = true;
+		pr.err = err;
+	}
+	if (pr.err.code != PEER_OK)
+		rc = fail(p, &pr.err);
+	else
+		rc = o->json ? print_json(pr.result, pr.len) : EXIT_OK;
+	free(pr.result);
+	cbor_buf_free(&data);
+	peer_close(p);
+	return rc;
+}
+
+static int
+cmd_subscribe(const struct opts *o, int argc, char **argv)
+{
+	struct event_conf	 c = { NULL, 0, o->json };
+	struct peer_error	 err;
+	struct peer		*p;
+	long long		 n;
+	int			 k, rc = EXIT_OK;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--count") == 0 && k + 1 < argc) {
+			if ((n = parse_num(argv[++k], 1000000000)) < 1)
+				return -1;
+			c.count = (unsigned long)n;
+		} else if (c.pattern == NULL && argv[k][0] != '-')
+			c.pattern = argv[k];
+		else
+			return -1;
+	}
+	if (c.pattern == NULL)
+		return -1;
+	p = connect_or_exit(o);
+	if (event_run(p, &c, &err) == -1) {
+		fprintf(stderr, "peerctl: subscribe %s: %s: %s\n", c.pattern,
+		    peer_code_name(err.code), err.message);
+		rc = peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
+	}
+	peer_close(p);
+	return rc;
+}
+
+static int
+print_topics(const uint8_t *res, size_t len)
+{
+	struct cbor_field	 top[4], f[CTL_FIELDS];
+	const struct cbor_field	*topics, *local;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	const char		*t;
+	size_t			 itemlen;
+	char			 topic[80], node[64], name[80];
+	bool			 l;
+	int			 nf;
+
+	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
+	    (topics = cbor_field_get(top, nf, "topics")) == NULL ||
+	    !cbor_array_iter(topics->val, topics->vallen, &it)) {
+		fprintf(stderr, "peerctl: malformed topics reply\n");
+		return EXIT_FAILED;
+	}
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1)
+			continue;
+		l = false;
+		if ((local = cbor_field_get(f, nf, "local")) != NULL)
+			(void)cbor_read_bool(local->val, local->vallen, &l);
+		t = text_field(f, nf, "topic", topic, sizeof(topic));
+		put_safe(stdout, t, strlen(t), false);
+		putchar(' ');
+		t = text_field(f, nf, "name", name, sizeof(name));
+		put_safe(stdout, t, strlen(t), false);
+		printf(" (%.12s)%s\n", text_field(f, nf, "node", node,
+		    sizeof(node)), l ? " local" : "");
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_topics(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	body = { 0 };
+
+	(void)argv;
+	if (argc != 1)
+		return -1;
+	return run_op(o, "topics", &body, 0, 0, print_topics);
 }
 
 static int

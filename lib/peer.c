@@ -303,6 +303,8 @@ peer_handle(struct peer *p, const uint8_t *buf, size_t len,
 		/* Messages the daemon starts; unknown ones are for later. */
 		if (strcmp(m.op, "invoke") == 0)
 			peer_serve_invoke(p, &m);
+		else if (strcmp(m.op, "event") == 0)
+			peer_event_deliver(p, &m);
 		return 0;
 	}
 	if (m.id == 0 && (ef = ctl_msg_get(&m, "error")) != NULL) {
@@ -385,13 +387,13 @@ done:
 	return 0;
 }
 
-/* One attempt: connect, hello, register again; else wait longer. */
+/* One attempt: connect, hello, register and subscribe again; else wait. */
 static void
 peer_reconnect(struct peer *p)
 {
 	p->reconnecting = true;
-	if (peer_connect(p, false, NULL) == 0)
-		(void)peer_serve_renew(p);
+	if (peer_connect(p, false, NULL) == 0 && peer_serve_renew(p) == 0)
+		(void)peer_event_renew(p);
 	if (p->fd == -1) {
 		p->backoff = p->backoff > PEER_RETRY_MAX / 2 ? PEER_RETRY_MAX :
 		    p->backoff * 2;
@@ -778,6 +780,7 @@ peer_close(struct peer *p)
 	p->fd = -1;
 	pending_fail_all(p, PEER_CANCELLED, "connection closed by the client");
 	peer_serve_free(p);
+	peer_event_free(p);
 	free(p->rbuf);
 	free(p->side);
 	cbor_buf_free(&p->wbuf);

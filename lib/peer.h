@@ -83,11 +83,13 @@ struct peer_reply {
 	size_t			 context_len;
 };
 /*
- * A callback (this, or a peer_handler_fn) may send further requests
- * with peer_request, peer_call or peer_cancel and answer calls, but
+ * A callback (this, a peer_handler_fn or a peer_event_fn) may send
+ * further requests with peer_request, peer_call, peer_publish or
+ * peer_cancel and answer calls, but
  * must not block: peer_dispatch, peer_wait, peer_op, peer_status,
- * peer_call_sync, peer_notify, peer_serve, peer_unserve and peer_run
- * fail with INVALID_ARGUMENT there, and peer_close aborts.
+ * peer_call_sync, peer_notify, peer_serve, peer_unserve, peer_subscribe,
+ * peer_unsubscribe and peer_run fail with INVALID_ARGUMENT there, and
+ * peer_close aborts.
  */
 typedef void	 peer_reply_fn(struct peer *, const struct peer_reply *,
 		    void *arg);
@@ -117,7 +119,8 @@ int		 peer_fd(const struct peer *);
 int		 peer_timeout(const struct peer *);
 /*
  * Reads what the socket has without blocking, runs the callbacks of
- * finished and timed-out requests and the handlers of calls.  0, or -1
+ * finished and timed-out requests and events, and the handlers of
+ * calls.  0, or -1
  * if the connection was lost (all requests then end with UNAVAILABLE);
  * with reconnecting on, a lost connection still returns 0.
  */
@@ -247,10 +250,53 @@ int		 peer_answer_error(struct peer *, uint64_t call,
 		    struct peer_error *err);
 
 /*
+ * Events.  A publisher sends data under a topic (1 to 64 of a-z 0-9 . _
+ * -); every client subscribed to a matching pattern, on any node, gets
+ * it once.  A pattern is a topic, a prefix ending in ".*" ("sensor.*"
+ * matches "sensor.temp" and "sensor.a.b", not "sensor"), or "*" (every
+ * topic).  The event is valid only during the callback.
+ */
+struct peer_event {
+	const char	*topic;
+	const uint8_t	*data;		/* one encoded CBOR item, or NULL */
+	size_t		 data_len;
+	const char	*node;		/* the publisher's node ID, base32 */
+	const char	*name;		/* and name */
+	uint64_t	 seq;		/* per publisher, increasing */
+	uint64_t	 lost;		/* events dropped before this one */
+};
+typedef void	 peer_event_fn(struct peer *, const struct peer_event *,
+		    void *arg);
+
+/*
+ * Subscribes to pattern.  Blocks until the daemon confirms; not from
+ * callbacks.  Renewed after a reconnect.  An event goes to the fn of
+ * the first subscription (in subscribe order) whose pattern matches its
+ * topic.  ALREADY_EXISTS if this client subscribes to it already.
+ */
+int		 peer_subscribe(struct peer *, const char *pattern,
+		    peer_event_fn *fn, void *arg, struct peer_error *err);
+/*
+ * Ends the subscription.  Not from callbacks.  NOT_FOUND if not
+ * subscribed here; while disconnected only the renewal is dropped.
+ */
+int		 peer_unsubscribe(struct peer *, const char *pattern,
+		    struct peer_error *err);
+/*
+ * Publishes data (one encoded CBOR item, or NULL for none) under topic.
+ * fn (NULL: the reply is ignored) gets the result {"seq", "nodes"} or
+ * the error; as peer_request otherwise.  May be called from callbacks.
+ */
+int		 peer_publish(struct peer *, const char *topic,
+		    const void *data, size_t len, peer_reply_fn *fn,
+		    void *arg, struct peer_error *err);
+
+/*
  * Reconnecting.  With it on, a lost connection is not final: requests
  * in flight end with UNAVAILABLE, then peer_dispatch (or peer_run)
  * reconnects with a growing delay (0.1 s to 5 s; peer_timeout says
- * when), says hello and registers every served service again.  While
+ * when), says hello, registers every served service and subscribes to
+ * every pattern again.  While
  * disconnected peer_fd returns -1, and after a reconnect it returns a
  * new fd: event loops must fetch it again after each peer_dispatch.
  * Calls kept to answer later died with the old connection (the daemon

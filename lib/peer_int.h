@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * peer_int.h: the inside of struct peer, shared by the files of libpeer:
- * peer.c (the connection and its requests), peer_call.c (calls) and
- * peer_serve.c (serving).  Not installed.
+ * peer.c (the connection and its requests), peer_call.c (calls),
+ * peer_serve.c (serving) and peer_event.c (events).  Not installed.
  */
 #ifndef PEER_INT_H
 #define PEER_INT_H
@@ -31,6 +31,7 @@ struct pending {
 };
 
 struct serve;				/* peer_serve.c */
+struct sub;				/* peer_event.c */
 
 struct peer_oneway {
 	uint64_t	 call;
@@ -63,6 +64,7 @@ struct peer {
 	volatile sig_atomic_t stop;	/* peer_run returns */
 
 	struct serve	*serves;
+	struct sub	*subs;		/* in subscribe order */
 	/*
 	 * Recent oneway calls, so that answering one sends nothing.  Older
 	 * ones are answered and the daemon drops the answer.
@@ -90,5 +92,12 @@ void	peer_serve_invoke(struct peer *, const struct ctl_msg *);
 /* Registers every served service again on a new connection; -1 if lost. */
 int	peer_serve_renew(struct peer *);
 void	peer_serve_free(struct peer *);
+
+/* peer_event.c */
+/* Runs the callback of an "event" frame; malformed ones are dropped. */
+void	peer_event_deliver(struct peer *, const struct ctl_msg *);
+/* Subscribes to every pattern again on a new connection; -1 if lost. */
+int	peer_event_renew(struct peer *);
+void	peer_event_free(struct peer *);
 
 #endif

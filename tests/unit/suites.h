@@ -17,6 +17,7 @@ Suite	*hello_suite(void);
 Suite	*json_suite(void);
 Suite	*members_suite(void);
 Suite	*noise_suite(void);
+Suite	*peer_event_suite(void);
 Suite	*peer_serve_suite(void);
 Suite	*proto_suite(void);
 Suite	*token_suite(void);
