@@ -31,6 +31,7 @@
 
 #define EVENTS_SUBS_MAX		1024		/* on one node, all clients */
 #define EVENTS_BACKLOG_MAX	(1u << 20)	/* unread bytes at a client */
+#define EVENTS_AHEAD_MAX	(3600ull * 1000000) /* us a seq may lead */
 
 /* A subscribing client, and what it lost since its last event. */
 struct evclient {
@@ -55,11 +56,20 @@ struct events {
 	uint64_t		 epoch;
 };
 
+/* The wall clock in microseconds, which sequence numbers follow. */
+static uint64_t
+wall_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 struct events *
 events_new(struct peerd *d)
 {
 	struct events	*ev;
-	struct timespec	 ts;
 
 	if ((ev = calloc(1, sizeof(*ev))) == NULL ||
 	    (ev->sub = calloc(EVENTS_SUBS_MAX, sizeof(*ev->sub))) == NULL) {
@@ -73,9 +83,7 @@ events_new(struct peerd *d)
 	 * Sequence numbers start at the wall clock's microseconds, so that
 	 * a restarted publisher goes on above what subscribers took.
 	 */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ev->next_seq = (uint64_t)ts.tv_sec * 1000000 +
-	    (uint64_t)ts.tv_nsec / 1000;
+	ev->next_seq = wall_us();
 	return ev;
 }
 
@@ -94,7 +102,16 @@ events_free(struct events *ev)
 	free(ev);
 }
 
-/* Puts the distinct patterns in our record; false if there are too many. */
+static int
+pattern_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * Puts the distinct patterns in our record, sorted so that the same
+ * set signs the same; false if there are too many.
+ */
 static bool
 publish_topics(struct events *ev, bool apply)
 {
@@ -102,6 +119,7 @@ publish_topics(struct events *ev, bool apply)
 	size_t	i;
 	int	k, n = 0;
 
+	memset(topics, 0, sizeof(topics));
 	for (i = 0; i < ev->nsub; i++) {
 		for (k = 0; k < n; k++)
 			if (strcmp(topics[k], ev->sub[i].pattern) == 0)
@@ -112,6 +130,7 @@ publish_topics(struct events *ev, bool apply)
 			return false;
 		memcpy(topics[n++], ev->sub[i].pattern, TOPIC_MAX + 1);
 	}
+	qsort(topics, (size_t)n, sizeof(topics[0]), pattern_cmp);
 	if (apply)
 		gossip_set_topics(ev->d->gossip, topics, n);
 	return true;
@@ -227,9 +246,14 @@ events_deliver(struct events *ev, const struct callmsg *m)
 {
 	struct member	*pub = gossip_member(ev->d->gossip, m->origin);
 
-	/* At most once, in order: nothing at or below what came before. */
+	/*
+	 * At most once, in order: nothing at or below what came before.
+	 * Numbers follow the publisher's clock, so one far ahead of ours
+	 * is forged or broken and must not hold back the real ones.
+	 */
 	if (pub != NULL) {
-		if (m->cid <= pub->ev_seq)
+		if (m->cid <= pub->ev_seq ||
+		    m->cid > wall_us() + EVENTS_AHEAD_MAX)
 			return;
 		pub->ev_seq = m->cid;
 	}
@@ -283,7 +307,7 @@ events_op_subscribe(struct ctl_conn *c, const struct ctl_msg *msg)
 {
 	struct events	*ev = ctl_peerd(c)->events;
 	struct evclient	*cl;
-	char		 pattern[TOPIC_MAX + 1];
+	char		 pattern[TOPIC_MAX + 1] = "";
 
 	if (!read_topic(c, msg, pattern, true))
 		return;

@@ -137,6 +137,8 @@ topic_valid(const char *s, size_t n)
 bool
 topic_pattern_valid(const char *s, size_t n)
 {
+	if (n > TOPIC_MAX)
+		return false;
 	if (n == 1 && s[0] == '*')
 		return true;
 	if (n >= 3 && s[n - 1] == '*' && s[n - 2] == '.')

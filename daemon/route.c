@@ -193,7 +193,8 @@ route_message(struct route *r, struct link *l, const char *type,
 			route_fail(r, &m, PEER_RESOURCE_EXHAUSTED, "relay %s: "
 			    "link to the provider is full", r->d->conf.name);
 		else
-			log_warnx("route: dropped an answer: link full");
+			log_warnx("route: dropped a forwarded %s message: link "
+			    "full", type);
 		break;
 	}
 	return true;

@@ -5,12 +5,13 @@
  * envelope by linkmsg_decode(), then callmsg_decode() if its type is a
  * call message.
  *
- * A message that decodes must satisfy what the router and the serving
- * code rely on (valid names, hops within CALLMSG_HOPS, an answer holding
- * exactly one of result and error, spans inside the input), must encode
- * again as route_send() would relay it, and must decode from that
- * encoding to the same message field by field.  Encoding the copy again
- * must give the same bytes.  A message of any other type must be refused.
+ * A message that decodes must satisfy what the router, the serving code
+ * and the event code rely on (valid names and topics, hops within
+ * CALLMSG_HOPS, an answer holding exactly one of result and error, spans
+ * inside the input), must encode again as route_send() would relay it,
+ * and must decode from that encoding to the same message field by
+ * field.  Encoding the copy again must give the same bytes.  A message
+ * of any other type must be refused.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -102,13 +103,28 @@ check_invariants(const struct callmsg *m, const uint8_t *msg, size_t len)
 		if (m->result != NULL || m->err.msg != NULL)
 			abort();
 		break;
+	case CALLMSG_EVENT:
+		/* A topic, never a pattern; data is one item or none. */
+		check_text(m->topic, sizeof(m->topic), topic_valid, false);
+		if (m->args != NULL)
+			check_item(m->args, m->argslen, msg, len);
+		else if (m->argslen != 0)
+			abort();
+		if (m->result != NULL || m->resultlen != 0 ||
+		    m->err.code != PEER_OK || m->err.msg != NULL)
+			abort();
+		break;
 	default:
 		abort();
 	}
-	/* Only a call has the fields of a call. */
+	/* Only a call has the fields of a call; an event's data is args. */
 	if (m->type != CALLMSG_CALL && (m->service[0] != '\0' ||
-	    m->group[0] != '\0' || m->method[0] != '\0' || m->args != NULL ||
+	    m->group[0] != '\0' || m->method[0] != '\0' ||
+	    (m->args != NULL && m->type != CALLMSG_EVENT) ||
 	    m->timeout_ms != 0 || m->oneway))
+		abort();
+	/* Only an event has a topic. */
+	if (m->type != CALLMSG_EVENT && m->topic[0] != '\0')
 		abort();
 }
 
@@ -132,7 +148,8 @@ check_same(const struct callmsg *a, const struct callmsg *b)
 	    strcmp(a->group, b->group) != 0 ||
 	    strcmp(a->method, b->method) != 0 ||
 	    !same_span(a->args, a->argslen, b->args, b->argslen) ||
-	    a->timeout_ms != b->timeout_ms || a->oneway != b->oneway)
+	    a->timeout_ms != b->timeout_ms || a->oneway != b->oneway ||
+	    strcmp(a->topic, b->topic) != 0)
 		abort();
 	if (!same_span(a->result, a->resultlen, b->result, b->resultlen) ||
 	    a->err.code != b->err.code ||

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * test_callmsg.c: the call messages of links ("call", "ans", "can"):
- * round trips through the link envelope, and every way a peer's call
- * message can be wrong.
+ * test_callmsg.c: the call messages of links ("call", "ans", "can", and
+ * "ev" for events): round trips through the link envelope, and every
+ * way a peer's call message can be wrong.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,7 +22,8 @@ static const uint8_t	provider[NODE_ID_LEN] = { 0xf1, 0xf2, 0xf3, 0xf4 };
 /*
  * Starts a message of the given type with its usual keys, less those
  * whose letters are in skip; the caller writes nextra keys after them.
- * The usual keys are o, p, c and h, and for a call s, m and d too.
+ * The usual keys are o, p, c and h, for a call s, m and d too, and for
+ * an event s (its topic).
  */
 static void
 put_msg(struct cbor_buf *b, const char *type, const char *skip,
@@ -31,7 +32,8 @@ put_msg(struct cbor_buf *b, const char *type, const char *skip,
 	const char	*keys, *k;
 	size_t		 n = 1 + nextra;
 
-	keys = strcmp(type, "call") == 0 ? "opchsmd" : "opch";
+	keys = strcmp(type, "call") == 0 ? "opchsmd" :
+	    strcmp(type, "ev") == 0 ? "opchs" : "opch";
 	for (k = keys; *k != '\0'; k++)
 		if (strchr(skip, *k) == NULL)
 			n++;
@@ -57,7 +59,8 @@ put_msg(struct cbor_buf *b, const char *type, const char *skip,
 			cbor_put_uint(b, 5);
 			break;
 		case 's':
-			cbor_put_text(b, "echo");
+			cbor_put_text(b, strcmp(type, "ev") == 0 ?
+			    "sensor.temp" : "echo");
 			break;
 		case 'm':
 			cbor_put_text(b, "say");
@@ -239,6 +242,50 @@ START_TEST(test_round_trip_cancel)
 }
 END_TEST
 
+START_TEST(test_round_trip_event)
+{
+	struct cbor_buf	 b = { 0 };
+	struct callmsg	 m, back;
+	const uint8_t	 data[] = { 0xa1, 0x61, 'c', 0x15 };	/* {"c": 21} */
+	char		 topic[TOPIC_MAX + 1];
+
+	sample(&m, CALLMSG_EVENT);
+	strcpy(m.topic, "sensor.temp");
+	m.args = data;
+	m.argslen = sizeof(data);
+	round_trip(&m, &b, 7, &back);
+	ck_assert_str_eq(back.topic, "sensor.temp");
+	ck_assert_uint_eq(back.argslen, sizeof(data));
+	ck_assert_mem_eq(back.args, data, sizeof(data));
+	ck_assert_ptr_eq(callmsg_dest(&back), back.provider);
+	ck_assert_str_eq(back.service, "");
+	ck_assert_str_eq(back.method, "");
+	ck_assert_ptr_null(back.result);
+	ck_assert_ptr_null(back.err.msg);
+
+	/* Without data, and with the longest topic: no "a" key. */
+	sample(&m, CALLMSG_EVENT);
+	memset(topic, 'z', TOPIC_MAX);
+	topic[TOPIC_MAX] = '\0';
+	strcpy(m.topic, topic);
+	m.cid = 1;
+	m.hops = 0;
+	round_trip(&m, &b, 6, &back);
+	ck_assert_str_eq(back.topic, topic);
+	ck_assert_ptr_null(back.args);
+	ck_assert_uint_eq(back.argslen, 0);
+
+	/* Data that is null is still data. */
+	put_msg(&b, "ev", "", 1);
+	cbor_put_text(&b, "a");
+	cbor_put_null(&b);
+	accepted(&b, &back);
+	ck_assert_uint_eq(back.argslen, 1);
+	ck_assert_mem_eq(back.args, B(0xf6), 1);
+	cbor_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_types)
 {
 	struct cbor_buf	 b = { 0 };
@@ -248,7 +295,9 @@ START_TEST(test_types)
 	ck_assert(callmsg_is("call"));
 	ck_assert(callmsg_is("ans"));
 	ck_assert(callmsg_is("can"));
+	ck_assert(callmsg_is("ev"));
 	ck_assert(!callmsg_is(""));
+	ck_assert(!callmsg_is("event"));
 	ck_assert(!callmsg_is("cal"));
 	ck_assert(!callmsg_is("calls"));
 	ck_assert(!callmsg_is("answer"));
@@ -483,6 +532,57 @@ START_TEST(test_bad_method)
 }
 END_TEST
 
+START_TEST(test_bad_event)
+{
+	struct cbor_buf	 b = { 0 };
+	struct callmsg	 m;
+	const char	*k;
+	char		 skip[2] = { 0 }, t[TOPIC_MAX + 2];
+
+	put_msg(&b, "ev", "s", 0);
+	refused(&b, "ev: bad topic");
+	put_replaced(&b, "ev", "s");
+	cbor_put_text(&b, "Sensor.temp");
+	refused(&b, "ev: bad topic");
+	put_replaced(&b, "ev", "s");
+	cbor_put_text(&b, "");
+	refused(&b, "ev: bad topic");
+	put_replaced(&b, "ev", "s");
+	cbor_put_text(&b, "sensor temp");
+	refused(&b, "ev: bad topic");
+	/* A pattern is not a topic. */
+	put_replaced(&b, "ev", "s");
+	cbor_put_text(&b, "sensor.*");
+	refused(&b, "ev: bad topic");
+	put_replaced(&b, "ev", "s");
+	cbor_put_text(&b, "*");
+	refused(&b, "ev: bad topic");
+	put_replaced(&b, "ev", "s");
+	cbor_put_bytes(&b, "sensor", 6);
+	refused(&b, "ev: bad topic");
+	put_replaced(&b, "ev", "s");
+	cbor_put_textn(&b, "a\0b", 3);
+	refused(&b, "ev: bad topic");
+
+	memset(t, 't', sizeof(t));
+	put_replaced(&b, "ev", "s");
+	cbor_put_textn(&b, t, TOPIC_MAX + 1);
+	refused(&b, "ev: bad topic");
+	put_replaced(&b, "ev", "s");
+	cbor_put_textn(&b, t, TOPIC_MAX);
+	accepted(&b, &m);
+	ck_assert_uint_eq(strlen(m.topic), TOPIC_MAX);
+
+	/* The publisher, destination, sequence number and hops are needed. */
+	for (k = "opch"; *k != '\0'; k++) {
+		skip[0] = *k;
+		put_msg(&b, "ev", skip, 0);
+		refused(&b, "missing origin");
+	}
+	cbor_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_deadline_args_oneway)
 {
 	struct cbor_buf	b = { 0 };
@@ -690,6 +790,8 @@ callmsg_suite(void)
 	tcase_add_test(tc, test_round_trip_call);
 	tcase_add_test(tc, test_round_trip_answer);
 	tcase_add_test(tc, test_round_trip_cancel);
+	tcase_add_test(tc, test_round_trip_event);
+	tcase_add_test(tc, test_bad_event);
 	tcase_add_test(tc, test_types);
 	tcase_add_test(tc, test_unknown_keys_ignored);
 	tcase_add_test(tc, test_missing_common);

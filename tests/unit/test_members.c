@@ -2,7 +2,8 @@
 /*
  * test_members.c: signed records and the member table: forged,
  * altered and replayed records are rejected, incarnations order
- * everything, and claims of failure obey them.
+ * everything, and claims of failure obey them.  Also the topic
+ * patterns that records carry, and how they match topics.
  */
 #include <string.h>
 
@@ -166,6 +167,213 @@ START_TEST(test_record_impossible_fields)
 }
 END_TEST
 
+/*
+ * A signed record of n whose "topics" are the first ntopics of topics,
+ * each of the given length: written by hand, so that it can hold what
+ * struct record cannot.
+ */
+static void
+signed_topics(const struct node *n, const char *const *topics,
+    const size_t *lens, size_t ntopics, struct cbor_buf *b)
+{
+	struct cbor_buf	body = { 0 };
+	uint8_t		sig[crypto_sign_BYTES];
+	size_t		i;
+
+	cbor_put_map(&body, 6);
+	cbor_put_text(&body, "v");
+	cbor_put_uint(&body, RECORD_VERSION);
+	cbor_put_text(&body, "id");
+	cbor_put_bytes(&body, n->pk, 32);
+	cbor_put_text(&body, "name");
+	cbor_put_text(&body, "node");
+	cbor_put_text(&body, "inc");
+	cbor_put_uint(&body, 1);
+	cbor_put_text(&body, "started");
+	cbor_put_uint(&body, 1700000000);
+	cbor_put_text(&body, "topics");
+	cbor_put_array(&body, ntopics);
+	for (i = 0; i < ntopics; i++)
+		cbor_put_textn(&body, topics[i], lens[i]);
+	ck_assert(!body.failed);
+	crypto_sign_detached(sig, NULL, body.data, body.len, n->sk);
+	cbor_buf_reset(b);
+	cbor_put_map(b, 2);
+	cbor_put_text(b, "b");
+	cbor_put_bytes(b, body.data, body.len);
+	cbor_put_text(b, "s");
+	cbor_put_bytes(b, sig, sizeof(sig));
+	ck_assert(!b->failed);
+	cbor_buf_free(&body);
+}
+
+START_TEST(test_record_topics)
+{
+	struct cbor_buf	 b = { 0 };
+	struct node	 n;
+	struct record	 in, r;
+	const char	*why;
+	int		 i;
+
+	node_new(&n);
+	memset(&in, 0, sizeof(in));
+	memcpy(in.id, n.pk, 32);
+	strcpy(in.name, "node");
+	in.incarnation = 1;
+	strcpy(in.topics[0], "sensor.*");
+	strcpy(in.topics[1], "door.front");
+	strcpy(in.topics[2], "*");
+	in.ntopics = 3;
+	record_sign(&in, n.sk, &b);
+	ck_assert(!b.failed);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert_int_eq(r.ntopics, 3);
+	ck_assert_str_eq(r.topics[0], "sensor.*");
+	ck_assert_str_eq(r.topics[1], "door.front");
+	ck_assert_str_eq(r.topics[2], "*");
+
+	/* As many patterns as a record may hold, each as long as may be. */
+	for (i = 0; i < RECORD_TOPICS_MAX; i++) {
+		memset(in.topics[i], 'a' + i % 26, TOPIC_MAX - 2);
+		memcpy(in.topics[i] + TOPIC_MAX - 2, ".*", 3);
+	}
+	in.ntopics = RECORD_TOPICS_MAX;
+	cbor_buf_reset(&b);
+	record_sign(&in, n.sk, &b);
+	ck_assert(!b.failed);
+	ck_assert_uint_le(b.len, RECORD_MAX);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert_int_eq(r.ntopics, RECORD_TOPICS_MAX);
+	ck_assert_uint_eq(strlen(r.topics[RECORD_TOPICS_MAX - 1]), TOPIC_MAX);
+
+	/* None at all: an empty array. */
+	in.ntopics = 0;
+	cbor_buf_reset(&b);
+	record_sign(&in, n.sk, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert_int_eq(r.ntopics, 0);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_record_bad_topics)
+{
+	static const char *const bad[] = { "Sensor", "a*", "*.b", "", ".*",
+	    "sensor.*.*", "sensor*", "a b", "**", "sensor.t*" };
+	struct cbor_buf	 b = { 0 };
+	struct node	 n;
+	struct record	 r;
+	const char	*why, *topics[RECORD_TOPICS_MAX + 1];
+	size_t		 lens[RECORD_TOPICS_MAX + 1], i;
+	char		 big[TOPIC_MAX + 2];
+
+	node_new(&n);
+	/* Each bad pattern, alone or after a good one, spoils the record. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		topics[0] = bad[i];
+		lens[0] = strlen(bad[i]);
+		signed_topics(&n, topics, lens, 1, &b);
+		ck_assert_msg(record_open(b.data, b.len, &r, &why) == -1,
+		    "\"%s\" taken", bad[i]);
+		ck_assert_str_eq(why, "record with impossible fields");
+		topics[0] = "ok";
+		lens[0] = 2;
+		topics[1] = bad[i];
+		lens[1] = strlen(bad[i]);
+		signed_topics(&n, topics, lens, 2, &b);
+		ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
+	}
+
+	/* 64 bytes, pattern or not, is the most. */
+	memset(big, 'x', sizeof(big));
+	topics[0] = big;
+	lens[0] = TOPIC_MAX;
+	signed_topics(&n, topics, lens, 1, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	lens[0] = TOPIC_MAX + 1;
+	signed_topics(&n, topics, lens, 1, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
+	memcpy(big + TOPIC_MAX - 1, ".*", 2);
+	signed_topics(&n, topics, lens, 1, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
+
+	/* 64 patterns, no more. */
+	for (i = 0; i <= RECORD_TOPICS_MAX; i++) {
+		topics[i] = "sensor.*";
+		lens[i] = 8;
+	}
+	signed_topics(&n, topics, lens, RECORD_TOPICS_MAX, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert_int_eq(r.ntopics, RECORD_TOPICS_MAX);
+	signed_topics(&n, topics, lens, RECORD_TOPICS_MAX + 1, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
+	ck_assert_str_eq(why, "record with impossible fields");
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_topic_names)
+{
+	char	s[TOPIC_MAX + 2];
+
+	ck_assert(topic_valid("sensor.temp", 11));
+	ck_assert(topic_valid("a", 1));
+	ck_assert(topic_valid("door-1_b.x", 10));
+	ck_assert(!topic_valid("", 0));
+	ck_assert(!topic_valid("Sensor", 6));
+	ck_assert(!topic_valid("sensor.*", 8));
+	ck_assert(!topic_valid("*", 1));
+	ck_assert(!topic_valid("a/b", 3));
+	memset(s, 't', sizeof(s));
+	ck_assert(topic_valid(s, TOPIC_MAX));
+	ck_assert(!topic_valid(s, TOPIC_MAX + 1));
+
+	ck_assert(topic_pattern_valid("*", 1));
+	ck_assert(topic_pattern_valid("sensor.*", 8));
+	ck_assert(topic_pattern_valid("a.b.*", 5));
+	ck_assert(topic_pattern_valid("sensor.temp", 11));
+	ck_assert(!topic_pattern_valid("", 0));
+	ck_assert(!topic_pattern_valid("Sensor", 6));
+	ck_assert(!topic_pattern_valid("Sensor.*", 8));
+	ck_assert(!topic_pattern_valid("a*", 2));
+	ck_assert(!topic_pattern_valid("*.b", 3));
+	ck_assert(!topic_pattern_valid(".*", 2));
+	ck_assert(!topic_pattern_valid("**", 2));
+	ck_assert(!topic_pattern_valid("a.*.*", 5));
+	ck_assert(!topic_pattern_valid("a.*.b", 5));
+	ck_assert(!topic_pattern_valid(s, TOPIC_MAX + 1));
+	ck_assert(topic_pattern_valid(s, TOPIC_MAX));
+	memcpy(s + TOPIC_MAX - 2, ".*", 2);
+	ck_assert(topic_pattern_valid(s, TOPIC_MAX));
+}
+END_TEST
+
+START_TEST(test_topic_matches)
+{
+	ck_assert(topic_matches("sensor.*", "sensor.temp"));
+	ck_assert(topic_matches("sensor.*", "sensor.a.b"));
+	ck_assert(topic_matches("sensor.*", "sensor.."));
+	ck_assert(!topic_matches("sensor.*", "sensor"));
+	ck_assert(!topic_matches("sensor.*", "sensor."));
+	ck_assert(!topic_matches("sensor.*", "sensorx"));
+	ck_assert(!topic_matches("sensor.*", "sensorx.temp"));
+	ck_assert(!topic_matches("sensor.*", "door.sensor.temp"));
+	ck_assert(!topic_matches("sensor.*", "sens"));
+	ck_assert(topic_matches("a.b.*", "a.b.c"));
+	ck_assert(!topic_matches("a.b.*", "a.c.d"));
+
+	ck_assert(topic_matches("*", "sensor.temp"));
+	ck_assert(topic_matches("*", "x"));
+	ck_assert(topic_matches("*", "a.b.c.d"));
+
+	ck_assert(topic_matches("sensor.temp", "sensor.temp"));
+	ck_assert(!topic_matches("sensor.temp", "sensor.tem"));
+	ck_assert(!topic_matches("sensor.temp", "sensor.temp2"));
+	ck_assert(!topic_matches("sensor.temp", "sensor.temp.c"));
+	ck_assert(!topic_matches("sensor", "sensor.temp"));
+}
+END_TEST
+
 static struct members *
 table(struct node *self)
 {
@@ -276,6 +484,10 @@ members_suite(void)
 	tcase_add_test(tc, test_record_services);
 	tcase_add_test(tc, test_record_forged_or_altered);
 	tcase_add_test(tc, test_record_impossible_fields);
+	tcase_add_test(tc, test_record_topics);
+	tcase_add_test(tc, test_record_bad_topics);
+	tcase_add_test(tc, test_topic_names);
+	tcase_add_test(tc, test_topic_matches);
 	tcase_add_test(tc, test_incarnations_and_replay);
 	tcase_add_test(tc, test_claims_follow_incarnations);
 	suite_add_tcase(s, tc);
