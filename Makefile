@@ -152,18 +152,30 @@ $(BUILD)/bench/members_bench: bench/members_bench.c $(LIBPEER_A) lib/peer.h \
 	    $(filter %.c %.a,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -o $@
 
-$(BUILD)/bench/call_bench: bench/call_bench.c $(LIBPEER_A) lib/peer.h
+BENCH_COMMON	= bench/bench_common.c bench/bench_common.h
+
+$(BUILD)/bench/call_bench: bench/call_bench.c $(BENCH_COMMON) $(LIBPEER_A) \
+		  lib/peer.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib \
 	    $(filter %.c %.a,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -lm -o $@
 
+$(BUILD)/bench/event_bench: bench/event_bench.c $(BENCH_COMMON) \
+		  $(LIBPEER_A) lib/peer.h lib/cbor_scan.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib \
+	    $(filter %.c %.a,$^) \
+	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -o $@
+
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/link_bench \
-	    $(BUILD)/bench/members_bench $(BUILD)/bench/call_bench
+	    $(BUILD)/bench/members_bench $(BUILD)/bench/call_bench \
+	    $(BUILD)/bench/event_bench
 	$(BUILD)/bench/link_bench $(BENCH_FLAGS)
 	PEERD=$(PEERD) $(BUILD)/bench/members_bench
 	PEERD=$(PEERD) $(BUILD)/bench/call_bench
+	PEERD=$(PEERD) $(BUILD)/bench/event_bench
 
 # Runs peerd in the foreground on its defaults, keeping state in .run/.
 run: deps

@@ -31,7 +31,7 @@
 
 #define EVENTS_SUBS_MAX		1024		/* on one node, all clients */
 #define EVENTS_BACKLOG_MAX	(1u << 20)	/* unread bytes at a client */
-#define EVENTS_AHEAD_MAX	(3600ull * 1000000) /* us a seq may lead */
+#define EVENTS_AHEAD_MAX	(1ull << 40)	/* seq above its run's start */
 
 /* A subscribing client, and what it lost since its last event. */
 struct evclient {
@@ -247,13 +247,18 @@ events_deliver(struct events *ev, const struct callmsg *m)
 	struct member	*pub = gossip_member(ev->d->gossip, m->origin);
 
 	/*
-	 * At most once, in order: nothing at or below what came before.
-	 * Numbers follow the publisher's clock, so one far ahead of ours
-	 * is forged or broken and must not hold back the real ones.
+	 * At most once, in order: nothing at or below what came before
+	 * from this run of the publisher.  Its numbers start at its start
+	 * time, which its record signs: one far above is forged or broken
+	 * and must not hold back the real ones.
 	 */
 	if (pub != NULL) {
-		if (m->cid <= pub->ev_seq ||
-		    m->cid > wall_us() + EVENTS_AHEAD_MAX)
+		if (pub->ev_started != pub->rec.started_at) {
+			pub->ev_started = pub->rec.started_at;
+			pub->ev_seq = 0;
+		}
+		if (m->cid <= pub->ev_seq || m->cid > pub->rec.started_at *
+		    1000000 + EVENTS_AHEAD_MAX)
 			return;
 		pub->ev_seq = m->cid;
 	}

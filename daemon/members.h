@@ -41,6 +41,7 @@ struct member {
 	unsigned		 dial_count;	/* picks the next address */
 	int64_t			 call_dial_ms;	/* last dial to carry calls */
 	uint64_t		 ev_seq;	/* its last event taken here */
+	uint64_t		 ev_started;	/* from its run that started then */
 	uint8_t			 via[NODE_ID_LEN]; /* its record came from */
 	bool			 has_via;
 };

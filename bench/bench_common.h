@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * bench_common.h: what the benchmarks that start daemons share: a
+ * private directory, daemons on one network key and the wait for
+ * their membership, the raw relay chain that is their baseline, the
+ * payload every frame and message is cut from, the clock, and the
+ * children watched while they run and stopped at any exit.
+ */
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
+
+#include <sys/types.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_IO_MAX		(256u << 10)	/* most a relay reads */
+#define BENCH_PAYLOAD_MAX	(1u << 20)
+#define BENCH_FRAME_HDR		4	/* the raw chain's length prefix */
+#define BENCH_WRITE_FRAMES	64	/* frames gathered into one writev */
+#define BENCH_STOP_SECS		5	/* SIGTERM, then SIGKILL */
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The signal that asks the program to stop, or 0. */
+extern volatile sig_atomic_t	 bench_quit;
+/* $PEERD, else build/peerd. */
+extern const char		*bench_peerd;
+/* The run's private directory, /tmp/PROG.XXXXXX. */
+extern char			 bench_dir[64];
+/* BENCH_PAYLOAD_MAX random bytes, the stuff of every payload. */
+extern uint8_t			*bench_pat;
+
+/*
+ * Checks $PEERD, fills bench_pat, makes bench_dir with an empty
+ * configuration file in it, and catches SIGINT, SIGTERM and SIGHUP
+ * (bench_quit) and ignores SIGPIPE.  At any exit of this process every
+ * child is stopped and bench_dir removed.
+ */
+void	 bench_setup(const char *prog);
+
+double	 bench_now(void);		/* CLOCK_MONOTONIC, seconds */
+/* errx() if a signal asked to stop. */
+void	 bench_check_quit(void);
+void	 bench_sleep_ms(int ms);
+/* utime + stime of pid in seconds; this process to the nanosecond. */
+double	 bench_proc_cpu(pid_t pid);
+
+/*
+ * Payload seq: bench_pat with seq in its first and last 8 bytes (size
+ * at least 16).  A lost, repeated, reordered or misplaced payload
+ * shows, and so does any other byte that differs.
+ */
+void	 bench_stamp(uint8_t *m, size_t size, uint64_t seq);
+bool	 bench_payload_ok(const uint8_t *m, size_t size, uint64_t seq);
+/* The head of a CBOR byte string of len bytes into h[5]; its length. */
+size_t	 bench_bstr_head(uint8_t *h, size_t len);
+
+/*
+ * Forks a helper that dies with this process (PR_SET_PDEATHSIG) and
+ * runs in its own session, out of reach of a ^C.  As fork().
+ */
+pid_t	 bench_spawn(void);
+/* Watches pid: its death ends the program.  what is kept, not copied. */
+void	 bench_child_add(pid_t pid, const char *what);
+/* errx() if a watched child has died, saying which and how. */
+void	 bench_check_children(void);
+int	 bench_nonblock(int fd);
+
+/* One daemon in bench_dir/NAME: its state, socket and log. */
+struct bench_node {
+	const char	*name;
+	pid_t		 pid;
+	char		 dir[96];
+	char		 state[112];
+	char		 sock[112];
+	char		 log[112];
+	int		 port;		/* mesh, on 127.0.0.1 */
+};
+
+/*
+ * Starts nd on 127.0.0.1 with the network key, bootstrapped to boot
+ * (NULL: none), and returns once it answers on its control socket with
+ * its mesh port read back.  Watched as a child; its log ends shown if
+ * it dies.
+ */
+void	 bench_node_start(struct bench_node *nd, const uint8_t key[32],
+	    const struct bench_node *boot);
+/* Waits until each of the n daemons counts all n as alive members. */
+void	 bench_nodes_wait(const struct bench_node *nodes, int n, int secs);
+
+/*
+ * The raw chain: this process -> Unix socket -> relay R1 -> TCP on
+ * 127.0.0.1 -> relay R2 -> Unix socket -> the end, a forked process
+ * each.  Frames are a 4-byte big-endian length and the payload.  The
+ * echo end writes every whole frame straight back.  The sink end
+ * checks that frame k is payload k (bench_payload_ok), counting from 0,
+ * and answers a frame of length 0 with the number of frames before it
+ * (8 bytes, host order), then counts from 0 again.
+ */
+enum bench_end {
+	BENCH_ECHO,
+	BENCH_SINK,
+};
+
+struct bench_chain {
+	pid_t	pid[3];		/* R1, R2, the end */
+	int	fd;		/* ours, non-blocking */
+};
+
+void	 bench_chain_start(struct bench_chain *, enum bench_end);
+
+/*
+ * Writes raw frames of size bytes: frame k is payload k.  next and off
+ * say how far the writing has come; the rest is scratch.
+ */
+struct bench_frames {
+	size_t		 size;
+	uint64_t	 next;		/* the first not wholly written */
+	size_t		 off;		/* bytes of it written */
+	uint8_t		 hdr[BENCH_WRITE_FRAMES][BENCH_FRAME_HDR + 8];
+	uint8_t		 tail[BENCH_WRITE_FRAMES][8];
+};
+
+/*
+ * One writev of frames next to end - 1 (at most BENCH_WRITE_FRAMES);
+ * next and off move on by what the socket took.  err()s if it broke.
+ */
+void	 bench_frames_write(int fd, struct bench_frames *, uint64_t end);
+
+#endif
