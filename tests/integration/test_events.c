@@ -117,7 +117,7 @@ mesh_full(void *arg)
 static void
 start_all(void)
 {
-	char		 addr[64], name[8];
+	char		 addr[64], name[16];
 	const char	*extra[] = { "--bootstrap", addr, NULL };
 	int		 i;
 
