@@ -5,13 +5,19 @@
  * each publisher's order, without duplicates; a late subscriber gets
  * only what follows; a subscriber that does not read loses events and
  * is told how many while a fast one on its node loses none; an
- * unsubscribe stops delivery to that node.
+ * unsubscribe stops delivery to that node; peerctl subscribe prints
+ * what peerctl publish sends.
  */
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -424,6 +430,70 @@ START_TEST(test_unsubscribe_stops_delivery)
 }
 END_TEST
 
+/* peerctl subscribe prints what peerctl publish sends, from another node. */
+START_TEST(test_peerctl_publish_and_subscribe)
+{
+	struct pollfd	 pfd;
+	struct peer	*p;
+	char		 out[4096], err[1024];
+	const char	*argv[12];
+	size_t		 got = 0;
+	ssize_t		 n;
+	long		 deadline;
+	pid_t		 pid;
+	int		 fds[2], status, lines = 0;
+
+	start_all();
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		argv[0] = peerctl_bin();
+		argv[1] = "-s";
+		argv[2] = d[1].sock;
+		argv[3] = "subscribe";
+		argv[4] = "sensor.*";
+		argv[5] = "--count";
+		argv[6] = "2";
+		argv[7] = NULL;
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	p = open_peer(&d[0]);
+	wait_listed(p, "sensor.*", 1);
+	ck_assert_int_eq(peerctl_run(&d[0], out, sizeof(out), err,
+	    sizeof(err), "publish", "sensor.temp", "{\"c\": 21.5}", NULL), 0);
+	ck_assert_int_eq(peerctl_run(&d[0], out, sizeof(out), err,
+	    sizeof(err), "publish", "sensor.door", "\"open\"", NULL), 0);
+	/* Both lines, then it exits by itself. */
+	deadline = test_now_ms() + 10000;
+	while (got < sizeof(out) - 1 && test_now_ms() < deadline) {
+		pfd.fd = fds[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if ((n = read(fds[0], out + got, sizeof(out) - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "peerctl subscribe exited with 0x%x", (unsigned)status);
+	for (n = 0; (size_t)n < got; n++)
+		lines += out[n] == '\n';
+	ck_assert_msg(lines == 2 && strstr(out, "sensor.temp n0 ") != NULL &&
+	    strstr(out, "{\"c\":21.5}") != NULL &&
+	    strstr(out, "sensor.door n0 ") != NULL &&
+	    strstr(out, "\"open\"") != NULL, "subscribe printed: %s", out);
+	peer_close(p);
+}
+END_TEST
+
 Suite *
 events_suite(void)
 {
@@ -435,6 +505,7 @@ events_suite(void)
 	tcase_add_test(tc, test_three_subscribers_two_publishers);
 	tcase_add_test(tc, test_slow_subscriber_loses_only_its_own);
 	tcase_add_test(tc, test_unsubscribe_stops_delivery);
+	tcase_add_test(tc, test_peerctl_publish_and_subscribe);
 	suite_add_tcase(s, tc);
 	return s;
 }
