@@ -5,7 +5,8 @@
  * fourth with another network key stays invisible; cutting one host's
  * link marks it dead on the others, and restoring it heals membership.
  * On a line of three hosts A - B - C, where A and C share no network,
- * A's calls to C's service are relayed by B.  Needs root (CI runs as
+ * A's calls to C's service are relayed by B; on a square A - B - C,
+ * A - D - C, they go through D once B is gone.  Needs root (CI runs as
  * root); elsewhere it says SKIP and passes.
  */
 #include <sys/wait.h>
@@ -250,78 +251,101 @@ START_TEST(test_lan_discovery_and_partition)
 END_TEST
 
 /*
- * The line: A (10.76.55.1) - B (10.76.55.2, 10.76.56.2) - C (10.76.56.3)
- * over two veth pairs.  B does not forward IP, so A and C cannot reach
- * each other except through peerd on B.
+ * Hosts joined by point-to-point cables (veth pairs), none forwarding
+ * IP: two hosts reach each other only over a cable between them, or
+ * through peerd on a host in the middle.
  */
-static char	line_ns[3][32];
+static char	wired_ns[4][32];
+static int	nwired;
 
+/* Namespaces for n hosts, a, b, c, ... */
 static bool
-line_up(void)
-{
-	static const char *const	names[] = { "a", "b", "c" };
-	int				i;
-
-	for (i = 0; i < 3; i++) {
-		snprintf(line_ns[i], sizeof(line_ns[i]), "pdt%d-l%s",
-		    (int)getpid(), names[i]);
-		if (!ip("netns", "add", line_ns[i], NULL) ||
-		    !ip("-n", line_ns[i], "link", "set", "lo", "up", NULL))
-			return false;
-	}
-	return ip("-n", line_ns[0], "link", "add", "eth0", "type", "veth",
-	    "peer", "name", "eth0", "netns", line_ns[1], NULL) &&
-	    ip("-n", line_ns[1], "link", "add", "eth1", "type", "veth",
-	    "peer", "name", "eth0", "netns", line_ns[2], NULL) &&
-	    ip("-n", line_ns[0], "addr", "add", "10.76.55.1/24", "dev", "eth0",
-	    NULL) &&
-	    ip("-n", line_ns[1], "addr", "add", "10.76.55.2/24", "dev", "eth0",
-	    NULL) &&
-	    ip("-n", line_ns[1], "addr", "add", "10.76.56.2/24", "dev", "eth1",
-	    NULL) &&
-	    ip("-n", line_ns[2], "addr", "add", "10.76.56.3/24", "dev", "eth0",
-	    NULL) &&
-	    ip("-n", line_ns[0], "link", "set", "eth0", "up", NULL) &&
-	    ip("-n", line_ns[1], "link", "set", "eth0", "up", NULL) &&
-	    ip("-n", line_ns[1], "link", "set", "eth1", "up", NULL) &&
-	    ip("-n", line_ns[2], "link", "set", "eth0", "up", NULL);
-}
-
-static void
-line_down(void)
+wired_up(int n)
 {
 	int	i;
 
-	for (i = 0; i < 3; i++)
-		if (line_ns[i][0] != '\0')
-			(void)ip("netns", "del", line_ns[i], NULL);
+	for (i = 0; i < n; i++, nwired++) {
+		snprintf(wired_ns[i], sizeof(wired_ns[i]), "pdt%d-w%c",
+		    (int)getpid(), 'a' + i);
+		if (!ip("netns", "add", wired_ns[i], NULL) ||
+		    !ip("-n", wired_ns[i], "link", "set", "lo", "up", NULL))
+			return false;
+	}
+	return true;
 }
 
+/* A cable from host x's interface xif to host y's yif, with addresses. */
+static bool
+cable(int x, const char *xif, const char *xaddr, int y, const char *yif,
+    const char *yaddr)
+{
+	return ip("-n", wired_ns[x], "link", "add", xif, "type", "veth",
+	    "peer", "name", yif, "netns", wired_ns[y], NULL) &&
+	    ip("-n", wired_ns[x], "addr", "add", xaddr, "dev", xif, NULL) &&
+	    ip("-n", wired_ns[y], "addr", "add", yaddr, "dev", yif, NULL) &&
+	    ip("-n", wired_ns[x], "link", "set", xif, "up", NULL) &&
+	    ip("-n", wired_ns[y], "link", "set", yif, "up", NULL);
+}
+
+static void
+wired_down(void)
+{
+	int	i;
+
+	for (i = 0; i < nwired; i++)
+		(void)ip("netns", "del", wired_ns[i], NULL);
+	nwired = 0;
+}
+
+static void
+wired_teardown(void)
+{
+	char	why[256], first[256] = "";
+	int	i;
+
+	for (i = 0; i < HOSTS; i++) {
+		daemon_release(&h[i], why, sizeof(why));
+		if (first[0] == '\0')
+			snprintf(first, sizeof(first), "%s", why);
+	}
+	wired_down();
+	ck_assert_msg(first[0] == '\0', "%s", first);
+}
+
+/* The line: A (10.76.55.1) - B (10.76.55.2, 10.76.56.2) - C (10.76.56.3). */
 static void
 line_setup(void)
 {
 	int	i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < HOSTS; i++)
 		daemon_init(&h[i]);
-	have_netns = geteuid() == 0 && line_up();
+	have_netns = geteuid() == 0 && wired_up(3) &&
+	    cable(0, "eth0", "10.76.55.1/24", 1, "eth0", "10.76.55.2/24") &&
+	    cable(1, "eth1", "10.76.56.2/24", 2, "eth0", "10.76.56.3/24");
 	if (!have_netns)
-		line_down();
+		wired_down();
 }
 
+/*
+ * The square: A - B - C and A - D - C, each side a subnet of its own:
+ * A 10.76.57.1 (to B), 10.76.58.1 (to D); B 10.76.57.2, 10.76.59.2;
+ * C 10.76.59.3 (to B), 10.76.60.3 (to D); D 10.76.58.4, 10.76.60.4.
+ */
 static void
-line_teardown(void)
+square_setup(void)
 {
-	char	why[256], first[256] = "";
 	int	i;
 
-	for (i = 0; i < 3; i++) {
-		daemon_release(&h[i], why, sizeof(why));
-		if (first[0] == '\0')
-			snprintf(first, sizeof(first), "%s", why);
-	}
-	line_down();
-	ck_assert_msg(first[0] == '\0', "%s", first);
+	for (i = 0; i < HOSTS; i++)
+		daemon_init(&h[i]);
+	have_netns = geteuid() == 0 && wired_up(4) &&
+	    cable(0, "eth0", "10.76.57.1/24", 1, "eth0", "10.76.57.2/24") &&
+	    cable(0, "eth1", "10.76.58.1/24", 3, "eth0", "10.76.58.4/24") &&
+	    cable(1, "eth1", "10.76.59.2/24", 2, "eth0", "10.76.59.3/24") &&
+	    cable(3, "eth1", "10.76.60.4/24", 2, "eth1", "10.76.60.3/24");
+	if (!have_netns)
+		wired_down();
 }
 
 static bool
@@ -367,7 +391,7 @@ START_TEST(test_relay_between_separate_networks)
 	randombytes_buf(key, sizeof(key));
 	for (i = 0; i < 3; i++) {
 		daemon_set_network_key(&h[i], key);
-		snprintf(h[i].netns, sizeof(h[i].netns), "%s", line_ns[i]);
+		snprintf(h[i].netns, sizeof(h[i].netns), "%.31s", wired_ns[i]);
 		snprintf(h[i].listen, sizeof(h[i].listen), "%s", listen[i]);
 		daemon_config(&h[i], "ping_interval = 200ms\n"
 		    "handshake_timeout = 1s\n");
@@ -397,20 +421,140 @@ START_TEST(test_relay_between_separate_networks)
 }
 END_TEST
 
+/* Whether host i lists a link to the node named name. */
+static bool
+linked_to(int i, const char *name)
+{
+	json_t	*j, *e;
+	size_t	 k;
+	int	 status;
+	bool	 found = false;
+
+	if ((j = peerctl_json(&h[i], &status, "peers", NULL)) == NULL)
+		return false;
+	json_array_foreach(json_object_get(j, "peers"), k, e)
+		if (json_string_value(json_object_get(e, "name")) != NULL &&
+		    strcmp(json_string_value(json_object_get(e, "name")),
+		    name) == 0)
+			found = true;
+	json_decref(j);
+	return found;
+}
+
+static bool
+d_linked(void *arg)
+{
+	(void)arg;
+	return linked_to(0, "d") && linked_to(2, "d");
+}
+
+struct whoami {
+	struct peer	*p;
+	bool		 ok;
+};
+
+static bool
+c_answers(void *arg)
+{
+	struct whoami		*w = arg;
+	struct peer_call_opts	 opts = { NULL, false, 1000 };
+	struct peer_error	 err;
+	uint8_t			*res;
+	const char		*s;
+	size_t			 len, n;
+
+	if (peer_call_sync(w->p, "echo", "whoami", NULL, 0, &opts, &res,
+	    &len, &err) == -1)
+		return false;
+	w->ok = cbor_read_text(res, len, &s, &n) && n == 1 && s[0] == 'c';
+	free(res);
+	return true;
+}
+
+/*
+ * C's record reached A through B.  When B dies for good, A's calls to
+ * C take the other way, through D, which joined later and so is not
+ * where A learned of C.
+ */
+START_TEST(test_relay_neighbour_gone)
+{
+	static const char *const	 names[] = { "a", "b", "c", "d" };
+	const char			*boot[][5] = {
+		{ "--bootstrap", "10.76.57.2:7654", NULL },
+		{ NULL },
+		{ "--bootstrap", "10.76.59.2:7654", NULL },
+		{ "--bootstrap", "10.76.58.1:7654", "--bootstrap",
+		    "10.76.60.3:7654", NULL },
+	};
+	static const int		 order[] = { 1, 0, 2 };
+	struct whoami			 w = { NULL, false };
+	struct peer_error		 err;
+	uint8_t				 key[32];
+	pid_t				 echo;
+	int				 i, k;
+
+	if (!have_netns) {
+		fprintf(stderr, "SKIP: network namespace tests need root and "
+		    "iproute2\n");
+		return;
+	}
+	randombytes_buf(key, sizeof(key));
+	for (i = 0; i < 4; i++) {
+		daemon_set_network_key(&h[i], key);
+		snprintf(h[i].netns, sizeof(h[i].netns), "%.31s", wired_ns[i]);
+		snprintf(h[i].listen, sizeof(h[i].listen), "0.0.0.0:7654");
+		/*
+		 * A keeps to its two links: dialing C (which it cannot reach)
+		 * would suspect it, and C's refutation would reach A through
+		 * D and give A the other way without the relay's help.
+		 */
+		daemon_config(&h[i], i == 0 ? "ping_interval = 200ms\n"
+		    "handshake_timeout = 1s\ndegree_min = 1\n"
+		    "degree_max = 2\n" : "ping_interval = 200ms\n"
+		    "handshake_timeout = 1s\n");
+	}
+	for (k = 0; k < 3; k++) {
+		i = order[k];
+		daemon_start(&h[i], names[i], boot[i][0] != NULL ? boot[i] :
+		    NULL);
+	}
+	echo = echo_start(&h[2], "echo", NULL);
+	ck_assert_msg(wait_until(a_sees_c_offer, NULL, 15000),
+	    "a never learned of c's service");
+	daemon_start(&h[3], names[3], boot[3]);
+	ck_assert_msg(wait_until(d_linked, NULL, 15000), "d never linked to "
+	    "both a and c");
+
+	daemon_stop(&h[1], SIGKILL);
+	w.p = peer_open(h[0].sock, &err);
+	ck_assert_msg(w.p != NULL, "%s", err.message);
+	ck_assert_msg(wait_until(c_answers, &w, 10000), "a's calls to c "
+	    "found no way once b was gone");
+	ck_assert(w.ok);
+	peer_close(w.p);
+	echo_stop(echo, SIGTERM);
+}
+END_TEST
+
 Suite *
 netns_suite(void)
 {
 	Suite	*s = suite_create("netns");
 	TCase	*tc = tcase_create("netns");
 	TCase	*line = tcase_create("line");
+	TCase	*square = tcase_create("square");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_lan_discovery_and_partition);
 	suite_add_tcase(s, tc);
-	tcase_add_checked_fixture(line, line_setup, line_teardown);
+	tcase_add_checked_fixture(line, line_setup, wired_teardown);
 	tcase_set_timeout(line, 60);
 	tcase_add_test(line, test_relay_between_separate_networks);
 	suite_add_tcase(s, line);
+	tcase_add_checked_fixture(square, square_setup, wired_teardown);
+	tcase_set_timeout(square, 60);
+	tcase_add_test(square, test_relay_neighbour_gone);
+	suite_add_tcase(s, square);
 	return s;
 }
