@@ -11,6 +11,7 @@
  */
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -112,6 +113,27 @@ netns_up(void)
 	return true;
 }
 
+/*
+ * Deletes the namespaces of earlier runs that died half-way (a failed
+ * test skips its teardown): "pdtPID-..." whose PID is gone.
+ */
+static void
+netns_reap(void)
+{
+	FILE	*f;
+	char	 line[256], name[64];
+	int	 pid;
+
+	if ((f = popen("ip netns list 2>/dev/null", "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%63s", name) == 1 &&
+		    sscanf(name, "pdt%d-", &pid) == 1 && pid > 0 &&
+		    kill(pid, 0) == -1 && errno == ESRCH)
+			(void)ip("netns", "del", name, NULL);
+	(void)pclose(f);
+}
+
 static void
 setup(void)
 {
@@ -119,6 +141,8 @@ setup(void)
 
 	for (i = 0; i < HOSTS; i++)
 		daemon_init(&h[i]);
+	if (geteuid() == 0)
+		netns_reap();
 	have_netns = geteuid() == 0 && netns_up();
 	if (!have_netns)
 		netns_down();
@@ -320,6 +344,8 @@ line_setup(void)
 
 	for (i = 0; i < HOSTS; i++)
 		daemon_init(&h[i]);
+	if (geteuid() == 0)
+		netns_reap();
 	have_netns = geteuid() == 0 && wired_up(3) &&
 	    cable(0, "eth0", "10.76.55.1/24", 1, "eth0", "10.76.55.2/24") &&
 	    cable(1, "eth1", "10.76.56.2/24", 2, "eth0", "10.76.56.3/24");
@@ -339,6 +365,8 @@ square_setup(void)
 
 	for (i = 0; i < HOSTS; i++)
 		daemon_init(&h[i]);
+	if (geteuid() == 0)
+		netns_reap();
 	have_netns = geteuid() == 0 && wired_up(4) &&
 	    cable(0, "eth0", "10.76.57.1/24", 1, "eth0", "10.76.57.2/24") &&
 	    cable(0, "eth1", "10.76.58.1/24", 3, "eth0", "10.76.58.4/24") &&
