@@ -383,6 +383,40 @@ nomem:
 		    "out of memory", NULL, 0);
 }
 
+/*
+ * A call that no longer wants an answer: its command is killed, or, if
+ * it has not started, it leaves the queue.  Calls over or unknown here
+ * are left alone.
+ */
+static void
+on_cancel(struct peer *p, uint64_t call, const char *reason, void *arg)
+{
+	struct serve	*s = arg;
+	struct job	*j;
+
+	(void)p;
+	TAILQ_FOREACH(j, &s->running, entry)
+		if (j->call == call) {
+			if (j->pid <= 0 || j->killed)
+				return;
+			vlog(s, "call %" PRIu64 " %s from %s: %s, killed after "
+			    "%" PRId64 " ms", j->call, j->method, j->from,
+			    reason, now_ms() - j->started);
+			j->done = true;
+			job_kill(j);
+			return;
+		}
+	TAILQ_FOREACH(j, &s->waiting, entry)
+		if (j->call == call) {
+			vlog(s, "call %" PRIu64 " %s from %s: %s while "
+			    "waiting", j->call, j->method, j->from, reason);
+			TAILQ_REMOVE(&s->waiting, j, entry);
+			s->nwaiting--;
+			job_free(j);
+			return;
+		}
+}
+
 /* Reads what one pipe has; keeps up to max bytes of it. */
 static void
 job_read(int *fd, struct obuf *b, size_t max)
@@ -680,7 +714,10 @@ serve_run(struct peer *p, const struct serve_conf *conf,
 		return -1;
 	}
 	serve_nofile(&s);
+	/* Before peer_serve: an invoke, and so a cancel, may come in it. */
+	peer_on_cancel(p, on_cancel, &s);
 	if (peer_serve(p, conf->name, conf->group, on_call, &s, err) == -1) {
+		peer_on_cancel(p, NULL, NULL);
 		free(pfd);
 		return -1;
 	}

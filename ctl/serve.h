@@ -26,7 +26,9 @@ struct serve_conf {
 
 /*
  * Registers conf->name on p and runs a child for each call until
- * SIGTERM or SIGINT: then returns 0.  A lost connection is made again.
+ * SIGTERM or SIGINT: then returns 0.  A call the daemon reports
+ * cancelled has its child killed, or leaves the queue, unanswered.
+ * A lost connection is made again.
  * -1 with err if the registration fails.  Changes the dispositions of
  * SIGCHLD, SIGTERM, SIGINT and SIGPIPE.
  */

@@ -117,12 +117,29 @@ serve_free(struct serve *sv)
 	free(sv);
 }
 
+/* Tells the app that an answer to the call is no longer wanted. */
+static void
+inv_cancelled(struct invocation *inv, const char *reason)
+{
+	struct cbor_buf	*b = ctl_message_begin(inv->c);
+
+	cbor_put_map(b, 3);
+	cbor_put_text(b, "op");
+	cbor_put_text(b, "cancelled");
+	cbor_put_text(b, "call");
+	cbor_put_uint(b, inv->iid);
+	cbor_put_text(b, "reason");
+	cbor_put_text(b, reason);
+	ctl_message_end(inv->c);
+	inv_free(inv);
+}
+
 /* The caller has given up by now, and will not wait for an answer. */
 static void
 inv_expired(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what;
-	inv_free(arg);
+	inv_cancelled(arg, "deadline passed");
 }
 
 /* Sends an answer (the fields of ans other than the addresses) back. */
@@ -274,7 +291,7 @@ serve_cancel(struct serve *sv, const struct callmsg *m)
 	struct invocation	*inv;
 
 	if ((inv = *call_slot(sv, m->origin, m->cid)) != NULL)
-		inv_free(inv);
+		inv_cancelled(inv, "cancelled by the caller");
 }
 
 void

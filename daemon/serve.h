@@ -18,7 +18,7 @@ struct serve	*serve_new(struct peerd *);
 void		 serve_free(struct serve *);
 /* A call for this node. */
 void		 serve_call(struct serve *, const struct callmsg *);
-/* Its caller gave up: the app's answer will be dropped. */
+/* Its caller gave up: the app is told, its answer will be dropped. */
 void		 serve_cancel(struct serve *, const struct callmsg *);
 /* A control client went away: calls it was serving fail, UNAVAILABLE. */
 void		 serve_client_gone(struct serve *, struct ctl_conn *);

@@ -5,7 +5,8 @@
  *	echo	answers its args as they came (null if none)
  *	sleep	answers null after args milliseconds (a uint, or an array
  *		starting with one; none: past the caller's timeout),
- *		later, from this program's own loop
+ *		later, from this program's own loop, unless the call is
+ *		cancelled or its deadline passes first
  *	fail	fails with UNKNOWN, passing its args back as the context
  *	whoami	answers the name of the node it runs on
  *
@@ -96,13 +97,20 @@ sleep_push(struct server *sv, int64_t due, uint64_t call)
 	return 0;
 }
 
+/* Takes out the sleeper at i, keeping the heap in order. */
 static struct sleeper
-sleep_pop(struct server *sv)
+sleep_remove(struct server *sv, size_t i)
 {
-	struct sleeper	top = sv->q[0], t;
-	size_t		i = 0, c;
+	struct sleeper	top = sv->q[i], t;
+	size_t		c;
 
-	sv->q[0] = sv->q[--sv->n];
+	sv->q[i] = sv->q[--sv->n];
+	while (i > 0 && i < sv->n && sv->q[(i - 1) / 2].due > sv->q[i].due) {
+		t = sv->q[i];
+		sv->q[i] = sv->q[(i - 1) / 2];
+		sv->q[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
 	for (;;) {
 		c = 2 * i + 1;
 		if (c >= sv->n)
@@ -117,6 +125,12 @@ sleep_pop(struct server *sv)
 		i = c;
 	}
 	return top;
+}
+
+static struct sleeper
+sleep_pop(struct server *sv)
+{
+	return sleep_remove(sv, 0);
 }
 
 static void
@@ -229,6 +243,22 @@ handle(struct peer *p, const struct peer_invocation *inv, void *arg)
 		answer_failed(&err);
 }
 
+/* A call no longer wanted: its sleep is not answered. */
+static void
+on_cancel(struct peer *p, uint64_t call, const char *reason, void *arg)
+{
+	struct server	*sv = arg;
+	size_t		 i;
+
+	(void)p;
+	(void)reason;
+	for (i = 0; i < sv->n; i++)
+		if (sv->q[i].call == call) {
+			(void)sleep_remove(sv, i);
+			return;
+		}
+}
+
 /* Answers the sleeps that are due. */
 static void
 wake_sleepers(struct peer *p, struct server *sv)
@@ -312,6 +342,7 @@ main(int argc, char *argv[])
 		    peer_code_name(err.code), err.message);
 		return 1;
 	}
+	peer_on_cancel(p, on_cancel, &sv);
 	if (peer_serve(p, service, group, handle, &sv, &err) == -1) {
 		fprintf(stderr, "echo_server: serve %s: %s: %s\n", service,
 		    peer_code_name(err.code), err.message);

@@ -303,6 +303,8 @@ peer_handle(struct peer *p, const uint8_t *buf, size_t len,
 		/* Messages the daemon starts; unknown ones are for later. */
 		if (strcmp(m.op, "invoke") == 0)
 			peer_serve_invoke(p, &m);
+		else if (strcmp(m.op, "cancelled") == 0)
+			peer_serve_cancelled(p, &m);
 		else if (strcmp(m.op, "event") == 0)
 			peer_event_deliver(p, &m);
 		return 0;

@@ -292,6 +292,16 @@ int		 peer_publish(struct peer *, const char *topic,
 		    void *arg, struct peer_error *err);
 
 /*
+ * fn hears of calls this client serves that no longer want an answer:
+ * cancelled by their caller, or past their deadline.  Answering them
+ * is harmless and useless.  NULL turns it off.  It runs like a
+ * handler: it may answer or send requests, not block.
+ */
+typedef void	 peer_cancel_fn(struct peer *, uint64_t call,
+		    const char *reason, void *arg);
+void		 peer_on_cancel(struct peer *, peer_cancel_fn *fn, void *arg);
+
+/*
  * Reconnecting.  With it on, a lost connection is not final: requests
  * in flight end with UNAVAILABLE, then peer_dispatch (or peer_run)
  * reconnects with a growing delay (0.1 s to 5 s; peer_timeout says

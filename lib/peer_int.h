@@ -64,6 +64,8 @@ struct peer {
 	volatile sig_atomic_t stop;	/* peer_run returns */
 
 	struct serve	*serves;
+	peer_cancel_fn	*on_cancel;	/* see peer_on_cancel */
+	void		*on_cancel_arg;
 	struct sub	*subs;		/* in subscribe order */
 	/*
 	 * Recent oneway calls, so that answering one sends nothing.  Older
@@ -89,6 +91,8 @@ void	peer_lost(struct peer *, const char *why);
 /* peer_serve.c */
 /* Runs the handler of an "invoke" frame, or answers it with an error. */
 void	peer_serve_invoke(struct peer *, const struct ctl_msg *);
+/* A "cancelled" message: tells the app's cancel function. */
+void	peer_serve_cancelled(struct peer *, const struct ctl_msg *);
 /* Registers every served service again on a new connection; -1 if lost. */
 int	peer_serve_renew(struct peer *);
 void	peer_serve_free(struct peer *);

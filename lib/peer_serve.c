@@ -441,3 +441,33 @@ peer_serve_invoke(struct peer *p, const struct ctl_msg *m)
 	}
 	free(texts);
 }
+
+void
+peer_on_cancel(struct peer *p, peer_cancel_fn *fn, void *arg)
+{
+	p->on_cancel = fn;
+	p->on_cancel_arg = arg;
+}
+
+void
+peer_serve_cancelled(struct peer *p, const struct ctl_msg *m)
+{
+	const struct cbor_field	*f;
+	const char		*s;
+	char			 reason[128] = "";
+	uint64_t		 call;
+	size_t			 n;
+
+	if (p->on_cancel == NULL || (f = ctl_msg_get(m, "call")) == NULL ||
+	    !cbor_read_uint(f->val, f->vallen, &call))
+		return;
+	if ((f = ctl_msg_get(m, "reason")) != NULL &&
+	    cbor_read_text(f->val, f->vallen, &s, &n) && n < sizeof(reason) &&
+	    memchr(s, '\0', n) == NULL) {
+		memcpy(reason, s, n);
+		reason[n] = '\0';
+	}
+	p->depth++;
+	p->on_cancel(p, call, reason, p->on_cancel_arg);
+	p->depth--;
+}

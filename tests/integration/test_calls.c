@@ -4,8 +4,9 @@
  * examples/echo_server processes: echo across two and three nodes,
  * every error code produced for real, a provider killed mid-call,
  * large arguments, 10,000 pipelined calls, fan-out, services vanishing
- * with their app, re-registration after a daemon restart, and peerctl
- * call and serve.
+ * with their app, re-registration after a daemon restart, peerctl
+ * call and serve, and a serving app told of calls that no longer want
+ * its answer.
  */
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -594,6 +595,108 @@ START_TEST(test_peerctl_call_and_serve)
 }
 END_TEST
 
+/* A serving app, in this process, that never answers. */
+struct holder {
+	uint64_t	invoked;	/* the last call number it got */
+	uint64_t	cancelled;	/* the last one it was told to drop */
+	char		reason[128];
+};
+
+static void
+hold_handler(struct peer *p, const struct peer_invocation *inv, void *arg)
+{
+	struct holder	*h = arg;
+
+	(void)p;
+	h->invoked = inv->call;
+}
+
+static void
+hold_cancelled(struct peer *p, uint64_t call, const char *reason, void *arg)
+{
+	struct holder	*h = arg;
+
+	(void)p;
+	h->cancelled = call;
+	snprintf(h->reason, sizeof(h->reason), "%s", reason);
+}
+
+/* Runs both connections until cond(h) holds; false after ms. */
+static bool
+run_both(struct peer *a, struct peer *b, struct holder *h,
+    bool (*cond)(const struct holder *), int ms)
+{
+	struct peer_error	err;
+	struct pollfd		pfd[2];
+	long			deadline = test_now_ms() + ms;
+
+	while (!cond(h) && test_now_ms() < deadline) {
+		pfd[0].fd = peer_fd(a);
+		pfd[1].fd = peer_fd(b);
+		pfd[0].events = pfd[1].events = POLLIN;
+		(void)poll(pfd, 2, 50);
+		ck_assert(peer_dispatch(a, &err) == 0);
+		ck_assert(peer_dispatch(b, &err) == 0);
+	}
+	return cond(h);
+}
+
+static bool
+was_invoked(const struct holder *h)
+{
+	return h->invoked != 0;
+}
+
+static bool
+was_cancelled(const struct holder *h)
+{
+	return h->cancelled != 0;
+}
+
+/* The serving app hears when a call no longer wants its answer. */
+START_TEST(test_app_told_of_cancel)
+{
+	struct peer_call_opts	 opts = { NULL, false, 10000 };
+	struct peer		*srv, *cli;
+	struct peer_error	 err;
+	struct holder		 h;
+	struct late		 l = { { 0 }, false };
+	uint64_t		 id;
+
+	start(0, -1, "a");
+	start(1, 0, "b");
+	srv = open_peer(&d[1]);
+	memset(&h, 0, sizeof(h));
+	peer_on_cancel(srv, hold_cancelled, &h);
+	ck_assert(peer_serve(srv, "hold", NULL, hold_handler, &h, &err) == 0);
+	wait_offered(&d[0], "hold", 1);
+	cli = open_peer(&d[0]);
+
+	/* Cancelled by its caller. */
+	ck_assert(peer_call(cli, "hold", "x", NULL, 0, &opts, late_cb, &l,
+	    &id, &err) == 0);
+	ck_assert(run_both(srv, cli, &h, was_invoked, 5000));
+	ck_assert(peer_cancel(cli, id, &err) == 0);
+	ck_assert_msg(run_both(srv, cli, &h, was_cancelled, 5000), "the app "
+	    "never heard of the cancel");
+	ck_assert_uint_eq(h.cancelled, h.invoked);
+	ck_assert_str_eq(h.reason, "cancelled by the caller");
+
+	/* Past its deadline. */
+	memset(&h, 0, sizeof(h));
+	opts.timeout_ms = 300;
+	ck_assert(peer_call(cli, "hold", "x", NULL, 0, &opts, late_cb, &l,
+	    &id, &err) == 0);
+	ck_assert(run_both(srv, cli, &h, was_invoked, 5000));
+	ck_assert_msg(run_both(srv, cli, &h, was_cancelled, 5000), "the app "
+	    "never heard the deadline pass");
+	ck_assert_uint_eq(h.cancelled, h.invoked);
+	ck_assert_str_eq(h.reason, "deadline passed");
+	peer_close(cli);
+	peer_close(srv);
+}
+END_TEST
+
 Suite *
 calls_suite(void)
 {
@@ -612,6 +715,7 @@ calls_suite(void)
 	tcase_add_test(tc, test_service_vanishes_everywhere);
 	tcase_add_test(tc, test_reregisters_after_restart);
 	tcase_add_test(tc, test_peerctl_call_and_serve);
+	tcase_add_test(tc, test_app_told_of_cancel);
 	suite_add_tcase(s, tc);
 	return s;
 }
