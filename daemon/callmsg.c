@@ -54,18 +54,11 @@ read_name(const struct cbor_field *f, int nf, const char *key, char *buf,
     size_t cap, bool optional, bool (*valid)(const char *, size_t))
 {
 	const struct cbor_field	*v;
-	const char		*s;
-	size_t			 n;
 
 	buf[0] = '\0';
 	if ((v = cbor_field_get(f, nf, key)) == NULL)
 		return optional;
-	if (!cbor_read_text(v->val, v->vallen, &s, &n) || n >= cap ||
-	    !valid(s, n))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return true;
+	return cbor_read_name(v->val, v->vallen, buf, cap, valid);
 }
 
 static bool

@@ -458,6 +458,23 @@ ctl_linger(struct ctl_conn *c)
 }
 
 /*
+ * The client serves and subscribes no more: its services and patterns
+ * go, and the calls it was serving fail at their callers.
+ */
+static void
+ctl_withdraw(struct ctl_conn *c)
+{
+	struct peerd	*d = c->ctl->d;
+
+	if (d->registry != NULL)
+		registry_client_gone(d->registry, c);
+	if (d->serve != NULL)
+		serve_client_gone(d->serve, c);
+	if (d->events != NULL)
+		events_client_gone(d->events, c);
+}
+
+/*
  * Stops reading; the connection closes once its replies are out.  Its
  * services go now: the replies to their calls would not be read.
  */
@@ -467,12 +484,7 @@ ctl_close_after_reply(struct ctl_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	if (c->ctl->d->registry != NULL)
-		registry_client_gone(c->ctl->d->registry, c);
-	if (c->ctl->d->serve != NULL)
-		serve_client_gone(c->ctl->d->serve, c);
-	if (c->ctl->d->events != NULL)
-		events_client_gone(c->ctl->d->events, c);
+	ctl_withdraw(c);
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
@@ -760,14 +772,7 @@ ctl_conn_free(struct ctl_conn *c)
 
 	if (c == NULL)
 		return;
-	/* Its services go with it. */
-	if (c->ctl->d->registry != NULL)
-		registry_client_gone(c->ctl->d->registry, c);
-	/* Calls it was serving fail at their callers. */
-	if (c->ctl->d->serve != NULL)
-		serve_client_gone(c->ctl->d->serve, c);
-	if (c->ctl->d->events != NULL)
-		events_client_gone(c->ctl->d->events, c);
+	ctl_withdraw(c);
 	/* Whoever would have answered must forget these requests. */
 	while ((d = TAILQ_FIRST(&c->defers)) != NULL) {
 		TAILQ_REMOVE(&c->defers, d, entry);

@@ -157,22 +157,6 @@ topic_matches(const char *pattern, const char *topic)
 	return strcmp(pattern, topic) == 0;
 }
 
-/* Copies a valid text field into buf (cap bytes); false if it is not. */
-static bool
-read_name(const struct cbor_field *f, char *buf, size_t cap,
-    bool (*valid)(const char *, size_t))
-{
-	const char	*s;
-	size_t		 n;
-
-	if (!cbor_read_text(f->val, f->vallen, &s, &n) || n >= cap ||
-	    !valid(s, n))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return true;
-}
-
 /* The services array: maps {name[, group]}; false if anything is off. */
 static bool
 read_services(const struct cbor_field *f, struct record *r)
@@ -194,13 +178,13 @@ read_services(const struct cbor_field *f, struct record *r)
 
 		if ((nf = cbor_scan_map(item, itemlen, sf, 4)) == -1 ||
 		    (v = cbor_field_get(sf, nf, "name")) == NULL ||
-		    !read_name(v, sv->name, sizeof(sv->name),
-		    service_name_valid))
+		    !cbor_read_name(v->val, v->vallen, sv->name,
+		    sizeof(sv->name), service_name_valid))
 			return false;
 		sv->group[0] = '\0';
 		if ((v = cbor_field_get(sf, nf, "group")) != NULL &&
-		    !read_name(v, sv->group, sizeof(sv->group),
-		    group_name_valid))
+		    !cbor_read_name(v->val, v->vallen, sv->group,
+		    sizeof(sv->group), group_name_valid))
 			return false;
 		r->nservices++;
 	}

@@ -496,3 +496,17 @@ cbor_iter_next(struct cbor_iter *it, const uint8_t **item, size_t *len)
 	it->items--;
 	return true;
 }
+
+bool
+cbor_read_name(const uint8_t *val, size_t len, char *buf, size_t cap,
+    bool (*valid)(const char *, size_t))
+{
+	const char	*s;
+	size_t		 n;
+
+	if (!cbor_read_text(val, len, &s, &n) || n >= cap || !valid(s, n))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return true;
+}

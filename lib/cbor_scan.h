@@ -51,6 +51,13 @@ bool	cbor_read_bool(const uint8_t *, size_t, bool *);
 bool	cbor_read_bytes(const uint8_t *, size_t, const uint8_t **p, size_t *n);
 /* Definite text strings only; *s points into the buffer. */
 bool	cbor_read_text(const uint8_t *, size_t, const char **s, size_t *n);
+/*
+ * Copies a definite text string that valid() accepts into buf, NUL-
+ * terminated; false if it is another type, does not fit in cap bytes,
+ * or is not valid.
+ */
+bool	cbor_read_name(const uint8_t *, size_t, char *buf, size_t cap,
+	    bool (*valid)(const char *, size_t));
 /* Definite arrays only: sets *count and the offset of the first element. */
 bool	cbor_read_array(const uint8_t *, size_t, size_t *count, size_t *off);
 

@@ -148,6 +148,8 @@ setup(void)
 		netns_down();
 }
 
+static void	wired_down(void);
+
 static void
 teardown(void)
 {
@@ -161,6 +163,7 @@ teardown(void)
 	}
 	/* The namespaces go whatever happened, then any failure counts. */
 	netns_down();
+	wired_down();
 	ck_assert_msg(first[0] == '\0', "%s", first);
 }
 
@@ -319,21 +322,6 @@ wired_down(void)
 	for (i = 0; i < nwired; i++)
 		(void)ip("netns", "del", wired_ns[i], NULL);
 	nwired = 0;
-}
-
-static void
-wired_teardown(void)
-{
-	char	why[256], first[256] = "";
-	int	i;
-
-	for (i = 0; i < HOSTS; i++) {
-		daemon_release(&h[i], why, sizeof(why));
-		if (first[0] == '\0')
-			snprintf(first, sizeof(first), "%s", why);
-	}
-	wired_down();
-	ck_assert_msg(first[0] == '\0', "%s", first);
 }
 
 /* The line: A (10.76.55.1) - B (10.76.55.2, 10.76.56.2) - C (10.76.56.3). */
@@ -576,11 +564,11 @@ netns_suite(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_lan_discovery_and_partition);
 	suite_add_tcase(s, tc);
-	tcase_add_checked_fixture(line, line_setup, wired_teardown);
+	tcase_add_checked_fixture(line, line_setup, teardown);
 	tcase_set_timeout(line, 60);
 	tcase_add_test(line, test_relay_between_separate_networks);
 	suite_add_tcase(s, line);
-	tcase_add_checked_fixture(square, square_setup, wired_teardown);
+	tcase_add_checked_fixture(square, square_setup, teardown);
 	tcase_set_timeout(square, 60);
 	tcase_add_test(square, test_relay_neighbour_gone);
 	suite_add_tcase(s, square);
