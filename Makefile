@@ -27,9 +27,9 @@ DAEMON_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS))
 CTL_LIBS	= $(shell $(PKG_CONFIG) --libs libcbor libsodium jansson)
 TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -lm
 
-LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/frame.c \
-		  lib/peer.c lib/peer_call.c lib/peer_code.c lib/peer_event.c \
-		  lib/peer_serve.c lib/proto.c
+LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/duration.c \
+		  lib/frame.c lib/peer.c lib/peer_call.c lib/peer_code.c \
+		  lib/peer_event.c lib/peer_serve.c lib/proto.c
 DAEMON_SRC	= daemon/addr.c daemon/beacon.c daemon/call.c daemon/callmsg.c \
 		  daemon/config.c daemon/control.c daemon/discover.c \
 		  daemon/events.c daemon/gossip.c \

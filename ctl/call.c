@@ -2,8 +2,6 @@
 /*
  * call.c: the parts of peerctl call that do not talk to peerd.
  */
-#include <ctype.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +13,7 @@
 #include "cbor_buf.h"
 #include "cbor_json.h"
 #include "cbor_scan.h"
+#include "duration.h"
 
 /*
  * Arrays and objects one argument may nest: the message map and the
@@ -46,26 +45,11 @@ call_split(const char *word, const char *const *known, size_t n)
 int
 call_duration(const char *s, int max)
 {
-	char			*end;
-	unsigned long long	 n;
+	uint64_t	ms;
 
-	if (!isdigit((unsigned char)*s))
+	if (duration_parse(s, &ms) == -1 || ms == 0 || ms > (uint64_t)max)
 		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || n > (unsigned long long)max)
-		return -1;
-	if (strcmp(end, "s") == 0)
-		n *= 1000;
-	else if (strcmp(end, "m") == 0)
-		n *= 60000;
-	else if (strcmp(end, "h") == 0)
-		n *= 3600000;
-	else if (*end != '\0' && strcmp(end, "ms") != 0)
-		return -1;
-	if (n == 0 || n > (unsigned long long)max)
-		return -1;
-	return (int)n;
+	return (int)ms;
 }
 
 int

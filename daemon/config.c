@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "duration.h"
 
 enum config_type {
 	CT_NAME,	/* node name */
@@ -155,31 +156,6 @@ parse_uint(const char *s, bool size_suffix, uint64_t *v)
 	return 0;
 }
 
-/* "250", "250ms", "3s", "5m" or "1h", in milliseconds. */
-static int
-parse_duration(const char *s, uint64_t *ms)
-{
-	char			*end;
-	unsigned long long	 n;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || n > UINT32_MAX)
-		return -1;
-	if (strcmp(end, "s") == 0)
-		n *= 1000;
-	else if (strcmp(end, "m") == 0)
-		n *= 60000;
-	else if (strcmp(end, "h") == 0)
-		n *= 3600000;
-	else if (*end != '\0' && strcmp(end, "ms") != 0)
-		return -1;
-	*ms = n;
-	return 0;
-}
-
 /* Stores value for key k; -1 with err (without position) if bad. */
 static int
 config_set(struct config *c, const struct config_key *k, const char *value,
@@ -293,7 +269,7 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		    IFACE_NAME_MAX, "%s", value);
 		return 0;
 	case CT_DURATION:
-		if (parse_duration(value, &v) == -1) {
+		if (duration_parse(value, &v) == -1) {
 			snprintf(err, errlen, "%s: \"%s\" is not a duration "
 			    "(ms, or with an ms, s, m or h suffix)", k->name,
 			    value);
