@@ -1,209 +1,20 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_peer_event.c: libpeer's events (subscribe, unsubscribe, publish,
- * delivery, renewal after a reconnect) against a fake daemon: a thread
- * that listens on a private socket and speaks the control protocol from
- * a script, checking each frame it gets.
+ * delivery, renewal after a reconnect) against the fake daemon of
+ * fake_peerd.h, each test with its own script.
  */
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <check.h>
 
 #include "cbor_buf.h"
-#include "cbor_scan.h"
-#include "frame.h"
+#include "fake_peerd.h"
 #include "peer.h"
 #include "proto.h"
 #include "suites.h"
-
-#define B(...)		((const uint8_t[]){ __VA_ARGS__ })
-#define FAKE_WAIT_MS	5000	/* for any one frame */
-
-struct fake {
-	char		 dir[64];
-	char		 path[128];
-	int		 lfd;
-	int		 cfd;
-	int		 gate[2];	/* the test lets the script go on */
-	pthread_t	 thread;
-	void		(*script)(struct fake *);
-	char		 why[512];	/* first failure, or "" */
-	uint8_t		 buf[65536];	/* the last frame received */
-	struct ctl_msg	 m;
-};
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Records the first failure; the script then ends and hangs up. */
-#define FCHECK(f, cond)	do {						\
-	if (!(cond)) {							\
-		if ((f)->why[0] == '\0')				\
-			snprintf((f)->why, sizeof((f)->why),		\
-			    "fake daemon, line %d: %s", __LINE__, #cond); \
-		return;							\
-	}								\
-} while (0)
-
-static bool
-fake_wait(int fd, short events)
-{
-	struct pollfd	pfd = { .fd = fd, .events = events };
-
-	return poll(&pfd, 1, FAKE_WAIT_MS) == 1;
-}
-
-static bool
-fake_read_full(int fd, uint8_t *buf, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if (!fake_wait(fd, POLLIN) || (n = read(fd, buf, len)) <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-static bool
-fake_accept(struct fake *f)
-{
-	if (f->cfd != -1)
-		close(f->cfd);
-	f->cfd = -1;
-	if (!fake_wait(f->lfd, POLLIN))
-		return false;
-	return (f->cfd = accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC)) != -1;
-}
-
-static void
-fake_hangup(struct fake *f)
-{
-	if (f->cfd != -1)
-		close(f->cfd);
-	f->cfd = -1;
-}
-
-/* Receives one frame into f->m. */
-static bool
-fake_recv(struct fake *f)
-{
-	uint8_t		hdr[FRAME_HDR];
-	uint32_t	len;
-	char		why[128];
-
-	if (!fake_read_full(f->cfd, hdr, sizeof(hdr)) ||
-	    frame_check(hdr, sizeof(hdr), sizeof(f->buf), &len) !=
-	    FRAME_NEED_MORE || !fake_read_full(f->cfd, f->buf, len))
-		return false;
-	return ctl_msg_decode(f->buf, len, &f->m, why, sizeof(why)) == 0;
-}
-
-/* Sends the frames in b, and empties it. */
-static bool
-fake_send(struct fake *f, struct cbor_buf *b)
-{
-	size_t	off = 0;
-	ssize_t	n;
-
-	if (b->failed)
-		return false;
-	while (off < b->len) {
-		if (!fake_wait(f->cfd, POLLOUT) ||
-		    (n = write(f->cfd, b->data + off, b->len - off)) <= 0)
-			return false;
-		off += (size_t)n;
-	}
-	cbor_buf_reset(b);
-	return true;
-}
-
-static bool
-op_is(const struct fake *f, const char *op)
-{
-	return strcmp(f->m.op, op) == 0;
-}
-
-static bool
-text_is(const struct fake *f, const char *key, const char *want)
-{
-	const struct cbor_field	*v;
-	const char		*s;
-	size_t			 n;
-
-	if ((v = ctl_msg_get(&f->m, key)) == NULL)
-		return want == NULL;
-	return want != NULL && cbor_read_text(v->val, v->vallen, &s, &n) &&
-	    n == strlen(want) && memcmp(s, want, n) == 0;
-}
-
-static bool
-item_is(const struct fake *f, const char *key, const uint8_t *want,
-    size_t len)
-{
-	const struct cbor_field	*v;
-
-	if ((v = ctl_msg_get(&f->m, key)) == NULL)
-		return want == NULL;
-	return want != NULL && v->vallen == len &&
-	    memcmp(v->val, want, len) == 0;
-}
-
-/* A reply frame {"id": id, "result": raw}. */
-static void
-put_result(struct cbor_buf *b, uint64_t id, const uint8_t *raw, size_t len)
-{
-	size_t	start = ctl_frame_begin(b);
-
-	ctl_put_result(b, id);
-	cbor_put_raw(b, raw, len);
-	ctl_frame_end(b, start, 1 << 20);
-}
-
-static void
-put_error(struct cbor_buf *b, uint64_t id, enum peer_code code,
-    const char *msg)
-{
-	size_t	start = ctl_frame_begin(b);
-
-	cbor_put_map(b, 2);
-	cbor_put_text(b, "id");
-	cbor_put_uint(b, id);
-	cbor_put_text(b, "error");
-	ctl_put_error_value(b, code, msg, strlen(msg), NULL, 0);
-	ctl_frame_end(b, start, 1 << 20);
-}
-
-/* The result of subscribe and unsubscribe: {"topic": pattern}. */
-static void
-put_topic(struct cbor_buf *b, uint64_t id, const char *pattern)
-{
-	size_t	start = ctl_frame_begin(b);
-
-	ctl_put_result(b, id);
-	cbor_put_map(b, 1);
-	cbor_put_text(b, "topic");
-	cbor_put_text(b, pattern);
-	ctl_frame_end(b, start, 1 << 20);
-}
 
 /* An event frame; NULL (or lost 0) leaves a key out. */
 static void
@@ -283,31 +94,6 @@ fake_event(struct fake *f, const char *topic, const uint8_t *data,
 	return ok;
 }
 
-/* Answers hello as a daemon would. */
-static bool
-fake_hello(struct fake *f)
-{
-	struct cbor_buf	b = { 0 };
-	size_t		start;
-	bool		ok;
-
-	if (!fake_recv(f) || !op_is(f, "hello") || !f->m.has_id)
-		return false;
-	start = ctl_frame_begin(&b);
-	ctl_put_result(&b, f->m.id);
-	cbor_put_map(&b, 3);
-	cbor_put_text(&b, "protocol");
-	cbor_put_uint(&b, PROTO_VERSION);
-	cbor_put_text(&b, "node");
-	cbor_put_text(&b, "fakenodeid");
-	cbor_put_text(&b, "name");
-	cbor_put_text(&b, "fake");
-	ctl_frame_end(&b, start, 1 << 20);
-	ok = fake_send(f, &b);
-	cbor_buf_free(&b);
-	return ok;
-}
-
 /* Receives op (subscribe or unsubscribe) for pattern and confirms it. */
 static bool
 fake_sub(struct fake *f, const char *op, const char *pattern)
@@ -318,7 +104,7 @@ fake_sub(struct fake *f, const char *op, const char *pattern)
 	if (!fake_recv(f) || !op_is(f, op) || !f->m.has_id || f->m.nf != 3 ||
 	    !text_is(f, "topic", pattern))
 		return false;
-	put_topic(&b, f->m.id, pattern);
+	put_text_result(&b, f->m.id, "topic", pattern);
 	ok = fake_send(f, &b);
 	cbor_buf_free(&b);
 	return ok;
@@ -335,94 +121,10 @@ fake_sub_refuse(struct fake *f, const char *op, const char *pattern,
 	if (!fake_recv(f) || !op_is(f, op) || !f->m.has_id ||
 	    !text_is(f, "topic", pattern))
 		return false;
-	put_error(&b, f->m.id, code, "refused");
+	put_error(&b, f->m.id, code, "refused", NULL, 0);
 	ok = fake_send(f, &b);
 	cbor_buf_free(&b);
 	return ok;
-}
-
-/* Waits until the test calls fake_go. */
-static bool
-fake_gate(struct fake *f)
-{
-	char	c;
-
-	return fake_wait(f->gate[0], POLLIN) && read(f->gate[0], &c, 1) == 1;
-}
-
-static void
-fake_go(struct fake *f)
-{
-	ck_assert_int_eq(write(f->gate[1], "", 1), 1);
-}
-
-static void *
-fake_main(void *arg)
-{
-	struct fake	*f = arg;
-
-	f->script(f);
-	fake_hangup(f);
-	return NULL;
-}
-
-static void
-fake_start(struct fake *f, void (*script)(struct fake *))
-{
-	struct sockaddr_un	sun;
-
-	memset(f, 0, sizeof(*f));
-	f->cfd = -1;
-	f->script = script;
-	strcpy(f->dir, "/tmp/peer-event-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/sock", f->dir);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strcpy(sun.sun_path, f->path);
-	ck_assert_int_ne(f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
-	    0), -1);
-	ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(listen(f->lfd, 8), 0);
-	ck_assert_int_eq(pipe2(f->gate, O_CLOEXEC), 0);
-	ck_assert_int_eq(pthread_create(&f->thread, NULL, fake_main, f), 0);
-}
-
-static void
-fake_finish(struct fake *f)
-{
-	ck_assert_int_eq(pthread_join(f->thread, NULL), 0);
-	close(f->lfd);
-	unlink(f->path);
-	close(f->gate[0]);
-	close(f->gate[1]);
-	rmdir(f->dir);
-	ck_assert_msg(f->why[0] == '\0', "%s", f->why);
-}
-
-/*
- * Polls and dispatches until step says done (1), ms pass (0) or
- * peer_dispatch fails (-1, with err).
- */
-static int
-pump(struct peer *p, bool (*step)(struct peer *, void *), void *arg, int ms,
-    struct peer_error *err)
-{
-	struct pollfd	pfd;
-	long		deadline = now_ms() + ms, left;
-	int		t;
-
-	while (!step(p, arg)) {
-		if ((left = deadline - now_ms()) <= 0)
-			return 0;
-		t = peer_timeout(p);
-		pfd.fd = peer_fd(p);
-		pfd.events = POLLIN;
-		(void)poll(&pfd, 1, t == -1 || t > left ? (int)left : t);
-		if (peer_dispatch(p, err) == -1)
-			return -1;
-	}
-	return 1;
 }
 
 /* What the callbacks saw: the last event of each, copied. */
@@ -546,7 +248,8 @@ script_events(struct fake *f)
 	FCHECK(f, fake_recv(f) && op_is(f, "publish") && f->m.has_id &&
 	    f->m.nf == 3 && text_is(f, "topic", "bare") &&
 	    item_is(f, "data", NULL, 0));
-	put_error(&b, f->m.id, PEER_INVALID_ARGUMENT, "no such topic");
+	put_error(&b, f->m.id, PEER_INVALID_ARGUMENT, "no such topic", NULL,
+	    0);
 	FCHECK(f, fake_send(f, &b));
 	FCHECK(f, fake_recv(f) && op_is(f, "publish") &&
 	    text_is(f, "topic", "ignored"));
@@ -645,7 +348,7 @@ START_TEST(test_events)
 	struct peer_error	 err;
 
 	memset(&ev, 0, sizeof(ev));
-	fake_start(&f, script_events);
+	fake_start(&f, "event", script_events);
 	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
 	ck_assert_int_eq(peer_subscribe(p, "sensor.*", on_a, &ev, &err), 0);
 	ck_assert_int_eq(peer_subscribe(p, "*", on_b, &ev, &err), 0);
@@ -774,13 +477,6 @@ script_resubscribe(struct fake *f)
 	FCHECK(f, fake_gate(f));
 }
 
-static bool
-step_lost(struct peer *p, void *arg)
-{
-	(void)arg;
-	return peer_fd(p) == -1;
-}
-
 START_TEST(test_resubscribe)
 {
 	struct fake		 f;
@@ -789,7 +485,7 @@ START_TEST(test_resubscribe)
 	struct peer_error	 err;
 
 	memset(&ev, 0, sizeof(ev));
-	fake_start(&f, script_resubscribe);
+	fake_start(&f, "event", script_resubscribe);
 	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
 	peer_set_reconnect(p, true);
 	ck_assert_int_eq(peer_subscribe(p, "a.*", on_a, &ev, &err), 0);
