@@ -138,21 +138,22 @@ fuzz: deps $(FUZZ_BINS)
 	done
 
 # Benchmarks: figures are ratios to a baseline measured in the same run.
+BENCH_COMMON	= bench/bench_common.c bench/bench_common.h
+
 $(BUILD)/bench/link_bench: bench/link_bench.c daemon/noise.c daemon/wire.c \
-		  daemon/noise.h daemon/wire.h
+		  daemon/noise.h daemon/wire.h $(BENCH_COMMON) $(LIBPEER_A)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -Idaemon \
-	    $(filter %.c,$^) \
-	    $(shell $(PKG_CONFIG) --cflags --libs libevent libsodium) -o $@
+	    $(filter %.c %.a,$^) \
+	    $(shell $(PKG_CONFIG) --cflags --libs libevent libsodium libcbor) \
+	    -o $@
 
-$(BUILD)/bench/members_bench: bench/members_bench.c $(LIBPEER_A) lib/peer.h \
-		  lib/cbor_scan.h
+$(BUILD)/bench/members_bench: bench/members_bench.c $(BENCH_COMMON) \
+		  $(LIBPEER_A) lib/peer.h lib/cbor_scan.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib \
 	    $(filter %.c %.a,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -o $@
-
-BENCH_COMMON	= bench/bench_common.c bench/bench_common.h
 
 $(BUILD)/bench/call_bench: bench/call_bench.c $(BENCH_COMMON) $(LIBPEER_A) \
 		  lib/peer.h

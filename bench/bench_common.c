@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * bench_common.c: the shared part of the benchmarks that start
- * daemons: the private directory and its removal, the children and
- * their stopping, daemons on one network key, the raw relay chain
- * (relays, echo server, sink) and the frames it carries, the payload
- * and the clock.
+ * bench_common.c: the shared part of the benchmarks: the private
+ * directory and its removal, the children and their stopping, daemons
+ * on one network key, the raw relay chain (relays, echo server, sink)
+ * and the frames it carries, the payload, the clock and the options.
+ * link_bench takes only the clock, the sockets and the options.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -42,6 +42,7 @@
 volatile sig_atomic_t	 bench_quit;
 const char		*bench_peerd;
 char			 bench_dir[64];
+char			 bench_conf[96];
 uint8_t			*bench_pat;
 
 static struct child {
@@ -51,7 +52,6 @@ static struct child {
 } children[CHILDREN_MAX];
 static int		 nchildren;
 static pid_t		 self;
-static char		 emptyconf[96];
 
 double
 bench_now(void)
@@ -85,11 +85,43 @@ bench_sleep_ms(int ms)
 	bench_check_quit();
 }
 
+unsigned long long
+bench_opt_num(int opt, const char *arg, unsigned long long min,
+    unsigned long long max, const char *unit)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	v = strtoull(arg, &end, 10);
+	if (*end != '\0' || v < min || v > max)
+		errx(2, "-%c: %llu to %llu %s", opt, min, max, unit);
+	return v;
+}
+
+double
+bench_opt_secs(int opt, const char *arg, double min)
+{
+	double	 v;
+	char	*end;
+
+	v = strtod(arg, &end);
+	if (*end != '\0' || !(v >= min) || v > 3600)
+		errx(2, "-%c: %g to 3600 seconds", opt, min);
+	return v;
+}
+
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st; (void)flag; (void)ftw;
 	return remove(path);
+}
+
+void
+bench_rm_tree(const char *dir)
+{
+	if (dir[0] != '\0')
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /*
@@ -145,8 +177,7 @@ cleanup(void)
 		return;
 	stop_children(false);
 	stop_children(true);
-	if (bench_dir[0] != '\0')
-		nftw(bench_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_rm_tree(bench_dir);
 }
 
 void
@@ -181,10 +212,10 @@ bench_setup(const char *prog)
 		err(1, "mkdtemp");
 	if (atexit(cleanup) != 0)
 		errx(1, "atexit");
-	snprintf(emptyconf, sizeof(emptyconf), "%s/peerd.conf", bench_dir);
-	if ((fd = open(emptyconf, O_WRONLY | O_CREAT | O_CLOEXEC,
+	snprintf(bench_conf, sizeof(bench_conf), "%s/peerd.conf", bench_dir);
+	if ((fd = open(bench_conf, O_WRONLY | O_CREAT | O_CLOEXEC,
 	    0600)) == -1)
-		err(1, "%s", emptyconf);
+		err(1, "%s", bench_conf);
 	close(fd);
 }
 
@@ -320,20 +351,19 @@ bench_child_add(pid_t pid, const char *what)
 	child_add(pid, what, NULL);
 }
 
-/* The last lines of a daemon's log, to stderr. */
-static void
-show_log(const struct bench_node *nd)
+void
+bench_show_log(const char *log)
 {
 	static char	 lines[LOG_TAIL][512];
 	FILE		*f;
 	int		 i, n = 0;
 
-	if ((f = fopen(nd->log, "r")) == NULL)
+	if ((f = fopen(log, "r")) == NULL)
 		return;
 	while (fgets(lines[n % LOG_TAIL], sizeof(lines[0]), f) != NULL)
 		n++;
 	fclose(f);
-	fprintf(stderr, "--- the end of %s\n", nd->log);
+	fprintf(stderr, "--- the end of %s\n", log);
 	for (i = n > LOG_TAIL ? n - LOG_TAIL : 0; i < n; i++)
 		fputs(lines[i % LOG_TAIL], stderr);
 }
@@ -350,7 +380,7 @@ bench_check_children(void)
 			continue;
 		c->pid = -1;
 		if (c->node != NULL)
-			show_log(c->node);
+			bench_show_log(c->node->log);
 		errx(1, "%s died (%s %d)", c->what,
 		    WIFSIGNALED(status) ? "signal" : "status",
 		    WIFSIGNALED(status) ? WTERMSIG(status) :
@@ -359,51 +389,50 @@ bench_check_children(void)
 }
 
 void
-bench_node_start(struct bench_node *nd, const uint8_t key[32],
-    const struct bench_node *boot)
+bench_key_write(const char *state, const uint8_t key[32])
 {
-	struct peer_status	*st;
-	struct peer_error	 perr;
-	struct peer		*p;
-	const char		*argv[20];
-	char			 path[160], addr[32], *what;
-	double			 end;
-	int			 fd, n = 0;
+	char	path[160];
+	int	fd;
 
-	snprintf(nd->dir, sizeof(nd->dir), "%s/%s", bench_dir, nd->name);
-	snprintf(nd->state, sizeof(nd->state), "%s/state", nd->dir);
-	snprintf(nd->sock, sizeof(nd->sock), "%s/peerd.sock", nd->dir);
-	snprintf(nd->log, sizeof(nd->log), "%s/peerd.log", nd->dir);
-	if (mkdir(nd->dir, 0700) == -1 || mkdir(nd->state, 0700) == -1)
-		err(1, "%s", nd->state);
-	/* The same key makes them one network; it must be 0600. */
-	snprintf(path, sizeof(path), "%s/network.key", nd->state);
+	snprintf(path, sizeof(path), "%s/network.key", state);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1 || write(fd, key, 32) != 32 || close(fd) == -1)
 		err(1, "%s", path);
+}
+
+pid_t
+bench_peerd_spawn(const char *state, const char *sock, const char *name,
+    const char *log, int boot_port)
+{
+	const char	*argv[20];
+	char		 addr[32];
+	pid_t		 pid;
+	int		 fd, n = 0;
 
 	argv[n++] = bench_peerd;
 	argv[n++] = "--state-dir";
-	argv[n++] = nd->state;
+	argv[n++] = state;
 	argv[n++] = "-S";
-	argv[n++] = nd->sock;
+	argv[n++] = sock;
 	argv[n++] = "--listen";
 	argv[n++] = "127.0.0.1:0";
+	/* Beacons would leave the machine. */
 	argv[n++] = "-o";
 	argv[n++] = "discovery=no";
 	argv[n++] = "--name";
-	argv[n++] = nd->name;
+	argv[n++] = name;
+	/* An empty file: the defaults, whatever /etc holds. */
 	argv[n++] = "-c";
-	argv[n++] = emptyconf;
-	if (boot != NULL) {
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d", boot->port);
+	argv[n++] = bench_conf;
+	if (boot_port != 0) {
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", boot_port);
 		argv[n++] = "-b";
 		argv[n++] = addr;
 	}
 	argv[n] = NULL;
 
-	if ((nd->pid = bench_spawn()) == 0) {
-		if ((fd = open(nd->log, O_WRONLY | O_CREAT | O_APPEND,
+	if ((pid = bench_spawn()) == 0) {
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
 		    0600)) != -1) {
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
@@ -419,6 +448,29 @@ bench_node_start(struct bench_node *nd, const uint8_t key[32],
 		    program_invocation_short_name, argv[0], strerror(errno));
 		_exit(127);
 	}
+	return pid;
+}
+
+void
+bench_node_start(struct bench_node *nd, const uint8_t key[32],
+    const struct bench_node *boot)
+{
+	struct peer_status	*st;
+	struct peer_error	 perr;
+	struct peer		*p;
+	char			*what;
+	double			 end;
+
+	snprintf(nd->dir, sizeof(nd->dir), "%s/%s", bench_dir, nd->name);
+	snprintf(nd->state, sizeof(nd->state), "%s/state", nd->dir);
+	snprintf(nd->sock, sizeof(nd->sock), "%s/peerd.sock", nd->dir);
+	snprintf(nd->log, sizeof(nd->log), "%s/peerd.log", nd->dir);
+	if (mkdir(nd->dir, 0700) == -1 || mkdir(nd->state, 0700) == -1)
+		err(1, "%s", nd->state);
+	bench_key_write(nd->state, key);
+
+	nd->pid = bench_peerd_spawn(nd->state, nd->sock, nd->name, nd->log,
+	    boot != NULL ? boot->port : 0);
 	if (asprintf(&what, "peerd %s", nd->name) == -1)
 		errx(1, "out of memory");
 	child_add(nd->pid, what, nd);
@@ -514,6 +566,23 @@ unix_connect(const char *path)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		err(1, "connect to %s", path);
+	return fd;
+}
+
+int
+bench_listen_lo(struct sockaddr_in *sin)
+{
+	socklen_t	slen = sizeof(*sin);
+	int		fd;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)sin, sizeof(*sin)) == -1 ||
+	    listen(fd, 4) == -1 ||
+	    getsockname(fd, (struct sockaddr *)sin, &slen) == -1)
+		err(1, "listen on 127.0.0.1");
 	return fd;
 }
 
@@ -667,8 +736,7 @@ chain_end(int fd, enum bench_end mode)
 void
 bench_chain_start(struct bench_chain *ch, enum bench_end mode)
 {
-	struct sockaddr_in	sin = { .sin_family = AF_INET };
-	socklen_t		slen = sizeof(sin);
+	struct sockaddr_in	sin;
 	char			end_path[96], relay_path[96];
 	pid_t			pid;
 	int			lfd, fd, tfd;
@@ -687,12 +755,7 @@ bench_chain_start(struct bench_chain *ch, enum bench_end mode)
 	bench_child_add(pid, mode == BENCH_ECHO ? "raw echo" : "raw sink");
 	close(lfd);
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(lfd, 4) == -1 ||
-	    getsockname(lfd, (struct sockaddr *)&sin, &slen) == -1)
-		err(1, "listen on 127.0.0.1");
+	lfd = bench_listen_lo(&sin);
 	if ((pid = bench_spawn()) == 0) {
 		fd = unix_connect(end_path);
 		if ((tfd = accept(lfd, NULL, NULL)) == -1)

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * bench_common.h: what the benchmarks that start daemons share: a
- * private directory, daemons on one network key and the wait for
- * their membership, the raw relay chain that is their baseline, the
- * payload every frame and message is cut from, the clock, and the
- * children watched while they run and stopped at any exit.
+ * bench_common.h: what the benchmarks share: a private directory,
+ * daemons on one network key and the wait for their membership, the
+ * raw relay chain that is their baseline, the payload every frame and
+ * message is cut from, the clock, the parsing of their options, and
+ * the children watched while they run and stopped at any exit.
  */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
 #include <sys/types.h>
+
+#include <netinet/in.h>
 
 #include <signal.h>
 #include <stdbool.h>
@@ -30,6 +32,8 @@ extern volatile sig_atomic_t	 bench_quit;
 extern const char		*bench_peerd;
 /* The run's private directory, /tmp/PROG.XXXXXX. */
 extern char			 bench_dir[64];
+/* bench_dir/peerd.conf, empty: the daemons run on their defaults. */
+extern char			 bench_conf[96];
 /* BENCH_PAYLOAD_MAX random bytes, the stuff of every payload. */
 extern uint8_t			*bench_pat;
 
@@ -40,6 +44,17 @@ extern uint8_t			*bench_pat;
  * child is stopped and bench_dir removed.
  */
 void	 bench_setup(const char *prog);
+
+/*
+ * The argument of option -opt: a whole number from min to max, or
+ * seconds from min to 3600.  errx(2) with the range and unit if not.
+ */
+unsigned long long bench_opt_num(int opt, const char *arg,
+	    unsigned long long min, unsigned long long max, const char *unit);
+double	 bench_opt_secs(int opt, const char *arg, double min);
+
+/* Removes dir and everything below it; "" is left alone. */
+void	 bench_rm_tree(const char *dir);
 
 double	 bench_now(void);		/* CLOCK_MONOTONIC, seconds */
 /* errx() if a signal asked to stop. */
@@ -68,6 +83,20 @@ void	 bench_child_add(pid_t pid, const char *what);
 /* errx() if a watched child has died, saying which and how. */
 void	 bench_check_children(void);
 int	 bench_nonblock(int fd);
+/* A TCP listener on 127.0.0.1, port from the kernel, in sin.  err()s. */
+int	 bench_listen_lo(struct sockaddr_in *sin);
+/* The last lines of a daemon's log, to stderr. */
+void	 bench_show_log(const char *log);
+
+/* state/network.key, 0600: the same key makes daemons one network. */
+void	 bench_key_write(const char *state, const uint8_t key[32]);
+/*
+ * Forks (bench_spawn) and execs $PEERD on 127.0.0.1:0 with discovery
+ * off and bench_conf, its output to log, bootstrapped to
+ * 127.0.0.1:boot_port (0: none).  Not watched.  The child's pid.
+ */
+pid_t	 bench_peerd_spawn(const char *state, const char *sock,
+	    const char *name, const char *log, int boot_port);
 
 /* One daemon in bench_dir/NAME: its state, socket and log. */
 struct bench_node {

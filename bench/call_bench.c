@@ -645,7 +645,6 @@ main(int argc, char *argv[])
 	static char		 one_name[32];
 	struct size		*first = sizes, *end = sizes + nitems(sizes), *sz;
 	struct row		 rows[nitems(sizes)], *rw;
-	char			*ep;
 	int			 ch, nrows = 0, i;
 	bool			 ok, have;
 	bool			 runs_set = false, dur_set = false;
@@ -656,20 +655,16 @@ main(int argc, char *argv[])
 			answer_later = true;
 			break;
 		case 'n':
-			runs = (int)strtol(optarg, &ep, 10);
-			if (*ep != '\0' || runs < 1 || runs > RUNS_MAX)
-				errx(2, "-n: 1 to %d runs", RUNS_MAX);
+			runs = (int)bench_opt_num(ch, optarg, 1, RUNS_MAX,
+			    "runs");
 			runs_set = true;
 			break;
 		case 'q':
 			quick = true;
 			break;
 		case 's':
-			one.size = strtoul(optarg, &ep, 10);
-			if (*ep != '\0' || one.size < 16 ||
-			    one.size > BENCH_PAYLOAD_MAX)
-				errx(2, "-s: 16 to %u bytes",
-				    BENCH_PAYLOAD_MAX);
+			one.size = bench_opt_num(ch, optarg, 16,
+			    BENCH_PAYLOAD_MAX, "bytes");
 			snprintf(one_name, sizeof(one_name), "%zu B",
 			    one.size);
 			one.name = one_name;
@@ -680,10 +675,7 @@ main(int argc, char *argv[])
 			end = &one + 1;
 			break;
 		case 't':
-			duration = strtod(optarg, &ep);
-			if (*ep != '\0' || !(duration >= 0.05) ||
-			    duration > 3600)
-				errx(2, "-t: 0.05 to 3600 seconds");
+			duration = bench_opt_secs(ch, optarg, 0.05);
 			dur_set = true;
 			break;
 		case 'v':

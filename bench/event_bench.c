@@ -733,32 +733,26 @@ main(int argc, char *argv[])
 	static char		 one_name[32];
 	struct size		*first = sizes, *end = sizes + nitems(sizes), *sz;
 	struct row		 row;
-	char			*ep;
 	int			 ch, i;
 	bool			 runs_set = false, dur_set = false;
 
 	while ((ch = getopt(argc, argv, "e:n:qs:t:v")) != -1) {
 		switch (ch) {
 		case 'e':
-			events_n = strtoull(optarg, &ep, 10);
-			if (*ep != '\0' || events_n < 1 ||
-			    events_n > 0xffffffffu)
-				errx(2, "-e: 1 to %u events", 0xffffffffu);
+			events_n = bench_opt_num(ch, optarg, 1, 0xffffffffu,
+			    "events");
 			break;
 		case 'n':
-			runs = (int)strtol(optarg, &ep, 10);
-			if (*ep != '\0' || runs < 1 || runs > RUNS_MAX)
-				errx(2, "-n: 1 to %d runs", RUNS_MAX);
+			runs = (int)bench_opt_num(ch, optarg, 1, RUNS_MAX,
+			    "runs");
 			runs_set = true;
 			break;
 		case 'q':
 			quick = true;
 			break;
 		case 's':
-			one.size = strtoul(optarg, &ep, 10);
-			if (*ep != '\0' || one.size < 16 ||
-			    one.size > EVENT_MAX)
-				errx(2, "-s: 16 to %u bytes", EVENT_MAX);
+			one.size = bench_opt_num(ch, optarg, 16, EVENT_MAX,
+			    "bytes");
 			snprintf(one_name, sizeof(one_name), "%zu B",
 			    one.size);
 			one.name = one_name;
@@ -768,10 +762,7 @@ main(int argc, char *argv[])
 			end = &one + 1;
 			break;
 		case 't':
-			duration = strtod(optarg, &ep);
-			if (*ep != '\0' || !(duration >= 0.05) ||
-			    duration > 3600)
-				errx(2, "-t: 0.05 to 3600 seconds");
+			duration = bench_opt_secs(ch, optarg, 0.05);
 			dur_set = true;
 			break;
 		case 'v':

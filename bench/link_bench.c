@@ -30,7 +30,6 @@
 
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -41,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -50,6 +48,8 @@
 
 #include "noise.h"
 #include "wire.h"
+
+#include "bench_common.h"
 
 #define PROLOGUE	"peerd/1"	/* as link.c */
 #define MAX_MESSAGE	(16u << 20)	/* the daemon's default max_message */
@@ -60,8 +60,6 @@
 #define IO_TIMEOUT_MS	10000		/* bound on any one wait */
 #define SLACK_SECS	60		/* watchdog beyond the run time */
 #define RUNS_MAX	100
-
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 enum variant {
 	PLAIN,
@@ -118,21 +116,6 @@ watchdog(int sig)
 	(void)sig;
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	_exit(1);
-}
-
-static double
-clock_secs(clockid_t id)
-{
-	struct timespec	ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-now(void)
-{
-	return clock_secs(CLOCK_MONOTONIC);
 }
 
 static double
@@ -197,16 +180,6 @@ read_full(int fd, void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
-}
-
-static int
-nonblock(int fd)
-{
-	int	fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1)
-		return -1;
-	return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
 /*
@@ -430,12 +403,12 @@ sender(int fd, enum variant var, size_t size, struct noise_cipher *tx,
 		return -1;
 	}
 	randombytes_buf(msg, size);	/* incompressible, like real data */
-	t0 = now();
-	cpu0 = clock_secs(CLOCK_PROCESS_CPUTIME_ID);
+	t0 = bench_now();
+	cpu0 = bench_proc_cpu(getpid());
 	end = t0 + duration;
 	for (;;) {
 		if (!done)
-			done = now() >= end;
+			done = bench_now() >= end;
 		/* Seal ahead, as an application calling link_send() would. */
 		while (!done && evbuffer_get_length(out) < QUEUE_MAX) {
 			stamp(msg, size, seq);
@@ -457,8 +430,8 @@ sender(int fd, enum variant var, size_t size, struct noise_cipher *tx,
 		warn("sender: no count from the receiver");
 		goto out;
 	}
-	res->secs = now() - t0;
-	res->cpu = clock_secs(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+	res->secs = bench_now() - t0;
+	res->cpu = bench_proc_cpu(getpid()) - cpu0;
 	if (rep.msgs != seq || rep.bytes != seq * size) {
 		warnx("sender: sent %llu messages, receiver took %llu",
 		    (unsigned long long)seq, (unsigned long long)rep.msgs);
@@ -562,7 +535,7 @@ run(int lfd, const struct sockaddr_in *sin, enum variant var, size_t size,
 		alarm((unsigned)duration + SLACK_SECS);
 		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
 		    connect(fd, (const struct sockaddr *)sin,
-		    sizeof(*sin)) == -1 || nonblock(fd) == -1)
+		    sizeof(*sin)) == -1 || bench_nonblock(fd) == -1)
 			err(1, "receiver: connect");
 		if (handshake(fd, true, &tx, &rx) == -1)
 			errx(1, "receiver: handshake failed");
@@ -576,7 +549,7 @@ run(int lfd, const struct sockaddr_in *sin, enum variant var, size_t size,
 		warn("accept");
 		goto out;
 	}
-	if (nonblock(fd) == -1 || handshake(fd, false, &tx, &rx) == -1) {
+	if (bench_nonblock(fd) == -1 || handshake(fd, false, &tx, &rx) == -1) {
 		warnx("sender: handshake failed");
 		close(fd);
 		goto out;
@@ -610,11 +583,9 @@ int
 main(int argc, char *argv[])
 {
 	struct sockaddr_in	 sin;
-	socklen_t		 slen = sizeof(sin);
 	struct result		 best[2], res;
 	struct msgsize		*sz;
 	double			 ratio;
-	char			*end;
 	int			 ch, lfd, r, v;
 	bool			 met = true, goal = false;
 
@@ -624,16 +595,13 @@ main(int argc, char *argv[])
 			bigio = false;
 			break;
 		case 'n':
-			runs = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || runs < 1 || runs > RUNS_MAX)
-				errx(2, "-n: 1 to %d runs", RUNS_MAX);
+			runs = (int)bench_opt_num(ch, optarg, 1, RUNS_MAX,
+			    "runs");
 			break;
 		case 's':
 			/* One size only, to look at it closely. */
-			one_size.size = strtoul(optarg, &end, 10);
-			if (*end != '\0' || one_size.size < 8 ||
-			    one_size.size > MAX_MESSAGE)
-				errx(2, "-s: 8 to %u bytes", MAX_MESSAGE);
+			one_size.size = bench_opt_num(ch, optarg, 8,
+			    MAX_MESSAGE, "bytes");
 			snprintf(one_name, sizeof(one_name), "%zu B",
 			    one_size.size);
 			one_size.name = one_name;
@@ -641,10 +609,7 @@ main(int argc, char *argv[])
 			size_end = &one_size + 1;
 			break;
 		case 't':
-			duration = strtod(optarg, &end);
-			if (*end != '\0' || !(duration >= 0.05) ||
-			    duration > 3600)
-				errx(2, "-t: 0.05 to 3600 seconds");
+			duration = bench_opt_secs(ch, optarg, 0.05);
 			break;
 		case 'v':
 			verbose = true;
@@ -673,14 +638,7 @@ main(int argc, char *argv[])
 		errx(1, "libsodium cannot be initialised");
 	randombytes_buf(psk, sizeof(psk));
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((lfd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
-	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(lfd, 4) == -1 ||
-	    getsockname(lfd, (struct sockaddr *)&sin, &slen) == -1)
-		err(1, "listen on 127.0.0.1");
+	lfd = bench_listen_lo(&sin);
 
 	printf("link_bench: one link over TCP on 127.0.0.1, %.2g s a run, "
 	    "best of %d (plain and enc alternate)\n", duration, runs);

@@ -20,7 +20,6 @@
  * never during the idle window.
  */
 #include <sys/types.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -29,7 +28,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -44,24 +42,22 @@
 #include "cbor_scan.h"
 #include "peer.h"
 
+#include "bench_common.h"
+
 #define POLL_MS		20	/* between rounds of questions */
 #define CONVERGE_SECS	60	/* deadline for convergence */
 #define DETECT_SECS	30	/* deadline for detection */
 #define START_SECS	5	/* for one daemon to answer at start */
-#define STOP_SECS	5	/* SIGTERM, then SIGKILL */
 #define SETTLE_SECS	5	/* after convergence, before the window */
 #define IDLE_SECS	30	/* default idle window */
 #define REQUEST_MS	2000	/* timeout of one members request */
 #define N_MAX		1000
 #define FIELDS_MAX	32	/* of a reply map or a member map */
-#define LOG_TAIL	20	/* lines shown of a daemon that died */
 
 #define GOAL_CONVERGE_MS 3000	/* at N = 100 */
 #define GOAL_DETECT_MS	3000
 #define GOAL_RSS_KIB	4096
 #define GOAL_CPU_PCT	0.2
-
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct node {
 	pid_t		 pid;		/* -1 once reaped */
@@ -107,15 +103,11 @@ struct row {
 	double		 cpu_mean, cpu_max;	/* % of one core */
 };
 
-static const char	*peerd;
-static char		 topdir[64];
-static char		 emptyconf[96];
 static struct group	*live;		/* the group cleanup() stops */
 static struct watch	 watch;
 static pid_t		 self;
 static double		 idle_secs = IDLE_SECS;
 static bool		 verbose;
-static volatile sig_atomic_t quit;
 
 static void
 usage(void)
@@ -123,29 +115,6 @@ usage(void)
 	fprintf(stderr, "usage: members_bench [-v] [-i seconds] "
 	    "[-n daemons]\n");
 	exit(2);
-}
-
-static void
-on_signal(int sig)
-{
-	quit = sig;
-}
-
-/* Ends the run, with cleanup, once a signal has come. */
-static void
-check_quit(void)
-{
-	if (quit)
-		errx(1, "stopped by signal %d", (int)quit);
-}
-
-static double
-now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Sleeps until t on the monotonic clock; a signal ends the run. */
@@ -158,8 +127,8 @@ sleep_until(double t)
 	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
 	    NULL) == EINTR)
-		check_quit();
-	check_quit();
+		bench_check_quit();
+	bench_check_quit();
 }
 
 static void
@@ -180,41 +149,9 @@ progress(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	return remove(path);
-}
-
-static void
-rm_tree(const char *dir)
-{
-	if (dir[0] != '\0')
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* The last lines of a daemon's log, to stderr. */
-static void
-show_log(const struct node *nd)
-{
-	static char	 lines[LOG_TAIL][512];
-	FILE		*f;
-	int		 i, n = 0;
-
-	if ((f = fopen(nd->log, "r")) == NULL)
-		return;
-	while (fgets(lines[n % LOG_TAIL], sizeof(lines[0]), f) != NULL)
-		n++;
-	fclose(f);
-	fprintf(stderr, "--- the end of %s\n", nd->log);
-	for (i = n > LOG_TAIL ? n - LOG_TAIL : 0; i < n; i++)
-		fputs(lines[i % LOG_TAIL], stderr);
-}
-
 /*
  * Stops every daemon of g: SIGTERM to all, SIGKILL to any still there
- * after STOP_SECS; then removes their directories.
+ * after BENCH_STOP_SECS; then removes their directories.
  */
 static void
 group_stop(struct group *g)
@@ -230,7 +167,7 @@ group_stop(struct group *g)
 		if (nd->pid > 0)
 			kill(nd->pid, SIGTERM);
 	}
-	end = now() + STOP_SECS;
+	end = bench_now() + BENCH_STOP_SECS;
 	do {
 		for (i = left = 0; i < g->n; i++) {
 			nd = &g->node[i];
@@ -241,10 +178,10 @@ group_stop(struct group *g)
 		}
 		if (left > 0)
 			usleep(10000);
-	} while (left > 0 && now() < end);
+	} while (left > 0 && bench_now() < end);
 	if (left > 0)
 		warnx("%d of %d daemons still ran %d s after SIGTERM; killed",
-		    left, g->n, STOP_SECS);
+		    left, g->n, BENCH_STOP_SECS);
 	for (i = 0; i < g->n; i++) {
 		nd = &g->node[i];
 		if (nd->pid > 0) {
@@ -253,7 +190,7 @@ group_stop(struct group *g)
 			nd->pid = -1;
 		}
 	}
-	rm_tree(g->dir);
+	bench_rm_tree(g->dir);
 	free(g->node);
 	free(g->pfd);
 	free(g->pidx);
@@ -262,7 +199,10 @@ group_stop(struct group *g)
 		live = NULL;
 }
 
-/* At exit, on success or failure: no daemon and no file is left. */
+/*
+ * At exit, on success or failure: no daemon is left.  It runs before
+ * the cleanup of bench_setup(), which removes bench_dir.
+ */
 static void
 cleanup(void)
 {
@@ -270,7 +210,6 @@ cleanup(void)
 		return;
 	if (live != NULL)
 		group_stop(live);
-	rm_tree(topdir);
 }
 
 /* A daemon that should be running has gone: says so and ends the run. */
@@ -279,10 +218,10 @@ node_lost(const struct node *nd, const char *what)
 {
 	int	status = 0;
 
-	check_quit();
+	bench_check_quit();
 	usleep(100000);
 	if (nd->pid > 0 && waitpid(nd->pid, &status, WNOHANG) == nd->pid) {
-		show_log(nd);
+		bench_show_log(nd->log);
 		if (WIFSIGNALED(status))
 			errx(1, "%s: peerd pid %d was killed by signal %d",
 			    nd->dir, (int)nd->pid, WTERMSIG(status));
@@ -296,8 +235,7 @@ static void
 group_init(struct group *g, int n)
 {
 	struct node	*nd;
-	char		 path[160];
-	int		 fd, i;
+	int		 i;
 
 	memset(g, 0, sizeof(*g));
 	if ((g->node = calloc((size_t)n, sizeof(*g->node))) == NULL ||
@@ -306,7 +244,7 @@ group_init(struct group *g, int n)
 		err(1, "out of memory");
 	g->n = n;
 	live = g;
-	snprintf(g->dir, sizeof(g->dir), "%s/%d", topdir, n);
+	snprintf(g->dir, sizeof(g->dir), "%s/%d", bench_dir, n);
 	if (mkdir(g->dir, 0700) == -1)
 		err(1, "%s", g->dir);
 	if (getrandom(g->key, sizeof(g->key), 0) != sizeof(g->key))
@@ -320,13 +258,7 @@ group_init(struct group *g, int n)
 		snprintf(nd->log, sizeof(nd->log), "%s/peerd.log", nd->dir);
 		if (mkdir(nd->dir, 0700) == -1 || mkdir(nd->state, 0700) == -1)
 			err(1, "%s", nd->state);
-		/* The shared key makes them one mesh; it must be 0600. */
-		snprintf(path, sizeof(path), "%s/network.key", nd->state);
-		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600)) == -1 ||
-		    write(fd, g->key, sizeof(g->key)) != sizeof(g->key) ||
-		    close(fd) == -1)
-			err(1, "%s", path);
+		bench_key_write(nd->state, g->key);
 	}
 }
 
@@ -341,74 +273,23 @@ node_start(struct group *g, int i, int boot)
 	struct node		*nd = &g->node[i];
 	struct peer_status	*st;
 	struct peer_error	 perr;
-	const char		*argv[20];
-	char			 name[16], addr[32];
+	char			 name[16];
 	double			 end;
-	pid_t			 parent = getpid();
-	int			 fd, n = 0;
 
 	snprintf(name, sizeof(name), "m%03d", i);
-	argv[n++] = peerd;
-	argv[n++] = "--state-dir";
-	argv[n++] = nd->state;
-	argv[n++] = "-S";
-	argv[n++] = nd->sock;
-	argv[n++] = "--listen";
-	argv[n++] = "127.0.0.1:0";
-	/* Beacons would leave the machine. */
-	argv[n++] = "-o";
-	argv[n++] = "discovery=no";
-	argv[n++] = "--name";
-	argv[n++] = name;
-	/* An empty file: the defaults, whatever /etc holds. */
-	argv[n++] = "-c";
-	argv[n++] = emptyconf;
-	if (boot >= 0) {
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d",
-		    g->node[boot].port);
-		argv[n++] = "--bootstrap";
-		argv[n++] = addr;
-	}
-	argv[n] = NULL;
-
-	fflush(stdout);
-	if ((nd->pid = fork()) == -1)
-		err(1, "fork");
-	if (nd->pid == 0) {
-		/* Its own session: a ^C is for us, and we stop it. */
-		setsid();
-		/* Never outlive the benchmark, even a kill -9 of it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if ((fd = open(nd->log, O_WRONLY | O_CREAT | O_APPEND,
-		    0600)) != -1) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
-		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-			dup2(fd, STDIN_FILENO);
-			close(fd);
-		}
-		unsetenv("NOTIFY_SOCKET");
-		execv(argv[0], (char *const *)argv);
-		dprintf(STDERR_FILENO, "members_bench: %s: %s\n", argv[0],
-		    strerror(errno));
-		_exit(127);
-	}
-
-	end = now() + START_SECS;
+	nd->pid = bench_peerd_spawn(nd->state, nd->sock, name, nd->log,
+	    boot >= 0 ? g->node[boot].port : 0);
+	end = bench_now() + START_SECS;
 	while ((nd->p = peer_open(nd->sock, &perr)) == NULL) {
 		if (waitpid(nd->pid, NULL, WNOHANG) == nd->pid) {
 			nd->pid = -1;
-			show_log(nd);
+			bench_show_log(nd->log);
 			errx(1, "%s: peerd exited at start", nd->dir);
 		}
-		if (now() >= end)
+		if (bench_now() >= end)
 			errx(1, "%s: peerd does not answer within %d s: %s",
 			    nd->dir, START_SECS, perr.message);
-		sleep_until(now() + 0.002);
+		sleep_until(bench_now() + 0.002);
 	}
 	if (peer_status(nd->p, &st, &perr) == -1)
 		node_lost(nd, perr.message);
@@ -482,7 +363,7 @@ members_cb(struct peer *p, const struct peer_reply *r, void *arg)
 	(void)p;
 	nd->pending = false;
 	nd->ok = false;
-	nd->answered = now();
+	nd->answered = bench_now();
 	if (r->error != NULL) {
 		snprintf(nd->why, sizeof(nd->why), "%s: %s",
 		    peer_code_name(r->error->code), r->error->message);
@@ -541,7 +422,7 @@ ask_round(struct group *g, bool all)
 			break;
 		if (poll(g->pfd, (nfds_t)np, tmin) == -1 && errno != EINTR)
 			err(1, "poll");
-		check_quit();
+		bench_check_quit();
 		for (j = 0; j < np; j++) {
 			nd = &g->node[g->pidx[j]];
 			if (g->pfd[j].revents == 0 && peer_timeout(nd->p) != 0)
@@ -569,7 +450,7 @@ wait_all(struct group *g, double t0, double limit)
 		g->node[i].ok = false;
 	last = t0;
 	for (;;) {
-		next = now() + POLL_MS / 1000.0;
+		next = bench_now() + POLL_MS / 1000.0;
 		ask_round(g, all);
 		done = true;
 		for (i = 0; i < g->n; i++) {
@@ -585,7 +466,7 @@ wait_all(struct group *g, double t0, double limit)
 			return (long)((last - t0) * 1000 + 0.5);
 		/* Once all have shown it, a round of all of them confirms. */
 		all = done;
-		if (!done && now() - t0 >= limit)
+		if (!done && bench_now() - t0 >= limit)
 			break;
 		if (!done)
 			sleep_until(next);
@@ -701,14 +582,14 @@ measure_idle(struct group *g, struct row *r)
 	hz = sysconf(_SC_CLK_TCK);
 	progress("N=%d: settling %d s, then an idle window of %.0f s",
 	    g->n, SETTLE_SECS, idle_secs);
-	sleep_until(now() + SETTLE_SECS);
-	t0 = now();
+	sleep_until(bench_now() + SETTLE_SECS);
+	t0 = bench_now();
 	for (i = 0; i < g->n; i++)
 		g->node[i].ticks0 = cpu_ticks(&g->node[i]);
 	sleep_until(t0 + idle_secs);
 	for (i = 0; i < g->n; i++)
 		g->node[i].ticks1 = cpu_ticks(&g->node[i]);
-	secs = now() - t0;
+	secs = bench_now() - t0;
 
 	r->cpu_max = 0;
 	for (i = 0; i < g->n; i++) {
@@ -772,14 +653,14 @@ run_mesh(int n, struct row *r)
 	r->n = n;
 	r->converge_ms = r->detect_ms = -2;
 	group_init(&g, n);
-	t0 = first = now();
+	t0 = first = bench_now();
 	for (i = 0; i < n; i++) {
 		if (i == n - 1)
-			t0 = now();
+			t0 = bench_now();
 		node_start(&g, i, i == 0 ? -1 : (int)(random() % i));
 	}
 	progress("N=%d: all started in %.0f ms, the last answered %.0f ms "
-	    "after its start", n, (now() - first) * 1000, (now() - t0) * 1000);
+	    "after its start", n, (bench_now() - first) * 1000, (bench_now() - t0) * 1000);
 
 	watch = (struct watch){ .alive = n };
 	if ((r->converge_ms = wait_all(&g, t0, CONVERGE_SECS)) == -1) {
@@ -798,7 +679,7 @@ run_mesh(int n, struct row *r)
 		watch = (struct watch){ .victim = vic->id };
 		peer_close(vic->p);
 		vic->p = NULL;
-		t0 = now();
+		t0 = bench_now();
 		if (kill(vic->pid, SIGKILL) == -1)
 			err(1, "kill %d", (int)vic->pid);
 		waitpid(vic->pid, NULL, 0);
@@ -859,25 +740,19 @@ int
 main(int argc, char *argv[])
 {
 	static const int	 sizes[] = { 50, 100 };
-	struct sigaction	 sa;
 	struct rlimit		 rl;
 	struct row		 rows[1 + nitems(sizes)], *r;
-	char			*end;
-	int			 ch, fd, i, nrows, one = 0;
+	int			 ch, i, nrows, one = 0;
 	bool			 timeout = false, ok, have100 = false;
 
 	while ((ch = getopt(argc, argv, "i:n:v")) != -1) {
 		switch (ch) {
 		case 'i':
-			idle_secs = strtod(optarg, &end);
-			if (*end != '\0' || !(idle_secs >= 1) ||
-			    idle_secs > 3600)
-				errx(2, "-i: 1 to 3600 seconds");
+			idle_secs = bench_opt_secs(ch, optarg, 1);
 			break;
 		case 'n':
-			one = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || one < 2 || one > N_MAX)
-				errx(2, "-n: 2 to %d daemons", N_MAX);
+			one = (int)bench_opt_num(ch, optarg, 2, N_MAX,
+			    "daemons");
 			break;
 		case 'v':
 			verbose = true;
@@ -889,10 +764,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 
-	if ((peerd = getenv("PEERD")) == NULL)
-		peerd = "build/peerd";
-	if (access(peerd, X_OK) == -1)
-		err(1, "%s (set PEERD to the daemon to run)", peerd);
+	bench_setup("members_bench");
 	/* One control connection per daemon, and room to spare. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -904,24 +776,9 @@ main(int argc, char *argv[])
 		    (unsigned long long)rl.rlim_cur);
 
 	self = getpid();
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: waits end early */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)time(NULL) ^ (unsigned)self);
-
-	snprintf(topdir, sizeof(topdir), "/tmp/members_bench.XXXXXX");
-	if (mkdtemp(topdir) == NULL)
-		err(1, "mkdtemp");
 	if (atexit(cleanup) != 0)
 		errx(1, "atexit");
-	snprintf(emptyconf, sizeof(emptyconf), "%s/peerd.conf", topdir);
-	if ((fd = open(emptyconf, O_WRONLY | O_CREAT, 0600)) == -1)
-		err(1, "%s", emptyconf);
-	close(fd);
 
 	printf("members_bench: N peerd on 127.0.0.1, each bootstrapped to a "
 	    "random earlier one;\ndefault timings, discovery off; asked every "

@@ -307,6 +307,18 @@ run_op(const struct opts *o, const char *op, struct cbor_buf *body,
 	return rc;
 }
 
+/* An op that takes no arguments: the command alone on the line. */
+static int
+run_bare_op(const struct opts *o, int argc, const char *op,
+    int (*fn)(const uint8_t *, size_t))
+{
+	struct cbor_buf	body = { 0 };
+
+	if (argc != 1)
+		return -1;
+	return run_op(o, op, &body, 0, 0, fn);
+}
+
 /* Text field of a result map, or "-". */
 static const char *
 text_field(const struct cbor_field *f, int nf, const char *key, char *buf,
@@ -332,6 +344,59 @@ uint_field(const struct cbor_field *f, int nf, const char *key, bool *ok)
 	*ok = (v = cbor_field_get(f, nf, key)) != NULL &&
 	    cbor_read_uint(v->val, v->vallen, &u);
 	return u;
+}
+
+/* Boolean field of a result map; false if absent or not a boolean. */
+static bool
+bool_field(const struct cbor_field *f, int nf, const char *key)
+{
+	const struct cbor_field	*v;
+	bool			 b = false;
+
+	if ((v = cbor_field_get(f, nf, key)) != NULL)
+		(void)cbor_read_bool(v->val, v->vallen, &b);
+	return b;
+}
+
+/* Starts it on the array under key in a result map; false if none. */
+static bool
+list_iter(const uint8_t *res, size_t len, const char *key,
+    struct cbor_iter *it)
+{
+	struct cbor_field	 top[4];
+	const struct cbor_field	*v;
+	int			 nf;
+
+	return (nf = cbor_scan_map(res, len, top, 4)) != -1 &&
+	    (v = cbor_field_get(top, nf, key)) != NULL &&
+	    cbor_array_iter(v->val, v->vallen, it);
+}
+
+/* list_iter(), saying on stderr that the reply is malformed if not. */
+static bool
+open_list(const uint8_t *res, size_t len, const char *key,
+    struct cbor_iter *it)
+{
+	if (list_iter(res, len, key, it))
+		return true;
+	fprintf(stderr, "peerctl: malformed %s reply\n", key);
+	return false;
+}
+
+/*
+ * The fields of the next map of a list, into f[CTL_FIELDS]; false at
+ * the end.  Entries that are not maps are passed over.
+ */
+static bool
+next_entry(struct cbor_iter *it, struct cbor_field *f, int *nf)
+{
+	const uint8_t	*item;
+	size_t		 len;
+
+	while (cbor_iter_next(it, &item, &len))
+		if ((*nf = cbor_scan_map(item, len, f, CTL_FIELDS)) != -1)
+			return true;
+	return false;
 }
 
 /* Prints "VERB NAME (ID)" from a {node, name} result. */
@@ -403,28 +468,19 @@ fmt_rtt(const struct cbor_field *f, int nf, const char *key, char *buf,
 static int
 print_peers(const uint8_t *res, size_t len)
 {
-	struct cbor_field	 top[4], f[CTL_FIELDS];
-	const struct cbor_field	*peers;
+	struct cbor_field	 f[CTL_FIELDS];
 	struct cbor_iter	 it;
-	const uint8_t		*item;
-	size_t			 itemlen;
 	char			 node[64], name[80], addr[300], dir[8], state[16];
 	char			 r1[32], r2[32], r3[32], rtt[100];
 	bool			 ok;
 	int			 nf;
 
-	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
-	    (peers = cbor_field_get(top, nf, "peers")) == NULL ||
-	    !cbor_array_iter(peers->val, peers->vallen, &it)) {
-		fprintf(stderr, "peerctl: malformed peers reply\n");
+	if (!open_list(res, len, "peers", &it))
 		return EXIT_FAILED;
-	}
 	printf("%-12s %-16s %-22s %-3s %-10s %-26s %-9s %s\n", "NODE", "NAME",
 	    "ADDRESS", "DIR", "STATE", "RTT ms last/avg/min", "UPTIME",
 	    "IN/OUT bytes (msgs)");
-	while (cbor_iter_next(&it, &item, &itemlen)) {
-		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1)
-			continue;
+	while (next_entry(&it, f, &nf)) {
 		snprintf(rtt, sizeof(rtt), "%s/%s/%s",
 		    fmt_rtt(f, nf, "rtt_us", r1, sizeof(r1)),
 		    fmt_rtt(f, nf, "rtt_avg_us", r2, sizeof(r2)),
@@ -448,12 +504,8 @@ print_peers(const uint8_t *res, size_t len)
 static int
 cmd_peers(const struct opts *o, int argc, char **argv)
 {
-	struct cbor_buf	body = { 0 };
-
 	(void)argv;
-	if (argc != 1)
-		return -1;
-	return run_op(o, "peers", &body, 0, 0, print_peers);
+	return run_bare_op(o, argc, "peers", print_peers);
 }
 
 static volatile sig_atomic_t	interrupted;
@@ -592,30 +644,19 @@ join_texts(const struct cbor_field *f, int nf, const char *key, char *buf,
 static int
 print_members(const uint8_t *res, size_t len)
 {
-	struct cbor_field	 top[4], f[CTL_FIELDS];
-	const struct cbor_field	*members, *hub;
+	struct cbor_field	 f[CTL_FIELDS];
 	struct cbor_iter	 it;
-	const uint8_t		*item;
-	size_t			 itemlen;
 	char			 node[64], name[80], state[16], addrs[512];
 	char			 groups[512], rtt[32];
 	bool			 ok, h;
 	int			 nf;
 
-	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
-	    (members = cbor_field_get(top, nf, "members")) == NULL ||
-	    !cbor_array_iter(members->val, members->vallen, &it)) {
-		fprintf(stderr, "peerctl: malformed members reply\n");
+	if (!open_list(res, len, "members", &it))
 		return EXIT_FAILED;
-	}
 	printf("%-12s %-16s %-8s %-14s %-3s %-10s %-16s %s\n", "NODE", "NAME",
 	    "STATE", "INCARNATION", "HUB", "RTT ms", "GROUPS", "ADDRESSES");
-	while (cbor_iter_next(&it, &item, &itemlen)) {
-		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1)
-			continue;
-		h = false;
-		if ((hub = cbor_field_get(f, nf, "hub")) != NULL)
-			(void)cbor_read_bool(hub->val, hub->vallen, &h);
+	while (next_entry(&it, f, &nf)) {
+		h = bool_field(f, nf, "hub");
 		printf("%-12.12s %-16s %-8s %-14" PRIu64 " %-3s %-10s %-16s %s\n",
 		    text_field(f, nf, "node", node, sizeof(node)),
 		    text_field(f, nf, "name", name, sizeof(name)),
@@ -668,12 +709,8 @@ print_token(const uint8_t *res, size_t len)
 static int
 cmd_invite(const struct opts *o, int argc, char **argv)
 {
-	struct cbor_buf	body = { 0 };
-
 	(void)argv;
-	if (argc != 1)
-		return -1;
-	return run_op(o, "invite", &body, 0, 0, print_token);
+	return run_bare_op(o, argc, "invite", print_token);
 }
 
 static int
@@ -737,28 +774,17 @@ done:
 static int
 print_services(const uint8_t *res, size_t len)
 {
-	struct cbor_field	 top[4], f[CTL_FIELDS];
-	const struct cbor_field	*services, *local;
+	struct cbor_field	 f[CTL_FIELDS];
 	struct cbor_iter	 it;
-	const uint8_t		*item;
-	size_t			 itemlen;
 	char			 svc[80], group[48], node[64], name[80];
 	bool			 l;
 	int			 nf;
 
-	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
-	    (services = cbor_field_get(top, nf, "services")) == NULL ||
-	    !cbor_array_iter(services->val, services->vallen, &it)) {
-		fprintf(stderr, "peerctl: malformed services reply\n");
+	if (!open_list(res, len, "services", &it))
 		return EXIT_FAILED;
-	}
 	printf("%-24s %-16s %-12s %s\n", "SERVICE", "GROUP", "NODE", "NAME");
-	while (cbor_iter_next(&it, &item, &itemlen)) {
-		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1)
-			continue;
-		l = false;
-		if ((local = cbor_field_get(f, nf, "local")) != NULL)
-			(void)cbor_read_bool(local->val, local->vallen, &l);
+	while (next_entry(&it, f, &nf)) {
+		l = bool_field(f, nf, "local");
 		printf("%-24s %-16s %-12.12s %s%s\n",
 		    text_field(f, nf, "service", svc, sizeof(svc)),
 		    text_field(f, nf, "group", group, sizeof(group)),
@@ -948,28 +974,24 @@ print_answers(const struct opts *o, const uint8_t *res, size_t len)
 static char **
 service_names(struct peer *p, size_t *n, struct peer_error *err)
 {
-	struct cbor_field	 top[4], f[CTL_FIELDS];
-	const struct cbor_field	*services, *v;
+	struct cbor_field	 f[CTL_FIELDS];
+	const struct cbor_field	*v;
 	struct cbor_iter	 it;
-	const uint8_t		*item;
 	uint8_t			*res;
 	const char		*s;
 	char			**names;
-	size_t			 len, itemlen, sl;
+	size_t			 len, sl;
 	int			 nf;
 
 	if (peer_op(p, "services", NULL, 0, 0, 0, &res, &len, err) == -1)
 		return NULL;
 	*n = 0;
 	names = NULL;
-	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
-	    (services = cbor_field_get(top, nf, "services")) == NULL ||
-	    !cbor_array_iter(services->val, services->vallen, &it) ||
+	if (!list_iter(res, len, "services", &it) ||
 	    (names = calloc(it.items + 1, sizeof(*names))) == NULL)
 		goto done;
-	while (cbor_iter_next(&it, &item, &itemlen)) {
-		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1 ||
-		    (v = cbor_field_get(f, nf, "service")) == NULL ||
+	while (next_entry(&it, f, &nf)) {
+		if ((v = cbor_field_get(f, nf, "service")) == NULL ||
 		    !cbor_read_text(v->val, v->vallen, &s, &sl))
 			continue;
 		if ((names[*n] = strndup(s, sl)) != NULL)
@@ -1258,28 +1280,17 @@ cmd_subscribe(const struct opts *o, int argc, char **argv)
 static int
 print_topics(const uint8_t *res, size_t len)
 {
-	struct cbor_field	 top[4], f[CTL_FIELDS];
-	const struct cbor_field	*topics, *local;
+	struct cbor_field	 f[CTL_FIELDS];
 	struct cbor_iter	 it;
-	const uint8_t		*item;
 	const char		*t;
-	size_t			 itemlen;
 	char			 topic[80], node[64], name[80];
 	bool			 l;
 	int			 nf;
 
-	if ((nf = cbor_scan_map(res, len, top, 4)) == -1 ||
-	    (topics = cbor_field_get(top, nf, "topics")) == NULL ||
-	    !cbor_array_iter(topics->val, topics->vallen, &it)) {
-		fprintf(stderr, "peerctl: malformed topics reply\n");
+	if (!open_list(res, len, "topics", &it))
 		return EXIT_FAILED;
-	}
-	while (cbor_iter_next(&it, &item, &itemlen)) {
-		if ((nf = cbor_scan_map(item, itemlen, f, CTL_FIELDS)) == -1)
-			continue;
-		l = false;
-		if ((local = cbor_field_get(f, nf, "local")) != NULL)
-			(void)cbor_read_bool(local->val, local->vallen, &l);
+	while (next_entry(&it, f, &nf)) {
+		l = bool_field(f, nf, "local");
 		t = text_field(f, nf, "topic", topic, sizeof(topic));
 		put_safe(stdout, t, strlen(t), false);
 		putchar(' ');
@@ -1294,12 +1305,8 @@ print_topics(const uint8_t *res, size_t len)
 static int
 cmd_topics(const struct opts *o, int argc, char **argv)
 {
-	struct cbor_buf	body = { 0 };
-
 	(void)argv;
-	if (argc != 1)
-		return -1;
-	return run_op(o, "topics", &body, 0, 0, print_topics);
+	return run_bare_op(o, argc, "topics", print_topics);
 }
 
 static int
