@@ -20,6 +20,7 @@
 #include "callmsg.h"
 #include "cbor_buf.h"
 #include "control.h"
+#include "duration.h"
 #include "gossip.h"
 #include "link.h"
 #include "log.h"
@@ -343,8 +344,7 @@ calls_members_changed(struct calls *cs)
 	for (call = TAILQ_FIRST(&cs->all); call != NULL; call = next) {
 		next = TAILQ_NEXT(call, entry);
 		m = gossip_member(cs->d->gossip, call->provider);
-		if (m != NULL && (m->state == MEMBER_ALIVE ||
-		    m->state == MEMBER_SUSPECT))
+		if (m != NULL && member_live(m))
 			continue;
 		/* Ending a call frees no other: next stays valid. */
 		call_fail(call, PEER_UNAVAILABLE, "provider %s %s during the "
@@ -557,13 +557,6 @@ msg_init(struct callmsg *msg, const struct calls *cs, const struct call_req *rq,
 	msg->oneway = oneway;
 }
 
-static void
-tv_ms(struct timeval *tv, uint64_t ms)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
-}
-
 /* Whether m offers the service, in the group if one is asked for. */
 static bool
 offers(const struct member *m, const char *service, const char *group)
@@ -612,8 +605,7 @@ candidates(struct calls *cs, struct call_req *rq)
 			rq->group[0] = '\0';
 		for (i = 0; i < gossip_members_known(g); i++) {
 			m = gossip_member_at(g, i);
-			if ((m->state != MEMBER_ALIVE &&
-			    m->state != MEMBER_SUSPECT) ||
+			if (!member_live(m) ||
 			    !offers(m, rq->service, rq->group) ||
 			    (pass == 1 && rq->to[0] != '\0' &&
 			    !node_matches(m, rq->to)))
@@ -621,8 +613,6 @@ candidates(struct calls *cs, struct call_req *rq)
 			cs->cand[n++] = m;
 		}
 	}
-	if (n == 0)
-		rq->group[0] = '\0';
 	return n;
 }
 
@@ -770,7 +760,7 @@ start_one(struct ctl_conn *c, const struct ctl_msg *msg,
 		return;
 	}
 	ctl_defer_weigh(call->defer, rq->argslen);
-	tv_ms(&tv, rq->timeout_ms);
+	duration_timeval(rq->timeout_ms, &tv);
 	evtimer_add(call->timer, &tv);
 	msg_init(&cm, cs, rq, m, call->cid, false);
 	call_route(call, &cm, true);
@@ -805,7 +795,7 @@ start_fan(struct ctl_conn *c, const struct ctl_msg *msg,
 	TAILQ_INIT(&fan->calls);
 	TAILQ_INSERT_TAIL(&cs->fans, fan, entry);
 	ctl_defer_weigh(fan->defer, rq->argslen * n);
-	tv_ms(&tv, rq->timeout_ms);
+	duration_timeval(rq->timeout_ms, &tv);
 	evtimer_add(fan->timer, &tv);
 	/* Local answers come at once: the fan ends after the loop. */
 	fan->starting = true;

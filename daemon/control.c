@@ -792,13 +792,13 @@ ctl_conn_free(struct ctl_conn *c)
 static void
 ctl_refuse(struct control *ctl, int fd)
 {
+	uint8_t	junk[4096];
 	size_t	start;
+	int	i;
 
 	start = ctl_frame_begin(&ctl->out);
 	ctl_put_error(&ctl->out, 0, PEER_RESOURCE_EXHAUSTED,
 	    "too many clients");
-	uint8_t	junk[4096];
-	int	i;
 
 	if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == 0)
 		(void)send(fd, ctl->out.data, ctl->out.len,

@@ -27,6 +27,7 @@
 
 #include "beacon.h"
 #include "discover.h"
+#include "duration.h"
 #include "log.h"
 
 #define DISCOVER_READS_PER_WAKE	64	/* then yield to the rest */
@@ -87,12 +88,6 @@ struct discover {
 	struct discover_stats	 stats;
 };
 
-static void
-ms_to_tv(uint64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
-}
 
 static uint64_t
 unix_now(void)
@@ -344,7 +339,7 @@ tick_schedule(struct discover *d)
 	/* +-20%, so nodes started together drift apart. */
 	span = ms * 2 / 5;
 	ms = ms - ms / 5 + randombytes_uniform((uint32_t)span + 1);
-	ms_to_tv(ms, &tv);
+	duration_timeval(ms, &tv);
 	if (evtimer_add(d->tick, &tv) == -1)
 		log_warnx("discovery: cannot schedule the next beacon");
 }

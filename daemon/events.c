@@ -110,10 +110,10 @@ pattern_cmp(const void *a, const void *b)
 
 /*
  * Puts the distinct patterns in our record, sorted so that the same
- * set signs the same; false if there are too many.
+ * set signs the same; false (nothing changed) if there are too many.
  */
 static bool
-publish_topics(struct events *ev, bool apply)
+publish_topics(struct events *ev)
 {
 	char	topics[RECORD_TOPICS_MAX][TOPIC_MAX + 1];
 	size_t	i;
@@ -131,8 +131,7 @@ publish_topics(struct events *ev, bool apply)
 		memcpy(topics[n++], ev->sub[i].pattern, TOPIC_MAX + 1);
 	}
 	qsort(topics, (size_t)n, sizeof(topics[0]), pattern_cmp);
-	if (apply)
-		gossip_set_topics(ev->d->gossip, topics, n);
+	gossip_set_topics(ev->d->gossip, topics, n);
 	return true;
 }
 
@@ -172,7 +171,7 @@ events_client_gone(struct events *ev, struct ctl_conn *c)
 			i++;
 	}
 	if (ev->nsub != before)
-		(void)publish_topics(ev, true);
+		(void)publish_topics(ev);
 }
 
 /* Gives one event to one client, or counts it lost there. */
@@ -338,13 +337,12 @@ events_op_subscribe(struct ctl_conn *c, const struct ctl_msg *msg)
 	cl->nsubs++;
 	ev->sub[ev->nsub].cl = cl;
 	memcpy(ev->sub[ev->nsub++].pattern, pattern, sizeof(pattern));
-	if (!publish_topics(ev, false)) {
+	if (!publish_topics(ev)) {
 		sub_remove(ev, ev->nsub - 1);
 		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED, "a node "
 		    "subscribes to at most %d patterns", RECORD_TOPICS_MAX);
 		return;
 	}
-	(void)publish_topics(ev, true);
 	reply_topic(c, msg->id, pattern);
 }
 
@@ -363,7 +361,7 @@ events_op_unsubscribe(struct ctl_conn *c, const struct ctl_msg *msg)
 		return;
 	}
 	sub_remove(ev, (size_t)i);
-	(void)publish_topics(ev, true);
+	(void)publish_topics(ev);
 	reply_topic(c, msg->id, pattern);
 }
 
@@ -410,8 +408,7 @@ events_op_publish(struct ctl_conn *c, const struct ctl_msg *msg)
 	em.hops = CALLMSG_HOPS;
 	for (i = 0; i < gossip_members_known(g); i++) {
 		m = gossip_member_at(g, i);
-		if (m->self || (m->state != MEMBER_ALIVE &&
-		    m->state != MEMBER_SUSPECT) || !wants(m, em.topic))
+		if (m->self || !member_live(m) || !wants(m, em.topic))
 			continue;
 		memcpy(em.provider, m->rec.id, NODE_ID_LEN);
 		if (route_send(ev->d->route, &em, NULL) == ROUTE_SENT)
@@ -449,8 +446,7 @@ events_op_topics(struct ctl_conn *c, const struct ctl_msg *msg)
 		}
 		for (i = 0; i < gossip_members_known(g); i++) {
 			m = gossip_member_at(g, i);
-			if (m->state != MEMBER_ALIVE &&
-			    m->state != MEMBER_SUSPECT)
+			if (!member_live(m))
 				continue;
 			for (k = 0; k < m->rec.ntopics; k++) {
 				if (pass == 0) {

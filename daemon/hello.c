@@ -35,7 +35,6 @@ hello_decode(const uint8_t *buf, size_t len, struct hello *h,
 	const struct cbor_field	*v;
 	struct cbor_iter	 it;
 	const uint8_t		*item, *p;
-	const char		*s;
 	size_t			 n, itemlen;
 	int			 nf;
 
@@ -61,13 +60,11 @@ hello_decode(const uint8_t *buf, size_t len, struct hello *h,
 	}
 	memcpy(h->id, p, n);
 	if ((v = cbor_field_get(f, nf, "name")) == NULL ||
-	    !cbor_read_text(v->val, v->vallen, &s, &n) ||
-	    !node_name_valid(s, n)) {
+	    !cbor_read_name(v->val, v->vallen, h->name, sizeof(h->name),
+	    node_name_valid)) {
 		*why = "HELLO without a valid name";
 		return -1;
 	}
-	memcpy(h->name, s, n);
-	h->name[n] = '\0';
 	if ((v = cbor_field_get(f, nf, "listen")) != NULL) {
 		if (!cbor_array_iter(v->val, v->vallen, &it) ||
 		    it.items > HELLO_ADDRS_MAX) {
@@ -75,13 +72,12 @@ hello_decode(const uint8_t *buf, size_t len, struct hello *h,
 			return -1;
 		}
 		while (cbor_iter_next(&it, &item, &itemlen)) {
-			if (!cbor_read_text(item, itemlen, &s, &n) ||
-			    n >= ADDR_STRLEN || memchr(s, '\0', n) != NULL) {
+			if (!cbor_read_name(item, itemlen,
+			    h->listen[h->nlisten], ADDR_STRLEN, NULL)) {
 				*why = "HELLO listen address is not text";
 				return -1;
 			}
-			memcpy(h->listen[h->nlisten], s, n);
-			h->listen[h->nlisten++][n] = '\0';
+			h->nlisten++;
 		}
 		if (it.items != 0) {
 			*why = "HELLO listen is malformed";

@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "duration.h"
 #include "link.h"
 #include "linkmsg.h"
 #include "log.h"
@@ -103,12 +104,6 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void
-ms_to_tv(uint64_t ms, struct timeval *tv)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
-}
 
 static int	link_flush(struct link *);
 static void	link_flush_cb(evutil_socket_t, short, void *);
@@ -291,7 +286,7 @@ link_up(struct link *l)
 	l->up_ms = l->last_rx_ms = now_us() / 1000;
 	link_set_name(l);
 	event_free(l->timer);
-	ms_to_tv(l->par->ping_interval, &tv);
+	duration_timeval(l->par->ping_interval, &tv);
 	l->timer = event_new(l->par->base, -1, EV_PERSIST, link_tick, l);
 	if (l->timer == NULL || event_add(l->timer, &tv) == -1) {
 		link_close(l, "cannot start keep-alive timer");
@@ -493,7 +488,7 @@ link_transport_record(struct link *l, uint8_t *rec, size_t len)
 		link_close(l, "bad record");
 		return;
 	}
-	if (n >= 1 && rec[0] == WIRE_BATCH) {
+	if (rec[0] == WIRE_BATCH) {
 		link_batch(l, rec + 1, (size_t)n - 1);
 		return;
 	}
@@ -743,7 +738,7 @@ link_new(const struct link_params *par, const struct link_ops *ops, void *arg,
 		free(l);
 		return NULL;
 	}
-	ms_to_tv(par->handshake_timeout, &tv);
+	duration_timeval(par->handshake_timeout, &tv);
 	evtimer_add(l->timer, &tv);
 	/* The bufferevent connects and writes; reading is link_readable's. */
 	bufferevent_set_max_single_write(l->bev, LINK_WRITE_MAX);
@@ -937,7 +932,7 @@ link_ping(struct link *l, size_t size, uint64_t timeout_ms, link_ping_fn *fn,
 	p->fn = fn;
 	p->arg = arg;
 	p->sent_us = now_us();
-	ms_to_tv(timeout_ms, &tv);
+	duration_timeval(timeout_ms, &tv);
 	evtimer_add(p->timer, &tv);
 	TAILQ_INSERT_TAIL(&l->pings, p, entry);
 	l->npings++;

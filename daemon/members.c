@@ -150,8 +150,7 @@ members_alive(const struct members *t)
 	size_t	i, n = 0;
 
 	for (i = 0; i < t->n; i++)
-		if (t->m[i]->state == MEMBER_ALIVE ||
-		    t->m[i]->state == MEMBER_SUSPECT)
+		if (member_live(t->m[i]))
 			n++;
 	return n;
 }

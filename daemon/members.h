@@ -64,6 +64,13 @@ struct members_stats {
 
 struct members;
 
+/* Alive or suspect: still counted on, still offering its services. */
+static inline bool
+member_live(const struct member *m)
+{
+	return m->state == MEMBER_ALIVE || m->state == MEMBER_SUSPECT;
+}
+
 /* self_raw is our own signed record; the table keeps a copy. NULL: ENOMEM */
 struct members	*members_new(const uint8_t *self_raw, size_t len, int64_t now);
 void		 members_free(struct members *);

@@ -19,6 +19,7 @@
 
 #include "cbor_buf.h"
 #include "control.h"
+#include "duration.h"
 #include "link.h"
 #include "listen.h"
 #include "log.h"
@@ -86,7 +87,6 @@ struct mesh {
 	struct evdns_base		*dns;
 	TAILQ_HEAD(, mlink)		 links;
 	TAILQ_HEAD(, target)		 targets;
-	struct cbor_buf			 scratch;
 };
 
 static const struct link_ops	mesh_link_ops;
@@ -161,8 +161,7 @@ target_retry(struct target *t)
 
 	/* 80-120% of the backoff, so that many nodes do not dial in step. */
 	ms = t->backoff_ms * (80 + randombytes_uniform(41)) / 100;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	duration_timeval(ms, &tv);
 	evtimer_add(t->timer, &tv);
 	t->backoff_ms = t->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    t->backoff_ms * 2;
@@ -511,7 +510,6 @@ mesh_free(struct mesh *m)
 	while (!TAILQ_EMPTY(&m->links))
 		mesh_close_on_purpose(TAILQ_FIRST(&m->links), "shutting down");
 	evdns_base_free(m->dns, 0);
-	cbor_buf_free(&m->scratch);
 	free(m);
 }
 

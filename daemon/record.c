@@ -84,8 +84,7 @@ read_texts(const struct cbor_field *f, char *slots, size_t slotlen, int max,
 {
 	struct cbor_iter	 it;
 	const uint8_t		*item;
-	const char		*s;
-	size_t			 itemlen, len;
+	size_t			 itemlen;
 
 	*n = 0;
 	if (f == NULL)
@@ -93,11 +92,9 @@ read_texts(const struct cbor_field *f, char *slots, size_t slotlen, int max,
 	if (!cbor_array_iter(f->val, f->vallen, &it) || it.items > (size_t)max)
 		return false;
 	while (cbor_iter_next(&it, &item, &itemlen)) {
-		if (!cbor_read_text(item, itemlen, &s, &len) || len >= slotlen ||
-		    memchr(s, '\0', len) != NULL || !valid(s, len))
+		if (!cbor_read_name(item, itemlen, slots + (size_t)*n * slotlen,
+		    slotlen, valid))
 			return false;
-		memcpy(slots + (size_t)*n * slotlen, s, len);
-		slots[(size_t)*n * slotlen + len] = '\0';
 		(*n)++;
 	}
 	return it.items == 0;
@@ -204,7 +201,6 @@ record_open(const uint8_t *buf, size_t len, struct record *r, const char **why)
 	struct cbor_field	 top[4], f[16];
 	const struct cbor_field	*b, *s, *v;
 	const uint8_t		*body, *sig, *p;
-	const char		*name;
 	size_t			 bodylen, siglen, n;
 	uint64_t		 version;
 	int			 ntop, nf;
@@ -236,11 +232,9 @@ record_open(const uint8_t *buf, size_t len, struct record *r, const char **why)
 		return -1;
 	}
 	if ((v = cbor_field_get(f, nf, "name")) == NULL ||
-	    !cbor_read_text(v->val, v->vallen, &name, &n) ||
-	    !node_name_valid(name, n))
+	    !cbor_read_name(v->val, v->vallen, r->name, sizeof(r->name),
+	    node_name_valid))
 		return -1;
-	memcpy(r->name, name, n);
-	r->name[n] = '\0';
 	if ((v = cbor_field_get(f, nf, "inc")) == NULL ||
 	    !cbor_read_uint(v->val, v->vallen, &r->incarnation) ||
 	    (v = cbor_field_get(f, nf, "started")) == NULL ||

@@ -80,15 +80,17 @@ distinct(const struct registry *reg, struct record_service *out, int *n)
 	return true;
 }
 
-/* Puts the current set in our record, if it changed. */
-static void
+/* Puts the current set in our record; false if a record cannot hold it. */
+static bool
 publish(struct registry *reg)
 {
 	struct record_service	svc[RECORD_SERVICES_MAX];
 	int			n;
 
-	if (distinct(reg, svc, &n))
-		gossip_set_services(reg->d->gossip, svc, n);
+	if (!distinct(reg, svc, &n))
+		return false;
+	gossip_set_services(reg->d->gossip, svc, n);
+	return true;
 }
 
 void
@@ -103,7 +105,7 @@ registry_client_gone(struct registry *reg, struct ctl_conn *c)
 			i++;
 	}
 	if (reg->n != before)
-		publish(reg);
+		(void)publish(reg);
 }
 
 /* The "service" and "group" of a request; false after replying. */
@@ -158,8 +160,7 @@ void
 registry_op_register(struct ctl_conn *c, const struct ctl_msg *msg)
 {
 	struct registry		*reg = ctl_peerd(c)->registry;
-	struct record_service	 svc, all[RECORD_SERVICES_MAX];
-	int			 n;
+	struct record_service	 svc;
 
 	if (!read_service(c, msg, &svc))
 		return;
@@ -175,13 +176,12 @@ registry_op_register(struct ctl_conn *c, const struct ctl_msg *msg)
 	}
 	reg->r[reg->n].svc = svc;
 	reg->r[reg->n++].owner = c;
-	if (!distinct(reg, all, &n)) {
+	if (!publish(reg)) {
 		reg->n--;
 		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED, "a node "
 		    "offers at most %d services", RECORD_SERVICES_MAX);
 		return;
 	}
-	gossip_set_services(reg->d->gossip, all, n);
 	log_info("registry: %s%s%s offered", svc.name, svc.group[0] ?
 	    " in group " : "", svc.group);
 	reply_ok(c, msg->id, &svc);
@@ -202,7 +202,7 @@ registry_op_unregister(struct ctl_conn *c, const struct ctl_msg *msg)
 		return;
 	}
 	*r = reg->r[--reg->n];
-	publish(reg);
+	(void)publish(reg);
 	reply_ok(c, msg->id, &svc);
 }
 
@@ -235,7 +235,7 @@ registry_op_services(struct ctl_conn *c, const struct ctl_msg *msg)
 {
 	struct gossip		*g = ctl_peerd(c)->gossip;
 	const struct member	*m;
-	struct cbor_buf		*b;
+	struct cbor_buf		*b = NULL;
 	char			 only[SERVICE_NAME_MAX + 1];
 	size_t			 i, n = 0;
 	int			 k, pass;
@@ -252,8 +252,7 @@ registry_op_services(struct ctl_conn *c, const struct ctl_msg *msg)
 		}
 		for (i = 0; i < gossip_members_known(g); i++) {
 			m = gossip_member_at(g, i);
-			if (m->state != MEMBER_ALIVE &&
-			    m->state != MEMBER_SUSPECT)
+			if (!member_live(m))
 				continue;
 			for (k = 0; k < m->rec.nservices; k++) {
 				const struct record_service *s =

@@ -16,6 +16,7 @@
 #include "callmsg.h"
 #include "cbor_buf.h"
 #include "control.h"
+#include "duration.h"
 #include "log.h"
 #include "peerd.h"
 #include "proto.h"
@@ -277,8 +278,7 @@ serve_call(struct serve *sv, const struct callmsg *m)
 		*pp = inv;
 		TAILQ_INSERT_TAIL(&sv->all, inv, entry);
 		sv->n++;
-		tv.tv_sec = (time_t)(m->timeout_ms / 1000);
-		tv.tv_usec = (suseconds_t)(m->timeout_ms % 1000) * 1000;
+		duration_timeval(m->timeout_ms, &tv);
 		evtimer_add(inv->timer, &tv);
 	}
 	put_invoke(ctl_message_begin(c), sv->next_iid, m, group);

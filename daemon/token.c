@@ -92,7 +92,7 @@ token_unpack(const uint8_t *cbor, size_t len, struct token *t,
 {
 	struct cbor_iter	 top, list;
 	const uint8_t		*item, *key;
-	const char		*s, *bad;
+	const char		*bad;
 	size_t			 itemlen, n;
 
 	if (!cbor_array_iter(cbor, len, &top) || top.items != 2 ||
@@ -119,13 +119,11 @@ token_unpack(const uint8_t *cbor, size_t len, struct token *t,
 		return -1;
 	}
 	while (cbor_iter_next(&list, &item, &itemlen)) {
-		if (!cbor_read_text(item, itemlen, &s, &n) ||
-		    n >= TOKEN_ADDR_LEN || memchr(s, '\0', n) != NULL) {
+		if (!cbor_read_name(item, itemlen, t->addrs[t->naddrs],
+		    TOKEN_ADDR_LEN, NULL)) {
 			*why = "bad address";
 			return -1;
 		}
-		memcpy(t->addrs[t->naddrs], s, n);
-		t->addrs[t->naddrs][n] = '\0';
 		if ((bad = addr_check(t->addrs[t->naddrs])) != NULL) {
 			*why = bad;
 			return -1;

@@ -504,7 +504,8 @@ cbor_read_name(const uint8_t *val, size_t len, char *buf, size_t cap,
 	const char	*s;
 	size_t		 n;
 
-	if (!cbor_read_text(val, len, &s, &n) || n >= cap || !valid(s, n))
+	if (!cbor_read_text(val, len, &s, &n) || n >= cap ||
+	    memchr(s, '\0', n) != NULL || (valid != NULL && !valid(s, n)))
 		return false;
 	memcpy(buf, s, n);
 	buf[n] = '\0';

@@ -52,9 +52,9 @@ bool	cbor_read_bytes(const uint8_t *, size_t, const uint8_t **p, size_t *n);
 /* Definite text strings only; *s points into the buffer. */
 bool	cbor_read_text(const uint8_t *, size_t, const char **s, size_t *n);
 /*
- * Copies a definite text string that valid() accepts into buf, NUL-
- * terminated; false if it is another type, does not fit in cap bytes,
- * or is not valid.
+ * Copies a definite text string into buf, NUL-terminated; false if it
+ * is another type, holds a NUL byte, does not fit in cap bytes, or
+ * valid (if not NULL) refuses it.
  */
 bool	cbor_read_name(const uint8_t *, size_t, char *buf, size_t cap,
 	    bool (*valid)(const char *, size_t));

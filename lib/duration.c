@@ -33,3 +33,10 @@ duration_parse(const char *s, uint64_t *ms)
 	*ms = n;
 	return 0;
 }
+
+void
+duration_timeval(uint64_t ms, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
