@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "harness.h"
 #include "peer.h"
 
@@ -123,6 +125,19 @@ daemon_set_network_key(struct daemon *d, const uint8_t key[32])
 	ck_assert_int_eq(fwrite(key, 1, 32, f), 32);
 	fclose(f);
 	ck_assert_int_eq(chmod(path, 0600), 0);
+}
+
+void
+daemons_init_mesh(struct daemon *ds, int n)
+{
+	uint8_t	key[32];
+	int	i;
+
+	randombytes_buf(key, sizeof(key));
+	for (i = 0; i < n; i++) {
+		daemon_init(&ds[i]);
+		daemon_set_network_key(&ds[i], key);
+	}
 }
 
 void
@@ -359,6 +374,17 @@ daemon_dump_log(const struct daemon *d)
 	while (fgets(line, sizeof(line), f) != NULL)
 		fputs(line, stderr);
 	fclose(f);
+}
+
+struct peer *
+daemon_peer(const struct daemon *d)
+{
+	struct peer_error	 err;
+	struct peer		*p;
+
+	p = peer_open(d->sock, &err);
+	ck_assert_msg(p != NULL, "peer_open %s: %s", d->sock, err.message);
+	return p;
 }
 
 void

@@ -15,6 +15,8 @@
 #include <check.h>
 #include <jansson.h>
 
+struct peer;
+
 struct daemon {
 	pid_t	pid;
 	char	dir[64];	/* private temp directory, removed on free */
@@ -33,6 +35,8 @@ struct daemon {
 void	daemon_init(struct daemon *);
 /* Puts a network key in its state directory, so daemons share a mesh. */
 void	daemon_set_network_key(struct daemon *, const uint8_t key[32]);
+/* daemon_init for n daemons, all given one new network key: one mesh. */
+void	daemons_init_mesh(struct daemon *, int n);
 /* Writes text to its peerd.conf; daemon_start then passes -c. */
 void	daemon_config(struct daemon *, const char *text);
 /* The TCP port its mesh listener got (from status); fails if none. */
@@ -59,6 +63,8 @@ void	daemon_free(struct daemon *);
 void	daemons_free(struct daemon *, int n);
 /* As daemon_free, but says what went wrong in why ("" if nothing). */
 void	daemon_release(struct daemon *, char *why, size_t whylen);
+/* A libpeer handle on its socket; fails the test if none opens. */
+struct peer	*daemon_peer(const struct daemon *);
 /* True if its log contains s. */
 bool	daemon_log_has(const struct daemon *, const char *s);
 /* Waits up to ms for its log to contain s. */

@@ -32,19 +32,15 @@
 
 static struct daemon	d[N];
 static pid_t		svc[N];
-static uint8_t		netkey[32];
 
 static void
 setup(void)
 {
 	int	i;
 
-	randombytes_buf(netkey, sizeof(netkey));
-	for (i = 0; i < N; i++) {
-		daemon_init(&d[i]);
-		daemon_set_network_key(&d[i], netkey);
+	daemons_init_mesh(d, N);
+	for (i = 0; i < N; i++)
 		svc[i] = -1;
-	}
 }
 
 static void
@@ -105,17 +101,6 @@ wait_offered(struct daemon *at, const char *service, int count)
 	    "providers of %s", at->sock, count, service);
 }
 
-static struct peer *
-open_peer(const struct daemon *at)
-{
-	struct peer_error	 err;
-	struct peer		*p;
-
-	p = peer_open(at->sock, &err);
-	ck_assert_msg(p != NULL, "peer_open: %s", err.message);
-	return p;
-}
-
 /* A call with a text argument; the result's text into out ("" if none). */
 static int
 call_text(struct peer *p, const char *service, const char *method,
@@ -172,7 +157,7 @@ START_TEST(test_echo_two_nodes)
 	svc[1] = echo_start(&d[1], "echo", NULL);
 	wait_offered(&d[0], "echo", 1);
 
-	p = open_peer(&d[0]);
+	p = daemon_peer(&d[0]);
 	ck_assert_msg(call_text(p, "echo", "echo", "hello", 0, out,
 	    sizeof(out), &err) == 0, "echo: %s", err.message);
 	ck_assert_str_eq(out, "hello");
@@ -229,7 +214,7 @@ START_TEST(test_echo_three_nodes_no_direct_link)
 		    "node")), cid) != 0, "a is linked to c already");
 	json_decref(j);
 
-	p = open_peer(&d[0]);
+	p = daemon_peer(&d[0]);
 	ck_assert_msg(call_text(p, "echo", "echo", "over b", 0, out,
 	    sizeof(out), &err) == 0, "echo: %s", err.message);
 	ck_assert_str_eq(out, "over b");
@@ -274,7 +259,7 @@ START_TEST(test_error_codes)
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
 	wait_offered(&d[0], "echo", 1);
-	p = open_peer(&d[0]);
+	p = daemon_peer(&d[0]);
 
 	expect_error(p, "nosuch", "echo", NULL, 0, PEER_NOT_FOUND);
 	expect_error(p, "echo", "nosuch", NULL, 0, PEER_UNIMPLEMENTED);
@@ -323,6 +308,22 @@ START_TEST(test_error_codes)
 }
 END_TEST
 
+/*
+ * Waits until the app serving service through p has taken the call just
+ * made: one app reads its calls in order, so once an echo made after it
+ * comes back, that call is with the app.
+ */
+static void
+wait_delivered(struct peer *p, const char *service)
+{
+	struct peer_error	err;
+	char			out[64];
+
+	ck_assert_msg(call_text(p, service, "echo", "probe", 5000, out,
+	    sizeof(out), &err) == 0, "probe call: %s", err.message);
+	ck_assert_str_eq(out, "probe");
+}
+
 START_TEST(test_provider_dies_mid_call)
 {
 	struct peer_call_opts	 opts = { NULL, false, 20000 };
@@ -337,13 +338,13 @@ START_TEST(test_provider_dies_mid_call)
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
 	wait_offered(&d[0], "echo", 1);
-	p = open_peer(&d[0]);
+	p = daemon_peer(&d[0]);
 	cbor_put_uint(&b, 15000);
 
 	/* The serving app is killed: its node answers at once. */
 	ck_assert(peer_call(p, "echo", "sleep", b.data, b.len, &opts,
 	    late_cb, &l, &id, &err) == 0);
-	usleep(200000);
+	wait_delivered(p, "echo");
 	t0 = test_now_ms();
 	echo_stop(svc[1], SIGKILL);
 	svc[1] = -1;
@@ -360,7 +361,7 @@ START_TEST(test_provider_dies_mid_call)
 	l.done = false;
 	ck_assert(peer_call(p, "echo", "sleep", b.data, b.len, &opts,
 	    late_cb, &l, &id, &err) == 0);
-	usleep(200000);
+	wait_delivered(p, "echo");
 	t0 = test_now_ms();
 	daemon_stop(&d[1], SIGKILL);
 	ck_assert(peer_wait(p, id, &err) == 0);
@@ -388,7 +389,7 @@ START_TEST(test_megabyte_arguments)
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
 	wait_offered(&d[0], "echo", 1);
-	p = open_peer(&d[0]);
+	p = daemon_peer(&d[0]);
 	ck_assert((data = malloc(1 << 20)) != NULL);
 	randombytes_buf(data, 1 << 20);
 	cbor_put_bytes(&b, data, 1 << 20);
@@ -439,7 +440,7 @@ START_TEST(test_pipelined_calls)
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
 	wait_offered(&d[0], "echo", 1);
-	p = open_peer(&d[0]);
+	p = daemon_peer(&d[0]);
 	ck_assert((pl = calloc(1, sizeof(*pl))) != NULL);
 	t0 = test_now_ms();
 	for (i = 0; i < PIPELINED; i++) {
@@ -488,7 +489,7 @@ START_TEST(test_fan_out)
 	for (i = 0; i < N; i++)
 		svc[i] = echo_start(&d[i], "echo", NULL);
 	wait_offered(&d[0], "echo", 3);
-	p = open_peer(&d[0]);
+	p = daemon_peer(&d[0]);
 	ck_assert_msg(peer_call_sync(p, "echo", "whoami", NULL, 0, &opts,
 	    &res, &len, &err) == 0, "%s", err.message);
 	ck_assert(cbor_array_iter(res, len, &it));
@@ -540,7 +541,7 @@ START_TEST(test_reregisters_after_restart)
 	start(1, 0, "b");
 	/* The app reconnects and registers again by itself. */
 	wait_offered(&d[0], "echo", 1);
-	p = open_peer(&d[0]);
+	p = daemon_peer(&d[0]);
 	deadline = test_now_ms() + 10000;
 	while (test_now_ms() < deadline && (r = call_text(p, "echo", "whoami",
 	    NULL, 0, out, sizeof(out), &err)) == -1)
@@ -665,12 +666,12 @@ START_TEST(test_app_told_of_cancel)
 
 	start(0, -1, "a");
 	start(1, 0, "b");
-	srv = open_peer(&d[1]);
+	srv = daemon_peer(&d[1]);
 	memset(&h, 0, sizeof(h));
 	peer_on_cancel(srv, hold_cancelled, &h);
 	ck_assert(peer_serve(srv, "hold", NULL, hold_handler, &h, &err) == 0);
 	wait_offered(&d[0], "hold", 1);
-	cli = open_peer(&d[0]);
+	cli = daemon_peer(&d[0]);
 
 	/* Cancelled by its caller. */
 	ck_assert(peer_call(cli, "hold", "x", NULL, 0, &opts, late_cb, &l,

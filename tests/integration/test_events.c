@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
 #include "cbor_buf.h"
 #include "cbor_scan.h"
@@ -33,18 +32,11 @@
 #define SUBS_MAX	8
 
 static struct daemon	d[N];
-static uint8_t		netkey[32];
 
 static void
 setup(void)
 {
-	int	i;
-
-	randombytes_buf(netkey, sizeof(netkey));
-	for (i = 0; i < N; i++) {
-		daemon_init(&d[i]);
-		daemon_set_network_key(&d[i], netkey);
-	}
+	daemons_init_mesh(d, N);
 }
 
 static void
@@ -138,17 +130,6 @@ start_all(void)
 	    "never linked each to each");
 }
 
-static struct peer *
-open_peer(const struct daemon *at)
-{
-	struct peer_error	 err;
-	struct peer		*p;
-
-	p = peer_open(at->sock, &err);
-	ck_assert_msg(p != NULL, "peer_open: %s", err.message);
-	return p;
-}
-
 static void
 subscribe(struct seen *s, const struct daemon *at, const char *pattern,
     struct peer *pub0, struct peer *pub1)
@@ -156,7 +137,7 @@ subscribe(struct seen *s, const struct daemon *at, const char *pattern,
 	struct peer_error	err;
 
 	memset(s, 0, sizeof(*s));
-	s->p = open_peer(at);
+	s->p = daemon_peer(at);
 	snprintf(s->node[0], sizeof(s->node[0]), "%s", peer_node_id(pub0));
 	snprintf(s->node[1], sizeof(s->node[1]), "%s", peer_node_id(pub1));
 	ck_assert_msg(peer_subscribe(s->p, pattern, on_event, s, &err) == 0,
@@ -286,8 +267,8 @@ START_TEST(test_three_subscribers_two_publishers)
 	int		 i, k;
 
 	start_all();
-	pub[0] = open_peer(&d[0]);
-	pub[1] = open_peer(&d[4]);
+	pub[0] = daemon_peer(&d[0]);
+	pub[1] = daemon_peer(&d[4]);
 	for (i = 0; i < 3; i++) {
 		subscribe(&s[i], &d[i + 1], "t.*", pub[0], pub[1]);
 		subs[i] = &s[i];
@@ -348,7 +329,7 @@ START_TEST(test_slow_subscriber_loses_only_its_own)
 	int		 i, count = 200, extra, before;
 
 	start_all();
-	pub = open_peer(&d[0]);
+	pub = daemon_peer(&d[0]);
 	subscribe(&fast, &d[3], "t.*", pub, pub);
 	subscribe(&slow, &d[3], "t.*", pub, pub);
 	wait_listed(pub, "t.*", 1);
@@ -406,7 +387,7 @@ START_TEST(test_unsubscribe_stops_delivery)
 	int			 i;
 
 	start_all();
-	pub = open_peer(&d[0]);
+	pub = daemon_peer(&d[0]);
 	subscribe(&a, &d[1], "t.x", pub, pub);
 	subscribe(&b, &d[2], "t.x", pub, pub);
 	subs[0] = &a;
@@ -462,7 +443,7 @@ START_TEST(test_peerctl_publish_and_subscribe)
 		_exit(127);
 	}
 	close(fds[1]);
-	p = open_peer(&d[0]);
+	p = daemon_peer(&d[0]);
 	wait_listed(p, "sensor.*", 1);
 	ck_assert_int_eq(peerctl_run(&d[0], out, sizeof(out), err,
 	    sizeof(err), "publish", "sensor.temp", "{\"c\": 21.5}", NULL), 0);

@@ -2,6 +2,7 @@
 /*
  * test_lifecycle.c: starting, reporting, reloading and stopping peerd.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -156,22 +157,20 @@ END_TEST
 
 START_TEST(test_second_daemon_refuses)
 {
-	struct daemon	 other;
 	char		 out[4096], err[1024];
 	int		 status;
 
 	daemon_start(&d, "first", NULL);
-	daemon_init(&other);
 	{
-		const char *const tail[] = { "--state-dir", other.state, "-S",
-		    d.sock, "--listen", "127.0.0.1:0", NULL };
+		const char *const tail[] = { "--state-dir", other_d.state,
+		    "-S", d.sock, "--listen", "127.0.0.1:0", NULL };
 
-		status = daemon_run_to_exit(&other, tail);
+		status = daemon_run_to_exit(&other_d, tail);
 	}
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 1);
-	ck_assert(daemon_log_has(&other, "another peerd is already serving"));
-	daemon_free(&other);
+	ck_assert(daemon_log_has(&other_d, "another peerd is already "
+	    "serving"));
 	/* The first one still owns the socket and answers. */
 	ck_assert_int_eq(peerctl(d.sock, "status", NULL, out, sizeof(out), err,
 	    sizeof(err)), 0);
@@ -215,12 +214,14 @@ END_TEST
 
 START_TEST(test_simultaneous_start_on_stale_socket)
 {
-	struct daemon	 other;
 	int		 round, s1, s2;
+	long		 deadline;
 	pid_t		 p1, p2;
 
+	/* other_d, not a local, so that teardown stops and removes it. */
 	for (round = 0; round < 5; round++) {
-		daemon_init(&other);
+		if (other_d.dir[0] == '\0')
+			daemon_init(&other_d);
 		/* A stale socket file, as a crashed daemon leaves it. */
 		daemon_start(&d, NULL, NULL);
 		daemon_stop(&d, SIGKILL);
@@ -229,35 +230,40 @@ START_TEST(test_simultaneous_start_on_stale_socket)
 			    d.state, "-S", d.sock, "--listen", "127.0.0.1:0",
 			    "-o", "discovery=no", NULL };
 			const char *const t2[] = { peerd_bin(), "--state-dir",
-			    other.state, "-S", d.sock, "--listen",
+			    other_d.state, "-S", d.sock, "--listen",
 			    "127.0.0.1:0", "-o", "discovery=no", NULL };
 
 			ck_assert_int_ne(p1 = fork(), -1);
 			if (p1 == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
 				execv(t1[0], (char *const *)t1);
 				_exit(127);
 			}
+			d.pid = p1;
 			ck_assert_int_ne(p2 = fork(), -1);
 			if (p2 == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
 				execv(t2[0], (char *const *)t2);
 				_exit(127);
 			}
+			other_d.pid = p2;
 		}
 		/* Exactly one refuses; the other serves. */
-		d.pid = p1;
-		other.pid = p2;
+		deadline = test_now_ms() + 5000;
 		while (waitpid(p1, &s1, WNOHANG) == 0 &&
-		    waitpid(p2, &s2, WNOHANG) == 0)
+		    waitpid(p2, &s2, WNOHANG) == 0 && test_now_ms() < deadline)
 			usleep(10000);
 		if (kill(p1, 0) == 0) {
-			other.pid = -1;
+			ck_assert_msg(kill(p2, 0) == -1, "round %d: both "
+			    "daemons still run on one socket after 5 s", round);
+			other_d.pid = -1;
 			ck_assert(WIFEXITED(s2) && WEXITSTATUS(s2) == 1);
 		} else {
 			d.pid = -1;
 			ck_assert(WIFEXITED(s1) && WEXITSTATUS(s1) == 1);
 		}
 		ck_assert(peer_serving(d.sock));
-		daemon_free(&other);
+		daemon_free(&other_d);
 		if (d.pid != -1)
 			daemon_stop(&d, SIGTERM);
 	}

@@ -26,19 +26,15 @@
 
 static struct daemon	n[N];
 static char		names[N][16];
-static uint8_t		netkey[32];
 
 static void
 setup(void)
 {
 	int	i;
 
-	randombytes_buf(netkey, sizeof(netkey));
-	for (i = 0; i < N; i++) {
-		daemon_init(&n[i]);
-		daemon_set_network_key(&n[i], netkey);
+	daemons_init_mesh(n, N);
+	for (i = 0; i < N; i++)
 		snprintf(names[i], sizeof(names[i]), "n%02d", i);
-	}
 }
 
 static void

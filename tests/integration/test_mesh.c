@@ -29,18 +29,11 @@
 		"handshake_timeout = 1s\n"
 
 static struct daemon	n[4];
-static uint8_t		netkey[32];
 
 static void
 setup(void)
 {
-	int	i;
-
-	randombytes_buf(netkey, sizeof(netkey));
-	for (i = 0; i < 4; i++) {
-		daemon_init(&n[i]);
-		daemon_set_network_key(&n[i], netkey);
-	}
+	daemons_init_mesh(n, 4);
 }
 
 static void

@@ -24,6 +24,16 @@ node_new(struct node *n)
 	crypto_sign_keypair(n->pk, n->sk);
 }
 
+/* A bare record of n at incarnation 1, named name, for a test to fill. */
+static void
+bare_record(struct record *r, const struct node *n, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	memcpy(r->id, n->pk, 32);
+	strcpy(r->name, name);
+	r->incarnation = 1;
+}
+
 /* A signed record of n at incarnation inc, in b. */
 static void
 signed_record(const struct node *n, uint64_t inc, bool left,
@@ -31,9 +41,7 @@ signed_record(const struct node *n, uint64_t inc, bool left,
 {
 	struct record	r;
 
-	memset(&r, 0, sizeof(r));
-	memcpy(r.id, n->pk, 32);
-	strcpy(r.name, "node");
+	bare_record(&r, n, "node");
 	strcpy(r.addrs[0], "127.0.0.1:7654");
 	r.naddrs = 1;
 	strcpy(r.groups[0], "lab");
@@ -77,10 +85,7 @@ START_TEST(test_record_services)
 	const char	*why;
 
 	node_new(&n);
-	memset(&in, 0, sizeof(in));
-	memcpy(in.id, n.pk, 32);
-	strcpy(in.name, "node");
-	in.incarnation = 1;
+	bare_record(&in, &n, "node");
 	strcpy(in.services[0].name, "calc");
 	strcpy(in.services[1].name, "camera.front");
 	strcpy(in.services[1].group, "lab");
@@ -150,10 +155,8 @@ START_TEST(test_record_impossible_fields)
 	const char	*why;
 
 	node_new(&n);
-	memset(&in, 0, sizeof(in));
-	memcpy(in.id, n.pk, 32);
-	strcpy(in.name, "bad name");	/* signed, but not a valid name */
-	in.incarnation = 1;
+	/* Signed, but not a valid name. */
+	bare_record(&in, &n, "bad name");
 	record_sign(&in, n.sk, &b);
 	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
 	cbor_buf_reset(&b);
@@ -216,10 +219,7 @@ START_TEST(test_record_topics)
 	int		 i;
 
 	node_new(&n);
-	memset(&in, 0, sizeof(in));
-	memcpy(in.id, n.pk, 32);
-	strcpy(in.name, "node");
-	in.incarnation = 1;
+	bare_record(&in, &n, "node");
 	strcpy(in.topics[0], "sensor.*");
 	strcpy(in.topics[1], "door.front");
 	strcpy(in.topics[2], "*");
