@@ -35,6 +35,7 @@
 
 #define LINK_PROLOGUE		"peerd/1"
 #define LINK_RECORDS_PER_WAKE	64	/* then yield to other links */
+#define LINK_MSGS_PER_WAKE	1024	/* or after the record passing this */
 #define LINK_READ_HIGH		(256u << 10)	/* input buffered at most */
 #define LINK_READ_MAX		(256u << 10)	/* bytes one read may take */
 #define LINK_READ_MIN		(16u << 10)	/* and at least asks for */
@@ -442,13 +443,16 @@ link_message(struct link *l, const uint8_t *msg, size_t len)
 	l->ops->message(l, m.type, m.f, m.nf, msg, len, l->arg);
 }
 
-/* The messages of a batch record, until one of them closes the link. */
-static void
+/*
+ * The messages of a batch record, until one of them closes the link.
+ * Returns how many it handled.
+ */
+static size_t
 link_batch(struct link *l, const uint8_t *p, size_t left)
 {
 	const uint8_t	*msg;
 	const char	*why = "empty batch";
-	size_t		 mlen;
+	size_t		 mlen, done = 0;
 	int		 r = -1;
 
 	/* Between the chunks of a split message, or empty: refused. */
@@ -456,8 +460,9 @@ link_batch(struct link *l, const uint8_t *p, size_t left)
 		while ((r = wire_batch_next(&p, &left, &msg, &mlen,
 		    &why)) == 1) {
 			link_message(l, msg, mlen);
+			done++;
 			if (l->state != LINK_UP)
-				return;
+				return done;
 		}
 	if (r == -1) {
 		if (l->reasm.len != 0)
@@ -465,10 +470,14 @@ link_batch(struct link *l, const uint8_t *p, size_t left)
 		log_warnx("link %s: %s, closing", l->name, why);
 		link_close(l, why);
 	}
+	return done;
 }
 
-/* One transport record from the peer, decrypted in place. */
-static void
+/*
+ * One transport record from the peer, decrypted in place.  Returns how
+ * many whole messages it completed.
+ */
+static size_t
 link_transport_record(struct link *l, uint8_t *rec, size_t len)
 {
 	const uint8_t	*msg;
@@ -480,25 +489,26 @@ link_transport_record(struct link *l, uint8_t *rec, size_t len)
 	if (len < WIRE_RECORD_MIN) {
 		log_warnx("link %s: record of %zu bytes, closing", l->name, len);
 		link_close(l, "short record");
-		return;
+		return 0;
 	}
 	if ((n = noise_decrypt(&l->rx, NULL, 0, rec, len, rec, len)) == -1) {
 		log_warnx("link %s: record fails authentication, closing",
 		    l->name);
 		link_close(l, "bad record");
-		return;
+		return 0;
 	}
-	if (rec[0] == WIRE_BATCH) {
-		link_batch(l, rec + 1, (size_t)n - 1);
-		return;
-	}
+	if (rec[0] == WIRE_BATCH)
+		return link_batch(l, rec + 1, (size_t)n - 1);
 	r = wire_reasm_add(&l->reasm, rec, (size_t)n, l->par->max_message,
 	    &msg, &mlen, &why);
 	if (r == -1) {
 		log_warnx("link %s: %s, closing", l->name, why);
 		link_close(l, why);
-	} else if (r == 1)
+		return 0;
+	}
+	if (r == 1)
 		link_message(l, msg, mlen);
+	return (size_t)r;
 }
 
 /* Handles the whole records in l->in, a bounded number per call. */
@@ -506,10 +516,12 @@ static void
 link_process(struct link *l)
 {
 	uint8_t		*p;
-	size_t		 avail, len;
+	size_t		 avail, len, msgs = 0;
 	int		 i;
 
-	for (i = 0; i < LINK_RECORDS_PER_WAKE; i++) {
+	/* Batches count by their messages: a record may hold thousands. */
+	for (i = 0; i < LINK_RECORDS_PER_WAKE && msgs < LINK_MSGS_PER_WAKE;
+	    i++) {
 		avail = evbuffer_get_length(l->in);
 		if (avail < WIRE_HDR)
 			return;
@@ -526,7 +538,7 @@ link_process(struct link *l)
 		if (l->state == LINK_HANDSHAKE)
 			link_handshake_record(l, p + WIRE_HDR, len);
 		else
-			link_transport_record(l, p + WIRE_HDR, len);
+			msgs += link_transport_record(l, p + WIRE_HDR, len);
 		if (l->state == LINK_CLOSED)
 			return;
 		evbuffer_drain(l->in, WIRE_HDR + len);
