@@ -94,6 +94,7 @@ struct control {
 	ino_t			 sock_ino;
 	struct cbor_buf		 out;		/* scratch for replies */
 	size_t			 out_start;	/* frame being built in out */
+	uint64_t		 out_id;	/* the request it answers */
 };
 
 struct ctl_op {
@@ -180,6 +181,7 @@ ctl_result_begin(struct ctl_conn *c, uint64_t id)
 {
 	struct cbor_buf	*b = ctl_message_begin(c);
 
+	c->ctl->out_id = id;
 	ctl_put_result(b, id);
 	return b;
 }
@@ -187,6 +189,16 @@ ctl_result_begin(struct ctl_conn *c, uint64_t id)
 void
 ctl_result_end(struct ctl_conn *c)
 {
+	struct control	*ctl = c->ctl;
+
+	/* A result too large (a listing of a huge mesh) fails alone. */
+	if (!ctl->out.failed &&
+	    ctl->out.len - ctl->out_start - FRAME_HDR > ctl->max_frame) {
+		cbor_buf_reset(&ctl->out);
+		ctl_reply_error(c, ctl->out_id, PEER_RESOURCE_EXHAUSTED,
+		    "the reply would be larger than %zu bytes", ctl->max_frame);
+		return;
+	}
 	ctl_message_end(c);
 }
 
