@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "base32.h"
 #include "callmsg.h"
@@ -46,6 +47,7 @@ struct serve {
 	TAILQ_HEAD(, invocation) all;
 	struct invocation	*bucket[SERVE_BUCKETS];
 	struct invocation	*by_call[SERVE_BUCKETS];	/* cid, origin */
+	uint8_t			 key[crypto_shorthash_KEYBYTES];
 	size_t			 n;
 	uint64_t		 next_iid;
 };
@@ -60,6 +62,8 @@ serve_new(struct peerd *d)
 		return NULL;
 	}
 	sv->d = d;
+	/* Callers choose origin and cid: keyed, they cannot aim a bucket. */
+	randombytes_buf(sv->key, sizeof(sv->key));
 	TAILQ_INIT(&sv->all);
 	return sv;
 }
@@ -79,10 +83,15 @@ static struct invocation **
 call_slot(struct serve *sv, const uint8_t *origin, uint64_t cid)
 {
 	struct invocation	**pp;
-	uint64_t		  h;
+	uint8_t			  in[NODE_ID_LEN + sizeof(cid)];
+	uint8_t			  h[crypto_shorthash_BYTES];
+	uint64_t		  bucket;
 
-	memcpy(&h, origin, sizeof(h));
-	pp = &sv->by_call[(h ^ cid) & (SERVE_BUCKETS - 1)];
+	memcpy(in, origin, NODE_ID_LEN);
+	memcpy(in + NODE_ID_LEN, &cid, sizeof(cid));
+	crypto_shorthash(h, in, sizeof(in), sv->key);
+	memcpy(&bucket, h, sizeof(bucket));
+	pp = &sv->by_call[bucket & (SERVE_BUCKETS - 1)];
 	while (*pp != NULL && ((*pp)->cid != cid ||
 	    memcmp((*pp)->origin, origin, NODE_ID_LEN) != 0))
 		pp = &(*pp)->cnext;
