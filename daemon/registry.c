@@ -55,9 +55,21 @@ registry_free(struct registry *reg)
 	free(reg);
 }
 
+static int
+service_cmp(const void *a, const void *b)
+{
+	const struct record_service	*x = a, *y = b;
+	int				 c;
+
+	if ((c = strcmp(x->name, y->name)) != 0)
+		return c;
+	return strcmp(x->group, y->group);
+}
+
 /*
- * The distinct (service, group) pairs into out; false if there are
- * more than a record holds.
+ * The distinct (service, group) pairs into out, sorted so that the
+ * same set signs the same; false if there are more than a record
+ * holds.
  */
 static bool
 distinct(const struct registry *reg, struct record_service *out, int *n)
@@ -77,6 +89,7 @@ distinct(const struct registry *reg, struct record_service *out, int *n)
 			return false;
 		out[(*n)++] = reg->r[i].svc;
 	}
+	qsort(out, (size_t)*n, sizeof(*out), service_cmp);
 	return true;
 }
 
@@ -113,6 +126,8 @@ static bool
 read_service(struct ctl_conn *c, const struct ctl_msg *msg,
     struct record_service *svc)
 {
+	/* Whole structs are compared: no stray bytes after the names. */
+	memset(svc, 0, sizeof(*svc));
 	if (!ctl_arg_text(c, msg, "service", svc->name, sizeof(svc->name),
 	    true) || !ctl_arg_text(c, msg, "group", svc->group,
 	    sizeof(svc->group), false))
