@@ -926,3 +926,36 @@ peer_status(struct peer *p, struct peer_status **stp, struct peer_error *err)
 	*stp = st;
 	return 0;
 }
+
+int
+peer_text_op(struct peer *p, const char *op, const char *const *kv,
+    size_t n, struct peer_error *err)
+{
+	struct cbor_buf	 b = { 0 };
+	uint8_t		*res = NULL;
+	size_t		 reslen, head, i, pairs = 0;
+	int		 r = -1;
+
+	for (i = 0; i < n; i++) {
+		if (kv[2 * i + 1] == NULL)
+			continue;
+		cbor_put_text(&b, kv[2 * i]);
+		head = b.len;
+		cbor_put_text(&b, kv[2 * i + 1]);
+		if (!b.failed && cbor_scan_item(b.data + head, b.len - head) !=
+		    b.len - head) {
+			peer_seterr(err, PEER_INVALID_ARGUMENT, "%s is not valid "
+			    "UTF-8", kv[2 * i]);
+			goto done;
+		}
+		pairs++;
+	}
+	if (b.failed)
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
+	else
+		r = peer_op(p, op, b.data, b.len, pairs, 0, &res, &reslen, err);
+done:
+	free(res);
+	cbor_buf_free(&b);
+	return r;
+}

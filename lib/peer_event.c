@@ -66,32 +66,14 @@ sub_match(const char *pattern, const char *topic)
 	return strcmp(pattern, topic) == 0;
 }
 
-/*
- * Sends a request whose body is {key: text} and waits for the answer.
- * Text that is not UTF-8 would cost the connection: refused here.
- */
+/* Sends a request whose body is {key: text} and waits for the answer. */
 static int
 event_op(struct peer *p, const char *op, const char *key, const char *text,
     struct peer_error *err)
 {
-	struct cbor_buf	 b = { 0 };
-	uint8_t		*res = NULL;
-	size_t		 reslen, head;
-	int		 r = -1;
+	const char	*kv[] = { key, text };
 
-	cbor_put_text(&b, key);
-	head = b.len;
-	cbor_put_text(&b, text);
-	if (b.failed)
-		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
-	else if (cbor_scan_item(b.data + head, b.len - head) != b.len - head)
-		peer_seterr(err, PEER_INVALID_ARGUMENT, "%s is not valid "
-		    "UTF-8", key);
-	else
-		r = peer_op(p, op, b.data, b.len, 1, 0, &res, &reslen, err);
-	free(res);
-	cbor_buf_free(&b);
-	return r;
+	return peer_text_op(p, op, kv, 1, err);
 }
 
 int

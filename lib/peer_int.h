@@ -85,6 +85,13 @@ bool	peer_pending_has(const struct peer *, uint64_t id);
 /* Writes all of buf by deadline; -1 leaves the stream broken. */
 int	peer_write(struct peer *, const uint8_t *, size_t, int64_t deadline,
 	    struct peer_error *);
+/*
+ * Sends op with text values (kv: n key/value pairs; a NULL value
+ * leaves its key out) and waits for the answer.  Text that is not
+ * UTF-8 would cost the connection: refused here.
+ */
+int	peer_text_op(struct peer *, const char *op, const char *const *kv,
+	    size_t n, struct peer_error *);
 /* Closes the connection; requests in flight end with UNAVAILABLE. */
 void	peer_lost(struct peer *, const char *why);
 

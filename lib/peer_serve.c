@@ -67,26 +67,10 @@ static int
 serve_op(struct peer *p, const char *op, const char *service,
     const char *group, struct peer_error *err)
 {
-	struct cbor_buf	 b = { 0 };
-	uint8_t		*res = NULL;
-	size_t		 reslen;
-	int		 r;
+	const char	*kv[] = { "service", service,
+			    "group", *group != '\0' ? group : NULL };
 
-	cbor_put_text(&b, "service");
-	cbor_put_text(&b, service);
-	if (*group != '\0') {
-		cbor_put_text(&b, "group");
-		cbor_put_text(&b, group);
-	}
-	if (b.failed) {
-		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
-		r = -1;
-	} else
-		r = peer_op(p, op, b.data, b.len, *group != '\0' ? 2 : 1, 0,
-		    &res, &reslen, err);
-	free(res);
-	cbor_buf_free(&b);
-	return r;
+	return peer_text_op(p, op, kv, 2, err);
 }
 
 int

@@ -335,6 +335,11 @@ START_TEST(test_serve)
 	ck_assert_int_eq(peer_serve(p, "echo", NULL, handler, &sv, &err), 0);
 	ck_assert_int_eq(peer_serve(p, "echo", NULL, handler, &sv, &err), -1);
 	ck_assert_int_eq(err.code, PEER_ALREADY_EXISTS);
+	/* Not UTF-8: refused here, the connection stays. */
+	ck_assert_int_eq(peer_serve(p, "\xff", NULL, handler, &sv, &err), -1);
+	ck_assert_int_eq(err.code, PEER_INVALID_ARGUMENT);
+	ck_assert_int_eq(peer_serve(p, "x", "\xff", handler, &sv, &err), -1);
+	ck_assert_int_eq(err.code, PEER_INVALID_ARGUMENT);
 	ck_assert_int_eq(peer_serve(p, "echo", "g1", handler, &sv, &err), 0);
 	/* The script ends by hanging up. */
 	ck_assert_int_eq(pump(p, step_answer_later, &sv, 10000, &err), -1);
