@@ -471,7 +471,9 @@ peer_write(struct peer *p, const uint8_t *buf, size_t len, int64_t deadline,
 			return -1;
 		}
 		pfd.fd = p->fd;
-		pfd.events = POLLIN | POLLOUT;
+		/* Within a callback, reads go aside, and only so far. */
+		pfd.events = POLLOUT | (p->depth > 0 &&
+		    p->sidelen >= PEER_SIDE_MAX - 65536 ? 0 : POLLIN);
 		if (poll(&pfd, 1, (int)(deadline - now)) == -1 && errno != EINTR) {
 			peer_seterr(err, PEER_INTERNAL, "poll: %s",
 			    strerror(errno));
@@ -827,14 +829,14 @@ peer_run(struct peer *p, struct peer_error *err)
 			break;
 		}
 	}
-	p->stop = 0;
+	p->stop = false;
 	return r;
 }
 
 void
 peer_stop(struct peer *p)
 {
-	p->stop = 1;
+	p->stop = true;
 }
 
 const char *

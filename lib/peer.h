@@ -118,8 +118,9 @@ int		 peer_fd(const struct peer *);
  */
 int		 peer_timeout(const struct peer *);
 /*
- * Reads what the socket has without blocking, runs the callbacks of
- * finished and timed-out requests and events, and the handlers of
+ * Reads what the socket has without blocking (a reconnect, when due,
+ * waits for the daemon's hello and registrations), runs the callbacks
+ * of finished and timed-out requests and events, and the handlers of
  * calls.  0, or -1
  * if the connection was lost (all requests then end with UNAVAILABLE);
  * with reconnecting on, a lost connection still returns 0.

@@ -7,7 +7,6 @@
 #ifndef PEER_INT_H
 #define PEER_INT_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +17,11 @@
 
 /* Largest frame accepted: the daemon's largest max_message and envelope. */
 #define PEER_FRAME_MAX		((1u << 30) + (64u << 10))
+/*
+ * What the side buffer holds at most: a whole frame, and what the
+ * daemon writes to a client before it waits for it to read (4 MiB).
+ */
+#define PEER_SIDE_MAX		((size_t)PEER_FRAME_MAX + FRAME_HDR + (4u << 20))
 #define PEER_BUCKETS		1024	/* power of two */
 #define PEER_ONEWAY_RING	64	/* oneway calls remembered */
 
@@ -51,7 +55,7 @@ struct peer {
 	 */
 	uint8_t		*side;
 	size_t		 sidelen, sidecap;
-	struct cbor_buf	 wbuf;		/* unused while callbacks run */
+	struct cbor_buf	 wbuf;		/* one outgoing frame, then reset */
 	int		 depth;		/* callbacks running */
 	char		*node_id;
 	char		*node_name;
@@ -61,7 +65,7 @@ struct peer {
 	bool		 reconnecting;	/* no nested attempts */
 	int64_t		 retry_at;	/* ms, monotonic */
 	int		 backoff;	/* ms before the next attempt */
-	volatile sig_atomic_t stop;	/* peer_run returns */
+	bool		 stop;		/* peer_run returns */
 
 	struct serve	*serves;
 	peer_cancel_fn	*on_cancel;	/* see peer_on_cancel */
