@@ -348,6 +348,14 @@ on_call(struct peer *p, const struct peer_invocation *inv, void *arg)
 	snprintf(j->from, sizeof(j->from), "%s", inv->from);
 	if (inv->timeout_ms > 0)
 		j->deadline = now_ms() + inv->timeout_ms;
+	/* As JSON they would be no shorter: refuse before converting. */
+	if (inv->args_len >= 2 * (size_t)SERVE_ARG_MAX) {
+		if (!inv->oneway)
+			answer_error(s, inv->call, PEER_RESOURCE_EXHAUSTED,
+			    "arguments too large for a command line", NULL, 0);
+		job_free(j);
+		return;
+	}
 	if (inv->args == NULL)
 		j->args = strdup("null");
 	else if ((args = cbor_to_json(inv->args, inv->args_len)) != NULL) {

@@ -19,7 +19,6 @@
 
 /* What the reply callback keeps; the reply itself is gone after it. */
 struct outcome {
-	bool			 done;
 	struct peer_error	 err;	/* code PEER_OK on success */
 	uint8_t			*item;	/* result or error context */
 	size_t			 len;
@@ -185,7 +184,6 @@ on_reply(struct peer *p, const struct peer_reply *r, void *arg)
 			    r->context_len;
 
 	(void)p;
-	o->done = true;
 	if (r->error != NULL)
 		o->err = *r->error;
 	if (item == NULL || (o->item = malloc(len)) == NULL)
