@@ -46,6 +46,7 @@
 #include "mesh.h"
 #include "peerd.h"
 #include "proto.h"
+#include "serve.h"
 
 #define GOSSIP_HOPS		16	/* a flood goes this many links at most */
 #define GOSSIP_TICK_MS		100	/* suspicion and overlay granularity */
@@ -258,6 +259,8 @@ member_down(struct gossip *g)
 	member_changed(g);
 	if (g->d->calls != NULL)
 		calls_members_changed(g->d->calls);
+	if (g->d->serve != NULL)
+		serve_members_changed(g->d->serve);
 }
 
 /* Declares m dead (from probing or a timed-out suspicion) and floods it. */

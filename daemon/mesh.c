@@ -305,6 +305,9 @@ mesh_link_up(struct link *l, void *arg)
 		if (mesh_keep_new(m, other->l, l)) {
 			other->intentional = true;
 			link_close(other->l, "duplicate link");
+			/* The link kept starts its exchange like any other. */
+			if (link_state(l) == LINK_UP)
+				gossip_link_up(m->d->gossip, l);
 		} else {
 			ml->intentional = true;
 			link_close(l, "duplicate link");
@@ -560,6 +563,7 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
 	struct waiter	*w;
 	char		 addr[HOST_MAX + 8], host[HOST_MAX], err[128];
 	uint16_t	 port;
+	bool		 created = false;
 
 	if (!ctl_arg_text(c, msg, "addr", addr, sizeof(addr), true))
 		return;
@@ -576,10 +580,13 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
 	TAILQ_FOREACH(t, &m->targets, entry)
 		if (strcmp(t->addr, addr) == 0)
 			break;
-	if (t == NULL && (t = target_new(m, addr, false)) == NULL) {
-		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
-		    "out of memory");
-		return;
+	if (t == NULL) {
+		if ((t = target_new(m, addr, false)) == NULL) {
+			ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
+			    "out of memory");
+			return;
+		}
+		created = true;
 	}
 	if (t->is_self) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "%s is this "
@@ -596,6 +603,9 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
 			ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
 			    "out of memory");
 		free(w);
+		/* Nobody waits on a target made for this request alone. */
+		if (created)
+			target_free(t);
 		return;
 	}
 	w->t = t;

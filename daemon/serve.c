@@ -18,7 +18,9 @@
 #include "cbor_buf.h"
 #include "control.h"
 #include "duration.h"
+#include "gossip.h"
 #include "log.h"
+#include "members.h"
 #include "peerd.h"
 #include "proto.h"
 #include "registry.h"
@@ -301,6 +303,23 @@ serve_cancel(struct serve *sv, const struct callmsg *m)
 
 	if ((inv = *call_slot(sv, m->origin, m->cid)) != NULL)
 		inv_cancelled(inv, "cancelled by the caller");
+}
+
+void
+serve_members_changed(struct serve *sv)
+{
+	struct invocation	*inv, *next;
+	const struct member	*m;
+
+	for (inv = TAILQ_FIRST(&sv->all); inv != NULL; inv = next) {
+		next = TAILQ_NEXT(inv, entry);
+		/* Our own callers are answered by calls.c, not here. */
+		if (memcmp(inv->origin, sv->d->id.pk, NODE_ID_LEN) == 0 ||
+		    ((m = gossip_member(sv->d->gossip, inv->origin)) != NULL &&
+		    member_live(m)))
+			continue;
+		inv_cancelled(inv, "the caller's node died");
+	}
 }
 
 void

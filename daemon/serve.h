@@ -20,6 +20,8 @@ void		 serve_free(struct serve *);
 void		 serve_call(struct serve *, const struct callmsg *);
 /* Its caller gave up: the app is told, its answer will be dropped. */
 void		 serve_cancel(struct serve *, const struct callmsg *);
+/* Membership changed: calls from nodes now dead or gone are dropped. */
+void		 serve_members_changed(struct serve *);
 /* A control client went away: calls it was serving fail, UNAVAILABLE. */
 void		 serve_client_gone(struct serve *, struct ctl_conn *);
 /* The "reply" message of a serving client; see doc/PROTOCOL.md. */

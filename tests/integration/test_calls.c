@@ -622,22 +622,24 @@ hold_cancelled(struct peer *p, uint64_t call, const char *reason, void *arg)
 	snprintf(h->reason, sizeof(h->reason), "%s", reason);
 }
 
-/* Runs both connections until cond(h) holds; false after ms. */
+/* Runs the n connections until cond(h) holds; false after ms. */
 static bool
-run_both(struct peer *a, struct peer *b, struct holder *h,
+run_peers(struct peer **ps, int n, struct holder *h,
     bool (*cond)(const struct holder *), int ms)
 {
 	struct peer_error	err;
 	struct pollfd		pfd[2];
 	long			deadline = test_now_ms() + ms;
+	int			i;
 
 	while (!cond(h) && test_now_ms() < deadline) {
-		pfd[0].fd = peer_fd(a);
-		pfd[1].fd = peer_fd(b);
-		pfd[0].events = pfd[1].events = POLLIN;
-		(void)poll(pfd, 2, 50);
-		ck_assert(peer_dispatch(a, &err) == 0);
-		ck_assert(peer_dispatch(b, &err) == 0);
+		for (i = 0; i < n; i++) {
+			pfd[i].fd = peer_fd(ps[i]);
+			pfd[i].events = POLLIN;
+		}
+		(void)poll(pfd, (nfds_t)n, 50);
+		for (i = 0; i < n; i++)
+			ck_assert(peer_dispatch(ps[i], &err) == 0);
 	}
 	return cond(h);
 }
@@ -658,7 +660,7 @@ was_cancelled(const struct holder *h)
 START_TEST(test_app_told_of_cancel)
 {
 	struct peer_call_opts	 opts = { NULL, false, 10000 };
-	struct peer		*srv, *cli;
+	struct peer		*srv, *cli, *both[2];
 	struct peer_error	 err;
 	struct holder		 h;
 	struct late		 l = { { 0 }, false };
@@ -672,13 +674,15 @@ START_TEST(test_app_told_of_cancel)
 	ck_assert(peer_serve(srv, "hold", NULL, hold_handler, &h, &err) == 0);
 	wait_offered(&d[0], "hold", 1);
 	cli = daemon_peer(&d[0]);
+	both[0] = srv;
+	both[1] = cli;
 
 	/* Cancelled by its caller. */
 	ck_assert(peer_call(cli, "hold", "x", NULL, 0, &opts, late_cb, &l,
 	    &id, &err) == 0);
-	ck_assert(run_both(srv, cli, &h, was_invoked, 5000));
+	ck_assert(run_peers(both, 2, &h, was_invoked, 5000));
 	ck_assert(peer_cancel(cli, id, &err) == 0);
-	ck_assert_msg(run_both(srv, cli, &h, was_cancelled, 5000), "the app "
+	ck_assert_msg(run_peers(both, 2, &h, was_cancelled, 5000), "the app "
 	    "never heard of the cancel");
 	ck_assert_uint_eq(h.cancelled, h.invoked);
 	ck_assert_str_eq(h.reason, "cancelled by the caller");
@@ -688,12 +692,24 @@ START_TEST(test_app_told_of_cancel)
 	opts.timeout_ms = 300;
 	ck_assert(peer_call(cli, "hold", "x", NULL, 0, &opts, late_cb, &l,
 	    &id, &err) == 0);
-	ck_assert(run_both(srv, cli, &h, was_invoked, 5000));
-	ck_assert_msg(run_both(srv, cli, &h, was_cancelled, 5000), "the app "
+	ck_assert(run_peers(both, 2, &h, was_invoked, 5000));
+	ck_assert_msg(run_peers(both, 2, &h, was_cancelled, 5000), "the app "
 	    "never heard the deadline pass");
 	ck_assert_uint_eq(h.cancelled, h.invoked);
 	ck_assert_str_eq(h.reason, "deadline passed");
+
+	/* Its caller's node died. */
+	memset(&h, 0, sizeof(h));
+	opts.timeout_ms = 30000;
+	ck_assert(peer_call(cli, "hold", "x", NULL, 0, &opts, late_cb, &l,
+	    &id, &err) == 0);
+	ck_assert(run_peers(both, 2, &h, was_invoked, 5000));
+	daemon_stop(&d[0], SIGKILL);
 	peer_close(cli);
+	ck_assert_msg(run_peers(both, 1, &h, was_cancelled, 10000), "the app never "
+	    "heard that its caller's node died");
+	ck_assert_uint_eq(h.cancelled, h.invoked);
+	ck_assert_str_eq(h.reason, "the caller's node died");
 	peer_close(srv);
 }
 END_TEST
