@@ -4,6 +4,7 @@
  * jansson values to encoded CBOR.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -252,4 +253,20 @@ int
 json_to_cbor(json_t *j, int maxdepth, struct cbor_buf *b)
 {
 	return json_put(j, 0, maxdepth, b);
+}
+
+void
+print_safe(FILE *f, const char *s, size_t n, bool lines)
+{
+	unsigned char	c;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if ((c < 0x20 && !(lines && (c == '\n' || c == '\t'))) ||
+		    c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
 }

@@ -33,21 +33,6 @@ on_signal(int sig)
 	quit = 1;
 }
 
-/* Text from another node, bound for a terminal: control bytes escaped. */
-static void
-put_safe(FILE *f, const char *s)
-{
-	unsigned char	c;
-
-	for (; *s != '\0'; s++) {
-		c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
-}
-
 /* A uint64 as a JSON number: exact up to 2^63 - 1. */
 static json_t *
 json_uint(uint64_t u)
@@ -98,9 +83,9 @@ print_text_event(const struct peer_event *ev)
 		    "valid CBOR\n");
 		return;
 	}
-	put_safe(stdout, ev->topic);
+	print_safe(stdout, ev->topic, strlen(ev->topic), false);
 	fputc(' ', stdout);
-	put_safe(stdout, ev->name);
+	print_safe(stdout, ev->name, strlen(ev->name), false);
 	printf(" %" PRIu64 " ", ev->seq);
 	if (data == NULL)
 		fputs("null", stdout);

@@ -877,26 +877,6 @@ print_compact(FILE *f, const uint8_t *buf, size_t len)
 	return EXIT_OK;
 }
 
-/*
- * Text from another node, bound for a terminal: control characters are
- * escaped, newlines too unless lines are allowed.
- */
-static void
-put_safe(FILE *f, const char *s, size_t n, bool lines)
-{
-	unsigned char	c;
-	size_t		i;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if ((c < 0x20 && !(lines && (c == '\n' || c == '\t'))) ||
-		    c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
-}
-
 /* An error's context: text as it is (a command's stderr), else JSON. */
 static void
 print_context(const struct opts *o, const uint8_t *buf, size_t len)
@@ -905,7 +885,7 @@ print_context(const struct opts *o, const uint8_t *buf, size_t len)
 	size_t		 n;
 
 	if (!o->json && cbor_read_text(buf, len, &s, &n)) {
-		put_safe(stderr, s, n, true);
+		print_safe(stderr, s, n, true);
 		if (n == 0 || s[n - 1] != '\n')
 			fputc('\n', stderr);
 	} else
@@ -945,7 +925,7 @@ print_answers(const struct opts *o, const uint8_t *res, size_t len)
 		if ((nf = cbor_scan_map(item, itemlen, f, 8)) == -1)
 			continue;
 		t = text_field(f, nf, "name", name, sizeof(name));
-		put_safe(stdout, t, strlen(t), false);
+		print_safe(stdout, t, strlen(t), false);
 		printf(" (%.12s): ", text_field(f, nf, "node", node,
 		    sizeof(node)));
 		if ((v = cbor_field_get(f, nf, "result")) != NULL) {
@@ -961,10 +941,10 @@ print_answers(const struct opts *o, const uint8_t *res, size_t len)
 		}
 		printf("error ");
 		t = text_field(ef, nef, "code", code, sizeof(code));
-		put_safe(stdout, t, strlen(t), false);
+		print_safe(stdout, t, strlen(t), false);
 		printf(": ");
 		t = text_field(ef, nef, "message", msg, sizeof(msg));
-		put_safe(stdout, t, strlen(t), false);
+		print_safe(stdout, t, strlen(t), false);
 		putchar('\n');
 	}
 	return rc;
@@ -1105,7 +1085,7 @@ cmd_call(const struct opts *o, int argc, char **argv)
 	if (cr.failed) {
 		fprintf(stderr, "peerctl: call %s: %s: ", word,
 		    peer_code_name(cr.err.code));
-		put_safe(stderr, cr.err.message, strlen(cr.err.message), false);
+		print_safe(stderr, cr.err.message, strlen(cr.err.message), false);
 		fputc('\n', stderr);
 		if (cr.context != NULL)
 			print_context(o, cr.context, cr.contextlen);
@@ -1292,10 +1272,10 @@ print_topics(const uint8_t *res, size_t len)
 	while (next_entry(&it, f, &nf)) {
 		l = bool_field(f, nf, "local");
 		t = text_field(f, nf, "topic", topic, sizeof(topic));
-		put_safe(stdout, t, strlen(t), false);
+		print_safe(stdout, t, strlen(t), false);
 		putchar(' ');
 		t = text_field(f, nf, "name", name, sizeof(name));
-		put_safe(stdout, t, strlen(t), false);
+		print_safe(stdout, t, strlen(t), false);
 		printf(" (%.12s)%s\n", text_field(f, nf, "node", node,
 		    sizeof(node)), l ? " local" : "");
 	}
