@@ -30,14 +30,8 @@ TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -lm
 LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/duration.c \
 		  lib/frame.c lib/peer.c lib/peer_call.c lib/peer_code.c \
 		  lib/peer_event.c lib/peer_serve.c lib/proto.c
-DAEMON_SRC	= daemon/addr.c daemon/beacon.c daemon/call.c daemon/callmsg.c \
-		  daemon/config.c daemon/control.c daemon/discover.c \
-		  daemon/events.c daemon/gossip.c \
-		  daemon/hello.c daemon/identity.c daemon/join.c daemon/link.c \
-		  daemon/linkmsg.c daemon/listen.c daemon/log.c daemon/members.c \
-		  daemon/mesh.c daemon/noise.c daemon/notify.c daemon/record.c \
-		  daemon/registry.c daemon/route.c daemon/serve.c \
-		  daemon/token.c daemon/wire.c
+# Every module of the daemon but main's, which the tests replace.
+DAEMON_SRC	= $(filter-out daemon/peerd.c,$(wildcard daemon/*.c))
 CTL_SRC		= ctl/call.c ctl/cbor_json.c ctl/event.c ctl/peerctl.c \
 		  ctl/serve.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
