@@ -143,17 +143,6 @@ topic_pattern_valid(const char *s, size_t n)
 	return topic_valid(s, n);
 }
 
-bool
-topic_matches(const char *pattern, const char *topic)
-{
-	size_t	n = strlen(pattern);
-
-	if (pattern[n - 1] == '*')
-		return strncmp(pattern, topic, n - 1) == 0 &&
-		    topic[n - 1] != '\0';
-	return strcmp(pattern, topic) == 0;
-}
-
 /* The services array: maps {name[, group]}; false if anything is off. */
 static bool
 read_services(const struct cbor_field *f, struct record *r)

@@ -15,6 +15,7 @@
 #include "cbor_buf.h"
 #include "config.h"
 #include "identity.h"
+#include "topic.h"
 
 #define RECORD_VERSION		1
 #define RECORD_MAX		16384	/* bytes, signed form */
@@ -68,7 +69,5 @@ bool	topic_valid(const char *, size_t);
  * ("sensor.*" for "sensor.temp" and "sensor.a.b"), or "*" for all.
  */
 bool	topic_pattern_valid(const char *, size_t);
-/* Whether topic matches pattern (both valid). */
-bool	topic_matches(const char *pattern, const char *topic);
 
 #endif

@@ -13,6 +13,7 @@
 #include "peer.h"
 #include "peer_int.h"
 #include "proto.h"
+#include "topic.h"
 
 struct sub {
 	struct sub	*next;
@@ -50,20 +51,6 @@ peer_event_free(struct peer *p)
 		p->subs = s->next;
 		sub_free(s);
 	}
-}
-
-/* "*" matches all; "a.*" what starts with "a." and goes on; else equal. */
-static bool
-sub_match(const char *pattern, const char *topic)
-{
-	size_t	n = strlen(pattern);
-
-	if (strcmp(pattern, "*") == 0)
-		return true;
-	if (n >= 2 && strcmp(pattern + n - 2, ".*") == 0)
-		return strncmp(pattern, topic, n - 1) == 0 &&
-		    topic[n - 1] != '\0';
-	return strcmp(pattern, topic) == 0;
 }
 
 /* Sends a request whose body is {key: text} and waits for the answer. */
@@ -263,7 +250,7 @@ peer_event_deliver(struct peer *p, const struct ctl_msg *m)
 	    event_text(m, "node", &pos, &ev.node) &&
 	    event_text(m, "name", &pos, &ev.name)) {
 		for (s = p->subs; s != NULL; s = s->next)
-			if (sub_match(s->pattern, ev.topic))
+			if (topic_matches(s->pattern, ev.topic))
 				break;
 		if (s != NULL) {
 			p->depth++;
