@@ -19,14 +19,14 @@
 #include "call.h"
 #include "callmsg.h"
 #include "cbor_buf.h"
+#include "clock.h"
 #include "control.h"
 #include "duration.h"
-#include "gossip.h"
 #include "link.h"
 #include "log.h"
 #include "members.h"
 #include "mesh.h"
-#include "peerd.h"
+#include "nodemap.h"
 #include "proto.h"
 #include "route.h"
 
@@ -67,11 +67,22 @@ struct fan {
 	bool			 starting;	/* calls still being sent */
 };
 
+/* Our dials to a provider. */
+struct dials {
+	int64_t		 last_ms;	/* the last one */
+	unsigned	 next;		/* picks its address */
+};
+
 struct calls {
-	struct peerd		*d;
+	struct event_base	*base;
+	struct calls_params	 par;
+	const struct members	*members;
+	struct route		*route;
+	struct mesh		*mesh;
+	struct nodemap		*dials;		/* struct dials */
 	TAILQ_HEAD(, call)	 all;
 	TAILQ_HEAD(, fan)	 fans;
-	TAILQ_HEAD(, dial_wait)	 dials;		/* parked calls wait on these */
+	TAILQ_HEAD(, dial_wait)	 dials_waited;	/* parked calls wait on these */
 	struct call		*bucket[CALL_BUCKETS];
 	uint64_t		 next_cid;
 	unsigned		 turn;		/* round robin between equals */
@@ -95,21 +106,29 @@ static void	call_drop(struct call *);
 static void	fan_finish(struct fan *);
 
 struct calls *
-calls_new(struct peerd *d)
+calls_new(struct event_base *base, const struct calls_params *p,
+    const struct members *members, struct route *route, struct mesh *mesh)
 {
 	struct calls	*cs;
 
-	if ((cs = calloc(1, sizeof(*cs))) == NULL) {
+	if ((cs = calloc(1, sizeof(*cs))) == NULL ||
+	    (cs->dials = nodemap_new(sizeof(struct dials), MEMBERS_MAX)) ==
+	    NULL) {
+		free(cs);
 		log_warn("calls");
 		return NULL;
 	}
-	cs->d = d;
+	cs->base = base;
+	cs->par = *p;
+	cs->members = members;
+	cs->route = route;
+	cs->mesh = mesh;
 	/* Answers meant for a previous run must not match new calls. */
 	randombytes_buf(&cs->next_cid, sizeof(cs->next_cid));
 	cs->next_cid >>= 1;
 	TAILQ_INIT(&cs->all);
 	TAILQ_INIT(&cs->fans);
-	TAILQ_INIT(&cs->dials);
+	TAILQ_INIT(&cs->dials_waited);
 	return cs;
 }
 
@@ -119,6 +138,7 @@ calls_free(struct calls *cs)
 	if (cs == NULL)
 		return;
 	/* The clients went first, and took their calls with them. */
+	nodemap_free(cs->dials);
 	free(cs);
 }
 
@@ -165,13 +185,13 @@ call_drop(struct call *call)
 
 	memset(&m, 0, sizeof(m));
 	m.type = CALLMSG_CANCEL;
-	memcpy(m.origin, cs->d->id.pk, NODE_ID_LEN);
+	memcpy(m.origin, cs->par.self, NODE_ID_LEN);
 	memcpy(m.provider, call->provider, NODE_ID_LEN);
 	m.cid = call->cid;
 	m.hops = CALLMSG_HOPS;
 	call_free(call);
 	if (sent)
-		(void)route_send(cs->d->route, &m, NULL);
+		(void)route_send(cs->route, &m, NULL);
 }
 
 /* One map of a fan-out's answer array: the node, then what it said. */
@@ -187,7 +207,7 @@ fan_add(struct call *call, const struct callmsg *ans)
 	cbor_put_text(b, "name");
 	cbor_put_text(b, call->pname);
 	/* Past max_message in all, answers are not kept: see fan_finish. */
-	if (b->len > fan->cs->d->conf.max_message) {
+	if (b->len > fan->cs->par.max_message) {
 		cbor_put_text(b, "error");
 		ctl_put_error_value(b, PEER_RESOURCE_EXHAUSTED, "too large",
 		    9, NULL, 0);
@@ -257,7 +277,7 @@ fan_finish(struct fan *fan)
 	struct cbor_buf	*b;
 
 	if (fan->answers.failed ||
-	    fan->answers.len > fan->cs->d->conf.max_message)
+	    fan->answers.len > fan->cs->par.max_message)
 		ctl_defer_error(fan->defer, PEER_RESOURCE_EXHAUSTED, "the %zu "
 		    "answers together are larger than max_message",
 		    fan->nanswers);
@@ -335,22 +355,35 @@ calls_answer(struct calls *cs, const struct callmsg *m)
 	call_end(call, m);
 }
 
-void
-calls_members_changed(struct calls *cs)
+/* Calls to the provider id fail: its node died, left or is forgotten. */
+static void
+fail_calls_to(struct calls *cs, const uint8_t *id, const char *what)
 {
-	struct call		*call, *next;
-	const struct member	*m;
+	struct call	*call, *next;
 
 	for (call = TAILQ_FIRST(&cs->all); call != NULL; call = next) {
 		next = TAILQ_NEXT(call, entry);
-		m = gossip_member(cs->d->gossip, call->provider);
-		if (m != NULL && member_live(m))
+		if (memcmp(call->provider, id, NODE_ID_LEN) != 0)
 			continue;
 		/* Ending a call frees no other: next stays valid. */
 		call_fail(call, PEER_UNAVAILABLE, "provider %s %s during the "
-		    "call", call->pname, m != NULL && m->state == MEMBER_LEFT ?
-		    "left" : "died");
+		    "call", call->pname, what);
 	}
+}
+
+void
+calls_member(struct calls *cs, const struct member *m)
+{
+	if (!member_live(m))
+		fail_calls_to(cs, m->rec.id, m->state == MEMBER_LEFT ? "left" :
+		    "died");
+}
+
+void
+calls_forget(struct calls *cs, const uint8_t *id)
+{
+	nodemap_del(cs->dials, id);
+	fail_calls_to(cs, id, "died");
 }
 
 /* A dial for parked calls: which provider it is for. */
@@ -376,7 +409,7 @@ dial_done(enum mesh_dial_result res, const char *reason, void *arg)
 	struct callmsg		*msg;
 	TAILQ_HEAD(, call)	 parked = TAILQ_HEAD_INITIALIZER(parked);
 
-	TAILQ_REMOVE(&cs->dials, w, entry);
+	TAILQ_REMOVE(&cs->dials_waited, w, entry);
 	for (call = TAILQ_FIRST(&cs->all); call != NULL; call = next) {
 		next = TAILQ_NEXT(call, entry);
 		if (call->parked != NULL &&
@@ -397,12 +430,12 @@ dial_done(enum mesh_dial_result res, const char *reason, void *arg)
 		msg = call->parked;
 		call->parked = NULL;
 		/* The deadline kept running while the call waited. */
-		if (call->deadline_ms - peerd_now_ms() <= 0)
+		if (call->deadline_ms - clock_ms() <= 0)
 			call_fail(call, PEER_DEADLINE_EXCEEDED, "no link to "
 			    "%s in time", call->pname);
 		else {
 			msg->timeout_ms = (uint64_t)(call->deadline_ms -
-			    peerd_now_ms());
+			    clock_ms());
 			call_route(call, msg, false);
 		}
 		free((void *)msg->args);
@@ -411,44 +444,46 @@ dial_done(enum mesh_dial_result res, const char *reason, void *arg)
 }
 
 /*
- * Dials the provider, so that later calls need no relay; fn hears how
- * it went.  -1 if no dial started.
+ * Dials the provider: so that later calls go direct (wait false), or
+ * for the calls parked on it (wait true), which dial_done sends or
+ * fails once the dial ends.  -1 if no dial started.
  */
 static int
 dial_provider(struct calls *cs, const uint8_t *id, bool wait)
 {
-	struct mesh		*mesh = cs->d->mesh;
-	struct member		*m = gossip_member(cs->d->gossip, id);
+	struct member		*m = members_get(cs->members, id);
 	struct dial_wait	*w = NULL;
+	struct dials		*d;
 
-	if (m == NULL || m->rec.naddrs == 0)
+	if (m == NULL || m->rec.naddrs == 0 ||
+	    (d = nodemap_put(cs->dials, id)) == NULL)
 		return -1;
 	/*
 	 * Relayed calls work meanwhile: a node we cannot reach is not
 	 * dialed again for each of them.  Parked calls need a dial whose
 	 * outcome they hear: one for all of them.
 	 */
-	if (!wait && (mesh_dialing(mesh, id) || (m->call_dial_ms != 0 &&
-	    peerd_now_ms() - m->call_dial_ms < CALL_REDIAL_MS)))
+	if (!wait && (mesh_dialing(cs->mesh, id) || (d->last_ms != 0 &&
+	    clock_ms() - d->last_ms < CALL_REDIAL_MS)))
 		return -1;
 	if (wait)
-		TAILQ_FOREACH(w, &cs->dials, entry)
+		TAILQ_FOREACH(w, &cs->dials_waited, entry)
 			if (memcmp(w->id, id, NODE_ID_LEN) == 0)
 				return 0;
-	m->call_dial_ms = peerd_now_ms();
+	d->last_ms = clock_ms();
 	if (wait) {
 		if ((w = calloc(1, sizeof(*w))) == NULL)
 			return -1;
 		w->cs = cs;
 		memcpy(w->id, id, NODE_ID_LEN);
 	}
-	if (mesh_dial_for_calls(mesh, id, m->rec.addrs[m->dial_count++ %
+	if (mesh_dial_for_calls(cs->mesh, id, m->rec.addrs[d->next++ %
 	    (unsigned)m->rec.naddrs], wait ? dial_done : NULL, w) == -1) {
 		free(w);
 		return -1;
 	}
 	if (w != NULL)
-		TAILQ_INSERT_TAIL(&cs->dials, w, entry);
+		TAILQ_INSERT_TAIL(&cs->dials_waited, w, entry);
 	return 0;
 }
 
@@ -481,14 +516,13 @@ static void
 call_route(struct call *call, const struct callmsg *msg, bool may_park)
 {
 	struct calls	*cs = call->cs;
-	struct mesh	*mesh = cs->d->mesh;
 	uint8_t		 id[NODE_ID_LEN];
 	bool		 relayed;
 
 	memcpy(id, call->provider, NODE_ID_LEN);
-	relayed = memcmp(id, cs->d->id.pk, NODE_ID_LEN) != 0 &&
-	    mesh_link_to(mesh, id) == NULL;
-	switch (route_send(cs->d->route, msg, NULL)) {
+	relayed = memcmp(id, cs->par.self, NODE_ID_LEN) != 0 &&
+	    mesh_link_to(cs->mesh, id) == NULL;
+	switch (route_send(cs->route, msg, NULL)) {
 	case ROUTE_SENT:
 		/* A direct link, for the calls after this one. */
 		if (relayed)
@@ -517,14 +551,14 @@ call_new(struct calls *cs, const struct member *m, struct fan *fan,
 
 	if ((call = calloc(1, sizeof(*call))) == NULL)
 		return NULL;
-	if (fan == NULL && (call->timer = evtimer_new(cs->d->base,
+	if (fan == NULL && (call->timer = evtimer_new(cs->base,
 	    call_deadline, call)) == NULL) {
 		free(call);
 		return NULL;
 	}
 	call->cs = cs;
 	call->cid = ++cs->next_cid;
-	call->deadline_ms = peerd_now_ms() + (int64_t)timeout_ms;
+	call->deadline_ms = clock_ms() + (int64_t)timeout_ms;
 	call->fan = fan;
 	memcpy(call->provider, m->rec.id, NODE_ID_LEN);
 	memcpy(call->pid, m->idstr, sizeof(call->pid));
@@ -544,7 +578,7 @@ msg_init(struct callmsg *msg, const struct calls *cs, const struct call_req *rq,
 {
 	memset(msg, 0, sizeof(*msg));
 	msg->type = CALLMSG_CALL;
-	memcpy(msg->origin, cs->d->id.pk, NODE_ID_LEN);
+	memcpy(msg->origin, cs->par.self, NODE_ID_LEN);
 	memcpy(msg->provider, m->rec.id, NODE_ID_LEN);
 	msg->cid = cid;
 	msg->hops = CALLMSG_HOPS;
@@ -588,10 +622,9 @@ node_matches(const struct member *m, const char *to)
 static size_t
 candidates(struct calls *cs, struct call_req *rq)
 {
-	struct gossip		*g = cs->d->gossip;
 	const struct member	*m;
 	size_t			 i, n = 0;
-	int		 pass;
+	int			 pass;
 
 	rq->group[0] = '\0';
 	for (pass = 0; pass < 2 && n == 0; pass++) {
@@ -603,8 +636,8 @@ candidates(struct calls *cs, struct call_req *rq)
 			memcpy(rq->group, rq->to, strlen(rq->to) + 1);
 		else
 			rq->group[0] = '\0';
-		for (i = 0; i < gossip_members_known(g); i++) {
-			m = gossip_member_at(g, i);
+		for (i = 0; i < members_count(cs->members); i++) {
+			m = members_at(cs->members, i);
 			if (!member_live(m) ||
 			    !offers(m, rq->service, rq->group) ||
 			    (pass == 1 && rq->to[0] != '\0' &&
@@ -626,7 +659,7 @@ distance(struct calls *cs, const struct member *m)
 
 	if (m->self)
 		return 0;
-	if ((l = mesh_link_to(cs->d->mesh, m->rec.id)) == NULL)
+	if ((l = mesh_link_to(cs->mesh, m->rec.id)) == NULL)
 		d = INT64_MAX / 4;
 	else {
 		link_info(l, &info);
@@ -669,10 +702,10 @@ choose(struct calls *cs, size_t n)
 
 /* Reads the keys of a call or notify; false after replying. */
 static bool
-read_req(struct ctl_conn *c, const struct ctl_msg *msg, struct call_req *rq)
+read_req(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
+    struct call_req *rq)
 {
 	const struct cbor_field	*f;
-	struct peerd		*d = ctl_peerd(c);
 
 	memset(rq, 0, sizeof(*rq));
 	rq->timeout_ms = CALL_TIMEOUT_DEFAULT;
@@ -706,10 +739,10 @@ read_req(struct ctl_conn *c, const struct ctl_msg *msg, struct call_req *rq)
 		return false;
 	}
 	if ((f = ctl_msg_get(msg, "args")) != NULL) {
-		if (f->vallen > d->conf.max_message) {
+		if (f->vallen > cs->par.max_message) {
 			ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
 			    "args: larger than max_message (%" PRIu64 " "
-			    "bytes)", d->conf.max_message);
+			    "bytes)", cs->par.max_message);
 			return false;
 		}
 		rq->args = f->val;
@@ -720,12 +753,12 @@ read_req(struct ctl_conn *c, const struct ctl_msg *msg, struct call_req *rq)
 
 /* Reads a request and finds its providers; 0 after replying. */
 static size_t
-prepare(struct ctl_conn *c, const struct ctl_msg *msg, struct call_req *rq)
+prepare(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
+    struct call_req *rq)
 {
-	struct calls	*cs = ctl_peerd(c)->calls;
-	size_t		 n;
+	size_t	n;
 
-	if (!read_req(c, msg, rq))
+	if (!read_req(cs, c, msg, rq))
 		return 0;
 	if ((n = candidates(cs, rq)) == 0) {
 		if (rq->to[0] != '\0')
@@ -740,10 +773,9 @@ prepare(struct ctl_conn *c, const struct ctl_msg *msg, struct call_req *rq)
 }
 
 static void
-start_one(struct ctl_conn *c, const struct ctl_msg *msg,
+start_one(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
     const struct call_req *rq, size_t n)
 {
-	struct calls		*cs = ctl_peerd(c)->calls;
 	const struct member	*m = choose(cs, n);
 	struct call		*call;
 	struct callmsg	 cm;
@@ -767,10 +799,9 @@ start_one(struct ctl_conn *c, const struct ctl_msg *msg,
 }
 
 static void
-start_fan(struct ctl_conn *c, const struct ctl_msg *msg,
+start_fan(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
     const struct call_req *rq, size_t n)
 {
-	struct calls	*cs = ctl_peerd(c)->calls;
 	struct fan	*fan;
 	struct call	*call;
 	struct callmsg	 cm;
@@ -778,7 +809,7 @@ start_fan(struct ctl_conn *c, const struct ctl_msg *msg,
 	size_t		 i;
 
 	if ((fan = calloc(1, sizeof(*fan))) == NULL ||
-	    (fan->timer = evtimer_new(cs->d->base, fan_deadline,
+	    (fan->timer = evtimer_new(cs->base, fan_deadline,
 	    fan)) == NULL) {
 		free(fan);
 		ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
@@ -811,31 +842,31 @@ start_fan(struct ctl_conn *c, const struct ctl_msg *msg,
 		fan_finish(fan);
 }
 
-void
-call_op_call(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+call_op_call(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
 	struct call_req	rq;
 	size_t		n;
 
-	if ((n = prepare(c, msg, &rq)) == 0)
+	if ((n = prepare(arg, c, msg, &rq)) == 0)
 		return;
 	if (rq.all)
-		start_fan(c, msg, &rq, n);
+		start_fan(arg, c, msg, &rq, n);
 	else
-		start_one(c, msg, &rq, n);
+		start_one(arg, c, msg, &rq, n);
 }
 
-void
-call_op_notify(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+call_op_notify(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct calls		*cs = ctl_peerd(c)->calls;
+	struct calls		*cs = arg;
 	struct call_req		 rq;
 	struct callmsg		 cm;
 	const struct member	*m;
 	struct cbor_buf		*b;
 	size_t			 n, i, sent = 0;
 
-	if ((n = prepare(c, msg, &rq)) == 0)
+	if ((n = prepare(cs, c, msg, &rq)) == 0)
 		return;
 	if (!rq.all) {
 		cs->cand[0] = choose(cs, n);
@@ -844,7 +875,7 @@ call_op_notify(struct ctl_conn *c, const struct ctl_msg *msg)
 	for (i = 0; i < n; i++) {
 		m = cs->cand[i];
 		msg_init(&cm, cs, &rq, m, 0, true);
-		if (route_send(cs->d->route, &cm, NULL) == ROUTE_SENT)
+		if (route_send(cs->route, &cm, NULL) == ROUTE_SENT)
 			sent++;
 		else if (!m->self)
 			(void)dial_provider(cs, m->rec.id, false);
@@ -861,14 +892,15 @@ call_op_notify(struct ctl_conn *c, const struct ctl_msg *msg)
 	ctl_result_end(c);
 }
 
-void
-call_op_cancel(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+call_op_cancel(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
 	struct ctl_defer	*d;
 	struct cbor_buf		*b;
 	uint64_t		 id = 0;
 	bool			 found = true;
 
+	(void)arg;
 	if (ctl_msg_get(msg, "call") == NULL) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "call: "
 		    "missing");
@@ -891,3 +923,10 @@ call_op_cancel(struct ctl_conn *c, const struct ctl_msg *msg)
 	cbor_put_bool(b, found);
 	ctl_result_end(c);
 }
+
+const struct ctl_op calls_ctl_ops[] = {
+	{ "call",	0,	call_op_call },
+	{ "cancel",	0,	call_op_cancel },
+	{ "notify",	0,	call_op_notify },
+	{ NULL,		0,	NULL },
+};

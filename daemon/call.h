@@ -8,22 +8,38 @@
 #ifndef PEERD_CALL_H
 #define PEERD_CALL_H
 
-struct peerd;
+#include <stdint.h>
+
+#include "control.h"
+
+struct event_base;
 struct calls;
 struct callmsg;
-struct ctl_conn;
-struct ctl_msg;
+struct member;
+struct members;
+struct mesh;
+struct route;
 
-struct calls	*calls_new(struct peerd *);
+struct calls_params {
+	const uint8_t	*self;		/* our node ID */
+	uint64_t	 max_message;
+};
+
+/*
+ * Providers are chosen from members; calls travel by route, and mesh
+ * tells round trip times and dials providers.  NULL after logging.
+ */
+struct calls	*calls_new(struct event_base *, const struct calls_params *,
+		    const struct members *, struct route *, struct mesh *);
 void		 calls_free(struct calls *);
 /* An answer for a call of this node. */
 void		 calls_answer(struct calls *, const struct callmsg *);
-/* Membership changed: calls to members now dead or gone fail at once. */
-void		 calls_members_changed(struct calls *);
+/* A member changed: calls to it fail at once if it died or left. */
+void		 calls_member(struct calls *, const struct member *);
+/* A member is forgotten: calls to it fail at once. */
+void		 calls_forget(struct calls *, const uint8_t *id);
 
-/* Control ops; see doc/PROTOCOL.md. */
-void		 call_op_call(struct ctl_conn *, const struct ctl_msg *);
-void		 call_op_cancel(struct ctl_conn *, const struct ctl_msg *);
-void		 call_op_notify(struct ctl_conn *, const struct ctl_msg *);
+/* Control ops (see doc/PROTOCOL.md), called with the calls. */
+extern const struct ctl_op	calls_ctl_ops[];
 
 #endif

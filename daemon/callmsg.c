@@ -21,13 +21,6 @@ method_name_valid(const char *s, size_t n)
 	return true;
 }
 
-bool
-callmsg_is(const char *type)
-{
-	return strcmp(type, "call") == 0 || strcmp(type, "ans") == 0 ||
-	    strcmp(type, "can") == 0 || strcmp(type, "ev") == 0;
-}
-
 const uint8_t *
 callmsg_dest(const struct callmsg *m)
 {

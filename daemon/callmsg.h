@@ -53,8 +53,6 @@ struct callmsg {
 
 /* 1-METHOD_NAME_MAX bytes of text without control characters. */
 bool	method_name_valid(const char *, size_t);
-/* Whether a link message type is one of these. */
-bool	callmsg_is(const char *type);
 /* 0, or -1 with *why set if the message is not a well-formed one. */
 int	callmsg_decode(const char *type, const struct cbor_field *, int nf,
 	    struct callmsg *, const char **why);

@@ -29,18 +29,10 @@
 #include <event2/listener.h>
 
 #include "control.h"
-#include "events.h"
+#include "dispatch.h"
 #include "frame.h"
-#include "gossip.h"
-#include "join.h"
-#include "listen.h"
 #include "log.h"
-#include "mesh.h"
-#include "peerd.h"
 #include "proto.h"
-#include "registry.h"
-#include "serve.h"
-#include "call.h"
 
 #define CTL_FRAMES_PER_WAKE	64		/* then yield to others */
 #define CTL_OUT_HIGH		(4u << 20)	/* stop reading above this */
@@ -53,7 +45,6 @@
 #define CTL_IO_MAX		(256u << 10)	/* bytes one read or write moves */
 #define CTL_DEFERS_MAX		1024		/* deferred requests a client */
 #define CTL_DEFER_BYTES_MAX	(8u << 20)	/* and the bytes they weigh */
-#define NITEMS(a)		(sizeof(a) / sizeof((a)[0]))
 
 struct ctl_defer {
 	TAILQ_ENTRY(ctl_defer)	 entry;
@@ -79,11 +70,16 @@ struct ctl_conn {
 	bool			 waiting;	/* too much deferred: not read */
 	bool			 eof;		/* the client sends no more */
 	bool			 lingering;	/* replies out, awaiting EOF */
+	bool			 withdrawn;	/* its owner was told it went */
 	size_t			 discarded;	/* bytes read while lingering */
 };
 
 struct control {
-	struct peerd		*d;
+	struct event_base	*base;
+	struct control_params	 par;
+	const struct control_ops *ops;
+	void			*arg;
+	struct dispatch		 table;		/* ops by name */
 	struct evconnlistener	*lev;
 	struct event		*resume;	/* re-enables accept after EMFILE */
 	TAILQ_HEAD(, ctl_conn)	 conns;
@@ -95,13 +91,6 @@ struct control {
 	struct cbor_buf		 out;		/* scratch for replies */
 	size_t			 out_start;	/* frame being built in out */
 	uint64_t		 out_id;	/* the request it answers */
-};
-
-struct ctl_op {
-	const char	*name;
-	int		 flags;
-#define CTL_OP_ADMIN	0x01	/* needs uid 0 or the daemon's uid */
-	void		(*fn)(struct ctl_conn *, const struct ctl_msg *);
 };
 
 static void	ctl_conn_free(struct ctl_conn *);
@@ -226,12 +215,6 @@ const char *
 ctl_name(const struct ctl_conn *c)
 {
 	return c->name;
-}
-
-struct peerd *
-ctl_peerd(const struct ctl_conn *c)
-{
-	return c->ctl->d;
 }
 
 struct ctl_defer *
@@ -476,14 +459,10 @@ ctl_linger(struct ctl_conn *c)
 static void
 ctl_withdraw(struct ctl_conn *c)
 {
-	struct peerd	*d = c->ctl->d;
-
-	if (d->registry != NULL)
-		registry_client_gone(d->registry, c);
-	if (d->serve != NULL)
-		serve_client_gone(d->serve, c);
-	if (d->events != NULL)
-		events_client_gone(d->events, c);
+	if (c->withdrawn)
+		return;
+	c->withdrawn = true;
+	c->ctl->ops->client_gone(c->ctl->arg, c);
 }
 
 /*
@@ -503,101 +482,27 @@ ctl_close_after_reply(struct ctl_conn *c)
 	ctl_maybe_finish(c);
 }
 
-static void
-ctl_op_hello(struct ctl_conn *c, const struct ctl_msg *m)
+int
+control_add_ops(struct control *ctl, const struct ctl_op *ops, void *arg)
 {
-	struct peerd	*d = c->ctl->d;
-	struct cbor_buf	*b = ctl_result_begin(c, m->id);
-
-	cbor_put_map(b, 4);
-	cbor_put_text(b, "protocol");
-	cbor_put_uint(b, PROTO_VERSION);
-	cbor_put_text(b, "version");
-	cbor_put_text(b, PEERD_VERSION);
-	cbor_put_text(b, "node");
-	cbor_put_text(b, d->id.id);
-	cbor_put_text(b, "name");
-	cbor_put_text(b, d->conf.name);
-	ctl_result_end(c);
-}
-
-static void
-ctl_op_status(struct ctl_conn *c, const struct ctl_msg *m)
-{
-	struct peerd	*d = c->ctl->d;
-	struct cbor_buf	*b = ctl_result_begin(c, m->id);
-	size_t		 i, n = listeners_count(d->listeners);
-	uint64_t	 invalid, stale;
-
-	cbor_put_map(b, 13);
-	cbor_put_text(b, "node");
-	cbor_put_text(b, d->id.id);
-	cbor_put_text(b, "name");
-	cbor_put_text(b, d->conf.name);
-	cbor_put_text(b, "version");
-	cbor_put_text(b, PEERD_VERSION);
-	cbor_put_text(b, "protocol");
-	cbor_put_uint(b, PROTO_VERSION);
-	cbor_put_text(b, "pid");
-	cbor_put_uint(b, (uint64_t)getpid());
-	cbor_put_text(b, "started_at");
-	cbor_put_uint(b, (uint64_t)d->started_at);
-	cbor_put_text(b, "uptime_ms");
-	cbor_put_uint(b, (uint64_t)(peerd_now_ms() - d->started_ms));
-	cbor_put_text(b, "listen");
-	cbor_put_array(b, n);
-	for (i = 0; i < n; i++)
-		cbor_put_text(b, listeners_addr(d->listeners, i));
-	cbor_put_text(b, "clients");
-	cbor_put_uint(b, c->ctl->nconns);
-	cbor_put_text(b, "peers");
-	cbor_put_uint(b, mesh_links(d->mesh, NULL, 0));
-	cbor_put_text(b, "members");
-	cbor_put_uint(b, gossip_members_alive(d->gossip));
-	gossip_dropped(d->gossip, &invalid, &stale);
-	cbor_put_text(b, "records_invalid");
-	cbor_put_uint(b, invalid);
-	cbor_put_text(b, "records_stale");
-	cbor_put_uint(b, stale);
-	ctl_result_end(c);
-}
-
-static const struct ctl_op ctl_ops[] = {	/* sorted: bsearch() */
-	{ "call",	0,		call_op_call },
-	{ "cancel",	0,		call_op_cancel },
-	{ "connect",	CTL_OP_ADMIN,	mesh_op_connect },
-	{ "disconnect",	CTL_OP_ADMIN,	mesh_op_disconnect },
-	{ "hello",	0,		ctl_op_hello },
-	{ "invite",	CTL_OP_ADMIN,	join_op_invite },
-	{ "join",	CTL_OP_ADMIN,	join_op_join },
-	{ "members",	0,		gossip_op_members },
-	{ "notify",	0,		call_op_notify },
-	{ "peers",	0,		mesh_op_peers },
-	{ "ping",	0,		mesh_op_ping },
-	{ "publish",	0,		events_op_publish },
-	{ "register",	0,		registry_op_register },
-	{ "services",	0,		registry_op_services },
-	{ "status",	0,		ctl_op_status },
-	{ "subscribe",	0,		events_op_subscribe },
-	{ "topics",	0,		events_op_topics },
-	{ "unregister",	0,		registry_op_unregister },
-	{ "unsubscribe", 0,		events_op_unsubscribe },
-};
-
-static int
-ctl_op_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct ctl_op *)elem)->name);
+	for (; ops->name != NULL; ops++)
+		if (dispatch_add(&ctl->table, "control: op", ops->name, ops,
+		    arg) == -1)
+			return -1;
+	return 0;
 }
 
 static void
 ctl_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
 {
-	const struct ctl_op	*op;
+	const struct dispatch_entry	*e;
+	const struct ctl_op		*op;
 
+	e = dispatch_find(&c->ctl->table, m->op);
+	op = e != NULL ? e->handler : NULL;
 	/* An app's answer to an invoke: the one message without an id. */
-	if (strcmp(m->op, "reply") == 0) {
-		serve_op_reply(c, m);
+	if (op != NULL && (op->flags & CTL_OP_NO_ID)) {
+		op->fn(c, m, e->arg);
 		return;
 	}
 	if (!m->has_id || m->id == 0) {
@@ -614,7 +519,6 @@ ctl_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
 		    "request without an op");
 		return;
 	}
-	op = bsearch(m->op, ctl_ops, NITEMS(ctl_ops), sizeof(*op), ctl_op_cmp);
 	if (op == NULL)
 		ctl_reply_error(c, m->id, PEER_UNIMPLEMENTED, "no such op: %s",
 		    m->op);
@@ -622,7 +526,7 @@ ctl_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
 		ctl_reply_error(c, m->id, PEER_PERMISSION_DENIED,
 		    "%s needs root or the daemon's user", op->name);
 	else
-		op->fn(c, m);
+		op->fn(c, m, e->arg);
 }
 
 /* Handles one whole frame payload. */
@@ -840,7 +744,7 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (ctl->nconns >= ctl->d->conf.max_clients) {
+	if (ctl->nconns >= ctl->par.max_clients) {
 		log_warnx("control: client pid %d uid %u refused: already %u "
 		    "clients", (int)cred.pid, (unsigned)cred.uid, ctl->nconns);
 		ctl_refuse(ctl, fd);
@@ -856,8 +760,8 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->is_admin = cred.uid == 0 || cred.uid == geteuid();
 	snprintf(c->name, sizeof(c->name), "client pid %d uid %u",
 	    (int)cred.pid, (unsigned)cred.uid);
-	c->bev = bufferevent_socket_new(ctl->d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->close_timer = evtimer_new(ctl->d->base, ctl_close_timeout, c);
+	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->close_timer = evtimer_new(ctl->base, ctl_close_timeout, c);
 	if (c->bev == NULL || c->close_timer == NULL) {
 		log_warnx("control %s: cannot set up the connection", c->name);
 		if (c->bev != NULL)
@@ -989,45 +893,56 @@ ctl_bind(const char *path)
 }
 
 struct control *
-control_open(struct peerd *d)
+control_open(struct event_base *base, const struct control_params *par,
+    const struct control_ops *ops, void *arg)
 {
 	struct control	*ctl;
 	struct stat	 st;
+	const char	*path = par->socket_path;
 	int		 fd;
 
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL) {
 		log_warn("control");
 		return NULL;
 	}
-	ctl->d = d;
+	ctl->base = base;
+	ctl->par = *par;
+	ctl->ops = ops;
+	ctl->arg = arg;
 	TAILQ_INIT(&ctl->conns);
-	ctl->max_frame = d->conf.max_message + CTL_ENVELOPE;
-	if ((ctl->lock_fd = ctl_lock(d->conf.socket_path)) == -1) {
+	ctl->max_frame = par->max_message + CTL_ENVELOPE;
+	if ((ctl->lock_fd = ctl_lock(path)) == -1) {
 		free(ctl);
 		return NULL;
 	}
-	if ((fd = ctl_bind(d->conf.socket_path)) == -1) {
+	if ((fd = ctl_bind(path)) == -1) {
 		close(ctl->lock_fd);
 		free(ctl);
 		return NULL;
 	}
-	if (fstat(fd, &st) == 0 && stat(d->conf.socket_path, &st) == 0) {
+	if (fstat(fd, &st) == 0 && stat(path, &st) == 0) {
 		ctl->sock_dev = st.st_dev;
 		ctl->sock_ino = st.st_ino;
 	}
-	ctl->resume = evtimer_new(d->base, ctl_resume_cb, ctl);
-	ctl->lev = evconnlistener_new(d->base, ctl_accept_cb, ctl,
+	ctl->resume = evtimer_new(base, ctl_resume_cb, ctl);
+	ctl->lev = evconnlistener_new(base, ctl_accept_cb, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (ctl->resume == NULL || ctl->lev == NULL) {
-		log_warnx("control: cannot watch %s", d->conf.socket_path);
+		log_warnx("control: cannot watch %s", path);
 		if (ctl->lev == NULL)
 			close(fd);
 		control_free(ctl);
 		return NULL;
 	}
 	evconnlistener_set_error_cb(ctl->lev, ctl_accept_error_cb);
-	log_info("control: listening on %s", d->conf.socket_path);
+	log_info("control: listening on %s", path);
 	return ctl;
+}
+
+unsigned
+control_clients(const struct control *ctl)
+{
+	return ctl->nconns;
 }
 
 void
@@ -1042,13 +957,14 @@ control_free(struct control *ctl)
 	if (ctl->lev != NULL) {
 		evconnlistener_free(ctl->lev);
 		/* Another daemon may have replaced the file: leave that one. */
-		if (stat(ctl->d->conf.socket_path, &st) == 0 &&
+		if (stat(ctl->par.socket_path, &st) == 0 &&
 		    st.st_dev == ctl->sock_dev && st.st_ino == ctl->sock_ino)
-			(void)unlink(ctl->d->conf.socket_path);
+			(void)unlink(ctl->par.socket_path);
 	}
 	if (ctl->resume != NULL)
 		event_free(ctl->resume);
 	cbor_buf_free(&ctl->out);
+	dispatch_free(&ctl->table);
 	close(ctl->lock_fd);
 	free(ctl);
 }

@@ -12,7 +12,7 @@
 
 #include "peer.h"
 
-struct peerd;
+struct event_base;
 struct control;
 struct ctl_conn;
 struct ctl_msg;
@@ -20,14 +20,49 @@ struct cbor_buf;
 struct ctl_defer;
 struct ctl_error;
 
+struct control_params {
+	const char	*socket_path;
+	uint64_t	 max_message;	/* a frame holds this and its keys */
+	uint64_t	 max_clients;
+};
+
+/* How the control server reports to its owner. */
+struct control_ops {
+	/*
+	 * The client serves and subscribes no more: it is closing, or
+	 * broke the protocol.  Its pending requests are cancelled later.
+	 */
+	void	(*client_gone)(void *arg, struct ctl_conn *);
+};
+
+/* One control op; a table of them ends with a NULL name. */
+struct ctl_op {
+	const char	*name;
+	int		 flags;
+#define CTL_OP_ADMIN	0x01	/* needs uid 0 or the daemon's uid */
+#define CTL_OP_NO_ID	0x02	/* a message without an id (an app's reply) */
+	void		(*fn)(struct ctl_conn *, const struct ctl_msg *,
+			    void *arg);
+};
+
 /*
- * Binds the Unix socket at d->conf.socket_path (mode 0660).  A socket
- * left by a dead daemon is replaced; one a live daemon answers on is
- * not.  NULL after logging why.
+ * Binds the Unix socket at socket_path (mode 0660).  A socket left by a
+ * dead daemon is replaced; one a live daemon answers on is not.  NULL
+ * after logging why.
  */
-struct control	*control_open(struct peerd *d);
+struct control	*control_open(struct event_base *,
+		    const struct control_params *, const struct control_ops *,
+		    void *arg);
 /* Disconnects every client and removes the socket file. NULL is fine. */
 void		 control_free(struct control *);
+/*
+ * Adds a table of ops, each called with arg.  -1 after logging if a name
+ * is taken already, or out of memory.
+ */
+int		 control_add_ops(struct control *, const struct ctl_op *,
+		    void *arg);
+/* Clients connected now. */
+unsigned	 control_clients(const struct control *);
 
 /*
  * Replies from op handlers.  A result is written as exactly one CBOR
@@ -51,8 +86,6 @@ void		 ctl_fail(struct ctl_conn *, enum peer_code, const char *fmt,
 		    ...) __attribute__((format(printf, 3, 4)));
 /* "client pid 12 uid 0", for logs. */
 const char	*ctl_name(const struct ctl_conn *);
-/* The daemon a client talks to. */
-struct peerd	*ctl_peerd(const struct ctl_conn *);
 
 /*
  * A request answered later.  If the client goes away first, cancel(arg)

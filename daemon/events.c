@@ -14,20 +14,20 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base32.h"
 #include "callmsg.h"
 #include "cbor_buf.h"
+#include "clock.h"
 #include "control.h"
 #include "events.h"
-#include "gossip.h"
 #include "log.h"
 #include "members.h"
-#include "peerd.h"
+#include "nodemap.h"
 #include "proto.h"
 #include "record.h"
 #include "route.h"
+#include "topic.h"
 
 #define EVENTS_SUBS_MAX		1024		/* on one node, all clients */
 #define EVENTS_BACKLOG_MAX	(1u << 20)	/* unread bytes at a client */
@@ -47,8 +47,19 @@ struct subscription {
 	char			 pattern[TOPIC_MAX + 1];
 };
 
+/* What was taken from one publisher. */
+struct taken {
+	uint64_t		 seq;		/* its last event taken here */
+	uint64_t		 started;	/* from its run that started then */
+};
+
 struct events {
-	struct peerd		*d;
+	struct events_params	 par;
+	const struct members	*members;
+	struct route		*route;
+	const struct events_ops	*ops;
+	void			*arg;
+	struct nodemap		*taken;		/* struct taken */
 	TAILQ_HEAD(, evclient)	 clients;
 	struct subscription	*sub;
 	size_t			 nsub;
@@ -56,34 +67,33 @@ struct events {
 	uint64_t		 epoch;
 };
 
-/* The wall clock in microseconds, which sequence numbers follow. */
-static uint64_t
-wall_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 struct events *
-events_new(struct peerd *d)
+events_new(const struct events_params *p, const struct members *members,
+    struct route *route, const struct events_ops *ops, void *arg)
 {
 	struct events	*ev;
 
 	if ((ev = calloc(1, sizeof(*ev))) == NULL ||
-	    (ev->sub = calloc(EVENTS_SUBS_MAX, sizeof(*ev->sub))) == NULL) {
+	    (ev->sub = calloc(EVENTS_SUBS_MAX, sizeof(*ev->sub))) == NULL ||
+	    (ev->taken = nodemap_new(sizeof(struct taken), MEMBERS_MAX)) ==
+	    NULL) {
+		if (ev != NULL)
+			free(ev->sub);
 		free(ev);
 		log_warn("events");
 		return NULL;
 	}
-	ev->d = d;
+	ev->par = *p;
+	ev->members = members;
+	ev->route = route;
+	ev->ops = ops;
+	ev->arg = arg;
 	TAILQ_INIT(&ev->clients);
 	/*
 	 * Sequence numbers start at the wall clock's microseconds, so that
 	 * a restarted publisher goes on above what subscribers took.
 	 */
-	ev->next_seq = wall_us();
+	ev->next_seq = clock_wall_us();
 	return ev;
 }
 
@@ -98,6 +108,7 @@ events_free(struct events *ev)
 		TAILQ_REMOVE(&ev->clients, cl, entry);
 		free(cl);
 	}
+	nodemap_free(ev->taken);
 	free(ev->sub);
 	free(ev);
 }
@@ -131,7 +142,7 @@ publish_topics(struct events *ev)
 		memcpy(topics[n++], ev->sub[i].pattern, TOPIC_MAX + 1);
 	}
 	qsort(topics, (size_t)n, sizeof(topics[0]), pattern_cmp);
-	gossip_set_topics(ev->d->gossip, topics, n);
+	ev->ops->topics(ev->arg, topics, n);
 	return true;
 }
 
@@ -243,7 +254,8 @@ wanted_here(const struct events *ev, const char *topic)
 void
 events_deliver(struct events *ev, const struct callmsg *m)
 {
-	struct member	*pub = gossip_member(ev->d->gossip, m->origin);
+	struct member	*pub = members_get(ev->members, m->origin);
+	struct taken	*t;
 
 	/*
 	 * At most once, in order: nothing at or below what came before
@@ -251,17 +263,23 @@ events_deliver(struct events *ev, const struct callmsg *m)
 	 * time, which its record signs: one far above is forged or broken
 	 * and must not hold back the real ones.
 	 */
-	if (pub != NULL) {
-		if (pub->ev_started != pub->rec.started_at) {
-			pub->ev_started = pub->rec.started_at;
-			pub->ev_seq = 0;
+	if (pub != NULL && (t = nodemap_put(ev->taken, m->origin)) != NULL) {
+		if (t->started != pub->rec.started_at) {
+			t->started = pub->rec.started_at;
+			t->seq = 0;
 		}
-		if (m->cid <= pub->ev_seq || m->cid > pub->rec.started_at *
+		if (m->cid <= t->seq || m->cid > pub->rec.started_at *
 		    1000000 + EVENTS_AHEAD_MAX)
 			return;
-		pub->ev_seq = m->cid;
+		t->seq = m->cid;
 	}
 	deliver_local(ev, m, pub != NULL ? pub->rec.name : "");
+}
+
+void
+events_forget(struct events *ev, const uint8_t *id)
+{
+	nodemap_del(ev->taken, id);
 }
 
 /* Reads the "topic" of a request into buf; false after replying. */
@@ -306,10 +324,10 @@ find(struct events *ev, struct ctl_conn *c, const char *pattern)
 	return -1;
 }
 
-void
-events_op_subscribe(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+events_op_subscribe(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct events	*ev = ctl_peerd(c)->events;
+	struct events	*ev = arg;
 	struct evclient	*cl;
 	char		 pattern[TOPIC_MAX + 1] = "";
 
@@ -346,10 +364,11 @@ events_op_subscribe(struct ctl_conn *c, const struct ctl_msg *msg)
 	reply_topic(c, msg->id, pattern);
 }
 
-void
-events_op_unsubscribe(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+events_op_unsubscribe(struct ctl_conn *c, const struct ctl_msg *msg,
+    void *arg)
 {
-	struct events	*ev = ctl_peerd(c)->events;
+	struct events	*ev = arg;
 	char		 pattern[TOPIC_MAX + 1];
 	ssize_t		 i;
 
@@ -377,11 +396,10 @@ wants(const struct member *m, const char *topic)
 	return false;
 }
 
-void
-events_op_publish(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+events_op_publish(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct events		*ev = ctl_peerd(c)->events;
-	struct gossip		*g = ev->d->gossip;
+	struct events		*ev = arg;
 	const struct cbor_field	*data;
 	const struct member	*m;
 	struct callmsg		 em;
@@ -393,29 +411,29 @@ events_op_publish(struct ctl_conn *c, const struct ctl_msg *msg)
 	if (!read_topic(c, msg, em.topic, false))
 		return;
 	if ((data = ctl_msg_get(msg, "data")) != NULL) {
-		if (data->vallen > ev->d->conf.max_message) {
+		if (data->vallen > ev->par.max_message) {
 			ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
 			    "data: larger than max_message (%" PRIu64 " bytes)",
-			    ev->d->conf.max_message);
+			    ev->par.max_message);
 			return;
 		}
 		em.args = data->val;
 		em.argslen = data->vallen;
 	}
 	em.type = CALLMSG_EVENT;
-	memcpy(em.origin, ev->d->id.pk, NODE_ID_LEN);
+	memcpy(em.origin, ev->par.self, NODE_ID_LEN);
 	em.cid = ++ev->next_seq;
 	em.hops = CALLMSG_HOPS;
-	for (i = 0; i < gossip_members_known(g); i++) {
-		m = gossip_member_at(g, i);
+	for (i = 0; i < members_count(ev->members); i++) {
+		m = members_at(ev->members, i);
 		if (m->self || !member_live(m) || !wants(m, em.topic))
 			continue;
 		memcpy(em.provider, m->rec.id, NODE_ID_LEN);
-		if (route_send(ev->d->route, &em, NULL) == ROUTE_SENT)
+		if (route_send(ev->route, &em, NULL) == ROUTE_SENT)
 			nodes++;
 	}
 	if (wanted_here(ev, em.topic)) {
-		deliver_local(ev, &em, ev->d->conf.name);
+		deliver_local(ev, &em, ev->par.name);
 		nodes++;
 	}
 	b = ctl_result_begin(c, msg->id);
@@ -427,10 +445,10 @@ events_op_publish(struct ctl_conn *c, const struct ctl_msg *msg)
 	ctl_result_end(c);
 }
 
-void
-events_op_topics(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+events_op_topics(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct gossip		*g = ctl_peerd(c)->gossip;
+	const struct members	*members = ((struct events *)arg)->members;
 	const struct member	*m;
 	struct cbor_buf		*b = NULL;
 	size_t			 i, n = 0;
@@ -444,8 +462,8 @@ events_op_topics(struct ctl_conn *c, const struct ctl_msg *msg)
 			cbor_put_text(b, "topics");
 			cbor_put_array(b, n);
 		}
-		for (i = 0; i < gossip_members_known(g); i++) {
-			m = gossip_member_at(g, i);
+		for (i = 0; i < members_count(members); i++) {
+			m = members_at(members, i);
 			if (!member_live(m))
 				continue;
 			for (k = 0; k < m->rec.ntopics; k++) {
@@ -467,3 +485,11 @@ events_op_topics(struct ctl_conn *c, const struct ctl_msg *msg)
 	}
 	ctl_result_end(c);
 }
+
+const struct ctl_op events_ctl_ops[] = {
+	{ "publish",	 0,	events_op_publish },
+	{ "subscribe",	 0,	events_op_subscribe },
+	{ "topics",	 0,	events_op_topics },
+	{ "unsubscribe", 0,	events_op_unsubscribe },
+	{ NULL,		 0,	NULL },
+};

@@ -7,24 +7,48 @@
 #ifndef PEERD_EVENTS_H
 #define PEERD_EVENTS_H
 
-struct peerd;
+#include <stdint.h>
+
+#include "control.h"
+#include "record.h"
+
 struct events;
 struct callmsg;
 struct ctl_conn;
-struct ctl_msg;
+struct members;
+struct route;
 
-struct events	*events_new(struct peerd *);
+struct events_params {
+	const uint8_t	*self;		/* our node ID */
+	const char	*name;		/* our name, as events from here show */
+	uint64_t	 max_message;
+};
+
+/* How events reports to its owner. */
+struct events_ops {
+	/*
+	 * The distinct patterns subscribed to here may have changed: the
+	 * set, sorted, for our record (at most RECORD_TOPICS_MAX).
+	 */
+	void	(*topics)(void *arg, char (*)[TOPIC_MAX + 1], int n);
+};
+
+/*
+ * Subscribers are found among members; events travel by route.  NULL
+ * after logging.
+ */
+struct events	*events_new(const struct events_params *,
+		    const struct members *, struct route *,
+		    const struct events_ops *, void *arg);
 void		 events_free(struct events *);
 /* An event for this node, from a link. */
 void		 events_deliver(struct events *, const struct callmsg *);
+/* The member id is forgotten: so is the last event taken from it. */
+void		 events_forget(struct events *, const uint8_t *id);
 /* A control client went away: its subscriptions go. */
 void		 events_client_gone(struct events *, struct ctl_conn *);
 
-/* Control ops; see doc/PROTOCOL.md. */
-void		 events_op_publish(struct ctl_conn *, const struct ctl_msg *);
-void		 events_op_subscribe(struct ctl_conn *, const struct ctl_msg *);
-void		 events_op_topics(struct ctl_conn *, const struct ctl_msg *);
-void		 events_op_unsubscribe(struct ctl_conn *,
-		    const struct ctl_msg *);
+/* Control ops (see doc/PROTOCOL.md), called with the events. */
+extern const struct ctl_op	events_ctl_ops[];
 
 #endif

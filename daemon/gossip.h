@@ -1,77 +1,97 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * gossip.h: how nodes come to know each other: records flooded over
- * links, anti-entropy with a random neighbour, failure detection with
- * suspicion and refutation, the overlay's degree, and the peer cache.
+ * gossip.h: how nodes come to know each other: our own signed record,
+ * records and claims flooded over links, anti-entropy with a random
+ * neighbour, and failure detection by probing, suspicion and
+ * refutation.  It owns the member table; the modules above read it and
+ * hear of its changes through gossip_ops.
  */
 #ifndef PEERD_GOSSIP_H
 #define PEERD_GOSSIP_H
-
-#include <sys/socket.h>
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cbor_scan.h"
-#include "members.h"
+#include "control.h"
+#include "mesh.h"
 #include "record.h"
 
-struct peerd;
+struct event_base;
+struct identity;
 struct gossip;
 struct link;
-struct ctl_conn;
-struct ctl_msg;
+struct member;
+struct members;
 
-/* Signs our first record and starts the timers. NULL after logging. */
-struct gossip	*gossip_new(struct peerd *);
+struct gossip_params {
+	const struct identity	*id;
+	const char		*name;
+	const char		(*groups)[GROUP_NAME_MAX + 1];
+	int			 ngroups;
+	bool			 hub;
+	const char		(*addrs)[ADDR_STRLEN];	/* where we are dialed */
+	int			 naddrs;
+	uint64_t		 started_at;	/* seconds since the epoch */
+	uint64_t		 gossip_interval;	/* ms */
+	uint64_t		 suspect_timeout;	/* ms */
+	uint64_t		 member_expire;		/* ms */
+	uint64_t		 max_message;	/* replies to one peer: half */
+};
+
+/* How gossip reports to its owner. */
+struct gossip_ops {
+	/*
+	 * A member's record or state changed (it joined, came back, is
+	 * suspect, died or left).  via is the node whose link brought its
+	 * new record, or NULL.
+	 */
+	void	(*member)(void *arg, const struct member *,
+		    const uint8_t *via);
+	/* A member is forgotten: expired, evicted, or a new network. */
+	void	(*forgotten)(void *arg, const uint8_t *id);
+};
+
+/* How a probe of the member id went. */
+typedef void	 gossip_probe_fn(const uint8_t *id, enum mesh_dial_result,
+		    void *arg);
+
+/* Signs our first record and starts the timer. NULL after logging. */
+struct gossip	*gossip_new(struct event_base *, const struct gossip_params *,
+		    struct mesh *, const struct gossip_ops *, void *arg);
 void		 gossip_free(struct gossip *);
 /* Floods a record saying that we leave (on SIGTERM). */
 void		 gossip_leave(struct gossip *);
 
-/* From mesh.c. */
+/* From the mesh: a link came up, or went down. */
 void		 gossip_link_up(struct gossip *, struct link *);
-/* intentional: closed on purpose (shed, duplicate, bye), not a failure. */
 void		 gossip_link_down(struct gossip *, struct link *,
-		    bool intentional, const char *reason);
-/* True if the message was a gossip message (handled or dropped). */
-bool		 gossip_message(struct gossip *, struct link *,
-		    const char *type, const struct cbor_field *, int nf);
+		    enum mesh_reason);
 /*
- * A link to id was closed on purpose by either end (disconnect, shed):
- * the overlay leaves that node alone for a while, so that it does not
- * dial straight back.  0 ms lifts the hold (an explicit connect).
+ * Dials one of the member's addresses, another one each time.  The
+ * outcome is evidence: refused means its process is gone, no answer
+ * makes it suspect.  fn (if not NULL) hears it after gossip.  -1 if no
+ * dial started.
  */
-void		 gossip_hold(struct gossip *, const uint8_t *id, int64_t ms);
-/* From discovery: a node of our network listens at sa. */
-void		 gossip_found(struct gossip *, const uint8_t *id,
-		    const struct sockaddr *sa);
+int		 gossip_probe(struct gossip *, const uint8_t *id,
+		    gossip_probe_fn *fn, void *arg);
 
-/*
- * (Re)starts LAN discovery with the current network key, if the config
- * has it on; what it finds is dialed.  0, or -1 after logging why.
- */
-int		 gossip_discovery_start(struct peerd *);
-size_t		 gossip_members_alive(const struct gossip *);
-/* Records dropped: bad signature or impossible, and older than known. */
-void		 gossip_dropped(const struct gossip *, uint64_t *invalid,
-		    uint64_t *stale);
-/* Members known, ourselves included, whatever their state. */
-size_t		 gossip_members_known(const struct gossip *);
+/* The member table, for reading; ourselves at index 0. */
+const struct members *gossip_members(const struct gossip *);
+/* Our own record, as others see it. */
+const struct record *gossip_self(const struct gossip *);
 /* Sets the services our record offers; re-signs and floods if changed. */
 void		 gossip_set_services(struct gossip *,
 		    const struct record_service *, int n);
-/* The member with that ID, or NULL. */
-struct member	*gossip_member(const struct gossip *, const uint8_t *id);
 /* Sets the topic patterns our record lists; as gossip_set_services. */
 void		 gossip_set_topics(struct gossip *,
 		    char (*topics)[TOPIC_MAX + 1], int n);
-/* Member i, from 0 to gossip_members_known() - 1, in no order. */
-const struct member *gossip_member_at(const struct gossip *, size_t i);
-/* Our own record, as others see it. */
-const struct record *gossip_self(const struct gossip *);
-/* Forgets every member and the peer cache: we joined another network. */
+/* Forgets every member: we joined another network. */
 void		 gossip_reset(struct gossip *);
-void		 gossip_op_members(struct ctl_conn *, const struct ctl_msg *);
+
+/* The link messages gossip takes, called with the gossip. */
+extern const struct mesh_handler	gossip_handlers[];
+/* Control ops (see doc/PROTOCOL.md), called with the gossip. */
+extern const struct ctl_op		gossip_ctl_ops[];
 
 #endif

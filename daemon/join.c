@@ -6,6 +6,7 @@
  * own, so a node that already knows members refuses unless forced.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,10 +19,41 @@
 #include "identity.h"
 #include "join.h"
 #include "log.h"
+#include "members.h"
 #include "mesh.h"
-#include "peerd.h"
+#include "overlay.h"
 #include "proto.h"
 #include "token.h"
+
+struct join {
+	struct identity	*id;
+	const char	*state_dir;
+	struct mesh	*mesh;
+	struct gossip	*gossip;
+	struct overlay	*overlay;
+};
+
+struct join *
+join_new(struct identity *id, const char *state_dir, struct mesh *mesh,
+    struct gossip *gossip, struct overlay *overlay)
+{
+	struct join	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	j->id = id;
+	j->state_dir = state_dir;
+	j->mesh = mesh;
+	j->gossip = gossip;
+	j->overlay = overlay;
+	return j;
+}
+
+void
+join_free(struct join *j)
+{
+	free(j);
+}
 
 /* A peers.cache with addresses in it: this node has been a member. */
 static bool
@@ -81,18 +113,18 @@ join_at_start(struct config *c, const char *text, bool force, char *err,
 	return 0;
 }
 
-void
-join_op_invite(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+join_op_invite(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct peerd		*d = ctl_peerd(c);
-	const struct record	*self = gossip_self(d->gossip);
+	struct join		*j = arg;
+	const struct record	*self = gossip_self(j->gossip);
 	struct token		 t;
 	struct cbor_buf		*b;
 	char			 text[TOKEN_STRLEN_MAX];
 	int			 i;
 
 	memset(&t, 0, sizeof(t));
-	memcpy(t.network_key, d->id.network_key, sizeof(t.network_key));
+	memcpy(t.network_key, j->id->network_key, sizeof(t.network_key));
 	for (i = 0; i < self->naddrs && i < TOKEN_ADDRS_MAX; i++)
 		snprintf(t.addrs[t.naddrs++], sizeof(t.addrs[0]), "%s",
 		    self->addrs[i]);
@@ -111,10 +143,10 @@ join_op_invite(struct ctl_conn *c, const struct ctl_msg *msg)
 	sodium_memzero(text, sizeof(text));
 }
 
-void
-join_op_join(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+join_op_join(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct peerd		*d = ctl_peerd(c);
+	struct join		*j = arg;
 	const struct cbor_field	*f;
 	struct cbor_buf		*b;
 	struct token		 t;
@@ -137,9 +169,9 @@ join_op_join(struct ctl_conn *c, const struct ctl_msg *msg)
 		    why);
 		return;
 	}
-	other = sodium_memcmp(t.network_key, d->id.network_key,
+	other = sodium_memcmp(t.network_key, j->id->network_key,
 	    NETWORK_KEY_LEN) != 0;
-	known = gossip_members_known(d->gossip);
+	known = members_count(gossip_members(j->gossip));
 	if (other && known > 1 && !force) {
 		sodium_memzero(&t, sizeof(t));
 		ctl_reply_error(c, msg->id, PEER_ALREADY_EXISTS, "this node is "
@@ -148,7 +180,7 @@ join_op_join(struct ctl_conn *c, const struct ctl_msg *msg)
 		return;
 	}
 	if (other) {
-		if (identity_set_network_key(&d->id, d->conf.state_dir,
+		if (identity_set_network_key(j->id, j->state_dir,
 		    t.network_key) == -1) {
 			sodium_memzero(&t, sizeof(t));
 			ctl_reply_error(c, msg->id, PEER_INTERNAL, "cannot store "
@@ -157,14 +189,15 @@ join_op_join(struct ctl_conn *c, const struct ctl_msg *msg)
 		}
 		log_info("join: leaving the old network for the token's");
 		/* Tell the old network we leave; closing flushes it out. */
-		gossip_leave(d->gossip);
-		mesh_reset(d->mesh);
-		gossip_reset(d->gossip);
+		gossip_leave(j->gossip);
+		mesh_reset(j->mesh);
+		gossip_reset(j->gossip);
+		overlay_reset(j->overlay);
 		/* Beacons are keyed by the network key: start them anew. */
-		(void)gossip_discovery_start(d);
+		(void)overlay_discovery_start(j->overlay);
 	}
 	for (i = 0; i < t.naddrs; i++)
-		(void)mesh_add_target(d->mesh, t.addrs[i]);
+		(void)mesh_add_target(j->mesh, t.addrs[i]);
 	b = ctl_result_begin(c, msg->id);
 	cbor_put_map(b, 2);
 	cbor_put_text(b, "network_changed");
@@ -174,3 +207,9 @@ join_op_join(struct ctl_conn *c, const struct ctl_msg *msg)
 	ctl_result_end(c);
 	sodium_memzero(&t, sizeof(t));
 }
+
+const struct ctl_op join_ctl_ops[] = {
+	{ "invite",	CTL_OP_ADMIN,	join_op_invite },
+	{ "join",	CTL_OP_ADMIN,	join_op_join },
+	{ NULL,		0,		NULL },
+};

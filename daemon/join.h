@@ -9,9 +9,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "control.h"
+
 struct config;
-struct ctl_conn;
-struct ctl_msg;
+struct gossip;
+struct identity;
+struct join;
+struct mesh;
+struct overlay;
 
 /*
  * peerd --join: before the node starts, stores the token's network key
@@ -19,11 +24,19 @@ struct ctl_msg;
  * a state directory of another network that has known members, unless
  * force.  0, or -1 with the reason in err.
  */
-int	join_at_start(struct config *, const char *token, bool force,
-	    char *err, size_t errlen);
+int		 join_at_start(struct config *, const char *token, bool force,
+		    char *err, size_t errlen);
 
-/* Control ops; see doc/PROTOCOL.md. */
-void	join_op_invite(struct ctl_conn *, const struct ctl_msg *);
-void	join_op_join(struct ctl_conn *, const struct ctl_msg *);
+/*
+ * For the ops: a join that changes networks stores the new key in id
+ * and in state_dir, and starts the mesh, membership and the overlay
+ * afresh.  NULL if out of memory.
+ */
+struct join	*join_new(struct identity *id, const char *state_dir,
+		    struct mesh *, struct gossip *, struct overlay *);
+void		 join_free(struct join *);
+
+/* Control ops (see doc/PROTOCOL.md), called with the join. */
+extern const struct ctl_op	join_ctl_ops[];
 
 #endif

@@ -140,7 +140,7 @@ pings_fail(struct link *l, const char *why)
 		fn = p->fn;
 		arg = p->arg;
 		ping_free(p);
-		fn(-1, why, arg);
+		fn(LINK_PING_CLOSED, -1, why, arg);
 	}
 }
 
@@ -153,11 +153,12 @@ ping_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	ping_free(p);
-	fn(-1, "no pong before the deadline", parg);
+	fn(LINK_PING_TIMEOUT, -1, "no pong before the deadline", parg);
 }
 
-void
-link_close(struct link *l, const char *reason)
+/* Ends the link; see link_close. */
+static void
+link_stop(struct link *l, enum link_end why, const char *reason)
 {
 	if (l->state == LINK_CLOSED)
 		return;
@@ -165,7 +166,7 @@ link_close(struct link *l, const char *reason)
 		(void)link_flush(l);	/* a bye, say */
 	l->state = LINK_CLOSED;
 	pings_fail(l, reason);
-	l->ops->down(l, reason, l->arg);
+	l->ops->down(l, why, reason, l->arg);
 	if (l->rd != NULL)
 		event_free(l->rd);
 	l->rd = NULL;
@@ -205,6 +206,12 @@ link_close(struct link *l, const char *reason)
 	l->flush = NULL;
 	/* Callers up the stack may still hold l: free it from the loop. */
 	event_active(l->reaper, EV_TIMEOUT, 1);
+}
+
+void
+link_close(struct link *l, const char *reason)
+{
+	link_stop(l, LINK_END_HERE, reason);
 }
 
 static void
@@ -278,7 +285,7 @@ link_up(struct link *l)
 
 	memcpy(l->hash, noise_hs_hash(l->hs), sizeof(l->hash));
 	if (noise_hs_split(l->hs, &l->tx, &l->rx) == -1) {
-		link_close(l, "handshake split failed");
+		link_stop(l, LINK_END_FAILED, "handshake split failed");
 		return;
 	}
 	noise_hs_free(l->hs);
@@ -290,7 +297,7 @@ link_up(struct link *l)
 	duration_timeval(l->par->ping_interval, &tv);
 	l->timer = event_new(l->par->base, -1, EV_PERSIST, link_tick, l);
 	if (l->timer == NULL || event_add(l->timer, &tv) == -1) {
-		link_close(l, "cannot start keep-alive timer");
+		link_stop(l, LINK_END_FAILED, "cannot start keep-alive timer");
 		return;
 	}
 	l->ops->up(l, l->arg);
@@ -308,19 +315,19 @@ link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 		/* Most often: the other side has another network key. */
 		log_warnx("link %s: handshake failed (different network key, "
 		    "or not peerd), closing", l->addr);
-		link_close(l, "handshake failed");
+		link_stop(l, LINK_END_FAILED, "handshake failed");
 		return;
 	}
 	if (l->outbound) {
 		/* We read message 2: the responder's HELLO; send ours. */
 		if (link_check_hello(l, payload, (size_t)n) == -1) {
-			link_close(l, "bad HELLO");
+			link_stop(l, LINK_END_FAILED, "bad HELLO");
 			return;
 		}
 		link_hello(l);
 		if (l->out.failed ||
 		    link_write_hs(l, l->out.data, l->out.len) == -1) {
-			link_close(l, "cannot write handshake");
+			link_stop(l, LINK_END_FAILED, "cannot write handshake");
 			return;
 		}
 		link_up(l);
@@ -331,20 +338,20 @@ link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 		if (n != 0) {
 			log_warnx("link %s: handshake message 1 carries a "
 			    "payload, closing", l->addr);
-			link_close(l, "unexpected handshake payload");
+			link_stop(l, LINK_END_FAILED, "unexpected handshake payload");
 			return;
 		}
 		link_hello(l);
 		if (l->out.failed ||
 		    link_write_hs(l, l->out.data, l->out.len) == -1) {
-			link_close(l, "cannot write handshake");
+			link_stop(l, LINK_END_FAILED, "cannot write handshake");
 			return;
 		}
 		return;
 	}
 	/* We read message 3: the initiator's HELLO. */
 	if (link_check_hello(l, payload, (size_t)n) == -1) {
-		link_close(l, "bad HELLO");
+		link_stop(l, LINK_END_FAILED, "bad HELLO");
 		return;
 	}
 	link_up(l);
@@ -408,7 +415,7 @@ link_pong(struct link *l, uint64_t seq)
 	arg = p->arg;
 	now -= p->sent_us;
 	ping_free(p);
-	fn(now, NULL, arg);
+	fn(LINK_PING_ANSWERED, now, NULL, arg);
 }
 
 /* One whole message from the peer. */
@@ -423,14 +430,14 @@ link_message(struct link *l, const uint8_t *msg, size_t len)
 	l->msgs_in++;
 	if (linkmsg_decode(msg, len, &m) == -1) {
 		log_warnx("link %s: malformed message, closing", l->name);
-		link_close(l, "malformed message");
+		link_stop(l, LINK_END_FAILED, "malformed message");
 		return;
 	}
 	if (strcmp(m.type, "ping") == 0 || strcmp(m.type, "pong") == 0) {
 		if (linkmsg_ping(&m, &seq, &pad, &padlen) == -1) {
 			log_warnx("link %s: %s without a sequence number, "
 			    "closing", l->name, m.type);
-			link_close(l, "malformed ping");
+			link_stop(l, LINK_END_FAILED, "malformed ping");
 			return;
 		}
 		if (m.type[1] == 'o')
@@ -468,7 +475,7 @@ link_batch(struct link *l, const uint8_t *p, size_t left)
 		if (l->reasm.len != 0)
 			why = "batch inside a split message";
 		log_warnx("link %s: %s, closing", l->name, why);
-		link_close(l, why);
+		link_stop(l, LINK_END_FAILED, why);
 	}
 	return done;
 }
@@ -488,13 +495,13 @@ link_transport_record(struct link *l, uint8_t *rec, size_t len)
 
 	if (len < WIRE_RECORD_MIN) {
 		log_warnx("link %s: record of %zu bytes, closing", l->name, len);
-		link_close(l, "short record");
+		link_stop(l, LINK_END_FAILED, "short record");
 		return 0;
 	}
 	if ((n = noise_decrypt(&l->rx, NULL, 0, rec, len, rec, len)) == -1) {
 		log_warnx("link %s: record fails authentication, closing",
 		    l->name);
-		link_close(l, "bad record");
+		link_stop(l, LINK_END_FAILED, "bad record");
 		return 0;
 	}
 	if (rec[0] == WIRE_BATCH)
@@ -503,7 +510,7 @@ link_transport_record(struct link *l, uint8_t *rec, size_t len)
 	    &msg, &mlen, &why);
 	if (r == -1) {
 		log_warnx("link %s: %s, closing", l->name, why);
-		link_close(l, why);
+		link_stop(l, LINK_END_FAILED, why);
 		return 0;
 	}
 	if (r == 1)
@@ -531,7 +538,7 @@ link_process(struct link *l)
 			return;
 		if ((p = evbuffer_pullup(l->in, (ssize_t)(WIRE_HDR + len))) ==
 		    NULL) {
-			link_close(l, "out of memory");
+			link_stop(l, LINK_END_FAILED, "out of memory");
 			return;
 		}
 		l->bytes_in += WIRE_HDR + len;
@@ -547,6 +554,30 @@ link_process(struct link *l)
 	event_active(l->rd, EV_READ, 1);
 }
 
+/* Refused or reset: nothing listens there, or the process went away. */
+static enum link_end
+end_of_errno(int e)
+{
+	return e == ECONNREFUSED || e == ECONNRESET ? LINK_END_REFUSED :
+	    LINK_END_FAILED;
+}
+
+/* The connection ended under us: one log line, and the link closes. */
+static void
+link_lost(struct link *l, enum link_end why, const char *reason)
+{
+	char	copy[160];
+
+	/* reason may be strerror's buffer, which logging can reuse. */
+	snprintf(copy, sizeof(copy), "%s", reason);
+	if (l->state == LINK_UP)
+		log_info("link %s: %s", l->name, copy);
+	else
+		log_info("link %s: %s before the handshake finished", l->addr,
+		    copy);
+	link_stop(l, why, copy);
+}
+
 /*
  * The socket is readable.  Links read for themselves rather than
  * through the bufferevent, whose reads stop at 4 KiB in libevent 2.1:
@@ -559,7 +590,6 @@ link_readable(evutil_socket_t fd, short what, void *arg)
 	struct evbuffer_iovec	 v[2];
 	ssize_t			 n;
 	int			 nv;
-	char			 reason[160];
 
 	(void)what;
 	if (evbuffer_get_length(l->in) < LINK_READ_HIGH) {
@@ -571,19 +601,16 @@ link_readable(evutil_socket_t fd, short what, void *arg)
 		nv = evbuffer_reserve_space(l->in, (ev_ssize_t)l->read_size, v,
 		    2);
 		if (nv < 1) {
-			link_close(l, "out of memory");
+			link_stop(l, LINK_END_FAILED, "out of memory");
 			return;
 		}
 		n = readv(fd, (struct iovec *)v, nv);
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-			snprintf(reason, sizeof(reason), "%s", n == 0 ?
-			    "connection closed by peer" : strerror(errno));
-			if (l->state == LINK_UP)
-				log_info("link %s: %s", l->name, reason);
-			else
-				log_info("link %s: %s before the handshake "
-				    "finished", l->addr, reason);
-			link_close(l, reason);
+		if (n == 0) {
+			link_lost(l, LINK_END_EOF, "connection closed by peer");
+			return;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			link_lost(l, end_of_errno(errno), strerror(errno));
 			return;
 		}
 		if (n > 0) {
@@ -639,23 +666,20 @@ link_event_cb(struct bufferevent *bev, short what, void *arg)
 		link_nodelay(bufferevent_getfd(bev));
 		if (link_start_reading(l, bufferevent_getfd(bev)) == -1 ||
 		    link_write_hs(l, NULL, 0) == -1)
-			link_close(l, "cannot write handshake");
+			link_stop(l, LINK_END_FAILED, "cannot write handshake");
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
-		snprintf(reason, sizeof(reason), "connection closed by peer");
-	else if ((err = bufferevent_socket_get_dns_error(bev)) != 0)
+		link_lost(l, LINK_END_EOF, "connection closed by peer");
+	else if ((err = bufferevent_socket_get_dns_error(bev)) != 0) {
 		snprintf(reason, sizeof(reason), "cannot resolve: %s",
 		    evutil_gai_strerror(err));
-	else
-		snprintf(reason, sizeof(reason), "%s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	if (l->state == LINK_UP)
-		log_info("link %s: %s", l->name, reason);
-	else
-		log_info("link %s: %s before the handshake finished", l->addr,
-		    reason);
-	link_close(l, reason);
+		link_lost(l, LINK_END_FAILED, reason);
+	} else {
+		err = EVUTIL_SOCKET_ERROR();
+		link_lost(l, end_of_errno(err),
+		    evutil_socket_error_to_string(err));
+	}
 }
 
 /* Keep-alive: ping, and close a link that has gone silent. */
@@ -672,7 +696,7 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 		snprintf(reason, sizeof(reason), "no traffic for %" PRId64
 		    " ms", now / 1000 - l->last_rx_ms);
 		log_info("link %s: %s, closing", l->name, reason);
-		link_close(l, reason);
+		link_stop(l, LINK_END_SILENT, reason);
 		return;
 	}
 	slot = (int)(++l->seq % LINK_KEEPALIVE_SLOTS);
@@ -689,7 +713,7 @@ link_handshake_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	log_info("link %s: handshake not finished within %" PRIu64 " ms, "
 	    "closing", l->addr, l->par->handshake_timeout);
-	link_close(l, "handshake timed out");
+	link_stop(l, LINK_END_SILENT, "handshake timed out");
 }
 
 /* Frees a link its owner never heard of: no callbacks. */
@@ -774,7 +798,7 @@ link_start(evutil_socket_t fd, short what, void *arg)
 	/* Errors, immediate ones too, arrive through link_event_cb. */
 	if (bufferevent_socket_connect_hostname(l->bev, l->par->dns, AF_UNSPEC,
 	    host, port) == -1 && l->state == LINK_CONNECTING)
-		link_close(l, "cannot start the connection");
+		link_stop(l, LINK_END_FAILED, "cannot start the connection");
 }
 
 struct link *
@@ -851,7 +875,7 @@ link_flush_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	if (l->state == LINK_UP && link_flush(l) == -1)
-		link_close(l, "cannot encrypt");
+		link_stop(l, LINK_END_FAILED, "cannot encrypt");
 }
 
 /* A peer that stops reading is dropped, not buffered without end. */
@@ -866,7 +890,7 @@ link_over_limit(struct link *l)
 	snprintf(reason, sizeof(reason), "peer not reading (%zu bytes "
 	    "queued)", queued);
 	log_warnx("link %s: %s, closing", l->name, reason);
-	link_close(l, reason);
+	link_stop(l, LINK_END_FAILED, reason);
 	return true;
 }
 
@@ -885,12 +909,12 @@ link_send(struct link *l, const uint8_t *msg, size_t len)
 	if (len > 0 && len <= WIRE_BATCH_MSG_MAX) {
 		if (l->batch == NULL &&
 		    (l->batch = malloc(WIRE_CHUNK_MAX)) == NULL) {
-			link_close(l, "out of memory");
+			link_stop(l, LINK_END_FAILED, "out of memory");
 			return -1;
 		}
 		if (wire_batch_add(l->batch, &l->batchlen, msg, len) == -1) {
 			if (link_flush(l) == -1) {
-				link_close(l, "cannot encrypt");
+				link_stop(l, LINK_END_FAILED, "cannot encrypt");
 				return -1;
 			}
 			(void)wire_batch_add(l->batch, &l->batchlen, msg, len);
@@ -901,13 +925,13 @@ link_send(struct link *l, const uint8_t *msg, size_t len)
 		return link_over_limit(l) ? -1 : 0;
 	}
 	if (link_flush(l) == -1) {
-		link_close(l, "cannot encrypt");
+		link_stop(l, LINK_END_FAILED, "cannot encrypt");
 		return -1;
 	}
 	out = bufferevent_get_output(l->bev);
 	before = evbuffer_get_length(out);
 	if (wire_seal(&l->tx, msg, len, out) == -1) {
-		link_close(l, "cannot encrypt");
+		link_stop(l, LINK_END_FAILED, "cannot encrypt");
 		return -1;
 	}
 	l->bytes_out += evbuffer_get_length(out) - before;

@@ -38,12 +38,22 @@ struct link_params {
 	uint64_t		 handshake_timeout; /* ms */
 };
 
+/* Why a link ended, for its owner to act on; the text is for people. */
+enum link_end {
+	LINK_END_HERE,		/* link_close: this node ended it */
+	LINK_END_EOF,		/* the peer closed the connection */
+	LINK_END_REFUSED,	/* refused or reset: nothing listens there */
+	LINK_END_SILENT,	/* no traffic for dead_after, or no handshake */
+	LINK_END_FAILED,	/* anything else: an error, bad input, memory */
+};
+
 /* How a link reports to its owner. */
 struct link_ops {
 	/* Handshake done; remote identity known and checked. */
 	void	(*up)(struct link *, void *arg);
 	/* The link is closing: the last call; reason is for logs. */
-	void	(*down)(struct link *, const char *reason, void *arg);
+	void	(*down)(struct link *, enum link_end, const char *reason,
+		    void *arg);
 	/* A message other than ping/pong; fields point into msg. */
 	void	(*message)(struct link *, const char *type,
 		    const struct cbor_field *, int nf, const uint8_t *msg,
@@ -58,9 +68,10 @@ struct link	*link_accept(const struct link_params *, int fd,
 		    const struct sockaddr *, const struct link_ops *,
 		    void *arg);
 /*
- * Closes the link: ops->down runs now, the memory goes once control is
- * back in the event loop, so a caller holding l may still read it but
- * must not call anything else on it.  Repeated calls do nothing.
+ * Closes the link (LINK_END_HERE): ops->down runs now, the memory goes
+ * once control is back in the event loop, so a caller holding l may
+ * still read it but must not call anything else on it.  Repeated calls
+ * do nothing.
  */
 void		 link_close(struct link *, const char *reason);
 
@@ -69,8 +80,14 @@ size_t		 link_queued(const struct link *);
 /* Queues one message. 0, or -1 if the link closed (queue over limit). */
 int		 link_send(struct link *, const uint8_t *msg, size_t len);
 
-/* Called once with the round trip time, or with rtt_us -1 and why. */
-typedef void	 link_ping_fn(int64_t rtt_us, const char *why, void *arg);
+enum link_ping_result {
+	LINK_PING_ANSWERED,	/* rtt_us is the round trip time */
+	LINK_PING_TIMEOUT,	/* no pong in time */
+	LINK_PING_CLOSED,	/* the link closed first */
+};
+/* Called once; rtt_us is -1 and why says why unless answered. */
+typedef void	 link_ping_fn(enum link_ping_result, int64_t rtt_us,
+		    const char *why, void *arg);
 /*
  * Sends a ping carrying size bytes and calls fn when its pong arrives,
  * when timeout_ms pass, or when the link closes.  -1 if too many pings

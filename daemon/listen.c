@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -188,4 +190,40 @@ const char *
 listeners_addr(const struct listeners *ls, size_t i)
 {
 	return ls->l[i].addr;
+}
+
+int
+listeners_dialable(const struct listeners *ls, char (*out)[ADDR_STRLEN],
+    int max)
+{
+	struct ifaddrs	*ifa, *i;
+	char		 host[ADDR_STRLEN], *colon;
+	const char	*a;
+	size_t		 k;
+	int		 n = 0;
+
+	for (k = 0; k < ls->n && n < max; k++) {
+		a = ls->l[k].addr;
+		if (strncmp(a, "0.0.0.0:", 8) != 0 && strncmp(a, "[::]:", 5) != 0) {
+			snprintf(out[n++], ADDR_STRLEN, "%s", a);
+			continue;
+		}
+		if ((colon = strrchr(a, ':')) == NULL || getifaddrs(&ifa) == -1)
+			continue;
+		for (i = ifa; i != NULL && n < max; i = i->ifa_next) {
+			if (i->ifa_addr == NULL || (i->ifa_addr->sa_family !=
+			    (a[0] == '[' ? AF_INET6 : AF_INET)))
+				continue;
+			addr_format(i->ifa_addr, host);
+			/* Loopback and link-local are of no use to others. */
+			if (strncmp(host, "127.", 4) == 0 ||
+			    strncmp(host, "[::1]", 5) == 0 ||
+			    strncmp(host, "[fe80", 5) == 0)
+				continue;
+			*strrchr(host, ':') = '\0';
+			snprintf(out[n++], ADDR_STRLEN, "%s%s", host, colon);
+		}
+		freeifaddrs(ifa);
+	}
+	return n;
 }

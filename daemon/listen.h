@@ -29,5 +29,12 @@ void		 listeners_free(struct listeners *);
 /* Number of bound sockets, and the address of socket i (port filled in). */
 size_t		 listeners_count(const struct listeners *);
 const char	*listeners_addr(const struct listeners *, size_t i);
+/*
+ * Up to max addresses where other nodes can dial us: the bound ones,
+ * with a wildcard replaced by the addresses of the interfaces (but
+ * loopback and link-local).  Their number.
+ */
+int		 listeners_dialable(const struct listeners *,
+		    char (*out)[ADDR_STRLEN], int max);
 
 #endif

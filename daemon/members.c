@@ -22,6 +22,8 @@ struct members {
 	/* IDs hashed with a secret key: crafted IDs cannot pile up. */
 	struct member		**bucket;
 	uint8_t			  hkey[crypto_shorthash_KEYBYTES];
+	void			(*forget)(const struct member *, void *);
+	void			 *forget_arg;
 };
 
 static const char	*const state_names[] = {
@@ -79,6 +81,27 @@ member_free(struct member *m)
 	free(m);
 }
 
+/* Forgets member i, moving the last one into its place. */
+static void
+forget(struct members *t, size_t i)
+{
+	struct member	*m = t->m[i];
+
+	if (t->forget != NULL)
+		t->forget(m, t->forget_arg);
+	hash_del(t, m);
+	member_free(m);
+	t->m[i] = t->m[--t->n];
+}
+
+void
+members_on_forget(struct members *t, void (*fn)(const struct member *, void *),
+    void *arg)
+{
+	t->forget = fn;
+	t->forget_arg = arg;
+}
+
 /* Takes the record r and a copy of raw as m's current record. */
 static int
 member_set(struct member *m, const struct record *r, const uint8_t *raw,
@@ -97,8 +120,6 @@ member_set(struct member *m, const struct record *r, const uint8_t *raw,
 	m->state_inc = r->incarnation;
 	m->since_ms = now;
 	m->deadline_ms = 0;
-	m->refused = false;
-	m->redial_ms = 0;
 	base32_encode(r->id, sizeof(r->id), m->idstr);
 	return 0;
 }
@@ -219,9 +240,7 @@ members_evict(struct members *t)
 			oldest = i;
 	if (oldest == 0)
 		return false;
-	hash_del(t, t->m[oldest]);
-	member_free(t->m[oldest]);
-	t->m[oldest] = t->m[--t->n];
+	forget(t, oldest);
 	return true;
 }
 
@@ -344,9 +363,7 @@ members_expire(struct members *t, int64_t now, int64_t expire_ms)
 		if ((t->m[i]->state == MEMBER_DEAD ||
 		    t->m[i]->state == MEMBER_LEFT) &&
 		    now - t->m[i]->since_ms >= expire_ms) {
-			hash_del(t, t->m[i]);
-			member_free(t->m[i]);
-			t->m[i] = t->m[--t->n];
+			forget(t, i);
 			n++;
 		} else
 			i++;
@@ -357,8 +374,6 @@ members_expire(struct members *t, int64_t now, int64_t expire_ms)
 void
 members_clear(struct members *t)
 {
-	while (t->n > 1) {
-		hash_del(t, t->m[t->n - 1]);
-		member_free(t->m[--t->n]);
-	}
+	while (t->n > 1)
+		forget(t, t->n - 1);
 }

@@ -2,7 +2,9 @@
 /*
  * members.h: the table of known nodes, with their signed records and
  * their states (alive, suspect, dead, left).  Only the rules of state
- * and incarnation live here; gossip.c moves records between nodes.
+ * and incarnation live here: no clock, no I/O.  gossip.c moves records
+ * between nodes; what other modules keep about a member, they keep in
+ * tables of their own (nodemap.h).
  */
 #ifndef PEERD_MEMBERS_H
 #define PEERD_MEMBERS_H
@@ -33,17 +35,6 @@ struct member {
 	int64_t			 deadline_ms;	/* suspect: when it turns dead */
 	bool			 self;
 	struct member		*hnext;		/* in its hash bucket */
-	int64_t			 dialed_ms;	/* last dial by the overlay */
-	int64_t			 hold_until_ms;	/* no overlay dials before */
-	bool			 sent_mark;	/* scratch while answering */
-	bool			 refused;	/* dead, and its address refuses */
-	int64_t			 redial_ms;	/* dead: wait between dials */
-	unsigned		 dial_count;	/* picks the next address */
-	int64_t			 call_dial_ms;	/* last dial to carry calls */
-	uint64_t		 ev_seq;	/* its last event taken here */
-	uint64_t		 ev_started;	/* from its run that started then */
-	uint8_t			 via[NODE_ID_LEN]; /* its record came from */
-	bool			 has_via;
 };
 
 enum members_result {
@@ -74,6 +65,12 @@ member_live(const struct member *m)
 /* self_raw is our own signed record; the table keeps a copy. NULL: ENOMEM */
 struct members	*members_new(const uint8_t *self_raw, size_t len, int64_t now);
 void		 members_free(struct members *);
+/*
+ * fn hears of each member the table forgets (expired, evicted to make
+ * room, or cleared), just before it goes.
+ */
+void		 members_on_forget(struct members *,
+		    void (*fn)(const struct member *, void *), void *arg);
 
 /*
  * Offers a signed record (checked here).  *mp is the member on NEW,

@@ -18,16 +18,16 @@
 #include <sodium.h>
 
 #include "cbor_buf.h"
+#include "clock.h"
 #include "control.h"
+#include "dispatch.h"
 #include "duration.h"
+#include "identity.h"
 #include "link.h"
-#include "listen.h"
 #include "log.h"
-#include "gossip.h"
 #include "mesh.h"
+#include "nodemap.h"
 #include "noise.h"
-#include "peerd.h"
-#include "route.h"
 #include "proto.h"
 
 #define BACKOFF_MIN_MS		200
@@ -39,6 +39,7 @@
 #define HOLD_MAX_MS		3600000	/* a kept address shed again and again */
 #define CALL_LINK_IDLE_MS	60000	/* links dialed for calls, unused */
 #define MESH_ENVELOPE		(64u << 10) /* link messages: max_message + this */
+#define HOLDS_MAX		4096	/* nodes held off at once */
 /* A node named on the command line: an ID prefix or a name. */
 #define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
 				 NODE_NAME_MAX + 1 : NODE_ID_STRLEN)
@@ -55,6 +56,7 @@ struct mlink {
 	void			*dial_arg;
 	bool			 intentional;	/* closed on purpose, either end */
 	bool			 for_calls;	/* dialed to carry calls */
+	bool			 reported;	/* its owner was told it is up */
 };
 
 /* Someone waiting for a target's dial to succeed or fail. */
@@ -81,12 +83,16 @@ struct target {
 };
 
 struct mesh {
-	struct peerd			*d;
+	struct event_base		*base;
+	const struct mesh_ops		*ops;
+	void				*arg;
 	struct link_params		 par;
 	struct hello			 hello;
 	struct evdns_base		*dns;
 	TAILQ_HEAD(, mlink)		 links;
 	TAILQ_HEAD(, target)		 targets;
+	struct dispatch			 handlers;	/* by message type */
+	struct nodemap			*holds;		/* int64_t: until */
 };
 
 static const struct link_ops	mesh_link_ops;
@@ -211,7 +217,7 @@ target_new(struct mesh *m, const char *addr, bool keep)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
-	if ((t->timer = evtimer_new(m->d->base, target_timer_cb, t)) == NULL) {
+	if ((t->timer = evtimer_new(m->base, target_timer_cb, t)) == NULL) {
 		free(t);
 		return NULL;
 	}
@@ -231,7 +237,7 @@ target_new(struct mesh *m, const char *addr, bool keep)
 static bool
 mesh_keep_new(struct mesh *m, struct link *older, struct link *newer)
 {
-	const uint8_t	*self = m->d->id.pk;
+	const uint8_t	*self = m->par.id->pk;
 	const uint8_t	*io, *in;
 	int		 c;
 
@@ -258,7 +264,7 @@ mesh_link_up(struct link *l, void *arg)
 	void			*fnarg;
 	enum mesh_dial_result	 res;
 
-	if (memcmp(id, m->d->id.pk, NODE_ID_LEN) == 0) {
+	if (memcmp(id, m->par.id->pk, NODE_ID_LEN) == 0) {
 		if (ml->t != NULL && !ml->t->is_self) {
 			log_warnx("mesh: %s is this node itself; not dialing "
 			    "it again", ml->t->addr);
@@ -301,25 +307,58 @@ mesh_link_up(struct link *l, void *arg)
 			if (ml->t == NULL)
 				ml->t = t;
 		}
-	if ((other = mesh_find_up(m, id, ml)) != NULL) {
-		if (mesh_keep_new(m, other->l, l)) {
+	if ((other = mesh_find_up(m, id, ml)) != NULL &&
+	    !mesh_keep_new(m, other->l, l)) {
+		ml->intentional = true;
+		link_close(l, "duplicate link");
+	} else {
+		if (other != NULL) {
 			other->intentional = true;
 			link_close(other->l, "duplicate link");
-			/* The link kept starts its exchange like any other. */
-			if (link_state(l) == LINK_UP)
-				gossip_link_up(m->d->gossip, l);
-		} else {
-			ml->intentional = true;
-			link_close(l, "duplicate link");
 		}
-	} else
-		gossip_link_up(m->d->gossip, l);
+		/* The link kept is reported like any other. */
+		if (link_state(l) == LINK_UP) {
+			ml->reported = true;
+			m->ops->up(m->arg, l);
+		}
+	}
 	if (fn != NULL)
 		fn(res, "another node answered", fnarg);
 }
 
+static enum mesh_reason
+mesh_reason(const struct mlink *ml, enum link_end why)
+{
+	if (ml->intentional)
+		return MESH_ON_PURPOSE;
+	switch (why) {
+	case LINK_END_REFUSED:
+		return MESH_REFUSED;
+	case LINK_END_SILENT:
+		return MESH_SILENT;
+	default:
+		return MESH_LOST;
+	}
+}
+
+const char *
+mesh_reason_name(enum mesh_reason r)
+{
+	switch (r) {
+	case MESH_ON_PURPOSE:
+		return "closed on purpose";
+	case MESH_REFUSED:
+		return "refused";
+	case MESH_SILENT:
+		return "silent";
+	default:
+		return "lost";
+	}
+}
+
 static void
-mesh_link_down(struct link *l, const char *reason, void *arg)
+mesh_link_down(struct link *l, enum link_end why, const char *reason,
+    void *arg)
 {
 	struct mlink	*ml = arg, *up;
 	struct mesh	*m = ml->m;
@@ -327,11 +366,10 @@ mesh_link_down(struct link *l, const char *reason, void *arg)
 
 	TAILQ_REMOVE(&m->links, ml, entry);
 	if (ml->dial_fn != NULL)
-		/* Refused or reset: nothing listens there any more. */
-		ml->dial_fn(strstr(reason, "refused") != NULL ||
-		    strstr(reason, "reset") != NULL ? MESH_DIAL_REFUSED :
+		ml->dial_fn(why == LINK_END_REFUSED ? MESH_DIAL_REFUSED :
 		    MESH_DIAL_FAILED, reason, ml->dial_arg);
-	gossip_link_down(m->d->gossip, l, ml->intentional, reason);
+	if (ml->reported)
+		m->ops->down(m->arg, l, mesh_reason(ml, why));
 	TAILQ_FOREACH(t, &m->targets, entry) {
 		if (t->ml != ml)
 			continue;
@@ -371,27 +409,74 @@ mesh_link_down(struct link *l, const char *reason, void *arg)
 	free(ml);
 }
 
+/* Holds id off for HOLD_MS, or lifts its hold (ms 0). */
+static void
+mesh_hold(struct mesh *m, const uint8_t *id, int64_t ms)
+{
+	int64_t		*until, now = clock_ms();
+	const uint8_t	*held;
+	size_t		 i;
+
+	if (ms == 0) {
+		nodemap_del(m->holds, id);
+		return;
+	}
+	if (nodemap_count(m->holds) == HOLDS_MAX)
+		for (i = nodemap_count(m->holds); i-- > 0; )
+			if (*(int64_t *)nodemap_at(m->holds, i, &held) <= now)
+				nodemap_del(m->holds, held);
+	/* Full of live holds: this one is not kept, a dial comes sooner. */
+	if ((until = nodemap_put(m->holds, id)) != NULL)
+		*until = now + ms;
+}
+
+bool
+mesh_held(struct mesh *m, const uint8_t *id)
+{
+	int64_t	*until = nodemap_get(m->holds, id);
+
+	if (until == NULL)
+		return false;
+	if (*until > clock_ms())
+		return true;
+	nodemap_del(m->holds, id);
+	return false;
+}
+
 static void
 mesh_link_message(struct link *l, const char *type, const struct cbor_field *f,
     int nf, const uint8_t *msg, size_t len, void *arg)
 {
-	struct mlink	*ml = arg;
-	char		 esc[64];
+	const struct dispatch_entry	*e;
+	const struct mesh_handler	*h;
+	struct mlink			*ml = arg;
+	char				 esc[64];
 
 	(void)msg; (void)len;
 	if (strcmp(type, "bye") == 0) {
 		/* The other end closes this link on purpose: not a failure. */
 		ml->intentional = true;
-		gossip_hold(ml->m->d->gossip, link_remote(l)->id, HOLD_MS);
+		mesh_hold(ml->m, link_remote(l)->id, HOLD_MS);
 		return;
 	}
-	if (route_message(ml->m->d->route, l, type, f, nf))
+	if ((e = dispatch_find(&ml->m->handlers, type)) != NULL) {
+		h = e->handler;
+		h->fn(e->arg, l, type, f, nf);
 		return;
-	if (gossip_message(ml->m->d->gossip, l, type, f, nf))
-		return;
+	}
 	/* Newer nodes may send what this one does not know: skip it. */
 	log_debug("link %s: ignoring message %s", link_name(l),
 	    log_escape(type, strlen(type), esc, sizeof(esc)));
+}
+
+int
+mesh_handle(struct mesh *m, const struct mesh_handler *h, void *arg)
+{
+	for (; h->type != NULL; h++)
+		if (dispatch_add(&m->handlers, "mesh: message", h->type, h,
+		    arg) == -1)
+			return -1;
+	return 0;
 }
 
 /* Closes an up link on purpose, telling the other end first. */
@@ -404,7 +489,7 @@ mesh_close_on_purpose(struct mlink *ml, const char *reason)
 
 	ml->intentional = true;
 	if (link_state(l) == LINK_UP) {
-		gossip_hold(ml->m->d->gossip, link_remote(l)->id, HOLD_MS);
+		mesh_hold(ml->m, link_remote(l)->id, HOLD_MS);
 		/* The send may close l already, freeing ml: use l only. */
 		(void)link_send(l, bye, sizeof(bye));
 	}
@@ -446,58 +531,46 @@ mesh_accept(struct mesh *m, int fd, const struct sockaddr *sa)
 }
 
 struct mesh *
-mesh_new(struct peerd *d)
+mesh_new(struct event_base *base, const struct mesh_params *p,
+    const struct mesh_ops *ops, void *arg)
 {
 	struct mesh	*m;
-	size_t		 i, n;
-	int		 j;
 
-	if ((m = calloc(1, sizeof(*m))) == NULL) {
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->holds = nodemap_new(sizeof(int64_t), HOLDS_MAX)) == NULL) {
+		free(m);
 		log_warn("mesh");
 		return NULL;
 	}
-	m->d = d;
+	m->base = base;
+	m->ops = ops;
+	m->arg = arg;
 	TAILQ_INIT(&m->links);
 	TAILQ_INIT(&m->targets);
-	m->dns = evdns_base_new(d->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	m->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (m->dns == NULL) {
 		/* No resolv.conf: numeric addresses and /etc/hosts still work. */
-		m->dns = evdns_base_new(d->base, 0);
+		m->dns = evdns_base_new(base, 0);
 		if (m->dns != NULL)
 			evdns_base_load_hosts(m->dns, NULL);
 	}
 	if (m->dns == NULL) {
 		log_warnx("mesh: cannot set up name resolution");
+		nodemap_free(m->holds);
 		free(m);
 		return NULL;
 	}
-	m->hello.version = HELLO_VERSION;
-	memcpy(m->hello.id, d->id.pk, NODE_ID_LEN);
-	snprintf(m->hello.name, sizeof(m->hello.name), "%s", d->conf.name);
-	n = listeners_count(d->listeners);
-	for (i = 0; i < n && i < HELLO_ADDRS_MAX; i++)
-		snprintf(m->hello.listen[m->hello.nlisten++], ADDR_STRLEN, "%s",
-		    listeners_addr(d->listeners, i));
-	m->par.base = d->base;
+	m->hello = *p->hello;
+	m->par.base = base;
 	m->par.dns = m->dns;
-	m->par.id = &d->id;
+	m->par.id = p->id;
 	m->par.hello = &m->hello;
 	/* A call carries up to max_message of arguments, plus its own keys. */
-	m->par.max_message = d->conf.max_message + MESH_ENVELOPE;
-	m->par.ping_interval = d->conf.ping_interval;
-	m->par.dead_after = d->conf.dead_after;
-	m->par.handshake_timeout = d->conf.handshake_timeout;
-	for (j = 0; j < d->conf.nbootstrap; j++) {
-		struct target	*t = target_new(m, d->conf.bootstrap[j], true);
-
-		if (t == NULL) {
-			log_warnx("mesh: out of memory");
-			mesh_free(m);
-			return NULL;
-		}
-		target_dial(t);
-	}
+	m->par.max_message = p->max_message + MESH_ENVELOPE;
+	m->par.ping_interval = p->ping_interval;
+	m->par.dead_after = p->dead_after;
+	m->par.handshake_timeout = p->handshake_timeout;
 	return m;
 }
 
@@ -513,6 +586,8 @@ mesh_free(struct mesh *m)
 	while (!TAILQ_EMPTY(&m->links))
 		mesh_close_on_purpose(TAILQ_FIRST(&m->links), "shutting down");
 	evdns_base_free(m->dns, 0);
+	dispatch_free(&m->handlers);
+	nodemap_free(m->holds);
 	free(m);
 }
 
@@ -555,10 +630,10 @@ waiter_cancel(void *arg)
 	free(w);
 }
 
-void
-mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct mesh	*m = ctl_peerd(c)->mesh;
+	struct mesh	*m = arg;
 	struct target	*t;
 	struct waiter	*w;
 	char		 addr[HOST_MAX + 8], host[HOST_MAX], err[128];
@@ -596,7 +671,7 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
 	/* Asked for by a user: no hold-offs from earlier sheds stand. */
 	t->hold_ms = 0;
 	if (t->has_id)
-		gossip_hold(m->d->gossip, t->id, 0);
+		mesh_hold(m, t->id, 0);
 	if ((w = calloc(1, sizeof(*w))) == NULL ||
 	    (w->defer = ctl_defer(c, msg->id, waiter_cancel, w)) == NULL) {
 		if (w == NULL)
@@ -621,10 +696,10 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg)
 	}
 }
 
-void
-mesh_op_disconnect(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+mesh_op_disconnect(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct mesh	*m = ctl_peerd(c)->mesh;
+	struct mesh	*m = arg;
 	struct mlink	*ml;
 	struct target	*t, *next;
 	struct cbor_buf	*b;
@@ -679,10 +754,10 @@ state_name(enum link_state s)
 	}
 }
 
-void
-mesh_op_peers(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+mesh_op_peers(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct mesh		*m = ctl_peerd(c)->mesh;
+	struct mesh		*m = arg;
 	struct mlink		*ml;
 	struct link_info	 i;
 	struct cbor_buf		*b;
@@ -737,13 +812,14 @@ struct ping_req {
 };
 
 static void
-ping_done(int64_t rtt_us, const char *why, void *arg)
+ping_done(enum link_ping_result res, int64_t rtt_us, const char *why,
+    void *arg)
 {
 	struct ping_req	*p = arg;
 	struct cbor_buf	*b;
 
-	if (rtt_us < 0)
-		ctl_defer_error(p->defer, strstr(why, "deadline") ?
+	if (res != LINK_PING_ANSWERED)
+		ctl_defer_error(p->defer, res == LINK_PING_TIMEOUT ?
 		    PEER_DEADLINE_EXCEEDED : PEER_UNAVAILABLE, "%s", why);
 	else {
 		b = ctl_defer_begin(p->defer);
@@ -766,10 +842,10 @@ ping_cancel(void *arg)
 	free(p);
 }
 
-void
-mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct mesh	*m = ctl_peerd(c)->mesh;
+	struct mesh	*m = arg;
 	struct mlink	*ml;
 	struct ping_req	*p;
 	char		 spec[SPEC_MAX];
@@ -841,15 +917,15 @@ mesh_dial_for_calls(struct mesh *m, const uint8_t *id, const char *addr,
 }
 
 void
-mesh_close_idle(struct mesh *m)
+mesh_close_idle(struct mesh *m, size_t keep)
 {
 	struct mlink	*ml, *next;
-	int64_t		 now = peerd_now_ms(), last;
+	int64_t		 now = clock_ms(), last;
 	size_t		 up = mesh_links(m, NULL, 0);
 
 	for (ml = TAILQ_FIRST(&m->links); ml != NULL; ml = next) {
 		next = TAILQ_NEXT(ml, entry);
-		if (up <= m->d->conf.degree_min)
+		if (up <= keep)
 			break;
 		if (!ml->for_calls || ml->t != NULL ||
 		    link_state(ml->l) != LINK_UP)
@@ -937,7 +1013,7 @@ mesh_shed(struct mesh *m)
 		if (link_state(ml->l) != LINK_UP || ml->t != NULL)
 			continue;	/* addresses we were told to keep */
 		/* Calls use it: it goes once idle, see mesh_close_idle. */
-		if (link_used_ms(ml->l) != 0 && peerd_now_ms() -
+		if (link_used_ms(ml->l) != 0 && clock_ms() -
 		    link_used_ms(ml->l) < CALL_LINK_IDLE_MS)
 			continue;
 		if ((score = shed_score(ml->l)) > worst_score) {
@@ -988,3 +1064,11 @@ mesh_add_target(struct mesh *m, const char *addr)
 	target_dial(t);
 	return 0;
 }
+
+const struct ctl_op mesh_ctl_ops[] = {
+	{ "connect",	CTL_OP_ADMIN,	mesh_op_connect },
+	{ "disconnect",	CTL_OP_ADMIN,	mesh_op_disconnect },
+	{ "peers",	0,		mesh_op_peers },
+	{ "ping",	0,		mesh_op_ping },
+	{ NULL,		0,		NULL },
+};

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * mesh.h: the node's links to other nodes, the addresses it keeps
- * dialing, and the control ops that show and steer them.
+ * dialing, the nodes it holds off after a link closed on purpose, and
+ * the control ops that show and steer them.  Link messages go to the
+ * handlers registered for their type.
  */
 #ifndef PEERD_MESH_H
 #define PEERD_MESH_H
@@ -12,25 +14,69 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct peerd;
-struct mesh;
-struct ctl_conn;
-struct ctl_msg;
+#include "cbor_scan.h"
+#include "control.h"
 
-/* Starts dialing the configured bootstrap peers. NULL after logging. */
-struct mesh	*mesh_new(struct peerd *);
+struct event_base;
+struct hello;
+struct identity;
+struct link;
+struct mesh;
+
+struct mesh_params {
+	/* Read at each handshake: a join replaces its network key. */
+	const struct identity	*id;
+	const struct hello	*hello;		/* ours; copied */
+	uint64_t		 max_message;	/* of a call's arguments */
+	uint64_t		 ping_interval;	/* ms */
+	uint64_t		 dead_after;	/* ms */
+	uint64_t		 handshake_timeout; /* ms */
+};
+
+/* Why an up link went down. */
+enum mesh_reason {
+	MESH_ON_PURPOSE,	/* either end closed it on purpose */
+	MESH_REFUSED,		/* refused or reset: the process is gone */
+	MESH_SILENT,		/* no traffic for dead_after */
+	MESH_LOST,		/* the peer closed it, or it failed */
+};
+
+/* How the mesh reports to its owner. */
+struct mesh_ops {
+	/* A link is up, the only one to its node. */
+	void	(*up)(void *arg, struct link *);
+	/* A link that was reported up is closing. */
+	void	(*down)(void *arg, struct link *, enum mesh_reason);
+};
+
+/* Takes one type of link message; a table of them ends with NULL. */
+struct mesh_handler {
+	const char	*type;
+	void		(*fn)(void *arg, struct link *, const char *type,
+			    const struct cbor_field *, int nf);
+};
+
+/* NULL after logging. */
+struct mesh	*mesh_new(struct event_base *, const struct mesh_params *,
+		    const struct mesh_ops *, void *arg);
 /* Closes every link. NULL is fine. */
 void		 mesh_free(struct mesh *);
+/*
+ * Adds handlers of link message types, each called with arg.  -1 after
+ * logging if a type is taken, or out of memory.
+ */
+int		 mesh_handle(struct mesh *, const struct mesh_handler *,
+		    void *arg);
 /* Takes fd, an accepted mesh connection. */
 void		 mesh_accept(struct mesh *, int fd, const struct sockaddr *);
-
-struct link;
+const char	*mesh_reason_name(enum mesh_reason);
 
 enum mesh_dial_result {
 	MESH_DIAL_LINKED,	/* the node answered */
 	MESH_DIAL_REFUSED,	/* nothing listens there: the process is gone */
 	MESH_DIAL_FAILED,	/* no answer, or someone else answered */
 };
+/* How a dial went; reason is for people. */
 typedef void	 mesh_dial_fn(enum mesh_dial_result, const char *reason,
 		    void *arg);
 
@@ -47,8 +93,8 @@ int		 mesh_dial_member(struct mesh *, const uint8_t *id,
  */
 int		 mesh_dial_for_calls(struct mesh *, const uint8_t *id,
 		    const char *addr, mesh_dial_fn *fn, void *arg);
-/* Closes links dialed for calls that calls no longer use. */
-void		 mesh_close_idle(struct mesh *);
+/* Closes links dialed for calls that calls no longer use, down to keep. */
+void		 mesh_close_idle(struct mesh *, size_t keep);
 /* Up links: their number, and up to max of them in out (may be NULL). */
 size_t		 mesh_links(struct mesh *, struct link **out, size_t max);
 /* Outbound links still connecting or in their handshake. */
@@ -56,6 +102,11 @@ size_t		 mesh_dials(struct mesh *);
 /* The up link to id, or NULL; whether a dial for id is under way. */
 struct link	*mesh_link_to(struct mesh *, const uint8_t *id);
 bool		 mesh_dialing(struct mesh *, const uint8_t *id);
+/*
+ * Whether id closed a link with us on purpose (or we with it) in the
+ * last minute: it is not to be dialed back meanwhile.
+ */
+bool		 mesh_held(struct mesh *, const uint8_t *id);
 /* Closes every link and forgets every address (a new network). */
 void		 mesh_reset(struct mesh *);
 /* Keeps a link to addr from now on, as a bootstrap address. -1: ENOMEM */
@@ -65,10 +116,7 @@ size_t		 mesh_queued(struct mesh *);
 /* Closes the least useful link: the slowest that no address keeps. */
 void		 mesh_shed(struct mesh *);
 
-/* Control ops; see doc/PROTOCOL.md. */
-void		 mesh_op_connect(struct ctl_conn *, const struct ctl_msg *);
-void		 mesh_op_disconnect(struct ctl_conn *, const struct ctl_msg *);
-void		 mesh_op_peers(struct ctl_conn *, const struct ctl_msg *);
-void		 mesh_op_ping(struct ctl_conn *, const struct ctl_msg *);
+/* Control ops (see doc/PROTOCOL.md), called with the mesh. */
+extern const struct ctl_op	mesh_ctl_ops[];
 
 #endif

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * peerd.c: start-up, signals and shutdown of the daemon.
+ * peerd.c: the daemon's top: options and configuration, building every
+ * module and handing each only what it uses, carrying what one module
+ * reports to the others (the callbacks below), the hello and status
+ * ops, signals, and shutdown.  No other file knows every module.
  */
 #include <sys/resource.h>
 
@@ -18,18 +21,23 @@
 #include <sodium.h>
 
 #include "call.h"
+#include "callmsg.h"
+#include "cbor_buf.h"
+#include "clock.h"
 #include "config.h"
-#include "discover.h"
-#include "events.h"
 #include "control.h"
+#include "events.h"
+#include "gossip.h"
 #include "identity.h"
 #include "join.h"
 #include "listen.h"
 #include "log.h"
-#include "gossip.h"
+#include "members.h"
 #include "mesh.h"
 #include "notify.h"
+#include "overlay.h"
 #include "peerd.h"
+#include "proto.h"
 #include "registry.h"
 #include "route.h"
 #include "serve.h"
@@ -199,6 +207,176 @@ on_accept(int fd, const struct sockaddr *sa, void *arg)
 	mesh_accept(d->mesh, fd, sa);
 }
 
+/* The mesh's links, to membership. */
+static void
+on_link_up(void *arg, struct link *l)
+{
+	struct peerd	*d = arg;
+
+	gossip_link_up(d->gossip, l);
+}
+
+static void
+on_link_down(void *arg, struct link *l, enum mesh_reason why)
+{
+	struct peerd	*d = arg;
+
+	gossip_link_down(d->gossip, l, why);
+}
+
+static const struct mesh_ops mesh_ops = { on_link_up, on_link_down };
+
+/* Membership, to whoever keeps something about a member. */
+static void
+on_member(void *arg, const struct member *m, const uint8_t *via)
+{
+	struct peerd	*d = arg;
+
+	if (via != NULL)
+		route_heard(d->route, m->rec.id, via);
+	overlay_member(d->overlay, m);
+	calls_member(d->calls, m);
+	serve_member(d->serve, m);
+}
+
+static void
+on_forgotten(void *arg, const uint8_t *id)
+{
+	struct peerd	*d = arg;
+
+	route_forget(d->route, id);
+	overlay_forgotten(d->overlay, id);
+	calls_forget(d->calls, id);
+	serve_forget(d->serve, id);
+	events_forget(d->events, id);
+}
+
+static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
+
+/* A client that serves and subscribes no more. */
+static void
+on_client_gone(void *arg, struct ctl_conn *c)
+{
+	struct peerd	*d = arg;
+
+	registry_client_gone(d->registry, c);
+	serve_client_gone(d->serve, c);
+	events_client_gone(d->events, c);
+}
+
+static const struct control_ops control_ops = { on_client_gone };
+
+/* What our record offers and subscribes to. */
+static void
+on_services(void *arg, const struct record_service *svc, int n)
+{
+	struct peerd	*d = arg;
+
+	gossip_set_services(d->gossip, svc, n);
+}
+
+static const struct registry_ops registry_ops = { on_services };
+
+static void
+on_topics(void *arg, char (*topics)[TOPIC_MAX + 1], int n)
+{
+	struct peerd	*d = arg;
+
+	gossip_set_topics(d->gossip, topics, n);
+}
+
+static const struct events_ops events_ops = { on_topics };
+
+/* Call messages for this node, by type. */
+static void
+deliver_call(void *arg, const struct callmsg *m)
+{
+	serve_call(arg, m);
+}
+
+static void
+deliver_cancel(void *arg, const struct callmsg *m)
+{
+	serve_cancel(arg, m);
+}
+
+static void
+deliver_answer(void *arg, const struct callmsg *m)
+{
+	calls_answer(arg, m);
+}
+
+static void
+deliver_event(void *arg, const struct callmsg *m)
+{
+	events_deliver(arg, m);
+}
+
+static void
+op_hello(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
+{
+	struct peerd	*d = arg;
+	struct cbor_buf	*b = ctl_result_begin(c, m->id);
+
+	cbor_put_map(b, 4);
+	cbor_put_text(b, "protocol");
+	cbor_put_uint(b, PROTO_VERSION);
+	cbor_put_text(b, "version");
+	cbor_put_text(b, PEERD_VERSION);
+	cbor_put_text(b, "node");
+	cbor_put_text(b, d->id.id);
+	cbor_put_text(b, "name");
+	cbor_put_text(b, d->conf.name);
+	ctl_result_end(c);
+}
+
+static void
+op_status(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
+{
+	struct peerd			*d = arg;
+	const struct members		*members = gossip_members(d->gossip);
+	const struct members_stats	*st = members_stats(members);
+	struct cbor_buf			*b = ctl_result_begin(c, m->id);
+	size_t				 i, n = listeners_count(d->listeners);
+
+	cbor_put_map(b, 13);
+	cbor_put_text(b, "node");
+	cbor_put_text(b, d->id.id);
+	cbor_put_text(b, "name");
+	cbor_put_text(b, d->conf.name);
+	cbor_put_text(b, "version");
+	cbor_put_text(b, PEERD_VERSION);
+	cbor_put_text(b, "protocol");
+	cbor_put_uint(b, PROTO_VERSION);
+	cbor_put_text(b, "pid");
+	cbor_put_uint(b, (uint64_t)getpid());
+	cbor_put_text(b, "started_at");
+	cbor_put_uint(b, (uint64_t)d->started_at);
+	cbor_put_text(b, "uptime_ms");
+	cbor_put_uint(b, (uint64_t)(clock_ms() - d->started_ms));
+	cbor_put_text(b, "listen");
+	cbor_put_array(b, n);
+	for (i = 0; i < n; i++)
+		cbor_put_text(b, listeners_addr(d->listeners, i));
+	cbor_put_text(b, "clients");
+	cbor_put_uint(b, control_clients(d->control));
+	cbor_put_text(b, "peers");
+	cbor_put_uint(b, mesh_links(d->mesh, NULL, 0));
+	cbor_put_text(b, "members");
+	cbor_put_uint(b, members_alive(members));
+	cbor_put_text(b, "records_invalid");
+	cbor_put_uint(b, st->invalid + st->full);
+	cbor_put_text(b, "records_stale");
+	cbor_put_uint(b, st->stale);
+	ctl_result_end(c);
+}
+
+static const struct ctl_op peerd_ctl_ops[] = {
+	{ "hello",	0,	op_hello },
+	{ "status",	0,	op_status },
+	{ NULL,		0,	NULL },
+};
+
 static struct event *
 add_signal(struct peerd *d, int sig, event_callback_fn fn)
 {
@@ -208,6 +386,105 @@ add_signal(struct peerd *d, int sig, event_callback_fn fn)
 	    event_add(ev, NULL) == -1)
 		fatalx("cannot watch signal %d", sig);
 	return ev;
+}
+
+/* Our HELLO for the mesh, and the addresses our record gives. */
+static void
+describe_self(struct peerd *d)
+{
+	size_t	i, n = listeners_count(d->listeners);
+
+	d->hello.version = HELLO_VERSION;
+	memcpy(d->hello.id, d->id.pk, NODE_ID_LEN);
+	snprintf(d->hello.name, sizeof(d->hello.name), "%s", d->conf.name);
+	for (i = 0; i < n && i < HELLO_ADDRS_MAX; i++)
+		snprintf(d->hello.listen[d->hello.nlisten++], ADDR_STRLEN,
+		    "%s", listeners_addr(d->listeners, i));
+	d->naddrs = listeners_dialable(d->listeners, d->addrs,
+	    RECORD_ADDRS_MAX);
+}
+
+/* Builds every module, from the floor up; fatal if one cannot start. */
+static void
+build(struct peerd *d)
+{
+	const struct config	*c = &d->conf;
+	const char		*port;
+	struct control_params	 cp = { c->socket_path, c->max_message,
+				    c->max_clients };
+	struct mesh_params	 mp = { &d->id, &d->hello, c->max_message,
+				    c->ping_interval, c->dead_after,
+				    c->handshake_timeout };
+	struct gossip_params	 gp = { &d->id, c->name, c->groups,
+				    c->ngroups, c->hub, d->addrs, d->naddrs,
+				    (uint64_t)d->started_at, c->gossip_interval,
+				    c->suspect_timeout, c->member_expire,
+				    c->max_message };
+	struct overlay_params	 op;
+	struct route_params	 rp = { d->id.pk, c->name, c->max_message };
+	struct calls_params	 kp = { d->id.pk, c->max_message };
+	struct serve_params	 sp = { d->id.pk, c->name, c->max_message };
+	struct events_params	 ep = { d->id.pk, c->name, c->max_message };
+	const struct members	*members;
+	int			 i;
+
+	port = strrchr(listeners_addr(d->listeners, 0), ':') + 1;
+	memset(&op, 0, sizeof(op));
+	op.degree_min = c->degree_min;
+	op.degree_max = c->degree_max;
+	op.state_dir = c->state_dir;
+	op.discovery = c->discovery;
+	op.id = &d->id;
+	op.mesh_port = (uint16_t)strtoul(port, NULL, 10);
+	op.discovery_port = (uint16_t)c->discovery_port;
+	op.beacon_interval = c->beacon_interval;
+	op.ifaces = d->conf.discovery_ifaces;
+	op.nifaces = c->ndiscovery_ifaces;
+
+	if ((d->control = control_open(d->base, &cp, &control_ops, d)) ==
+	    NULL)
+		fatalx("cannot open the control socket");
+	if ((d->mesh = mesh_new(d->base, &mp, &mesh_ops, d)) == NULL)
+		fatalx("cannot start the mesh");
+	if ((d->gossip = gossip_new(d->base, &gp, d->mesh, &gossip_ops,
+	    d)) == NULL ||
+	    (d->overlay = overlay_new(d->base, &op, d->mesh,
+	    d->gossip)) == NULL)
+		fatalx("cannot start membership");
+	members = gossip_members(d->gossip);
+	if ((d->route = route_new(&rp, d->mesh, members)) == NULL ||
+	    (d->registry = registry_new(members, &registry_ops, d)) == NULL ||
+	    (d->calls = calls_new(d->base, &kp, members, d->route,
+	    d->mesh)) == NULL ||
+	    (d->serve = serve_new(d->base, &sp, d->registry,
+	    d->route)) == NULL ||
+	    (d->events = events_new(&ep, members, d->route, &events_ops,
+	    d)) == NULL ||
+	    (d->join = join_new(&d->id, c->state_dir, d->mesh, d->gossip,
+	    d->overlay)) == NULL)
+		fatalx("cannot start the service registry");
+
+	route_deliver(d->route, CALLMSG_CALL, deliver_call, d->serve);
+	route_deliver(d->route, CALLMSG_CANCEL, deliver_cancel, d->serve);
+	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);
+	route_deliver(d->route, CALLMSG_EVENT, deliver_event, d->events);
+	if (mesh_handle(d->mesh, gossip_handlers, d->gossip) == -1 ||
+	    mesh_handle(d->mesh, route_handlers, d->route) == -1 ||
+	    control_add_ops(d->control, peerd_ctl_ops, d) == -1 ||
+	    control_add_ops(d->control, mesh_ctl_ops, d->mesh) == -1 ||
+	    control_add_ops(d->control, gossip_ctl_ops, d->gossip) == -1 ||
+	    control_add_ops(d->control, registry_ctl_ops, d->registry) == -1 ||
+	    control_add_ops(d->control, calls_ctl_ops, d->calls) == -1 ||
+	    control_add_ops(d->control, serve_ctl_ops, d->serve) == -1 ||
+	    control_add_ops(d->control, events_ctl_ops, d->events) == -1 ||
+	    control_add_ops(d->control, join_ctl_ops, d->join) == -1)
+		fatalx("cannot set up the op tables");
+
+	for (i = 0; i < c->nbootstrap; i++)
+		if (mesh_add_target(d->mesh, c->bootstrap[i]) == -1)
+			fatalx("mesh: out of memory");
+	if (overlay_discovery_start(d->overlay) == -1)
+		fatalx("cannot start LAN discovery");
 }
 
 int
@@ -327,7 +604,7 @@ main(int argc, char *argv[])
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	d.started_at = time(NULL);
-	d.started_ms = peerd_now_ms();
+	d.started_ms = clock_ms();
 	sigs[0] = add_signal(&d, SIGTERM, on_term);
 	sigs[1] = add_signal(&d, SIGINT, on_term);
 	sigs[2] = add_signal(&d, SIGHUP, on_hup);
@@ -335,20 +612,8 @@ main(int argc, char *argv[])
 	if ((d.listeners = listeners_open(d.base, d.conf.listen,
 	    d.conf.nlisten, on_accept, &d)) == NULL)
 		fatalx("cannot listen for mesh connections");
-	if ((d.control = control_open(&d)) == NULL)
-		fatalx("cannot open the control socket");
-	if ((d.gossip = gossip_new(&d)) == NULL)
-		fatalx("cannot start membership");
-	if ((d.registry = registry_new(&d)) == NULL ||
-	    (d.route = route_new(&d)) == NULL ||
-	    (d.calls = calls_new(&d)) == NULL ||
-	    (d.serve = serve_new(&d)) == NULL ||
-	    (d.events = events_new(&d)) == NULL)
-		fatalx("cannot start the service registry");
-	if ((d.mesh = mesh_new(&d)) == NULL)
-		fatalx("cannot start the mesh");
-	if (gossip_discovery_start(&d) == -1)
-		fatalx("cannot start LAN discovery");
+	describe_self(&d);
+	build(&d);
 
 	snprintf(d.status, sizeof(d.status), "node %.12s (%s) on %s", d.id.id,
 	    d.conf.name, listeners_addr(d.listeners, 0));
@@ -365,11 +630,13 @@ main(int argc, char *argv[])
 	/* Tell the mesh we leave, and give the links a moment to say it. */
 	gossip_leave(d.gossip);
 	drain_links(&d);
-	discover_free(d.discover);
+	/* Discovery stops: nothing it finds is dialed from now on. */
+	overlay_free(d.overlay);
 	/* Clients first: their pending requests must not outlive the mesh. */
 	control_free(d.control);
 	listeners_free(d.listeners);
 	mesh_free(d.mesh);
+	join_free(d.join);
 	calls_free(d.calls);
 	serve_free(d.serve);
 	events_free(d.events);

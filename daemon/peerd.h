@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * peerd.h: the daemon's top-level state, one per process, which the
- * modules reach through the pointer they were created with.
+ * peerd.h: the daemon's top-level state, one per process.  Only peerd.c
+ * includes it: it builds every module, hands each what it uses, and
+ * carries what one module reports to the others.
  */
 #ifndef PEERD_H
 #define PEERD_H
@@ -10,7 +11,9 @@
 #include <time.h>
 
 #include "config.h"
+#include "hello.h"
 #include "identity.h"
+#include "record.h"
 
 #define PEERD_VERSION	"0.1.0"
 
@@ -19,12 +22,13 @@ struct listeners;
 struct control;
 struct mesh;
 struct gossip;
-struct discover;
+struct overlay;
 struct registry;
 struct route;
 struct calls;
 struct serve;
 struct events;
+struct join;
 
 struct peerd {
 	struct event_base	*base;
@@ -33,27 +37,21 @@ struct peerd {
 	struct identity		 id;
 	time_t			 started_at;	/* wall clock */
 	int64_t			 started_ms;	/* monotonic */
+	struct hello		 hello;		/* ours, for the mesh */
+	char			 addrs[RECORD_ADDRS_MAX][ADDR_STRLEN];
+	int			 naddrs;	/* where others dial us */
 	struct listeners	*listeners;
 	struct control		*control;
 	struct mesh		*mesh;
 	struct gossip		*gossip;
-	struct discover		*discover;	/* NULL: discovery off */
+	struct overlay		*overlay;
 	struct registry		*registry;
 	struct route		*route;
 	struct calls		*calls;		/* this node's callers' */
 	struct serve		*serve;		/* its apps' */
 	struct events		*events;
+	struct join		*join;
 	char			 status[256];	/* for systemd's STATUS= */
 };
-
-/* Monotonic milliseconds. */
-static inline int64_t
-peerd_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 #endif

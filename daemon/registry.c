@@ -9,10 +9,8 @@
 
 #include "cbor_buf.h"
 #include "control.h"
-#include "gossip.h"
 #include "log.h"
 #include "members.h"
-#include "peerd.h"
 #include "proto.h"
 #include "record.h"
 #include "registry.h"
@@ -25,14 +23,17 @@ struct registration {
 };
 
 struct registry {
-	struct peerd		*d;
+	const struct members	*members;
+	const struct registry_ops *ops;
+	void			*arg;
 	struct registration	*r;
 	size_t			 n;
 	unsigned		 turn;		/* round robin among clients */
 };
 
 struct registry *
-registry_new(struct peerd *d)
+registry_new(const struct members *members, const struct registry_ops *ops,
+    void *arg)
 {
 	struct registry	*reg;
 
@@ -42,7 +43,9 @@ registry_new(struct peerd *d)
 		log_warn("registry");
 		return NULL;
 	}
-	reg->d = d;
+	reg->members = members;
+	reg->ops = ops;
+	reg->arg = arg;
 	return reg;
 }
 
@@ -102,7 +105,7 @@ publish(struct registry *reg)
 
 	if (!distinct(reg, svc, &n))
 		return false;
-	gossip_set_services(reg->d->gossip, svc, n);
+	reg->ops->services(reg->arg, svc, n);
 	return true;
 }
 
@@ -171,10 +174,10 @@ reply_ok(struct ctl_conn *c, uint64_t id, const struct record_service *svc)
 	ctl_result_end(c);
 }
 
-void
-registry_op_register(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+registry_op_register(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct registry		*reg = ctl_peerd(c)->registry;
+	struct registry		*reg = arg;
 	struct record_service	 svc;
 
 	if (!read_service(c, msg, &svc))
@@ -202,10 +205,11 @@ registry_op_register(struct ctl_conn *c, const struct ctl_msg *msg)
 	reply_ok(c, msg->id, &svc);
 }
 
-void
-registry_op_unregister(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+registry_op_unregister(struct ctl_conn *c, const struct ctl_msg *msg,
+    void *arg)
 {
-	struct registry		*reg = ctl_peerd(c)->registry;
+	struct registry		*reg = arg;
 	struct registration	*r;
 	struct record_service	 svc;
 
@@ -245,10 +249,10 @@ registry_pick(struct registry *reg, const char *service, const char *group,
 	return r->owner;
 }
 
-void
-registry_op_services(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+registry_op_services(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct gossip		*g = ctl_peerd(c)->gossip;
+	const struct members	*members = ((struct registry *)arg)->members;
 	const struct member	*m;
 	struct cbor_buf		*b = NULL;
 	char			 only[SERVICE_NAME_MAX + 1];
@@ -265,8 +269,8 @@ registry_op_services(struct ctl_conn *c, const struct ctl_msg *msg)
 			cbor_put_text(b, "services");
 			cbor_put_array(b, n);
 		}
-		for (i = 0; i < gossip_members_known(g); i++) {
-			m = gossip_member_at(g, i);
+		for (i = 0; i < members_count(members); i++) {
+			m = members_at(members, i);
 			if (!member_live(m))
 				continue;
 			for (k = 0; k < m->rec.nservices; k++) {
@@ -298,3 +302,10 @@ registry_op_services(struct ctl_conn *c, const struct ctl_msg *msg)
 	}
 	ctl_result_end(c);
 }
+
+const struct ctl_op registry_ctl_ops[] = {
+	{ "register",	0,	registry_op_register },
+	{ "services",	0,	registry_op_services },
+	{ "unregister",	0,	registry_op_unregister },
+	{ NULL,		0,	NULL },
+};

@@ -7,16 +7,29 @@
 #ifndef PEERD_REGISTRY_H
 #define PEERD_REGISTRY_H
 
-struct peerd;
+#include "control.h"
+#include "record.h"
+
+struct members;
 struct registry;
 struct ctl_conn;
-struct ctl_msg;
 
-struct registry	*registry_new(struct peerd *);
+/* How the registry reports to its owner. */
+struct registry_ops {
+	/*
+	 * The distinct (service, group) pairs offered here may have
+	 * changed: the set, sorted, for our record (at most
+	 * RECORD_SERVICES_MAX).
+	 */
+	void	(*services)(void *arg, const struct record_service *, int n);
+};
+
+/* members is read for the services op.  NULL after logging. */
+struct registry	*registry_new(const struct members *,
+		    const struct registry_ops *, void *arg);
 void		 registry_free(struct registry *);
 /* A control client disconnected: its services are withdrawn. */
 void		 registry_client_gone(struct registry *, struct ctl_conn *);
-
 /*
  * A client that offers service (in group, if not ""), taking turns
  * among several; *group is set to the group it registered.  NULL if
@@ -25,10 +38,7 @@ void		 registry_client_gone(struct registry *, struct ctl_conn *);
 struct ctl_conn	*registry_pick(struct registry *, const char *service,
 		    const char *group, const char **groupp);
 
-/* Control ops; see doc/PROTOCOL.md. */
-void		 registry_op_register(struct ctl_conn *, const struct ctl_msg *);
-void		 registry_op_unregister(struct ctl_conn *,
-		    const struct ctl_msg *);
-void		 registry_op_services(struct ctl_conn *, const struct ctl_msg *);
+/* Control ops (see doc/PROTOCOL.md), called with the registry. */
+extern const struct ctl_op	registry_ctl_ops[];
 
 #endif

@@ -10,32 +10,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "call.h"
-#include "events.h"
-#include "gossip.h"
 #include "link.h"
 #include "log.h"
-#include "mesh.h"
 #include "members.h"
-#include "peerd.h"
+#include "mesh.h"
+#include "nodemap.h"
 #include "route.h"
-#include "serve.h"
+
+#define CALLMSG_TYPES	(CALLMSG_EVENT + 1)
 
 struct route {
-	struct peerd	*d;
-	struct cbor_buf	 buf;		/* scratch for encoding */
+	struct route_params	 par;
+	struct mesh		*mesh;
+	const struct members	*members;
+	struct nodemap		*via;		/* node ID: its record came by */
+	struct {
+		route_deliver_fn	*fn;
+		void			*arg;
+	}			 deliver[CALLMSG_TYPES];
+	struct cbor_buf		 buf;		/* scratch for encoding */
 };
 
 struct route *
-route_new(struct peerd *d)
+route_new(const struct route_params *p, struct mesh *mesh,
+    const struct members *members)
 {
 	struct route	*r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->via = nodemap_new(NODE_ID_LEN, MEMBERS_MAX)) == NULL) {
+		free(r);
 		log_warn("route");
 		return NULL;
 	}
-	r->d = d;
+	r->par = *p;
+	r->mesh = mesh;
+	r->members = members;
 	return r;
 }
 
@@ -44,8 +54,32 @@ route_free(struct route *r)
 {
 	if (r == NULL)
 		return;
+	nodemap_free(r->via);
 	cbor_buf_free(&r->buf);
 	free(r);
+}
+
+void
+route_deliver(struct route *r, enum callmsg_type t, route_deliver_fn *fn,
+    void *arg)
+{
+	r->deliver[t].fn = fn;
+	r->deliver[t].arg = arg;
+}
+
+void
+route_heard(struct route *r, const uint8_t *id, const uint8_t *via)
+{
+	uint8_t	*v;
+
+	if ((v = nodemap_put(r->via, id)) != NULL)
+		memcpy(v, via, NODE_ID_LEN);
+}
+
+void
+route_forget(struct route *r, const uint8_t *id)
+{
+	nodemap_del(r->via, id);
 }
 
 /*
@@ -56,41 +90,30 @@ route_free(struct route *r)
 static struct link *
 next_hop(struct route *r, const uint8_t *id, struct link *from)
 {
-	struct mesh	*mesh = r->d->mesh;
-	struct member	*m;
 	struct link	*l, *up[8];
+	const uint8_t	*via;
 	size_t		 i, n;
 
-	if ((l = mesh_link_to(mesh, id)) != NULL && l != from)
+	if ((l = mesh_link_to(r->mesh, id)) != NULL && l != from)
 		return l;
-	if ((m = gossip_member(r->d->gossip, id)) == NULL)
+	if (members_get(r->members, id) == NULL)
 		return NULL;
-	if (m->has_via && (l = mesh_link_to(mesh, m->via)) != NULL)
+	if ((via = nodemap_get(r->via, id)) != NULL &&
+	    (l = mesh_link_to(r->mesh, via)) != NULL)
 		return l != from ? l : NULL;
-	n = mesh_links(mesh, up, 8);
+	n = mesh_links(r->mesh, up, 8);
 	for (i = 0; i < n; i++)
 		if (up[i] != from)
 			return up[i];
 	return NULL;
 }
 
+/* A message for this node: to whoever takes its type. */
 static void
 deliver(struct route *r, const struct callmsg *m)
 {
-	switch (m->type) {
-	case CALLMSG_CALL:
-		serve_call(r->d->serve, m);
-		break;
-	case CALLMSG_CANCEL:
-		serve_cancel(r->d->serve, m);
-		break;
-	case CALLMSG_ANSWER:
-		calls_answer(r->d->calls, m);
-		break;
-	case CALLMSG_EVENT:
-		events_deliver(r->d->events, m);
-		break;
-	}
+	if (r->deliver[m->type].fn != NULL)
+		r->deliver[m->type].fn(r->deliver[m->type].arg, m);
 }
 
 enum route_result
@@ -99,9 +122,9 @@ route_send(struct route *r, const struct callmsg *m, struct link *from)
 	const uint8_t	*dest = callmsg_dest(m);
 	struct link	*l;
 	/* Far below the queue limit at which the link itself gives up. */
-	size_t		 budget = r->d->conf.max_message + (1u << 20);
+	size_t		 budget = r->par.max_message + (1u << 20);
 
-	if (memcmp(dest, r->d->id.pk, NODE_ID_LEN) == 0) {
+	if (memcmp(dest, r->par.self, NODE_ID_LEN) == 0) {
 		deliver(r, m);
 		return ROUTE_SENT;
 	}
@@ -149,35 +172,35 @@ route_fail(struct route *r, const struct callmsg *call, enum peer_code code,
 		    (unsigned long long)call->cid);
 }
 
-bool
-route_message(struct route *r, struct link *l, const char *type,
+/* A call message from link l: for this node, or passed on. */
+static void
+route_message(void *arg, struct link *l, const char *type,
     const struct cbor_field *f, int nf)
 {
-	struct callmsg	m;
+	struct route	*r = arg;
+	struct callmsg	 m;
 	const char	*why;
 
-	if (!callmsg_is(type))
-		return false;
 	if (callmsg_decode(type, f, nf, &m, &why) == -1) {
 		log_warnx("link %s: dropped a call message: %s", link_name(l),
 		    why);
-		return true;
+		return;
 	}
-	if (memcmp(callmsg_dest(&m), r->d->id.pk, NODE_ID_LEN) == 0) {
+	if (memcmp(callmsg_dest(&m), r->par.self, NODE_ID_LEN) == 0) {
 		deliver(r, &m);
-		return true;
+		return;
 	}
 	/* A relay: pass it on, or tell the caller why it cannot go on. */
 	if (m.hops == 0) {
 		if (m.type == CALLMSG_CALL)
 			route_fail(r, &m, PEER_UNAVAILABLE, "no route to the "
 			    "provider within %d hops", CALLMSG_HOPS);
-		return true;
+		return;
 	}
 	if (m.type == CALLMSG_CALL && m.timeout_ms == 0) {
 		route_fail(r, &m, PEER_DEADLINE_EXCEEDED, "deadline passed on "
 		    "the way");
-		return true;
+		return;
 	}
 	m.hops--;
 	switch (route_send(r, &m, l)) {
@@ -186,16 +209,23 @@ route_message(struct route *r, struct link *l, const char *type,
 	case ROUTE_NO_PATH:
 		if (m.type == CALLMSG_CALL)
 			route_fail(r, &m, PEER_UNAVAILABLE, "relay %s has no "
-			    "route to the provider", r->d->conf.name);
+			    "route to the provider", r->par.name);
 		break;
 	case ROUTE_FULL:
 		if (m.type == CALLMSG_CALL)
 			route_fail(r, &m, PEER_RESOURCE_EXHAUSTED, "relay %s: "
-			    "link to the provider is full", r->d->conf.name);
+			    "link to the provider is full", r->par.name);
 		else
 			log_warnx("route: dropped a forwarded %s message: link "
 			    "full", type);
 		break;
 	}
-	return true;
 }
+
+const struct mesh_handler route_handlers[] = {
+	{ "ans",	route_message },
+	{ "call",	route_message },
+	{ "can",	route_message },
+	{ "ev",		route_message },
+	{ NULL,		NULL },
+};

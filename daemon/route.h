@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * route.h: moving call messages towards the node they are for: to this
- * node's own callers or apps, over a direct link, or through the
- * neighbour the destination's record first arrived from.
+ * node's own modules (calls, serving, events), over a direct link, or
+ * through the neighbour the destination's record last arrived from.
  */
 #ifndef PEERD_ROUTE_H
 #define PEERD_ROUTE_H
@@ -10,11 +10,21 @@
 #include <stdbool.h>
 
 #include "callmsg.h"
+#include "mesh.h"
 #include "peer.h"
 
-struct peerd;
-struct route;
 struct link;
+struct members;
+struct route;
+
+struct route_params {
+	const uint8_t	*self;		/* our node ID */
+	const char	*name;		/* our name, for error messages */
+	uint64_t	 max_message;
+};
+
+/* Takes the messages of one type that are for this node. */
+typedef void	 route_deliver_fn(void *arg, const struct callmsg *);
 
 enum route_result {
 	ROUTE_SENT,		/* delivered here or queued on a link */
@@ -22,8 +32,18 @@ enum route_result {
 	ROUTE_FULL,		/* the link's queue has no room for it */
 };
 
-struct route	*route_new(struct peerd *);
+/* NULL after logging.  members is read, to know who is a member. */
+struct route	*route_new(const struct route_params *, struct mesh *,
+		    const struct members *);
 void		 route_free(struct route *);
+/* Messages of type t for this node go to fn(arg, msg). */
+void		 route_deliver(struct route *, enum callmsg_type,
+		    route_deliver_fn *fn, void *arg);
+/* The record of id came over the link to via: relay towards id there. */
+void		 route_heard(struct route *, const uint8_t *id,
+		    const uint8_t *via);
+/* The member id is forgotten. */
+void		 route_forget(struct route *, const uint8_t *id);
 /*
  * Delivers m here if it is for this node, else queues it on a link
  * other than from (NULL: any).  Local delivery runs the receiver now.
@@ -34,8 +54,8 @@ enum route_result route_send(struct route *, const struct callmsg *m,
 void		 route_fail(struct route *, const struct callmsg *call,
 		    enum peer_code, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
-/* A message from link l: true if it was a call message (handled). */
-bool		 route_message(struct route *, struct link *l,
-		    const char *type, const struct cbor_field *, int nf);
+
+/* The link messages of calls and events, called with the route. */
+extern const struct mesh_handler	route_handlers[];
 
 #endif

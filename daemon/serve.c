@@ -18,10 +18,8 @@
 #include "cbor_buf.h"
 #include "control.h"
 #include "duration.h"
-#include "gossip.h"
 #include "log.h"
 #include "members.h"
-#include "peerd.h"
 #include "proto.h"
 #include "registry.h"
 #include "route.h"
@@ -45,7 +43,10 @@ struct invocation {
 };
 
 struct serve {
-	struct peerd		*d;
+	struct event_base	*base;
+	struct serve_params	 par;
+	struct registry		*registry;
+	struct route		*route;
 	TAILQ_HEAD(, invocation) all;
 	struct invocation	*bucket[SERVE_BUCKETS];
 	struct invocation	*by_call[SERVE_BUCKETS];	/* cid, origin */
@@ -55,7 +56,8 @@ struct serve {
 };
 
 struct serve *
-serve_new(struct peerd *d)
+serve_new(struct event_base *base, const struct serve_params *p,
+    struct registry *registry, struct route *route)
 {
 	struct serve	*sv;
 
@@ -63,7 +65,10 @@ serve_new(struct peerd *d)
 		log_warn("serve");
 		return NULL;
 	}
-	sv->d = d;
+	sv->base = base;
+	sv->par = *p;
+	sv->registry = registry;
+	sv->route = route;
 	/* Callers choose origin and cid: keyed, they cannot aim a bucket. */
 	randombytes_buf(sv->key, sizeof(sv->key));
 	TAILQ_INIT(&sv->all);
@@ -158,7 +163,7 @@ inv_expired(evutil_socket_t fd, short what, void *arg)
 static void
 inv_answer(struct invocation *inv, struct callmsg *ans)
 {
-	struct route	*r = inv->sv->d->route;
+	struct route	*r = inv->sv->route;
 
 	ans->type = CALLMSG_ANSWER;
 	memcpy(ans->origin, inv->origin, NODE_ID_LEN);
@@ -231,44 +236,44 @@ put_invoke(struct cbor_buf *b, uint64_t iid, const struct callmsg *m,
 void
 serve_call(struct serve *sv, const struct callmsg *m)
 {
-	struct route		*r = sv->d->route;
+	struct route		*r = sv->route;
 	struct invocation	*inv, **pp;
 	struct ctl_conn		*c;
 	struct timeval		 tv;
 	const char		*group;
 
 	/* The invoke must fit in the app's control frames. */
-	if (m->argslen > sv->d->conf.max_message) {
+	if (m->argslen > sv->par.max_message) {
 		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "args larger than "
-		    "max_message on %s", sv->d->conf.name);
+		    "max_message on %s", sv->par.name);
 		return;
 	}
 	if (m->timeout_ms == 0) {
 		route_fail(r, m, PEER_DEADLINE_EXCEEDED, "deadline passed "
-		    "before the call reached %s", sv->d->conf.name);
+		    "before the call reached %s", sv->par.name);
 		return;
 	}
-	if ((c = registry_pick(sv->d->registry, m->service, m->group,
+	if ((c = registry_pick(sv->registry, m->service, m->group,
 	    &group)) == NULL) {
 		route_fail(r, m, PEER_NOT_FOUND, "no service %s%s%s on %s",
 		    m->service, m->group[0] ? " in group " : "", m->group,
-		    sv->d->conf.name);
+		    sv->par.name);
 		return;
 	}
 	if (ctl_queued(c) > SERVE_BACKLOG_MAX) {
 		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "the provider of %s "
-		    "on %s is not keeping up", m->service, sv->d->conf.name);
+		    "on %s is not keeping up", m->service, sv->par.name);
 		return;
 	}
 	if (!m->oneway && sv->n >= SERVE_INFLIGHT_MAX) {
 		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "%d calls in "
-		    "progress on %s", SERVE_INFLIGHT_MAX, sv->d->conf.name);
+		    "progress on %s", SERVE_INFLIGHT_MAX, sv->par.name);
 		return;
 	}
 	sv->next_iid++;
 	if (!m->oneway) {
 		if ((inv = calloc(1, sizeof(*inv))) == NULL ||
-		    (inv->timer = evtimer_new(sv->d->base, inv_expired,
+		    (inv->timer = evtimer_new(sv->base, inv_expired,
 		    inv)) == NULL) {
 			free(inv);
 			route_fail(r, m, PEER_RESOURCE_EXHAUSTED,
@@ -306,20 +311,23 @@ serve_cancel(struct serve *sv, const struct callmsg *m)
 }
 
 void
-serve_members_changed(struct serve *sv)
+serve_forget(struct serve *sv, const uint8_t *id)
 {
 	struct invocation	*inv, *next;
-	const struct member	*m;
 
 	for (inv = TAILQ_FIRST(&sv->all); inv != NULL; inv = next) {
 		next = TAILQ_NEXT(inv, entry);
-		/* Our own callers are answered by calls.c, not here. */
-		if (memcmp(inv->origin, sv->d->id.pk, NODE_ID_LEN) == 0 ||
-		    ((m = gossip_member(sv->d->gossip, inv->origin)) != NULL &&
-		    member_live(m)))
-			continue;
-		inv_cancelled(inv, "the caller's node died");
+		if (memcmp(inv->origin, id, NODE_ID_LEN) == 0)
+			inv_cancelled(inv, "the caller's node died");
 	}
+}
+
+void
+serve_member(struct serve *sv, const struct member *m)
+{
+	/* Our own callers are answered by call.c, not here. */
+	if (!member_live(m) && !m->self)
+		serve_forget(sv, m->rec.id);
 }
 
 void
@@ -335,10 +343,10 @@ serve_client_gone(struct serve *sv, struct ctl_conn *c)
 	}
 }
 
-void
-serve_op_reply(struct ctl_conn *c, const struct ctl_msg *msg)
+static void
+serve_op_reply(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
-	struct serve		*sv = ctl_peerd(c)->serve;
+	struct serve		*sv = arg;
 	const struct cbor_field	*call, *res, *err;
 	struct invocation	*inv;
 	struct callmsg		 ans;
@@ -364,7 +372,7 @@ serve_op_reply(struct ctl_conn *c, const struct ctl_msg *msg)
 		return;
 	}
 	if ((res != NULL ? res->vallen : ans.err.msglen +
-	    ans.err.contextlen) > sv->d->conf.max_message) {
+	    ans.err.contextlen) > sv->par.max_message) {
 		inv_error(inv, PEER_RESOURCE_EXHAUSTED, res != NULL ?
 		    "the result is larger than max_message" :
 		    "the error is larger than max_message");
@@ -376,3 +384,8 @@ serve_op_reply(struct ctl_conn *c, const struct ctl_msg *msg)
 	}
 	inv_answer(inv, &ans);
 }
+
+const struct ctl_op serve_ctl_ops[] = {
+	{ "reply",	CTL_OP_NO_ID,	serve_op_reply },
+	{ NULL,		0,		NULL },
+};

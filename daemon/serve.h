@@ -7,24 +7,44 @@
 #ifndef PEERD_SERVE_H
 #define PEERD_SERVE_H
 
-struct peerd;
+#include <stdint.h>
+
+#include "control.h"
+
+struct event_base;
 struct serve;
 struct callmsg;
 struct ctl_conn;
-struct ctl_msg;
+struct member;
+struct registry;
+struct route;
 
-struct serve	*serve_new(struct peerd *);
+struct serve_params {
+	const uint8_t	*self;		/* our node ID */
+	const char	*name;		/* our name, for error messages */
+	uint64_t	 max_message;
+};
+
+/*
+ * Calls go to the clients the registry picks; answers travel by route.
+ * NULL after logging.
+ */
+struct serve	*serve_new(struct event_base *, const struct serve_params *,
+		    struct registry *, struct route *);
 /* Forgets every invocation; their callers are not answered. */
 void		 serve_free(struct serve *);
 /* A call for this node. */
 void		 serve_call(struct serve *, const struct callmsg *);
 /* Its caller gave up: the app is told, its answer will be dropped. */
 void		 serve_cancel(struct serve *, const struct callmsg *);
-/* Membership changed: calls from nodes now dead or gone are dropped. */
-void		 serve_members_changed(struct serve *);
+/* A member changed: calls from it are dropped if it died or left. */
+void		 serve_member(struct serve *, const struct member *);
+/* A member is forgotten: calls from it are dropped. */
+void		 serve_forget(struct serve *, const uint8_t *id);
 /* A control client went away: calls it was serving fail, UNAVAILABLE. */
 void		 serve_client_gone(struct serve *, struct ctl_conn *);
-/* The "reply" message of a serving client; see doc/PROTOCOL.md. */
-void		 serve_op_reply(struct ctl_conn *, const struct ctl_msg *);
+
+/* The "reply" message of a serving client (see doc/PROTOCOL.md). */
+extern const struct ctl_op	serve_ctl_ops[];
 
 #endif

@@ -292,17 +292,6 @@ START_TEST(test_types)
 	struct callmsg	 m;
 	const char	*why = NULL;
 
-	ck_assert(callmsg_is("call"));
-	ck_assert(callmsg_is("ans"));
-	ck_assert(callmsg_is("can"));
-	ck_assert(callmsg_is("ev"));
-	ck_assert(!callmsg_is(""));
-	ck_assert(!callmsg_is("event"));
-	ck_assert(!callmsg_is("cal"));
-	ck_assert(!callmsg_is("calls"));
-	ck_assert(!callmsg_is("answer"));
-	ck_assert(!callmsg_is("CALL"));
-	ck_assert(!callmsg_is("ping"));
 	put_msg(&b, "ping", "", 0);
 	refused(&b, "not a call message");
 	ck_assert_int_eq(callmsg_decode("", NULL, 0, &m, &why), -1);
