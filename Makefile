@@ -35,6 +35,8 @@ DAEMON_SRC	= $(filter-out daemon/peerd.c,$(wildcard daemon/*.c))
 CTL_SRC		= ctl/call.c ctl/cbor_json.c ctl/event.c ctl/peerctl.c \
 		  ctl/serve.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
+MODULE_SUITES	= $(patsubst tests/modules/test_%.c,%,\
+		  $(wildcard tests/modules/test_*.c))
 INTEG_SRC	= $(wildcard tests/integration/*.c)
 FUZZ_SRC	= $(wildcard tests/fuzz/*.c)
 
@@ -47,7 +49,9 @@ PEERD		= $(BUILD)/peerd
 PEERCTL		= $(BUILD)/peerctl
 LIBPEER_A	= $(BUILD)/libpeer.a
 LIBPEER_SO	= $(BUILD)/libpeer.so.0
+DAEMON_A	= $(BUILD)/libpeerd.a
 UNIT_TESTS	= $(BUILD)/tests/unit_tests
+MODULE_TESTS	= $(patsubst %,$(BUILD)/tests/module_%,$(MODULE_SUITES))
 INTEG_TESTS	= $(BUILD)/tests/integration_tests
 EXAMPLES	= $(BUILD)/examples/echo_server $(BUILD)/examples/echo_call
 
@@ -81,6 +85,32 @@ $(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) \
 $(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
 
+# The module suites: each links one module of the daemon with fakes of
+# the modules below it (FAKES_name); the archive of the daemon's
+# objects supplies the rest, so a fake that misses a function the
+# module calls shows up as a clash with the real module's object.
+$(DAEMON_A): $(DAEMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+FAKES_control	=
+FAKES_mesh	= fake_link
+FAKES_gossip	= fake_link fake_mesh
+FAKES_overlay	= fake_link fake_mesh
+FAKES_route	= fake_link fake_mesh
+FAKES_call	= fake_link fake_mesh fake_route
+FAKES_serve	= fake_route
+FAKES_events	= fake_route
+fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/module_%: $(BUILD)/tests/modules/test_%.o \
+		  $$(call fakes_of,$$*) \
+		  $(call obj,tests/modules/main.c tests/modules/harness.c) \
+		  $(DAEMON_A) $(LIBPEER_A)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $(filter %.o,$^) $(DAEMON_A) \
+	    $(LIBPEER_A) $(TEST_LIBS)
+
 # Programs that show how to use libpeer; see examples/README.md.
 $(EXAMPLES): $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcbor)
@@ -89,7 +119,7 @@ $(EXAMPLES): $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIBPEER_A)
 deps:
 	@scripts/install-deps
 
-tests: all $(UNIT_TESTS) $(INTEG_TESTS)
+tests: all $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
 
 # The test command of the README: unit and integration tests.
 check: deps
@@ -97,7 +127,7 @@ check: deps
 	@BUILD=$(BUILD) scripts/verify-unit
 	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) \
 	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/run-tests \
-	    $(UNIT_TESTS) $(INTEG_TESTS)
+	    $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer,
 # then each fuzz target for a short while.

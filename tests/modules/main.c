@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * main.c: runs the one module suite this binary was linked with.
+ */
+#include <stdlib.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "harness.h"
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	if (sodium_init() < 0)
+		return EXIT_FAILURE;
+	sr = srunner_create(module_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

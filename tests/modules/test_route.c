@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_route.c: route.c against a fake mesh and fake links.  The rules:
+ * a message for this node goes to whoever takes its type; others take
+ * the direct link, else the link their record came by, else any other
+ * link, never back where they came from; a relay spends one hop, and
+ * answers a call it cannot pass on (no hops left, deadline passed, no
+ * path, a full link) with an error towards the caller.
+ */
+#include <string.h>
+
+#include <check.h>
+
+#include "callmsg.h"
+#include "fake_link.h"
+#include "fake_mesh.h"
+#include "harness.h"
+#include "route.h"
+
+static struct tnode	 self, a, b, c, far;
+static struct members	*members;
+static struct mesh	*mesh;
+static struct route	*route;
+static struct link	*la, *lb, *lc;
+static struct callmsg	 got;
+static int		 ngot;
+
+static void
+take(void *arg, const struct callmsg *m)
+{
+	(void)arg;
+	got = *m;
+	ngot++;
+}
+
+static void
+setup(void)
+{
+	struct route_params	 p;
+	struct record		 r;
+
+	tnode_new(&self, "self");
+	tnode_new(&a, "a");
+	tnode_new(&b, "b");
+	tnode_new(&c, "c");
+	tnode_new(&far, "far");
+	members = tnode_members(&self);
+	tnode_record(&a, 1, &r);
+	tnode_offer(members, &a, &r);
+	tnode_record(&b, 1, &r);
+	tnode_offer(members, &b, &r);
+	tnode_record(&c, 1, &r);
+	tnode_offer(members, &c, &r);
+	tnode_record(&far, 1, &r);
+	tnode_offer(members, &far, &r);
+	mesh = fake_mesh_new();
+	la = fake_link_new(a.pk, "a", true);
+	lb = fake_link_new(b.pk, "b", true);
+	lc = fake_link_new(c.pk, "c", true);
+	fake_mesh_add(mesh, la);
+	fake_mesh_add(mesh, lb);
+	fake_mesh_add(mesh, lc);
+	p.self = self.pk;
+	p.name = "self";
+	p.max_message = 1 << 20;
+	route = route_new(&p, mesh, members);
+	ck_assert_ptr_nonnull(route);
+	route_deliver(route, CALLMSG_CALL, take, NULL);
+	route_deliver(route, CALLMSG_ANSWER, take, NULL);
+	ngot = 0;
+}
+
+static void
+teardown(void)
+{
+	route_free(route);
+	fake_mesh_free(mesh);
+	members_free(members);
+}
+
+/* A call from origin to provider, as a link would carry it. */
+static void
+call_msg(struct callmsg *m, const struct tnode *origin,
+    const struct tnode *provider)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = CALLMSG_CALL;
+	memcpy(m->origin, origin->pk, NODE_ID_LEN);
+	memcpy(m->provider, provider->pk, NODE_ID_LEN);
+	m->cid = 77;
+	m->hops = CALLMSG_HOPS;
+	strcpy(m->service, "echo");
+	strcpy(m->method, "say");
+	m->timeout_ms = 1000;
+}
+
+/* m arrives on link l, through route's handler for its type. */
+static void
+arrive(struct link *l, const struct callmsg *m)
+{
+	struct cbor_buf			 buf = { 0 };
+	const struct mesh_handler	*h;
+	struct linkmsg			 lm;
+
+	callmsg_encode(&buf, m);
+	ck_assert(!buf.failed);
+	ck_assert_int_eq(linkmsg_decode(buf.data, buf.len, &lm), 0);
+	for (h = route_handlers; h->type != NULL; h++)
+		if (strcmp(h->type, lm.type) == 0)
+			break;
+	ck_assert_msg(h->type != NULL, "route takes no %s", lm.type);
+	h->fn(route, l, lm.type, lm.f, lm.nf);
+	cbor_buf_free(&buf);
+}
+
+/* The one call message sent on l, decoded into *m. */
+static void
+sent_on(struct link *l, struct callmsg *m, struct linkmsg *lm)
+{
+	const char	*why;
+
+	ck_assert_uint_eq(fake_link_nsent(l), 1);
+	ck_assert(fake_link_sent_msg(l, 0, lm));
+	ck_assert_int_eq(callmsg_decode(lm->type, lm->f, lm->nf, m, &why), 0);
+}
+
+START_TEST(test_local_delivery_by_type)
+{
+	struct callmsg	m;
+
+	call_msg(&m, &a, &self);
+	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
+	ck_assert_int_eq(ngot, 1);
+	ck_assert_int_eq(got.type, CALLMSG_CALL);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+	/* From a link too; a type nobody takes is dropped. */
+	arrive(la, &m);
+	ck_assert_int_eq(ngot, 2);
+	m.type = CALLMSG_CANCEL;
+	arrive(la, &m);
+	ck_assert_int_eq(ngot, 2);
+}
+END_TEST
+
+START_TEST(test_direct_link_first)
+{
+	struct callmsg	m, out;
+	struct linkmsg	lm;
+
+	route_heard(route, b.pk, a.pk);		/* a record said: via a */
+	call_msg(&m, &self, &b);
+	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
+	sent_on(lb, &out, &lm);
+	ck_assert_uint_eq(out.cid, 77);
+	ck_assert_uint_eq(fake_link_nsent(la), 0);
+}
+END_TEST
+
+START_TEST(test_relay_via_record)
+{
+	struct callmsg	m, out;
+	struct linkmsg	lm;
+
+	route_heard(route, far.pk, b.pk);
+	call_msg(&m, &self, &far);
+	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
+	sent_on(lb, &out, &lm);
+	ck_assert_mem_eq(out.provider, far.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lc), 0);
+	/* A newer record came by c: that way now. */
+	route_heard(route, far.pk, c.pk);
+	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
+	ck_assert_uint_eq(fake_link_nsent(lc), 1);
+}
+END_TEST
+
+START_TEST(test_any_other_link_when_via_gone)
+{
+	struct callmsg	m;
+
+	route_heard(route, far.pk, b.pk);
+	fake_mesh_remove(mesh, lb);
+	call_msg(&m, &self, &far);
+	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lc), 1);
+	/* Forgotten: no member, no way. */
+	route_forget(route, far.pk);
+	members_clear(members);
+	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_NO_PATH);
+}
+END_TEST
+
+START_TEST(test_never_back_where_it_came_from)
+{
+	struct callmsg	m;
+
+	/* far's record came by a, and the call comes from a too. */
+	route_heard(route, far.pk, a.pk);
+	call_msg(&m, &b, &far);
+	arrive(la, &m);
+	ck_assert_uint_eq(fake_link_nsent(la), 0);
+	/* Nowhere else to go: the caller hears why, by b's link. */
+	ck_assert_uint_eq(fake_link_nsent(lc), 0);
+	ck_assert_uint_eq(fake_link_nsent(lb), 1);
+}
+END_TEST
+
+START_TEST(test_relay_spends_a_hop)
+{
+	struct callmsg	m, out;
+	struct linkmsg	lm;
+
+	call_msg(&m, &a, &c);
+	m.hops = 5;
+	arrive(la, &m);
+	sent_on(lc, &out, &lm);
+	ck_assert_uint_eq(out.hops, 4);
+}
+END_TEST
+
+START_TEST(test_no_hops_left)
+{
+	struct callmsg	m, out;
+	struct linkmsg	lm;
+
+	call_msg(&m, &a, &c);
+	m.hops = 0;
+	arrive(la, &m);
+	ck_assert_uint_eq(fake_link_nsent(lc), 0);
+	/* The caller (a) is answered UNAVAILABLE over a's link. */
+	sent_on(la, &out, &lm);
+	ck_assert_int_eq(out.type, CALLMSG_ANSWER);
+	ck_assert_int_eq(out.err.code, PEER_UNAVAILABLE);
+	ck_assert_uint_eq(out.cid, 77);
+	ck_assert_mem_eq(out.origin, a.pk, NODE_ID_LEN);
+}
+END_TEST
+
+START_TEST(test_deadline_passed_on_the_way)
+{
+	struct callmsg	m, out;
+	struct linkmsg	lm;
+
+	call_msg(&m, &a, &c);
+	m.timeout_ms = 0;
+	arrive(la, &m);
+	ck_assert_uint_eq(fake_link_nsent(lc), 0);
+	sent_on(la, &out, &lm);
+	ck_assert_int_eq(out.err.code, PEER_DEADLINE_EXCEEDED);
+}
+END_TEST
+
+START_TEST(test_full_link)
+{
+	struct callmsg	m, out;
+	struct linkmsg	lm;
+
+	fake_link_queue(lc, 3u << 20);
+	call_msg(&m, &a, &c);
+	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_FULL);
+	arrive(la, &m);
+	ck_assert_uint_eq(fake_link_nsent(lc), 0);
+	sent_on(la, &out, &lm);
+	ck_assert_int_eq(out.err.code, PEER_RESOURCE_EXHAUSTED);
+	/* An answer on a full link is dropped, not answered. */
+	fake_link_forget_sent(la);
+	memcpy(out.origin, c.pk, NODE_ID_LEN);
+	arrive(lb, &out);
+	ck_assert_uint_eq(fake_link_nsent(lb) + fake_link_nsent(lc), 0);
+}
+END_TEST
+
+START_TEST(test_oneway_failure_unanswered)
+{
+	struct callmsg	m;
+
+	call_msg(&m, &a, &c);
+	m.hops = 0;
+	m.oneway = true;
+	arrive(la, &m);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+}
+END_TEST
+
+Suite *
+module_suite(void)
+{
+	Suite	*s = suite_create("route");
+	TCase	*tc = tcase_create("route");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_local_delivery_by_type);
+	tcase_add_test(tc, test_direct_link_first);
+	tcase_add_test(tc, test_relay_via_record);
+	tcase_add_test(tc, test_any_other_link_when_via_gone);
+	tcase_add_test(tc, test_never_back_where_it_came_from);
+	tcase_add_test(tc, test_relay_spends_a_hop);
+	tcase_add_test(tc, test_no_hops_left);
+	tcase_add_test(tc, test_deadline_passed_on_the_way);
+	tcase_add_test(tc, test_full_link);
+	tcase_add_test(tc, test_oneway_failure_unanswered);
+	suite_add_tcase(s, tc);
+	return s;
+}
