@@ -123,6 +123,7 @@ tests: all $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
 
 # The test command of the README: unit and integration tests.
 check: deps
+	@scripts/check-floors
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) scripts/verify-unit
 	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) \
