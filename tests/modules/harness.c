@@ -399,12 +399,9 @@ msg_text(const struct ctl_msg *m, const char *key, char *buf, size_t cap)
 	return buf;
 }
 
-void
-tmpdir_make(char *dir, size_t cap, const char *tag)
-{
-	snprintf(dir, cap, "/tmp/peerd-%s-XXXXXX", tag);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-}
+/* Directories made, removed at exit too: a failed test skips teardown. */
+static char	made_dirs[8][128];
+static int	nmade_dirs;
 
 void
 tmpdir_remove(const char *dir)
@@ -413,4 +410,25 @@ tmpdir_remove(const char *dir)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)system(cmd);
+}
+
+static void
+tmpdirs_remove(void)
+{
+	int	i;
+
+	for (i = 0; i < nmade_dirs; i++)
+		tmpdir_remove(made_dirs[i]);
+}
+
+void
+tmpdir_make(char *dir, size_t cap, const char *tag)
+{
+	snprintf(dir, cap, "/tmp/peerd-%s-XXXXXX", tag);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	if (nmade_dirs == 0)
+		atexit(tmpdirs_remove);
+	if (nmade_dirs < (int)(sizeof(made_dirs) / sizeof(made_dirs[0])) &&
+	    strlen(dir) < sizeof(made_dirs[0]))
+		strcpy(made_dirs[nmade_dirs++], dir);
 }
