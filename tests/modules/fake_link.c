@@ -12,8 +12,9 @@
 #include "base32.h"
 #include "clock.h"
 #include "fake_link.h"
+#include "noise.h"
 
-#define LINKS_MAX	256
+#define LINKS_MAX	512	/* above mesh's 256 handshakes */
 
 struct link {
 	const struct link_ops	*ops;
@@ -24,7 +25,7 @@ struct link {
 	struct hello		 remote;
 	char			 idstr[NODE_ID_STRLEN];
 	char			 name[NODE_NAME_MAX + HOST_MAX + 32];
-	uint8_t			 hash[32];
+	uint8_t			 hash[NOISE_HASH_LEN];
 	int64_t			 rtt_us;
 	int64_t			 up_ms, used_ms;
 	size_t			 queued;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,13 +404,18 @@ msg_text(const struct ctl_msg *m, const char *key, char *buf, size_t cap)
 static char	made_dirs[8][128];
 static int	nmade_dirs;
 
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	(void)remove(path);
+	return 0;
+}
+
 void
 tmpdir_remove(const char *dir)
 {
-	char	cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void)system(cmd);
+	(void)nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static void

@@ -72,7 +72,12 @@ void	client_close(struct client *);
 struct cbor_buf *client_begin(struct client *, const char *op, uint64_t id,
 	    size_t nextra);
 void	client_send(struct client *);
-/* Writes raw bytes, for malformed input. */
+/*
+ * Writes raw bytes, for malformed input.  The daemon's loop runs in the
+ * test's thread and does not read meanwhile: what a client sends before
+ * the loop runs must fit in the socket's buffer (a few hundred frames),
+ * or the write waits for ever.
+ */
 void	client_write(struct client *, const void *, size_t);
 /*
  * The reply with this id, waiting for it up to ms; NULL if none came.
@@ -92,7 +97,11 @@ uint64_t msg_uint(const struct ctl_msg *, const char *key);
 /* A text field of m into buf ("" if absent). */
 const char *msg_text(const struct ctl_msg *, const char *key, char *buf,
 	    size_t cap);
-/* A private directory under /tmp, and a path in it. */
+/*
+ * A private directory under /tmp, removed at exit if the test leaves it
+ * (a failed test skips its teardown): a forked child of a test must
+ * leave with _exit.
+ */
 void	tmpdir_make(char *dir, size_t cap, const char *tag);
 void	tmpdir_remove(const char *dir);
 

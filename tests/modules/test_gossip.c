@@ -1,0 +1,1318 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_gossip.c: gossip.c against a fake mesh and fake links.  The
+ * rules: a link coming up gets our digest; a new or newer record floods
+ * to the other links with one hop less, a stale, repeated or forged one
+ * goes nowhere; claims at the incarnation held change a member and
+ * flood, others are ignored, and one about ourselves is refuted; a lost
+ * link is probed, and the probe's outcome makes the member dead or
+ * suspect, a suspect turning dead unless it refutes in time; digests
+ * and wants send each side what it lacks, within a budget per link;
+ * dead members expire; reset, services and leaving re-sign our record;
+ * the members op lists the table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <check.h>
+#include <event2/event.h>
+
+#include "clock.h"
+#include "control.h"
+#include "fake_link.h"
+#include "fake_mesh.h"
+#include "gossip.h"
+#include "harness.h"
+#include "identity.h"
+#include "linkmsg.h"
+
+#define HOPS		16	/* what a node's own floods start with */
+#define ENTRY		(NODE_ID_LEN + 8 + 1)	/* one digest entry */
+#define MAX_MESSAGE	(1u << 20)
+#define SUSPECT_MS	150
+
+static struct tnode		 self, a, b, c, far, x, y;
+static struct identity		 ident;
+static struct gossip_params	 par;
+static struct event_base	*base;
+static struct mesh		*mesh;
+static struct gossip		*g;
+static struct link		*la, *lb, *lc;
+
+static const char		 self_addrs[1][ADDR_STRLEN] = {
+	"127.0.0.1:7000"
+};
+
+/* What the owner heard through gossip_ops. */
+struct heard {
+	uint8_t			 id[NODE_ID_LEN];
+	enum member_state	 state;
+	uint64_t		 inc;
+	bool			 has_via;
+	uint8_t			 via[NODE_ID_LEN];
+};
+static struct heard		 heard[64];
+static int			 nheard;
+static uint8_t			 forgot[64][NODE_ID_LEN];
+static int			 nforgot;
+
+static void
+on_member(void *arg, const struct member *m, const uint8_t *via)
+{
+	struct heard	*h;
+
+	(void)arg;
+	ck_assert_int_lt(nheard, 64);
+	h = &heard[nheard++];
+	memcpy(h->id, m->rec.id, NODE_ID_LEN);
+	h->state = m->state;
+	h->inc = m->rec.incarnation;
+	h->has_via = via != NULL;
+	if (via != NULL)
+		memcpy(h->via, via, NODE_ID_LEN);
+}
+
+static void
+on_forgotten(void *arg, const uint8_t *id)
+{
+	(void)arg;
+	ck_assert_int_lt(nforgot, 64);
+	memcpy(forgot[nforgot++], id, NODE_ID_LEN);
+}
+
+static const struct gossip_ops	ops = { on_member, on_forgotten };
+
+static void
+start(void)
+{
+	g = gossip_new(base, &par, mesh, &ops, NULL);
+	ck_assert_ptr_nonnull(g);
+}
+
+static void
+setup(void)
+{
+	tnode_new(&self, "self");
+	tnode_new(&a, "a");
+	tnode_new(&b, "b");
+	tnode_new(&c, "c");
+	tnode_new(&far, "far");
+	tnode_new(&x, "x");
+	tnode_new(&y, "y");
+	memset(&ident, 0, sizeof(ident));
+	memcpy(ident.pk, self.pk, NODE_ID_LEN);
+	memcpy(ident.sk, self.sk, sizeof(ident.sk));
+	memcpy(ident.id, self.idstr, sizeof(ident.id));
+	memset(&par, 0, sizeof(par));
+	par.id = &ident;
+	par.name = "self";
+	par.addrs = self_addrs;
+	par.naddrs = 1;
+	par.started_at = 1700000000;
+	par.gossip_interval = 200;
+	par.suspect_timeout = SUSPECT_MS;
+	par.member_expire = 3600 * 1000;
+	par.max_message = MAX_MESSAGE;
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	mesh = fake_mesh_new();
+	la = fake_link_new(a.pk, "a", true);
+	lb = fake_link_new(b.pk, "b", true);
+	lc = fake_link_new(c.pk, "c", false);
+	fake_mesh_add(mesh, la);
+	fake_mesh_add(mesh, lb);
+	fake_mesh_add(mesh, lc);
+	nheard = nforgot = 0;
+	start();
+}
+
+static void
+teardown(void)
+{
+	size_t	i;
+
+	/* A probe under way is freed by its outcome. */
+	for (i = 0; i < fake_mesh_ndials(mesh); i++)
+		if (!fake_mesh_dial(mesh, i)->ended)
+			fake_mesh_dial_end(mesh, i, MESH_DIAL_LINKED);
+	gossip_free(g);
+	fake_mesh_free(mesh);
+	event_base_free(base);
+}
+
+/* The message m arrives on l, through gossip's handler for its type. */
+static void
+arrive(struct link *l, const struct cbor_buf *m)
+{
+	const struct mesh_handler	*h;
+	struct linkmsg			 lm;
+
+	ck_assert(!m->failed);
+	ck_assert_int_eq(linkmsg_decode(m->data, m->len, &lm), 0);
+	for (h = gossip_handlers; h->type != NULL; h++)
+		if (strcmp(h->type, lm.type) == 0)
+			break;
+	ck_assert_msg(h->type != NULL, "gossip takes no %s", lm.type);
+	h->fn(g, l, lm.type, lm.f, lm.nf);
+}
+
+/* A rec message with the signed bytes raw; hops < 0 leaves "h" out. */
+static void
+arrive_raw(struct link *l, const uint8_t *raw, size_t len, int hops)
+{
+	struct cbor_buf	m = { 0 };
+
+	cbor_put_map(&m, hops < 0 ? 2 : 3);
+	cbor_put_text(&m, "t");
+	cbor_put_text(&m, "rec");
+	cbor_put_text(&m, "r");
+	cbor_put_bytes(&m, raw, len);
+	if (hops >= 0) {
+		cbor_put_text(&m, "h");
+		cbor_put_uint(&m, (uint64_t)hops);
+	}
+	arrive(l, &m);
+	cbor_buf_free(&m);
+}
+
+/* r, signed by signer, arrives on l. */
+static void
+arrive_rec(struct link *l, const struct tnode *signer, const struct record *r,
+    int hops)
+{
+	struct cbor_buf	rb = { 0 };
+
+	tnode_sign(signer, r, &rb);
+	arrive_raw(l, rb.data, rb.len, hops);
+	cbor_buf_free(&rb);
+}
+
+/* A "sus" or "dead" claim arrives on l. */
+static void
+arrive_claim(struct link *l, const char *type, const uint8_t *id,
+    uint64_t inc, uint64_t hops)
+{
+	struct cbor_buf	m = { 0 };
+
+	cbor_put_map(&m, 4);
+	cbor_put_text(&m, "t");
+	cbor_put_text(&m, type);
+	cbor_put_text(&m, "id");
+	cbor_put_bytes(&m, id, NODE_ID_LEN);
+	cbor_put_text(&m, "inc");
+	cbor_put_uint(&m, inc);
+	cbor_put_text(&m, "h");
+	cbor_put_uint(&m, hops);
+	arrive(l, &m);
+	cbor_buf_free(&m);
+}
+
+/* A "dig" or "want" with the byte string d under key arrives on l. */
+static void
+arrive_bytes(struct link *l, const char *type, const char *key,
+    const uint8_t *d, size_t len)
+{
+	struct cbor_buf	m = { 0 };
+
+	cbor_put_map(&m, 2);
+	cbor_put_text(&m, "t");
+	cbor_put_text(&m, type);
+	cbor_put_text(&m, key);
+	cbor_put_bytes(&m, d, len);
+	arrive(l, &m);
+	cbor_buf_free(&m);
+}
+
+/* Digest entry i of d. */
+static void
+entry(uint8_t *d, size_t i, const uint8_t *id, uint64_t inc,
+    enum member_state state)
+{
+	uint8_t	*e = d + i * ENTRY;
+	int	 k;
+
+	memcpy(e, id, NODE_ID_LEN);
+	for (k = 0; k < 8; k++)
+		e[NODE_ID_LEN + k] = (uint8_t)(inc >> (56 - 8 * k));
+	e[NODE_ID_LEN + 8] = (uint8_t)state;
+}
+
+static void
+forget_sent(void)
+{
+	fake_link_forget_sent(la);
+	fake_link_forget_sent(lb);
+	fake_link_forget_sent(lc);
+}
+
+/*
+ * We learn n's record at inc (into r if not NULL), or, with inc 0, the
+ * record the caller filled in r; what that sent and caused is then
+ * forgotten, so that a test sees only its own doings.
+ */
+static void
+learn(const struct tnode *n, uint64_t inc, struct record *r)
+{
+	struct record	fresh;
+
+	if (r == NULL)
+		r = &fresh;
+	if (inc != 0)
+		tnode_record(n, inc, r);
+	arrive_rec(la, n, r, 0);
+	ck_assert_msg(members_get(gossip_members(g), n->pk) != NULL,
+	    "record of %s not taken", n->name);
+	forget_sent();
+	nheard = 0;
+}
+
+static enum member_state
+state_of(const struct tnode *n)
+{
+	struct member	*m = members_get(gossip_members(g), n->pk);
+
+	ck_assert_msg(m != NULL, "%s is not a member", n->name);
+	return m->state;
+}
+
+/* Message k of type t sent on l. */
+static bool
+nth_sent(const struct link *l, const char *t, size_t k, struct linkmsg *m)
+{
+	size_t	i;
+
+	for (i = 0; i < fake_link_nsent(l); i++)
+		if (fake_link_sent_msg(l, i, m) && strcmp(m->type, t) == 0 &&
+		    k-- == 0)
+			return true;
+	return false;
+}
+
+static uint64_t
+field_uint(const struct linkmsg *m, const char *key)
+{
+	const struct cbor_field	*f = cbor_field_get(m->f, m->nf, key);
+	uint64_t		 v;
+
+	ck_assert_msg(f != NULL && cbor_read_uint(f->val, f->vallen, &v),
+	    "%s message without unsigned %s", m->type, key);
+	return v;
+}
+
+static const uint8_t *
+field_bytes(const struct linkmsg *m, const char *key, size_t *len)
+{
+	const struct cbor_field	*f = cbor_field_get(m->f, m->nf, key);
+	const uint8_t		*p;
+
+	ck_assert_msg(f != NULL && cbor_read_bytes(f->val, f->vallen, &p,
+	    len), "%s message without bytes %s", m->type, key);
+	return p;
+}
+
+/* The k-th rec sent on l: its record and hops. */
+static void
+sent_rec(const struct link *l, size_t k, struct record *r, uint64_t *hops)
+{
+	struct linkmsg	 m;
+	const uint8_t	*raw;
+	const char	*why;
+	size_t		 len;
+
+	ck_assert_msg(nth_sent(l, "rec", k, &m), "no rec #%zu on %s", k,
+	    link_name(l));
+	raw = field_bytes(&m, "r", &len);
+	ck_assert_msg(record_open(raw, len, r, &why) == 0,
+	    "a rec that does not open: %s", why);
+	if (hops != NULL)
+		*hops = field_uint(&m, "h");
+}
+
+/* The k-th claim of type t sent on l. */
+static void
+sent_claim(const struct link *l, const char *t, size_t k, uint8_t *id,
+    uint64_t *inc, uint64_t *hops)
+{
+	struct linkmsg	 m;
+	const uint8_t	*p;
+	size_t		 len;
+
+	ck_assert_msg(nth_sent(l, t, k, &m), "no %s #%zu on %s", t, k,
+	    link_name(l));
+	p = field_bytes(&m, "id", &len);
+	ck_assert_uint_eq(len, NODE_ID_LEN);
+	memcpy(id, p, NODE_ID_LEN);
+	*inc = field_uint(&m, "inc");
+	*hops = field_uint(&m, "h");
+}
+
+/* How many messages of type t about node n were sent on l. */
+static size_t
+sent_about(const struct link *l, const char *t, const struct tnode *n)
+{
+	struct linkmsg	 m;
+	struct record	 r;
+	uint8_t		 id[NODE_ID_LEN];
+	uint64_t	 inc, hops;
+	size_t		 k, found = 0;
+
+	for (k = 0; nth_sent(l, t, k, &m); k++) {
+		if (strcmp(t, "rec") == 0) {
+			sent_rec(l, k, &r, NULL);
+			memcpy(id, r.id, NODE_ID_LEN);
+		} else
+			sent_claim(l, t, k, id, &inc, &hops);
+		if (memcmp(id, n->pk, NODE_ID_LEN) == 0)
+			found++;
+	}
+	return found;
+}
+
+/* The last thing the owner heard: about n, in state s. */
+static void
+heard_last(const struct tnode *n, enum member_state s)
+{
+	ck_assert_msg(nheard > 0, "the owner heard nothing");
+	ck_assert_msg(memcmp(heard[nheard - 1].id, n->pk, NODE_ID_LEN) == 0,
+	    "the owner heard of another node than %s", n->name);
+	ck_assert_str_eq(member_state_name(heard[nheard - 1].state),
+	    member_state_name(s));
+}
+
+/* Our own record, re-signed: sent once on every up link, newer than inc. */
+static void
+republished(uint64_t inc, struct record *r)
+{
+	struct link	*l[3] = { la, lb, lc };
+	int		 i;
+	uint64_t	 hops;
+
+	ck_assert_uint_gt(gossip_self(g)->incarnation, inc);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(fake_link_count(l[i], "rec"), 1);
+		sent_rec(l[i], 0, r, &hops);
+		ck_assert_mem_eq(r->id, self.pk, NODE_ID_LEN);
+		ck_assert_uint_eq(r->incarnation,
+		    gossip_self(g)->incarnation);
+		ck_assert_uint_eq(hops, HOPS);
+	}
+}
+
+START_TEST(test_link_up_gets_our_digest)
+{
+	struct tnode	 d;
+	struct link	*ld;
+	struct linkmsg	 m;
+	const uint8_t	*p;
+	uint8_t		 want[3 * ENTRY];
+	size_t		 len, i, k;
+
+	learn(&a, 5, NULL);
+	learn(&far, 7, NULL);
+	arrive_claim(lb, "dead", far.pk, 7, 0);
+	forget_sent();
+	entry(want, 0, self.pk, gossip_self(g)->incarnation, MEMBER_ALIVE);
+	entry(want, 1, a.pk, 5, MEMBER_ALIVE);
+	entry(want, 2, far.pk, 7, MEMBER_DEAD);
+	tnode_new(&d, "d");
+	ld = fake_link_new(d.pk, "d", false);
+	fake_mesh_add(mesh, ld);
+	gossip_link_up(g, ld);
+	ck_assert_uint_eq(fake_link_nsent(ld), 1);
+	ck_assert(nth_sent(ld, "dig", 0, &m));
+	p = field_bytes(&m, "d", &len);
+	ck_assert_uint_eq(len, sizeof(want));
+	/* Every member once, in no particular order. */
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < 3; i++)
+			if (memcmp(p + i * ENTRY, want + k * ENTRY,
+			    ENTRY) == 0)
+				break;
+		ck_assert_msg(i < 3, "digest entry %zu missing or wrong", k);
+	}
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+}
+END_TEST
+
+START_TEST(test_new_record_floods_to_other_links)
+{
+	struct cbor_buf	 rb = { 0 };
+	struct record	 r, out;
+	struct linkmsg	 m;
+	const uint8_t	*raw;
+	size_t		 len;
+	uint64_t	 hops;
+
+	tnode_record(&far, 5, &r);
+	tnode_sign(&far, &r, &rb);
+	arrive_raw(la, rb.data, rb.len, 5);
+	ck_assert_uint_eq(fake_link_nsent(la), 0);
+	ck_assert_uint_eq(fake_link_count(lb, "rec"), 1);
+	ck_assert_uint_eq(fake_link_count(lc, "rec"), 1);
+	sent_rec(lc, 0, &out, &hops);
+	ck_assert_uint_eq(hops, 4);
+	/* Passed on as signed, byte for byte. */
+	ck_assert(nth_sent(lb, "rec", 0, &m));
+	raw = field_bytes(&m, "r", &len);
+	ck_assert_uint_eq(len, rb.len);
+	ck_assert_mem_eq(raw, rb.data, len);
+	/* The owner hears of it, and by whose link it came. */
+	ck_assert_int_eq(nheard, 1);
+	heard_last(&far, MEMBER_ALIVE);
+	ck_assert(heard[0].has_via);
+	ck_assert_mem_eq(heard[0].via, a.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(heard[0].inc, 5);
+
+	/* Again, or older, by any link: nothing new, nothing sent. */
+	forget_sent();
+	arrive_raw(lb, rb.data, rb.len, 5);
+	tnode_record(&far, 4, &r);
+	arrive_rec(lc, &far, &r, 5);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+	ck_assert_int_eq(nheard, 1);
+
+	/* Newer, by b's link: everywhere but there. */
+	tnode_record(&far, 6, &r);
+	arrive_rec(lb, &far, &r, HOPS);
+	ck_assert_uint_eq(fake_link_nsent(lb), 0);
+	sent_rec(la, 0, &out, &hops);
+	ck_assert_uint_eq(out.incarnation, 6);
+	ck_assert_uint_eq(hops, HOPS - 1);
+	ck_assert_uint_eq(fake_link_count(lc, "rec"), 1);
+	ck_assert_int_eq(nheard, 2);
+	ck_assert_mem_eq(heard[1].via, b.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(heard[1].inc, 6);
+	cbor_buf_free(&rb);
+}
+END_TEST
+
+START_TEST(test_hop_zero_taken_not_passed_on)
+{
+	struct record	r, out;
+	uint64_t	hops;
+
+	tnode_record(&far, 5, &r);
+	arrive_rec(la, &far, &r, 0);
+	ck_assert_int_eq(state_of(&far), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 1);
+	ck_assert_uint_eq(fake_link_nsent(lb) + fake_link_nsent(lc), 0);
+	/* No "h" at all counts as 0; one above the limit as the limit. */
+	tnode_record(&x, 5, &r);
+	arrive_rec(la, &x, &r, -1);
+	ck_assert_int_eq(state_of(&x), MEMBER_ALIVE);
+	ck_assert_uint_eq(fake_link_nsent(lb) + fake_link_nsent(lc), 0);
+	tnode_record(&y, 5, &r);
+	arrive_rec(la, &y, &r, 1000);
+	sent_rec(lb, 0, &out, &hops);
+	ck_assert_uint_eq(hops, HOPS - 1);
+}
+END_TEST
+
+START_TEST(test_bad_signature_dropped)
+{
+	struct cbor_buf	rb = { 0 };
+	struct record	r;
+
+	/* Signed by a, in far's name. */
+	tnode_record(&far, 5, &r);
+	arrive_rec(la, &a, &r, HOPS);
+	ck_assert_ptr_null(members_get(gossip_members(g), far.pk));
+	/* far's own, with its signature spoilt. */
+	tnode_sign(&far, &r, &rb);
+	rb.data[rb.len - 1] ^= 0x01;
+	arrive_raw(la, rb.data, rb.len, HOPS);
+	ck_assert_ptr_null(members_get(gossip_members(g), far.pk));
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+	cbor_buf_free(&rb);
+}
+END_TEST
+
+START_TEST(test_claims_at_held_incarnation)
+{
+	uint8_t		id[NODE_ID_LEN];
+	uint64_t	inc, hops;
+
+	learn(&far, 7, NULL);
+	arrive_claim(la, "sus", far.pk, 7, 3);
+	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);
+	ck_assert_int_eq(nheard, 1);
+	heard_last(&far, MEMBER_SUSPECT);
+	ck_assert_uint_eq(fake_link_nsent(la), 0);
+	sent_claim(lb, "sus", 0, id, &inc, &hops);
+	ck_assert_mem_eq(id, far.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(inc, 7);
+	ck_assert_uint_eq(hops, 2);
+	ck_assert_uint_eq(fake_link_count(lc, "sus"), 1);
+	/* The same claim again changes nothing and goes nowhere. */
+	arrive_claim(lc, "sus", far.pk, 7, 3);
+	ck_assert_int_eq(nheard, 1);
+	ck_assert_uint_eq(fake_link_nsent(la), 0);
+
+	arrive_claim(lb, "dead", far.pk, 7, HOPS);
+	ck_assert_int_eq(state_of(&far), MEMBER_DEAD);
+	heard_last(&far, MEMBER_DEAD);
+	ck_assert_uint_eq(fake_link_count(lb, "dead"), 0);
+	sent_claim(la, "dead", 0, id, &inc, &hops);
+	ck_assert_mem_eq(id, far.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(inc, 7);
+	ck_assert_uint_eq(hops, HOPS - 1);
+	ck_assert_uint_eq(fake_link_count(lc, "dead"), 1);
+	/* At hop 0 a claim is taken but not passed on. */
+	learn(&x, 3, NULL);
+	arrive_claim(la, "dead", x.pk, 3, 0);
+	ck_assert_int_eq(state_of(&x), MEMBER_DEAD);
+	ck_assert_uint_eq(fake_link_nsent(lb) + fake_link_nsent(lc), 0);
+}
+END_TEST
+
+START_TEST(test_claims_at_other_incarnation_ignored)
+{
+	learn(&far, 7, NULL);
+	arrive_claim(la, "sus", far.pk, 6, HOPS);
+	arrive_claim(la, "sus", far.pk, 8, HOPS);
+	arrive_claim(la, "dead", far.pk, 6, HOPS);
+	arrive_claim(la, "dead", far.pk, 8, HOPS);
+	ck_assert_int_eq(state_of(&far), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+}
+END_TEST
+
+START_TEST(test_claim_about_us_refuted)
+{
+	struct record	r;
+	uint64_t	inc = gossip_self(g)->incarnation;
+
+	arrive_claim(la, "sus", self.pk, inc, HOPS);
+	republished(inc, &r);
+	ck_assert(!r.left);
+	ck_assert_int_eq(members_self(gossip_members(g))->state,
+	    MEMBER_ALIVE);
+	/* Declared dead at the new one: refuted again. */
+	forget_sent();
+	inc = gossip_self(g)->incarnation;
+	arrive_claim(lb, "dead", self.pk, inc, HOPS);
+	republished(inc, &r);
+}
+END_TEST
+
+START_TEST(test_claim_not_at_our_incarnation_ignored)
+{
+	uint64_t	inc = gossip_self(g)->incarnation;
+
+	/* Above ours: forged, nobody holds such a record of us. */
+	arrive_claim(la, "sus", self.pk, inc + 1, HOPS);
+	arrive_claim(la, "dead", self.pk, inc + 1, HOPS);
+	/* Below: a record already outdone. */
+	arrive_claim(la, "dead", self.pk, inc - 1, HOPS);
+	ck_assert_uint_eq(gossip_self(g)->incarnation, inc);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+}
+END_TEST
+
+START_TEST(test_our_record_from_elsewhere_outdone)
+{
+	struct member	*me = members_self(gossip_members(g));
+	struct record	 r;
+	uint64_t	 inc = gossip_self(g)->incarnation;
+
+	/* Our own record coming back changes nothing. */
+	arrive_raw(la, me->raw, me->rawlen, HOPS);
+	ck_assert_uint_eq(gossip_self(g)->incarnation, inc);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+	/* One we signed in a run whose clock was ahead: outdone. */
+	tnode_record(&self, inc + 1000, &r);
+	arrive_rec(la, &self, &r, HOPS);
+	republished(inc + 1000, &r);
+}
+END_TEST
+
+/* a's link is lost, not on purpose. */
+static void
+lose_la(enum mesh_reason why)
+{
+	fake_link_end(la, LINK_END_EOF, "gone");
+	gossip_link_down(g, la, why);
+}
+
+START_TEST(test_lost_link_probed_refused_is_dead)
+{
+	struct record		 r;
+	struct fake_dial	*d;
+	uint8_t			 id[NODE_ID_LEN];
+	uint64_t		 inc, hops;
+
+	learn(&a, 5, &r);
+	lose_la(MESH_LOST);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+	d = fake_mesh_dial(mesh, 0);
+	ck_assert(d->has_id);
+	ck_assert_mem_eq(d->id, a.pk, NODE_ID_LEN);
+	ck_assert_str_eq(d->addr, r.addrs[0]);
+	ck_assert(!d->for_calls);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_REFUSED);
+	ck_assert_int_eq(state_of(&a), MEMBER_DEAD);
+	heard_last(&a, MEMBER_DEAD);
+	ck_assert(!heard[nheard - 1].has_via);
+	sent_claim(lb, "dead", 0, id, &inc, &hops);
+	ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(inc, 5);
+	ck_assert_uint_eq(hops, HOPS);
+	ck_assert_uint_eq(fake_link_count(lc, "dead"), 1);
+	ck_assert_uint_eq(fake_link_count(lb, "sus") +
+	    fake_link_count(lc, "sus"), 0);
+}
+END_TEST
+
+static bool
+a_dead(void *arg)
+{
+	(void)arg;
+	return state_of(&a) == MEMBER_DEAD;
+}
+
+START_TEST(test_lost_link_probe_failed_is_suspect_then_dead)
+{
+	uint8_t		id[NODE_ID_LEN];
+	uint64_t	inc, hops;
+	int64_t		t0;
+
+	learn(&a, 5, NULL);
+	lose_la(MESH_SILENT);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+	t0 = clock_ms();
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
+	ck_assert_int_eq(state_of(&a), MEMBER_SUSPECT);
+	heard_last(&a, MEMBER_SUSPECT);
+	sent_claim(lb, "sus", 0, id, &inc, &hops);
+	ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(inc, 5);
+	ck_assert_uint_eq(hops, HOPS);
+	ck_assert_uint_eq(fake_link_count(lc, "sus"), 1);
+	ck_assert_uint_eq(fake_link_count(lc, "dead"), 0);
+
+	/* It does not refute: dead once suspect_timeout has passed. */
+	ck_assert_msg(loop_until(base, a_dead, NULL, 1000),
+	    "a suspect did not turn dead");
+	ck_assert_int_ge(clock_ms() - t0, SUSPECT_MS);
+	heard_last(&a, MEMBER_DEAD);
+	sent_claim(lc, "dead", 0, id, &inc, &hops);
+	ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(inc, 5);
+	ck_assert_uint_eq(hops, HOPS);
+	ck_assert_uint_eq(fake_link_count(lb, "dead"), 1);
+}
+END_TEST
+
+START_TEST(test_suspect_refutes_in_time)
+{
+	struct record	r;
+
+	learn(&a, 5, NULL);
+	lose_la(MESH_LOST);
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
+	ck_assert_int_eq(state_of(&a), MEMBER_SUSPECT);
+	forget_sent();
+	/* Its newer record comes by b: alive again, for good. */
+	tnode_record(&a, 6, &r);
+	arrive_rec(lb, &a, &r, HOPS);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	heard_last(&a, MEMBER_ALIVE);
+	ck_assert_uint_eq(heard[nheard - 1].inc, 6);
+	ck_assert_uint_eq(fake_link_count(lc, "rec"), 1);
+	loop_for(base, SUSPECT_MS + 250);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	ck_assert_uint_eq(fake_link_count(lb, "dead") +
+	    fake_link_count(lc, "dead"), 0);
+}
+END_TEST
+
+START_TEST(test_no_probe_when_closed_on_purpose)
+{
+	struct link	*lb2;
+
+	learn(&a, 5, NULL);
+	lose_la(MESH_ON_PURPOSE);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	/* Nor when another link to it is still up. */
+	learn(&b, 5, NULL);
+	lb2 = fake_link_new(b.pk, "b", false);
+	fake_mesh_add(mesh, lb2);
+	fake_link_end(lb, LINK_END_EOF, "gone");
+	gossip_link_down(g, lb, MESH_LOST);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	ck_assert_int_eq(state_of(&b), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_nsent(lc), 0);
+}
+END_TEST
+
+START_TEST(test_no_addresses_suspected_at_once)
+{
+	struct record	r;
+	uint8_t		id[NODE_ID_LEN];
+	uint64_t	inc, hops;
+
+	tnode_record(&a, 5, &r);
+	r.naddrs = 0;
+	learn(&a, 0, &r);
+	lose_la(MESH_LOST);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	ck_assert_int_eq(state_of(&a), MEMBER_SUSPECT);
+	heard_last(&a, MEMBER_SUSPECT);
+	sent_claim(lb, "sus", 0, id, &inc, &hops);
+	ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(inc, 5);
+	ck_assert_int_eq(gossip_probe(g, a.pk, NULL, NULL), -1);
+}
+END_TEST
+
+/* What a gossip_probe callback heard. */
+struct probed {
+	int			 n;
+	uint8_t			 id[NODE_ID_LEN];
+	enum mesh_dial_result	 res;
+};
+
+static void
+probed(const uint8_t *id, enum mesh_dial_result res, void *arg)
+{
+	struct probed	*p = arg;
+
+	p->n++;
+	memcpy(p->id, id, NODE_ID_LEN);
+	p->res = res;
+}
+
+START_TEST(test_probe_outcome_reported)
+{
+	struct probed	p = { 0 };
+	struct record	r;
+
+	tnode_record(&far, 5, &r);
+	snprintf(r.addrs[1], ADDR_STRLEN, "127.0.0.2:7654");
+	r.naddrs = 2;
+	learn(&far, 0, &r);
+	ck_assert_int_eq(gossip_probe(g, far.pk, probed, &p), 0);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+	ck_assert_str_eq(fake_mesh_dial(mesh, 0)->addr, r.addrs[0]);
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_LINKED);
+	ck_assert_int_eq(p.n, 1);
+	ck_assert_mem_eq(p.id, far.pk, NODE_ID_LEN);
+	ck_assert_int_eq(p.res, MESH_DIAL_LINKED);
+	ck_assert_int_eq(state_of(&far), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	/* The next probe tries the next address. */
+	ck_assert_int_eq(gossip_probe(g, far.pk, probed, &p), 0);
+	ck_assert_str_eq(fake_mesh_dial(mesh, 1)->addr, r.addrs[1]);
+	fake_mesh_dial_end(mesh, 1, MESH_DIAL_FAILED);
+	ck_assert_int_eq(p.n, 2);
+	ck_assert_int_eq(p.res, MESH_DIAL_FAILED);
+	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);
+	ck_assert_uint_eq(fake_link_count(la, "sus"), 1);
+	/* Nobody to dial: ourselves, or a node we do not know. */
+	ck_assert_int_eq(gossip_probe(g, self.pk, probed, &p), -1);
+	ck_assert_int_eq(gossip_probe(g, x.pk, probed, &p), -1);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 2);
+}
+END_TEST
+
+START_TEST(test_probe_outcome_for_the_probed_record_only)
+{
+	struct probed	p = { 0 };
+	struct record	r;
+
+	learn(&far, 5, NULL);
+	ck_assert_int_eq(gossip_probe(g, far.pk, probed, &p), 0);
+	tnode_record(&far, 6, &r);
+	arrive_rec(la, &far, &r, 0);
+	nheard = 0;
+	/* Refused, but about incarnation 5: 6 stays alive. */
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_REFUSED);
+	ck_assert_int_eq(p.n, 1);
+	ck_assert_int_eq(p.res, MESH_DIAL_REFUSED);
+	ck_assert_int_eq(state_of(&far), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_count(lb, "dead"), 0);
+}
+END_TEST
+
+START_TEST(test_digest_answered_both_ways)
+{
+	uint8_t		 d[6 * ENTRY];
+	struct record	 r0, r1;
+	struct linkmsg	 m;
+	const uint8_t	*ids;
+	size_t		 len;
+	uint64_t	 hops;
+
+	learn(&a, 5, NULL);
+	learn(&b, 5, NULL);
+	learn(&c, 5, NULL);
+	learn(&far, 5, NULL);
+	entry(d, 0, self.pk, gossip_self(g)->incarnation, MEMBER_ALIVE);
+	entry(d, 1, a.pk, 5, MEMBER_ALIVE);	/* same: nothing */
+	entry(d, 2, b.pk, 3, MEMBER_ALIVE);	/* older: ours goes */
+	entry(d, 3, far.pk, 9, MEMBER_SUSPECT);	/* newer: wanted */
+	entry(d, 4, x.pk, 9, MEMBER_ALIVE);	/* unknown: wanted */
+	entry(d, 5, y.pk, 9, MEMBER_DEAD);	/* dead: not worth it */
+	/* c is missing: ours goes. */
+	arrive_bytes(la, "dig", "d", d, 6 * ENTRY);
+	ck_assert_uint_eq(fake_link_count(la, "rec"), 2);
+	sent_rec(la, 0, &r0, &hops);
+	ck_assert_uint_eq(hops, HOPS);
+	sent_rec(la, 1, &r1, NULL);
+	ck_assert((memcmp(r0.id, b.pk, NODE_ID_LEN) == 0 &&
+	    memcmp(r1.id, c.pk, NODE_ID_LEN) == 0) ||
+	    (memcmp(r0.id, c.pk, NODE_ID_LEN) == 0 &&
+	    memcmp(r1.id, b.pk, NODE_ID_LEN) == 0));
+	ck_assert_uint_eq(fake_link_count(la, "want"), 1);
+	ck_assert(nth_sent(la, "want", 0, &m));
+	ids = field_bytes(&m, "ids", &len);
+	ck_assert_uint_eq(len, 2 * NODE_ID_LEN);
+	ck_assert((memcmp(ids, far.pk, NODE_ID_LEN) == 0 &&
+	    memcmp(ids + NODE_ID_LEN, x.pk, NODE_ID_LEN) == 0) ||
+	    (memcmp(ids, x.pk, NODE_ID_LEN) == 0 &&
+	    memcmp(ids + NODE_ID_LEN, far.pk, NODE_ID_LEN) == 0));
+	/* The answer is for the neighbour alone. */
+	ck_assert_uint_eq(fake_link_nsent(lb) + fake_link_nsent(lc), 0);
+	ck_assert_int_eq(nheard, 0);
+
+	/* A digest of the wrong length is ignored. */
+	forget_sent();
+	arrive_bytes(la, "dig", "d", d, 6 * ENTRY - 1);
+	ck_assert_uint_eq(fake_link_nsent(la), 0);
+}
+END_TEST
+
+START_TEST(test_digest_saying_we_failed_refuted)
+{
+	uint8_t		d[2 * ENTRY];
+	struct record	r;
+	uint64_t	inc = gossip_self(g)->incarnation;
+
+	learn(&far, 5, NULL);
+	entry(d, 0, self.pk, inc, MEMBER_SUSPECT);
+	entry(d, 1, far.pk, 5, MEMBER_DEAD);
+	arrive_bytes(la, "dig", "d", d, sizeof(d));
+	/*
+	 * Flooded everywhere; the neighbour, whose digest now lists an
+	 * older record of us, is sent the new one again.
+	 */
+	ck_assert_uint_gt(gossip_self(g)->incarnation, inc);
+	ck_assert_uint_eq(fake_link_count(lb, "rec"), 1);
+	ck_assert_uint_eq(fake_link_count(lc, "rec"), 1);
+	ck_assert_uint_eq(fake_link_count(la, "rec"), 2);
+	sent_rec(lb, 0, &r, NULL);
+	ck_assert_mem_eq(r.id, self.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(r.incarnation, gossip_self(g)->incarnation);
+	sent_rec(la, 1, &r, NULL);
+	ck_assert_uint_eq(r.incarnation, gossip_self(g)->incarnation);
+	/* Its word that far is dead is taken, but not passed on. */
+	ck_assert_int_eq(state_of(&far), MEMBER_DEAD);
+	heard_last(&far, MEMBER_DEAD);
+	ck_assert_uint_eq(fake_link_count(lb, "dead") +
+	    fake_link_count(lc, "dead"), 0);
+}
+END_TEST
+
+START_TEST(test_digest_told_of_the_dead)
+{
+	uint8_t		d[ENTRY];
+	struct record	r;
+	uint8_t		id[NODE_ID_LEN];
+	uint64_t	inc, hops;
+
+	learn(&far, 5, NULL);
+	arrive_claim(lb, "dead", far.pk, 5, 0);
+	forget_sent();
+	/* It holds far alive at the same record: told it is dead. */
+	entry(d, 0, far.pk, 5, MEMBER_ALIVE);
+	arrive_bytes(la, "dig", "d", d, sizeof(d));
+	ck_assert_uint_eq(sent_about(la, "rec", &far), 0);
+	ck_assert_uint_eq(sent_about(la, "dead", &far), 1);
+	sent_claim(la, "dead", 0, id, &inc, &hops);
+	ck_assert_uint_eq(inc, 5);
+	ck_assert_uint_eq(hops, HOPS);
+	/* At an older record: sent ours, then that it is dead. */
+	forget_sent();
+	entry(d, 0, far.pk, 3, MEMBER_ALIVE);
+	arrive_bytes(la, "dig", "d", d, sizeof(d));
+	ck_assert_uint_eq(sent_about(la, "rec", &far), 1);
+	ck_assert_uint_eq(sent_about(la, "dead", &far), 1);
+	sent_rec(la, fake_link_count(la, "rec") - 1, &r, NULL);
+	ck_assert_uint_eq(r.incarnation, 5);
+	/* It knows already, or lacks it: a dead member is not sent. */
+	forget_sent();
+	entry(d, 0, far.pk, 3, MEMBER_DEAD);
+	arrive_bytes(la, "dig", "d", d, sizeof(d));
+	arrive_bytes(la, "dig", "d", d, 0);
+	ck_assert_uint_eq(sent_about(la, "rec", &far), 0);
+	ck_assert_uint_eq(sent_about(la, "dead", &far), 0);
+	ck_assert_int_eq(state_of(&far), MEMBER_DEAD);
+}
+END_TEST
+
+START_TEST(test_want_answered_once_each)
+{
+	uint8_t	ids[4 * NODE_ID_LEN];
+
+	learn(&a, 5, NULL);
+	learn(&far, 5, NULL);
+	memcpy(ids, far.pk, NODE_ID_LEN);
+	memcpy(ids + NODE_ID_LEN, a.pk, NODE_ID_LEN);
+	memcpy(ids + 2 * NODE_ID_LEN, x.pk, NODE_ID_LEN);
+	memcpy(ids + 3 * NODE_ID_LEN, far.pk, NODE_ID_LEN);
+	arrive_bytes(lb, "want", "ids", ids, sizeof(ids));
+	ck_assert_uint_eq(fake_link_count(lb, "rec"), 2);
+	ck_assert_uint_eq(sent_about(lb, "rec", &far), 1);
+	ck_assert_uint_eq(sent_about(lb, "rec", &a), 1);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lc), 0);
+	/* Not the record of a dead member. */
+	arrive_claim(lc, "dead", far.pk, 5, 0);
+	forget_sent();
+	arrive_bytes(lb, "want", "ids", ids, NODE_ID_LEN);
+	ck_assert_uint_eq(fake_link_nsent(lb), 0);
+}
+END_TEST
+
+START_TEST(test_replies_stop_when_link_is_full)
+{
+	uint8_t	id[NODE_ID_LEN];
+
+	learn(&far, 5, NULL);
+	memcpy(id, far.pk, NODE_ID_LEN);
+	fake_link_queue(lb, MAX_MESSAGE / 2 + 1);
+	arrive_bytes(lb, "dig", "d", id, 0);
+	arrive_bytes(lb, "want", "ids", id, NODE_ID_LEN);
+	ck_assert_uint_eq(fake_link_count(lb, "rec"), 0);
+	/* Half the limit queued is still within it. */
+	fake_link_queue(lb, MAX_MESSAGE / 2);
+	arrive_bytes(lb, "want", "ids", id, NODE_ID_LEN);
+	ck_assert_uint_eq(fake_link_count(lb, "rec"), 1);
+	arrive_bytes(lb, "dig", "d", id, 0);
+	ck_assert_uint_eq(sent_about(lb, "rec", &far), 2);
+	ck_assert_uint_eq(sent_about(lb, "rec", &self), 1);
+}
+END_TEST
+
+/* Digests sent on our links. */
+static size_t
+digests(void)
+{
+	return fake_link_count(la, "dig") + fake_link_count(lb, "dig") +
+	    fake_link_count(lc, "dig");
+}
+
+static bool
+digests_at_least(void *arg)
+{
+	return digests() >= *(size_t *)arg;
+}
+
+START_TEST(test_digest_to_one_neighbour_each_interval)
+{
+	size_t	want = 1;
+
+	/* The first tick exchanges, with one neighbour only. */
+	ck_assert(loop_until(base, digests_at_least, &want, 1000));
+	ck_assert_uint_eq(digests(), 1);
+	want = 2;
+	ck_assert(loop_until(base, digests_at_least, &want, 1000));
+	ck_assert_uint_eq(digests(), 2);
+}
+END_TEST
+
+static bool
+forgot_one(void *arg)
+{
+	(void)arg;
+	return nforgot >= 1;
+}
+
+START_TEST(test_dead_member_expires)
+{
+	gossip_free(g);
+	par.member_expire = 100;
+	start();
+	learn(&a, 5, NULL);
+	learn(&far, 5, NULL);
+	arrive_claim(lb, "dead", far.pk, 5, 0);
+	ck_assert_msg(loop_until(base, forgot_one, NULL, 1000),
+	    "a dead member was not forgotten");
+	ck_assert_int_eq(nforgot, 1);
+	ck_assert_mem_eq(forgot[0], far.pk, NODE_ID_LEN);
+	ck_assert_ptr_null(members_get(gossip_members(g), far.pk));
+	/* The living stay, and so do we. */
+	loop_for(base, 250);
+	ck_assert_int_eq(nforgot, 1);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	ck_assert_uint_eq(members_count(gossip_members(g)), 2);
+}
+END_TEST
+
+START_TEST(test_reset_forgets_everyone)
+{
+	struct record	r;
+	uint64_t	inc = gossip_self(g)->incarnation;
+	bool		fa, ff;
+
+	learn(&a, 5, NULL);
+	learn(&far, 5, NULL);
+	gossip_reset(g);
+	ck_assert_int_eq(nforgot, 2);
+	fa = memcmp(forgot[0], a.pk, NODE_ID_LEN) == 0 ||
+	    memcmp(forgot[1], a.pk, NODE_ID_LEN) == 0;
+	ff = memcmp(forgot[0], far.pk, NODE_ID_LEN) == 0 ||
+	    memcmp(forgot[1], far.pk, NODE_ID_LEN) == 0;
+	ck_assert(fa && ff);
+	ck_assert_uint_eq(members_count(gossip_members(g)), 1);
+	republished(inc, &r);
+	ck_assert(!r.left);
+}
+END_TEST
+
+START_TEST(test_services_change_resigns)
+{
+	struct record_service	svc[2];
+	struct record		r;
+	uint64_t		inc = gossip_self(g)->incarnation;
+
+	memset(svc, 0, sizeof(svc));
+	snprintf(svc[0].name, sizeof(svc[0].name), "echo");
+	gossip_set_services(g, svc, 1);
+	republished(inc, &r);
+	ck_assert_int_eq(r.nservices, 1);
+	ck_assert_str_eq(r.services[0].name, "echo");
+	/* The same set: nothing to say. */
+	inc = gossip_self(g)->incarnation;
+	gossip_set_services(g, svc, 1);
+	ck_assert_uint_eq(gossip_self(g)->incarnation, inc);
+	ck_assert_uint_eq(fake_link_count(la, "rec"), 1);
+	/* Another: said again. */
+	forget_sent();
+	snprintf(svc[1].name, sizeof(svc[1].name), "time");
+	snprintf(svc[1].group, sizeof(svc[1].group), "lab");
+	gossip_set_services(g, svc, 2);
+	republished(inc, &r);
+	ck_assert_int_eq(r.nservices, 2);
+	ck_assert_str_eq(r.services[1].group, "lab");
+}
+END_TEST
+
+START_TEST(test_topics_change_resigns)
+{
+	char		topics[1][TOPIC_MAX + 1];
+	struct record	r;
+	uint64_t	inc = gossip_self(g)->incarnation;
+
+	memset(topics, 0, sizeof(topics));
+	snprintf(topics[0], sizeof(topics[0]), "sensor.*");
+	gossip_set_topics(g, topics, 1);
+	republished(inc, &r);
+	ck_assert_int_eq(r.ntopics, 1);
+	ck_assert_str_eq(r.topics[0], "sensor.*");
+	inc = gossip_self(g)->incarnation;
+	gossip_set_topics(g, topics, 1);
+	ck_assert_uint_eq(gossip_self(g)->incarnation, inc);
+	ck_assert_uint_eq(fake_link_count(la, "rec"), 1);
+}
+END_TEST
+
+START_TEST(test_leave_floods_left_record)
+{
+	struct record	r;
+	uint64_t	inc = gossip_self(g)->incarnation;
+
+	gossip_leave(g);
+	republished(inc, &r);
+	ck_assert(r.left);
+	ck_assert_int_eq(members_self(gossip_members(g))->state, MEMBER_LEFT);
+	/* Gone on purpose: a claim is not refuted. */
+	forget_sent();
+	inc = gossip_self(g)->incarnation;
+	arrive_claim(la, "dead", self.pk, inc, HOPS);
+	ck_assert_uint_eq(gossip_self(g)->incarnation, inc);
+	ck_assert_uint_eq(fake_link_count(lb, "rec"), 0);
+	/* Joining another network: back, not leaving. */
+	gossip_reset(g);
+	republished(inc, &r);
+	ck_assert(!r.left);
+}
+END_TEST
+
+static void
+client_gone(void *arg, struct ctl_conn *conn)
+{
+	(void)arg; (void)conn;
+}
+
+static const struct control_ops	ctl_ops = { client_gone };
+
+/* A member as the members op lists it. */
+struct listed {
+	char	node[NODE_ID_STRLEN];
+	char	state[16];
+	bool	self;
+};
+
+static size_t
+list_members(struct client *cl, uint64_t id, struct listed *out, size_t max)
+{
+	const struct ctl_msg	*m;
+	const struct cbor_field	*f, *v;
+	struct cbor_field	 rf[4], mf[16];
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	size_t			 len, n = 0;
+	int			 nrf, nmf;
+	char			 why[256];
+
+	m = client_reply(cl, base, id, 2000);
+	ck_assert_msg(m != NULL, "no reply to members");
+	ck_assert_msg(reply_code(m, why, sizeof(why)) == PEER_OK,
+	    "members: %s", why);
+	f = ctl_msg_get(m, "result");
+	nrf = cbor_scan_map(f->val, f->vallen, rf, 4);
+	ck_assert_int_eq(nrf, 1);
+	v = cbor_field_get(rf, nrf, "members");
+	ck_assert_ptr_nonnull(v);
+	ck_assert(cbor_array_iter(v->val, v->vallen, &it));
+	while (cbor_iter_next(&it, &item, &len)) {
+		ck_assert_uint_lt(n, max);
+		nmf = cbor_scan_map(item, len, mf, 16);
+		ck_assert_int_eq(nmf, 11);
+		v = cbor_field_get(mf, nmf, "node");
+		ck_assert(v != NULL && cbor_read_name(v->val, v->vallen,
+		    out[n].node, sizeof(out[n].node), NULL));
+		v = cbor_field_get(mf, nmf, "state");
+		ck_assert(v != NULL && cbor_read_name(v->val, v->vallen,
+		    out[n].state, sizeof(out[n].state), NULL));
+		v = cbor_field_get(mf, nmf, "self");
+		ck_assert(v != NULL && cbor_read_bool(v->val, v->vallen,
+		    &out[n].self));
+		n++;
+	}
+	return n;
+}
+
+/* The entry of n in what the members op listed. */
+static const struct listed *
+listed(const struct listed *l, size_t n, const struct tnode *node)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(l[i].node, node->idstr) == 0)
+			return &l[i];
+	ck_abort_msg("%s not listed", node->name);
+	return NULL;
+}
+
+START_TEST(test_members_op_lists_states)
+{
+	struct control_params	 cp;
+	struct control		*ctl;
+	struct client		*cl;
+	struct cbor_buf		*req;
+	struct listed		 l[8];
+	struct record		 r;
+	char			 dir[128], path[192];
+	size_t			 n;
+
+	tmpdir_make(dir, sizeof(dir), "gossip");
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	memset(&cp, 0, sizeof(cp));
+	cp.socket_path = path;
+	cp.max_message = MAX_MESSAGE;
+	cp.max_clients = 4;
+	ctl = control_open(base, &cp, &ctl_ops, NULL);
+	ck_assert_ptr_nonnull(ctl);
+	ck_assert_int_eq(control_add_ops(ctl, gossip_ctl_ops, g), 0);
+	cl = client_open(path);
+
+	tnode_record(&a, 5, &r);
+	snprintf(r.groups[0], sizeof(r.groups[0]), "lab");
+	r.ngroups = 1;
+	learn(&a, 0, &r);
+	learn(&far, 5, NULL);
+	arrive_claim(lb, "dead", far.pk, 5, 0);
+	tnode_record(&x, 5, &r);
+	r.left = true;
+	learn(&x, 0, &r);
+
+	(void)client_begin(cl, "members", 1, 0);
+	client_send(cl);
+	n = list_members(cl, 1, l, 8);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(listed(l, n, &self)->state, "alive");
+	ck_assert(listed(l, n, &self)->self);
+	ck_assert_str_eq(listed(l, n, &a)->state, "alive");
+	ck_assert(!listed(l, n, &a)->self);
+	ck_assert_str_eq(listed(l, n, &far)->state, "dead");
+	ck_assert_str_eq(listed(l, n, &x)->state, "left");
+
+	/* Those of one group. */
+	req = client_begin(cl, "members", 2, 1);
+	cbor_put_text(req, "group");
+	cbor_put_text(req, "lab");
+	client_send(cl);
+	n = list_members(cl, 2, l, 8);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(l[0].node, a.idstr);
+
+	client_close(cl);
+	control_free(ctl);
+	tmpdir_remove(dir);
+}
+END_TEST
+
+Suite *
+module_suite(void)
+{
+	Suite	*s = suite_create("gossip");
+	TCase	*tc = tcase_create("gossip");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_link_up_gets_our_digest);
+	tcase_add_test(tc, test_new_record_floods_to_other_links);
+	tcase_add_test(tc, test_hop_zero_taken_not_passed_on);
+	tcase_add_test(tc, test_bad_signature_dropped);
+	tcase_add_test(tc, test_claims_at_held_incarnation);
+	tcase_add_test(tc, test_claims_at_other_incarnation_ignored);
+	tcase_add_test(tc, test_claim_about_us_refuted);
+	tcase_add_test(tc, test_claim_not_at_our_incarnation_ignored);
+	tcase_add_test(tc, test_our_record_from_elsewhere_outdone);
+	tcase_add_test(tc, test_lost_link_probed_refused_is_dead);
+	tcase_add_test(tc, test_lost_link_probe_failed_is_suspect_then_dead);
+	tcase_add_test(tc, test_suspect_refutes_in_time);
+	tcase_add_test(tc, test_no_probe_when_closed_on_purpose);
+	tcase_add_test(tc, test_no_addresses_suspected_at_once);
+	tcase_add_test(tc, test_probe_outcome_reported);
+	tcase_add_test(tc, test_probe_outcome_for_the_probed_record_only);
+	tcase_add_test(tc, test_digest_answered_both_ways);
+	tcase_add_test(tc, test_digest_saying_we_failed_refuted);
+	tcase_add_test(tc, test_digest_told_of_the_dead);
+	tcase_add_test(tc, test_want_answered_once_each);
+	tcase_add_test(tc, test_replies_stop_when_link_is_full);
+	tcase_add_test(tc, test_digest_to_one_neighbour_each_interval);
+	tcase_add_test(tc, test_dead_member_expires);
+	tcase_add_test(tc, test_reset_forgets_everyone);
+	tcase_add_test(tc, test_services_change_resigns);
+	tcase_add_test(tc, test_topics_change_resigns);
+	tcase_add_test(tc, test_leave_floods_left_record);
+	tcase_add_test(tc, test_members_op_lists_states);
+	suite_add_tcase(s, tc);
+	return s;
+}
