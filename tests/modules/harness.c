@@ -3,6 +3,7 @@
  * harness.c: the shared parts of the module suites.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -400,9 +401,8 @@ msg_text(const struct ctl_msg *m, const char *key, char *buf, size_t cap)
 	return buf;
 }
 
-/* Directories made, removed at exit too: a failed test skips teardown. */
-static char	made_dirs[8][128];
-static int	nmade_dirs;
+/* Where tmpdir_make makes its directories: see tmpdir_parent. */
+static char	parent[64] = "/tmp";
 
 static int
 remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -418,23 +418,19 @@ tmpdir_remove(const char *dir)
 	(void)nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-static void
-tmpdirs_remove(void)
-{
-	int	i;
-
-	for (i = 0; i < nmade_dirs; i++)
-		tmpdir_remove(made_dirs[i]);
-}
-
 void
 tmpdir_make(char *dir, size_t cap, const char *tag)
 {
-	snprintf(dir, cap, "/tmp/peerd-%s-XXXXXX", tag);
+	snprintf(dir, cap, "%s/peerd-%s-XXXXXX", parent, tag);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	if (nmade_dirs == 0)
-		atexit(tmpdirs_remove);
-	if (nmade_dirs < (int)(sizeof(made_dirs) / sizeof(made_dirs[0])) &&
-	    strlen(dir) < sizeof(made_dirs[0]))
-		strcpy(made_dirs[nmade_dirs++], dir);
+}
+
+const char *
+tmpdir_parent(void)
+{
+	snprintf(parent, sizeof(parent), "/tmp/peerd-modules-XXXXXX");
+	/* Other users pass through, as a test's client of another uid. */
+	if (mkdtemp(parent) == NULL || chmod(parent, 0711) == -1)
+		snprintf(parent, sizeof(parent), "/tmp");
+	return parent;
 }

@@ -97,12 +97,13 @@ uint64_t msg_uint(const struct ctl_msg *, const char *key);
 /* A text field of m into buf ("" if absent). */
 const char *msg_text(const struct ctl_msg *, const char *key, char *buf,
 	    size_t cap);
-/*
- * A private directory under /tmp, removed at exit if the test leaves it
- * (a failed test skips its teardown): a forked child of a test must
- * leave with _exit.
- */
+/* A private directory, under tmpdir_parent's once it was made. */
 void	tmpdir_make(char *dir, size_t cap, const char *tag);
 void	tmpdir_remove(const char *dir);
+/*
+ * Makes the directory the tests' directories go in, for main to remove
+ * after the run: a test that fails ends without its teardown.
+ */
+const char *tmpdir_parent(void);
 
 #endif
