@@ -31,6 +31,10 @@ struct calls_params {
  */
 struct calls	*calls_new(struct event_base *, const struct calls_params *,
 		    const struct members *, struct route *, struct mesh *);
+/*
+ * The clients go first, and take their calls with them; the mesh goes
+ * first too, ending the dials calls wait on.
+ */
 void		 calls_free(struct calls *);
 /* An answer for a call of this node. */
 void		 calls_answer(struct calls *, const struct callmsg *);

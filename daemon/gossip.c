@@ -245,6 +245,11 @@ probe_done(enum mesh_dial_result res, const char *reason, void *arg)
 	struct gossip	*g = p->g;
 	struct member	*m = members_get(g->members, p->id);
 
+	/* Leaving, our dials end because we close them: no evidence. */
+	if (g->self.left) {
+		free(p);
+		return;
+	}
 	if (m != NULL && m->state == MEMBER_ALIVE &&
 	    m->rec.incarnation == p->inc) {
 		if (res == MESH_DIAL_REFUSED)

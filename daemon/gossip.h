@@ -70,8 +70,8 @@ void		 gossip_link_down(struct gossip *, struct link *,
 /*
  * Dials one of the member's addresses, another one each time.  The
  * outcome is evidence: refused means its process is gone, no answer
- * makes it suspect.  fn (if not NULL) hears it after gossip.  -1 if no
- * dial started.
+ * makes it suspect; while we leave, nothing.  fn (if not NULL) hears it
+ * after gossip, unless we leave.  -1 if no dial started.
  */
 int		 gossip_probe(struct gossip *, const uint8_t *id,
 		    gossip_probe_fn *fn, void *arg);
@@ -80,7 +80,10 @@ int		 gossip_probe(struct gossip *, const uint8_t *id,
 const struct members *gossip_members(const struct gossip *);
 /* Our own record, as others see it. */
 const struct record *gossip_self(const struct gossip *);
-/* Sets the services our record offers; re-signs and floods if changed. */
+/*
+ * Sets the services our record offers; re-signs and floods if changed.
+ * Compared as bytes: the caller zeroes what follows each name.
+ */
 void		 gossip_set_services(struct gossip *,
 		    const struct record_service *, int n);
 /* Sets the topic patterns our record lists; as gossip_set_services. */

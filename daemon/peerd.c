@@ -630,12 +630,16 @@ main(int argc, char *argv[])
 	/* Tell the mesh we leave, and give the links a moment to say it. */
 	gossip_leave(d.gossip);
 	drain_links(&d);
-	/* Discovery stops: nothing it finds is dialed from now on. */
-	overlay_free(d.overlay);
 	/* Clients first: their pending requests must not outlive the mesh. */
 	control_free(d.control);
 	listeners_free(d.listeners);
+	/*
+	 * Closing the links ends the dials under way, whose callbacks reach
+	 * the modules above: they go after it.  No beacon is read
+	 * meanwhile, as the loop does not run.
+	 */
 	mesh_free(d.mesh);
+	overlay_free(d.overlay);
 	join_free(d.join);
 	calls_free(d.calls);
 	serve_free(d.serve);
