@@ -828,6 +828,28 @@ START_TEST(test_probe_outcome_reported)
 }
 END_TEST
 
+START_TEST(test_no_evidence_while_leaving)
+{
+	struct probed	seen = { 0 };
+
+	learn(&a, 5, NULL);
+	learn(&b, 5, NULL);
+	lose_la(MESH_SILENT);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+	/* Closing our links as we leave ends our own dials. */
+	gossip_leave(g);
+	forget_sent();
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	ck_assert_uint_eq(fake_link_count(lb, "sus"), 0);
+	ck_assert_uint_eq(fake_link_count(lc, "sus"), 0);
+	ck_assert_int_eq(gossip_probe(g, b.pk, probed, &seen), 0);
+	fake_mesh_dial_end(mesh, 1, MESH_DIAL_REFUSED);
+	ck_assert_int_eq(state_of(&b), MEMBER_ALIVE);
+	ck_assert_int_eq(seen.n, 0);
+}
+END_TEST
+
 START_TEST(test_probe_outcome_for_the_probed_record_only)
 {
 	struct probed	p = { 0 };
@@ -1296,6 +1318,7 @@ module_suite(void)
 	tcase_add_test(tc, test_our_record_from_elsewhere_outdone);
 	tcase_add_test(tc, test_lost_link_probed_refused_is_dead);
 	tcase_add_test(tc, test_lost_link_probe_failed_is_suspect_then_dead);
+	tcase_add_test(tc, test_no_evidence_while_leaving);
 	tcase_add_test(tc, test_suspect_refutes_in_time);
 	tcase_add_test(tc, test_no_probe_when_closed_on_purpose);
 	tcase_add_test(tc, test_no_addresses_suspected_at_once);
