@@ -649,53 +649,80 @@ candidates(struct calls *cs, struct call_req *rq)
 	return n;
 }
 
-/* How far a provider is: 0 for this node, alive before suspect. */
-static int64_t
-distance(struct calls *cs, const struct member *m)
+/*
+ * How far a provider is: a tier, lower first (this node; then alive
+ * nodes linked and measured, linked, not linked; then suspect ones in
+ * the same order), and the round trip within the measured tiers.
+ */
+struct rank {
+	int	tier;
+	int64_t	rtt_us;
+};
+
+#define TIER_MEASURED	1	/* a link with a round trip: by rtt_us */
+#define TIER_SUSPECT	3	/* added for a suspect node */
+
+static struct rank
+rank_of(struct calls *cs, const struct member *m)
 {
+	struct rank		 r = { 0, 0 };
 	struct link_info	 info;
 	struct link		*l;
-	int64_t			 d;
 
 	if (m->self)
-		return 0;
+		return r;
 	if ((l = mesh_link_to(cs->mesh, m->rec.id)) == NULL)
-		d = INT64_MAX / 4;
+		r.tier = 3;
 	else {
 		link_info(l, &info);
-		d = info.rtt_avg_us < 0 ? INT64_MAX / 8 : info.rtt_avg_us + 1;
+		r.tier = info.rtt_avg_us < 0 ? 2 : TIER_MEASURED;
+		r.rtt_us = info.rtt_avg_us;
 	}
-	return m->state == MEMBER_SUSPECT ? d + INT64_MAX / 4 : d;
+	if (m->state == MEMBER_SUSPECT)
+		r.tier += TIER_SUSPECT;
+	return r;
 }
 
-/* Whether distance d ties with the best; only this node ties with 0. */
 static bool
-close_to(int64_t d, int64_t best)
+rank_below(struct rank a, struct rank b)
 {
-	return best == 0 ? d == 0 : d <= best + best / 4 + 100;
+	return a.tier != b.tier ? a.tier < b.tier : a.rtt_us < b.rtt_us;
 }
 
 /*
- * Local first, then the lowest round trip time; providers within a
- * quarter of the best (and 100 us) count as equal and take turns.
+ * Whether r counts as equal to the best: in its tier, and in a measured
+ * one within a quarter of its round trip and 100 us.
  */
+static bool
+close_to(struct rank r, struct rank best)
+{
+	if (r.tier != best.tier)
+		return false;
+	if (r.tier % TIER_SUSPECT != TIER_MEASURED)
+		return true;
+	return r.rtt_us <= best.rtt_us + best.rtt_us / 4 + 100;
+}
+
+/* The best provider of the first n candidates; equals take turns. */
 static const struct member *
 choose(struct calls *cs, size_t n)
 {
-	int64_t		d[64], best = INT64_MAX;
+	struct rank	r[64], best;
 	size_t		i, k, equal = 0;
 
 	if (n > 64)
 		n = 64;	/* the rest are as good a choice as these */
+	for (i = 0; i < n; i++) {
+		r[i] = rank_of(cs, cs->cand[i]);
+		if (i == 0 || rank_below(r[i], best))
+			best = r[i];
+	}
 	for (i = 0; i < n; i++)
-		if ((d[i] = distance(cs, cs->cand[i])) < best)
-			best = d[i];
-	for (i = 0; i < n; i++)
-		if (close_to(d[i], best))
+		if (close_to(r[i], best))
 			equal++;
 	k = cs->turn++ % equal;
 	for (i = 0; i < n; i++)
-		if (close_to(d[i], best) && k-- == 0)
+		if (close_to(r[i], best) && k-- == 0)
 			break;
 	return cs->cand[i];
 }

@@ -505,8 +505,12 @@ START_TEST(test_suspect_after_any_alive)
 	fake_link_rtt(lb, -1);
 	for (i = 5; i <= 7; i++)
 		ck_assert_str_eq(chosen(i, NULL), "b");
+	/* Not even linked, and still before any suspect. */
+	fake_mesh_remove(mesh, lb);
+	for (i = 8; i <= 10; i++)
+		ck_assert_str_eq(chosen(i, NULL), "b");
 	/* Suspect but the only one: chosen all the same. */
-	ck_assert_str_eq(chosen(8, "a"), "a");
+	ck_assert_str_eq(chosen(11, "a"), "a");
 }
 END_TEST
 
