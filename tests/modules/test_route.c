@@ -263,10 +263,13 @@ START_TEST(test_full_link)
 	ck_assert_uint_eq(fake_link_nsent(lc), 0);
 	sent_on(la, &out, &lm);
 	ck_assert_int_eq(out.err.code, PEER_RESOURCE_EXHAUSTED);
-	/* An answer on a full link is dropped, not answered. */
-	fake_link_forget_sent(la);
-	memcpy(out.origin, c.pk, NODE_ID_LEN);
-	arrive(lb, &out);
+	/* An answer for c on the full link is dropped, not answered. */
+	call_msg(&m, &c, &b);
+	m.type = CALLMSG_ANSWER;
+	m.err.code = PEER_UNKNOWN;
+	m.err.msg = "no";
+	m.err.msglen = 2;
+	arrive(lb, &m);
 	ck_assert_uint_eq(fake_link_nsent(lb) + fake_link_nsent(lc), 0);
 }
 END_TEST
