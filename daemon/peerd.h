@@ -13,9 +13,8 @@
 #include "config.h"
 #include "hello.h"
 #include "identity.h"
+#include "options.h"
 #include "record.h"
-
-#define PEERD_VERSION	"0.1.0"
 
 struct event_base;
 struct listeners;
@@ -32,8 +31,8 @@ struct join;
 
 struct peerd {
 	struct event_base	*base;
+	struct options		 opt;		/* the command line */
 	struct config		 conf;
-	const char		*config_path;	/* NULL: running on defaults */
 	struct identity		 id;
 	time_t			 started_at;	/* wall clock */
 	int64_t			 started_ms;	/* monotonic */
