@@ -116,6 +116,8 @@ link_reap(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	event_free(l->reaper);
+	evbuffer_free(l->in);
+	wire_reasm_free(&l->reasm);
 	free(l);
 }
 
@@ -185,8 +187,6 @@ link_stop(struct link *l, enum link_end why, const char *reason)
 		bufferevent_free(l->bev);
 	}
 	l->bev = NULL;
-	evbuffer_free(l->in);
-	l->in = NULL;
 	if (l->timer != NULL)
 		event_free(l->timer);
 	l->timer = NULL;
@@ -197,14 +197,16 @@ link_stop(struct link *l, enum link_end why, const char *reason)
 	l->hs = NULL;
 	noise_cipher_clear(&l->tx);
 	noise_cipher_clear(&l->rx);
-	wire_reasm_free(&l->reasm);
 	cbor_buf_free(&l->out);
 	free(l->batch);
 	l->batch = NULL;
 	if (l->flush != NULL)
 		event_free(l->flush);
 	l->flush = NULL;
-	/* Callers up the stack may still hold l: free it from the loop. */
+	/*
+	 * Callers up the stack may still hold l, and read the message they
+	 * were handed: l and its input buffers go from the loop.
+	 */
 	event_active(l->reaper, EV_TIMEOUT, 1);
 }
 

@@ -54,7 +54,11 @@ struct link_ops {
 	/* The link is closing: the last call; reason is for logs. */
 	void	(*down)(struct link *, enum link_end, const char *reason,
 		    void *arg);
-	/* A message other than ping/pong; fields point into msg. */
+	/*
+	 * A message other than ping/pong; fields point into msg, which
+	 * stays valid until control is back in the event loop, even if
+	 * the link closes meanwhile.
+	 */
 	void	(*message)(struct link *, const char *type,
 		    const struct cbor_field *, int nf, const uint8_t *msg,
 		    size_t len, void *arg);
@@ -70,8 +74,8 @@ struct link	*link_accept(const struct link_params *, int fd,
 /*
  * Closes the link (LINK_END_HERE): ops->down runs now, the memory goes
  * once control is back in the event loop, so a caller holding l may
- * still read it but must not call anything else on it.  Repeated calls
- * do nothing.
+ * still read it, and the message ops->message was handed, but must not
+ * call anything else on it.  Repeated calls do nothing.
  */
 void		 link_close(struct link *, const char *reason);
 
