@@ -49,8 +49,9 @@
  * When the link closes, the rest of the input goes to a new one.  Work
  * per input is bounded by LINKS_MAX links (each costs a handshake) and
  * BYTES_MAX bytes of plaintext; max_message is MAX_MESSAGE, the least a
- * node can have, small enough for the fuzzer to reach.  Timers (keep-alive, the ping's timeout) are set far beyond a
- * run, so only the input drives the link.
+ * node can have, small enough for the fuzzer to reach.  Timers
+ * (keep-alive, the ping's timeout) are set far beyond a run, so only the
+ * input drives the link.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -140,7 +141,7 @@ static uint8_t			 them_e[NOISE_KEY_LEN];
 static struct cbor_buf		 them_hello_enc;
 static struct hello		 them_hello;
 static struct sockaddr_in	 accept_sa;
-static char			 them_name[128];	/* link_name() once up */
+static char			 them_name[128]; /* link_name() once up */
 static struct evbuffer		*from_link, *to_link;
 static struct evbuffer		*want_msgs, *want_pongs;
 static struct cbor_buf		 scratch;
