@@ -26,6 +26,7 @@
 #include "base32.h"
 #include "clock.h"
 #include "discover.h"
+#include "duration.h"
 #include "gossip.h"
 #include "identity.h"
 #include "log.h"
@@ -34,7 +35,6 @@
 #include "nodemap.h"
 #include "overlay.h"
 
-#define OVERLAY_TICK_MS		100	/* timer granularity */
 #define DEGREE_EVERY_MS		1000	/* degree checks */
 #define REDIAL_DEAD_MS		5000	/* partitions heal this fast */
 #define REDIAL_DEAD_MAX_MS	300000	/* at worst this slowly */
@@ -351,7 +351,7 @@ overlay_new(struct event_base *base, const struct overlay_params *p,
     struct mesh *mesh, struct gossip *gossip)
 {
 	struct overlay	*o;
-	struct timeval	 tv = { 0, OVERLAY_TICK_MS * 1000 };
+	struct timeval	 tv;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL ||
 	    (o->dials = nodemap_new(sizeof(struct dials), MEMBERS_MAX)) ==
@@ -366,12 +366,15 @@ overlay_new(struct event_base *base, const struct overlay_params *p,
 	o->gossip = gossip;
 	o->members = gossip_members(gossip);
 	cache_read(o);
+	duration_timeval(p->tick_ms, &tv);
 	o->tick = event_new(base, -1, EV_PERSIST, tick_cb, o);
 	if (o->tick == NULL || event_add(o->tick, &tv) == -1) {
 		log_warnx("overlay: cannot start the timer");
 		overlay_free(o);
 		return NULL;
 	}
+	/* Alone after a restart: the cached addresses are dialed at once. */
+	event_active(o->tick, EV_TIMEOUT, 1);
 	return o;
 }
 

@@ -23,6 +23,7 @@ struct mesh;
 struct overlay;
 
 struct overlay_params {
+	uint64_t		 tick_ms;	/* how often it looks (1000) */
 	uint64_t		 degree_min;
 	uint64_t		 degree_max;
 	const char		*state_dir;	/* holds peers.cache */
@@ -36,7 +37,10 @@ struct overlay_params {
 	int			 nifaces;
 };
 
-/* Reads peers.cache and starts the timer.  NULL after logging. */
+/*
+ * Reads peers.cache and starts the timer; the first look comes as soon
+ * as the loop runs.  NULL after logging.
+ */
 struct overlay	*overlay_new(struct event_base *,
 		    const struct overlay_params *, struct mesh *,
 		    struct gossip *);

@@ -331,6 +331,7 @@ build(struct peerd *d)
 
 	port = strrchr(listeners_addr(d->listeners, 0), ':') + 1;
 	memset(&op, 0, sizeof(op));
+	op.tick_ms = 1000;
 	op.degree_min = c->degree_min;
 	op.degree_max = c->degree_max;
 	op.state_dir = c->state_dir;

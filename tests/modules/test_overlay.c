@@ -180,6 +180,7 @@ start(uint64_t degree_min, uint64_t degree_max)
 	struct overlay_params	p;
 
 	memset(&p, 0, sizeof(p));
+	p.tick_ms = 100;
 	p.degree_min = degree_min;
 	p.degree_max = degree_max;
 	p.state_dir = dir;
