@@ -38,7 +38,7 @@ UNIT_SRC	= $(wildcard tests/unit/*.c)
 MODULE_SUITES	= $(patsubst tests/modules/test_%.c,%,\
 		  $(wildcard tests/modules/test_*.c))
 INTEG_SRC	= $(wildcard tests/integration/*.c)
-FUZZ_SRC	= $(wildcard tests/fuzz/*.c)
+FUZZ_SRC	= $(wildcard tests/fuzz/fuzz_*.c)
 
 obj		= $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJ		= $(call obj,$(LIB_SRC))
@@ -145,10 +145,14 @@ FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -Idaemon $(WARN) \
 		  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BINS	= $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(LIB_SRC) $(DAEMON_SRC)
+# Built into every target; the link targets share it (link_peer.h).
+FUZZ_COMMON	= tests/fuzz/link_peer.c
+
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) tests/fuzz/link_peer.h \
+		  $(LIB_SRC) $(DAEMON_SRC)
 	@mkdir -p $(FUZZ_BUILD)
-	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(DAEMON_SRC) \
-	    $(DAEMON_LIBS)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_COMMON) $(LIB_SRC) \
+	    $(DAEMON_SRC) $(DAEMON_LIBS)
 
 fuzz: deps $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \

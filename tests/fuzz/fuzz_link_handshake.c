@@ -2,11 +2,11 @@
 /*
  * fuzz_link_handshake.c: libFuzzer target for everything a peer can send
  * on a mesh link before the handshake completes, through link.c's own
- * receive path.  The harness plays the remote node on the far end of a
- * real socket and runs the event loop until the link has read what it
- * was sent: as responder the link is link_accept()ed on one end of a
- * socketpair; as initiator it is link_dial()ed to a TCP listener on
- * 127.0.0.1 that the harness opens once and accepts from.
+ * receive path.  The harness plays the remote node (link_peer.c) on the
+ * far end of a real socket and runs the event loop until the link has
+ * read what it was sent: as responder the link is link_accept()ed on
+ * one end of a socketpair; as initiator it is link_dial()ed to a TCP
+ * listener on 127.0.0.1 that the harness opens once and accepts from.
  *
  * The first input byte picks the mode, the rest is a stream of records
  * (2-byte big-endian length and that many bytes), as on the wire:
@@ -56,15 +56,12 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
-#include <errno.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -76,14 +73,12 @@
 #include "hello.h"
 #include "identity.h"
 #include "link.h"
-#include "log.h"
 #include "noise.h"
 #include "wire.h"
 
-#define LINK_PROLOGUE	"peerd/1"	/* as in link.c */
+#include "link_peer.h"
+
 #define LINKS_MAX	8		/* links per input */
-#define TURNS_MAX	20000		/* event loop turns per wait */
-#define FAR_MS		(24u * 3600 * 1000)	/* timers never due */
 #define MSG1_LEN	48		/* e and the empty payload's tag */
 #define MSG2_LEN	96		/* e, encrypted s, the payload's tag */
 #define PING_SEQ	7
@@ -96,71 +91,20 @@ enum feed {
 
 /* The remote node: the harness's end of one link. */
 struct peer {
-	struct link		*l;	/* NULL once freed */
+	struct link_peer	 lp;
 	bool			 outbound;	/* the link dialed */
-	int			 fd;	/* our end, -1 once hung up */
-	uint64_t		 sent;	/* bytes of whole records queued */
-	bool			 eof;
-	bool			 up, down;
-	enum link_end		 why;
-	uint64_t		 bytes_in;	/* the link's count at down */
 	struct noise_hs		*hs;	/* genuine peer, or NULL */
-	struct noise_cipher	 tx, rx;
 	int			 step;	/* handshake messages sent */
 };
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static struct event_base	*base;
-static struct link_params	 par;
-static struct identity		 us;
-static struct hello		 us_hello;
-static struct cbor_buf		 us_hello_enc;
-static uint8_t			 us_xpk[NOISE_KEY_LEN];
-static uint8_t			 them_pk[NODE_ID_LEN];
-static uint8_t			 them_xsk[NOISE_KEY_LEN];
-static uint8_t			 them_xpk[NOISE_KEY_LEN];
-static uint8_t			 them_e[NOISE_KEY_LEN];
-static struct cbor_buf		 them_hello_enc;
 static struct cbor_buf		 ping, pong;	/* the peer's, the echo */
-static struct sockaddr_in	 accept_sa;
-static const char		 accept_addr[] = "192.0.2.1:7654";
 static int			 listener = -1;
 static char			 dial_addr[32];
-static struct evbuffer		*from_link, *to_link;
 static uint8_t			 rbuf[NOISE_MAX_MSG_LEN];
 static uint8_t			 payload[NOISE_MAX_MSG_LEN];
 static uint8_t			 msgbuf[WIRE_HDR + NOISE_MAX_MSG_LEN];
-
-static void	link_up_cb(struct link *, void *);
-static void	link_down_cb(struct link *, enum link_end, const char *,
-		    void *);
-static void	link_message_cb(struct link *, const char *,
-		    const struct cbor_field *, int, const uint8_t *, size_t,
-		    void *);
-
-static const struct link_ops	ops = {
-	.up = link_up_cb,
-	.down = link_down_cb,
-	.message = link_message_cb,
-};
-
-static void
-make_hello(struct hello *h, const uint8_t *pk, const char *name,
-    const char *const *listen, int nlisten, struct cbor_buf *b)
-{
-	int	i;
-
-	memset(h, 0, sizeof(*h));
-	h->version = HELLO_VERSION;
-	memcpy(h->id, pk, NODE_ID_LEN);
-	strcpy(h->name, name);
-	for (i = 0; i < nlisten; i++)
-		strcpy(h->listen[h->nlisten++], listen[i]);
-	hello_encode(h, b);
-	if (b->failed)
-		abort();
-}
 
 static void
 put_ping(struct cbor_buf *b, const char *type)
@@ -198,61 +142,27 @@ listen_init(void)
 	    ntohs(sin.sin_port));
 }
 
+/* The peer sends nothing but a ping: no message may reach the owner. */
+static void
+link_message_cb(struct link *l, const char *type,
+    const struct cbor_field *f, int nf, const uint8_t *msg, size_t len,
+    void *arg)
+{
+	(void)l; (void)type; (void)f; (void)nf; (void)msg; (void)len;
+	(void)arg;
+	abort();
+}
+
 static void
 init(void)
 {
-	static const char *const	us_listen[] = { "127.0.0.1:7000" };
-	static const char *const	them_listen[] = {
-		"[::1]:7001", "10.0.0.2:7002"
-	};
-	static bool			done;
-	struct hello			h;
-	uint8_t				seed[crypto_sign_SEEDBYTES];
-	uint8_t				sk[crypto_sign_SECRETKEYBYTES];
+	static bool	done;
 
 	if (done)
 		return;
-	if (sodium_init() < 0)
-		abort();
-	log_set_level(LOG_LEVEL_ERROR);
-	signal(SIGPIPE, SIG_IGN);
-	if ((base = event_base_new()) == NULL ||
-	    (from_link = evbuffer_new()) == NULL ||
-	    (to_link = evbuffer_new()) == NULL)
-		abort();
-
-	memset(seed, 0x01, sizeof(seed));
-	crypto_sign_seed_keypair(us.pk, us.sk, seed);
-	if (crypto_sign_ed25519_sk_to_curve25519(us.x_sk, us.sk) != 0 ||
-	    crypto_sign_ed25519_pk_to_curve25519(us_xpk, us.pk) != 0)
-		abort();
-	memset(us.network_key, 0x03, sizeof(us.network_key));
-	base32_encode(us.pk, sizeof(us.pk), us.id);
-	make_hello(&us_hello, us.pk, "us", us_listen, 1, &us_hello_enc);
-
-	memset(seed, 0x02, sizeof(seed));
-	crypto_sign_seed_keypair(them_pk, sk, seed);
-	if (crypto_sign_ed25519_sk_to_curve25519(them_xsk, sk) != 0 ||
-	    crypto_sign_ed25519_pk_to_curve25519(them_xpk, them_pk) != 0)
-		abort();
-	memset(them_e, 0x05, sizeof(them_e));
-	make_hello(&h, them_pk, "them", them_listen, 2, &them_hello_enc);
+	link_peer_init(link_message_cb);
 	put_ping(&ping, "ping");
 	put_ping(&pong, "pong");
-
-	par.base = base;
-	par.dns = NULL;
-	par.id = &us;
-	par.hello = &us_hello;
-	par.max_message = (256u + 64) << 10;
-	par.ping_interval = FAR_MS;
-	par.dead_after = 2 * (uint64_t)FAR_MS;
-	par.handshake_timeout = FAR_MS;
-
-	memset(&accept_sa, 0, sizeof(accept_sa));
-	accept_sa.sin_family = AF_INET;
-	accept_sa.sin_port = htons(7654);
-	accept_sa.sin_addr.s_addr = htonl(0xc0000201);	/* accept_addr */
 	listen_init();
 	done = true;
 }
@@ -301,221 +211,53 @@ hello_ok(const uint8_t *buf, size_t len, struct hello *h)
 		return false;
 	hello_check(h);
 	return crypto_sign_ed25519_pk_to_curve25519(x, h->id) == 0 &&
-	    memcmp(x, them_xpk, sizeof(x)) == 0;
-}
-
-static void
-link_up_cb(struct link *l, void *arg)
-{
-	struct peer	*p = arg;
-
-	if (l != p->l || p->up || p->down || link_state(l) != LINK_UP)
-		abort();
-	p->up = true;
-}
-
-static void
-link_down_cb(struct link *l, enum link_end why, const char *reason,
-    void *arg)
-{
-	struct peer		*p = arg;
-	struct link_info	 li;
-
-	(void)reason;
-	if (l != p->l || p->down || link_state(l) != LINK_CLOSED)
-		abort();
-	link_info(l, &li);
-	p->down = true;
-	p->why = why;
-	p->bytes_in = li.bytes_in;
-}
-
-/* The peer sends nothing but a ping: no message may reach the owner. */
-static void
-link_message_cb(struct link *l, const char *type,
-    const struct cbor_field *f, int nf, const uint8_t *msg, size_t len,
-    void *arg)
-{
-	(void)l; (void)type; (void)f; (void)nf; (void)msg; (void)len;
-	(void)arg;
-	abort();
-}
-
-/* Writes what is queued for the link, as far as the socket takes it. */
-static void
-peer_write(struct peer *p)
-{
-	size_t	len;
-	ssize_t	n;
-
-	while (p->fd != -1 && (len = evbuffer_get_length(to_link)) > 0) {
-		if (len > 65536)
-			len = 65536;
-		n = send(p->fd, evbuffer_pullup(to_link, (ssize_t)len), len,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0)
-			evbuffer_drain(to_link, (size_t)n);
-		else if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		else {
-			/* The link has gone: the rest is lost. */
-			evbuffer_drain(to_link, evbuffer_get_length(to_link));
-			return;
-		}
-	}
-}
-
-/* Reads what the link wrote; how many bytes. */
-static size_t
-peer_read(struct peer *p)
-{
-	uint8_t	buf[16384];
-	size_t	got = 0;
-	ssize_t	n;
-
-	while (p->fd != -1 && !p->eof) {
-		n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n > 0) {
-			if (evbuffer_add(from_link, buf, (size_t)n) == -1)
-				abort();
-			got += (size_t)n;
-		} else if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			break;
-		else
-			p->eof = true;	/* closed, or reset */
-	}
-	return got;
-}
-
-static void
-peer_queue(struct peer *p, const uint8_t *rec, size_t len)
-{
-	if (evbuffer_add(to_link, rec, len) == -1)
-		abort();
-	p->sent += len;
-}
-
-/*
- * Runs the event loop until the link has handled every whole record
- * sent and written all it has to say, or has closed (and is freed).
- */
-static void
-pump(struct peer *p)
-{
-	struct link_info	li;
-	size_t			got;
-	int			turns;
-
-	for (turns = 0; turns < TURNS_MAX; turns++) {
-		peer_write(p);
-		if (event_base_loop(base, EVLOOP_NONBLOCK) == -1)
-			abort();
-		got = peer_read(p);
-		if (p->down) {
-			/* The link frees itself from the loop. */
-			if (event_base_loop(base, EVLOOP_NONBLOCK) == -1)
-				abort();
-			p->l = NULL;
-			while (p->fd != -1 && !p->eof && turns++ < TURNS_MAX)
-				(void)peer_read(p);
-			evbuffer_drain(to_link, evbuffer_get_length(to_link));
-			return;
-		}
-		link_info(p->l, &li);
-		if (p->fd != -1 && evbuffer_get_length(to_link) == 0 &&
-		    li.bytes_in == p->sent && link_queued(p->l) == 0 &&
-		    got == 0)
-			return;
-	}
-	abort();	/* the link is stuck */
-}
-
-/* Takes the next whole record the link wrote; false if none. */
-static bool
-peer_record(uint8_t *buf, size_t *len)
-{
-	size_t		 avail = evbuffer_get_length(from_link), n;
-	const uint8_t	*h;
-
-	if (avail < WIRE_HDR)
-		return false;
-	h = evbuffer_pullup(from_link, WIRE_HDR);
-	n = (size_t)h[0] << 8 | h[1];
-	if (avail < WIRE_HDR + n)
-		return false;
-	evbuffer_drain(from_link, WIRE_HDR);
-	if (evbuffer_remove(from_link, buf, n) != (int)n)
-		abort();
-	*len = n;
-	return true;
-}
-
-/* Closes our end; TCP with a reset, leaving no TIME_WAIT behind. */
-static void
-peer_hangup(struct peer *p)
-{
-	struct linger	lg = { 1, 0 };
-
-	if (p->fd == -1)
-		return;
-	if (p->outbound)
-		(void)setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg,
-		    sizeof(lg));
-	close(p->fd);
-	p->fd = -1;
+	    memcmp(x, lp_them_xpk, sizeof(x)) == 0;
 }
 
 /* A new link: accepted on a socketpair, or dialed to our listener. */
 static void
 peer_start(struct peer *p, bool outbound, bool genuine)
 {
-	int	sv[2], on = 1, turns;
-	size_t	len;
+	struct link_peer	*lp = &p->lp;
+	int			 on = 1, turns;
+	size_t			 len;
 
 	memset(p, 0, sizeof(*p));
-	p->fd = -1;
+	link_peer_reset(lp);
+	lp->reset = outbound;
 	p->outbound = outbound;
-	evbuffer_drain(from_link, evbuffer_get_length(from_link));
-	evbuffer_drain(to_link, evbuffer_get_length(to_link));
-	if (genuine && (p->hs = noise_hs_new(NOISE_XXPSK0, !outbound,
-	    LINK_PROLOGUE, strlen(LINK_PROLOGUE), them_xsk, us.network_key,
-	    them_e)) == NULL)
-		abort();
+	if (genuine)
+		p->hs = link_peer_hs(!outbound);
 	if (!outbound) {
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0, sv) == -1)
-			abort();
-		p->fd = sv[1];
-		if ((p->l = link_accept(&par, sv[0],
-		    (struct sockaddr *)&accept_sa, &ops, p)) == NULL)
-			abort();
-		if (link_outbound(p->l) ||
-		    link_state(p->l) != LINK_HANDSHAKE ||
-		    strcmp(link_name(p->l), accept_addr) != 0)
+		link_peer_accept(lp);
+		if (link_outbound(lp->l) ||
+		    link_state(lp->l) != LINK_HANDSHAKE ||
+		    strcmp(link_name(lp->l), LINK_PEER_ADDR) != 0)
 			abort();
 		return;
 	}
 
-	if ((p->l = link_dial(&par, dial_addr, &ops, p)) == NULL)
+	if ((lp->l = link_dial(&lp_par, dial_addr, &lp_ops, lp)) == NULL)
 		abort();
-	if (!link_outbound(p->l) || link_state(p->l) != LINK_CONNECTING ||
-	    strcmp(link_name(p->l), dial_addr) != 0)
+	if (!link_outbound(lp->l) || link_state(lp->l) != LINK_CONNECTING ||
+	    strcmp(link_name(lp->l), dial_addr) != 0)
 		abort();
 	/* The connect starts from the loop; then message 1 comes. */
-	for (turns = 0; turns < TURNS_MAX; turns++) {
-		if (event_base_loop(base, EVLOOP_NONBLOCK) == -1 || p->down)
+	for (turns = 0; turns < LINK_PEER_TURNS; turns++) {
+		if (event_base_loop(lp_base, EVLOOP_NONBLOCK) == -1 ||
+		    lp->down)
 			abort();
-		if (p->fd == -1 && (p->fd = accept4(listener, NULL, NULL,
+		if (lp->fd == -1 && (lp->fd = accept4(listener, NULL, NULL,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1)
-			(void)setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &on,
-			    sizeof(on));
-		(void)peer_read(p);
-		if (evbuffer_get_length(from_link) >= WIRE_HDR + MSG1_LEN)
+			(void)setsockopt(lp->fd, IPPROTO_TCP, TCP_NODELAY,
+			    &on, sizeof(on));
+		(void)link_peer_read(lp);
+		if (evbuffer_get_length(lp->from_link) >= WIRE_HDR + MSG1_LEN)
 			break;
 	}
-	if (!peer_record(rbuf, &len) || len != MSG1_LEN ||
-	    evbuffer_get_length(from_link) != 0 ||
-	    link_state(p->l) != LINK_HANDSHAKE)
+	if (!link_peer_record(lp, rbuf, &len) || len != MSG1_LEN ||
+	    evbuffer_get_length(lp->from_link) != 0 ||
+	    link_state(lp->l) != LINK_HANDSHAKE)
 		abort();
 	if (genuine && noise_hs_read(p->hs, rbuf, len, payload,
 	    sizeof(payload)) != 0)
@@ -526,22 +268,22 @@ peer_start(struct peer *p, bool outbound, bool genuine)
 static void
 peer_end(struct peer *p)
 {
-	if (p->l != NULL && !p->down) {
-		if (p->up)
-			link_close(p->l, "done");
+	struct link_peer	*lp = &p->lp;
+
+	if (lp->l != NULL && !lp->down) {
+		if (lp->up)
+			link_close(lp->l, "done");
 		else
-			peer_hangup(p);
-		p->sent = UINT64_MAX;	/* nothing more will be read */
-		pump(p);
-		if (!p->down || (p->up ? p->why != LINK_END_HERE :
-		    p->why != LINK_END_EOF && p->why != LINK_END_REFUSED &&
-		    p->why != LINK_END_FAILED))
+			link_peer_hangup(lp);
+		lp->sent = UINT64_MAX;	/* nothing more will be read */
+		link_peer_pump(lp);
+		if (!lp->down || (lp->up ? lp->why != LINK_END_HERE :
+		    lp->why != LINK_END_EOF && lp->why != LINK_END_REFUSED &&
+		    lp->why != LINK_END_FAILED))
 			abort();
 	}
-	peer_hangup(p);
+	link_peer_close(lp);
 	noise_hs_free(p->hs);
-	noise_cipher_clear(&p->tx);
-	noise_cipher_clear(&p->rx);
 	p->hs = NULL;
 }
 
@@ -573,35 +315,28 @@ peer_send_hs(struct peer *p, const uint8_t *pl, size_t plen,
 		len = patchlen;
 	msgbuf[0] = (uint8_t)(len >> 8);
 	msgbuf[1] = (uint8_t)len;
-	peer_queue(p, msgbuf, WIRE_HDR + len);
+	link_peer_queue(&p->lp, msgbuf, WIRE_HDR + len, true);
 	p->step++;
 	return true;
-}
-
-/* The link's next handshake message must decrypt and carry our HELLO. */
-static void
-peer_read_hello(struct peer *p)
-{
-	const uint8_t	*rs;
-	size_t		 len;
-	ssize_t		 n;
-
-	if (!peer_record(rbuf, &len) ||
-	    (n = noise_hs_read(p->hs, rbuf, len, payload,
-	    sizeof(payload))) == -1 ||
-	    (size_t)n != us_hello_enc.len ||
-	    memcmp(payload, us_hello_enc.data, us_hello_enc.len) != 0 ||
-	    (rs = noise_hs_remote_static(p->hs)) == NULL ||
-	    memcmp(rs, us_xpk, sizeof(us_xpk)) != 0)
-		abort();
 }
 
 /* The peer's handshake is done: its transport ciphers. */
 static void
 peer_split(struct peer *p)
 {
-	if (noise_hs_split(p->hs, &p->tx, &p->rx) == -1)
+	if (noise_hs_split(p->hs, &p->lp.tx, &p->lp.rx) == -1)
 		abort();
+}
+
+/* A message from the link once up: only the pong to the peer's ping. */
+static void
+peer_pong(const uint8_t *msg, size_t len, void *arg)
+{
+	int	*msgs = arg;
+
+	if (len != pong.len || memcmp(msg, pong.data, len) != 0)
+		abort();
+	(*msgs)++;
 }
 
 /*
@@ -611,63 +346,39 @@ peer_split(struct peer *p)
 static void
 peer_check_up(struct peer *p, const struct hello *sent)
 {
+	struct link_peer	*lp = &p->lp;
 	struct link_info	 li;
-	const uint8_t		*msg, *q;
-	const char		*why;
 	char			 idstr[NODE_ID_STRLEN], name[256];
-	size_t			 len, mlen, left;
-	ssize_t			 n;
-	int			 r, msgs = 0;
+	int			 msgs = 0;
 
-	if (!p->up || p->down || link_state(p->l) != LINK_UP ||
+	if (!lp->up || lp->down || link_state(lp->l) != LINK_UP ||
 	    !noise_hs_done(p->hs) ||
-	    memcmp(link_hash(p->l), noise_hs_hash(p->hs), NOISE_HASH_LEN) !=
-	    0 || memcmp(link_remote(p->l), sent, sizeof(*sent)) != 0)
+	    memcmp(link_hash(lp->l), noise_hs_hash(p->hs), NOISE_HASH_LEN) !=
+	    0 || memcmp(link_remote(lp->l), sent, sizeof(*sent)) != 0)
 		abort();
-	hello_check(link_remote(p->l));
+	hello_check(link_remote(lp->l));
 	base32_encode(sent->id, sizeof(sent->id), idstr);
-	link_info(p->l, &li);
+	link_info(lp->l, &li);
 	snprintf(name, sizeof(name), "%s (%.12s) at %s", sent->name, idstr,
 	    li.addr);
-	if (strcmp(li.addr, p->outbound ? dial_addr : accept_addr) != 0 ||
-	    strcmp(link_name(p->l), name) != 0 ||
-	    strcmp(link_id_str(p->l), idstr) != 0 ||
+	if (strcmp(li.addr, p->outbound ? dial_addr : LINK_PEER_ADDR) != 0 ||
+	    strcmp(link_name(lp->l), name) != 0 ||
+	    strcmp(link_id_str(lp->l), idstr) != 0 ||
 	    strcmp(li.id, idstr) != 0 || strcmp(li.name, sent->name) != 0 ||
 	    li.outbound != p->outbound || li.state != LINK_UP)
 		abort();
 	/* As responder the link has the ping already, behind message 3. */
 	if (p->outbound) {
 		peer_split(p);
-		if (wire_seal(&p->tx, ping.data, ping.len, to_link) == -1)
+		if (wire_seal(&lp->tx, ping.data, ping.len, lp->to_link) == -1)
 			abort();
 	}
-	p->sent = li.bytes_in + evbuffer_get_length(to_link);
-	pump(p);
-	if (p->down)
+	lp->sent = li.bytes_in + evbuffer_get_length(lp->to_link);
+	link_peer_pump(lp);
+	if (lp->down)
 		abort();
-	while (peer_record(rbuf, &len)) {
-		if ((n = noise_decrypt(&p->rx, NULL, 0, rbuf, len, rbuf,
-		    len)) == -1 || n < 1)
-			abort();
-		if (rbuf[0] == WIRE_BATCH) {
-			q = rbuf + 1;
-			left = (size_t)n - 1;
-			while ((r = wire_batch_next(&q, &left, &msg, &mlen,
-			    &why)) == 1) {
-				if (mlen != pong.len ||
-				    memcmp(msg, pong.data, mlen) != 0)
-					abort();
-				msgs++;
-			}
-			if (r == -1)
-				abort();
-		} else if (rbuf[0] == 0 && (size_t)n - 1 == pong.len &&
-		    memcmp(rbuf + 1, pong.data, pong.len) == 0)
-			msgs++;
-		else
-			abort();
-	}
-	if (msgs != 1 || evbuffer_get_length(from_link) != 0)
+	link_peer_messages(lp, NULL, peer_pong, &msgs);
+	if (msgs != 1 || evbuffer_get_length(lp->from_link) != 0)
 		abort();
 }
 
@@ -679,17 +390,18 @@ static bool
 peer_genuine(struct peer *p, enum feed feed, const uint8_t *rec,
     size_t len)
 {
-	struct hello	 h;
-	const uint8_t	*pl = rec, *patch = NULL;
-	size_t		 plen = len, patchlen = 0, before;
-	uint64_t	 upto;
-	bool		 ok, last, changed;
+	struct link_peer	*lp = &p->lp;
+	struct hello		 h;
+	const uint8_t		*pl = rec, *patch = NULL;
+	size_t			 plen = len, patchlen = 0, before;
+	uint64_t		 upto;
+	bool			 ok, last, changed;
 
 	/* As responder the link reads messages 1 and 3, else message 2. */
 	last = p->outbound || p->step == 1;
 	if (feed == FEED_PATCH) {
-		pl = last ? them_hello_enc.data : NULL;
-		plen = last ? them_hello_enc.len : 0;
+		pl = last ? lp_them_hello_enc.data : NULL;
+		plen = last ? lp_them_hello_enc.len : 0;
 		patch = rec;
 		patchlen = len;
 	}
@@ -698,32 +410,32 @@ peer_genuine(struct peer *p, enum feed feed, const uint8_t *rec,
 	if (!peer_send_hs(p, pl, plen, patch, patchlen, &changed))
 		return false;	/* cannot send it: hang up */
 	ok = ok && !changed;
-	upto = p->sent;
+	upto = lp->sent;
 	if (last && !p->outbound) {
 		/* Done: the first transport record follows message 3. */
 		peer_split(p);
-		before = evbuffer_get_length(to_link);
-		if (wire_seal(&p->tx, ping.data, ping.len, to_link) == -1)
+		before = evbuffer_get_length(lp->to_link);
+		if (wire_seal(&lp->tx, ping.data, ping.len, lp->to_link) == -1)
 			abort();
-		p->sent += evbuffer_get_length(to_link) - before;
+		lp->sent += evbuffer_get_length(lp->to_link) - before;
 	}
-	pump(p);
+	link_peer_pump(lp);
 	if (!ok) {
 		/* Closed on this record, and nothing said. */
-		if (!p->down || p->why != LINK_END_FAILED || p->up ||
-		    p->bytes_in != upto ||
-		    evbuffer_get_length(from_link) != 0)
+		if (!lp->down || lp->why != LINK_END_FAILED || lp->up ||
+		    lp->bytes_in != upto ||
+		    evbuffer_get_length(lp->from_link) != 0)
 			abort();
 		return false;
 	}
-	if (p->down)
+	if (lp->down)
 		abort();
 	if (!last) {
-		peer_read_hello(p);	/* message 2 */
+		link_peer_read_hello(lp, p->hs);	/* message 2 */
 		return true;
 	}
 	if (p->outbound)
-		peer_read_hello(p);	/* message 3 */
+		link_peer_read_hello(lp, p->hs);	/* message 3 */
 	peer_check_up(p, &h);
 	return false;
 }
@@ -732,27 +444,28 @@ peer_genuine(struct peer *p, enum feed feed, const uint8_t *rec,
 static bool
 peer_raw(struct peer *p, const uint8_t *rec, size_t len)
 {
-	uint64_t	upto;
-	size_t		rlen;
+	struct link_peer	*lp = &p->lp;
+	uint64_t		 upto;
+	size_t			 rlen;
 
 	msgbuf[0] = (uint8_t)(len >> 8);
 	msgbuf[1] = (uint8_t)len;
 	memcpy(msgbuf + WIRE_HDR, rec, len);
-	peer_queue(p, msgbuf, WIRE_HDR + len);
-	upto = p->sent;
-	pump(p);
-	if (p->up)
+	link_peer_queue(lp, msgbuf, WIRE_HDR + len, true);
+	upto = lp->sent;
+	link_peer_pump(lp);
+	if (lp->up)
 		abort();	/* no key, no link */
-	if (p->down) {
-		if (p->bytes_in != upto || p->why != LINK_END_FAILED)
+	if (lp->down) {
+		if (lp->bytes_in != upto || lp->why != LINK_END_FAILED)
 			abort();
 		return false;
 	}
 	/* A responder that took message 1 answers with message 2. */
-	if (peer_record(rbuf, &rlen) && (p->outbound || p->step++ != 0 ||
-	    rlen != MSG2_LEN + us_hello_enc.len))
+	if (link_peer_record(lp, rbuf, &rlen) && (p->outbound ||
+	    p->step++ != 0 || rlen != MSG2_LEN + lp_us_hello_enc.len))
 		abort();
-	if (evbuffer_get_length(from_link) != 0)
+	if (evbuffer_get_length(lp->from_link) != 0)
 		abort();
 	return true;
 }
@@ -808,10 +521,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (open) {
 		/* A partial record waits for the rest, until the hang-up. */
 		if (feed == FEED_RAW && size > 0) {
-			peer_queue(&p, data, size);
-			p.sent -= size;
-			pump(&p);
-			if (p.down)
+			link_peer_queue(&p.lp, data, size, false);
+			link_peer_pump(&p.lp);
+			if (p.lp.down)
 				abort();
 		}
 		peer_end(&p);
