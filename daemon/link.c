@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -26,6 +25,7 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "duration.h"
 #include "link.h"
 #include "linkmsg.h"
@@ -95,16 +95,6 @@ struct link {
 	struct link_pings	 pings;
 	int			 npings;
 };
-
-static int64_t
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 
 static int	link_flush(struct link *);
 static void	link_flush_cb(evutil_socket_t, short, void *);
@@ -293,7 +283,7 @@ link_up(struct link *l)
 	noise_hs_free(l->hs);
 	l->hs = NULL;
 	l->state = LINK_UP;
-	l->up_ms = l->last_rx_ms = now_us() / 1000;
+	l->up_ms = l->last_rx_ms = clock_us() / 1000;
 	link_set_name(l);
 	event_free(l->timer);
 	duration_timeval(l->par->ping_interval, &tv);
@@ -399,7 +389,7 @@ link_pong(struct link *l, uint64_t seq)
 	struct link_ping	*p;
 	link_ping_fn		*fn;
 	void			*arg;
-	int64_t			 now = now_us();
+	int64_t			 now = clock_us();
 	int			 slot = (int)(seq % LINK_KEEPALIVE_SLOTS);
 
 	/* Only keep-alive pings, all alike, shape the link's RTT. */
@@ -629,7 +619,7 @@ link_readable(evutil_socket_t fd, short what, void *arg)
 			} else
 				v[1].iov_len = (size_t)n - v[0].iov_len;
 			evbuffer_commit_space(l->in, v, nv);
-			l->last_rx_ms = now_us() / 1000;
+			l->last_rx_ms = clock_us() / 1000;
 		}
 	}
 	link_process(l);
@@ -689,7 +679,7 @@ static void
 link_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct link		*l = arg;
-	int64_t			 now = now_us();
+	int64_t			 now = clock_us();
 	int			 slot;
 	char			 reason[64];
 
@@ -969,7 +959,7 @@ link_ping(struct link *l, size_t size, uint64_t timeout_ms, link_ping_fn *fn,
 	p->seq = ++l->seq;
 	p->fn = fn;
 	p->arg = arg;
-	p->sent_us = now_us();
+	p->sent_us = clock_us();
 	duration_timeval(timeout_ms, &tv);
 	evtimer_add(p->timer, &tv);
 	TAILQ_INSERT_TAIL(&l->pings, p, entry);
@@ -1000,7 +990,7 @@ link_info(const struct link *l, struct link_info *i)
 	i->addr = l->addr;
 	i->id = l->state == LINK_UP ? l->idstr : "";
 	i->name = l->state == LINK_UP ? l->remote.name : "";
-	i->uptime_ms = l->state == LINK_UP ? now_us() / 1000 - l->up_ms : 0;
+	i->uptime_ms = l->state == LINK_UP ? clock_us() / 1000 - l->up_ms : 0;
 	i->rtt_last_us = l->rtt_last_us;
 	i->rtt_avg_us = l->rtt_avg_us;
 	i->rtt_min_us = l->rtt_min_us;
@@ -1049,7 +1039,7 @@ link_up_since(const struct link *l)
 void
 link_mark_used(struct link *l)
 {
-	l->used_ms = now_us() / 1000;
+	l->used_ms = clock_us() / 1000;
 }
 
 int64_t

@@ -61,22 +61,14 @@ nodemap_new(size_t size, size_t max)
 }
 
 void
-nodemap_clear(struct nodemap *t)
+nodemap_free(struct nodemap *t)
 {
 	size_t	i;
 
-	for (i = 0; i < t->n; i++)
-		free(t->entries[i]);
-	t->n = 0;
-	memset(t->bucket, 0, t->nbuckets * sizeof(*t->bucket));
-}
-
-void
-nodemap_free(struct nodemap *t)
-{
 	if (t == NULL)
 		return;
-	nodemap_clear(t);
+	for (i = 0; i < t->n; i++)
+		free(t->entries[i]);
 	free(t->entries);
 	free(t->bucket);
 	free(t);

@@ -27,7 +27,6 @@ void		*nodemap_get(const struct nodemap *, const uint8_t *id);
 void		*nodemap_put(struct nodemap *, const uint8_t *id);
 /* Forgets id's value, if any. */
 void		 nodemap_del(struct nodemap *, const uint8_t *id);
-void		 nodemap_clear(struct nodemap *);
 size_t		 nodemap_count(const struct nodemap *);
 /*
  * Value i, from 0 to nodemap_count() - 1, in no order, and its ID in

@@ -7,9 +7,7 @@
  */
 #include <sys/resource.h>
 
-#include <errno.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

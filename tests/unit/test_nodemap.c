@@ -121,11 +121,6 @@ START_TEST(test_many_and_iteration)
 		else
 			ck_assert_ptr_nonnull(nodemap_get(t, id));
 	}
-	nodemap_clear(t);
-	ck_assert_uint_eq(nodemap_count(t), 0);
-	id_of(4, id);
-	ck_assert_ptr_null(nodemap_get(t, id));
-	ck_assert_ptr_nonnull(nodemap_put(t, id));
 	nodemap_free(t);
 }
 END_TEST
