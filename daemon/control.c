@@ -29,6 +29,7 @@
 #include <event2/listener.h>
 
 #include "control.h"
+#include "cred.h"
 #include "dispatch.h"
 #include "frame.h"
 #include "log.h"
@@ -63,6 +64,7 @@ struct ctl_conn {
 	struct control		*ctl;
 	struct bufferevent	*bev;
 	struct event		*close_timer;
+	struct cred		 cred;		/* who connected */
 	char			 name[48];	/* "client pid 12 uid 0" */
 	bool			 is_admin;
 	bool			 closing;	/* reply flushes, then close */
@@ -215,6 +217,12 @@ const char *
 ctl_name(const struct ctl_conn *c)
 {
 	return c->name;
+}
+
+const struct cred *
+ctl_cred(const struct ctl_conn *c)
+{
+	return &c->cred;
 }
 
 struct ctl_defer *
@@ -735,12 +743,11 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct control	*ctl = arg;
 	struct ctl_conn	*c;
-	struct ucred	 cred;
-	socklen_t	 credlen = sizeof(cred);
+	struct cred	 cred;
 
 	(void)lev; (void)sa; (void)salen;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == -1) {
-		log_warn("control: SO_PEERCRED");
+	if (cred_of_socket(fd, &cred) == -1) {
+		log_warn("control: cannot tell who connected");
 		close(fd);
 		return;
 	}
@@ -756,6 +763,7 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	c->ctl = ctl;
+	c->cred = cred;
 	TAILQ_INIT(&c->defers);
 	c->is_admin = cred.uid == 0 || cred.uid == geteuid();
 	snprintf(c->name, sizeof(c->name), "client pid %d uid %u",

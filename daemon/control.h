@@ -19,6 +19,7 @@ struct ctl_msg;
 struct cbor_buf;
 struct ctl_defer;
 struct ctl_error;
+struct cred;
 
 struct control_params {
 	const char	*socket_path;
@@ -86,6 +87,8 @@ void		 ctl_fail(struct ctl_conn *, enum peer_code, const char *fmt,
 		    ...) __attribute__((format(printf, 3, 4)));
 /* "client pid 12 uid 0", for logs. */
 const char	*ctl_name(const struct ctl_conn *);
+/* Who the client is, as the kernel saw it connect. */
+const struct cred *ctl_cred(const struct ctl_conn *);
 
 /*
  * A request answered later.  If the client goes away first, cancel(arg)
