@@ -24,10 +24,13 @@
 
 #include "harness.h"
 #include "peer.h"
+#include "users.h"
 
 #define ARGS_MAX	32
 
 static bool	daemon_exited(void *);
+static pid_t	echo_start_group_as(const struct test_user *,
+		    const struct daemon *, const char *, const char *);
 
 const char *
 peerd_bin(void)
@@ -174,23 +177,46 @@ peerctl_json(const struct daemon *d, int *status, ...)
 	return json_loads(out, 0, &jerr);
 }
 
-int
-peerctl_run(const struct daemon *d, char *out, size_t outlen, char *err,
-    size_t errlen, ...)
+static int
+peerctl_vrun(const struct test_user *u, const struct daemon *d, char *out,
+    size_t outlen, char *err, size_t errlen, va_list ap)
 {
 	const char	*argv[ARGS_MAX], *a;
-	va_list		 ap;
 	int		 n = 0;
 
 	argv[n++] = peerctl_bin();
 	argv[n++] = "-s";
 	argv[n++] = d->sock;
-	va_start(ap, errlen);
 	while ((a = va_arg(ap, const char *)) != NULL && n < ARGS_MAX - 1)
 		argv[n++] = a;
-	va_end(ap);
 	argv[n] = NULL;
-	return run_capture(argv, out, outlen, err, errlen);
+	return run_capture_as(u, argv, out, outlen, err, errlen);
+}
+
+int
+peerctl_run(const struct daemon *d, char *out, size_t outlen, char *err,
+    size_t errlen, ...)
+{
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, errlen);
+	rc = peerctl_vrun(NULL, d, out, outlen, err, errlen, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+peerctl_run_as(const struct test_user *u, const struct daemon *d, char *out,
+    size_t outlen, char *err, size_t errlen, ...)
+{
+	va_list	ap;
+	int	rc;
+
+	va_start(ap, errlen);
+	rc = peerctl_vrun(u, d, out, outlen, err, errlen, ap);
+	va_end(ap);
+	return rc;
 }
 
 int
@@ -500,6 +526,13 @@ int
 run_capture(const char *const *argv, char *out, size_t outlen, char *err,
     size_t errlen)
 {
+	return run_capture_as(NULL, argv, out, outlen, err, errlen);
+}
+
+int
+run_capture_as(const struct test_user *u, const char *const *argv,
+    char *out, size_t outlen, char *err, size_t errlen)
+{
 	struct pollfd	pfd[2];
 	int		po[2], pe[2], status;
 	size_t		olen = 0, elen = 0;
@@ -516,6 +549,8 @@ run_capture(const char *const *argv, char *out, size_t outlen, char *err,
 		dup2(po[1], STDOUT_FILENO);
 		dup2(pe[1], STDERR_FILENO);
 		close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
+		if (u != NULL)
+			become(u);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -566,6 +601,20 @@ unix_connect(const char *path)
 pid_t
 echo_start(const struct daemon *d, const char *service, const char *group)
 {
+	return echo_start_group_as(NULL, d, service, group);
+}
+
+pid_t
+echo_start_as(const struct test_user *u, const struct daemon *d,
+    const char *service)
+{
+	return echo_start_group_as(u, d, service, NULL);
+}
+
+static pid_t
+echo_start_group_as(const struct test_user *u, const struct daemon *d,
+    const char *service, const char *group)
+{
 	struct pollfd	 pfd;
 	char		 line[64];
 	size_t		 got = 0;
@@ -579,6 +628,8 @@ echo_start(const struct daemon *d, const char *service, const char *group)
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fds[1], STDOUT_FILENO);
+		if (u != NULL)
+			become(u);
 		execl(echo_server_bin(), echo_server_bin(), "-s", d->sock,
 		    "-n", service, group != NULL ? "-g" : NULL, group,
 		    (char *)NULL);

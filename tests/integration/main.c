@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "suites.h"
+#include "users.h"
 
 int
 main(void)
@@ -14,6 +15,7 @@ main(void)
 	SRunner	*sr;
 	int	 failed;
 
+	users_sweep();
 	sr = srunner_create(lifecycle_suite());
 	srunner_add_suite(sr, control_suite());
 	srunner_add_suite(sr, mesh_suite());
