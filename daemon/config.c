@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,6 +30,7 @@ enum config_type {
 	CT_BOOL,	/* yes/no, true/false, on/off */
 	CT_GROUP,	/* group name, repeatable */
 	CT_IFACE,	/* interface name, repeatable */
+	CT_UNIX_GROUP,	/* a local group, by name or gid */
 };
 
 static const struct config_key {
@@ -40,8 +42,14 @@ static const struct config_key {
 } config_keys[] = {
 #define F(field)	offsetof(struct config, field), \
 			sizeof(((struct config *)0)->field)
+	{ "admin_clients", CT_UINT,	F(admin_clients), 0, 65536 },
+	{ "admin_group", CT_UNIX_GROUP,	F(admin_group),	0, 0 },
 	{ "beacon_interval", CT_DURATION, F(beacon_interval), 100, 600000 },
 	{ "bootstrap",	 CT_PEER,	F(bootstrap),	0, 0 },
+	{ "control_frame_timeout", CT_DURATION, F(control_frame_timeout),
+	    100, 3600000 },
+	{ "control_input_max", CT_SIZE, F(control_input_max), 64u << 10,
+	    UINT64_C(1) << 40 },
 	{ "dead_after",	 CT_DURATION,	F(dead_after),	100, 600000 },
 	{ "degree_max",	 CT_UINT,	F(degree_max),	1, 256 },
 	{ "degree_min",	 CT_UINT,	F(degree_min),	1, 256 },
@@ -55,12 +63,14 @@ static const struct config_key {
 	{ "listen",	 CT_LISTEN,	F(listen),	0, 0 },
 	{ "log_level",	 CT_LOGLEVEL,	F(log_level),	0, 0 },
 	{ "max_clients", CT_UINT,	F(max_clients),	1, 65536 },
+	{ "max_clients_per_user", CT_UINT, F(max_clients_per_user), 1, 65536 },
 	/* A full digest (4096 members) must fit in one message. */
 	{ "max_message", CT_SIZE,	F(max_message),	256u << 10, 1u << 30 },
 	{ "member_expire", CT_DURATION,	F(member_expire), 1000, 604800000 },
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
 	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },
 	{ "socket",	 CT_PATH,	F(socket_path),	0, 0 },
+	{ "socket_group", CT_UNIX_GROUP, F(socket_group), 0, 0 },
 	{ "state_dir",	 CT_PATH,	F(state_dir),	0, 0 },
 	{ "suspect_timeout", CT_DURATION, F(suspect_timeout), 100, 600000 },
 #undef F
@@ -76,6 +86,11 @@ config_init(struct config *c)
 	c->log_level = LOG_LEVEL_INFO;
 	c->max_message = 16u << 20;
 	c->max_clients = 1024;
+	c->max_clients_per_user = 64;
+	c->admin_clients = 16;
+	c->control_frame_timeout = 30000;
+	c->control_input_max = 64u << 20;
+	c->socket_gid = c->admin_gid = GID_NONE;
 	c->ping_interval = 1000;
 	c->dead_after = 3000;
 	c->handshake_timeout = 5000;
@@ -175,6 +190,15 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 			snprintf(err, errlen, "%s: \"%s\" is not a name of 1-%d "
 			    "letters, digits, '-', '_' or '.'", k->name, value,
 			    NODE_NAME_MAX);
+			return -1;
+		}
+		snprintf(field, k->size, "%s", value);
+		return 0;
+	case CT_UNIX_GROUP:
+		/* config_finish resolves it, so peerd -n checks it too. */
+		if (*value == '\0' || strlen(value) >= k->size) {
+			snprintf(err, errlen, "%s: group must be 1-%zu bytes",
+			    k->name, k->size - 1);
 			return -1;
 		}
 		snprintf(field, k->size, "%s", value);
@@ -459,10 +483,45 @@ env_path(char *buf, size_t len, const char *var, const char *suffix)
 	return n > 0 && (size_t)n < len;
 }
 
+/* The gid of a group given by name or number; -1 with err if none. */
+static int
+resolve_group(const char *key, const char *name, gid_t *gid, char *err,
+    size_t errlen)
+{
+	struct group	*gr;
+	uint64_t	 v;
+
+	*gid = GID_NONE;
+	if (name[0] == '\0')
+		return 0;
+	if ((gr = getgrnam(name)) != NULL) {
+		*gid = gr->gr_gid;
+		return 0;
+	}
+	if (parse_uint(name, false, &v) == 0 && v < GID_NONE) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	snprintf(err, errlen, "%s: no such group %s", key, name);
+	return -1;
+}
+
 int
 config_finish(struct config *c, char *err, size_t errlen)
 {
 	bool	root = geteuid() == 0;
+
+	if (resolve_group("socket_group", c->socket_group, &c->socket_gid,
+	    err, errlen) == -1 ||
+	    resolve_group("admin_group", c->admin_group, &c->admin_gid, err,
+	    errlen) == -1)
+		return -1;
+	if (c->admin_clients >= c->max_clients) {
+		snprintf(err, errlen, "admin_clients (%" PRIu64 ") must be "
+		    "below max_clients (%" PRIu64 ")", c->admin_clients,
+		    c->max_clients);
+		return -1;
+	}
 
 	if (c->degree_max < c->degree_min) {
 		snprintf(err, errlen, "degree_max (%" PRIu64 ") is below "
@@ -529,6 +588,16 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "log_level = %s\n", log_level_name(c->log_level));
 	fprintf(f, "max_message = %" PRIu64 "\n", c->max_message);
 	fprintf(f, "max_clients = %" PRIu64 "\n", c->max_clients);
+	fprintf(f, "max_clients_per_user = %" PRIu64 "\n",
+	    c->max_clients_per_user);
+	fprintf(f, "admin_clients = %" PRIu64 "\n", c->admin_clients);
+	if (c->socket_group[0] != '\0')
+		fprintf(f, "socket_group = %s\n", c->socket_group);
+	if (c->admin_group[0] != '\0')
+		fprintf(f, "admin_group = %s\n", c->admin_group);
+	fprintf(f, "control_frame_timeout = %" PRIu64 "ms\n",
+	    c->control_frame_timeout);
+	fprintf(f, "control_input_max = %" PRIu64 "\n", c->control_input_max);
 	for (i = 0; i < c->nbootstrap; i++)
 		fprintf(f, "bootstrap = %s\n", c->bootstrap[i]);
 	fprintf(f, "ping_interval = %" PRIu64 "ms\n", c->ping_interval);

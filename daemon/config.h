@@ -6,6 +6,7 @@
 #ifndef PEERD_CONFIG_H
 #define PEERD_CONFIG_H
 
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include <limits.h>
@@ -26,6 +27,8 @@
 #define IFACE_NAME_MAX		16	/* IFNAMSIZ */
 #define CONFIG_PORT_DEFAULT	7654
 #define NODE_NAME_MAX		63
+#define UNIX_GROUP_MAX		32	/* a local group name or gid */
+#define GID_NONE		((gid_t)-1)
 
 struct config {
 	char		 name[NODE_NAME_MAX + 1];
@@ -36,6 +39,14 @@ struct config {
 	enum log_level	 log_level;
 	uint64_t	 max_message;	/* bytes */
 	uint64_t	 max_clients;
+	uint64_t	 max_clients_per_user;
+	uint64_t	 admin_clients;		/* slots kept for admins */
+	uint64_t	 control_frame_timeout;	/* ms */
+	uint64_t	 control_input_max;	/* bytes */
+	char		 socket_group[UNIX_GROUP_MAX + 1];
+	char		 admin_group[UNIX_GROUP_MAX + 1];
+	gid_t		 socket_gid;	/* the groups resolved; GID_NONE */
+	gid_t		 admin_gid;
 	char		 bootstrap[CONFIG_BOOTSTRAP_MAX][HOST_MAX + 8];
 	int		 nbootstrap;
 	uint64_t	 ping_interval;		/* ms */
@@ -55,7 +66,7 @@ struct config {
 	char		 discovery_ifaces[CONFIG_IFACES_MAX][IFACE_NAME_MAX];
 	int		 ndiscovery_ifaces;
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
-	int		 set_on[32];
+	int		 set_on[48];
 };
 
 /* 1-NODE_NAME_MAX letters, digits, '-', '_' or '.'. */

@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "clock.h"
 #include "control.h"
 #include "cred.h"
 #include "dispatch.h"
@@ -40,7 +41,7 @@
 #define CTL_OUT_LOW		(1u << 20)	/* resume below this */
 #define CTL_CLOSE_GRACE		5		/* s to flush a last reply */
 #define CTL_ENVELOPE		(64u << 10)	/* frame = message + this */
-#define CTL_FRAME_TIMEOUT	30		/* s to finish a started frame */
+#define CTL_UNRESERVED		(16u << 10)	/* buffered without room kept */
 #define CTL_LINGER		1		/* s to wait for the client's EOF */
 #define CTL_LINGER_MAX		(1u << 20)	/* bytes discarded meanwhile */
 #define CTL_IO_MAX		(256u << 10)	/* bytes one read or write moves */
@@ -63,13 +64,18 @@ struct ctl_conn {
 	size_t			 defer_bytes;	/* their weights */
 	struct control		*ctl;
 	struct bufferevent	*bev;
+	TAILQ_ENTRY(ctl_conn)	 wait_entry;	/* in ctl->input_waiters */
 	struct event		*close_timer;
+	struct event		*frame_timer;	/* the frame's deadline */
+	size_t			 reserved;	/* input room kept for it */
+	size_t			 wants;		/* room it waits for */
 	struct cred		 cred;		/* who connected */
 	char			 name[48];	/* "client pid 12 uid 0" */
 	bool			 is_admin;
 	bool			 closing;	/* reply flushes, then close */
 	bool			 throttled;	/* output over CTL_OUT_HIGH */
 	bool			 waiting;	/* too much deferred: not read */
+	bool			 input_wait;	/* waits for input room */
 	bool			 eof;		/* the client sends no more */
 	bool			 lingering;	/* replies out, awaiting EOF */
 	bool			 withdrawn;	/* its owner was told it went */
@@ -86,6 +92,14 @@ struct control {
 	struct event		*resume;	/* re-enables accept after EMFILE */
 	TAILQ_HEAD(, ctl_conn)	 conns;
 	unsigned		 nconns;
+	/* Input room: frames over CTL_UNRESERVED keep it while they arrive. */
+	size_t			 reserved;
+	TAILQ_HEAD(, ctl_conn)	 input_waiters;	/* first come, first served */
+	unsigned		 ninput_waiters;
+	uint64_t		 frames_timed_out;
+	uint64_t		 refused;
+	int64_t			 refused_logged_ms;
+	unsigned		 refused_unlogged;
 	size_t			 max_frame;
 	int			 lock_fd;	/* PATH.lock, held while we run */
 	dev_t			 sock_dev;	/* to remove only our own file */
@@ -100,6 +114,24 @@ static void	ctl_close_after_reply(struct ctl_conn *);
 static void	ctl_maybe_finish(struct ctl_conn *);
 static void	ctl_linger(struct ctl_conn *);
 static void	ctl_read_cb(struct bufferevent *, void *);
+static void	ctl_input_release(struct ctl_conn *);
+
+/* True if nothing holds c back from being read but its own input. */
+static bool
+ctl_readable(const struct ctl_conn *c)
+{
+	return !c->closing && !c->throttled && !c->waiting && !c->input_wait &&
+	    !c->eof;
+}
+
+/* Reads c again if it may be, once the other clients had a turn. */
+static void
+ctl_resume(struct ctl_conn *c)
+{
+	if (ctl_readable(c))
+		bufferevent_enable(c->bev, EV_READ);
+	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
 
 /* Queues the frame built in ctl->out since start. */
 static void
@@ -304,9 +336,7 @@ ctl_defer_release(struct ctl_defer *d)
 	free(d);
 	if (c->waiting && !ctl_deferred_full(c)) {
 		c->waiting = false;
-		if (!c->throttled && !c->eof && !c->closing)
-			bufferevent_enable(c->bev, EV_READ);
-		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+		ctl_resume(c);
 	}
 	ctl_maybe_finish(c);
 }
@@ -451,7 +481,6 @@ ctl_linger(struct ctl_conn *c)
 	bufferevent_setcb(c->bev, ctl_linger_read_cb, NULL,
 	    ctl_linger_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	bufferevent_enable(c->bev, EV_READ);
 	evtimer_del(c->close_timer);
 	if (c->eof)
@@ -485,7 +514,8 @@ ctl_close_after_reply(struct ctl_conn *c)
 	c->closing = true;
 	ctl_withdraw(c);
 	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	evtimer_del(c->frame_timer);
+	ctl_input_release(c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	ctl_maybe_finish(c);
 }
@@ -532,7 +562,8 @@ ctl_dispatch(struct ctl_conn *c, const struct ctl_msg *m)
 		    m->op);
 	else if ((op->flags & CTL_OP_ADMIN) && !c->is_admin)
 		ctl_reply_error(c, m->id, PEER_PERMISSION_DENIED,
-		    "%s needs root or the daemon's user", op->name);
+		    "%s needs root, the daemon's user or admin_group",
+		    op->name);
 	else
 		op->fn(c, m, e->arg);
 }
@@ -555,6 +586,96 @@ ctl_frame(struct ctl_conn *c, const uint8_t *buf, size_t len)
 	ctl_dispatch(c, &m);
 }
 
+/* Keeps need bytes of input room for c's frame, and reads only that. */
+static void
+ctl_input_keep(struct ctl_conn *c, size_t need)
+{
+	c->reserved = need;
+	c->ctl->reserved += need;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, need);
+}
+
+/* Gives room to the clients waiting for it, first come first served. */
+static void
+ctl_input_wake(struct control *ctl)
+{
+	struct ctl_conn	*c;
+
+	while ((c = TAILQ_FIRST(&ctl->input_waiters)) != NULL) {
+		if (ctl->reserved > 0 &&
+		    ctl->reserved + c->wants > ctl->par.input_max)
+			break;
+		TAILQ_REMOVE(&ctl->input_waiters, c, wait_entry);
+		ctl->ninput_waiters--;
+		c->input_wait = false;
+		ctl_input_keep(c, c->wants);
+		ctl_resume(c);
+	}
+}
+
+/* c's frame is in, or c is going: its room goes to the next in line. */
+static void
+ctl_input_release(struct ctl_conn *c)
+{
+	struct control	*ctl = c->ctl;
+
+	if (c->input_wait) {
+		TAILQ_REMOVE(&ctl->input_waiters, c, wait_entry);
+		ctl->ninput_waiters--;
+		c->input_wait = false;
+	}
+	if (c->reserved == 0)
+		return;
+	ctl->reserved -= c->reserved;
+	c->reserved = 0;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_UNRESERVED);
+	ctl_input_wake(ctl);
+}
+
+/*
+ * A frame of need bytes has begun.  One larger than CTL_UNRESERVED is
+ * read only into room kept for it out of input_max, so that all the
+ * clients together hold at most that much (or one frame, if larger):
+ * 1,000 clients each a byte short of max_message cost no more.  False
+ * if c must wait for room; it is not read, and its deadline not run,
+ * until then.
+ */
+static bool
+ctl_input_room(struct ctl_conn *c, size_t need)
+{
+	struct control	*ctl = c->ctl;
+
+	if (need <= CTL_UNRESERVED || c->reserved >= need || c->eof)
+		return true;
+	if (TAILQ_EMPTY(&ctl->input_waiters) && (ctl->reserved == 0 ||
+	    ctl->reserved + need <= ctl->par.input_max)) {
+		ctl_input_keep(c, need);
+		return true;
+	}
+	c->input_wait = true;
+	c->wants = need;
+	bufferevent_disable(c->bev, EV_READ);
+	evtimer_del(c->frame_timer);
+	TAILQ_INSERT_TAIL(&ctl->input_waiters, c, wait_entry);
+	ctl->ninput_waiters++;
+	return false;
+}
+
+static void
+ctl_frame_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	double		 s = c->ctl->par.frame_timeout_ms / 1000.0;
+
+	(void)fd; (void)what;
+	c->ctl->frames_timed_out++;
+	log_warnx("control %s: frame not finished within %g s, closing",
+	    c->name, s);
+	ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
+	    "frame not finished within %g s", s);
+	ctl_close_after_reply(c);
+}
+
 /*
  * No whole frame is buffered.  After the client's EOF, what is left is
  * a truncated frame; otherwise a started frame must finish in time.
@@ -562,7 +683,7 @@ ctl_frame(struct ctl_conn *c, const uint8_t *buf, size_t len)
 static void
 ctl_need_more(struct ctl_conn *c, size_t avail)
 {
-	struct timeval	tv = { CTL_FRAME_TIMEOUT, 0 };
+	struct timeval	tv;
 
 	if (c->eof) {
 		if (avail > 0) {
@@ -576,8 +697,16 @@ ctl_need_more(struct ctl_conn *c, size_t avail)
 		ctl_close_after_reply(c);
 		return;
 	}
-	/* An idle client may stay; one stuck in mid-frame may not. */
-	bufferevent_set_timeouts(c->bev, avail > 0 ? &tv : NULL, NULL);
+	/*
+	 * An idle client may stay; a started frame has a deadline from its
+	 * first byte, however slowly the rest arrives.
+	 */
+	if (avail > 0 && !evtimer_pending(c->frame_timer, NULL)) {
+		tv.tv_sec = (time_t)(c->ctl->par.frame_timeout_ms / 1000);
+		tv.tv_usec = (suseconds_t)(c->ctl->par.frame_timeout_ms % 1000 *
+		    1000);
+		evtimer_add(c->frame_timer, &tv);
+	}
 }
 
 static void
@@ -591,7 +720,7 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 	int		 i;
 
 	for (i = 0; i < CTL_FRAMES_PER_WAKE; i++) {
-		if (c->closing || c->throttled || c->waiting)
+		if (c->closing || c->throttled || c->waiting || c->input_wait)
 			return;
 		/* Requests waiting on the mesh bound what we read next. */
 		if (ctl_deferred_full(c)) {
@@ -603,6 +732,9 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		p = evbuffer_pullup(in, avail < FRAME_HDR ? -1 : FRAME_HDR);
 		switch (frame_check(p, avail, c->ctl->max_frame, &len)) {
 		case FRAME_NEED_MORE:
+			if (avail >= FRAME_HDR &&
+			    !ctl_input_room(c, FRAME_HDR + (size_t)len))
+				return;
 			ctl_need_more(c, avail);
 			return;
 		case FRAME_EMPTY:
@@ -632,6 +764,8 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		if (c->closing)
 			return;
 		evbuffer_drain(in, FRAME_HDR + (size_t)len);
+		evtimer_del(c->frame_timer);
+		ctl_input_release(c);
 		if (evbuffer_get_length(bufferevent_get_output(bev)) >
 		    CTL_OUT_HIGH) {
 			c->throttled = true;
@@ -648,15 +782,14 @@ ctl_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn	*c = arg;
 
+	(void)bev;
 	if (c->closing) {
 		ctl_maybe_finish(c);
 		return;
 	}
 	if (c->throttled) {
 		c->throttled = false;
-		if (!c->eof && !c->waiting)
-			bufferevent_enable(bev, EV_READ);
-		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+		ctl_resume(c);
 	}
 }
 
@@ -665,14 +798,6 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct ctl_conn	*c = arg;
 
-	if (what & BEV_EVENT_TIMEOUT) {
-		log_warnx("control %s: frame not finished within %d s, closing",
-		    c->name, CTL_FRAME_TIMEOUT);
-		ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
-		    "frame not finished within %d s", CTL_FRAME_TIMEOUT);
-		ctl_close_after_reply(c);
-		return;
-	}
 	if (what & BEV_EVENT_ERROR) {
 		log_debug("control %s: %s", c->name,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -697,6 +822,7 @@ ctl_conn_free(struct ctl_conn *c)
 	if (c == NULL)
 		return;
 	ctl_withdraw(c);
+	ctl_input_release(c);
 	/* Whoever would have answered must forget these requests. */
 	while ((d = TAILQ_FIRST(&c->defers)) != NULL) {
 		TAILQ_REMOVE(&c->defers, d, entry);
@@ -708,21 +834,75 @@ ctl_conn_free(struct ctl_conn *c)
 	c->ctl->nconns--;
 	if (c->close_timer != NULL)
 		event_free(c->close_timer);
+	if (c->frame_timer != NULL)
+		event_free(c->frame_timer);
 	bufferevent_free(c->bev);
 	free(c);
 }
 
-/* Refuses a client over max_clients with one error frame, unbuffered. */
+/*
+ * Why a client may not connect now, or NULL.  The last admin_clients
+ * places are kept for admins, so that a flood of clients of one user
+ * cannot keep root's peerctl out; and each user but root and our own
+ * has at most max_clients_per_user.
+ */
+static const char *
+ctl_refusal(const struct control *ctl, const struct cred *cr, bool admin,
+    char *buf, size_t len)
+{
+	const struct ctl_conn	*c;
+	uint64_t		 n = 0;
+
+	if (ctl->nconns >= ctl->par.max_clients)
+		return "too many clients";
+	if (!admin && ctl->nconns + ctl->par.admin_clients >=
+	    ctl->par.max_clients) {
+		snprintf(buf, len, "too many clients: the last %" PRIu64
+		    " places are kept for admins", ctl->par.admin_clients);
+		return buf;
+	}
+	if (cr->uid == 0 || cr->uid == geteuid())
+		return NULL;
+	TAILQ_FOREACH(c, &ctl->conns, entry)
+		if (c->cred.uid == cr->uid)
+			n++;
+	if (n >= ctl->par.max_clients_per_user) {
+		snprintf(buf, len, "uid %u has %" PRIu64 " clients already, the "
+		    "most one user may have", (unsigned)cr->uid, n);
+		return buf;
+	}
+	return NULL;
+}
+
+/* One log line a second at most: a flood of clients is one event. */
 static void
-ctl_refuse(struct control *ctl, int fd)
+ctl_log_refusal(struct control *ctl, const struct cred *cr, const char *why)
+{
+	int64_t	now = clock_ms();
+
+	ctl->refused++;
+	if (ctl->refused_logged_ms != 0 && now - ctl->refused_logged_ms < 1000) {
+		ctl->refused_unlogged++;
+		return;
+	}
+	if (ctl->refused_unlogged > 0)
+		log_warnx("control: %u more clients refused", ctl->refused_unlogged);
+	log_warnx("control: client pid %d uid %u refused: %s", (int)cr->pid,
+	    (unsigned)cr->uid, why);
+	ctl->refused_logged_ms = now;
+	ctl->refused_unlogged = 0;
+}
+
+/* Refuses a client with one error frame, unbuffered. */
+static void
+ctl_refuse(struct control *ctl, int fd, const char *why)
 {
 	uint8_t	junk[4096];
 	size_t	start;
 	int	i;
 
 	start = ctl_frame_begin(&ctl->out);
-	ctl_put_error(&ctl->out, 0, PEER_RESOURCE_EXHAUSTED,
-	    "too many clients");
+	ctl_put_error(&ctl->out, 0, PEER_RESOURCE_EXHAUSTED, why);
 
 	if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == 0)
 		(void)send(fd, ctl->out.data, ctl->out.len,
@@ -744,6 +924,9 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct control	*ctl = arg;
 	struct ctl_conn	*c;
 	struct cred	 cred;
+	const char	*why;
+	char		 buf[128];
+	bool		 admin;
 
 	(void)lev; (void)sa; (void)salen;
 	if (cred_of_socket(fd, &cred) == -1) {
@@ -751,10 +934,12 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (ctl->nconns >= ctl->par.max_clients) {
-		log_warnx("control: client pid %d uid %u refused: already %u "
-		    "clients", (int)cred.pid, (unsigned)cred.uid, ctl->nconns);
-		ctl_refuse(ctl, fd);
+	admin = cred.uid == 0 || cred.uid == geteuid() ||
+	    (ctl->par.admin_gid != (gid_t)-1 &&
+	    cred_in_group(&cred, ctl->par.admin_gid));
+	if ((why = ctl_refusal(ctl, &cred, admin, buf, sizeof(buf))) != NULL) {
+		ctl_log_refusal(ctl, &cred, why);
+		ctl_refuse(ctl, fd, why);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -765,12 +950,13 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->ctl = ctl;
 	c->cred = cred;
 	TAILQ_INIT(&c->defers);
-	c->is_admin = cred.uid == 0 || cred.uid == geteuid();
+	c->is_admin = admin;
 	snprintf(c->name, sizeof(c->name), "client pid %d uid %u",
 	    (int)cred.pid, (unsigned)cred.uid);
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->close_timer = evtimer_new(ctl->base, ctl_close_timeout, c);
-	if (c->bev == NULL || c->close_timer == NULL) {
+	c->frame_timer = evtimer_new(ctl->base, ctl_frame_timeout, c);
+	if (c->bev == NULL || c->close_timer == NULL || c->frame_timer == NULL) {
 		log_warnx("control %s: cannot set up the connection", c->name);
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
@@ -778,12 +964,13 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 			close(fd);
 		if (c->close_timer != NULL)
 			event_free(c->close_timer);
+		if (c->frame_timer != NULL)
+			event_free(c->frame_timer);
 		free(c);
 		return;
 	}
-	/* Buffer at most one whole frame; its header is checked first. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    ctl->max_frame + FRAME_HDR);
+	/* Larger frames are read once room is kept for them. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_UNRESERVED);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CTL_OUT_LOW, 0);
 	/* Large calls move in few system calls, not 4 KiB at a time. */
 	bufferevent_set_max_single_read(c->bev, CTL_IO_MAX);
@@ -855,9 +1042,12 @@ ctl_lock(const char *path)
 	return fd;
 }
 
-/* Binds path, replacing a stale socket file (we hold the lock). */
+/*
+ * Binds path, replacing a stale socket file (we hold the lock), and
+ * gives it to group gid (-1: keep ours).
+ */
 static int
-ctl_bind(const char *path)
+ctl_bind(const char *path, gid_t gid)
 {
 	struct sockaddr_un	sun;
 	struct stat		st;
@@ -897,6 +1087,12 @@ ctl_bind(const char *path)
 		close(fd);
 		return -1;
 	}
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1) {
+		log_warn("control: cannot give %s to group %u", path,
+		    (unsigned)gid);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -918,12 +1114,13 @@ control_open(struct event_base *base, const struct control_params *par,
 	ctl->ops = ops;
 	ctl->arg = arg;
 	TAILQ_INIT(&ctl->conns);
+	TAILQ_INIT(&ctl->input_waiters);
 	ctl->max_frame = par->max_message + CTL_ENVELOPE;
 	if ((ctl->lock_fd = ctl_lock(path)) == -1) {
 		free(ctl);
 		return NULL;
 	}
-	if ((fd = ctl_bind(path)) == -1) {
+	if ((fd = ctl_bind(path, par->socket_gid)) == -1) {
 		close(ctl->lock_fd);
 		free(ctl);
 		return NULL;
@@ -951,6 +1148,21 @@ unsigned
 control_clients(const struct control *ctl)
 {
 	return ctl->nconns;
+}
+
+void
+control_stats(const struct control *ctl, struct control_stats *st)
+{
+	const struct ctl_conn	*c;
+
+	memset(st, 0, sizeof(*st));
+	st->clients = ctl->nconns;
+	TAILQ_FOREACH(c, &ctl->conns, entry)
+		st->input_bytes += evbuffer_get_length(
+		    bufferevent_get_input(c->bev));
+	st->waiting_input = ctl->ninput_waiters;
+	st->frames_timed_out = ctl->frames_timed_out;
+	st->clients_refused = ctl->refused;
 }
 
 void

@@ -6,6 +6,8 @@
 #ifndef PEERD_CONTROL_H
 #define PEERD_CONTROL_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,8 +25,23 @@ struct cred;
 
 struct control_params {
 	const char	*socket_path;
+	gid_t		 socket_gid;	/* the socket's group, or -1 */
+	gid_t		 admin_gid;	/* admins' group, or -1 */
 	uint64_t	 max_message;	/* a frame holds this and its keys */
 	uint64_t	 max_clients;
+	uint64_t	 max_clients_per_user;	/* root and our uid: no limit */
+	uint64_t	 admin_clients;	/* of max_clients, kept for admins */
+	uint64_t	 frame_timeout_ms;	/* for a frame, from its start */
+	uint64_t	 input_max;	/* bytes buffered for all clients */
+};
+
+/* What the control server holds and has refused, for status. */
+struct control_stats {
+	unsigned	 clients;
+	uint64_t	 input_bytes;	/* buffered from clients now */
+	unsigned	 waiting_input;	/* clients waiting for room */
+	uint64_t	 frames_timed_out;
+	uint64_t	 clients_refused;
 };
 
 /* How the control server reports to its owner. */
@@ -40,14 +57,15 @@ struct control_ops {
 struct ctl_op {
 	const char	*name;
 	int		 flags;
-#define CTL_OP_ADMIN	0x01	/* needs uid 0 or the daemon's uid */
+#define CTL_OP_ADMIN	0x01	/* root, the daemon's uid or admin_gid */
 #define CTL_OP_NO_ID	0x02	/* a message without an id (an app's reply) */
 	void		(*fn)(struct ctl_conn *, const struct ctl_msg *,
 			    void *arg);
 };
 
 /*
- * Binds the Unix socket at socket_path (mode 0660).  A socket left by a
+ * Binds the Unix socket at socket_path (mode 0660, group socket_gid if
+ * set).  A socket left by a
  * dead daemon is replaced; one a live daemon answers on is not.  NULL
  * after logging why.
  */
@@ -64,6 +82,7 @@ int		 control_add_ops(struct control *, const struct ctl_op *,
 		    void *arg);
 /* Clients connected now. */
 unsigned	 control_clients(const struct control *);
+void		 control_stats(const struct control *, struct control_stats *);
 
 /*
  * Replies from op handlers.  A result is written as exactly one CBOR

@@ -235,10 +235,13 @@ op_status(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
 	struct peerd			*d = arg;
 	const struct members		*members = gossip_members(d->gossip);
 	const struct members_stats	*st = members_stats(members);
-	struct cbor_buf			*b = ctl_result_begin(c, m->id);
+	struct control_stats		 cs;
+	struct cbor_buf			*b;
 	size_t				 i, n = listeners_count(d->listeners);
 
-	cbor_put_map(b, 13);
+	control_stats(d->control, &cs);
+	b = ctl_result_begin(c, m->id);
+	cbor_put_map(b, 18);
 	cbor_put_text(b, "node");
 	cbor_put_text(b, d->id.id);
 	cbor_put_text(b, "name");
@@ -258,7 +261,17 @@ op_status(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
 	for (i = 0; i < n; i++)
 		cbor_put_text(b, listeners_addr(d->listeners, i));
 	cbor_put_text(b, "clients");
-	cbor_put_uint(b, control_clients(d->control));
+	cbor_put_uint(b, cs.clients);
+	cbor_put_text(b, "clients_refused");
+	cbor_put_uint(b, cs.clients_refused);
+	cbor_put_text(b, "clients_waiting_input");
+	cbor_put_uint(b, cs.waiting_input);
+	cbor_put_text(b, "control_input_bytes");
+	cbor_put_uint(b, cs.input_bytes);
+	cbor_put_text(b, "control_input_max");
+	cbor_put_uint(b, d->conf.control_input_max);
+	cbor_put_text(b, "frames_timed_out");
+	cbor_put_uint(b, cs.frames_timed_out);
 	cbor_put_text(b, "peers");
 	cbor_put_uint(b, mesh_links(d->mesh, NULL, 0));
 	cbor_put_text(b, "members");
@@ -309,8 +322,11 @@ build(struct peerd *d)
 {
 	const struct config	*c = &d->conf;
 	const char		*port;
-	struct control_params	 cp = { c->socket_path, c->max_message,
-				    c->max_clients };
+	struct control_params	 cp = { c->socket_path, c->socket_gid,
+				    c->admin_gid, c->max_message,
+				    c->max_clients, c->max_clients_per_user,
+				    c->admin_clients, c->control_frame_timeout,
+				    c->control_input_max };
 	struct mesh_params	 mp = { &d->id, &d->hello, c->max_message,
 				    c->ping_interval, c->dead_after,
 				    c->handshake_timeout };

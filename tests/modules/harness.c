@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "base32.h"
+#include "control.h"
 #include "frame.h"
 #include "harness.h"
 
@@ -433,4 +434,17 @@ tmpdir_parent(void)
 	if (mkdtemp(parent) == NULL || chmod(parent, 0711) == -1)
 		snprintf(parent, sizeof(parent), "/tmp");
 	return parent;
+}
+
+void
+control_params_init(struct control_params *p, const char *path)
+{
+	memset(p, 0, sizeof(*p));
+	p->socket_path = path;
+	p->socket_gid = p->admin_gid = (gid_t)-1;
+	p->max_message = 1u << 20;
+	p->max_clients = 64;
+	p->max_clients_per_user = 65536;
+	p->frame_timeout_ms = 30000;
+	p->input_max = 1u << 30;
 }

@@ -99,6 +99,9 @@ const char *msg_text(const struct ctl_msg *, const char *key, char *buf,
 	    size_t cap);
 /* A private directory, under tmpdir_parent's once it was made. */
 void	tmpdir_make(char *dir, size_t cap, const char *tag);
+struct control_params;
+/* Control server settings for a socket at path: limits out of the way. */
+void	control_params_init(struct control_params *, const char *path);
 void	tmpdir_remove(const char *dir);
 /*
  * Makes the directory the tests' directories go in, for main to remove

@@ -74,7 +74,7 @@ setup(void)
 	tmpdir_make(dir, sizeof(dir), "call");
 	snprintf(sock, sizeof(sock), "%s/peerd.sock", dir);
 	memset(&cp, 0, sizeof(cp));
-	cp.socket_path = sock;
+	control_params_init(&cp, sock);
 	cp.max_message = 1 << 20;
 	cp.max_clients = 16;
 	ctl = control_open(base, &cp, &ctl_ops, NULL);

@@ -258,7 +258,7 @@ open_control(void)
 {
 	struct control_params	p;
 
-	p.socket_path = path;
+	control_params_init(&p, path);
 	p.max_message = MAX_MESSAGE;
 	p.max_clients = MAX_CLIENTS;
 	return control_open(base, &p, &ops, &first);

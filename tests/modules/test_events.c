@@ -132,7 +132,7 @@ setup(void)
 
 	tmpdir_make(dir, sizeof(dir), "events");
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
-	cp.socket_path = sock;
+	control_params_init(&cp, sock);
 	cp.max_message = 1u << 20;
 	cp.max_clients = CLIENTS_MAX + 8;
 	ctl = control_open(base, &cp, &control_ops, NULL);

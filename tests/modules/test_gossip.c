@@ -1256,7 +1256,7 @@ START_TEST(test_members_op_lists_states)
 	tmpdir_make(dir, sizeof(dir), "gossip");
 	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
 	memset(&cp, 0, sizeof(cp));
-	cp.socket_path = path;
+	control_params_init(&cp, path);
 	cp.max_message = MAX_MESSAGE;
 	cp.max_clients = 4;
 	ctl = control_open(base, &cp, &ctl_ops, NULL);

@@ -835,7 +835,7 @@ ctl_start(void)
 	tmpdir_make(dir, sizeof(dir), "mesh");
 	snprintf(path, sizeof(path), "%s/control.sock", dir);
 	memset(&p, 0, sizeof(p));
-	p.socket_path = path;
+	control_params_init(&p, path);
 	p.max_message = 1 << 20;
 	p.max_clients = 8;
 	ctl = control_open(base, &p, &ctl_ops, NULL);

@@ -90,7 +90,7 @@ setup(void)
 	registry = registry_new(members, &reg_ops, NULL);
 	ck_assert_ptr_nonnull(registry);
 	memset(&cp, 0, sizeof(cp));
-	cp.socket_path = sockpath;
+	control_params_init(&cp, sockpath);
 	cp.max_message = 1 << 20;
 	cp.max_clients = 16;
 	control = control_open(base, &cp, &ctl_ops, NULL);
