@@ -213,6 +213,17 @@ client_write(struct client *c, const void *buf, size_t len)
 	}
 }
 
+size_t
+client_write_some(struct client *c, const void *buf, size_t len)
+{
+	ssize_t	n = write(c->fd, buf, len);
+
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	ck_assert_msg(n >= 0, "client write: %s", strerror(errno));
+	return (size_t)n;
+}
+
 void
 client_send(struct client *c)
 {

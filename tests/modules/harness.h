@@ -79,6 +79,8 @@ void	client_send(struct client *);
  * or the write waits for ever.
  */
 void	client_write(struct client *, const void *, size_t);
+/* Writes what the socket takes now of len bytes; how many it took. */
+size_t	client_write_some(struct client *, const void *, size_t);
 /*
  * The reply with this id, waiting for it up to ms; NULL if none came.
  * Valid until the next call on the client.

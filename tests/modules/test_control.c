@@ -11,7 +11,10 @@
  * client that goes, and the requests it had deferred are cancelled; a
  * client with too much deferred is not read from until an answer comes;
  * a result too large fails alone; clients over max_clients are refused;
- * one server holds a socket path, and removes its file when freed.
+ * one server holds a socket path, and removes its file when freed; a
+ * frame must be finished within the frame timeout of its first byte,
+ * however slowly it comes; clients together buffer no more than
+ * input_max, those without room wait their turn and all are served.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,12 +27,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <check.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "control.h"
 #include "frame.h"
 #include "harness.h"
@@ -1044,6 +1049,143 @@ START_TEST(test_one_server_per_path)
 }
 END_TEST
 
+/* Opens the server again with other limits; p from control_params_init. */
+static void
+reopen_control(struct control_params *p)
+{
+	control_free(ctl);
+	ctl = control_open(base, p, &ops, &first);
+	ck_assert_ptr_nonnull(ctl);
+	ck_assert_int_eq(control_add_ops(ctl, first_ops, &first), 0);
+}
+
+/* A byte of a never-ending frame, every tick. */
+struct drip {
+	struct client	*c;
+	int		 sent;
+};
+
+static void
+drip_byte(evutil_socket_t fd, short what, void *arg)
+{
+	struct drip	*d = arg;
+	uint8_t		 zero = 0;
+
+	(void)fd; (void)what;
+	d->sent += (int)client_write_some(d->c, &zero, 1);
+}
+
+START_TEST(test_frame_deadline_counts_from_its_first_byte)
+{
+	struct control_params	 p;
+	struct control_stats	 st;
+	struct drip		 d = { 0 };
+	struct timeval		 tick = { 0, 50 * 1000 };
+	struct event		*ev;
+	int64_t			 start, took;
+
+	control_params_init(&p, path);
+	p.frame_timeout_ms = 300;
+	reopen_control(&p);
+	/* A byte every 50 ms would have kept a per-read timeout away. */
+	d.c = cl[0] = client_open(path);
+	start = clock_ms();
+	send_header(cl[0], 1000);
+	ev = event_new(base, -1, EV_PERSIST, drip_byte, &d);
+	ck_assert_ptr_nonnull(ev);
+	evtimer_add(ev, &tick);
+	expect_closed_with(cl[0], PEER_INVALID_ARGUMENT);
+	took = clock_ms() - start;
+	event_free(ev);
+	ck_assert_msg(took >= 250 && took < 1000, "cut off after %lld ms, "
+	    "not at the 300 ms deadline", (long long)took);
+	ck_assert_msg(d.sent >= 3, "only %d bytes dripped", d.sent);
+	control_stats(ctl, &st);
+	ck_assert_uint_eq(st.frames_timed_out, 1);
+	/* A frame sent whole in time is not touched by an old deadline. */
+	cl[1] = client_open(path);
+	expect_echo(cl[1], "echo", 1, "first");
+	loop_for(base, 400);
+	expect_echo(cl[1], "echo", 2, "first");
+}
+END_TEST
+
+#define ROOM_CLIENTS	6
+#define ROOM_PAD	(600u << 10)
+#define ROOM_MAX	(1u << 20)
+
+/* Six clients, each pushing one large echo request as it is taken. */
+struct room_run {
+	struct cbor_buf	 req[ROOM_CLIENTS];
+	size_t		 off[ROOM_CLIENTS];
+	uint64_t	 max_input;
+	unsigned	 max_waiting;
+};
+
+static bool
+room_all_written(void *arg)
+{
+	struct room_run		*r = arg;
+	struct control_stats	 st;
+	bool			 done = true;
+	int			 i;
+
+	for (i = 0; i < ROOM_CLIENTS; i++) {
+		r->off[i] += client_write_some(cl[i], r->req[i].data + r->off[i],
+		    r->req[i].len - r->off[i]);
+		done = done && r->off[i] == r->req[i].len;
+	}
+	control_stats(ctl, &st);
+	if (st.input_bytes > r->max_input)
+		r->max_input = st.input_bytes;
+	if (st.waiting_input > r->max_waiting)
+		r->max_waiting = st.waiting_input;
+	return done;
+}
+
+START_TEST(test_input_room_bounds_all_clients)
+{
+	struct control_params	 p;
+	struct room_run		 r;
+	struct timeval		 tick = { 0, 1000 };
+	struct event		*ev;
+	uint8_t			*pad;
+	size_t			 start;
+	int			 i;
+
+	ck_assert_ptr_nonnull(pad = calloc(1, ROOM_PAD));
+	control_params_init(&p, path);
+	p.max_message = 1u << 20;
+	p.input_max = ROOM_MAX;
+	reopen_control(&p);
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < ROOM_CLIENTS; i++) {
+		cl[i] = client_open(path);
+		start = ctl_frame_begin(&r.req[i]);
+		ctl_put_request(&r.req[i], "echo", 1, 1);
+		cbor_put_text(&r.req[i], "pad");
+		cbor_put_bytes(&r.req[i], pad, ROOM_PAD);
+		ck_assert_int_eq(ctl_frame_end(&r.req[i], start, 4u << 20), 0);
+	}
+	free(pad);
+	ev = event_new(base, -1, EV_PERSIST, wake, NULL);
+	ck_assert_ptr_nonnull(ev);
+	evtimer_add(ev, &tick);
+	ck_assert_msg(loop_until(base, room_all_written, &r, 10 * WAIT_MS),
+	    "the requests were not all taken");
+	event_free(ev);
+	/* One frame had room at a time; the others waited with 16 KiB. */
+	ck_assert_msg(r.max_input <= ROOM_MAX, "%llu bytes buffered, over "
+	    "input_max %u", (unsigned long long)r.max_input, ROOM_MAX);
+	ck_assert_msg(r.max_waiting >= ROOM_CLIENTS - 2, "at most %u clients "
+	    "waited for room", r.max_waiting);
+	for (i = 0; i < ROOM_CLIENTS; i++) {
+		expect_code(cl[i], 1, PEER_OK);
+		cbor_buf_free(&r.req[i]);
+	}
+}
+END_TEST
+
 Suite *
 module_suite(void)
 {
@@ -1073,6 +1215,8 @@ module_suite(void)
 	tcase_add_test(tc, test_max_clients);
 	tcase_add_test(tc, test_clients_counted);
 	tcase_add_test(tc, test_one_server_per_path);
+	tcase_add_test(tc, test_frame_deadline_counts_from_its_first_byte);
+	tcase_add_test(tc, test_input_room_bounds_all_clients);
 	suite_add_tcase(s, tc);
 	return s;
 }
