@@ -516,12 +516,6 @@ config_finish(struct config *c, char *err, size_t errlen)
 	    resolve_group("admin_group", c->admin_group, &c->admin_gid, err,
 	    errlen) == -1)
 		return -1;
-	if (c->admin_clients >= c->max_clients) {
-		snprintf(err, errlen, "admin_clients (%" PRIu64 ") must be "
-		    "below max_clients (%" PRIu64 ")", c->admin_clients,
-		    c->max_clients);
-		return -1;
-	}
 
 	if (c->degree_max < c->degree_min) {
 		snprintf(err, errlen, "degree_max (%" PRIu64 ") is below "

@@ -842,7 +842,7 @@ ctl_conn_free(struct ctl_conn *c)
 
 /*
  * Why a client may not connect now, or NULL.  The last admin_clients
- * places are kept for admins, so that a flood of clients of one user
+ * places (at most half) are kept for admins, so that a flood of clients of one user
  * cannot keep root's peerctl out; and each user but root and our own
  * has at most max_clients_per_user.
  */
@@ -851,14 +851,16 @@ ctl_refusal(const struct control *ctl, const struct cred *cr, bool admin,
     char *buf, size_t len)
 {
 	const struct ctl_conn	*c;
-	uint64_t		 n = 0;
+	uint64_t		 n = 0, kept = ctl->par.admin_clients;
 
+	/* A small max_clients keeps half its places for everyone. */
+	if (kept > ctl->par.max_clients / 2)
+		kept = ctl->par.max_clients / 2;
 	if (ctl->nconns >= ctl->par.max_clients)
 		return "too many clients";
-	if (!admin && ctl->nconns + ctl->par.admin_clients >=
-	    ctl->par.max_clients) {
+	if (!admin && ctl->nconns + kept >= ctl->par.max_clients) {
 		snprintf(buf, len, "too many clients: the last %" PRIu64
-		    " places are kept for admins", ctl->par.admin_clients);
+		    " places are kept for admins", kept);
 		return buf;
 	}
 	if (cr->uid == 0 || cr->uid == geteuid())

@@ -430,7 +430,7 @@ START_TEST(test_client_limit)
 	ck_assert_msg(err.code == PEER_RESOURCE_EXHAUSTED, "%s: %s",
 	    peer_code_name(err.code), err.message);
 	ck_assert_str_eq(err.message, "too many clients");
-	ck_assert(daemon_log_has(&small, "refused: already 2 clients"));
+	ck_assert(daemon_log_has(&small, "refused: too many clients"));
 	peer_close(p[0]);
 	peer_close(p[1]);
 	daemon_free(&small);
