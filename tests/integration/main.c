@@ -18,6 +18,7 @@ main(void)
 	users_sweep();
 	sr = srunner_create(lifecycle_suite());
 	srunner_add_suite(sr, control_suite());
+	srunner_add_suite(sr, local_suite());
 	srunner_add_suite(sr, mesh_suite());
 	srunner_add_suite(sr, attacks_suite());
 	srunner_add_suite(sr, membership_suite());

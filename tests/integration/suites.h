@@ -9,6 +9,7 @@
 
 Suite	*attacks_suite(void);
 Suite	*control_suite(void);
+Suite	*local_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*membership_suite(void);
 Suite	*calls_suite(void);
