@@ -10,6 +10,7 @@ INCLUDEDIR	?= $(PREFIX)/include
 MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= /etc
 UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
 DESTDIR		?=
 
 BUILD		?= build
@@ -220,7 +221,8 @@ install: all
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/peerd
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/peerd
 	install -m 755 $(PEERD) $(DESTDIR)$(SBINDIR)/peerd
 	install -m 755 $(PEERCTL) $(DESTDIR)$(BINDIR)/peerctl
 	install -m 644 $(LIBPEER_A) $(DESTDIR)$(LIBDIR)/libpeer.a
@@ -239,6 +241,21 @@ install: all
 	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/peerd.service.in \
 	    > $(DESTDIR)$(UNITDIR)/peerd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/peerd.service
+	install -m 644 systemd/peerd.sysusers $(DESTDIR)$(SYSUSERSDIR)/peerd.conf
+	# The unit needs the group peerd: made at boot by systemd-sysusers,
+	# now by a live install as root, by the package for a DESTDIR.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	    if command -v systemd-sysusers >/dev/null; then \
+	        echo "systemd-sysusers $(SYSUSERSDIR)/peerd.conf"; \
+	        systemd-sysusers $(SYSUSERSDIR)/peerd.conf || exit 1; \
+	    elif ! getent group peerd >/dev/null; then \
+	        echo "groupadd --system peerd"; \
+	        groupadd --system peerd || exit 1; \
+	    fi; \
+	    grep -q '^peerd:' /etc/group || \
+	        echo "install: no group peerd in /etc/group (does a peerd" \
+	            "of the old unit run? stop it, run systemd-sysusers)" >&2; \
+	fi
 	test -e $(DESTDIR)$(SYSCONFDIR)/peerd/peerd.conf || \
 	    install -m 644 conf/peerd.conf $(DESTDIR)$(SYSCONFDIR)/peerd/peerd.conf
 
