@@ -22,6 +22,7 @@
 #include <check.h>
 #include <event2/event.h>
 
+#include "access.h"
 #include "call.h"
 #include "callmsg.h"
 #include "clock.h"
@@ -42,6 +43,7 @@ static struct route		*route;
 static struct event_base	*base;
 static struct control		*ctl;
 static struct calls		*calls;
+static struct access		*rules;		/* none unless a test adds */
 static struct client		*cl;
 static char			 dir[64], sock[80];
 
@@ -81,6 +83,9 @@ setup(void)
 	ck_assert_ptr_nonnull(ctl);
 	p.self = self.pk;
 	p.max_message = MAX_MESSAGE;
+	rules = access_new(geteuid());
+	ck_assert_ptr_nonnull(rules);
+	p.access = rules;
 	calls = calls_new(base, &p, members, route, mesh);
 	ck_assert_ptr_nonnull(calls);
 	ck_assert_int_eq(control_add_ops(ctl, calls_ctl_ops, calls), 0);
@@ -105,6 +110,7 @@ teardown(void)
 		if (!fake_mesh_dial(mesh, i)->ended)
 			fake_mesh_dial_end(mesh, i, MESH_DIAL_FAILED);
 	calls_free(calls);
+	access_free(rules);
 	fake_route_free(route);
 	fake_mesh_free(mesh);
 	members_free(members);

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <event2/event.h>
 
+#include "access.h"
 #include "callmsg.h"
 #include "control.h"
 #include "fake_route.h"
@@ -32,6 +34,7 @@ static struct event_base	*base;
 static struct tnode		 self, a, b;
 static struct members		*members;
 static struct registry		*registry;
+static struct access		*rules;		/* none unless a test adds */
 static struct control		*control;
 static struct route		*route;
 static struct serve		*serve;
@@ -87,7 +90,9 @@ setup(void)
 	ck_assert_ptr_nonnull(base);
 	tmpdir_make(dir, sizeof(dir), "serve");
 	snprintf(sockpath, sizeof(sockpath), "%s/ctl.sock", dir);
-	registry = registry_new(members, &reg_ops, NULL);
+	rules = access_new(geteuid());
+	ck_assert_ptr_nonnull(rules);
+	registry = registry_new(members, rules, &reg_ops, NULL);
 	ck_assert_ptr_nonnull(registry);
 	memset(&cp, 0, sizeof(cp));
 	cp.socket_path = sockpath;
@@ -99,7 +104,8 @@ setup(void)
 	sp.self = self.pk;
 	sp.name = "self";
 	sp.max_message = MAX_MESSAGE;
-	serve = serve_new(base, &sp, registry, route);
+	sp.access = rules;
+	serve = serve_new(base, &sp, members, registry, route);
 	ck_assert_ptr_nonnull(serve);
 	ck_assert_int_eq(control_add_ops(control, registry_ctl_ops, registry),
 	    0);
@@ -119,6 +125,7 @@ teardown(void)
 	control_free(control);
 	serve_free(serve);
 	registry_free(registry);
+	access_free(rules);
 	fake_route_free(route);
 	members_free(members);
 	event_base_free(base);
@@ -297,7 +304,7 @@ call(const struct tnode *caller, uint64_t cid, uint64_t timeout_ms)
 
 	call_msg(&m, caller, cid);
 	m.timeout_ms = timeout_ms;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 }
 
 /* Answers sent and failures, together. */
@@ -425,7 +432,7 @@ START_TEST(test_invoke_without_args)
 	call_msg(&m, &a, 1);
 	m.args = NULL;
 	m.argslen = 0;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	inv = invoke_at(app);
 	ck_assert_ptr_null(ctl_msg_get(inv, "args"));
 	ck_assert_uint_eq(msg_uint(inv, "timeout"), 5000);
@@ -444,7 +451,7 @@ START_TEST(test_invoke_names_the_group)
 	    "blue");
 	call_msg(&m, &a, 2);
 	strcpy(m.group, "blue");
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	ck_assert_str_eq(msg_text(invoke_at(app), "group", buf, sizeof(buf)),
 	    "blue");
 	ck_assert_uint_eq(nanswered(), 0);
@@ -509,14 +516,14 @@ START_TEST(test_no_provider_is_not_found)
 	app = app_open("echo", "blue");
 	call_msg(&m, &b, 2);
 	strcpy(m.group, "red");
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	ck_assert_uint_eq(fake_route_nfails(route), 2);
 	failed_with(1, &b, 2, PEER_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(fake_route_fail(route, 1)->msg, "red"));
 	/* Another service. */
 	call_msg(&m, &a, 3);
 	strcpy(m.service, "other");
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	failed_with(2, &a, 3, PEER_NOT_FOUND);
 	no_invoke_at(app);
 	ck_assert_uint_eq(fake_route_count(route), 0);
@@ -548,7 +555,7 @@ START_TEST(test_args_larger_than_max_message)
 	call_msg(&m, &a, 1);
 	m.args = big;
 	m.argslen = MAX_MESSAGE;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	inv = invoke_at(app);
 	ck_assert_uint_eq(ctl_msg_get(inv, "args")->vallen, MAX_MESSAGE);
 	ck_assert_uint_eq(nanswered(), 0);
@@ -558,7 +565,7 @@ START_TEST(test_args_larger_than_max_message)
 	call_msg(&m, &a, 2);
 	m.args = big;
 	m.argslen = MAX_MESSAGE + 1;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	ck_assert_uint_eq(nanswered(), 1);
 	failed_with(0, &a, 2, PEER_RESOURCE_EXHAUSTED);
 	no_invoke_at(app);
@@ -629,7 +636,7 @@ START_TEST(test_app_gone_answers_unavailable)
 	(void)invoked(app);
 	call_msg(&m, &a, 2);
 	strcpy(m.service, "other");
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	iid = invoked(other);
 	app_close(app);
 	wait_gone(1);
@@ -765,7 +772,7 @@ START_TEST(test_oneway_is_not_kept)
 	call_msg(&m, &a, 1);
 	m.oneway = true;
 	m.timeout_ms = 20;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	inv = invoke_at(app);
 	ow = msg_uint(inv, "call");
 	f = ctl_msg_get(inv, "oneway");
@@ -784,7 +791,7 @@ START_TEST(test_oneway_is_not_kept)
 	/* Nor is it failed when the app goes. */
 	call_msg(&m, &b, 3);
 	m.oneway = true;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	(void)invoked(app);
 	app_close(app);
 	wait_gone(1);
