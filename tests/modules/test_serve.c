@@ -8,7 +8,11 @@
  * RESOURCE_EXHAUSTED); an invocation ends once, by the reply, its
  * deadline, its caller's cancel or death (the app hears "cancelled",
  * nothing is answered), or its app going away (UNAVAILABLE); a reply
- * after the end is dropped; a malformed reply closes the app.
+ * after the end is dropped; a malformed reply closes the app.  The
+ * access rules: a call from the mesh is refused (PERMISSION_DENIED,
+ * the rule named) unless its origin and the link peer it came from
+ * are admitted; a call from this node's own clients is not checked
+ * here; root may serve whatever the rules say.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -974,6 +978,133 @@ START_TEST(test_full_link_back)
 }
 END_TEST
 
+/* Appends a rule to the access the registry and serving hold. */
+static void
+add_rule(const char *text)
+{
+	struct access_rule	*r;
+	char			 err[256];
+
+	r = access_rule_parse(text, "t.conf", (int)access_count(rules) + 1,
+	    err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s: %s", text, err);
+	ck_assert_int_eq(access_add(rules, r), 0);
+}
+
+/* n's record again, newer, in group (as its config's group key says). */
+static void
+join_group(const struct tnode *n, uint64_t inc, const char *group)
+{
+	struct record	r;
+
+	tnode_record(n, inc, &r);
+	snprintf(r.groups[0], sizeof(r.groups[0]), "%s", group);
+	r.ngroups = 1;
+	tnode_offer(members, n, &r);
+}
+
+START_TEST(test_remote_rule_admits_node_groups)
+{
+	struct client	*app = app_open("echo", "");
+	char		 want[256];
+
+	join_group(&a, 2, "lab");
+	join_group(&b, 2, "ops");
+	add_rule("other remote=none");
+	add_rule("echo remote=group:lab");
+	call(&a, 1, 5000);
+	ck_assert_uint_eq(invoked(app), 1);
+	/* b is not in lab: refused before the app hears of it. */
+	call(&b, 2, 5000);
+	ck_assert_uint_eq(fake_route_nfails(route), 1);
+	failed_with(0, &b, 2, PEER_PERMISSION_DENIED);
+	snprintf(want, sizeof(want), "rule echo (t.conf:2) does not let node "
+	    "%s call echo on self", b.idstr);
+	ck_assert_str_eq(fake_route_fail(route, 0)->msg, want);
+	no_invoke_at(app);
+	ck_assert_uint_eq(access_denied(rules), 1);
+}
+END_TEST
+
+START_TEST(test_remote_rule_by_node_id)
+{
+	struct client	*app = app_open("echo", "");
+	char		 text[128];
+
+	snprintf(text, sizeof(text), "echo remote=node:%s", b.idstr);
+	add_rule(text);
+	call(&b, 1, 5000);
+	ck_assert_uint_eq(invoked(app), 1);
+	call(&a, 2, 5000);
+	failed_with(0, &a, 2, PEER_PERMISSION_DENIED);
+	no_invoke_at(app);
+}
+END_TEST
+
+START_TEST(test_remote_rule_checks_the_relay)
+{
+	struct client	*app = app_open("echo", "");
+	struct callmsg	 m;
+	char		 want[256];
+
+	join_group(&a, 2, "lab");
+	add_rule("echo remote=group:lab");
+	/* From a, in lab, relayed by b, which is not: refused. */
+	call_msg(&m, &a, 1);
+	serve_call(serve, &m, b.pk);
+	failed_with(0, &a, 1, PEER_PERMISSION_DENIED);
+	snprintf(want, sizeof(want), "rule echo (t.conf:1) does not let relay "
+	    "node %s call echo on self", b.idstr);
+	ck_assert_str_eq(fake_route_fail(route, 0)->msg, want);
+	/* From b relayed by a: the origin is named. */
+	call_msg(&m, &b, 2);
+	serve_call(serve, &m, a.pk);
+	failed_with(1, &b, 2, PEER_PERMISSION_DENIED);
+	ck_assert_ptr_nonnull(strstr(fake_route_fail(route, 1)->msg,
+	    "does not let node "));
+	no_invoke_at(app);
+	/* Both in lab: in. */
+	join_group(&b, 2, "lab");
+	call_msg(&m, &a, 3);
+	serve_call(serve, &m, b.pk);
+	ck_assert_uint_eq(invoked(app), 1);
+	ck_assert_uint_eq(access_denied(rules), 2);
+}
+END_TEST
+
+START_TEST(test_local_calls_skip_the_remote_rule)
+{
+	struct client	*app;
+	struct callmsg	 m;
+
+	/* Root registers, whatever serve= says. */
+	add_rule("echo serve=none call=none remote=none");
+	app = app_open("echo", "");
+	/* A call of this node's own client: the call rule was its check. */
+	call_msg(&m, &self, 1);
+	serve_call(serve, &m, NULL);
+	ck_assert_uint_eq(invoked(app), 1);
+	ck_assert_uint_eq(fake_route_nfails(route), 0);
+	ck_assert_uint_eq(access_denied(rules), 0);
+}
+END_TEST
+
+START_TEST(test_remote_rule_oneway)
+{
+	struct client	*app = app_open("echo", "");
+	struct callmsg	 m;
+
+	add_rule("echo remote=none");
+	/* A notify is dropped, unanswered, and counted. */
+	call_msg(&m, &a, 0);
+	m.oneway = true;
+	serve_call(serve, &m, m.origin);
+	no_invoke_at(app);
+	ck_assert_uint_eq(nanswered(), 0);
+	ck_assert_uint_eq(access_denied(rules), 1);
+}
+END_TEST
+
 Suite *
 module_suite(void)
 {
@@ -1002,6 +1133,11 @@ module_suite(void)
 	tcase_add_test(tc, test_providers_take_turns);
 	tcase_add_test(tc, test_result_larger_than_max_message);
 	tcase_add_test(tc, test_full_link_back);
+	tcase_add_test(tc, test_remote_rule_admits_node_groups);
+	tcase_add_test(tc, test_remote_rule_by_node_id);
+	tcase_add_test(tc, test_remote_rule_checks_the_relay);
+	tcase_add_test(tc, test_local_calls_skip_the_remote_rule);
+	tcase_add_test(tc, test_remote_rule_oneway);
 	suite_add_tcase(s, tc);
 	return s;
 }
