@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -35,6 +36,32 @@ admin_tool(const char *const *argv)
 	char	out[512], err[512];
 
 	return run_capture(argv, out, sizeof(out), err, sizeof(err));
+}
+
+/*
+ * The same outside a test: users_sweep runs before the tests, where a
+ * Check assertion (run_capture has some) cannot report and ends the
+ * program.  -1 if it could not run.
+ */
+static int
+admin_tool_untested(const char *const *argv)
+{
+	pid_t	pid;
+	int	status, fd;
+
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		if ((fd = open("/dev/null", O_WRONLY)) != -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) == -1)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void
@@ -136,7 +163,7 @@ users_sweep(void)
 	endpwent();
 	for (i = 0; i < n; i++) {
 		const char *argv[] = { "/usr/sbin/userdel", names[i], NULL };
-		(void)admin_tool(argv);
+		(void)admin_tool_untested(argv);
 	}
 	n = 0;
 	setgrent();
@@ -146,7 +173,7 @@ users_sweep(void)
 	endgrent();
 	for (i = 0; i < n; i++) {
 		const char *argv[] = { "/usr/sbin/groupdel", names[i], NULL };
-		(void)admin_tool(argv);
+		(void)admin_tool_untested(argv);
 	}
 }
 
