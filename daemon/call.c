@@ -16,11 +16,13 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "access.h"
 #include "call.h"
 #include "callmsg.h"
 #include "cbor_buf.h"
 #include "clock.h"
 #include "control.h"
+#include "cred.h"
 #include "duration.h"
 #include "link.h"
 #include "log.h"
@@ -778,15 +780,30 @@ read_req(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
 	return true;
 }
 
-/* Reads a request and finds its providers; 0 after replying. */
+/*
+ * Reads a request, checks that the client may call the service, and
+ * finds its providers; 0 after replying.
+ */
 static size_t
 prepare(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
     struct call_req *rq)
 {
-	size_t	n;
+	const struct access_rule	*rule;
+	char				 why[512];
+	size_t				 n;
 
 	if (!read_req(cs, c, msg, rq))
 		return 0;
+	/* Before anything goes on the mesh, for one provider or all. */
+	if ((rule = access_local(cs->par.access, ACCESS_CALL, ctl_cred(c),
+	    rq->service)) != NULL) {
+		snprintf(why, sizeof(why), "rule %s does not let uid %u call "
+		    "%s", access_rule_name(rule), (unsigned)ctl_cred(c)->uid,
+		    rq->service);
+		log_warnx("call: %s: %s", ctl_name(c), why);
+		ctl_reply_error(c, msg->id, PEER_PERMISSION_DENIED, "%s", why);
+		return 0;
+	}
 	if ((n = candidates(cs, rq)) == 0) {
 		if (rq->to[0] != '\0')
 			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "

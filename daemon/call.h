@@ -12,6 +12,7 @@
 
 #include "control.h"
 
+struct access;
 struct event_base;
 struct calls;
 struct callmsg;
@@ -23,6 +24,7 @@ struct route;
 struct calls_params {
 	const uint8_t	*self;		/* our node ID */
 	uint64_t	 max_message;
+	struct access	*access;	/* who may call what; NULL: all */
 };
 
 /*

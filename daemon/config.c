@@ -5,6 +5,7 @@
  * peerd.conf(5) document the same keys.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -31,6 +32,7 @@ enum config_type {
 	CT_GROUP,	/* group name, repeatable */
 	CT_IFACE,	/* interface name, repeatable */
 	CT_UNIX_GROUP,	/* a local group, by name or gid */
+	CT_SERVICE,	/* access rule (access.c reads it), repeatable */
 };
 
 static const struct config_key {
@@ -69,6 +71,8 @@ static const struct config_key {
 	{ "member_expire", CT_DURATION,	F(member_expire), 1000, 604800000 },
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
 	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },
+	{ "service",	 CT_SERVICE,	F(services),	0, 0 },
+	{ "service_dir", CT_PATH,	F(service_dir),	0, 0 },
 	{ "socket",	 CT_PATH,	F(socket_path),	0, 0 },
 	{ "socket_group", CT_UNIX_GROUP, F(socket_group), 0, 0 },
 	{ "state_dir",	 CT_PATH,	F(state_dir),	0, 0 },
@@ -102,6 +106,59 @@ config_init(struct config *c)
 	c->discovery = true;
 	c->discovery_port = 7654;
 	c->beacon_interval = 2000;
+}
+
+void
+config_free(struct config *c)
+{
+	int	i;
+
+	for (i = 0; i < c->nservices; i++) {
+		free(c->services[i].rule);
+		free(c->services[i].file);
+	}
+	free(c->services);
+	c->services = NULL;
+	c->nservices = 0;
+}
+
+/* Keeps an access rule and where it was set (file NULL: command line). */
+static int
+add_service(struct config *c, const char *value, const char *file, int line,
+    char *err, size_t errlen)
+{
+	struct config_service	*s, *more;
+
+	if (*value == '\0' || strlen(value) > CONFIG_RULE_MAX) {
+		snprintf(err, errlen, "service: a rule is 1-%d bytes",
+		    CONFIG_RULE_MAX);
+		return -1;
+	}
+	if (c->nservices == CONFIG_SERVICES_MAX) {
+		snprintf(err, errlen, "service: more than %d rules",
+		    CONFIG_SERVICES_MAX);
+		return -1;
+	}
+	/* Grows by doubling: the rules of one file come one at a time. */
+	if ((c->nservices & (c->nservices - 1)) == 0) {
+		if ((more = reallocarray(c->services, c->nservices == 0 ? 1 :
+		    (size_t)c->nservices * 2, sizeof(*more))) == NULL)
+			goto oom;
+		c->services = more;
+	}
+	s = &c->services[c->nservices];
+	s->line = line;
+	s->file = NULL;
+	if ((s->rule = strdup(value)) == NULL ||
+	    (file != NULL && (s->file = strdup(file)) == NULL)) {
+		free(s->rule);
+		goto oom;
+	}
+	c->nservices++;
+	return 0;
+oom:
+	snprintf(err, errlen, "service: %s", strerror(errno));
+	return -1;
 }
 
 static const struct config_key *
@@ -171,10 +228,13 @@ parse_uint(const char *s, bool size_suffix, uint64_t *v)
 	return 0;
 }
 
-/* Stores value for key k; -1 with err (without position) if bad. */
+/*
+ * Stores value for key k, set on file:line (NULL: the command line); -1
+ * with err (without position) if bad.
+ */
 static int
 config_set(struct config *c, const struct config_key *k, const char *value,
-    char *err, size_t errlen)
+    const char *file, int line, char *err, size_t errlen)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
@@ -292,6 +352,8 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		snprintf(c->discovery_ifaces[c->ndiscovery_ifaces++],
 		    IFACE_NAME_MAX, "%s", value);
 		return 0;
+	case CT_SERVICE:
+		return add_service(c, value, file, line, err, errlen);
 	case CT_DURATION:
 		if (duration_parse(value, &v) == -1) {
 			snprintf(err, errlen, "%s: \"%s\" is not a duration "
@@ -338,9 +400,13 @@ trim(char *s)
 	return s;
 }
 
-/* Parses one line; -1 with err (without position) if it is bad. */
+/*
+ * Parses one line of path; -1 with err (without position) if it is bad.
+ * A file of service_dir (rules_only) holds only access rules.
+ */
 static int
-config_line(struct config *c, char *line, int lineno, char *err, size_t errlen)
+config_line(struct config *c, char *line, const char *path, int lineno,
+    bool rules_only, char *err, size_t errlen)
 {
 	const struct config_key	*k;
 	char			*eq, *key, *value;
@@ -378,19 +444,26 @@ config_line(struct config *c, char *line, int lineno, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: unknown key", key);
 		return -1;
 	}
+	if (rules_only && k->type != CT_SERVICE) {
+		snprintf(err, errlen, "%s: a service_dir file holds only "
+		    "service lines", key);
+		return -1;
+	}
 	idx = (size_t)(k - config_keys);
 	if (k->type != CT_LISTEN && k->type != CT_PEER && k->type != CT_GROUP &&
-	    k->type != CT_IFACE && c->set_on[idx] != 0) {
+	    k->type != CT_IFACE && k->type != CT_SERVICE &&
+	    c->set_on[idx] != 0) {
 		snprintf(err, errlen, "%s: already set on line %d", key,
 		    c->set_on[idx]);
 		return -1;
 	}
 	c->set_on[idx] = lineno;
-	return config_set(c, k, value, err, errlen);
+	return config_set(c, k, value, path, lineno, err, errlen);
 }
 
-int
-config_load(struct config *c, const char *path, char *err, size_t errlen)
+static int
+load_file(struct config *c, const char *path, bool rules_only, char *err,
+    size_t errlen)
 {
 	FILE	*f;
 	char	*line = NULL, why[256];
@@ -410,7 +483,8 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			rc = -1;
 			break;
 		}
-		if (config_line(c, line, lineno, why, sizeof(why)) == -1) {
+		if (config_line(c, line, path, lineno, rules_only, why,
+		    sizeof(why)) == -1) {
 			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
 			rc = -1;
 			break;
@@ -422,6 +496,119 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	}
 	free(line);
 	fclose(f);
+	return rc;
+}
+
+int
+config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	const char	*slash;
+	int		 n;
+
+	if (load_file(c, path, false, err, errlen) == -1)
+		return -1;
+	if (c->service_dir[0] == '\0') {
+		/* services.d beside the file: /etc/peerd/services.d. */
+		if ((slash = strrchr(path, '/')) == NULL)
+			n = snprintf(c->service_dir, sizeof(c->service_dir),
+			    "services.d");
+		else
+			n = snprintf(c->service_dir, sizeof(c->service_dir),
+			    "%.*s/services.d", (int)(slash - path), path);
+		if (n < 0 || (size_t)n >= sizeof(c->service_dir)) {
+			snprintf(err, errlen, "%s: path too long for "
+			    "service_dir", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether a directory entry is a rule file: "*.conf", not hidden. */
+static bool
+rule_file(const char *name)
+{
+	size_t	n = strlen(name);
+
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+#define SERVICE_FILES_MAX	4096
+
+int
+config_load_services(struct config *c, char *err, size_t errlen)
+{
+	DIR		 *dir;
+	struct dirent	 *de;
+	char		**names = NULL, **more, path[PATH_MAX];
+	size_t		  n = 0, cap = 0, i;
+	int		  rc = -1, len;
+
+	if (c->service_dir[0] == '\0')
+		return 0;
+	if ((dir = opendir(c->service_dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;	/* no rules beyond the config file's */
+		snprintf(err, errlen, "%s: %s", c->service_dir,
+		    strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dir)) == NULL) {
+			if (errno != 0) {
+				snprintf(err, errlen, "%s: %s", c->service_dir,
+				    strerror(errno));
+				goto out;
+			}
+			break;
+		}
+		if (!rule_file(de->d_name))
+			continue;
+		if (n == SERVICE_FILES_MAX) {
+			snprintf(err, errlen, "%s: more than %d files",
+			    c->service_dir, SERVICE_FILES_MAX);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((more = reallocarray(names, cap,
+			    sizeof(*names))) == NULL)
+				goto oom;
+			names = more;
+		}
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			goto oom;
+		n++;
+	}
+	/* Byte order, whatever the locale: 10-a.conf before 20-b.conf. */
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++) {
+		len = snprintf(path, sizeof(path), "%s/%s", c->service_dir,
+		    names[i]);
+		if (len < 0 || (size_t)len >= sizeof(path)) {
+			snprintf(err, errlen, "%s/%s: path too long",
+			    c->service_dir, names[i]);
+			goto out;
+		}
+		if (load_file(c, path, true, err, errlen) == -1)
+			goto out;
+	}
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "%s: %s", c->service_dir, strerror(errno));
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(dir);
 	return rc;
 }
 
@@ -446,8 +633,10 @@ config_override(struct config *c, const char *key, const char *value,
 		c->ngroups = 0;
 	if (k->type == CT_IFACE && c->set_on[idx] != -1)
 		c->ndiscovery_ifaces = 0;
+	if (k->type == CT_SERVICE && c->set_on[idx] != -1)
+		config_free(c);
 	c->set_on[idx] = -1;
-	return config_set(c, k, value, err, errlen);
+	return config_set(c, k, value, NULL, 0, err, errlen);
 }
 
 /* The default node name: the host name, cut to what names allow. */
@@ -612,4 +801,16 @@ config_dump(const struct config *c, FILE *f)
 		fprintf(f, "discovery_interface = %s\n",
 		    c->discovery_ifaces[i]);
 	fprintf(f, "beacon_interval = %" PRIu64 "ms\n", c->beacon_interval);
+	if (c->service_dir[0] != '\0')
+		fprintf(f, "service_dir = %s\n", c->service_dir);
+	/* Where each came from: a rule is named by it in denials. */
+	for (i = 0; i < c->nservices; i++) {
+		if (c->services[i].file != NULL)
+			fprintf(f, "service = %s\t# %s:%d\n",
+			    c->services[i].rule, c->services[i].file,
+			    c->services[i].line);
+		else
+			fprintf(f, "service = %s\t# command line\n",
+			    c->services[i].rule);
+	}
 }

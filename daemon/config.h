@@ -29,6 +29,15 @@
 #define NODE_NAME_MAX		63
 #define UNIX_GROUP_MAX		32	/* a local group name or gid */
 #define GID_NONE		((gid_t)-1)
+#define CONFIG_SERVICES_MAX	1024	/* access rules, all files together */
+#define CONFIG_RULE_MAX		4096	/* bytes of one access rule */
+
+/* An access rule as written (access.h reads it), and where it was. */
+struct config_service {
+	char	*rule;		/* "PATTERN [serve=...] [call=...] [remote=...]" */
+	char	*file;		/* NULL: the command line */
+	int	 line;
+};
 
 struct config {
 	char		 name[NODE_NAME_MAX + 1];
@@ -65,6 +74,10 @@ struct config {
 	uint64_t	 beacon_interval;	/* ms */
 	char		 discovery_ifaces[CONFIG_IFACES_MAX][IFACE_NAME_MAX];
 	int		 ndiscovery_ifaces;
+	char		 service_dir[PATH_MAX];	/* "": none */
+	/* In order: the config file's (or -o's), then service_dir's. */
+	struct config_service *services;
+	int		 nservices;
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
 	int		 set_on[48];
 };
@@ -75,12 +88,21 @@ bool	node_name_valid(const char *, size_t);
 bool	group_name_valid(const char *, size_t);
 /* Fills in every default that does not depend on the other keys. */
 void	config_init(struct config *);
+/* Frees what c holds (the access rules); config_init makes it usable again. */
+void	config_free(struct config *);
 /*
  * Reads path into c.  One bad line rejects the file: returns -1 with
- * "path:line: key: what is wrong" in err.
+ * "path:line: key: what is wrong" in err.  service_dir defaults to
+ * services.d beside path.
  */
 int	config_load(struct config *, const char *path, char *err,
 	    size_t errlen);
+/*
+ * Appends the rules of service_dir's files (*.conf, in name order, only
+ * "service" lines), if service_dir is set; a missing directory has
+ * none.  -1 with "file:line: key: what is wrong" in err.
+ */
+int	config_load_services(struct config *, char *err, size_t errlen);
 /*
  * Sets one key as the command line does: replaces what the file said
  * (a list key is cleared by its first override).  -1 with err on a bad

@@ -100,13 +100,20 @@ options_config(const struct options *o, struct config *c, char *err,
 	config_init(c);
 	if (o->config_path != NULL || access(path, F_OK) == 0) {
 		if (config_load(c, path, err, errlen) == -1)
-			return -1;
+			goto fail;
 	}
 	for (i = 0; i < noverrides; i++)
 		if (config_override(c, overrides[i].key, overrides[i].value,
 		    err, errlen) == -1)
-			return -1;
-	return config_finish(c, err, errlen);
+			goto fail;
+	/* After -o, which may name another service_dir. */
+	if (config_load_services(c, err, errlen) == -1 ||
+	    config_finish(c, err, errlen) == -1)
+		goto fail;
+	return 0;
+fail:
+	config_free(c);
+	return -1;
 }
 
 void

@@ -27,8 +27,9 @@ struct options {
 void	options_parse(int argc, char *argv[], struct options *o);
 /*
  * The configuration: defaults, then the config file (if given, or if the
- * default one exists), then the command line.  Again on SIGHUP.  0, or
- * -1 with the reason in err.
+ * default one exists), then the command line, then the access rules of
+ * service_dir.  Again on SIGHUP.  0 (config_free it), or -1 with the
+ * reason in err.
  */
 int	options_config(const struct options *, struct config *, char *err,
 	    size_t errlen);

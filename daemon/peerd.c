@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "access.h"
 #include "call.h"
 #include "callmsg.h"
 #include "cbor_buf.h"
@@ -50,7 +51,10 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
-/* SIGHUP: re-reads the configuration and applies the log level. */
+/*
+ * SIGHUP: re-reads the configuration and applies the log level and the
+ * service rules (in place: the modules keep their access).
+ */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
@@ -62,13 +66,23 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	notify_reloading();
 	if (options_config(&d->opt, &c, err, sizeof(err)) == -1)
 		log_warnx("reload: %s; keeping the running configuration", err);
-	else {
+	else if (access_load(d->access, &c, err, sizeof(err)) == -1) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		config_free(&c);
+	} else {
 		/* Say so at whichever of the old and new levels is louder. */
 		if (c.log_level >= LOG_LEVEL_INFO)
 			log_set_level(c.log_level);
 		log_info("reload: log_level %s", log_level_name(c.log_level));
+		log_info("reload: %zu service rules", access_count(d->access));
 		log_set_level(c.log_level);
 		d->conf.log_level = c.log_level;
+		/* The rules as written go with the ones in force. */
+		config_free(&d->conf);
+		d->conf.services = c.services;
+		d->conf.nservices = c.nservices;
+		memcpy(d->conf.service_dir, c.service_dir,
+		    sizeof(d->conf.service_dir));
 	}
 	notify_ready(d->base, d->status);
 }
@@ -186,28 +200,31 @@ on_topics(void *arg, char (*topics)[TOPIC_MAX + 1], int n)
 
 static const struct events_ops events_ops = { on_topics };
 
-/* Call messages for this node, by type. */
+/* Call messages for this node, by type; via is the link they came by. */
 static void
-deliver_call(void *arg, const struct callmsg *m)
+deliver_call(void *arg, const struct callmsg *m, const uint8_t *via)
 {
-	serve_call(arg, m);
+	serve_call(arg, m, via);
 }
 
 static void
-deliver_cancel(void *arg, const struct callmsg *m)
+deliver_cancel(void *arg, const struct callmsg *m, const uint8_t *via)
 {
+	(void)via;
 	serve_cancel(arg, m);
 }
 
 static void
-deliver_answer(void *arg, const struct callmsg *m)
+deliver_answer(void *arg, const struct callmsg *m, const uint8_t *via)
 {
+	(void)via;
 	calls_answer(arg, m);
 }
 
 static void
-deliver_event(void *arg, const struct callmsg *m)
+deliver_event(void *arg, const struct callmsg *m, const uint8_t *via)
 {
+	(void)via;
 	events_deliver(arg, m);
 }
 
@@ -241,7 +258,7 @@ op_status(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
 
 	control_stats(d->control, &cs);
 	b = ctl_result_begin(c, m->id);
-	cbor_put_map(b, 18);
+	cbor_put_map(b, 19);
 	cbor_put_text(b, "node");
 	cbor_put_text(b, d->id.id);
 	cbor_put_text(b, "name");
@@ -280,6 +297,8 @@ op_status(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
 	cbor_put_uint(b, st->invalid + st->full);
 	cbor_put_text(b, "records_stale");
 	cbor_put_uint(b, st->stale);
+	cbor_put_text(b, "access_denied");
+	cbor_put_uint(b, access_denied(d->access));
 	ctl_result_end(c);
 }
 
@@ -337,8 +356,9 @@ build(struct peerd *d)
 				    c->max_message };
 	struct overlay_params	 op;
 	struct route_params	 rp = { d->id.pk, c->name, c->max_message };
-	struct calls_params	 kp = { d->id.pk, c->max_message };
-	struct serve_params	 sp = { d->id.pk, c->name, c->max_message };
+	struct calls_params	 kp = { d->id.pk, c->max_message, d->access };
+	struct serve_params	 sp = { d->id.pk, c->name, c->max_message,
+				    d->access };
 	struct events_params	 ep = { d->id.pk, c->name, c->max_message };
 	const struct members	*members;
 	int			 i;
@@ -369,10 +389,11 @@ build(struct peerd *d)
 		fatalx("cannot start membership");
 	members = gossip_members(d->gossip);
 	if ((d->route = route_new(&rp, d->mesh, members)) == NULL ||
-	    (d->registry = registry_new(members, &registry_ops, d)) == NULL ||
+	    (d->registry = registry_new(members, d->access, &registry_ops,
+	    d)) == NULL ||
 	    (d->calls = calls_new(d->base, &kp, members, d->route,
 	    d->mesh)) == NULL ||
-	    (d->serve = serve_new(d->base, &sp, d->registry,
+	    (d->serve = serve_new(d->base, &sp, members, d->registry,
 	    d->route)) == NULL ||
 	    (d->events = events_new(&ep, members, d->route, &events_ops,
 	    d)) == NULL ||
@@ -403,6 +424,15 @@ build(struct peerd *d)
 		fatalx("cannot start LAN discovery");
 }
 
+/* Exits before the loop: what the configuration holds goes first. */
+static int
+quit(struct peerd *d, int status)
+{
+	access_free(d->access);
+	config_free(&d->conf);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -418,17 +448,26 @@ main(int argc, char *argv[])
 		fprintf(stderr, "peerd: %s\n", err);
 		return 2;
 	}
+	/* The service rules are part of the configuration: -n checks them. */
+	if ((d.access = access_new(geteuid())) == NULL) {
+		fprintf(stderr, "peerd: out of memory\n");
+		return quit(&d, 1);
+	}
+	if (access_load(d.access, &d.conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "peerd: %s\n", err);
+		return quit(&d, 2);
+	}
 	if (d.opt.check_only) {
 		config_dump(&d.conf, stdout);
-		return 0;
+		return quit(&d, 0);
 	}
 	if (d.opt.force && d.opt.join == NULL) {
 		fprintf(stderr, "peerd: --force goes with --join\n");
-		return 2;
+		return quit(&d, 2);
 	}
 	/* Before anything in the state directory is read or written. */
 	if (state_dir_lock(d.conf.state_dir) == -1)
-		return 1;
+		return quit(&d, 1);
 	if (d.opt.join != NULL) {
 		rc = join_at_start(&d.conf, d.opt.join, d.opt.force, err,
 		    sizeof(err));
@@ -438,7 +477,7 @@ main(int argc, char *argv[])
 		d.opt.join = NULL;
 		if (rc == -1) {
 			fprintf(stderr, "peerd: %s\n", err);
-			return 1;
+			return quit(&d, 1);
 		}
 	}
 	log_set_level(d.conf.log_level);
@@ -504,5 +543,5 @@ main(int argc, char *argv[])
 	event_base_free(d.base);
 	identity_clear(&d.id);
 	log_info("stopped");
-	return status;
+	return quit(&d, status);
 }

@@ -16,6 +16,7 @@
 #include "options.h"
 #include "record.h"
 
+struct access;
 struct event_base;
 struct listeners;
 struct control;
@@ -39,6 +40,7 @@ struct peerd {
 	struct hello		 hello;		/* ours, for the mesh */
 	char			 addrs[RECORD_ADDRS_MAX][ADDR_STRLEN];
 	int			 naddrs;	/* where others dial us */
+	struct access		*access;	/* the service rules */
 	struct listeners	*listeners;
 	struct control		*control;
 	struct mesh		*mesh;

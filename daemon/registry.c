@@ -4,11 +4,14 @@
  * offered by one control client; the node's record lists the distinct
  * pairs, re-signed and flooded whenever the set changes.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "cbor_buf.h"
 #include "control.h"
+#include "cred.h"
 #include "log.h"
 #include "members.h"
 #include "proto.h"
@@ -24,6 +27,7 @@ struct registration {
 
 struct registry {
 	const struct members	*members;
+	struct access		*access;
 	const struct registry_ops *ops;
 	void			*arg;
 	struct registration	*r;
@@ -32,8 +36,8 @@ struct registry {
 };
 
 struct registry *
-registry_new(const struct members *members, const struct registry_ops *ops,
-    void *arg)
+registry_new(const struct members *members, struct access *access,
+    const struct registry_ops *ops, void *arg)
 {
 	struct registry	*reg;
 
@@ -44,6 +48,7 @@ registry_new(const struct members *members, const struct registry_ops *ops,
 		return NULL;
 	}
 	reg->members = members;
+	reg->access = access;
 	reg->ops = ops;
 	reg->arg = arg;
 	return reg;
@@ -179,9 +184,20 @@ registry_op_register(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
 	struct registry		*reg = arg;
 	struct record_service	 svc;
+	const struct access_rule *rule;
+	char			 why[512];
 
 	if (!read_service(c, msg, &svc))
 		return;
+	if ((rule = access_local(reg->access, ACCESS_SERVE, ctl_cred(c),
+	    svc.name)) != NULL) {
+		snprintf(why, sizeof(why), "rule %s does not let uid %u serve "
+		    "%s", access_rule_name(rule), (unsigned)ctl_cred(c)->uid,
+		    svc.name);
+		log_warnx("registry: %s: %s", ctl_name(c), why);
+		ctl_reply_error(c, msg->id, PEER_PERMISSION_DENIED, "%s", why);
+		return;
+	}
 	if (find(reg, c, &svc) != NULL) {
 		ctl_reply_error(c, msg->id, PEER_ALREADY_EXISTS, "%s is already "
 		    "registered by this client", svc.name);

@@ -10,6 +10,7 @@
 #include "control.h"
 #include "record.h"
 
+struct access;
 struct members;
 struct registry;
 struct ctl_conn;
@@ -24,8 +25,11 @@ struct registry_ops {
 	void	(*services)(void *arg, const struct record_service *, int n);
 };
 
-/* members is read for the services op.  NULL after logging. */
-struct registry	*registry_new(const struct members *,
+/*
+ * members is read for the services op; access says who may register
+ * what (NULL: anyone anything).  NULL after logging.
+ */
+struct registry	*registry_new(const struct members *, struct access *,
 		    const struct registry_ops *, void *arg);
 void		 registry_free(struct registry *);
 /* A control client disconnected: its services are withdrawn. */

@@ -108,12 +108,12 @@ next_hop(struct route *r, const uint8_t *id, struct link *from)
 	return NULL;
 }
 
-/* A message for this node: to whoever takes its type. */
+/* A message for this node (from the link peer via): to whoever takes it. */
 static void
-deliver(struct route *r, const struct callmsg *m)
+deliver(struct route *r, const struct callmsg *m, const uint8_t *via)
 {
 	if (r->deliver[m->type].fn != NULL)
-		r->deliver[m->type].fn(r->deliver[m->type].arg, m);
+		r->deliver[m->type].fn(r->deliver[m->type].arg, m, via);
 }
 
 enum route_result
@@ -125,7 +125,7 @@ route_send(struct route *r, const struct callmsg *m, struct link *from)
 	size_t		 budget = r->par.max_message + (1u << 20);
 
 	if (memcmp(dest, r->par.self, NODE_ID_LEN) == 0) {
-		deliver(r, m);
+		deliver(r, m, NULL);
 		return ROUTE_SENT;
 	}
 	if ((l = next_hop(r, dest, from)) == NULL)
@@ -151,7 +151,7 @@ route_fail(struct route *r, const struct callmsg *call, enum peer_code code,
 {
 	struct callmsg	ans;
 	va_list		ap;
-	char		msg[256];
+	char		msg[512];	/* room for a rule's name and file */
 
 	if (call->oneway)
 		return;
@@ -187,7 +187,7 @@ route_message(void *arg, struct link *l, const char *type,
 		return;
 	}
 	if (memcmp(callmsg_dest(&m), r->par.self, NODE_ID_LEN) == 0) {
-		deliver(r, &m);
+		deliver(r, &m, link_remote(l)->id);
 		return;
 	}
 	/* A relay: pass it on, or tell the caller why it cannot go on. */

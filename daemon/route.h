@@ -23,8 +23,13 @@ struct route_params {
 	uint64_t	 max_message;
 };
 
-/* Takes the messages of one type that are for this node. */
-typedef void	 route_deliver_fn(void *arg, const struct callmsg *);
+/*
+ * Takes the messages of one type that are for this node.  via is the
+ * node ID of the link peer it came from, NULL if it was sent here by
+ * this node's own modules.
+ */
+typedef void	 route_deliver_fn(void *arg, const struct callmsg *,
+		    const uint8_t *via);
 
 enum route_result {
 	ROUTE_SENT,		/* delivered here or queued on a link */

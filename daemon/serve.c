@@ -7,12 +7,14 @@
  */
 #include <sys/queue.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "access.h"
 #include "base32.h"
 #include "callmsg.h"
 #include "cbor_buf.h"
@@ -45,6 +47,7 @@ struct invocation {
 struct serve {
 	struct event_base	*base;
 	struct serve_params	 par;
+	const struct members	*members;
 	struct registry		*registry;
 	struct route		*route;
 	TAILQ_HEAD(, invocation) all;
@@ -57,7 +60,8 @@ struct serve {
 
 struct serve *
 serve_new(struct event_base *base, const struct serve_params *p,
-    struct registry *registry, struct route *route)
+    const struct members *members, struct registry *registry,
+    struct route *route)
 {
 	struct serve	*sv;
 
@@ -67,6 +71,7 @@ serve_new(struct event_base *base, const struct serve_params *p,
 	}
 	sv->base = base;
 	sv->par = *p;
+	sv->members = members;
 	sv->registry = registry;
 	sv->route = route;
 	/* Callers choose origin and cid: keyed, they cannot aim a bucket. */
@@ -233,8 +238,48 @@ put_invoke(struct cbor_buf *b, uint64_t iid, const struct callmsg *m,
 	}
 }
 
+/* The rule that keeps node id from calling service, or NULL. */
+static const struct access_rule *
+node_denied(struct serve *sv, const uint8_t *id, const char *service)
+{
+	const struct member	*mb = members_get(sv->members, id);
+
+	/* A node we hold no record of is in no group. */
+	return access_remote(sv->par.access, id, mb != NULL ?
+	    (const char (*)[GROUP_NAME_MAX + 1])mb->rec.groups : NULL,
+	    mb != NULL ? mb->rec.ngroups : 0, service);
+}
+
+/*
+ * Whether the access rules let a call from the mesh in: its origin
+ * must be admitted and, until origins are authenticated end to end,
+ * so must the link peer that relayed it.  False after answering.
+ */
+static bool
+remote_admitted(struct serve *sv, const struct callmsg *m, const uint8_t *via)
+{
+	const struct access_rule	*rule;
+	char				 id[NODE_ID_STRLEN], why[512];
+	bool				 relay = false;
+
+	if ((rule = node_denied(sv, m->origin, m->service)) == NULL &&
+	    memcmp(via, m->origin, NODE_ID_LEN) != 0) {
+		rule = node_denied(sv, via, m->service);
+		relay = true;
+	}
+	if (rule == NULL)
+		return true;
+	base32_encode(relay ? via : m->origin, NODE_ID_LEN, id);
+	snprintf(why, sizeof(why), "rule %s does not let %snode %s call %s "
+	    "on %s", access_rule_name(rule), relay ? "relay " : "", id,
+	    m->service, sv->par.name);
+	log_warnx("serve: %s", why);
+	route_fail(sv->route, m, PEER_PERMISSION_DENIED, "%s", why);
+	return false;
+}
+
 void
-serve_call(struct serve *sv, const struct callmsg *m)
+serve_call(struct serve *sv, const struct callmsg *m, const uint8_t *via)
 {
 	struct route		*r = sv->route;
 	struct invocation	*inv, **pp;
@@ -242,6 +287,9 @@ serve_call(struct serve *sv, const struct callmsg *m)
 	struct timeval		 tv;
 	const char		*group;
 
+	/* Before anything about the service is told or done. */
+	if (via != NULL && !remote_admitted(sv, m, via))
+		return;
 	/* The invoke must fit in the app's control frames. */
 	if (m->argslen > sv->par.max_message) {
 		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "args larger than "

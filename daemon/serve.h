@@ -11,11 +11,13 @@
 
 #include "control.h"
 
+struct access;
 struct event_base;
 struct serve;
 struct callmsg;
 struct ctl_conn;
 struct member;
+struct members;
 struct registry;
 struct route;
 
@@ -23,18 +25,24 @@ struct serve_params {
 	const uint8_t	*self;		/* our node ID */
 	const char	*name;		/* our name, for error messages */
 	uint64_t	 max_message;
+	struct access	*access;	/* who may call from the mesh; NULL: all */
 };
 
 /*
  * Calls go to the clients the registry picks; answers travel by route.
- * NULL after logging.
+ * members gives the node groups of callers.  NULL after logging.
  */
 struct serve	*serve_new(struct event_base *, const struct serve_params *,
-		    struct registry *, struct route *);
+		    const struct members *, struct registry *,
+		    struct route *);
 /* Forgets every invocation; their callers are not answered. */
 void		 serve_free(struct serve *);
-/* A call for this node. */
-void		 serve_call(struct serve *, const struct callmsg *);
+/*
+ * A call for this node, from the link peer via (NULL: from this node's
+ * own clients, which the access rules checked as they called).
+ */
+void		 serve_call(struct serve *, const struct callmsg *,
+		    const uint8_t *via);
 /* Its caller gave up: the app is told, its answer will be dropped. */
 void		 serve_cancel(struct serve *, const struct callmsg *);
 /* A member changed: calls from it are dropped if it died or left. */

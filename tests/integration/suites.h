@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+Suite	*access_suite(void);
 Suite	*attacks_suite(void);
 Suite	*control_suite(void);
 Suite	*local_suite(void);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * users.c: throwaway users and groups.  Their names start "peerdt-";
- * each is removed when the test process that made it exits (Check
- * fails a test by exiting its process), and users_sweep removes what a
- * killed run left behind.
+ * each is removed when the test process that made it exits.  A test
+ * that fails ends with _exit, so what it made is removed by the next
+ * test making the same name, or by users_sweep at the next run.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -102,8 +102,10 @@ group_add(const char *suffix, char *name, size_t namelen)
 	char		 full[32];
 	const char	*argv[] = { "/usr/sbin/groupadd", "--system", full,
 			    NULL };
+	const char	*del[] = { "/usr/sbin/groupdel", full, NULL };
 
 	snprintf(full, sizeof(full), PREFIX "%s", suffix);
+	(void)admin_tool(del);		/* left by a failed test */
 	ck_assert_msg(admin_tool(argv) == 0, "groupadd %s failed", full);
 	remember(made_groups, &nmade_groups, full);
 	ck_assert_ptr_nonnull(gr = getgrnam(full));
@@ -116,6 +118,7 @@ user_add(struct test_user *u, const char *suffix, const char *groups)
 {
 	struct passwd	*pw;
 	const char	*argv[10];
+	const char	*del[] = { "/usr/sbin/userdel", u->name, NULL };
 	int		 n = 0;
 
 	snprintf(u->name, sizeof(u->name), PREFIX "%s", suffix);
@@ -130,6 +133,7 @@ user_add(struct test_user *u, const char *suffix, const char *groups)
 	}
 	argv[n++] = u->name;
 	argv[n] = NULL;
+	(void)admin_tool(del);		/* left by a failed test */
 	ck_assert_msg(admin_tool(argv) == 0, "useradd %s failed", u->name);
 	remember(made_users, &nmade_users, u->name);
 	ck_assert_ptr_nonnull(pw = getpwnam(u->name));

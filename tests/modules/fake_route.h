@@ -29,7 +29,7 @@ struct fake_fail {
 	uint8_t		origin[NODE_ID_LEN];
 	uint64_t	cid;
 	enum peer_code	code;
-	char		msg[256];
+	char		msg[512];	/* as route_fail's */
 };
 
 size_t		 fake_route_nfails(const struct route *);

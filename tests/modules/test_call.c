@@ -9,7 +9,8 @@
  * provider, at its deadline, by a cancel, or with UNAVAILABLE when its
  * provider dies, cannot be reached or its link is full; a call with no
  * path waits for a dial; a fan-out answers with one entry per
- * provider; a notify waits for nothing.
+ * provider; a notify waits for nothing.  Root passes the access
+ * rules' call= (other users are the integration suite's).
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -22,6 +23,7 @@
 #include <check.h>
 #include <event2/event.h>
 
+#include "access.h"
 #include "call.h"
 #include "callmsg.h"
 #include "clock.h"
@@ -42,6 +44,7 @@ static struct route		*route;
 static struct event_base	*base;
 static struct control		*ctl;
 static struct calls		*calls;
+static struct access		*rules;		/* none unless a test adds */
 static struct client		*cl;
 static char			 dir[64], sock[80];
 
@@ -81,6 +84,9 @@ setup(void)
 	ck_assert_ptr_nonnull(ctl);
 	p.self = self.pk;
 	p.max_message = MAX_MESSAGE;
+	rules = access_new(geteuid());
+	ck_assert_ptr_nonnull(rules);
+	p.access = rules;
 	calls = calls_new(base, &p, members, route, mesh);
 	ck_assert_ptr_nonnull(calls);
 	ck_assert_int_eq(control_add_ops(ctl, calls_ctl_ops, calls), 0);
@@ -105,6 +111,7 @@ teardown(void)
 		if (!fake_mesh_dial(mesh, i)->ended)
 			fake_mesh_dial_end(mesh, i, MESH_DIAL_FAILED);
 	calls_free(calls);
+	access_free(rules);
 	fake_route_free(route);
 	fake_mesh_free(mesh);
 	members_free(members);
@@ -1170,6 +1177,23 @@ START_TEST(test_notify)
 }
 END_TEST
 
+START_TEST(test_root_passes_call_rules)
+{
+	struct access_rule	*r;
+	char			 err[256];
+
+	ck_assert_ptr_nonnull(r = access_rule_parse("echo call=none",
+	    "t.conf", 1, err, sizeof(err)));
+	ck_assert_int_eq(access_add(rules, r), 0);
+	offer_echo(&a, 1, "");
+	link_to(&a, 1000);
+	ck_assert_str_eq(chosen(1, NULL), "a");
+	send_echo("notify", 2, NULL, 0, true);
+	expect_code(2, PEER_OK, NULL);
+	ck_assert_uint_eq(access_denied(rules), 0);
+}
+END_TEST
+
 Suite *
 module_suite(void)
 {
@@ -1200,6 +1224,7 @@ module_suite(void)
 	tcase_add_test(tc, test_fan_out_deadline);
 	tcase_add_test(tc, test_fan_out_ends_with_the_last_answer);
 	tcase_add_test(tc, test_notify);
+	tcase_add_test(tc, test_root_passes_call_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -23,13 +23,18 @@ static struct mesh	*mesh;
 static struct route	*route;
 static struct link	*la, *lb, *lc;
 static struct callmsg	 got;
+static uint8_t		 got_via[NODE_ID_LEN];	/* zero: none */
 static int		 ngot;
 
 static void
-take(void *arg, const struct callmsg *m)
+take(void *arg, const struct callmsg *m, const uint8_t *via)
 {
 	(void)arg;
 	got = *m;
+	if (via != NULL)
+		memcpy(got_via, via, NODE_ID_LEN);
+	else
+		memset(got_via, 0, NODE_ID_LEN);
 	ngot++;
 }
 
@@ -127,16 +132,21 @@ sent_on(struct link *l, struct callmsg *m, struct linkmsg *lm)
 START_TEST(test_local_delivery_by_type)
 {
 	struct callmsg	m;
+	uint8_t		zero[NODE_ID_LEN];
 
+	memset(zero, 0, sizeof(zero));
 	call_msg(&m, &a, &self);
 	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
 	ck_assert_int_eq(ngot, 1);
 	ck_assert_int_eq(got.type, CALLMSG_CALL);
+	/* Sent here by this node: no link peer. */
+	ck_assert_mem_eq(got_via, zero, NODE_ID_LEN);
 	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
 	    fake_link_nsent(lc), 0);
-	/* From a link too; a type nobody takes is dropped. */
-	arrive(la, &m);
+	/* From a link too, with its peer; a type nobody takes is dropped. */
+	arrive(lb, &m);
 	ck_assert_int_eq(ngot, 2);
+	ck_assert_mem_eq(got_via, b.pk, NODE_ID_LEN);
 	m.type = CALLMSG_CANCEL;
 	arrive(la, &m);
 	ck_assert_int_eq(ngot, 2);

@@ -8,15 +8,21 @@
  * RESOURCE_EXHAUSTED); an invocation ends once, by the reply, its
  * deadline, its caller's cancel or death (the app hears "cancelled",
  * nothing is answered), or its app going away (UNAVAILABLE); a reply
- * after the end is dropped; a malformed reply closes the app.
+ * after the end is dropped; a malformed reply closes the app.  The
+ * access rules: a call from the mesh is refused (PERMISSION_DENIED,
+ * the rule named) unless its origin and the link peer it came from
+ * are admitted; a call from this node's own clients is not checked
+ * here; root may serve whatever the rules say.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <event2/event.h>
 
+#include "access.h"
 #include "callmsg.h"
 #include "control.h"
 #include "fake_route.h"
@@ -32,6 +38,7 @@ static struct event_base	*base;
 static struct tnode		 self, a, b;
 static struct members		*members;
 static struct registry		*registry;
+static struct access		*rules;		/* none unless a test adds */
 static struct control		*control;
 static struct route		*route;
 static struct serve		*serve;
@@ -87,7 +94,9 @@ setup(void)
 	ck_assert_ptr_nonnull(base);
 	tmpdir_make(dir, sizeof(dir), "serve");
 	snprintf(sockpath, sizeof(sockpath), "%s/ctl.sock", dir);
-	registry = registry_new(members, &reg_ops, NULL);
+	rules = access_new(geteuid());
+	ck_assert_ptr_nonnull(rules);
+	registry = registry_new(members, rules, &reg_ops, NULL);
 	ck_assert_ptr_nonnull(registry);
 	memset(&cp, 0, sizeof(cp));
 	control_params_init(&cp, sockpath);
@@ -99,7 +108,8 @@ setup(void)
 	sp.self = self.pk;
 	sp.name = "self";
 	sp.max_message = MAX_MESSAGE;
-	serve = serve_new(base, &sp, registry, route);
+	sp.access = rules;
+	serve = serve_new(base, &sp, members, registry, route);
 	ck_assert_ptr_nonnull(serve);
 	ck_assert_int_eq(control_add_ops(control, registry_ctl_ops, registry),
 	    0);
@@ -119,6 +129,7 @@ teardown(void)
 	control_free(control);
 	serve_free(serve);
 	registry_free(registry);
+	access_free(rules);
 	fake_route_free(route);
 	members_free(members);
 	event_base_free(base);
@@ -297,7 +308,7 @@ call(const struct tnode *caller, uint64_t cid, uint64_t timeout_ms)
 
 	call_msg(&m, caller, cid);
 	m.timeout_ms = timeout_ms;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 }
 
 /* Answers sent and failures, together. */
@@ -425,7 +436,7 @@ START_TEST(test_invoke_without_args)
 	call_msg(&m, &a, 1);
 	m.args = NULL;
 	m.argslen = 0;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	inv = invoke_at(app);
 	ck_assert_ptr_null(ctl_msg_get(inv, "args"));
 	ck_assert_uint_eq(msg_uint(inv, "timeout"), 5000);
@@ -444,7 +455,7 @@ START_TEST(test_invoke_names_the_group)
 	    "blue");
 	call_msg(&m, &a, 2);
 	strcpy(m.group, "blue");
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	ck_assert_str_eq(msg_text(invoke_at(app), "group", buf, sizeof(buf)),
 	    "blue");
 	ck_assert_uint_eq(nanswered(), 0);
@@ -509,14 +520,14 @@ START_TEST(test_no_provider_is_not_found)
 	app = app_open("echo", "blue");
 	call_msg(&m, &b, 2);
 	strcpy(m.group, "red");
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	ck_assert_uint_eq(fake_route_nfails(route), 2);
 	failed_with(1, &b, 2, PEER_NOT_FOUND);
 	ck_assert_ptr_nonnull(strstr(fake_route_fail(route, 1)->msg, "red"));
 	/* Another service. */
 	call_msg(&m, &a, 3);
 	strcpy(m.service, "other");
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	failed_with(2, &a, 3, PEER_NOT_FOUND);
 	no_invoke_at(app);
 	ck_assert_uint_eq(fake_route_count(route), 0);
@@ -548,7 +559,7 @@ START_TEST(test_args_larger_than_max_message)
 	call_msg(&m, &a, 1);
 	m.args = big;
 	m.argslen = MAX_MESSAGE;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	inv = invoke_at(app);
 	ck_assert_uint_eq(ctl_msg_get(inv, "args")->vallen, MAX_MESSAGE);
 	ck_assert_uint_eq(nanswered(), 0);
@@ -558,7 +569,7 @@ START_TEST(test_args_larger_than_max_message)
 	call_msg(&m, &a, 2);
 	m.args = big;
 	m.argslen = MAX_MESSAGE + 1;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	ck_assert_uint_eq(nanswered(), 1);
 	failed_with(0, &a, 2, PEER_RESOURCE_EXHAUSTED);
 	no_invoke_at(app);
@@ -629,7 +640,7 @@ START_TEST(test_app_gone_answers_unavailable)
 	(void)invoked(app);
 	call_msg(&m, &a, 2);
 	strcpy(m.service, "other");
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	iid = invoked(other);
 	app_close(app);
 	wait_gone(1);
@@ -765,7 +776,7 @@ START_TEST(test_oneway_is_not_kept)
 	call_msg(&m, &a, 1);
 	m.oneway = true;
 	m.timeout_ms = 20;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	inv = invoke_at(app);
 	ow = msg_uint(inv, "call");
 	f = ctl_msg_get(inv, "oneway");
@@ -784,7 +795,7 @@ START_TEST(test_oneway_is_not_kept)
 	/* Nor is it failed when the app goes. */
 	call_msg(&m, &b, 3);
 	m.oneway = true;
-	serve_call(serve, &m);
+	serve_call(serve, &m, m.origin);
 	(void)invoked(app);
 	app_close(app);
 	wait_gone(1);
@@ -967,6 +978,133 @@ START_TEST(test_full_link_back)
 }
 END_TEST
 
+/* Appends a rule to the access the registry and serving hold. */
+static void
+add_rule(const char *text)
+{
+	struct access_rule	*r;
+	char			 err[256];
+
+	r = access_rule_parse(text, "t.conf", (int)access_count(rules) + 1,
+	    err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s: %s", text, err);
+	ck_assert_int_eq(access_add(rules, r), 0);
+}
+
+/* n's record again, newer, in group (as its config's group key says). */
+static void
+join_group(const struct tnode *n, uint64_t inc, const char *group)
+{
+	struct record	r;
+
+	tnode_record(n, inc, &r);
+	snprintf(r.groups[0], sizeof(r.groups[0]), "%s", group);
+	r.ngroups = 1;
+	tnode_offer(members, n, &r);
+}
+
+START_TEST(test_remote_rule_admits_node_groups)
+{
+	struct client	*app = app_open("echo", "");
+	char		 want[256];
+
+	join_group(&a, 2, "lab");
+	join_group(&b, 2, "ops");
+	add_rule("other remote=none");
+	add_rule("echo remote=group:lab");
+	call(&a, 1, 5000);
+	ck_assert_uint_eq(invoked(app), 1);
+	/* b is not in lab: refused before the app hears of it. */
+	call(&b, 2, 5000);
+	ck_assert_uint_eq(fake_route_nfails(route), 1);
+	failed_with(0, &b, 2, PEER_PERMISSION_DENIED);
+	snprintf(want, sizeof(want), "rule echo (t.conf:2) does not let node "
+	    "%s call echo on self", b.idstr);
+	ck_assert_str_eq(fake_route_fail(route, 0)->msg, want);
+	no_invoke_at(app);
+	ck_assert_uint_eq(access_denied(rules), 1);
+}
+END_TEST
+
+START_TEST(test_remote_rule_by_node_id)
+{
+	struct client	*app = app_open("echo", "");
+	char		 text[128];
+
+	snprintf(text, sizeof(text), "echo remote=node:%s", b.idstr);
+	add_rule(text);
+	call(&b, 1, 5000);
+	ck_assert_uint_eq(invoked(app), 1);
+	call(&a, 2, 5000);
+	failed_with(0, &a, 2, PEER_PERMISSION_DENIED);
+	no_invoke_at(app);
+}
+END_TEST
+
+START_TEST(test_remote_rule_checks_the_relay)
+{
+	struct client	*app = app_open("echo", "");
+	struct callmsg	 m;
+	char		 want[256];
+
+	join_group(&a, 2, "lab");
+	add_rule("echo remote=group:lab");
+	/* From a, in lab, relayed by b, which is not: refused. */
+	call_msg(&m, &a, 1);
+	serve_call(serve, &m, b.pk);
+	failed_with(0, &a, 1, PEER_PERMISSION_DENIED);
+	snprintf(want, sizeof(want), "rule echo (t.conf:1) does not let relay "
+	    "node %s call echo on self", b.idstr);
+	ck_assert_str_eq(fake_route_fail(route, 0)->msg, want);
+	/* From b relayed by a: the origin is named. */
+	call_msg(&m, &b, 2);
+	serve_call(serve, &m, a.pk);
+	failed_with(1, &b, 2, PEER_PERMISSION_DENIED);
+	ck_assert_ptr_nonnull(strstr(fake_route_fail(route, 1)->msg,
+	    "does not let node "));
+	no_invoke_at(app);
+	/* Both in lab: in. */
+	join_group(&b, 2, "lab");
+	call_msg(&m, &a, 3);
+	serve_call(serve, &m, b.pk);
+	ck_assert_uint_eq(invoked(app), 1);
+	ck_assert_uint_eq(access_denied(rules), 2);
+}
+END_TEST
+
+START_TEST(test_local_calls_skip_the_remote_rule)
+{
+	struct client	*app;
+	struct callmsg	 m;
+
+	/* Root registers, whatever serve= says. */
+	add_rule("echo serve=none call=none remote=none");
+	app = app_open("echo", "");
+	/* A call of this node's own client: the call rule was its check. */
+	call_msg(&m, &self, 1);
+	serve_call(serve, &m, NULL);
+	ck_assert_uint_eq(invoked(app), 1);
+	ck_assert_uint_eq(fake_route_nfails(route), 0);
+	ck_assert_uint_eq(access_denied(rules), 0);
+}
+END_TEST
+
+START_TEST(test_remote_rule_oneway)
+{
+	struct client	*app = app_open("echo", "");
+	struct callmsg	 m;
+
+	add_rule("echo remote=none");
+	/* A notify is dropped, unanswered, and counted. */
+	call_msg(&m, &a, 0);
+	m.oneway = true;
+	serve_call(serve, &m, m.origin);
+	no_invoke_at(app);
+	ck_assert_uint_eq(nanswered(), 0);
+	ck_assert_uint_eq(access_denied(rules), 1);
+}
+END_TEST
+
 Suite *
 module_suite(void)
 {
@@ -995,6 +1133,11 @@ module_suite(void)
 	tcase_add_test(tc, test_providers_take_turns);
 	tcase_add_test(tc, test_result_larger_than_max_message);
 	tcase_add_test(tc, test_full_link_back);
+	tcase_add_test(tc, test_remote_rule_admits_node_groups);
+	tcase_add_test(tc, test_remote_rule_by_node_id);
+	tcase_add_test(tc, test_remote_rule_checks_the_relay);
+	tcase_add_test(tc, test_local_calls_skip_the_remote_rule);
+	tcase_add_test(tc, test_remote_rule_oneway);
 	suite_add_tcase(s, tc);
 	return s;
 }

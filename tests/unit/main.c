@@ -14,7 +14,8 @@ main(void)
 	SRunner	*sr;
 	int	 failed;
 
-	sr = srunner_create(base32_suite());
+	sr = srunner_create(access_suite());
+	srunner_add_suite(sr, base32_suite());
 	srunner_add_suite(sr, beacon_suite());
 	srunner_add_suite(sr, callmsg_suite());
 	srunner_add_suite(sr, cbor_suite());

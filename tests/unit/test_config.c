@@ -328,6 +328,7 @@ START_TEST(test_example_config_matches_defaults)
 		ck_assert_msg(strstr(text, key) != NULL,
 		    "key %s missing from conf/peerd.conf", key);
 	}
+	config_free(&ex);	/* its service line */
 }
 END_TEST
 
