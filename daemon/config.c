@@ -66,6 +66,9 @@ static const struct config_key {
 	{ "log_level",	 CT_LOGLEVEL,	F(log_level),	0, 0 },
 	{ "max_clients", CT_UINT,	F(max_clients),	1, 65536 },
 	{ "max_clients_per_user", CT_UINT, F(max_clients_per_user), 1, 65536 },
+	{ "max_handshakes", CT_UINT,	F(max_handshakes), 1, 65536 },
+	{ "max_handshakes_per_address", CT_UINT,
+	    F(max_handshakes_per_address), 1, 65536 },
 	/* A full digest (4096 members) must fit in one message. */
 	{ "max_message", CT_SIZE,	F(max_message),	256u << 10, 1u << 30 },
 	{ "member_expire", CT_DURATION,	F(member_expire), 1000, 604800000 },
@@ -98,6 +101,8 @@ config_init(struct config *c)
 	c->ping_interval = 1000;
 	c->dead_after = 3000;
 	c->handshake_timeout = 5000;
+	c->max_handshakes = 256;
+	c->max_handshakes_per_address = 8;
 	c->degree_min = 4;
 	c->degree_max = 8;
 	c->gossip_interval = 1000;
@@ -787,6 +792,9 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "dead_after = %" PRIu64 "ms\n", c->dead_after);
 	fprintf(f, "handshake_timeout = %" PRIu64 "ms\n",
 	    c->handshake_timeout);
+	fprintf(f, "max_handshakes = %" PRIu64 "\n", c->max_handshakes);
+	fprintf(f, "max_handshakes_per_address = %" PRIu64 "\n",
+	    c->max_handshakes_per_address);
 	for (i = 0; i < c->ngroups; i++)
 		fprintf(f, "group = %s\n", c->groups[i]);
 	fprintf(f, "hub = %s\n", c->hub ? "yes" : "no");

@@ -61,6 +61,8 @@ struct config {
 	uint64_t	 ping_interval;		/* ms */
 	uint64_t	 dead_after;		/* ms */
 	uint64_t	 handshake_timeout;	/* ms */
+	uint64_t	 max_handshakes;	/* inbound, under way */
+	uint64_t	 max_handshakes_per_address; /* IPv4, IPv6 /64 */
 	char		 groups[CONFIG_GROUPS_MAX][GROUP_NAME_MAX + 1];
 	int		 ngroups;
 	bool		 hub;

@@ -93,13 +93,16 @@ START_TEST(test_mesh_keys)
 	ck_assert_str_eq(load(&c, "bootstrap = peer.example.net:7654\n"
 	    "bootstrap = [fe80::1%eth0]:7000\nbootstrap = 10.0.0.1:1\n"
 	    "ping_interval = 250ms\ndead_after = 2s\n"
-	    "handshake_timeout = 1500\n"), "");
+	    "handshake_timeout = 1500\nmax_handshakes = 1000\n"
+	    "max_handshakes_per_address = 2\n"), "");
 	ck_assert_int_eq(c.nbootstrap, 3);
 	ck_assert_str_eq(c.bootstrap[0], "peer.example.net:7654");
 	ck_assert_str_eq(c.bootstrap[1], "[fe80::1%eth0]:7000");
 	ck_assert_uint_eq(c.ping_interval, 250);
 	ck_assert_uint_eq(c.dead_after, 2000);
 	ck_assert_uint_eq(c.handshake_timeout, 1500);
+	ck_assert_uint_eq(c.max_handshakes, 1000);
+	ck_assert_uint_eq(c.max_handshakes_per_address, 2);
 	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
 	/* dead_after must leave room for pings. */
 	ck_assert_str_eq(load(&c, "ping_interval = 2s\ndead_after = 2s\n"), "");
@@ -190,6 +193,10 @@ START_TEST(test_bad_lines)
 	assert_bad("dead_after = 3 s\n", 1, "is not a duration");
 	assert_bad("handshake_timeout = 1w\n", 1, "is not a duration");
 	assert_bad("handshake_timeout = 1h\n", 1, "out of range (100-60000 ms)");
+	assert_bad("max_handshakes = 0\n", 1, "max_handshakes: 0 out of range "
+	    "(1-65536)");
+	assert_bad("max_handshakes_per_address = 65537\n", 1,
+	    "max_handshakes_per_address: 65537 out of range (1-65536)");
 	assert_bad("bootstrap = peer\n", 1, "bootstrap: \"peer\": expected "
 	    "ADDR:PORT");
 	assert_bad("bootstrap = a b:1\n", 1, "bad address");
@@ -317,6 +324,9 @@ START_TEST(test_example_config_matches_defaults)
 	ck_assert_int_eq(ex.log_level, def.log_level);
 	ck_assert_uint_eq(ex.max_message, def.max_message);
 	ck_assert_uint_eq(ex.max_clients, def.max_clients);
+	ck_assert_uint_eq(ex.max_handshakes, def.max_handshakes);
+	ck_assert_uint_eq(ex.max_handshakes_per_address,
+	    def.max_handshakes_per_address);
 
 	/* Every key the daemon knows is documented there. */
 	ck_assert_ptr_nonnull(f = fmemopen(dump, sizeof(dump), "w"));
