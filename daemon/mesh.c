@@ -7,6 +7,9 @@
  * node is up.
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,7 +37,8 @@
 #define BACKOFF_MAX_MS		30000
 #define PING_TIMEOUT_MS		5000
 #define PING_TIMEOUT_MAX_MS	60000
-#define HANDSHAKES_MAX		256	/* inbound handshakes at once */
+#define HS_LOG_MS		5000	/* ms between drop log lines */
+#define HS_SOURCE_LEN		9	/* family, IPv4 address or IPv6 /64 */
 #define HOLD_MS			60000	/* no overlay dials after a bye */
 #define HOLD_MAX_MS		3600000	/* a kept address shed again and again */
 #define CALL_LINK_IDLE_MS	60000	/* links dialed for calls, unused */
@@ -57,6 +61,10 @@ struct mlink {
 	bool			 intentional;	/* closed on purpose, either end */
 	bool			 for_calls;	/* dialed to carry calls */
 	bool			 reported;	/* its owner was told it is up */
+	/* An inbound handshake under way: in m->handshakes, by source. */
+	bool			 in_hs;
+	TAILQ_ENTRY(mlink)	 hs_entry;
+	uint8_t			 src[HS_SOURCE_LEN];
 };
 
 /* Someone waiting for a target's dial to succeed or fail. */
@@ -93,6 +101,19 @@ struct mesh {
 	TAILQ_HEAD(, target)		 targets;
 	struct dispatch			 handlers;	/* by message type */
 	struct nodemap			*holds;		/* int64_t: until */
+	/* Inbound handshakes under way, oldest first, and their limits. */
+	TAILQ_HEAD(, mlink)		 handshakes;
+	size_t				 nhandshakes;
+	uint64_t			 max_hs, max_hs_src;
+	uint64_t			 hs_dropped;
+	/*
+	 * Handshakes dropped since the last line about them, and when the
+	 * next such line may go out (hs_log says how many once it may).
+	 */
+	struct event			*hs_log;
+	int64_t				 hs_quiet_until;
+	uint64_t			 hs_unlogged_src, hs_unlogged_all;
+	char				 hs_last[ADDR_STRLEN];
 };
 
 static const struct link_ops	mesh_link_ops;
@@ -253,6 +274,17 @@ mesh_keep_new(struct mesh *m, struct link *older, struct link *newer)
 	return memcmp(link_hash(newer), link_hash(older), NOISE_HASH_LEN) > 0;
 }
 
+/* The link's handshake is over, whichever way it ended. */
+static void
+hs_forget(struct mlink *ml)
+{
+	if (!ml->in_hs)
+		return;
+	TAILQ_REMOVE(&ml->m->handshakes, ml, hs_entry);
+	ml->m->nhandshakes--;
+	ml->in_hs = false;
+}
+
 static void
 mesh_link_up(struct link *l, void *arg)
 {
@@ -264,6 +296,7 @@ mesh_link_up(struct link *l, void *arg)
 	void			*fnarg;
 	enum mesh_dial_result	 res;
 
+	hs_forget(ml);
 	if (memcmp(id, m->par.id->pk, NODE_ID_LEN) == 0) {
 		if (ml->t != NULL && !ml->t->is_self) {
 			log_warnx("mesh: %s is this node itself; not dialing "
@@ -364,6 +397,7 @@ mesh_link_down(struct link *l, enum link_end why, const char *reason,
 	struct mesh	*m = ml->m;
 	struct target	*t;
 
+	hs_forget(ml);
 	TAILQ_REMOVE(&m->links, ml, entry);
 	if (ml->dial_fn != NULL)
 		ml->dial_fn(why == LINK_END_REFUSED ? MESH_DIAL_REFUSED :
@@ -500,23 +534,134 @@ static const struct link_ops mesh_link_ops = {
 	mesh_link_up, mesh_link_down, mesh_link_message,
 };
 
+/*
+ * Where a connection comes from, as max_handshakes_per_address counts
+ * it: an IPv4 address (IPv4-mapped IPv6 too), or an IPv6 /64, the
+ * least a host is usually given.
+ */
+static void
+hs_source(const struct sockaddr *sa, uint8_t src[HS_SOURCE_LEN])
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	memset(src, 0, HS_SOURCE_LEN);
+	if (sa->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)sa;
+		src[0] = 4;
+		memcpy(src + 1, &sin->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			src[0] = 4;
+			memcpy(src + 1, &sin6->sin6_addr.s6_addr[12], 4);
+		} else {
+			src[0] = 6;
+			memcpy(src + 1, sin6->sin6_addr.s6_addr, 8);
+		}
+	}
+}
+
+/* "192.0.2.1" or "2001:db8:1:2::/64", for logs. */
+static const char *
+hs_source_str(const uint8_t src[HS_SOURCE_LEN], char buf[ADDR_STRLEN])
+{
+	struct in6_addr	a6;
+	char		s6[INET6_ADDRSTRLEN];
+
+	if (src[0] == 4 && inet_ntop(AF_INET, src + 1, buf, ADDR_STRLEN) !=
+	    NULL)
+		return buf;
+	memset(&a6, 0, sizeof(a6));
+	memcpy(a6.s6_addr, src + 1, 8);
+	if (src[0] == 6 && inet_ntop(AF_INET6, &a6, s6, sizeof(s6)) != NULL)
+		snprintf(buf, ADDR_STRLEN, "%s/64", s6);
+	else
+		snprintf(buf, ADDR_STRLEN, "an unknown address");
+	return buf;
+}
+
+/* Says how many handshakes were dropped since the last line said so. */
+static void
+hs_log_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mesh	*m = arg;
+
+	(void)fd; (void)what;
+	if (m->hs_unlogged_src + m->hs_unlogged_all == 0)
+		return;
+	log_warnx("mesh: %" PRIu64 " more handshakes closed in the last %d s "
+	    "to make room: %" PRIu64 " over max_handshakes_per_address, %"
+	    PRIu64 " over max_handshakes; the last was from %s",
+	    m->hs_unlogged_src + m->hs_unlogged_all, HS_LOG_MS / 1000,
+	    m->hs_unlogged_src, m->hs_unlogged_all, m->hs_last);
+	m->hs_unlogged_src = m->hs_unlogged_all = 0;
+	m->hs_quiet_until = clock_ms() + HS_LOG_MS;
+}
+
+/*
+ * Closes ml, the oldest handshake of its source (src not NULL, n of them
+ * under way) or of all (n in all), to make room for a new one.  A flood
+ * would log thousands of lines: the first drop is logged, the rest are
+ * counted into one line per HS_LOG_MS.
+ */
+static void
+hs_drop(struct mesh *m, struct mlink *ml, const uint8_t *src, size_t n)
+{
+	struct timeval	tv;
+	int64_t		now = clock_ms();
+	char		from[ADDR_STRLEN];
+
+	m->hs_dropped++;
+	if (now >= m->hs_quiet_until) {
+		if (src != NULL)
+			log_warnx("mesh: %zu handshakes under way from %s, "
+			    "closing the oldest (%s); more such lines at most "
+			    "every %d s", n, hs_source_str(src, from),
+			    link_name(ml->l), HS_LOG_MS / 1000);
+		else
+			log_warnx("mesh: %zu handshakes under way, closing the "
+			    "oldest (%s); more such lines at most every %d s",
+			    n, link_name(ml->l), HS_LOG_MS / 1000);
+		m->hs_quiet_until = now + HS_LOG_MS;
+	} else {
+		if (src != NULL)
+			m->hs_unlogged_src++;
+		else
+			m->hs_unlogged_all++;
+		snprintf(m->hs_last, sizeof(m->hs_last), "%s",
+		    link_name(ml->l));
+		if (!evtimer_pending(m->hs_log, NULL)) {
+			duration_timeval((uint64_t)(m->hs_quiet_until - now),
+			    &tv);
+			evtimer_add(m->hs_log, &tv);
+		}
+	}
+	/* Not up, so never reported: mesh_link_down frees ml, and only it. */
+	link_close(ml->l, src != NULL ? "too many handshakes from its address" :
+	    "too many handshakes");
+}
+
 void
 mesh_accept(struct mesh *m, int fd, const struct sockaddr *sa)
 {
-	struct mlink	*ml;
-	size_t		 pending = 0;
-	char		 addr[ADDR_STRLEN];
+	struct mlink	*ml, *oldest = NULL;
+	uint8_t		 src[HS_SOURCE_LEN];
+	size_t		 from_src = 0;
 
-	/* Half-open connections each hold memory until handshake_timeout. */
-	TAILQ_FOREACH(ml, &m->links, entry)
-		if (!link_outbound(ml->l) && link_state(ml->l) == LINK_HANDSHAKE)
-			pending++;
-	if (pending >= HANDSHAKES_MAX) {
-		log_warnx("mesh: %zu handshakes under way, refusing %s",
-		    pending, addr_format(sa, addr));
-		evutil_closesocket(fd);
-		return;
-	}
+	/*
+	 * Half-open connections each hold memory until handshake_timeout.
+	 * A real node's handshake takes milliseconds and a flood's never
+	 * ends, so when a limit is reached the oldest goes, not the new one.
+	 */
+	hs_source(sa, src);
+	TAILQ_FOREACH(ml, &m->handshakes, hs_entry)
+		if (memcmp(ml->src, src, sizeof(src)) == 0 && from_src++ == 0)
+			oldest = ml;
+	if (oldest != NULL && from_src >= m->max_hs_src)
+		hs_drop(m, oldest, src, from_src);
+	else if (!TAILQ_EMPTY(&m->handshakes) && m->nhandshakes >= m->max_hs)
+		hs_drop(m, TAILQ_FIRST(&m->handshakes), NULL, m->nhandshakes);
 
 	if ((ml = mlink_new(m)) == NULL) {
 		evutil_closesocket(fd);
@@ -528,6 +673,16 @@ mesh_accept(struct mesh *m, int fd, const struct sockaddr *sa)
 		return;
 	}
 	TAILQ_INSERT_TAIL(&m->links, ml, entry);
+	memcpy(ml->src, src, sizeof(src));
+	ml->in_hs = true;
+	TAILQ_INSERT_TAIL(&m->handshakes, ml, hs_entry);
+	m->nhandshakes++;
+}
+
+uint64_t
+mesh_handshakes_dropped(const struct mesh *m)
+{
+	return m->hs_dropped;
 }
 
 struct mesh *
@@ -537,7 +692,10 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	struct mesh	*m;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
-	    (m->holds = nodemap_new(sizeof(int64_t), HOLDS_MAX)) == NULL) {
+	    (m->holds = nodemap_new(sizeof(int64_t), HOLDS_MAX)) == NULL ||
+	    (m->hs_log = evtimer_new(base, hs_log_cb, m)) == NULL) {
+		if (m != NULL)
+			nodemap_free(m->holds);
 		free(m);
 		log_warn("mesh");
 		return NULL;
@@ -547,6 +705,9 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	m->arg = arg;
 	TAILQ_INIT(&m->links);
 	TAILQ_INIT(&m->targets);
+	TAILQ_INIT(&m->handshakes);
+	m->max_hs = p->max_handshakes;
+	m->max_hs_src = p->max_handshakes_per_address;
 	m->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (m->dns == NULL) {
@@ -557,6 +718,7 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	}
 	if (m->dns == NULL) {
 		log_warnx("mesh: cannot set up name resolution");
+		event_free(m->hs_log);
 		nodemap_free(m->holds);
 		free(m);
 		return NULL;
@@ -588,6 +750,7 @@ mesh_free(struct mesh *m)
 	evdns_base_free(m->dns, 0);
 	dispatch_free(&m->handlers);
 	nodemap_free(m->holds);
+	event_free(m->hs_log);
 	free(m);
 }
 

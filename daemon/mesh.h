@@ -31,6 +31,13 @@ struct mesh_params {
 	uint64_t		 ping_interval;	/* ms */
 	uint64_t		 dead_after;	/* ms */
 	uint64_t		 handshake_timeout; /* ms */
+	/*
+	 * Inbound handshakes under way, in all and from one source (an
+	 * IPv4 address, an IPv6 /64); a new one past either limit closes
+	 * the oldest of them.
+	 */
+	uint64_t		 max_handshakes;
+	uint64_t		 max_handshakes_per_address;
 };
 
 /* Why an up link went down. */
@@ -67,8 +74,13 @@ void		 mesh_free(struct mesh *);
  */
 int		 mesh_handle(struct mesh *, const struct mesh_handler *,
 		    void *arg);
-/* Takes fd, an accepted mesh connection. */
+/*
+ * Takes fd, an accepted mesh connection.  May close the oldest inbound
+ * handshake of its source, or of all, to make room for it.
+ */
 void		 mesh_accept(struct mesh *, int fd, const struct sockaddr *);
+/* Inbound handshakes closed so far to make room for newer ones. */
+uint64_t	 mesh_handshakes_dropped(const struct mesh *);
 const char	*mesh_reason_name(enum mesh_reason);
 
 enum mesh_dial_result {

@@ -348,7 +348,8 @@ build(struct peerd *d)
 				    c->control_input_max };
 	struct mesh_params	 mp = { &d->id, &d->hello, c->max_message,
 				    c->ping_interval, c->dead_after,
-				    c->handshake_timeout };
+				    c->handshake_timeout, c->max_handshakes,
+				    c->max_handshakes_per_address };
 	struct gossip_params	 gp = { &d->id, c->name, c->groups,
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,

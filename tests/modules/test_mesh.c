@@ -8,16 +8,15 @@
  * by type; bye and the hold it starts; kept addresses dialed at once,
  * again after a backoff, not while their node is linked anyway, and
  * forgotten on reset; shedding the slowest link and closing idle links
- * dialed for calls; a bound on inbound handshakes; and the control ops
- * peers, connect, disconnect and ping.
+ * dialed for calls; the bounds on inbound handshakes, per source address
+ * (IPv4, IPv6 /64) and in all, each closing the oldest to make room;
+ * and the control ops peers, connect, disconnect and ping.
  */
 #include <sys/socket.h>
 
 #include <netinet/in.h>
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include <check.h>
 #include <event2/event.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "control.h"
 #include "fake_link.h"
@@ -36,7 +36,8 @@
 
 #define NNODES		6
 #define REPORTS_MAX	32
-#define HANDSHAKES_MAX	256	/* inbound handshakes, as in mesh.c */
+#define HS_MAX		16	/* inbound handshakes under way, in all */
+#define HS_PER_SOURCE	4	/* and from one address */
 /* Longer than a first backoff (0.2 s, jitter up to 1.2 times). */
 #define PAST_BACKOFF_MS	400
 
@@ -118,6 +119,8 @@ setup(void)
 	p.ping_interval = 1000;
 	p.dead_after = 3000;
 	p.handshake_timeout = 1000;
+	p.max_handshakes = HS_MAX;
+	p.max_handshakes_per_address = HS_PER_SOURCE;
 	mesh = mesh_new(base, &p, &ops, NULL);
 	ck_assert_ptr_nonnull(mesh);
 	nups = ndowns = 0;
@@ -192,6 +195,22 @@ accept_one(void)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* The fake link takes no descriptor. */
 	mesh_accept(mesh, -1, (struct sockaddr *)&sin);
+	ck_assert_uint_eq(fake_links_made(), before + 1);
+	return newest();
+}
+
+/* An inbound connection from addr ("ADDR:PORT"), in its handshake. */
+static struct link *
+accept_from(const char *addr)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len;
+	size_t			before = fake_links_made();
+	char			err[128];
+
+	ck_assert_msg(addr_parse(addr, &ss, &len, err, sizeof(err)) == 0,
+	    "%s: %s", addr, err);
+	mesh_accept(mesh, -1, (struct sockaddr *)&ss);
 	ck_assert_uint_eq(fake_links_made(), before + 1);
 	return newest();
 }
@@ -688,31 +707,119 @@ START_TEST(test_close_idle_call_links)
 }
 END_TEST
 
-START_TEST(test_handshakes_bounded)
+/* Each of the n links is still in its handshake. */
+static void
+assert_handshaking(struct link **l, int n)
 {
-	struct sockaddr_in	sin;
-	int			fds[HANDSHAKES_MAX], fd, i;
+	int	i;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(40000);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (i = 0; i < HANDSHAKES_MAX; i++) {
-		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-		ck_assert_int_ne(fds[i], -1);
-		mesh_accept(mesh, fds[i], (struct sockaddr *)&sin);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(link_state(l[i]) == LINK_HANDSHAKE,
+		    "handshake %d closed", i);
+}
+
+START_TEST(test_handshakes_per_source)
+{
+	struct link	*a[HS_PER_SOURCE], *b, *c[HS_PER_SOURCE], *l, *l2, *d;
+	char		 addr[64];
+	int		 i;
+
+	/* A full quota from 192.0.2.9; one from its neighbour. */
+	for (i = 0; i < HS_PER_SOURCE; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.9:%d", 1000 + i);
+		a[i] = accept_from(addr);
 	}
-	ck_assert_uint_eq(fake_links_made(), HANDSHAKES_MAX);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ne(fd, -1);
-	mesh_accept(mesh, fd, (struct sockaddr *)&sin);
-	ck_assert_uint_eq(fake_links_made(), HANDSHAKES_MAX);
-	errno = 0;
-	ck_assert_msg(fcntl(fd, F_GETFD) == -1 && errno == EBADF,
-	    "a refused connection is left open");
-	/* The fake links do not own theirs. */
-	for (i = 0; i < HANDSHAKES_MAX; i++)
-		close(fds[i]);
+	b = accept_from("192.0.2.10:1000");
+	assert_handshaking(a, HS_PER_SOURCE);
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh), 0);
+
+	/* One more from 192.0.2.9: its oldest goes, nothing else. */
+	l = accept_from("192.0.2.9:2000");
+	ck_assert_int_eq(link_state(a[0]), LINK_CLOSED);
+	assert_handshaking(a + 1, HS_PER_SOURCE - 1);
+	ck_assert_int_eq(link_state(b), LINK_HANDSHAKE);
+	ck_assert_int_eq(link_state(l), LINK_HANDSHAKE);
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh), 1);
+
+	/* The same address mapped into IPv6 is the same source. */
+	l2 = accept_from("[::ffff:192.0.2.9]:2001");
+	ck_assert_int_eq(link_state(a[1]), LINK_CLOSED);
+	assert_handshaking(a + 2, HS_PER_SOURCE - 2);
+	ck_assert_int_eq(link_state(l2), LINK_HANDSHAKE);
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh), 2);
+
+	/* A handshake that completes, or fails, frees its place. */
+	fake_link_up(a[2], node[0].pk, node[0].name);
+	fake_link_end(a[3], LINK_END_SILENT, "handshake timed out");
+	(void)accept_from("192.0.2.9:2002");
+	(void)accept_from("192.0.2.9:2003");
+	ck_assert_int_eq(link_state(l), LINK_HANDSHAKE);
+	ck_assert_int_eq(link_state(l2), LINK_HANDSHAKE);
+	ck_assert_int_eq(link_state(a[2]), LINK_UP);
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh), 2);
+	(void)accept_from("192.0.2.9:2004");
+	ck_assert_int_eq(link_state(l), LINK_CLOSED);
+	ck_assert_int_eq(link_state(l2), LINK_HANDSHAKE);
+	ck_assert_int_eq(link_state(a[2]), LINK_UP);
+
+	/* IPv6 counts by /64: other hosts of it share one quota. */
+	for (i = 0; i < HS_PER_SOURCE; i++) {
+		snprintf(addr, sizeof(addr), "[2001:db8:1:2::%x]:1000", i + 1);
+		c[i] = accept_from(addr);
+	}
+	d = accept_from("[2001:db8:1:3::1]:1000");	/* another /64 */
+	assert_handshaking(c, HS_PER_SOURCE);
+	l = accept_from("[2001:db8:1:2:ffff::1]:1000");
+	ck_assert_int_eq(link_state(c[0]), LINK_CLOSED);
+	assert_handshaking(c + 1, HS_PER_SOURCE - 1);
+	ck_assert_int_eq(link_state(l), LINK_HANDSHAKE);
+	ck_assert_int_eq(link_state(d), LINK_HANDSHAKE);
+	ck_assert_int_eq(link_state(b), LINK_HANDSHAKE);
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh), 4);
+	/* Handshakes closed to make room were never up: nothing reported. */
+	ck_assert_int_eq(ndowns, 0);
+	ck_assert_uint_eq(mesh_links(mesh, NULL, 0), 1);
+}
+END_TEST
+
+START_TEST(test_handshakes_in_all)
+{
+	struct link	*l[HS_MAX], *n1, *n2, *up;
+	char		 addr[64];
+	int		 i;
+
+	/* One handshake each from HS_MAX addresses fills the total. */
+	for (i = 0; i < HS_MAX; i++) {
+		snprintf(addr, sizeof(addr), "198.51.100.%d:1000", i + 1);
+		l[i] = accept_from(addr);
+	}
+	assert_handshaking(l, HS_MAX);
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh), 0);
+
+	/* A new one, from anywhere, closes the oldest of all. */
+	n1 = accept_from("203.0.113.1:1000");
+	ck_assert_int_eq(link_state(l[0]), LINK_CLOSED);
+	assert_handshaking(l + 1, HS_MAX - 1);
+	n2 = accept_from("[2001:db8::1]:1000");
+	ck_assert_int_eq(link_state(l[1]), LINK_CLOSED);
+	assert_handshaking(l + 2, HS_MAX - 2);
+	ck_assert_int_eq(link_state(n1), LINK_HANDSHAKE);
+	ck_assert_int_eq(link_state(n2), LINK_HANDSHAKE);
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh), 2);
+
+	/* Up links and our own dials do not count. */
+	up = up_in(&node[0]);		/* its accept closed l[2] */
+	ck_assert_int_eq(link_state(l[2]), LINK_CLOSED);
+	(void)dial(&node[1], "127.0.0.1:7001", NULL);
+	(void)accept_from("203.0.113.2:1000");	/* takes up's place */
+	assert_handshaking(l + 3, HS_MAX - 3);
+	(void)accept_from("203.0.113.3:1000");
+	ck_assert_int_eq(link_state(l[3]), LINK_CLOSED);
+	assert_handshaking(l + 4, HS_MAX - 4);
+	ck_assert_int_eq(link_state(up), LINK_UP);
+	ck_assert(mesh_dialing(mesh, node[1].pk));
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh), 4);
+	ck_assert_int_eq(ndowns, 0);
 }
 END_TEST
 
@@ -1098,7 +1205,8 @@ module_suite(void)
 	tcase_add_test(tc, test_shed_unpinged_first);
 	tcase_add_test(tc, test_shed_spares_kept_and_used);
 	tcase_add_test(tc, test_close_idle_call_links);
-	tcase_add_test(tc, test_handshakes_bounded);
+	tcase_add_test(tc, test_handshakes_per_source);
+	tcase_add_test(tc, test_handshakes_in_all);
 	tcase_add_test(tc, test_target_dialed_and_redialed);
 	tcase_add_test(tc, test_target_linked_again_not_redialed);
 	tcase_add_test(tc, test_target_bye_waits_longer);
