@@ -2,14 +2,18 @@
 /*
  * test_mesh.c: encrypted links between real daemons on 127.0.0.1:
  * bootstrap, peers, ping across fragmentation, failure detection,
- * re-linking, foreign network keys, garbage on the mesh port and
- * simultaneous dials.
+ * re-linking, foreign network keys, garbage on the mesh port,
+ * simultaneous dials, and a real node linking through a flood of
+ * half-open connections from one address.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +31,11 @@
 
 #define FAST	"ping_interval = 100ms\ndead_after = 1s\n" \
 		"handshake_timeout = 1s\n"
+
+#define FLOOD_FROM	"127.0.0.9"	/* loopback answers all of 127/8 */
+#define FLOOD_CONNECTS	2000
+#define FLOOD_MS	3000
+#define FLOOD_READY	300	/* past the 256 that once filled a daemon */
 
 static struct daemon	n[4];
 
@@ -507,6 +516,142 @@ START_TEST(test_long_names)
 }
 END_TEST
 
+/* Closes, and forgets, the connections the daemon has closed. */
+static size_t
+flood_reap(int *fds, size_t nfds)
+{
+	char	c;
+	size_t	i, kept = 0;
+	ssize_t	r;
+
+	for (i = 0; i < nfds; i++) {
+		r = recv(fds[i], &c, 1, MSG_DONTWAIT);
+		if (r == 0 || (r == -1 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINPROGRESS &&
+		    errno != ENOTCONN))
+			close(fds[i]);
+		else
+			fds[kept++] = fds[i];
+	}
+	return kept;
+}
+
+/*
+ * The attacker, in a child process: FLOOD_CONNECTS connections from
+ * FLOOD_FROM to port over about FLOOD_MS, never sending a byte, each
+ * kept open until the daemon closes it.  Writes a byte to ready after
+ * FLOOD_READY of them, and once done waits for stop to close.  Exits 0
+ * if every connection could be started, and ready written.
+ */
+static void
+flood(int port, int ready, int stop)
+{
+	static int		 fds[FLOOD_CONNECTS];
+	struct sockaddr_in	 from, to;
+	struct pollfd		 pfd = { stop, POLLIN, 0 };
+	size_t			 nopen = 0;
+	long			 t0 = test_now_ms(), due;
+	int			 i, fd, failed = 0;
+
+	memset(&from, 0, sizeof(from));
+	from.sin_family = AF_INET;
+	inet_pton(AF_INET, FLOOD_FROM, &from.sin_addr);
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_port = htons((uint16_t)port);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < FLOOD_CONNECTS; i++) {
+		due = t0 + (long)i * FLOOD_MS / FLOOD_CONNECTS;
+		if (test_now_ms() < due)
+			usleep((useconds_t)(due - test_now_ms()) * 1000);
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) ==
+		    -1 || bind(fd, (struct sockaddr *)&from,
+		    sizeof(from)) == -1 || (connect(fd, (struct sockaddr *)&to,
+		    sizeof(to)) == -1 && errno != EINPROGRESS)) {
+			if (fd != -1)
+				close(fd);
+			failed++;
+		} else
+			fds[nopen++] = fd;
+		if (i + 1 == FLOOD_READY && write(ready, "", 1) != 1)
+			failed++;
+		if (i % 64 == 63)
+			nopen = flood_reap(fds, nopen);
+	}
+	(void)poll(&pfd, 1, 10000);
+	_exit(failed == 0 ? 0 : 1);
+}
+
+/* How many lines of d's log contain s. */
+static int
+log_count(const struct daemon *d, const char *s)
+{
+	FILE	*f;
+	char	 line[1024];
+	int	 count = 0;
+
+	ck_assert_ptr_nonnull(f = fopen(d->log, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, s) != NULL)
+			count++;
+	fclose(f);
+	return count;
+}
+
+START_TEST(test_handshake_flood)
+{
+	struct want	 wa = { &n[1], "a", false };
+	struct pollfd	 pfd;
+	char		 addr[64], out[1024], err[1024], c;
+	long		 t0, dt;
+	pid_t		 pid;
+	int		 ready[2], stop[2], rc, status;
+
+	/* a keeps half-open connections the default 5 s. */
+	daemon_config(&n[0], "ping_interval = 100ms\ndead_after = 1s\n");
+	daemon_start(&n[0], "a", NULL);
+	start(&n[1], "b", NULL);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&n[0]));
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(stop, O_CLOEXEC), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		close(ready[0]);
+		close(stop[1]);
+		flood(daemon_port(&n[0]), ready[1], stop[0]);
+	}
+	close(ready[1]);
+	close(stop[0]);
+	pfd.fd = ready[0];
+	pfd.events = POLLIN;
+	ck_assert_msg(poll(&pfd, 1, 5000) == 1 && read(ready[0], &c, 1) == 1,
+	    "the flood did not get going");
+
+	/* Mid-flood, b dials a: linked at once, as without the flood. */
+	t0 = test_now_ms();
+	rc = peerctl_run(&n[1], out, sizeof(out), err, sizeof(err), "connect",
+	    addr, NULL);
+	dt = test_now_ms() - t0;
+	ck_assert_msg(rc == 0, "connect failed after %ld ms: %s", dt, err);
+	ck_assert_msg(wait_until(linked, &wa, dt < 1000 ? (int)(1000 - dt) :
+	    0), "b not linked to a within 1 s of dialing (connect took %ld "
+	    "ms)", dt);
+
+	/* a made room by closing the flood's oldest, and said so once. */
+	ck_assert_msg(daemon_log_wait(&n[0], "handshakes under way from "
+	    FLOOD_FROM ", closing the oldest", 1000), "a dropped nothing");
+	close(stop[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the flood could not open all its connections");
+	close(ready[0]);
+	ck_assert_msg(daemon_log_wait(&n[0], "more handshakes closed in the "
+	    "last 5 s", 7000), "a did not count the rest");
+	ck_assert_int_eq(log_count(&n[0], "closing the oldest"), 1);
+	ck_assert(wait_until(linked, &wa, 100));
+}
+END_TEST
+
 Suite *
 mesh_suite(void)
 {
@@ -525,6 +670,7 @@ mesh_suite(void)
 	tcase_add_test(tc, test_connect_known_target_down);
 	tcase_add_test(tc, test_long_names);
 	tcase_add_test(tc, test_ping_flood_keeps_link);
+	tcase_add_test(tc, test_handshake_flood);
 	suite_add_tcase(s, tc);
 	return s;
 }
