@@ -258,7 +258,7 @@ op_status(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
 
 	control_stats(d->control, &cs);
 	b = ctl_result_begin(c, m->id);
-	cbor_put_map(b, 19);
+	cbor_put_map(b, 20);
 	cbor_put_text(b, "node");
 	cbor_put_text(b, d->id.id);
 	cbor_put_text(b, "name");
@@ -297,6 +297,8 @@ op_status(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
 	cbor_put_uint(b, st->invalid + st->full);
 	cbor_put_text(b, "records_stale");
 	cbor_put_uint(b, st->stale);
+	cbor_put_text(b, "handshakes_dropped");
+	cbor_put_uint(b, mesh_handshakes_dropped(d->mesh));
 	cbor_put_text(b, "access_denied");
 	cbor_put_uint(b, access_denied(d->access));
 	ctl_result_end(c);

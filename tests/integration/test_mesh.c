@@ -604,6 +604,8 @@ START_TEST(test_handshake_flood)
 	struct pollfd	 pfd;
 	char		 addr[64], out[1024], err[1024], c;
 	long		 t0, dt;
+	json_t		*j;
+	json_int_t	 dropped;
 	pid_t		 pid;
 	int		 ready[2], stop[2], rc, status;
 
@@ -649,6 +651,13 @@ START_TEST(test_handshake_flood)
 	    "last 5 s", 7000), "a did not count the rest");
 	ck_assert_int_eq(log_count(&n[0], "closing the oldest"), 1);
 	ck_assert(wait_until(linked, &wa, 100));
+	/* status counts every one dropped: all but the last few held. */
+	ck_assert_ptr_nonnull(j = peerctl_json(&n[0], &status, "status",
+	    NULL));
+	dropped = json_integer_value(json_object_get(j, "handshakes_dropped"));
+	json_decref(j);
+	ck_assert_msg(dropped >= 1900 && dropped <= 2000, "status says %lld "
+	    "handshakes dropped", (long long)dropped);
 }
 END_TEST
 
