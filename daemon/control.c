@@ -42,6 +42,7 @@
 #define CTL_CLOSE_GRACE		5		/* s to flush a last reply */
 #define CTL_ENVELOPE		(64u << 10)	/* frame = message + this */
 #define CTL_UNRESERVED		(16u << 10)	/* buffered without room kept */
+#define CTL_ROOM_SHARES		4		/* one user holds 1/4 at most */
 #define CTL_LINGER		1		/* s to wait for the client's EOF */
 #define CTL_LINGER_MAX		(1u << 20)	/* bytes discarded meanwhile */
 #define CTL_IO_MAX		(256u << 10)	/* bytes one read or write moves */
@@ -65,8 +66,10 @@ struct ctl_conn {
 	struct control		*ctl;
 	struct bufferevent	*bev;
 	TAILQ_ENTRY(ctl_conn)	 wait_entry;	/* in ctl->input_waiters */
+	TAILQ_ENTRY(ctl_conn)	 hold_entry;	/* in ctl->input_holders */
 	struct event		*close_timer;
 	struct event		*frame_timer;	/* the frame's deadline */
+	struct event		*hangup;	/* watches a waiter's end */
 	size_t			 reserved;	/* input room kept for it */
 	size_t			 wants;		/* room it waits for */
 	struct cred		 cred;		/* who connected */
@@ -76,6 +79,7 @@ struct ctl_conn {
 	bool			 throttled;	/* output over CTL_OUT_HIGH */
 	bool			 waiting;	/* too much deferred: not read */
 	bool			 input_wait;	/* waits for input room */
+	bool			 hung_up;	/* stopped sending, waiting */
 	bool			 eof;		/* the client sends no more */
 	bool			 lingering;	/* replies out, awaiting EOF */
 	bool			 withdrawn;	/* its owner was told it went */
@@ -95,6 +99,7 @@ struct control {
 	/* Input room: frames over CTL_UNRESERVED keep it while they arrive. */
 	size_t			 reserved;
 	TAILQ_HEAD(, ctl_conn)	 input_waiters;	/* first come, first served */
+	TAILQ_HEAD(, ctl_conn)	 input_holders;	/* those with room kept */
 	unsigned		 ninput_waiters;
 	uint64_t		 frames_timed_out;
 	uint64_t		 refused;
@@ -586,50 +591,123 @@ ctl_frame(struct ctl_conn *c, const uint8_t *buf, size_t len)
 	ctl_dispatch(c, &m);
 }
 
+/* Room held now by the clients of uid. */
+static size_t
+ctl_room_of(const struct control *ctl, uid_t uid)
+{
+	const struct ctl_conn	*c;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(c, &ctl->input_holders, hold_entry)
+		if (c->cred.uid == uid)
+			n += c->reserved;
+	return n;
+}
+
+/*
+ * Whether a frame of need bytes of c stays within its user's share of
+ * the room: one user's clients, each holding a frame open until its
+ * deadline, cannot keep the others' large requests waiting.  A frame
+ * larger than the share is let in alone.
+ */
+static bool
+ctl_room_share(const struct control *ctl, const struct ctl_conn *c,
+    size_t need)
+{
+	size_t	mine = ctl_room_of(ctl, c->cred.uid);
+
+	return mine == 0 || mine + need <= ctl->par.input_max / CTL_ROOM_SHARES;
+}
+
+/* Whether need bytes fit in the room left (one frame always does). */
+static bool
+ctl_room_left(const struct control *ctl, size_t need)
+{
+	return ctl->reserved == 0 || ctl->reserved + need <= ctl->par.input_max;
+}
+
+/* Takes c out of the line for room. */
+static void
+ctl_input_unqueue(struct ctl_conn *c)
+{
+	TAILQ_REMOVE(&c->ctl->input_waiters, c, wait_entry);
+	c->ctl->ninput_waiters--;
+	c->input_wait = false;
+	if (c->hangup != NULL)
+		event_del(c->hangup);
+}
+
 /* Keeps need bytes of input room for c's frame, and reads only that. */
 static void
 ctl_input_keep(struct ctl_conn *c, size_t need)
 {
 	c->reserved = need;
 	c->ctl->reserved += need;
+	TAILQ_INSERT_TAIL(&c->ctl->input_holders, c, hold_entry);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, need);
 }
 
-/* Gives room to the clients waiting for it, first come first served. */
+/*
+ * Gives room to the clients waiting for it, in the order they asked.
+ * A client whose user holds its share already is passed over; one
+ * whose frame does not fit stops the line, so that a large frame is not
+ * overtaken for ever by smaller ones.
+ */
 static void
 ctl_input_wake(struct control *ctl)
 {
-	struct ctl_conn	*c;
+	struct ctl_conn	*c, *next;
 
-	while ((c = TAILQ_FIRST(&ctl->input_waiters)) != NULL) {
-		if (ctl->reserved > 0 &&
-		    ctl->reserved + c->wants > ctl->par.input_max)
+	for (c = TAILQ_FIRST(&ctl->input_waiters); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, wait_entry);
+		if (!ctl_room_share(ctl, c, c->wants))
+			continue;
+		if (!ctl_room_left(ctl, c->wants))
 			break;
-		TAILQ_REMOVE(&ctl->input_waiters, c, wait_entry);
-		ctl->ninput_waiters--;
-		c->input_wait = false;
+		ctl_input_unqueue(c);
 		ctl_input_keep(c, c->wants);
 		ctl_resume(c);
 	}
 }
 
-/* c's frame is in, or c is going: its room goes to the next in line. */
+/*
+ * c's frame is in, or c is going: it waits no more, and its room goes
+ * to the next in line.
+ */
 static void
 ctl_input_release(struct ctl_conn *c)
 {
 	struct control	*ctl = c->ctl;
 
-	if (c->input_wait) {
-		TAILQ_REMOVE(&ctl->input_waiters, c, wait_entry);
-		ctl->ninput_waiters--;
-		c->input_wait = false;
+	if (c->input_wait)
+		ctl_input_unqueue(c);
+	if (c->reserved > 0) {
+		ctl->reserved -= c->reserved;
+		c->reserved = 0;
+		TAILQ_REMOVE(&ctl->input_holders, c, hold_entry);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_UNRESERVED);
 	}
-	if (c->reserved == 0)
-		return;
-	ctl->reserved -= c->reserved;
-	c->reserved = 0;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_UNRESERVED);
 	ctl_input_wake(ctl);
+}
+
+/*
+ * A waiting client shut down or closed its end: it sends no more.  What
+ * it sent is in the kernel's buffer, bounded there; it is read without
+ * room, and answered or dropped, so that a client that gave up does not
+ * keep its place among max_clients until its turn.
+ */
+static void
+ctl_hangup_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn	*c = arg;
+
+	(void)fd; (void)what;
+	log_debug("control %s: stopped sending while waiting for input room",
+	    c->name);
+	c->hung_up = true;
+	ctl_input_release(c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, c->wants);
+	ctl_resume(c);
 }
 
 /*
@@ -645,10 +723,11 @@ ctl_input_room(struct ctl_conn *c, size_t need)
 {
 	struct control	*ctl = c->ctl;
 
-	if (need <= CTL_UNRESERVED || c->reserved >= need || c->eof)
+	if (need <= CTL_UNRESERVED || c->reserved >= need || c->eof ||
+	    c->hung_up)
 		return true;
-	if (TAILQ_EMPTY(&ctl->input_waiters) && (ctl->reserved == 0 ||
-	    ctl->reserved + need <= ctl->par.input_max)) {
+	if (TAILQ_EMPTY(&ctl->input_waiters) && ctl_room_share(ctl, c, need) &&
+	    ctl_room_left(ctl, need)) {
 		ctl_input_keep(c, need);
 		return true;
 	}
@@ -658,6 +737,10 @@ ctl_input_room(struct ctl_conn *c, size_t need)
 	evtimer_del(c->frame_timer);
 	TAILQ_INSERT_TAIL(&ctl->input_waiters, c, wait_entry);
 	ctl->ninput_waiters++;
+	if (c->hangup != NULL)
+		event_add(c->hangup, NULL);
+	/* Others before it may be over their share: it may pass them. */
+	ctl_input_wake(ctl);
 	return false;
 }
 
@@ -836,6 +919,8 @@ ctl_conn_free(struct ctl_conn *c)
 		event_free(c->close_timer);
 	if (c->frame_timer != NULL)
 		event_free(c->frame_timer);
+	if (c->hangup != NULL)
+		event_free(c->hangup);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -958,6 +1043,10 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->close_timer = evtimer_new(ctl->base, ctl_close_timeout, c);
 	c->frame_timer = evtimer_new(ctl->base, ctl_frame_timeout, c);
+	/* Without early close (not epoll), a waiter is seen gone in turn. */
+	if (event_base_get_features(ctl->base) & EV_FEATURE_EARLY_CLOSE)
+		c->hangup = event_new(ctl->base, fd, EV_CLOSED, ctl_hangup_cb,
+		    c);
 	if (c->bev == NULL || c->close_timer == NULL || c->frame_timer == NULL) {
 		log_warnx("control %s: cannot set up the connection", c->name);
 		if (c->bev != NULL)
@@ -968,6 +1057,8 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 			event_free(c->close_timer);
 		if (c->frame_timer != NULL)
 			event_free(c->frame_timer);
+		if (c->hangup != NULL)
+			event_free(c->hangup);
 		free(c);
 		return;
 	}
@@ -1117,6 +1208,7 @@ control_open(struct event_base *base, const struct control_params *par,
 	ctl->arg = arg;
 	TAILQ_INIT(&ctl->conns);
 	TAILQ_INIT(&ctl->input_waiters);
+	TAILQ_INIT(&ctl->input_holders);
 	ctl->max_frame = par->max_message + CTL_ENVELOPE;
 	if ((ctl->lock_fd = ctl_lock(path)) == -1) {
 		free(ctl);

@@ -213,6 +213,12 @@ client_write(struct client *c, const void *buf, size_t len)
 	}
 }
 
+void
+client_shutdown(struct client *c)
+{
+	ck_assert_int_eq(shutdown(c->fd, SHUT_WR), 0);
+}
+
 size_t
 client_write_some(struct client *c, const void *buf, size_t len)
 {

@@ -79,6 +79,8 @@ void	client_send(struct client *);
  * or the write waits for ever.
  */
 void	client_write(struct client *, const void *, size_t);
+/* Ends the client's sending side, as a client done with requests does. */
+void	client_shutdown(struct client *);
 /* Writes what the socket takes now of len bytes; how many it took. */
 size_t	client_write_some(struct client *, const void *, size_t);
 /*

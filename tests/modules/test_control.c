@@ -14,7 +14,9 @@
  * one server holds a socket path, and removes its file when freed; a
  * frame must be finished within the frame timeout of its first byte,
  * however slowly it comes; clients together buffer no more than
- * input_max, those without room wait their turn and all are served.
+ * input_max, those without room wait their turn and all are served;
+ * one user's waiting frames do not hold back another's; a waiting
+ * client that stops sending is read to its end and leaves.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1186,6 +1188,122 @@ START_TEST(test_input_room_bounds_all_clients)
 }
 END_TEST
 
+/* Writes a frame header saying len, and a byte of it, to fd. */
+static void
+start_frame(int fd, uint32_t len)
+{
+	uint8_t	buf[FRAME_HDR + 1] = { 0 };
+
+	frame_put_len(buf, len);
+	ck_assert_int_eq(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+}
+
+static bool
+has_waiting(void *arg)
+{
+	struct control_stats	st;
+
+	control_stats(ctl, &st);
+	return st.waiting_input >= *(unsigned *)arg;
+}
+
+/* A client of uid NOBODY starting n frames of len; its pid. */
+static pid_t
+nobody_starts_frames(int n, uint32_t len)
+{
+	pid_t	pid;
+	int	i, fd;
+
+	ck_assert_int_eq(chmod(dir, 0711), 0);
+	ck_assert_int_eq(chmod(path, 0666), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid != 0)
+		return pid;
+	if (setgroups(0, NULL) == -1 || setgid(NOBODY) == -1 ||
+	    setuid(NOBODY) == -1)
+		_exit(2);
+	for (i = 0; i < n; i++) {
+		if ((fd = raw_connect(SOCK_STREAM)) == -1)
+			_exit(3);
+		start_frame(fd, len);
+	}
+	pause();
+	_exit(0);
+}
+
+START_TEST(test_one_users_frames_do_not_hold_back_anothers)
+{
+	struct control_params	 p;
+	struct cbor_buf		*b;
+	unsigned		 waiting = 5;
+	uint8_t			*pad;
+	pid_t			 pid;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "%s: skipped: needs root to setuid\n",
+		    __func__);
+		return;
+	}
+	control_params_init(&p, path);
+	p.max_message = 1u << 20;
+	p.input_max = ROOM_MAX;
+	reopen_control(&p);
+	/* Another user starts six frames that never finish: one has room. */
+	pid = nobody_starts_frames(6, ROOM_PAD);
+	ck_assert_msg(loop_until(base, has_waiting, &waiting, WAIT_MS),
+	    "the other user's frames did not come to wait");
+	/* Its user holds its share: root's large request passes its line. */
+	ck_assert_ptr_nonnull(pad = calloc(1, 100u << 10));
+	cl[0] = client_open(path);
+	b = client_begin(cl[0], "echo", 1, 1);
+	cbor_put_text(b, "pad");
+	cbor_put_bytes(b, pad, 100u << 10);
+	client_send(cl[0]);
+	free(pad);
+	expect_code(cl[0], 1, PEER_OK);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
+START_TEST(test_waiter_that_stops_sending_leaves)
+{
+	struct control_params	 p;
+	struct cbor_buf		*b;
+	unsigned		 waiting = 1;
+	uint8_t			*pad;
+	int			 fd;
+
+	control_params_init(&p, path);
+	p.max_message = 1u << 20;
+	p.input_max = ROOM_MAX;
+	reopen_control(&p);
+	/* One frame holds all the room. */
+	ck_assert_int_ne(fd = raw_connect(SOCK_STREAM), -1);
+	start_frame(fd, ROOM_MAX);
+	/* A client waiting behind it hangs up: it goes now, not in turn. */
+	cl[0] = client_open(path);
+	send_header(cl[0], 200u << 10);
+	ck_assert(loop_until(base, has_waiting, &waiting, WAIT_MS));
+	client_close(cl[0]);
+	cl[0] = NULL;
+	ck_assert_msg(clients_come_to(1), "a client that hung up while "
+	    "waiting is still counted");
+	/* One that sent a whole request and shut down is answered. */
+	ck_assert_ptr_nonnull(pad = calloc(1, 100u << 10));
+	cl[1] = client_open(path);
+	b = client_begin(cl[1], "echo", 1, 1);
+	cbor_put_text(b, "pad");
+	cbor_put_bytes(b, pad, 100u << 10);
+	client_send(cl[1]);
+	free(pad);
+	ck_assert(loop_until(base, has_waiting, &waiting, WAIT_MS));
+	client_shutdown(cl[1]);
+	expect_code(cl[1], 1, PEER_OK);
+	close(fd);
+}
+END_TEST
+
 Suite *
 module_suite(void)
 {
@@ -1217,6 +1335,8 @@ module_suite(void)
 	tcase_add_test(tc, test_one_server_per_path);
 	tcase_add_test(tc, test_frame_deadline_counts_from_its_first_byte);
 	tcase_add_test(tc, test_input_room_bounds_all_clients);
+	tcase_add_test(tc, test_one_users_frames_do_not_hold_back_anothers);
+	tcase_add_test(tc, test_waiter_that_stops_sending_leaves);
 	suite_add_tcase(s, tc);
 	return s;
 }
