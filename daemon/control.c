@@ -1073,6 +1073,10 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	TAILQ_INSERT_TAIL(&ctl->conns, c, entry);
 	ctl->nconns++;
 	log_debug("control %s: connected", c->name);
+	if (cred.groups_cut)
+		log_warnx("control %s: in more than %d groups; only those count "
+		    "for admin_group and access rules", c->name,
+		    CRED_GROUPS_MAX);
 }
 
 static void

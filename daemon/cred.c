@@ -31,11 +31,13 @@ cred_of_socket(int fd, struct cred *c)
 		/* Too many groups, or a kernel before 4.13: primary only. */
 		if (errno != ERANGE && errno != ENOPROTOOPT)
 			return -1;
+		c->groups_cut = errno == ERANGE;
 		return 0;
 	}
 	n = (int)(len / sizeof(gid_t));
 	for (i = 0; i < n && c->ngroups < CRED_GROUPS_MAX; i++)
 		c->groups[c->ngroups++] = groups[i];
+	c->groups_cut = n > CRED_GROUPS_MAX;
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#define CRED_GROUPS_MAX	64	/* supplementary groups kept; more are cut */
+#define CRED_GROUPS_MAX	256	/* supplementary groups kept; more are cut */
 
 struct cred {
 	pid_t	pid;
@@ -19,6 +19,7 @@ struct cred {
 	gid_t	gid;			/* primary group */
 	int	ngroups;
 	gid_t	groups[CRED_GROUPS_MAX];
+	bool	groups_cut;		/* it is in more than these */
 };
 
 /*
