@@ -507,24 +507,27 @@ load_file(struct config *c, const char *path, bool rules_only, char *err,
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
-	const char	*slash;
+	return load_file(c, path, false, err, errlen);
+}
+
+/* service_dir's default: services.d beside the config file, read or not. */
+static int
+default_service_dir(struct config *c, const char *path, char *err,
+    size_t errlen)
+{
+	const char	*slash = strrchr(path, '/');
 	int		 n;
 
-	if (load_file(c, path, false, err, errlen) == -1)
+	if (slash == NULL)
+		n = snprintf(c->service_dir, sizeof(c->service_dir),
+		    "services.d");
+	else
+		n = snprintf(c->service_dir, sizeof(c->service_dir),
+		    "%.*s/services.d", (int)(slash - path), path);
+	if (n < 0 || (size_t)n >= sizeof(c->service_dir)) {
+		snprintf(err, errlen, "%s: path too long for service_dir",
+		    path);
 		return -1;
-	if (c->service_dir[0] == '\0') {
-		/* services.d beside the file: /etc/peerd/services.d. */
-		if ((slash = strrchr(path, '/')) == NULL)
-			n = snprintf(c->service_dir, sizeof(c->service_dir),
-			    "services.d");
-		else
-			n = snprintf(c->service_dir, sizeof(c->service_dir),
-			    "%.*s/services.d", (int)(slash - path), path);
-		if (n < 0 || (size_t)n >= sizeof(c->service_dir)) {
-			snprintf(err, errlen, "%s: path too long for "
-			    "service_dir", path);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -547,19 +550,22 @@ rule_file(const char *name)
 #define SERVICE_FILES_MAX	4096
 
 int
-config_load_services(struct config *c, char *err, size_t errlen)
+config_load_services(struct config *c, const char *config_path, char *err,
+    size_t errlen)
 {
 	DIR		 *dir;
 	struct dirent	 *de;
 	char		**names = NULL, **more, path[PATH_MAX];
 	size_t		  n = 0, cap = 0, i;
 	int		  rc = -1, len;
+	bool		  given = c->service_dir[0] != '\0';
 
-	if (c->service_dir[0] == '\0')
-		return 0;
+	if (!given && default_service_dir(c, config_path, err, errlen) == -1)
+		return -1;
 	if ((dir = opendir(c->service_dir)) == NULL) {
-		if (errno == ENOENT)
-			return 0;	/* no rules beyond the config file's */
+		/* A default directory may be missing; a named one not. */
+		if (errno == ENOENT && !given)
+			return 0;
 		snprintf(err, errlen, "%s: %s", c->service_dir,
 		    strerror(errno));
 		return -1;

@@ -94,17 +94,19 @@ void	config_init(struct config *);
 void	config_free(struct config *);
 /*
  * Reads path into c.  One bad line rejects the file: returns -1 with
- * "path:line: key: what is wrong" in err.  service_dir defaults to
- * services.d beside path.
+ * "path:line: key: what is wrong" in err.
  */
 int	config_load(struct config *, const char *path, char *err,
 	    size_t errlen);
 /*
  * Appends the rules of service_dir's files (*.conf, in name order, only
- * "service" lines), if service_dir is set; a missing directory has
- * none.  -1 with "file:line: key: what is wrong" in err.
+ * "service" lines).  service_dir defaults to services.d beside
+ * config_path, whether that file exists or not, and may then be
+ * missing; one named in the configuration must exist.  -1 with
+ * "file:line: key: what is wrong" in err.
  */
-int	config_load_services(struct config *, char *err, size_t errlen);
+int	config_load_services(struct config *, const char *config_path,
+	    char *err, size_t errlen);
 /*
  * Sets one key as the command line does: replaces what the file said
  * (a list key is cleared by its first override).  -1 with err on a bad

@@ -107,7 +107,7 @@ options_config(const struct options *o, struct config *c, char *err,
 		    err, errlen) == -1)
 			goto fail;
 	/* After -o, which may name another service_dir. */
-	if (config_load_services(c, err, errlen) == -1 ||
+	if (config_load_services(c, path, err, errlen) == -1 ||
 	    config_finish(c, err, errlen) == -1)
 		goto fail;
 	return 0;

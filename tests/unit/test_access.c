@@ -393,8 +393,9 @@ load_all(struct config *c)
 
 	config_init(c);
 	snprintf(path, sizeof(path), "%s/peerd.conf", dir);
-	if (config_load(c, path, err, sizeof(err)) == -1 ||
-	    config_load_services(c, err, sizeof(err)) == -1)
+	if ((access(path, F_OK) == 0 &&
+	    config_load(c, path, err, sizeof(err)) == -1) ||
+	    config_load_services(c, path, err, sizeof(err)) == -1)
 		return err;
 	return "";
 }
@@ -487,6 +488,21 @@ START_TEST(test_service_dir_missing_or_bad)
 	ck_assert_int_eq(rmdir(path), 0);
 	ck_assert_str_eq(load_all(&c), "");
 	ck_assert_int_eq(c.nservices, 1);
+	config_free(&c);
+	/* Without a config file, the directory beside its path counts. */
+	snprintf(path, sizeof(path), "%s/peerd.conf", dir);
+	ck_assert_int_eq(unlink(path), 0);
+	put("services.d/10-a.conf", "service = a serve=none\n");
+	ck_assert_str_eq(load_all(&c), "");
+	ck_assert_int_eq(c.nservices, 1);
+	ck_assert_str_eq(c.services[0].rule, "a serve=none");
+	config_free(&c);
+	/* A directory named in the file must exist. */
+	snprintf(want, sizeof(want), "service_dir = %s/nosuch\n", dir);
+	put("peerd.conf", want);
+	snprintf(want, sizeof(want), "%s/nosuch: No such file or directory",
+	    dir);
+	ck_assert_str_eq(load_all(&c), want);
 	config_free(&c);
 	/* One that cannot be read is an error. */
 	put("notadir", "");
