@@ -6,6 +6,7 @@
  * are swapped in place, so the modules that hold the access keep it.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -20,6 +21,8 @@
 #include "base32.h"
 #include "cred.h"
 #include "identity.h"
+#include "log.h"
+#include "ratelog.h"
 #include "record.h"
 #include "topic.h"
 
@@ -56,6 +59,7 @@ struct access {
 	struct access_rule	**rules;
 	size_t			 n;
 	uint64_t		 denied;
+	struct ratelog		 denied_log;
 };
 
 static const char *const action_name[ACCESS_ACTIONS] = {
@@ -468,4 +472,21 @@ access_remote(struct access *a, const uint8_t *id,
 		return NULL;
 	a->denied++;
 	return r;
+}
+
+void
+access_log(struct access *a, const char *fmt, ...)
+{
+	va_list		ap;
+	char		line[768];
+	unsigned	skipped;
+
+	if (!ratelog_ok(&a->denied_log, 1000, &skipped))
+		return;
+	if (skipped > 0)
+		log_warnx("access: %u more requests denied", skipped);
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", line);
 }

@@ -73,6 +73,12 @@ const struct access_rule *access_remote(struct access *, const uint8_t *id,
 		    const char *service);
 /* "PATTERN (FILE:LINE)", or "PATTERN (command line)": for messages. */
 const char	*access_rule_name(const struct access_rule *);
+/*
+ * Logs a denial, one line a second at most (then how many more), so
+ * that a client looping on a denied call cannot flood the log.
+ */
+void		 access_log(struct access *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 /* Denials since the daemon started, reloads included. */
 uint64_t	 access_denied(const struct access *);
 

@@ -800,7 +800,7 @@ prepare(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
 		snprintf(why, sizeof(why), "rule %s does not let uid %u call "
 		    "%s", access_rule_name(rule), (unsigned)ctl_cred(c)->uid,
 		    rq->service);
-		log_warnx("call: %s: %s", ctl_name(c), why);
+		access_log(cs->par.access, "call: %s: %s", ctl_name(c), why);
 		ctl_reply_error(c, msg->id, PEER_PERMISSION_DENIED, "%s", why);
 		return 0;
 	}

@@ -28,13 +28,13 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "clock.h"
 #include "control.h"
 #include "cred.h"
 #include "dispatch.h"
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
+#include "ratelog.h"
 
 #define CTL_FRAMES_PER_WAKE	64		/* then yield to others */
 #define CTL_OUT_HIGH		(4u << 20)	/* stop reading above this */
@@ -103,8 +103,7 @@ struct control {
 	unsigned		 ninput_waiters;
 	uint64_t		 frames_timed_out;
 	uint64_t		 refused;
-	int64_t			 refused_logged_ms;
-	unsigned		 refused_unlogged;
+	struct ratelog		 refused_log;
 	size_t			 max_frame;
 	int			 lock_fd;	/* PATH.lock, held while we run */
 	dev_t			 sock_dev;	/* to remove only our own file */
@@ -965,19 +964,15 @@ ctl_refusal(const struct control *ctl, const struct cred *cr, bool admin,
 static void
 ctl_log_refusal(struct control *ctl, const struct cred *cr, const char *why)
 {
-	int64_t	now = clock_ms();
+	unsigned	skipped;
 
 	ctl->refused++;
-	if (ctl->refused_logged_ms != 0 && now - ctl->refused_logged_ms < 1000) {
-		ctl->refused_unlogged++;
+	if (!ratelog_ok(&ctl->refused_log, 1000, &skipped))
 		return;
-	}
-	if (ctl->refused_unlogged > 0)
-		log_warnx("control: %u more clients refused", ctl->refused_unlogged);
+	if (skipped > 0)
+		log_warnx("control: %u more clients refused", skipped);
 	log_warnx("control: client pid %d uid %u refused: %s", (int)cr->pid,
 	    (unsigned)cr->uid, why);
-	ctl->refused_logged_ms = now;
-	ctl->refused_unlogged = 0;
 }
 
 /* Refuses a client with one error frame, unbuffered. */

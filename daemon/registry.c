@@ -194,7 +194,8 @@ registry_op_register(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		snprintf(why, sizeof(why), "rule %s does not let uid %u serve "
 		    "%s", access_rule_name(rule), (unsigned)ctl_cred(c)->uid,
 		    svc.name);
-		log_warnx("registry: %s: %s", ctl_name(c), why);
+		access_log(reg->access, "registry: %s: %s", ctl_name(c),
+		    why);
 		ctl_reply_error(c, msg->id, PEER_PERMISSION_DENIED, "%s", why);
 		return;
 	}

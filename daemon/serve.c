@@ -273,7 +273,7 @@ remote_admitted(struct serve *sv, const struct callmsg *m, const uint8_t *via)
 	snprintf(why, sizeof(why), "rule %s does not let %snode %s call %s "
 	    "on %s", access_rule_name(rule), relay ? "relay " : "", id,
 	    m->service, sv->par.name);
-	log_warnx("serve: %s", why);
+	access_log(sv->par.access, "serve: %s", why);
 	route_fail(sv->route, m, PEER_PERMISSION_DENIED, "%s", why);
 	return false;
 }
