@@ -153,14 +153,12 @@ flood_as(const struct test_user *u, const char *path, int n, int ready)
 	pid_t		pid;
 	int		i, opened = 0;
 
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid != 0)
+	if ((pid = fork_child(u)) != 0)
 		return pid;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	become(u);
 	for (i = 0; i < n; i++)
 		if (unix_connect(path) != -1)
 			opened++;

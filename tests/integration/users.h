@@ -43,7 +43,10 @@ void	user_add(struct test_user *, const char *suffix, const char *groups);
 void	users_sweep(void);
 /* Lets every user reach d's socket (its directory is private). */
 void	daemon_open_to_users(const struct daemon *);
-/* Drops this (child) process to u with its groups; _exit(126) if not. */
+/*
+ * Drops this (child) process to u with its groups; _exit(126) if not.
+ * It clears the death signal: fork_child (harness.h) sets it after.
+ */
 void	become(const struct test_user *u);
 
 /* As run_capture and peerctl_run, as user u. */
