@@ -89,6 +89,25 @@ member_state(const struct daemon *d, const char *name, json_int_t *inc)
 	return s;
 }
 
+pid_t
+fork_child(const struct test_user *u)
+{
+	pid_t	parent = getpid(), pid;
+
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid != 0)
+		return pid;
+	/* setuid and setgid clear the death signal: set it after them. */
+	if (u != NULL)
+		become(u);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		_exit(126);
+	/* The parent died before the signal was set. */
+	if (getppid() != parent)
+		_exit(126);
+	return 0;
+}
+
 bool
 wait_until(bool (*cond)(void *), void *arg, int ms)
 {
@@ -250,10 +269,8 @@ spawn_peerd(struct daemon *d, const char *const *argv)
 	pid_t	pid;
 	int	fd;
 
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid == 0) {
-		/* Never outlive the test, even when it fails half-way. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Never outlive the test, even when it fails half-way. */
+	if ((pid = fork_child(NULL)) == 0) {
 		fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd != -1) {
 			dup2(fd, STDERR_FILENO);
@@ -543,14 +560,10 @@ run_capture_as(const struct test_user *u, const char *const *argv,
 	out[0] = err[0] = '\0';
 	ck_assert_int_eq(pipe(po), 0);
 	ck_assert_int_eq(pipe(pe), 0);
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if ((pid = fork_child(u)) == 0) {
 		dup2(po[1], STDOUT_FILENO);
 		dup2(pe[1], STDERR_FILENO);
 		close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
-		if (u != NULL)
-			become(u);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -624,12 +637,8 @@ echo_start_group_as(const struct test_user *u, const struct daemon *d,
 	int		 fds[2];
 
 	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if ((pid = fork_child(u)) == 0) {
 		dup2(fds[1], STDOUT_FILENO);
-		if (u != NULL)
-			become(u);
 		execl(echo_server_bin(), echo_server_bin(), "-s", d->sock,
 		    "-n", service, group != NULL ? "-g" : NULL, group,
 		    (char *)NULL);

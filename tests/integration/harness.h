@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 struct peer;
+struct test_user;
 
 struct daemon {
 	pid_t	pid;
@@ -78,6 +79,14 @@ long	test_now_ms(void);
  */
 char	*member_state(const struct daemon *d, const char *name,
 	    json_int_t *inc);
+
+/*
+ * fork() for a child that must not outlive the test process: it runs
+ * as u (if not NULL, see become), then gets SIGKILL when its parent
+ * dies, or exits at once if the parent is already gone.  0 in the
+ * child, its pid in the parent; fails the test if fork does.
+ */
+pid_t	fork_child(const struct test_user *u);
 
 /* Polls cond every 10 ms until it holds or ms have passed. */
 bool	wait_until(bool (*cond)(void *), void *arg, int ms);

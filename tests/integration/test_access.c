@@ -11,7 +11,6 @@
  * test says SKIP and passes.
  */
 #include <sys/stat.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <signal.h>
@@ -210,10 +209,7 @@ notify_denied_as(const struct test_user *u, const struct daemon *dm,
 	pid_t			 pid;
 	int			 status;
 
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		become(u);
+	if ((pid = fork_child(u)) == 0) {
 		if ((p = peer_open(dm->sock, &err)) == NULL)
 			_exit(2);
 		if (peer_notify(p, service, "echo", NULL, 0, NULL, NULL,

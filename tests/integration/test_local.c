@@ -2,9 +2,10 @@
 /*
  * test_local.c: local users of one daemon.  Members of socket_group
  * may use it and others may not; admin ops need admin_group; one
- * user's clients cannot keep root out; clients holding almost-full
- * frames stay within control_input_max; a frame sent a byte at a time
- * is cut off at its deadline.  The user tests need root (CI runs as
+ * user's clients cannot keep root out, nor, past max_clients_per_user,
+ * the admins, for whom the last admin_clients places are kept; clients
+ * holding almost-full frames stay within control_input_max; a frame
+ * sent a byte at a time is cut off at its deadline.  The user tests need root (CI runs as
  * root) and say SKIP elsewhere.
  */
 #include <sys/resource.h>
@@ -22,11 +23,16 @@
 
 #include "frame.h"
 #include "harness.h"
+#include "peer.h"
 #include "suites.h"
 #include "users.h"
 
 #define HOLDERS		32
 #define FLOOD		1024
+#define MAX_CLIENTS	100	/* max_clients of the admin places test */
+#define ADMIN_PLACES	16	/* admin_clients by default */
+#define KEPT		"the last 16 places are kept for admins"
+#define HELD		(MAX_CLIENTS - ADMIN_PLACES)	/* a plain user's */
 
 static struct daemon	d;
 
@@ -153,14 +159,12 @@ flood_as(const struct test_user *u, const char *path, int n, int ready)
 	pid_t		pid;
 	int		i, opened = 0;
 
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid != 0)
+	if ((pid = fork_child(u)) != 0)
 		return pid;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	become(u);
 	for (i = 0; i < n; i++)
 		if (unix_connect(path) != -1)
 			opened++;
@@ -210,6 +214,126 @@ START_TEST(test_one_users_clients_leave_room_for_root)
 	    opened, (long long)refused);
 	ck_assert_msg(clients <= 64 + 1, "%lld clients held", (long long)clients);
 	ck_assert(daemon_log_has(&d, "the most one user may have"));
+}
+END_TEST
+
+/* What d's status says of its clients, against what a test waits for. */
+struct clients_seen {
+	json_int_t	want_clients, want_refused;
+	json_int_t	clients, refused;	/* as last seen; -1: no answer */
+};
+
+static bool
+clients_are(void *arg)
+{
+	struct clients_seen	*w = arg;
+	json_t			*j;
+	int			 status;
+
+	w->clients = w->refused = -1;
+	if ((j = peerctl_json(&d, &status, "status", NULL)) == NULL)
+		return false;
+	w->clients = json_integer_value(json_object_get(j, "clients"));
+	w->refused = json_integer_value(json_object_get(j, "clients_refused"));
+	json_decref(j);
+	return w->clients == w->want_clients && w->refused == w->want_refused;
+}
+
+/*
+ * 0 if u, opening d's socket with libpeer, is refused with
+ * RESOURCE_EXHAUSTED and a message holding want; else not 0.
+ */
+static int
+open_exhausted_as(const struct test_user *u, const char *want)
+{
+	struct peer_error	 err;
+	struct peer		*pc;
+	pid_t			 pid;
+	int			 status;
+
+	if ((pid = fork_child(u)) == 0) {
+		if ((pc = peer_open(d.sock, &err)) != NULL)
+			_exit(2);
+		if (err.code != PEER_RESOURCE_EXHAUSTED ||
+		    strstr(err.message, want) == NULL) {
+			fprintf(stderr, "peer_open as %s: %s: %s\n", u->name,
+			    peer_code_name(err.code), err.message);
+			_exit(3);
+		}
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+START_TEST(test_the_last_places_are_kept_for_admins)
+{
+	struct test_user	 plain, admin, late;
+	struct clients_seen	 w;
+	char			 conf[256], sock[32], adm[32], groups[72];
+	char			 o[4096], e[4096];
+	pid_t			 pid;
+	int			 p[2], opened = 0, rc;
+
+	if (skip_without_users(__func__))
+		return;
+	(void)group_add("keep", sock, sizeof(sock));
+	(void)group_add("keepadm", adm, sizeof(adm));
+	snprintf(groups, sizeof(groups), "%s,%s", sock, adm);
+	user_add(&plain, "keepflood", sock);
+	user_add(&admin, "keepadmin", groups);
+	user_add(&late, "keeplate", sock);
+	daemon_init(&d);
+	/* The per-user limit out of the way: only the admin places hold. */
+	snprintf(conf, sizeof(conf), "max_clients = %d\n"
+	    "max_clients_per_user = 1000\nsocket_group = %s\n"
+	    "admin_group = %s\n", MAX_CLIENTS, sock, adm);
+	daemon_config(&d, conf);
+	daemon_start(&d, "local", NULL);
+	daemon_open_to_users(&d);
+
+	/*
+	 * The flood's connects are all queued before root's status asks,
+	 * so status finds them taken or refused: HELD of them held, and
+	 * status's own client in an admin place.
+	 */
+	ck_assert_int_eq(pipe(p), 0);
+	pid = flood_as(&plain, d.sock, MAX_CLIENTS * 3 / 2, p[1]);
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &opened, sizeof(opened)),
+	    (ssize_t)sizeof(opened));
+	close(p[0]);
+	ck_assert_msg(opened > MAX_CLIENTS, "the flood opened only %d "
+	    "connections", opened);
+	w.want_clients = HELD + 1;
+	w.want_refused = opened - HELD;
+	ck_assert_msg(wait_until(clients_are, &w, 5000), "%d opened: status "
+	    "showed %lld clients and %lld refused, not %lld and %lld",
+	    opened, (long long)w.clients, (long long)w.refused,
+	    (long long)w.want_clients, (long long)w.want_refused);
+	ck_assert(daemon_log_has(&d, KEPT));
+
+	/* An admin by a supplementary group gets in, and root does. */
+	rc = peerctl_run_as(&admin, &d, o, sizeof(o), e, sizeof(e), "status",
+	    NULL);
+	ck_assert_msg(rc == 0, "a member of admin_group during the flood: "
+	    "peerctl status: %d: %s", rc, e);
+	rc = peerctl_run(&d, o, sizeof(o), e, sizeof(e), "status", NULL);
+	ck_assert_msg(rc == 0, "root's status during the flood: %d: %s", rc,
+	    e);
+	/* Another plain user of the socket does not. */
+	rc = peerctl_run_as(&late, &d, o, sizeof(o), e, sizeof(e), "status",
+	    NULL);
+	ck_assert_msg(rc == 1 && strstr(e, KEPT) != NULL, "another plain "
+	    "user during the flood: peerctl status: %d: %s", rc, e);
+	ck_assert_int_eq(open_exhausted_as(&late, KEPT), 0);
+	w.want_refused += 2;
+	ck_assert_msg(wait_until(clients_are, &w, 5000), "status showed %lld "
+	    "clients and %lld refused, not %lld and %lld",
+	    (long long)w.clients, (long long)w.refused,
+	    (long long)w.want_clients, (long long)w.want_refused);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 END_TEST
 
@@ -366,6 +490,7 @@ local_suite(void)
 	tcase_add_test(tc, test_socket_group_lets_its_members_in);
 	tcase_add_test(tc, test_admin_group_may_use_admin_ops);
 	tcase_add_test(tc, test_one_users_clients_leave_room_for_root);
+	tcase_add_test(tc, test_the_last_places_are_kept_for_admins);
 	tcase_add_test(tc, test_almost_full_frames_stay_within_the_input_cap);
 	tcase_add_test(tc, test_a_byte_at_a_time_is_cut_at_the_deadline);
 	suite_add_tcase(s, tc);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * users.c: throwaway users and groups.  Their names start "peerdt-";
- * each is removed when the test process that made it exits.  A test
- * that fails ends with _exit, so what it made is removed by the next
- * test making the same name, or by users_sweep at the next run.
+ * users.c: throwaway users and groups.  Their names are tagged with the
+ * run, "peerdt" PID "-" SUFFIX, PID being the test runner's main
+ * process, so that runs side by side on one host leave each other's
+ * alone.  Each is removed when the test process that made it exits.  A
+ * test killed half-way leaves what it made to the next test of the run
+ * making the same name, to the runner's exit, or to users_sweep at a
+ * later run once PID is gone.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,7 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +27,16 @@
 #include "harness.h"
 #include "users.h"
 
-#define PREFIX		"peerdt-"
+#define PREFIX		"peerdt"
+#define NAME_LEN	32	/* a name and its NUL; useradd allows 32 */
 #define MADE_MAX	16
 
 /* What this process made, removed at exit: users first, then groups. */
-static char	made_users[MADE_MAX][32], made_groups[MADE_MAX][32];
+static char	made_users[MADE_MAX][NAME_LEN];
+static char	made_groups[MADE_MAX][NAME_LEN];
 static int	nmade_users, nmade_groups;
 static pid_t	made_by;
+static pid_t	run_pid;	/* the tag: the runner's main process */
 
 /*
  * Runs a user-admin tool quietly; its exit status, or -1.  No Check
@@ -77,7 +85,7 @@ remove_made(void)
 }
 
 static void
-remember(char (*list)[32], int *n, const char *name)
+remember(char (*list)[NAME_LEN], int *n, const char *name)
 {
 	ck_assert_int_lt(*n, MADE_MAX);
 	if (made_by != getpid()) {
@@ -85,7 +93,51 @@ remember(char (*list)[32], int *n, const char *name)
 		nmade_users = nmade_groups = 0;
 		atexit(remove_made);
 	}
-	snprintf(list[(*n)++], 32, "%s", name);
+	snprintf(list[(*n)++], NAME_LEN, "%s", name);
+}
+
+/* PREFIX PID "-" suffix into name; fails the test if it does not fit. */
+static void
+tagged_name(char *name, size_t len, const char *suffix)
+{
+	int	n;
+
+	if (run_pid == 0)
+		run_pid = getpid();	/* users_sweep was not called */
+	n = snprintf(name, len, PREFIX "%d-%s", (int)run_pid, suffix);
+	ck_assert_msg(n >= 0 && (size_t)n < len, "name " PREFIX "%d-%s is "
+	    "over %zu characters", (int)run_pid, suffix, len - 1);
+}
+
+/*
+ * The run that tagged name (PREFIX PID "-"), or -1 if name is not
+ * tagged so.
+ */
+static pid_t
+tag_of(const char *name)
+{
+	const char	*p = name + strlen(PREFIX);
+	long		 pid = 0;
+
+	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0 || *p == '-')
+		return -1;
+	for (; *p >= '0' && *p <= '9' && pid < INT_MAX / 10; p++)
+		pid = pid * 10 + (*p - '0');
+	return *p == '-' && pid > 0 ? (pid_t)pid : -1;
+}
+
+/*
+ * True if name was made by a run that is over: its PID is no process,
+ * or is ours, which a run that made it cannot be but at our own exit.
+ */
+static bool
+left_over(const char *name)
+{
+	pid_t	pid = tag_of(name);
+
+	if (pid == -1)
+		return false;
+	return pid == run_pid || (kill(pid, 0) == -1 && errno == ESRCH);
 }
 
 bool
@@ -99,16 +151,17 @@ gid_t
 group_add(const char *suffix, char *name, size_t namelen)
 {
 	struct group	*gr;
-	char		 full[32];
+	char		 full[NAME_LEN];
 	const char	*argv[] = { "/usr/sbin/groupadd", "--system", full,
 			    NULL };
 	const char	*del[] = { "/usr/sbin/groupdel", full, NULL };
 
-	snprintf(full, sizeof(full), PREFIX "%s", suffix);
-	(void)admin_tool(del);		/* left by a failed test */
+	tagged_name(full, sizeof(full), suffix);
+	(void)admin_tool(del);		/* left by a killed test of this run */
 	ck_assert_msg(admin_tool(argv) == 0, "groupadd %s failed", full);
 	remember(made_groups, &nmade_groups, full);
 	ck_assert_ptr_nonnull(gr = getgrnam(full));
+	ck_assert_uint_lt(strlen(full), namelen);
 	snprintf(name, namelen, "%s", full);
 	return gr->gr_gid;
 }
@@ -121,7 +174,7 @@ user_add(struct test_user *u, const char *suffix, const char *groups)
 	const char	*del[] = { "/usr/sbin/userdel", u->name, NULL };
 	int		 n = 0;
 
-	snprintf(u->name, sizeof(u->name), PREFIX "%s", suffix);
+	tagged_name(u->name, sizeof(u->name), suffix);
 	argv[n++] = "/usr/sbin/useradd";
 	argv[n++] = "--system";
 	argv[n++] = "--no-create-home";
@@ -133,7 +186,7 @@ user_add(struct test_user *u, const char *suffix, const char *groups)
 	}
 	argv[n++] = u->name;
 	argv[n] = NULL;
-	(void)admin_tool(del);		/* left by a failed test */
+	(void)admin_tool(del);		/* left by a killed test of this run */
 	ck_assert_msg(admin_tool(argv) == 0, "useradd %s failed", u->name);
 	remember(made_users, &nmade_users, u->name);
 	ck_assert_ptr_nonnull(pw = getpwnam(u->name));
@@ -141,21 +194,19 @@ user_add(struct test_user *u, const char *suffix, const char *groups)
 	u->gid = pw->pw_gid;
 }
 
-/* Deletes every user, then every group, whose name starts PREFIX. */
-void
-users_sweep(void)
+/* Deletes every user, then every group, that left_over names. */
+static void
+sweep(void)
 {
 	struct passwd	*pw;
 	struct group	*gr;
-	char		 names[64][32];
+	char		 names[64][NAME_LEN];
 	int		 i, n = 0;
 
-	if (!users_available())
-		return;
 	setpwent();
 	while ((pw = getpwent()) != NULL && n < 64)
-		if (strncmp(pw->pw_name, PREFIX, strlen(PREFIX)) == 0)
-			snprintf(names[n++], 32, "%s", pw->pw_name);
+		if (left_over(pw->pw_name))
+			snprintf(names[n++], NAME_LEN, "%s", pw->pw_name);
 	endpwent();
 	for (i = 0; i < n; i++) {
 		const char *argv[] = { "/usr/sbin/userdel", names[i], NULL };
@@ -164,13 +215,31 @@ users_sweep(void)
 	n = 0;
 	setgrent();
 	while ((gr = getgrent()) != NULL && n < 64)
-		if (strncmp(gr->gr_name, PREFIX, strlen(PREFIX)) == 0)
-			snprintf(names[n++], 32, "%s", gr->gr_name);
+		if (left_over(gr->gr_name))
+			snprintf(names[n++], NAME_LEN, "%s", gr->gr_name);
 	endgrent();
 	for (i = 0; i < n; i++) {
 		const char *argv[] = { "/usr/sbin/groupdel", names[i], NULL };
 		(void)admin_tool(argv);
 	}
+}
+
+/* At the runner's exit: what its killed tests left. */
+static void
+sweep_at_exit(void)
+{
+	if (getpid() == run_pid)
+		sweep();
+}
+
+void
+users_sweep(void)
+{
+	run_pid = getpid();
+	if (!users_available())
+		return;
+	sweep();
+	atexit(sweep_at_exit);
 }
 
 void
