@@ -403,8 +403,11 @@ holders_settled(void *arg)
 	w->waiting = status_uint(&d, "clients_waiting_input");
 	if (input > w->max_input)
 		w->max_input = input;
-	/* The frames that got room are in, the rest wait for it. */
-	return w->waiting >= HOLDERS - 4 && input >= w->limit * 3 / 4;
+	/*
+	 * The frames that got room are in (one user's share of the room
+	 * holds one such frame), the rest wait for it.
+	 */
+	return w->waiting >= HOLDERS - 4 && input >= (json_int_t)w->h->frame;
 }
 
 START_TEST(test_almost_full_frames_stay_within_the_input_cap)
