@@ -71,6 +71,7 @@ struct link {
 	char			 name[NODE_NAME_MAX + HOST_MAX + 32];
 
 	struct noise_hs		*hs;
+	bool			 hs_heard;	/* a valid message came */
 	struct noise_cipher	 tx, rx;
 	struct hello		 remote;
 	uint8_t			 hash[NOISE_HASH_LEN];	/* same at both ends */
@@ -310,6 +311,7 @@ link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 		link_stop(l, LINK_END_FAILED, "handshake failed");
 		return;
 	}
+	l->hs_heard = true;
 	if (l->outbound) {
 		/* We read message 2: the responder's HELLO; send ours. */
 		if (link_check_hello(l, payload, (size_t)n) == -1) {
@@ -1004,6 +1006,12 @@ enum link_state
 link_state(const struct link *l)
 {
 	return l->state;
+}
+
+bool
+link_hs_heard(const struct link *l)
+{
+	return l->hs_heard;
 }
 
 bool

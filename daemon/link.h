@@ -119,6 +119,12 @@ struct link_info {
 
 void		 link_info(const struct link *, struct link_info *);
 enum link_state	 link_state(const struct link *);
+/*
+ * Whether a valid handshake message has come from the peer: one made
+ * with the network key (XXpsk0 binds even the first to it), if perhaps
+ * replayed.  Stays true, once up too.
+ */
+bool		 link_hs_heard(const struct link *);
 bool		 link_outbound(const struct link *);
 /* The remote node's HELLO; valid once LINK_UP. */
 const struct hello *link_remote(const struct link *);
