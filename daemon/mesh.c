@@ -113,6 +113,7 @@ struct mesh {
 	struct event			*hs_log;
 	int64_t				 hs_quiet_until;
 	uint64_t			 hs_unlogged_src, hs_unlogged_all;
+	uint64_t			 hs_unlogged_heard;
 	char				 hs_last[ADDR_STRLEN];
 };
 
@@ -592,43 +593,51 @@ hs_log_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	log_warnx("mesh: %" PRIu64 " more handshakes closed in the last %d s "
 	    "to make room: %" PRIu64 " over max_handshakes_per_address, %"
-	    PRIu64 " over max_handshakes; the last was from %s",
+	    PRIu64 " over max_handshakes, %" PRIu64 " of them after a valid "
+	    "first message; the last was from %s",
 	    m->hs_unlogged_src + m->hs_unlogged_all, HS_LOG_MS / 1000,
-	    m->hs_unlogged_src, m->hs_unlogged_all, m->hs_last);
-	m->hs_unlogged_src = m->hs_unlogged_all = 0;
+	    m->hs_unlogged_src, m->hs_unlogged_all, m->hs_unlogged_heard,
+	    m->hs_last);
+	m->hs_unlogged_src = m->hs_unlogged_all = m->hs_unlogged_heard = 0;
 	m->hs_quiet_until = clock_ms() + HS_LOG_MS;
 }
 
 /*
- * Closes ml, the oldest handshake of its source (src not NULL, n of them
- * under way) or of all (n in all), to make room for a new one.  A flood
- * would log thousands of lines: the first drop is logged, the rest are
- * counted into one line per HS_LOG_MS.
+ * Closes ml, the handshake of its source (src not NULL, n of them under
+ * way) or of all (n in all) that hs_victim chose, to make room for a new
+ * one.  A flood would log thousands of lines: the first drop is logged,
+ * the rest are counted into one line per HS_LOG_MS.
  */
 static void
 hs_drop(struct mesh *m, struct mlink *ml, const uint8_t *src, size_t n)
 {
-	struct timeval	tv;
-	int64_t		now = clock_ms();
-	char		from[ADDR_STRLEN];
+	struct timeval	 tv;
+	int64_t		 now = clock_ms();
+	bool		 heard = link_hs_heard(ml->l);
+	const char	*which;
+	char		 from[ADDR_STRLEN];
 
 	m->hs_dropped++;
+	which = heard ? "oldest, every one having sent a valid first message" :
+	    "oldest that sent no valid message";
 	if (now >= m->hs_quiet_until) {
 		if (src != NULL)
 			log_warnx("mesh: %zu handshakes under way from %s, "
-			    "closing the oldest (%s); more such lines at most "
-			    "every %d s", n, hs_source_str(src, from),
+			    "closing the %s: %s; more such lines at most "
+			    "every %d s", n, hs_source_str(src, from), which,
 			    link_name(ml->l), HS_LOG_MS / 1000);
 		else
 			log_warnx("mesh: %zu handshakes under way, closing the "
-			    "oldest (%s); more such lines at most every %d s",
-			    n, link_name(ml->l), HS_LOG_MS / 1000);
+			    "%s: %s; more such lines at most every %d s",
+			    n, which, link_name(ml->l), HS_LOG_MS / 1000);
 		m->hs_quiet_until = now + HS_LOG_MS;
 	} else {
 		if (src != NULL)
 			m->hs_unlogged_src++;
 		else
 			m->hs_unlogged_all++;
+		if (heard)
+			m->hs_unlogged_heard++;
 		snprintf(m->hs_last, sizeof(m->hs_last), "%s",
 		    link_name(ml->l));
 		if (!evtimer_pending(m->hs_log, NULL)) {
@@ -642,26 +651,46 @@ hs_drop(struct mesh *m, struct mlink *ml, const uint8_t *src, size_t n)
 	    "too many handshakes");
 }
 
+/*
+ * Which handshake under way makes room for a new connection: of those
+ * from src if it is not NULL, else of all; *n says how many those are.
+ * Never the new one, or a flood that came first would hold its places
+ * until handshake_timeout.  A dialer without the network key cannot
+ * write a valid first message (XXpsk0 binds it to the key), and a real
+ * node's arrives half a round trip after its connection: the oldest that
+ * has not sent one goes first, the oldest of all only when every one
+ * has.  NULL if there are none.
+ */
+static struct mlink *
+hs_victim(struct mesh *m, const uint8_t *src, size_t *n)
+{
+	struct mlink	*ml, *oldest = NULL, *silent = NULL;
+
+	*n = 0;
+	TAILQ_FOREACH(ml, &m->handshakes, hs_entry) {
+		if (src != NULL && memcmp(ml->src, src, HS_SOURCE_LEN) != 0)
+			continue;
+		if ((*n)++ == 0)
+			oldest = ml;
+		if (silent == NULL && !link_hs_heard(ml->l))
+			silent = ml;
+	}
+	return silent != NULL ? silent : oldest;
+}
+
 void
 mesh_accept(struct mesh *m, int fd, const struct sockaddr *sa)
 {
-	struct mlink	*ml, *oldest = NULL;
+	struct mlink	*ml;
 	uint8_t		 src[HS_SOURCE_LEN];
-	size_t		 from_src = 0;
+	size_t		 n;
 
-	/*
-	 * Half-open connections each hold memory until handshake_timeout.
-	 * A real node's handshake takes milliseconds and a flood's never
-	 * ends, so when a limit is reached the oldest goes, not the new one.
-	 */
 	hs_source(sa, src);
-	TAILQ_FOREACH(ml, &m->handshakes, hs_entry)
-		if (memcmp(ml->src, src, sizeof(src)) == 0 && from_src++ == 0)
-			oldest = ml;
-	if (oldest != NULL && from_src >= m->max_hs_src)
-		hs_drop(m, oldest, src, from_src);
-	else if (!TAILQ_EMPTY(&m->handshakes) && m->nhandshakes >= m->max_hs)
-		hs_drop(m, TAILQ_FIRST(&m->handshakes), NULL, m->nhandshakes);
+	if ((ml = hs_victim(m, src, &n)) != NULL && n >= m->max_hs_src)
+		hs_drop(m, ml, src, n);
+	else if (m->nhandshakes >= m->max_hs &&
+	    (ml = hs_victim(m, NULL, &n)) != NULL)
+		hs_drop(m, ml, NULL, m->nhandshakes);
 
 	if ((ml = mlink_new(m)) == NULL) {
 		evutil_closesocket(fd);

@@ -21,6 +21,7 @@ struct link {
 	void			*arg;
 	enum link_state		 state;
 	bool			 outbound;
+	bool			 hs_heard;
 	char			 addr[HOST_MAX + 8];
 	struct hello		 remote;
 	char			 idstr[NODE_ID_STRLEN];
@@ -87,6 +88,7 @@ fake_link_new(const uint8_t *id, const char *name, bool outbound)
 	struct link	*l = alloc_link();
 
 	l->state = LINK_UP;
+	l->hs_heard = true;
 	l->outbound = outbound;
 	l->up_ms = clock_ms();
 	snprintf(l->addr, sizeof(l->addr), "127.0.0.1:7654");
@@ -133,10 +135,18 @@ fake_link_queue(struct link *l, size_t bytes)
 }
 
 void
+fake_link_hs_heard(struct link *l)
+{
+	ck_assert(l->state == LINK_HANDSHAKE);
+	l->hs_heard = true;
+}
+
+void
 fake_link_up(struct link *l, const uint8_t *id, const char *name)
 {
 	ck_assert(l->state != LINK_UP && l->state != LINK_CLOSED);
 	set_remote(l, id, name);
+	l->hs_heard = true;
 	l->state = LINK_UP;
 	l->up_ms = clock_ms();
 	l->ops->up(l, l->arg);
@@ -333,6 +343,12 @@ enum link_state
 link_state(const struct link *l)
 {
 	return l->state;
+}
+
+bool
+link_hs_heard(const struct link *l)
+{
+	return l->hs_heard;
 }
 
 bool

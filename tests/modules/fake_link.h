@@ -28,6 +28,8 @@ void		 fake_link_rtt(struct link *, int64_t us);
 void		 fake_link_queue(struct link *, size_t bytes);
 /* When it came up and when calls last used it (clock_ms; 0: never). */
 void		 fake_link_times(struct link *, int64_t up_ms, int64_t used_ms);
+/* A valid handshake message came from the peer: link_hs_heard says so. */
+void		 fake_link_hs_heard(struct link *);
 /* The handshake ends with node id; the owner's up() runs. */
 void		 fake_link_up(struct link *, const uint8_t *id,
 		    const char *name);

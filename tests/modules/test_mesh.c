@@ -9,8 +9,9 @@
  * again after a backoff, not while their node is linked anyway, and
  * forgotten on reset; shedding the slowest link and closing idle links
  * dialed for calls; the bounds on inbound handshakes, per source address
- * (IPv4, IPv6 /64) and in all, each closing the oldest to make room;
- * and the control ops peers, connect, disconnect and ping.
+ * (IPv4, IPv6 /64) and in all, each closing to make room the oldest that
+ * sent no valid handshake message, or the oldest when all did; and the
+ * control ops peers, connect, disconnect and ping.
  */
 #include <sys/socket.h>
 
@@ -823,6 +824,112 @@ START_TEST(test_handshakes_in_all)
 }
 END_TEST
 
+/* A flood: n connections, each from its own IPv6 /64 of one /48. */
+static void
+flood_many(struct link **l, int n, int first)
+{
+	char	addr[64];
+	int	i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(addr, sizeof(addr), "[2001:db8:7:%x::1]:1000",
+		    first + i);
+		l[i] = accept_from(addr);
+	}
+}
+
+START_TEST(test_handshakes_heard_kept_per_source)
+{
+	struct link	*h, *s[3 * HS_PER_SOURCE], *late, *l;
+	char		 addr[64];
+	int		 i, k;
+
+	/* A real node's first message came; then its address floods. */
+	h = accept_from("192.0.2.9:1000");
+	fake_link_hs_heard(h);
+	for (i = 0; i < 3 * HS_PER_SOURCE; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.9:%d", 2000 + i);
+		s[i] = accept_from(addr);
+		/* The silent ones go oldest first; h stays. */
+		ck_assert_int_eq(link_state(h), LINK_HANDSHAKE);
+		for (k = 0; k <= i; k++)
+			ck_assert_msg(link_state(s[k]) == (k < i + 2 -
+			    HS_PER_SOURCE ? LINK_CLOSED : LINK_HANDSHAKE),
+			    "after %d: silent %d in state %d", i, k,
+			    link_state(s[k]));
+	}
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh),
+	    2 * HS_PER_SOURCE + 1);
+
+	/* A silent one older than h goes before it too. */
+	late = accept_from("192.0.2.10:1000");
+	for (i = 0; i < HS_PER_SOURCE - 1; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.10:%d", 2000 + i);
+		s[i] = accept_from(addr);
+		fake_link_hs_heard(s[i]);
+	}
+	l = accept_from("192.0.2.10:3000");
+	ck_assert_int_eq(link_state(late), LINK_CLOSED);
+	assert_handshaking(s, HS_PER_SOURCE - 1);
+	fake_link_hs_heard(l);
+
+	/* All of an address past their first message: the oldest goes. */
+	(void)accept_from("192.0.2.10:3001");
+	ck_assert_int_eq(link_state(s[0]), LINK_CLOSED);
+	assert_handshaking(s + 1, HS_PER_SOURCE - 2);
+	ck_assert_int_eq(link_state(l), LINK_HANDSHAKE);
+
+	/* h finishes, through all of it. */
+	ck_assert_int_eq(link_state(h), LINK_HANDSHAKE);
+	fake_link_up(h, node[0].pk, node[0].name);
+	ck_assert(reported_up(h));
+	ck_assert_int_eq(ndowns, 0);
+}
+END_TEST
+
+START_TEST(test_handshakes_heard_kept_in_all)
+{
+	struct link	*h[2], *s[3 * HS_MAX], *late, *l;
+	/* The flood's that still hold a place: all but h's two. */
+	const int	 kept = 3 * HS_MAX - (HS_MAX - 2);
+	int		 k;
+
+	/* Two real nodes' first messages came, one of them behind a NAT. */
+	h[0] = accept_from("198.51.100.1:1000");
+	fake_link_hs_heard(h[0]);
+	late = accept_from("198.51.100.2:1000");	/* silent */
+	h[1] = accept_from("198.51.100.2:1001");
+	fake_link_hs_heard(h[1]);
+
+	/* A flood from thousands of /64s: silent ones go, oldest first. */
+	flood_many(s, 3 * HS_MAX, 1);
+	ck_assert_int_eq(link_state(late), LINK_CLOSED);
+	for (k = 0; k < 3 * HS_MAX; k++)
+		ck_assert_msg(link_state(s[k]) == (k < kept ?
+		    LINK_CLOSED : LINK_HANDSHAKE), "silent %d in state %d", k,
+		    link_state(s[k]));
+	ck_assert_int_eq(link_state(h[0]), LINK_HANDSHAKE);
+	ck_assert_int_eq(link_state(h[1]), LINK_HANDSHAKE);
+	ck_assert_uint_eq(mesh_handshakes_dropped(mesh), kept + 1);
+
+	/* Only once every one is past its first message does h[0] go. */
+	for (k = kept; k < 3 * HS_MAX; k++)
+		fake_link_hs_heard(s[k]);
+	l = accept_from("203.0.113.1:1000");
+	ck_assert_int_eq(link_state(h[0]), LINK_CLOSED);
+	ck_assert_int_eq(link_state(h[1]), LINK_HANDSHAKE);
+	ck_assert_int_eq(link_state(l), LINK_HANDSHAKE);
+	/* And a new silent one goes before the heard ones again. */
+	(void)accept_from("203.0.113.2:1000");
+	ck_assert_int_eq(link_state(l), LINK_CLOSED);
+	ck_assert_int_eq(link_state(h[1]), LINK_HANDSHAKE);
+	assert_handshaking(s + kept, 3 * HS_MAX - kept);
+	fake_link_up(h[1], node[1].pk, node[1].name);
+	ck_assert(reported_up(h[1]));
+	ck_assert_int_eq(ndowns, 0);
+}
+END_TEST
+
 START_TEST(test_target_dialed_and_redialed)
 {
 	int64_t	start;
@@ -1207,6 +1314,8 @@ module_suite(void)
 	tcase_add_test(tc, test_close_idle_call_links);
 	tcase_add_test(tc, test_handshakes_per_source);
 	tcase_add_test(tc, test_handshakes_in_all);
+	tcase_add_test(tc, test_handshakes_heard_kept_per_source);
+	tcase_add_test(tc, test_handshakes_heard_kept_in_all);
 	tcase_add_test(tc, test_target_dialed_and_redialed);
 	tcase_add_test(tc, test_target_linked_again_not_redialed);
 	tcase_add_test(tc, test_target_bye_waits_longer);
