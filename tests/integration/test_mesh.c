@@ -4,11 +4,14 @@
  * bootstrap, peers, ping across fragmentation, failure detection,
  * re-linking, foreign network keys, garbage on the mesh port,
  * simultaneous dials, and a real node linking through a flood of
- * half-open connections from one address.
+ * half-open connections from one address, and through one from
+ * thousands of addresses while its round trip is long.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -36,6 +39,18 @@
 #define FLOOD_CONNECTS	2000
 #define FLOOD_MS	3000
 #define FLOOD_READY	300	/* past the 256 that once filled a daemon */
+/*
+ * The flood from many addresses: 127.0.1.1 to 127.0.8.250, one
+ * connection each, and every FLOOD_SHARED-th from WAN_FROM, the real
+ * node's own address, over FLOOD_MANY_MS: the default max_handshakes
+ * (256) fill in 128 ms, the handshakes from WAN_FROM (8) in 32 ms.
+ */
+#define FLOOD_MANY_MS	1000
+#define FLOOD_SHARED	8
+/* The real node's link: WAN_DELAY_MS each way, from WAN_FROM. */
+#define WAN_DELAY_MS	150
+#define WAN_FROM	"127.0.0.2"
+#define WAN_RUNS	256	/* reads held back at once, each way */
 
 static struct daemon	n[4];
 
@@ -536,32 +551,52 @@ flood_reap(int *fds, size_t nfds)
 	return kept;
 }
 
+/* Where the flood's connection i comes from. */
+static void
+flood_from(int i, bool many, struct in_addr *a)
+{
+	if (!many)
+		inet_pton(AF_INET, FLOOD_FROM, a);
+	else if (i % FLOOD_SHARED == 0)
+		inet_pton(AF_INET, WAN_FROM, a);
+	else
+		a->s_addr = htonl(0x7f000000u | (uint32_t)(1 + i / 250) << 8 |
+		    (uint32_t)(1 + i % 250));
+}
+
 /*
- * The attacker, in a child process: FLOOD_CONNECTS connections from
- * FLOOD_FROM to port over about FLOOD_MS, never sending a byte, each
- * kept open until the daemon closes it.  Writes a byte to ready after
- * FLOOD_READY of them, and once done waits for stop to close.  Exits 0
- * if every connection could be started, and ready written.
+ * The attacker, in a child process: FLOOD_CONNECTS connections to port
+ * over about ms, from FLOOD_FROM, or with many from the addresses
+ * flood_from gives, never sending a byte, each kept open until the
+ * daemon closes it.  Writes a byte to ready after FLOOD_READY of them,
+ * and once done waits for stop to close.  Exits 0 if every connection
+ * could be started, and ready written.
  */
 static void
-flood(int port, int ready, int stop)
+flood(int port, bool many, long ms, int ready, int stop)
 {
 	static int		 fds[FLOOD_CONNECTS];
 	struct sockaddr_in	 from, to;
 	struct pollfd		 pfd = { stop, POLLIN, 0 };
+	struct rlimit		 rl;
 	size_t			 nopen = 0;
 	long			 t0 = test_now_ms(), due;
 	int			 i, fd, failed = 0;
 
+	/* Open until reaped: more than the usual soft limit may be. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	memset(&from, 0, sizeof(from));
 	from.sin_family = AF_INET;
-	inet_pton(AF_INET, FLOOD_FROM, &from.sin_addr);
 	memset(&to, 0, sizeof(to));
 	to.sin_family = AF_INET;
 	to.sin_port = htons((uint16_t)port);
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	for (i = 0; i < FLOOD_CONNECTS; i++) {
-		due = t0 + (long)i * FLOOD_MS / FLOOD_CONNECTS;
+		due = t0 + (long)i * ms / FLOOD_CONNECTS;
+		flood_from(i, many, &from.sin_addr);
 		if (test_now_ms() < due)
 			usleep((useconds_t)(due - test_now_ms()) * 1000);
 		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) ==
@@ -620,7 +655,7 @@ START_TEST(test_handshake_flood)
 	if (pid == 0) {
 		close(ready[0]);
 		close(stop[1]);
-		flood(daemon_port(&n[0]), ready[1], stop[0]);
+		flood(daemon_port(&n[0]), false, FLOOD_MS, ready[1], stop[0]);
 	}
 	close(ready[1]);
 	close(stop[0]);
@@ -661,6 +696,227 @@ START_TEST(test_handshake_flood)
 }
 END_TEST
 
+/* Bytes read from one end of the relay, held back until they are due. */
+struct wan_queue {
+	uint8_t	*buf;
+	size_t	 len;
+	struct {
+		long	 due;
+		size_t	 end;		/* of the bytes of this read */
+	}	 run[WAN_RUNS];
+	int	 nrun;
+};
+
+/* Reads what fd has into q, due WAN_DELAY_MS from now; -1 at its end. */
+static int
+wan_read(int fd, struct wan_queue *q)
+{
+	uint8_t	 tmp[65536], *p;
+	ssize_t	 r;
+
+	if ((r = read(fd, tmp, sizeof(tmp))) <= 0)
+		return -1;
+	if ((p = realloc(q->buf, q->len + (size_t)r)) == NULL)
+		return -1;
+	q->buf = p;
+	memcpy(q->buf + q->len, tmp, (size_t)r);
+	q->len += (size_t)r;
+	if (q->nrun == WAN_RUNS)	/* rare: late with the last run */
+		q->nrun--;
+	q->run[q->nrun].due = test_now_ms() + WAN_DELAY_MS;
+	q->run[q->nrun++].end = q->len;
+	return 0;
+}
+
+/* Writes the runs of q that are due to fd; -1 if it cannot. */
+static int
+wan_write(int fd, struct wan_queue *q)
+{
+	size_t	k;
+	int	i;
+
+	while (q->nrun > 0 && q->run[0].due <= test_now_ms()) {
+		k = q->run[0].end;
+		if (write(fd, q->buf, k) != (ssize_t)k)
+			return -1;
+		memmove(q->buf, q->buf + k, q->len - k);
+		q->len -= k;
+		for (i = 1; i < q->nrun; i++) {
+			q->run[i - 1] = q->run[i];
+			q->run[i - 1].end -= k;
+		}
+		q->nrun--;
+	}
+	return 0;
+}
+
+/* A connection to port from WAN_FROM, or -1. */
+static int
+wan_connect(int port)
+{
+	struct sockaddr_in	 from, to;
+	int			 fd, one = 1;
+
+	memset(&from, 0, sizeof(from));
+	from.sin_family = AF_INET;
+	inet_pton(AF_INET, WAN_FROM, &from.sin_addr);
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_port = htons((uint16_t)port);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return -1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&from, sizeof(from)) == -1 ||
+	    connect(fd, (struct sockaddr *)&to, sizeof(to)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A wide-area link, in a child process: takes one connection on lfd and
+ * carries it to port, from WAN_FROM, each byte WAN_DELAY_MS late either
+ * way.  The connection to port is made when the first bytes are due, so
+ * the daemon accepts it with the first handshake message right behind,
+ * as it would a distant node's.  Ends when stop closes, either end
+ * does, or after 15 s.
+ */
+static void
+wan_relay(int lfd, int port, int stop)
+{
+	struct wan_queue	 q[2];		/* to the daemon, back */
+	struct pollfd		 pfd[3];
+	long			 end = test_now_ms() + 15000, wait;
+	int			 fd[2] = { -1, -1 }, i, np;
+
+	memset(q, 0, sizeof(q));
+	pfd[0].fd = stop;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = lfd;
+	pfd[1].events = POLLIN;
+	if (poll(pfd, 2, 5000) != 1 || !(pfd[1].revents & POLLIN) ||
+	    (fd[1] = accept(lfd, NULL, NULL)) == -1)
+		_exit(1);
+	while (test_now_ms() < end) {
+		wait = 100;
+		for (i = 0; i < 2; i++)
+			if (q[i].nrun > 0 && q[i].run[0].due - test_now_ms() <
+			    wait)
+				wait = q[i].run[0].due - test_now_ms();
+		pfd[1].fd = fd[1];
+		pfd[2].fd = fd[0];
+		pfd[2].events = POLLIN;
+		np = fd[0] == -1 ? 2 : 3;
+		if (poll(pfd, (nfds_t)np, wait > 0 ? (int)wait : 0) == -1 ||
+		    pfd[0].revents != 0)
+			break;
+		if ((pfd[1].revents & (POLLIN | POLLHUP)) &&
+		    wan_read(fd[1], &q[0]) == -1)
+			break;
+		if (np == 3 && (pfd[2].revents & (POLLIN | POLLHUP)) &&
+		    wan_read(fd[0], &q[1]) == -1)
+			break;
+		if (fd[0] == -1 && q[0].nrun > 0 &&
+		    q[0].run[0].due <= test_now_ms() &&
+		    (fd[0] = wan_connect(port)) == -1)
+			_exit(1);
+		if ((fd[0] != -1 && wan_write(fd[0], &q[0]) == -1) ||
+		    wan_write(fd[1], &q[1]) == -1)
+			break;
+	}
+	_exit(0);
+}
+
+START_TEST(test_handshake_flood_many_far)
+{
+	struct want		 wa = { &n[1], "a", false };
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	struct pollfd		 pfd;
+	char			 addr[64], out[1024], err[1024], c;
+	long			 t0, dt;
+	json_t			*j;
+	json_int_t		 dropped;
+	pid_t			 relay, pid;
+	int			 lfd, ready[2], stop[2], rc, status;
+
+	/* a keeps half-open connections the default 5 s. */
+	daemon_config(&n[0], "ping_interval = 100ms\ndead_after = 1s\n");
+	daemon_start(&n[0], "a", NULL);
+	start(&n[1], "b", NULL);
+
+	/* b reaches a over a 300 ms round trip, from WAN_FROM. */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    -1);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sin.sin_port));
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(stop, O_CLOEXEC), 0);
+	ck_assert_int_ne(relay = fork(), -1);
+	if (relay == 0) {
+		close(ready[0]);
+		close(ready[1]);
+		close(stop[1]);
+		wan_relay(lfd, daemon_port(&n[0]), stop[0]);
+	}
+	close(lfd);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		close(ready[0]);
+		close(stop[1]);
+		flood(daemon_port(&n[0]), true, FLOOD_MANY_MS, ready[1],
+		    stop[0]);
+	}
+	close(ready[1]);
+	close(stop[0]);
+	pfd.fd = ready[0];
+	pfd.events = POLLIN;
+	ck_assert_msg(poll(&pfd, 1, 5000) == 1 && read(ready[0], &c, 1) == 1,
+	    "the flood did not get going");
+
+	/*
+	 * Mid-flood, b dials a.  a holds b's handshake from its first
+	 * message to its third, a round trip (300 ms), while the flood
+	 * fills max_handshakes twice over and the 8 places of b's address
+	 * nine times over.
+	 */
+	t0 = test_now_ms();
+	rc = peerctl_run(&n[1], out, sizeof(out), err, sizeof(err), "connect",
+	    addr, NULL);
+	dt = test_now_ms() - t0;
+	ck_assert_msg(rc == 0, "connect failed after %ld ms: %s", dt, err);
+	ck_assert_msg(wait_until(linked, &wa, dt < 1000 ? (int)(1000 - dt) :
+	    0), "b not linked to a within 1 s of dialing (connect took %ld "
+	    "ms)", dt);
+
+	/* a made room by closing the flood's silent connections only. */
+	ck_assert_msg(daemon_log_wait(&n[0], "closing the oldest that sent "
+	    "no valid message", 1000), "a dropped nothing");
+	close(stop[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the flood could not open all its connections");
+	ck_assert_int_eq(waitpid(relay, &status, 0), relay);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the relay failed");
+	close(ready[0]);
+	ck_assert_int_eq(log_count(&n[0], "every one having sent"), 0);
+	ck_assert_ptr_nonnull(j = peerctl_json(&n[0], &status, "status",
+	    NULL));
+	dropped = json_integer_value(json_object_get(j, "handshakes_dropped"));
+	json_decref(j);
+	ck_assert_msg(dropped >= 1500 && dropped <= 2000, "status says %lld "
+	    "handshakes dropped", (long long)dropped);
+}
+END_TEST
+
 Suite *
 mesh_suite(void)
 {
@@ -680,6 +936,7 @@ mesh_suite(void)
 	tcase_add_test(tc, test_long_names);
 	tcase_add_test(tc, test_ping_flood_keeps_link);
 	tcase_add_test(tc, test_handshake_flood);
+	tcase_add_test(tc, test_handshake_flood_many_far);
 	suite_add_tcase(s, tc);
 	return s;
 }
