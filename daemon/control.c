@@ -1261,10 +1261,17 @@ control_stats(const struct control *ctl, struct control_stats *st)
 void
 control_free(struct control *ctl)
 {
-	struct stat	st;
+	struct ctl_conn	*c;
+	struct stat	 st;
 
 	if (ctl == NULL)
 		return;
+	/*
+	 * No room goes to a waiter now: its read would be scheduled on a
+	 * loop that may not run again, and its connection never freed.
+	 */
+	while ((c = TAILQ_FIRST(&ctl->input_waiters)) != NULL)
+		ctl_input_unqueue(c);
 	while (!TAILQ_EMPTY(&ctl->conns))
 		ctl_conn_free(TAILQ_FIRST(&ctl->conns));
 	if (ctl->lev != NULL) {
