@@ -142,18 +142,26 @@ check-asan: deps
 # libFuzzer targets (clang); each runs FUZZ_SECONDS on its seed corpus.
 FUZZ_SECONDS	?= 60
 FUZZ_BUILD	= build-fuzz
+FUZZ_SAN	= address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -Idaemon $(WARN) \
-		  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+		  -fsanitize=fuzzer-no-link,$(FUZZ_SAN)
 FUZZ_BINS	= $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRC))
 
-# Built into every target; the link targets share it (link_peer.h).
-FUZZ_COMMON	= tests/fuzz/link_peer.c
+# Built once, linked into every target; the link targets share
+# link_peer.c (link_peer.h).
+FUZZ_COMMON	= $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,tests/fuzz/link_peer.c \
+		  $(LIB_SRC) $(DAEMON_SRC))
 
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_COMMON) tests/fuzz/link_peer.h \
-		  $(LIB_SRC) $(DAEMON_SRC)
-	@mkdir -p $(FUZZ_BUILD)
-	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_COMMON) $(LIB_SRC) \
-	    $(DAEMON_SRC) $(DAEMON_LIBS)
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_COMMON)
+	clang -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(DAEMON_LIBS)
+
+# Kept for the next build, not removed as intermediates.
+.SECONDARY: $(FUZZ_COMMON) $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_SRC))
+-include $(wildcard $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/obj/*/*/*.d)
 
 fuzz: deps $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
