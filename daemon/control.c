@@ -736,6 +736,11 @@ ctl_input_room(struct ctl_conn *c, size_t need)
 	evtimer_del(c->frame_timer);
 	TAILQ_INSERT_TAIL(&ctl->input_waiters, c, wait_entry);
 	ctl->ninput_waiters++;
+	/* Without early close (not epoll), a waiter is seen gone in turn. */
+	if (c->hangup == NULL && (event_base_get_features(ctl->base) &
+	    EV_FEATURE_EARLY_CLOSE))
+		c->hangup = event_new(ctl->base, bufferevent_getfd(c->bev),
+		    EV_CLOSED, ctl_hangup_cb, c);
 	if (c->hangup != NULL)
 		event_add(c->hangup, NULL);
 	/* Others before it may be over their share: it may pass them. */
@@ -1038,10 +1043,6 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->close_timer = evtimer_new(ctl->base, ctl_close_timeout, c);
 	c->frame_timer = evtimer_new(ctl->base, ctl_frame_timeout, c);
-	/* Without early close (not epoll), a waiter is seen gone in turn. */
-	if (event_base_get_features(ctl->base) & EV_FEATURE_EARLY_CLOSE)
-		c->hangup = event_new(ctl->base, fd, EV_CLOSED, ctl_hangup_cb,
-		    c);
 	if (c->bev == NULL || c->close_timer == NULL || c->frame_timer == NULL) {
 		log_warnx("control %s: cannot set up the connection", c->name);
 		if (c->bev != NULL)
@@ -1052,8 +1053,6 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 			event_free(c->close_timer);
 		if (c->frame_timer != NULL)
 			event_free(c->frame_timer);
-		if (c->hangup != NULL)
-			event_free(c->hangup);
 		free(c);
 		return;
 	}
