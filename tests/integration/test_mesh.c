@@ -633,64 +633,109 @@ log_count(const struct daemon *d, const char *s)
 	return count;
 }
 
+/*
+ * Starts flood() in a child, which stops when stop_r reads end of file;
+ * returns once its connections are going.
+ */
+static pid_t
+flood_start(int port, bool many, long ms, int stop_r, int stop_w)
+{
+	struct pollfd	pfd;
+	pid_t		pid;
+	char		c;
+	int		ready[2];
+
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		close(ready[0]);
+		close(stop_w);
+		flood(port, many, ms, ready[1], stop_r);
+	}
+	close(ready[1]);
+	pfd.fd = ready[0];
+	pfd.events = POLLIN;
+	ck_assert_msg(poll(&pfd, 1, 5000) == 1 && read(ready[0], &c, 1) == 1,
+	    "the flood did not get going");
+	close(ready[0]);
+	return pid;
+}
+
+/* Reaps a child the test started, which must have exited 0. */
+static void
+child_done(pid_t pid, const char *what)
+{
+	int	status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "%s failed", what);
+}
+
+/* b dials addr mid-flood, and is linked within 1 s of dialing. */
+static void
+connect_within_a_second(struct daemon *b, const char *addr, struct want *wa)
+{
+	char	out[1024], err[1024];
+	long	t0, dt;
+	int	rc;
+
+	t0 = test_now_ms();
+	rc = peerctl_run(b, out, sizeof(out), err, sizeof(err), "connect",
+	    addr, NULL);
+	dt = test_now_ms() - t0;
+	ck_assert_msg(rc == 0, "connect failed after %ld ms: %s", dt, err);
+	ck_assert_msg(wait_until(linked, wa, dt < 1000 ? (int)(1000 - dt) :
+	    0), "b not linked to a within 1 s of dialing (connect took %ld "
+	    "ms)", dt);
+}
+
+/* status's handshakes_dropped of d. */
+static json_int_t
+handshakes_dropped(const struct daemon *d)
+{
+	json_t		*j;
+	json_int_t	 v;
+	int		 status;
+
+	ck_assert_ptr_nonnull(j = peerctl_json(d, &status, "status", NULL));
+	v = json_integer_value(json_object_get(j, "handshakes_dropped"));
+	json_decref(j);
+	return v;
+}
+
 START_TEST(test_handshake_flood)
 {
 	struct want	 wa = { &n[1], "a", false };
-	struct pollfd	 pfd;
-	char		 addr[64], out[1024], err[1024], c;
-	long		 t0, dt;
-	json_t		*j;
+	char		 addr[64];
 	json_int_t	 dropped;
 	pid_t		 pid;
-	int		 ready[2], stop[2], rc, status;
+	int		 stop[2];
 
 	/* a keeps half-open connections the default 5 s. */
 	daemon_config(&n[0], "ping_interval = 100ms\ndead_after = 1s\n");
 	daemon_start(&n[0], "a", NULL);
 	start(&n[1], "b", NULL);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&n[0]));
-	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(stop, O_CLOEXEC), 0);
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid == 0) {
-		close(ready[0]);
-		close(stop[1]);
-		flood(daemon_port(&n[0]), false, FLOOD_MS, ready[1], stop[0]);
-	}
-	close(ready[1]);
+	pid = flood_start(daemon_port(&n[0]), false, FLOOD_MS, stop[0],
+	    stop[1]);
 	close(stop[0]);
-	pfd.fd = ready[0];
-	pfd.events = POLLIN;
-	ck_assert_msg(poll(&pfd, 1, 5000) == 1 && read(ready[0], &c, 1) == 1,
-	    "the flood did not get going");
 
 	/* Mid-flood, b dials a: linked at once, as without the flood. */
-	t0 = test_now_ms();
-	rc = peerctl_run(&n[1], out, sizeof(out), err, sizeof(err), "connect",
-	    addr, NULL);
-	dt = test_now_ms() - t0;
-	ck_assert_msg(rc == 0, "connect failed after %ld ms: %s", dt, err);
-	ck_assert_msg(wait_until(linked, &wa, dt < 1000 ? (int)(1000 - dt) :
-	    0), "b not linked to a within 1 s of dialing (connect took %ld "
-	    "ms)", dt);
+	connect_within_a_second(&n[1], addr, &wa);
 
 	/* a made room by closing the flood's oldest, and said so once. */
 	ck_assert_msg(daemon_log_wait(&n[0], "handshakes under way from "
 	    FLOOD_FROM ", closing the oldest", 1000), "a dropped nothing");
 	close(stop[1]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "the flood could not open all its connections");
-	close(ready[0]);
+	child_done(pid, "the flood");
 	ck_assert_msg(daemon_log_wait(&n[0], "more handshakes closed in the "
 	    "last 5 s", 7000), "a did not count the rest");
 	ck_assert_int_eq(log_count(&n[0], "closing the oldest"), 1);
 	ck_assert(wait_until(linked, &wa, 100));
 	/* status counts every one dropped: all but the last few held. */
-	ck_assert_ptr_nonnull(j = peerctl_json(&n[0], &status, "status",
-	    NULL));
-	dropped = json_integer_value(json_object_get(j, "handshakes_dropped"));
-	json_decref(j);
+	dropped = handshakes_dropped(&n[0]);
 	ck_assert_msg(dropped >= 1900 && dropped <= 2000, "status says %lld "
 	    "handshakes dropped", (long long)dropped);
 }
@@ -834,13 +879,10 @@ START_TEST(test_handshake_flood_many_far)
 	struct want		 wa = { &n[1], "a", false };
 	struct sockaddr_in	 sin;
 	socklen_t		 len = sizeof(sin);
-	struct pollfd		 pfd;
-	char			 addr[64], out[1024], err[1024], c;
-	long			 t0, dt;
-	json_t			*j;
+	char			 addr[64];
 	json_int_t		 dropped;
 	pid_t			 relay, pid;
-	int			 lfd, ready[2], stop[2], rc, status;
+	int			 lfd, stop[2];
 
 	/* a keeps half-open connections the default 5 s. */
 	daemon_config(&n[0], "ping_interval = 100ms\ndead_after = 1s\n");
@@ -857,29 +899,16 @@ START_TEST(test_handshake_flood_many_far)
 	ck_assert_int_eq(listen(lfd, 1), 0);
 	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sin.sin_port));
-	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(stop, O_CLOEXEC), 0);
 	ck_assert_int_ne(relay = fork(), -1);
 	if (relay == 0) {
-		close(ready[0]);
-		close(ready[1]);
 		close(stop[1]);
 		wan_relay(lfd, daemon_port(&n[0]), stop[0]);
 	}
 	close(lfd);
-	ck_assert_int_ne(pid = fork(), -1);
-	if (pid == 0) {
-		close(ready[0]);
-		close(stop[1]);
-		flood(daemon_port(&n[0]), true, FLOOD_MANY_MS, ready[1],
-		    stop[0]);
-	}
-	close(ready[1]);
+	pid = flood_start(daemon_port(&n[0]), true, FLOOD_MANY_MS, stop[0],
+	    stop[1]);
 	close(stop[0]);
-	pfd.fd = ready[0];
-	pfd.events = POLLIN;
-	ck_assert_msg(poll(&pfd, 1, 5000) == 1 && read(ready[0], &c, 1) == 1,
-	    "the flood did not get going");
 
 	/*
 	 * Mid-flood, b dials a.  a holds b's handshake from its first
@@ -887,31 +916,16 @@ START_TEST(test_handshake_flood_many_far)
 	 * fills max_handshakes twice over and the 8 places of b's address
 	 * nine times over.
 	 */
-	t0 = test_now_ms();
-	rc = peerctl_run(&n[1], out, sizeof(out), err, sizeof(err), "connect",
-	    addr, NULL);
-	dt = test_now_ms() - t0;
-	ck_assert_msg(rc == 0, "connect failed after %ld ms: %s", dt, err);
-	ck_assert_msg(wait_until(linked, &wa, dt < 1000 ? (int)(1000 - dt) :
-	    0), "b not linked to a within 1 s of dialing (connect took %ld "
-	    "ms)", dt);
+	connect_within_a_second(&n[1], addr, &wa);
 
 	/* a made room by closing the flood's silent connections only. */
 	ck_assert_msg(daemon_log_wait(&n[0], "closing the oldest that sent "
 	    "no valid message", 1000), "a dropped nothing");
 	close(stop[1]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "the flood could not open all its connections");
-	ck_assert_int_eq(waitpid(relay, &status, 0), relay);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "the relay failed");
-	close(ready[0]);
+	child_done(pid, "the flood");
+	child_done(relay, "the relay");
 	ck_assert_int_eq(log_count(&n[0], "every one having sent"), 0);
-	ck_assert_ptr_nonnull(j = peerctl_json(&n[0], &status, "status",
-	    NULL));
-	dropped = json_integer_value(json_object_get(j, "handshakes_dropped"));
-	json_decref(j);
+	dropped = handshakes_dropped(&n[0]);
 	ck_assert_msg(dropped >= 1500 && dropped <= 2000, "status says %lld "
 	    "handshakes dropped", (long long)dropped);
 }
