@@ -6,10 +6,10 @@
  * are swapped in place, so the modules that hold the access keep it.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
