@@ -455,6 +455,27 @@ daemons_free(struct daemon *ds, int n)
 }
 
 void
+daemons_init_with_apps(struct daemon *ds, pid_t *apps, int n)
+{
+	int	i;
+
+	daemons_init_mesh(ds, n);
+	for (i = 0; i < n; i++)
+		apps[i] = -1;
+}
+
+void
+daemons_free_with_apps(struct daemon *ds, pid_t *apps, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		if (apps[i] != -1)
+			echo_stop(apps[i], SIGKILL);
+	daemons_free(ds, n);
+}
+
+void
 daemon_release(struct daemon *d, char *why, size_t whylen)
 {
 	why[0] = '\0';

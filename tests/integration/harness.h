@@ -62,6 +62,10 @@ int	daemon_stop(struct daemon *, int sig);
 void	daemon_free(struct daemon *);
 /* The same for n daemons: all are freed before any failure counts. */
 void	daemons_free(struct daemon *, int n);
+/* daemons_init_mesh, and no serving app yet on any: apps[i] = -1. */
+void	daemons_init_with_apps(struct daemon *, pid_t *apps, int n);
+/* Kills the apps that were started (echo_stop), then daemons_free. */
+void	daemons_free_with_apps(struct daemon *, pid_t *apps, int n);
 /* As daemon_free, but says what went wrong in why ("" if nothing). */
 void	daemon_release(struct daemon *, char *why, size_t whylen);
 /* A libpeer handle on its socket; fails the test if none opens. */

@@ -36,22 +36,13 @@ static pid_t		svc[N];
 static void
 setup(void)
 {
-	int	i;
-
-	daemons_init_mesh(d, N);
-	for (i = 0; i < N; i++)
-		svc[i] = -1;
+	daemons_init_with_apps(d, svc, N);
 }
 
 static void
 teardown(void)
 {
-	int	i;
-
-	for (i = 0; i < N; i++)
-		if (svc[i] != -1)
-			echo_stop(svc[i], SIGKILL);
-	daemons_free(d, N);
+	daemons_free_with_apps(d, svc, N);
 }
 
 /* Starts daemon i, bootstrapped to daemon boot (-1: none). */

@@ -596,30 +596,49 @@ child_asks(int out)
 	_exit(0);
 }
 
-/* What the parent reads from the child's pipe. */
-struct child_codes {
+/* What is read from a non-blocking fd, until it ends or buf is full. */
+struct drain {
 	int	fd;
-	uint8_t	codes[2];
-	size_t	n;
+	uint8_t	buf[4096];
+	size_t	len;
 	bool	eof;
 };
 
-static bool
-child_answered(void *arg)
+/* Reads what is there now. */
+static void
+drain_some(struct drain *dr)
 {
-	struct child_codes	*cc = arg;
-	ssize_t			 n;
+	ssize_t	n;
 
-	while (!cc->eof && cc->n < sizeof(cc->codes)) {
-		n = read(cc->fd, cc->codes + cc->n, sizeof(cc->codes) - cc->n);
+	while (!dr->eof && dr->len < sizeof(dr->buf)) {
+		n = read(dr->fd, dr->buf + dr->len, sizeof(dr->buf) - dr->len);
 		if (n == -1 && errno == EAGAIN)
 			break;
 		if (n <= 0)
-			cc->eof = true;
+			dr->eof = true;
 		else
-			cc->n += (size_t)n;
+			dr->len += (size_t)n;
 	}
-	return cc->eof || cc->n == sizeof(cc->codes);
+}
+
+/* The child wrote its two codes, or ended. */
+static bool
+child_answered(void *arg)
+{
+	struct drain	*dr = arg;
+
+	drain_some(dr);
+	return dr->eof || dr->len >= 2;
+}
+
+/* The daemon closed the connection. */
+static bool
+drained(void *arg)
+{
+	struct drain	*dr = arg;
+
+	drain_some(dr);
+	return dr->eof;
 }
 
 static void
@@ -630,7 +649,7 @@ wake(evutil_socket_t fd, short what, void *arg)
 
 START_TEST(test_admin_op_needs_root_or_the_daemons_user)
 {
-	struct child_codes	 cc = { 0 };
+	struct drain		 cc = { 0 };
 	struct event		*ev;
 	pid_t			 pid;
 	int			 p[2], status;
@@ -666,12 +685,12 @@ START_TEST(test_admin_op_needs_root_or_the_daemons_user)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "the client of uid %d failed (status %d)", NOBODY, status);
-	ck_assert_uint_eq(cc.n, 2);
-	ck_assert_msg(cc.codes[0] == PEER_PERMISSION_DENIED,
+	ck_assert_uint_eq(cc.len, 2);
+	ck_assert_msg(cc.buf[0] == PEER_PERMISSION_DENIED,
 	    "admin op from uid %d: code %u, not PERMISSION_DENIED", NOBODY,
-	    cc.codes[0]);
-	ck_assert_msg(cc.codes[1] == PEER_OK,
-	    "echo from uid %d: code %u, not OK", NOBODY, cc.codes[1]);
+	    cc.buf[0]);
+	ck_assert_msg(cc.buf[1] == PEER_OK,
+	    "echo from uid %d: code %u, not OK", NOBODY, cc.buf[1]);
 }
 END_TEST
 
@@ -733,32 +752,6 @@ START_TEST(test_malformed_cbor_closes)
 	ck_assert_int_eq(ngone, 3);
 }
 END_TEST
-
-/* Reads fd until the daemon closes it. */
-struct drain {
-	int	fd;
-	uint8_t	buf[4096];
-	size_t	len;
-	bool	eof;
-};
-
-static bool
-drained(void *arg)
-{
-	struct drain	*dr = arg;
-	ssize_t		 n;
-
-	while (!dr->eof && dr->len < sizeof(dr->buf)) {
-		n = read(dr->fd, dr->buf + dr->len, sizeof(dr->buf) - dr->len);
-		if (n == -1 && errno == EAGAIN)
-			break;
-		if (n <= 0)
-			dr->eof = true;
-		else
-			dr->len += (size_t)n;
-	}
-	return dr->eof;
-}
 
 START_TEST(test_truncated_frame)
 {
