@@ -42,6 +42,9 @@
 #define LINK_WRITE_MAX		(256u << 10)	/* bytes one write may give */
 #define LINK_PINGS_MAX		64	/* user pings outstanding */
 #define LINK_KEEPALIVE_SLOTS	8	/* keep-alive pings remembered */
+#define LINK_QUIET_MIN_MS	250	/* a pong this late: the peer is quiet */
+#define LINK_QUIET_RTTS		4	/* or this many round trips, if more */
+#define LINK_STALL_MS		200	/* a tick this late: our loop stalled */
 
 struct link_ping {
 	TAILQ_ENTRY(link_ping)	 entry;
@@ -84,7 +87,11 @@ struct link {
 
 	int64_t			 up_ms;
 	int64_t			 used_ms;	/* last call message sent */
-	int64_t			 last_rx_ms;
+	/* Microseconds: a pong on loopback comes within one millisecond. */
+	int64_t			 last_rx_us;
+	int64_t			 ping_us;	/* last keep-alive ping sent */
+	int64_t			 due_us;	/* when the tick should run */
+	bool			 quiet;		/* reported, no traffic since */
 	uint64_t		 bytes_in, bytes_out, msgs_in, msgs_out;
 	int64_t			 rtt_last_us, rtt_avg_us, rtt_min_us;
 
@@ -99,6 +106,9 @@ struct link {
 
 static int	link_flush(struct link *);
 static void	link_flush_cb(evutil_socket_t, short, void *);
+static void	link_tick(evutil_socket_t, short, void *);
+static int	link_arm(struct link *, int64_t);
+static void	link_read_waiting(struct link *);
 
 static void
 link_reap(evutil_socket_t fd, short what, void *arg)
@@ -137,14 +147,25 @@ pings_fail(struct link *l, const char *why)
 	}
 }
 
+/* A pong that waits unread, after a stall of ours, is not late. */
 static void
 ping_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct link_ping	*p = arg;
-	link_ping_fn		*fn = p->fn;
-	void			*parg = p->arg;
+	struct link		*l = p->l;
+	link_ping_fn		*fn;
+	void			*parg;
+	uint64_t		 seq = p->seq;
 
 	(void)fd; (void)what;
+	link_read_waiting(l);
+	TAILQ_FOREACH(p, &l->pings, entry)
+		if (p->seq == seq)
+			break;
+	if (p == NULL)
+		return;		/* answered, or the link closed */
+	fn = p->fn;
+	parg = p->arg;
 	ping_free(p);
 	fn(LINK_PING_TIMEOUT, -1, "no pong before the deadline", parg);
 }
@@ -274,8 +295,6 @@ link_check_hello(struct link *l, const uint8_t *buf, size_t len)
 static void
 link_up(struct link *l)
 {
-	struct timeval	tv;
-
 	memcpy(l->hash, noise_hs_hash(l->hs), sizeof(l->hash));
 	if (noise_hs_split(l->hs, &l->tx, &l->rx) == -1) {
 		link_stop(l, LINK_END_FAILED, "handshake split failed");
@@ -284,12 +303,12 @@ link_up(struct link *l)
 	noise_hs_free(l->hs);
 	l->hs = NULL;
 	l->state = LINK_UP;
-	l->up_ms = l->last_rx_ms = clock_us() / 1000;
+	l->ping_us = l->last_rx_us = clock_us();
+	l->up_ms = l->last_rx_us / 1000;
 	link_set_name(l);
 	event_free(l->timer);
-	duration_timeval(l->par->ping_interval, &tv);
-	l->timer = event_new(l->par->base, -1, EV_PERSIST, link_tick, l);
-	if (l->timer == NULL || event_add(l->timer, &tv) == -1) {
+	if ((l->timer = evtimer_new(l->par->base, link_tick, l)) == NULL ||
+	    link_arm(l, l->ping_us) == -1) {
 		link_stop(l, LINK_END_FAILED, "cannot start keep-alive timer");
 		return;
 	}
@@ -621,7 +640,8 @@ link_readable(evutil_socket_t fd, short what, void *arg)
 			} else
 				v[1].iov_len = (size_t)n - v[0].iov_len;
 			evbuffer_commit_space(l->in, v, nv);
-			l->last_rx_ms = clock_us() / 1000;
+			l->last_rx_us = clock_us();
+			l->quiet = false;
 		}
 	}
 	link_process(l);
@@ -676,27 +696,98 @@ link_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-/* Keep-alive: ping, and close a link that has gone silent. */
+/*
+ * How long after a keep-alive ping with no traffic since the peer is
+ * quiet: a few round trips, and never less than LINK_QUIET_MIN_MS.
+ */
+static int64_t
+link_quiet_us(const struct link *l)
+{
+	int64_t	us = l->rtt_avg_us < 0 ? 0 : LINK_QUIET_RTTS * l->rtt_avg_us;
+
+	return us > LINK_QUIET_MIN_MS * 1000 ? us : LINK_QUIET_MIN_MS * 1000;
+}
+
+/* Sets the tick for what is due next: a ping, a quiet or a dead check. */
+static int
+link_arm(struct link *l, int64_t now)
+{
+	struct timeval	tv;
+	int64_t		due, t;
+
+	due = l->ping_us + (int64_t)l->par->ping_interval * 1000;
+	if ((t = l->last_rx_us + (int64_t)l->par->dead_after * 1000) < due)
+		due = t;
+	if (!l->quiet && l->last_rx_us < l->ping_us &&
+	    (t = l->ping_us + link_quiet_us(l)) < due)
+		due = t;
+	l->due_us = due;
+	t = due > now ? due - now : 0;
+	tv.tv_sec = (time_t)(t / 1000000);
+	tv.tv_usec = (suseconds_t)(t % 1000000);
+	return evtimer_add(l->timer, &tv);
+}
+
+/* Reads what waits on the socket, as if it had said it was readable. */
+static void
+link_read_waiting(struct link *l)
+{
+	if (l->rd != NULL)
+		link_readable(event_get_fd(l->rd), EV_READ, l);
+}
+
+/*
+ * Keep-alive: pings every ping_interval, tells the owner when a ping
+ * goes unanswered (quiet), and closes a link silent for dead_after.
+ * Silence is the peer's only once what already waits has been read,
+ * and not while our own loop was stalled: a tick that runs late takes
+ * the lateness off the silence.
+ */
 static void
 link_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct link		*l = arg;
-	int64_t			 now = clock_us();
+	int64_t			 now = clock_us(), late = now - l->due_us;
 	int			 slot;
 	char			 reason[64];
 
 	(void)fd; (void)what;
-	if (now / 1000 - l->last_rx_ms >= (int64_t)l->par->dead_after) {
+	if (late > LINK_STALL_MS * 1000) {
+		l->last_rx_us = l->last_rx_us + late < now ?
+		    l->last_rx_us + late : now;
+		l->ping_us = l->ping_us + late < now ? l->ping_us + late : now;
+	}
+	link_read_waiting(l);
+	if (l->state != LINK_UP)
+		return;
+	if (now - l->last_rx_us >= (int64_t)l->par->dead_after * 1000) {
 		snprintf(reason, sizeof(reason), "no traffic for %" PRId64
-		    " ms", now / 1000 - l->last_rx_ms);
+		    " ms", (now - l->last_rx_us) / 1000);
 		log_info("link %s: %s, closing", l->name, reason);
 		link_stop(l, LINK_END_SILENT, reason);
 		return;
 	}
-	slot = (int)(++l->seq % LINK_KEEPALIVE_SLOTS);
-	l->keepalive[slot].seq = l->seq;
-	l->keepalive[slot].sent_us = now;
-	(void)link_put_ping(l, "ping", l->seq, NULL, 0, false);
+	if (!l->quiet && l->last_rx_us < l->ping_us &&
+	    now - l->ping_us >= link_quiet_us(l)) {
+		l->quiet = true;
+		log_debug("link %s: no answer to a ping for %" PRId64 " ms",
+		    l->name, (now - l->ping_us) / 1000);
+		if (l->ops->quiet != NULL)
+			l->ops->quiet(l, l->arg);
+		if (l->state != LINK_UP)
+			return;
+	}
+	if (now - l->ping_us >= (int64_t)l->par->ping_interval * 1000) {
+		slot = (int)(++l->seq % LINK_KEEPALIVE_SLOTS);
+		l->keepalive[slot].seq = l->seq;
+		l->keepalive[slot].sent_us = now;
+		l->ping_us = now;
+		(void)link_put_ping(l, "ping", l->seq, NULL, 0, false);
+		if (l->state != LINK_UP)
+			return;
+	}
+	if (link_arm(l, now) == -1)
+		link_stop(l, LINK_END_FAILED, "cannot set keep-alive timer");
 }
 
 static void
@@ -1012,6 +1103,23 @@ bool
 link_hs_heard(const struct link *l)
 {
 	return l->hs_heard;
+}
+
+bool
+link_quiet(const struct link *l)
+{
+	return l->quiet;
+}
+
+int
+link_limit_handshake(struct link *l, uint64_t ms)
+{
+	struct timeval	tv;
+
+	if (l->state != LINK_CONNECTING && l->state != LINK_HANDSHAKE)
+		return 0;
+	duration_timeval(ms, &tv);
+	return evtimer_add(l->timer, &tv);
 }
 
 bool

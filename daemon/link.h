@@ -62,6 +62,12 @@ struct link_ops {
 	void	(*message)(struct link *, const char *type,
 		    const struct cbor_field *, int nf, const uint8_t *msg,
 		    size_t len, void *arg);
+	/*
+	 * A keep-alive ping went unanswered for a few round trips (at
+	 * least LINK_QUIET_MIN_MS), and nothing else came: the peer may
+	 * be frozen.  Once, until traffic comes again.
+	 */
+	void	(*quiet)(struct link *, void *arg);
 };
 
 /* Starts a dial to HOST:PORT (names resolved asynchronously). */
@@ -125,6 +131,10 @@ enum link_state	 link_state(const struct link *);
  * replayed.  Stays true, once up too.
  */
 bool		 link_hs_heard(const struct link *);
+/* Whether a keep-alive ping went unanswered, with no traffic since. */
+bool		 link_quiet(const struct link *);
+/* Ends the handshake ms from now instead of after handshake_timeout. */
+int		 link_limit_handshake(struct link *, uint64_t ms);
 bool		 link_outbound(const struct link *);
 /* The remote node's HELLO; valid once LINK_UP. */
 const struct hello *link_remote(const struct link *);

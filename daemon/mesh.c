@@ -531,8 +531,18 @@ mesh_close_on_purpose(struct mlink *ml, const char *reason)
 	link_close(l, reason);
 }
 
+/* An up link whose peer stopped answering pings: gossip probes it. */
+static void
+mesh_link_quiet(struct link *l, void *arg)
+{
+	struct mlink	*ml = arg;
+
+	if (ml->reported && ml->m->ops->quiet != NULL)
+		ml->m->ops->quiet(ml->m->arg, l);
+}
+
 static const struct link_ops mesh_link_ops = {
-	mesh_link_up, mesh_link_down, mesh_link_message,
+	mesh_link_up, mesh_link_down, mesh_link_message, mesh_link_quiet,
 };
 
 /*
@@ -1073,7 +1083,7 @@ mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 
 static int
 dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
-    void *arg, bool for_calls)
+    void *arg, bool for_calls, uint64_t timeout_ms)
 {
 	struct mlink	*ml;
 
@@ -1090,6 +1100,8 @@ dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
 		free(ml);
 		return -1;
 	}
+	if (timeout_ms != 0)
+		(void)link_limit_handshake(ml->l, timeout_ms);
 	TAILQ_INSERT_TAIL(&m->links, ml, entry);
 	return 0;
 }
@@ -1098,14 +1110,21 @@ int
 mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
     mesh_dial_fn *fn, void *arg)
 {
-	return dial(m, id, addr, fn, arg, false);
+	return dial(m, id, addr, fn, arg, false, 0);
+}
+
+int
+mesh_dial_probe(struct mesh *m, const uint8_t *id, const char *addr,
+    uint64_t timeout_ms, mesh_dial_fn *fn, void *arg)
+{
+	return dial(m, id, addr, fn, arg, false, timeout_ms);
 }
 
 int
 mesh_dial_for_calls(struct mesh *m, const uint8_t *id, const char *addr,
     mesh_dial_fn *fn, void *arg)
 {
-	return dial(m, id, addr, fn, arg, true);
+	return dial(m, id, addr, fn, arg, true, 0);
 }
 
 void

@@ -54,6 +54,8 @@ struct mesh_ops {
 	void	(*up)(void *arg, struct link *);
 	/* A link that was reported up is closing. */
 	void	(*down)(void *arg, struct link *, enum mesh_reason);
+	/* An up link's peer stopped answering pings (see link_ops). */
+	void	(*quiet)(void *arg, struct link *);
 };
 
 /* Takes one type of link message; a table of them ends with NULL. */
@@ -98,6 +100,13 @@ typedef void	 mesh_dial_fn(enum mesh_dial_result, const char *reason,
  */
 int		 mesh_dial_member(struct mesh *, const uint8_t *id,
 		    const char *addr, mesh_dial_fn *fn, void *arg);
+/*
+ * The same, as a probe: the node must finish the handshake within
+ * timeout_ms (a stopped process still completes TCP's).
+ */
+int		 mesh_dial_probe(struct mesh *, const uint8_t *id,
+		    const char *addr, uint64_t timeout_ms, mesh_dial_fn *fn,
+		    void *arg);
 /*
  * The same for a link that calls need now.  Once no call has used it
  * for a minute, it is closed (if the node keeps enough links without
