@@ -24,7 +24,7 @@ DEPS		= libevent libcbor libsodium
 WARN		= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes
 BASE_CFLAGS	= -std=c11 -D_GNU_SOURCE -fPIC -MMD -MP -Ilib $(WARN) $(CFLAGS) $(SAN)
 PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(DEPS) check jansson)
-DAEMON_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS))
+DAEMON_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS)) -lm
 CTL_LIBS	= $(shell $(PKG_CONFIG) --libs libcbor libsodium jansson)
 TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -lm
 

@@ -79,6 +79,7 @@ static const struct config_key {
 	{ "socket",	 CT_PATH,	F(socket_path),	0, 0 },
 	{ "socket_group", CT_UNIX_GROUP, F(socket_group), 0, 0 },
 	{ "state_dir",	 CT_PATH,	F(state_dir),	0, 0 },
+	{ "probe_timeout", CT_DURATION,	F(probe_timeout), 50, 60000 },
 	{ "suspect_timeout", CT_DURATION, F(suspect_timeout), 100, 600000 },
 #undef F
 };
@@ -106,7 +107,8 @@ config_init(struct config *c)
 	c->degree_min = 4;
 	c->degree_max = 8;
 	c->gossip_interval = 1000;
-	c->suspect_timeout = 3000;
+	c->suspect_timeout = 1000;
+	c->probe_timeout = 500;
 	c->member_expire = 3600000;
 	c->discovery = true;
 	c->discovery_port = 7654;
@@ -807,6 +809,7 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "degree_min = %" PRIu64 "\n", c->degree_min);
 	fprintf(f, "degree_max = %" PRIu64 "\n", c->degree_max);
 	fprintf(f, "gossip_interval = %" PRIu64 "ms\n", c->gossip_interval);
+	fprintf(f, "probe_timeout = %" PRIu64 "ms\n", c->probe_timeout);
 	fprintf(f, "suspect_timeout = %" PRIu64 "ms\n", c->suspect_timeout);
 	fprintf(f, "member_expire = %" PRIu64 "ms\n", c->member_expire);
 	fprintf(f, "discovery = %s\n", c->discovery ? "yes" : "no");

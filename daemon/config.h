@@ -70,6 +70,7 @@ struct config {
 	uint64_t	 degree_max;
 	uint64_t	 gossip_interval;	/* ms */
 	uint64_t	 suspect_timeout;	/* ms */
+	uint64_t	 probe_timeout;		/* ms */
 	uint64_t	 member_expire;		/* ms */
 	bool		 discovery;
 	uint64_t	 discovery_port;

@@ -10,13 +10,21 @@
  * the other what it lacks: that heals what flooding missed, and is how
  * a new node learns everyone (peer exchange).
  *
- * A link that fails to a live member is probed by dialing the member
- * once: refused means its process is gone, so it is dead at once; no
- * answer makes it suspect, and dead if it does not refute in
- * suspect_timeout.  The overlay's dials are probes too.  A node refutes
- * a claim about itself by signing a record with a higher incarnation.
+ * A live member whose link goes quiet or down, or that an overlay dial
+ * does not reach, is probed (probe.c): directly, and through a few
+ * other nodes.  Refused means its process is gone, so it is dead at
+ * once; no answer anywhere makes it suspect, and dead if it does not
+ * refute in time.  A node refutes a claim about itself by signing a
+ * record with a higher incarnation.
+ *
+ * Suspicion lasts between suspect_timeout and a few times that, more in
+ * larger meshes, and the more nodes confirm it, the shorter (Lifeguard):
+ * helpers that heard nothing either confirm, and so does every node
+ * whose own probe of the suspect, made when it heard the claim, fails.
+ * A claim names who makes it ("by"), so each confirms once.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +35,7 @@
 #include "cbor_buf.h"
 #include "clock.h"
 #include "control.h"
+#include "duration.h"
 #include "gossip.h"
 #include "identity.h"
 #include "link.h"
@@ -34,11 +43,28 @@
 #include "members.h"
 #include "mesh.h"
 #include "nodemap.h"
+#include "probe.h"
 #include "proto.h"
 
 #define GOSSIP_HOPS		16	/* a flood goes this many links at most */
-#define GOSSIP_TICK_MS		100	/* suspicion granularity */
+#define GOSSIP_STALL_MS		500	/* a timer this late: our loop stalled */
+#define SUSPECT_CONFIRMS	3	/* confirmations for the least timeout */
 #define DIGEST_ENTRY		(NODE_ID_LEN + 8 + 1)
+
+/* Our probes of a member. */
+struct probing {
+	unsigned	 next;		/* address to dial next */
+	uint64_t	 inc;		/* the record the round is about */
+	bool		 confirm;	/* to confirm others' suspicion */
+};
+
+/* A suspicion and the nodes that confirmed it, ourselves included. */
+struct suspicion {
+	uint64_t	 inc;
+	int64_t		 since_ms;
+	uint8_t		 by[SUSPECT_CONFIRMS + 1][NODE_ID_LEN];
+	int		 nby;
+};
 
 struct gossip {
 	struct gossip_params	 par;
@@ -47,8 +73,11 @@ struct gossip {
 	void			*arg;
 	struct members		*members;
 	struct record		 self;
-	struct nodemap		*probes;	/* unsigned: next address */
+	struct probe		*probe;
+	struct nodemap		*probes;	/* struct probing */
+	struct nodemap		*suspicions;	/* struct suspicion */
 	struct event		*tick;
+	int64_t			 due_ms;	/* when the tick should run */
 	int64_t			 next_exchange, next_expire;
 	struct cbor_buf		 out;
 };
@@ -107,10 +136,14 @@ put_rec(struct gossip *g, const struct member *m, uint64_t hops)
 
 static void
 put_claim(struct gossip *g, const char *type, const uint8_t *id, uint64_t inc,
-    uint64_t hops)
+    uint64_t hops, const uint8_t *by)
 {
 	cbor_buf_reset(&g->out);
-	cbor_put_map(&g->out, 4);
+	cbor_put_map(&g->out, by != NULL ? 5 : 4);
+	if (by != NULL) {
+		cbor_put_text(&g->out, "by");
+		cbor_put_bytes(&g->out, by, NODE_ID_LEN);
+	}
 	cbor_put_text(&g->out, "t");
 	cbor_put_text(&g->out, type);
 	cbor_put_text(&g->out, "id");
@@ -187,6 +220,7 @@ forgotten(const struct member *m, void *arg)
 	struct gossip	*g = arg;
 
 	nodemap_del(g->probes, m->rec.id);
+	nodemap_del(g->suspicions, m->rec.id);
 	g->ops->forgotten(g->arg, m->rec.id);
 }
 
@@ -199,7 +233,7 @@ declare_dead(struct gossip *g, struct member *m, const char *why)
 		return;
 	log_info("member %s (%.12s) dead: %s", m->rec.name, m->idstr, why);
 	member_changed(g, m, NULL);
-	put_claim(g, "dead", m->rec.id, m->rec.incarnation, GOSSIP_HOPS);
+	put_claim(g, "dead", m->rec.id, m->rec.incarnation, GOSSIP_HOPS, NULL);
 	flood_out(g, NULL);
 }
 
@@ -211,25 +245,181 @@ died_cb(struct member *m, void *arg)
 	log_info("member %s (%.12s) dead: did not refute suspicion in time",
 	    m->rec.name, m->idstr);
 	member_changed(g, m, NULL);
-	put_claim(g, "dead", m->rec.id, m->state_inc, GOSSIP_HOPS);
+	put_claim(g, "dead", m->rec.id, m->state_inc, GOSSIP_HOPS, NULL);
 	flood_out(g, NULL);
 }
 
-/* Suspects m (no answer from it) and floods the claim. */
-static void
-suspect(struct gossip *g, struct member *m, const char *why)
+/*
+ * How long a suspicion lasts (Lifeguard): from suspect_timeout × (1 +
+ * 2 log10 n) with no confirmation, n the members (10 at least), down to
+ * suspect_timeout with SUSPECT_CONFIRMS of them.
+ */
+static int64_t
+suspicion_timeout(const struct gossip *g, int confirms)
 {
-	if (!members_suspect(g->members, m->rec.id, m->rec.incarnation,
-	    clock_ms(), clock_ms() + (int64_t)g->par.suspect_timeout))
+	double	lo = (double)g->par.suspect_timeout, hi, n;
+
+	n = (double)members_count(g->members);
+	hi = lo * (1 + 2 * log10(n > 10 ? n : 10));
+	if (confirms >= SUSPECT_CONFIRMS)
+		return (int64_t)lo;
+	return (int64_t)(hi - (hi - lo) * log(confirms + 1) /
+	    log(SUSPECT_CONFIRMS + 1));
+}
+
+/* The suspicion of m, reset if it is about an earlier state. */
+static struct suspicion *
+suspicion_of(struct gossip *g, const struct member *m)
+{
+	struct suspicion	*s;
+
+	if ((s = nodemap_put(g->suspicions, m->rec.id)) != NULL &&
+	    (s->inc != m->state_inc || s->nby == 0)) {
+		s->inc = m->state_inc;
+		s->since_ms = clock_ms();
+		s->nby = 0;
+	}
+	return s;
+}
+
+/* Counts by as confirming s, once.  True if it is new. */
+static bool
+confirm(struct suspicion *s, const uint8_t *by)
+{
+	int	i;
+
+	for (i = 0; i < s->nby; i++)
+		if (memcmp(s->by[i], by, NODE_ID_LEN) == 0)
+			return false;
+	if (s->nby == SUSPECT_CONFIRMS + 1)
+		return false;
+	memcpy(s->by[s->nby++], by, NODE_ID_LEN);
+	return true;
+}
+
+static void	gossip_arm(struct gossip *);
+
+/*
+ * Notes the suspect m's confirmations so far in its deadline: the first
+ * suspicion, ours or another's, starts it; each other node shortens it.
+ */
+static void
+suspicion_deadline(struct gossip *g, struct member *m, struct suspicion *s)
+{
+	(void)members_suspect(g->members, m->rec.id, s->inc, clock_ms(),
+	    s->since_ms + suspicion_timeout(g, s->nby - 1));
+	gossip_arm(g);
+}
+
+/*
+ * Suspects m (no answer from it, nor from others for it: nackers) and
+ * floods the claim, or confirms a suspicion already held.
+ */
+static void
+suspect(struct gossip *g, struct member *m, const char *why,
+    const uint8_t (*nackers)[NODE_ID_LEN], int nnack)
+{
+	struct suspicion	*s;
+	bool			 changed, mine;
+	int			 i;
+
+	changed = members_suspect(g->members, m->rec.id, m->rec.incarnation,
+	    clock_ms(), clock_ms() + suspicion_timeout(g, 0));
+	if (m->state != MEMBER_SUSPECT)
 		return;
-	log_info("member %s (%.12s) suspect: %s", m->rec.name, m->idstr, why);
-	member_changed(g, m, NULL);
-	put_claim(g, "sus", m->rec.id, m->rec.incarnation, GOSSIP_HOPS);
+	if ((s = suspicion_of(g, m)) != NULL) {
+		mine = confirm(s, g->par.id->pk);
+		for (i = 0; i < nnack; i++)
+			(void)confirm(s, nackers[i]);
+		suspicion_deadline(g, m, s);
+		if (!changed && !mine)
+			return;
+	}
+	if (changed) {
+		log_info("member %s (%.12s) suspect: %s", m->rec.name,
+		    m->idstr, why);
+		member_changed(g, m, NULL);
+	} else
+		log_info("member %s (%.12s): we confirm the suspicion: %s",
+		    m->rec.name, m->idstr, why);
+	gossip_arm(g);
+	put_claim(g, "sus", m->rec.id, m->state_inc, GOSSIP_HOPS,
+	    g->par.id->pk);
 	flood_out(g, NULL);
 }
 
-/* A probe of a member under way. */
-struct probe {
+/* How our round of probes about a member went. */
+static void
+probed(const uint8_t *id, enum probe_result res,
+    const uint8_t (*nackers)[NODE_ID_LEN], int nnack, const char *why,
+    void *arg)
+{
+	struct gossip	*g = arg;
+	struct member	*m = members_get(g->members, id);
+	struct probing	*p = nodemap_get(g->probes, id);
+
+	/* Leaving, our dials end because we close them: no evidence. */
+	if (g->self.left || m == NULL || p == NULL ||
+	    m->rec.incarnation != p->inc || !member_live(m))
+		return;
+	switch (res) {
+	case PROBE_ALIVE:
+		log_debug("member %s (%.12s) answered a probe", m->rec.name,
+		    m->idstr);
+		break;
+	case PROBE_REFUSED:
+		declare_dead(g, m, why);
+		break;
+	case PROBE_SILENT:
+		/* To confirm: only a suspicion someone else started. */
+		if (!p->confirm || m->state == MEMBER_SUSPECT)
+			suspect(g, m, why, nackers, nnack);
+		break;
+	case PROBE_UNSURE:
+		log_info("member %s (%.12s): probe proves nothing: %s",
+		    m->rec.name, m->idstr, why);
+		break;
+	}
+}
+
+/*
+ * Probes m, through others too unless it is to confirm a suspicion
+ * (our own probe is what confirming takes).  Nothing if one is under way.
+ */
+static void
+probe_round(struct gossip *g, struct member *m, bool to_confirm,
+    const char *why)
+{
+	struct probing	*p;
+
+	if (m->self || g->self.left || probe_running(g->probe, m->rec.id) ||
+	    (p = nodemap_put(g->probes, m->rec.id)) == NULL)
+		return;
+	p->inc = m->rec.incarnation;
+	p->confirm = to_confirm;
+	log_debug("member %s (%.12s): %s, probing", m->rec.name, m->idstr,
+	    why);
+	if (probe_member(g->probe, m->rec.id, !to_confirm, probed, g) == -1 &&
+	    !to_confirm) {
+		/* Nobody to ask and nothing to dial: let it refute. */
+		suspect(g, m, why, NULL, 0);
+	}
+}
+
+const char *
+gossip_member_address(struct gossip *g, const uint8_t *id)
+{
+	struct member	*m = members_get(g->members, id);
+	struct probing	*p;
+
+	if (m == NULL || m->self || m->rec.naddrs == 0 ||
+	    (p = nodemap_put(g->probes, id)) == NULL)
+		return NULL;
+	return m->rec.addrs[p->next++ % (unsigned)m->rec.naddrs];
+}
+
+/* An overlay dial of a member under way. */
+struct dial {
 	struct gossip	*g;
 	uint8_t		 id[NODE_ID_LEN];
 	uint64_t	 inc;
@@ -237,29 +427,28 @@ struct probe {
 	void		*arg;
 };
 
-/* Refused: its process is gone, dead.  No answer: suspect. */
+/* Refused: its process is gone, dead.  No answer: probe it. */
 static void
-probe_done(enum mesh_dial_result res, const char *reason, void *arg)
+dialed(enum mesh_dial_result res, const char *reason, void *arg)
 {
-	struct probe	*p = arg;
-	struct gossip	*g = p->g;
-	struct member	*m = members_get(g->members, p->id);
+	struct dial	*d = arg;
+	struct gossip	*g = d->g;
+	struct member	*m = members_get(g->members, d->id);
 
-	/* Leaving, our dials end because we close them: no evidence. */
 	if (g->self.left) {
-		free(p);
+		free(d);
 		return;
 	}
 	if (m != NULL && m->state == MEMBER_ALIVE &&
-	    m->rec.incarnation == p->inc) {
+	    m->rec.incarnation == d->inc) {
 		if (res == MESH_DIAL_REFUSED)
 			declare_dead(g, m, reason);
 		else if (res == MESH_DIAL_FAILED)
-			suspect(g, m, reason);
+			probe_round(g, m, false, reason);
 	}
-	if (p->fn != NULL)
-		p->fn(p->id, res, p->arg);
-	free(p);
+	if (d->fn != NULL)
+		d->fn(d->id, res, d->arg);
+	free(d);
 }
 
 int
@@ -267,22 +456,19 @@ gossip_probe(struct gossip *g, const uint8_t *id, gossip_probe_fn *fn,
     void *arg)
 {
 	struct member	*m = members_get(g->members, id);
-	struct probe	*p;
-	unsigned	*next;
+	struct dial	*d;
+	const char	*addr;
 
-	if (m == NULL || m->self || m->rec.naddrs == 0 ||
-	    (next = nodemap_put(g->probes, id)) == NULL ||
-	    (p = calloc(1, sizeof(*p))) == NULL)
+	if (m == NULL || (addr = gossip_member_address(g, id)) == NULL ||
+	    (d = calloc(1, sizeof(*d))) == NULL)
 		return -1;
-	p->g = g;
-	memcpy(p->id, id, NODE_ID_LEN);
-	p->inc = m->rec.incarnation;
-	p->fn = fn;
-	p->arg = arg;
-	if (mesh_dial_member(g->mesh, id,
-	    m->rec.addrs[(*next)++ % (unsigned)m->rec.naddrs], probe_done,
-	    p) == -1) {
-		free(p);
+	d->g = g;
+	memcpy(d->id, id, NODE_ID_LEN);
+	d->inc = m->rec.incarnation;
+	d->fn = fn;
+	d->arg = arg;
+	if (mesh_dial_member(g->mesh, id, addr, dialed, d) == -1) {
+		free(d);
 		return -1;
 	}
 	return 0;
@@ -296,15 +482,17 @@ gossip_link_down(struct gossip *g, struct link *l, enum mesh_reason why)
 	if (m == NULL || m->self || m->state != MEMBER_ALIVE ||
 	    why == MESH_ON_PURPOSE || mesh_link_to(g->mesh, m->rec.id) != NULL)
 		return;
-	/* Nothing to probe: suspect it, and let it refute. */
-	if (m->rec.naddrs == 0) {
-		suspect(g, m, mesh_reason_name(why));
-		return;
-	}
-	/* Its process gone, or just this link?  Dial it once to find out. */
-	log_debug("member %s (%.12s): link %s, probing", m->rec.name,
-	    m->idstr, mesh_reason_name(why));
-	(void)gossip_probe(g, m->rec.id, NULL, NULL);
+	/* Its process gone, or just this link? */
+	probe_round(g, m, false, mesh_reason_name(why));
+}
+
+void
+gossip_link_quiet(struct gossip *g, struct link *l)
+{
+	struct member	*m = members_get(g->members, link_remote(l)->id);
+
+	if (m != NULL && m->state == MEMBER_ALIVE)
+		probe_round(g, m, false, "no answer to a ping");
 }
 
 /* Our digest: id, incarnation and state of every member, fixed width. */
@@ -433,7 +621,7 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 				put_rec(g, m, GOSSIP_HOPS);
 				send_out(g, l);
 				put_claim(g, "dead", m->rec.id,
-				    m->rec.incarnation, GOSSIP_HOPS);
+				    m->rec.incarnation, GOSSIP_HOPS, NULL);
 				send_out(g, l);
 				continue;
 			}
@@ -443,7 +631,7 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 		    m->state == MEMBER_DEAD && e[NODE_ID_LEN + 8] ==
 		    MEMBER_ALIVE) {
 			put_claim(g, "dead", m->rec.id, m->state_inc,
-			    GOSSIP_HOPS);
+			    GOSSIP_HOPS, NULL);
 			send_out(g, l);
 		}
 	}
@@ -530,12 +718,18 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 	}
 }
 
+/*
+ * A claim that id is dead, or suspect (by: who says so, or NULL).  A
+ * suspicion new to us, or a new confirmation of it, floods on; and if
+ * we have a link to the suspect, we probe it ourselves, to confirm.
+ */
 static void
 on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
-    uint64_t inc, uint64_t hops)
+    uint64_t inc, uint64_t hops, const uint8_t *by)
 {
-	struct member	*m = members_get(g->members, id);
-	bool		 changed;
+	struct member		*m = members_get(g->members, id);
+	struct suspicion	*s;
+	bool			 changed, news;
 
 	if (m == NULL)
 		return;
@@ -547,14 +741,23 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 	}
 	changed = dead ? members_dead(g->members, id, inc, clock_ms()) :
 	    members_suspect(g->members, id, inc, clock_ms(),
-	    clock_ms() + (int64_t)g->par.suspect_timeout);
-	if (!changed)
-		return;
-	member_changed(g, m, NULL);
-	log_info("member %s (%.12s) %s: so says %s", m->rec.name, m->idstr,
-	    dead ? "dead" : "suspect", link_name(l));
-	if (hops > 0) {
-		put_claim(g, dead ? "dead" : "sus", id, inc, hops - 1);
+	    clock_ms() + suspicion_timeout(g, 0));
+	news = changed;
+	if (!dead && m->state == MEMBER_SUSPECT && m->state_inc == inc &&
+	    by != NULL && memcmp(by, g->par.id->pk, NODE_ID_LEN) != 0 &&
+	    (s = suspicion_of(g, m)) != NULL) {
+		news = confirm(s, by) || changed;
+		suspicion_deadline(g, m, s);
+	}
+	if (changed) {
+		member_changed(g, m, NULL);
+		log_info("member %s (%.12s) %s: so says %s", m->rec.name,
+		    m->idstr, dead ? "dead" : "suspect", link_name(l));
+		if (!dead && mesh_link_to(g->mesh, id) != NULL)
+			probe_round(g, m, true, "confirming a suspicion");
+	}
+	if (news && hops > 0) {
+		put_claim(g, dead ? "dead" : "sus", id, inc, hops - 1, by);
 		flood_out(g, l);
 	}
 }
@@ -624,14 +827,16 @@ msg_claim(void *arg, struct link *l, const char *type,
     const struct cbor_field *f, int nf)
 {
 	const struct cbor_field	*v;
-	const uint8_t		*p;
-	size_t			 n;
+	const uint8_t		*p, *by;
+	size_t			 n, nby;
 	uint64_t		 inc;
 
+	if (!read_bytes(f, nf, "by", &by, &nby) || nby != NODE_ID_LEN)
+		by = NULL;
 	if (read_bytes(f, nf, "id", &p, &n) && n == NODE_ID_LEN &&
 	    (v = cbor_field_get(f, nf, "inc")) != NULL &&
 	    cbor_read_uint(v->val, v->vallen, &inc))
-		on_claim(arg, l, type[0] == 'd', p, inc, read_hops(f, nf));
+		on_claim(arg, l, type[0] == 'd', p, inc, read_hops(f, nf), by);
 }
 
 const struct mesh_handler gossip_handlers[] = {
@@ -655,13 +860,40 @@ exchange(struct gossip *g)
 	send_out(g, links[randombytes_uniform((uint32_t)n)]);
 }
 
+/* Sets the timer for what is due next: an exchange, a death, expiry. */
+static void
+gossip_arm(struct gossip *g)
+{
+	struct timeval	tv;
+	int64_t		due = g->next_exchange, t, now = clock_ms();
+
+	if ((t = members_next_deadline(g->members)) < due)
+		due = t;
+	if (g->next_expire < due)
+		due = g->next_expire;
+	if (evtimer_pending(g->tick, NULL) && due >= g->due_ms)
+		return;
+	g->due_ms = due;
+	duration_timeval(due > now ? (uint64_t)(due - now) : 0, &tv);
+	evtimer_add(g->tick, &tv);
+}
+
 static void
 tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gossip	*g = arg;
-	int64_t		 now = clock_ms();
+	int64_t		 now = clock_ms(), late = now - g->due_ms;
 
 	(void)fd; (void)what;
+	/*
+	 * Our loop stalled (stopped, starved): suspects had no chance to
+	 * refute meanwhile, nor we to hear them.
+	 */
+	if (late > GOSSIP_STALL_MS) {
+		log_info("gossip: our timers ran %" PRId64 " ms late; "
+		    "suspicions wait as long", late);
+		members_postpone(g->members, late);
+	}
 	members_tick(g->members, now, died_cb, g);
 	if (now >= g->next_exchange) {
 		exchange(g);
@@ -676,25 +908,31 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		g->next_expire = now + (g->par.member_expire / 2 < 10000 ?
 		    (int64_t)g->par.member_expire / 2 : 10000);
 	}
+	gossip_arm(g);
 }
 
 struct gossip *
 gossip_new(struct event_base *base, const struct gossip_params *p,
-    struct mesh *mesh, const struct gossip_ops *ops, void *arg)
+    struct mesh *mesh, struct probe *probe, const struct gossip_ops *ops,
+    void *arg)
 {
 	struct gossip	*g;
 	struct cbor_buf	 b = { 0 };
-	struct timeval	 tv = { 0, GOSSIP_TICK_MS * 1000 };
 	int		 i;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
-	    (g->probes = nodemap_new(sizeof(unsigned), MEMBERS_MAX)) == NULL) {
+	    (g->probes = nodemap_new(sizeof(struct probing), MEMBERS_MAX)) ==
+	    NULL || (g->suspicions = nodemap_new(sizeof(struct suspicion),
+	    MEMBERS_MAX)) == NULL) {
+		if (g != NULL)
+			nodemap_free(g->probes);
 		free(g);
 		log_warn("gossip");
 		return NULL;
 	}
 	g->par = *p;
 	g->mesh = mesh;
+	g->probe = probe;
 	g->ops = ops;
 	g->arg = arg;
 	memcpy(g->self.id, p->id->pk, NODE_ID_LEN);
@@ -719,12 +957,13 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	}
 	cbor_buf_free(&b);
 	members_on_forget(g->members, forgotten, g);
-	g->tick = event_new(base, -1, EV_PERSIST, tick_cb, g);
-	if (g->tick == NULL || event_add(g->tick, &tv) == -1) {
+	if ((g->tick = evtimer_new(base, tick_cb, g)) == NULL) {
 		log_warnx("gossip: cannot start the timer");
 		gossip_free(g);
 		return NULL;
 	}
+	g->next_exchange = g->next_expire = clock_ms();
+	gossip_arm(g);
 	return g;
 }
 
@@ -737,6 +976,7 @@ gossip_free(struct gossip *g)
 		event_free(g->tick);
 	members_free(g->members);
 	nodemap_free(g->probes);
+	nodemap_free(g->suspicions);
 	cbor_buf_free(&g->out);
 	free(g);
 }

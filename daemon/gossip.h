@@ -23,6 +23,7 @@ struct gossip;
 struct link;
 struct member;
 struct members;
+struct probe;
 
 struct gossip_params {
 	const struct identity	*id;
@@ -56,9 +57,13 @@ struct gossip_ops {
 typedef void	 gossip_probe_fn(const uint8_t *id, enum mesh_dial_result,
 		    void *arg);
 
-/* Signs our first record and starts the timer. NULL after logging. */
+/*
+ * Signs our first record and starts the timer. NULL after logging.
+ * probe runs our probe rounds; its address op is gossip_member_address.
+ */
 struct gossip	*gossip_new(struct event_base *, const struct gossip_params *,
-		    struct mesh *, const struct gossip_ops *, void *arg);
+		    struct mesh *, struct probe *, const struct gossip_ops *,
+		    void *arg);
 void		 gossip_free(struct gossip *);
 /* Floods a record saying that we leave (on SIGTERM). */
 void		 gossip_leave(struct gossip *);
@@ -67,14 +72,20 @@ void		 gossip_leave(struct gossip *);
 void		 gossip_link_up(struct gossip *, struct link *);
 void		 gossip_link_down(struct gossip *, struct link *,
 		    enum mesh_reason);
+/* From the mesh: a link's peer stopped answering pings. */
+void		 gossip_link_quiet(struct gossip *, struct link *);
 /*
  * Dials one of the member's addresses, another one each time.  The
  * outcome is evidence: refused means its process is gone, no answer
- * makes it suspect; while we leave, nothing.  fn (if not NULL) hears it
+ * starts a probe round (directly and through others) that may make it
+ * suspect; while we leave, nothing.  fn (if not NULL) hears it
  * after gossip, unless we leave.  -1 if no dial started.
  */
 int		 gossip_probe(struct gossip *, const uint8_t *id,
 		    gossip_probe_fn *fn, void *arg);
+
+/* One of the member's addresses, another each time; NULL if none. */
+const char	*gossip_member_address(struct gossip *, const uint8_t *id);
 
 /* The member table, for reading; ourselves at index 0. */
 const struct members *gossip_members(const struct gossip *);

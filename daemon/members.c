@@ -314,6 +314,9 @@ members_suspect(struct members *t, const uint8_t *id, uint64_t inc,
 {
 	struct member	*m = claim_target(t, id, inc);
 
+	if (m != NULL && m->state == MEMBER_SUSPECT && m->state_inc == inc &&
+	    deadline < m->deadline_ms)
+		m->deadline_ms = deadline;	/* confirmed: sooner */
 	if (m == NULL || m->state != MEMBER_ALIVE)
 		return false;
 	m->state = MEMBER_SUSPECT;
@@ -352,6 +355,29 @@ members_tick(struct members *t, int64_t now,
 				died(t->m[i], arg);
 		}
 	return n;
+}
+
+void
+members_postpone(struct members *t, int64_t ms)
+{
+	size_t	i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->m[i]->state == MEMBER_SUSPECT)
+			t->m[i]->deadline_ms += ms;
+}
+
+int64_t
+members_next_deadline(const struct members *t)
+{
+	int64_t	next = INT64_MAX;
+	size_t	i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->m[i]->state == MEMBER_SUSPECT &&
+		    t->m[i]->deadline_ms < next)
+			next = t->m[i]->deadline_ms;
+	return next;
 }
 
 size_t

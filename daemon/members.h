@@ -83,7 +83,8 @@ enum members_result members_offer(struct members *, const uint8_t *raw,
  * Claims that id is suspect (until deadline) or dead at incarnation
  * inc.  True if that changed its state.  Claims about ourselves and
  * claims older than the record are ignored: the caller refutes the
- * former.
+ * former.  A suspect's deadline can be brought forward (confirmations
+ * came), never put back.
  */
 bool		 members_suspect(struct members *, const uint8_t *id,
 		    uint64_t inc, int64_t now, int64_t deadline);
@@ -92,6 +93,13 @@ bool		 members_dead(struct members *, const uint8_t *id, uint64_t inc,
 /* Suspects whose deadline has passed become dead; returns how many. */
 size_t		 members_tick(struct members *, int64_t now,
 		    void (*died)(struct member *, void *), void *arg);
+/*
+ * Moves every suspect's deadline ms later: our own loop was stalled,
+ * and they had no chance to refute meanwhile.
+ */
+void		 members_postpone(struct members *, int64_t ms);
+/* The earliest suspect's deadline, or INT64_MAX if none. */
+int64_t		 members_next_deadline(const struct members *);
 /* Forgets dead and left members older than expire_ms. */
 size_t		 members_expire(struct members *, int64_t now, int64_t expire_ms);
 

@@ -36,6 +36,7 @@
 #include "options.h"
 #include "overlay.h"
 #include "peerd.h"
+#include "probe.h"
 #include "proto.h"
 #include "registry.h"
 #include "route.h"
@@ -137,7 +138,28 @@ on_link_down(void *arg, struct link *l, enum mesh_reason why)
 	gossip_link_down(d->gossip, l, why);
 }
 
-static const struct mesh_ops mesh_ops = { on_link_up, on_link_down };
+static void
+on_link_quiet(void *arg, struct link *l)
+{
+	struct peerd	*d = arg;
+
+	gossip_link_quiet(d->gossip, l);
+}
+
+static const struct mesh_ops mesh_ops = {
+	on_link_up, on_link_down, on_link_quiet,
+};
+
+/* Probe rounds dial the addresses of members' records, and no others. */
+static const char *
+on_probe_address(void *arg, const uint8_t *id)
+{
+	struct peerd	*d = arg;
+
+	return gossip_member_address(d->gossip, id);
+}
+
+static const struct probe_ops probe_ops = { on_probe_address };
 
 /* Membership, to whoever keeps something about a member. */
 static void
@@ -337,6 +359,25 @@ describe_self(struct peerd *d)
 	    RECORD_ADDRS_MAX);
 }
 
+/*
+ * An event loop whose timers start from the time they are set, not the
+ * time the loop last woke: after a long turn (a stall, a burst of work)
+ * a timeout set from the cached time would end early.
+ */
+static struct event_base *
+new_base(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	(void)event_config_set_flag(cfg, EVENT_BASE_FLAG_NO_CACHE_TIME);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 /* Builds every module, from the floor up; fatal if one cannot start. */
 static void
 build(struct peerd *d)
@@ -357,6 +398,7 @@ build(struct peerd *d)
 				    (uint64_t)d->started_at, c->gossip_interval,
 				    c->suspect_timeout, c->member_expire,
 				    c->max_message };
+	struct probe_params	 pp = { d->id.pk, c->probe_timeout };
 	struct overlay_params	 op;
 	struct route_params	 rp = { d->id.pk, c->name, c->max_message };
 	struct calls_params	 kp = { d->id.pk, c->max_message, d->access };
@@ -385,8 +427,9 @@ build(struct peerd *d)
 		fatalx("cannot open the control socket");
 	if ((d->mesh = mesh_new(d->base, &mp, &mesh_ops, d)) == NULL)
 		fatalx("cannot start the mesh");
-	if ((d->gossip = gossip_new(d->base, &gp, d->mesh, &gossip_ops,
-	    d)) == NULL ||
+	if ((d->probe = probe_new(d->base, &pp, d->mesh, &probe_ops, d)) ==
+	    NULL || (d->gossip = gossip_new(d->base, &gp, d->mesh, d->probe,
+	    &gossip_ops, d)) == NULL ||
 	    (d->overlay = overlay_new(d->base, &op, d->mesh,
 	    d->gossip)) == NULL)
 		fatalx("cannot start membership");
@@ -409,6 +452,7 @@ build(struct peerd *d)
 	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);
 	route_deliver(d->route, CALLMSG_EVENT, deliver_event, d->events);
 	if (mesh_handle(d->mesh, gossip_handlers, d->gossip) == -1 ||
+	    mesh_handle(d->mesh, probe_handlers, d->probe) == -1 ||
 	    mesh_handle(d->mesh, route_handlers, d->route) == -1 ||
 	    control_add_ops(d->control, peerd_ctl_ops, d) == -1 ||
 	    control_add_ops(d->control, mesh_ctl_ops, d->mesh) == -1 ||
@@ -492,7 +536,7 @@ main(int argc, char *argv[])
 	if (identity_load(&d.id, d.conf.state_dir) == -1)
 		fatalx("cannot load the node identity from %s",
 		    d.conf.state_dir);
-	if ((d.base = event_base_new()) == NULL)
+	if ((d.base = new_base()) == NULL)
 		fatalx("cannot create the event loop");
 	d.started_at = time(NULL);
 	d.started_ms = clock_ms();
@@ -530,6 +574,7 @@ main(int argc, char *argv[])
 	 * meanwhile, as the loop does not run.
 	 */
 	mesh_free(d.mesh);
+	probe_free(d.probe);	/* the mesh ended its dials and pings */
 	overlay_free(d.overlay);
 	join_free(d.join);
 	calls_free(d.calls);

@@ -22,6 +22,7 @@ struct listeners;
 struct control;
 struct mesh;
 struct gossip;
+struct probe;
 struct overlay;
 struct registry;
 struct route;
@@ -44,6 +45,7 @@ struct peerd {
 	struct listeners	*listeners;
 	struct control		*control;
 	struct mesh		*mesh;
+	struct probe		*probe;
 	struct gossip		*gossip;
 	struct overlay		*overlay;
 	struct registry		*registry;
