@@ -90,6 +90,7 @@ struct link {
 	/* Microseconds: a pong on loopback comes within one millisecond. */
 	int64_t			 last_rx_us;
 	int64_t			 ping_us;	/* last keep-alive ping sent */
+	int64_t			 quiet_us;	/* unanswered till then: quiet */
 	int64_t			 due_us;	/* when the tick should run */
 	bool			 quiet;		/* reported, no traffic since */
 	uint64_t		 bytes_in, bytes_out, msgs_in, msgs_out;
@@ -718,9 +719,8 @@ link_arm(struct link *l, int64_t now)
 	due = l->ping_us + (int64_t)l->par->ping_interval * 1000;
 	if ((t = l->last_rx_us + (int64_t)l->par->dead_after * 1000) < due)
 		due = t;
-	if (!l->quiet && l->last_rx_us < l->ping_us &&
-	    (t = l->ping_us + link_quiet_us(l)) < due)
-		due = t;
+	if (!l->quiet && l->last_rx_us < l->ping_us && l->quiet_us < due)
+		due = l->quiet_us;
 	l->due_us = due;
 	t = due > now ? due - now : 0;
 	tv.tv_sec = (time_t)(t / 1000000);
@@ -756,6 +756,7 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 		l->last_rx_us = l->last_rx_us + late < now ?
 		    l->last_rx_us + late : now;
 		l->ping_us = l->ping_us + late < now ? l->ping_us + late : now;
+		l->quiet_us += late;
 	}
 	link_read_waiting(l);
 	if (l->state != LINK_UP)
@@ -767,8 +768,11 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 		link_stop(l, LINK_END_SILENT, reason);
 		return;
 	}
-	if (!l->quiet && l->last_rx_us < l->ping_us &&
-	    now - l->ping_us >= link_quiet_us(l)) {
+	/* A ping still queued behind our own data proves nothing yet. */
+	if (!l->quiet && l->last_rx_us < l->ping_us && now >= l->quiet_us &&
+	    link_queued(l) > 0)
+		l->quiet_us = now + link_quiet_us(l);
+	if (!l->quiet && l->last_rx_us < l->ping_us && now >= l->quiet_us) {
 		l->quiet = true;
 		log_debug("link %s: no answer to a ping for %" PRId64 " ms",
 		    l->name, (now - l->ping_us) / 1000);
@@ -782,6 +786,7 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 		l->keepalive[slot].seq = l->seq;
 		l->keepalive[slot].sent_us = now;
 		l->ping_us = now;
+		l->quiet_us = now + link_quiet_us(l);
 		(void)link_put_ping(l, "ping", l->seq, NULL, 0, false);
 		if (l->state != LINK_UP)
 			return;

@@ -208,8 +208,10 @@ check_dialed(enum mesh_dial_result res, const char *why, void *arg)
 }
 
 /*
- * Asks c->id directly: a ping on its link while that answers, else a
- * dial.  -1 if neither could start (c is the caller's then).
+ * Asks c->id directly: a ping on its link, else a dial.  A quiet link
+ * is pinged too: a dial would make a second link, and one of the two
+ * would be closed, with whatever it carried.  -1 if neither could
+ * start (c is the caller's then).
  */
 static int
 check_start(struct check *c, uint64_t timeout)
@@ -218,8 +220,7 @@ check_start(struct check *c, uint64_t timeout)
 	struct link	*l = mesh_link_to(p->mesh, c->id);
 	const char	*addr;
 
-	if (l != NULL && !link_quiet(l) &&
-	    link_ping(l, 0, timeout, check_pinged, c) == 0)
+	if (l != NULL && link_ping(l, 0, timeout, check_pinged, c) == 0)
 		return 0;
 	if ((addr = p->ops->address(p->arg, c->id)) == NULL)
 		return -1;

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * probe.h: is a node there?  A round asks the node directly (a ping on
- * its link while the link still answers, else a fresh dial that must
- * finish the Noise handshake in time: a stopped process still completes
- * TCP's) and, at once, through up to PROBE_HELPERS other linked nodes,
+ * its link, else a fresh dial that must finish the Noise handshake in
+ * time: a stopped process still completes TCP's) and, at once, through up to PROBE_HELPERS other linked nodes,
  * each of which asks it directly and answers.  Any answer means alive;
  * a refused dial means its process is gone; silence everywhere is
  * evidence, with the helpers that heard nothing either.  We answer
