@@ -3,8 +3,9 @@
  * mesh.c: the set of links.  Accepts and dials them, keeps one link per
  * pair of nodes (the one initiated by the larger node ID survives, so
  * both ends agree without talking), and re-dials the addresses it was
- * given, with exponential backoff and jitter, whenever no link to that
- * node is up.
+ * given, with exponential backoff and jitter: those of connect whenever
+ * no link to that node is up, bootstrap addresses only while no link at
+ * all is up, as they are for joining.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -83,7 +84,9 @@ struct target {
 	uint8_t			 id[NODE_ID_LEN];
 	bool			 has_id;	/* a handshake succeeded once */
 	bool			 is_self;	/* the address is our own */
-	bool			 keep;		/* re-dial even if never linked */
+	bool			 boot;		/* bootstrap: never given up */
+	bool			 keep;		/* connect: re-dial whenever down */
+	bool			 dormant;	/* boot, not dialed while linked */
 	uint64_t		 backoff_ms;
 	uint64_t		 hold_ms;	/* after the other end shed it */
 	struct event		*timer;
@@ -120,6 +123,7 @@ struct mesh {
 static const struct link_ops	mesh_link_ops;
 
 static void	target_dial(struct target *);
+static void	target_sleep(struct target *);
 
 /* Another link to the same node that is up, or NULL. */
 static struct mlink *
@@ -218,8 +222,14 @@ target_dial(struct target *t)
 	if (t->has_id && (up = mesh_find_up(m, t->id, NULL)) != NULL) {
 		t->ml = up;
 		up->t = t;
+		t->dormant = false;
 		return;
 	}
+	if (!t->keep && mesh_links(m, NULL, 0) > 0) {
+		target_sleep(t);
+		return;
+	}
+	t->dormant = false;
 	if ((ml = mlink_new(m)) == NULL ||
 	    (ml->l = link_dial(&m->par, t->addr, &mesh_link_ops, ml)) == NULL) {
 		free(ml);
@@ -232,8 +242,48 @@ target_dial(struct target *t)
 	TAILQ_INSERT_TAIL(&m->links, ml, entry);
 }
 
+/*
+ * A bootstrap address while this node has links: it joined, and keeps
+ * its links through the overlay.  Dialed again only once no link is
+ * up (mesh_wake_boot), or it would keep its node a hub.
+ */
+static void
+target_sleep(struct target *t)
+{
+	evtimer_del(t->timer);
+	t->backoff_ms = BACKOFF_MIN_MS;
+	t->hold_ms = 0;
+	if (!t->dormant)
+		log_info("mesh: bootstrap %s: not dialed again while this "
+		    "node has links", t->addr);
+	t->dormant = true;
+}
+
+/*
+ * No link is up: a bootstrap address is dialed again, after a short
+ * wait, as the overlay may find members first.
+ */
+static void
+target_wake(struct target *t)
+{
+	log_info("mesh: no links left; dialing bootstrap %s again", t->addr);
+	t->dormant = false;
+	t->backoff_ms = BACKOFF_MIN_MS;
+	target_retry(t);
+}
+
+static void
+mesh_wake_boot(struct mesh *m)
+{
+	struct target	*t;
+
+	TAILQ_FOREACH(t, &m->targets, entry)
+		if (t->dormant && t->ml == NULL)
+			target_wake(t);
+}
+
 static struct target *
-target_new(struct mesh *m, const char *addr, bool keep)
+target_new(struct mesh *m, const char *addr, bool boot)
 {
 	struct target	*t;
 
@@ -244,7 +294,8 @@ target_new(struct mesh *m, const char *addr, bool keep)
 		return NULL;
 	}
 	t->m = m;
-	t->keep = keep;
+	t->boot = boot;
+	t->keep = !boot;
 	t->backoff_ms = BACKOFF_MIN_MS;
 	snprintf(t->addr, sizeof(t->addr), "%s", addr);
 	TAILQ_INIT(&t->waiters);
@@ -338,6 +389,7 @@ mesh_link_up(struct link *l, void *arg)
 		    memcmp(t->id, id, NODE_ID_LEN) == 0) {
 			evtimer_del(t->timer);
 			t->ml = ml;
+			t->dormant = false;
 			if (ml->t == NULL)
 				ml->t = t;
 		}
@@ -417,14 +469,25 @@ mesh_link_down(struct link *l, enum link_end why, const char *reason,
 		}
 		/* Whoever waits on this attempt hears how it ended. */
 		waiters_answer(t, NULL, PEER_UNAVAILABLE, reason);
-		if (!t->has_id && !t->keep) {
+		if (!t->has_id && !t->boot) {
 			/* A connect that never linked: not retried. */
 			target_free(t);
 			break;
 		}
 		if (t->is_self)
 			continue;
-		if (ml->intentional) {
+		if (!t->keep) {
+			/*
+			 * Bootstrap: dormant while other links are up, else
+			 * dialed again soon, whatever closed the link.
+			 */
+			if (mesh_links(m, NULL, 0) > 0)
+				target_sleep(t);
+			else if (t->has_id)
+				target_wake(t);
+			else
+				target_retry(t);
+		} else if (ml->intentional) {
 			/*
 			 * Closed on purpose (shed, say): do not fight it,
 			 * and wait longer each time it happens again.
@@ -441,6 +504,8 @@ mesh_link_down(struct link *l, enum link_end why, const char *reason,
 		} else
 			target_retry(t);
 	}
+	if (mesh_links(m, NULL, 0) == 0)
+		mesh_wake_boot(m);
 	free(ml);
 }
 
@@ -870,7 +935,12 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		    "node itself", addr);
 		return;
 	}
-	/* Asked for by a user: no hold-offs from earlier sheds stand. */
+	/*
+	 * Asked for by a user: kept from now on, even a bootstrap address,
+	 * and no hold-offs from earlier sheds stand.
+	 */
+	t->keep = true;
+	t->dormant = false;
 	t->hold_ms = 0;
 	if (t->has_id)
 		mesh_hold(m, t->id, 0);
@@ -1221,8 +1291,10 @@ mesh_shed(struct mesh *m)
 	int64_t			 worst_score = -1, score;
 
 	TAILQ_FOREACH(ml, &m->links, entry) {
-		if (link_state(ml->l) != LINK_UP || ml->t != NULL)
-			continue;	/* addresses we were told to keep */
+		/* Addresses a user asked to keep; bootstrap is for joining. */
+		if (link_state(ml->l) != LINK_UP ||
+		    (ml->t != NULL && ml->t->keep))
+			continue;
 		/* Calls use it: it goes once idle, see mesh_close_idle. */
 		if (link_used_ms(ml->l) != 0 && clock_ms() -
 		    link_used_ms(ml->l) < CALL_LINK_IDLE_MS)

@@ -3,7 +3,11 @@
  * overlay.c: the links a node keeps.  Every second it sheds a link over
  * degree_max, or dials random alive members (hubs first) up to
  * degree_min; each dial is a gossip probe, so a member nobody links to
- * cannot stay alive forever after it died.  A few dead members are
+ * cannot stay alive forever after it died.  A node short of links does
+ * not wait for the second: when it learns of a live member or loses a
+ * link, it dials random members at once, as many as it lacks, so that a
+ * joiner spreads its links from the first records its bootstrap node
+ * sends.  A few dead members are
  * re-dialed each second, each after its own wait (5 s, doubling after
  * failures up to 300 s; never again after a refusal, until a new
  * record).  While no link is up, the addresses of peers.cache are
@@ -60,6 +64,7 @@ struct overlay {
 	struct discover		*discover;	/* NULL: discovery off */
 	struct nodemap		*dials;		/* struct dials */
 	struct event		*tick;
+	struct event		*short_ev;	/* short of links: dial now */
 	int64_t			 next_degree, next_cached_dial, next_cache;
 	bool			 cache_dirty;
 	char			 cache[CACHE_MAX][HOST_MAX + 8];
@@ -81,12 +86,39 @@ dials_of(struct overlay *o, const struct member *m)
 	return d;
 }
 
+/* Whether links plus dials under way fall short of degree_min. */
+static bool
+short_of_links(struct overlay *o)
+{
+	return mesh_links(o->mesh, NULL, 0) + mesh_dials(o->mesh) <
+	    o->par.degree_min;
+}
+
+/*
+ * Short of links: the dials wait until the loop has run what is ready
+ * (the rest of a burst of records, say), then come from all members.
+ */
+static void
+dial_soon(struct overlay *o)
+{
+	if (short_of_links(o))
+		event_active(o->short_ev, EV_TIMEOUT, 1);
+}
+
 void
 overlay_member(struct overlay *o, const struct member *m)
 {
 	o->cache_dirty = true;
 	if (nodemap_get(o->dials, m->rec.id) != NULL)
 		(void)dials_of(o, m);
+	if (!m->self && m->state == MEMBER_ALIVE)
+		dial_soon(o);
+}
+
+void
+overlay_link_down(struct overlay *o)
+{
+	dial_soon(o);
 }
 
 void
@@ -145,27 +177,20 @@ linked_or_dialing(struct overlay *o, const uint8_t *id)
 }
 
 /*
- * Keeps between degree_min and degree_max links: dials random members
- * (hubs first) when short, sheds the slowest link when over, and
- * re-dials a few dead members.
+ * Dials random alive members (hubs first) until links plus dials under
+ * way reach degree_min; none if they do already, however often called.
+ * Returns where in the member table it started, at random.
  */
-static void
-degree(struct overlay *o)
+static size_t
+dial_short(struct overlay *o)
 {
 	const struct member	*m;
-	size_t			 n = members_count(o->members), up, want, i, k;
+	size_t			 n = members_count(o->members), up, want, k;
 	size_t			 start;
-	int64_t			 now = clock_ms();
 	int			 pass;
 
-	mesh_close_idle(o->mesh, o->par.degree_min);
-	up = mesh_links(o->mesh, NULL, 0);
-	if (up > o->par.degree_max) {
-		mesh_shed(o->mesh);
-		return;
-	}
-	want = up + mesh_dials(o->mesh) < o->par.degree_min ?
-	    o->par.degree_min - up - mesh_dials(o->mesh) : 0;
+	up = mesh_links(o->mesh, NULL, 0) + mesh_dials(o->mesh);
+	want = up < o->par.degree_min ? o->par.degree_min - up : 0;
 	start = n > 1 ? randombytes_uniform((uint32_t)n) : 0;
 	for (pass = 0; pass < 2 && want > 0; pass++)
 		for (k = 0; k < n && want > 0; k++) {
@@ -178,6 +203,35 @@ degree(struct overlay *o)
 			dial(o, m);
 			want--;
 		}
+	return start;
+}
+
+static void
+short_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	(void)dial_short(arg);
+}
+
+/*
+ * Keeps between degree_min and degree_max links: dials random members
+ * (hubs first) when short, sheds the slowest link when over, and
+ * re-dials a few dead members.
+ */
+static void
+degree(struct overlay *o)
+{
+	const struct member	*m;
+	size_t			 n = members_count(o->members), i, k;
+	size_t			 start;
+	int64_t			 now = clock_ms();
+
+	mesh_close_idle(o->mesh, o->par.degree_min);
+	if (mesh_links(o->mesh, NULL, 0) > o->par.degree_max) {
+		mesh_shed(o->mesh);
+		return;
+	}
+	start = dial_short(o);
 	/* A few dead members a tick, each with its own backoff. */
 	for (i = 0, k = 0; i < n && k < REDIAL_DEAD_PER_TICK; i++) {
 		m = members_at(o->members, (start + i) % n);
@@ -368,7 +422,9 @@ overlay_new(struct event_base *base, const struct overlay_params *p,
 	cache_read(o);
 	duration_timeval(p->tick_ms, &tv);
 	o->tick = event_new(base, -1, EV_PERSIST, tick_cb, o);
-	if (o->tick == NULL || event_add(o->tick, &tv) == -1) {
+	o->short_ev = event_new(base, -1, 0, short_cb, o);
+	if (o->tick == NULL || o->short_ev == NULL ||
+	    event_add(o->tick, &tv) == -1) {
 		log_warnx("overlay: cannot start the timer");
 		overlay_free(o);
 		return NULL;
@@ -388,6 +444,8 @@ overlay_free(struct overlay *o)
 		cache_write(o);
 	if (o->tick != NULL)
 		event_free(o->tick);
+	if (o->short_ev != NULL)
+		event_free(o->short_ev);
 	nodemap_free(o->dials);
 	free(o);
 }

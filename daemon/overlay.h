@@ -49,6 +49,8 @@ void		 overlay_free(struct overlay *);
 /* From gossip: a member changed, or is forgotten. */
 void		 overlay_member(struct overlay *, const struct member *);
 void		 overlay_forgotten(struct overlay *, const uint8_t *id);
+/* A link went down: if that leaves the node short, it dials at once. */
+void		 overlay_link_down(struct overlay *);
 /*
  * (Re)starts LAN discovery with the current network key, if the
  * params have it on.  0, or -1 after logging why.

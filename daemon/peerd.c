@@ -136,6 +136,8 @@ on_link_down(void *arg, struct link *l, enum mesh_reason why)
 	struct peerd	*d = arg;
 
 	gossip_link_down(d->gossip, l, why);
+	/* After gossip's probe of the member, which counts as a dial. */
+	overlay_link_down(d->overlay);
 }
 
 static void

@@ -400,6 +400,147 @@ START_TEST(test_degree_and_filters)
 }
 END_TEST
 
+/* How many of d's links are up. */
+static int
+links_in_state_up(struct daemon *d)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 status, count = 0;
+
+	if ((j = peerctl_json(d, &status, "peers", NULL)) == NULL)
+		return -1;
+	json_array_foreach(json_object_get(j, "peers"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "state")),
+		    "up") == 0)
+			count++;
+	json_decref(j);
+	return count;
+}
+
+/* Whether d has a link up to the node called name. */
+static bool
+linked_to(struct daemon *d, const char *name)
+{
+	json_t	*j, *e;
+	size_t	 i;
+	int	 status;
+	bool	 found = false;
+
+	if ((j = peerctl_json(d, &status, "peers", NULL)) == NULL)
+		return false;
+	json_array_foreach(json_object_get(j, "peers"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "state")),
+		    "up") == 0 && strcmp(json_string_value(json_object_get(e,
+		    "name")), name) == 0)
+			found = true;
+	json_decref(j);
+	return found;
+}
+
+#define BOOT_N		8
+#define BOOT_MAX	3
+
+static bool
+boot_shed(void *arg)
+{
+	(void)arg;
+	return links_up(&n[0]) <= BOOT_MAX;
+}
+
+/* Node 0 over degree_max again, or a node left with no link. */
+static bool
+boot_hub_again(void *arg)
+{
+	int	i;
+
+	(void)arg;
+	if (links_up(&n[0]) > BOOT_MAX)
+		return true;
+	for (i = 0; i < BOOT_N; i++)
+		if (links_in_state_up(&n[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Everyone bootstrapped to node 0: it sheds down to degree_max and
+ * stays there, as the nodes it shed do not dial their bootstrap
+ * address again while they have other links.
+ */
+START_TEST(test_bootstrap_node_not_a_hub)
+{
+	struct view	 v;
+	char		 addr[64], line[128];
+	int		 i, nshed = 0;
+
+	for (i = 0; i < BOOT_N; i++)
+		daemon_config(&n[i], "degree_min = 2\ndegree_max = 3\n");
+	for (i = BOOT_N; i < N; i++)
+		n[i].pid = -1;
+	start(0, -1);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&n[0]));
+	for (i = 1; i < BOOT_N; i++)
+		start(i, 0);
+	v = (struct view){ -1, NULL, NULL, 0, BOOT_N };
+	ck_assert_msg(wait_until(all_agree, &v, 15000),
+	    "not every daemon lists all %d alive", BOOT_N);
+	ck_assert_msg(wait_until(boot_shed, NULL, 15000),
+	    "the bootstrap node kept %zu links over degree_max %d",
+	    links_up(&n[0]), BOOT_MAX);
+	/*
+	 * At least BOOT_N - 1 - BOOT_MAX nodes are not linked to node 0:
+	 * each keeps its bootstrap address dormant.
+	 */
+	snprintf(line, sizeof(line), "mesh: bootstrap %s: not dialed again "
+	    "while this node has links", addr);
+	for (i = 1; i < BOOT_N; i++) {
+		if (linked_to(&n[i], names[0]))
+			continue;
+		ck_assert_msg(daemon_log_wait(&n[i], line, 5000),
+		    "%s, not linked to node 0, does not keep its bootstrap "
+		    "address dormant", names[i]);
+		nshed++;
+	}
+	ck_assert_int_ge(nshed, BOOT_N - 1 - BOOT_MAX);
+	/* Nobody comes back to make it a hub, and nobody is left alone. */
+	ck_assert_msg(!wait_until(boot_hub_again, NULL, 5000),
+	    "node 0 has %zu links (degree_max %d), or a node is alone",
+	    links_up(&n[0]), BOOT_MAX);
+}
+END_TEST
+
+static bool
+linked_again(void *arg)
+{
+	return links_in_state_up(arg) > 0;
+}
+
+/*
+ * A node whose only link closes on purpose, knowing no other member,
+ * dials its bootstrap address again rather than stay alone.
+ */
+START_TEST(test_alone_dials_bootstrap)
+{
+	struct sees	 w = { &n[1], names[0] };
+	char		 out[512], err[512];
+	int		 i;
+
+	for (i = 2; i < N; i++)
+		n[i].pid = -1;
+	start(0, -1);
+	start(1, 0);
+	ck_assert(wait_until(sees_alive, &w, 5000));
+	ck_assert(wait_until(linked_again, &n[1], 5000));
+	ck_assert_int_eq(peerctl_run(&n[0], out, sizeof(out), err,
+	    sizeof(err), "disconnect", names[1], NULL), 0);
+	ck_assert_msg(daemon_log_wait(&n[1], "mesh: no links left; dialing "
+	    "bootstrap", 5000), "the lone node does not dial its bootstrap");
+	ck_assert_msg(wait_until(linked_again, &n[1], 5000),
+	    "the lone node stays without links");
+}
+END_TEST
+
 /* Registers service (in group, if not NULL) on p; returns the code. */
 static int
 register_service(struct peer *p, const char *op, const char *service,
@@ -520,6 +661,8 @@ membership_suite(void)
 	tcase_add_test(tc, test_peer_cache_rejoins);
 	tcase_add_test(tc, test_join_flow);
 	tcase_add_test(tc, test_degree_and_filters);
+	tcase_add_test(tc, test_bootstrap_node_not_a_hub);
+	tcase_add_test(tc, test_alone_dials_bootstrap);
 	tcase_add_test(tc, test_dead_members_expire);
 	tcase_add_test(tc, test_services_spread_and_vanish);
 	suite_add_tcase(s, tc);

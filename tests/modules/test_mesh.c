@@ -634,31 +634,32 @@ START_TEST(test_shed_unpinged_first)
 }
 END_TEST
 
-START_TEST(test_shed_spares_kept_and_used)
+START_TEST(test_shed_spares_used_not_bootstrap)
 {
-	struct link	*kept, *used, *fast;
+	struct link	*boot, *used, *fast;
 
 	ck_assert_int_eq(mesh_add_target(mesh, "127.0.0.1:7000"), 0);
-	kept = newest();
-	fake_link_up(kept, node[0].pk, node[0].name);
-	fake_link_rtt(kept, 900000);
+	boot = newest();
+	fake_link_up(boot, node[0].pk, node[0].name);
+	fake_link_rtt(boot, 900000);
 	used = up_in(&node[1]);
 	fake_link_rtt(used, 800000);
 	link_mark_used(used);
 	fast = up_out(&node[2], "127.0.0.1:7002");
 	fake_link_rtt(fast, 1000);
+	/* A bootstrap address is for joining: its link goes like any. */
+	mesh_shed(mesh);
+	assert_closed_with_bye(boot, &node[0]);
 	mesh_shed(mesh);
 	assert_closed_with_bye(fast, &node[2]);
 	/* Nothing left to shed. */
 	mesh_shed(mesh);
-	ck_assert_int_eq(ndowns, 1);
-	ck_assert_int_eq(link_state(kept), LINK_UP);
+	ck_assert_int_eq(ndowns, 2);
 	ck_assert_int_eq(link_state(used), LINK_UP);
 	/* Calls last used it over a minute ago: it may go now. */
 	fake_link_times(used, clock_ms() - 120000, clock_ms() - 61000);
 	mesh_shed(mesh);
 	assert_closed_with_bye(used, &node[1]);
-	ck_assert_int_eq(link_state(kept), LINK_UP);
 }
 END_TEST
 
@@ -955,52 +956,63 @@ END_TEST
 START_TEST(test_target_linked_again_not_redialed)
 {
 	struct tnode	 big;
-	struct link	*t, *in0, *in1;
+	struct link	*t, *t1, *in0, *in1;
 
-	/* Lost, then its node dials in before the backoff runs out. */
+	/* Both dialed at start-up, while no link is up. */
 	ck_assert_int_eq(mesh_add_target(mesh, "127.0.0.1:7000"), 0);
 	t = newest();
+	ck_assert_int_eq(mesh_add_target(mesh, "127.0.0.1:7001"), 0);
+	t1 = newest();
+	/* Lost, then its node dials in before the backoff runs out. */
 	fake_link_up(t, node[0].pk, node[0].name);
 	fake_link_end(t, LINK_END_EOF, "connection closed by peer");
 	in0 = up_in(&node[0]);
 	ck_assert(reported_up(in0));
-	/* The address keeps that link at once: shedding spares it. */
-	mesh_shed(mesh);
-	ck_assert_int_eq(link_state(in0), LINK_UP);
 
 	/* Replaced by its node's own link as a duplicate. */
 	tnode_beside(&big, "big", 1);
-	ck_assert_int_eq(mesh_add_target(mesh, "127.0.0.1:7001"), 0);
-	t = newest();
-	fake_link_up(t, big.pk, big.name);
+	fake_link_up(t1, big.pk, big.name);
 	in1 = up_in(&big);
-	ck_assert_int_eq(link_state(t), LINK_CLOSED);
+	ck_assert_int_eq(link_state(t1), LINK_CLOSED);
 	ck_assert_int_eq(link_state(in1), LINK_UP);
 
 	ck_assert_uint_eq(fake_links_made(), 4);
 	loop_for(base, PAST_BACKOFF_MS);
 	ck_assert_uint_eq(fake_links_made(), 4);
-	/* The adopted links are the addresses' now: shedding spares them. */
-	mesh_shed(mesh);
 	ck_assert_int_eq(link_state(in0), LINK_UP);
 	ck_assert_int_eq(link_state(in1), LINK_UP);
 }
 END_TEST
 
-START_TEST(test_target_bye_waits_longer)
+START_TEST(test_bootstrap_dormant_while_linked)
 {
-	struct link	*t;
+	struct link	*t, *other, *again;
+	size_t		 made;
 
 	ck_assert_int_eq(mesh_add_target(mesh, "127.0.0.1:7000"), 0);
 	t = newest();
 	fake_link_up(t, node[0].pk, node[0].name);
+	other = up_in(&node[1]);
+	made = fake_links_made();
+	/* Shed by its node while another link is up: not dialed again. */
 	receive_bye(t);
 	fake_link_end(t, LINK_END_EOF, "connection closed by peer");
 	assert_down(t, MESH_ON_PURPOSE);
 	ck_assert(mesh_held(mesh, node[0].pk));
-	/* Closed on purpose by its node: no re-dial at the backoff. */
 	loop_for(base, PAST_BACKOFF_MS);
-	ck_assert_uint_eq(fake_links_made(), 1);
+	ck_assert_uint_eq(fake_links_made(), made);
+	/* Alone: dialed again, held or not. */
+	fake_link_end(other, LINK_END_EOF, "connection closed by peer");
+	ck_assert_msg(wait_links_made(made + 1), "not dialed once alone");
+	again = newest();
+	ck_assert_str_eq(fake_link_addr(again), "127.0.0.1:7000");
+	/* Linked another way meanwhile: its failure leaves it dormant. */
+	other = up_in(&node[1]);
+	made = fake_links_made();
+	fake_link_end(again, LINK_END_REFUSED, "Connection refused");
+	loop_for(base, PAST_BACKOFF_MS);
+	ck_assert_uint_eq(fake_links_made(), made);
+	ck_assert_int_eq(link_state(other), LINK_UP);
 }
 END_TEST
 
@@ -1010,9 +1022,9 @@ START_TEST(test_reset_forgets_everything)
 
 	ck_assert_int_eq(mesh_add_target(mesh, "127.0.0.1:7000"), 0);
 	kept = newest();
-	fake_link_up(kept, node[0].pk, node[0].name);
 	ck_assert_int_eq(mesh_add_target(mesh, "127.0.0.1:7001"), 0);
 	fake_link_end(newest(), LINK_END_REFUSED, "Connection refused");
+	fake_link_up(kept, node[0].pk, node[0].name);
 	in = up_in(&node[1]);
 	dialing = dial(&node[2], "127.0.0.1:7002", NULL);
 
@@ -1310,7 +1322,7 @@ module_suite(void)
 	tcase_add_test(tc, test_bye_received_holds);
 	tcase_add_test(tc, test_shed_slowest_with_bye);
 	tcase_add_test(tc, test_shed_unpinged_first);
-	tcase_add_test(tc, test_shed_spares_kept_and_used);
+	tcase_add_test(tc, test_shed_spares_used_not_bootstrap);
 	tcase_add_test(tc, test_close_idle_call_links);
 	tcase_add_test(tc, test_handshakes_per_source);
 	tcase_add_test(tc, test_handshakes_in_all);
@@ -1318,7 +1330,7 @@ module_suite(void)
 	tcase_add_test(tc, test_handshakes_heard_kept_in_all);
 	tcase_add_test(tc, test_target_dialed_and_redialed);
 	tcase_add_test(tc, test_target_linked_again_not_redialed);
-	tcase_add_test(tc, test_target_bye_waits_longer);
+	tcase_add_test(tc, test_bootstrap_dormant_while_linked);
 	tcase_add_test(tc, test_reset_forgets_everything);
 	suite_add_tcase(s, tc);
 
