@@ -54,6 +54,7 @@ DAEMON_A	= $(BUILD)/libpeerd.a
 UNIT_TESTS	= $(BUILD)/tests/unit_tests
 MODULE_TESTS	= $(patsubst %,$(BUILD)/tests/module_%,$(MODULE_SUITES))
 INTEG_TESTS	= $(BUILD)/tests/integration_tests
+IMPAIR		= $(BUILD)/tests/impair
 EXAMPLES	= $(BUILD)/examples/echo_server $(BUILD)/examples/echo_call
 
 all: $(PEERD) $(PEERCTL) $(LIBPEER_A) $(LIBPEER_SO) $(EXAMPLES)
@@ -85,6 +86,11 @@ $(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) \
 
 $(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
+
+# A TCP relay that delays, loses and partitions, for the integration
+# tests (this kernel may have no netem).
+$(IMPAIR): $(call obj,tests/impair.c)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(shell $(PKG_CONFIG) --libs libevent)
 
 # The module suites: each links one module of the daemon with fakes of
 # the modules below it (FAKES_name); the archive of the daemon's
@@ -120,14 +126,14 @@ $(EXAMPLES): $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIBPEER_A)
 deps:
 	@scripts/install-deps
 
-tests: all $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
+tests: all $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS) $(IMPAIR)
 
 # The test command of the README: unit and integration tests.
 check: deps
 	@scripts/check-floors
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) scripts/verify-unit
-	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) \
+	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) IMPAIR=$(IMPAIR) \
 	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/run-tests \
 	    $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
 

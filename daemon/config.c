@@ -28,6 +28,7 @@ enum config_type {
 	CT_UINT,
 	CT_DURATION,	/* milliseconds, or with an ms, s, m or h suffix */
 	CT_PEER,	/* HOST:PORT, repeatable */
+	CT_ADVERTISE,	/* HOST:PORT for our record, repeatable */
 	CT_BOOL,	/* yes/no, true/false, on/off */
 	CT_GROUP,	/* group name, repeatable */
 	CT_IFACE,	/* interface name, repeatable */
@@ -46,6 +47,7 @@ static const struct config_key {
 			sizeof(((struct config *)0)->field)
 	{ "admin_clients", CT_UINT,	F(admin_clients), 0, 65536 },
 	{ "admin_group", CT_UNIX_GROUP,	F(admin_group),	0, 0 },
+	{ "advertise",	 CT_ADVERTISE,	F(advertise),	0, 0 },
 	{ "beacon_interval", CT_DURATION, F(beacon_interval), 100, 600000 },
 	{ "bootstrap",	 CT_PEER,	F(bootstrap),	0, 0 },
 	{ "control_frame_timeout", CT_DURATION, F(control_frame_timeout),
@@ -316,6 +318,30 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		snprintf(c->bootstrap[c->nbootstrap++], sizeof(c->bootstrap[0]),
 		    "%s", value);
 		return 0;
+	case CT_ADVERTISE:
+		if (addr_split(value, host, &port, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s: %s", k->name, why);
+			return -1;
+		}
+		if (port == 0) {
+			snprintf(err, errlen, "%s: \"%s\": port 0", k->name,
+			    value);
+			return -1;
+		}
+		/* It goes into our record, whose addresses are this long. */
+		if (strlen(value) >= ADDR_STRLEN) {
+			snprintf(err, errlen, "%s: address longer than %d bytes",
+			    k->name, ADDR_STRLEN - 1);
+			return -1;
+		}
+		if (c->nadvertise == CONFIG_ADVERTISE_MAX) {
+			snprintf(err, errlen, "%s: more than %d addresses",
+			    k->name, CONFIG_ADVERTISE_MAX);
+			return -1;
+		}
+		snprintf(c->advertise[c->nadvertise++], ADDR_STRLEN, "%s",
+		    value);
+		return 0;
 	case CT_BOOL:
 		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
 		    strcmp(value, "on") == 0)
@@ -457,7 +483,8 @@ config_line(struct config *c, char *line, const char *path, int lineno,
 		return -1;
 	}
 	idx = (size_t)(k - config_keys);
-	if (k->type != CT_LISTEN && k->type != CT_PEER && k->type != CT_GROUP &&
+	if (k->type != CT_LISTEN && k->type != CT_PEER &&
+	    k->type != CT_ADVERTISE && k->type != CT_GROUP &&
 	    k->type != CT_IFACE && k->type != CT_SERVICE &&
 	    c->set_on[idx] != 0) {
 		snprintf(err, errlen, "%s: already set on line %d", key,
@@ -642,6 +669,8 @@ config_override(struct config *c, const char *key, const char *value,
 		c->nlisten = 0;
 	if (k->type == CT_PEER && c->set_on[idx] != -1)
 		c->nbootstrap = 0;
+	if (k->type == CT_ADVERTISE && c->set_on[idx] != -1)
+		c->nadvertise = 0;
 	if (k->type == CT_GROUP && c->set_on[idx] != -1)
 		c->ngroups = 0;
 	if (k->type == CT_IFACE && c->set_on[idx] != -1)
@@ -779,6 +808,8 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "name = %s\n", c->name);
 	for (i = 0; i < c->nlisten; i++)
 		fprintf(f, "listen = %s\n", c->listen[i]);
+	for (i = 0; i < c->nadvertise; i++)
+		fprintf(f, "advertise = %s\n", c->advertise[i]);
 	fprintf(f, "socket = %s\n", c->socket_path);
 	fprintf(f, "state_dir = %s\n", c->state_dir);
 	fprintf(f, "log_level = %s\n", log_level_name(c->log_level));

@@ -20,6 +20,7 @@
 
 #define CONFIG_PATH_DEFAULT	"/etc/peerd/peerd.conf"
 #define CONFIG_LISTEN_MAX	16
+#define CONFIG_ADVERTISE_MAX	16	/* RECORD_ADDRS_MAX */
 #define CONFIG_BOOTSTRAP_MAX	32
 #define CONFIG_GROUPS_MAX	16
 #define GROUP_NAME_MAX		32
@@ -45,6 +46,9 @@ struct config {
 	char		 state_dir[PATH_MAX];
 	char		 listen[CONFIG_LISTEN_MAX][ADDR_STRLEN];
 	int		 nlisten;
+	/* Where others dial us, if not where we listen (NAT, a relay). */
+	char		 advertise[CONFIG_ADVERTISE_MAX][ADDR_STRLEN];
+	int		 nadvertise;
 	enum log_level	 log_level;
 	uint64_t	 max_message;	/* bytes */
 	uint64_t	 max_clients;

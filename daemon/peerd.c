@@ -42,6 +42,9 @@
 #include "route.h"
 #include "serve.h"
 
+_Static_assert(CONFIG_ADVERTISE_MAX <= RECORD_ADDRS_MAX,
+    "every advertise address fits our record");
+
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
 {
@@ -357,8 +360,15 @@ describe_self(struct peerd *d)
 	for (i = 0; i < n && i < HELLO_ADDRS_MAX; i++)
 		snprintf(d->hello.listen[d->hello.nlisten++], ADDR_STRLEN,
 		    "%s", listeners_addr(d->listeners, i));
-	d->naddrs = listeners_dialable(d->listeners, d->addrs,
-	    RECORD_ADDRS_MAX);
+	/* advertise, when set, replaces what the listeners tell. */
+	if (d->conf.nadvertise > 0) {
+		for (i = 0; i < (size_t)d->conf.nadvertise; i++)
+			snprintf(d->addrs[i], ADDR_STRLEN, "%s",
+			    d->conf.advertise[i]);
+		d->naddrs = d->conf.nadvertise;
+	} else
+		d->naddrs = listeners_dialable(d->listeners, d->addrs,
+		    RECORD_ADDRS_MAX);
 }
 
 /*

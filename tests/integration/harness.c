@@ -4,6 +4,9 @@
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -46,6 +49,14 @@ echo_server_bin(void)
 	const char	*s = getenv("ECHO_SERVER");
 
 	return s != NULL ? s : "build/examples/echo_server";
+}
+
+const char *
+impair_bin(void)
+{
+	const char	*s = getenv("IMPAIR");
+
+	return s != NULL ? s : "build/tests/impair";
 }
 
 const char *
@@ -699,4 +710,156 @@ echo_stop(pid_t pid, int sig)
 		usleep(10000);
 	}
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void
+impair_init(struct impair *r)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
+	memset(r, 0, sizeof(*r));
+	r->pid = -1;
+	/*
+	 * The kernel's pick of a free port, released for the relay to bind.
+	 * Another socket could take it in the moment between; the relay
+	 * then exits at start, and impair_start fails the test saying so.
+	 */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	r->port = ntohs(sin.sin_port);
+	snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
+}
+
+/* True once r accepts a connection, or once it has exited. */
+static bool
+impair_answers(void *arg)
+{
+	struct impair		*r = arg;
+	struct sockaddr_in	 sin;
+	bool			 ok;
+	int			 fd;
+
+	if (waitpid(r->pid, &r->status, WNOHANG) == r->pid) {
+		r->pid = -1;
+		return true;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)r->port);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+	close(fd);
+	return ok;
+}
+
+void
+impair_start(struct impair *r, int target, const char *const *extra)
+{
+	const char	*argv[ARGS_MAX];
+	char		 to[32];
+	int		 n = 0;
+
+	snprintf(to, sizeof(to), "127.0.0.1:%d", target);
+	argv[n++] = impair_bin();
+	argv[n++] = "-l";
+	argv[n++] = r->addr;
+	argv[n++] = "-t";
+	argv[n++] = to;
+	while (extra != NULL && *extra != NULL && n < ARGS_MAX - 1)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+	if ((r->pid = fork_child(NULL)) == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	ck_assert_msg(wait_until(impair_answers, r, 5000),
+	    "%s did not accept on %s within 5 s", impair_bin(), r->addr);
+	ck_assert_msg(r->pid != -1, "%s on %s exited at start (status 0x%x)",
+	    impair_bin(), r->addr, (unsigned)r->status);
+}
+
+struct sig_wait {
+	pid_t	pid;
+	int	sig;
+};
+
+/* True once w->sig is pending neither for the process nor its thread. */
+static bool
+signal_taken(void *arg)
+{
+	struct sig_wait		*w = arg;
+	unsigned long long	 mask, bit = 1ULL << (w->sig - 1);
+	char			 path[64], line[256];
+	bool			 pending = false;
+	FILE			*f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)w->pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if ((sscanf(line, "SigPnd: %llx", &mask) == 1 ||
+		    sscanf(line, "ShdPnd: %llx", &mask) == 1) && (mask & bit))
+			pending = true;
+	fclose(f);
+	return !pending;
+}
+
+/*
+ * Sends sig and waits until the relay's handler has taken it: its loop
+ * then acts on it before anything it reads later is due.
+ */
+static void
+impair_signal(const struct impair *r, int sig)
+{
+	struct sig_wait	w = { r->pid, sig };
+
+	ck_assert_int_eq(kill(r->pid, sig), 0);
+	ck_assert_msg(wait_until(signal_taken, &w, 5000), "%s pid %d left "
+	    "signal %d pending for 5 s", impair_bin(), (int)r->pid, sig);
+}
+
+void
+impair_cut(const struct impair *r)
+{
+	impair_signal(r, SIGUSR1);
+}
+
+void
+impair_heal(const struct impair *r)
+{
+	impair_signal(r, SIGUSR2);
+}
+
+static bool
+impair_exited(void *arg)
+{
+	struct impair	*r = arg;
+
+	return waitpid(r->pid, &r->status, WNOHANG) == r->pid;
+}
+
+bool
+impair_stop(struct impair *r)
+{
+	if (r->pid == -1)
+		return true;
+	kill(r->pid, SIGTERM);
+	if (!wait_until(impair_exited, r, 5000)) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, &r->status, 0);
+		r->pid = -1;
+		return false;
+	}
+	r->pid = -1;
+	return WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0;
 }

@@ -32,6 +32,14 @@ struct daemon {
 	char	env[2][160];	/* "KEY=VALUE" set for it, if not empty */
 };
 
+/* A tests/impair relay: a TCP proxy on 127.0.0.1 that impairs links. */
+struct impair {
+	pid_t	pid;
+	int	port;		/* where it listens */
+	char	addr[32];	/* "127.0.0.1:PORT", for advertise */
+	int	status;		/* wait status once it has exited */
+};
+
 /* Makes the directory; does not start anything. */
 void	daemon_init(struct daemon *);
 /* Puts a network key in its state directory, so daemons share a mesh. */
@@ -125,7 +133,25 @@ pid_t	echo_start(const struct daemon *d, const char *service,
 /* Sends sig and reaps it (within 5 s, else SIGKILL); true if it exited 0. */
 bool	echo_stop(pid_t, int sig);
 
+/*
+ * Picks a free port on 127.0.0.1 for the relay, so that a daemon can
+ * advertise it before the relay starts; starts nothing.
+ */
+void	impair_init(struct impair *);
+/*
+ * Starts the relay in front of 127.0.0.1:target with extra arguments
+ * (-d, -p, -s; NULL-terminated, may be NULL).  Returns once it accepts
+ * connections; fails the test if it exits or does not within 5 s.
+ */
+void	impair_start(struct impair *, int target, const char *const *extra);
+/* A silent partition (SIGUSR1), and its end (SIGUSR2). */
+void	impair_cut(const struct impair *);
+void	impair_heal(const struct impair *);
+/* Stops it if running (SIGTERM); true if it exited 0 within 5 s. */
+bool	impair_stop(struct impair *);
+
 const char *echo_server_bin(void);
+const char *impair_bin(void);
 const char *peerd_bin(void);
 const char *peerctl_bin(void);
 

@@ -225,6 +225,74 @@ START_TEST(test_too_many_listen)
 }
 END_TEST
 
+START_TEST(test_advertise)
+{
+	struct config	 c;
+	char		 err[256], text[4096] = "", line[160], dump[4096];
+	FILE		*f;
+	int		 i;
+
+	ck_assert_str_eq(load(&c, "advertise = relay.example.net:9000\n"
+	    "advertise = [2001:db8::7]:7654\nadvertise = 192.0.2.1:1\n"), "");
+	ck_assert_int_eq(c.nadvertise, 3);
+	ck_assert_str_eq(c.advertise[0], "relay.example.net:9000");
+	ck_assert_str_eq(c.advertise[1], "[2001:db8::7]:7654");
+	ck_assert_str_eq(c.advertise[2], "192.0.2.1:1");
+	/* The listeners are unchanged: advertise only names other ones. */
+	setenv("XDG_RUNTIME_DIR", "/tmp/xdg", 1);
+	setenv("XDG_STATE_HOME", "/tmp/xdgstate", 1);
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.nlisten, 2);
+	ck_assert_str_eq(c.listen[0], "0.0.0.0:7654");
+
+	/* peerd -n prints them, and its output loads back the same. */
+	ck_assert_ptr_nonnull(f = fmemopen(dump, sizeof(dump), "w"));
+	config_dump(&c, f);
+	fclose(f);
+	ck_assert(strstr(dump, "advertise = relay.example.net:9000\n"
+	    "advertise = [2001:db8::7]:7654\nadvertise = 192.0.2.1:1\n")
+	    != NULL);
+	ck_assert_str_eq(load(&c, dump), "");
+	ck_assert_int_eq(c.nadvertise, 3);
+	ck_assert_str_eq(c.advertise[1], "[2001:db8::7]:7654");
+
+	/* The first command-line value replaces the file's list. */
+	ck_assert_int_eq(config_override(&c, "advertise", "10.0.0.1:5", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(config_override(&c, "advertise", "10.0.0.2:6", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(c.nadvertise, 2);
+	ck_assert_str_eq(c.advertise[0], "10.0.0.1:5");
+	ck_assert_str_eq(c.advertise[1], "10.0.0.2:6");
+	ck_assert_int_eq(config_override(&c, "advertise", "10.0.0.3:0", err,
+	    sizeof(err)), -1);
+	ck_assert(strstr(err, "advertise: \"10.0.0.3:0\": port 0") != NULL);
+	config_free(&c);
+
+	assert_bad("advertise = host:0\n", 1, "advertise: \"host:0\": port 0");
+	assert_bad("advertise = relay\n", 1, "advertise: \"relay\": expected "
+	    "ADDR:PORT");
+	assert_bad("advertise = ::1:7654\n", 1, "IPv6 in brackets");
+	assert_bad("advertise = [::1:7654\n", 1, "expected [IPV6]:PORT");
+	assert_bad("advertise = a b:1\n", 1, "bad address");
+	assert_bad("advertise = host:65536\n", 1, "port must be 0-65535");
+	assert_bad("advertise = host:\n", 1, "port must be 0-65535");
+	/* A name that bootstrap takes but a record address cannot hold. */
+	memset(line, 'a', 100);
+	snprintf(line + 100, sizeof(line) - 100, ":1\n");
+	snprintf(text, sizeof(text), "advertise = %s", line);
+	assert_bad(text, 1, "advertise: address longer than 95 bytes");
+	text[0] = '\0';
+	for (i = 0; i <= CONFIG_ADVERTISE_MAX; i++) {
+		snprintf(line, sizeof(line), "advertise = 192.0.2.1:%d\n",
+		    7000 + i);
+		strcat(text, line);
+	}
+	assert_bad(text, CONFIG_ADVERTISE_MAX + 1, "advertise: more than 16 "
+	    "addresses");
+}
+END_TEST
+
 START_TEST(test_nul_byte)
 {
 	struct config	 c;
@@ -354,6 +422,7 @@ config_suite(void)
 	tcase_add_test(tc, test_systemd_directories);
 	tcase_add_test(tc, test_bad_lines);
 	tcase_add_test(tc, test_too_many_listen);
+	tcase_add_test(tc, test_advertise);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_overrides);
