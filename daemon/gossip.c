@@ -551,6 +551,31 @@ digest_inc(const uint8_t *e)
 	return v;
 }
 
+/*
+ * Whether m's link to us answers: it is up and not quiet.  A claim that
+ * it failed is then someone else's mistake (a partition, a slow path)
+ * for m to refute, not ours to believe.
+ */
+static bool
+member_answers(struct gossip *g, const struct member *m)
+{
+	struct link	*l = mesh_link_to(g->mesh, m->rec.id);
+
+	return l != NULL && !link_quiet(l);
+}
+
+/* Passes a claim about m to m itself, which refutes it. */
+static void
+tell_member(struct gossip *g, const struct member *m, bool dead, uint64_t inc)
+{
+	struct link	*l = mesh_link_to(g->mesh, m->rec.id);
+
+	if (l == NULL)
+		return;
+	put_claim(g, dead ? "dead" : "sus", m->rec.id, inc, 0, NULL);
+	send_out(g, l);
+}
+
 /* A neighbour's digest: send what it lacks, ask for what we lack. */
 static void
 on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
@@ -595,6 +620,8 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 		if (state == MEMBER_DEAD || state == MEMBER_SUSPECT) {
 			if (m->self)
 				refute(g, g->self.incarnation);
+			else if (member_answers(g, m))
+				tell_member(g, m, state == MEMBER_DEAD, inc);
 			else if (state == MEMBER_DEAD &&
 			    members_dead(g->members, e, inc, clock_ms())) {
 				log_info("member %s (%.12s) dead: so says %s",
@@ -737,6 +764,11 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 		/* A claim above our incarnation is forged: nobody has it. */
 		if (inc == g->self.incarnation)
 			refute(g, inc);
+		return;
+	}
+	if (member_answers(g, m)) {
+		if (inc == m->rec.incarnation && member_live(m))
+			tell_member(g, m, dead, inc);
 		return;
 	}
 	changed = dead ? members_dead(g->members, id, inc, clock_ms()) :

@@ -89,7 +89,7 @@ on_down(void *arg, struct link *l, enum mesh_reason why)
 	downs[ndowns++].why = why;
 }
 
-static const struct mesh_ops	ops = { on_up, on_down };
+static const struct mesh_ops	ops = { on_up, on_down, NULL };
 
 static void
 setup(void)
