@@ -292,7 +292,6 @@ probe_member(struct probe *p, const uint8_t *id, bool indirect, probe_fn *fn,
 	}
 	TAILQ_INSERT_TAIL(&p->rounds, r, entry);
 	p->nrounds++;
-	p->started++;
 	if (indirect)
 		ask_helpers(r);
 	if (r->direct_silent && r->nasked == 0) {
@@ -302,6 +301,7 @@ probe_member(struct probe *p, const uint8_t *id, bool indirect, probe_fn *fn,
 		free(r);
 		return -1;
 	}
+	p->started++;
 	/* Helpers probe for one timeout, and need a little more to answer. */
 	r->due_ms = clock_ms() + 2 * (int64_t)r->timeout;
 	duration_timeval(2 * r->timeout, &tv);
@@ -366,8 +366,8 @@ msg_preq(void *arg, struct link *l, const char *type,
 	c->n = n;
 	c->for_other = true;
 	memcpy(c->asker, link_remote(l)->id, NODE_ID_LEN);
-	p->helped++;
 	if (memcmp(id, p->par.self, NODE_ID_LEN) == 0) {
+		p->helped++;
 		answer_asker(p, c, true);	/* about us: we are here */
 		free(c);
 		return;
@@ -377,6 +377,7 @@ msg_preq(void *arg, struct link *l, const char *type,
 		free(c);
 		return;
 	}
+	p->helped++;
 	p->nhelps++;
 }
 

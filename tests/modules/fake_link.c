@@ -30,11 +30,13 @@ struct link {
 	int64_t			 rtt_us;
 	int64_t			 up_ms, used_ms;
 	size_t			 queued;
+	bool			 quiet;
 	uint8_t			**sent;
 	size_t			*sentlen;
 	size_t			 nsent;
 	link_ping_fn		*ping_fn;
 	void			*ping_arg;
+	uint64_t		 ping_timeout_ms;
 };
 
 static struct link	*made[LINKS_MAX];
@@ -135,6 +137,12 @@ fake_link_queue(struct link *l, size_t bytes)
 }
 
 void
+fake_link_quiet(struct link *l, bool quiet)
+{
+	l->quiet = quiet;
+}
+
+void
 fake_link_hs_heard(struct link *l)
 {
 	ck_assert(l->state == LINK_HANDSHAKE);
@@ -226,6 +234,12 @@ fake_link_pinged(const struct link *l)
 	return l->ping_fn != NULL;
 }
 
+uint64_t
+fake_link_ping_timeout(const struct link *l)
+{
+	return l->ping_timeout_ms;
+}
+
 void
 fake_link_pong(struct link *l, int64_t rtt_us)
 {
@@ -312,11 +326,12 @@ int
 link_ping(struct link *l, size_t size, uint64_t timeout_ms, link_ping_fn *fn,
     void *arg)
 {
-	(void)size; (void)timeout_ms;
+	(void)size;
 	if (l->state != LINK_UP || l->ping_fn != NULL)
 		return -1;
 	l->ping_fn = fn;
 	l->ping_arg = arg;
+	l->ping_timeout_ms = timeout_ms;
 	return 0;
 }
 
@@ -349,6 +364,12 @@ bool
 link_hs_heard(const struct link *l)
 {
 	return l->hs_heard;
+}
+
+bool
+link_quiet(const struct link *l)
+{
+	return l->quiet;
 }
 
 bool

@@ -26,6 +26,8 @@ const char	*fake_link_addr(const struct link *);
 /* Sets what link_info and link_queued tell. */
 void		 fake_link_rtt(struct link *, int64_t us);
 void		 fake_link_queue(struct link *, size_t bytes);
+/* Sets what link_quiet tells: a keep-alive ping went unanswered. */
+void		 fake_link_quiet(struct link *, bool);
 /* When it came up and when calls last used it (clock_ms; 0: never). */
 void		 fake_link_times(struct link *, int64_t up_ms, int64_t used_ms);
 /* A valid handshake message came from the peer: link_hs_heard says so. */
@@ -49,6 +51,8 @@ size_t		 fake_link_count(const struct link *, const char *t);
 void		 fake_link_forget_sent(struct link *);
 /* The ping link_ping was asked for, answered or not (-1: timed out). */
 bool		 fake_link_pinged(const struct link *);
+/* The timeout the last link_ping was given. */
+uint64_t	 fake_link_ping_timeout(const struct link *);
 void		 fake_link_pong(struct link *, int64_t rtt_us);
 
 #endif

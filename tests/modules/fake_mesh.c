@@ -119,7 +119,7 @@ fake_mesh_idle_closes(const struct mesh *m)
 
 static int
 dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
-    void *arg, bool for_calls)
+    void *arg, bool for_calls, uint64_t timeout_ms)
 {
 	struct fake_dial	*d;
 
@@ -132,6 +132,7 @@ dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
 	}
 	snprintf(d->addr, sizeof(d->addr), "%s", addr);
 	d->for_calls = for_calls;
+	d->timeout_ms = timeout_ms;
 	d->fn = fn;
 	d->arg = arg;
 	return 0;
@@ -141,14 +142,21 @@ int
 mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
     mesh_dial_fn *fn, void *arg)
 {
-	return dial(m, id, addr, fn, arg, false);
+	return dial(m, id, addr, fn, arg, false, 0);
+}
+
+int
+mesh_dial_probe(struct mesh *m, const uint8_t *id, const char *addr,
+    uint64_t timeout_ms, mesh_dial_fn *fn, void *arg)
+{
+	return dial(m, id, addr, fn, arg, false, timeout_ms);
 }
 
 int
 mesh_dial_for_calls(struct mesh *m, const uint8_t *id, const char *addr,
     mesh_dial_fn *fn, void *arg)
 {
-	return dial(m, id, addr, fn, arg, true);
+	return dial(m, id, addr, fn, arg, true, 0);
 }
 
 void

@@ -20,6 +20,7 @@ struct fake_dial {
 	bool		 has_id;
 	char		 addr[HOST_MAX + 8];
 	bool		 for_calls;
+	uint64_t	 timeout_ms;	/* a probe's handshake limit; 0: none */
 	mesh_dial_fn	*fn;
 	void		*arg;
 	bool		 ended;
