@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_probe.c: probe.c against a fake mesh and fake links.  The rules:
- * a round asks the node directly (a ping on its link while the link
- * answers, else a dial with the probe's timeout, which grows with the
- * links' round trips) and, if indirect, up to three linked helpers at
+ * a round asks the node directly (a ping on its link, quiet or not,
+ * else a dial with the probe's timeout, which grows with the links'
+ * round trips) and, if indirect, up to three linked helpers at
  * once; any answer is alive, a refused dial is refused, silence from
  * the node and every helper is silent with the helpers that heard
  * nothing, and a round whose timer we meet late is unsure.  Others'
@@ -334,22 +334,18 @@ START_TEST(test_quiet_links_not_asked)
 }
 END_TEST
 
-START_TEST(test_quiet_link_dials)
+START_TEST(test_quiet_link_pinged)
 {
-	struct link		*lx = link_to(&x);
-	struct fake_dial	*dl;
+	struct link	*lx = link_to(&x);
 
+	/* A dial would make a second link, and close one of the two. */
 	fake_link_quiet(lx, true);
 	ck_assert_int_eq(probe_member(probe, x.pk, false, heard, &out), 0);
-	ck_assert(!fake_link_pinged(lx));
-	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
-	dl = fake_mesh_dial(mesh, 0);
-	ck_assert(dl->has_id);
-	ck_assert_mem_eq(dl->id, x.pk, NODE_ID_LEN);
-	ck_assert_str_eq(dl->addr, address);
-	ck_assert_uint_eq(dl->timeout_ms, TIMEOUT_MS);
+	ck_assert(fake_link_pinged(lx));
+	ck_assert_uint_eq(fake_link_ping_timeout(lx), TIMEOUT_MS);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
 	ck_assert_int_eq(out.calls, 0);
-	fake_mesh_dial_end(mesh, 0, MESH_DIAL_LINKED);
+	fake_link_pong(lx, 1000);
 	ck_assert_int_eq(out.calls, 1);
 	ck_assert_int_eq(out.res, PROBE_ALIVE);
 	ck_assert(!probe_running(probe, x.pk));
@@ -378,7 +374,7 @@ START_TEST(test_dial_failed_helpers_nack_silent)
 			*lb = link_to(&b), *lc = link_to(&c);
 	uint64_t	 n, ms;
 
-	fake_link_quiet(lx, true);
+	fake_mesh_remove(mesh, lx);	/* no link: a dial */
 	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
 	n = sent_preq(la, 0, x.pk, &ms);
 	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
@@ -416,7 +412,7 @@ START_TEST(test_helper_ok_alive_at_once)
 			*lb = link_to(&b);
 	uint64_t	 n, ms;
 
-	fake_link_quiet(lx, true);
+	fake_mesh_remove(mesh, lx);	/* no link: a dial */
 	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
 	n = sent_preq(la, 0, x.pk, &ms);
 	pres_from(la, n, false);
@@ -438,7 +434,7 @@ START_TEST(test_stray_answers_ignored)
 	struct cbor_buf	 m = { 0 };
 	uint64_t	 n, ms;
 
-	fake_link_quiet(lx, true);
+	fake_mesh_remove(mesh, lx);	/* no link: a dial */
 	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
 	n = sent_preq(la, 0, x.pk, &ms);
 	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
@@ -490,7 +486,7 @@ START_TEST(test_round_timer_silent)
 
 	link_to(&b);
 	link_to(&c);
-	fake_link_quiet(lx, true);
+	fake_mesh_remove(mesh, lx);	/* no link: a dial */
 	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
 	n = sent_preq(la, 0, x.pk, &ms);
 	pres_from(la, n, false);
@@ -516,25 +512,24 @@ START_TEST(test_timeout_grows_with_rtt)
 	int64_t		 t0;
 	uint64_t	 ms;
 
-	fake_link_quiet(lx, true);
 	/* Four round trips under the probe timeout: the timeout. */
 	fake_link_rtt(lx, 30 * 1000);
 	fake_link_rtt(la, 90 * 1000);
 	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
-	ck_assert_uint_eq(fake_mesh_dial(mesh, 0)->timeout_ms, TIMEOUT_MS);
+	ck_assert_uint_eq(fake_link_ping_timeout(lx), TIMEOUT_MS);
 	(void)sent_preq(la, 0, x.pk, &ms);
 	ck_assert_uint_eq(ms, TIMEOUT_MS);
-	fake_mesh_dial_end(mesh, 0, MESH_DIAL_LINKED);
+	fake_link_pong(lx, 1000);
 	ck_assert_int_eq(out.res, PROBE_ALIVE);
 
 	/* Above it: four of the node's own round trips. */
 	memset(&out, 0, sizeof(out));
 	fake_link_rtt(lx, 50 * 1000);
 	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
-	ck_assert_uint_eq(fake_mesh_dial(mesh, 1)->timeout_ms, 200);
+	ck_assert_uint_eq(fake_link_ping_timeout(lx), 200);
 	(void)sent_preq(la, 1, x.pk, &ms);
 	ck_assert_uint_eq(ms, 200);
-	fake_mesh_dial_end(mesh, 1, MESH_DIAL_LINKED);
+	fake_link_pong(lx, 1000);
 
 	/*
 	 * No round trip measured to the node: the slowest link's.  The
@@ -544,7 +539,7 @@ START_TEST(test_timeout_grows_with_rtt)
 	fake_link_rtt(lx, -1);
 	t0 = clock_ms();
 	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
-	ck_assert_uint_eq(fake_mesh_dial(mesh, 2)->timeout_ms, 360);
+	ck_assert_uint_eq(fake_link_ping_timeout(lx), 360);
 	(void)sent_preq(la, 2, x.pk, &ms);
 	ck_assert_uint_eq(ms, 360);
 	ck_assert(loop_until(base, heard_done, &out, 20 * 360));
@@ -592,8 +587,8 @@ START_TEST(test_answer_about_linked_node)
 	ck_assert_uint_eq(sent_pres(la, 1, &ok), 78);
 	ck_assert(!ok);
 
-	/* A quiet link: a dial; refused is a nack, linked an ack. */
-	fake_link_quiet(lx, true);
+	/* No link: a dial; refused is a nack, linked an ack. */
+	fake_mesh_remove(mesh, lx);
 	preq_from(la, x.pk, 79, 500);
 	preq_from(la, x.pk, 80, 500);
 	ck_assert(!fake_link_pinged(lx));
@@ -773,12 +768,12 @@ START_TEST(test_free_with_rounds_under_way)
 	link_to(&b);
 	/* One waits on its dial and helpers, one on helpers alone. */
 	ck_assert_int_eq(probe_member(probe, d.pk, true, heard, &out), 0);
-	fake_link_quiet(lx, true);
+	fake_mesh_remove(mesh, lx);
 	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &o2), 0);
 	ck_assert_uint_eq(fake_mesh_ndials(mesh), 2);
 	fake_mesh_dial_end(mesh, 1, MESH_DIAL_FAILED);
 	/* And a request of another's on its ping. */
-	fake_link_quiet(lx, false);
+	fake_mesh_add(mesh, lx);
 	preq_from(la, x.pk, 3, 500);
 	ck_assert(fake_link_pinged(lx));
 	/* The mesh goes first: it ends the dials and pings. */
@@ -804,7 +799,7 @@ module_suite(void)
 	tcase_add_test(tc, test_direct_ping_alive);
 	tcase_add_test(tc, test_helpers_asked_at_once);
 	tcase_add_test(tc, test_quiet_links_not_asked);
-	tcase_add_test(tc, test_quiet_link_dials);
+	tcase_add_test(tc, test_quiet_link_pinged);
 	tcase_add_test(tc, test_dial_refused);
 	tcase_add_test(tc, test_dial_failed_helpers_nack_silent);
 	tcase_add_test(tc, test_helper_ok_alive_at_once);
