@@ -8,7 +8,7 @@
  * link, it dials random members at once, as many as it lacks, so that a
  * joiner spreads its links from the first records its bootstrap node
  * sends.  A few dead members are
- * re-dialed each second, each after its own wait (5 s, doubling after
+ * re-dialed each second, each after its own wait (1 s, doubling after
  * failures up to 300 s; never again after a refusal, until a new
  * record).  While no link is up, the addresses of peers.cache are
  * dialed every 5 s; the file is rewritten, at most every 5 s, when the
@@ -40,7 +40,7 @@
 #include "overlay.h"
 
 #define DEGREE_EVERY_MS		1000	/* degree checks */
-#define REDIAL_DEAD_MS		5000	/* partitions heal this fast */
+#define REDIAL_DEAD_MS		1000	/* partitions heal this fast */
 #define REDIAL_DEAD_MAX_MS	300000	/* at worst this slowly */
 #define REDIAL_DEAD_PER_TICK	2	/* dead members dialed a second */
 #define CACHED_DIAL_EVERY_MS	5000	/* alone: the cache is dialed */
