@@ -572,8 +572,13 @@ link_process(struct link *l)
 static enum link_end
 end_of_errno(int e)
 {
-	return e == ECONNREFUSED || e == ECONNRESET ? LINK_END_REFUSED :
-	    LINK_END_FAILED;
+	/*
+	 * Only a refused connect says that nothing listens: a reset can
+	 * come from a live node that cut our handshake short to make room
+	 * for others (max_handshakes), or from a peer's crash, which a
+	 * probe dial then finds refused.
+	 */
+	return e == ECONNREFUSED ? LINK_END_REFUSED : LINK_END_FAILED;
 }
 
 /* The connection ended under us: one log line, and the link closes. */

@@ -42,7 +42,7 @@ struct link_params {
 enum link_end {
 	LINK_END_HERE,		/* link_close: this node ended it */
 	LINK_END_EOF,		/* the peer closed the connection */
-	LINK_END_REFUSED,	/* refused or reset: nothing listens there */
+	LINK_END_REFUSED,	/* connect refused: nothing listens there */
 	LINK_END_SILENT,	/* no traffic for dead_after, or no handshake */
 	LINK_END_FAILED,	/* anything else: an error, bad input, memory */
 };
