@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * overlay.c: the links a node keeps.  Every second it sheds a link over
- * degree_max, or dials random alive members (hubs first) up to
+ * overlay.c: the links a node keeps.  Every second it sheds links over
+ * degree_max (a quarter of the excess), or dials random alive members (hubs first) up to
  * degree_min; each dial is a gossip probe, so a member nobody links to
  * cannot stay alive forever after it died.  A node short of links does
  * not wait for the second: when it learns of a live member or loses a
@@ -215,20 +215,26 @@ short_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Keeps between degree_min and degree_max links: dials random members
- * (hubs first) when short, sheds the slowest link when over, and
+ * (hubs first) when short, sheds the slowest links when over, and
  * re-dials a few dead members.
  */
 static void
 degree(struct overlay *o)
 {
 	const struct member	*m;
-	size_t			 n = members_count(o->members), i, k;
+	size_t			 n = members_count(o->members), i, k, up;
 	size_t			 start;
 	int64_t			 now = clock_ms();
 
 	mesh_close_idle(o->mesh, o->par.degree_min);
-	if (mesh_links(o->mesh, NULL, 0) > o->par.degree_max) {
-		mesh_shed(o->mesh);
+	if ((up = mesh_links(o->mesh, NULL, 0)) > o->par.degree_max) {
+		/*
+		 * A quarter of the excess a second (one at least): a node
+		 * that many joined through comes down in seconds, while the
+		 * nodes it sheds have time to link elsewhere.
+		 */
+		for (k = (up - o->par.degree_max + 3) / 4; k > 0; k--)
+			mesh_shed(o->mesh);
 		return;
 	}
 	start = dial_short(o);
