@@ -16,4 +16,14 @@ int64_t		clock_us(void);
 uint64_t	clock_wall_ms(void);
 uint64_t	clock_wall_us(void);
 
+/*
+ * How late our own timers run: the event loop's health, as Lifeguard
+ * calls it.  Timers note how late they fired; clock_lag_ms is the worst
+ * of late, halved for every 5 s since.  A busy or starved process gives
+ * others longer to answer, rather than take its own slowness for
+ * theirs.
+ */
+void		clock_note_late(int64_t late_ms);
+int64_t		clock_lag_ms(void);
+
 #endif

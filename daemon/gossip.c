@@ -917,6 +917,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t		 now = clock_ms(), late = now - g->due_ms;
 
 	(void)fd; (void)what;
+	clock_note_late(late);
 	/*
 	 * Our loop stalled (stopped, starved): suspects had no chance to
 	 * refute meanwhile, nor we to hear them.

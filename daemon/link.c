@@ -704,13 +704,17 @@ link_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /*
  * How long after a keep-alive ping with no traffic since the peer is
- * quiet: a few round trips, and never less than LINK_QUIET_MIN_MS.
+ * quiet: a few round trips, or as many times our own loop's lag, and
+ * never less than LINK_QUIET_MIN_MS.
  */
 static int64_t
 link_quiet_us(const struct link *l)
 {
 	int64_t	us = l->rtt_avg_us < 0 ? 0 : LINK_QUIET_RTTS * l->rtt_avg_us;
+	int64_t	lag = LINK_QUIET_RTTS * clock_lag_ms() * 1000;
 
+	if (lag > us)
+		us = lag;
 	return us > LINK_QUIET_MIN_MS * 1000 ? us : LINK_QUIET_MIN_MS * 1000;
 }
 
@@ -757,6 +761,7 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 	char			 reason[64];
 
 	(void)fd; (void)what;
+	clock_note_late(late / 1000);
 	if (late > LINK_STALL_MS * 1000) {
 		l->last_rx_us = l->last_rx_us + late < now ?
 		    l->last_rx_us + late : now;

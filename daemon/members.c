@@ -250,8 +250,24 @@ members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
 {
 	struct member	*m, **nm;
 	struct record	 r;
+	uint8_t		 id[NODE_ID_LEN];
+	uint64_t	 inc;
 
 	*mp = NULL;
+	/*
+	 * Copies of what we hold, most of a flood, are dropped unchecked:
+	 * a signature check costs more than the rest of a record's trip.
+	 */
+	if (record_peek(raw, len, id, &inc) == 0 &&
+	    (m = members_get(t, id)) != NULL &&
+	    (m->self || inc <= m->rec.incarnation)) {
+		*mp = m;
+		if (inc == m->rec.incarnation)
+			return MEMBERS_SAME;
+		if (inc < m->rec.incarnation)
+			t->stats.stale++;
+		return MEMBERS_STALE;
+	}
 	if (record_open(raw, len, &r, why) == -1) {
 		t->stats.invalid++;
 		return MEMBERS_INVALID;

@@ -74,7 +74,10 @@ struct probe {
 	struct cbor_buf		 out;
 };
 
-/* The direct probe's timeout: par.timeout, or more on slow links. */
+/*
+ * The direct probe's timeout: par.timeout, or PROBE_RTTS round trips
+ * if more, or as many times our own loop's lag.
+ */
 static uint64_t
 probe_timeout(struct probe *p, const uint8_t *id)
 {
@@ -92,6 +95,9 @@ probe_timeout(struct probe *p, const uint8_t *id)
 			if ((link_info(links[i], &li), li.rtt_avg_us > rtt))
 				rtt = li.rtt_avg_us;
 	}
+	/* Our own loop's lag: a busy node gives others longer. */
+	if (clock_lag_ms() * 1000 > rtt)
+		rtt = clock_lag_ms() * 1000;
 	if (rtt > 0 && (uint64_t)(PROBE_RTTS * rtt / 1000) > p->par.timeout)
 		return (uint64_t)(PROBE_RTTS * rtt / 1000);
 	return p->par.timeout;
@@ -143,6 +149,7 @@ round_timeout(evutil_socket_t fd, short what, void *arg)
 	struct round	*r = arg;
 
 	(void)fd; (void)what;
+	clock_note_late(clock_ms() - r->due_ms);
 	if (clock_ms() - r->due_ms > (int64_t)r->timeout / 2)
 		round_end(r, PROBE_UNSURE, "our own loop stalled");
 	else

@@ -184,37 +184,76 @@ read_bool(const struct cbor_field *f, bool *v)
 	return f == NULL || cbor_read_bool(f->val, f->vallen, v);
 }
 
-int
-record_open(const uint8_t *buf, size_t len, struct record *r, const char **why)
+/*
+ * The signed form's body fields (f, up to 16), signature and node ID,
+ * of a record of our version.  -1 with *why if it is not one.
+ */
+static int
+record_unwrap(const uint8_t *buf, size_t len, struct cbor_field *f, int *nf,
+    const uint8_t **body, size_t *bodylen, const uint8_t **sig,
+    const uint8_t **id, const char **why)
 {
-	struct cbor_field	 top[4], f[16];
+	struct cbor_field	 top[4];
 	const struct cbor_field	*b, *s, *v;
-	const uint8_t		*body, *sig, *p;
-	size_t			 bodylen, siglen, n;
+	size_t			 siglen, n;
 	uint64_t		 version;
-	int			 ntop, nf;
+	int			 ntop;
 
-	memset(r, 0, sizeof(*r));
 	*why = "malformed record";
 	if (len > RECORD_MAX ||
 	    (ntop = cbor_scan_map(buf, len, top, 4)) == -1 ||
 	    (b = cbor_field_get(top, ntop, "b")) == NULL ||
 	    (s = cbor_field_get(top, ntop, "s")) == NULL ||
-	    !cbor_read_bytes(b->val, b->vallen, &body, &bodylen) ||
-	    !cbor_read_bytes(s->val, s->vallen, &sig, &siglen) ||
+	    !cbor_read_bytes(b->val, b->vallen, body, bodylen) ||
+	    !cbor_read_bytes(s->val, s->vallen, sig, &siglen) ||
 	    siglen != crypto_sign_BYTES ||
-	    (nf = cbor_scan_map(body, bodylen, f, 16)) == -1)
+	    (*nf = cbor_scan_map(*body, *bodylen, f, 16)) == -1)
 		return -1;
-	if ((v = cbor_field_get(f, nf, "v")) == NULL ||
+	if ((v = cbor_field_get(f, *nf, "v")) == NULL ||
 	    !cbor_read_uint(v->val, v->vallen, &version) ||
 	    version != RECORD_VERSION) {
 		*why = "record of an unknown version";
 		return -1;
 	}
-	if ((v = cbor_field_get(f, nf, "id")) == NULL ||
-	    !cbor_read_bytes(v->val, v->vallen, &p, &n) || n != NODE_ID_LEN)
+	if ((v = cbor_field_get(f, *nf, "id")) == NULL ||
+	    !cbor_read_bytes(v->val, v->vallen, id, &n) || n != NODE_ID_LEN)
 		return -1;
-	memcpy(r->id, p, n);
+	return 0;
+}
+
+int
+record_peek(const uint8_t *buf, size_t len, uint8_t id[NODE_ID_LEN],
+    uint64_t *inc)
+{
+	struct cbor_field	 f[16];
+	const struct cbor_field	*v;
+	const uint8_t		*body, *sig, *p;
+	const char		*why;
+	size_t			 bodylen;
+	int			 nf;
+
+	if (record_unwrap(buf, len, f, &nf, &body, &bodylen, &sig, &p,
+	    &why) == -1 || (v = cbor_field_get(f, nf, "inc")) == NULL ||
+	    !cbor_read_uint(v->val, v->vallen, inc))
+		return -1;
+	memcpy(id, p, NODE_ID_LEN);
+	return 0;
+}
+
+int
+record_open(const uint8_t *buf, size_t len, struct record *r, const char **why)
+{
+	struct cbor_field	 f[16];
+	const struct cbor_field	*v;
+	const uint8_t		*body, *sig, *p;
+	size_t			 bodylen;
+	int			 nf;
+
+	memset(r, 0, sizeof(*r));
+	if (record_unwrap(buf, len, f, &nf, &body, &bodylen, &sig, &p,
+	    why) == -1)
+		return -1;
+	memcpy(r->id, p, NODE_ID_LEN);
 	/* The signature first: nothing unsigned is looked at further. */
 	if (crypto_sign_verify_detached(sig, body, bodylen, r->id) != 0) {
 		*why = "bad signature";

@@ -59,6 +59,13 @@ void	record_sign(const struct record *, const uint8_t sk[64],
  * by the ID it names.  0, or -1 with *why.
  */
 int	record_open(const uint8_t *, size_t, struct record *, const char **why);
+/*
+ * The node ID and incarnation a signed record claims, unchecked: only
+ * to tell a copy of a record already held, which needs no signature
+ * check, from one that may be new.  -1 if it is not a record.
+ */
+int	record_peek(const uint8_t *, size_t, uint8_t id[NODE_ID_LEN],
+	    uint64_t *inc);
 bool	record_in_group(const struct record *, const char *group);
 /* 1-SERVICE_NAME_MAX lowercase letters, digits, '-', '_' or '.'. */
 bool	service_name_valid(const char *, size_t);

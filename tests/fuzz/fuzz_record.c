@@ -3,7 +3,7 @@
  * fuzz_record.c: libFuzzer target for membership records and the
  * member table.  The first byte picks the mode:
  *	0	the input is a signed record, as it arrives in a "rec"
- *		message: record_open() and members_offer()
+ *		message: record_open(), record_peek() and members_offer()
  *	1	the input drives a member table: records of three fixed
  *		nodes at input-chosen incarnations, and claims of suspicion
  *		and death about them, in input order, checking that the
@@ -62,6 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct record		 r;
 	const char		*why;
 	uint64_t		 inc, before;
+	uint8_t			 id[NODE_ID_LEN];
 	int64_t			 now = 0;
 	size_t			 i;
 	int			 who;
@@ -75,6 +76,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] % 2 == 0) {
 		if (record_open(data + 1, size - 1, &r, &why) == 0 &&
 		    (r.naddrs > RECORD_ADDRS_MAX || r.ngroups > RECORD_GROUPS_MAX))
+			abort();
+		/* Whatever opens, peeks the same ID and incarnation. */
+		if (record_peek(data + 1, size - 1, id, &inc) == 0 ?
+		    record_open(data + 1, size - 1, &r, &why) == 0 &&
+		    (memcmp(id, r.id, NODE_ID_LEN) != 0 ||
+		    inc != r.incarnation) :
+		    record_open(data + 1, size - 1, &r, &why) == 0)
 			abort();
 		(void)members_offer(t, data + 1, size - 1, 0, &m, &why);
 		goto done;
