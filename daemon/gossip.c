@@ -5,10 +5,11 @@
  * Records flood: a node that learns a newer record passes it to its
  * other links, with a hop limit, and the (id, incarnation) order makes
  * every copy after the first a no-op.  Claims that a node is suspect or
- * dead flood the same way.  Every gossip_interval a node sends a digest
- * of what it knows to one random neighbour, and each side then sends
- * the other what it lacks: that heals what flooding missed, and is how
- * a new node learns everyone (peer exchange).
+ * dead flood the same way.  Every gossip_interval (up to eight of them
+ * while nothing changes) a node sends a digest of what it knows to one
+ * random neighbour, and each side then sends the other what it lacks:
+ * that heals what flooding missed, and is how a new node learns
+ * everyone (peer exchange).
  *
  * A live member whose link goes quiet or down, or that an overlay dial
  * does not reach, is probed (probe.c): directly, and through a few
@@ -49,6 +50,7 @@
 #define GOSSIP_HOPS		16	/* a flood goes this many links at most */
 #define GOSSIP_STALL_MS		500	/* a timer this late: our loop stalled */
 #define SUSPECT_CONFIRMS	3	/* confirmations for the least timeout */
+#define STRETCH_MAX		8	/* a quiet table: digests this rarer */
 #define DIGEST_ENTRY		(NODE_ID_LEN + 8 + 1)
 
 /* Our probes of a member. */
@@ -79,6 +81,7 @@ struct gossip {
 	struct event		*tick;
 	int64_t			 due_ms;	/* when the tick should run */
 	int64_t			 next_exchange, next_expire;
+	int			 stretch;	/* exchanges this many intervals apart */
 	struct cbor_buf		 out;
 };
 
@@ -207,11 +210,37 @@ refute(struct gossip *g, uint64_t inc)
 	(void)publish_self(g);
 }
 
-/* Tells the owner that m changed; via: where its new record came from. */
+static void	gossip_arm(struct gossip *);
+
+/* The next digest exchange: gossip_interval apart, ±20%, stretched. */
+static void
+next_exchange(struct gossip *g, int64_t now)
+{
+	/* 80-120%, so that neighbours do not exchange in step. */
+	g->next_exchange = now + (int64_t)g->par.gossip_interval * g->stretch *
+	    (80 + (int64_t)randombytes_uniform(41)) / 100;
+}
+
+/*
+ * Tells the owner that m changed; via: where its new record came from.
+ * A change is also news for anti-entropy: digests go every
+ * gossip_interval again, as they do while the table changes; a table
+ * that stays the same has them twice as rare each time, down to one
+ * every STRETCH_MAX intervals.
+ */
 static void
 member_changed(struct gossip *g, const struct member *m, const uint8_t *via)
 {
+	int64_t	now = clock_ms();
+
 	g->ops->member(g->arg, m, via);
+	if (g->stretch > 1) {
+		g->stretch = 1;
+		if (g->next_exchange > now + (int64_t)g->par.gossip_interval) {
+			next_exchange(g, now);
+			gossip_arm(g);
+		}
+	}
 }
 
 static void
@@ -296,8 +325,6 @@ confirm(struct suspicion *s, const uint8_t *by)
 	memcpy(s->by[s->nby++], by, NODE_ID_LEN);
 	return true;
 }
-
-static void	gossip_arm(struct gossip *);
 
 /*
  * Notes the suspect m's confirmations so far in its deadline: the first
@@ -930,9 +957,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	members_tick(g->members, now, died_cb, g);
 	if (now >= g->next_exchange) {
 		exchange(g);
-		/* 80-120%, so that neighbours do not exchange in step. */
-		g->next_exchange = now + (int64_t)g->par.gossip_interval *
-		    (80 + (int64_t)randombytes_uniform(41)) / 100;
+		next_exchange(g, now);
+		if (g->stretch < STRETCH_MAX)
+			g->stretch *= 2;
 	}
 	if (now >= g->next_expire) {
 		(void)members_expire(g->members, now,
@@ -996,6 +1023,7 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 		return NULL;
 	}
 	g->next_exchange = g->next_expire = clock_ms();
+	g->stretch = 1;
 	gossip_arm(g);
 	return g;
 }

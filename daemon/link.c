@@ -83,6 +83,7 @@ struct link {
 	struct cbor_buf		 out;		/* scratch for messages */
 	uint8_t			*batch;		/* small messages to seal */
 	size_t			 batchlen;
+	struct evbuffer		*direct;	/* a record written at once */
 	struct event		*flush;		/* seals them after this turn */
 
 	int64_t			 up_ms;
@@ -110,6 +111,7 @@ static void	link_flush_cb(evutil_socket_t, short, void *);
 static void	link_tick(evutil_socket_t, short, void *);
 static int	link_arm(struct link *, int64_t);
 static void	link_read_waiting(struct link *);
+static void	link_keepalive(struct link *, int64_t);
 
 static void
 link_reap(evutil_socket_t fd, short what, void *arg)
@@ -213,6 +215,9 @@ link_stop(struct link *l, enum link_end why, const char *reason)
 	cbor_buf_free(&l->out);
 	free(l->batch);
 	l->batch = NULL;
+	if (l->direct != NULL)
+		evbuffer_free(l->direct);
+	l->direct = NULL;
 	if (l->flush != NULL)
 		event_free(l->flush);
 	l->flush = NULL;
@@ -418,6 +423,10 @@ link_pong(struct link *l, uint64_t seq)
 	if (l->keepalive[slot].seq == seq && l->keepalive[slot].sent_us > 0) {
 		link_rtt(l, now - l->keepalive[slot].sent_us);
 		l->keepalive[slot].sent_us = 0;
+		/* No quiet check is due now: the tick waits for the ping. */
+		if (l->seq == seq && link_arm(l, now) == -1)
+			link_stop(l, LINK_END_FAILED, "cannot set keep-alive "
+			    "timer");
 		return;
 	}
 	TAILQ_FOREACH(p, &l->pings, entry)
@@ -430,6 +439,26 @@ link_pong(struct link *l, uint64_t seq)
 	now -= p->sent_us;
 	ping_free(p);
 	fn(LINK_PING_ANSWERED, now, NULL, arg);
+}
+
+/*
+ * Answers a ping.  If our own keep-alive ping is due within half an
+ * interval, it goes now, in the same record: the two ends' pings fall
+ * into step, and an idle link wakes each end twice a ping_interval
+ * instead of three times.
+ */
+static void
+link_ponged(struct link *l, uint64_t seq, const uint8_t *pad, size_t padlen)
+{
+	int64_t	now = clock_us();
+
+	(void)link_put_ping(l, "pong", seq, pad, padlen, pad != NULL);
+	if (l->state != LINK_UP || now - l->ping_us <
+	    (int64_t)l->par->ping_interval * 1000 / 2)
+		return;
+	link_keepalive(l, now);
+	if (l->state == LINK_UP && link_arm(l, now) == -1)
+		link_stop(l, LINK_END_FAILED, "cannot set keep-alive timer");
 }
 
 /* One whole message from the peer. */
@@ -457,8 +486,7 @@ link_message(struct link *l, const uint8_t *msg, size_t len)
 		if (m.type[1] == 'o')
 			link_pong(l, seq);
 		else
-			(void)link_put_ping(l, "pong", seq, pad, padlen,
-			    pad != NULL);
+			link_ponged(l, seq, pad, padlen);
 		return;
 	}
 	l->ops->message(l, m.type, m.f, m.nf, msg, len, l->arg);
@@ -745,6 +773,19 @@ link_read_waiting(struct link *l)
 		link_readable(event_get_fd(l->rd), EV_READ, l);
 }
 
+/* Sends a keep-alive ping, remembered to time its pong. */
+static void
+link_keepalive(struct link *l, int64_t now)
+{
+	int	slot = (int)(++l->seq % LINK_KEEPALIVE_SLOTS);
+
+	l->keepalive[slot].seq = l->seq;
+	l->keepalive[slot].sent_us = now;
+	l->ping_us = now;
+	l->quiet_us = now + link_quiet_us(l);
+	(void)link_put_ping(l, "ping", l->seq, NULL, 0, false);
+}
+
 /*
  * Keep-alive: pings every ping_interval, tells the owner when a ping
  * goes unanswered (quiet), and closes a link silent for dead_after.
@@ -757,7 +798,6 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct link		*l = arg;
 	int64_t			 now = clock_us(), late = now - l->due_us;
-	int			 slot;
 	char			 reason[64];
 
 	(void)fd; (void)what;
@@ -768,9 +808,13 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 		l->ping_us = l->ping_us + late < now ? l->ping_us + late : now;
 		l->quiet_us += late;
 	}
-	link_read_waiting(l);
-	if (l->state != LINK_UP)
-		return;
+	/* About to judge the peer: first read what it may have sent. */
+	if ((!l->quiet && l->last_rx_us < l->ping_us && now >= l->quiet_us) ||
+	    now - l->last_rx_us >= (int64_t)l->par->dead_after * 1000) {
+		link_read_waiting(l);
+		if (l->state != LINK_UP)
+			return;
+	}
 	if (now - l->last_rx_us >= (int64_t)l->par->dead_after * 1000) {
 		snprintf(reason, sizeof(reason), "no traffic for %" PRId64
 		    " ms", (now - l->last_rx_us) / 1000);
@@ -792,12 +836,7 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 			return;
 	}
 	if (now - l->ping_us >= (int64_t)l->par->ping_interval * 1000) {
-		slot = (int)(++l->seq % LINK_KEEPALIVE_SLOTS);
-		l->keepalive[slot].seq = l->seq;
-		l->keepalive[slot].sent_us = now;
-		l->ping_us = now;
-		l->quiet_us = now + link_quiet_us(l);
-		(void)link_put_ping(l, "ping", l->seq, NULL, 0, false);
+		link_keepalive(l, now);
 		if (l->state != LINK_UP)
 			return;
 	}
@@ -956,11 +995,31 @@ link_flush(struct link *l)
 {
 	struct evbuffer	*out;
 	size_t		 before;
+	int		 fd;
 
 	if (l->batchlen == 0)
 		return 0;
 	out = bufferevent_get_output(l->bev);
 	before = evbuffer_get_length(out);
+	/*
+	 * Nothing queued: the record is written at once, from a buffer of
+	 * the link's own.  Handed to the bufferevent, it would be watched
+	 * for: two epoll_ctl calls and a wake-up for every ping of an idle
+	 * link.  What the socket does not take is queued as usual.
+	 */
+	if (before == 0 && (fd = bufferevent_getfd(l->bev)) != -1 &&
+	    (l->direct != NULL || (l->direct = evbuffer_new()) != NULL)) {
+		if (wire_seal_batch(&l->tx, l->batch, l->batchlen,
+		    l->direct) == -1)
+			return -1;
+		l->bytes_out += evbuffer_get_length(l->direct);
+		l->batchlen = 0;
+		(void)evbuffer_write(l->direct, fd);
+		if (evbuffer_get_length(l->direct) > 0 &&
+		    evbuffer_add_buffer(out, l->direct) == -1)
+			return -1;
+		return 0;
+	}
 	if (wire_seal_batch(&l->tx, l->batch, l->batchlen, out) == -1)
 		return -1;
 	l->bytes_out += evbuffer_get_length(out) - before;
