@@ -812,6 +812,8 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 		member_changed(g, m, NULL);
 		log_info("member %s (%.12s) %s: so says %s", m->rec.name,
 		    m->idstr, dead ? "dead" : "suspect", link_name(l));
+		/* A new suspect's deadline: a sus without by sets no other. */
+		gossip_arm(g);
 		if (!dead && mesh_link_to(g->mesh, id) != NULL)
 			probe_round(g, m, true, "confirming a suspicion");
 	}

@@ -1,18 +1,29 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * test_gossip.c: gossip.c against a fake mesh and fake links.  The
- * rules: a link coming up gets our digest; a new or newer record floods
- * to the other links with one hop less, a stale, repeated or forged one
- * goes nowhere; claims at the incarnation held change a member and
- * flood, others are ignored, and one about ourselves is refuted; a lost
- * link is probed, and the probe's outcome makes the member dead or
- * suspect, a suspect turning dead unless it refutes in time; digests
- * and wants send each side what it lacks, within a budget per link;
- * dead members expire; reset, services and leaving re-sign our record;
- * the members op lists the table.
+ * test_gossip.c: gossip.c, with a real probe.c, against a fake mesh and
+ * fake links.  The rules: a link coming up gets our digest; a new or
+ * newer record floods to the other links with one hop less, a stale,
+ * repeated or forged one goes nowhere; claims at the incarnation held
+ * change a member and flood with their "by", others are ignored, one
+ * about ourselves is refuted, and one about a member whose link to us
+ * answers is passed to the member instead of believed.  A lost or quiet
+ * link, or an overlay dial with no answer, starts a round of probes
+ * (directly, and "preq" to the other links): refused is dead at once,
+ * silence directly and from every helper (or until the round's timer)
+ * is suspect with our own "by", a helper's yes is alive; a member with
+ * no address is probed through others only, and suspected at once if
+ * nobody can be asked.  A "sus" we hear about a member we are linked
+ * to is probed, and confirmed if that fails; each new "by" floods on.
+ * A suspect turns dead unless it refutes in time: 3 suspect_timeout
+ * with no confirmation in a small mesh, suspect_timeout with three,
+ * later by as long as our own loop stalled.  Digests and wants send
+ * each side what it lacks, within a budget per link; dead members
+ * expire; reset, services and leaving re-sign our record; the members
+ * op lists the table.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <check.h>
 #include <event2/event.h>
@@ -25,17 +36,22 @@
 #include "harness.h"
 #include "identity.h"
 #include "linkmsg.h"
+#include "probe.h"
 
 #define HOPS		16	/* what a node's own floods start with */
 #define ENTRY		(NODE_ID_LEN + 8 + 1)	/* one digest entry */
 #define MAX_MESSAGE	(1u << 20)
 #define SUSPECT_MS	150
+#define PROBE_MS	100	/* probe timeout; a round lasts twice that */
+/* libevent's coarse clock may fire a timer this much early by ours. */
+#define CLOCK_SLACK_MS	10
 
 static struct tnode		 self, a, b, c, far, x, y;
 static struct identity		 ident;
 static struct gossip_params	 par;
 static struct event_base	*base;
 static struct mesh		*mesh;
+static struct probe		*probe;
 static struct gossip		*g;
 static struct link		*la, *lb, *lc;
 
@@ -82,16 +98,28 @@ on_forgotten(void *arg, const uint8_t *id)
 
 static const struct gossip_ops	ops = { on_member, on_forgotten };
 
+/* As the daemon does: the probe dials the addresses gossip knows. */
+static const char *
+address_of(void *arg, const uint8_t *id)
+{
+	(void)arg;
+	return gossip_member_address(g, id);
+}
+
+static const struct probe_ops	probe_ops = { address_of };
+
 static void
 start(void)
 {
-	g = gossip_new(base, &par, mesh, &ops, NULL);
+	g = gossip_new(base, &par, mesh, probe, &ops, NULL);
 	ck_assert_ptr_nonnull(g);
 }
 
 static void
 setup(void)
 {
+	struct probe_params	pp;
+
 	tnode_new(&self, "self");
 	tnode_new(&a, "a");
 	tnode_new(&b, "b");
@@ -123,24 +151,41 @@ setup(void)
 	fake_mesh_add(mesh, lb);
 	fake_mesh_add(mesh, lc);
 	nheard = nforgot = 0;
+	memset(&pp, 0, sizeof(pp));
+	pp.self = self.pk;
+	pp.timeout = PROBE_MS;
+	probe = probe_new(base, &pp, mesh, &probe_ops, NULL);
+	ck_assert_ptr_nonnull(probe);
 	start();
 }
 
+/*
+ * As the daemon does: the mesh goes first, ending every dial and ping
+ * under way (their outcomes still reach gossip), then the probe, then
+ * gossip.
+ */
 static void
 teardown(void)
 {
-	size_t	i;
+	struct link	*links[64];
+	size_t		 i, n;
 
-	/* A probe under way is freed by its outcome. */
 	for (i = 0; i < fake_mesh_ndials(mesh); i++)
 		if (!fake_mesh_dial(mesh, i)->ended)
-			fake_mesh_dial_end(mesh, i, MESH_DIAL_LINKED);
+			fake_mesh_dial_end(mesh, i, MESH_DIAL_FAILED);
+	n = mesh_links(mesh, links, 64);
+	for (i = 0; i < n; i++)
+		fake_link_end(links[i], LINK_END_HERE, "shutting down");
+	probe_free(probe);
 	gossip_free(g);
 	fake_mesh_free(mesh);
 	event_base_free(base);
 }
 
-/* The message m arrives on l, through gossip's handler for its type. */
+/*
+ * The message m arrives on l, through the handler for its type: gossip's,
+ * or the probe's ("preq", "pres").
+ */
 static void
 arrive(struct link *l, const struct cbor_buf *m)
 {
@@ -150,10 +195,16 @@ arrive(struct link *l, const struct cbor_buf *m)
 	ck_assert(!m->failed);
 	ck_assert_int_eq(linkmsg_decode(m->data, m->len, &lm), 0);
 	for (h = gossip_handlers; h->type != NULL; h++)
-		if (strcmp(h->type, lm.type) == 0)
-			break;
-	ck_assert_msg(h->type != NULL, "gossip takes no %s", lm.type);
-	h->fn(g, l, lm.type, lm.f, lm.nf);
+		if (strcmp(h->type, lm.type) == 0) {
+			h->fn(g, l, lm.type, lm.f, lm.nf);
+			return;
+		}
+	for (h = probe_handlers; h->type != NULL; h++)
+		if (strcmp(h->type, lm.type) == 0) {
+			h->fn(probe, l, lm.type, lm.f, lm.nf);
+			return;
+		}
+	ck_abort_msg("neither gossip nor probe takes %s", lm.type);
 }
 
 /* A rec message with the signed bytes raw; hops < 0 leaves "h" out. */
@@ -187,14 +238,18 @@ arrive_rec(struct link *l, const struct tnode *signer, const struct record *r,
 	cbor_buf_free(&rb);
 }
 
-/* A "sus" or "dead" claim arrives on l. */
+/* A "sus" or "dead" claim arrives on l, made by by (NULL: no "by"). */
 static void
-arrive_claim(struct link *l, const char *type, const uint8_t *id,
-    uint64_t inc, uint64_t hops)
+arrive_claim_by(struct link *l, const char *type, const uint8_t *id,
+    uint64_t inc, uint64_t hops, const uint8_t *by)
 {
 	struct cbor_buf	m = { 0 };
 
-	cbor_put_map(&m, 4);
+	cbor_put_map(&m, by != NULL ? 5 : 4);
+	if (by != NULL) {
+		cbor_put_text(&m, "by");
+		cbor_put_bytes(&m, by, NODE_ID_LEN);
+	}
 	cbor_put_text(&m, "t");
 	cbor_put_text(&m, type);
 	cbor_put_text(&m, "id");
@@ -203,6 +258,30 @@ arrive_claim(struct link *l, const char *type, const uint8_t *id,
 	cbor_put_uint(&m, inc);
 	cbor_put_text(&m, "h");
 	cbor_put_uint(&m, hops);
+	arrive(l, &m);
+	cbor_buf_free(&m);
+}
+
+static void
+arrive_claim(struct link *l, const char *type, const uint8_t *id,
+    uint64_t inc, uint64_t hops)
+{
+	arrive_claim_by(l, type, id, inc, hops, NULL);
+}
+
+/* A helper's answer to our round n arrives on l. */
+static void
+arrive_pres(struct link *l, uint64_t n, bool ok)
+{
+	struct cbor_buf	m = { 0 };
+
+	cbor_put_map(&m, 3);
+	cbor_put_text(&m, "t");
+	cbor_put_text(&m, "pres");
+	cbor_put_text(&m, "n");
+	cbor_put_uint(&m, n);
+	cbor_put_text(&m, "ok");
+	cbor_put_bool(&m, ok);
 	arrive(l, &m);
 	cbor_buf_free(&m);
 }
@@ -344,6 +423,45 @@ sent_claim(const struct link *l, const char *t, size_t k, uint8_t *id,
 	memcpy(id, p, NODE_ID_LEN);
 	*inc = field_uint(&m, "inc");
 	*hops = field_uint(&m, "h");
+}
+
+/* The "by" of the k-th claim of type t sent on l; false if it has none. */
+static bool
+sent_by(const struct link *l, const char *t, size_t k, uint8_t *by)
+{
+	struct linkmsg	 m;
+	const uint8_t	*p;
+	size_t		 len;
+
+	ck_assert_msg(nth_sent(l, t, k, &m), "no %s #%zu on %s", t, k,
+	    link_name(l));
+	if (cbor_field_get(m.f, m.nf, "by") == NULL)
+		return false;
+	p = field_bytes(&m, "by", &len);
+	ck_assert_uint_eq(len, NODE_ID_LEN);
+	memcpy(by, p, NODE_ID_LEN);
+	return true;
+}
+
+/*
+ * The one preq sent on l, about n: its round number.  It gives the probe
+ * timeout, PROBE_MS or more if our own loop ran late.
+ */
+static uint64_t
+sent_preq(const struct link *l, const struct tnode *n)
+{
+	struct linkmsg	 m;
+	const uint8_t	*p;
+	size_t		 len;
+
+	ck_assert_msg(fake_link_count(l, "preq") == 1, "%zu preq on %s",
+	    fake_link_count(l, "preq"), link_name(l));
+	ck_assert(nth_sent(l, "preq", 0, &m));
+	p = field_bytes(&m, "id", &len);
+	ck_assert_uint_eq(len, NODE_ID_LEN);
+	ck_assert_mem_eq(p, n->pk, NODE_ID_LEN);
+	ck_assert_uint_ge(field_uint(&m, "ms"), PROBE_MS);
+	return field_uint(&m, "n");
 }
 
 /* How many messages of type t about node n were sent on l. */
@@ -533,11 +651,11 @@ END_TEST
 
 START_TEST(test_claims_at_held_incarnation)
 {
-	uint8_t		id[NODE_ID_LEN];
+	uint8_t		id[NODE_ID_LEN], by[NODE_ID_LEN];
 	uint64_t	inc, hops;
 
 	learn(&far, 7, NULL);
-	arrive_claim(la, "sus", far.pk, 7, 3);
+	arrive_claim_by(la, "sus", far.pk, 7, 3, x.pk);
 	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);
 	ck_assert_int_eq(nheard, 1);
 	heard_last(&far, MEMBER_SUSPECT);
@@ -546,11 +664,15 @@ START_TEST(test_claims_at_held_incarnation)
 	ck_assert_mem_eq(id, far.pk, NODE_ID_LEN);
 	ck_assert_uint_eq(inc, 7);
 	ck_assert_uint_eq(hops, 2);
+	/* Passed on in the name of who made it. */
+	ck_assert(sent_by(lb, "sus", 0, by));
+	ck_assert_mem_eq(by, x.pk, NODE_ID_LEN);
 	ck_assert_uint_eq(fake_link_count(lc, "sus"), 1);
 	/* The same claim again changes nothing and goes nowhere. */
-	arrive_claim(lc, "sus", far.pk, 7, 3);
+	arrive_claim_by(lc, "sus", far.pk, 7, 3, x.pk);
 	ck_assert_int_eq(nheard, 1);
 	ck_assert_uint_eq(fake_link_nsent(la), 0);
+	ck_assert_uint_eq(fake_link_count(lb, "sus"), 1);
 
 	arrive_claim(lb, "dead", far.pk, 7, HOPS);
 	ck_assert_int_eq(state_of(&far), MEMBER_DEAD);
@@ -560,6 +682,7 @@ START_TEST(test_claims_at_held_incarnation)
 	ck_assert_mem_eq(id, far.pk, NODE_ID_LEN);
 	ck_assert_uint_eq(inc, 7);
 	ck_assert_uint_eq(hops, HOPS - 1);
+	ck_assert(!sent_by(la, "dead", 0, by));
 	ck_assert_uint_eq(fake_link_count(lc, "dead"), 1);
 	/* At hop 0 a claim is taken but not passed on. */
 	learn(&x, 3, NULL);
@@ -634,6 +757,141 @@ START_TEST(test_our_record_from_elsewhere_outdone)
 }
 END_TEST
 
+START_TEST(test_claim_against_answering_link_told_to_member)
+{
+	uint8_t		d[ENTRY], id[NODE_ID_LEN];
+	uint64_t	inc, hops;
+	size_t		k;
+
+	learn(&a, 5, NULL);
+	/* a answers on its link: what others say is a's to refute. */
+	arrive_claim_by(lb, "sus", a.pk, 5, 3, x.pk);
+	arrive_claim(lb, "dead", a.pk, 5, HOPS);
+	entry(d, 0, a.pk, 5, MEMBER_SUSPECT);
+	arrive_bytes(lc, "dig", "d", d, sizeof(d));
+	entry(d, 0, a.pk, 5, MEMBER_DEAD);
+	arrive_bytes(lc, "dig", "d", d, sizeof(d));
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_count(lb, "sus") +
+	    fake_link_count(lc, "sus") + fake_link_count(lb, "dead") +
+	    fake_link_count(lc, "dead"), 0);
+	ck_assert(!fake_link_pinged(la));
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	/* Each claim went to a, to go no further. */
+	ck_assert_uint_eq(fake_link_count(la, "sus"), 2);
+	ck_assert_uint_eq(fake_link_count(la, "dead"), 2);
+	for (k = 0; k < 2; k++) {
+		sent_claim(la, "sus", k, id, &inc, &hops);
+		ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
+		ck_assert_uint_eq(inc, 5);
+		ck_assert_uint_eq(hops, 0);
+		sent_claim(la, "dead", k, id, &inc, &hops);
+		ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
+		ck_assert_uint_eq(inc, 5);
+		ck_assert_uint_eq(hops, 0);
+	}
+
+	/* Quiet, it may have failed: the claims are taken. */
+	forget_sent();
+	fake_link_quiet(la, true);
+	arrive_claim_by(lb, "sus", a.pk, 5, 3, x.pk);
+	ck_assert_int_eq(state_of(&a), MEMBER_SUSPECT);
+	heard_last(&a, MEMBER_SUSPECT);
+	ck_assert_uint_eq(fake_link_count(lc, "sus"), 1);
+	sent_claim(lc, "sus", 0, id, &inc, &hops);
+	ck_assert_uint_eq(hops, 2);
+	entry(d, 0, a.pk, 5, MEMBER_DEAD);
+	arrive_bytes(lc, "dig", "d", d, sizeof(d));
+	ck_assert_int_eq(state_of(&a), MEMBER_DEAD);
+	heard_last(&a, MEMBER_DEAD);
+}
+END_TEST
+
+START_TEST(test_sus_about_linked_member_probed_and_confirmed)
+{
+	uint8_t		id[NODE_ID_LEN], by[NODE_ID_LEN];
+	uint64_t	inc, hops;
+
+	learn(&a, 5, NULL);
+	fake_link_quiet(la, true);
+	arrive_claim_by(lb, "sus", a.pk, 5, 3, x.pk);
+	ck_assert_int_eq(state_of(&a), MEMBER_SUSPECT);
+	/* Passed on in x's name... */
+	ck_assert_uint_eq(fake_link_count(lc, "sus"), 1);
+	ck_assert(sent_by(lc, "sus", 0, by));
+	ck_assert_mem_eq(by, x.pk, NODE_ID_LEN);
+	/* ...and probed by us, directly only: a ping on its link. */
+	ck_assert(fake_link_pinged(la));
+	ck_assert_uint_eq(fake_link_count(lb, "preq") +
+	    fake_link_count(lc, "preq"), 0);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	/* No pong: we confirm, in our own name. */
+	fake_link_pong(la, -1);
+	ck_assert_int_eq(state_of(&a), MEMBER_SUSPECT);
+	ck_assert_uint_eq(fake_link_count(lc, "sus"), 2);
+	sent_claim(lc, "sus", 1, id, &inc, &hops);
+	ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(inc, 5);
+	ck_assert_uint_eq(hops, HOPS);
+	ck_assert(sent_by(lc, "sus", 1, by));
+	ck_assert_mem_eq(by, self.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(fake_link_count(lb, "sus"), 1);
+
+	/* b's link is quiet too, but b answers our ping: no word of ours. */
+	learn(&b, 5, NULL);
+	fake_link_quiet(lb, true);
+	arrive_claim_by(lc, "sus", b.pk, 5, 3, x.pk);
+	ck_assert_int_eq(state_of(&b), MEMBER_SUSPECT);
+	ck_assert(fake_link_pinged(lb));
+	fake_link_pong(lb, 1000);
+	ck_assert_uint_eq(sent_about(la, "sus", &b), 1);
+	ck_assert_uint_eq(sent_about(lb, "sus", &b), 1);
+	ck_assert(sent_by(la, "sus", 0, by));
+	ck_assert_mem_eq(by, x.pk, NODE_ID_LEN);
+	ck_assert_int_eq(state_of(&b), MEMBER_SUSPECT);
+}
+END_TEST
+
+START_TEST(test_new_confirmation_floods_on)
+{
+	uint8_t		id[NODE_ID_LEN], by[NODE_ID_LEN];
+	uint64_t	inc, hops;
+
+	learn(&far, 7, NULL);
+	arrive_claim_by(la, "sus", far.pk, 7, 5, x.pk);
+	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);
+	ck_assert_uint_eq(fake_link_count(lb, "sus"), 1);
+	forget_sent();
+	nheard = 0;
+	/* y suspects it too: news, passed on in y's name. */
+	arrive_claim_by(lb, "sus", far.pk, 7, 5, y.pk);
+	ck_assert_uint_eq(fake_link_count(lb, "sus"), 0);
+	ck_assert_uint_eq(fake_link_count(la, "sus"), 1);
+	ck_assert_uint_eq(fake_link_count(lc, "sus"), 1);
+	sent_claim(lc, "sus", 0, id, &inc, &hops);
+	ck_assert_mem_eq(id, far.pk, NODE_ID_LEN);
+	ck_assert_uint_eq(inc, 7);
+	ck_assert_uint_eq(hops, 4);
+	ck_assert(sent_by(lc, "sus", 0, by));
+	ck_assert_mem_eq(by, y.pk, NODE_ID_LEN);
+	ck_assert_int_eq(nheard, 0);
+	/* Heard before, without a by, or in our name: nothing new. */
+	forget_sent();
+	arrive_claim_by(lc, "sus", far.pk, 7, 5, y.pk);
+	arrive_claim_by(lc, "sus", far.pk, 7, 5, x.pk);
+	arrive_claim(la, "sus", far.pk, 7, 5);
+	arrive_claim_by(la, "sus", far.pk, 7, 5, self.pk);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+	/* A new one at hop 0 goes no further. */
+	arrive_claim_by(la, "sus", far.pk, 7, 0, c.pk);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);
+}
+END_TEST
+
 /* a's link is lost, not on purpose. */
 static void
 lose_la(enum mesh_reason why)
@@ -642,23 +900,82 @@ lose_la(enum mesh_reason why)
 	gossip_link_down(g, la, why);
 }
 
-START_TEST(test_lost_link_probed_refused_is_dead)
-{
-	struct record		 r;
-	struct fake_dial	*d;
-	uint8_t			 id[NODE_ID_LEN];
-	uint64_t		 inc, hops;
+/* A member, and a state for it to reach. */
+struct in_state {
+	const struct tnode	*n;
+	enum member_state	 s;
+};
 
-	learn(&a, 5, &r);
-	lose_la(MESH_LOST);
+static bool
+reached(void *arg)
+{
+	const struct in_state	*w = arg;
+
+	return state_of(w->n) == w->s;
+}
+
+/*
+ * The round of probes a lost link started about a (record r): a probe
+ * dial of its address, for its ID, and a preq to each other up link,
+ * with the same round number (into *n); nothing changed yet.
+ */
+static void
+round_started(const struct record *r, uint64_t *n)
+{
+	struct fake_dial	*d;
+
 	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
 	d = fake_mesh_dial(mesh, 0);
 	ck_assert(d->has_id);
 	ck_assert_mem_eq(d->id, a.pk, NODE_ID_LEN);
-	ck_assert_str_eq(d->addr, r.addrs[0]);
+	ck_assert_str_eq(d->addr, r->addrs[0]);
 	ck_assert(!d->for_calls);
+	ck_assert_uint_ge(d->timeout_ms, PROBE_MS);
+	*n = sent_preq(lb, &a);
+	ck_assert_uint_eq(sent_preq(lc, &a), *n);
 	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
 	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_count(lb, "sus") +
+	    fake_link_count(lc, "sus"), 0);
+}
+
+/* n is suspect by our own word: heard, and "sus" flooded with our by. */
+static void
+we_suspect(const struct tnode *n, uint64_t want_inc)
+{
+	struct link	*l[3] = { la, lb, lc };
+	uint8_t		 id[NODE_ID_LEN], by[NODE_ID_LEN];
+	uint64_t	 inc, hops;
+	int		 i, nup = 0;
+
+	ck_assert_int_eq(state_of(n), MEMBER_SUSPECT);
+	heard_last(n, MEMBER_SUSPECT);
+	for (i = 0; i < 3; i++) {
+		if (link_state(l[i]) != LINK_UP)
+			continue;
+		nup++;
+		ck_assert_uint_eq(sent_about(l[i], "sus", n), 1);
+		sent_claim(l[i], "sus", fake_link_count(l[i], "sus") - 1, id,
+		    &inc, &hops);
+		ck_assert_mem_eq(id, n->pk, NODE_ID_LEN);
+		ck_assert_uint_eq(inc, want_inc);
+		ck_assert_uint_eq(hops, HOPS);
+		ck_assert_msg(sent_by(l[i], "sus", fake_link_count(l[i],
+		    "sus") - 1, by), "our sus without by");
+		ck_assert_mem_eq(by, self.pk, NODE_ID_LEN);
+	}
+	ck_assert_int_gt(nup, 0);
+}
+
+START_TEST(test_lost_link_probed_refused_is_dead)
+{
+	struct record	r;
+	uint8_t		id[NODE_ID_LEN], by[NODE_ID_LEN];
+	uint64_t	inc, hops, n;
+
+	learn(&a, 5, &r);
+	lose_la(MESH_LOST);
+	round_started(&r, &n);
 
 	fake_mesh_dial_end(mesh, 0, MESH_DIAL_REFUSED);
 	ck_assert_int_eq(state_of(&a), MEMBER_DEAD);
@@ -668,43 +985,49 @@ START_TEST(test_lost_link_probed_refused_is_dead)
 	ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
 	ck_assert_uint_eq(inc, 5);
 	ck_assert_uint_eq(hops, HOPS);
+	ck_assert(!sent_by(lb, "dead", 0, by));
 	ck_assert_uint_eq(fake_link_count(lc, "dead"), 1);
 	ck_assert_uint_eq(fake_link_count(lb, "sus") +
 	    fake_link_count(lc, "sus"), 0);
+	/* The round is over: a helper's late word changes nothing. */
+	arrive_pres(lb, n, true);
+	ck_assert_int_eq(state_of(&a), MEMBER_DEAD);
 }
 END_TEST
 
-static bool
-a_dead(void *arg)
+START_TEST(test_lost_link_silent_is_suspect_then_dead)
 {
-	(void)arg;
-	return state_of(&a) == MEMBER_DEAD;
-}
-
-START_TEST(test_lost_link_probe_failed_is_suspect_then_dead)
-{
+	struct in_state	dead = { &a, MEMBER_DEAD };
+	struct record	r;
 	uint8_t		id[NODE_ID_LEN];
-	uint64_t	inc, hops;
+	uint64_t	inc, hops, n;
 	int64_t		t0;
 
-	learn(&a, 5, NULL);
+	learn(&a, 5, &r);
 	lose_la(MESH_SILENT);
-	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
-	t0 = clock_ms();
+	round_started(&r, &n);
+	/* No answer directly is no proof while helpers are to answer. */
 	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
-	ck_assert_int_eq(state_of(&a), MEMBER_SUSPECT);
-	heard_last(&a, MEMBER_SUSPECT);
-	sent_claim(lb, "sus", 0, id, &inc, &hops);
-	ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
-	ck_assert_uint_eq(inc, 5);
-	ck_assert_uint_eq(hops, HOPS);
-	ck_assert_uint_eq(fake_link_count(lc, "sus"), 1);
+	arrive_pres(lb, n, false);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_count(lb, "sus") +
+	    fake_link_count(lc, "sus"), 0);
+	/* Silent through every one of them: suspect, in our name. */
+	t0 = clock_ms();
+	arrive_pres(lc, n, false);
+	we_suspect(&a, 5);
 	ck_assert_uint_eq(fake_link_count(lc, "dead"), 0);
 
-	/* It does not refute: dead once suspect_timeout has passed. */
-	ck_assert_msg(loop_until(base, a_dead, NULL, 1000),
+	/*
+	 * It does not refute: dead once its timeout has passed, which
+	 * the two helpers' confirmations make shorter than the 3
+	 * suspect_timeout of a suspicion nobody confirms.
+	 */
+	ck_assert_msg(loop_until(base, reached, &dead, 3 * SUSPECT_MS + 1000),
 	    "a suspect did not turn dead");
 	ck_assert_int_ge(clock_ms() - t0, SUSPECT_MS);
+	ck_assert_int_lt(clock_ms() - t0, 3 * SUSPECT_MS);
 	heard_last(&a, MEMBER_DEAD);
 	sent_claim(lc, "dead", 0, id, &inc, &hops);
 	ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
@@ -714,13 +1037,63 @@ START_TEST(test_lost_link_probe_failed_is_suspect_then_dead)
 }
 END_TEST
 
+START_TEST(test_lost_link_round_timer_suspects)
+{
+	struct in_state	sus = { &a, MEMBER_SUSPECT };
+	struct record	r;
+	uint64_t	n;
+	int64_t		t0;
+
+	learn(&a, 5, &r);
+	t0 = clock_ms();
+	lose_la(MESH_LOST);
+	round_started(&r, &n);
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
+	/* b says no; c never answers. */
+	arrive_pres(lb, n, false);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	/* The round ends at twice the probe timeout. */
+	ck_assert_msg(loop_until(base, reached, &sus, 2 * PROBE_MS + 1000),
+	    "a silent round did not end");
+	ck_assert_int_ge(clock_ms() - t0, 2 * PROBE_MS - CLOCK_SLACK_MS);
+	we_suspect(&a, 5);
+}
+END_TEST
+
+START_TEST(test_lost_link_helper_reaches_it_alive)
+{
+	struct record	r;
+	uint64_t	n;
+
+	learn(&a, 5, &r);
+	lose_la(MESH_LOST);
+	round_started(&r, &n);
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
+	arrive_pres(lc, n, false);
+	/* b reaches it: only our own way to it failed. */
+	arrive_pres(lb, n, true);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	/* The round is over: its timer changes nothing. */
+	loop_for(base, 2 * PROBE_MS + 100);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_count(lb, "sus") +
+	    fake_link_count(lc, "sus"), 0);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+}
+END_TEST
+
 START_TEST(test_suspect_refutes_in_time)
 {
 	struct record	r;
+	uint64_t	n;
 
-	learn(&a, 5, NULL);
+	learn(&a, 5, &r);
 	lose_la(MESH_LOST);
+	round_started(&r, &n);
 	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
+	arrive_pres(lb, n, false);
+	arrive_pres(lc, n, false);
 	ck_assert_int_eq(state_of(&a), MEMBER_SUSPECT);
 	forget_sent();
 	/* Its newer record comes by b: alive again, for good. */
@@ -730,7 +1103,7 @@ START_TEST(test_suspect_refutes_in_time)
 	heard_last(&a, MEMBER_ALIVE);
 	ck_assert_uint_eq(heard[nheard - 1].inc, 6);
 	ck_assert_uint_eq(fake_link_count(lc, "rec"), 1);
-	loop_for(base, SUSPECT_MS + 250);
+	loop_for(base, 3 * SUSPECT_MS + 100);
 	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
 	ck_assert_uint_eq(fake_link_count(lb, "dead") +
 	    fake_link_count(lc, "dead"), 0);
@@ -744,6 +1117,7 @@ START_TEST(test_no_probe_when_closed_on_purpose)
 	learn(&a, 5, NULL);
 	lose_la(MESH_ON_PURPOSE);
 	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	ck_assert_uint_eq(fake_link_nsent(lb) + fake_link_nsent(lc), 0);
 	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
 	/* Nor when another link to it is still up. */
 	learn(&b, 5, NULL);
@@ -752,53 +1126,127 @@ START_TEST(test_no_probe_when_closed_on_purpose)
 	fake_link_end(lb, LINK_END_EOF, "gone");
 	gossip_link_down(g, lb, MESH_LOST);
 	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	ck_assert(!fake_link_pinged(lb2));
 	ck_assert_int_eq(state_of(&b), MEMBER_ALIVE);
 	ck_assert_int_eq(nheard, 0);
 	ck_assert_uint_eq(fake_link_nsent(lc), 0);
 }
 END_TEST
 
-START_TEST(test_no_addresses_suspected_at_once)
+START_TEST(test_no_address_probed_through_others)
 {
 	struct record	r;
-	uint8_t		id[NODE_ID_LEN];
-	uint64_t	inc, hops;
+	uint64_t	n;
 
 	tnode_record(&a, 5, &r);
 	r.naddrs = 0;
 	learn(&a, 0, &r);
 	lose_la(MESH_LOST);
+	/* Nothing to dial: only the helpers are asked. */
 	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
-	ck_assert_int_eq(state_of(&a), MEMBER_SUSPECT);
-	heard_last(&a, MEMBER_SUSPECT);
-	sent_claim(lb, "sus", 0, id, &inc, &hops);
-	ck_assert_mem_eq(id, a.pk, NODE_ID_LEN);
-	ck_assert_uint_eq(inc, 5);
+	n = sent_preq(lb, &a);
+	ck_assert_uint_eq(sent_preq(lc, &a), n);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	arrive_pres(lb, n, false);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	arrive_pres(lc, n, false);
+	we_suspect(&a, 5);
 	ck_assert_int_eq(gossip_probe(g, a.pk, NULL, NULL), -1);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
 }
 END_TEST
 
-/* What a gossip_probe callback heard. */
+START_TEST(test_no_address_nobody_to_ask_suspected_at_once)
+{
+	struct record	r;
+
+	tnode_record(&a, 5, &r);
+	r.naddrs = 0;
+	learn(&a, 0, &r);
+	/* The other links are quiet: no helper either. */
+	fake_link_quiet(lb, true);
+	fake_link_quiet(lc, true);
+	lose_la(MESH_LOST);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	ck_assert_uint_eq(fake_link_count(lb, "preq") +
+	    fake_link_count(lc, "preq"), 0);
+	we_suspect(&a, 5);
+}
+END_TEST
+
+START_TEST(test_quiet_link_probed)
+{
+	uint64_t	n;
+
+	learn(&a, 5, NULL);
+	fake_link_quiet(la, true);
+	gossip_link_quiet(g, la);
+	/* A ping on the quiet link, not a second link; and the helpers. */
+	ck_assert(fake_link_pinged(la));
+	ck_assert_uint_ge(fake_link_ping_timeout(la), PROBE_MS);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	ck_assert_uint_eq(fake_link_count(la, "preq"), 0);
+	n = sent_preq(lb, &a);
+	ck_assert_uint_eq(sent_preq(lc, &a), n);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	/* One round at a time. */
+	gossip_link_quiet(g, la);
+	ck_assert_uint_eq(fake_link_count(lb, "preq"), 1);
+	/* It answers the ping after all: alive, the round over. */
+	fake_link_pong(la, 2000);
+	loop_for(base, 2 * PROBE_MS + 100);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_count(lb, "sus") +
+	    fake_link_count(lc, "sus"), 0);
+
+	/* Quiet again: a new round, silent everywhere this time. */
+	forget_sent();
+	gossip_link_quiet(g, la);
+	ck_assert(fake_link_pinged(la));
+	n = sent_preq(lb, &a);
+	fake_link_pong(la, -1);
+	arrive_pres(lb, n, false);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	arrive_pres(lc, n, false);
+	we_suspect(&a, 5);
+	/* A suspect is not probed again for its quiet link. */
+	forget_sent();
+	gossip_link_quiet(g, la);
+	ck_assert(!fake_link_pinged(la));
+	ck_assert_uint_eq(fake_link_count(lb, "preq") +
+	    fake_link_count(lc, "preq"), 0);
+}
+END_TEST
+
+/* What a gossip_probe callback heard, and the member's state then. */
 struct probed {
 	int			 n;
 	uint8_t			 id[NODE_ID_LEN];
 	enum mesh_dial_result	 res;
+	enum member_state	 state;
 };
 
 static void
 probed(const uint8_t *id, enum mesh_dial_result res, void *arg)
 {
 	struct probed	*p = arg;
+	struct member	*m = members_get(gossip_members(g), id);
 
+	ck_assert_ptr_nonnull(m);
 	p->n++;
 	memcpy(p->id, id, NODE_ID_LEN);
 	p->res = res;
+	p->state = m->state;
 }
 
 START_TEST(test_probe_outcome_reported)
 {
-	struct probed	p = { 0 };
-	struct record	r;
+	struct probed		 p = { 0 };
+	struct record		 r;
+	struct fake_dial	*d;
+	uint64_t		 n;
 
 	tnode_record(&far, 5, &r);
 	snprintf(r.addrs[1], ADDR_STRLEN, "127.0.0.2:7654");
@@ -819,27 +1267,65 @@ START_TEST(test_probe_outcome_reported)
 	fake_mesh_dial_end(mesh, 1, MESH_DIAL_FAILED);
 	ck_assert_int_eq(p.n, 2);
 	ck_assert_int_eq(p.res, MESH_DIAL_FAILED);
-	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);
-	ck_assert_uint_eq(fake_link_count(la, "sus"), 1);
+	/*
+	 * No answer proves nothing yet: a round of probes starts, a dial
+	 * (of the next address again) and a preq to each of our links.
+	 */
+	ck_assert_int_eq(state_of(&far), MEMBER_ALIVE);
+	ck_assert_int_eq(nheard, 0);
+	ck_assert_uint_eq(fake_link_count(la, "sus"), 0);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 3);
+	d = fake_mesh_dial(mesh, 2);
+	ck_assert(d->has_id);
+	ck_assert_mem_eq(d->id, far.pk, NODE_ID_LEN);
+	ck_assert_str_eq(d->addr, r.addrs[0]);
+	ck_assert_uint_ge(d->timeout_ms, PROBE_MS);
+	n = sent_preq(la, &far);
+	ck_assert_uint_eq(sent_preq(lb, &far), n);
+	ck_assert_uint_eq(sent_preq(lc, &far), n);
+	/* Silent there too: suspect. */
+	fake_mesh_dial_end(mesh, 2, MESH_DIAL_FAILED);
+	arrive_pres(la, n, false);
+	arrive_pres(lb, n, false);
+	arrive_pres(lc, n, false);
+	we_suspect(&far, 5);
+	ck_assert_int_eq(p.n, 2);
+
+	/* Refused: dead at once, which the callback hears of. */
+	learn(&x, 5, NULL);
+	ck_assert_int_eq(gossip_probe(g, x.pk, probed, &p), 0);
+	fake_mesh_dial_end(mesh, 3, MESH_DIAL_REFUSED);
+	ck_assert_int_eq(p.n, 3);
+	ck_assert_mem_eq(p.id, x.pk, NODE_ID_LEN);
+	ck_assert_int_eq(p.res, MESH_DIAL_REFUSED);
+	ck_assert_int_eq(p.state, MEMBER_DEAD);
+	ck_assert_int_eq(state_of(&x), MEMBER_DEAD);
+	heard_last(&x, MEMBER_DEAD);
+	ck_assert_uint_eq(sent_about(la, "dead", &x), 1);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 4);
 	/* Nobody to dial: ourselves, or a node we do not know. */
 	ck_assert_int_eq(gossip_probe(g, self.pk, probed, &p), -1);
-	ck_assert_int_eq(gossip_probe(g, x.pk, probed, &p), -1);
-	ck_assert_uint_eq(fake_mesh_ndials(mesh), 2);
+	ck_assert_int_eq(gossip_probe(g, y.pk, probed, &p), -1);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 4);
 }
 END_TEST
 
 START_TEST(test_no_evidence_while_leaving)
 {
 	struct probed	seen = { 0 };
+	uint64_t	n;
 
 	learn(&a, 5, NULL);
 	learn(&b, 5, NULL);
 	lose_la(MESH_SILENT);
 	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+	n = sent_preq(lb, &a);
 	/* Closing our links as we leave ends our own dials. */
 	gossip_leave(g);
 	forget_sent();
 	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
+	arrive_pres(lb, n, false);
+	arrive_pres(lc, n, false);
 	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
 	ck_assert_uint_eq(fake_link_count(lb, "sus"), 0);
 	ck_assert_uint_eq(fake_link_count(lc, "sus"), 0);
@@ -847,6 +1333,11 @@ START_TEST(test_no_evidence_while_leaving)
 	fake_mesh_dial_end(mesh, 1, MESH_DIAL_REFUSED);
 	ck_assert_int_eq(state_of(&b), MEMBER_ALIVE);
 	ck_assert_int_eq(seen.n, 0);
+	/* Nor does a quiet link start a round. */
+	fake_link_quiet(lb, true);
+	gossip_link_quiet(g, lb);
+	ck_assert(!fake_link_pinged(lb));
+	ck_assert_uint_eq(fake_link_count(lc, "preq"), 0);
 }
 END_TEST
 
@@ -867,6 +1358,46 @@ START_TEST(test_probe_outcome_for_the_probed_record_only)
 	ck_assert_int_eq(state_of(&far), MEMBER_ALIVE);
 	ck_assert_int_eq(nheard, 0);
 	ck_assert_uint_eq(fake_link_count(lb, "dead"), 0);
+}
+END_TEST
+
+START_TEST(test_unconfirmed_suspicion_lasts_longest)
+{
+	struct in_state	dead = { &far, MEMBER_DEAD };
+	int64_t		t0;
+
+	learn(&far, 7, NULL);
+	t0 = clock_ms();
+	arrive_claim_by(la, "sus", far.pk, 7, 0, x.pk);
+	/* None of these confirms: the same node, nobody, or us. */
+	arrive_claim_by(lb, "sus", far.pk, 7, 0, x.pk);
+	arrive_claim(lc, "sus", far.pk, 7, 0);
+	arrive_claim_by(lc, "sus", far.pk, 7, 0, self.pk);
+	/* Fewer than 10 members: 3 suspect_timeout. */
+	ck_assert_msg(loop_until(base, reached, &dead, 3 * SUSPECT_MS + 1000),
+	    "a suspect did not turn dead");
+	ck_assert_int_ge(clock_ms() - t0, 3 * SUSPECT_MS);
+	heard_last(&far, MEMBER_DEAD);
+}
+END_TEST
+
+START_TEST(test_confirmed_suspicion_shorter)
+{
+	struct in_state	dead = { &far, MEMBER_DEAD };
+	int64_t		t0;
+
+	learn(&far, 7, NULL);
+	t0 = clock_ms();
+	/* x suspects it first; y, c and b confirm. */
+	arrive_claim_by(la, "sus", far.pk, 7, 0, x.pk);
+	arrive_claim_by(la, "sus", far.pk, 7, 0, y.pk);
+	arrive_claim_by(lb, "sus", far.pk, 7, 0, c.pk);
+	arrive_claim_by(lc, "sus", far.pk, 7, 0, b.pk);
+	ck_assert_msg(loop_until(base, reached, &dead, 3 * SUSPECT_MS + 1000),
+	    "a suspect did not turn dead");
+	ck_assert_int_ge(clock_ms() - t0, SUSPECT_MS);
+	ck_assert_int_lt(clock_ms() - t0, 2 * SUSPECT_MS);
+	heard_last(&far, MEMBER_DEAD);
 }
 END_TEST
 
@@ -1053,6 +1584,61 @@ START_TEST(test_digest_to_one_neighbour_each_interval)
 	want = 2;
 	ck_assert(loop_until(base, digests_at_least, &want, 1000));
 	ck_assert_uint_eq(digests(), 2);
+}
+END_TEST
+
+/* Our process does not run for ms: the loop's timers come late. */
+static void
+stall(int64_t ms)
+{
+	int64_t		 until = clock_ms() + ms;
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+
+	while (clock_ms() < until)
+		nanosleep(&ts, NULL);
+}
+
+START_TEST(test_stalled_loop_postpones_suspicions)
+{
+	struct in_state	dead = { &far, MEMBER_DEAD };
+	size_t		want = 1;
+	int64_t		t1;
+
+	learn(&far, 7, NULL);
+	arrive_claim_by(la, "sus", far.pk, 7, 0, x.pk);
+	/*
+	 * Our loop does not run until well past far's deadline, and the
+	 * timer's first tick, due now, comes over 500 ms late: far had no
+	 * chance to refute meanwhile, nor we to hear it.
+	 */
+	stall(3 * SUSPECT_MS + 600);
+	t1 = clock_ms();
+	ck_assert(loop_until(base, digests_at_least, &want, 1000));
+	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);
+	ck_assert_msg(loop_until(base, reached, &dead, 3 * SUSPECT_MS + 1000),
+	    "a suspect did not turn dead");
+	ck_assert_int_ge(clock_ms() - t1, 3 * SUSPECT_MS);
+}
+END_TEST
+
+START_TEST(test_suspicion_without_by_kept_to_its_deadline)
+{
+	struct in_state	dead = { &far, MEMBER_DEAD };
+	size_t		want = 1;
+	int64_t		t0;
+
+	/* Exchanges far apart: the timer must be set for the deadline. */
+	gossip_free(g);
+	par.gossip_interval = 20 * 1000;
+	start();
+	ck_assert(loop_until(base, digests_at_least, &want, 1000));
+	learn(&far, 7, NULL);
+	t0 = clock_ms();
+	arrive_claim(la, "sus", far.pk, 7, HOPS);
+	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);
+	ck_assert_msg(loop_until(base, reached, &dead, 3 * SUSPECT_MS + 1000),
+	    "a suspect did not turn dead at its deadline");
+	ck_assert_int_ge(clock_ms() - t0, 3 * SUSPECT_MS);
 }
 END_TEST
 
@@ -1316,20 +1902,31 @@ module_suite(void)
 	tcase_add_test(tc, test_claim_about_us_refuted);
 	tcase_add_test(tc, test_claim_not_at_our_incarnation_ignored);
 	tcase_add_test(tc, test_our_record_from_elsewhere_outdone);
+	tcase_add_test(tc, test_claim_against_answering_link_told_to_member);
+	tcase_add_test(tc, test_sus_about_linked_member_probed_and_confirmed);
+	tcase_add_test(tc, test_new_confirmation_floods_on);
 	tcase_add_test(tc, test_lost_link_probed_refused_is_dead);
-	tcase_add_test(tc, test_lost_link_probe_failed_is_suspect_then_dead);
-	tcase_add_test(tc, test_no_evidence_while_leaving);
+	tcase_add_test(tc, test_lost_link_silent_is_suspect_then_dead);
+	tcase_add_test(tc, test_lost_link_round_timer_suspects);
+	tcase_add_test(tc, test_lost_link_helper_reaches_it_alive);
 	tcase_add_test(tc, test_suspect_refutes_in_time);
 	tcase_add_test(tc, test_no_probe_when_closed_on_purpose);
-	tcase_add_test(tc, test_no_addresses_suspected_at_once);
+	tcase_add_test(tc, test_no_address_probed_through_others);
+	tcase_add_test(tc, test_no_address_nobody_to_ask_suspected_at_once);
+	tcase_add_test(tc, test_quiet_link_probed);
 	tcase_add_test(tc, test_probe_outcome_reported);
+	tcase_add_test(tc, test_no_evidence_while_leaving);
 	tcase_add_test(tc, test_probe_outcome_for_the_probed_record_only);
+	tcase_add_test(tc, test_unconfirmed_suspicion_lasts_longest);
+	tcase_add_test(tc, test_confirmed_suspicion_shorter);
 	tcase_add_test(tc, test_digest_answered_both_ways);
 	tcase_add_test(tc, test_digest_saying_we_failed_refuted);
 	tcase_add_test(tc, test_digest_told_of_the_dead);
 	tcase_add_test(tc, test_want_answered_once_each);
 	tcase_add_test(tc, test_replies_stop_when_link_is_full);
 	tcase_add_test(tc, test_digest_to_one_neighbour_each_interval);
+	tcase_add_test(tc, test_stalled_loop_postpones_suspicions);
+	tcase_add_test(tc, test_suspicion_without_by_kept_to_its_deadline);
 	tcase_add_test(tc, test_dead_member_expires);
 	tcase_add_test(tc, test_reset_forgets_everyone);
 	tcase_add_test(tc, test_services_change_resigns);
