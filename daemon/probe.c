@@ -275,14 +275,15 @@ probe_member(struct probe *p, const uint8_t *id, bool indirect, probe_fn *fn,
 	struct check	*c;
 	struct timeval	 tv;
 
-	if (probe_running(p, id) || p->nrounds >= PROBE_ROUNDS_MAX ||
-	    (r = calloc(1, sizeof(*r))) == NULL)
-		return -1;
+	if (probe_running(p, id) || p->nrounds >= PROBE_ROUNDS_MAX)
+		return PROBE_BUSY;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return PROBE_BUSY;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (r->timer = evtimer_new(p->base, round_timeout, r)) == NULL) {
 		free(c);
 		free(r);
-		return -1;
+		return PROBE_BUSY;
 	}
 	r->p = p;
 	memcpy(r->id, id, NODE_ID_LEN);

@@ -52,10 +52,14 @@ struct probe	*probe_new(struct event_base *, const struct probe_params *,
 		    struct mesh *, const struct probe_ops *, void *arg);
 /* After mesh_free, which ends every dial and ping a round waits on. */
 void		 probe_free(struct probe *);
+#define PROBE_BUSY	1	/* probe_member: no round started, not for lack */
+
 /*
  * Starts a round about id, through helpers too if indirect; fn hears
- * how it went, unless probe_free comes first.  -1 if a round about id
- * is under way, too many are, or nothing could be asked.
+ * how it went, unless probe_free comes first.  0 if it started;
+ * PROBE_BUSY if a round about id is under way already, or too many
+ * are; -1 if there was nothing to ask (no link, no address, no
+ * helper).
  */
 int		 probe_member(struct probe *, const uint8_t *id, bool indirect,
 		    probe_fn *fn, void *arg);

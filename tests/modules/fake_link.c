@@ -31,6 +31,7 @@ struct link {
 	int64_t			 up_ms, used_ms;
 	size_t			 queued;
 	bool			 quiet;
+	uint64_t		 hs_limit_ms;	/* link_limit_handshake's */
 	uint8_t			**sent;
 	size_t			*sentlen;
 	size_t			 nsent;
@@ -370,6 +371,13 @@ bool
 link_quiet(const struct link *l)
 {
 	return l->quiet;
+}
+
+int
+link_limit_handshake(struct link *l, uint64_t ms)
+{
+	l->hs_limit_ms = ms;
+	return 0;
 }
 
 bool

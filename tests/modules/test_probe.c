@@ -734,7 +734,8 @@ START_TEST(test_refused_rounds)
 
 	/* A round about x is under way: no second one. */
 	ck_assert_int_eq(probe_member(probe, x.pk, false, heard, &out), 0);
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), -1);
+	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out),
+	    PROBE_BUSY);
 	ck_assert_uint_eq(probe_rounds(probe), 1);
 	ck_assert_uint_eq(fake_link_nsent(la), 0);
 	fake_link_pong(lx, 1000);
