@@ -111,7 +111,6 @@ static void	link_flush_cb(evutil_socket_t, short, void *);
 static void	link_tick(evutil_socket_t, short, void *);
 static int	link_arm(struct link *, int64_t);
 static void	link_read_waiting(struct link *);
-static void	link_keepalive(struct link *, int64_t);
 
 static void
 link_reap(evutil_socket_t fd, short what, void *arg)
@@ -441,26 +440,6 @@ link_pong(struct link *l, uint64_t seq)
 	fn(LINK_PING_ANSWERED, now, NULL, arg);
 }
 
-/*
- * Answers a ping.  If our own keep-alive ping is due within half an
- * interval, it goes now, in the same record: the two ends' pings fall
- * into step, and an idle link wakes each end twice a ping_interval
- * instead of three times.
- */
-static void
-link_ponged(struct link *l, uint64_t seq, const uint8_t *pad, size_t padlen)
-{
-	int64_t	now = clock_us();
-
-	(void)link_put_ping(l, "pong", seq, pad, padlen, pad != NULL);
-	if (l->state != LINK_UP || now - l->ping_us <
-	    (int64_t)l->par->ping_interval * 1000 / 2)
-		return;
-	link_keepalive(l, now);
-	if (l->state == LINK_UP && link_arm(l, now) == -1)
-		link_stop(l, LINK_END_FAILED, "cannot set keep-alive timer");
-}
-
 /* One whole message from the peer. */
 static void
 link_message(struct link *l, const uint8_t *msg, size_t len)
@@ -486,7 +465,8 @@ link_message(struct link *l, const uint8_t *msg, size_t len)
 		if (m.type[1] == 'o')
 			link_pong(l, seq);
 		else
-			link_ponged(l, seq, pad, padlen);
+			(void)link_put_ping(l, "pong", seq, pad, padlen,
+			    pad != NULL);
 		return;
 	}
 	l->ops->message(l, m.type, m.f, m.nf, msg, len, l->arg);
@@ -746,6 +726,22 @@ link_quiet_us(const struct link *l)
 	return us > LINK_QUIET_MIN_MS * 1000 ? us : LINK_QUIET_MIN_MS * 1000;
 }
 
+/*
+ * When the next keep-alive ping is due: on the node's own grid of
+ * ping_interval (its phase random per node), at least half an interval
+ * after the last.  All the links of a node ping in the same turn of the
+ * loop, so that an idle node wakes once an interval for its pings, not
+ * once a link.
+ */
+static int64_t
+link_ping_due(const struct link *l)
+{
+	int64_t	step = (int64_t)l->par->ping_interval * 1000;
+	int64_t	from = l->ping_us + step / 2 - l->par->ping_phase_us;
+
+	return l->par->ping_phase_us + (from / step + 1) * step;
+}
+
 /* Sets the tick for what is due next: a ping, a quiet or a dead check. */
 static int
 link_arm(struct link *l, int64_t now)
@@ -753,7 +749,7 @@ link_arm(struct link *l, int64_t now)
 	struct timeval	tv;
 	int64_t		due, t;
 
-	due = l->ping_us + (int64_t)l->par->ping_interval * 1000;
+	due = link_ping_due(l);
 	if ((t = l->last_rx_us + (int64_t)l->par->dead_after * 1000) < due)
 		due = t;
 	if (!l->quiet && l->last_rx_us < l->ping_us && l->quiet_us < due)
@@ -835,7 +831,7 @@ link_tick(evutil_socket_t fd, short what, void *arg)
 		if (l->state != LINK_UP)
 			return;
 	}
-	if (now - l->ping_us >= (int64_t)l->par->ping_interval * 1000) {
+	if (now >= link_ping_due(l)) {
 		link_keepalive(l, now);
 		if (l->state != LINK_UP)
 			return;

@@ -34,6 +34,7 @@ struct link_params {
 	const struct hello	*hello;		/* ours */
 	uint64_t		 max_message;
 	uint64_t		 ping_interval;	/* ms */
+	int64_t			 ping_phase_us;	/* 0 to ping_interval: the grid */
 	uint64_t		 dead_after;	/* ms */
 	uint64_t		 handshake_timeout; /* ms */
 };

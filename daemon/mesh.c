@@ -835,6 +835,9 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	/* A call carries up to max_message of arguments, plus its own keys. */
 	m->par.max_message = p->max_message + MESH_ENVELOPE;
 	m->par.ping_interval = p->ping_interval;
+	/* Nodes on one host do not all ping in the same instant. */
+	m->par.ping_phase_us = randombytes_uniform((uint32_t)(p->ping_interval *
+	    1000));
 	m->par.dead_after = p->dead_after;
 	m->par.handshake_timeout = p->handshake_timeout;
 	return m;
