@@ -75,6 +75,7 @@ struct link {
 
 	struct noise_hs		*hs;
 	bool			 hs_heard;	/* a valid message came */
+	uint64_t		 hs_limit_ms;	/* a probe's, else 0 */
 	struct noise_cipher	 tx, rx;
 	struct hello		 remote;
 	uint8_t			 hash[NOISE_HASH_LEN];	/* same at both ends */
@@ -847,7 +848,8 @@ link_handshake_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	log_info("link %s: handshake not finished within %" PRIu64 " ms, "
-	    "closing", l->addr, l->par->handshake_timeout);
+	    "closing", l->addr, l->hs_limit_ms != 0 ? l->hs_limit_ms :
+	    l->par->handshake_timeout);
 	link_stop(l, LINK_END_SILENT, "handshake timed out");
 }
 
@@ -1188,6 +1190,7 @@ link_limit_handshake(struct link *l, uint64_t ms)
 
 	if (l->state != LINK_CONNECTING && l->state != LINK_HANDSHAKE)
 		return 0;
+	l->hs_limit_ms = ms;
 	duration_timeval(ms, &tv);
 	return evtimer_add(l->timer, &tv);
 }
