@@ -110,7 +110,7 @@ config_init(struct config *c)
 	c->degree_max = 8;
 	c->gossip_interval = 1000;
 	c->suspect_timeout = 1000;
-	c->probe_timeout = 500;
+	c->probe_timeout = 300;
 	c->member_expire = 3600000;
 	c->discovery = true;
 	c->discovery_port = 7654;

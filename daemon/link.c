@@ -42,7 +42,7 @@
 #define LINK_WRITE_MAX		(256u << 10)	/* bytes one write may give */
 #define LINK_PINGS_MAX		64	/* user pings outstanding */
 #define LINK_KEEPALIVE_SLOTS	8	/* keep-alive pings remembered */
-#define LINK_QUIET_MIN_MS	250	/* a pong this late: the peer is quiet */
+#define LINK_QUIET_MIN_MS	200	/* a pong this late: the peer is quiet */
 #define LINK_QUIET_RTTS		4	/* or this many round trips, if more */
 #define LINK_STALL_MS		200	/* a tick this late: our loop stalled */
 
