@@ -802,8 +802,11 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 	    members_suspect(g->members, id, inc, clock_ms(),
 	    clock_ms() + suspicion_timeout(g, 0));
 	news = changed;
+	/* Confirmations come from members other than us and the suspect. */
 	if (!dead && m->state == MEMBER_SUSPECT && m->state_inc == inc &&
 	    by != NULL && memcmp(by, g->par.id->pk, NODE_ID_LEN) != 0 &&
+	    memcmp(by, id, NODE_ID_LEN) != 0 &&
+	    members_get(g->members, by) != NULL &&
 	    (s = suspicion_of(g, m)) != NULL) {
 		news = confirm(s, by) || changed;
 		suspicion_deadline(g, m, s);

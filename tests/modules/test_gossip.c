@@ -859,12 +859,18 @@ START_TEST(test_new_confirmation_floods_on)
 	uint64_t	inc, hops;
 
 	learn(&far, 7, NULL);
+	learn(&x, 1, NULL);
+	learn(&c, 1, NULL);
 	arrive_claim_by(la, "sus", far.pk, 7, 5, x.pk);
 	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);
 	ck_assert_uint_eq(fake_link_count(lb, "sus"), 1);
 	forget_sent();
 	nheard = 0;
-	/* y suspects it too: news, passed on in y's name. */
+	/* y is no member yet: its word confirms nothing. */
+	arrive_claim_by(lb, "sus", far.pk, 7, 5, y.pk);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lc), 0);
+	/* Once it is, y suspects it too: news, passed on in y's name. */
+	learn(&y, 1, NULL);
 	arrive_claim_by(lb, "sus", far.pk, 7, 5, y.pk);
 	ck_assert_uint_eq(fake_link_count(lb, "sus"), 0);
 	ck_assert_uint_eq(fake_link_count(la, "sus"), 1);
@@ -1387,6 +1393,10 @@ START_TEST(test_confirmed_suspicion_shorter)
 	int64_t		t0;
 
 	learn(&far, 7, NULL);
+	learn(&x, 1, NULL);
+	learn(&y, 1, NULL);
+	learn(&b, 1, NULL);
+	learn(&c, 1, NULL);
 	t0 = clock_ms();
 	/* x suspects it first; y, c and b confirm. */
 	arrive_claim_by(la, "sus", far.pk, 7, 0, x.pk);
