@@ -51,6 +51,8 @@
 #define GOSSIP_STALL_MS		500	/* a timer this late: our loop stalled */
 #define SUSPECT_CONFIRMS	3	/* confirmations for the least timeout */
 #define STRETCH_MAX		8	/* a quiet table: digests this rarer */
+#define WANT_PER_DIGEST		64	/* records asked of one neighbour */
+#define WANT_WAIT_MS		2000	/* before a record is asked again */
 #define DIGEST_ENTRY		(NODE_ID_LEN + 8 + 1)
 
 /* Our probes of a member. */
@@ -78,6 +80,7 @@ struct gossip {
 	struct probe		*probe;
 	struct nodemap		*probes;	/* struct probing */
 	struct nodemap		*suspicions;	/* struct suspicion */
+	struct nodemap		*wanted;	/* int64_t: asked for until */
 	struct event		*tick;
 	int64_t			 due_ms;	/* when the tick should run */
 	int64_t			 next_exchange, next_expire;
@@ -250,6 +253,7 @@ forgotten(const struct member *m, void *arg)
 
 	nodemap_del(g->probes, m->rec.id);
 	nodemap_del(g->suspicions, m->rec.id);
+	nodemap_del(g->wanted, m->rec.id);
 	g->ops->forgotten(g->arg, m->rec.id);
 }
 
@@ -603,6 +607,27 @@ tell_member(struct gossip *g, const struct member *m, bool dead, uint64_t inc)
 	send_out(g, l);
 }
 
+/*
+ * Whether to ask for id's record now: not if another neighbour was
+ * asked for it within WANT_WAIT_MS.  A joiner gets digests from all its
+ * first links at once; asking each for everything would fetch every
+ * record several times over, mostly from the node everyone joined
+ * through.  With at most WANT_PER_DIGEST asked of each, the records
+ * come from all of them.
+ */
+static bool
+want_once(struct gossip *g, const uint8_t *id)
+{
+	int64_t	*until, now = clock_ms();
+
+	if ((until = nodemap_put(g->wanted, id)) == NULL)
+		return true;
+	if (*until > now)
+		return false;
+	*until = now + WANT_WAIT_MS;
+	return true;
+}
+
 /* A neighbour's digest: send what it lacks, ask for what we lack. */
 static void
 on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
@@ -636,7 +661,8 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 			 * record would come back as alive, and one we have
 			 * let expire would never go away.
 			 */
-			if (state == MEMBER_ALIVE || state == MEMBER_SUSPECT)
+			if ((state == MEMBER_ALIVE || state == MEMBER_SUSPECT) &&
+			    nwant < WANT_PER_DIGEST && want_once(g, e))
 				memcpy(want + nwant++ * NODE_ID_LEN, e,
 				    NODE_ID_LEN);
 			continue;
@@ -758,6 +784,7 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 	}
 	if (r != MEMBERS_NEW && r != MEMBERS_UPDATED)
 		return;
+	nodemap_del(g->wanted, m->rec.id);
 	/* Calls to it that find no direct link are relayed this way. */
 	member_changed(g, m, link_remote(l)->id);
 	if (m->state == MEMBER_LEFT)
@@ -987,10 +1014,13 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 
 	if ((g = calloc(1, sizeof(*g))) == NULL ||
 	    (g->probes = nodemap_new(sizeof(struct probing), MEMBERS_MAX)) ==
+	    NULL || (g->wanted = nodemap_new(sizeof(int64_t), MEMBERS_MAX)) ==
 	    NULL || (g->suspicions = nodemap_new(sizeof(struct suspicion),
 	    MEMBERS_MAX)) == NULL) {
-		if (g != NULL)
+		if (g != NULL) {
 			nodemap_free(g->probes);
+			nodemap_free(g->wanted);
+		}
 		free(g);
 		log_warn("gossip");
 		return NULL;
@@ -1043,6 +1073,7 @@ gossip_free(struct gossip *g)
 	members_free(g->members);
 	nodemap_free(g->probes);
 	nodemap_free(g->suspicions);
+	nodemap_free(g->wanted);
 	cbor_buf_free(&g->out);
 	free(g);
 }

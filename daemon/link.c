@@ -706,6 +706,15 @@ link_event_cb(struct bufferevent *bev, short what, void *arg)
 		link_lost(l, LINK_END_FAILED, reason);
 	} else {
 		err = EVUTIL_SOCKET_ERROR();
+		/*
+		 * A write that fails because the peer closed may leave its
+		 * last words unread: a bye says the close was on purpose.
+		 */
+		if (l->state == LINK_UP) {
+			link_read_waiting(l);
+			if (l->state != LINK_UP)
+				return;
+		}
 		link_lost(l, end_of_errno(err),
 		    evutil_socket_error_to_string(err));
 	}
