@@ -49,7 +49,7 @@
 
 #define GOSSIP_HOPS		16	/* a flood goes this many links at most */
 #define GOSSIP_STALL_MS		500	/* a timer this late: our loop stalled */
-#define SUSPECT_CONFIRMS	3	/* confirmations for the least timeout */
+#define SUSPECT_CONFIRMS	2	/* confirmations for the least timeout */
 #define STRETCH_MAX		8	/* a quiet table: digests this rarer */
 #define WANT_PER_DIGEST		64	/* records asked of one neighbour */
 #define WANT_WAIT_MS		2000	/* before a record is asked again */

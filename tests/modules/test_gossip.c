@@ -15,7 +15,7 @@
  * nobody can be asked.  A "sus" we hear about a member we are linked
  * to is probed, and confirmed if that fails; each new "by" floods on.
  * A suspect turns dead unless it refutes in time: 3 suspect_timeout
- * with no confirmation in a small mesh, suspect_timeout with three,
+ * with no confirmation in a small mesh, suspect_timeout with two,
  * later by as long as our own loop stalled.  Digests and wants send
  * each side what it lacks, within a budget per link; dead members
  * expire; reset, services and leaving re-sign our record; the members
