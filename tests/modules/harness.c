@@ -21,6 +21,8 @@
 #include "control.h"
 #include "frame.h"
 #include "harness.h"
+#include "linkmsg.h"
+#include "mesh.h"
 
 #define CLIENT_IN_MAX	(8u << 20)	/* what a client buffers */
 #define CLIENT_FRAMES	256		/* frames it keeps unread */
@@ -464,4 +466,33 @@ control_params_init(struct control_params *p, const char *path)
 	p->max_clients_per_user = 65536;
 	p->frame_timeout_ms = 30000;
 	p->input_max = 1u << 30;
+}
+
+bool
+link_message_arrives(const struct mesh_handler *table, void *arg,
+    struct link *l, const struct cbor_buf *m)
+{
+	const struct mesh_handler	*h;
+	struct linkmsg			 lm;
+
+	ck_assert(!m->failed);
+	ck_assert_int_eq(linkmsg_decode(m->data, m->len, &lm), 0);
+	for (h = table; h->type != NULL; h++)
+		if (strcmp(h->type, lm.type) == 0) {
+			h->fn(arg, l, lm.type, lm.f, lm.nf);
+			return true;
+		}
+	return false;
+}
+
+void
+put_pres(struct cbor_buf *m, uint64_t n, bool ok)
+{
+	cbor_put_map(m, 3);
+	cbor_put_text(m, "t");
+	cbor_put_text(m, "pres");
+	cbor_put_text(m, "n");
+	cbor_put_uint(m, n);
+	cbor_put_text(m, "ok");
+	cbor_put_bool(m, ok);
 }

@@ -28,6 +28,19 @@ struct event_base;
 /* The one suite of this binary: each test_*.c defines it. */
 Suite	*module_suite(void);
 
+struct link;
+struct mesh_handler;
+
+/*
+ * The link message m arrives on l, as the mesh hands it on: to the
+ * handler for its type in table, called with arg.  False if table has
+ * none for it.
+ */
+bool	link_message_arrives(const struct mesh_handler *table, void *arg,
+	    struct link *l, const struct cbor_buf *m);
+/* Builds a probe answer "pres" in m: request n, ok or not. */
+void	put_pres(struct cbor_buf *m, uint64_t n, bool ok);
+
 /*
  * Runs the loop until done(arg) is true or ms pass; whether it became
  * true.  A test waits on a condition this way, never on a sleep.

@@ -189,22 +189,9 @@ teardown(void)
 static void
 arrive(struct link *l, const struct cbor_buf *m)
 {
-	const struct mesh_handler	*h;
-	struct linkmsg			 lm;
-
-	ck_assert(!m->failed);
-	ck_assert_int_eq(linkmsg_decode(m->data, m->len, &lm), 0);
-	for (h = gossip_handlers; h->type != NULL; h++)
-		if (strcmp(h->type, lm.type) == 0) {
-			h->fn(g, l, lm.type, lm.f, lm.nf);
-			return;
-		}
-	for (h = probe_handlers; h->type != NULL; h++)
-		if (strcmp(h->type, lm.type) == 0) {
-			h->fn(probe, l, lm.type, lm.f, lm.nf);
-			return;
-		}
-	ck_abort_msg("neither gossip nor probe takes %s", lm.type);
+	ck_assert_msg(link_message_arrives(gossip_handlers, g, l, m) ||
+	    link_message_arrives(probe_handlers, probe, l, m),
+	    "neither gossip nor probe takes the message");
 }
 
 /* A rec message with the signed bytes raw; hops < 0 leaves "h" out. */
@@ -275,13 +262,7 @@ arrive_pres(struct link *l, uint64_t n, bool ok)
 {
 	struct cbor_buf	m = { 0 };
 
-	cbor_put_map(&m, 3);
-	cbor_put_text(&m, "t");
-	cbor_put_text(&m, "pres");
-	cbor_put_text(&m, "n");
-	cbor_put_uint(&m, n);
-	cbor_put_text(&m, "ok");
-	cbor_put_bool(&m, ok);
+	put_pres(&m, n, ok);
 	arrive(l, &m);
 	cbor_buf_free(&m);
 }

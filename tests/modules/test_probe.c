@@ -140,16 +140,8 @@ teardown(void)
 static void
 arrive(struct link *l, const struct cbor_buf *m)
 {
-	const struct mesh_handler	*h;
-	struct linkmsg			 lm;
-
-	ck_assert(!m->failed);
-	ck_assert_int_eq(linkmsg_decode(m->data, m->len, &lm), 0);
-	for (h = probe_handlers; h->type != NULL; h++)
-		if (strcmp(h->type, lm.type) == 0)
-			break;
-	ck_assert_msg(h->type != NULL, "probe takes no %s", lm.type);
-	h->fn(probe, l, lm.type, lm.f, lm.nf);
+	ck_assert_msg(link_message_arrives(probe_handlers, probe, l, m),
+	    "probe takes no such message");
 }
 
 /* A helper's answer arrives on l. */
@@ -158,13 +150,7 @@ pres_from(struct link *l, uint64_t n, bool ok)
 {
 	struct cbor_buf	m = { 0 };
 
-	cbor_put_map(&m, 3);
-	cbor_put_text(&m, "t");
-	cbor_put_text(&m, "pres");
-	cbor_put_text(&m, "n");
-	cbor_put_uint(&m, n);
-	cbor_put_text(&m, "ok");
-	cbor_put_bool(&m, ok);
+	put_pres(&m, n, ok);
 	arrive(l, &m);
 	cbor_buf_free(&m);
 }
