@@ -863,3 +863,36 @@ impair_stop(struct impair *r)
 	r->pid = -1;
 	return WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0;
 }
+
+struct providers {
+	const struct daemon	*at;
+	const char		*service;
+	int			 count;
+};
+
+static bool
+providers_listed(void *arg)
+{
+	struct providers	*o = arg;
+	json_t			*j, *e;
+	size_t			 i;
+	int			 status, n = 0;
+
+	if ((j = peerctl_json(o->at, &status, "services", NULL)) == NULL)
+		return false;
+	json_array_foreach(json_object_get(j, "services"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "service")),
+		    o->service) == 0)
+			n++;
+	json_decref(j);
+	return n == o->count;
+}
+
+void
+wait_providers(const struct daemon *at, const char *service, int count)
+{
+	struct providers	o = { at, service, count };
+
+	ck_assert_msg(wait_until(providers_listed, &o, 10000), "%s never "
+	    "listed %d providers of %s", at->sock, count, service);
+}

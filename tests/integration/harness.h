@@ -102,6 +102,12 @@ pid_t	fork_child(const struct test_user *u);
 
 /* Polls cond every 10 ms until it holds or ms have passed. */
 bool	wait_until(bool (*cond)(void *), void *arg, int ms);
+/*
+ * Waits up to 10 s until at's services op lists exactly count providers
+ * of service; the test fails if it never does.
+ */
+void	wait_providers(const struct daemon *at, const char *service,
+	    int count);
 
 /*
  * Runs argv (argv[0] found as given), capturing stdout into out (NUL-

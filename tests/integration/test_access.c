@@ -126,39 +126,6 @@ has(const char *s, const char *want)
 	ck_assert_msg(strstr(s, want) != NULL, "\"%s\" lacks \"%s\"", s, want);
 }
 
-struct offer {
-	struct daemon	*at;
-	const char	*service;
-};
-
-static bool
-offered(void *arg)
-{
-	struct offer	*o = arg;
-	json_t		*j, *e;
-	size_t		 i;
-	int		 status;
-	bool		 found = false;
-
-	if ((j = peerctl_json(o->at, &status, "services", NULL)) == NULL)
-		return false;
-	json_array_foreach(json_object_get(j, "services"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "service")),
-		    o->service) == 0)
-			found = true;
-	json_decref(j);
-	return found;
-}
-
-static void
-wait_offered(struct daemon *at, const char *service)
-{
-	struct offer	o = { at, service };
-
-	ck_assert_msg(wait_until(offered, &o, 10000), "%s never listed %s",
-	    at->sock, service);
-}
-
 START_TEST(test_serve_rule)
 {
 	struct test_user	 alice, bob;
@@ -175,7 +142,7 @@ START_TEST(test_serve_rule)
 
 	/* alice is in the group: she serves. */
 	svc[0] = echo_start_as(&alice, &d[0], "calc");
-	wait_offered(&d[0], "calc");
+	wait_providers(&d[0], "calc", 1);
 	/* bob is not: refused, the rule named, one warning logged. */
 	status = serve_as(&bob, &d[0], "calc", err, sizeof(err));
 	ck_assert_msg(status == 1, "echo_server as bob: %d: %s", status, err);
@@ -233,7 +200,7 @@ START_TEST(test_call_rule)
 	    alice.name);
 	start(0, "p", conf, -1);
 	svc[0] = echo_start(&d[0], "echo", NULL);
-	wait_offered(&d[0], "echo");
+	wait_providers(&d[0], "echo", 1);
 
 	status = peerctl_run_as(&alice, &d[0], out, sizeof(out), err,
 	    sizeof(err), "call", "echo.echo", "\"hi\"", NULL);
@@ -275,8 +242,8 @@ START_TEST(test_remote_rule)
 	start(1, "in", conf, 0);
 	start(2, "out", "group = ops\n", 0);
 	svc[0] = echo_start(&d[0], "echo", NULL);
-	wait_offered(&d[1], "echo");
-	wait_offered(&d[2], "echo");
+	wait_providers(&d[1], "echo", 1);
+	wait_providers(&d[2], "echo", 1);
 
 	status = peerctl_run(&d[1], out, sizeof(out), err, sizeof(err),
 	    "call", "echo.whoami", NULL);

@@ -58,40 +58,6 @@ start(int i, int boot, const char *name)
 	daemon_start(&d[i], name, boot >= 0 ? extra : NULL);
 }
 
-struct offer {
-	struct daemon	*at;		/* who is asked */
-	const char	*service;
-	int		 count;		/* providers it must list */
-};
-
-/* True when at lists exactly count providers of service. */
-static bool
-offered(void *arg)
-{
-	struct offer	*o = arg;
-	json_t		*j, *e;
-	size_t		 i;
-	int		 status, n = 0;
-
-	if ((j = peerctl_json(o->at, &status, "services", NULL)) == NULL)
-		return false;
-	json_array_foreach(json_object_get(j, "services"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "service")),
-		    o->service) == 0)
-			n++;
-	json_decref(j);
-	return n == o->count;
-}
-
-static void
-wait_offered(struct daemon *at, const char *service, int count)
-{
-	struct offer	o = { at, service, count };
-
-	ck_assert_msg(wait_until(offered, &o, 10000), "%s never listed %d "
-	    "providers of %s", at->sock, count, service);
-}
-
 /* A call with a text argument; the result's text into out ("" if none). */
 static int
 call_text(struct peer *p, const char *service, const char *method,
@@ -146,7 +112,7 @@ START_TEST(test_echo_two_nodes)
 	start(0, -1, "a");
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
-	wait_offered(&d[0], "echo", 1);
+	wait_providers(&d[0], "echo", 1);
 
 	p = daemon_peer(&d[0]);
 	ck_assert_msg(call_text(p, "echo", "echo", "hello", 0, out,
@@ -158,7 +124,7 @@ START_TEST(test_echo_two_nodes)
 
 	/* Local first: a's own provider answers a's callers. */
 	svc[0] = echo_start(&d[0], "echo", NULL);
-	wait_offered(&d[1], "echo", 2);
+	wait_providers(&d[1], "echo", 2);
 	ck_assert(call_text(p, "echo", "whoami", NULL, 0, out, sizeof(out),
 	    &err) == 0);
 	ck_assert_str_eq(out, "a");
@@ -195,7 +161,7 @@ START_TEST(test_echo_three_nodes_no_direct_link)
 	start(1, 0, "b");
 	start(2, 1, "c");
 	svc[2] = echo_start(&d[2], "echo", NULL);
-	wait_offered(&d[0], "echo", 1);
+	wait_providers(&d[0], "echo", 1);
 
 	/* No link between a and c when the call starts. */
 	daemon_id(&d[2], cid);
@@ -249,7 +215,7 @@ START_TEST(test_error_codes)
 	start(0, -1, "a");
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
-	wait_offered(&d[0], "echo", 1);
+	wait_providers(&d[0], "echo", 1);
 	p = daemon_peer(&d[0]);
 
 	expect_error(p, "nosuch", "echo", NULL, 0, PEER_NOT_FOUND);
@@ -328,7 +294,7 @@ START_TEST(test_provider_dies_mid_call)
 	start(0, -1, "a");
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
-	wait_offered(&d[0], "echo", 1);
+	wait_providers(&d[0], "echo", 1);
 	p = daemon_peer(&d[0]);
 	cbor_put_uint(&b, 15000);
 
@@ -348,7 +314,7 @@ START_TEST(test_provider_dies_mid_call)
 
 	/* The provider's node is killed: dead_after (3 s) + 1 s at most. */
 	svc[1] = echo_start(&d[1], "echo", NULL);
-	wait_offered(&d[0], "echo", 1);
+	wait_providers(&d[0], "echo", 1);
 	l.done = false;
 	ck_assert(peer_call(p, "echo", "sleep", b.data, b.len, &opts,
 	    late_cb, &l, &id, &err) == 0);
@@ -379,7 +345,7 @@ START_TEST(test_megabyte_arguments)
 	start(0, -1, "a");
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
-	wait_offered(&d[0], "echo", 1);
+	wait_providers(&d[0], "echo", 1);
 	p = daemon_peer(&d[0]);
 	ck_assert((data = malloc(1 << 20)) != NULL);
 	randombytes_buf(data, 1 << 20);
@@ -430,7 +396,7 @@ START_TEST(test_pipelined_calls)
 	start(0, -1, "a");
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
-	wait_offered(&d[0], "echo", 1);
+	wait_providers(&d[0], "echo", 1);
 	p = daemon_peer(&d[0]);
 	ck_assert((pl = calloc(1, sizeof(*pl))) != NULL);
 	t0 = test_now_ms();
@@ -479,7 +445,7 @@ START_TEST(test_fan_out)
 	start(2, 0, "c");
 	for (i = 0; i < N; i++)
 		svc[i] = echo_start(&d[i], "echo", NULL);
-	wait_offered(&d[0], "echo", 3);
+	wait_providers(&d[0], "echo", 3);
 	p = daemon_peer(&d[0]);
 	ck_assert_msg(peer_call_sync(p, "echo", "whoami", NULL, 0, &opts,
 	    &res, &len, &err) == 0, "%s", err.message);
@@ -507,11 +473,11 @@ START_TEST(test_service_vanishes_everywhere)
 	start(2, 1, "c");
 	svc[2] = echo_start(&d[2], "gone", NULL);
 	for (i = 0; i < N; i++)
-		wait_offered(&d[i], "gone", 1);
+		wait_providers(&d[i], "gone", 1);
 	ck_assert(echo_stop(svc[2], SIGTERM));
 	svc[2] = -1;
 	for (i = 0; i < N; i++)
-		wait_offered(&d[i], "gone", 0);
+		wait_providers(&d[i], "gone", 0);
 }
 END_TEST
 
@@ -526,12 +492,12 @@ START_TEST(test_reregisters_after_restart)
 	start(0, -1, "a");
 	start(1, 0, "b");
 	svc[1] = echo_start(&d[1], "echo", NULL);
-	wait_offered(&d[0], "echo", 1);
+	wait_providers(&d[0], "echo", 1);
 	ck_assert_int_eq(daemon_stop(&d[1], SIGTERM), 0);
-	wait_offered(&d[0], "echo", 0);
+	wait_providers(&d[0], "echo", 0);
 	start(1, 0, "b");
 	/* The app reconnects and registers again by itself. */
-	wait_offered(&d[0], "echo", 1);
+	wait_providers(&d[0], "echo", 1);
 	p = daemon_peer(&d[0]);
 	deadline = test_now_ms() + 10000;
 	while (test_now_ms() < deadline && (r = call_text(p, "echo", "whoami",
@@ -574,7 +540,7 @@ START_TEST(test_peerctl_call_and_serve)
 		_exit(127);
 	}
 	svc[1] = pid;
-	wait_offered(&d[0], "calc", 1);
+	wait_providers(&d[0], "calc", 1);
 	status = peerctl_run(&d[0], out, sizeof(out), err, sizeof(err),
 	    "call", "calc.add", "2", "3", NULL);
 	ck_assert_msg(status == 0, "peerctl call: %d: %s", status, err);
@@ -663,7 +629,7 @@ START_TEST(test_app_told_of_cancel)
 	memset(&h, 0, sizeof(h));
 	peer_on_cancel(srv, hold_cancelled, &h);
 	ck_assert(peer_serve(srv, "hold", NULL, hold_handler, &h, &err) == 0);
-	wait_offered(&d[0], "hold", 1);
+	wait_providers(&d[0], "hold", 1);
 	cli = daemon_peer(&d[0]);
 	both[0] = srv;
 	both[1] = cli;

@@ -257,30 +257,6 @@ assert_relay_addrs(const struct daemon *dm)
 	json_decref(j);
 }
 
-struct offer {
-	const struct daemon	*at;
-	const char		*service;
-};
-
-static bool
-offered(void *arg)
-{
-	struct offer	*o = arg;
-	json_t		*j, *e;
-	size_t		 i;
-	int		 status;
-	bool		 found = false;
-
-	if ((j = peerctl_json(o->at, &status, "services", NULL)) == NULL)
-		return false;
-	json_array_foreach(json_object_get(j, "services"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "service")),
-		    o->service) == 0)
-			found = true;
-	json_decref(j);
-	return found;
-}
-
 /* Copies dm's log lines with s into out (cut to outlen); their number. */
 static int
 log_lines(const struct daemon *dm, const char *s, char *out, size_t outlen)
@@ -314,7 +290,6 @@ START_TEST(test_loss_and_delay_no_false_deaths)
 	struct cbor_buf		 b = { 0 };
 	struct peer_call_opts	 opts = { NULL, false, 10000 };
 	struct peer_error	 err;
-	struct offer		 o = { &d[1], "echo" };
 	struct peer		*p;
 	uint8_t			*res;
 	const char		*s;
@@ -342,8 +317,7 @@ START_TEST(test_loss_and_delay_no_false_deaths)
 		assert_relay_addrs(&d[i]);
 
 	svc[4] = echo_start(&d[4], "echo", NULL);
-	ck_assert_msg(wait_until(offered, &o, 10000),
-	    "n2 never listed n5's echo");
+	wait_providers(&d[1], "echo", 1);
 	p = daemon_peer(&d[1]);
 	cbor_put_text(&b, "through the relays");
 	t0 = next = test_now_ms();
