@@ -896,3 +896,22 @@ wait_providers(const struct daemon *at, const char *service, int count)
 	ck_assert_msg(wait_until(providers_listed, &o, 10000), "%s never "
 	    "listed %d providers of %s", at->sock, count, service);
 }
+
+int
+count_listed(const struct daemon *d, const char *op, const char *key,
+    const char *field, const char *value)
+{
+	json_t		*j, *e;
+	const char	*v;
+	size_t		 i;
+	int		 status, count = 0;
+
+	if ((j = peerctl_json(d, &status, op, NULL)) == NULL)
+		return -1;
+	json_array_foreach(json_object_get(j, key), i, e)
+		if ((v = json_string_value(json_object_get(e, field))) !=
+		    NULL && strcmp(v, value) == 0)
+			count++;
+	json_decref(j);
+	return count;
+}

@@ -108,6 +108,13 @@ bool	wait_until(bool (*cond)(void *), void *arg, int ms);
  */
 void	wait_providers(const struct daemon *at, const char *service,
 	    int count);
+/*
+ * How many entries of the list key of op's JSON answer have field equal
+ * to value ("members", "members", "state", "alive", say); -1 if the
+ * daemon did not answer.
+ */
+int	count_listed(const struct daemon *, const char *op, const char *key,
+	    const char *field, const char *value);
 
 /*
  * Runs argv (argv[0] found as given), capturing stdout into out (NUL-

@@ -202,24 +202,6 @@ START_TEST(test_relay_delays_cuts_heals)
 }
 END_TEST
 
-/* How many members d lists as alive; -1 if it did not answer. */
-static int
-alive_count(const struct daemon *dm)
-{
-	json_t	*j, *e;
-	size_t	 i;
-	int	 status, count = 0;
-
-	if ((j = peerctl_json(dm, &status, "members", NULL)) == NULL)
-		return -1;
-	json_array_foreach(json_object_get(j, "members"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "state")),
-		    "alive") == 0)
-			count++;
-	json_decref(j);
-	return count;
-}
-
 static bool
 all_see_all(void *arg)
 {
@@ -227,7 +209,8 @@ all_see_all(void *arg)
 
 	(void)arg;
 	for (i = 0; i < N; i++)
-		if (alive_count(&d[i]) != N)
+		if (count_listed(&d[i], "members", "members", "state",
+		    "alive") != N)
 			return false;
 	return true;
 }

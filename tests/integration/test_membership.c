@@ -43,24 +43,6 @@ teardown(void)
 	daemons_free(n, N);
 }
 
-/* How many members d lists as alive. */
-static int
-alive_count(struct daemon *d)
-{
-	json_t	*j, *e;
-	size_t	 i;
-	int	 status, count = 0;
-
-	if ((j = peerctl_json(d, &status, "members", NULL)) == NULL)
-		return -1;
-	json_array_foreach(json_object_get(j, "members"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "state")),
-		    "alive") == 0)
-			count++;
-	json_decref(j);
-	return count;
-}
-
 struct view {
 	int		 skip;		/* a daemon not to ask, or -1 */
 	const char	*name;		/* the member looked at */
@@ -83,7 +65,8 @@ all_agree(void *arg)
 		if (i == v->skip || n[i].pid == -1)
 			continue;
 		if (v->name == NULL) {
-			if (alive_count(&n[i]) != v->alive)
+			if (count_listed(&n[i], "members", "members",
+			    "state", "alive") != v->alive)
 				return false;
 			continue;
 		}
@@ -400,24 +383,6 @@ START_TEST(test_degree_and_filters)
 }
 END_TEST
 
-/* How many of d's links are up. */
-static int
-links_in_state_up(struct daemon *d)
-{
-	json_t	*j, *e;
-	size_t	 i;
-	int	 status, count = 0;
-
-	if ((j = peerctl_json(d, &status, "peers", NULL)) == NULL)
-		return -1;
-	json_array_foreach(json_object_get(j, "peers"), i, e)
-		if (strcmp(json_string_value(json_object_get(e, "state")),
-		    "up") == 0)
-			count++;
-	json_decref(j);
-	return count;
-}
-
 /* Whether d has a link up to the node called name. */
 static bool
 linked_to(struct daemon *d, const char *name)
@@ -458,7 +423,7 @@ boot_hub_again(void *arg)
 	if (links_up(&n[0]) > BOOT_MAX)
 		return true;
 	for (i = 0; i < BOOT_N; i++)
-		if (links_in_state_up(&n[i]) == 0)
+		if (count_listed(&n[i], "peers", "peers", "state", "up") == 0)
 			return true;
 	return false;
 }
@@ -513,7 +478,7 @@ END_TEST
 static bool
 linked_again(void *arg)
 {
-	return links_in_state_up(arg) > 0;
+	return count_listed(arg, "peers", "peers", "state", "up") > 0;
 }
 
 /*
