@@ -45,6 +45,7 @@
 #define CALL_LINK_IDLE_MS	60000	/* links dialed for calls, unused */
 #define MESH_ENVELOPE		(64u << 10) /* link messages: max_message + this */
 #define HOLDS_MAX		4096	/* nodes held off at once */
+#define DRAIN_MS		1000	/* a duplicate link's last messages */
 /* A node named on the command line: an ID prefix or a name. */
 #define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
 				 NODE_NAME_MAX + 1 : NODE_ID_STRLEN)
@@ -60,6 +61,7 @@ struct mlink {
 	mesh_dial_fn		*dial_fn;	/* who waits for its outcome */
 	void			*dial_arg;
 	bool			 intentional;	/* closed on purpose, either end */
+	struct event		*drain;		/* a duplicate: closes when due */
 	bool			 for_calls;	/* dialed to carry calls */
 	bool			 reported;	/* its owner was told it is up */
 	/* An inbound handshake under way: in m->handshakes, by source. */
@@ -133,6 +135,7 @@ mesh_find_up(struct mesh *m, const uint8_t id[NODE_ID_LEN], struct mlink *not)
 
 	TAILQ_FOREACH(ml, &m->links, entry)
 		if (ml != not && link_state(ml->l) == LINK_UP &&
+		    ml->drain == NULL &&
 		    memcmp(link_remote(ml->l)->id, id, NODE_ID_LEN) == 0)
 			return ml;
 	return NULL;
@@ -326,6 +329,34 @@ mesh_keep_new(struct mesh *m, struct link *older, struct link *newer)
 	return memcmp(link_hash(newer), link_hash(older), NOISE_HASH_LEN) > 0;
 }
 
+static void
+mlink_drained(evutil_socket_t fd, short what, void *arg)
+{
+	struct mlink	*ml = arg;
+
+	(void)fd; (void)what;
+	link_close(ml->l, "duplicate link");
+}
+
+/*
+ * The loser of a pair of links to one node: nothing new goes on it, but
+ * it stays open DRAIN_MS for what is already on its way either way (a
+ * call, its answer), as the other end may not have seen the winner yet.
+ * The other end, which made the same choice, does the same.
+ */
+static void
+mlink_retire(struct mlink *ml)
+{
+	struct timeval	tv = { DRAIN_MS / 1000, (DRAIN_MS % 1000) * 1000 };
+
+	ml->intentional = true;
+	if (ml->drain != NULL)
+		return;
+	if ((ml->drain = evtimer_new(ml->m->base, mlink_drained, ml)) ==
+	    NULL || evtimer_add(ml->drain, &tv) == -1)
+		link_close(ml->l, "duplicate link");
+}
+
 /* The link's handshake is over, whichever way it ended. */
 static void
 hs_forget(struct mlink *ml)
@@ -394,14 +425,11 @@ mesh_link_up(struct link *l, void *arg)
 				ml->t = t;
 		}
 	if ((other = mesh_find_up(m, id, ml)) != NULL &&
-	    !mesh_keep_new(m, other->l, l)) {
-		ml->intentional = true;
-		link_close(l, "duplicate link");
-	} else {
-		if (other != NULL) {
-			other->intentional = true;
-			link_close(other->l, "duplicate link");
-		}
+	    !mesh_keep_new(m, other->l, l))
+		mlink_retire(ml);
+	else {
+		if (other != NULL)
+			mlink_retire(other);
 		/* The link kept is reported like any other. */
 		if (link_state(l) == LINK_UP) {
 			ml->reported = true;
@@ -451,6 +479,8 @@ mesh_link_down(struct link *l, enum link_end why, const char *reason,
 	struct target	*t;
 
 	hs_forget(ml);
+	if (ml->drain != NULL)
+		event_free(ml->drain);
 	TAILQ_REMOVE(&m->links, ml, entry);
 	if (ml->dial_fn != NULL)
 		ml->dial_fn(why == LINK_END_REFUSED ? MESH_DIAL_REFUSED :
@@ -602,7 +632,7 @@ mesh_link_quiet(struct link *l, void *arg)
 {
 	struct mlink	*ml = arg;
 
-	if (ml->reported && ml->m->ops->quiet != NULL)
+	if (ml->reported && ml->drain == NULL && ml->m->ops->quiet != NULL)
 		ml->m->ops->quiet(ml->m->arg, l);
 }
 
@@ -1211,7 +1241,7 @@ mesh_close_idle(struct mesh *m, size_t keep)
 		next = TAILQ_NEXT(ml, entry);
 		if (up <= keep)
 			break;
-		if (!ml->for_calls || ml->t != NULL ||
+		if (!ml->for_calls || ml->t != NULL || ml->drain != NULL ||
 		    link_state(ml->l) != LINK_UP)
 			continue;
 		last = link_used_ms(ml->l) > link_up_since(ml->l) ?
@@ -1232,7 +1262,7 @@ mesh_links(struct mesh *m, struct link **out, size_t max)
 	size_t		 n = 0;
 
 	TAILQ_FOREACH(ml, &m->links, entry)
-		if (link_state(ml->l) == LINK_UP) {
+		if (link_state(ml->l) == LINK_UP && ml->drain == NULL) {
 			if (out != NULL && n < max)
 				out[n] = ml->l;
 			n++;
@@ -1295,7 +1325,7 @@ mesh_shed(struct mesh *m)
 
 	TAILQ_FOREACH(ml, &m->links, entry) {
 		/* Addresses a user asked to keep; bootstrap is for joining. */
-		if (link_state(ml->l) != LINK_UP ||
+		if (link_state(ml->l) != LINK_UP || ml->drain != NULL ||
 		    (ml->t != NULL && ml->t->keep))
 			continue;
 		/* Calls use it: it goes once idle, see mesh_close_idle. */
