@@ -1086,7 +1086,8 @@ mesh_op_peers(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		cbor_put_text(b, "direction");
 		cbor_put_text(b, i.outbound ? "out" : "in");
 		cbor_put_text(b, "state");
-		cbor_put_text(b, state_name(i.state));
+		cbor_put_text(b, ml->drain != NULL ? "draining" :
+		    state_name(i.state));
 		put_rtt(b, "rtt_us", i.rtt_last_us);
 		put_rtt(b, "rtt_avg_us", i.rtt_avg_us);
 		put_rtt(b, "rtt_min_us", i.rtt_min_us);

@@ -95,7 +95,7 @@ peer_entry(const struct daemon *d, const char *name, size_t *count)
 	json_array_foreach(peers, i, e) {
 		if (strcmp(json_string_value(json_object_get(e, "name")),
 		    name) == 0 && strcmp(json_string_value(json_object_get(e,
-		    "state")), "up") == 0) {
+		    "state")), "up") == 0 && found == NULL) {
 			found = e;
 			json_incref(found);
 		}
