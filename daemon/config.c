@@ -237,6 +237,25 @@ parse_uint(const char *s, bool size_suffix, uint64_t *v)
 	return 0;
 }
 
+/* A HOST:PORT others can dial (bootstrap, advertise): no port 0. */
+static int
+check_dialable(const struct config_key *k, const char *value, char *err,
+    size_t errlen)
+{
+	char		why[128], host[HOST_MAX];
+	uint16_t	port;
+
+	if (addr_split(value, host, &port, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", k->name, why);
+		return -1;
+	}
+	if (port == 0) {
+		snprintf(err, errlen, "%s: \"%s\": port 0", k->name, value);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Stores value for key k, set on file:line (NULL: the command line); -1
  * with err (without position) if bad.
@@ -248,10 +267,9 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	char			*field = (char *)c + k->off;
-	char			 why[128], host[HOST_MAX];
+	char			 why[128];
 	enum log_level		 l;
 	uint64_t		 v;
-	uint16_t		 port;
 
 	switch (k->type) {
 	case CT_NAME:
@@ -301,15 +319,8 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		c->log_level = l;
 		return 0;
 	case CT_PEER:
-		if (addr_split(value, host, &port, why, sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s: %s", k->name, why);
+		if (check_dialable(k, value, err, errlen) == -1)
 			return -1;
-		}
-		if (port == 0) {
-			snprintf(err, errlen, "%s: \"%s\": port 0", k->name,
-			    value);
-			return -1;
-		}
 		if (c->nbootstrap == CONFIG_BOOTSTRAP_MAX) {
 			snprintf(err, errlen, "%s: more than %d peers", k->name,
 			    CONFIG_BOOTSTRAP_MAX);
@@ -319,15 +330,8 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		    "%s", value);
 		return 0;
 	case CT_ADVERTISE:
-		if (addr_split(value, host, &port, why, sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s: %s", k->name, why);
+		if (check_dialable(k, value, err, errlen) == -1)
 			return -1;
-		}
-		if (port == 0) {
-			snprintf(err, errlen, "%s: \"%s\": port 0", k->name,
-			    value);
-			return -1;
-		}
 		/* It goes into our record, whose addresses are this long. */
 		if (strlen(value) >= ADDR_STRLEN) {
 			snprintf(err, errlen, "%s: address longer than %d bytes",

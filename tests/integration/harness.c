@@ -715,10 +715,6 @@ echo_stop(pid_t pid, int sig)
 void
 impair_init(struct impair *r)
 {
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd;
-
 	memset(r, 0, sizeof(*r));
 	r->pid = -1;
 	/*
@@ -726,15 +722,7 @@ impair_init(struct impair *r)
 	 * Another socket could take it in the moment between; the relay
 	 * then exits at start, and impair_start fails the test saying so.
 	 */
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
-	    -1);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
-	r->port = ntohs(sin.sin_port);
+	close(loopback_socket(&r->port));
 	snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
 }
 
@@ -914,4 +902,22 @@ count_listed(const struct daemon *d, const char *op, const char *key,
 			count++;
 	json_decref(j);
 	return count;
+}
+
+int
+loopback_socket(int *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
 }

@@ -135,6 +135,8 @@ int	peerctl_run(const struct daemon *, char *out, size_t outlen,
 
 /* A connected Unix stream socket to path, or -1. */
 int	unix_connect(const char *path);
+/* A TCP socket bound to 127.0.0.1 on a port the kernel picks: *port. */
+int	loopback_socket(int *port);
 
 /*
  * Starts examples/echo_server on d's socket serving service (in group,

@@ -877,12 +877,10 @@ wan_relay(int lfd, int port, int stop)
 START_TEST(test_handshake_flood_many_far)
 {
 	struct want		 wa = { &n[1], "a", false };
-	struct sockaddr_in	 sin;
-	socklen_t		 len = sizeof(sin);
 	char			 addr[64];
 	json_int_t		 dropped;
 	pid_t			 relay, pid;
-	int			 lfd, stop[2];
+	int			 lfd, port, stop[2];
 
 	/* a keeps half-open connections the default 5 s. */
 	daemon_config(&n[0], "ping_interval = 100ms\ndead_after = 1s\n");
@@ -890,15 +888,9 @@ START_TEST(test_handshake_flood_many_far)
 	start(&n[1], "b", NULL);
 
 	/* b reaches a over a 300 ms round trip, from WAN_FROM. */
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ne(lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
-	    -1);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	lfd = loopback_socket(&port);
 	ck_assert_int_eq(listen(lfd, 1), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sin.sin_port));
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
 	ck_assert_int_eq(pipe2(stop, O_CLOEXEC), 0);
 	ck_assert_int_ne(relay = fork(), -1);
 	if (relay == 0) {

@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <sodium.h>
 
 #include "base32.h"
+#include "clock.h"
 #include "control.h"
 #include "frame.h"
 #include "harness.h"
@@ -495,4 +497,14 @@ put_pres(struct cbor_buf *m, uint64_t n, bool ok)
 	cbor_put_uint(m, n);
 	cbor_put_text(m, "ok");
 	cbor_put_bool(m, ok);
+}
+
+void
+stall_process(int64_t ms)
+{
+	int64_t		 until = clock_ms() + ms;
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+
+	while (clock_ms() < until)
+		nanosleep(&ts, NULL);
 }

@@ -49,6 +49,12 @@ bool	loop_until(struct event_base *, bool (*done)(void *), void *arg,
 	    int ms);
 /* Runs the loop for ms, for a test that a thing does not happen. */
 void	loop_for(struct event_base *, int ms);
+/*
+ * Our process does not run its loop for ms, as when it is stopped or
+ * starved: the loop's timers then come late.  The stall is what a test
+ * does to the module, not a wait for it.
+ */
+void	stall_process(int64_t ms);
 
 /* A node of the tests: its keys and name. */
 struct tnode {

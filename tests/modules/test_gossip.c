@@ -1578,16 +1578,6 @@ START_TEST(test_digest_to_one_neighbour_each_interval)
 }
 END_TEST
 
-/* Our process does not run for ms: the loop's timers come late. */
-static void
-stall(int64_t ms)
-{
-	int64_t		 until = clock_ms() + ms;
-	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
-
-	while (clock_ms() < until)
-		nanosleep(&ts, NULL);
-}
 
 START_TEST(test_stalled_loop_postpones_suspicions)
 {
@@ -1602,7 +1592,7 @@ START_TEST(test_stalled_loop_postpones_suspicions)
 	 * timer's first tick, due now, comes over 500 ms late: far had no
 	 * chance to refute meanwhile, nor we to hear it.
 	 */
-	stall(3 * SUSPECT_MS + 600);
+	stall_process(3 * SUSPECT_MS + 600);
 	t1 = clock_ms();
 	ck_assert(loop_until(base, digests_at_least, &want, 1000));
 	ck_assert_int_eq(state_of(&far), MEMBER_SUSPECT);

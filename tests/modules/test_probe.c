@@ -235,16 +235,6 @@ nacked(const struct tnode *n)
 	return false;
 }
 
-/* The loop runs late: our process does not run for ms. */
-static void
-stall(int64_t ms)
-{
-	int64_t		 until = clock_ms() + ms;
-	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
-
-	while (clock_ms() < until)
-		nanosleep(&ts, NULL);
-}
 
 START_TEST(test_direct_ping_alive)
 {
@@ -542,7 +532,7 @@ START_TEST(test_stall_unsure)
 	fake_link_quiet(lx, true);
 	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
 	/* Past the round's end by a whole timeout before the loop runs. */
-	stall(3 * TIMEOUT_MS);
+	stall_process(3 * TIMEOUT_MS);
 	ck_assert(loop_until(base, heard_done, &out, 20 * TIMEOUT_MS));
 	ck_assert_int_eq(out.res, PROBE_UNSURE);
 	ck_assert_int_eq(out.nnack, 0);
