@@ -620,12 +620,25 @@ want_once(struct gossip *g, const uint8_t *id)
 {
 	int64_t	*until, now = clock_ms();
 
+	/* Full (see forget_asks): asked for again, as without the table. */
 	if ((until = nodemap_put(g->wanted, id)) == NULL)
 		return true;
 	if (*until > now)
 		return false;
 	*until = now + WANT_WAIT_MS;
 	return true;
+}
+
+/* Forgets the asks that are over, records that never came among them. */
+static void
+forget_asks(struct gossip *g, int64_t now)
+{
+	const uint8_t	*id;
+	size_t		 i;
+
+	for (i = nodemap_count(g->wanted); i-- > 0; )
+		if (*(int64_t *)nodemap_at(g->wanted, i, &id) <= now)
+			nodemap_del(g->wanted, id);
 }
 
 /* A neighbour's digest: send what it lacks, ask for what we lack. */
@@ -964,7 +977,8 @@ gossip_arm(struct gossip *g)
 		due = g->next_expire;
 	if (evtimer_pending(g->tick, NULL) && due >= g->due_ms)
 		return;
-	g->due_ms = due;
+	/* A deadline already past (brought forward) is due now, not late. */
+	g->due_ms = due > now ? due : now;
 	duration_timeval(due > now ? (uint64_t)(due - now) : 0, &tv);
 	evtimer_add(g->tick, &tv);
 }
@@ -996,6 +1010,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (now >= g->next_expire) {
 		(void)members_expire(g->members, now,
 		    (int64_t)g->par.member_expire);
+		forget_asks(g, now);
 		/* Often enough that a short member_expire is kept to. */
 		g->next_expire = now + (g->par.member_expire / 2 < 10000 ?
 		    (int64_t)g->par.member_expire / 2 : 10000);

@@ -203,8 +203,10 @@ check_pinged(enum link_ping_result res, int64_t rtt_us, const char *why,
     void *arg)
 {
 	(void)rtt_us;
+	/* A link that closed under the ping (shed, say) is no evidence. */
 	check_done(arg, res == LINK_PING_ANSWERED ? PROBE_ALIVE :
-	    PROBE_SILENT, why != NULL ? why : "answered");
+	    res == LINK_PING_TIMEOUT ? PROBE_SILENT : PROBE_UNSURE,
+	    why != NULL ? why : "answered");
 }
 
 static void

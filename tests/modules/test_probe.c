@@ -584,6 +584,18 @@ START_TEST(test_answer_about_linked_node)
 }
 END_TEST
 
+START_TEST(test_no_answer_when_link_closes)
+{
+	struct link	*lx = link_to(&x), *la = link_to(&a);
+
+	/* Our link to x closes under the ping (shed, say): no evidence. */
+	preq_from(la, x.pk, 81, 500);
+	ck_assert(fake_link_pinged(lx));
+	fake_link_end(lx, LINK_END_HERE, "shed");
+	ck_assert_uint_eq(fake_link_nsent(la), 0);
+}
+END_TEST
+
 START_TEST(test_answer_about_us)
 {
 	struct link	*la = link_to(&a);
@@ -785,6 +797,7 @@ module_suite(void)
 	tcase_add_test(tc, test_timeout_grows_with_rtt);
 	tcase_add_test(tc, test_stall_unsure);
 	tcase_add_test(tc, test_answer_about_linked_node);
+	tcase_add_test(tc, test_no_answer_when_link_closes);
 	tcase_add_test(tc, test_answer_about_us);
 	tcase_add_test(tc, test_malformed_requests_ignored);
 	tcase_add_test(tc, test_requests_bounded);
