@@ -54,6 +54,7 @@
 #define WANT_PER_DIGEST		64	/* records asked of one neighbour */
 #define WANT_WAIT_MS		2000	/* before a record is asked again */
 #define DIGEST_ENTRY		(NODE_ID_LEN + 8 + 1)
+#define EVIDENCE_MAX		512	/* "so says" and a link's name */
 
 /* Our probes of a member. */
 struct probing {
@@ -225,18 +226,20 @@ next_exchange(struct gossip *g, int64_t now)
 }
 
 /*
- * Tells the owner that m changed; via: where its new record came from.
+ * Tells the owner that m changed; via: where its new record came from;
+ * why: the evidence for its new state.
  * A change is also news for anti-entropy: digests go every
  * gossip_interval again, as they do while the table changes; a table
  * that stays the same has them twice as rare each time, down to one
  * every STRETCH_MAX intervals.
  */
 static void
-member_changed(struct gossip *g, const struct member *m, const uint8_t *via)
+member_changed(struct gossip *g, const struct member *m, const uint8_t *via,
+    const char *why)
 {
 	int64_t	now = clock_ms();
 
-	g->ops->member(g->arg, m, via);
+	g->ops->member(g->arg, m, via, why);
 	if (g->stretch > 1) {
 		g->stretch = 1;
 		if (g->next_exchange > now + (int64_t)g->par.gossip_interval) {
@@ -265,7 +268,7 @@ declare_dead(struct gossip *g, struct member *m, const char *why)
 	    clock_ms()))
 		return;
 	log_info("member %s (%.12s) dead: %s", m->rec.name, m->idstr, why);
-	member_changed(g, m, NULL);
+	member_changed(g, m, NULL, why);
 	put_claim(g, "dead", m->rec.id, m->rec.incarnation, GOSSIP_HOPS, NULL);
 	flood_out(g, NULL);
 }
@@ -275,9 +278,10 @@ died_cb(struct member *m, void *arg)
 {
 	struct gossip	*g = arg;
 
-	log_info("member %s (%.12s) dead: did not refute suspicion in time",
-	    m->rec.name, m->idstr);
-	member_changed(g, m, NULL);
+	const char	*why = "did not refute suspicion in time";
+
+	log_info("member %s (%.12s) dead: %s", m->rec.name, m->idstr, why);
+	member_changed(g, m, NULL, why);
 	put_claim(g, "dead", m->rec.id, m->state_inc, GOSSIP_HOPS, NULL);
 	flood_out(g, NULL);
 }
@@ -369,7 +373,7 @@ suspect(struct gossip *g, struct member *m, const char *why,
 	if (changed) {
 		log_info("member %s (%.12s) suspect: %s", m->rec.name,
 		    m->idstr, why);
-		member_changed(g, m, NULL);
+		member_changed(g, m, NULL, why);
 	} else
 		log_info("member %s (%.12s): we confirm the suspicion: %s",
 		    m->rec.name, m->idstr, why);
@@ -650,6 +654,7 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 	size_t		 n, i, nwant = 0;
 	uint64_t	 inc;
 	int		 state;
+	char		 evidence[EVIDENCE_MAX];
 
 	if (len % DIGEST_ENTRY != 0 || len / DIGEST_ENTRY > MEMBERS_MAX) {
 		log_warnx("link %s: malformed digest, ignored", link_name(l));
@@ -690,9 +695,11 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 				tell_member(g, m, state == MEMBER_DEAD, inc);
 			else if (state == MEMBER_DEAD &&
 			    members_dead(g->members, e, inc, clock_ms())) {
-				log_info("member %s (%.12s) dead: so says %s",
-				    m->rec.name, m->idstr, link_name(l));
-				member_changed(g, m, NULL);
+				snprintf(evidence, sizeof(evidence), "so says %s",
+				    link_name(l));
+				log_info("member %s (%.12s) dead: %s",
+				    m->rec.name, m->idstr, evidence);
+				member_changed(g, m, NULL, evidence);
 			}
 		}
 	}
@@ -776,6 +783,7 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 	struct member		*m;
 	enum members_result	 r;
 	const char		*why;
+	char			 evidence[EVIDENCE_MAX];
 
 	r = members_offer(g->members, raw, len, clock_ms(), &m, &why);
 	if (m != NULL && m->self) {
@@ -799,7 +807,9 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 		return;
 	nodemap_del(g->wanted, m->rec.id);
 	/* Calls to it that find no direct link are relayed this way. */
-	member_changed(g, m, link_remote(l)->id);
+	snprintf(evidence, sizeof(evidence), "%s record from %s", r == MEMBERS_NEW ?
+	    "a first" : "a newer", link_name(l));
+	member_changed(g, m, link_remote(l)->id, evidence);
 	if (m->state == MEMBER_LEFT)
 		log_info("member %s (%.12s) left", m->rec.name, m->idstr);
 	else
@@ -824,6 +834,7 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 	struct member		*m = members_get(g->members, id);
 	struct suspicion	*s;
 	bool			 changed, news;
+	char			 evidence[EVIDENCE_MAX];
 
 	if (m == NULL)
 		return;
@@ -852,9 +863,10 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 		suspicion_deadline(g, m, s);
 	}
 	if (changed) {
-		member_changed(g, m, NULL);
-		log_info("member %s (%.12s) %s: so says %s", m->rec.name,
-		    m->idstr, dead ? "dead" : "suspect", link_name(l));
+		snprintf(evidence, sizeof(evidence), "so says %s", link_name(l));
+		member_changed(g, m, NULL, evidence);
+		log_info("member %s (%.12s) %s: %s", m->rec.name,
+		    m->idstr, dead ? "dead" : "suspect", evidence);
 		/* A new suspect's deadline: a sus without by sets no other. */
 		gossip_arm(g);
 		if (!dead && mesh_link_to(g->mesh, id) != NULL)

@@ -45,10 +45,10 @@ struct gossip_ops {
 	/*
 	 * A member's record or state changed (it joined, came back, is
 	 * suspect, died or left).  via is the node whose link brought its
-	 * new record, or NULL.
+	 * new record, or NULL; why is the evidence, for logs and watchers.
 	 */
 	void	(*member)(void *arg, const struct member *,
-		    const uint8_t *via);
+		    const uint8_t *via, const char *why);
 	/* A member is forgotten: expired, evicted, or a new network. */
 	void	(*forgotten)(void *arg, const uint8_t *id);
 };

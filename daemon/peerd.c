@@ -20,6 +20,7 @@
 #include "access.h"
 #include "call.h"
 #include "callmsg.h"
+#include "changes.h"
 #include "cbor_buf.h"
 #include "clock.h"
 #include "config.h"
@@ -168,10 +169,12 @@ static const struct probe_ops probe_ops = { on_probe_address };
 
 /* Membership, to whoever keeps something about a member. */
 static void
-on_member(void *arg, const struct member *m, const uint8_t *via)
+on_member(void *arg, const struct member *m, const uint8_t *via,
+    const char *why)
 {
 	struct peerd	*d = arg;
 
+	changes_member(d->changes, m, why);
 	if (via != NULL)
 		route_heard(d->route, m->rec.id, via);
 	overlay_member(d->overlay, m);
@@ -184,6 +187,7 @@ on_forgotten(void *arg, const uint8_t *id)
 {
 	struct peerd	*d = arg;
 
+	changes_forget(d->changes, id);
 	route_forget(d->route, id);
 	overlay_forgotten(d->overlay, id);
 	calls_forget(d->calls, id);
@@ -192,6 +196,19 @@ on_forgotten(void *arg, const uint8_t *id)
 }
 
 static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
+
+/* What happened to a member or a service, for watchers. */
+static void
+on_change(void *arg, const struct change *c)
+{
+	(void)arg;
+	log_debug("change: %s %s (%.12s)%s%s%s%s", change_kind_name(c->kind),
+	    c->name, c->idstr, c->service != NULL ? " " : "",
+	    c->service != NULL ? c->service : "", c->why != NULL ? ": " : "",
+	    c->why != NULL ? c->why : "");
+}
+
+static const struct changes_ops changes_ops = { on_change };
 
 /* A client that serves and subscribes no more. */
 static void
@@ -213,6 +230,8 @@ on_services(void *arg, const struct record_service *svc, int n)
 	struct peerd	*d = arg;
 
 	gossip_set_services(d->gossip, svc, n);
+	changes_member(d->changes, members_self(gossip_members(d->gossip)),
+	    NULL);
 }
 
 static const struct registry_ops registry_ops = { on_services };
@@ -439,6 +458,8 @@ build(struct peerd *d)
 		fatalx("cannot open the control socket");
 	if ((d->mesh = mesh_new(d->base, &mp, &mesh_ops, d)) == NULL)
 		fatalx("cannot start the mesh");
+	if ((d->changes = changes_new(&changes_ops, d)) == NULL)
+		fatalx("cannot start membership");
 	if ((d->probe = probe_new(d->base, &pp, d->mesh, &probe_ops, d)) ==
 	    NULL || (d->gossip = gossip_new(d->base, &gp, d->mesh, d->probe,
 	    &gossip_ops, d)) == NULL ||

@@ -47,6 +47,7 @@ struct peerd {
 	struct mesh		*mesh;
 	struct probe		*probe;
 	struct gossip		*gossip;
+	struct changes		*changes;	/* told to watchers */
 	struct overlay		*overlay;
 	struct registry		*registry;
 	struct route		*route;

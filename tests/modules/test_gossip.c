@@ -73,11 +73,15 @@ static uint8_t			 forgot[64][NODE_ID_LEN];
 static int			 nforgot;
 
 static void
-on_member(void *arg, const struct member *m, const uint8_t *via)
+on_member(void *arg, const struct member *m, const uint8_t *via,
+    const char *why)
 {
 	struct heard	*h;
 
 	(void)arg;
+	/* Watchers are told why: every change comes with its evidence. */
+	ck_assert_ptr_nonnull(why);
+	ck_assert_int_gt(strlen(why), 0);
 	ck_assert_int_lt(nheard, 64);
 	h = &heard[nheard++];
 	memcpy(h->id, m->rec.id, NODE_ID_LEN);

@@ -18,6 +18,7 @@ main(void)
 	srunner_add_suite(sr, base32_suite());
 	srunner_add_suite(sr, beacon_suite());
 	srunner_add_suite(sr, callmsg_suite());
+	srunner_add_suite(sr, changes_suite());
 	srunner_add_suite(sr, cbor_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, frame_suite());

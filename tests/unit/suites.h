@@ -11,6 +11,7 @@ Suite	*access_suite(void);
 Suite	*base32_suite(void);
 Suite	*beacon_suite(void);
 Suite	*callmsg_suite(void);
+Suite	*changes_suite(void);
 Suite	*cbor_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);
