@@ -50,6 +50,8 @@ PEERD		= $(BUILD)/peerd
 PEERCTL		= $(BUILD)/peerctl
 LIBPEER_A	= $(BUILD)/libpeer.a
 LIBPEER_SO	= $(BUILD)/libpeer.so.0
+# The functions of peer.h, one a line (scripts/peer-functions).
+LIBPEER_FUNCS	= $(BUILD)/libpeer.functions
 DAEMON_A	= $(BUILD)/libpeerd.a
 UNIT_TESTS	= $(BUILD)/tests/unit_tests
 MODULE_TESTS	= $(patsubst %,$(BUILD)/tests/module_%,$(MODULE_SUITES))
@@ -70,9 +72,23 @@ $(LIBPEER_A): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIBPEER_SO): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libpeer.so.0 $(CFLAGS) $(SAN) -o $@ $^ \
-	    $(shell $(PKG_CONFIG) --libs libcbor)
+# The shared library exports the functions of peer.h and nothing else
+# (scripts/check-libpeer checks it); the programs and the tests link
+# the static one, which keeps the internals.
+$(LIBPEER_FUNCS): lib/peer.h scripts/peer-functions
+	@mkdir -p $(dir $@)
+	CC="$(CC)" scripts/peer-functions lib/peer.h > $@.tmp
+	test -s $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/libpeer.map: $(LIBPEER_FUNCS)
+	{ printf 'LIBPEER_0 {\nglobal:\n'; sed 's/$$/;/' $<; \
+	    printf 'local:\n*;\n};\n'; } > $@
+
+$(LIBPEER_SO): $(LIB_OBJ) $(BUILD)/libpeer.map
+	$(CC) -shared -Wl,-soname,libpeer.so.0 \
+	    -Wl,--version-script=$(BUILD)/libpeer.map $(CFLAGS) $(SAN) \
+	    -o $@ $(LIB_OBJ) $(shell $(PKG_CONFIG) --libs libcbor)
 
 $(PEERD): $(call obj,daemon/peerd.c) $(DAEMON_OBJ) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(DAEMON_LIBS)
@@ -134,6 +150,7 @@ check: deps
 	@scripts/check-floors
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) scripts/verify-unit
+	@scripts/check-libpeer $(LIBPEER_SO)
 	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) IMPAIR=$(IMPAIR) \
 	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/run-tests \
 	    $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
