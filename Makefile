@@ -135,7 +135,16 @@ $(BUILD)/tests/module_%: $(BUILD)/tests/modules/test_%.o \
 	$(CC) $(CFLAGS) $(SAN) -o $@ $(filter %.o,$^) $(DAEMON_A) \
 	    $(LIBPEER_A) $(TEST_LIBS)
 
-# Programs that show how to use libpeer; see examples/README.md.
+# Programs that show how to use libpeer; see examples/README.md.  They
+# include <peerd/peer.h>, as programs built against an installed libpeer
+# do: the build gives them the header at that path.
+$(BUILD)/include/peerd/peer.h: lib/peer.h
+	@mkdir -p $(dir $@)
+	cp lib/peer.h $@
+
+$(call obj,$(wildcard examples/*.c)): $(BUILD)/include/peerd/peer.h
+$(BUILD)/examples/%.o: EXTRA_INC = -I$(BUILD)/include
+
 $(EXAMPLES): $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcbor)
 
@@ -248,9 +257,9 @@ run: deps
 	@echo "  $(PEERCTL) -s .run/peerd.sock status"
 	$(PEERD) --state-dir .run/state -S .run/peerd.sock
 
-install: all
+install: all $(LIBPEER_FUNCS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/peerd \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
@@ -258,9 +267,10 @@ install: all
 	install -m 755 $(PEERD) $(DESTDIR)$(SBINDIR)/peerd
 	install -m 755 $(PEERCTL) $(DESTDIR)$(BINDIR)/peerctl
 	install -m 644 $(LIBPEER_A) $(DESTDIR)$(LIBDIR)/libpeer.a
-	install -m 755 $(LIBPEER_SO) $(DESTDIR)$(LIBDIR)/libpeer.so.0
+	install -m 755 $(LIBPEER_SO) $(DESTDIR)$(LIBDIR)/libpeer.so.$(VERSION)
+	ln -sf libpeer.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpeer.so.0
 	ln -sf libpeer.so.0 $(DESTDIR)$(LIBDIR)/libpeer.so
-	install -m 644 lib/peer.h $(DESTDIR)$(INCLUDEDIR)/peer.h
+	install -m 644 lib/peer.h $(DESTDIR)$(INCLUDEDIR)/peerd/peer.h
 	# Written here, so that it names the PREFIX given to install.
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
@@ -268,6 +278,11 @@ install: all
 	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/libpeer.pc
 	install -m 644 doc/peerctl.1 $(DESTDIR)$(MANDIR)/man1/peerctl.1
 	install -m 644 doc/libpeer.3 $(DESTDIR)$(MANDIR)/man3/libpeer.3
+	# man peer_call and so on: a link to libpeer(3) for each function.
+	for f in $$(cat $(LIBPEER_FUNCS)); do \
+	    echo '.so man3/libpeer.3' > $(DESTDIR)$(MANDIR)/man3/$$f.3 && \
+	    chmod 644 $(DESTDIR)$(MANDIR)/man3/$$f.3 || exit 1; \
+	done
 	install -m 644 doc/peerd.conf.5 $(DESTDIR)$(MANDIR)/man5/peerd.conf.5
 	install -m 644 doc/peerd.8 $(DESTDIR)$(MANDIR)/man8/peerd.8
 	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/peerd.service.in \
