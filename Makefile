@@ -63,7 +63,7 @@ all: $(PEERD) $(PEERCTL) $(LIBPEER_A) $(LIBPEER_SO) $(EXAMPLES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(EXTRA_INC) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(EXTRA_INC) $(PKG_CFLAGS) -c $< -o $@
 
 # Tests reach into the daemon's modules.
 $(BUILD)/tests/%.o: EXTRA_INC = -Idaemon
@@ -87,14 +87,14 @@ $(BUILD)/libpeer.map: $(LIBPEER_FUNCS)
 
 $(LIBPEER_SO): $(LIB_OBJ) $(BUILD)/libpeer.map
 	$(CC) -shared -Wl,-soname,libpeer.so.0 \
-	    -Wl,--version-script=$(BUILD)/libpeer.map $(CFLAGS) $(SAN) \
-	    -o $@ $(LIB_OBJ) $(shell $(PKG_CONFIG) --libs libcbor)
+	    -Wl,--version-script=$(BUILD)/libpeer.map $(CFLAGS) $(LDFLAGS) \
+	    $(SAN) -o $@ $(LIB_OBJ) $(shell $(PKG_CONFIG) --libs libcbor)
 
 $(PEERD): $(call obj,daemon/peerd.c) $(DAEMON_OBJ) $(LIBPEER_A)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(DAEMON_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SAN) -o $@ $^ $(DAEMON_LIBS)
 
 $(PEERCTL): $(CTL_OBJ) $(LIBPEER_A)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(CTL_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SAN) -o $@ $^ $(CTL_LIBS)
 
 $(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) \
 		  $(call obj,ctl/call.c ctl/cbor_json.c ctl/serve.c) $(LIBPEER_A)
@@ -146,7 +146,8 @@ $(call obj,$(wildcard examples/*.c)): $(BUILD)/include/peerd/peer.h
 $(BUILD)/examples/%.o: EXTRA_INC = -I$(BUILD)/include
 
 $(EXAMPLES): $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIBPEER_A)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcbor)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SAN) -o $@ $^ \
+	    $(shell $(PKG_CONFIG) --libs libcbor)
 
 # Installs the Debian packages the build and the tests need (idempotent).
 deps:
@@ -257,6 +258,11 @@ run: deps
 	@echo "  $(PEERCTL) -s .run/peerd.sock status"
 	$(PEERD) --state-dir .run/state -S .run/peerd.sock
 
+# The Debian packages (debian/), built from a copy of the tree into
+# $(BUILD)/deb; see README.md.
+deb: deps
+	@VERSION=$(VERSION) scripts/build-deb $(BUILD)/deb
+
 install: all $(LIBPEER_FUNCS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/peerd \
@@ -309,6 +315,6 @@ install: all $(LIBPEER_FUNCS)
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests check check-asan fuzz deps run bench install clean
+.PHONY: all tests check check-asan fuzz deps run bench deb install clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
