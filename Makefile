@@ -161,6 +161,8 @@ check: deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) scripts/verify-unit
 	@scripts/check-libpeer $(LIBPEER_SO)
+	@$(if $(SAN),echo "check-deb: not with sanitizers (make check has it)",\
+	    $(MAKE) --no-print-directory check-deb)
 	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) IMPAIR=$(IMPAIR) \
 	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/run-tests \
 	    $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
@@ -263,6 +265,10 @@ run: deps
 deb: deps
 	@VERSION=$(VERSION) scripts/build-deb $(BUILD)/deb
 
+# What the packages hold, and that it works unpacked (scripts/check-deb).
+check-deb: deb
+	@VERSION=$(VERSION) scripts/check-deb $(BUILD)/deb
+
 install: all $(LIBPEER_FUNCS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/peerd \
@@ -315,6 +321,7 @@ install: all $(LIBPEER_FUNCS)
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests check check-asan fuzz deps run bench deb install clean
+.PHONY: all tests check check-asan fuzz deps run bench deb check-deb install \
+	clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
