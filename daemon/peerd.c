@@ -668,6 +668,7 @@ main(int argc, char *argv[])
 	route_free(d.route);
 	registry_free(d.registry);
 	gossip_free(d.gossip);
+	changes_free(d.changes);
 	/* Let closed links finish freeing themselves. */
 	event_base_loop(d.base, EVLOOP_NONBLOCK);
 	notify_done();
