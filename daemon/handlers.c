@@ -34,7 +34,7 @@
 #define LINE_MAX_OUT	512	/* bytes of one logged line of output */
 #define LINES_MAX	100	/* lines of output logged per run */
 #define DRAIN_MAX	64	/* reads of output after the exit */
-#define ENV_MAX		24
+#define ENV_MAX		24	/* variables of a run */
 #define FAIL_LOG_MS	1000	/* one failure line per handler this often */
 #define DROP_LOG_MS	5000
 
@@ -456,7 +456,8 @@ job_env(struct job *j, const struct change *c)
 
 #define ENV(...)							\
 	do {								\
-		if (asprintf(&j->env[n], __VA_ARGS__) == -1) {		\
+		if (n == ENV_MAX ||					\
+		    asprintf(&j->env[n], __VA_ARGS__) == -1) {		\
 			j->env[n] = NULL;				\
 			return -1;					\
 		}							\
@@ -754,7 +755,8 @@ pipe_high(int p[2])
 }
 
 /*
- * Starts j: its own process group, signals at their defaults and none
+ * Starts j: its own process group, signals at their defaults (but
+ * glibc's own two, which its posix_spawn leaves ignored) and none
  * blocked, the pipes as 0-2 and no other descriptor.  -1 if it could
  * not run (said in the log).
  */
