@@ -721,6 +721,8 @@ START_TEST(test_failures_logged)
 	char		 a[512], b[512], c[512];
 	const char	*lines[] = { a, b, c, NULL };
 	char		 gone_prog[256];
+	int64_t		 t0;
+	bool		 held;
 
 	capture_log();
 	snprintf(gone_prog, sizeof(gone_prog), "%s", script("vanishes",
@@ -731,6 +733,7 @@ START_TEST(test_failures_logged)
 	snprintf(c, sizeof(c), "member-left %s", gone_prog);
 	start(lines, 4, 5000, 1000, 16);
 	ck_assert_int_eq(unlink(gone_prog), 0);
+	t0 = clock_ms();	/* before the first failure */
 	tell(CHANGE_JOIN, 1);
 	tell(CHANGE_DEAD, 2);
 	tell(CHANGE_LEFT, 3);
@@ -743,15 +746,20 @@ START_TEST(test_failures_logged)
 	assert_log("handler vanishes (member-left): cannot run ");
 	assert_log("vanishes: No such file or directory\n");
 
-	/* A second failure within the second is held, then counted. */
+	/*
+	 * A second failure within the second is held, then counted (if
+	 * this machine was quick enough to fail twice within it).
+	 */
 	tell(CHANGE_JOIN, 4);
 	wait_ended(4, 5000);
+	held = clock_ms() - t0 < 900;
 	ck_assert_uint_eq(stats().failed, 4);
 	loop_for(base, 1100);
 	tell(CHANGE_JOIN, 5);
 	wait_ended(5, 5000);
-	assert_log("handler three (member-join): exited with status "
-	    "3 (and 1 more failures)\n");
+	if (held)
+		assert_log("handler three (member-join): exited with status "
+		    "3 (and 1 more failures)\n");
 }
 END_TEST
 
