@@ -34,6 +34,7 @@ enum config_type {
 	CT_IFACE,	/* interface name, repeatable */
 	CT_UNIX_GROUP,	/* a local group, by name or gid */
 	CT_SERVICE,	/* access rule (access.c reads it), repeatable */
+	CT_HANDLER,	/* event handler (handlers.c reads it), repeatable */
 };
 
 static const struct config_key {
@@ -62,6 +63,9 @@ static const struct config_key {
 	{ "discovery_port", CT_UINT,	F(discovery_port), 1, 65535 },
 	{ "gossip_interval", CT_DURATION, F(gossip_interval), 100, 60000 },
 	{ "group",	 CT_GROUP,	F(groups),	0, 0 },
+	{ "handler",	 CT_HANDLER,	F(handlers),	0, 0 },
+	{ "handler_jobs", CT_UINT,	F(handler_jobs), 1, 64 },
+	{ "handler_timeout", CT_DURATION, F(handler_timeout), 100, 3600000 },
 	{ "handshake_timeout", CT_DURATION, F(handshake_timeout), 100, 60000 },
 	{ "hub",	 CT_BOOL,	F(hub),		0, 0 },
 	{ "listen",	 CT_LISTEN,	F(listen),	0, 0 },
@@ -115,10 +119,12 @@ config_init(struct config *c)
 	c->discovery = true;
 	c->discovery_port = 7654;
 	c->beacon_interval = 2000;
+	c->handler_jobs = 4;
+	c->handler_timeout = 30000;
 }
 
-void
-config_free(struct config *c)
+static void
+clear_services(struct config *c)
 {
 	int	i;
 
@@ -129,6 +135,27 @@ config_free(struct config *c)
 	free(c->services);
 	c->services = NULL;
 	c->nservices = 0;
+}
+
+static void
+clear_handlers(struct config *c)
+{
+	int	i;
+
+	for (i = 0; i < c->nhandlers; i++) {
+		free(c->handlers[i].text);
+		free(c->handlers[i].file);
+	}
+	free(c->handlers);
+	c->handlers = NULL;
+	c->nhandlers = 0;
+}
+
+void
+config_free(struct config *c)
+{
+	clear_services(c);
+	clear_handlers(c);
 }
 
 /* Keeps an access rule and where it was set (file NULL: command line). */
@@ -167,6 +194,44 @@ add_service(struct config *c, const char *value, const char *file, int line,
 	return 0;
 oom:
 	snprintf(err, errlen, "service: %s", strerror(errno));
+	return -1;
+}
+
+/* Keeps an event handler and where it was set (file NULL: command line). */
+static int
+add_handler(struct config *c, const char *value, const char *file, int line,
+    char *err, size_t errlen)
+{
+	struct config_handler	*h, *more;
+
+	if (*value == '\0' || strlen(value) > CONFIG_RULE_MAX) {
+		snprintf(err, errlen, "handler: a handler is 1-%d bytes",
+		    CONFIG_RULE_MAX);
+		return -1;
+	}
+	if (c->nhandlers == CONFIG_HANDLERS_MAX) {
+		snprintf(err, errlen, "handler: more than %d handlers",
+		    CONFIG_HANDLERS_MAX);
+		return -1;
+	}
+	if ((c->nhandlers & (c->nhandlers - 1)) == 0) {
+		if ((more = reallocarray(c->handlers, c->nhandlers == 0 ? 1 :
+		    (size_t)c->nhandlers * 2, sizeof(*more))) == NULL)
+			goto oom;
+		c->handlers = more;
+	}
+	h = &c->handlers[c->nhandlers];
+	h->line = line;
+	h->file = NULL;
+	if ((h->text = strdup(value)) == NULL ||
+	    (file != NULL && (h->file = strdup(file)) == NULL)) {
+		free(h->text);
+		goto oom;
+	}
+	c->nhandlers++;
+	return 0;
+oom:
+	snprintf(err, errlen, "handler: %s", strerror(errno));
 	return -1;
 }
 
@@ -391,6 +456,8 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		return 0;
 	case CT_SERVICE:
 		return add_service(c, value, file, line, err, errlen);
+	case CT_HANDLER:
+		return add_handler(c, value, file, line, err, errlen);
 	case CT_DURATION:
 		if (duration_parse(value, &v) == -1) {
 			snprintf(err, errlen, "%s: \"%s\" is not a duration "
@@ -490,7 +557,7 @@ config_line(struct config *c, char *line, const char *path, int lineno,
 	if (k->type != CT_LISTEN && k->type != CT_PEER &&
 	    k->type != CT_ADVERTISE && k->type != CT_GROUP &&
 	    k->type != CT_IFACE && k->type != CT_SERVICE &&
-	    c->set_on[idx] != 0) {
+	    k->type != CT_HANDLER && c->set_on[idx] != 0) {
 		snprintf(err, errlen, "%s: already set on line %d", key,
 		    c->set_on[idx]);
 		return -1;
@@ -680,7 +747,9 @@ config_override(struct config *c, const char *key, const char *value,
 	if (k->type == CT_IFACE && c->set_on[idx] != -1)
 		c->ndiscovery_ifaces = 0;
 	if (k->type == CT_SERVICE && c->set_on[idx] != -1)
-		config_free(c);
+		clear_services(c);
+	if (k->type == CT_HANDLER && c->set_on[idx] != -1)
+		clear_handlers(c);
 	c->set_on[idx] = -1;
 	return config_set(c, k, value, NULL, 0, err, errlen);
 }
@@ -864,5 +933,16 @@ config_dump(const struct config *c, FILE *f)
 		else
 			fprintf(f, "service = %s\t# command line\n",
 			    c->services[i].rule);
+	}
+	fprintf(f, "handler_jobs = %" PRIu64 "\n", c->handler_jobs);
+	fprintf(f, "handler_timeout = %" PRIu64 "ms\n", c->handler_timeout);
+	for (i = 0; i < c->nhandlers; i++) {
+		if (c->handlers[i].file != NULL)
+			fprintf(f, "handler = %s\t# %s:%d\n",
+			    c->handlers[i].text, c->handlers[i].file,
+			    c->handlers[i].line);
+		else
+			fprintf(f, "handler = %s\t# command line\n",
+			    c->handlers[i].text);
 	}
 }

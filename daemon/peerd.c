@@ -27,6 +27,7 @@
 #include "control.h"
 #include "events.h"
 #include "gossip.h"
+#include "handlers.h"
 #include "identity.h"
 #include "join.h"
 #include "listen.h"
@@ -57,22 +58,26 @@ on_term(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGHUP: re-reads the configuration and applies the log level and the
- * service rules (in place: the modules keep their access).
+ * SIGHUP: re-reads the configuration and applies the log level, the
+ * service rules (in place: the modules keep their access) and the
+ * event handlers (replaced whole).
  */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct peerd	*d = arg;
-	struct config	 c;
-	char		 err[512];
+	struct peerd		*d = arg;
+	struct config		 c;
+	struct handler_list	*hl = NULL;
+	char			 err[512];
 
 	(void)sig; (void)what;
 	notify_reloading();
 	if (options_config(&d->opt, &c, err, sizeof(err)) == -1)
 		log_warnx("reload: %s; keeping the running configuration", err);
-	else if (access_load(d->access, &c, err, sizeof(err)) == -1) {
+	else if ((hl = handler_list_parse(&c, err, sizeof(err))) == NULL ||
+	    access_load(d->access, &c, err, sizeof(err)) == -1) {
 		log_warnx("reload: %s; keeping the running configuration", err);
+		handler_list_free(hl);
 		config_free(&c);
 	} else {
 		/* Say so at whichever of the old and new levels is louder. */
@@ -80,12 +85,19 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			log_set_level(c.log_level);
 		log_info("reload: log_level %s", log_level_name(c.log_level));
 		log_info("reload: %zu service rules", access_count(d->access));
+		log_info("reload: %zu handlers", handler_list_count(hl));
+		handlers_set(d->handlers, hl, c.handler_jobs,
+		    c.handler_timeout);
 		log_set_level(c.log_level);
 		d->conf.log_level = c.log_level;
 		/* The rules as written go with the ones in force. */
 		config_free(&d->conf);
 		d->conf.services = c.services;
 		d->conf.nservices = c.nservices;
+		d->conf.handlers = c.handlers;
+		d->conf.nhandlers = c.nhandlers;
+		d->conf.handler_jobs = c.handler_jobs;
+		d->conf.handler_timeout = c.handler_timeout;
 		memcpy(d->conf.service_dir, c.service_dir,
 		    sizeof(d->conf.service_dir));
 	}
@@ -201,7 +213,7 @@ static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
 static void
 on_change(void *arg, const struct change *c)
 {
-	(void)arg;
+	handlers_change(((struct peerd *)arg)->handlers, c);
 	log_debug("change: %s %s (%.12s)%s%s%s%s", change_kind_name(c->kind),
 	    c->name, c->idstr, c->service != NULL ? " " : "",
 	    c->service != NULL ? c->service : "", c->why != NULL ? ": " : "",
@@ -504,6 +516,38 @@ build(struct peerd *d)
 		fatalx("cannot start LAN discovery");
 }
 
+/*
+ * The handlers are part of the configuration too: parsed here for -n,
+ * and again to start.
+ */
+static int
+check_handlers(const struct config *c, char *err, size_t errlen)
+{
+	struct handler_list	*hl;
+
+	if ((hl = handler_list_parse(c, err, errlen)) == NULL)
+		return -1;
+	handler_list_free(hl);
+	return 0;
+}
+
+/* The event handlers, before the modules whose changes they take. */
+static void
+start_handlers(struct peerd *d)
+{
+	struct handlers_params	 hp = { d->id.id, d->conf.name,
+				    d->conf.socket_path, d->conf.handler_jobs,
+				    d->conf.handler_timeout, 3000,
+				    HANDLERS_QUEUE_MAX };
+	struct handler_list	*hl;
+	char			 err[512];
+
+	if ((hl = handler_list_parse(&d->conf, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((d->handlers = handlers_new(d->base, &hp, hl)) == NULL)
+		fatalx("cannot start the event handlers");
+}
+
 /* Exits before the loop: what the configuration holds goes first. */
 static int
 quit(struct peerd *d, int status)
@@ -534,6 +578,10 @@ main(int argc, char *argv[])
 		return quit(&d, 1);
 	}
 	if (access_load(d.access, &d.conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "peerd: %s\n", err);
+		return quit(&d, 2);
+	}
+	if (check_handlers(&d.conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "peerd: %s\n", err);
 		return quit(&d, 2);
 	}
@@ -581,6 +629,7 @@ main(int argc, char *argv[])
 	    d.conf.nlisten, on_accept, &d)) == NULL)
 		fatalx("cannot listen for mesh connections");
 	describe_self(&d);
+	start_handlers(&d);
 	build(&d);
 
 	snprintf(d.status, sizeof(d.status), "node %.12s (%s) on %s", d.id.id,
@@ -595,6 +644,9 @@ main(int argc, char *argv[])
 	}
 
 	notify_stopping();
+	/* Running handlers get SIGTERM; no more start. */
+	handlers_free(d.handlers);
+	d.handlers = NULL;
 	/* Tell the mesh we leave, and give the links a moment to say it. */
 	gossip_leave(d.gossip);
 	drain_links(&d);
@@ -616,6 +668,7 @@ main(int argc, char *argv[])
 	route_free(d.route);
 	registry_free(d.registry);
 	gossip_free(d.gossip);
+	changes_free(d.changes);
 	/* Let closed links finish freeing themselves. */
 	event_base_loop(d.base, EVLOOP_NONBLOCK);
 	notify_done();
