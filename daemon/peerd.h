@@ -15,6 +15,7 @@
 #include "identity.h"
 #include "options.h"
 #include "record.h"
+#include "stats.h"
 
 struct access;
 struct event_base;
@@ -30,6 +31,7 @@ struct calls;
 struct serve;
 struct events;
 struct join;
+struct metrics;
 
 struct peerd {
 	struct event_base	*base;
@@ -54,6 +56,8 @@ struct peerd {
 	struct serve		*serve;		/* its apps' */
 	struct events		*events;
 	struct join		*join;
+	struct stats		 stats;		/* where the numbers are */
+	struct metrics		*metrics;	/* NULL: no metrics_listen */
 	char			 status[256];	/* for systemd's STATUS= */
 };
 
