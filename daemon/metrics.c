@@ -472,6 +472,25 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	sweep_later(m);
 }
 
+/* An error of ours, in plain text; allow, if not NULL, for a 405. */
+static void
+reply_error(struct evhttp_request *req, int code, const char *reason,
+    const char *allow)
+{
+	struct evkeyvalq	*hdr = evhttp_request_get_output_headers(req);
+	struct evbuffer		*body = evbuffer_new();
+
+	evhttp_add_header(hdr, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(hdr, "Connection", "close");
+	if (allow != NULL)
+		evhttp_add_header(hdr, "Allow", allow);
+	if (body != NULL)
+		evbuffer_add_printf(body, "%d %s\n", code, reason);
+	evhttp_send_reply(req, code, reason, body);
+	if (body != NULL)
+		evbuffer_free(body);
+}
+
 static void
 serve_request(struct evhttp_request *req, void *arg)
 {
@@ -484,19 +503,18 @@ serve_request(struct evhttp_request *req, void *arg)
 	struct evbuffer		*body;
 
 	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
+		reply_error(req, HTTP_NOTFOUND, "Not Found", NULL);
 		return;
 	}
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(hdr, "Allow", "GET, HEAD");
-		evhttp_send_error(req, 405, "Method Not Allowed");
+	if (cmd != EVHTTP_REQ_GET) {
+		reply_error(req, 405, "Method Not Allowed", "GET");
 		return;
 	}
 	if ((body = evbuffer_new()) == NULL ||
 	    metrics_text(body, m->gather, m->arg) == -1) {
 		if (body != NULL)
 			evbuffer_free(body);
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		reply_error(req, HTTP_INTERNAL, "Internal Server Error", NULL);
 		return;
 	}
 	evhttp_add_header(hdr, "Content-Type",
