@@ -13,6 +13,7 @@
 #include "stats.h"
 
 #define LABELS_MAX	512	/* bytes of one sample's labels, as shown */
+#define LABELS_COLUMN_MAX 32	/* the widest the labels column gets */
 
 /* "k=v,k=v" of a sample's labels into buf, or "-". */
 static const char *
@@ -33,16 +34,35 @@ labels_text(json_t *labels, char *buf, size_t len)
 			break;
 		n += (size_t)w;
 	}
-	return n > 0 ? buf : "-";
+	if (n == 0)
+		snprintf(buf, len, "-");
+	return buf;
 }
 
+/* Column widths, measured in a first pass. */
+struct widths {
+	int	name;
+	int	labels;
+	bool	print;
+};
+
 static void
-print_row(const char *name, const char *suffix, const char *labels,
-    json_t *value)
+row(struct widths *w, const char *name, const char *suffix,
+    const char *labels, json_t *value)
 {
 	char	full[160], num[64];
+	int	n;
 
-	snprintf(full, sizeof(full), "%s%s", name, suffix);
+	n = snprintf(full, sizeof(full), "%s%s", name, suffix);
+	if (!w->print) {
+		if (n > w->name)
+			w->name = n;
+		/* Long ones (node IDs) pass the column, not widen it. */
+		if ((int)strlen(labels) > w->labels &&
+		    strlen(labels) <= LABELS_COLUMN_MAX)
+			w->labels = (int)strlen(labels);
+		return;
+	}
 	if (json_is_integer(value))
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(value));
@@ -51,27 +71,21 @@ print_row(const char *name, const char *suffix, const char *labels,
 	else
 		snprintf(num, sizeof(num), "?");
 	print_safe(stdout, full, strlen(full), false);
-	printf("%*s ", (int)(strlen(full) < 44 ? 44 - strlen(full) : 0), "");
+	printf("%*s ", w->name - (int)strlen(full), "");
 	print_safe(stdout, labels, strlen(labels), false);
-	printf("%*s %s\n", (int)(strlen(labels) < 24 ? 24 - strlen(labels) :
-	    0), "", num);
+	printf("%*s %s\n", w->labels > (int)strlen(labels) ? w->labels -
+	    (int)strlen(labels) : 0, "", num);
 }
 
-int
-stats_print(const uint8_t *res, size_t len)
+static void
+walk(json_t *top, struct widths *w)
 {
-	json_t		*top, *fam, *samples, *s, *type;
+	json_t		*fam, *samples, *s, *type;
 	const char	*name;
 	char		 labels[LABELS_MAX];
 	size_t		 i;
 	bool		 hist;
 
-	if ((top = cbor_to_json(res, len)) == NULL || !json_is_object(top)) {
-		fprintf(stderr, "peerctl: malformed stats reply\n");
-		json_decref(top);
-		return 1;
-	}
-	printf("%-44s %-24s %s\n", "METRIC", "LABELS", "VALUE");
 	json_object_foreach(top, name, fam) {
 		type = json_object_get(fam, "type");
 		hist = json_is_string(type) &&
@@ -80,18 +94,34 @@ stats_print(const uint8_t *res, size_t len)
 		json_array_foreach(samples, i, s) {
 			labels_text(json_object_get(s, "labels"), labels,
 			    sizeof(labels));
-			if (labels[0] == '\0')
-				snprintf(labels, sizeof(labels), "-");
 			if (hist) {
-				print_row(name, "_count", labels,
+				row(w, name, "_count", labels,
 				    json_object_get(s, "count"));
-				print_row(name, "_sum", labels,
+				row(w, name, "_sum", labels,
 				    json_object_get(s, "sum"));
 			} else
-				print_row(name, "", labels,
+				row(w, name, "", labels,
 				    json_object_get(s, "value"));
 		}
 	}
+}
+
+int
+stats_print(const uint8_t *res, size_t len)
+{
+	struct widths	 w = { 6, 6, false };	/* the headers' */
+	json_t		*top;
+
+	if ((top = cbor_to_json(res, len)) == NULL || !json_is_object(top)) {
+		fprintf(stderr, "peerctl: malformed stats reply\n");
+		json_decref(top);
+		return 1;
+	}
+	walk(top, &w);
+	printf("%-*s %-*s %s\n", w.name, "METRIC", w.labels, "LABELS",
+	    "VALUE");
+	w.print = true;
+	walk(top, &w);
 	json_decref(top);
 	return 0;
 }
