@@ -472,6 +472,20 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	sweep_later(m);
 }
 
+/*
+ * A connection that brought a request is closing: evhttp frees its
+ * bufferevent next, and the sweep after that lets go of ours, so that
+ * scrapes in a row do not wait for the sweep's timer.
+ */
+static void
+conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct metrics	*m = arg;
+
+	(void)evcon;
+	event_active(m->sweep, EV_TIMEOUT, 1);
+}
+
 /* An error of ours, in plain text; allow, if not NULL, for a 405. */
 static void
 reply_error(struct evhttp_request *req, int code, const char *reason,
@@ -502,6 +516,8 @@ serve_request(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 	struct evbuffer		*body;
 
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    conn_closed, m);
 	if (path == NULL || strcmp(path, "/metrics") != 0) {
 		reply_error(req, HTTP_NOTFOUND, "Not Found", NULL);
 		return;
