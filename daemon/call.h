@@ -30,7 +30,7 @@ struct calls_params {
 
 /*
  * The calls that ended, each call of a fan-out on its own: by the code
- * its client was answered with (CANCELLED when the client cancelled or
+ * of the answer that ended it (CANCELLED when the client cancelled or
  * went away), and how long each took; and the requests refused before
  * any call was made (malformed, denied, no provider).
  */
