@@ -22,6 +22,7 @@
 #include "event.h"
 #include "peer.h"
 #include "serve.h"
+#include "stats.h"
 
 #define PEERCTL_VERSION	"0.1.0"
 #define CTL_FIELDS	20	/* keys in one peers entry */
@@ -57,6 +58,7 @@ static int	cmd_ping(const struct opts *, int, char **);
 static int	cmd_publish(const struct opts *, int, char **);
 static int	cmd_serve(const struct opts *, int, char **);
 static int	cmd_services(const struct opts *, int, char **);
+static int	cmd_stats(const struct opts *, int, char **);
 static int	cmd_status(const struct opts *, int, char **);
 static int	cmd_subscribe(const struct opts *, int, char **);
 static int	cmd_topics(const struct opts *, int, char **);
@@ -125,6 +127,15 @@ static const struct command commands[] = {
 	    "List the services that local programs registered, on every live\n"
 	    "node of the mesh: service, group, and the node offering it.\n"
 	    "--service shows only NAME.", cmd_services },
+	{ "stats",	"", "show this node's counters and gauges",
+	    "Show the numbers this node keeps for monitoring, the same as its\n"
+	    "metrics_listen address serves in Prometheus format: links and\n"
+	    "their round trips, members by state, calls made and served by\n"
+	    "outcome with their latency, events, bytes and messages over\n"
+	    "links, failed handshakes, dropped records, control clients and\n"
+	    "memory.  One line per number: METRIC LABELS VALUE; a histogram\n"
+	    "shows its count and sum.  With --json, every number with its\n"
+	    "type, help and histogram buckets.", cmd_stats },
 	{ "status",	"", "show this node's status",
 	    "Show the node's ID, name, version, uptime, mesh "
 	    "listen addresses,\nprocess ID, connected clients and number of linked peers.", cmd_status },
@@ -317,6 +328,13 @@ run_bare_op(const struct opts *o, int argc, const char *op,
 	if (argc != 1)
 		return -1;
 	return run_op(o, op, &body, 0, 0, fn);
+}
+
+static int
+cmd_stats(const struct opts *o, int argc, char **argv)
+{
+	(void)argv;
+	return run_bare_op(o, argc, "stats", stats_print);
 }
 
 /* Text field of a result map, or "-". */

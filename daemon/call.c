@@ -28,6 +28,7 @@
 #include "log.h"
 #include "members.h"
 #include "mesh.h"
+#include "metrics.h"
 #include "nodemap.h"
 #include "proto.h"
 #include "route.h"
@@ -53,6 +54,7 @@ struct call {
 	struct ctl_defer	*defer;		/* alone: the client's request */
 	struct event		*timer;		/* alone: its deadline */
 	int64_t			 deadline_ms;	/* monotonic */
+	int64_t			 started_us;	/* monotonic */
 	struct fan		*fan;		/* or one answer of a fan-out */
 	/* Waiting for a link to the provider: the message, args copied. */
 	struct callmsg		*parked;
@@ -89,6 +91,7 @@ struct calls {
 	uint64_t		 next_cid;
 	unsigned		 turn;		/* round robin between equals */
 	const struct member	*cand[MEMBERS_MAX];
+	struct calls_stats	 st;
 };
 
 /* What a call or notify request asks for. */
@@ -173,6 +176,17 @@ call_free(struct call *call)
 	free(call);
 }
 
+/* Counts a call that ends now with code. */
+static void
+call_count(struct call *call, int code)
+{
+	struct calls	*cs = call->cs;
+
+	cs->st.by_code[metrics_code(code)]++;
+	metrics_observe(&cs->st.latency,
+	    (double)(clock_us() - call->started_us) / 1e6);
+}
+
 /*
  * Frees a call unanswered and tells its provider to stop: the app's
  * answer would be dropped.  The call goes first, so that nothing the
@@ -191,6 +205,7 @@ call_drop(struct call *call)
 	memcpy(m.provider, call->provider, NODE_ID_LEN);
 	m.cid = call->cid;
 	m.hops = CALLMSG_HOPS;
+	call_count(call, PEER_CANCELLED);
 	call_free(call);
 	if (sent)
 		(void)route_send(cs->route, &m, NULL);
@@ -231,6 +246,7 @@ call_end(struct call *call, const struct callmsg *ans)
 	struct fan	*fan = call->fan;
 	struct cbor_buf	*b;
 
+	call_count(call, ans->result != NULL ? PEER_OK : (int)ans->err.code);
 	if (fan != NULL) {
 		fan_add(call, ans);
 		call_free(call);
@@ -561,6 +577,7 @@ call_new(struct calls *cs, const struct member *m, struct fan *fan,
 	call->cs = cs;
 	call->cid = ++cs->next_cid;
 	call->deadline_ms = clock_ms() + (int64_t)timeout_ms;
+	call->started_us = clock_us();
 	call->fan = fan;
 	memcpy(call->provider, m->rec.id, NODE_ID_LEN);
 	memcpy(call->pid, m->idstr, sizeof(call->pid));
@@ -892,8 +909,10 @@ call_op_call(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	struct call_req	rq;
 	size_t		n;
 
-	if ((n = prepare(arg, c, msg, &rq)) == 0)
+	if ((n = prepare(arg, c, msg, &rq)) == 0) {
+		((struct calls *)arg)->st.refused++;
 		return;
+	}
 	if (rq.all)
 		start_fan(arg, c, msg, &rq, n);
 	else
@@ -966,6 +985,12 @@ call_op_cancel(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	cbor_put_text(b, "cancelled");
 	cbor_put_bool(b, found);
 	ctl_result_end(c);
+}
+
+void
+calls_stats(const struct calls *cs, struct calls_stats *st)
+{
+	*st = cs->st;
 }
 
 const struct ctl_op calls_ctl_ops[] = {

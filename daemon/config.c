@@ -35,6 +35,7 @@ enum config_type {
 	CT_UNIX_GROUP,	/* a local group, by name or gid */
 	CT_SERVICE,	/* access rule (access.c reads it), repeatable */
 	CT_HANDLER,	/* event handler (handlers.c reads it), repeatable */
+	CT_ADDR,	/* numeric ADDR:PORT, once */
 };
 
 static const struct config_key {
@@ -78,6 +79,7 @@ static const struct config_key {
 	/* A full digest (4096 members) must fit in one message. */
 	{ "max_message", CT_SIZE,	F(max_message),	256u << 10, 1u << 30 },
 	{ "member_expire", CT_DURATION,	F(member_expire), 1000, 604800000 },
+	{ "metrics_listen", CT_ADDR,	F(metrics_listen), 0, 0 },
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
 	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },
 	{ "service",	 CT_SERVICE,	F(services),	0, 0 },
@@ -374,6 +376,18 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 			return -1;
 		}
 		snprintf(c->listen[c->nlisten++], ADDR_STRLEN, "%s", value);
+		return 0;
+	case CT_ADDR:
+		if (strlen(value) >= k->size) {
+			snprintf(err, errlen, "%s: address longer than %zu "
+			    "bytes", k->name, k->size - 1);
+			return -1;
+		}
+		if (addr_parse(value, &ss, &sslen, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s: %s", k->name, why);
+			return -1;
+		}
+		snprintf(field, k->size, "%s", value);
 		return 0;
 	case CT_LOGLEVEL:
 		if (!log_level_parse(value, &l)) {
@@ -924,6 +938,8 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "beacon_interval = %" PRIu64 "ms\n", c->beacon_interval);
 	if (c->service_dir[0] != '\0')
 		fprintf(f, "service_dir = %s\n", c->service_dir);
+	if (c->metrics_listen[0] != '\0')
+		fprintf(f, "metrics_listen = %s\n", c->metrics_listen);
 	/* Where each came from: a rule is named by it in denials. */
 	for (i = 0; i < c->nservices; i++) {
 		if (c->services[i].file != NULL)

@@ -90,6 +90,7 @@ struct config {
 	char		 discovery_ifaces[CONFIG_IFACES_MAX][IFACE_NAME_MAX];
 	int		 ndiscovery_ifaces;
 	char		 service_dir[PATH_MAX];	/* "": none */
+	char		 metrics_listen[ADDR_STRLEN];	/* "": no metrics */
 	/* In order: the config file's (or -o's), then service_dir's. */
 	struct config_service *services;
 	int		 nservices;

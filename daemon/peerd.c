@@ -34,6 +34,7 @@
 #include "log.h"
 #include "members.h"
 #include "mesh.h"
+#include "metrics.h"
 #include "notify.h"
 #include "options.h"
 #include "overlay.h"
@@ -43,6 +44,7 @@
 #include "registry.h"
 #include "route.h"
 #include "serve.h"
+#include "stats.h"
 
 _Static_assert(CONFIG_ADVERTISE_MAX <= RECORD_ADDRS_MAX,
     "every advertise address fits our record");
@@ -492,6 +494,9 @@ build(struct peerd *d)
 	    d->overlay)) == NULL)
 		fatalx("cannot start the service registry");
 
+	d->stats = (struct stats){ PEERD_VERSION, d->id.id, c->name,
+	    d->started_at, d->control, d->mesh, d->gossip, d->calls,
+	    d->serve, d->events, d->access };
 	route_deliver(d->route, CALLMSG_CALL, deliver_call, d->serve);
 	route_deliver(d->route, CALLMSG_CANCEL, deliver_cancel, d->serve);
 	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);
@@ -506,7 +511,8 @@ build(struct peerd *d)
 	    control_add_ops(d->control, calls_ctl_ops, d->calls) == -1 ||
 	    control_add_ops(d->control, serve_ctl_ops, d->serve) == -1 ||
 	    control_add_ops(d->control, events_ctl_ops, d->events) == -1 ||
-	    control_add_ops(d->control, join_ctl_ops, d->join) == -1)
+	    control_add_ops(d->control, join_ctl_ops, d->join) == -1 ||
+	    control_add_ops(d->control, stats_ctl_ops, &d->stats) == -1)
 		fatalx("cannot set up the op tables");
 
 	for (i = 0; i < c->nbootstrap; i++)
@@ -628,12 +634,19 @@ main(int argc, char *argv[])
 	if ((d.listeners = listeners_open(d.base, d.conf.listen,
 	    d.conf.nlisten, on_accept, &d)) == NULL)
 		fatalx("cannot listen for mesh connections");
+	if (d.conf.metrics_listen[0] != '\0' &&
+	    (d.metrics = metrics_open(d.base, d.conf.metrics_listen,
+	    stats_gather, &d.stats)) == NULL)
+		fatalx("cannot serve metrics on %s", d.conf.metrics_listen);
 	describe_self(&d);
 	start_handlers(&d);
 	build(&d);
 
 	snprintf(d.status, sizeof(d.status), "node %.12s (%s) on %s", d.id.id,
 	    d.conf.name, listeners_addr(d.listeners, 0));
+	if (d.metrics != NULL)
+		log_info("metrics: serving http://%s/metrics",
+		    metrics_addr(d.metrics));
 	log_info("peerd %s ready: node %s (%s)", PEERD_VERSION, d.id.id,
 	    d.conf.name);
 	notify_ready(d.base, d.status);
@@ -650,6 +663,7 @@ main(int argc, char *argv[])
 	/* Tell the mesh we leave, and give the links a moment to say it. */
 	gossip_leave(d.gossip);
 	drain_links(&d);
+	metrics_free(d.metrics);
 	/* Clients first: their pending requests must not outlive the mesh. */
 	control_free(d.control);
 	listeners_free(d.listeners);

@@ -15,6 +15,7 @@
 #include "identity.h"
 #include "options.h"
 #include "record.h"
+#include "stats.h"
 
 struct access;
 struct event_base;
@@ -31,6 +32,7 @@ struct serve;
 struct events;
 struct join;
 struct handlers;
+struct metrics;
 
 struct peerd {
 	struct event_base	*base;
@@ -57,6 +59,8 @@ struct peerd {
 	struct events		*events;
 	struct join		*join;
 	struct handlers		*handlers;	/* the event handlers */
+	struct stats		 stats;		/* where the numbers are */
+	struct metrics		*metrics;	/* NULL: no metrics_listen */
 	char			 status[256];	/* for systemd's STATUS= */
 };
 

@@ -334,6 +334,16 @@ answer(const struct callmsg *call, const struct tnode *from,
 	calls_answer(calls, &ans);
 }
 
+/* The calls' counters now. */
+static struct calls_stats
+stats(void)
+{
+	struct calls_stats	st;
+
+	calls_stats(calls, &st);
+	return st;
+}
+
 /* A result that is one text item. */
 static void
 text_result(struct cbor_buf *buf, const char *s)
@@ -665,6 +675,9 @@ START_TEST(test_bad_requests)
 	client_send(cl);
 	ck_assert_uint_eq(wait_msg(0).argslen, MAX_MESSAGE);
 	ck_assert_uint_eq(fake_route_count(route), 1);
+	/* Refused before any call was made: counted as refused alone. */
+	ck_assert_uint_eq(stats().refused, 7);
+	ck_assert_uint_eq(stats().latency.count, 0);
 }
 END_TEST
 
@@ -756,6 +769,9 @@ START_TEST(test_answer_from_another_node_or_late_dropped)
 	/* Answered once: a second answer finds nothing. */
 	answer(&m, &a, &other, NULL);
 	expect_silence(1);
+	/* Counted once, as its client was answered. */
+	ck_assert_uint_eq(stats().by_code[PEER_OK], 1);
+	ck_assert_uint_eq(stats().latency.count, 1);
 	cbor_buf_free(&res);
 	cbor_buf_free(&other);
 }
@@ -779,6 +795,12 @@ START_TEST(test_deadline)
 	text_result(&res, "pong");
 	answer(&m, &a, &res, NULL);
 	expect_silence(1);
+	ck_assert_uint_eq(stats().by_code[PEER_DEADLINE_EXCEEDED], 1);
+	ck_assert_uint_eq(stats().by_code[PEER_OK], 0);
+	/* It took its 50 ms or more: in a bucket from 0.05 to 0.5 s. */
+	ck_assert_uint_eq(stats().latency.count, 1);
+	ck_assert_uint_eq(stats().latency.bucket[8] + stats().latency.bucket[9] +
+	    stats().latency.bucket[10] + stats().latency.bucket[11], 1);
 	cbor_buf_free(&res);
 }
 END_TEST
@@ -793,6 +815,7 @@ START_TEST(test_cancel)
 	m = wait_msg(0);
 	send_cancel(6, 5);
 	expect_code(5, PEER_CANCELLED, NULL);
+	ck_assert_uint_eq(stats().by_code[PEER_CANCELLED], 1);
 	ck_assert_uint_eq(result_value(reply(6), "cancelled"), 1);
 	ck_assert_uint_eq(count_type(CALLMSG_CANCEL), 1);
 	can = *fake_route_last(route, CALLMSG_CANCEL);

@@ -18,6 +18,7 @@ Suite	*frame_suite(void);
 Suite	*hello_suite(void);
 Suite	*json_suite(void);
 Suite	*members_suite(void);
+Suite	*metrics_suite(void);
 Suite	*nodemap_suite(void);
 Suite	*noise_suite(void);
 Suite	*peer_event_suite(void);

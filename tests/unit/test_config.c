@@ -225,6 +225,31 @@ START_TEST(test_too_many_listen)
 }
 END_TEST
 
+START_TEST(test_metrics_listen)
+{
+	struct config	 c;
+	char		 dump[4096];
+	FILE		*f;
+
+	/* Off unless set. */
+	ck_assert_str_eq(load(&c, ""), "");
+	ck_assert_str_eq(c.metrics_listen, "");
+	ck_assert_str_eq(load(&c, "metrics_listen = [::1]:9654\n"), "");
+	ck_assert_str_eq(c.metrics_listen, "[::1]:9654");
+	ck_assert_str_eq(load(&c, "metrics_listen = 127.0.0.1:0\n"), "");
+	ck_assert_ptr_nonnull(f = fmemopen(dump, sizeof(dump), "w"));
+	config_dump(&c, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(dump, "metrics_listen = 127.0.0.1:0\n"));
+	/* Numeric, with a port, once. */
+	assert_bad("metrics_listen = localhost:9654\n", 1, "metrics_listen:");
+	assert_bad("metrics_listen = 127.0.0.1\n", 1, "metrics_listen:");
+	assert_bad("metrics_listen = ::1:9654\n", 1, "metrics_listen:");
+	assert_bad("metrics_listen = 127.0.0.1:1\nmetrics_listen = "
+	    "127.0.0.1:2\n", 2, "metrics_listen: already set on line 1");
+}
+END_TEST
+
 START_TEST(test_advertise)
 {
 	struct config	 c;
@@ -477,6 +502,7 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_lines);
 	tcase_add_test(tc, test_too_many_listen);
 	tcase_add_test(tc, test_advertise);
+	tcase_add_test(tc, test_metrics_listen);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_overrides);
