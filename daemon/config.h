@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "tagset.h"
 
 #define CONFIG_PATH_DEFAULT	"/etc/peerd/peerd.conf"
 #define CONFIG_LISTEN_MAX	16
@@ -85,6 +86,7 @@ struct config {
 	/* In order: the config file's (or -o's), then service_dir's. */
 	struct config_service *services;
 	int		 nservices;
+	struct tagset	 tags;		/* as configured, in key order */
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
 	int		 set_on[48];
 };
