@@ -42,6 +42,7 @@
 #include "registry.h"
 #include "route.h"
 #include "serve.h"
+#include "tags.h"
 
 _Static_assert(CONFIG_ADVERTISE_MAX <= RECORD_ADDRS_MAX,
     "every advertise address fits our record");
@@ -57,8 +58,8 @@ on_term(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGHUP: re-reads the configuration and applies the log level and the
- * service rules (in place: the modules keep their access).
+ * SIGHUP: re-reads the configuration and applies the log level, the
+ * service rules (in place: the modules keep their access) and the tags.
  */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
@@ -88,6 +89,10 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		d->conf.nservices = c.nservices;
 		memcpy(d->conf.service_dir, c.service_dir,
 		    sizeof(d->conf.service_dir));
+		/* The run-time changes stay on top of the new tags. */
+		d->conf.tags = c.tags;
+		tags_configure(d->tags, &c.tags);
+		log_info("reload: %d configured tags", c.tags.n);
 	}
 	notify_ready(d->base, d->status);
 }
@@ -466,6 +471,8 @@ build(struct peerd *d)
 	    (d->overlay = overlay_new(d->base, &op, d->mesh,
 	    d->gossip)) == NULL)
 		fatalx("cannot start membership");
+	if ((d->tags = tags_new(d->gossip, &c->tags)) == NULL)
+		fatalx("cannot start the node tags");
 	members = gossip_members(d->gossip);
 	if ((d->route = route_new(&rp, d->mesh, members)) == NULL ||
 	    (d->registry = registry_new(members, d->access, &registry_ops,
@@ -494,7 +501,8 @@ build(struct peerd *d)
 	    control_add_ops(d->control, calls_ctl_ops, d->calls) == -1 ||
 	    control_add_ops(d->control, serve_ctl_ops, d->serve) == -1 ||
 	    control_add_ops(d->control, events_ctl_ops, d->events) == -1 ||
-	    control_add_ops(d->control, join_ctl_ops, d->join) == -1)
+	    control_add_ops(d->control, join_ctl_ops, d->join) == -1 ||
+	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1)
 		fatalx("cannot set up the op tables");
 
 	for (i = 0; i < c->nbootstrap; i++)
@@ -615,6 +623,7 @@ main(int argc, char *argv[])
 	events_free(d.events);
 	route_free(d.route);
 	registry_free(d.registry);
+	tags_free(d.tags);
 	gossip_free(d.gossip);
 	/* Let closed links finish freeing themselves. */
 	event_base_loop(d.base, EVLOOP_NONBLOCK);
