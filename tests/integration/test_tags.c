@@ -313,6 +313,39 @@ START_TEST(test_tags_bad_input)
 }
 END_TEST
 
+/* peerd -n with d[0]'s config: its exit status, output in out, err. */
+static int
+check_config(const char *text, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	const char	*argv[] = { peerd_bin(), "-n", "-c", d[0].conf,
+	    "--state-dir", d[0].state, "-S", d[0].sock, NULL };
+
+	daemon_config(&d[0], text);
+	return run_capture(argv, out, outlen, err, errlen);
+}
+
+START_TEST(test_tags_checked_by_peerd_n)
+{
+	char	out[8192], err[1024];
+
+	ck_assert_int_eq(check_config("tag = zone=eu-1\ntag = \"note=a # b\"\n",
+	    out, sizeof(out), err, sizeof(err)), 0);
+	ck_assert_msg(strstr(out, "tag = \"note=a # b\"\ntag = zone=eu-1\n") !=
+	    NULL, "peerd -n: %s", out);
+	ck_assert_int_eq(check_config("tag = zone=eu-1\ntag = zone=eu-2\n",
+	    out, sizeof(out), err, sizeof(err)), 2);
+	ck_assert_msg(strstr(err, ":2: tag: zone given twice") != NULL,
+	    "stderr: %s", err);
+	ck_assert_int_eq(check_config("tag = Zone=eu-1\n", out, sizeof(out),
+	    err, sizeof(err)), 2);
+	ck_assert_msg(strstr(err, ":1: tag: \"Zone=eu-1\": a key is 1-64 "
+	    "lowercase letters") != NULL, "stderr: %s", err);
+	/* A check starts nothing. */
+	ck_assert_int_eq(access(d[0].sock, F_OK), -1);
+}
+END_TEST
+
 /* Whether b lists a with exactly the tags of want ("k=v,k=v,"). */
 static bool
 tags_are(void *arg)
@@ -389,6 +422,7 @@ tags_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_tags_seen_filtered_and_called);
 	tcase_add_test(tc, test_tags_bad_input);
+	tcase_add_test(tc, test_tags_checked_by_peerd_n);
 	tcase_add_test(tc, test_tags_reload_keeps_run_time_ones);
 	suite_add_tcase(s, tc);
 	return s;
