@@ -1171,7 +1171,8 @@ read_filter(struct ctl_conn *c, const struct ctl_msg *msg,
 		    "hubs: not a boolean");
 		return false;
 	}
-	for (i = 0; state[0] != '\0' && i < 4; i++)
+	for (i = 0; state[0] != '\0' && i < sizeof(states) / sizeof(states[0]);
+	    i++)
 		if (strcmp(state, member_state_name(states[i])) == 0)
 			mf->state = (int)states[i];
 	if (state[0] != '\0' && mf->state == -1) {
