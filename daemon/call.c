@@ -32,10 +32,12 @@
 #include "nodemap.h"
 #include "proto.h"
 #include "route.h"
+#include "tagset.h"
 
 #define CALL_BUCKETS		4096		/* power of two */
 #define CALL_TIMEOUT_DEFAULT	5000		/* ms */
-#define CALL_TARGET_MAX		128		/* bytes of "to" */
+/* Bytes of "to": "tag:KEY=VALUE" at the longest. */
+#define CALL_TARGET_MAX		(4 + TAG_KEY_MAX + 1 + TAG_VALUE_MAX)
 #define CALL_BACKLOG_MAX	(64u << 20)	/* unread answers at a client */
 #define CALL_REDIAL_MS		10000		/* between dials for relayed calls */
 
@@ -634,6 +636,25 @@ node_matches(const struct member *m, const char *to)
 }
 
 /*
+ * The live members offering rq's service whose node has the tag that
+ * rq->to names after "tag:" (KEY, or KEY=VALUE).  Their number.
+ */
+static size_t
+tag_candidates(struct calls *cs, const struct call_req *rq)
+{
+	const struct member	*m;
+	size_t			 i, n = 0;
+
+	for (i = 0; i < members_count(cs->members); i++) {
+		m = members_at(cs->members, i);
+		if (member_live(m) && offers(m, rq->service, "") &&
+		    tagset_match(&m->rec.tags, rq->to + 4))
+			cs->cand[n++] = m;
+	}
+	return n;
+}
+
+/*
  * The live members offering rq's service that rq->to allows: a group
  * if some provider offers the service in a group of that name (set in
  * rq->group), else nodes by name or ID prefix.  Their number.
@@ -646,6 +667,8 @@ candidates(struct calls *cs, struct call_req *rq)
 	int			 pass;
 
 	rq->group[0] = '\0';
+	if (strncmp(rq->to, "tag:", 4) == 0)
+		return tag_candidates(cs, rq);
 	for (pass = 0; pass < 2 && n == 0; pass++) {
 		/* Pass 0 reads "to" as a group, pass 1 as a node. */
 		if (pass == 0 && (rq->to[0] == '\0' ||
@@ -822,7 +845,11 @@ prepare(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
 		return 0;
 	}
 	if ((n = candidates(cs, rq)) == 0) {
-		if (rq->to[0] != '\0')
+		if (strncmp(rq->to, "tag:", 4) == 0)
+			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "
+			    "provider of %s has the tag %s", rq->service,
+			    rq->to + 4);
+		else if (rq->to[0] != '\0')
 			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "
 			    "provider of %s matches %s (a group, node name "
 			    "or node ID prefix)", rq->service, rq->to);

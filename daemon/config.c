@@ -36,6 +36,7 @@ enum config_type {
 	CT_SERVICE,	/* access rule (access.c reads it), repeatable */
 	CT_HANDLER,	/* event handler (handlers.c reads it), repeatable */
 	CT_ADDR,	/* numeric ADDR:PORT, once */
+	CT_TAG,		/* KEY=VALUE, repeatable */
 };
 
 static const struct config_key {
@@ -89,6 +90,7 @@ static const struct config_key {
 	{ "state_dir",	 CT_PATH,	F(state_dir),	0, 0 },
 	{ "probe_timeout", CT_DURATION,	F(probe_timeout), 50, 60000 },
 	{ "suspect_timeout", CT_DURATION, F(suspect_timeout), 100, 600000 },
+	{ "tag",	 CT_TAG,	F(tags),	0, 0 },
 #undef F
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -235,6 +237,34 @@ add_handler(struct config *c, const char *value, const char *file, int line,
 oom:
 	snprintf(err, errlen, "handler: %s", strerror(errno));
 	return -1;
+}
+
+/* A tag, "KEY=VALUE"; a key given twice is a mistake, not an update. */
+static int
+add_tag(struct config *c, const char *value, char *err, size_t errlen)
+{
+	char		 buf[TAG_KEY_MAX + TAG_VALUE_MAX + 2];
+	const char	*key, *val, *why;
+
+	if (strlen(value) >= sizeof(buf)) {
+		snprintf(err, errlen, "tag: \"%.40s...\" is longer than a key "
+		    "(%d bytes), '=' and a value (%d bytes)", value,
+		    TAG_KEY_MAX, TAG_VALUE_MAX);
+		return -1;
+	}
+	if (tag_split(strcpy(buf, value), &key, &val) == -1) {
+		snprintf(err, errlen, "tag: \"%s\" is not KEY=VALUE", value);
+		return -1;
+	}
+	if (tagset_get(&c->tags, key) != NULL) {
+		snprintf(err, errlen, "tag: %s given twice", key);
+		return -1;
+	}
+	if (tagset_set(&c->tags, key, val, &why) == -1) {
+		snprintf(err, errlen, "tag: \"%.80s\": %s", value, why);
+		return -1;
+	}
+	return 0;
 }
 
 static const struct config_key *
@@ -472,6 +502,8 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		return add_service(c, value, file, line, err, errlen);
 	case CT_HANDLER:
 		return add_handler(c, value, file, line, err, errlen);
+	case CT_TAG:
+		return add_tag(c, value, err, errlen);
 	case CT_DURATION:
 		if (duration_parse(value, &v) == -1) {
 			snprintf(err, errlen, "%s: \"%s\" is not a duration "
@@ -571,7 +603,8 @@ config_line(struct config *c, char *line, const char *path, int lineno,
 	if (k->type != CT_LISTEN && k->type != CT_PEER &&
 	    k->type != CT_ADVERTISE && k->type != CT_GROUP &&
 	    k->type != CT_IFACE && k->type != CT_SERVICE &&
-	    k->type != CT_HANDLER && c->set_on[idx] != 0) {
+	    k->type != CT_HANDLER && k->type != CT_TAG &&
+	    c->set_on[idx] != 0) {
 		snprintf(err, errlen, "%s: already set on line %d", key,
 		    c->set_on[idx]);
 		return -1;
@@ -764,6 +797,8 @@ config_override(struct config *c, const char *key, const char *value,
 		clear_services(c);
 	if (k->type == CT_HANDLER && c->set_on[idx] != -1)
 		clear_handlers(c);
+	if (k->type == CT_TAG && c->set_on[idx] != -1)
+		tagset_clear(&c->tags);
 	c->set_on[idx] = -1;
 	return config_set(c, k, value, NULL, 0, err, errlen);
 }
@@ -887,6 +922,21 @@ config_finish(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Quoted when the parser would otherwise cut or trim the value. */
+static void
+dump_tags(const struct config *c, FILE *f)
+{
+	const char	*k, *v;
+	size_t		 off = 0, n;
+	bool		 quote;
+
+	while (tagset_next(&c->tags, &off, &k, &v)) {
+		n = strlen(v);
+		quote = strchr(v, '#') != NULL || (n > 0 && v[n - 1] == ' ');
+		fprintf(f, quote ? "tag = \"%s=%s\"\n" : "tag = %s=%s\n", k, v);
+	}
+}
+
 void
 config_dump(const struct config *c, FILE *f)
 {
@@ -940,6 +990,7 @@ config_dump(const struct config *c, FILE *f)
 		fprintf(f, "service_dir = %s\n", c->service_dir);
 	if (c->metrics_listen[0] != '\0')
 		fprintf(f, "metrics_listen = %s\n", c->metrics_listen);
+	dump_tags(c, f);
 	/* Where each came from: a rule is named by it in denials. */
 	for (i = 0; i < c->nservices; i++) {
 		if (c->services[i].file != NULL)

@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "tagset.h"
 
 #define CONFIG_PATH_DEFAULT	"/etc/peerd/peerd.conf"
 #define CONFIG_LISTEN_MAX	16
@@ -98,6 +99,7 @@ struct config {
 	int		 nhandlers;
 	uint64_t	 handler_jobs;		/* running at once */
 	uint64_t	 handler_timeout;	/* ms */
+	struct tagset	 tags;		/* as configured, in key order */
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
 	int		 set_on[48];
 };

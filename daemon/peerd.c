@@ -45,6 +45,7 @@
 #include "route.h"
 #include "serve.h"
 #include "stats.h"
+#include "tags.h"
 
 _Static_assert(CONFIG_ADVERTISE_MAX <= RECORD_ADDRS_MAX,
     "every advertise address fits our record");
@@ -61,8 +62,8 @@ on_term(evutil_socket_t sig, short what, void *arg)
 
 /*
  * SIGHUP: re-reads the configuration and applies the log level, the
- * service rules (in place: the modules keep their access) and the
- * event handlers (replaced whole).
+ * service rules (in place: the modules keep their access), the event
+ * handlers (replaced whole) and the tags.
  */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
@@ -102,6 +103,10 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		d->conf.handler_timeout = c.handler_timeout;
 		memcpy(d->conf.service_dir, c.service_dir,
 		    sizeof(d->conf.service_dir));
+		/* The run-time changes stay on top of the new tags. */
+		d->conf.tags = c.tags;
+		tags_configure(d->tags, &c.tags);
+		log_info("reload: %d configured tags", c.tags.n);
 	}
 	notify_ready(d->base, d->status);
 }
@@ -480,6 +485,8 @@ build(struct peerd *d)
 	    (d->overlay = overlay_new(d->base, &op, d->mesh,
 	    d->gossip)) == NULL)
 		fatalx("cannot start membership");
+	if ((d->tags = tags_new(d->gossip, &c->tags)) == NULL)
+		fatalx("cannot start the node tags");
 	members = gossip_members(d->gossip);
 	if ((d->route = route_new(&rp, d->mesh, members)) == NULL ||
 	    (d->registry = registry_new(members, d->access, &registry_ops,
@@ -512,7 +519,8 @@ build(struct peerd *d)
 	    control_add_ops(d->control, serve_ctl_ops, d->serve) == -1 ||
 	    control_add_ops(d->control, events_ctl_ops, d->events) == -1 ||
 	    control_add_ops(d->control, join_ctl_ops, d->join) == -1 ||
-	    control_add_ops(d->control, stats_ctl_ops, &d->stats) == -1)
+	    control_add_ops(d->control, stats_ctl_ops, &d->stats) == -1 ||
+	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1)
 		fatalx("cannot set up the op tables");
 
 	for (i = 0; i < c->nbootstrap; i++)
@@ -681,6 +689,7 @@ main(int argc, char *argv[])
 	events_free(d.events);
 	route_free(d.route);
 	registry_free(d.registry);
+	tags_free(d.tags);
 	gossip_free(d.gossip);
 	changes_free(d.changes);
 	/* Let closed links finish freeing themselves. */

@@ -33,6 +33,7 @@ struct events;
 struct join;
 struct handlers;
 struct metrics;
+struct tags;
 
 struct peerd {
 	struct event_base	*base;
@@ -61,6 +62,7 @@ struct peerd {
 	struct handlers		*handlers;	/* the event handlers */
 	struct stats		 stats;		/* where the numbers are */
 	struct metrics		*metrics;	/* NULL: no metrics_listen */
+	struct tags		*tags;		/* what our record announces */
 	char			 status[256];	/* for systemd's STATUS= */
 };
 

@@ -21,5 +21,6 @@ Suite	*events_suite(void);
 Suite	*handlers_suite(void);
 Suite	*mesh_suite(void);
 Suite	*netns_suite(void);
+Suite	*tags_suite(void);
 
 #endif

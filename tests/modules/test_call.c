@@ -32,6 +32,7 @@
 #include "fake_mesh.h"
 #include "fake_route.h"
 #include "harness.h"
+#include "tagset.h"
 
 #define MAX_MESSAGE	4096		/* the calls' max_message */
 #define WAIT_MS		1000		/* for what must happen */
@@ -610,6 +611,55 @@ START_TEST(test_to_node_name_or_id_prefix)
 	send_echo("call", 7, "nobody", 0, false);
 	expect_code(7, PEER_NOT_FOUND, "nobody");
 	ck_assert_uint_eq(fake_route_count(route), 4);
+}
+END_TEST
+
+/* n's record at incarnation inc, offering echo, with the tag key=value. */
+static void
+offer_echo_tagged(const struct tnode *n, uint64_t inc, const char *key,
+    const char *value)
+{
+	struct record	 r;
+	const char	*why;
+
+	tnode_record(n, inc, &r);
+	record_add_service(&r, "echo", "");
+	ck_assert_int_eq(tagset_set(&r.tags, key, value, &why), 0);
+	(void)tnode_offer(members, n, &r);
+}
+
+START_TEST(test_to_tag)
+{
+	char	to[400];
+	int	i;
+
+	offer_echo_tagged(&a, 1, "role", "gpu");
+	offer_echo_tagged(&b, 1, "role", "cpu");
+	offer_echo(&c, 1, "");
+	/* c is the nearest: only the tag keeps the call from it. */
+	link_to(&c, 10);
+	ck_assert_str_eq(chosen(1, "tag:role=gpu"), "a");
+	ck_assert_str_eq(fake_route_msg(route, 0)->group, "");
+	ck_assert_str_eq(chosen(2, "tag:role=cpu"), "b");
+	for (i = 0; i < 4; i++)
+		ck_assert_str_ne(chosen(3 + (uint64_t)i, "tag:role"), "c");
+	send_echo("call", 7, "tag:role=tpu", 0, false);
+	expect_code(7, PEER_NOT_FOUND, "no provider of echo has the tag "
+	    "role=tpu");
+	send_echo("call", 8, "tag:zone", 0, false);
+	expect_code(8, PEER_NOT_FOUND, "has the tag zone");
+	send_echo("call", 9, "tag:role=", 0, false);
+	expect_code(9, PEER_NOT_FOUND, NULL);
+	/* The longest tag target fits in to; one byte more does not. */
+	snprintf(to, sizeof(to), "tag:%0*d=%0*d", TAG_KEY_MAX, 0,
+	    TAG_VALUE_MAX, 0);
+	send_echo("call", 10, to, 0, false);
+	expect_code(10, PEER_NOT_FOUND, NULL);
+	strcat(to, "0");
+	send_echo("call", 11, to, 0, false);
+	expect_code(11, PEER_INVALID_ARGUMENT, "to: not text of at most 325 "
+	    "bytes");
+	ck_assert_uint_eq(fake_route_count(route), 6);
 }
 END_TEST
 
@@ -1231,6 +1281,7 @@ module_suite(void)
 	tcase_add_test(tc, test_dead_or_left_never_chosen);
 	tcase_add_test(tc, test_to_group);
 	tcase_add_test(tc, test_to_node_name_or_id_prefix);
+	tcase_add_test(tc, test_to_tag);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_call_message);
 	tcase_add_test(tc, test_answer_result);

@@ -32,6 +32,7 @@ main(void)
 	srunner_add_suite(sr, peer_serve_suite());
 	srunner_add_suite(sr, proto_suite());
 	srunner_add_suite(sr, ratelog_suite());
+	srunner_add_suite(sr, tags_suite());
 	srunner_add_suite(sr, token_suite());
 	srunner_add_suite(sr, wire_suite());
 	srunner_run_all(sr, CK_NORMAL);

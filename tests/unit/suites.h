@@ -25,6 +25,7 @@ Suite	*peer_event_suite(void);
 Suite	*peer_serve_suite(void);
 Suite	*proto_suite(void);
 Suite	*ratelog_suite(void);
+Suite	*tags_suite(void);
 Suite	*token_suite(void);
 Suite	*wire_suite(void);
 
