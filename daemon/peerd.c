@@ -503,7 +503,7 @@ build(struct peerd *d)
 
 	d->stats = (struct stats){ PEERD_VERSION, d->id.id, c->name,
 	    d->started_at, d->control, d->mesh, d->gossip, d->calls,
-	    d->serve, d->events, d->access };
+	    d->serve, d->events, d->access, d->handlers };
 	route_deliver(d->route, CALLMSG_CALL, deliver_call, d->serve);
 	route_deliver(d->route, CALLMSG_CANCEL, deliver_cancel, d->serve);
 	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);

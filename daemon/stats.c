@@ -14,6 +14,7 @@
 #include "control.h"
 #include "events.h"
 #include "gossip.h"
+#include "handlers.h"
 #include "link.h"
 #include "members.h"
 #include "mesh.h"
@@ -251,6 +252,29 @@ gather_control(struct metrics_writer *w, struct stats *d)
 	    (double)access_denied(d->access));
 }
 
+static void
+gather_handlers(struct metrics_writer *w, struct stats *d)
+{
+	struct handlers_stats	hs;
+
+	handlers_stats(d->handlers, &hs);
+	single(w, "peerd_handler_runs_total", METRICS_COUNTER,
+	    "Event handler runs started.", (double)hs.runs);
+	single(w, "peerd_handler_failures_total", METRICS_COUNTER,
+	    "Event handler runs that failed: not started, a non-zero exit "
+	    "or a signal.", (double)hs.failed);
+	single(w, "peerd_handler_timeouts_total", METRICS_COUNTER,
+	    "Event handler runs killed at handler_timeout.",
+	    (double)hs.timed_out);
+	single(w, "peerd_handler_dropped_total", METRICS_COUNTER,
+	    "Event handler runs dropped from a full queue.",
+	    (double)hs.dropped);
+	single(w, "peerd_handlers_running", METRICS_GAUGE,
+	    "Event handler runs under way.", (double)hs.running);
+	single(w, "peerd_handlers_waiting", METRICS_GAUGE,
+	    "Event handler runs waiting for a place.", (double)hs.waiting);
+}
+
 void
 stats_gather(struct metrics_writer *w, void *arg)
 {
@@ -262,6 +286,7 @@ stats_gather(struct metrics_writer *w, void *arg)
 	gather_calls(w, d);
 	gather_events(w, d);
 	gather_control(w, d);
+	gather_handlers(w, d);
 }
 
 static void

@@ -17,6 +17,7 @@ struct access;
 struct calls;
 struct events;
 struct gossip;
+struct handlers;
 struct mesh;
 struct serve;
 
@@ -33,6 +34,7 @@ struct stats {
 	struct serve	*serve;
 	struct events	*events;
 	struct access	*access;
+	struct handlers	*handlers;
 };
 
 /* A metrics_gather_fn: arg is the struct stats. */

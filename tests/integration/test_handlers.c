@@ -283,6 +283,33 @@ START_TEST(test_handler_runs_for_each_kind)
 END_TEST
 
 /* One past its timeout is killed; one that exits 3 is logged. */
+/* The value of a counter or gauge without labels in peerctl stats --json. */
+static double
+stat_value(const struct daemon *d, const char *family)
+{
+	json_t	*j, *s;
+	double	 v;
+	int	 status;
+
+	ck_assert_ptr_nonnull(j = peerctl_json(d, &status, "stats", "--json",
+	    (char *)NULL));
+	ck_assert_int_eq(status, 0);
+	s = json_array_get(json_object_get(json_object_get(j, family),
+	    "samples"), 0);
+	ck_assert_msg(json_is_number(json_object_get(s, "value")), "no %s",
+	    family);
+	v = json_number_value(json_object_get(s, "value"));
+	json_decref(j);
+	return v;
+}
+
+static bool
+handlers_idle(void *arg)
+{
+	return stat_value(arg, "peerd_handlers_running") == 0 &&
+	    stat_value(arg, "peerd_handlers_waiting") == 0;
+}
+
 START_TEST(test_handler_failures_logged)
 {
 	char	slow[256], three[256], conf[1024];
@@ -310,6 +337,14 @@ START_TEST(test_handler_failures_logged)
 	/* Not the timeout's: withdrawn runs three.sh alone. */
 	ck_assert(daemon_log_wait(&n[0], "handler three.sh "
 	    "(service-withdrawn): three ran for calc", 5000));
+	/* The runs are counted: three.sh twice, slow.sh once, killed. */
+	ck_assert(wait_until(handlers_idle, &n[0], 5000));
+	ck_assert_double_eq(stat_value(&n[0], "peerd_handler_runs_total"), 3);
+	ck_assert_double_eq(stat_value(&n[0], "peerd_handler_failures_total"),
+	    3);
+	ck_assert_double_eq(stat_value(&n[0], "peerd_handler_timeouts_total"),
+	    1);
+	ck_assert_double_eq(stat_value(&n[0], "peerd_handlers_running"), 0);
 }
 END_TEST
 
