@@ -11,6 +11,9 @@ MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= /etc
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+# Where bash-completion loads completions from on demand.
+BASHCOMPDIR	?= $(or $(shell $(PKG_CONFIG) --variable=completionsdir \
+		   bash-completion 2>/dev/null),/usr/share/bash-completion/completions)
 DESTDIR		?=
 
 BUILD		?= build
@@ -134,6 +137,7 @@ check: deps
 	@scripts/check-floors
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) scripts/verify-unit
+	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) scripts/check-completion
 	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) IMPAIR=$(IMPAIR) \
 	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/run-tests \
 	    $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
@@ -237,9 +241,10 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/peerd
+	    $(DESTDIR)$(SYSCONFDIR)/peerd $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(PEERD) $(DESTDIR)$(SBINDIR)/peerd
 	install -m 755 $(PEERCTL) $(DESTDIR)$(BINDIR)/peerctl
+	install -m 644 completion/peerctl.bash $(DESTDIR)$(BASHCOMPDIR)/peerctl
 	install -m 644 $(LIBPEER_A) $(DESTDIR)$(LIBDIR)/libpeer.a
 	install -m 755 $(LIBPEER_SO) $(DESTDIR)$(LIBDIR)/libpeer.so.0
 	ln -sf libpeer.so.0 $(DESTDIR)$(LIBDIR)/libpeer.so
