@@ -626,13 +626,38 @@ offers(const struct member *m, const char *service, const char *group)
 	return false;
 }
 
-static bool
-node_matches(const struct member *m, const char *to)
-{
-	size_t	n = strlen(to);
+/*
+ * The readings of "to", in the order they are tried: the first that
+ * leaves a provider wins (doc/PROTOCOL.md, call).
+ */
+enum to_kind {
+	TO_NODE_NAME,
+	TO_NODE_ID,		/* 4 or more characters, either case */
+	TO_SERVICE_GROUP,	/* the group of the service: the call names it */
+	TO_NODE_GROUP,		/* a group of the node's own record */
+	TO_KINDS
+};
 
-	return strcmp(m->rec.name, to) == 0 ||
-	    (n >= 4 && strncmp(m->idstr, to, n) == 0);
+static bool
+to_matches(const struct member *m, const char *to, enum to_kind kind)
+{
+	int	k;
+
+	switch (kind) {
+	case TO_NODE_NAME:
+		return strcmp(m->rec.name, to) == 0;
+	case TO_NODE_ID:
+		return node_id_prefix(m->idstr, to);
+	case TO_SERVICE_GROUP:
+		return true;	/* offers() checks the group */
+	case TO_NODE_GROUP:
+		for (k = 0; k < m->rec.ngroups; k++)
+			if (strcmp(m->rec.groups[k], to) == 0)
+				return true;
+		return false;
+	default:
+		return false;
+	}
 }
 
 /*
@@ -655,26 +680,50 @@ tag_candidates(struct calls *cs, const struct call_req *rq)
 }
 
 /*
- * The live members offering rq's service that rq->to allows: a group
- * if some provider offers the service in a group of that name (set in
- * rq->group), else nodes by name or ID prefix.  Their number.
+ * Whether to is the name, a group or a service group of any member,
+ * whatever its state: then it is not a node ID prefix cut too short.
+ */
+static bool
+to_known(struct calls *cs, const char *to)
+{
+	const struct member	*m;
+	size_t			 i;
+	int			 k;
+
+	for (i = 0; i < members_count(cs->members); i++) {
+		m = members_at(cs->members, i);
+		if (to_matches(m, to, TO_NODE_NAME) ||
+		    to_matches(m, to, TO_NODE_GROUP))
+			return true;
+		for (k = 0; k < m->rec.nservices; k++)
+			if (strcmp(m->rec.services[k].group, to) == 0)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The live members offering rq's service that rq->to allows, read as
+ * the first of enum to_kind that leaves any (a service group is set in
+ * rq->group).  Their number.
  */
 static size_t
 candidates(struct calls *cs, struct call_req *rq)
 {
 	const struct member	*m;
 	size_t			 i, n = 0;
-	int			 pass;
+	int			 kind;
+	bool			 group;
 
 	rq->group[0] = '\0';
 	if (strncmp(rq->to, "tag:", 4) == 0)
 		return tag_candidates(cs, rq);
-	for (pass = 0; pass < 2 && n == 0; pass++) {
-		/* Pass 0 reads "to" as a group, pass 1 as a node. */
-		if (pass == 0 && (rq->to[0] == '\0' ||
-		    !group_name_valid(rq->to, strlen(rq->to))))
+	group = group_name_valid(rq->to, strlen(rq->to));
+	for (kind = 0; kind < TO_KINDS && n == 0; kind++) {
+		if ((kind == TO_SERVICE_GROUP || kind == TO_NODE_GROUP) &&
+		    !group)
 			continue;
-		if (pass == 0)
+		if (kind == TO_SERVICE_GROUP)
 			memcpy(rq->group, rq->to, strlen(rq->to) + 1);
 		else
 			rq->group[0] = '\0';
@@ -682,11 +731,13 @@ candidates(struct calls *cs, struct call_req *rq)
 			m = members_at(cs->members, i);
 			if (!member_live(m) ||
 			    !offers(m, rq->service, rq->group) ||
-			    (pass == 1 && rq->to[0] != '\0' &&
-			    !node_matches(m, rq->to)))
+			    (rq->to[0] != '\0' && !to_matches(m, rq->to, kind)))
 				continue;
 			cs->cand[n++] = m;
 		}
+		/* Without "to" every provider is one. */
+		if (rq->to[0] == '\0')
+			break;
 	}
 	return n;
 }
@@ -849,10 +900,16 @@ prepare(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
 			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "
 			    "provider of %s has the tag %s", rq->service,
 			    rq->to + 4);
+		else if (node_id_prefix_short(rq->to) && !to_known(cs, rq->to))
+			ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "to: "
+			    "no provider of %s matches %s, and a node ID "
+			    "prefix needs %d or more characters", rq->service,
+			    rq->to, NODE_ID_PREFIX_MIN);
 		else if (rq->to[0] != '\0')
 			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "
-			    "provider of %s matches %s (a group, node name "
-			    "or node ID prefix)", rq->service, rq->to);
+			    "provider of %s matches %s (a node name, node ID "
+			    "prefix, service group or node group)", rq->service,
+			    rq->to);
 		else
 			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "
 			    "provider of %s", rq->service);

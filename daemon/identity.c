@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -351,6 +352,28 @@ identity_check(const char *dir, bool *busy, char *err, size_t errlen)
 			return -1;
 	}
 	return 0;
+}
+
+bool
+node_id_prefix(const char *idstr, const char *spec)
+{
+	size_t	n = strlen(spec);
+
+	return n >= NODE_ID_PREFIX_MIN && strncasecmp(idstr, spec, n) == 0;
+}
+
+bool
+node_id_prefix_short(const char *spec)
+{
+	size_t	i, n = strlen(spec);
+
+	if (n == 0 || n >= NODE_ID_PREFIX_MIN)
+		return false;
+	for (i = 0; i < n; i++)
+		if (strchr("abcdefghijklmnopqrstuvwxyz234567",
+		    tolower((unsigned char)spec[i])) == NULL)
+			return false;
+	return true;
 }
 
 void

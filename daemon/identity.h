@@ -16,6 +16,7 @@
 #define NODE_ID_LEN	crypto_sign_PUBLICKEYBYTES		/* 32 */
 #define NODE_ID_STRLEN	(BASE32_LEN(NODE_ID_LEN) + 1)		/* 52 + NUL */
 #define NODE_ID_SHORT	12
+#define NODE_ID_PREFIX_MIN	4	/* characters that name a node */
 #define NETWORK_KEY_LEN	32
 
 struct identity {
@@ -61,6 +62,13 @@ int	identity_check(const char *dir, bool *busy, char *err,
  * go at once.  0, or -1 with the reason in err.
  */
 int	lock_probe(const char *path, bool *busy, char *err, size_t errlen);
+/*
+ * Whether spec names the node ID idstr (base32): NODE_ID_PREFIX_MIN or
+ * more of its first characters, in either case.
+ */
+bool	node_id_prefix(const char *idstr, const char *spec);
+/* Whether spec could begin a node ID but is too short to name one. */
+bool	node_id_prefix_short(const char *spec);
 /* Wipes the secrets. */
 void	identity_clear(struct identity *);
 

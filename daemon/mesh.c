@@ -959,13 +959,12 @@ static struct mlink *
 mesh_lookup(struct mesh *m, struct ctl_conn *c, uint64_t id, const char *spec)
 {
 	struct mlink	*ml, *found = NULL;
-	size_t		 n = strlen(spec);
 	int		 matches = 0;
 
 	TAILQ_FOREACH(ml, &m->links, entry) {
 		if (link_state(ml->l) != LINK_UP)
 			continue;
-		if ((n >= 4 && strncasecmp(link_id_str(ml->l), spec, n) == 0) ||
+		if (node_id_prefix(link_id_str(ml->l), spec) ||
 		    strcmp(link_remote(ml->l)->name, spec) == 0) {
 			found = ml;
 			matches++;

@@ -4,8 +4,9 @@
  * router, with a real member table and a real control socket.  The
  * rules: the provider is this node if it offers the service, else the
  * nearest by round trip (near equals take turns, suspects come after
- * the alive, the dead and the left never); "to" picks a group, else
- * nodes by name or ID prefix; a call is answered once, by its
+ * the alive, the dead and the left never); "to" picks nodes by name,
+ * else by ID prefix (either case, 4 or more characters), else a service
+ * group, else a group of the nodes' records; a call is answered once, by its
  * provider, at its deadline, by a cancel, or with UNAVAILABLE when its
  * provider dies, cannot be reached or its link is full; a call with no
  * path waits for a dial; a fan-out answers with one entry per
@@ -598,19 +599,59 @@ START_TEST(test_to_node_name_or_id_prefix)
 	ck_assert_str_eq(chosen(3, prefix), "b");
 	snprintf(prefix, sizeof(prefix), "%.10s", c.idstr);
 	ck_assert_str_eq(chosen(4, prefix), "c");
-	/* Three characters are too few; upper case is another prefix. */
+	/* Three characters are too few, and say so; case does not count. */
 	snprintf(prefix, sizeof(prefix), "%.3s", b.idstr);
 	send_echo("call", 5, prefix, 0, false);
-	expect_code(5, PEER_NOT_FOUND, NULL);
+	expect_code(5, PEER_INVALID_ARGUMENT, "4 or more characters");
 	snprintf(upper, sizeof(upper), "%.8s", b.idstr);
 	for (i = 0; upper[i] != '\0'; i++)
 		if (upper[i] >= 'a' && upper[i] <= 'z')
 			upper[i] -= 'a' - 'A';
-	send_echo("call", 6, upper, 0, false);
-	expect_code(6, PEER_NOT_FOUND, NULL);
+	ck_assert_str_eq(chosen(6, upper), "b");
 	send_echo("call", 7, "nobody", 0, false);
 	expect_code(7, PEER_NOT_FOUND, "nobody");
-	ck_assert_uint_eq(fake_route_count(route), 4);
+	ck_assert_uint_eq(fake_route_count(route), 5);
+}
+END_TEST
+
+/* n's record in node group, offering echo in service group svcgroup. */
+static void
+offer_echo_in(const struct tnode *n, uint64_t inc, const char *group,
+    const char *svcgroup)
+{
+	struct record	r;
+
+	tnode_record(n, inc, &r);
+	snprintf(r.groups[r.ngroups++], sizeof(r.groups[0]), "%s", group);
+	record_add_service(&r, "echo", svcgroup);
+	tnode_offer(members, n, &r);
+}
+
+/*
+ * "to" is read as a node name, a node ID prefix, a service group, then
+ * a group of the node's record: the first that leaves a provider wins.
+ */
+START_TEST(test_to_order)
+{
+	struct callmsg	m;
+
+	offer_echo_in(&a, 1, "lab", "c");
+	offer_echo(&b, 1, "blue");
+	offer_echo_in(&c, 1, "blue", "");
+	link_to(&b, 10);
+	/* The node group of a, three characters long; no group named. */
+	ck_assert_str_eq(chosen(1, "lab"), "a");
+	m = *fake_route_msg(route, 0);
+	ck_assert_str_eq(m.group, "");
+	/* A node name before a service group of that name. */
+	ck_assert_str_eq(chosen(2, "c"), "c");
+	/* A service group before a node group of that name. */
+	ck_assert_str_eq(chosen(3, "blue"), "b");
+	m = *fake_route_msg(route, 2);
+	ck_assert_str_eq(m.group, "blue");
+	send_echo("call", 4, "kitchen", 0, false);
+	expect_code(4, PEER_NOT_FOUND, "node group");
+	ck_assert_uint_eq(fake_route_count(route), 3);
 }
 END_TEST
 
@@ -1282,6 +1323,7 @@ module_suite(void)
 	tcase_add_test(tc, test_to_group);
 	tcase_add_test(tc, test_to_node_name_or_id_prefix);
 	tcase_add_test(tc, test_to_tag);
+	tcase_add_test(tc, test_to_order);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_call_message);
 	tcase_add_test(tc, test_answer_result);
