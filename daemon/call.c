@@ -3,7 +3,8 @@
  * call.c: the calls this node's clients make.  A call is answered once:
  * by its provider, at its deadline, by a cancel, or with UNAVAILABLE as
  * soon as membership says its provider's node died.  A fan-out is a set
- * of calls, one per provider, answered together as one array.
+ * of calls, one per provider, answered together as one array, or each
+ * as it comes if the client asks for progress.
  */
 #include <sys/queue.h>
 
@@ -71,6 +72,7 @@ struct fan {
 	struct cbor_buf		 answers;	/* encoded, one map each */
 	size_t			 nanswers;
 	bool			 starting;	/* calls still being sent */
+	bool			 progress;	/* each answer sent as it comes */
 };
 
 /* Our dials to a provider. */
@@ -105,6 +107,7 @@ struct call_req {
 	size_t		 argslen;
 	uint64_t	 timeout_ms;
 	bool		 all;
+	bool		 progress;	/* with all: "answer" messages */
 	char		 group[GROUP_NAME_MAX + 1];	/* "to" named a group */
 };
 
@@ -213,23 +216,23 @@ call_drop(struct call *call)
 		(void)route_send(cs->route, &m, NULL);
 }
 
-/* One map of a fan-out's answer array: the node, then what it said. */
+/*
+ * One map of a fan-out's answers: the node, then what it said, or why
+ * it is not kept.
+ */
 static void
-fan_add(struct call *call, const struct callmsg *ans)
+put_answer(struct cbor_buf *b, const struct call *call,
+    const struct callmsg *ans, const char *dropped)
 {
-	struct fan	*fan = call->fan;
-	struct cbor_buf	*b = &fan->answers;
-
 	cbor_put_map(b, 3);
 	cbor_put_text(b, "node");
 	cbor_put_text(b, call->pid);
 	cbor_put_text(b, "name");
 	cbor_put_text(b, call->pname);
-	/* Past max_message in all, answers are not kept: see fan_finish. */
-	if (b->len > fan->cs->par.max_message) {
+	if (dropped != NULL) {
 		cbor_put_text(b, "error");
-		ctl_put_error_value(b, PEER_RESOURCE_EXHAUSTED, "too large",
-		    9, NULL, 0);
+		ctl_put_error_value(b, PEER_RESOURCE_EXHAUSTED, dropped,
+		    strlen(dropped), NULL, 0);
 	} else if (ans->result != NULL) {
 		cbor_put_text(b, "result");
 		cbor_put_raw(b, ans->result, ans->resultlen);
@@ -238,7 +241,38 @@ fan_add(struct call *call, const struct callmsg *ans)
 		ctl_put_error_value(b, ans->err.code, ans->err.msg,
 		    ans->err.msglen, ans->err.context, ans->err.contextlen);
 	}
+}
+
+/*
+ * A fan-out's answer: into its array, or with progress at once to the
+ * client as an "answer" message (doc/PROTOCOL.md, call).
+ */
+static void
+fan_add(struct call *call, const struct callmsg *ans)
+{
+	struct fan	*fan = call->fan;
+	struct ctl_conn	*c;
+	struct cbor_buf	*b;
+
 	fan->nanswers++;
+	if (fan->progress) {
+		c = ctl_defer_conn(fan->defer);
+		b = ctl_message_begin(c);
+		cbor_put_map(b, 3);
+		cbor_put_text(b, "op");
+		cbor_put_text(b, "answer");
+		cbor_put_text(b, "call");
+		cbor_put_uint(b, ctl_defer_id(fan->defer));
+		cbor_put_text(b, "answer");
+		/* A client that does not read its answers gets no more. */
+		put_answer(b, call, ans, ctl_queued(c) > CALL_BACKLOG_MAX ?
+		    "answers not read" : NULL);
+		ctl_message_end(c);
+		return;
+	}
+	/* Past max_message in all, answers are not kept: see fan_finish. */
+	put_answer(&fan->answers, call, ans, fan->answers.len >
+	    fan->cs->par.max_message ? "too large" : NULL);
 }
 
 /* Ends a call with ans: to its client, or into its fan-out. */
@@ -296,7 +330,13 @@ fan_finish(struct fan *fan)
 {
 	struct cbor_buf	*b;
 
-	if (fan->answers.failed ||
+	if (fan->progress) {
+		b = ctl_defer_begin(fan->defer);
+		cbor_put_map(b, 1);
+		cbor_put_text(b, "answers");
+		cbor_put_uint(b, fan->nanswers);
+		ctl_defer_end(fan->defer);
+	} else if (fan->answers.failed ||
 	    fan->answers.len > fan->cs->par.max_message)
 		ctl_defer_error(fan->defer, PEER_RESOURCE_EXHAUSTED, "the %zu "
 		    "answers together are larger than max_message",
@@ -858,6 +898,12 @@ read_req(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
 		    "boolean");
 		return false;
 	}
+	if ((f = ctl_msg_get(msg, "progress")) != NULL &&
+	    !cbor_read_bool(f->val, f->vallen, &rq->progress)) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "progress: "
+		    "not a boolean");
+		return false;
+	}
 	if ((f = ctl_msg_get(msg, "args")) != NULL) {
 		if (f->vallen > cs->par.max_message) {
 			ctl_reply_error(c, msg->id, PEER_RESOURCE_EXHAUSTED,
@@ -968,6 +1014,7 @@ start_fan(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
 		return;
 	}
 	fan->cs = cs;
+	fan->progress = rq->progress;
 	TAILQ_INIT(&fan->calls);
 	TAILQ_INSERT_TAIL(&cs->fans, fan, entry);
 	ctl_defer_weigh(fan->defer, rq->argslen * n);

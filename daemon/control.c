@@ -322,6 +322,18 @@ ctl_defer_queued(const struct ctl_defer *d)
 	return ctl_queued(d->c);
 }
 
+struct ctl_conn *
+ctl_defer_conn(const struct ctl_defer *d)
+{
+	return d->c;
+}
+
+uint64_t
+ctl_defer_id(const struct ctl_defer *d)
+{
+	return d->id;
+}
+
 /* True if c has so much deferred that it is not read from. */
 static bool
 ctl_deferred_full(const struct ctl_conn *c)

@@ -149,6 +149,9 @@ struct ctl_defer *ctl_defer_find(struct ctl_conn *, uint64_t id,
 void		*ctl_defer_arg(const struct ctl_defer *);
 /* ctl_queued of the defer's client. */
 size_t		 ctl_defer_queued(const struct ctl_defer *);
+/* The defer's client and request id, for messages before its reply. */
+struct ctl_conn	*ctl_defer_conn(const struct ctl_defer *);
+uint64_t	 ctl_defer_id(const struct ctl_defer *);
 
 /* Reads optional request fields; false (after replying) if mistyped. */
 bool		 ctl_arg_text(struct ctl_conn *, const struct ctl_msg *,

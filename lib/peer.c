@@ -92,6 +92,35 @@ peer_pending_has(const struct peer *p, uint64_t id)
 	return false;
 }
 
+void
+peer_pending_each(struct peer *p, uint64_t id, peer_answer_fn *fn, void *arg)
+{
+	struct pending	*pd = *pending_slot(p, id);
+
+	if (pd != NULL) {
+		pd->each = fn;
+		pd->each_arg = arg;
+	}
+}
+
+/* An "answer" message: one answer of a call with all, for its each. */
+static void
+pending_answer(struct peer *p, const struct ctl_msg *m)
+{
+	const struct cbor_field	*f, *a;
+	struct pending		*pd;
+	uint64_t		 id;
+
+	if ((f = ctl_msg_get(m, "call")) == NULL ||
+	    !cbor_read_uint(f->val, f->vallen, &id) ||
+	    (a = ctl_msg_get(m, "answer")) == NULL ||
+	    (pd = *pending_slot(p, id)) == NULL || pd->each == NULL)
+		return;
+	p->depth++;
+	pd->each(p, id, a->val, a->vallen, pd->each_arg);
+	p->depth--;
+}
+
 /* Ends one request: unlinks it, then runs its callback with r. */
 static void
 pending_finish(struct peer *p, struct pending **pp, struct peer_reply *r)
@@ -307,6 +336,8 @@ peer_handle(struct peer *p, const uint8_t *buf, size_t len,
 			peer_serve_cancelled(p, &m);
 		else if (strcmp(m.op, "event") == 0)
 			peer_event_deliver(p, &m);
+		else if (strcmp(m.op, "answer") == 0)
+			pending_answer(p, &m);
 		return 0;
 	}
 	if (m.id == 0 && (ef = ctl_msg_get(&m, "error")) != NULL) {

@@ -17,15 +17,18 @@
 /*
  * Encodes the keys of a call or notify request into b as one map, and
  * sets *skip to the length of its head: the entries follow it, *n of
- * them.  Sets *timeout to the request's own timeout.
+ * them.  Sets *timeout to the request's own timeout.  each: ask for
+ * each answer of a fan-out as it comes, if o has a function for them.
  */
 static int
 call_body(struct cbor_buf *b, const char *service, const char *method,
     const void *args, size_t argslen, const struct peer_call_opts *o,
-    size_t *skip, size_t *n, int *timeout, struct peer_error *err)
+    bool each, size_t *skip, size_t *n, int *timeout,
+    struct peer_error *err)
 {
 	static const struct peer_call_opts	none;
 	int					t;
+	bool					progress;
 
 	if (o == NULL)
 		o = &none;
@@ -43,7 +46,8 @@ call_body(struct cbor_buf *b, const char *service, const char *method,
 	t = o->timeout_ms > 0 ? o->timeout_ms : PEER_TIMEOUT_DEFAULT;
 	*timeout = t > INT_MAX - PEER_CALL_MARGIN ? INT_MAX :
 	    t + PEER_CALL_MARGIN;
-	*n = 3 + (args != NULL) + (o->to != NULL) + o->all;
+	progress = each && o->all && o->each != NULL;
+	*n = 3 + (args != NULL) + (o->to != NULL) + o->all + progress;
 	cbor_put_map(b, *n);
 	*skip = b->len;
 	cbor_put_text(b, "service");
@@ -62,6 +66,10 @@ call_body(struct cbor_buf *b, const char *service, const char *method,
 	}
 	if (o->all) {
 		cbor_put_text(b, "all");
+		cbor_put_bool(b, true);
+	}
+	if (progress) {
+		cbor_put_text(b, "progress");
 		cbor_put_bool(b, true);
 	}
 	if (b->failed) {
@@ -84,12 +92,19 @@ peer_call(struct peer *p, const char *service, const char *method,
 {
 	struct cbor_buf	b = { 0 };
 	size_t		skip, n;
+	uint64_t	rid;
 	int		timeout, r = -1;
 
-	if (call_body(&b, service, method, args, argslen, o, &skip, &n,
-	    &timeout, err) == 0)
-		r = peer_request(p, "call", b.data + skip, b.len - skip, n,
-		    timeout, fn, arg, id, err);
+	if (call_body(&b, service, method, args, argslen, o, true, &skip, &n,
+	    &timeout, err) == 0 &&
+	    (r = peer_request(p, "call", b.data + skip, b.len - skip, n,
+	    timeout, fn, arg, &rid, err)) == 0) {
+		/* Gone already if the connection failed while sending. */
+		if (o != NULL && o->all && o->each != NULL)
+			peer_pending_each(p, rid, o->each, o->each_arg);
+		if (id != NULL)
+			*id = rid;
+	}
 	cbor_buf_free(&b);
 	return r;
 }
@@ -105,8 +120,8 @@ peer_call_sync(struct peer *p, const char *service, const char *method,
 
 	if (peer_in_callback(p, "peer_call_sync", err))
 		return -1;
-	if (call_body(&b, service, method, args, argslen, o, &skip, &n,
-	    &timeout, err) == 0)
+	if (call_body(&b, service, method, args, argslen, o, false, &skip,
+	    &n, &timeout, err) == 0)
 		r = peer_op(p, "call", b.data + skip, b.len - skip, n, timeout,
 		    result, result_len, err);
 	cbor_buf_free(&b);
@@ -128,8 +143,8 @@ peer_notify(struct peer *p, const char *service, const char *method,
 
 	if (peer_in_callback(p, "peer_notify", err))
 		return -1;
-	if (call_body(&b, service, method, args, argslen, o, &skip, &n,
-	    &timeout, err) == -1 ||
+	if (call_body(&b, service, method, args, argslen, o, false, &skip,
+	    &n, &timeout, err) == -1 ||
 	    peer_op(p, "notify", b.data + skip, b.len - skip, n, timeout,
 	    &res, &reslen, err) == -1)
 		goto done;

@@ -32,6 +32,8 @@ struct pending {
 	int64_t		 deadline;	/* ms, monotonic */
 	peer_reply_fn	*fn;
 	void		*arg;
+	peer_answer_fn	*each;		/* a call's answers as they come */
+	void		*each_arg;
 };
 
 struct serve;				/* peer_serve.c */
@@ -86,6 +88,9 @@ int64_t	peer_now_ms(void);
 bool	peer_in_callback(const struct peer *, const char *fn,
 	    struct peer_error *);
 bool	peer_pending_has(const struct peer *, uint64_t id);
+/* Sends the "answer" messages of request id to fn, if it is in flight. */
+void	peer_pending_each(struct peer *, uint64_t id, peer_answer_fn *fn,
+	    void *arg);
 /* Writes all of buf by deadline; -1 leaves the stream broken. */
 int	peer_write(struct peer *, const uint8_t *, size_t, int64_t deadline,
 	    struct peer_error *);

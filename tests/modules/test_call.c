@@ -10,7 +10,7 @@
  * provider, at its deadline, by a cancel, or with UNAVAILABLE when its
  * provider dies, cannot be reached or its link is full; a call with no
  * path waits for a dial; a fan-out answers with one entry per
- * provider; a notify waits for nothing.  Root passes the access
+ * provider, or with progress sends each as it comes; a notify waits for nothing.  Root passes the access
  * rules' call= (other users are the integration suite's).
  */
 #include <sys/ioctl.h>
@@ -1221,6 +1221,63 @@ START_TEST(test_fan_out_deadline)
 }
 END_TEST
 
+/* The node of an "answer" message for call request id, into node. */
+static void
+expect_answer(uint64_t id, const struct tnode *from)
+{
+	const struct ctl_msg	*m = client_message(cl, base, "answer",
+				    WAIT_MS);
+	const struct cbor_field	*v;
+	struct cbor_field	 f[4];
+	const char		*s;
+	size_t			 n;
+	int			 nf;
+
+	ck_assert_msg(m != NULL, "no answer message from %s", from->name);
+	ck_assert_uint_eq(msg_uint(m, "call"), id);
+	ck_assert((v = ctl_msg_get(m, "answer")) != NULL);
+	ck_assert((nf = cbor_scan_map(v->val, v->vallen, f, 4)) == 3);
+	ck_assert((v = cbor_field_get(f, nf, "node")) != NULL);
+	ck_assert(cbor_read_text(v->val, v->vallen, &s, &n));
+	ck_assert_msg(n == strlen(from->idstr) &&
+	    memcmp(s, from->idstr, n) == 0, "answer not from %s", from->name);
+}
+
+/* With progress, each answer comes as it is known, then a count. */
+START_TEST(test_fan_out_progress)
+{
+	struct cbor_buf	*req, ra;
+	struct callmsg	 m[2], *ma, *mb;
+	size_t		 i;
+
+	offer_echo(&a, 1, "");
+	offer_echo(&b, 1, "");
+	req = client_begin(cl, "call", 1, 4);
+	cbor_put_text(req, "service");
+	cbor_put_text(req, "echo");
+	cbor_put_text(req, "method");
+	cbor_put_text(req, "say");
+	cbor_put_text(req, "all");
+	cbor_put_bool(req, true);
+	cbor_put_text(req, "progress");
+	cbor_put_bool(req, true);
+	client_send(cl);
+	for (i = 0; i < 2; i++)
+		m[i] = wait_msg(i);
+	ma = memcmp(m[0].provider, a.pk, NODE_ID_LEN) == 0 ? &m[0] : &m[1];
+	mb = ma == &m[0] ? &m[1] : &m[0];
+	text_result(&ra, "from b");
+	answer(mb, &b, &ra, NULL);
+	expect_answer(1, &b);
+	/* a has not answered: no reply yet. */
+	expect_silence(1);
+	answer(ma, &a, &ra, NULL);
+	expect_answer(1, &a);
+	ck_assert_uint_eq(result_value(reply(1), "answers"), 2);
+	cbor_buf_free(&ra);
+}
+END_TEST
+
 START_TEST(test_fan_out_ends_with_the_last_answer)
 {
 	struct cbor_buf	 rc, ra;
@@ -1338,6 +1395,7 @@ module_suite(void)
 	tcase_add_test(tc, test_failed_dial_unavailable);
 	tcase_add_test(tc, test_relayed_call_dials_in_background);
 	tcase_add_test(tc, test_fan_out_deadline);
+	tcase_add_test(tc, test_fan_out_progress);
 	tcase_add_test(tc, test_fan_out_ends_with_the_last_answer);
 	tcase_add_test(tc, test_notify);
 	tcase_add_test(tc, test_root_passes_call_rules);
