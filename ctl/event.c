@@ -16,6 +16,7 @@
 
 #include "cbor_json.h"
 #include "event.h"
+#include "out.h"
 #include "peer.h"
 
 struct sub_state {
@@ -33,14 +34,6 @@ on_signal(int sig)
 	quit = 1;
 }
 
-/* A uint64 as a JSON number: exact up to 2^63 - 1. */
-static json_t *
-json_uint(uint64_t u)
-{
-	return u <= INT64_MAX ? json_integer((json_int_t)u) :
-	    json_real((double)u);
-}
-
 static void
 print_json_event(const struct peer_event *ev)
 {
@@ -49,8 +42,8 @@ print_json_event(const struct peer_event *ev)
 	if (ev->data == NULL)
 		data = json_null();
 	else if ((data = cbor_to_json(ev->data, ev->data_len)) == NULL) {
-		fprintf(stderr, "peerctl: subscribe: an event's data is not "
-		    "valid CBOR\n");
+		out_errx(PEER_INTERNAL, "subscribe: an event's data is not "
+		    "valid CBOR");
 		return;
 	}
 	if ((o = json_object()) == NULL) {
@@ -64,9 +57,7 @@ print_json_event(const struct peer_event *ev)
 	json_object_set_new(o, "data", data);
 	if (ev->lost > 0)
 		json_object_set_new(o, "lost", json_uint(ev->lost));
-	json_dumpf(o, stdout, JSON_COMPACT);
-	fputc('\n', stdout);
-	json_decref(o);
+	out_line(o);
 }
 
 static void
@@ -79,8 +70,8 @@ print_text_event(const struct peer_event *ev)
 		    ev->lost);
 	if (ev->data != NULL &&
 	    (data = cbor_to_json(ev->data, ev->data_len)) == NULL) {
-		fprintf(stderr, "peerctl: subscribe: an event's data is not "
-		    "valid CBOR\n");
+		out_errx(PEER_INTERNAL, "subscribe: an event's data is not "
+		    "valid CBOR");
 		return;
 	}
 	print_safe(stdout, ev->topic, strlen(ev->topic), false);
@@ -162,9 +153,9 @@ event_run(struct peer *p, const struct event_conf *conf,
 		/* Reconnecting is on: this fails only in callbacks. */
 		(void)peer_dispatch(p, NULL);
 		if (up && peer_fd(p) == -1)
-			fprintf(stderr, "peerctl: subscribe %s: connection to "
-			    "peerd lost; reconnecting\n", conf->pattern);
-		else if (!up && peer_fd(p) != -1)
+			out_errx(PEER_UNAVAILABLE, "subscribe %s: connection to "
+			    "peerd lost; reconnecting", conf->pattern);
+		else if (!up && peer_fd(p) != -1 && !out_json())
 			fprintf(stderr, "peerctl: subscribe %s: reconnected\n",
 			    conf->pattern);
 		up = peer_fd(p) != -1;

@@ -2,7 +2,7 @@
 /*
  * peerctl.c: the command-line client of peerd.
  */
-#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <regex.h>
@@ -16,28 +16,17 @@
 
 #include <jansson.h>
 
-#include "call.h"
 #include "cbor_buf.h"
 #include "cbor_json.h"
 #include "cbor_scan.h"
 #include "event.h"
+#include "out.h"
 #include "peer.h"
+#include "peerctl.h"
 #include "serve.h"
 #include "stats.h"
 
 #define PEERCTL_VERSION	"0.1.0"
-#define CTL_FIELDS	20	/* keys in one peers entry */
-
-/* Exit statuses, documented in peerctl(1). */
-#define EXIT_OK		0
-#define EXIT_FAILED	1	/* peerd answered with an error */
-#define EXIT_USAGE	2
-#define EXIT_NO_DAEMON	3	/* peerd is not running or not reachable */
-
-struct opts {
-	const char	*socket;	/* NULL: libpeer's default */
-	bool		 json;
-};
 
 struct command {
 	const char	*name;
@@ -47,15 +36,12 @@ struct command {
 	int		(*fn)(const struct opts *, int, char **);
 };
 
-static int	cmd_call(const struct opts *, int, char **);
-static int	cmd_connect(const struct opts *, int, char **);
 static int	cmd_disconnect(const struct opts *, int, char **);
+static int	cmd_help(const struct opts *, int, char **);
 static int	cmd_id(const struct opts *, int, char **);
 static int	cmd_invite(const struct opts *, int, char **);
-static int	cmd_join(const struct opts *, int, char **);
 static int	cmd_members(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
-static int	cmd_ping(const struct opts *, int, char **);
 static int	cmd_publish(const struct opts *, int, char **);
 static int	cmd_serve(const struct opts *, int, char **);
 static int	cmd_services(const struct opts *, int, char **);
@@ -71,22 +57,29 @@ static const struct command commands[] = {
 	    "[--timeout DURATION]",
 	    "call a method of a service",
 	    "Call METHOD of SERVICE on a node that offers it and print the\n"
-	    "result as JSON on one line.  Each ARG is one JSON value (quote\n"
-	    "strings: '\"text\"'); the method gets them as an array.  --to\n"
-	    "picks the node (its name or 4 or more characters of its ID), a\n"
-	    "group, or the nodes with a tag (tag:KEY or tag:KEY=VALUE); --all\n"
-	    "calls every node that offers the service and prints one line per\n"
-	    "answer; --timeout gives up after DURATION (500ms, 2s, 1m; default\n"
-	    "5s).", cmd_call },
-	{ "connect",	"HOST:PORT", "link to another peerd", "Link to the peerd at HOST:PORT (IPv6 as "
-	    "[ADDR]:PORT) and keep\nre-linking to it while this daemon runs. "
-	    "Waits for the handshake;\nfails if the first attempt does. "
-	    "Needs root or the daemon's user.", cmd_connect },
-	{ "disconnect",	"NODE", "close the link to a node", "Close the link to NODE (a name, or 4 or more "
-	    "characters of its\nID) and stop dialing it.  Needs root or the "
-	    "daemon's user.", cmd_disconnect },
-	{ "id",		"", "print this node's ID", "Print this node's ID (the full base32 public key).",
-	    cmd_id },
+	    "result as JSON on one line (with --json, as an indented\n"
+	    "document).  Each ARG is one JSON value (quote strings:\n"
+	    "'\"text\"'); the method gets them as an array.  --to picks the\n"
+	    "nodes: the first of a node name, 4 or more characters of a node\n"
+	    "ID, a group of the service, a group of the nodes that selects any;\n"
+	    "or with tag:KEY or tag:KEY=VALUE the nodes with that tag.\n"
+	    "--all calls every node that offers the service and prints one\n"
+	    "line per answer as it comes; --timeout gives up after DURATION\n"
+	    "(500ms, 2s, 1m; default 5s).", cmd_call },
+	{ "connect",	"HOST:PORT", "link to another peerd",
+	    "Link to the peerd at HOST:PORT (IPv6 as [ADDR]:PORT) and keep\n"
+	    "re-linking to it while this daemon runs.  Waits for the handshake\n"
+	    "(up to 65 s, counting on a terminal); fails if the first attempt\n"
+	    "does.  Needs root or the daemon's user.", cmd_connect },
+	{ "disconnect",	"NODE", "close the link to a node",
+	    "Close the link to NODE (a name, or 4 or more characters of its\n"
+	    "ID) and stop dialing it.  Needs root or the daemon's user.",
+	    cmd_disconnect },
+	{ "help",	"[COMMAND]", "print this help, or a command's",
+	    "Print the help of peerctl, as --help does, or of COMMAND, as\n"
+	    "COMMAND --help does.", cmd_help },
+	{ "id",		"", "print this node's ID",
+	    "Print this node's ID (the full base32 public key).", cmd_id },
 	{ "invite",	"", "print a token that lets another node join",
 	    "Print a one-line token carrying this network's key and this\n"
 	    "node's addresses, for peerctl join or peerd --join on a new host.\n"
@@ -94,9 +87,10 @@ static const struct command commands[] = {
 	    "Needs root or the daemon's user.", cmd_invite },
 	{ "join",	"TOKEN [--force]", "join the network of a token",
 	    "Store the token's network key and link to its addresses, then\n"
-	    "wait up to 10 s for a link.  A node that knows members of another\n"
-	    "network refuses unless --force, which leaves that network.\n"
-	    "Needs root or the daemon's user.", cmd_join },
+	    "wait up to 10 s for a link, counting on a terminal.  A node that\n"
+	    "knows members of another network refuses unless --force, which\n"
+	    "leaves that network.  Needs root or the daemon's user.",
+	    cmd_join },
 	{ "members",	"[--group GROUP] [--hubs] [--tag KEY[=VALUE]]\n"
 	    "       [--state STATE] [--name REGEX]", "list every known node",
 	    "List every node this one knows of: ID, name, state (alive,\n"
@@ -106,14 +100,25 @@ static const struct command commands[] = {
 	    "KEY (with that VALUE if given; repeatable, all must match),\n"
 	    "--state only nodes in STATE, --name only nodes whose name matches\n"
 	    "the extended regular expression REGEX.", cmd_members },
-	{ "peers",	"", "list the links to other nodes", "List the links of this node: ID, name, address, "
-	    "direction, state,\nround-trip time (last/average/minimum), "
-	    "uptime, and bytes and\nmessages in and out.", cmd_peers },
+	{ "notify",	"SERVICE.METHOD [ARG ...]\n"
+	    "       [--to NODE|GROUP|tag:KEY[=VALUE]] [--all] "
+	    "[--timeout DURATION]",
+	    "call a method without waiting for an answer",
+	    "Send a call of METHOD of SERVICE that wants no answer (a one-way\n"
+	    "call): to one node that offers it, chosen as call does, or with\n"
+	    "--all to every one.  ARG, --to and --timeout (handed to the\n"
+	    "method) are as for call.  Prints nothing; with --json, how many\n"
+	    "nodes it went to.  Fails only if it went to none.", cmd_notify },
+	{ "peers",	"", "list the links to other nodes",
+	    "List the links of this node: ID, name, address, direction,\n"
+	    "state, round-trip time (last/average/minimum), uptime, and bytes\n"
+	    "and messages in and out.", cmd_peers },
 	{ "ping",	"NODE [--count N] [--size BYTES] [--interval MS]",
-	    "measure round trips to a node", "Send round trips to NODE over its link, each carrying BYTES of\n"
-	    "payload (default 0), and print each round-trip time.  --count\n"
-	    "defaults to 4 (0: until interrupted), --interval to 1000 ms.",
-	    cmd_ping },
+	    "measure round trips to a node",
+	    "Send round trips to NODE over its link, each carrying BYTES of\n"
+	    "payload (default 0), print each round-trip time, then a summary.\n"
+	    "--count defaults to 4 (0: until interrupted), --interval to\n"
+	    "1000 ms.", cmd_ping },
 	{ "publish",	"TOPIC [JSON]", "send an event to its subscribers",
 	    "Publish an event under TOPIC (1 to 64 of a-z 0-9 . _ -) to every\n"
 	    "client subscribed to a matching pattern, on any node.  JSON, one\n"
@@ -125,12 +130,14 @@ static const struct command commands[] = {
 	    "offer a command as a service",
 	    "Offer the service NAME and run COMMAND ARG ... METHOD ARGS for\n"
 	    "each call, where ARGS is the call's arguments as one JSON text.\n"
-	    "What the command prints is the result: its JSON value, or else a\n"
-	    "string.  A command that fails fails the call with UNKNOWN and what\n"
-	    "it wrote to standard error.  At most N commands run at once\n"
-	    "(default 4; up to 1024 more calls wait), each until the call's\n"
-	    "deadline.  Runs until SIGINT or SIGTERM; --verbose logs each call\n"
-	    "on standard error.", cmd_serve },
+	    "COMMAND is looked for in PATH, as the shell does; one that is not\n"
+	    "found or not executable is refused at once.  What the command\n"
+	    "prints is the result: its JSON value, or else a string.  A command\n"
+	    "that fails fails the call with UNKNOWN and what it wrote to\n"
+	    "standard error.  At most N commands run at once (default 4; up to\n"
+	    "1024 more calls wait), each until the call's deadline.  Runs\n"
+	    "until SIGINT or SIGTERM; --verbose logs each call on standard\n"
+	    "error.", cmd_serve },
 	{ "services",	"[--service NAME]", "list the services of every node",
 	    "List the services that local programs registered, on every live\n"
 	    "node of the mesh: service, group, and the node offering it.\n"
@@ -145,8 +152,9 @@ static const struct command commands[] = {
 	    "shows its count and sum.  With --json, every number with its\n"
 	    "type, help and histogram buckets.", cmd_stats },
 	{ "status",	"", "show this node's status",
-	    "Show the node's ID, name, version, uptime, mesh "
-	    "listen addresses,\nprocess ID, connected clients and number of linked peers.", cmd_status },
+	    "Show the node's ID, name, version, process ID, uptime, mesh\n"
+	    "listen addresses, connected clients, linked peers and live\n"
+	    "members.", cmd_status },
 	{ "subscribe",	"PATTERN [--count N]", "print the events of a pattern",
 	    "Subscribe to PATTERN, a topic, a prefix ending in \".*\" (\"a.*\"\n"
 	    "matches \"a.b\" and \"a.b.c\", not \"a\") or \"*\" (every topic), and\n"
@@ -168,8 +176,8 @@ static const struct command commands[] = {
 	    "32 tags.  set and unset need root or the daemon's user.", cmd_tags },
 	{ "topics",	"", "list the subscriptions of every node",
 	    "List the patterns that local programs subscribed to, on every\n"
-	    "live node of the mesh: pattern, and the name and ID of the node,\n"
-	    "marked local for this one.", cmd_topics },
+	    "live node of the mesh: pattern, and the ID and name of the node,\n"
+	    "marked (this node) for this one.", cmd_topics },
 };
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 
@@ -206,64 +214,100 @@ command_help(const struct command *c, FILE *f)
 	    c->name, *c->args ? " " : "", c->args, c->help);
 }
 
-/* Connects, or reports why not; exits with EXIT_NO_DAEMON on failure. */
-static struct peer *
+struct peer *
 connect_or_exit(const struct opts *o)
 {
 	struct peer_error	 err;
 	struct peer		*p;
 
 	if ((p = peer_open(o->socket, &err)) == NULL) {
-		fprintf(stderr, "peerctl: %s\n", err.message);
+		out_errx(err.code, "%s", err.message);
 		exit(err.code == PEER_UNAVAILABLE ? EXIT_NO_DAEMON : EXIT_FAILED);
 	}
 	return p;
 }
 
-/*
- * Reports a failed request.  Exit 3 only if the daemon itself went
- * away; an UNAVAILABLE answer about a remote node is an ordinary error.
- */
-static int
-fail(const struct peer *p, const struct peer_error *err)
+/* Exit 3 only if the daemon went away: UNAVAILABLE may be about a node. */
+int
+fail(const struct peer *p, const char *what, const struct peer_error *err)
 {
-	fprintf(stderr, "peerctl: %s: %s\n", peer_code_name(err->code),
-	    err->message);
+	out_fail(what, err, NULL, 0);
 	return peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
 }
 
-/* Prints an encoded CBOR result as indented JSON. */
-static int
+int
 print_json(const uint8_t *buf, size_t len)
 {
 	json_t	*j;
 
 	if ((j = cbor_to_json(buf, len)) == NULL) {
-		fprintf(stderr, "peerctl: peerd sent a result that is not "
-		    "valid CBOR\n");
+		out_errx(PEER_INTERNAL, "peerd sent a result that is not "
+		    "valid CBOR");
 		return EXIT_FAILED;
 	}
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
-	fputc('\n', stdout);
-	json_decref(j);
+	out_doc(j);
 	return EXIT_OK;
 }
 
-static void
-print_duration(uint64_t ms)
+bool
+opt_value(const char *cmd, int argc, char **argv, int k)
+{
+	if (k + 1 < argc)
+		return true;
+	out_errx(PEER_INVALID_ARGUMENT, "%s: %s needs a value", cmd, argv[k]);
+	return false;
+}
+
+bool
+opt_num(const char *cmd, int argc, char **argv, int *k, long long min,
+    long long max, long long *v)
+{
+	const char	*s;
+	char		*end;
+	long long	 n;
+
+	if (!opt_value(cmd, argc, argv, *k))
+		return false;
+	s = argv[*k + 1];
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || n < min ||
+	    n > max) {
+		out_errx(PEER_INVALID_ARGUMENT, "%s: %s: \"%s\" is not a whole "
+		    "number from %lld to %lld", cmd, argv[*k], s, min, max);
+		return false;
+	}
+	*v = n;
+	*k += 1;
+	return true;
+}
+
+int
+opt_unknown(const char *cmd, const char *arg)
+{
+	out_errx(PEER_INVALID_ARGUMENT, "%s: unknown option %s (see peerctl "
+	    "%s --help)", cmd, arg, cmd);
+	return EXIT_USAGE;
+}
+
+/* A duration as status and peers show it: 12.3s, 5m 7s, 2h 5m 7s, 3d 2h 5m. */
+static const char *
+fmt_duration(uint64_t ms, char *buf, size_t len)
 {
 	uint64_t	s = ms / 1000;
 
 	if (s >= 86400)
-		printf("%" PRIu64 "d %" PRIu64 "h %" PRIu64 "m\n", s / 86400,
-		    s % 86400 / 3600, s % 3600 / 60);
+		snprintf(buf, len, "%" PRIu64 "d %" PRIu64 "h %" PRIu64 "m",
+		    s / 86400, s % 86400 / 3600, s % 3600 / 60);
 	else if (s >= 3600)
-		printf("%" PRIu64 "h %" PRIu64 "m %" PRIu64 "s\n", s / 3600,
-		    s % 3600 / 60, s % 60);
+		snprintf(buf, len, "%" PRIu64 "h %" PRIu64 "m %" PRIu64 "s",
+		    s / 3600, s % 3600 / 60, s % 60);
 	else if (s >= 60)
-		printf("%" PRIu64 "m %" PRIu64 "s\n", s / 60, s % 60);
+		snprintf(buf, len, "%" PRIu64 "m %" PRIu64 "s", s / 60, s % 60);
 	else
-		printf("%" PRIu64 ".%01" PRIu64 "s\n", s, ms % 1000 / 100);
+		snprintf(buf, len, "%" PRIu64 ".%01" PRIu64 "s", s,
+		    ms % 1000 / 100);
+	return buf;
 }
 
 static int
@@ -274,6 +318,7 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	struct peer		*p;
 	uint8_t			*res;
 	size_t			 len, i;
+	char			 up[32];
 	int			 rc = EXIT_OK;
 
 	(void)argv;
@@ -282,20 +327,20 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	p = connect_or_exit(o);
 	if (o->json) {
 		if (peer_op(p, "status", NULL, 0, 0, 0, &res, &len, &err) == -1)
-			rc = fail(p, &err);
+			rc = fail(p, NULL, &err);
 		else {
 			rc = print_json(res, len);
 			free(res);
 		}
 	} else if (peer_status(p, &st, &err) == -1)
-		rc = fail(p, &err);
+		rc = fail(p, NULL, &err);
 	else {
 		printf("node      %s\n", st->node_id);
 		printf("name      %s\n", st->name);
 		printf("version   %s\n", st->version);
 		printf("pid       %" PRIu64 "\n", st->pid);
-		printf("uptime    ");
-		print_duration(st->uptime_ms);
+		printf("uptime    %s\n", fmt_duration(st->uptime_ms, up,
+		    sizeof(up)));
 		printf("listen   ");
 		for (i = 0; i < st->nlisten; i++)
 			printf(" %s", st->listen[i]);
@@ -320,13 +365,13 @@ run_op(const struct opts *o, const char *op, struct cbor_buf *body,
 	int			 rc;
 
 	if (body->failed) {
-		fprintf(stderr, "peerctl: out of memory\n");
+		out_errx(PEER_RESOURCE_EXHAUSTED, "out of memory");
 		return EXIT_FAILED;
 	}
 	p = connect_or_exit(o);
 	if (peer_op(p, op, body->data, body->len, nbody, timeout_ms, &res,
 	    &len, &err) == -1)
-		rc = fail(p, &err);
+		rc = fail(p, NULL, &err);
 	else {
 		rc = o->json || fn == NULL ? print_json(res, len) : fn(res, len);
 		free(res);
@@ -355,8 +400,7 @@ cmd_stats(const struct opts *o, int argc, char **argv)
 	return run_bare_op(o, argc, "stats", stats_print);
 }
 
-/* Text field of a result map, or "-". */
-static const char *
+const char *
 text_field(const struct cbor_field *f, int nf, const char *key, char *buf,
     size_t len)
 {
@@ -394,8 +438,7 @@ bool_field(const struct cbor_field *f, int nf, const char *key)
 	return b;
 }
 
-/* Starts it on the array under key in a result map; false if none. */
-static bool
+bool
 list_iter(const uint8_t *res, size_t len, const char *key,
     struct cbor_iter *it)
 {
@@ -415,15 +458,11 @@ open_list(const uint8_t *res, size_t len, const char *key,
 {
 	if (list_iter(res, len, key, it))
 		return true;
-	fprintf(stderr, "peerctl: malformed %s reply\n", key);
+	out_errx(PEER_INTERNAL, "malformed %s reply", key);
 	return false;
 }
 
-/*
- * The fields of the next map of a list, into f[CTL_FIELDS]; false at
- * the end.  Entries that are not maps are passed over.
- */
-static bool
+bool
 next_entry(struct cbor_iter *it, struct cbor_field *f, int *nf)
 {
 	const uint8_t	*item;
@@ -451,28 +490,9 @@ print_node(const char *verb, const uint8_t *res, size_t len)
 }
 
 static int
-print_connected(const uint8_t *res, size_t len)
-{
-	return print_node("linked to", res, len);
-}
-
-static int
 print_disconnected(const uint8_t *res, size_t len)
 {
 	return print_node("disconnected", res, len);
-}
-
-static int
-cmd_connect(const struct opts *o, int argc, char **argv)
-{
-	struct cbor_buf	body = { 0 };
-
-	if (argc != 2)
-		return -1;
-	cbor_put_text(&body, "addr");
-	cbor_put_text(&body, argv[1]);
-	/* The daemon bounds the attempt by its handshake_timeout. */
-	return run_op(o, "connect", &body, 1, 65000, print_connected);
 }
 
 static int
@@ -507,13 +527,13 @@ print_peers(const uint8_t *res, size_t len)
 	struct cbor_field	 f[CTL_FIELDS];
 	struct cbor_iter	 it;
 	char			 node[64], name[80], addr[300], dir[8], state[16];
-	char			 r1[32], r2[32], r3[32], rtt[100];
+	char			 r1[32], r2[32], r3[32], rtt[100], up[32];
 	bool			 ok;
 	int			 nf;
 
 	if (!open_list(res, len, "peers", &it))
 		return EXIT_FAILED;
-	printf("%-12s %-16s %-22s %-3s %-10s %-26s %-9s %s\n", "NODE", "NAME",
+	printf("%-12s %-16s %-22s %-3s %-10s %-26s %-10s %s\n", "NODE", "NAME",
 	    "ADDRESS", "DIR", "STATE", "RTT ms last/avg/min", "UPTIME",
 	    "IN/OUT bytes (msgs)");
 	while (next_entry(&it, f, &nf)) {
@@ -521,14 +541,15 @@ print_peers(const uint8_t *res, size_t len)
 		    fmt_rtt(f, nf, "rtt_us", r1, sizeof(r1)),
 		    fmt_rtt(f, nf, "rtt_avg_us", r2, sizeof(r2)),
 		    fmt_rtt(f, nf, "rtt_min_us", r3, sizeof(r3)));
-		printf("%-12.12s %-16s %-22s %-3s %-10s %-26s %-9" PRIu64 " "
+		printf("%-12.12s %-16s %-22s %-3s %-10s %-26s %-10s "
 		    "%" PRIu64 "/%" PRIu64 " (%" PRIu64 "/%" PRIu64 ")\n",
 		    text_field(f, nf, "node", node, sizeof(node)),
 		    text_field(f, nf, "name", name, sizeof(name)),
 		    text_field(f, nf, "addr", addr, sizeof(addr)),
 		    text_field(f, nf, "direction", dir, sizeof(dir)),
 		    text_field(f, nf, "state", state, sizeof(state)), rtt,
-		    uint_field(f, nf, "uptime_ms", &ok) / 1000,
+		    fmt_duration(uint_field(f, nf, "uptime_ms", &ok), up,
+		    sizeof(up)),
 		    uint_field(f, nf, "bytes_in", &ok),
 		    uint_field(f, nf, "bytes_out", &ok),
 		    uint_field(f, nf, "msgs_in", &ok),
@@ -542,116 +563,6 @@ cmd_peers(const struct opts *o, int argc, char **argv)
 {
 	(void)argv;
 	return run_bare_op(o, argc, "peers", print_peers);
-}
-
-static volatile sig_atomic_t	interrupted;
-
-static void
-on_interrupt(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
-/* Parses a whole decimal number no larger than max; -1 if it is not. */
-static long long
-parse_num(const char *s, long long max)
-{
-	char		*end;
-	long long	 v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoll(s, &end, 10);
-	return *end != '\0' || v > max ? -1 : v;
-}
-
-static int
-cmd_ping(const struct opts *o, int argc, char **argv)
-{
-	struct peer_error	 err;
-	struct cbor_buf		 body = { 0 };
-	struct cbor_field	 f[8];
-	struct peer		*p;
-	const char		*node = NULL;
-	uint8_t			*res;
-	size_t			 len;
-	long long		 count = 4, size = 0, interval = 1000, i;
-	uint64_t		 rtt, min = UINT64_MAX, max = 0, sum = 0;
-	unsigned		 ok = 0, lost = 0;
-	bool			 good;
-	int			 k, nf, rc = EXIT_OK;
-
-	for (k = 1; k < argc; k++) {
-		if (strcmp(argv[k], "--count") == 0 && k + 1 < argc)
-			count = parse_num(argv[++k], 1000000);
-		else if (strcmp(argv[k], "--size") == 0 && k + 1 < argc)
-			size = parse_num(argv[++k], 1ll << 30);
-		else if (strcmp(argv[k], "--interval") == 0 && k + 1 < argc)
-			interval = parse_num(argv[++k], 3600000);
-		else if (node == NULL && argv[k][0] != '-')
-			node = argv[k];
-		else
-			return -1;
-		if (count < 0 || size < 0 || interval < 0)
-			return -1;
-	}
-	if (node == NULL)
-		return -1;
-	p = connect_or_exit(o);
-	signal(SIGINT, on_interrupt);
-	for (i = 0; (count == 0 || i < count) && !interrupted; i++) {
-		if (i > 0)
-			usleep((useconds_t)interval * 1000);
-		if (interrupted)
-			break;
-		cbor_buf_reset(&body);
-		cbor_put_text(&body, "node");
-		cbor_put_text(&body, node);
-		cbor_put_text(&body, "size");
-		cbor_put_uint(&body, (uint64_t)size);
-		if (peer_op(p, "ping", body.data, body.len, 2, 10000, &res,
-		    &len, &err) == -1) {
-			if (err.code == PEER_DEADLINE_EXCEEDED) {
-				if (o->json)
-					printf("{\"seq\": %lld, \"error\": "
-					    "\"DEADLINE_EXCEEDED\"}\n", i + 1);
-				else
-					printf("no reply from %s: %s\n", node,
-					    err.message);
-				lost++;
-				continue;
-			}
-			rc = fail(p, &err);
-			goto done;
-		}
-		nf = cbor_scan_map(res, len, f, 8);
-		rtt = nf == -1 ? 0 : uint_field(f, nf, "rtt_us", &good);
-		free(res);
-		ok++;
-		sum += rtt;
-		min = rtt < min ? rtt : min;
-		max = rtt > max ? rtt : max;
-		if (o->json)
-			printf("{\"seq\": %lld, \"size\": %lld, \"rtt_us\": %"
-			    PRIu64 "}\n", i + 1, size, rtt);
-		else
-			printf("%lld bytes to %s: seq=%lld time=%" PRIu64 ".%03"
-			    PRIu64 " ms\n", size, node, i + 1, rtt / 1000,
-			    rtt % 1000);
-		fflush(stdout);
-	}
-	if (!o->json && ok > 0)
-		printf("%u sent, %u answered, rtt min/avg/max = %" PRIu64 ".%03"
-		    PRIu64 "/%" PRIu64 ".%03" PRIu64 "/%" PRIu64 ".%03" PRIu64
-		    " ms\n", ok + lost, ok, min / 1000, min % 1000,
-		    sum / ok / 1000, sum / ok % 1000, max / 1000, max % 1000);
-	if (ok == 0)
-		rc = EXIT_FAILED;
-done:
-	cbor_buf_free(&body);
-	peer_close(p);
-	return rc;
 }
 
 /* Joins a member's array of texts with commas into buf. */
@@ -785,13 +696,13 @@ run_members(const struct opts *o, struct cbor_buf *body, size_t nbody,
 	if (named == NULL)
 		return run_op(o, "members", body, nbody, 0, print_members);
 	if (body->failed) {
-		fprintf(stderr, "peerctl: out of memory\n");
+		out_errx(PEER_RESOURCE_EXHAUSTED, "out of memory");
 		return EXIT_FAILED;
 	}
 	p = connect_or_exit(o);
 	if (peer_op(p, "members", body->data, body->len, nbody, 0, &res, &len,
 	    &err) == -1)
-		rc = fail(p, &err);
+		rc = fail(p, NULL, &err);
 	else {
 		if (!keep_named(res, len, named, &kept))
 			rc = EXIT_FAILED;
@@ -819,7 +730,11 @@ cmd_members(const struct opts *o, int argc, char **argv)
 	int		 k, rc;
 
 	for (k = 1; k < argc; k++) {
-		if (strcmp(argv[k], "--group") == 0 && k + 1 < argc) {
+		if (strcmp(argv[k], "--group") == 0) {
+			if (!opt_value("members", argc, argv, k)) {
+				cbor_buf_free(&body);
+				return EXIT_USAGE;
+			}
 			cbor_put_text(&body, "group");
 			cbor_put_text(&body, argv[++k]);
 			n++;
@@ -827,24 +742,36 @@ cmd_members(const struct opts *o, int argc, char **argv)
 			cbor_put_text(&body, "hubs");
 			cbor_put_bool(&body, true);
 			n++;
-		} else if (strcmp(argv[k], "--state") == 0 && k + 1 < argc) {
+		} else if ((strcmp(argv[k], "--state") == 0 ||
+		    strcmp(argv[k], "--tag") == 0 ||
+		    strcmp(argv[k], "--name") == 0) &&
+		    !opt_value("members", argc, argv, k)) {
+			cbor_buf_free(&body);
+			return EXIT_USAGE;
+		} else if (strcmp(argv[k], "--state") == 0) {
 			cbor_put_text(&body, "state");
 			cbor_put_text(&body, argv[++k]);
 			n++;
-		} else if (strcmp(argv[k], "--tag") == 0 && k + 1 < argc) {
+		} else if (strcmp(argv[k], "--tag") == 0) {
 			if (ntags == MEMBERS_TAGS_MAX) {
-				fprintf(stderr, "peerctl: --tag: more than %d\n",
-				    MEMBERS_TAGS_MAX);
+				out_errx(PEER_INVALID_ARGUMENT, "--tag: more "
+				    "than %d", MEMBERS_TAGS_MAX);
 				cbor_buf_free(&body);
 				return EXIT_USAGE;
 			}
 			tags[ntags++] = argv[++k];
-		} else if (strcmp(argv[k], "--name") == 0 && k + 1 < argc &&
-		    name == NULL)
+		} else if (strcmp(argv[k], "--name") == 0) {
+			if (name != NULL) {
+				out_errx(PEER_INVALID_ARGUMENT, "members: "
+				    "--name given twice");
+				cbor_buf_free(&body);
+				return EXIT_USAGE;
+			}
 			name = argv[++k];
-		else {
+		} else {
 			cbor_buf_free(&body);
-			return -1;
+			return argv[k][0] == '-' ? opt_unknown("members", argv[k]) :
+			    -1;
 		}
 	}
 	if (ntags > 0) {
@@ -858,7 +785,7 @@ cmd_members(const struct opts *o, int argc, char **argv)
 		return run_members(o, &body, n, NULL);
 	if ((rc = regcomp(&re, name, REG_EXTENDED | REG_NOSUB)) != 0) {
 		regerror(rc, &re, why, sizeof(why));
-		fprintf(stderr, "peerctl: --name: %s: %s\n", name, why);
+		out_errx(PEER_INVALID_ARGUMENT, "--name: %s: %s", name, why);
 		cbor_buf_free(&body);
 		return EXIT_USAGE;
 	}
@@ -885,64 +812,6 @@ cmd_invite(const struct opts *o, int argc, char **argv)
 {
 	(void)argv;
 	return run_bare_op(o, argc, "invite", print_token);
-}
-
-static int
-cmd_join(const struct opts *o, int argc, char **argv)
-{
-	struct peer_error	 err;
-	struct peer_status	*st;
-	struct cbor_buf		 body = { 0 };
-	struct peer		*p;
-	uint8_t			*res;
-	size_t			 len;
-	const char		*token = NULL;
-	bool			 force = false;
-	int			 k, i, rc = EXIT_FAILED;
-
-	for (k = 1; k < argc; k++) {
-		if (strcmp(argv[k], "--force") == 0)
-			force = true;
-		else if (token == NULL)
-			token = argv[k];
-		else
-			return -1;
-	}
-	if (token == NULL)
-		return -1;
-	cbor_put_text(&body, "token");
-	cbor_put_text(&body, token);
-	cbor_put_text(&body, "force");
-	cbor_put_bool(&body, force);
-	p = connect_or_exit(o);
-	if (peer_op(p, "join", body.data, body.len, 2, 0, &res, &len,
-	    &err) == -1) {
-		rc = fail(p, &err);
-		goto done;
-	}
-	free(res);
-	/* The daemon dials in the background: wait a while for a link. */
-	for (i = 0; i < 100; i++) {
-		if (peer_status(p, &st, &err) == -1) {
-			rc = fail(p, &err);
-			goto done;
-		}
-		if (st->peers > 0) {
-			printf("joined: linked to %" PRIu64 " node%s\n",
-			    st->peers, st->peers == 1 ? "" : "s");
-			peer_status_free(st);
-			rc = EXIT_OK;
-			goto done;
-		}
-		peer_status_free(st);
-		usleep(100000);
-	}
-	fprintf(stderr, "peerctl: key stored, but no link after 10 s; the "
-	    "daemon keeps trying the token's addresses\n");
-done:
-	cbor_buf_free(&body);
-	peer_close(p);
-	return rc;
 }
 
 static int
@@ -975,307 +844,19 @@ cmd_services(const struct opts *o, int argc, char **argv)
 	struct cbor_buf	body = { 0 };
 	size_t		n = 0;
 
-	if (argc == 3 && strcmp(argv[1], "--service") == 0) {
+	if (argc >= 2 && strcmp(argv[1], "--service") == 0) {
+		if (!opt_value("services", argc, argv, 1))
+			return EXIT_USAGE;
+		if (argc != 3)
+			return -1;
 		cbor_put_text(&body, "service");
 		cbor_put_text(&body, argv[2]);
 		n = 1;
-	} else if (argc != 1)
+	} else if (argc >= 2 && argv[1][0] == '-')
+		return opt_unknown("services", argv[1]);
+	else if (argc != 1)
 		return -1;
 	return run_op(o, "services", &body, n, 0, print_services);
-}
-
-/* A call's outcome, copied out of the reply callback. */
-struct call_reply {
-	struct peer_error	 err;
-	bool			 failed;
-	uint8_t			*result;
-	size_t			 len;
-	uint8_t			*context;	/* NULL if none */
-	size_t			 contextlen;
-};
-
-static uint8_t *
-copy_item(const uint8_t *buf, size_t len)
-{
-	uint8_t	*p;
-
-	if ((p = malloc(len ? len : 1)) != NULL && len > 0)
-		memcpy(p, buf, len);
-	return p;
-}
-
-static void
-on_call_reply(struct peer *p, const struct peer_reply *r, void *arg)
-{
-	struct call_reply	*cr = arg;
-
-	(void)p;
-	if (r->error != NULL) {
-		cr->failed = true;
-		cr->err = *r->error;
-		if (r->context != NULL &&
-		    (cr->context = copy_item(r->context,
-		    r->context_len)) != NULL)
-			cr->contextlen = r->context_len;
-		return;
-	}
-	if (r->result == NULL)
-		return;
-	if ((cr->result = copy_item(r->result, r->result_len)) == NULL) {
-		cr->failed = true;
-		cr->err.code = PEER_RESOURCE_EXHAUSTED;
-		snprintf(cr->err.message, sizeof(cr->err.message),
-		    "out of memory");
-	} else
-		cr->len = r->result_len;
-}
-
-/* Prints one encoded item as JSON on one line; NULL prints null. */
-static int
-print_compact(FILE *f, const uint8_t *buf, size_t len)
-{
-	json_t	*j;
-
-	if (buf == NULL) {
-		fprintf(f, "null\n");
-		return EXIT_OK;
-	}
-	if ((j = cbor_to_json(buf, len)) == NULL) {
-		fprintf(stderr, "peerctl: peerd sent a result that is not "
-		    "valid CBOR\n");
-		return EXIT_FAILED;
-	}
-	json_dumpf(j, f, JSON_COMPACT | JSON_ENCODE_ANY);
-	fputc('\n', f);
-	json_decref(j);
-	return EXIT_OK;
-}
-
-/* An error's context: text as it is (a command's stderr), else JSON. */
-static void
-print_context(const struct opts *o, const uint8_t *buf, size_t len)
-{
-	const char	*s;
-	size_t		 n;
-
-	if (!o->json && cbor_read_text(buf, len, &s, &n)) {
-		print_safe(stderr, s, n, true);
-		if (n == 0 || s[n - 1] != '\n')
-			fputc('\n', stderr);
-	} else
-		(void)print_compact(stderr, buf, len);
-}
-
-/*
- * Prints the answers of call --all: as JSON, or one line each.  1 if
- * any is an error.
- */
-static int
-print_answers(const struct opts *o, const uint8_t *res, size_t len)
-{
-	struct cbor_field	 f[8], ef[8];
-	const struct cbor_field	*v, *e;
-	struct cbor_iter	 it;
-	const uint8_t		*item;
-	const char		*t;
-	size_t			 itemlen;
-	char			 name[80], node[64], code[32], msg[512];
-	int			 nf, nef, rc = EXIT_OK;
-
-	if (res == NULL || !cbor_array_iter(res, len, &it)) {
-		fprintf(stderr, "peerctl: malformed call reply\n");
-		return EXIT_FAILED;
-	}
-	if (o->json) {
-		if (print_compact(stdout, res, len) != EXIT_OK)
-			return EXIT_FAILED;
-		while (cbor_iter_next(&it, &item, &itemlen))
-			if ((nf = cbor_scan_map(item, itemlen, f, 8)) == -1 ||
-			    cbor_field_get(f, nf, "result") == NULL)
-				rc = EXIT_FAILED;
-		return rc;
-	}
-	while (cbor_iter_next(&it, &item, &itemlen)) {
-		if ((nf = cbor_scan_map(item, itemlen, f, 8)) == -1)
-			continue;
-		t = text_field(f, nf, "name", name, sizeof(name));
-		print_safe(stdout, t, strlen(t), false);
-		printf(" (%.12s): ", text_field(f, nf, "node", node,
-		    sizeof(node)));
-		if ((v = cbor_field_get(f, nf, "result")) != NULL) {
-			if (print_compact(stdout, v->val, v->vallen) != EXIT_OK)
-				rc = EXIT_FAILED;
-			continue;
-		}
-		rc = EXIT_FAILED;
-		if ((e = cbor_field_get(f, nf, "error")) == NULL ||
-		    (nef = cbor_scan_map(e->val, e->vallen, ef, 8)) == -1) {
-			printf("error\n");
-			continue;
-		}
-		printf("error ");
-		t = text_field(ef, nef, "code", code, sizeof(code));
-		print_safe(stdout, t, strlen(t), false);
-		printf(": ");
-		t = text_field(ef, nef, "message", msg, sizeof(msg));
-		print_safe(stdout, t, strlen(t), false);
-		putchar('\n');
-	}
-	return rc;
-}
-
-/* Service names as the daemon lists them; NULL on failure. */
-static char **
-service_names(struct peer *p, size_t *n, struct peer_error *err)
-{
-	struct cbor_field	 f[CTL_FIELDS];
-	const struct cbor_field	*v;
-	struct cbor_iter	 it;
-	uint8_t			*res;
-	const char		*s;
-	char			**names;
-	size_t			 len, sl;
-	int			 nf;
-
-	if (peer_op(p, "services", NULL, 0, 0, 0, &res, &len, err) == -1)
-		return NULL;
-	*n = 0;
-	names = NULL;
-	if (!list_iter(res, len, "services", &it) ||
-	    (names = calloc(it.items + 1, sizeof(*names))) == NULL)
-		goto done;
-	while (next_entry(&it, f, &nf)) {
-		if ((v = cbor_field_get(f, nf, "service")) == NULL ||
-		    !cbor_read_text(v->val, v->vallen, &s, &sl))
-			continue;
-		if ((names[*n] = strndup(s, sl)) != NULL)
-			(*n)++;
-	}
-done:
-	free(res);
-	if (names == NULL) {
-		err->code = PEER_INTERNAL;
-		snprintf(err->message, sizeof(err->message), "malformed "
-		    "services reply");
-	}
-	return names;
-}
-
-static void
-free_names(char **names, size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n && names != NULL; i++)
-		free(names[i]);
-	free(names);
-}
-
-static int
-cmd_call(const struct opts *o, int argc, char **argv)
-{
-	struct peer_call_opts	 co = { NULL, false, 0 };
-	struct peer_error	 err;
-	struct call_reply	 cr;
-	struct cbor_buf		 args = { 0 };
-	struct peer		*p;
-	const char		*word = NULL;
-	char			**names = NULL, **av, *service = NULL, msg[512];
-	size_t			 nnames = 0, slen;
-	uint64_t		 id;
-	int			 k, nargs = 0, rc = EXIT_FAILED;
-
-	if ((av = calloc((size_t)argc, sizeof(*av))) == NULL) {
-		fprintf(stderr, "peerctl: out of memory\n");
-		return EXIT_FAILED;
-	}
-	for (k = 1; k < argc; k++) {
-		if (strcmp(argv[k], "--to") == 0 && k + 1 < argc)
-			co.to = argv[++k];
-		else if (strcmp(argv[k], "--all") == 0)
-			co.all = true;
-		else if (strcmp(argv[k], "--timeout") == 0 && k + 1 < argc) {
-			co.timeout_ms = call_duration(argv[++k],
-			    CALL_TIMEOUT_MAX);
-			if (co.timeout_ms == -1) {
-				fprintf(stderr, "peerctl: call: --timeout: "
-				    "\"%s\" is not a duration from 1ms to "
-				    "24h\n", argv[k]);
-				free(av);
-				return EXIT_USAGE;
-			}
-		} else if (argv[k][0] == '-' && !isdigit((unsigned char)
-		    argv[k][1])) {
-			/* No JSON value starts so: an unknown option. */
-			free(av);
-			return -1;
-		} else if (word == NULL)
-			word = argv[k];
-		else
-			av[nargs++] = argv[k];
-	}
-	/* Known service names change where it splits, never whether. */
-	if (word == NULL || call_split(word, NULL, 0) == 0) {
-		free(av);
-		return -1;
-	}
-	if (nargs > 0 && call_args(av, nargs, &args, msg, sizeof(msg)) == -1) {
-		fprintf(stderr, "peerctl: call %s: %s\n", word, msg);
-		free(av);
-		cbor_buf_free(&args);
-		return EXIT_USAGE;
-	}
-	free(av);
-	if (args.failed) {
-		fprintf(stderr, "peerctl: out of memory\n");
-		return EXIT_FAILED;
-	}
-	p = connect_or_exit(o);
-	/* With one dot there is only one way to split. */
-	if (strchr(word, '.') != strrchr(word, '.') &&
-	    (names = service_names(p, &nnames, &err)) == NULL &&
-	    peer_fd(p) == -1) {
-		rc = fail(p, &err);
-		goto done;
-	}
-	if ((slen = call_split(word, (const char *const *)names,
-	    nnames)) == 0) {
-		fprintf(stderr, "peerctl: call: %s: not SERVICE.METHOD\n",
-		    word);
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	if ((service = strndup(word, slen)) == NULL) {
-		fprintf(stderr, "peerctl: out of memory\n");
-		goto done;
-	}
-	memset(&cr, 0, sizeof(cr));
-	if (peer_call(p, service, word + slen + 1, nargs > 0 ? args.data :
-	    NULL, args.len, &co, on_call_reply, &cr, &id, &err) == -1 ||
-	    peer_wait(p, id, &err) == -1) {
-		cr.failed = true;
-		cr.err = err;
-	}
-	if (cr.failed) {
-		fprintf(stderr, "peerctl: call %s: %s: ", word,
-		    peer_code_name(cr.err.code));
-		print_safe(stderr, cr.err.message, strlen(cr.err.message), false);
-		fputc('\n', stderr);
-		if (cr.context != NULL)
-			print_context(o, cr.context, cr.contextlen);
-		rc = peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
-	} else if (co.all)
-		rc = print_answers(o, cr.result, cr.len);
-	else
-		rc = print_compact(stdout, cr.result, cr.len);
-	free(cr.result);
-	free(cr.context);
-done:
-	free(service);
-	free_names(names, nnames);
-	cbor_buf_free(&args);
-	peer_close(p);
-	return rc;
 }
 
 static int
@@ -1285,6 +866,7 @@ cmd_serve(const struct opts *o, int argc, char **argv)
 	struct peer_error	 err;
 	struct peer		*p;
 	long long		 jobs;
+	char			 what[300];
 	int			 k, rc = EXIT_OK;
 
 	for (k = 1; k < argc; k++) {
@@ -1292,15 +874,20 @@ cmd_serve(const struct opts *o, int argc, char **argv)
 			k++;
 			break;
 		}
-		if (strcmp(argv[k], "--group") == 0 && k + 1 < argc)
+		if (strcmp(argv[k], "--group") == 0) {
+			if (!opt_value("serve", argc, argv, k))
+				return EXIT_USAGE;
 			c.group = argv[++k];
-		else if (strcmp(argv[k], "--jobs") == 0 && k + 1 < argc) {
-			if ((jobs = parse_num(argv[++k], SERVE_JOBS_MAX)) < 1)
-				return -1;
+		} else if (strcmp(argv[k], "--jobs") == 0) {
+			if (!opt_num("serve", argc, argv, &k, 1, SERVE_JOBS_MAX,
+			    &jobs))
+				return EXIT_USAGE;
 			c.jobs = (int)jobs;
 		} else if (strcmp(argv[k], "--verbose") == 0)
 			c.verbose = true;
-		else if (c.name == NULL && argv[k][0] != '-')
+		else if (argv[k][0] == '-')
+			return opt_unknown("serve", argv[k]);
+		else if (c.name == NULL)
 			c.name = argv[k];
 		else
 			return -1;
@@ -1310,14 +897,28 @@ cmd_serve(const struct opts *o, int argc, char **argv)
 		return -1;
 	c.argv = argv + k;
 	c.argc = argc - k;
+	/* Before registering: a command that cannot run fails every call. */
+	if (serve_find_command(c.argv[0], what, sizeof(what)) == -1) {
+		out_errx(PEER_INVALID_ARGUMENT, "serve %s: %s", c.name, what);
+		return EXIT_USAGE;
+	}
 	p = connect_or_exit(o);
 	if (serve_run(p, &c, &err) == -1) {
-		fprintf(stderr, "peerctl: serve %s: %s: %s\n", c.name,
-		    peer_code_name(err.code), err.message);
-		rc = peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
+		snprintf(what, sizeof(what), "serve %s", c.name);
+		rc = fail(p, what, &err);
 	}
 	peer_close(p);
 	return rc;
+}
+
+static uint8_t *
+copy_item(const uint8_t *buf, size_t len)
+{
+	uint8_t	*p;
+
+	if ((p = malloc(len ? len : 1)) != NULL && len > 0)
+		memcpy(p, buf, len);
+	return p;
 }
 
 /* The outcome of a publish, copied out of the reply callback. */
@@ -1363,22 +964,22 @@ cmd_publish(const struct opts *o, int argc, char **argv)
 	if (argc == 3) {
 		if ((j = json_loadb(argv[2], strlen(argv[2]), JSON_DECODE_ANY |
 		    JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je)) == NULL) {
-			fprintf(stderr, "peerctl: publish: data is not JSON: "
-			    "%s\n", je.text);
+			out_errx(PEER_INVALID_ARGUMENT, "publish: data is not "
+			    "JSON: %s", je.text);
 			return EXIT_USAGE;
 		}
 		/* The request map holds it: one level of the limit. */
 		rc = json_to_cbor(j, CBOR_SCAN_DEPTH - 2, &data);
 		json_decref(j);
 		if (rc == -1) {
-			fprintf(stderr, "peerctl: publish: data nests more "
-			    "than %d arrays and objects\n",
+			out_errx(PEER_INVALID_ARGUMENT, "publish: data nests "
+			    "more than %d arrays and objects",
 			    CBOR_SCAN_DEPTH - 2);
 			cbor_buf_free(&data);
 			return EXIT_USAGE;
 		}
 		if (data.failed) {
-			fprintf(stderr, "peerctl: out of memory\n");
+			out_errx(PEER_RESOURCE_EXHAUSTED, "out of memory");
 			return EXIT_FAILED;
 		}
 	}
@@ -1391,7 +992,7 @@ cmd_publish(const struct opts *o, int argc, char **argv)
 		pr.err = err;
 	}
 	if (pr.err.code != PEER_OK)
-		rc = fail(p, &pr.err);
+		rc = fail(p, "publish", &pr.err);
 	else
 		rc = o->json ? print_json(pr.result, pr.len) : EXIT_OK;
 	free(pr.result);
@@ -1409,12 +1010,17 @@ cmd_subscribe(const struct opts *o, int argc, char **argv)
 	long long		 n;
 	int			 k, rc = EXIT_OK;
 
+	char			 what[300];
+
 	for (k = 1; k < argc; k++) {
-		if (strcmp(argv[k], "--count") == 0 && k + 1 < argc) {
-			if ((n = parse_num(argv[++k], 1000000000)) < 1)
-				return -1;
+		if (strcmp(argv[k], "--count") == 0) {
+			if (!opt_num("subscribe", argc, argv, &k, 1,
+			    1000000000, &n))
+				return EXIT_USAGE;
 			c.count = (unsigned long)n;
-		} else if (c.pattern == NULL && argv[k][0] != '-')
+		} else if (argv[k][0] == '-')
+			return opt_unknown("subscribe", argv[k]);
+		else if (c.pattern == NULL)
 			c.pattern = argv[k];
 		else
 			return -1;
@@ -1423,9 +1029,8 @@ cmd_subscribe(const struct opts *o, int argc, char **argv)
 		return -1;
 	p = connect_or_exit(o);
 	if (event_run(p, &c, &err) == -1) {
-		fprintf(stderr, "peerctl: subscribe %s: %s: %s\n", c.pattern,
-		    peer_code_name(err.code), err.message);
-		rc = peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
+		snprintf(what, sizeof(what), "subscribe %s", c.pattern);
+		rc = fail(p, what, &err);
 	}
 	peer_close(p);
 	return rc;
@@ -1443,15 +1048,17 @@ print_topics(const uint8_t *res, size_t len)
 
 	if (!open_list(res, len, "topics", &it))
 		return EXIT_FAILED;
+	printf("%-24s %-12s %s\n", "PATTERN", "NODE", "NAME");
 	while (next_entry(&it, f, &nf)) {
 		l = bool_field(f, nf, "local");
 		t = text_field(f, nf, "topic", topic, sizeof(topic));
 		print_safe(stdout, t, strlen(t), false);
-		putchar(' ');
+		printf("%*s %-12.12s ", t != NULL && strlen(t) < 24 ?
+		    (int)(24 - strlen(t)) : 0, "", text_field(f, nf, "node",
+		    node, sizeof(node)));
 		t = text_field(f, nf, "name", name, sizeof(name));
 		print_safe(stdout, t, strlen(t), false);
-		printf(" (%.12s)%s\n", text_field(f, nf, "node", node,
-		    sizeof(node)), l ? " local" : "");
+		printf("%s\n", l ? " (this node)" : "");
 	}
 	return EXIT_OK;
 }
@@ -1461,6 +1068,36 @@ cmd_topics(const struct opts *o, int argc, char **argv)
 {
 	(void)argv;
 	return run_bare_op(o, argc, "topics", print_topics);
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int
+cmd_help(const struct opts *o, int argc, char **argv)
+{
+	const struct command	*c;
+
+	(void)o;
+	if (argc == 1)
+		usage(EXIT_OK);
+	if (argc != 2)
+		return -1;
+	if ((c = find_command(argv[1])) == NULL) {
+		out_errx(PEER_INVALID_ARGUMENT, "unknown command: %s (see "
+		    "peerctl --help)", argv[1]);
+		return EXIT_USAGE;
+	}
+	command_help(c, stdout);
+	return EXIT_OK;
 }
 
 static int
@@ -1478,7 +1115,7 @@ print_tags(const uint8_t *res, size_t len)
 	    (ntf = cbor_scan_map(v->val, v->vallen, tf, 64)) == -1 ||
 	    ((v = cbor_field_get(top, ntop, "set")) != NULL &&
 	    (nrt = cbor_scan_map(v->val, v->vallen, rt, 64)) == -1)) {
-		fprintf(stderr, "peerctl: malformed tags reply\n");
+		out_errx(PEER_INTERNAL, "malformed tags reply");
 		return EXIT_FAILED;
 	}
 	printf("%-24s %-8s %s\n", "KEY", "SOURCE", "VALUE");
@@ -1522,8 +1159,8 @@ cmd_tags(const struct opts *o, int argc, char **argv)
 			continue;
 		}
 		if ((eq = strchr(argv[k], '=')) == NULL) {
-			fprintf(stderr, "peerctl: tags set: %s is not "
-			    "KEY=VALUE\n", argv[k]);
+			out_errx(PEER_INVALID_ARGUMENT, "tags set: %s is not "
+			    "KEY=VALUE", argv[k]);
 			cbor_buf_free(&body);
 			return EXIT_USAGE;
 		}
@@ -1537,17 +1174,48 @@ static int
 cmd_id(const struct opts *o, int argc, char **argv)
 {
 	struct peer	*p;
+	json_t		*j;
 
 	(void)argv;
 	if (argc != 1)
 		return -1;
 	p = connect_or_exit(o);
-	if (o->json)
-		printf("{\"node\": \"%s\"}\n", peer_node_id(p));
-	else
+	if (o->json) {
+		if ((j = json_object()) != NULL)
+			json_object_set_new(j, "node",
+			    json_string(peer_node_id(p)));
+		out_doc(j);
+	} else
 		printf("%s\n", peer_node_id(p));
 	peer_close(p);
 	return EXIT_OK;
+}
+
+/* The usage line of c, on stderr: its arguments were not right. */
+static void
+command_usage(const struct command *c)
+{
+	char	args[256];
+	size_t	i, n = 0;
+
+	/* One line: the continuation lines of args joined. */
+	for (i = 0; c->args[i] != '\0' && n + 1 < sizeof(args); i++) {
+		if (c->args[i] == '\n') {
+			while (c->args[i + 1] == ' ')
+				i++;
+			args[n++] = ' ';
+		} else
+			args[n++] = c->args[i];
+	}
+	args[n] = '\0';
+	if (out_json())
+		out_errx(PEER_INVALID_ARGUMENT, "usage: peerctl %s%s%s (see "
+		    "peerctl %s --help)", c->name, n > 0 ? " " : "", args,
+		    c->name);
+	else
+		fprintf(stderr, "usage: peerctl [-s socket] [--json] %s%s%s\n"
+		    "(see peerctl %s --help)\n", c->name, n > 0 ? " " : "",
+		    args, c->name);
 }
 
 int
@@ -1560,11 +1228,13 @@ main(int argc, char *argv[])
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const struct command	*c = NULL;
+	const struct command	*c;
 	struct opts		 o = { NULL, false };
 	size_t			 i;
 	int			 ch, rc;
 
+	/* Our own messages: "peerctl:", not argv[0], as everywhere. */
+	opterr = 0;
 	/* "+": options after the command belong to the command. */
 	while ((ch = getopt_long(argc, argv, "+s:jVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -1573,6 +1243,7 @@ main(int argc, char *argv[])
 			break;
 		case 'j':
 			o.json = true;
+			out_set_json(true);
 			break;
 		case 'V':
 			printf("peerctl %s\n", PEERCTL_VERSION);
@@ -1580,27 +1251,26 @@ main(int argc, char *argv[])
 		case 'h':
 			usage(EXIT_OK);
 		default:
-			usage(EXIT_USAGE);
+			if (optopt == 's' || (optopt == 0 &&
+			    strncmp(argv[optind - 1], "--socket", 8) == 0))
+				out_errx(PEER_INVALID_ARGUMENT, "%s needs a "
+				    "value", argv[optind - 1]);
+			else if (optopt != 0)
+				out_errx(PEER_INVALID_ARGUMENT, "unknown option "
+				    "-%c (see peerctl --help)", optopt);
+			else
+				out_errx(PEER_INVALID_ARGUMENT, "unknown option "
+				    "%s (see peerctl --help)", argv[optind - 1]);
+			return EXIT_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
 		usage(EXIT_USAGE);
-	if (strcmp(argv[0], "help") == 0) {
-		if (argc == 1)
-			usage(EXIT_OK);
-		argv++;
-		argc--;
-		argv[1] = "--help";
-		argc = 2;
-	}
-	for (i = 0; i < NCOMMANDS; i++)
-		if (strcmp(argv[0], commands[i].name) == 0)
-			c = &commands[i];
-	if (c == NULL) {
-		fprintf(stderr, "peerctl: unknown command: %s (see peerctl "
-		    "--help)\n", argv[0]);
+	if ((c = find_command(argv[0])) == NULL) {
+		out_errx(PEER_INVALID_ARGUMENT, "unknown command: %s (see "
+		    "peerctl --help)", argv[0]);
 		return EXIT_USAGE;
 	}
 	/*
@@ -1618,6 +1288,7 @@ main(int argc, char *argv[])
 		if (strcmp(argv[i], "--json") == 0 ||
 		    strcmp(argv[i], "-j") == 0) {
 			o.json = true;
+			out_set_json(true);
 			memmove(&argv[i], &argv[i + 1],
 			    (size_t)(argc - (int)i) * sizeof(char *));
 			argc--;
@@ -1625,7 +1296,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if ((rc = c->fn(&o, argc, argv)) == -1) {
-		command_help(c, stderr);
+		command_usage(c);
 		return EXIT_USAGE;
 	}
 	return rc;

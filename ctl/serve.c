@@ -6,12 +6,14 @@
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +29,7 @@
 #include "cbor_buf.h"
 #include "cbor_json.h"
 #include "cbor_scan.h"
+#include "out.h"
 #include "peer.h"
 #include "serve.h"
 
@@ -107,6 +110,61 @@ vlog(const struct serve *s, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* Whether path is an executable file: 0, or an errno value. */
+static int
+runnable(const char *path)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1)
+		return errno;
+	if (!S_ISREG(st.st_mode))
+		return EACCES;
+	return access(path, X_OK) == -1 ? errno : 0;
+}
+
+int
+serve_find_command(const char *cmd, char *why, size_t len)
+{
+	const char	*path, *dir, *end;
+	char		 full[PATH_MAX];
+	int		 e, first = ENOENT;
+
+	if (*cmd == '\0') {
+		snprintf(why, len, "empty command");
+		return -1;
+	}
+	if (strchr(cmd, '/') != NULL) {
+		if ((e = runnable(cmd)) == 0)
+			return 0;
+		snprintf(why, len, "%s: %s", cmd, e == ENOENT ?
+		    "no such file" : e == EACCES ? "not an executable file" :
+		    strerror(e));
+		return -1;
+	}
+	if ((path = getenv("PATH")) == NULL)
+		path = "/bin:/usr/bin";
+	for (dir = path;; dir = end + 1) {
+		if ((end = strchr(dir, ':')) == NULL)
+			end = dir + strlen(dir);
+		/* An empty entry is the current directory, as for execvp. */
+		if (snprintf(full, sizeof(full), "%.*s%s%s", (int)(end - dir),
+		    dir, end == dir ? "" : "/", cmd) < (int)sizeof(full)) {
+			if ((e = runnable(full)) == 0)
+				return 0;
+			/* execvp reports a file found but not runnable. */
+			if (e != ENOENT && e != ENOTDIR && first == ENOENT)
+				first = e;
+		}
+		if (*end == '\0')
+			break;
+	}
+	snprintf(why, len, "%s: %s", cmd, first == ENOENT ?
+	    "command not found in PATH" : first == EACCES ?
+	    "found in PATH, but not an executable file" : strerror(first));
+	return -1;
 }
 
 void
@@ -787,15 +845,15 @@ serve_run(struct peer *p, const struct serve_conf *conf,
 			/* Reconnecting is on: this fails only in callbacks. */
 			(void)peer_dispatch(p, NULL);
 		if (up && peer_fd(p) == -1) {
-			fprintf(stderr, "peerctl: serve %s: connection to "
-			    "peerd lost; reconnecting\n", conf->name);
+			out_errx(PEER_UNAVAILABLE, "serve %s: connection to "
+			    "peerd lost; reconnecting", conf->name);
 			/*
 			 * The daemon failed these calls; after a restart
 			 * it numbers calls anew, so late answers could
 			 * reach the wrong ones.
 			 */
 			serve_drop(&s, NULL);
-		} else if (!up && peer_fd(p) != -1)
+		} else if (!up && peer_fd(p) != -1 && !out_json())
 			fprintf(stderr, "peerctl: serve %s: reconnected\n",
 			    conf->name);
 		up = peer_fd(p) != -1;

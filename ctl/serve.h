@@ -42,6 +42,12 @@ int	serve_run(struct peer *p, const struct serve_conf *conf,
  * too deeply to be sent.
  */
 int	serve_result(const char *out, size_t len, struct cbor_buf *b);
+/*
+ * Whether cmd can be run as execvp would find it: a path with a slash
+ * as it is, else the first match in PATH (unset: /bin:/usr/bin), which
+ * must be an executable file.  0, or -1 with why filled in.
+ */
+int	serve_find_command(const char *cmd, char *why, size_t len);
 /* Text if s is UTF-8, else bytes. */
 void	serve_text(const char *s, size_t len, struct cbor_buf *b);
 

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "cbor_json.h"
+#include "out.h"
 #include "stats.h"
 
 #define LABELS_MAX	512	/* bytes of one sample's labels, as shown */
@@ -113,7 +114,7 @@ stats_print(const uint8_t *res, size_t len)
 	json_t		*top;
 
 	if ((top = cbor_to_json(res, len)) == NULL || !json_is_object(top)) {
-		fprintf(stderr, "peerctl: malformed stats reply\n");
+		out_errx(PEER_INTERNAL, "malformed stats reply");
 		json_decref(top);
 		return 1;
 	}

@@ -158,23 +158,10 @@ struct peer_status {
  * is the provider's result item, or with all set an array with one map
  * per provider: {"node", "name", and "result" or "error"}.
  */
-/*
- * One provider's answer to a call with all, as it comes: its map of the
- * array, encoded.  Valid only during the callback; id is the call's.
- */
-typedef void	 peer_answer_fn(struct peer *, uint64_t id,
-		    const uint8_t *entry, size_t len, void *arg);
 struct peer_call_opts {
 	const char	*to;		/* node name, ID prefix or group */
 	bool		 all;		/* every provider answers */
 	int		 timeout_ms;	/* <= 0: PEER_TIMEOUT_DEFAULT */
-	/*
-	 * With all, for peer_call (the others ignore it), if not NULL: each
-	 * answer goes to each(each_arg) as it comes, before fn, and the
-	 * result is then a map {"answers": count}.
-	 */
-	peer_answer_fn	*each;
-	void		*each_arg;
 };
 /* libpeer waits this much longer, so the daemon's verdict comes first. */
 #define PEER_CALL_MARGIN	1000	/* ms */
@@ -190,6 +177,23 @@ int		 peer_call(struct peer *, const char *service,
 		    const char *method, const void *args, size_t argslen,
 		    const struct peer_call_opts *, peer_reply_fn *fn, void *arg,
 		    uint64_t *id, struct peer_error *err);
+/*
+ * One provider's answer to a call of peer_call_each, as it comes: its
+ * map of the array, encoded.  Valid only during the callback; id is
+ * the call's.
+ */
+typedef void	 peer_answer_fn(struct peer *, uint64_t id,
+		    const uint8_t *entry, size_t len, void *arg);
+/*
+ * As peer_call with all set, but each provider's answer goes to
+ * each(each_arg) as it comes, before fn; the result fn gets is then a
+ * map {"answers": count}.
+ */
+int		 peer_call_each(struct peer *, const char *service,
+		    const char *method, const void *args, size_t argslen,
+		    const struct peer_call_opts *, peer_answer_fn *each,
+		    void *each_arg, peer_reply_fn *fn, void *arg, uint64_t *id,
+		    struct peer_error *err);
 /* Synchronous call: as peer_op (an error's context is not kept). */
 int		 peer_call_sync(struct peer *, const char *service,
 		    const char *method, const void *args, size_t argslen,

@@ -17,18 +17,17 @@
 /*
  * Encodes the keys of a call or notify request into b as one map, and
  * sets *skip to the length of its head: the entries follow it, *n of
- * them.  Sets *timeout to the request's own timeout.  each: ask for
- * each answer of a fan-out as it comes, if o has a function for them.
+ * them.  Sets *timeout to the request's own timeout.  progress: ask
+ * for each answer of a fan-out as it comes.
  */
 static int
 call_body(struct cbor_buf *b, const char *service, const char *method,
     const void *args, size_t argslen, const struct peer_call_opts *o,
-    bool each, size_t *skip, size_t *n, int *timeout,
+    bool progress, size_t *skip, size_t *n, int *timeout,
     struct peer_error *err)
 {
 	static const struct peer_call_opts	none;
 	int					t;
-	bool					progress;
 
 	if (o == NULL)
 		o = &none;
@@ -46,7 +45,6 @@ call_body(struct cbor_buf *b, const char *service, const char *method,
 	t = o->timeout_ms > 0 ? o->timeout_ms : PEER_TIMEOUT_DEFAULT;
 	*timeout = t > INT_MAX - PEER_CALL_MARGIN ? INT_MAX :
 	    t + PEER_CALL_MARGIN;
-	progress = each && o->all && o->each != NULL;
 	*n = 3 + (args != NULL) + (o->to != NULL) + o->all + progress;
 	cbor_put_map(b, *n);
 	*skip = b->len;
@@ -92,16 +90,37 @@ peer_call(struct peer *p, const char *service, const char *method,
 {
 	struct cbor_buf	b = { 0 };
 	size_t		skip, n;
-	uint64_t	rid;
 	int		timeout, r = -1;
 
-	if (call_body(&b, service, method, args, argslen, o, true, &skip, &n,
-	    &timeout, err) == 0 &&
+	if (call_body(&b, service, method, args, argslen, o, false, &skip,
+	    &n, &timeout, err) == 0)
+		r = peer_request(p, "call", b.data + skip, b.len - skip, n,
+		    timeout, fn, arg, id, err);
+	cbor_buf_free(&b);
+	return r;
+}
+
+int
+peer_call_each(struct peer *p, const char *service, const char *method,
+    const void *args, size_t argslen, const struct peer_call_opts *o,
+    peer_answer_fn *each, void *each_arg, peer_reply_fn *fn, void *arg,
+    uint64_t *id, struct peer_error *err)
+{
+	struct peer_call_opts	all = { NULL, true, 0 };
+	struct cbor_buf		b = { 0 };
+	size_t			skip, n;
+	uint64_t		rid;
+	int			timeout, r = -1;
+
+	if (o != NULL)
+		all = *o;
+	all.all = true;
+	if (call_body(&b, service, method, args, argslen, &all, true, &skip,
+	    &n, &timeout, err) == 0 &&
 	    (r = peer_request(p, "call", b.data + skip, b.len - skip, n,
 	    timeout, fn, arg, &rid, err)) == 0) {
 		/* Gone already if the connection failed while sending. */
-		if (o != NULL && o->all && o->each != NULL)
-			peer_pending_each(p, rid, o->each, o->each_arg);
+		peer_pending_each(p, rid, each, each_arg);
 		if (id != NULL)
 			*id = rid;
 	}
