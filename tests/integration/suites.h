@@ -17,6 +17,7 @@ Suite	*lifecycle_suite(void);
 Suite	*membership_suite(void);
 Suite	*metrics_suite(void);
 Suite	*calls_suite(void);
+Suite	*cli_suite(void);
 Suite	*events_suite(void);
 Suite	*handlers_suite(void);
 Suite	*mesh_suite(void);
