@@ -166,6 +166,10 @@ cmd_connect(const struct opts *o, int argc, char **argv)
 			printf("linked to %s (%s)\n", text_field(f, nf, "name",
 			    name, sizeof(name)), text_field(f, nf, "node",
 			    node, sizeof(node)));
+		else {
+			out_errx(PEER_INTERNAL, "malformed connect reply");
+			rc = EXIT_FAILED;
+		}
 		free(res);
 	}
 	cbor_buf_free(&body);

@@ -6,13 +6,10 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <regex.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -1266,6 +1263,11 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc == 0 && out_json()) {
+		out_errx(PEER_INVALID_ARGUMENT, "no command (see peerctl "
+		    "--help)");
+		return EXIT_USAGE;
+	}
 	if (argc == 0)
 		usage(EXIT_USAGE);
 	if ((c = find_command(argv[0])) == NULL) {
