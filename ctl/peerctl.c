@@ -192,7 +192,7 @@ usage(int status)
 "  -s, --socket PATH  peerd's control socket (default $PEERD_SOCKET, else\n"
 "                     $XDG_RUNTIME_DIR/peerd.sock if it exists, else\n"
 "                     /run/peerd/peerd.sock)\n"
-"  -j, --json         print results as JSON\n"
+"  -j, --json         print results and errors as JSON\n"
 "  -V, --version      print the version and exit\n"
 "  -h, --help         print this help, or a command's with COMMAND --help\n"
 "\ncommands:\n");

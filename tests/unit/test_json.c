@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_json.c: peerctl's JSON and CBOR conversions, and the pieces of
- * peerctl call and serve that do not talk to peerd.
+ * peerctl call and serve that do not talk to peerd (serve's search of
+ * PATH for its command among them).
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <jansson.h>
@@ -284,6 +288,47 @@ START_TEST(test_serve_text)
 }
 END_TEST
 
+/* A command is found as execvp would find it, or refused with why. */
+START_TEST(test_serve_find_command)
+{
+	char	dir[] = "/tmp/peerctl-path-XXXXXX", path[256], why[512];
+	char	*old = getenv("PATH") != NULL ? strdup(getenv("PATH")) : NULL;
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/plain", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fclose(f);
+	ck_assert_int_eq(serve_find_command("/bin/sh", why, sizeof(why)), 0);
+	ck_assert_int_eq(serve_find_command("/nonexistent/cmd", why,
+	    sizeof(why)), -1);
+	ck_assert_str_eq(why, "/nonexistent/cmd: no such file");
+	ck_assert_int_eq(serve_find_command(path, why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "not an executable file") != NULL, "%s", why);
+	ck_assert_int_eq(serve_find_command(dir, why, sizeof(why)), -1);
+	/* PATH is searched; a file found there must be executable. */
+	snprintf(path, sizeof(path), "/nonexistent:%s:/bin", dir);
+	setenv("PATH", path, 1);
+	ck_assert_int_eq(serve_find_command("sh", why, sizeof(why)), 0);
+	ck_assert_int_eq(serve_find_command("plain", why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "plain: found in PATH, but not an "
+	    "executable file") != NULL, "%s", why);
+	ck_assert_int_eq(serve_find_command("no-such-command-here", why,
+	    sizeof(why)), -1);
+	ck_assert_str_eq(why, "no-such-command-here: command not found in "
+	    "PATH");
+	ck_assert_int_eq(serve_find_command("", why, sizeof(why)), -1);
+	if (old != NULL)
+		setenv("PATH", old, 1);
+	else
+		unsetenv("PATH");
+	free(old);
+	snprintf(path, sizeof(path), "%s/plain", dir);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *
 json_suite(void)
 {
@@ -300,6 +345,7 @@ json_suite(void)
 	tcase_add_test(tc, test_call_args);
 	tcase_add_test(tc, test_serve_result);
 	tcase_add_test(tc, test_serve_text);
+	tcase_add_test(tc, test_serve_find_command);
 	suite_add_tcase(s, tc);
 	return s;
 }

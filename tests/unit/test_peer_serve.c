@@ -604,6 +604,120 @@ START_TEST(test_calls)
 }
 END_TEST
 
+/* An "answer" message of call id: {"node": node, "result": 1}. */
+static void
+put_answer(struct cbor_buf *b, uint64_t id, const char *node)
+{
+	size_t	start = ctl_frame_begin(b);
+
+	cbor_put_map(b, 3);
+	cbor_put_text(b, "op");
+	cbor_put_text(b, "answer");
+	cbor_put_text(b, "call");
+	cbor_put_uint(b, id);
+	cbor_put_text(b, "answer");
+	cbor_put_map(b, 2);
+	cbor_put_text(b, "node");
+	cbor_put_text(b, node);
+	cbor_put_text(b, "result");
+	cbor_put_uint(b, 1);
+	ctl_frame_end(b, start, 1 << 20);
+}
+
+static void
+script_call_each(struct fake *f)
+{
+	struct cbor_buf	b = { 0 };
+	bool		ok;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	FCHECK(f, fake_recv(f) && op_is(f, "call") &&
+	    text_is(f, "service", "calc") && item_is(f, "all", B(0xf5), 1) &&
+	    item_is(f, "progress", B(0xf5), 1));
+	/* For a request not in flight: ignored. */
+	put_answer(&b, f->m.id + 100, "other");
+	put_answer(&b, f->m.id, "n1");
+	put_answer(&b, f->m.id, "n2");
+	put_result(&b, f->m.id, B(0xa1, 0x67, 'a', 'n', 's', 'w', 'e', 'r',
+	    's', 0x02), 10);
+	/* peer_call asks for no progress, with or without all. */
+	FCHECK(f, fake_send(f, &b));
+	FCHECK(f, fake_recv(f) && op_is(f, "call") &&
+	    item_is(f, "all", B(0xf5), 1) && item_is(f, "progress", NULL, 0));
+	put_result(&b, f->m.id, B(0x80), 1);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	FCHECK(f, ok);
+}
+
+struct answers {
+	char	nodes[8];	/* the last letter of each node, in order */
+	size_t	n;
+	bool	after_reply;	/* an answer came after the reply */
+	bool	replied;
+};
+
+static void
+count_answer(struct peer *p, uint64_t id, const uint8_t *entry, size_t len,
+    void *arg)
+{
+	struct answers		*a = arg;
+	struct cbor_field	 f[4];
+	const struct cbor_field	*v;
+	const char		*s;
+	size_t			 n;
+	int			 nf;
+
+	(void)p;
+	(void)id;
+	if (a->replied)
+		a->after_reply = true;
+	if ((nf = cbor_scan_map(entry, len, f, 4)) != -1 &&
+	    (v = cbor_field_get(f, nf, "node")) != NULL &&
+	    cbor_read_text(v->val, v->vallen, &s, &n) && n > 0 &&
+	    a->n < sizeof(a->nodes) - 1)
+		a->nodes[a->n++] = s[n - 1];
+}
+
+static void
+answers_done(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct answers	*a = arg;
+
+	(void)p;
+	(void)r;
+	a->replied = true;
+}
+
+/* peer_call_each: each answer to its function, before the reply. */
+START_TEST(test_call_each)
+{
+	struct peer_call_opts	 opts = { NULL, true, 1000 };
+	struct fake		 f;
+	struct peer		*p;
+	struct peer_error	 err;
+	struct answers		 a;
+	uint64_t		 id;
+
+	fake_start(&f, "each", script_call_each);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(peer_call_each(p, "calc", "add", NULL, 0, NULL,
+	    count_answer, &a, answers_done, &a, &id, &err), 0);
+	ck_assert_int_eq(peer_wait(p, id, &err), 0);
+	ck_assert(a.replied && !a.after_reply);
+	ck_assert_str_eq(a.nodes, "12");
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(peer_call(p, "calc", "add", NULL, 0, &opts,
+	    answers_done, &a, &id, &err), 0);
+	ck_assert_int_eq(peer_wait(p, id, &err), 0);
+	ck_assert(a.replied && a.n == 0);
+	fake_finish(&f);
+	peer_close(p);
+}
+END_TEST
+
 static void
 script_reconnect(struct fake *f)
 {
@@ -720,6 +834,7 @@ peer_serve_suite(void)
 	tcase_add_test(tc, test_serve);
 	tcase_add_test(tc, test_invoke_malformed);
 	tcase_add_test(tc, test_calls);
+	tcase_add_test(tc, test_call_each);
 	tcase_add_test(tc, test_reconnect);
 	suite_add_tcase(s, tc);
 	return s;
