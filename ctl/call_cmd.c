@@ -36,6 +36,7 @@ struct call_reply {
 	size_t			 len;
 	uint8_t			*context;	/* NULL if none */
 	size_t			 contextlen;
+	bool			 done;		/* the callback ran */
 	unsigned		 answers;	/* of a fan-out, printed */
 	bool			 any_error;	/* among them */
 };
@@ -201,6 +202,7 @@ on_call_reply(struct peer *p, const struct peer_reply *r, void *arg)
 	struct call_reply	*cr = arg;
 
 	(void)p;
+	cr->done = true;
 	if (r->error != NULL) {
 		cr->failed = true;
 		cr->err = *r->error;
@@ -347,7 +349,8 @@ cmd_call(const struct opts *o, int argc, char **argv)
 	    &w.co, on_answer, &cr, on_call_reply, &cr, &id, &err) :
 	    peer_call(p, service, method, args, w.args.len, &w.co,
 	    on_call_reply, &cr, &id, &err)) == -1 ||
-	    peer_wait(p, id, &err) == -1) {
+	    (peer_wait(p, id, &err) == -1 && !cr.done)) {
+		/* A connection lost after the answer came is no failure. */
 		cr.failed = true;
 		cr.err = err;
 	}
