@@ -117,8 +117,12 @@ op_progress(struct peer *p, const char *op, const struct cbor_buf *body,
 		pfd.events = POLLIN;
 		t = peer_timeout(p);
 		if (poll(&pfd, 1, t == -1 || t > 1000 ? 1000 : t) == -1 &&
-		    errno != EINTR)
+		    errno != EINTR) {
+			err->code = PEER_INTERNAL;
+			snprintf(err->message, sizeof(err->message),
+			    "poll: %s", strerror(errno));
 			break;
+		}
 		if (peer_dispatch(p, err) == -1 && !w.done)
 			break;
 	}

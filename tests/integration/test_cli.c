@@ -219,6 +219,40 @@ START_TEST(test_ping_json_summary)
 }
 END_TEST
 
+/* A round trip without an answer is a JSON line too. */
+START_TEST(test_ping_json_no_reply)
+{
+	char	 out[4096], err[1024], *line;
+	json_t	*j, *e;
+	int	 status;
+
+	/* The link outlives the 5 s the daemon waits for a pong. */
+	daemon_config(&d[0], "dead_after = 60s\n");
+	start(0, "a");
+	start(1, "b");
+	ck_assert(wait_until(b_linked, NULL, 5000));
+	ck_assert_int_eq(kill(d[1].pid, SIGSTOP), 0);
+	status = peerctl_run(&d[0], out, sizeof(out), err, sizeof(err),
+	    "--json", "ping", "b", "--count", "1", NULL);
+	kill(d[1].pid, SIGCONT);
+	ck_assert_msg(status == 1, "%d: %s%s", status, out, err);
+	ck_assert_msg((line = strchr(out, '\n')) != NULL, "%s", out);
+	*line++ = '\0';
+	j = parse(out);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "seq")), 1);
+	ck_assert((e = json_object_get(j, "error")) != NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "code")),
+	    "DEADLINE_EXCEEDED");
+	json_decref(j);
+	j = parse(line);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "sent")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "answered")),
+	    0);
+	ck_assert_ptr_null(json_object_get(j, "rtt_avg_us"));
+	json_decref(j);
+}
+END_TEST
+
 /* A bad option value: one line that says what is wrong, exit 2. */
 static void
 expect_option_error(const char *want, const char *const *args)
@@ -565,6 +599,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_to_node_group_and_id_case);
 	tcase_add_test(tc, test_json_errors_and_styles);
 	tcase_add_test(tc, test_ping_json_summary);
+	tcase_add_test(tc, test_ping_json_no_reply);
 	tcase_add_test(tc, test_option_errors_say_why);
 	tcase_add_test(tc, test_call_all_prints_answers_as_they_come);
 	tcase_add_test(tc, test_progress_on_a_terminal_only);
