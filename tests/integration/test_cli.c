@@ -3,9 +3,9 @@
  * test_cli.c: peerctl as a user meets it: --to naming a node's own
  * group and ID prefixes in either case, JSON output and JSON errors,
  * one-line option errors, fan-out answers printed as they come,
- * progress on a terminal only, serve refusing a command it cannot run,
- * notify, the duration and table formats, and --help agreeing with the
- * man page.
+ * progress of connect and join on a terminal only, serve refusing a
+ * command it cannot run, notify, the duration and table formats, and
+ * --help agreeing with the man page.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -361,12 +361,14 @@ START_TEST(test_call_all_prints_answers_as_they_come)
 }
 END_TEST
 
-/* Runs peerctl connect with stderr on a terminal; what it shows there. */
+/*
+ * Runs argv with stderr on a terminal until that shows until (or 5 s
+ * pass), then kills it; what the terminal showed into buf.
+ */
 static void
-connect_on_tty(const char *addr, char *buf, size_t cap)
+run_on_tty(const char *const *argv, const char *until, char *buf,
+    size_t cap)
 {
-	const char	*argv[] = { peerctl_bin(), "-s", d[0].sock, "connect",
-			    addr, NULL };
 	struct pollfd	 pfd;
 	long		 t0 = test_now_ms();
 	size_t		 len = 0;
@@ -389,8 +391,7 @@ connect_on_tty(const char *addr, char *buf, size_t cap)
 	buf[0] = '\0';
 	pfd.fd = m;
 	pfd.events = POLLIN;
-	/* The handshake times out after 2 s: the line counts to 1 s. */
-	while (test_now_ms() - t0 < 5000 && strstr(buf, "... 1s") == NULL) {
+	while (test_now_ms() - t0 < 5000 && strstr(buf, until) == NULL) {
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
 		if ((n = read(m, buf + len, cap - len - 1)) <= 0)
@@ -406,8 +407,10 @@ connect_on_tty(const char *addr, char *buf, size_t cap)
 /* connect counts the seconds on a terminal, and says nothing elsewhere. */
 START_TEST(test_progress_on_a_terminal_only)
 {
-	char	addr[64], tty[4096], out[1024], err[1024];
-	int	fd, port, status;
+	char		 addr[64], tty[4096], out[1024], err[1024];
+	const char	*argv[] = { peerctl_bin(), "-s", d[0].sock, "connect",
+			    addr, NULL };
+	int		 fd, port, status;
 
 	daemon_config(&d[0], "handshake_timeout = 2s\n");
 	start(0, "a");
@@ -415,7 +418,8 @@ START_TEST(test_progress_on_a_terminal_only)
 	ck_assert_int_ne(fd = loopback_socket(&port), -1);
 	ck_assert_int_eq(listen(fd, 8), 0);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	connect_on_tty(addr, tty, sizeof(tty));
+	/* The handshake times out after 2 s: the line counts to 1 s. */
+	run_on_tty(argv, "... 1s", tty, sizeof(tty));
 	ck_assert_msg(strstr(tty, "connecting to 127.0.0.1:") != NULL &&
 	    strstr(tty, "... 0s") != NULL && strstr(tty, "... 1s") != NULL,
 	    "terminal showed: %s", tty);
@@ -425,6 +429,28 @@ START_TEST(test_progress_on_a_terminal_only)
 	ck_assert_msg(strstr(err, "connecting to") == NULL &&
 	    strchr(err, '\r') == NULL, "%s", err);
 	close(fd);
+}
+END_TEST
+
+/* join counts the seconds it waits for a link, on a terminal. */
+START_TEST(test_join_progress)
+{
+	char		 token[4096], tty[4096], err[1024];
+	const char	*argv[] = { peerctl_bin(), "-s", d[0].sock, "join",
+			    token, NULL };
+
+	start(0, "a");
+	daemon_start(&d[1], "b", NULL);
+	ck_assert_int_eq(peerctl_run(&d[1], token, sizeof(token), err,
+	    sizeof(err), "invite", NULL), 0);
+	token[strcspn(token, "\n")] = '\0';
+	/* b takes the connection but never finishes the handshake. */
+	ck_assert_int_eq(kill(d[1].pid, SIGSTOP), 0);
+	run_on_tty(argv, "... 1s", tty, sizeof(tty));
+	kill(d[1].pid, SIGCONT);
+	ck_assert_msg(strstr(tty, "joining: waiting for a link... 0s") !=
+	    NULL && strstr(tty, "joining: waiting for a link... 1s") != NULL,
+	    "terminal showed: %s", tty);
 }
 END_TEST
 
@@ -603,6 +629,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_option_errors_say_why);
 	tcase_add_test(tc, test_call_all_prints_answers_as_they_come);
 	tcase_add_test(tc, test_progress_on_a_terminal_only);
+	tcase_add_test(tc, test_join_progress);
 	tcase_add_test(tc, test_serve_refuses_missing_command);
 	tcase_add_test(tc, test_notify);
 	tcase_add_test(tc, test_peers_uptime_and_topics_header);
