@@ -42,6 +42,7 @@
 #include "registry.h"
 #include "route.h"
 #include "serve.h"
+#include "watch.h"
 
 _Static_assert(CONFIG_ADVERTISE_MAX <= RECORD_ADDRS_MAX,
     "every advertise address fits our record");
@@ -201,7 +202,7 @@ static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
 static void
 on_change(void *arg, const struct change *c)
 {
-	(void)arg;
+	watch_change(((struct peerd *)arg)->watch, c);
 	log_debug("change: %s %s (%.12s)%s%s%s%s", change_kind_name(c->kind),
 	    c->name, c->idstr, c->service != NULL ? " " : "",
 	    c->service != NULL ? c->service : "", c->why != NULL ? ": " : "",
@@ -219,6 +220,7 @@ on_client_gone(void *arg, struct ctl_conn *c)
 	registry_client_gone(d->registry, c);
 	serve_client_gone(d->serve, c);
 	events_client_gone(d->events, c);
+	watch_client_gone(d->watch, c);
 }
 
 static const struct control_ops control_ops = { on_client_gone };
@@ -456,6 +458,9 @@ build(struct peerd *d)
 	if ((d->control = control_open(d->base, &cp, &control_ops, d)) ==
 	    NULL)
 		fatalx("cannot open the control socket");
+	if ((d->watch = watch_new(d->base)) == NULL)
+		fatalx("cannot start the watch streams");
+	log_set_tap(watch_log, d->watch);
 	if ((d->mesh = mesh_new(d->base, &mp, &mesh_ops, d)) == NULL)
 		fatalx("cannot start the mesh");
 	if ((d->changes = changes_new(&changes_ops, d)) == NULL)
@@ -494,7 +499,8 @@ build(struct peerd *d)
 	    control_add_ops(d->control, calls_ctl_ops, d->calls) == -1 ||
 	    control_add_ops(d->control, serve_ctl_ops, d->serve) == -1 ||
 	    control_add_ops(d->control, events_ctl_ops, d->events) == -1 ||
-	    control_add_ops(d->control, join_ctl_ops, d->join) == -1)
+	    control_add_ops(d->control, join_ctl_ops, d->join) == -1 ||
+	    control_add_ops(d->control, watch_ctl_ops, d->watch) == -1)
 		fatalx("cannot set up the op tables");
 
 	for (i = 0; i < c->nbootstrap; i++)
@@ -616,6 +622,9 @@ main(int argc, char *argv[])
 	route_free(d.route);
 	registry_free(d.registry);
 	gossip_free(d.gossip);
+	/* Its watchers went with the clients; changes come until here. */
+	log_set_tap(NULL, NULL);
+	watch_free(d.watch);
 	/* Let closed links finish freeing themselves. */
 	event_base_loop(d.base, EVLOOP_NONBLOCK);
 	notify_done();

@@ -30,6 +30,7 @@ struct calls;
 struct serve;
 struct events;
 struct join;
+struct watch;
 
 struct peerd {
 	struct event_base	*base;
@@ -55,6 +56,7 @@ struct peerd {
 	struct serve		*serve;		/* its apps' */
 	struct events		*events;
 	struct join		*join;
+	struct watch		*watch;		/* clients' watch streams */
 	char			 status[256];	/* for systemd's STATUS= */
 };
 
