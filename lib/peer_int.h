@@ -2,7 +2,8 @@
 /*
  * peer_int.h: the inside of struct peer, shared by the files of libpeer:
  * peer.c (the connection and its requests), peer_call.c (calls),
- * peer_serve.c (serving) and peer_event.c (events).  Not installed.
+ * peer_serve.c (serving), peer_event.c (events) and peer_watch.c
+ * (watching).  Not installed.
  */
 #ifndef PEER_INT_H
 #define PEER_INT_H
@@ -71,6 +72,10 @@ struct peer {
 	peer_cancel_fn	*on_cancel;	/* see peer_on_cancel */
 	void		*on_cancel_arg;
 	struct sub	*subs;		/* in subscribe order */
+	peer_watch_fn	*watch_fn;	/* NULL: not watching */
+	void		*watch_arg;
+	unsigned	 watch_what;	/* PEER_WATCH_ bits */
+	enum peer_log_level watch_level;
 	/*
 	 * Recent oneway calls, so that answering one sends nothing.  Older
 	 * ones are answered and the daemon drops the answer.
@@ -114,5 +119,11 @@ void	peer_event_deliver(struct peer *, const struct ctl_msg *);
 /* Subscribes to every pattern again on a new connection; -1 if lost. */
 int	peer_event_renew(struct peer *);
 void	peer_event_free(struct peer *);
+
+/* peer_watch.c */
+/* Runs the callback of a "change" or "log" frame; drops malformed ones. */
+void	peer_watch_deliver(struct peer *, const struct ctl_msg *);
+/* Watches again on a new connection; -1 if lost. */
+int	peer_watch_renew(struct peer *);
 
 #endif
