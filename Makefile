@@ -34,8 +34,8 @@ LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/duration.c \
 		  lib/topic.c
 # Every module of the daemon but main's, which the tests replace.
 DAEMON_SRC	= $(filter-out daemon/peerd.c,$(wildcard daemon/*.c))
-CTL_SRC		= ctl/call.c ctl/cbor_json.c ctl/event.c ctl/peerctl.c \
-		  ctl/serve.c
+CTL_SRC		= ctl/call.c ctl/cbor_json.c ctl/event.c ctl/monitor.c \
+		  ctl/peerctl.c ctl/serve.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
 MODULE_SUITES	= $(patsubst tests/modules/test_%.c,%,\
 		  $(wildcard tests/modules/test_*.c))
@@ -82,7 +82,8 @@ $(PEERCTL): $(CTL_OBJ) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(CTL_LIBS)
 
 $(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) \
-		  $(call obj,ctl/call.c ctl/cbor_json.c ctl/serve.c) $(LIBPEER_A)
+		  $(call obj,ctl/call.c ctl/cbor_json.c ctl/monitor.c \
+		  ctl/serve.c) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
 
 $(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)

@@ -20,6 +20,7 @@
 #include "cbor_json.h"
 #include "cbor_scan.h"
 #include "event.h"
+#include "monitor.h"
 #include "peer.h"
 #include "serve.h"
 
@@ -52,6 +53,7 @@ static int	cmd_id(const struct opts *, int, char **);
 static int	cmd_invite(const struct opts *, int, char **);
 static int	cmd_join(const struct opts *, int, char **);
 static int	cmd_members(const struct opts *, int, char **);
+static int	cmd_monitor(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
 static int	cmd_ping(const struct opts *, int, char **);
 static int	cmd_publish(const struct opts *, int, char **);
@@ -96,6 +98,20 @@ static const struct command commands[] = {
 	    "suspect, dead, left), incarnation, addresses, groups, hub flag,\n"
 	    "and round-trip time where linked.  --group shows only members of\n"
 	    "GROUP, --hubs only hubs.", cmd_members },
+	{ "monitor",	"[--members] [--services] [--log LEVEL]\n"
+	    "       [--count N]",
+	    "print changes of members and services as they happen",
+	    "Print each change of a member (join, alive, suspect, dead, left,\n"
+	    "forgotten) with --members, of a service on any node (registered,\n"
+	    "withdrawn) with --services, and the daemon's log lines of LEVEL\n"
+	    "(error, warn, info, debug) and more severe with --log, as they\n"
+	    "happen; with none of them, members and services.  One line each:\n"
+	    "time, kind, node name and ID, service and group, and the evidence;\n"
+	    "with --json, one JSON object.  --log needs root, the daemon's user\n"
+	    "or admin_group.  Messages dropped because this reader was too slow\n"
+	    "are counted on standard error.  Runs until SIGINT or SIGTERM, or\n"
+	    "until N messages came; reconnects if the connection to peerd is\n"
+	    "lost.", cmd_monitor },
 	{ "peers",	"", "list the links to other nodes", "List the links of this node: ID, name, address, "
 	    "direction, state,\nround-trip time (last/average/minimum), "
 	    "uptime, and bytes and\nmessages in and out.", cmd_peers },
@@ -1250,6 +1266,32 @@ cmd_subscribe(const struct opts *o, int argc, char **argv)
 	p = connect_or_exit(o);
 	if (event_run(p, &c, &err) == -1) {
 		fprintf(stderr, "peerctl: subscribe %s: %s: %s\n", c.pattern,
+		    peer_code_name(err.code), err.message);
+		rc = peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
+	}
+	peer_close(p);
+	return rc;
+}
+
+static int
+cmd_monitor(const struct opts *o, int argc, char **argv)
+{
+	struct monitor_conf	 c;
+	struct peer_error	 err;
+	struct peer		*p;
+	char			 why[128];
+	int			 rc = EXIT_OK;
+
+	if (monitor_parse(argc, argv, &c, why, sizeof(why)) == -1) {
+		if (why[0] == '\0')
+			return -1;
+		fprintf(stderr, "peerctl: monitor: %s\n", why);
+		return EXIT_USAGE;
+	}
+	c.json = o->json;
+	p = connect_or_exit(o);
+	if (monitor_run(p, &c, &err) == -1) {
+		fprintf(stderr, "peerctl: monitor: %s: %s\n",
 		    peer_code_name(err.code), err.message);
 		rc = peer_fd(p) == -1 ? EXIT_NO_DAEMON : EXIT_FAILED;
 	}
