@@ -131,6 +131,12 @@ pending_forget(struct peer *p, uint64_t id)
 	free(pd);
 }
 
+void
+peer_pending_forget(struct peer *p, uint64_t id)
+{
+	pending_forget(p, id);
+}
+
 /* Ends every request with the same error. */
 static void
 pending_fail_all(struct peer *p, enum peer_code code, const char *msg)

@@ -91,6 +91,8 @@ int64_t	peer_now_ms(void);
 bool	peer_in_callback(const struct peer *, const char *fn,
 	    struct peer_error *);
 bool	peer_pending_has(const struct peer *, uint64_t id);
+/* Drops request id without calling its callback. */
+void	peer_pending_forget(struct peer *, uint64_t id);
 /* Writes all of buf by deadline; -1 leaves the stream broken. */
 int	peer_write(struct peer *, const uint8_t *, size_t, int64_t deadline,
 	    struct peer_error *);

@@ -39,42 +39,63 @@ peer_log_level_parse(const char *s)
 	return -1;
 }
 
-/* Sends the watch request of p's watch and waits for the answer. */
-static int
-watch_op(struct peer *p, struct peer_error *err)
+/* The body of a watch request: its entries, and how many into *n. */
+static void
+watch_body(struct cbor_buf *b, unsigned what, enum peer_log_level level,
+    size_t *n)
 {
-	struct cbor_buf	 b = { 0 };
-	uint8_t		*res = NULL;
-	size_t		 reslen, n = 2;
-	int		 r = -1;
-
-	cbor_put_text(&b, "members");
-	cbor_put_bool(&b, (p->watch_what & PEER_WATCH_MEMBERS) != 0);
-	cbor_put_text(&b, "services");
-	cbor_put_bool(&b, (p->watch_what & PEER_WATCH_SERVICES) != 0);
-	if (p->watch_what & PEER_WATCH_LOG) {
-		cbor_put_text(&b, "log");
-		cbor_put_text(&b, level_names[p->watch_level]);
-		n++;
+	cbor_put_text(b, "members");
+	cbor_put_bool(b, (what & PEER_WATCH_MEMBERS) != 0);
+	cbor_put_text(b, "services");
+	cbor_put_bool(b, (what & PEER_WATCH_SERVICES) != 0);
+	*n = 2;
+	if (what & PEER_WATCH_LOG) {
+		cbor_put_text(b, "log");
+		cbor_put_text(b, level_names[level]);
+		(*n)++;
 	}
-	if (b.failed)
-		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
-	else
-		r = peer_op(p, "watch", b.data, b.len, n, 0, &res, &reslen,
-		    err);
-	free(res);
-	cbor_buf_free(&b);
-	return r;
+}
+
+/* A watch asked for, in force once the daemon confirms it. */
+struct watch_ask {
+	peer_watch_fn		*fn;
+	void			*arg;
+	unsigned		 what;
+	enum peer_log_level	 level;
+	bool			 done;
+	struct peer_error	 err;
+};
+
+static void
+watch_reply_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct watch_ask	*a = arg;
+
+	a->done = true;
+	if (r->error != NULL) {
+		a->err = *r->error;
+		return;
+	}
+	/*
+	 * The messages before the reply are the old watch's, those after
+	 * it this one's: they may come in the same read.
+	 */
+	p->watch_fn = a->fn;
+	p->watch_arg = a->arg;
+	p->watch_what = a->what;
+	p->watch_level = a->level;
 }
 
 int
 peer_watch(struct peer *p, unsigned what, enum peer_log_level level,
     peer_watch_fn *fn, void *arg, struct peer_error *err)
 {
-	peer_watch_fn		*ofn = p->watch_fn;
-	void			*oarg = p->watch_arg;
-	unsigned		 owhat = p->watch_what;
-	enum peer_log_level	 olevel = p->watch_level;
+	struct watch_ask	 a;
+	struct peer_error	 werr;
+	struct cbor_buf		 b = { 0 };
+	size_t			 n;
+	uint64_t		 id;
+	int			 r;
 
 	if (peer_in_callback(p, "peer_watch", err))
 		return -1;
@@ -85,19 +106,30 @@ peer_watch(struct peer *p, unsigned what, enum peer_log_level level,
 		    "callback, PEER_WATCH_ bits and, for the log, a level");
 		return -1;
 	}
-	/*
-	 * In place before the daemon confirms: its first message may
-	 * arrive right behind the reply, in the same read.
-	 */
-	p->watch_fn = fn;
-	p->watch_arg = arg;
-	p->watch_what = what;
-	p->watch_level = (what & PEER_WATCH_LOG) ? level : PEER_LOG_ERROR;
-	if (watch_op(p, err) == -1) {
-		p->watch_fn = ofn;
-		p->watch_arg = oarg;
-		p->watch_what = owhat;
-		p->watch_level = olevel;
+	memset(&a, 0, sizeof(a));
+	a.fn = fn;
+	a.arg = arg;
+	a.what = what;
+	a.level = (what & PEER_WATCH_LOG) ? level : PEER_LOG_ERROR;
+	watch_body(&b, what, level, &n);
+	if (b.failed) {
+		cbor_buf_free(&b);
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
+		return -1;
+	}
+	r = peer_request(p, "watch", b.data, b.len, n, 0, watch_reply_cb, &a,
+	    &id, err);
+	cbor_buf_free(&b);
+	if (r == -1)
+		return -1;
+	if (peer_wait(p, id, &werr) == -1 && !a.done) {
+		/* Not ended (poll failed): it must not keep pointing at a. */
+		peer_pending_forget(p, id);
+		a.err = werr;
+	}
+	if (a.err.code != PEER_OK) {
+		if (err != NULL)
+			*err = a.err;
 		return -1;
 	}
 	return 0;
@@ -133,10 +165,21 @@ peer_unwatch(struct peer *p, struct peer_error *err)
 int
 peer_watch_renew(struct peer *p)
 {
+	struct cbor_buf	 b = { 0 };
+	uint8_t		*res = NULL;
+	size_t		 n, reslen;
+	int		 r = 0;
+
+	if (p->watch_fn == NULL)
+		return 0;
+	watch_body(&b, p->watch_what, p->watch_level, &n);
 	/* As for subscriptions: a refusal keeps it for the next reconnect. */
-	if (p->watch_fn != NULL && watch_op(p, NULL) == -1 && p->fd == -1)
-		return -1;
-	return 0;
+	if (!b.failed && peer_op(p, "watch", b.data, b.len, n, 0, &res,
+	    &reslen, NULL) == -1 && p->fd == -1)
+		r = -1;
+	free(res);
+	cbor_buf_free(&b);
+	return r;
 }
 
 /* The texts of a message, copied NUL-terminated into one allocation. */
