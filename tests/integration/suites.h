@@ -19,5 +19,6 @@ Suite	*calls_suite(void);
 Suite	*events_suite(void);
 Suite	*mesh_suite(void);
 Suite	*netns_suite(void);
+Suite	*watch_suite(void);
 
 #endif
