@@ -273,8 +273,12 @@ START_TEST(test_bad_watches_refused)
 	ck_assert_int_eq(watch_req(cl, -1, -1, "verbose", msg, sizeof(msg)),
 	    PEER_INVALID_ARGUMENT);
 	ck_assert_str_eq(msg, "log: not one of error, warn, info, debug");
-	ck_assert_int_eq(watch_req(cl, -1, -1, "", msg, sizeof(msg)),
+	ck_assert_int_eq(watch_req(cl, 1, -1, "", msg, sizeof(msg)),
 	    PEER_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "log: not one of error, warn, info, debug");
+	ck_assert_int_eq(watch_req(cl, 1, -1, "debugging", msg, sizeof(msg)),
+	    PEER_INVALID_ARGUMENT);
+	ck_assert_str_eq(msg, "log: not text of at most 7 bytes");
 	b = client_begin(cl, "watch", ++next_id, 1);
 	cbor_put_text(b, "members");
 	cbor_put_text(b, "yes");
