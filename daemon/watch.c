@@ -380,21 +380,21 @@ watch_op_watch(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	struct cbor_buf	*b;
 	enum log_level	 level = LOG_LEVEL_ERROR;
 	char		 name[8] = "";
-	bool		 members, services, log;
+	bool		 members, services, want_log;
 	unsigned	 want = 0;
 
 	if (!arg_bool(c, msg, "members", &members) ||
 	    !arg_bool(c, msg, "services", &services) ||
 	    !ctl_arg_text(c, msg, "log", name, sizeof(name), false))
 		return;
-	log = ctl_msg_get(msg, "log") != NULL;
-	if (log && !log_level_parse(name, &level)) {
+	want_log = ctl_msg_get(msg, "log") != NULL;
+	if (want_log && !log_level_parse(name, &level)) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "log: not "
 		    "one of error, warn, info, debug");
 		return;
 	}
 	want = (members ? WANT_MEMBERS : 0) | (services ? WANT_SERVICES : 0) |
-	    (log ? WANT_LOG : 0);
+	    (want_log ? WANT_LOG : 0);
 	if (want == 0) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "nothing to "
 		    "watch: ask for members, services or log");
