@@ -622,7 +622,8 @@ main(int argc, char *argv[])
 	route_free(d.route);
 	registry_free(d.registry);
 	gossip_free(d.gossip);
-	/* Its watchers went with the clients; changes come until here. */
+	/* Changes come until here; the watchers went with the clients. */
+	changes_free(d.changes);
 	log_set_tap(NULL, NULL);
 	watch_free(d.watch);
 	/* Let closed links finish freeing themselves. */
