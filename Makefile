@@ -35,7 +35,7 @@ LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/duration.c \
 # Every module of the daemon but main's, which the tests replace.
 DAEMON_SRC	= $(filter-out daemon/peerd.c,$(wildcard daemon/*.c))
 CTL_SRC		= ctl/call.c ctl/cbor_json.c ctl/event.c ctl/monitor.c \
-		  ctl/peerctl.c ctl/serve.c
+		  ctl/peerctl.c ctl/serve.c ctl/stats.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
 MODULE_SUITES	= $(patsubst tests/modules/test_%.c,%,\
 		  $(wildcard tests/modules/test_*.c))
@@ -51,6 +51,8 @@ PEERD		= $(BUILD)/peerd
 PEERCTL		= $(BUILD)/peerctl
 LIBPEER_A	= $(BUILD)/libpeer.a
 LIBPEER_SO	= $(BUILD)/libpeer.so.0
+# The functions of peer.h, one a line (scripts/peer-functions).
+LIBPEER_FUNCS	= $(BUILD)/libpeer.functions
 DAEMON_A	= $(BUILD)/libpeerd.a
 UNIT_TESTS	= $(BUILD)/tests/unit_tests
 MODULE_TESTS	= $(patsubst %,$(BUILD)/tests/module_%,$(MODULE_SUITES))
@@ -62,7 +64,7 @@ all: $(PEERD) $(PEERCTL) $(LIBPEER_A) $(LIBPEER_SO) $(EXAMPLES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(EXTRA_INC) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(EXTRA_INC) $(PKG_CFLAGS) -c $< -o $@
 
 # Tests reach into the daemon's modules.
 $(BUILD)/tests/%.o: EXTRA_INC = -Idaemon
@@ -71,15 +73,29 @@ $(LIBPEER_A): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIBPEER_SO): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libpeer.so.0 $(CFLAGS) $(SAN) -o $@ $^ \
-	    $(shell $(PKG_CONFIG) --libs libcbor)
+# The shared library exports the functions of peer.h and nothing else
+# (scripts/check-libpeer checks it); the programs and the tests link
+# the static one, which keeps the internals.
+$(LIBPEER_FUNCS): lib/peer.h scripts/peer-functions
+	@mkdir -p $(dir $@)
+	CC="$(CC)" scripts/peer-functions lib/peer.h > $@.tmp
+	test -s $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/libpeer.map: $(LIBPEER_FUNCS)
+	{ printf 'LIBPEER_0 {\nglobal:\n'; sed 's/$$/;/' $<; \
+	    printf 'local:\n*;\n};\n'; } > $@
+
+$(LIBPEER_SO): $(LIB_OBJ) $(BUILD)/libpeer.map
+	$(CC) -shared -Wl,-soname,libpeer.so.0 \
+	    -Wl,--version-script=$(BUILD)/libpeer.map $(CFLAGS) $(LDFLAGS) \
+	    $(SAN) -o $@ $(LIB_OBJ) $(shell $(PKG_CONFIG) --libs libcbor)
 
 $(PEERD): $(call obj,daemon/peerd.c) $(DAEMON_OBJ) $(LIBPEER_A)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(DAEMON_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SAN) -o $@ $^ $(DAEMON_LIBS)
 
 $(PEERCTL): $(CTL_OBJ) $(LIBPEER_A)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(CTL_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SAN) -o $@ $^ $(CTL_LIBS)
 
 $(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) \
 		  $(call obj,ctl/call.c ctl/cbor_json.c ctl/monitor.c \
@@ -111,6 +127,7 @@ FAKES_call	= fake_link fake_mesh fake_route
 FAKES_serve	= fake_route
 FAKES_events	= fake_route
 FAKES_probe	= fake_link fake_mesh
+FAKES_handlers	=
 fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
 
 .SECONDEXPANSION:
@@ -121,9 +138,19 @@ $(BUILD)/tests/module_%: $(BUILD)/tests/modules/test_%.o \
 	$(CC) $(CFLAGS) $(SAN) -o $@ $(filter %.o,$^) $(DAEMON_A) \
 	    $(LIBPEER_A) $(TEST_LIBS)
 
-# Programs that show how to use libpeer; see examples/README.md.
+# Programs that show how to use libpeer; see examples/README.md.  They
+# include <peerd/peer.h>, as programs built against an installed libpeer
+# do: the build gives them the header at that path.
+$(BUILD)/include/peerd/peer.h: lib/peer.h
+	@mkdir -p $(dir $@)
+	cp lib/peer.h $@
+
+$(call obj,$(wildcard examples/*.c)): $(BUILD)/include/peerd/peer.h
+$(BUILD)/examples/%.o: EXTRA_INC = -I$(BUILD)/include
+
 $(EXAMPLES): $(BUILD)/examples/%: $(BUILD)/examples/%.o $(LIBPEER_A)
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(shell $(PKG_CONFIG) --libs libcbor)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(SAN) -o $@ $^ \
+	    $(shell $(PKG_CONFIG) --libs libcbor)
 
 # Installs the Debian packages the build and the tests need (idempotent).
 deps:
@@ -136,6 +163,9 @@ check: deps
 	@scripts/check-floors
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) scripts/verify-unit
+	@scripts/check-libpeer $(LIBPEER_SO)
+	@$(if $(SAN),echo "check-deb: not with sanitizers (make check has it)",\
+	    $(MAKE) --no-print-directory check-deb)
 	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) IMPAIR=$(IMPAIR) \
 	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/run-tests \
 	    $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
@@ -233,9 +263,18 @@ run: deps
 	@echo "  $(PEERCTL) -s .run/peerd.sock status"
 	$(PEERD) --state-dir .run/state -S .run/peerd.sock
 
-install: all
+# The Debian packages (debian/), built from a copy of the tree into
+# $(BUILD)/deb; see README.md.
+deb: deps
+	@VERSION=$(VERSION) scripts/build-deb $(BUILD)/deb
+
+# What the packages hold, and that it works unpacked (scripts/check-deb).
+check-deb: deb
+	@VERSION=$(VERSION) scripts/check-deb $(BUILD)/deb
+
+install: all $(LIBPEER_FUNCS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/peerd \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
@@ -243,9 +282,10 @@ install: all
 	install -m 755 $(PEERD) $(DESTDIR)$(SBINDIR)/peerd
 	install -m 755 $(PEERCTL) $(DESTDIR)$(BINDIR)/peerctl
 	install -m 644 $(LIBPEER_A) $(DESTDIR)$(LIBDIR)/libpeer.a
-	install -m 755 $(LIBPEER_SO) $(DESTDIR)$(LIBDIR)/libpeer.so.0
+	install -m 755 $(LIBPEER_SO) $(DESTDIR)$(LIBDIR)/libpeer.so.$(VERSION)
+	ln -sf libpeer.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpeer.so.0
 	ln -sf libpeer.so.0 $(DESTDIR)$(LIBDIR)/libpeer.so
-	install -m 644 lib/peer.h $(DESTDIR)$(INCLUDEDIR)/peer.h
+	install -m 644 lib/peer.h $(DESTDIR)$(INCLUDEDIR)/peerd/peer.h
 	# Written here, so that it names the PREFIX given to install.
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
@@ -253,6 +293,11 @@ install: all
 	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/libpeer.pc
 	install -m 644 doc/peerctl.1 $(DESTDIR)$(MANDIR)/man1/peerctl.1
 	install -m 644 doc/libpeer.3 $(DESTDIR)$(MANDIR)/man3/libpeer.3
+	# man peer_call and so on: a link to libpeer(3) for each function.
+	for f in $$(cat $(LIBPEER_FUNCS)); do \
+	    echo '.so man3/libpeer.3' > $(DESTDIR)$(MANDIR)/man3/$$f.3 && \
+	    chmod 644 $(DESTDIR)$(MANDIR)/man3/$$f.3 || exit 1; \
+	done
 	install -m 644 doc/peerd.conf.5 $(DESTDIR)$(MANDIR)/man5/peerd.conf.5
 	install -m 644 doc/peerd.8 $(DESTDIR)$(MANDIR)/man8/peerd.8
 	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/peerd.service.in \
@@ -279,6 +324,7 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests check check-asan fuzz deps run bench install clean
+.PHONY: all tests check check-asan fuzz deps run bench deb check-deb install \
+	clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "monitor.h"
 #include "peer.h"
 #include "serve.h"
+#include "stats.h"
 
 #define PEERCTL_VERSION	"0.1.0"
 #define CTL_FIELDS	20	/* keys in one peers entry */
@@ -59,21 +61,25 @@ static int	cmd_ping(const struct opts *, int, char **);
 static int	cmd_publish(const struct opts *, int, char **);
 static int	cmd_serve(const struct opts *, int, char **);
 static int	cmd_services(const struct opts *, int, char **);
+static int	cmd_stats(const struct opts *, int, char **);
 static int	cmd_status(const struct opts *, int, char **);
 static int	cmd_subscribe(const struct opts *, int, char **);
+static int	cmd_tags(const struct opts *, int, char **);
 static int	cmd_topics(const struct opts *, int, char **);
 
 static const struct command commands[] = {
 	{ "call",	"SERVICE.METHOD [ARG ...]\n"
-	    "       [--to NODE|GROUP] [--all] [--timeout DURATION]",
+	    "       [--to NODE|GROUP|tag:KEY[=VALUE]] [--all] "
+	    "[--timeout DURATION]",
 	    "call a method of a service",
 	    "Call METHOD of SERVICE on a node that offers it and print the\n"
 	    "result as JSON on one line.  Each ARG is one JSON value (quote\n"
 	    "strings: '\"text\"'); the method gets them as an array.  --to\n"
-	    "picks the node (its name or 4 or more characters of its ID) or a\n"
-	    "group; --all calls every node that offers the service and prints\n"
-	    "one line per answer; --timeout gives up after DURATION (500ms,\n"
-	    "2s, 1m; default 5s).", cmd_call },
+	    "picks the node (its name or 4 or more characters of its ID), a\n"
+	    "group, or the nodes with a tag (tag:KEY or tag:KEY=VALUE); --all\n"
+	    "calls every node that offers the service and prints one line per\n"
+	    "answer; --timeout gives up after DURATION (500ms, 2s, 1m; default\n"
+	    "5s).", cmd_call },
 	{ "connect",	"HOST:PORT", "link to another peerd", "Link to the peerd at HOST:PORT (IPv6 as "
 	    "[ADDR]:PORT) and keep\nre-linking to it while this daemon runs. "
 	    "Waits for the handshake;\nfails if the first attempt does. "
@@ -93,11 +99,15 @@ static const struct command commands[] = {
 	    "wait up to 10 s for a link.  A node that knows members of another\n"
 	    "network refuses unless --force, which leaves that network.\n"
 	    "Needs root or the daemon's user.", cmd_join },
-	{ "members",	"[--group GROUP] [--hubs]", "list every known node",
+	{ "members",	"[--group GROUP] [--hubs] [--tag KEY[=VALUE]]\n"
+	    "       [--state STATE] [--name REGEX]", "list every known node",
 	    "List every node this one knows of: ID, name, state (alive,\n"
-	    "suspect, dead, left), incarnation, addresses, groups, hub flag,\n"
-	    "and round-trip time where linked.  --group shows only members of\n"
-	    "GROUP, --hubs only hubs.", cmd_members },
+	    "suspect, dead, left), incarnation, addresses, groups, tags, hub\n"
+	    "flag, and round-trip time where linked.  --group shows only\n"
+	    "members of GROUP, --hubs only hubs, --tag only nodes with the tag\n"
+	    "KEY (with that VALUE if given; repeatable, all must match),\n"
+	    "--state only nodes in STATE, --name only nodes whose name matches\n"
+	    "the extended regular expression REGEX.", cmd_members },
 	{ "monitor",	"[--members] [--services] [--log LEVEL]\n"
 	    "       [--count N]",
 	    "print changes of members and services as they happen",
@@ -141,6 +151,15 @@ static const struct command commands[] = {
 	    "List the services that local programs registered, on every live\n"
 	    "node of the mesh: service, group, and the node offering it.\n"
 	    "--service shows only NAME.", cmd_services },
+	{ "stats",	"", "show this node's counters and gauges",
+	    "Show the numbers this node keeps for monitoring, the same as its\n"
+	    "metrics_listen address serves in Prometheus format: links and\n"
+	    "their round trips, members by state, calls made and served by\n"
+	    "outcome with their latency, events, bytes and messages over\n"
+	    "links, failed handshakes, dropped records, control clients and\n"
+	    "memory.  One line per number: METRIC LABELS VALUE; a histogram\n"
+	    "shows its count and sum.  With --json, every number with its\n"
+	    "type, help and histogram buckets.", cmd_stats },
 	{ "status",	"", "show this node's status",
 	    "Show the node's ID, name, version, uptime, mesh "
 	    "listen addresses,\nprocess ID, connected clients and number of linked peers.", cmd_status },
@@ -153,6 +172,16 @@ static const struct command commands[] = {
 	    "because this reader was too slow are counted on standard error.\n"
 	    "Runs until SIGINT or SIGTERM, or until N events came; reconnects\n"
 	    "if the connection to peerd is lost.", cmd_subscribe },
+	{ "tags",	"[set KEY=VALUE ... | unset KEY ...]",
+	    "show or change this node's tags",
+	    "Without arguments, list the tags this node announces in its\n"
+	    "record, each with where it comes from (config, or run-time).  set\n"
+	    "adds tags or changes their values, unset removes them, whether\n"
+	    "configured or set at run time; either re-signs and floods the\n"
+	    "record.  Changes last until peerd stops; a reload keeps them on\n"
+	    "top of the configured tags.  A key is 1-64 of a-z 0-9 . _ -, a\n"
+	    "value 0-256 bytes of UTF-8 without control characters; at most\n"
+	    "32 tags.  set and unset need root or the daemon's user.", cmd_tags },
 	{ "topics",	"", "list the subscriptions of every node",
 	    "List the patterns that local programs subscribed to, on every\n"
 	    "live node of the mesh: pattern, and the name and ID of the node,\n"
@@ -333,6 +362,13 @@ run_bare_op(const struct opts *o, int argc, const char *op,
 	if (argc != 1)
 		return -1;
 	return run_op(o, op, &body, 0, 0, fn);
+}
+
+static int
+cmd_stats(const struct opts *o, int argc, char **argv)
+{
+	(void)argv;
+	return run_bare_op(o, argc, "stats", stats_print);
 }
 
 /* Text field of a result map, or "-". */
@@ -657,40 +693,146 @@ join_texts(const struct cbor_field *f, int nf, const char *key, char *buf,
 	return buf[0] ? buf : "-";
 }
 
+/* Joins a member's tags map as KEY=VALUE with commas into buf. */
+static const char *
+join_tags(const struct cbor_field *f, int nf, const char *key, char *buf,
+    size_t len)
+{
+	const struct cbor_field	*v;
+	struct cbor_field	 tf[64];
+	const char		*s;
+	size_t			 n, off = 0;
+	int			 i, ntf;
+
+	buf[0] = '\0';
+	if ((v = cbor_field_get(f, nf, key)) == NULL ||
+	    (ntf = cbor_scan_map(v->val, v->vallen, tf, 64)) == -1)
+		return "-";
+	for (i = 0; i < ntf; i++)
+		if (cbor_read_text(tf[i].val, tf[i].vallen, &s, &n) &&
+		    off + tf[i].keylen + n + 3 < len)
+			off += (size_t)snprintf(buf + off, len - off,
+			    "%s%.*s=%.*s", off ? "," : "", (int)tf[i].keylen,
+			    tf[i].key, (int)n, s);
+	return buf[0] ? buf : "-";
+}
+
 static int
 print_members(const uint8_t *res, size_t len)
 {
 	struct cbor_field	 f[CTL_FIELDS];
 	struct cbor_iter	 it;
 	char			 node[64], name[80], state[16], addrs[512];
-	char			 groups[512], rtt[32];
+	char			 groups[512], rtt[32], tags[1024];
 	bool			 ok, h;
 	int			 nf;
 
 	if (!open_list(res, len, "members", &it))
 		return EXIT_FAILED;
-	printf("%-12s %-16s %-8s %-14s %-3s %-10s %-16s %s\n", "NODE", "NAME",
-	    "STATE", "INCARNATION", "HUB", "RTT ms", "GROUPS", "ADDRESSES");
+	printf("%-12s %-16s %-8s %-14s %-3s %-10s %-16s %-16s %s\n", "NODE",
+	    "NAME", "STATE", "INCARNATION", "HUB", "RTT ms", "GROUPS", "TAGS",
+	    "ADDRESSES");
 	while (next_entry(&it, f, &nf)) {
 		h = bool_field(f, nf, "hub");
-		printf("%-12.12s %-16s %-8s %-14" PRIu64 " %-3s %-10s %-16s %s\n",
+		printf("%-12.12s %-16s %-8s %-14" PRIu64 " %-3s %-10s %-16s "
+		    "%-16s %s\n",
 		    text_field(f, nf, "node", node, sizeof(node)),
 		    text_field(f, nf, "name", name, sizeof(name)),
 		    text_field(f, nf, "state", state, sizeof(state)),
 		    uint_field(f, nf, "incarnation", &ok), h ? "yes" : "-",
 		    fmt_rtt(f, nf, "rtt_us", rtt, sizeof(rtt)),
 		    join_texts(f, nf, "groups", groups, sizeof(groups)),
+		    join_tags(f, nf, "tags", tags, sizeof(tags)),
 		    join_texts(f, nf, "addrs", addrs, sizeof(addrs)));
 	}
 	return EXIT_OK;
 }
 
+/*
+ * The members of a result whose name matches re, as a result of the
+ * same shape in out; false if the result is malformed.  Names are
+ * matched here, not by peerd: a costly pattern costs this process only.
+ */
+static bool
+keep_named(const uint8_t *res, size_t len, const regex_t *re,
+    struct cbor_buf *out)
+{
+	struct cbor_field	 f[CTL_FIELDS];
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	char			 name[80];
+	size_t			 itemlen, n = 0;
+	int			 nf, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (!open_list(res, len, "members", &it))
+			return false;
+		if (pass == 1) {
+			cbor_put_map(out, 1);
+			cbor_put_text(out, "members");
+			cbor_put_array(out, n);
+		}
+		while (cbor_iter_next(&it, &item, &itemlen)) {
+			if ((nf = cbor_scan_map(item, itemlen, f,
+			    CTL_FIELDS)) == -1 || regexec(re, text_field(f,
+			    nf, "name", name, sizeof(name)), 0, NULL, 0) != 0)
+				continue;
+			if (pass == 0)
+				n++;
+			else
+				cbor_put_raw(out, item, itemlen);
+		}
+	}
+	return !out->failed;
+}
+
+/* The members op with body; named, if not NULL, filters the names. */
+static int
+run_members(const struct opts *o, struct cbor_buf *body, size_t nbody,
+    const regex_t *named)
+{
+	struct peer_error	 err;
+	struct peer		*p;
+	struct cbor_buf		 kept = { 0 };
+	uint8_t			*res;
+	size_t			 len;
+	int			 rc;
+
+	if (named == NULL)
+		return run_op(o, "members", body, nbody, 0, print_members);
+	if (body->failed) {
+		fprintf(stderr, "peerctl: out of memory\n");
+		return EXIT_FAILED;
+	}
+	p = connect_or_exit(o);
+	if (peer_op(p, "members", body->data, body->len, nbody, 0, &res, &len,
+	    &err) == -1)
+		rc = fail(p, &err);
+	else {
+		if (!keep_named(res, len, named, &kept))
+			rc = EXIT_FAILED;
+		else
+			rc = o->json ? print_json(kept.data, kept.len) :
+			    print_members(kept.data, kept.len);
+		free(res);
+	}
+	peer_close(p);
+	cbor_buf_free(&kept);
+	cbor_buf_free(body);
+	return rc;
+}
+
+#define MEMBERS_TAGS_MAX	32	/* --tag options, as peerd takes */
+
 static int
 cmd_members(const struct opts *o, int argc, char **argv)
 {
-	struct cbor_buf	body = { 0 };
-	size_t		n = 0;
-	int		k;
+	struct cbor_buf	 body = { 0 };
+	const char	*tags[MEMBERS_TAGS_MAX], *name = NULL;
+	regex_t		 re;
+	char		 why[256];
+	size_t		 n = 0, ntags = 0, i;
+	int		 k, rc;
 
 	for (k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "--group") == 0 && k + 1 < argc) {
@@ -701,12 +843,44 @@ cmd_members(const struct opts *o, int argc, char **argv)
 			cbor_put_text(&body, "hubs");
 			cbor_put_bool(&body, true);
 			n++;
-		} else {
+		} else if (strcmp(argv[k], "--state") == 0 && k + 1 < argc) {
+			cbor_put_text(&body, "state");
+			cbor_put_text(&body, argv[++k]);
+			n++;
+		} else if (strcmp(argv[k], "--tag") == 0 && k + 1 < argc) {
+			if (ntags == MEMBERS_TAGS_MAX) {
+				fprintf(stderr, "peerctl: --tag: more than %d\n",
+				    MEMBERS_TAGS_MAX);
+				cbor_buf_free(&body);
+				return EXIT_USAGE;
+			}
+			tags[ntags++] = argv[++k];
+		} else if (strcmp(argv[k], "--name") == 0 && k + 1 < argc &&
+		    name == NULL)
+			name = argv[++k];
+		else {
 			cbor_buf_free(&body);
 			return -1;
 		}
 	}
-	return run_op(o, "members", &body, n, 0, print_members);
+	if (ntags > 0) {
+		cbor_put_text(&body, "tags");
+		cbor_put_array(&body, ntags);
+		for (i = 0; i < ntags; i++)
+			cbor_put_text(&body, tags[i]);
+		n++;
+	}
+	if (name == NULL)
+		return run_members(o, &body, n, NULL);
+	if ((rc = regcomp(&re, name, REG_EXTENDED | REG_NOSUB)) != 0) {
+		regerror(rc, &re, why, sizeof(why));
+		fprintf(stderr, "peerctl: --name: %s: %s\n", name, why);
+		cbor_buf_free(&body);
+		return EXIT_USAGE;
+	}
+	rc = run_members(o, &body, n, &re);
+	regfree(&re);
+	return rc;
 }
 
 static int
@@ -1329,6 +1503,76 @@ cmd_topics(const struct opts *o, int argc, char **argv)
 {
 	(void)argv;
 	return run_bare_op(o, argc, "topics", print_topics);
+}
+
+static int
+print_tags(const uint8_t *res, size_t len)
+{
+	struct cbor_field	 top[8], tf[64], rt[64];
+	const struct cbor_field	*v;
+	const char		*s;
+	char			 key[80];
+	size_t			 n;
+	int			 ntop, ntf, nrt = 0, i;
+
+	if ((ntop = cbor_scan_map(res, len, top, 8)) == -1 ||
+	    (v = cbor_field_get(top, ntop, "tags")) == NULL ||
+	    (ntf = cbor_scan_map(v->val, v->vallen, tf, 64)) == -1 ||
+	    ((v = cbor_field_get(top, ntop, "set")) != NULL &&
+	    (nrt = cbor_scan_map(v->val, v->vallen, rt, 64)) == -1)) {
+		fprintf(stderr, "peerctl: malformed tags reply\n");
+		return EXIT_FAILED;
+	}
+	printf("%-24s %-8s %s\n", "KEY", "SOURCE", "VALUE");
+	for (i = 0; i < ntf; i++) {
+		if (!cbor_read_text(tf[i].val, tf[i].vallen, &s, &n))
+			continue;
+		snprintf(key, sizeof(key), "%.*s", (int)tf[i].keylen,
+		    tf[i].key);
+		printf("%-24s %-8s %.*s\n", key, cbor_field_get(rt, nrt,
+		    key) != NULL ? "run-time" : "config", (int)n, s);
+	}
+	return EXIT_OK;
+}
+
+/*
+ * peerctl tags [set KEY=VALUE ... | unset KEY ...]: the tags op, or
+ * set_tags with a map to set or an array of keys to unset.
+ */
+static int
+cmd_tags(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	 body = { 0 };
+	const char	*eq;
+	int		 k;
+	bool		 set;
+
+	if (argc == 1)
+		return run_op(o, "tags", &body, 0, 0, print_tags);
+	if (argc < 3 || (strcmp(argv[1], "set") != 0 &&
+	    strcmp(argv[1], "unset") != 0))
+		return -1;
+	set = strcmp(argv[1], "set") == 0;
+	cbor_put_text(&body, set ? "set" : "unset");
+	if (set)
+		cbor_put_map(&body, (size_t)argc - 2);
+	else
+		cbor_put_array(&body, (size_t)argc - 2);
+	for (k = 2; k < argc; k++) {
+		if (!set) {
+			cbor_put_text(&body, argv[k]);
+			continue;
+		}
+		if ((eq = strchr(argv[k], '=')) == NULL) {
+			fprintf(stderr, "peerctl: tags set: %s is not "
+			    "KEY=VALUE\n", argv[k]);
+			cbor_buf_free(&body);
+			return EXIT_USAGE;
+		}
+		cbor_put_textn(&body, argv[k], (size_t)(eq - argv[k]));
+		cbor_put_text(&body, eq + 1);
+	}
+	return run_op(o, "set_tags", &body, 1, 0, print_tags);
 }
 
 static int

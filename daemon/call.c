@@ -28,13 +28,16 @@
 #include "log.h"
 #include "members.h"
 #include "mesh.h"
+#include "metrics.h"
 #include "nodemap.h"
 #include "proto.h"
 #include "route.h"
+#include "tagset.h"
 
 #define CALL_BUCKETS		4096		/* power of two */
 #define CALL_TIMEOUT_DEFAULT	5000		/* ms */
-#define CALL_TARGET_MAX		128		/* bytes of "to" */
+/* Bytes of "to": "tag:KEY=VALUE" at the longest. */
+#define CALL_TARGET_MAX		(4 + TAG_KEY_MAX + 1 + TAG_VALUE_MAX)
 #define CALL_BACKLOG_MAX	(64u << 20)	/* unread answers at a client */
 #define CALL_REDIAL_MS		10000		/* between dials for relayed calls */
 
@@ -53,6 +56,7 @@ struct call {
 	struct ctl_defer	*defer;		/* alone: the client's request */
 	struct event		*timer;		/* alone: its deadline */
 	int64_t			 deadline_ms;	/* monotonic */
+	int64_t			 started_us;	/* monotonic */
 	struct fan		*fan;		/* or one answer of a fan-out */
 	/* Waiting for a link to the provider: the message, args copied. */
 	struct callmsg		*parked;
@@ -89,6 +93,7 @@ struct calls {
 	uint64_t		 next_cid;
 	unsigned		 turn;		/* round robin between equals */
 	const struct member	*cand[MEMBERS_MAX];
+	struct calls_stats	 st;
 };
 
 /* What a call or notify request asks for. */
@@ -173,6 +178,17 @@ call_free(struct call *call)
 	free(call);
 }
 
+/* Counts a call that ends now with code. */
+static void
+call_count(struct call *call, int code)
+{
+	struct calls	*cs = call->cs;
+
+	cs->st.by_code[metrics_code(code)]++;
+	metrics_observe(&cs->st.latency,
+	    (double)(clock_us() - call->started_us) / 1e6);
+}
+
 /*
  * Frees a call unanswered and tells its provider to stop: the app's
  * answer would be dropped.  The call goes first, so that nothing the
@@ -191,6 +207,7 @@ call_drop(struct call *call)
 	memcpy(m.provider, call->provider, NODE_ID_LEN);
 	m.cid = call->cid;
 	m.hops = CALLMSG_HOPS;
+	call_count(call, PEER_CANCELLED);
 	call_free(call);
 	if (sent)
 		(void)route_send(cs->route, &m, NULL);
@@ -231,6 +248,7 @@ call_end(struct call *call, const struct callmsg *ans)
 	struct fan	*fan = call->fan;
 	struct cbor_buf	*b;
 
+	call_count(call, ans->result != NULL ? PEER_OK : (int)ans->err.code);
 	if (fan != NULL) {
 		fan_add(call, ans);
 		call_free(call);
@@ -561,6 +579,7 @@ call_new(struct calls *cs, const struct member *m, struct fan *fan,
 	call->cs = cs;
 	call->cid = ++cs->next_cid;
 	call->deadline_ms = clock_ms() + (int64_t)timeout_ms;
+	call->started_us = clock_us();
 	call->fan = fan;
 	memcpy(call->provider, m->rec.id, NODE_ID_LEN);
 	memcpy(call->pid, m->idstr, sizeof(call->pid));
@@ -617,6 +636,25 @@ node_matches(const struct member *m, const char *to)
 }
 
 /*
+ * The live members offering rq's service whose node has the tag that
+ * rq->to names after "tag:" (KEY, or KEY=VALUE).  Their number.
+ */
+static size_t
+tag_candidates(struct calls *cs, const struct call_req *rq)
+{
+	const struct member	*m;
+	size_t			 i, n = 0;
+
+	for (i = 0; i < members_count(cs->members); i++) {
+		m = members_at(cs->members, i);
+		if (member_live(m) && offers(m, rq->service, "") &&
+		    tagset_match(&m->rec.tags, rq->to + 4))
+			cs->cand[n++] = m;
+	}
+	return n;
+}
+
+/*
  * The live members offering rq's service that rq->to allows: a group
  * if some provider offers the service in a group of that name (set in
  * rq->group), else nodes by name or ID prefix.  Their number.
@@ -629,6 +667,8 @@ candidates(struct calls *cs, struct call_req *rq)
 	int			 pass;
 
 	rq->group[0] = '\0';
+	if (strncmp(rq->to, "tag:", 4) == 0)
+		return tag_candidates(cs, rq);
 	for (pass = 0; pass < 2 && n == 0; pass++) {
 		/* Pass 0 reads "to" as a group, pass 1 as a node. */
 		if (pass == 0 && (rq->to[0] == '\0' ||
@@ -805,7 +845,11 @@ prepare(struct calls *cs, struct ctl_conn *c, const struct ctl_msg *msg,
 		return 0;
 	}
 	if ((n = candidates(cs, rq)) == 0) {
-		if (rq->to[0] != '\0')
+		if (strncmp(rq->to, "tag:", 4) == 0)
+			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "
+			    "provider of %s has the tag %s", rq->service,
+			    rq->to + 4);
+		else if (rq->to[0] != '\0')
 			ctl_reply_error(c, msg->id, PEER_NOT_FOUND, "no "
 			    "provider of %s matches %s (a group, node name "
 			    "or node ID prefix)", rq->service, rq->to);
@@ -892,8 +936,10 @@ call_op_call(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	struct call_req	rq;
 	size_t		n;
 
-	if ((n = prepare(arg, c, msg, &rq)) == 0)
+	if ((n = prepare(arg, c, msg, &rq)) == 0) {
+		((struct calls *)arg)->st.refused++;
 		return;
+	}
 	if (rq.all)
 		start_fan(arg, c, msg, &rq, n);
 	else
@@ -966,6 +1012,12 @@ call_op_cancel(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	cbor_put_text(b, "cancelled");
 	cbor_put_bool(b, found);
 	ctl_result_end(c);
+}
+
+void
+calls_stats(const struct calls *cs, struct calls_stats *st)
+{
+	*st = cs->st;
 }
 
 const struct ctl_op calls_ctl_ops[] = {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "control.h"
+#include "metrics.h"
 
 struct access;
 struct event_base;
@@ -25,6 +26,18 @@ struct calls_params {
 	const uint8_t	*self;		/* our node ID */
 	uint64_t	 max_message;
 	struct access	*access;	/* who may call what; NULL: all */
+};
+
+/*
+ * The calls that ended, each call of a fan-out on its own: by the code
+ * of the answer that ended it (CANCELLED when the client cancelled or
+ * went away), and how long each took; and the requests refused before
+ * any call was made (malformed, denied, no provider).
+ */
+struct calls_stats {
+	uint64_t		 by_code[METRICS_CODES];
+	uint64_t		 refused;
+	struct metrics_hist	 latency;
 };
 
 /*
@@ -44,6 +57,7 @@ void		 calls_answer(struct calls *, const struct callmsg *);
 void		 calls_member(struct calls *, const struct member *);
 /* A member is forgotten: calls to it fail at once. */
 void		 calls_forget(struct calls *, const uint8_t *id);
+void		 calls_stats(const struct calls *, struct calls_stats *);
 
 /* Control ops (see doc/PROTOCOL.md), called with the calls. */
 extern const struct ctl_op	calls_ctl_ops[];

@@ -34,6 +34,9 @@ enum config_type {
 	CT_IFACE,	/* interface name, repeatable */
 	CT_UNIX_GROUP,	/* a local group, by name or gid */
 	CT_SERVICE,	/* access rule (access.c reads it), repeatable */
+	CT_HANDLER,	/* event handler (handlers.c reads it), repeatable */
+	CT_ADDR,	/* numeric ADDR:PORT, once */
+	CT_TAG,		/* KEY=VALUE, repeatable */
 };
 
 static const struct config_key {
@@ -62,6 +65,9 @@ static const struct config_key {
 	{ "discovery_port", CT_UINT,	F(discovery_port), 1, 65535 },
 	{ "gossip_interval", CT_DURATION, F(gossip_interval), 100, 60000 },
 	{ "group",	 CT_GROUP,	F(groups),	0, 0 },
+	{ "handler",	 CT_HANDLER,	F(handlers),	0, 0 },
+	{ "handler_jobs", CT_UINT,	F(handler_jobs), 1, 64 },
+	{ "handler_timeout", CT_DURATION, F(handler_timeout), 100, 3600000 },
 	{ "handshake_timeout", CT_DURATION, F(handshake_timeout), 100, 60000 },
 	{ "hub",	 CT_BOOL,	F(hub),		0, 0 },
 	{ "listen",	 CT_LISTEN,	F(listen),	0, 0 },
@@ -74,6 +80,7 @@ static const struct config_key {
 	/* A full digest (4096 members) must fit in one message. */
 	{ "max_message", CT_SIZE,	F(max_message),	256u << 10, 1u << 30 },
 	{ "member_expire", CT_DURATION,	F(member_expire), 1000, 604800000 },
+	{ "metrics_listen", CT_ADDR,	F(metrics_listen), 0, 0 },
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
 	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },
 	{ "service",	 CT_SERVICE,	F(services),	0, 0 },
@@ -83,6 +90,7 @@ static const struct config_key {
 	{ "state_dir",	 CT_PATH,	F(state_dir),	0, 0 },
 	{ "probe_timeout", CT_DURATION,	F(probe_timeout), 50, 60000 },
 	{ "suspect_timeout", CT_DURATION, F(suspect_timeout), 100, 600000 },
+	{ "tag",	 CT_TAG,	F(tags),	0, 0 },
 #undef F
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -115,10 +123,12 @@ config_init(struct config *c)
 	c->discovery = true;
 	c->discovery_port = 7654;
 	c->beacon_interval = 2000;
+	c->handler_jobs = 4;
+	c->handler_timeout = 30000;
 }
 
-void
-config_free(struct config *c)
+static void
+clear_services(struct config *c)
 {
 	int	i;
 
@@ -129,6 +139,27 @@ config_free(struct config *c)
 	free(c->services);
 	c->services = NULL;
 	c->nservices = 0;
+}
+
+static void
+clear_handlers(struct config *c)
+{
+	int	i;
+
+	for (i = 0; i < c->nhandlers; i++) {
+		free(c->handlers[i].text);
+		free(c->handlers[i].file);
+	}
+	free(c->handlers);
+	c->handlers = NULL;
+	c->nhandlers = 0;
+}
+
+void
+config_free(struct config *c)
+{
+	clear_services(c);
+	clear_handlers(c);
 }
 
 /* Keeps an access rule and where it was set (file NULL: command line). */
@@ -168,6 +199,72 @@ add_service(struct config *c, const char *value, const char *file, int line,
 oom:
 	snprintf(err, errlen, "service: %s", strerror(errno));
 	return -1;
+}
+
+/* Keeps an event handler and where it was set (file NULL: command line). */
+static int
+add_handler(struct config *c, const char *value, const char *file, int line,
+    char *err, size_t errlen)
+{
+	struct config_handler	*h, *more;
+
+	if (*value == '\0' || strlen(value) > CONFIG_RULE_MAX) {
+		snprintf(err, errlen, "handler: a handler is 1-%d bytes",
+		    CONFIG_RULE_MAX);
+		return -1;
+	}
+	if (c->nhandlers == CONFIG_HANDLERS_MAX) {
+		snprintf(err, errlen, "handler: more than %d handlers",
+		    CONFIG_HANDLERS_MAX);
+		return -1;
+	}
+	if ((c->nhandlers & (c->nhandlers - 1)) == 0) {
+		if ((more = reallocarray(c->handlers, c->nhandlers == 0 ? 1 :
+		    (size_t)c->nhandlers * 2, sizeof(*more))) == NULL)
+			goto oom;
+		c->handlers = more;
+	}
+	h = &c->handlers[c->nhandlers];
+	h->line = line;
+	h->file = NULL;
+	if ((h->text = strdup(value)) == NULL ||
+	    (file != NULL && (h->file = strdup(file)) == NULL)) {
+		free(h->text);
+		goto oom;
+	}
+	c->nhandlers++;
+	return 0;
+oom:
+	snprintf(err, errlen, "handler: %s", strerror(errno));
+	return -1;
+}
+
+/* A tag, "KEY=VALUE"; a key given twice is a mistake, not an update. */
+static int
+add_tag(struct config *c, const char *value, char *err, size_t errlen)
+{
+	char		 buf[TAG_KEY_MAX + TAG_VALUE_MAX + 2];
+	const char	*key, *val, *why;
+
+	if (strlen(value) >= sizeof(buf)) {
+		snprintf(err, errlen, "tag: \"%.40s...\" is longer than a key "
+		    "(%d bytes), '=' and a value (%d bytes)", value,
+		    TAG_KEY_MAX, TAG_VALUE_MAX);
+		return -1;
+	}
+	if (tag_split(strcpy(buf, value), &key, &val) == -1) {
+		snprintf(err, errlen, "tag: \"%s\" is not KEY=VALUE", value);
+		return -1;
+	}
+	if (tagset_get(&c->tags, key) != NULL) {
+		snprintf(err, errlen, "tag: %s given twice", key);
+		return -1;
+	}
+	if (tagset_set(&c->tags, key, val, &why) == -1) {
+		snprintf(err, errlen, "tag: \"%.80s\": %s", value, why);
+		return -1;
+	}
+	return 0;
 }
 
 static const struct config_key *
@@ -310,6 +407,18 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		}
 		snprintf(c->listen[c->nlisten++], ADDR_STRLEN, "%s", value);
 		return 0;
+	case CT_ADDR:
+		if (strlen(value) >= k->size) {
+			snprintf(err, errlen, "%s: address longer than %zu "
+			    "bytes", k->name, k->size - 1);
+			return -1;
+		}
+		if (addr_parse(value, &ss, &sslen, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s: %s", k->name, why);
+			return -1;
+		}
+		snprintf(field, k->size, "%s", value);
+		return 0;
 	case CT_LOGLEVEL:
 		if (!log_level_parse(value, &l)) {
 			snprintf(err, errlen, "%s: \"%s\" is not one of error, "
@@ -391,6 +500,10 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		return 0;
 	case CT_SERVICE:
 		return add_service(c, value, file, line, err, errlen);
+	case CT_HANDLER:
+		return add_handler(c, value, file, line, err, errlen);
+	case CT_TAG:
+		return add_tag(c, value, err, errlen);
 	case CT_DURATION:
 		if (duration_parse(value, &v) == -1) {
 			snprintf(err, errlen, "%s: \"%s\" is not a duration "
@@ -490,6 +603,7 @@ config_line(struct config *c, char *line, const char *path, int lineno,
 	if (k->type != CT_LISTEN && k->type != CT_PEER &&
 	    k->type != CT_ADVERTISE && k->type != CT_GROUP &&
 	    k->type != CT_IFACE && k->type != CT_SERVICE &&
+	    k->type != CT_HANDLER && k->type != CT_TAG &&
 	    c->set_on[idx] != 0) {
 		snprintf(err, errlen, "%s: already set on line %d", key,
 		    c->set_on[idx]);
@@ -680,7 +794,11 @@ config_override(struct config *c, const char *key, const char *value,
 	if (k->type == CT_IFACE && c->set_on[idx] != -1)
 		c->ndiscovery_ifaces = 0;
 	if (k->type == CT_SERVICE && c->set_on[idx] != -1)
-		config_free(c);
+		clear_services(c);
+	if (k->type == CT_HANDLER && c->set_on[idx] != -1)
+		clear_handlers(c);
+	if (k->type == CT_TAG && c->set_on[idx] != -1)
+		tagset_clear(&c->tags);
 	c->set_on[idx] = -1;
 	return config_set(c, k, value, NULL, 0, err, errlen);
 }
@@ -804,6 +922,21 @@ config_finish(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Quoted when the parser would otherwise cut or trim the value. */
+static void
+dump_tags(const struct config *c, FILE *f)
+{
+	const char	*k, *v;
+	size_t		 off = 0, n;
+	bool		 quote;
+
+	while (tagset_next(&c->tags, &off, &k, &v)) {
+		n = strlen(v);
+		quote = strchr(v, '#') != NULL || (n > 0 && v[n - 1] == ' ');
+		fprintf(f, quote ? "tag = \"%s=%s\"\n" : "tag = %s=%s\n", k, v);
+	}
+}
+
 void
 config_dump(const struct config *c, FILE *f)
 {
@@ -855,6 +988,9 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "beacon_interval = %" PRIu64 "ms\n", c->beacon_interval);
 	if (c->service_dir[0] != '\0')
 		fprintf(f, "service_dir = %s\n", c->service_dir);
+	if (c->metrics_listen[0] != '\0')
+		fprintf(f, "metrics_listen = %s\n", c->metrics_listen);
+	dump_tags(c, f);
 	/* Where each came from: a rule is named by it in denials. */
 	for (i = 0; i < c->nservices; i++) {
 		if (c->services[i].file != NULL)
@@ -864,5 +1000,16 @@ config_dump(const struct config *c, FILE *f)
 		else
 			fprintf(f, "service = %s\t# command line\n",
 			    c->services[i].rule);
+	}
+	fprintf(f, "handler_jobs = %" PRIu64 "\n", c->handler_jobs);
+	fprintf(f, "handler_timeout = %" PRIu64 "ms\n", c->handler_timeout);
+	for (i = 0; i < c->nhandlers; i++) {
+		if (c->handlers[i].file != NULL)
+			fprintf(f, "handler = %s\t# %s:%d\n",
+			    c->handlers[i].text, c->handlers[i].file,
+			    c->handlers[i].line);
+		else
+			fprintf(f, "handler = %s\t# command line\n",
+			    c->handlers[i].text);
 	}
 }

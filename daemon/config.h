@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "tagset.h"
 
 #define CONFIG_PATH_DEFAULT	"/etc/peerd/peerd.conf"
 #define CONFIG_LISTEN_MAX	16
@@ -32,10 +33,18 @@
 #define GID_NONE		((gid_t)-1)
 #define CONFIG_SERVICES_MAX	1024	/* access rules, all files together */
 #define CONFIG_RULE_MAX		4096	/* bytes of one access rule */
+#define CONFIG_HANDLERS_MAX	64	/* event handlers */
 
 /* An access rule as written (access.h reads it), and where it was. */
 struct config_service {
 	char	*rule;		/* "PATTERN [serve=...] [call=...] [remote=...]" */
+	char	*file;		/* NULL: the command line */
+	int	 line;
+};
+
+/* An event handler as written (handlers.h reads it), and where it was. */
+struct config_handler {
+	char	*text;		/* "EVENTS COMMAND" */
 	char	*file;		/* NULL: the command line */
 	int	 line;
 };
@@ -82,9 +91,15 @@ struct config {
 	char		 discovery_ifaces[CONFIG_IFACES_MAX][IFACE_NAME_MAX];
 	int		 ndiscovery_ifaces;
 	char		 service_dir[PATH_MAX];	/* "": none */
+	char		 metrics_listen[ADDR_STRLEN];	/* "": no metrics */
 	/* In order: the config file's (or -o's), then service_dir's. */
 	struct config_service *services;
 	int		 nservices;
+	struct config_handler *handlers;	/* in order */
+	int		 nhandlers;
+	uint64_t	 handler_jobs;		/* running at once */
+	uint64_t	 handler_timeout;	/* ms */
+	struct tagset	 tags;		/* as configured, in key order */
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
 	int		 set_on[48];
 };
@@ -95,7 +110,10 @@ bool	node_name_valid(const char *, size_t);
 bool	group_name_valid(const char *, size_t);
 /* Fills in every default that does not depend on the other keys. */
 void	config_init(struct config *);
-/* Frees what c holds (the access rules); config_init makes it usable again. */
+/*
+ * Frees what c holds (the access rules, the handlers); config_init makes
+ * it usable again.
+ */
 void	config_free(struct config *);
 /*
  * Reads path into c.  One bad line rejects the file: returns -1 with

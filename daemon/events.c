@@ -65,6 +65,7 @@ struct events {
 	size_t			 nsub;
 	uint64_t		 next_seq;
 	uint64_t		 epoch;
+	struct events_stats	 st;
 };
 
 struct events *
@@ -187,15 +188,17 @@ events_client_gone(struct events *ev, struct ctl_conn *c)
 
 /* Gives one event to one client, or counts it lost there. */
 static void
-give(struct evclient *cl, const struct callmsg *m, const char *node,
-    const char *name)
+give(struct events *ev, struct evclient *cl, const struct callmsg *m,
+    const char *node, const char *name)
 {
 	struct cbor_buf	*b;
 
 	if (ctl_queued(cl->c) > EVENTS_BACKLOG_MAX) {
 		cl->lost++;
+		ev->st.lost++;
 		return;
 	}
+	ev->st.delivered++;
 	b = ctl_message_begin(cl->c);
 	cbor_put_map(b, 5 + (m->args != NULL) + (cl->lost > 0));
 	cbor_put_text(b, "op");
@@ -236,7 +239,7 @@ deliver_local(struct events *ev, const struct callmsg *m, const char *name)
 		    !topic_matches(ev->sub[i].pattern, m->topic))
 			continue;
 		cl->epoch = ev->epoch;
-		give(cl, m, node, name);
+		give(ev, cl, m, node, name);
 	}
 }
 
@@ -257,6 +260,7 @@ events_deliver(struct events *ev, const struct callmsg *m)
 	struct member	*pub = members_get(ev->members, m->origin);
 	struct taken	*t;
 
+	ev->st.received++;
 	/*
 	 * At most once, in order: nothing at or below what came before
 	 * from this run of the publisher.  Its numbers start at its start
@@ -269,8 +273,10 @@ events_deliver(struct events *ev, const struct callmsg *m)
 			t->seq = 0;
 		}
 		if (m->cid <= t->seq || m->cid > pub->rec.started_at *
-		    1000000 + EVENTS_AHEAD_MAX)
+		    1000000 + EVENTS_AHEAD_MAX) {
+			ev->st.dropped++;
 			return;
+		}
 		t->seq = m->cid;
 	}
 	deliver_local(ev, m, pub != NULL ? pub->rec.name : "");
@@ -424,13 +430,16 @@ events_op_publish(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	memcpy(em.origin, ev->par.self, NODE_ID_LEN);
 	em.cid = ++ev->next_seq;
 	em.hops = CALLMSG_HOPS;
+	ev->st.published++;
 	for (i = 0; i < members_count(ev->members); i++) {
 		m = members_at(ev->members, i);
 		if (m->self || !member_live(m) || !wants(m, em.topic))
 			continue;
 		memcpy(em.provider, m->rec.id, NODE_ID_LEN);
-		if (route_send(ev->route, &em, NULL) == ROUTE_SENT)
+		if (route_send(ev->route, &em, NULL) == ROUTE_SENT) {
 			nodes++;
+			ev->st.sent++;
+		}
 	}
 	if (wanted_here(ev, em.topic)) {
 		deliver_local(ev, &em, ev->par.name);
@@ -484,6 +493,12 @@ events_op_topics(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		}
 	}
 	ctl_result_end(c);
+}
+
+void
+events_stats(const struct events *ev, struct events_stats *st)
+{
+	*st = ev->st;
 }
 
 const struct ctl_op events_ctl_ops[] = {

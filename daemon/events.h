@@ -24,6 +24,16 @@ struct events_params {
 	uint64_t	 max_message;
 };
 
+/* Events counted since the start. */
+struct events_stats {
+	uint64_t	published;	/* by this node's clients */
+	uint64_t	sent;		/* to other nodes, one per node */
+	uint64_t	received;	/* from links, for this node */
+	uint64_t	dropped;	/* received again or out of order */
+	uint64_t	delivered;	/* to this node's clients, one each */
+	uint64_t	lost;		/* not given to a client too slow */
+};
+
 /* How events reports to its owner. */
 struct events_ops {
 	/*
@@ -47,6 +57,7 @@ void		 events_deliver(struct events *, const struct callmsg *);
 void		 events_forget(struct events *, const uint8_t *id);
 /* A control client went away: its subscriptions go. */
 void		 events_client_gone(struct events *, struct ctl_conn *);
+void		 events_stats(const struct events *, struct events_stats *);
 
 /* Control ops (see doc/PROTOCOL.md), called with the events. */
 extern const struct ctl_op	events_ctl_ops[];

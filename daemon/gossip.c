@@ -1124,28 +1124,108 @@ put_texts(struct cbor_buf *b, char *slots, size_t slotlen, int n)
 }
 
 static void
+put_tags(struct cbor_buf *b, const struct tagset *ts)
+{
+	const char	*k, *v;
+	size_t		 off = 0;
+
+	cbor_put_map(b, (size_t)ts->n);
+	while (tagset_next(ts, &off, &k, &v)) {
+		cbor_put_text(b, k);
+		cbor_put_text(b, v);
+	}
+}
+
+/* What the members op was asked to show. */
+struct members_filter {
+	char		 group[GROUP_NAME_MAX + 1];
+	bool		 hubs;
+	int		 state;		/* an enum member_state, or -1 */
+	/* "KEY" or "KEY=VALUE", all of which must match */
+	char		 tags[TAGS_MAX][TAG_KEY_MAX + TAG_VALUE_MAX + 2];
+	int		 ntags;
+};
+
+/* Reads the filters of a members request; false after replying. */
+static bool
+read_filter(struct ctl_conn *c, const struct ctl_msg *msg,
+    struct members_filter *mf)
+{
+	static const enum member_state states[] = { MEMBER_ALIVE,
+	    MEMBER_SUSPECT, MEMBER_DEAD, MEMBER_LEFT };
+	const struct cbor_field	*f;
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	size_t			 itemlen, i;
+	char			 state[16];
+
+	memset(mf, 0, sizeof(*mf));
+	mf->state = -1;
+	if (!ctl_arg_text(c, msg, "group", mf->group, sizeof(mf->group),
+	    false) ||
+	    !ctl_arg_text(c, msg, "state", state, sizeof(state), false))
+		return false;
+	if ((f = ctl_msg_get(msg, "hubs")) != NULL &&
+	    !cbor_read_bool(f->val, f->vallen, &mf->hubs)) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT,
+		    "hubs: not a boolean");
+		return false;
+	}
+	for (i = 0; state[0] != '\0' && i < sizeof(states) / sizeof(states[0]);
+	    i++)
+		if (strcmp(state, member_state_name(states[i])) == 0)
+			mf->state = (int)states[i];
+	if (state[0] != '\0' && mf->state == -1) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT,
+		    "state: not one of alive, suspect, dead, left");
+		return false;
+	}
+	if ((f = ctl_msg_get(msg, "tags")) == NULL)
+		return true;
+	if (!cbor_array_iter(f->val, f->vallen, &it) || it.items > TAGS_MAX) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT,
+		    "tags: not an array of at most %d texts", TAGS_MAX);
+		return false;
+	}
+	while (cbor_iter_next(&it, &item, &itemlen))
+		if (!cbor_read_name(item, itemlen, mf->tags[mf->ntags++],
+		    sizeof(mf->tags[0]), NULL)) {
+			ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT,
+			    "tags: each is KEY or KEY=VALUE");
+			return false;
+		}
+	return true;
+}
+
+static bool
+filter_wants(const struct members_filter *mf, const struct member *m)
+{
+	int	i;
+
+	if ((mf->group[0] != '\0' && !record_in_group(&m->rec, mf->group)) ||
+	    (mf->hubs && !m->rec.hub) ||
+	    (mf->state != -1 && (int)m->state != mf->state))
+		return false;
+	for (i = 0; i < mf->ntags; i++)
+		if (!tagset_match(&m->rec.tags, mf->tags[i]))
+			return false;
+	return true;
+}
+
+static void
 gossip_op_members(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 {
 	struct gossip		*g = arg;
-	const struct cbor_field	*f;
+	struct members_filter	 mf;
 	struct member		*m;
 	struct link		*l;
 	struct link_info	 li;
 	struct cbor_buf		*b;
-	char			 group[GROUP_NAME_MAX + 1];
-	bool			 hubs = false;
 	size_t			 i, n = 0;
 
-	if (!ctl_arg_text(c, msg, "group", group, sizeof(group), false))
+	if (!read_filter(c, msg, &mf))
 		return;
-	if ((f = ctl_msg_get(msg, "hubs")) != NULL &&
-	    !cbor_read_bool(f->val, f->vallen, &hubs)) {
-		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT,
-		    "hubs: not a boolean");
-		return;
-	}
-#define WANTED(m)	((group[0] == '\0' || record_in_group(&(m)->rec, group)) \
-			 && (!hubs || (m)->rec.hub))
+#define WANTED(m)	filter_wants(&mf, (m))
 	for (i = 0; i < members_count(g->members); i++)
 		if (WANTED(members_at(g->members, i)))
 			n++;
@@ -1157,7 +1237,7 @@ gossip_op_members(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		m = members_at(g->members, i);
 		if (!WANTED(m))
 			continue;
-		cbor_put_map(b, 11);
+		cbor_put_map(b, 12);
 		cbor_put_text(b, "node");
 		cbor_put_text(b, m->idstr);
 		cbor_put_text(b, "name");
@@ -1173,6 +1253,8 @@ gossip_op_members(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		    m->rec.ngroups);
 		cbor_put_text(b, "hub");
 		cbor_put_bool(b, m->rec.hub);
+		cbor_put_text(b, "tags");
+		put_tags(b, &m->rec.tags);
 		cbor_put_text(b, "self");
 		cbor_put_bool(b, m->self);
 		cbor_put_text(b, "since_ms");
@@ -1226,6 +1308,16 @@ gossip_set_topics(struct gossip *g, char (*topics)[TOPIC_MAX + 1], int n)
 		return;
 	memcpy(g->self.topics, topics, (size_t)n * sizeof(*topics));
 	g->self.ntopics = n;
+	g->self.incarnation = next_incarnation(g, g->self.incarnation);
+	(void)publish_self(g);
+}
+
+void
+gossip_set_tags(struct gossip *g, const struct tagset *tags)
+{
+	if (tagset_equal(tags, &g->self.tags))
+		return;
+	g->self.tags = *tags;
 	g->self.incarnation = next_incarnation(g, g->self.incarnation);
 	(void)publish_self(g);
 }

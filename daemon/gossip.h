@@ -100,6 +100,8 @@ void		 gossip_set_services(struct gossip *,
 /* Sets the topic patterns our record lists; as gossip_set_services. */
 void		 gossip_set_topics(struct gossip *,
 		    char (*topics)[TOPIC_MAX + 1], int n);
+/* Sets the tags our record carries; as gossip_set_services. */
+void		 gossip_set_tags(struct gossip *, const struct tagset *);
 /* Forgets every member: we joined another network. */
 void		 gossip_reset(struct gossip *);
 

@@ -34,6 +34,11 @@
 #include "noise.h"
 #include "proto.h"
 
+_Static_assert(LINK_END_FAILED + 1 == MESH_LINK_ENDS,
+    "mesh_stats has a slot per enum link_end");
+_Static_assert(MESH_LOST + 1 == MESH_REASONS,
+    "mesh_stats has a slot per enum mesh_reason");
+
 #define BACKOFF_MIN_MS		200
 #define BACKOFF_MAX_MS		30000
 #define PING_TIMEOUT_MS		5000
@@ -111,6 +116,7 @@ struct mesh {
 	size_t				 nhandshakes;
 	uint64_t			 max_hs, max_hs_src;
 	uint64_t			 hs_dropped;
+	struct mesh_stats		 st;	/* of links closed */
 	/*
 	 * Handshakes dropped since the last line about them, and when the
 	 * next such line may go out (hs_log says how many once it may).
@@ -474,11 +480,21 @@ static void
 mesh_link_down(struct link *l, enum link_end why, const char *reason,
     void *arg)
 {
-	struct mlink	*ml = arg, *up;
-	struct mesh	*m = ml->m;
-	struct target	*t;
+	struct mlink		*ml = arg, *up;
+	struct mesh		*m = ml->m;
+	struct target		*t;
+	struct link_info	 info;
 
 	hs_forget(ml);
+	link_info(l, &info);
+	m->st.bytes_in += info.bytes_in;
+	m->st.bytes_out += info.bytes_out;
+	m->st.msgs_in += info.msgs_in;
+	m->st.msgs_out += info.msgs_out;
+	if (link_up_since(l) == 0 && (unsigned)why < MESH_LINK_ENDS)
+		m->st.handshakes_failed[why]++;
+	if (ml->reported)
+		m->st.links_down[mesh_reason(ml, why)]++;
 	if (ml->drain != NULL)
 		event_free(ml->drain);
 	TAILQ_REMOVE(&m->links, ml, entry);
@@ -817,6 +833,23 @@ uint64_t
 mesh_handshakes_dropped(const struct mesh *m)
 {
 	return m->hs_dropped;
+}
+
+void
+mesh_stats(const struct mesh *m, struct mesh_stats *st)
+{
+	const struct mlink	*ml;
+	struct link_info	 info;
+
+	*st = m->st;
+	st->handshakes_dropped = m->hs_dropped;
+	TAILQ_FOREACH(ml, &m->links, entry) {
+		link_info(ml->l, &info);
+		st->bytes_in += info.bytes_in;
+		st->bytes_out += info.bytes_out;
+		st->msgs_in += info.msgs_in;
+		st->msgs_out += info.msgs_out;
+	}
 }
 
 struct mesh *

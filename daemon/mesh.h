@@ -48,6 +48,19 @@ enum mesh_reason {
 	MESH_LOST,		/* the peer closed it, or it failed */
 };
 
+#define MESH_REASONS	4	/* values of enum mesh_reason */
+#define MESH_LINK_ENDS	5	/* values of enum link_end (link.h) */
+
+/* What went over the links, and how they ended, since the start. */
+struct mesh_stats {
+	uint64_t	bytes_in, bytes_out;	/* transport records, framing too */
+	uint64_t	msgs_in, msgs_out;	/* messages, keep-alives too */
+	uint64_t	links_down[MESH_REASONS];	/* up links, by why */
+	/* Links that ended before they were up, by enum link_end. */
+	uint64_t	handshakes_failed[MESH_LINK_ENDS];
+	uint64_t	handshakes_dropped;	/* closed to make room */
+};
+
 /* How the mesh reports to its owner. */
 struct mesh_ops {
 	/* A link is up, the only one to its node. */
@@ -83,6 +96,8 @@ int		 mesh_handle(struct mesh *, const struct mesh_handler *,
 void		 mesh_accept(struct mesh *, int fd, const struct sockaddr *);
 /* Inbound handshakes closed so far to make room for newer ones. */
 uint64_t	 mesh_handshakes_dropped(const struct mesh *);
+/* The totals of links closed and of links open now. */
+void		 mesh_stats(const struct mesh *, struct mesh_stats *);
 const char	*mesh_reason_name(enum mesh_reason);
 
 enum mesh_dial_result {

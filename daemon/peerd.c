@@ -27,12 +27,14 @@
 #include "control.h"
 #include "events.h"
 #include "gossip.h"
+#include "handlers.h"
 #include "identity.h"
 #include "join.h"
 #include "listen.h"
 #include "log.h"
 #include "members.h"
 #include "mesh.h"
+#include "metrics.h"
 #include "notify.h"
 #include "options.h"
 #include "overlay.h"
@@ -42,6 +44,8 @@
 #include "registry.h"
 #include "route.h"
 #include "serve.h"
+#include "stats.h"
+#include "tags.h"
 #include "watch.h"
 
 _Static_assert(CONFIG_ADVERTISE_MAX <= RECORD_ADDRS_MAX,
@@ -58,22 +62,26 @@ on_term(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGHUP: re-reads the configuration and applies the log level and the
- * service rules (in place: the modules keep their access).
+ * SIGHUP: re-reads the configuration and applies the log level, the
+ * service rules (in place: the modules keep their access), the event
+ * handlers (replaced whole) and the tags.
  */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct peerd	*d = arg;
-	struct config	 c;
-	char		 err[512];
+	struct peerd		*d = arg;
+	struct config		 c;
+	struct handler_list	*hl = NULL;
+	char			 err[512];
 
 	(void)sig; (void)what;
 	notify_reloading();
 	if (options_config(&d->opt, &c, err, sizeof(err)) == -1)
 		log_warnx("reload: %s; keeping the running configuration", err);
-	else if (access_load(d->access, &c, err, sizeof(err)) == -1) {
+	else if ((hl = handler_list_parse(&c, err, sizeof(err))) == NULL ||
+	    access_load(d->access, &c, err, sizeof(err)) == -1) {
 		log_warnx("reload: %s; keeping the running configuration", err);
+		handler_list_free(hl);
 		config_free(&c);
 	} else {
 		/* Say so at whichever of the old and new levels is louder. */
@@ -81,14 +89,25 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			log_set_level(c.log_level);
 		log_info("reload: log_level %s", log_level_name(c.log_level));
 		log_info("reload: %zu service rules", access_count(d->access));
+		log_info("reload: %zu handlers", handler_list_count(hl));
+		handlers_set(d->handlers, hl, c.handler_jobs,
+		    c.handler_timeout);
 		log_set_level(c.log_level);
 		d->conf.log_level = c.log_level;
 		/* The rules as written go with the ones in force. */
 		config_free(&d->conf);
 		d->conf.services = c.services;
 		d->conf.nservices = c.nservices;
+		d->conf.handlers = c.handlers;
+		d->conf.nhandlers = c.nhandlers;
+		d->conf.handler_jobs = c.handler_jobs;
+		d->conf.handler_timeout = c.handler_timeout;
 		memcpy(d->conf.service_dir, c.service_dir,
 		    sizeof(d->conf.service_dir));
+		/* The run-time changes stay on top of the new tags. */
+		d->conf.tags = c.tags;
+		tags_configure(d->tags, &c.tags);
+		log_info("reload: %d configured tags", c.tags.n);
 	}
 	notify_ready(d->base, d->status);
 }
@@ -202,6 +221,7 @@ static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
 static void
 on_change(void *arg, const struct change *c)
 {
+	handlers_change(((struct peerd *)arg)->handlers, c);
 	watch_change(((struct peerd *)arg)->watch, c);
 	log_debug("change: %s %s (%.12s)%s%s%s%s", change_kind_name(c->kind),
 	    c->name, c->idstr, c->service != NULL ? " " : "",
@@ -471,6 +491,8 @@ build(struct peerd *d)
 	    (d->overlay = overlay_new(d->base, &op, d->mesh,
 	    d->gossip)) == NULL)
 		fatalx("cannot start membership");
+	if ((d->tags = tags_new(d->gossip, &c->tags)) == NULL)
+		fatalx("cannot start the node tags");
 	members = gossip_members(d->gossip);
 	if ((d->route = route_new(&rp, d->mesh, members)) == NULL ||
 	    (d->registry = registry_new(members, d->access, &registry_ops,
@@ -485,6 +507,9 @@ build(struct peerd *d)
 	    d->overlay)) == NULL)
 		fatalx("cannot start the service registry");
 
+	d->stats = (struct stats){ PEERD_VERSION, d->id.id, c->name,
+	    d->started_at, d->control, d->mesh, d->gossip, d->calls,
+	    d->serve, d->events, d->access, d->handlers };
 	route_deliver(d->route, CALLMSG_CALL, deliver_call, d->serve);
 	route_deliver(d->route, CALLMSG_CANCEL, deliver_cancel, d->serve);
 	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);
@@ -500,6 +525,8 @@ build(struct peerd *d)
 	    control_add_ops(d->control, serve_ctl_ops, d->serve) == -1 ||
 	    control_add_ops(d->control, events_ctl_ops, d->events) == -1 ||
 	    control_add_ops(d->control, join_ctl_ops, d->join) == -1 ||
+	    control_add_ops(d->control, stats_ctl_ops, &d->stats) == -1 ||
+	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1 ||
 	    control_add_ops(d->control, watch_ctl_ops, d->watch) == -1)
 		fatalx("cannot set up the op tables");
 
@@ -508,6 +535,38 @@ build(struct peerd *d)
 			fatalx("mesh: out of memory");
 	if (overlay_discovery_start(d->overlay) == -1)
 		fatalx("cannot start LAN discovery");
+}
+
+/*
+ * The handlers are part of the configuration too: parsed here for -n,
+ * and again to start.
+ */
+static int
+check_handlers(const struct config *c, char *err, size_t errlen)
+{
+	struct handler_list	*hl;
+
+	if ((hl = handler_list_parse(c, err, errlen)) == NULL)
+		return -1;
+	handler_list_free(hl);
+	return 0;
+}
+
+/* The event handlers, before the modules whose changes they take. */
+static void
+start_handlers(struct peerd *d)
+{
+	struct handlers_params	 hp = { d->id.id, d->conf.name,
+				    d->conf.socket_path, d->conf.handler_jobs,
+				    d->conf.handler_timeout, 3000,
+				    HANDLERS_QUEUE_MAX };
+	struct handler_list	*hl;
+	char			 err[512];
+
+	if ((hl = handler_list_parse(&d->conf, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((d->handlers = handlers_new(d->base, &hp, hl)) == NULL)
+		fatalx("cannot start the event handlers");
 }
 
 /* Exits before the loop: what the configuration holds goes first. */
@@ -540,6 +599,10 @@ main(int argc, char *argv[])
 		return quit(&d, 1);
 	}
 	if (access_load(d.access, &d.conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "peerd: %s\n", err);
+		return quit(&d, 2);
+	}
+	if (check_handlers(&d.conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "peerd: %s\n", err);
 		return quit(&d, 2);
 	}
@@ -586,11 +649,19 @@ main(int argc, char *argv[])
 	if ((d.listeners = listeners_open(d.base, d.conf.listen,
 	    d.conf.nlisten, on_accept, &d)) == NULL)
 		fatalx("cannot listen for mesh connections");
+	if (d.conf.metrics_listen[0] != '\0' &&
+	    (d.metrics = metrics_open(d.base, d.conf.metrics_listen,
+	    stats_gather, &d.stats)) == NULL)
+		fatalx("cannot serve metrics on %s", d.conf.metrics_listen);
 	describe_self(&d);
+	start_handlers(&d);
 	build(&d);
 
 	snprintf(d.status, sizeof(d.status), "node %.12s (%s) on %s", d.id.id,
 	    d.conf.name, listeners_addr(d.listeners, 0));
+	if (d.metrics != NULL)
+		log_info("metrics: serving http://%s/metrics",
+		    metrics_addr(d.metrics));
 	log_info("peerd %s ready: node %s (%s)", PEERD_VERSION, d.id.id,
 	    d.conf.name);
 	notify_ready(d.base, d.status);
@@ -601,9 +672,13 @@ main(int argc, char *argv[])
 	}
 
 	notify_stopping();
+	/* Running handlers get SIGTERM; no more start. */
+	handlers_free(d.handlers);
+	d.handlers = NULL;
 	/* Tell the mesh we leave, and give the links a moment to say it. */
 	gossip_leave(d.gossip);
 	drain_links(&d);
+	metrics_free(d.metrics);
 	/* Clients first: their pending requests must not outlive the mesh. */
 	control_free(d.control);
 	listeners_free(d.listeners);
@@ -621,6 +696,7 @@ main(int argc, char *argv[])
 	events_free(d.events);
 	route_free(d.route);
 	registry_free(d.registry);
+	tags_free(d.tags);
 	gossip_free(d.gossip);
 	/* Changes come until here; the watchers went with the clients. */
 	changes_free(d.changes);

@@ -15,6 +15,7 @@
 #include "identity.h"
 #include "options.h"
 #include "record.h"
+#include "stats.h"
 
 struct access;
 struct event_base;
@@ -30,6 +31,9 @@ struct calls;
 struct serve;
 struct events;
 struct join;
+struct handlers;
+struct metrics;
+struct tags;
 struct watch;
 
 struct peerd {
@@ -56,6 +60,10 @@ struct peerd {
 	struct serve		*serve;		/* its apps' */
 	struct events		*events;
 	struct join		*join;
+	struct handlers		*handlers;	/* the event handlers */
+	struct stats		 stats;		/* where the numbers are */
+	struct metrics		*metrics;	/* NULL: no metrics_listen */
+	struct tags		*tags;		/* what our record announces */
 	struct watch		*watch;		/* clients' watch streams */
 	char			 status[256];	/* for systemd's STATUS= */
 };

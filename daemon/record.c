@@ -12,12 +12,28 @@
 #include "cbor_scan.h"
 #include "record.h"
 
+/* "tags": a map of text to text, in key order. */
+static void
+put_tags(struct cbor_buf *b, const struct tagset *ts)
+{
+	const char	*k, *v;
+	size_t		 off = 0;
+
+	cbor_put_text(b, "tags");
+	cbor_put_map(b, (size_t)ts->n);
+	while (tagset_next(ts, &off, &k, &v)) {
+		cbor_put_text(b, k);
+		cbor_put_text(b, v);
+	}
+}
+
 static void
 record_body(const struct record *r, struct cbor_buf *b)
 {
 	int	i;
 
-	cbor_put_map(b, 11);
+	/* No "tags" without tags: such a record is what it always was. */
+	cbor_put_map(b, r->tags.n > 0 ? 12 : 11);
 	cbor_put_text(b, "v");
 	cbor_put_uint(b, RECORD_VERSION);
 	cbor_put_text(b, "id");
@@ -55,6 +71,8 @@ record_body(const struct record *r, struct cbor_buf *b)
 	cbor_put_array(b, (size_t)r->ntopics);
 	for (i = 0; i < r->ntopics; i++)
 		cbor_put_text(b, r->topics[i]);
+	if (r->tags.n > 0)
+		put_tags(b, &r->tags);
 }
 
 void
@@ -177,6 +195,36 @@ read_services(const struct cbor_field *f, struct record *r)
 	return it.items == 0;
 }
 
+/*
+ * The tags map: each key and value checked as tagset_set() checks them,
+ * and the limits on the count and the bytes of all of them together.
+ */
+static bool
+read_tags(const struct cbor_field *f, struct tagset *ts)
+{
+	struct cbor_field	 tf[TAGS_MAX];
+	char			 key[TAG_KEY_MAX + 1], value[TAG_VALUE_MAX + 1];
+	const char		*why;
+	int			 i, n;
+
+	tagset_clear(ts);
+	if (f == NULL)
+		return true;
+	if ((n = cbor_scan_map(f->val, f->vallen, tf, TAGS_MAX)) == -1)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!tag_key_valid(tf[i].key, tf[i].keylen) ||
+		    !cbor_read_name(tf[i].val, tf[i].vallen, value,
+		    sizeof(value), tag_value_valid))
+			return false;
+		memcpy(key, tf[i].key, tf[i].keylen);
+		key[tf[i].keylen] = '\0';
+		if (tagset_set(ts, key, value, &why) == -1)
+			return false;
+	}
+	return true;
+}
+
 static bool
 read_bool(const struct cbor_field *f, bool *v)
 {
@@ -277,7 +325,8 @@ record_open(const uint8_t *buf, size_t len, struct record *r, const char **why)
 	    !read_services(cbor_field_get(f, nf, "services"), r) ||
 	    !read_texts(cbor_field_get(f, nf, "topics"), &r->topics[0][0],
 	    TOPIC_MAX + 1, RECORD_TOPICS_MAX, &r->ntopics,
-	    topic_pattern_valid)) {
+	    topic_pattern_valid) ||
+	    !read_tags(cbor_field_get(f, nf, "tags"), &r->tags)) {
 		*why = "record with impossible fields";
 		return -1;
 	}

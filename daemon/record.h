@@ -15,6 +15,7 @@
 #include "cbor_buf.h"
 #include "config.h"
 #include "identity.h"
+#include "tagset.h"
 #include "topic.h"
 
 #define RECORD_VERSION		1
@@ -47,6 +48,7 @@ struct record {
 	 * only the events that match one. */
 	char		 topics[RECORD_TOPICS_MAX][TOPIC_MAX + 1];
 	int		 ntopics;
+	struct tagset	 tags;		/* optional: "tags" when not empty */
 	uint64_t	 incarnation;	/* higher wins */
 	uint64_t	 started_at;	/* seconds since the epoch */
 };

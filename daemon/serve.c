@@ -7,6 +7,7 @@
  */
 #include <sys/queue.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,12 @@
 #include "base32.h"
 #include "callmsg.h"
 #include "cbor_buf.h"
+#include "clock.h"
 #include "control.h"
 #include "duration.h"
 #include "log.h"
 #include "members.h"
+#include "metrics.h"
 #include "proto.h"
 #include "registry.h"
 #include "route.h"
@@ -41,6 +44,7 @@ struct invocation {
 	uint8_t			 origin[NODE_ID_LEN];
 	uint8_t			 provider[NODE_ID_LEN];
 	uint64_t		 cid;
+	int64_t			 started_us;	/* monotonic */
 	struct event		*timer;		/* the caller's deadline */
 };
 
@@ -56,6 +60,7 @@ struct serve {
 	uint8_t			 key[crypto_shorthash_KEYBYTES];
 	size_t			 n;
 	uint64_t		 next_iid;
+	struct serve_stats	 st;
 };
 
 struct serve *
@@ -110,6 +115,20 @@ call_slot(struct serve *sv, const uint8_t *origin, uint64_t cid)
 	return pp;
 }
 
+/* Counts a call served here that ends with code, after us. */
+static void
+count(struct serve *sv, int code, double seconds)
+{
+	sv->st.by_code[metrics_code(code)]++;
+	metrics_observe(&sv->st.latency, seconds);
+}
+
+static double
+inv_seconds(const struct invocation *inv)
+{
+	return (double)(clock_us() - inv->started_us) / 1e6;
+}
+
 static void
 inv_free(struct invocation *inv)
 {
@@ -139,12 +158,16 @@ serve_free(struct serve *sv)
 	free(sv);
 }
 
-/* Tells the app that an answer to the call is no longer wanted. */
+/*
+ * Tells the app that an answer to the call is no longer wanted; code
+ * says why, for the count.
+ */
 static void
-inv_cancelled(struct invocation *inv, const char *reason)
+inv_cancelled(struct invocation *inv, enum peer_code code, const char *reason)
 {
 	struct cbor_buf	*b = ctl_message_begin(inv->c);
 
+	count(inv->sv, code, inv_seconds(inv));
 	cbor_put_map(b, 3);
 	cbor_put_text(b, "op");
 	cbor_put_text(b, "cancelled");
@@ -161,7 +184,7 @@ static void
 inv_expired(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what;
-	inv_cancelled(arg, "deadline passed");
+	inv_cancelled(arg, PEER_DEADLINE_EXCEEDED, "deadline passed");
 }
 
 /* Sends an answer (the fields of ans other than the addresses) back. */
@@ -175,6 +198,8 @@ inv_answer(struct invocation *inv, struct callmsg *ans)
 	memcpy(ans->provider, inv->provider, NODE_ID_LEN);
 	ans->cid = inv->cid;
 	ans->hops = CALLMSG_HOPS;
+	count(inv->sv, ans->result != NULL ? PEER_OK : (int)ans->err.code,
+	    inv_seconds(inv));
 	inv_free(inv);
 	switch (route_send(r, ans, NULL)) {
 	case ROUTE_SENT:
@@ -238,6 +263,26 @@ put_invoke(struct cbor_buf *b, uint64_t iid, const struct callmsg *m,
 	}
 }
 
+/* Refuses a call before it reaches an app: answered and counted. */
+static void
+refuse(struct serve *sv, const struct callmsg *m, enum peer_code code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+refuse(struct serve *sv, const struct callmsg *m, enum peer_code code,
+    const char *fmt, ...)
+{
+	va_list	ap;
+	char	msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!m->oneway)
+		count(sv, code, 0);
+	route_fail(sv->route, m, code, "%s", msg);
+}
+
 /* The rule that keeps node id from calling service, or NULL. */
 static const struct access_rule *
 node_denied(struct serve *sv, const uint8_t *id, const char *service)
@@ -274,14 +319,13 @@ remote_admitted(struct serve *sv, const struct callmsg *m, const uint8_t *via)
 	    "on %s", access_rule_name(rule), relay ? "relay " : "", id,
 	    m->service, sv->par.name);
 	access_log(sv->par.access, "serve: %s", why);
-	route_fail(sv->route, m, PEER_PERMISSION_DENIED, "%s", why);
+	refuse(sv, m, PEER_PERMISSION_DENIED, "%s", why);
 	return false;
 }
 
 void
 serve_call(struct serve *sv, const struct callmsg *m, const uint8_t *via)
 {
-	struct route		*r = sv->route;
 	struct invocation	*inv, **pp;
 	struct ctl_conn		*c;
 	struct timeval		 tv;
@@ -292,29 +336,29 @@ serve_call(struct serve *sv, const struct callmsg *m, const uint8_t *via)
 		return;
 	/* The invoke must fit in the app's control frames. */
 	if (m->argslen > sv->par.max_message) {
-		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "args larger than "
+		refuse(sv, m, PEER_RESOURCE_EXHAUSTED, "args larger than "
 		    "max_message on %s", sv->par.name);
 		return;
 	}
 	if (m->timeout_ms == 0) {
-		route_fail(r, m, PEER_DEADLINE_EXCEEDED, "deadline passed "
+		refuse(sv, m, PEER_DEADLINE_EXCEEDED, "deadline passed "
 		    "before the call reached %s", sv->par.name);
 		return;
 	}
 	if ((c = registry_pick(sv->registry, m->service, m->group,
 	    &group)) == NULL) {
-		route_fail(r, m, PEER_NOT_FOUND, "no service %s%s%s on %s",
+		refuse(sv, m, PEER_NOT_FOUND, "no service %s%s%s on %s",
 		    m->service, m->group[0] ? " in group " : "", m->group,
 		    sv->par.name);
 		return;
 	}
 	if (ctl_queued(c) > SERVE_BACKLOG_MAX) {
-		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "the provider of %s "
+		refuse(sv, m, PEER_RESOURCE_EXHAUSTED, "the provider of %s "
 		    "on %s is not keeping up", m->service, sv->par.name);
 		return;
 	}
 	if (!m->oneway && sv->n >= SERVE_INFLIGHT_MAX) {
-		route_fail(r, m, PEER_RESOURCE_EXHAUSTED, "%d calls in "
+		refuse(sv, m, PEER_RESOURCE_EXHAUSTED, "%d calls in "
 		    "progress on %s", SERVE_INFLIGHT_MAX, sv->par.name);
 		return;
 	}
@@ -324,7 +368,7 @@ serve_call(struct serve *sv, const struct callmsg *m, const uint8_t *via)
 		    (inv->timer = evtimer_new(sv->base, inv_expired,
 		    inv)) == NULL) {
 			free(inv);
-			route_fail(r, m, PEER_RESOURCE_EXHAUSTED,
+			refuse(sv, m, PEER_RESOURCE_EXHAUSTED,
 			    "out of memory");
 			return;
 		}
@@ -334,6 +378,7 @@ serve_call(struct serve *sv, const struct callmsg *m, const uint8_t *via)
 		memcpy(inv->origin, m->origin, NODE_ID_LEN);
 		memcpy(inv->provider, m->provider, NODE_ID_LEN);
 		inv->cid = m->cid;
+		inv->started_us = clock_us();
 		pp = slot(sv, inv->iid);
 		inv->hnext = *pp;
 		*pp = inv;
@@ -355,7 +400,7 @@ serve_cancel(struct serve *sv, const struct callmsg *m)
 	struct invocation	*inv;
 
 	if ((inv = *call_slot(sv, m->origin, m->cid)) != NULL)
-		inv_cancelled(inv, "cancelled by the caller");
+		inv_cancelled(inv, PEER_CANCELLED, "cancelled by the caller");
 }
 
 void
@@ -366,7 +411,8 @@ serve_forget(struct serve *sv, const uint8_t *id)
 	for (inv = TAILQ_FIRST(&sv->all); inv != NULL; inv = next) {
 		next = TAILQ_NEXT(inv, entry);
 		if (memcmp(inv->origin, id, NODE_ID_LEN) == 0)
-			inv_cancelled(inv, "the caller's node died");
+			inv_cancelled(inv, PEER_CANCELLED,
+			    "the caller's node died");
 	}
 }
 
@@ -431,6 +477,12 @@ serve_op_reply(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		ans.resultlen = res->vallen;
 	}
 	inv_answer(inv, &ans);
+}
+
+void
+serve_stats(const struct serve *sv, struct serve_stats *st)
+{
+	*st = sv->st;
 }
 
 const struct ctl_op serve_ctl_ops[] = {

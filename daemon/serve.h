@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "control.h"
+#include "metrics.h"
 
 struct access;
 struct event_base;
@@ -26,6 +27,17 @@ struct serve_params {
 	const char	*name;		/* our name, for error messages */
 	uint64_t	 max_message;
 	struct access	*access;	/* who may call from the mesh; NULL: all */
+};
+
+/*
+ * The calls (not notifies) that came for this node's apps and ended:
+ * by the code of the answer sent back (DEADLINE_EXCEEDED when the
+ * deadline passed here, CANCELLED when the caller gave up or its node
+ * died), and how long each was here.
+ */
+struct serve_stats {
+	uint64_t		 by_code[METRICS_CODES];
+	struct metrics_hist	 latency;
 };
 
 /*
@@ -51,6 +63,7 @@ void		 serve_member(struct serve *, const struct member *);
 void		 serve_forget(struct serve *, const uint8_t *id);
 /* A control client went away: calls it was serving fail, UNAVAILABLE. */
 void		 serve_client_gone(struct serve *, struct ctl_conn *);
+void		 serve_stats(const struct serve *, struct serve_stats *);
 
 /* The "reply" message of a serving client (see doc/PROTOCOL.md). */
 extern const struct ctl_op	serve_ctl_ops[];

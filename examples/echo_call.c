@@ -14,8 +14,7 @@
 #include <unistd.h>
 
 #include <cbor.h>
-
-#include "peer.h"
+#include <peerd/peer.h>
 
 /* What the reply callback keeps; the reply itself is gone after it. */
 struct outcome {

@@ -26,8 +26,7 @@
 #include <unistd.h>
 
 #include <cbor.h>
-
-#include "peer.h"
+#include <peerd/peer.h>
 
 #define SLEEPS_MAX	100000		/* pending at once */
 #define SLEEP_MS_MAX	3600000		/* one hour */

@@ -25,6 +25,9 @@ main(void)
 	srunner_add_suite(sr, detect_suite());
 	srunner_add_suite(sr, calls_suite());
 	srunner_add_suite(sr, events_suite());
+	srunner_add_suite(sr, handlers_suite());
+	srunner_add_suite(sr, metrics_suite());
+	srunner_add_suite(sr, tags_suite());
 	srunner_add_suite(sr, netns_suite());
 	srunner_add_suite(sr, access_suite());
 	srunner_add_suite(sr, impair_suite());

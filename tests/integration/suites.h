@@ -15,10 +15,13 @@ Suite	*impair_suite(void);
 Suite	*local_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*membership_suite(void);
+Suite	*metrics_suite(void);
 Suite	*calls_suite(void);
 Suite	*events_suite(void);
+Suite	*handlers_suite(void);
 Suite	*mesh_suite(void);
 Suite	*netns_suite(void);
+Suite	*tags_suite(void);
 Suite	*watch_suite(void);
 
 #endif

@@ -32,6 +32,7 @@
 #include "fake_mesh.h"
 #include "fake_route.h"
 #include "harness.h"
+#include "tagset.h"
 
 #define MAX_MESSAGE	4096		/* the calls' max_message */
 #define WAIT_MS		1000		/* for what must happen */
@@ -334,6 +335,16 @@ answer(const struct callmsg *call, const struct tnode *from,
 	calls_answer(calls, &ans);
 }
 
+/* The calls' counters now. */
+static struct calls_stats
+stats(void)
+{
+	struct calls_stats	st;
+
+	calls_stats(calls, &st);
+	return st;
+}
+
 /* A result that is one text item. */
 static void
 text_result(struct cbor_buf *buf, const char *s)
@@ -603,6 +614,55 @@ START_TEST(test_to_node_name_or_id_prefix)
 }
 END_TEST
 
+/* n's record at incarnation inc, offering echo, with the tag key=value. */
+static void
+offer_echo_tagged(const struct tnode *n, uint64_t inc, const char *key,
+    const char *value)
+{
+	struct record	 r;
+	const char	*why;
+
+	tnode_record(n, inc, &r);
+	record_add_service(&r, "echo", "");
+	ck_assert_int_eq(tagset_set(&r.tags, key, value, &why), 0);
+	(void)tnode_offer(members, n, &r);
+}
+
+START_TEST(test_to_tag)
+{
+	char	to[400];
+	int	i;
+
+	offer_echo_tagged(&a, 1, "role", "gpu");
+	offer_echo_tagged(&b, 1, "role", "cpu");
+	offer_echo(&c, 1, "");
+	/* c is the nearest: only the tag keeps the call from it. */
+	link_to(&c, 10);
+	ck_assert_str_eq(chosen(1, "tag:role=gpu"), "a");
+	ck_assert_str_eq(fake_route_msg(route, 0)->group, "");
+	ck_assert_str_eq(chosen(2, "tag:role=cpu"), "b");
+	for (i = 0; i < 4; i++)
+		ck_assert_str_ne(chosen(3 + (uint64_t)i, "tag:role"), "c");
+	send_echo("call", 7, "tag:role=tpu", 0, false);
+	expect_code(7, PEER_NOT_FOUND, "no provider of echo has the tag "
+	    "role=tpu");
+	send_echo("call", 8, "tag:zone", 0, false);
+	expect_code(8, PEER_NOT_FOUND, "has the tag zone");
+	send_echo("call", 9, "tag:role=", 0, false);
+	expect_code(9, PEER_NOT_FOUND, NULL);
+	/* The longest tag target fits in to; one byte more does not. */
+	snprintf(to, sizeof(to), "tag:%0*d=%0*d", TAG_KEY_MAX, 0,
+	    TAG_VALUE_MAX, 0);
+	send_echo("call", 10, to, 0, false);
+	expect_code(10, PEER_NOT_FOUND, NULL);
+	strcat(to, "0");
+	send_echo("call", 11, to, 0, false);
+	expect_code(11, PEER_INVALID_ARGUMENT, "to: not text of at most 325 "
+	    "bytes");
+	ck_assert_uint_eq(fake_route_count(route), 6);
+}
+END_TEST
+
 /* A call with service and method (NULL: left out) and a timeout. */
 static void
 send_raw_call(uint64_t id, const char *service, const char *method,
@@ -665,6 +725,9 @@ START_TEST(test_bad_requests)
 	client_send(cl);
 	ck_assert_uint_eq(wait_msg(0).argslen, MAX_MESSAGE);
 	ck_assert_uint_eq(fake_route_count(route), 1);
+	/* Refused before any call was made: counted as refused alone. */
+	ck_assert_uint_eq(stats().refused, 7);
+	ck_assert_uint_eq(stats().latency.count, 0);
 }
 END_TEST
 
@@ -756,6 +819,9 @@ START_TEST(test_answer_from_another_node_or_late_dropped)
 	/* Answered once: a second answer finds nothing. */
 	answer(&m, &a, &other, NULL);
 	expect_silence(1);
+	/* Counted once, as its client was answered. */
+	ck_assert_uint_eq(stats().by_code[PEER_OK], 1);
+	ck_assert_uint_eq(stats().latency.count, 1);
 	cbor_buf_free(&res);
 	cbor_buf_free(&other);
 }
@@ -779,6 +845,12 @@ START_TEST(test_deadline)
 	text_result(&res, "pong");
 	answer(&m, &a, &res, NULL);
 	expect_silence(1);
+	ck_assert_uint_eq(stats().by_code[PEER_DEADLINE_EXCEEDED], 1);
+	ck_assert_uint_eq(stats().by_code[PEER_OK], 0);
+	/* It took its 50 ms or more: in a bucket from 0.05 to 0.5 s. */
+	ck_assert_uint_eq(stats().latency.count, 1);
+	ck_assert_uint_eq(stats().latency.bucket[8] + stats().latency.bucket[9] +
+	    stats().latency.bucket[10] + stats().latency.bucket[11], 1);
 	cbor_buf_free(&res);
 }
 END_TEST
@@ -793,6 +865,7 @@ START_TEST(test_cancel)
 	m = wait_msg(0);
 	send_cancel(6, 5);
 	expect_code(5, PEER_CANCELLED, NULL);
+	ck_assert_uint_eq(stats().by_code[PEER_CANCELLED], 1);
 	ck_assert_uint_eq(result_value(reply(6), "cancelled"), 1);
 	ck_assert_uint_eq(count_type(CALLMSG_CANCEL), 1);
 	can = *fake_route_last(route, CALLMSG_CANCEL);
@@ -1208,6 +1281,7 @@ module_suite(void)
 	tcase_add_test(tc, test_dead_or_left_never_chosen);
 	tcase_add_test(tc, test_to_group);
 	tcase_add_test(tc, test_to_node_name_or_id_prefix);
+	tcase_add_test(tc, test_to_tag);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_call_message);
 	tcase_add_test(tc, test_answer_result);

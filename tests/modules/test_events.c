@@ -605,6 +605,16 @@ START_TEST(test_client_gone_takes_its_patterns)
 }
 END_TEST
 
+/* The events' counters now. */
+static struct events_stats
+stats(void)
+{
+	struct events_stats	st;
+
+	events_stats(events, &st);
+	return st;
+}
+
 START_TEST(test_publish_to_live_matching_members)
 {
 	static const uint8_t	 data[] = { 0xa1, 0x61, 0x63, 0x15 };
@@ -656,6 +666,9 @@ START_TEST(test_publish_to_live_matching_members)
 	ck_assert_uint_eq(nodes, 3);
 	ck_assert_uint_eq(fake_route_count(route), 5);
 	ck_assert_ptr_null(sent_to(&self));
+	ck_assert_uint_eq(stats().published, 4);
+	ck_assert_uint_eq(stats().sent, 5);
+	ck_assert_uint_eq(stats().delivered, 1);
 }
 END_TEST
 
@@ -812,6 +825,9 @@ START_TEST(test_deliver_at_most_once_in_order)
 	deliver(a.pk, RUN1 + 6, "sensor.temp", NULL, 0);
 	deliver(a.pk, RUN1 + 12, "sensor.temp", NULL, 0);
 	expect_event(cl, &a, RUN1 + 12);
+	ck_assert_uint_eq(stats().received, 7);
+	ck_assert_uint_eq(stats().dropped, 3);
+	ck_assert_uint_eq(stats().delivered, 4);
 }
 END_TEST
 
@@ -942,6 +958,8 @@ START_TEST(test_slow_client_loses_events)
 	m = next_event(slow);
 	ck_assert_uint_eq(msg_uint(m, "seq"), RUN1 + 8);
 	ck_assert_ptr_null(ctl_msg_get(m, "lost"));
+	ck_assert_uint_eq(stats().lost, 2);
+	ck_assert_uint_eq(stats().delivered, 6);
 	free(fill);
 	cbor_buf_free(&big);
 }

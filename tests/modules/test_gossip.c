@@ -37,6 +37,7 @@
 #include "identity.h"
 #include "linkmsg.h"
 #include "probe.h"
+#include "tagset.h"
 
 #define HOPS		16	/* what a node's own floods start with */
 #define ENTRY		(NODE_ID_LEN + 8 + 1)	/* one digest entry */
@@ -1723,6 +1724,33 @@ START_TEST(test_topics_change_resigns)
 }
 END_TEST
 
+START_TEST(test_tags_change_resigns)
+{
+	struct tagset	 tags;
+	struct record	 r;
+	const char	*why;
+	uint64_t	 inc = gossip_self(g)->incarnation;
+
+	memset(&tags, 0, sizeof(tags));
+	ck_assert_int_eq(tagset_set(&tags, "zone", "eu-1", &why), 0);
+	gossip_set_tags(g, &tags);
+	republished(inc, &r);
+	ck_assert_int_eq(r.tags.n, 1);
+	ck_assert_str_eq(tagset_get(&r.tags, "zone"), "eu-1");
+	/* The same tags: nothing to say. */
+	inc = gossip_self(g)->incarnation;
+	gossip_set_tags(g, &tags);
+	ck_assert_uint_eq(gossip_self(g)->incarnation, inc);
+	ck_assert_uint_eq(fake_link_count(la, "rec"), 1);
+	/* None at all: said again, without the field. */
+	forget_sent();
+	tagset_clear(&tags);
+	gossip_set_tags(g, &tags);
+	republished(inc, &r);
+	ck_assert_int_eq(r.tags.n, 0);
+}
+END_TEST
+
 START_TEST(test_leave_floods_left_record)
 {
 	struct record	r;
@@ -1785,7 +1813,7 @@ list_members(struct client *cl, uint64_t id, struct listed *out, size_t max)
 	while (cbor_iter_next(&it, &item, &len)) {
 		ck_assert_uint_lt(n, max);
 		nmf = cbor_scan_map(item, len, mf, 16);
-		ck_assert_int_eq(nmf, 11);
+		ck_assert_int_eq(nmf, 12);
 		v = cbor_field_get(mf, nmf, "node");
 		ck_assert(v != NULL && cbor_read_name(v->val, v->vallen,
 		    out[n].node, sizeof(out[n].node), NULL));
@@ -1916,6 +1944,7 @@ module_suite(void)
 	tcase_add_test(tc, test_reset_forgets_everyone);
 	tcase_add_test(tc, test_services_change_resigns);
 	tcase_add_test(tc, test_topics_change_resigns);
+	tcase_add_test(tc, test_tags_change_resigns);
 	tcase_add_test(tc, test_leave_floods_left_record);
 	tcase_add_test(tc, test_members_op_lists_states);
 	suite_add_tcase(s, tc);

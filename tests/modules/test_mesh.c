@@ -476,9 +476,10 @@ END_TEST
 
 START_TEST(test_dial_outcomes)
 {
-	struct outcome	 o[7] = { { 0 } };
-	struct link	*l[7];
-	int		 i;
+	struct outcome		 o[7] = { { 0 } };
+	struct link		*l[7];
+	struct mesh_stats	 st;
+	int			 i;
 
 	l[0] = dial(&node[0], "127.0.0.1:7000", &o[0]);
 	ck_assert(mesh_dialing(mesh, node[0].pk));
@@ -512,13 +513,21 @@ START_TEST(test_dial_outcomes)
 	/* Dials that never came up are not reported down. */
 	ck_assert_int_eq(ndowns, 0);
 	ck_assert_int_eq(nups, 3);
+	/* They are counted as failed handshakes, by why; l[1] is not. */
+	mesh_stats(mesh, &st);
+	ck_assert_uint_eq(st.handshakes_failed[LINK_END_REFUSED], 1);
+	ck_assert_uint_eq(st.handshakes_failed[LINK_END_EOF], 1);
+	ck_assert_uint_eq(st.handshakes_failed[LINK_END_SILENT], 1);
+	ck_assert_uint_eq(st.handshakes_failed[LINK_END_FAILED], 1);
+	ck_assert_uint_eq(st.handshakes_failed[LINK_END_HERE], 0);
 }
 END_TEST
 
 START_TEST(test_down_reasons)
 {
-	struct link	*l[5], *never_out, *never_in;
-	int		 i;
+	struct link		*l[5], *never_out, *never_in;
+	struct mesh_stats	 st;
+	int			 i;
 
 	for (i = 0; i < 5; i++)
 		l[i] = i % 2 == 0 ? up_out(&node[i], "127.0.0.1:7000") :
@@ -542,6 +551,14 @@ START_TEST(test_down_reasons)
 	assert_down(l[4], MESH_LOST);
 	ck_assert_int_eq(ndowns, 5);
 	ck_assert_uint_eq(mesh_links(mesh, NULL, 0), 0);
+	mesh_stats(mesh, &st);
+	ck_assert_uint_eq(st.links_down[MESH_ON_PURPOSE], 1);
+	ck_assert_uint_eq(st.links_down[MESH_SILENT], 1);
+	ck_assert_uint_eq(st.links_down[MESH_REFUSED], 1);
+	ck_assert_uint_eq(st.links_down[MESH_LOST], 2);
+	ck_assert_uint_eq(st.handshakes_failed[LINK_END_REFUSED], 1);
+	ck_assert_uint_eq(st.handshakes_failed[LINK_END_SILENT], 1);
+	ck_assert_uint_eq(st.handshakes_failed[LINK_END_EOF], 0);
 }
 END_TEST
 

@@ -394,6 +394,16 @@ failed_with(size_t i, const struct tnode *caller, uint64_t cid,
 	    (int)code, f->msg);
 }
 
+/* Serving's counters now. */
+static struct serve_stats
+stats(void)
+{
+	struct serve_stats	st;
+
+	serve_stats(serve, &st);
+	return st;
+}
+
 START_TEST(test_call_becomes_invoke)
 {
 	struct client		*app = app_open("echo", "");
@@ -481,6 +491,8 @@ START_TEST(test_result_goes_back_to_the_caller)
 	app_result(app, iid);
 	app_sync(app);
 	ck_assert_uint_eq(nanswered(), 1);
+	ck_assert_uint_eq(stats().by_code[PEER_OK], 1);
+	ck_assert_uint_eq(stats().latency.count, 1);
 }
 END_TEST
 
@@ -531,6 +543,9 @@ START_TEST(test_no_provider_is_not_found)
 	failed_with(2, &a, 3, PEER_NOT_FOUND);
 	no_invoke_at(app);
 	ck_assert_uint_eq(fake_route_count(route), 0);
+	/* Refused here: counted by their code. */
+	ck_assert_uint_eq(stats().by_code[PEER_NOT_FOUND], 3);
+	ck_assert_uint_eq(stats().latency.count, 3);
 }
 END_TEST
 
@@ -595,6 +610,8 @@ START_TEST(test_deadline_cancels_at_the_app)
 	app_result(app, kept);
 	wait_answers(1);
 	ck_assert_int_eq(answer_to(0, &a, 2), PEER_OK);
+	ck_assert_uint_eq(stats().by_code[PEER_DEADLINE_EXCEEDED], 1);
+	ck_assert_uint_eq(stats().by_code[PEER_OK], 1);
 }
 END_TEST
 
@@ -624,6 +641,8 @@ START_TEST(test_caller_cancel)
 	app_sync(app);
 	ck_assert_uint_eq(nanswered(), 1);
 	no_cancelled_at(app);
+	ck_assert_uint_eq(stats().by_code[PEER_CANCELLED], 1);
+	ck_assert_uint_eq(stats().by_code[PEER_OK], 1);
 }
 END_TEST
 
@@ -800,6 +819,9 @@ START_TEST(test_oneway_is_not_kept)
 	app_close(app);
 	wait_gone(1);
 	ck_assert_uint_eq(nanswered(), 0);
+	/* Notifies are not counted: only the call that timed out is. */
+	ck_assert_uint_eq(stats().latency.count, 1);
+	ck_assert_uint_eq(stats().by_code[PEER_DEADLINE_EXCEEDED], 1);
 }
 END_TEST
 

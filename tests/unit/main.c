@@ -25,6 +25,7 @@ main(void)
 	srunner_add_suite(sr, hello_suite());
 	srunner_add_suite(sr, json_suite());
 	srunner_add_suite(sr, members_suite());
+	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, nodemap_suite());
 	srunner_add_suite(sr, noise_suite());
 	srunner_add_suite(sr, peer_event_suite());
@@ -32,6 +33,7 @@ main(void)
 	srunner_add_suite(sr, peer_watch_suite());
 	srunner_add_suite(sr, proto_suite());
 	srunner_add_suite(sr, ratelog_suite());
+	srunner_add_suite(sr, tags_suite());
 	srunner_add_suite(sr, token_suite());
 	srunner_add_suite(sr, wire_suite());
 	srunner_run_all(sr, CK_NORMAL);

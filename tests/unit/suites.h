@@ -18,6 +18,7 @@ Suite	*frame_suite(void);
 Suite	*hello_suite(void);
 Suite	*json_suite(void);
 Suite	*members_suite(void);
+Suite	*metrics_suite(void);
 Suite	*nodemap_suite(void);
 Suite	*noise_suite(void);
 Suite	*peer_event_suite(void);
@@ -25,6 +26,7 @@ Suite	*peer_serve_suite(void);
 Suite	*peer_watch_suite(void);
 Suite	*proto_suite(void);
 Suite	*ratelog_suite(void);
+Suite	*tags_suite(void);
 Suite	*token_suite(void);
 Suite	*wire_suite(void);
 

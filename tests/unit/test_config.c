@@ -225,6 +225,31 @@ START_TEST(test_too_many_listen)
 }
 END_TEST
 
+START_TEST(test_metrics_listen)
+{
+	struct config	 c;
+	char		 dump[4096];
+	FILE		*f;
+
+	/* Off unless set. */
+	ck_assert_str_eq(load(&c, ""), "");
+	ck_assert_str_eq(c.metrics_listen, "");
+	ck_assert_str_eq(load(&c, "metrics_listen = [::1]:9654\n"), "");
+	ck_assert_str_eq(c.metrics_listen, "[::1]:9654");
+	ck_assert_str_eq(load(&c, "metrics_listen = 127.0.0.1:0\n"), "");
+	ck_assert_ptr_nonnull(f = fmemopen(dump, sizeof(dump), "w"));
+	config_dump(&c, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(dump, "metrics_listen = 127.0.0.1:0\n"));
+	/* Numeric, with a port, once. */
+	assert_bad("metrics_listen = localhost:9654\n", 1, "metrics_listen:");
+	assert_bad("metrics_listen = 127.0.0.1\n", 1, "metrics_listen:");
+	assert_bad("metrics_listen = ::1:9654\n", 1, "metrics_listen:");
+	assert_bad("metrics_listen = 127.0.0.1:1\nmetrics_listen = "
+	    "127.0.0.1:2\n", 2, "metrics_listen: already set on line 1");
+}
+END_TEST
+
 START_TEST(test_advertise)
 {
 	struct config	 c;
@@ -410,6 +435,60 @@ START_TEST(test_example_config_matches_defaults)
 }
 END_TEST
 
+/* Handlers are kept as written, with their place; -o replaces them. */
+START_TEST(test_handlers_kept)
+{
+	struct config	 c;
+	char		 err[256], dump[4096], text[64 * 40 + 64];
+	FILE		*f;
+	int		 i;
+
+	ck_assert_str_eq(load(&c, "handler = member-* /bin/true\n"
+	    "handler_jobs = 2\n"
+	    "handler = \"service-* /bin/echo '#' x\"  # quoted for the #\n"
+	    "handler_timeout = 5s\n"), "");
+	ck_assert_int_eq(c.nhandlers, 2);
+	ck_assert_str_eq(c.handlers[0].text, "member-* /bin/true");
+	ck_assert_int_eq(c.handlers[0].line, 1);
+	ck_assert_str_eq(c.handlers[0].file, path);
+	ck_assert_str_eq(c.handlers[1].text, "service-* /bin/echo '#' x");
+	ck_assert_int_eq(c.handlers[1].line, 3);
+	ck_assert_uint_eq(c.handler_jobs, 2);
+	ck_assert_uint_eq(c.handler_timeout, 5000);
+	ck_assert_ptr_nonnull(f = fmemopen(dump, sizeof(dump), "w"));
+	config_dump(&c, f);
+	fclose(f);
+	ck_assert(strstr(dump, "handler_jobs = 2\nhandler_timeout = 5000ms\n"
+	    "handler = member-* /bin/true\t# ") != NULL);
+
+	/* The first -o handler replaces the file's, the next adds. */
+	ck_assert_int_eq(config_override(&c, "handler", "* /bin/a", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(config_override(&c, "handler", "* /bin/b", err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(c.nhandlers, 2);
+	ck_assert_str_eq(c.handlers[0].text, "* /bin/a");
+	ck_assert_ptr_null(c.handlers[0].file);
+	ck_assert_str_eq(c.handlers[1].text, "* /bin/b");
+	config_free(&c);
+	ck_assert_int_eq(c.nhandlers, 0);
+
+	text[0] = '\0';
+	for (i = 0; i <= CONFIG_HANDLERS_MAX; i++)
+		strcat(text, "handler = * /bin/true\n");
+	assert_bad(text, CONFIG_HANDLERS_MAX + 1, "handler: more than 64 "
+	    "handlers");
+	assert_bad("handler =\n", 1, "handler: a handler is 1-4096 bytes");
+	assert_bad("handler_jobs = 0\n", 1, "handler_jobs: 0 out of range "
+	    "(1-64)");
+	assert_bad("handler_jobs = 65\n", 1, "out of range");
+	assert_bad("handler_timeout = 50ms\n", 1, "handler_timeout: 50ms out "
+	    "of range (100-3600000 ms)");
+	assert_bad("handler_jobs = 2\nhandler_jobs = 3\n", 2,
+	    "handler_jobs: already set on line 1");
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -423,10 +502,12 @@ config_suite(void)
 	tcase_add_test(tc, test_bad_lines);
 	tcase_add_test(tc, test_too_many_listen);
 	tcase_add_test(tc, test_advertise);
+	tcase_add_test(tc, test_metrics_listen);
 	tcase_add_test(tc, test_nul_byte);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_example_config_matches_defaults);
+	tcase_add_test(tc, test_handlers_kept);
 	suite_add_tcase(s, tc);
 	return s;
 }
