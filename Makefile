@@ -11,6 +11,9 @@ MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= /etc
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+# Where bash-completion loads completions from on demand.
+BASHCOMPDIR	?= $(or $(shell $(PKG_CONFIG) --variable=completionsdir \
+		   bash-completion 2>/dev/null),/usr/share/bash-completion/completions)
 DESTDIR		?=
 
 BUILD		?= build
@@ -166,6 +169,7 @@ check: deps
 	@scripts/check-libpeer $(LIBPEER_SO)
 	@$(if $(SAN),echo "check-deb: not with sanitizers (make check has it)",\
 	    $(MAKE) --no-print-directory check-deb)
+	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) scripts/check-completion
 	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) IMPAIR=$(IMPAIR) \
 	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/run-tests \
 	    $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
@@ -278,9 +282,10 @@ install: all $(LIBPEER_FUNCS)
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/peerd
+	    $(DESTDIR)$(SYSCONFDIR)/peerd $(DESTDIR)$(BASHCOMPDIR)
 	install -m 755 $(PEERD) $(DESTDIR)$(SBINDIR)/peerd
 	install -m 755 $(PEERCTL) $(DESTDIR)$(BINDIR)/peerctl
+	install -m 644 completion/peerctl.bash $(DESTDIR)$(BASHCOMPDIR)/peerctl
 	install -m 644 $(LIBPEER_A) $(DESTDIR)$(LIBDIR)/libpeer.a
 	install -m 755 $(LIBPEER_SO) $(DESTDIR)$(LIBDIR)/libpeer.so.$(VERSION)
 	ln -sf libpeer.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpeer.so.0

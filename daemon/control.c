@@ -32,6 +32,7 @@
 #include "cred.h"
 #include "dispatch.h"
 #include "frame.h"
+#include "identity.h"
 #include "log.h"
 #include "proto.h"
 #include "ratelog.h"
@@ -46,6 +47,7 @@
 #define CTL_LINGER		1		/* s to wait for the client's EOF */
 #define CTL_LINGER_MAX		(1u << 20)	/* bytes discarded meanwhile */
 #define CTL_IO_MAX		(256u << 10)	/* bytes one read or write moves */
+#define CTL_LOCK_TRIES		8		/* lock file removed under us */
 #define CTL_DEFERS_MAX		1024		/* deferred requests a client */
 #define CTL_DEFER_BYTES_MAX	(8u << 20)	/* and the bytes they weigh */
 
@@ -1105,38 +1107,112 @@ ctl_accept_error_cb(struct evconnlistener *lev, void *arg)
 		log_warnx("control: accept: %s", strerror(e));
 }
 
+/* Whether fd is still the file at path (which its owner may remove). */
+static bool
+ctl_same_file(int fd, const char *path)
+{
+	struct stat	a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /*
  * Takes PATH.lock for the daemon's life.  Whoever holds it owns the
  * socket, so a socket file found while holding it is stale; without the
  * lock, a starting daemon could not tell a stale socket from one that a
  * daemon starting at the same moment has bound but not yet listens on.
+ * The owner removes the file at a clean exit, before letting the lock
+ * go: a lock taken on a file that is no longer at its path (removed
+ * between our open and our flock) is worthless, so we try again.
  * -1 after logging why.
  */
 static int
 ctl_lock(const char *path)
 {
 	char	lock[PATH_MAX];
-	int	fd;
+	int	fd, tries;
 
 	if (snprintf(lock, sizeof(lock), "%s.lock", path) >= (int)sizeof(lock)) {
 		log_warnx("control: socket path %s is too long", path);
 		return -1;
 	}
-	if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) == -1) {
-		log_warn("control: %s", lock);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
-			log_warnx("control: another peerd is already serving "
-			    "%s", path);
-		else
-			log_warn("control: lock %s", lock);
+	for (tries = 0; tries < CTL_LOCK_TRIES; tries++) {
+		if ((fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0600)) == -1) {
+			log_warn("control: %s", lock);
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			if (errno == EWOULDBLOCK)
+				log_warnx("control: another peerd is already "
+				    "serving %s", path);
+			else
+				log_warn("control: lock %s", lock);
+			close(fd);
+			return -1;
+		}
+		if (ctl_same_file(fd, lock))
+			return fd;
 		close(fd);
+	}
+	log_warnx("control: %s keeps being replaced", lock);
+	return -1;
+}
+
+int
+control_check(const char *path, gid_t gid, bool *busy, char *err,
+    size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	char			 dir[PATH_MAX], up[PATH_MAX], lock[PATH_MAX];
+	char			*parent;
+	gid_t			 groups[NGROUPS_MAX];
+	int			 i, n;
+
+	*busy = false;
+	if (strlen(path) >= sizeof(sun.sun_path) || snprintf(lock,
+	    sizeof(lock), "%s.lock", path) >= (int)sizeof(lock)) {
+		snprintf(err, errlen, "control: socket path %s is too long",
+		    path);
 		return -1;
 	}
-	return fd;
+	/* The directory, or the one that ctl_bind would create it in. */
+	snprintf(dir, sizeof(dir), "%s", path);
+	parent = dirname(dir);
+	if (stat(parent, &st) == -1 && errno == ENOENT) {
+		snprintf(up, sizeof(up), "%s", parent);
+		parent = dirname(up);
+		if (stat(parent, &st) == -1) {
+			snprintf(err, errlen, "control: %s: %s (only the "
+			    "socket's own directory is created)", parent,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	if (faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) == -1) {
+		snprintf(err, errlen, "control: cannot create the socket in "
+		    "%s: %s", parent, strerror(errno));
+		return -1;
+	}
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "control: %s exists and is not a socket",
+		    path);
+		return -1;
+	}
+	if (gid != (gid_t)-1 && geteuid() != 0 && getegid() != gid) {
+		n = getgroups(NGROUPS_MAX, groups);
+		for (i = 0; i < n && groups[i] != gid; i++)
+			;
+		if (i >= n) {
+			snprintf(err, errlen, "control: cannot give %s to "
+			    "group %u: the daemon runs neither as root nor in "
+			    "that group", path, (unsigned)gid);
+			return -1;
+		}
+	}
+	return lock_probe(lock, busy, err, errlen);
 }
 
 /*
@@ -1268,6 +1344,7 @@ control_free(struct control *ctl)
 {
 	struct ctl_conn	*c;
 	struct stat	 st;
+	char		 lock[PATH_MAX];
 
 	if (ctl == NULL)
 		return;
@@ -1290,6 +1367,10 @@ control_free(struct control *ctl)
 		event_free(ctl->resume);
 	cbor_buf_free(&ctl->out);
 	dispatch_free(&ctl->table);
+	/* Ours until closed, so no other daemon's (see ctl_lock). */
+	if (snprintf(lock, sizeof(lock), "%s.lock", ctl->par.socket_path) <
+	    (int)sizeof(lock) && ctl_same_file(ctl->lock_fd, lock))
+		(void)unlink(lock);
 	close(ctl->lock_fd);
 	free(ctl);
 }

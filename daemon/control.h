@@ -65,14 +65,26 @@ struct ctl_op {
 
 /*
  * Binds the Unix socket at socket_path (mode 0660, group socket_gid if
- * set).  A socket left by a
- * dead daemon is replaced; one a live daemon answers on is not.  NULL
- * after logging why.
+ * set), holding socket_path.lock while it runs.  A socket left by a
+ * dead daemon is replaced; one whose daemon holds the lock is not.
+ * NULL after logging why.
  */
 struct control	*control_open(struct event_base *,
 		    const struct control_params *, const struct control_ops *,
 		    void *arg);
-/* Disconnects every client and removes the socket file. NULL is fine. */
+/*
+ * Checks, creating nothing, what control_open would refuse for path
+ * and gid (GID_NONE: none): the path's length, a directory to bind it
+ * in, a file there that is not a socket, a group the daemon cannot give
+ * it.  *busy: another daemon holds its lock.  0, or -1 with the reason
+ * in err.
+ */
+int		 control_check(const char *path, gid_t gid, bool *busy,
+		    char *err, size_t errlen);
+/*
+ * Disconnects every client and removes the socket file and its lock
+ * file. NULL is fine.
+ */
 void		 control_free(struct control *);
 /*
  * Adds a table of ops, each called with arg.  -1 after logging if a name

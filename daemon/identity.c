@@ -23,15 +23,32 @@
 #define KEY_FILE_LEN	32
 
 /*
+ * Whether an existing dir is ours and no one else can write to it:
+ * whoever can could swap the key files.  -1 with the reason in err.
+ */
+static int
+state_dir_owned(const char *dir, const struct stat *st, char *err,
+    size_t errlen)
+{
+	if (!S_ISDIR(st->st_mode) || st->st_uid != geteuid() ||
+	    (st->st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen, "state directory %s: must be a directory "
+		    "owned by uid %u that only it can write to", dir,
+		    (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Creates dir and any missing parents (mode 0700), and checks that it
- * is ours and that no one else can write to it: whoever can could swap
- * the key files.
+ * is ours (state_dir_owned).
  */
 static int
 state_dir_ready(const char *dir)
 {
 	struct stat	st;
-	char		path[PATH_MAX], *p;
+	char		path[PATH_MAX], *p, err[PATH_MAX + 128];
 
 	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
 		log_warnx("state directory %s: path too long", dir);
@@ -55,19 +72,20 @@ state_dir_ready(const char *dir)
 		log_warn("state directory %s", dir);
 		return -1;
 	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		log_warnx("state directory %s: must be a directory owned by "
-		    "uid %u that only it can write to", dir,
-		    (unsigned)geteuid());
+	if (state_dir_owned(dir, &st, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
 		return -1;
 	}
 	return 0;
 }
 
-/* Reads exactly KEY_FILE_LEN bytes.  1 loaded, 0 absent, -1 refused. */
+/*
+ * Reads exactly KEY_FILE_LEN bytes.  1 loaded, 0 absent, -1 refused
+ * with the reason in err.
+ */
 static int
-key_read(const char *path, uint8_t key[KEY_FILE_LEN])
+key_check(const char *path, uint8_t key[KEY_FILE_LEN], char *err,
+    size_t errlen)
 {
 	struct stat	st;
 	ssize_t		n;
@@ -79,32 +97,32 @@ key_read(const char *path, uint8_t key[KEY_FILE_LEN])
 	    O_NONBLOCK)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		log_warn("%s", path);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		log_warn("%s", path);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		log_warnx("%s: not a regular file", path);
+		snprintf(err, errlen, "%s: not a regular file", path);
 		goto fail;
 	}
 	if (st.st_uid != geteuid()) {
-		log_warnx("%s: owned by uid %u, not %u", path,
+		snprintf(err, errlen, "%s: owned by uid %u, not %u", path,
 		    (unsigned)st.st_uid, (unsigned)geteuid());
 		goto fail;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		log_warnx("%s: mode %04o gives others access to a secret "
-		    "key; run chmod 600 %s", path,
+		snprintf(err, errlen, "%s: mode %04o gives others access to a "
+		    "secret key; run chmod 600 %s", path,
 		    (unsigned)(st.st_mode & 07777), path);
 		goto fail;
 	}
 	n = read(fd, key, KEY_FILE_LEN);
 	if (n != KEY_FILE_LEN || read(fd, &extra, 1) != 0) {
-		log_warnx("%s: not a key file (%d bytes expected)", path,
-		    KEY_FILE_LEN);
+		snprintf(err, errlen, "%s: not a key file (%d bytes expected)",
+		    path, KEY_FILE_LEN);
 		goto fail;
 	}
 	close(fd);
@@ -112,6 +130,18 @@ key_read(const char *path, uint8_t key[KEY_FILE_LEN])
 fail:
 	close(fd);
 	return -1;
+}
+
+/* key_check, logging why a key is refused. */
+static int
+key_read(const char *path, uint8_t key[KEY_FILE_LEN])
+{
+	char	err[2 * PATH_MAX + 128];
+	int	r;
+
+	if ((r = key_check(path, key, err, sizeof(err))) == -1)
+		log_warnx("%s", err);
+	return r;
 }
 
 /*
@@ -209,6 +239,117 @@ identity_load(struct identity *id, const char *dir)
 		return -1;
 	}
 	base32_encode(id->pk, sizeof(id->pk), id->id);
+	return 0;
+}
+
+/*
+ * Whether dir, which does not exist, could be made: its nearest
+ * existing ancestor must be a directory we may write to.
+ */
+static int
+state_dir_creatable(const char *dir, char *err, size_t errlen)
+{
+	struct stat	st;
+	char		path[PATH_MAX], *p;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		snprintf(err, errlen, "state directory %s: path too long", dir);
+		return -1;
+	}
+	for (;;) {
+		if ((p = strrchr(path, '/')) == NULL)
+			snprintf(path, sizeof(path), ".");
+		else if (p == path)
+			path[1] = '\0';
+		else
+			*p = '\0';
+		if (stat(path, &st) == 0)
+			break;
+		if (errno != ENOENT || strcmp(path, ".") == 0 ||
+		    strcmp(path, "/") == 0) {
+			snprintf(err, errlen, "state directory %s: %s: %s",
+			    dir, path, strerror(errno));
+			return -1;
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "state directory %s: %s is not a "
+		    "directory", dir, path);
+		return -1;
+	}
+	if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) == -1) {
+		snprintf(err, errlen, "state directory %s: cannot be created "
+		    "in %s: %s", dir, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+lock_probe(const char *path, bool *busy, char *err, size_t errlen)
+{
+	int	fd;
+
+	*busy = false;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			*busy = true;
+		else {
+			snprintf(err, errlen, "lock %s: %s", path,
+			    strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);	/* and with it the lock, if we got it */
+	return 0;
+}
+
+int
+identity_check(const char *dir, bool *busy, char *err, size_t errlen)
+{
+	static const char *const	 names[] = { "identity.key",
+					    "network.key" };
+	struct stat			 st;
+	uint8_t				 key[KEY_FILE_LEN];
+	char				 path[PATH_MAX];
+	size_t				 i;
+	int				 r;
+
+	*busy = false;
+	if (stat(dir, &st) == -1) {
+		if (errno == ENOENT)
+			return state_dir_creatable(dir, err, errlen);
+		snprintf(err, errlen, "state directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (state_dir_owned(dir, &st, err, errlen) == -1)
+		return -1;
+	if (snprintf(path, sizeof(path), "%s/lock", dir) >= (int)sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if (lock_probe(path, busy, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >=
+		    (int)sizeof(path)) {
+			snprintf(err, errlen, "%s: path too long", dir);
+			return -1;
+		}
+		r = key_check(path, key, err, errlen);
+		sodium_memzero(key, sizeof(key));
+		if (r == -1)
+			return -1;
+	}
 	return 0;
 }
 

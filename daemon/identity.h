@@ -47,6 +47,20 @@ bool	identity_other_network(const char *dir,
  * logging why.
  */
 int	state_dir_lock(const char *dir);
+/*
+ * Checks, creating nothing, what identity_load and state_dir_lock would
+ * refuse: the state directory (or, if it is missing, that it can be
+ * made) and the key files in it.  *busy: another process holds its
+ * lock.  0, or -1 with the reason in err.
+ */
+int	identity_check(const char *dir, bool *busy, char *err,
+	    size_t errlen);
+/*
+ * Whether another process holds the flock(2) of the file at path,
+ * without creating it (absent: not busy); a free lock is taken and let
+ * go at once.  0, or -1 with the reason in err.
+ */
+int	lock_probe(const char *path, bool *busy, char *err, size_t errlen);
 /* Wipes the secrets. */
 void	identity_clear(struct identity *);
 

@@ -331,9 +331,9 @@ link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 	if ((n = noise_hs_read(l->hs, msg, len, payload, sizeof(payload))) ==
 	    -1) {
 		/* Most often: the other side has another network key. */
-		log_warnx("link %s: handshake failed (different network key, "
-		    "or not peerd), closing", l->addr);
-		link_stop(l, LINK_END_FAILED, "handshake failed");
+		link_stop(l, LINK_END_HANDSHAKE, "handshake failed: a "
+		    "handshake message does not decrypt (a different network "
+		    "key, or not peerd)");
 		return;
 	}
 	l->hs_heard = true;
@@ -607,6 +607,22 @@ link_lost(struct link *l, enum link_end why, const char *reason)
 }
 
 /*
+ * The peer closed.  A responder with another network key closes on our
+ * message 1 without a word, so a close before its answer is all that a
+ * dialing node sees of it; other causes (a node shedding handshakes, a
+ * program that is not peerd) look the same, hence the question.
+ */
+static void
+link_eof(struct link *l)
+{
+	if (l->outbound && l->state == LINK_HANDSHAKE && !l->hs_heard)
+		link_stop(l, LINK_END_HANDSHAKE, "handshake failed: closed by "
+		    "the peer during the handshake (a different network key?)");
+	else
+		link_lost(l, LINK_END_EOF, "connection closed by peer");
+}
+
+/*
  * The socket is readable.  Links read for themselves rather than
  * through the bufferevent, whose reads stop at 4 KiB in libevent 2.1:
  * a 1 MiB message would take 256 wake-ups instead of 4.
@@ -634,7 +650,7 @@ link_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		n = readv(fd, (struct iovec *)v, nv);
 		if (n == 0) {
-			link_lost(l, LINK_END_EOF, "connection closed by peer");
+			link_eof(l);
 			return;
 		}
 		if (n == -1 && errno != EAGAIN && errno != EINTR) {
@@ -699,7 +715,7 @@ link_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
-		link_lost(l, LINK_END_EOF, "connection closed by peer");
+		link_eof(l);
 	else if ((err = bufferevent_socket_get_dns_error(bev)) != 0) {
 		snprintf(reason, sizeof(reason), "cannot resolve: %s",
 		    evutil_gai_strerror(err));

@@ -45,6 +45,12 @@ enum link_end {
 	LINK_END_EOF,		/* the peer closed the connection */
 	LINK_END_REFUSED,	/* connect refused: nothing listens there */
 	LINK_END_SILENT,	/* no traffic for dead_after, or no handshake */
+	/*
+	 * The handshake failed: a message did not decrypt (another network
+	 * key, or not peerd), or, dialing, the peer closed before answering
+	 * message 1, which is how a responder with another key ends it.
+	 */
+	LINK_END_HANDSHAKE,
 	LINK_END_FAILED,	/* anything else: an error, bad input, memory */
 };
 

@@ -33,6 +33,7 @@
 #include "nodemap.h"
 #include "noise.h"
 #include "proto.h"
+#include "ratelog.h"
 
 _Static_assert(LINK_END_FAILED + 1 == MESH_LINK_ENDS,
     "mesh_stats has a slot per enum link_end");
@@ -126,6 +127,8 @@ struct mesh {
 	uint64_t			 hs_unlogged_src, hs_unlogged_all;
 	uint64_t			 hs_unlogged_heard;
 	char				 hs_last[ADDR_STRLEN];
+	/* Failed inbound handshakes: anyone can cause them. */
+	struct ratelog			 hs_failed_log;
 };
 
 static const struct link_ops	mesh_link_ops;
@@ -476,6 +479,27 @@ mesh_reason_name(enum mesh_reason r)
 	}
 }
 
+/*
+ * A failed handshake, logged here rather than by the link: our own dials
+ * are bounded by their backoff, but whoever can reach a listener can
+ * make inbound ones fail as fast as it likes.
+ */
+static void
+mesh_log_handshake(struct mesh *m, struct link *l, const char *reason)
+{
+	unsigned	skipped;
+
+	if (link_outbound(l)) {
+		log_warnx("link %s: %s", link_name(l), reason);
+		return;
+	}
+	if (!ratelog_ok(&m->hs_failed_log, 1000, &skipped))
+		return;
+	if (skipped > 0)
+		log_warnx("mesh: %u more inbound handshakes failed", skipped);
+	log_warnx("link %s: %s, closing", link_name(l), reason);
+}
+
 static void
 mesh_link_down(struct link *l, enum link_end why, const char *reason,
     void *arg)
@@ -485,6 +509,8 @@ mesh_link_down(struct link *l, enum link_end why, const char *reason,
 	struct target		*t;
 	struct link_info	 info;
 
+	if (why == LINK_END_HANDSHAKE)
+		mesh_log_handshake(m, l, reason);
 	hs_forget(ml);
 	link_info(l, &info);
 	m->st.bytes_in += info.bytes_in;

@@ -7,6 +7,7 @@
  */
 #include <sys/resource.h>
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@
 #include "serve.h"
 #include "stats.h"
 #include "tags.h"
+#include "token.h"
 #include "watch.h"
 
 _Static_assert(CONFIG_ADVERTISE_MAX <= RECORD_ADDRS_MAX,
@@ -573,9 +575,71 @@ start_handlers(struct peerd *d)
 static int
 quit(struct peerd *d, int status)
 {
+	listeners_free(d->listeners);
+	if (d->base != NULL)
+		event_base_free(d->base);
 	access_free(d->access);
 	config_free(&d->conf);
 	return status;
+}
+
+/*
+ * Another daemon holds the state directory or the socket: a start
+ * stops, peerd -n only says so (a configuration is checked before a
+ * restart, while its daemon runs).
+ */
+static void
+busy(const struct peerd *d, const char *what)
+{
+	if (d->opt.check_only)
+		fprintf(stderr, "peerd: note: %s; a start fails while it "
+		    "runs\n", what);
+	else
+		fprintf(stderr, "peerd: %s\n", what);
+}
+
+/*
+ * What the start would refuse, found before anything is created: the
+ * state directory and its key files, the control socket's place, a
+ * --join token; peerd -n checks the same.  0, or -1 after saying why.
+ */
+static int
+preflight(const struct peerd *d)
+{
+	const struct config	*c = &d->conf;
+	struct token		 t;
+	const char		*why;
+	char			 err[2 * PATH_MAX + 128], what[PATH_MAX + 64];
+	bool			 held, in_use = false;
+
+	if (identity_check(c->state_dir, &held, err, sizeof(err)) == -1)
+		goto fail;
+	if (held) {
+		snprintf(what, sizeof(what), "another peerd uses the state "
+		    "directory %s", c->state_dir);
+		busy(d, what);
+		in_use = true;
+	}
+	if (control_check(c->socket_path, c->socket_gid, &held, err,
+	    sizeof(err)) == -1)
+		goto fail;
+	if (held) {
+		snprintf(what, sizeof(what), "another peerd is already serving "
+		    "%s", c->socket_path);
+		busy(d, what);
+		in_use = true;
+	}
+	if (d->opt.join != NULL) {
+		if (token_decode(d->opt.join, &t, &why) == -1) {
+			snprintf(err, sizeof(err), "--join: %s", why);
+			goto fail;
+		}
+		sodium_memzero(&t, sizeof(t));
+	}
+	return in_use && !d->opt.check_only ? -1 : 0;
+fail:
+	fprintf(stderr, "peerd: %s\n", err);
+	return -1;
 }
 
 int
@@ -607,6 +671,8 @@ main(int argc, char *argv[])
 		return quit(&d, 2);
 	}
 	if (d.opt.check_only) {
+		if (preflight(&d) == -1)
+			return quit(&d, 1);
 		config_dump(&d.conf, stdout);
 		return quit(&d, 0);
 	}
@@ -614,6 +680,19 @@ main(int argc, char *argv[])
 		fprintf(stderr, "peerd: --force goes with --join\n");
 		return quit(&d, 2);
 	}
+	if (preflight(&d) == -1)
+		return quit(&d, 1);
+	/* Binding creates no file: a taken port stops us before any. */
+	log_set_level(d.conf.log_level);
+	if ((d.base = new_base()) == NULL)
+		fatalx("cannot create the event loop");
+	if ((d.listeners = listeners_open(d.base, d.conf.listen,
+	    d.conf.nlisten, on_accept, &d)) == NULL)
+		fatalx("cannot listen for mesh connections");
+	if (d.conf.metrics_listen[0] != '\0' &&
+	    (d.metrics = metrics_open(d.base, d.conf.metrics_listen,
+	    stats_gather, &d.stats)) == NULL)
+		fatalx("cannot serve metrics on %s", d.conf.metrics_listen);
 	/* Before anything in the state directory is read or written. */
 	if (state_dir_lock(d.conf.state_dir) == -1)
 		return quit(&d, 1);
@@ -629,7 +708,6 @@ main(int argc, char *argv[])
 			return quit(&d, 1);
 		}
 	}
-	log_set_level(d.conf.log_level);
 	if (d.opt.config_path == NULL && access(CONFIG_PATH_DEFAULT, F_OK) == -1)
 		log_info("no %s: running on defaults", CONFIG_PATH_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
@@ -638,21 +716,12 @@ main(int argc, char *argv[])
 	if (identity_load(&d.id, d.conf.state_dir) == -1)
 		fatalx("cannot load the node identity from %s",
 		    d.conf.state_dir);
-	if ((d.base = new_base()) == NULL)
-		fatalx("cannot create the event loop");
 	d.started_at = time(NULL);
 	d.started_ms = clock_ms();
 	sigs[0] = add_signal(&d, SIGTERM, on_term);
 	sigs[1] = add_signal(&d, SIGINT, on_term);
 	sigs[2] = add_signal(&d, SIGHUP, on_hup);
 
-	if ((d.listeners = listeners_open(d.base, d.conf.listen,
-	    d.conf.nlisten, on_accept, &d)) == NULL)
-		fatalx("cannot listen for mesh connections");
-	if (d.conf.metrics_listen[0] != '\0' &&
-	    (d.metrics = metrics_open(d.base, d.conf.metrics_listen,
-	    stats_gather, &d.stats)) == NULL)
-		fatalx("cannot serve metrics on %s", d.conf.metrics_listen);
 	describe_self(&d);
 	start_handlers(&d);
 	build(&d);
@@ -682,6 +751,7 @@ main(int argc, char *argv[])
 	/* Clients first: their pending requests must not outlive the mesh. */
 	control_free(d.control);
 	listeners_free(d.listeners);
+	d.listeners = NULL;
 	/*
 	 * Closing the links ends the dials under way, whose callbacks reach
 	 * the modules above: they go after it.  No beacon is read
@@ -708,6 +778,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		event_free(sigs[i]);
 	event_base_free(d.base);
+	d.base = NULL;
 	identity_clear(&d.id);
 	log_info("stopped");
 	return quit(&d, status);

@@ -102,7 +102,7 @@ gather_links(struct metrics_writer *w, struct stats *d)
 		"on_purpose", "refused", "silent", "lost",
 	};
 	static const char *const	ends[MESH_LINK_ENDS] = {
-		"closed", "eof", "refused", "timeout", "failed",
+		"closed", "eof", "refused", "timeout", "handshake", "failed",
 	};
 	struct link			*links[STATS_LINKS_MAX];
 	struct metrics_label		 l[2];

@@ -41,7 +41,8 @@
  * the link gets it in the same write as message 3, as an initiator may
  * send it); a pong echoing it proves both ends split the same keys.  The
  * harness then closes the link (link_close()).  A link that closes must
- * do so on the record that the rules refuse, with LINK_END_FAILED; one
+ * do so on the record that the rules refuse, with LINK_END_HANDSHAKE if
+ * it does not decrypt, else LINK_END_FAILED; one
  * still in its handshake when the records run out sees the peer hang up
  * and must report the connection lost.  Then, while records are left, a
  * new link starts on them, as a peer that reconnects would; at most
@@ -279,7 +280,8 @@ peer_end(struct peer *p)
 		link_peer_pump(lp);
 		if (!lp->down || (lp->up ? lp->why != LINK_END_HERE :
 		    lp->why != LINK_END_EOF && lp->why != LINK_END_REFUSED &&
-		    lp->why != LINK_END_FAILED))
+		    lp->why != LINK_END_FAILED &&
+		    lp->why != LINK_END_HANDSHAKE))
 			abort();
 	}
 	link_peer_close(lp);
@@ -421,8 +423,12 @@ peer_genuine(struct peer *p, enum feed feed, const uint8_t *rec,
 	}
 	link_peer_pump(lp);
 	if (!ok) {
-		/* Closed on this record, and nothing said. */
-		if (!lp->down || lp->why != LINK_END_FAILED || lp->up ||
+		/*
+		 * Closed on this record, and nothing said: an altered one
+		 * does not decrypt, an intact one carries a bad payload.
+		 */
+		if (!lp->down || lp->why != (changed ? LINK_END_HANDSHAKE :
+		    LINK_END_FAILED) || lp->up ||
 		    lp->bytes_in != upto ||
 		    evbuffer_get_length(lp->from_link) != 0)
 			abort();
@@ -457,7 +463,7 @@ peer_raw(struct peer *p, const uint8_t *rec, size_t len)
 	if (lp->up)
 		abort();	/* no key, no link */
 	if (lp->down) {
-		if (lp->bytes_in != upto || lp->why != LINK_END_FAILED)
+		if (lp->bytes_in != upto || lp->why != LINK_END_HANDSHAKE)
 			abort();
 		return false;
 	}

@@ -141,17 +141,106 @@ START_TEST(test_key_files_private)
 }
 END_TEST
 
+/* peerd -n refuses what the start refuses, and creates nothing. */
+START_TEST(test_check_config_checks_key_files)
+{
+	const char *const tail[] = { "-n", "--state-dir", d.state, "-S", d.sock,
+	    NULL };
+	char		 path[256];
+	int		 status;
+
+	/* Nothing there yet: fine, and nothing is made. */
+	status = daemon_run_to_exit(&d, tail);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(access(d.state, F_OK), -1);
+
+	daemon_start(&d, NULL, NULL);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+	snprintf(path, sizeof(path), "%s/network.key", d.state);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	status = daemon_run_to_exit(&d, tail);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 1);
+	ck_assert(daemon_log_has(&d, "network.key: mode 0644 gives others "
+	    "access to a secret key; run chmod 600"));
+
+	/* A key file of the wrong size. */
+	ck_assert_int_eq(truncate(path, 31), 0);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	status = daemon_run_to_exit(&d, tail);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert(daemon_log_has(&d, "network.key: not a key file"));
+}
+END_TEST
+
+/*
+ * peerd -n while the daemon of that configuration runs (before a
+ * restart, say) passes, and says that a start would not.
+ */
+START_TEST(test_check_config_beside_running_daemon)
+{
+	const char *const tail[] = { "-n", "--state-dir", d.state, "-S", d.sock,
+	    NULL };
+	char		 out[256], err[256];
+	int		 status;
+
+	daemon_start(&d, NULL, NULL);
+	status = daemon_run_to_exit(&other_d, tail);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(daemon_log_has(&other_d, "peerd: note: another peerd uses "
+	    "the state directory"));
+	ck_assert(daemon_log_has(&other_d, "peerd: note: another peerd is "
+	    "already serving"));
+	/* The running one did not notice. */
+	ck_assert_int_eq(peerctl(d.sock, "status", NULL, out, sizeof(out), err,
+	    sizeof(err)), 0);
+}
+END_TEST
+
+/* A socket path that cannot work fails peerd -n too. */
+START_TEST(test_check_config_checks_socket_path)
+{
+	char		 sock[256];
+	const char *const tail[] = { "-n", "--state-dir", d.state, "-S", sock,
+	    NULL };
+	int		 status;
+	FILE		*f;
+
+	snprintf(sock, sizeof(sock), "%s/plain", d.dir);
+	ck_assert_ptr_nonnull(f = fopen(sock, "w"));
+	fclose(f);
+	status = daemon_run_to_exit(&d, tail);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert(daemon_log_has(&d, "plain exists and is not a socket"));
+
+	/* Only the socket's own directory is made, not its parents. */
+	snprintf(sock, sizeof(sock), "%s/no/such/peerd.sock", d.dir);
+	status = daemon_run_to_exit(&d, tail);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert(daemon_log_has(&d, "only the socket's own directory is "
+	    "created"));
+	ck_assert_int_eq(access(d.state, F_OK), -1);
+}
+END_TEST
+
 START_TEST(test_sigterm_removes_socket)
 {
+	char	lock[256];
 	int	status;
 
 	daemon_start(&d, NULL, NULL);
 	ck_assert_int_eq(access(d.sock, F_OK), 0);
+	snprintf(lock, sizeof(lock), "%s.lock", d.sock);
+	ck_assert_int_eq(access(lock, F_OK), 0);
 	status = daemon_stop(&d, SIGTERM);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	ck_assert_int_eq(access(d.sock, F_OK), -1);
+	ck_assert_int_eq(access(lock, F_OK), -1);
 	ck_assert(daemon_log_has(&d, "shutting down"));
+	/* And a start after it takes the socket again. */
+	daemon_start(&d, NULL, NULL);
+	ck_assert_int_eq(access(lock, F_OK), 0);
 }
 END_TEST
 
@@ -171,6 +260,9 @@ START_TEST(test_second_daemon_refuses)
 	ck_assert_int_eq(WEXITSTATUS(status), 1);
 	ck_assert(daemon_log_has(&other_d, "another peerd is already "
 	    "serving"));
+	/* It stopped before making its state directory and keys. */
+	ck_assert_msg(access(other_d.state, F_OK) == -1, "%s was created",
+	    other_d.state);
 	/* The first one still owns the socket and answers. */
 	ck_assert_int_eq(peerctl(d.sock, "status", NULL, out, sizeof(out), err,
 	    sizeof(err)), 0);
@@ -194,6 +286,28 @@ START_TEST(test_state_dir_in_use)
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 	ck_assert(daemon_log_has(&other_d, "another peerd uses the state "
 	    "directory"));
+}
+END_TEST
+
+/* A mesh address already taken stops the start before any file is made. */
+START_TEST(test_taken_port_creates_nothing)
+{
+	char	addr[64];
+	int	fd, port, status;
+
+	fd = loopback_socket(&port);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	{
+		const char *const tail[] = { "--state-dir", d.state, "-S",
+		    d.sock, "--listen", addr, "-o", "discovery=no", NULL };
+
+		status = daemon_run_to_exit(&d, tail);
+	}
+	close(fd);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert(daemon_log_has(&d, "cannot listen for mesh connections"));
+	ck_assert_msg(access(d.state, F_OK) == -1, "%s was created", d.state);
 }
 END_TEST
 
@@ -414,7 +528,11 @@ lifecycle_suite(void)
 	tcase_add_test(tc, test_status_json);
 	tcase_add_test(tc, test_status_human);
 	tcase_add_test(tc, test_key_files_private);
+	tcase_add_test(tc, test_check_config_checks_key_files);
+	tcase_add_test(tc, test_check_config_beside_running_daemon);
+	tcase_add_test(tc, test_check_config_checks_socket_path);
 	tcase_add_test(tc, test_sigterm_removes_socket);
+	tcase_add_test(tc, test_taken_port_creates_nothing);
 	tcase_add_test(tc, test_second_daemon_refuses);
 	tcase_add_test(tc, test_stale_socket_replaced);
 	tcase_add_test(tc, test_state_dir_in_use);

@@ -257,9 +257,14 @@ START_TEST(test_foreign_network_key)
 	randombytes_buf(other, sizeof(other));
 	daemon_set_network_key(&n[3], other);
 	start(&n[3], "d", &n[0]);
-	/* d keeps trying (with backoff) and a refuses each attempt. */
-	ck_assert_msg(wait_until(log_has_two_failures, &n[0], 3000),
-	    "a did not refuse d twice");
+	/*
+	 * d keeps trying (with backoff) and a refuses each attempt: d logs
+	 * each of its dials, a its first refusal at least (it holds back a
+	 * flood of them).
+	 */
+	ck_assert_msg(wait_until(log_has_two_failures, &n[3], 3000),
+	    "d did not fail twice");
+	ck_assert(daemon_log_has(&n[0], "handshake failed"));
 	ck_assert_ptr_null(e = peer_entry(&n[0], "d", NULL));
 	ck_assert_ptr_null(e = peer_entry(&n[3], "a", NULL));
 	/* Neither learned the other's identity: no ID in either log. */
@@ -272,6 +277,37 @@ START_TEST(test_foreign_network_key)
 	fclose(f);
 	ck_assert(!daemon_log_has(&n[0], id_d));
 	ck_assert(!daemon_log_has(&n[0], "up ("));
+}
+END_TEST
+
+/*
+ * A wrong network key says so on both sides: the dialing node only sees
+ * the close, and says that the key may differ; the accepting one cannot
+ * decrypt message 1.
+ */
+START_TEST(test_foreign_network_key_explained)
+{
+	uint8_t		 other[32];
+	char		 addr[64], out[1024], err[1024];
+	int		 status;
+
+	start(&n[0], "a", NULL);
+	randombytes_buf(other, sizeof(other));
+	daemon_set_network_key(&n[3], other);
+	start(&n[3], "d", NULL);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&n[0]));
+	status = peerctl_run(&n[3], out, sizeof(out), err, sizeof(err),
+	    "connect", addr, NULL);
+	ck_assert_int_eq(status, 1);
+	ck_assert_msg(strstr(err, "handshake failed: closed by the peer during "
+	    "the handshake (a different network key?)") != NULL, "%s", err);
+	ck_assert(daemon_log_wait(&n[3], "link 127.0.0.1:", 1000));
+	ck_assert(daemon_log_has(&n[3], "handshake failed: closed by the peer "
+	    "during the handshake (a different network key?)"));
+	ck_assert(!daemon_log_has(&n[3], "connection closed by peer"));
+	ck_assert_msg(daemon_log_wait(&n[0], "handshake failed: a handshake "
+	    "message does not decrypt (a different network key, or not peerd)",
+	    1000), "a did not say why it refused d");
 }
 END_TEST
 
@@ -290,6 +326,67 @@ tcp_connect(int port)
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	return fd;
 }
+
+/* How many lines of d's log contain s. */
+static int
+log_count(const struct daemon *d, const char *s)
+{
+	FILE	*f;
+	char	 line[1024];
+	int	 count = 0;
+
+	ck_assert_ptr_nonnull(f = fopen(d->log, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, s) != NULL)
+			count++;
+	fclose(f);
+	return count;
+}
+
+struct junk {
+	struct daemon	*d;
+	int		 port;
+	int		 sent;
+};
+
+/*
+ * Sends one message 1 of random bytes (the length of a real one: an
+ * ephemeral key and a tag), then whether d has said how many failed
+ * handshakes it did not log.
+ */
+static bool
+junk_summarised(void *arg)
+{
+	struct junk	*j = arg;
+	uint8_t		 rec[2 + 48];
+	int		 fd;
+
+	rec[0] = 0;
+	rec[1] = 48;
+	randombytes_buf(rec + 2, 48);
+	fd = tcp_connect(j->port);
+	ck_assert_int_eq(send(fd, rec, sizeof(rec), MSG_NOSIGNAL),
+	    (ssize_t)sizeof(rec));
+	close(fd);
+	j->sent++;
+	return daemon_log_has(j->d, "more inbound handshakes failed");
+}
+
+/* Anyone can make inbound handshakes fail: one log line a second. */
+START_TEST(test_failed_handshakes_rate_limited)
+{
+	struct junk	j = { &n[0], 0, 0 };
+	int		lines;
+
+	start(&n[0], "a", NULL);
+	j.port = daemon_port(&n[0]);
+	ck_assert_msg(wait_until(junk_summarised, &j, 3000),
+	    "no summary of the failed handshakes after %d", j.sent);
+	lines = log_count(&n[0], "does not decrypt");
+	ck_assert_msg(j.sent >= 50 && lines <= 3, "%d lines for %d failed "
+	    "handshakes", lines, j.sent);
+}
+END_TEST
 
 START_TEST(test_garbage_on_mesh_port)
 {
@@ -617,22 +714,6 @@ flood(int port, bool many, long ms, int ready, int stop)
 	_exit(failed == 0 ? 0 : 1);
 }
 
-/* How many lines of d's log contain s. */
-static int
-log_count(const struct daemon *d, const char *s)
-{
-	FILE	*f;
-	char	 line[1024];
-	int	 count = 0;
-
-	ck_assert_ptr_nonnull(f = fopen(d->log, "r"));
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, s) != NULL)
-			count++;
-	fclose(f);
-	return count;
-}
-
 /*
  * Starts flood() in a child, which stops when stop_r reads end of file;
  * returns once its connections are going.
@@ -935,6 +1016,8 @@ mesh_suite(void)
 	tcase_add_test(tc, test_ping_megabyte);
 	tcase_add_test(tc, test_kill9_detected_and_relinked);
 	tcase_add_test(tc, test_foreign_network_key);
+	tcase_add_test(tc, test_foreign_network_key_explained);
+	tcase_add_test(tc, test_failed_handshakes_rate_limited);
 	tcase_add_test(tc, test_garbage_on_mesh_port);
 	tcase_add_test(tc, test_simultaneous_connect);
 	tcase_add_test(tc, test_connect_errors_and_disconnect);
