@@ -17,6 +17,7 @@
 #include "cbor_json.h"
 #include "cbor_scan.h"
 #include "event.h"
+#include "monitor.h"
 #include "out.h"
 #include "peer.h"
 #include "peerctl.h"
@@ -38,6 +39,7 @@ static int	cmd_help(const struct opts *, int, char **);
 static int	cmd_id(const struct opts *, int, char **);
 static int	cmd_invite(const struct opts *, int, char **);
 static int	cmd_members(const struct opts *, int, char **);
+static int	cmd_monitor(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
 static int	cmd_publish(const struct opts *, int, char **);
 static int	cmd_serve(const struct opts *, int, char **);
@@ -97,6 +99,20 @@ static const struct command commands[] = {
 	    "KEY (with that VALUE if given; repeatable, all must match),\n"
 	    "--state only nodes in STATE, --name only nodes whose name matches\n"
 	    "the extended regular expression REGEX.", cmd_members },
+	{ "monitor",	"[--members] [--services] [--log LEVEL]\n"
+	    "       [--count N]",
+	    "print changes of members and services as they happen",
+	    "Print each change of a member (join, alive, suspect, dead, left,\n"
+	    "forgotten) with --members, of a service on any node (registered,\n"
+	    "withdrawn) with --services, and the daemon's log lines of LEVEL\n"
+	    "(error, warn, info, debug) and more severe with --log, as they\n"
+	    "happen; with none of them, members and services.  One line each:\n"
+	    "time, kind, node name and ID, service and group, and the evidence;\n"
+	    "with --json, one JSON object.  --log needs root, the daemon's user\n"
+	    "or admin_group.  Messages dropped because this reader was too slow\n"
+	    "are counted on standard error.  Runs until SIGINT or SIGTERM, or\n"
+	    "until N messages came; reconnects if the connection to peerd is\n"
+	    "lost.", cmd_monitor },
 	{ "notify",	"SERVICE.METHOD [ARG ...]\n"
 	    "       [--to NODE|GROUP|tag:KEY[=VALUE]] [--all] "
 	    "[--timeout DURATION]",
@@ -1029,6 +1045,29 @@ cmd_subscribe(const struct opts *o, int argc, char **argv)
 		snprintf(what, sizeof(what), "subscribe %s", c.pattern);
 		rc = fail(p, what, &err);
 	}
+	peer_close(p);
+	return rc;
+}
+
+static int
+cmd_monitor(const struct opts *o, int argc, char **argv)
+{
+	struct monitor_conf	 c;
+	struct peer_error	 err;
+	struct peer		*p;
+	char			 why[128];
+	int			 rc = EXIT_OK;
+
+	if (monitor_parse(argc, argv, &c, why, sizeof(why)) == -1) {
+		if (why[0] == '\0')
+			return -1;
+		out_errx(PEER_INVALID_ARGUMENT, "monitor: %s", why);
+		return EXIT_USAGE;
+	}
+	c.json = o->json;
+	p = connect_or_exit(o);
+	if (monitor_run(p, &c, &err) == -1)
+		rc = fail(p, "monitor", &err);
 	peer_close(p);
 	return rc;
 }

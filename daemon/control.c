@@ -263,6 +263,12 @@ ctl_cred(const struct ctl_conn *c)
 	return &c->cred;
 }
 
+bool
+ctl_is_admin(const struct ctl_conn *c)
+{
+	return c->is_admin;
+}
+
 struct ctl_defer *
 ctl_defer(struct ctl_conn *c, uint64_t id, void (*cancel)(void *), void *arg)
 {

@@ -120,6 +120,8 @@ void		 ctl_fail(struct ctl_conn *, enum peer_code, const char *fmt,
 const char	*ctl_name(const struct ctl_conn *);
 /* Who the client is, as the kernel saw it connect. */
 const struct cred *ctl_cred(const struct ctl_conn *);
+/* Root, the daemon's uid or in admin_gid: may use CTL_OP_ADMIN ops. */
+bool		 ctl_is_admin(const struct ctl_conn *);
 
 /*
  * A request answered later.  If the client goes away first, cancel(arg)

@@ -3,6 +3,8 @@
  * log.c: leveled logging to stderr.  Under journald (JOURNAL_STREAM is
  * set) each line starts with a <N> syslog priority, which the journal
  * turns into the entry's level; on a terminal it starts with a time.
+ * A tap (the clients that watch the log) may see each line too, at its
+ * own level: a line is formatted only if stderr or the tap wants it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,6 +16,10 @@
 #include "log.h"
 
 static enum log_level	 log_level = LOG_LEVEL_INFO;
+static log_tap_fn	*tap;
+static void		*tap_arg;
+static int		 tap_level = -1;
+static bool		 tap_busy;	/* a line logged by the tap stays out */
 
 static const char	*const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -48,29 +54,56 @@ log_level_name(enum log_level l)
 	return level_names[l];
 }
 
+void
+log_set_tap(log_tap_fn *fn, void *arg)
+{
+	tap = fn;
+	tap_arg = arg;
+	if (fn == NULL)
+		tap_level = -1;
+}
+
+void
+log_tap_level(int l)
+{
+	tap_level = tap != NULL ? l : -1;
+}
+
 static void
 log_vwrite(enum log_level l, int errnum, const char *fmt, va_list ap)
 {
-	char		 msg[1024], stamp[32];
+	char		 msg[1024], line[1280], stamp[32];
+	const char	*text = msg;
 	struct timespec	 ts;
 	struct tm	 tm;
+	bool		 to_tap;
 
-	if (l > log_level)
+	to_tap = (int)l <= tap_level && !tap_busy;
+	if (l > log_level && !to_tap)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (getenv("JOURNAL_STREAM") != NULL)
-		fprintf(stderr, "<%d>", level_syslog[l]);
-	else {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ %-5s ", stamp, ts.tv_nsec / 1000000,
-		    level_names[l]);
+	if (errnum != 0) {
+		snprintf(line, sizeof(line), "%s: %s", msg, strerror(errnum));
+		text = line;
 	}
-	if (errnum != 0)
-		fprintf(stderr, "%s: %s\n", msg, strerror(errnum));
-	else
-		fprintf(stderr, "%s\n", msg);
+	if (l <= log_level) {
+		if (getenv("JOURNAL_STREAM") != NULL)
+			fprintf(stderr, "<%d>", level_syslog[l]);
+		else {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			gmtime_r(&ts.tv_sec, &tm);
+			strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S",
+			    &tm);
+			fprintf(stderr, "%s.%03ldZ %-5s ", stamp,
+			    ts.tv_nsec / 1000000, level_names[l]);
+		}
+		fprintf(stderr, "%s\n", text);
+	}
+	if (to_tap) {
+		tap_busy = true;
+		tap(tap_arg, l, text);
+		tap_busy = false;
+	}
 }
 
 #define LOG_BODY(level, errnum) do {		\

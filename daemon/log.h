@@ -20,6 +20,17 @@ void	log_set_level(enum log_level);
 bool	log_level_parse(const char *, enum log_level *);
 const char *log_level_name(enum log_level);
 
+/*
+ * A tap sees each line, with its level, as it is logged, at up to its
+ * own level whatever stderr's; line is the text without time or level.
+ * A line logged while the tap runs is not given to it.
+ */
+typedef void	log_tap_fn(void *arg, enum log_level, const char *line);
+/* One tap; NULL removes it.  It starts off: see log_tap_level. */
+void	log_set_tap(log_tap_fn *, void *arg);
+/* The most verbose level the tap wants, or -1 for none. */
+void	log_tap_level(int);
+
 /* The _warn forms append strerror(errno); fatal exits with status 1. */
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

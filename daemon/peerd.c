@@ -48,6 +48,7 @@
 #include "stats.h"
 #include "tags.h"
 #include "token.h"
+#include "watch.h"
 
 _Static_assert(CONFIG_ADVERTISE_MAX <= RECORD_ADDRS_MAX,
     "every advertise address fits our record");
@@ -223,6 +224,7 @@ static void
 on_change(void *arg, const struct change *c)
 {
 	handlers_change(((struct peerd *)arg)->handlers, c);
+	watch_change(((struct peerd *)arg)->watch, c);
 	log_debug("change: %s %s (%.12s)%s%s%s%s", change_kind_name(c->kind),
 	    c->name, c->idstr, c->service != NULL ? " " : "",
 	    c->service != NULL ? c->service : "", c->why != NULL ? ": " : "",
@@ -240,6 +242,7 @@ on_client_gone(void *arg, struct ctl_conn *c)
 	registry_client_gone(d->registry, c);
 	serve_client_gone(d->serve, c);
 	events_client_gone(d->events, c);
+	watch_client_gone(d->watch, c);
 }
 
 static const struct control_ops control_ops = { on_client_gone };
@@ -477,6 +480,9 @@ build(struct peerd *d)
 	if ((d->control = control_open(d->base, &cp, &control_ops, d)) ==
 	    NULL)
 		fatalx("cannot open the control socket");
+	if ((d->watch = watch_new(d->base)) == NULL)
+		fatalx("cannot start the watch streams");
+	log_set_tap(watch_log, d->watch);
 	if ((d->mesh = mesh_new(d->base, &mp, &mesh_ops, d)) == NULL)
 		fatalx("cannot start the mesh");
 	if ((d->changes = changes_new(&changes_ops, d)) == NULL)
@@ -522,7 +528,8 @@ build(struct peerd *d)
 	    control_add_ops(d->control, events_ctl_ops, d->events) == -1 ||
 	    control_add_ops(d->control, join_ctl_ops, d->join) == -1 ||
 	    control_add_ops(d->control, stats_ctl_ops, &d->stats) == -1 ||
-	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1)
+	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1 ||
+	    control_add_ops(d->control, watch_ctl_ops, d->watch) == -1)
 		fatalx("cannot set up the op tables");
 
 	for (i = 0; i < c->nbootstrap; i++)
@@ -761,7 +768,10 @@ main(int argc, char *argv[])
 	registry_free(d.registry);
 	tags_free(d.tags);
 	gossip_free(d.gossip);
+	/* Changes come until here; the watchers went with the clients. */
 	changes_free(d.changes);
+	log_set_tap(NULL, NULL);
+	watch_free(d.watch);
 	/* Let closed links finish freeing themselves. */
 	event_base_loop(d.base, EVLOOP_NONBLOCK);
 	notify_done();

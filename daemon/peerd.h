@@ -34,6 +34,7 @@ struct join;
 struct handlers;
 struct metrics;
 struct tags;
+struct watch;
 
 struct peerd {
 	struct event_base	*base;
@@ -63,6 +64,7 @@ struct peerd {
 	struct stats		 stats;		/* where the numbers are */
 	struct metrics		*metrics;	/* NULL: no metrics_listen */
 	struct tags		*tags;		/* what our record announces */
+	struct watch		*watch;		/* clients' watch streams */
 	char			 status[256];	/* for systemd's STATUS= */
 };
 

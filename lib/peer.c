@@ -160,6 +160,12 @@ pending_forget(struct peer *p, uint64_t id)
 	free(pd);
 }
 
+void
+peer_pending_forget(struct peer *p, uint64_t id)
+{
+	pending_forget(p, id);
+}
+
 /* Ends every request with the same error. */
 static void
 pending_fail_all(struct peer *p, enum peer_code code, const char *msg)
@@ -336,6 +342,9 @@ peer_handle(struct peer *p, const uint8_t *buf, size_t len,
 			peer_serve_cancelled(p, &m);
 		else if (strcmp(m.op, "event") == 0)
 			peer_event_deliver(p, &m);
+		else if (strcmp(m.op, "change") == 0 ||
+		    strcmp(m.op, "log") == 0)
+			peer_watch_deliver(p, &m);
 		else if (strcmp(m.op, "answer") == 0)
 			pending_answer(p, &m);
 		return 0;
@@ -420,13 +429,14 @@ done:
 	return 0;
 }
 
-/* One attempt: connect, hello, register and subscribe again; else wait. */
+/* One attempt: connect, hello, register, subscribe, watch again; else wait. */
 static void
 peer_reconnect(struct peer *p)
 {
 	p->reconnecting = true;
-	if (peer_connect(p, false, NULL) == 0 && peer_serve_renew(p) == 0)
-		(void)peer_event_renew(p);
+	if (peer_connect(p, false, NULL) == 0 && peer_serve_renew(p) == 0 &&
+	    peer_event_renew(p) == 0)
+		(void)peer_watch_renew(p);
 	if (p->fd == -1) {
 		p->backoff = p->backoff > PEER_RETRY_MAX / 2 ? PEER_RETRY_MAX :
 		    p->backoff * 2;

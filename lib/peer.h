@@ -88,7 +88,7 @@ struct peer_reply {
  * peer_cancel and answer calls, but
  * must not block: peer_dispatch, peer_wait, peer_op, peer_status,
  * peer_call_sync, peer_notify, peer_serve, peer_unserve, peer_subscribe,
- * peer_unsubscribe and peer_run fail with INVALID_ARGUMENT there, and
+ * peer_unsubscribe, peer_watch, peer_unwatch and peer_run fail with INVALID_ARGUMENT there, and
  * peer_close aborts.
  */
 typedef void	 peer_reply_fn(struct peer *, const struct peer_reply *,
@@ -310,6 +310,71 @@ int		 peer_publish(struct peer *, const char *topic,
 		    void *arg, struct peer_error *err);
 
 /*
+ * Watching.  The daemon tells a watching client what happens as it
+ * happens: members that join, come back, are suspected, die, leave or
+ * are forgotten (PEER_WATCH_MEMBERS); services registered and withdrawn
+ * on each node, this one included (PEER_WATCH_SERVICES); and, for an
+ * admin (root, the daemon's user or a member of its admin_group), its
+ * log lines up to a level (PEER_WATCH_LOG).  The message is valid only
+ * during the callback.
+ */
+#define PEER_WATCH_MEMBERS	0x01
+#define PEER_WATCH_SERVICES	0x02
+#define PEER_WATCH_LOG		0x04
+
+enum peer_log_level {
+	PEER_LOG_ERROR,
+	PEER_LOG_WARN,
+	PEER_LOG_INFO,
+	PEER_LOG_DEBUG,
+};
+
+struct peer_watch_msg {
+	unsigned		 type;		/* one PEER_WATCH_ bit */
+	/*
+	 * "member-join", "member-alive", "member-suspect", "member-dead",
+	 * "member-left", "member-forgotten", "service-registered",
+	 * "service-withdrawn"; "log" for a log line.
+	 */
+	const char		*kind;
+	uint64_t		 time_ms;	/* the daemon's wall clock */
+	uint64_t		 lost;		/* messages dropped before */
+	/* Changes: the node, and for services the service and group. */
+	const char		*node;		/* node ID, base32 */
+	const char		*name;
+	uint64_t		 incarnation;
+	const char		*why;		/* the evidence, or NULL */
+	const char		*service;	/* NULL for member kinds */
+	const char		*group;		/* "" if none; NULL likewise */
+	/* Log lines. */
+	enum peer_log_level	 level;
+	const char		*text;
+};
+typedef void	 peer_watch_fn(struct peer *, const struct peer_watch_msg *,
+		    void *arg);
+
+/*
+ * Watches what (PEER_WATCH_ bits; level counts with PEER_WATCH_LOG, and
+ * takes the lines of that level and the more severe ones), calling fn
+ * for each message.  Blocks until the daemon confirms; not from
+ * callbacks.  Renewed after a reconnect.  A client has one watch: a
+ * second call replaces it.  PERMISSION_DENIED for PEER_WATCH_LOG if the
+ * client is not an admin; INVALID_ARGUMENT if what is empty.
+ */
+int		 peer_watch(struct peer *, unsigned what,
+		    enum peer_log_level level, peer_watch_fn *fn, void *arg,
+		    struct peer_error *err);
+/*
+ * Ends the watch.  Not from callbacks.  NOT_FOUND if not watching;
+ * while disconnected only the renewal is dropped.
+ */
+int		 peer_unwatch(struct peer *, struct peer_error *err);
+/* "error", "warn", "info", "debug"; NULL outside the enum. */
+const char	*peer_log_level_name(enum peer_log_level);
+/* The level of a name; -1 if it is none. */
+int		 peer_log_level_parse(const char *);
+
+/*
  * fn hears of calls this client serves that no longer want an answer:
  * cancelled by their caller, or past their deadline.  Answering them
  * is harmless and useless.  NULL turns it off.  It runs like a
@@ -323,8 +388,8 @@ void		 peer_on_cancel(struct peer *, peer_cancel_fn *fn, void *arg);
  * Reconnecting.  With it on, a lost connection is not final: requests
  * in flight end with UNAVAILABLE, then peer_dispatch (or peer_run)
  * reconnects with a growing delay (0.1 s to 5 s; peer_timeout says
- * when), says hello, registers every served service and subscribes to
- * every pattern again.  While
+ * when), says hello, registers every served service, subscribes to
+ * every pattern and renews the watch again.  While
  * disconnected peer_fd returns -1, and after a reconnect it returns a
  * new fd: event loops must fetch it again after each peer_dispatch.
  * Calls kept to answer later died with the old connection (the daemon

@@ -2,7 +2,8 @@
 /*
  * peer_int.h: the inside of struct peer, shared by the files of libpeer:
  * peer.c (the connection and its requests), peer_call.c (calls),
- * peer_serve.c (serving) and peer_event.c (events).  Not installed.
+ * peer_serve.c (serving), peer_event.c (events) and peer_watch.c
+ * (watching).  Not installed.
  */
 #ifndef PEER_INT_H
 #define PEER_INT_H
@@ -73,6 +74,10 @@ struct peer {
 	peer_cancel_fn	*on_cancel;	/* see peer_on_cancel */
 	void		*on_cancel_arg;
 	struct sub	*subs;		/* in subscribe order */
+	peer_watch_fn	*watch_fn;	/* NULL: not watching */
+	void		*watch_arg;
+	unsigned	 watch_what;	/* PEER_WATCH_ bits */
+	enum peer_log_level watch_level;
 	/*
 	 * Recent oneway calls, so that answering one sends nothing.  Older
 	 * ones are answered and the daemon drops the answer.
@@ -88,6 +93,8 @@ int64_t	peer_now_ms(void);
 bool	peer_in_callback(const struct peer *, const char *fn,
 	    struct peer_error *);
 bool	peer_pending_has(const struct peer *, uint64_t id);
+/* Drops request id without calling its callback. */
+void	peer_pending_forget(struct peer *, uint64_t id);
 /* Sends the "answer" messages of request id to fn, if it is in flight. */
 void	peer_pending_each(struct peer *, uint64_t id, peer_answer_fn *fn,
 	    void *arg);
@@ -119,5 +126,11 @@ void	peer_event_deliver(struct peer *, const struct ctl_msg *);
 /* Subscribes to every pattern again on a new connection; -1 if lost. */
 int	peer_event_renew(struct peer *);
 void	peer_event_free(struct peer *);
+
+/* peer_watch.c */
+/* Runs the callback of a "change" or "log" frame; drops malformed ones. */
+void	peer_watch_deliver(struct peer *, const struct ctl_msg *);
+/* Watches again on a new connection; -1 if lost. */
+int	peer_watch_renew(struct peer *);
 
 #endif

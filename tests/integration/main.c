@@ -31,6 +31,7 @@ main(void)
 	srunner_add_suite(sr, netns_suite());
 	srunner_add_suite(sr, access_suite());
 	srunner_add_suite(sr, impair_suite());
+	srunner_add_suite(sr, watch_suite());
 	srunner_add_suite(sr, cli_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -23,5 +23,6 @@ Suite	*handlers_suite(void);
 Suite	*mesh_suite(void);
 Suite	*netns_suite(void);
 Suite	*tags_suite(void);
+Suite	*watch_suite(void);
 
 #endif
