@@ -54,6 +54,8 @@ assert_bad(const char *text, int line, const char *want)
 	    "error \"%s\" lacks position \"%s\"", err, prefix);
 	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" lacks \"%s\"",
 	    err, want);
+	/* What was kept before the bad line. */
+	config_free(&c);
 }
 
 START_TEST(test_good_file)
