@@ -109,8 +109,10 @@ _peerctl()
 	case $cmd in
 	call)		opts="--to --all --timeout"; arg="--to --timeout" ;;
 	join)		opts="--force" ;;
-	members)	opts="--group --hubs"; arg="--group" ;;
-	monitor)	opts="--members --services --log"; arg="--log" ;;
+	members)	opts="--group --hubs --tag --state --name"
+			arg="--group --tag --state --name" ;;
+	monitor)	opts="--members --services --log --count"
+			arg="--log --count" ;;
 	ping)		opts="--count --size --interval"
 			arg="--count --size --interval" ;;
 	serve)		opts="--group --jobs --verbose --"
@@ -160,6 +162,9 @@ _peerctl()
 			;;
 		--log)
 			_peerctl_reply -W "error warn info debug"
+			;;
+		--state)
+			_peerctl_reply -W "alive suspect dead left"
 			;;
 		esac
 		return
