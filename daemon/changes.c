@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "base32.h"
 #include "changes.h"
 #include "log.h"
@@ -19,6 +21,7 @@ struct seen {
 	enum member_state	 state;
 	bool			 live;
 	bool			 joined;	/* told as live once */
+	uint8_t			 shape[8];	/* see record_shape */
 	char			 name[NODE_NAME_MAX + 1];
 	struct record_service	*svc;		/* while live */
 	int			 nsvc;
@@ -37,6 +40,7 @@ static const char *const kind_names[CHANGE_KINDS] = {
 	[CHANGE_DEAD] = "member-dead",
 	[CHANGE_LEFT] = "member-left",
 	[CHANGE_FORGOTTEN] = "member-forgotten",
+	[CHANGE_UPDATE] = "member-update",
 	[CHANGE_REGISTERED] = "service-registered",
 	[CHANGE_WITHDRAWN] = "service-withdrawn",
 };
@@ -124,18 +128,50 @@ tell_services(struct changes *cs, struct change *c, enum change_kind kind,
 }
 
 /*
- * The member kind of going from s (NULL: never seen) to m, or -1.  A
- * node first heard of dead or left joins when it comes alive.
+ * A digest of what a member update is about: the record but for its
+ * services and topics (told as services, or not at all) and its
+ * incarnation.
+ */
+static void
+record_shape(const struct record *r, uint8_t out[8])
+{
+	crypto_generichash_state	st;
+	uint8_t				hub = r->hub;
+	int				i;
+
+	crypto_generichash_init(&st, NULL, 0, 8);
+	crypto_generichash_update(&st, (const uint8_t *)r->name,
+	    strlen(r->name) + 1);
+	for (i = 0; i < r->naddrs; i++)
+		crypto_generichash_update(&st, (const uint8_t *)r->addrs[i],
+		    strlen(r->addrs[i]) + 1);
+	/* A separator no address or group name holds. */
+	crypto_generichash_update(&st, (const uint8_t *)"\n", 1);
+	for (i = 0; i < r->ngroups; i++)
+		crypto_generichash_update(&st, (const uint8_t *)r->groups[i],
+		    strlen(r->groups[i]) + 1);
+	crypto_generichash_update(&st, &hub, 1);
+	crypto_generichash_update(&st, (const uint8_t *)r->tags.buf,
+	    r->tags.len);
+	crypto_generichash_final(&st, out, 8);
+}
+
+/*
+ * The member kind of going from s (NULL: never seen) to m, whose record
+ * has shape, or -1.  A node first heard of dead or left joins when it
+ * comes alive.
  */
 static int
-member_kind(const struct seen *s, const struct member *m)
+member_kind(const struct seen *s, const struct member *m,
+    const uint8_t shape[8])
 {
 	if (m->self)
 		return -1;
 	if (s == NULL || !s->joined)
 		return member_live(m) ? CHANGE_JOIN : -1;
 	if (s->state == m->state)
-		return -1;
+		return member_live(m) && memcmp(s->shape, shape, 8) != 0 ?
+		    CHANGE_UPDATE : -1;
 	switch (m->state) {
 	case MEMBER_ALIVE:
 		return CHANGE_ALIVE;
@@ -156,9 +192,11 @@ changes_member(struct changes *cs, const struct member *m, const char *why)
 	struct change			 c = { 0 };
 	const struct record_service	*now;
 	struct record_service		*old, *keep = NULL;
+	uint8_t				 shape[8];
 	int				 kind, nnow, nold;
 
-	kind = member_kind(s, m);
+	record_shape(&m->rec, shape);
+	kind = member_kind(s, m, shape);
 	if (s == NULL && (s = nodemap_put(cs->seen, m->rec.id)) == NULL) {
 		log_warnx("changes: no room to follow %.12s", m->idstr);
 		return;
@@ -188,11 +226,13 @@ changes_member(struct changes *cs, const struct member *m, const char *why)
 	s->state = m->state;
 	s->live = member_live(m);
 	s->joined = s->joined || kind == CHANGE_JOIN;
+	memcpy(s->shape, shape, sizeof(s->shape));
 	memcpy(s->name, m->rec.name, sizeof(s->name));
 	s->svc = keep;
 	s->nsvc = nnow;
 	/* Services that came or went with the node itself say so. */
-	c.why = kind != -1 ? change_kind_name(kind) : NULL;
+	c.why = kind != -1 && kind != CHANGE_UPDATE ? change_kind_name(kind) :
+	    NULL;
 	tell_services(cs, &c, CHANGE_WITHDRAWN, old, nold, keep, nnow);
 	tell_services(cs, &c, CHANGE_REGISTERED, keep, nnow, old, nold);
 	free(old);

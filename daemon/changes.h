@@ -2,7 +2,8 @@
 /*
  * changes.h: what happened to the members and their services, told once
  * each: a node joined, came back, is suspect, died, left or was
- * forgotten; a service was registered or withdrawn on a node.  Gossip
+ * forgotten, or changed its record; a service was registered or
+ * withdrawn on a node.  Gossip
  * reports a member's new state or record; this module compares it with
  * what it saw last and tells its owner the differences, for watch
  * streams and event handlers.
@@ -26,6 +27,8 @@ enum change_kind {
 	CHANGE_DEAD,
 	CHANGE_LEFT,
 	CHANGE_FORGOTTEN,	/* gone from the member table */
+	/* A live node's name, addresses, groups, hub flag or tags. */
+	CHANGE_UPDATE,
 	CHANGE_REGISTERED,	/* a live node offers a service */
 	CHANGE_WITHDRAWN,	/* it does no more, or is no longer live */
 };

@@ -120,7 +120,8 @@ handler_events_parse(const char *s, uint32_t *mask, char *err,
 		else if (strcmp(word, "member-*") == 0)
 			*mask |= (1u << CHANGE_JOIN) | (1u << CHANGE_ALIVE) |
 			    (1u << CHANGE_SUSPECT) | (1u << CHANGE_DEAD) |
-			    (1u << CHANGE_LEFT) | (1u << CHANGE_FORGOTTEN);
+			    (1u << CHANGE_LEFT) | (1u << CHANGE_FORGOTTEN) |
+			    (1u << CHANGE_UPDATE);
 		else if (strcmp(word, "service-*") == 0)
 			*mask |= (1u << CHANGE_REGISTERED) |
 			    (1u << CHANGE_WITHDRAWN);
@@ -129,8 +130,9 @@ handler_events_parse(const char *s, uint32_t *mask, char *err,
 		else {
 			snprintf(err, errlen, "no such event \"%s\" (member-join, "
 			    "member-alive, member-suspect, member-dead, "
-			    "member-left, member-forgotten, service-registered, "
-			    "service-withdrawn, member-*, service-* or *)", word);
+			    "member-left, member-forgotten, member-update, "
+			    "service-registered, service-withdrawn, member-*, "
+			    "service-* or *)", word);
 			return -1;
 		}
 		if (e == NULL)

@@ -333,8 +333,8 @@ struct peer_watch_msg {
 	unsigned		 type;		/* one PEER_WATCH_ bit */
 	/*
 	 * "member-join", "member-alive", "member-suspect", "member-dead",
-	 * "member-left", "member-forgotten", "service-registered",
-	 * "service-withdrawn"; "log" for a log line.
+	 * "member-left", "member-forgotten", "member-update",
+	 * "service-registered", "service-withdrawn"; "log" for a log line.
 	 */
 	const char		*kind;
 	uint64_t		 time_ms;	/* the daemon's wall clock */

@@ -252,10 +252,10 @@ start_ab(void)
 START_TEST(test_monitor_join_dead_withdrawn)
 {
 	struct monitor	 m;
-	char		 addr[64], cid[64];
+	char		 addr[64], cid[64], out[512], err[512];
 	const char	*extra[] = { "--bootstrap", addr, NULL };
 	json_t		*line;
-	long		 t0, join_ms, dead_ms, gone_ms;
+	long		 t0, join_ms, dead_ms, gone_ms, update_ms;
 	int		 i, status;
 
 	for (i = 0; i < N; i++)
@@ -299,12 +299,22 @@ START_TEST(test_monitor_join_dead_withdrawn)
 	    "lab");
 	json_decref(line);
 
+	/* (d) b's tags change: its record is updated. */
+	t0 = test_now_ms();
+	ck_assert_msg(peerctl_run(&d[1], out, sizeof(out), err, sizeof(err),
+	    "tags", "set", "rack=r1", (char *)NULL) == 0, "tags set: %s", err);
+	update_ms = monitor_expect(&m, "member-update", "b", NULL, 5000,
+	    &line) - t0;
+	json_decref(line);
+
 	fprintf(stderr, "watch: join seen in %ld ms, kill -9 as dead in %ld "
-	    "ms, withdrawal in %ld ms\n", join_ms, dead_ms, gone_ms);
+	    "ms, withdrawal in %ld ms, tags in %ld ms\n", join_ms, dead_ms,
+	    gone_ms, update_ms);
 	ck_assert_msg(join_ms < WITHIN_MS, "join took %ld ms", join_ms);
 	ck_assert_msg(dead_ms < WITHIN_MS, "dead took %ld ms", dead_ms);
 	ck_assert_msg(gone_ms < WITHIN_MS, "withdrawal took %ld ms",
 	    gone_ms);
+	ck_assert_msg(update_ms < WITHIN_MS, "update took %ld ms", update_ms);
 	status = monitor_stop(&m);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "monitor exited with 0x%x", (unsigned)status);

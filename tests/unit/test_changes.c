@@ -170,6 +170,42 @@ START_TEST(self_services_only)
 }
 END_TEST
 
+START_TEST(record_updates)
+{
+	offer("calc", "");
+	changes_member(cs, &m, NULL);
+	expect(2, "member-join a", "service-registered a calc/ member-join");
+	/* Services alone are told as services. */
+	m.rec.incarnation++;
+	offer("echo", "");
+	changes_member(cs, &m, "newer");
+	expect(1, "service-registered a echo/");
+	/* Tags, groups, addresses, the name: an update. */
+	ck_assert_int_eq(tagset_set(&m.rec.tags, "rack", "r1", &(const char *){
+	    NULL }), 0);
+	changes_member(cs, &m, "tags");
+	expect(1, "member-update a tags");
+	strcpy(m.rec.groups[m.rec.ngroups++], "lab");
+	changes_member(cs, &m, "groups");
+	expect(1, "member-update a groups");
+	strcpy(m.rec.addrs[m.rec.naddrs++], "10.0.0.1:7654");
+	changes_member(cs, &m, "addrs");
+	expect(1, "member-update a addrs");
+	strcpy(m.rec.name, "b");
+	changes_member(cs, &m, "name");
+	expect(1, "member-update b name");
+	changes_member(cs, &m, "same");
+	expect(0);
+	/* A dead node's newer record is no update; coming back is alive. */
+	m.state = MEMBER_DEAD;
+	changes_member(cs, &m, "dead");
+	m.rec.hub = true;
+	changes_member(cs, &m, "dead still");
+	expect(3, "member-dead b dead", "service-withdrawn b calc/ member-dead",
+	    "service-withdrawn b echo/ member-dead");
+}
+END_TEST
+
 START_TEST(kind_names)
 {
 	int	k;
@@ -193,6 +229,7 @@ changes_suite(void)
 	tcase_add_test(tc, first_heard_dead_joins_later);
 	tcase_add_test(tc, forget_withdraws);
 	tcase_add_test(tc, self_services_only);
+	tcase_add_test(tc, record_updates);
 	tcase_add_test(tc, kind_names);
 	suite_add_tcase(s, tc);
 	return s;
