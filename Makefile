@@ -39,7 +39,7 @@ LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/duration.c \
 DAEMON_SRC	= $(filter-out daemon/peerd.c,$(wildcard daemon/*.c))
 CTL_SRC		= ctl/call.c ctl/call_cmd.c ctl/cbor_json.c ctl/event.c \
 		  ctl/join.c ctl/monitor.c ctl/out.c ctl/peerctl.c ctl/ping.c \
-		  ctl/serve.c ctl/stats.c
+		  ctl/serve.c ctl/stats.c ctl/stream.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
 MODULE_SUITES	= $(patsubst tests/modules/test_%.c,%,\
 		  $(wildcard tests/modules/test_*.c))
@@ -103,7 +103,7 @@ $(PEERCTL): $(CTL_OBJ) $(LIBPEER_A)
 
 $(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) \
 		  $(call obj,ctl/call.c ctl/cbor_json.c ctl/monitor.c ctl/out.c \
-		  ctl/serve.c) $(LIBPEER_A)
+		  ctl/serve.c ctl/stream.c) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
 
 $(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)

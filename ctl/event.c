@@ -3,14 +3,10 @@
  * event.c: peerctl subscribe: one line per event on standard output,
  * flushed at once, for as long as it runs or until a count is reached.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -18,21 +14,12 @@
 #include "event.h"
 #include "out.h"
 #include "peer.h"
+#include "stream.h"
 
 struct sub_state {
 	const struct event_conf	*conf;
-	unsigned long		 seen;
-	bool			 done;
+	struct stream		 stream;
 };
-
-static volatile sig_atomic_t	quit;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
 
 static void
 print_json_event(const struct peer_event *ev)
@@ -92,16 +79,21 @@ on_event(struct peer *p, const struct peer_event *ev, void *arg)
 	struct sub_state	*s = arg;
 
 	(void)p;
-	/* Events read in the same dispatch as the last one counted. */
-	if (s->done)
+	if (s->stream.done)
 		return;
 	if (s->conf->json)
 		print_json_event(ev);
 	else
 		print_text_event(ev);
-	fflush(stdout);
-	if (s->conf->count > 0 && ++s->seen >= s->conf->count)
-		s->done = true;
+	stream_printed(&s->stream);
+}
+
+static int
+start_subscribe(struct peer *p, void *arg, struct peer_error *err)
+{
+	struct sub_state	*s = arg;
+
+	return peer_subscribe(p, s->conf->pattern, on_event, s, err);
 }
 
 int
@@ -109,57 +101,13 @@ event_run(struct peer *p, const struct event_conf *conf,
     struct peer_error *err)
 {
 	struct sub_state	 s;
-	struct sigaction	 sa;
-	struct pollfd		 pfd;
-	struct timespec		 ts;
-	sigset_t		 block, orig;
-	bool			 up = true;
-	int			 t, rc = 0;
+	char			 what[300];
 
 	memset(&s, 0, sizeof(s));
 	s.conf = conf;
-	/* Blocked except inside ppoll, so a signal cannot slip past it. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	if (peer_subscribe(p, conf->pattern, on_event, &s, err) == -1) {
-		sigprocmask(SIG_SETMASK, &orig, NULL);
-		return -1;
-	}
-	peer_set_reconnect(p, true);
-	while (!quit && !s.done) {
-		pfd.fd = peer_fd(p);
-		pfd.events = POLLIN;
-		t = peer_timeout(p);
-		ts.tv_sec = t / 1000;
-		ts.tv_nsec = (long)(t % 1000) * 1000000;
-		if (ppoll(&pfd, 1, t == -1 ? NULL : &ts, &orig) == -1 &&
-		    errno != EINTR) {
-			err->code = PEER_INTERNAL;
-			snprintf(err->message, sizeof(err->message),
-			    "poll: %s", strerror(errno));
-			rc = -1;
-			break;
-		}
-		if (quit)
-			break;
-		/* Reconnecting is on: this fails only in callbacks. */
-		(void)peer_dispatch(p, NULL);
-		if (up && peer_fd(p) == -1)
-			out_errx(PEER_UNAVAILABLE, "subscribe %s: connection to "
-			    "peerd lost; reconnecting", conf->pattern);
-		else if (!up && peer_fd(p) != -1 && !out_json())
-			fprintf(stderr, "peerctl: subscribe %s: reconnected\n",
-			    conf->pattern);
-		up = peer_fd(p) != -1;
-	}
-	sigprocmask(SIG_SETMASK, &orig, NULL);
-	return rc;
+	/* Room for any pattern peerd takes (64 bytes; a longer one fails). */
+	snprintf(what, sizeof(what), "subscribe %s", conf->pattern);
+	s.stream.what = what;
+	s.stream.count = conf->count;
+	return stream_run(p, &s.stream, start_subscribe, &s, err);
 }

@@ -6,8 +6,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +17,12 @@
 #include "monitor.h"
 #include "out.h"
 #include "peer.h"
+#include "stream.h"
 
 struct mon_state {
 	const struct monitor_conf	*conf;
-	unsigned long			 seen;
-	bool				 done;
+	struct stream			 stream;
 };
-
-static volatile sig_atomic_t	quit;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
 
 int
 monitor_parse(int argc, char **argv, struct monitor_conf *conf, char *why,
@@ -182,16 +171,22 @@ on_message(struct peer *p, const struct peer_watch_msg *w, void *arg)
 	struct mon_state	*s = arg;
 
 	(void)p;
-	/* Messages read in the same dispatch as the last one counted. */
-	if (s->done)
+	if (s->stream.done)
 		return;
 	if (w->lost > 0 && !s->conf->json)
 		fprintf(stderr, "peerctl: monitor: %" PRIu64 " messages lost\n",
 		    w->lost);
 	monitor_print(stdout, w, s->conf->json);
-	fflush(stdout);
-	if (s->conf->count > 0 && ++s->seen >= s->conf->count)
-		s->done = true;
+	stream_printed(&s->stream);
+}
+
+static int
+start_watch(struct peer *p, void *arg, struct peer_error *err)
+{
+	struct mon_state	*s = arg;
+
+	return peer_watch(p, s->conf->what, s->conf->level, on_message, s,
+	    err);
 }
 
 int
@@ -199,57 +194,10 @@ monitor_run(struct peer *p, const struct monitor_conf *conf,
     struct peer_error *err)
 {
 	struct mon_state	 s;
-	struct sigaction	 sa;
-	struct pollfd		 pfd;
-	struct timespec		 ts;
-	sigset_t		 block, orig;
-	bool			 up = true;
-	int			 t, rc = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.conf = conf;
-	/* Blocked except inside ppoll, so a signal cannot slip past it. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	if (peer_watch(p, conf->what, conf->level, on_message, &s,
-	    err) == -1) {
-		sigprocmask(SIG_SETMASK, &orig, NULL);
-		return -1;
-	}
-	peer_set_reconnect(p, true);
-	while (!quit && !s.done) {
-		pfd.fd = peer_fd(p);
-		pfd.events = POLLIN;
-		t = peer_timeout(p);
-		ts.tv_sec = t / 1000;
-		ts.tv_nsec = (long)(t % 1000) * 1000000;
-		if (ppoll(&pfd, 1, t == -1 ? NULL : &ts, &orig) == -1 &&
-		    errno != EINTR) {
-			err->code = PEER_INTERNAL;
-			snprintf(err->message, sizeof(err->message),
-			    "poll: %s", strerror(errno));
-			rc = -1;
-			break;
-		}
-		if (quit)
-			break;
-		/* Reconnecting is on: this fails only in callbacks. */
-		(void)peer_dispatch(p, NULL);
-		if (up && peer_fd(p) == -1)
-			out_errx(PEER_UNAVAILABLE, "monitor: connection to "
-			    "peerd lost; reconnecting");
-		else if (!up && peer_fd(p) != -1 && !out_json())
-			fprintf(stderr, "peerctl: monitor: reconnected\n");
-		up = peer_fd(p) != -1;
-	}
-	sigprocmask(SIG_SETMASK, &orig, NULL);
-	return rc;
+	s.stream.what = "monitor";
+	s.stream.count = conf->count;
+	return stream_run(p, &s.stream, start_watch, &s, err);
 }
