@@ -186,16 +186,6 @@ split_service(struct peer *p, const struct call_words *w, int *rc)
 	return service;
 }
 
-static uint8_t *
-copy_item(const uint8_t *buf, size_t len)
-{
-	uint8_t	*p;
-
-	if ((p = malloc(len ? len : 1)) != NULL && len > 0)
-		memcpy(p, buf, len);
-	return p;
-}
-
 static void
 on_call_reply(struct peer *p, const struct peer_reply *r, void *arg)
 {

@@ -924,7 +924,7 @@ cmd_serve(const struct opts *o, int argc, char **argv)
 	return rc;
 }
 
-static uint8_t *
+uint8_t *
 copy_item(const uint8_t *buf, size_t len)
 {
 	uint8_t	*p;

@@ -37,6 +37,12 @@ struct peer	*connect_or_exit(const struct opts *);
 int		 fail(const struct peer *, const char *what,
 		    const struct peer_error *);
 
+/*
+ * A copy of len bytes of buf, to keep an item past the callback that
+ * lends it; the caller frees it.  NULL only if out of memory, also
+ * when len is 0.
+ */
+uint8_t		*copy_item(const uint8_t *buf, size_t len);
 /* An encoded CBOR result as one indented JSON document. */
 int		 print_json(const uint8_t *buf, size_t len);
 /* Text field of a result map into buf, or "-". */
