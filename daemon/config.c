@@ -281,15 +281,7 @@ config_key_find(const char *name)
 bool
 group_name_valid(const char *s, size_t n)
 {
-	size_t	i;
-
-	if (n == 0 || n > GROUP_NAME_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!(s[i] >= 'a' && s[i] <= 'z') && !isdigit((unsigned char)s[i])
-		    && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			return false;
-	return true;
+	return name_valid(s, n, GROUP_NAME_MAX);
 }
 
 bool

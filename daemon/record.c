@@ -132,15 +132,7 @@ addr_valid(const char *s, size_t n)
 bool
 service_name_valid(const char *s, size_t n)
 {
-	size_t	i;
-
-	if (n == 0 || n > SERVICE_NAME_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= '0' &&
-		    s[i] <= '9') && s[i] != '-' && s[i] != '_' && s[i] != '.')
-			return false;
-	return true;
+	return name_valid(s, n, SERVICE_NAME_MAX);
 }
 
 bool

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * tagset.c: node tags: the rules of keys and values, and the set kept
- * in key order, so that the same tags always encode to the same bytes
- * and two sets compare with memcmp().
+ * tagset.c: node tags: the rules of keys (which the names of groups,
+ * services and topics follow too) and values, and the set kept in key
+ * order, so that the same tags always encode to the same bytes and two
+ * sets compare with memcmp().
  */
 #include <stdint.h>
 #include <string.h>
@@ -10,17 +11,23 @@
 #include "tagset.h"
 
 bool
-tag_key_valid(const char *s, size_t n)
+name_valid(const char *s, size_t n, size_t max)
 {
 	size_t	i;
 
-	if (n == 0 || n > TAG_KEY_MAX)
+	if (n == 0 || n > max)
 		return false;
 	for (i = 0; i < n; i++)
 		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= '0' &&
 		    s[i] <= '9') && s[i] != '-' && s[i] != '_' && s[i] != '.')
 			return false;
 	return true;
+}
+
+bool
+tag_key_valid(const char *s, size_t n)
+{
+	return name_valid(s, n, TAG_KEY_MAX);
 }
 
 /*

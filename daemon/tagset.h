@@ -26,7 +26,12 @@ struct tagset {
 	char	buf[TAGS_BYTES + 2 * TAGS_MAX];
 };
 
-/* 1-TAG_KEY_MAX lowercase letters, digits, '-', '_' or '.'. */
+/*
+ * 1-max lowercase letters, digits, '-', '_' or '.': the rule of tag
+ * keys, and of the names of groups and services and of topics.
+ */
+bool		 name_valid(const char *, size_t, size_t max);
+/* A name of 1-TAG_KEY_MAX bytes. */
 bool		 tag_key_valid(const char *, size_t);
 /* 0-TAG_VALUE_MAX bytes of UTF-8 without control characters. */
 bool		 tag_value_valid(const char *, size_t);
