@@ -81,6 +81,24 @@ state_dir_ready(const char *dir)
 }
 
 /*
+ * Opens path to read, not through a link.  1 with *fd, 0 if absent, -1
+ * with the reason in err.
+ */
+static int
+open_existing(const char *path, int *fd, char *err, size_t errlen)
+{
+	/* O_NONBLOCK: a FIFO planted here must not hang the start. */
+	if ((*fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+/*
  * Reads exactly KEY_FILE_LEN bytes.  1 loaded, 0 absent, -1 refused
  * with the reason in err.
  */
@@ -91,16 +109,10 @@ key_check(const char *path, uint8_t key[KEY_FILE_LEN], char *err,
 	struct stat	st;
 	ssize_t		n;
 	uint8_t		extra;
-	int		fd;
+	int		fd, r;
 
-	/* O_NONBLOCK: a FIFO planted here must not hang the start. */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if ((r = open_existing(path, &fd, err, errlen)) != 1)
+		return r;
 	if (fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
@@ -289,16 +301,11 @@ state_dir_creatable(const char *dir, char *err, size_t errlen)
 int
 lock_probe(const char *path, bool *busy, char *err, size_t errlen)
 {
-	int	fd;
+	int	fd, r;
 
 	*busy = false;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if ((r = open_existing(path, &fd, err, errlen)) != 1)
+		return r;
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
 			*busy = true;
