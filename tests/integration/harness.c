@@ -373,6 +373,17 @@ daemon_start(struct daemon *d, const char *name, const char *const *extra)
 	    "see %s", d->status, d->log);
 }
 
+void
+daemon_start_boot(struct daemon *d, const char *name, struct daemon *boot)
+{
+	char		 addr[64];
+	const char	*extra[] = { "--bootstrap", addr, NULL };
+
+	if (boot != NULL)
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(boot));
+	daemon_start(d, name, boot != NULL ? extra : NULL);
+}
+
 int
 daemon_run_to_exit(struct daemon *d, const char *const *tail)
 {
@@ -919,5 +930,22 @@ loopback_socket(int *port)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+int
+tcp_connect(int port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	    -1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
 	return fd;
 }

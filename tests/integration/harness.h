@@ -59,6 +59,9 @@ void	daemon_id(struct daemon *, char id[64]);
  */
 void	daemon_start(struct daemon *, const char *name,
 	    const char *const *extra);
+/* daemon_start with --bootstrap to boot's mesh port; NULL: none. */
+void	daemon_start_boot(struct daemon *, const char *name,
+	    struct daemon *boot);
 /* Starts peerd and waits for it to exit; returns its exit status. */
 int	daemon_run_to_exit(struct daemon *, const char *const *argv_tail);
 /* Sends sig and waits up to 5 s for the exit; returns the wait status. */
@@ -137,6 +140,8 @@ int	peerctl_run(const struct daemon *, char *out, size_t outlen,
 int	unix_connect(const char *path);
 /* A TCP socket bound to 127.0.0.1 on a port the kernel picks: *port. */
 int	loopback_socket(int *port);
+/* A TCP socket connected to 127.0.0.1:port; fails the test if not. */
+int	tcp_connect(int port);
 
 /*
  * Starts examples/echo_server on d's socket serving service (in group,

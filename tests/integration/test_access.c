@@ -81,14 +81,8 @@ config(int i, const char *text)
 static void
 start(int i, const char *name, const char *text, int boot)
 {
-	char		 addr[64];
-	const char	*extra[] = { "--bootstrap", addr, NULL };
-
 	config(i, text);
-	if (boot >= 0)
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d",
-		    daemon_port(&d[boot]));
-	daemon_start(&d[i], name, boot >= 0 ? extra : NULL);
+	daemon_start_boot(&d[i], name, boot >= 0 ? &d[boot] : NULL);
 	daemon_open_to_users(&d[i]);
 }
 

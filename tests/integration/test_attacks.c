@@ -7,8 +7,6 @@
  * must close that connection only, while a real link stays up.
  */
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <poll.h>
 #include <stdio.h>
@@ -152,7 +150,6 @@ static void
 rogue_connect(struct rogue *r, int port, bool forged_id)
 {
 	static uint8_t		 buf[NOISE_MAX_MSG_LEN], pl[NOISE_MAX_MSG_LEN];
-	struct sockaddr_in	 sin;
 	struct noise_hs		*hs;
 	struct cbor_buf		 cb = { 0 };
 	struct hello		 h;
@@ -162,13 +159,7 @@ rogue_connect(struct rogue *r, int port, bool forged_id)
 
 	crypto_sign_keypair(r->pk, r->sk);
 	ck_assert_int_eq(crypto_sign_ed25519_sk_to_curve25519(x_sk, r->sk), 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ne(r->fd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(connect(r->fd, (struct sockaddr *)&sin, sizeof(sin)),
-	    0);
+	r->fd = tcp_connect(port);
 	ck_assert_ptr_nonnull(hs = noise_hs_new(NOISE_XXPSK0, true, PROLOGUE,
 	    strlen(PROLOGUE), x_sk, netkey, NULL));
 	ck_assert_int_gt(n = noise_hs_write(hs, NULL, 0, buf, sizeof(buf)), 0);
@@ -394,7 +385,6 @@ END_TEST
 START_TEST(test_half_finished_handshake)
 {
 	static uint8_t		 buf[NOISE_MAX_MSG_LEN];
-	struct sockaddr_in	 sin;
 	struct noise_hs		*hs;
 	uint8_t			 x_sk[32];
 	ssize_t			 n;
@@ -402,12 +392,7 @@ START_TEST(test_half_finished_handshake)
 	int			 fd;
 
 	randombytes_buf(x_sk, sizeof(x_sk));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)daemon_port(&a));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	fd = tcp_connect(daemon_port(&a));
 	ck_assert_ptr_nonnull(hs = noise_hs_new(NOISE_XXPSK0, true, PROLOGUE,
 	    strlen(PROLOGUE), x_sk, netkey, NULL));
 	ck_assert_int_gt(n = noise_hs_write(hs, NULL, 0, buf, sizeof(buf)), 0);

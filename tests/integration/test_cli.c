@@ -45,13 +45,7 @@ teardown(void)
 static void
 start(int i, const char *name)
 {
-	char		 addr[64];
-	const char	*extra[] = { "--bootstrap", addr, NULL };
-
-	if (i > 0)
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d",
-		    daemon_port(&d[0]));
-	daemon_start(&d[i], name, i > 0 ? extra : NULL);
+	daemon_start_boot(&d[i], name, i > 0 ? &d[0] : NULL);
 }
 
 /* Starts "peerctl serve service -- sh -c script sh" on daemon i. */

@@ -32,17 +32,13 @@ static char		names[N][16];
 static void
 setup(void)
 {
-	char		 addr[64];
-	const char	*extra[] = { "--bootstrap", addr, NULL };
-	int		 i;
+	int	i;
 
 	daemons_init_mesh(n, N);
 	for (i = 0; i < N; i++) {
 		snprintf(names[i], sizeof(names[i]), "d%02d", i);
-		if (i > 0)
-			snprintf(addr, sizeof(addr), "127.0.0.1:%d",
-			    daemon_port(&n[randombytes_uniform((uint32_t)i)]));
-		daemon_start(&n[i], names[i], i > 0 ? extra : NULL);
+		daemon_start_boot(&n[i], names[i],
+		    i > 0 ? &n[randombytes_uniform((uint32_t)i)] : NULL);
 	}
 }
 

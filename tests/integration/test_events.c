@@ -115,16 +115,12 @@ mesh_full(void *arg)
 static void
 start_all(void)
 {
-	char		 addr[64], name[16];
-	const char	*extra[] = { "--bootstrap", addr, NULL };
-	int		 i;
+	char	name[16];
+	int	i;
 
 	for (i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
-		if (i > 0)
-			snprintf(addr, sizeof(addr), "127.0.0.1:%d",
-			    daemon_port(&d[0]));
-		daemon_start(&d[i], name, i > 0 ? extra : NULL);
+		daemon_start_boot(&d[i], name, i > 0 ? &d[0] : NULL);
 	}
 	ck_assert_msg(wait_until(mesh_full, NULL, 15000), "the five daemons "
 	    "never linked each to each");

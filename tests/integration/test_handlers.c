@@ -242,8 +242,7 @@ check_run(const char *event, int node, const char *service,
 
 START_TEST(test_handler_runs_for_each_kind)
 {
-	char		 script[256], conf[512], addr[64], runs[256], why[256];
-	const char	*extra[] = { "--bootstrap", addr, NULL };
+	char		 script[256], conf[512], runs[256], why[256];
 	pid_t		 app;
 	int		 i;
 
@@ -253,9 +252,8 @@ START_TEST(test_handler_runs_for_each_kind)
 	snprintf(conf, sizeof(conf), "handler = * %s\n", script);
 	daemon_config(&n[0], conf);
 	daemon_start(&n[0], "a", NULL);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&n[0]));
 	for (i = 1; i < N; i++)
-		daemon_start(&n[i], names[i], extra);
+		daemon_start_boot(&n[i], names[i], &n[0]);
 	for (i = 0; i < N; i++)
 		daemon_id(&n[i], ids[i]);
 

@@ -9,9 +9,6 @@
  */
 #include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,22 +62,6 @@ tcp_listen(int *port)
 	int	fd = loopback_socket(port);
 
 	ck_assert_int_eq(listen(fd, 8), 0);
-	return fd;
-}
-
-static int
-tcp_connect(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((uint16_t)port);
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
-	    -1);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	return fd;
 }
 

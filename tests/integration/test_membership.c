@@ -82,13 +82,7 @@ all_agree(void *arg)
 static void
 start(int i, int boot)
 {
-	char		 addr[64];
-	const char	*extra[] = { "--bootstrap", addr, NULL };
-
-	if (boot >= 0)
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d",
-		    daemon_port(&n[boot]));
-	daemon_start(&n[i], names[i], boot >= 0 ? extra : NULL);
+	daemon_start_boot(&n[i], names[i], boot >= 0 ? &n[boot] : NULL);
 }
 
 START_TEST(test_twenty_daemons)

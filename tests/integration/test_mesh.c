@@ -70,13 +70,8 @@ teardown(void)
 static void
 start(struct daemon *d, const char *name, struct daemon *boot)
 {
-	char		 addr[64];
-	const char	*extra[] = { "--bootstrap", addr, NULL };
-
 	daemon_config(d, FAST);
-	if (boot != NULL)
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(boot));
-	daemon_start(d, name, boot != NULL ? extra : NULL);
+	daemon_start_boot(d, name, boot);
 }
 
 /* The entry of d's peers for name (state up), or NULL; caller decrefs. */
@@ -310,22 +305,6 @@ START_TEST(test_foreign_network_key_explained)
 	    1000), "a did not say why it refused d");
 }
 END_TEST
-
-/* Connects a TCP socket to 127.0.0.1:port. */
-static int
-tcp_connect(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	return fd;
-}
 
 /* How many lines of d's log contain s. */
 static int

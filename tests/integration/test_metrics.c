@@ -10,8 +10,6 @@
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -67,23 +65,6 @@ metrics_port(const struct daemon *dm)
 	fclose(f);
 	ck_assert_int_gt(port, 0);
 	return port;
-}
-
-static int
-tcp_connect(int port)
-{
-	struct sockaddr_in	sin;
-	int			fd;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0),
-	    -1);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)),
-	    0);
-	return fd;
 }
 
 /* Writes all of buf; false if the server closed first. */
@@ -361,8 +342,7 @@ call(struct peer *p, const char *method, bool ok)
 START_TEST(test_scrape_counts_calls)
 {
 	const char	*conf = "metrics_listen = 127.0.0.1:0\n";
-	char		 addr[64], *a0, *b0, *a1, *b1;
-	const char	*extra[] = { "--bootstrap", addr, NULL };
+	char		*a0, *b0, *a1, *b1;
 	struct peer	*p;
 	json_t		*j;
 	int		 pa, pb, i, status;
@@ -370,8 +350,7 @@ START_TEST(test_scrape_counts_calls)
 	daemon_config(&d[0], conf);
 	daemon_config(&d[1], conf);
 	daemon_start(&d[0], "a", NULL);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&d[0]));
-	daemon_start(&d[1], "b", extra);
+	daemon_start_boot(&d[1], "b", &d[0]);
 	pa = metrics_port(&d[0]);
 	pb = metrics_port(&d[1]);
 	svc[1] = echo_start(&d[1], "echo", NULL);

@@ -39,13 +39,7 @@ teardown(void)
 static void
 start(int i, int boot, const char *name)
 {
-	char		 addr[64];
-	const char	*extra[] = { "--bootstrap", addr, NULL };
-
-	if (boot >= 0)
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d",
-		    daemon_port(&d[boot]));
-	daemon_start(&d[i], name, boot >= 0 ? extra : NULL);
+	daemon_start_boot(&d[i], name, boot >= 0 ? &d[boot] : NULL);
 }
 
 /*

@@ -231,12 +231,8 @@ b_alive_at_a(void *arg)
 static void
 start_ab(void)
 {
-	char		 addr[64];
-	const char	*extra[] = { "--bootstrap", addr, NULL };
-
 	daemon_start(&d[0], "a", NULL);
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", daemon_port(&d[0]));
-	daemon_start(&d[1], "b", extra);
+	daemon_start_boot(&d[1], "b", &d[0]);
 	ck_assert_msg(wait_until(b_alive_at_a, NULL, 10000),
 	    "a does not see b alive within 10 s");
 }
