@@ -253,10 +253,22 @@ fan_add(struct call *call, const struct callmsg *ans)
 	struct fan	*fan = call->fan;
 	struct ctl_conn	*c;
 	struct cbor_buf	*b;
+	const char	*dropped = NULL;
+	size_t		 len;
 
 	fan->nanswers++;
 	if (fan->progress) {
 		c = ctl_defer_conn(fan->defer);
+		/*
+		 * One answer must fit a control frame with its wrapping: a
+		 * link brings up to 64 KiB more than max_message.
+		 */
+		len = ans->result != NULL ? ans->resultlen : ans->err.msglen +
+		    ans->err.contextlen;
+		if (ctl_queued(c) > CALL_BACKLOG_MAX)
+			dropped = "answers not read";
+		else if (len > fan->cs->par.max_message)
+			dropped = "too large";
 		b = ctl_message_begin(c);
 		cbor_put_map(b, 3);
 		cbor_put_text(b, "op");
@@ -264,9 +276,7 @@ fan_add(struct call *call, const struct callmsg *ans)
 		cbor_put_text(b, "call");
 		cbor_put_uint(b, ctl_defer_id(fan->defer));
 		cbor_put_text(b, "answer");
-		/* A client that does not read its answers gets no more. */
-		put_answer(b, call, ans, ctl_queued(c) > CALL_BACKLOG_MAX ?
-		    "answers not read" : NULL);
+		put_answer(b, call, ans, dropped);
 		ctl_message_end(c);
 		return;
 	}

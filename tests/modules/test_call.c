@@ -1223,7 +1223,7 @@ END_TEST
 
 /* The node of an "answer" message for call request id, into node. */
 static void
-expect_answer(uint64_t id, const struct tnode *from)
+expect_answer(uint64_t id, const struct tnode *from, const char *key)
 {
 	const struct ctl_msg	*m = client_message(cl, base, "answer",
 				    WAIT_MS);
@@ -1241,12 +1241,15 @@ expect_answer(uint64_t id, const struct tnode *from)
 	ck_assert(cbor_read_text(v->val, v->vallen, &s, &n));
 	ck_assert_msg(n == strlen(from->idstr) &&
 	    memcmp(s, from->idstr, n) == 0, "answer not from %s", from->name);
+	ck_assert_msg(cbor_field_get(f, nf, key) != NULL, "the answer from %s "
+	    "has no %s", from->name, key);
 }
 
 /* With progress, each answer comes as it is known, then a count. */
 START_TEST(test_fan_out_progress)
 {
-	struct cbor_buf	*req, ra;
+	static const uint8_t	zeros[MAX_MESSAGE + 1];
+	struct cbor_buf	*req, ra, big;
 	struct callmsg	 m[2], *ma, *mb;
 	size_t		 i;
 
@@ -1266,15 +1269,19 @@ START_TEST(test_fan_out_progress)
 		m[i] = wait_msg(i);
 	ma = memcmp(m[0].provider, a.pk, NODE_ID_LEN) == 0 ? &m[0] : &m[1];
 	mb = ma == &m[0] ? &m[1] : &m[0];
-	text_result(&ra, "from b");
-	answer(mb, &b, &ra, NULL);
-	expect_answer(1, &b);
+	/* Larger than max_message: it could not fit a frame with its wrapping. */
+	memset(&big, 0, sizeof(big));
+	cbor_put_bytes(&big, zeros, sizeof(zeros));
+	answer(mb, &b, &big, NULL);
+	expect_answer(1, &b, "error");
 	/* a has not answered: no reply yet. */
 	expect_silence(1);
+	text_result(&ra, "from a");
 	answer(ma, &a, &ra, NULL);
-	expect_answer(1, &a);
+	expect_answer(1, &a, "result");
 	ck_assert_uint_eq(result_value(reply(1), "answers"), 2);
 	cbor_buf_free(&ra);
+	cbor_buf_free(&big);
 }
 END_TEST
 
