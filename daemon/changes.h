@@ -53,6 +53,10 @@ struct change {
 };
 
 struct changes_ops {
+	/*
+	 * Must not call changes_member or changes_forget: the table is
+	 * in the middle of an update (queue what must be written).
+	 */
 	void	(*change)(void *arg, const struct change *);
 };
 

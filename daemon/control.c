@@ -1155,7 +1155,7 @@ ctl_lock(const char *path)
 			log_warn("control: %s", lock);
 			return -1;
 		}
-		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (lock_take(fd) == -1) {
 			if (errno == EWOULDBLOCK)
 				log_warnx("control: another peerd is already "
 				    "serving %s", path);

@@ -952,6 +952,10 @@ handlers_change(struct handlers *hs, const struct change *c)
 void
 handlers_stats(const struct handlers *hs, struct handlers_stats *st)
 {
+	if (hs == NULL) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	*st = hs->st;
 	st->running = hs->nrunning;
 	st->waiting = hs->nwaiting;

@@ -79,6 +79,7 @@ void	handlers_set(struct handlers *, struct handler_list *, uint64_t jobs,
 	    uint64_t timeout_ms);
 /* Runs, or queues, each handler that takes c.  NULL is fine. */
 void	handlers_change(struct handlers *, const struct change *);
+/* All 0 for NULL. */
 void	handlers_stats(const struct handlers *, struct handlers_stats *);
 /*
  * Sends SIGTERM to the process group of each run under way, without

@@ -22,6 +22,8 @@
 #include "log.h"
 
 #define KEY_FILE_LEN	32
+#define LOCK_TRIES	10	/* lock_take: a probe's lock is let go at once */
+#define LOCK_WAIT_US	10000
 
 /*
  * Whether an existing dir is ours and no one else can write to it:
@@ -299,6 +301,20 @@ state_dir_creatable(const char *dir, char *err, size_t errlen)
 }
 
 int
+lock_take(int fd)
+{
+	int	tries;
+
+	/* A probe holds the lock for a moment: wait that out, 100 ms. */
+	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; tries++) {
+		if (errno != EWOULDBLOCK || tries == LOCK_TRIES)
+			return -1;
+		usleep(LOCK_WAIT_US);
+	}
+	return 0;
+}
+
+int
 lock_probe(const char *path, bool *busy, char *err, size_t errlen)
 {
 	int	fd, r;
@@ -458,7 +474,7 @@ state_dir_lock(const char *dir)
 		log_warn("%s", path);
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+	if (lock_take(fd) == -1) {
 		if (errno == EWOULDBLOCK)
 			log_warnx("another peerd uses the state directory %s",
 			    dir);

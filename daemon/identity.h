@@ -63,6 +63,11 @@ int	identity_check(const char *dir, bool *busy, char *err,
  */
 int	lock_probe(const char *path, bool *busy, char *err, size_t errlen);
 /*
+ * Takes the flock(2) of fd, waiting out a probe's brief hold (100 ms at
+ * most).  -1 with errno EWOULDBLOCK if another process keeps it.
+ */
+int	lock_take(int fd);
+/*
  * Whether spec names the node ID idstr (base32): NODE_ID_PREFIX_MIN or
  * more of its first characters, in either case.
  */

@@ -575,6 +575,7 @@ start_handlers(struct peerd *d)
 static int
 quit(struct peerd *d, int status)
 {
+	metrics_free(d->metrics);
 	listeners_free(d->listeners);
 	if (d->base != NULL)
 		event_base_free(d->base);
@@ -744,10 +745,13 @@ main(int argc, char *argv[])
 	/* Running handlers get SIGTERM; no more start. */
 	handlers_free(d.handlers);
 	d.handlers = NULL;
+	/* Scrapes while the links drain: no handlers to count. */
+	d.stats.handlers = NULL;
 	/* Tell the mesh we leave, and give the links a moment to say it. */
 	gossip_leave(d.gossip);
 	drain_links(&d);
 	metrics_free(d.metrics);
+	d.metrics = NULL;
 	/* Clients first: their pending requests must not outlive the mesh. */
 	control_free(d.control);
 	listeners_free(d.listeners);
