@@ -17,11 +17,14 @@ _peerctl_query()
 	fi
 }
 
-# The text values of key in JSON on standard input, one a line (JSON
-# from peerctl: names, IDs, services and patterns have no quotes).
+# The text values of key in JSON on standard input, one a line, that
+# are names, IDs, services or patterns: of those characters only, as
+# what is completed is expanded by compgen -W, and other nodes' tags
+# (any text, "$(...)" too) can hold a key of the same name.
 _peerctl_values()
 {
-	tr -d ' \n\t' | grep -o "\"$1\":\"[^\"]*\"" | sed 's/.*:"//; s/"$//'
+	tr -d ' \n\t' | grep -o "\"$1\":\"[^\"]*\"" | sed 's/.*:"//; s/"$//' |
+	    grep -xE '[A-Za-z0-9._*-]+'
 }
 
 # Node names and IDs from members.
@@ -39,7 +42,7 @@ _peerctl_groups()
 {
 	_peerctl_query members | tr -d ' \n\t' |
 	    grep -o '"groups":\[[^]]*\]' | sed 's/^"groups":\[//; s/\]$//' |
-	    tr ',' '\n' | tr -d '"'
+	    tr ',' '\n' | tr -d '"' | grep -xE '[A-Za-z0-9._-]+'
 	_peerctl_query services | _peerctl_values group
 }
 
