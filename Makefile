@@ -11,9 +11,11 @@ MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= /etc
 UNITDIR		?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
-# Where bash-completion loads completions from on demand.
-BASHCOMPDIR	?= $(or $(shell $(PKG_CONFIG) --variable=completionsdir \
-		   bash-completion 2>/dev/null),/usr/share/bash-completion/completions)
+# Where bash-completion loads completions from on demand, under PREFIX.
+BASHCOMPDIR	?= $(or $(shell $(PKG_CONFIG) \
+		   --define-variable=prefix=$(PREFIX) \
+		   --variable=completionsdir bash-completion 2>/dev/null),\
+		   $(PREFIX)/share/bash-completion/completions)
 DESTDIR		?=
 
 BUILD		?= build
