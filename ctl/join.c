@@ -99,10 +99,14 @@ op_progress(struct peer *p, const char *op, const struct cbor_buf *body,
     size_t nbody, int timeout_ms, const char *what, uint8_t **res,
     size_t *len, struct peer_error *err)
 {
-	struct waited	 w;
-	struct pollfd	 pfd;
-	long		 start = now_ms();
-	int		 t;
+	/*
+	 * Static: a request given up on here (poll failed) is still the
+	 * connection's, and is answered into w when it closes.
+	 */
+	static struct waited	 w;
+	struct pollfd		 pfd;
+	long			 start = now_ms();
+	int			 t;
 
 	if (!progress_on())
 		return peer_op(p, op, body->data, body->len, nbody,

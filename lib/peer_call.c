@@ -112,6 +112,11 @@ peer_call_each(struct peer *p, const char *service, const char *method,
 	uint64_t		rid;
 	int			timeout, r = -1;
 
+	if (each == NULL) {
+		peer_seterr(err, PEER_INVALID_ARGUMENT, "peer_call_each needs "
+		    "a function for the answers");
+		return -1;
+	}
 	if (o != NULL)
 		all = *o;
 	all.all = true;
