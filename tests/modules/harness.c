@@ -376,6 +376,53 @@ client_closed(struct client *c, struct event_base *base, int ms)
 	return client_wait(c, base, is_closed, c, ms);
 }
 
+const struct ctl_msg *
+client_must_reply(struct client *c, struct event_base *base, uint64_t id,
+    int ms)
+{
+	const struct ctl_msg	*m = client_reply(c, base, id, ms);
+
+	ck_assert_msg(m != NULL, "no reply to request %llu",
+	    (unsigned long long)id);
+	return m;
+}
+
+static struct client	*pool[CLIENTS_MAX];
+
+struct client *
+clients_open(const char *path)
+{
+	int	i;
+
+	for (i = 0; i < CLIENTS_MAX; i++)
+		if (pool[i] == NULL)
+			return pool[i] = client_open(path);
+	ck_abort_msg("more than %d clients", CLIENTS_MAX);
+	return NULL;
+}
+
+void
+clients_drop(struct client *c)
+{
+	int	i;
+
+	for (i = 0; i < CLIENTS_MAX; i++)
+		if (pool[i] == c)
+			pool[i] = NULL;
+	client_close(c);
+}
+
+void
+clients_close_all(void)
+{
+	int	i;
+
+	for (i = 0; i < CLIENTS_MAX; i++) {
+		client_close(pool[i]);
+		pool[i] = NULL;
+	}
+}
+
 enum peer_code
 reply_code(const struct ctl_msg *m, char *msg, size_t cap)
 {

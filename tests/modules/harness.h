@@ -113,6 +113,18 @@ const struct ctl_msg *client_message(struct client *, struct event_base *,
 	    const char *op, int ms);
 /* Whether the daemon closed the connection, waiting up to ms. */
 bool	client_closed(struct client *, struct event_base *, int ms);
+/* The reply with this id, which must come within ms. */
+const struct ctl_msg *client_must_reply(struct client *, struct event_base *,
+	    uint64_t id, int ms);
+
+/*
+ * Clients a test opens and may drop (an app that goes away); the rest
+ * are closed by clients_close_all in its teardown.
+ */
+#define CLIENTS_MAX	32
+struct client *clients_open(const char *path);
+void	clients_drop(struct client *);
+void	clients_close_all(void);
 /* PEER_OK if m has a result, else its error code (message in msg). */
 enum peer_code reply_code(const struct ctl_msg *, char *msg, size_t cap);
 /* A uint field of m, or the value of an unsigned "result" key. */

@@ -259,11 +259,7 @@ count_type(enum callmsg_type t)
 static const struct ctl_msg *
 reply(uint64_t id)
 {
-	const struct ctl_msg	*m = client_reply(cl, base, id, WAIT_MS);
-
-	ck_assert_msg(m != NULL, "no reply to request %llu",
-	    (unsigned long long)id);
-	return m;
+	return client_must_reply(cl, base, id, WAIT_MS);
 }
 
 /* The reply to id has this code, and a message containing what. */

@@ -29,7 +29,6 @@
 
 #define WAIT_MS		2000	/* for a reply that must come */
 #define MAX_MESSAGE	4096	/* events' max_message */
-#define CLIENTS_MAX	32
 #define AHEAD_MAX	(1ull << 40)	/* seq above its run's start */
 
 /* tnode_record's started_at, in microseconds: a run's first numbers. */
@@ -41,7 +40,6 @@ static struct members		*members;
 static struct route		*route;
 static struct control		*ctl;
 static struct events		*events;
-static struct client		*clients[CLIENTS_MAX];
 static char			 dir[64], sock[128];
 static uint64_t			 next_id, t0, self_inc;
 static char			 errmsg[256];	/* of the last publish */
@@ -146,7 +144,6 @@ setup(void)
 	events = events_new(&ep, members, route, &events_ops, NULL);
 	ck_assert_ptr_nonnull(events);
 	ck_assert_int_eq(control_add_ops(ctl, events_ctl_ops, events), 0);
-	memset(clients, 0, sizeof(clients));
 	next_id = 0;
 	nheard = ncalls = 0;
 }
@@ -154,10 +151,7 @@ setup(void)
 static void
 teardown(void)
 {
-	int	i;
-
-	for (i = 0; i < CLIENTS_MAX; i++)
-		client_close(clients[i]);
+	clients_close_all();
 	control_free(ctl);		/* tells events of its clients first */
 	events_free(events);
 	fake_route_free(route);
@@ -166,40 +160,11 @@ teardown(void)
 	tmpdir_remove(dir);
 }
 
-/* A client of our control socket, closed in teardown. */
-static struct client *
-open_client(void)
-{
-	int	i;
-
-	for (i = 0; i < CLIENTS_MAX; i++)
-		if (clients[i] == NULL)
-			return clients[i] = client_open(sock);
-	ck_abort_msg("too many clients");
-	return NULL;
-}
-
-/* Closes cl now, as an app that goes away. */
-static void
-drop_client(struct client *cl)
-{
-	int	i;
-
-	for (i = 0; i < CLIENTS_MAX; i++)
-		if (clients[i] == cl)
-			clients[i] = NULL;
-	client_close(cl);
-}
-
 /* The reply to request id, which must come. */
 static const struct ctl_msg *
 reply(struct client *cl, uint64_t id)
 {
-	const struct ctl_msg	*m = client_reply(cl, base, id, WAIT_MS);
-
-	ck_assert_msg(m != NULL, "no reply to request %llu",
-	    (unsigned long long)id);
-	return m;
+	return client_must_reply(cl, base, id, WAIT_MS);
 }
 
 /* Sends op with a "topic", without waiting; the request's id. */
@@ -417,8 +382,8 @@ START_TEST(test_topics_heard_sorted_and_distinct)
 	static const char *const	two[] = { "alpha.*", "zeta" };
 	static const char *const	three[] = { "*", "alpha.*", "zeta" };
 	static const char *const	after[] = { "*", "zeta" };
-	struct client			*c1 = open_client();
-	struct client			*c2 = open_client();
+	struct client			*c1 = clients_open(sock);
+	struct client			*c2 = clients_open(sock);
 
 	ck_assert_int_eq(subscribe(c1, "zeta"), PEER_OK);
 	ck_assert(heard_is(one, 1));
@@ -439,8 +404,8 @@ END_TEST
 
 START_TEST(test_subscribe_twice_already_exists)
 {
-	struct client	*c1 = open_client();
-	struct client	*c2 = open_client();
+	struct client	*c1 = clients_open(sock);
+	struct client	*c2 = clients_open(sock);
 	int		 before;
 
 	ck_assert_int_eq(subscribe(c1, "sensor.*"), PEER_OK);
@@ -458,8 +423,8 @@ END_TEST
 
 START_TEST(test_unsubscribe_not_held_not_found)
 {
-	struct client	*c1 = open_client();
-	struct client	*c2 = open_client();
+	struct client	*c1 = clients_open(sock);
+	struct client	*c2 = clients_open(sock);
 	char		 msg[256];
 
 	ck_assert_int_eq(topic_op(c1, "unsubscribe", "door.open", msg,
@@ -480,7 +445,7 @@ START_TEST(test_bad_topic_or_pattern_invalid)
 	static const char *const	 bad[] = { "Sensor", "a*", "*.b",
 					    ".*", "a.*.b", "a.*.*", "",
 					    "a b", "**", "a.b*" };
-	struct client			*cl = open_client();
+	struct client			*cl = clients_open(sock);
 	const struct ctl_msg		*m;
 	uint64_t			 seq, nodes;
 	char				 long_topic[TOPIC_MAX + 2];
@@ -520,8 +485,8 @@ END_TEST
 
 START_TEST(test_65th_distinct_pattern_refused)
 {
-	struct client	*c1 = open_client();
-	struct client	*c2 = open_client();
+	struct client	*c1 = clients_open(sock);
+	struct client	*c2 = clients_open(sock);
 	char		 p[16], msg[256];
 	int		 i;
 
@@ -562,7 +527,7 @@ START_TEST(test_1024_subscriptions_on_a_node)
 
 	/* 16 clients each hold the same 64 patterns: 1024 in all. */
 	for (i = 0; i < 16; i++) {
-		cl[i] = open_client();
+		cl[i] = clients_open(sock);
 		first = next_id + 1;
 		for (k = 0; k < RECORD_TOPICS_MAX; k++) {
 			snprintf(p, sizeof(p), "p%02d", k);
@@ -572,7 +537,7 @@ START_TEST(test_1024_subscriptions_on_a_node)
 			ck_assert_int_eq(reply_code(reply(cl[i], first + k),
 			    NULL, 0), PEER_OK);
 	}
-	cl[16] = open_client();
+	cl[16] = clients_open(sock);
 	ck_assert_int_eq(topic_op(cl[16], "subscribe", "p00", msg,
 	    sizeof(msg)), PEER_RESOURCE_EXHAUSTED);
 	ck_assert_ptr_nonnull(strstr(msg, "1024"));
@@ -585,21 +550,21 @@ END_TEST
 START_TEST(test_client_gone_takes_its_patterns)
 {
 	static const char *const	 both[] = { "x", "y.*" };
-	struct client			*c1 = open_client();
-	struct client			*c2 = open_client();
+	struct client			*c1 = clients_open(sock);
+	struct client			*c2 = clients_open(sock);
 
 	ck_assert_int_eq(subscribe(c1, "x"), PEER_OK);
 	ck_assert_int_eq(subscribe(c1, "y.*"), PEER_OK);
 	ck_assert_int_eq(subscribe(c2, "y.*"), PEER_OK);
 	ck_assert(heard_is(both, 2));
-	drop_client(c1);
+	clients_drop(c1);
 	ck_assert_msg(loop_until(base, heard_only_y, NULL, WAIT_MS),
 	    "the patterns of a client gone stay (%d heard)", nheard);
 	/* Its events go nowhere; the other client's still come. */
 	deliver(a.pk, RUN1 + 1, "x", NULL, 0);
 	deliver(a.pk, RUN1 + 2, "y.z", NULL, 0);
 	expect_event(c2, &a, RUN1 + 2);
-	drop_client(c2);
+	clients_drop(c2);
 	ck_assert(loop_until(base, heard_none, NULL, WAIT_MS));
 	deliver(a.pk, RUN1 + 3, "y.z", NULL, 0);
 }
@@ -618,7 +583,7 @@ stats(void)
 START_TEST(test_publish_to_live_matching_members)
 {
 	static const uint8_t	 data[] = { 0xa1, 0x61, 0x63, 0x15 };
-	struct client		*cl = open_client();
+	struct client		*cl = clients_open(sock);
 	const struct callmsg	*m;
 	const struct tnode	*to[2] = { &a, &e };
 	uint64_t		 seq, nodes;
@@ -674,7 +639,7 @@ END_TEST
 
 START_TEST(test_publish_numbers_and_unreachable)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 	uint64_t	 seq, seq2, nodes, now;
 
 	ck_assert_int_eq(publish(cl, "nobody", NULL, 0, &seq, &nodes),
@@ -705,7 +670,7 @@ END_TEST
 
 START_TEST(test_publish_data_over_max_message)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 	struct cbor_buf	 data = { 0 };
 	uint8_t		*fill;
 	uint64_t	 seq, nodes;
@@ -740,9 +705,9 @@ END_TEST
 START_TEST(test_local_event_once_per_client)
 {
 	static const uint8_t	 data[] = { 0x82, 0x01, 0x62, 0x68, 0x69 };
-	struct client		*ca = open_client();
-	struct client		*cb = open_client();
-	struct client		*pub = open_client();
+	struct client		*ca = clients_open(sock);
+	struct client		*cb = clients_open(sock);
+	struct client		*pub = clients_open(sock);
 	const struct ctl_msg	*m;
 	const struct cbor_field	*fl;
 	uint64_t		 s1, s2, nodes;
@@ -785,7 +750,7 @@ END_TEST
 START_TEST(test_event_from_another_node)
 {
 	static const uint8_t	 data[] = { 0x63, 0x61, 0x62, 0x63 };
-	struct client		*cl = open_client();
+	struct client		*cl = clients_open(sock);
 	const struct ctl_msg	*m;
 	const struct cbor_field	*fl;
 	char			 buf[NODE_ID_STRLEN];
@@ -809,7 +774,7 @@ END_TEST
 
 START_TEST(test_deliver_at_most_once_in_order)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 
 	ck_assert_int_eq(subscribe(cl, "*"), PEER_OK);
 	deliver(a.pk, RUN1 + 10, "sensor.temp", NULL, 0);
@@ -833,7 +798,7 @@ END_TEST
 
 START_TEST(test_new_run_starts_afresh)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 	uint64_t	 run2 = 1699990000ull * 1000000;
 
 	ck_assert_int_eq(subscribe(cl, "*"), PEER_OK);
@@ -855,7 +820,7 @@ END_TEST
 
 START_TEST(test_far_ahead_dropped_not_holding_back)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 
 	ck_assert_int_eq(subscribe(cl, "*"), PEER_OK);
 	deliver(a.pk, RUN1 + 1, "sensor.temp", NULL, 0);
@@ -875,7 +840,7 @@ END_TEST
 
 START_TEST(test_forget_forgets_taken)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 
 	ck_assert_int_eq(subscribe(cl, "*"), PEER_OK);
 	deliver(a.pk, RUN1 + 10, "sensor.temp", NULL, 0);
@@ -898,7 +863,7 @@ END_TEST
 
 START_TEST(test_unknown_publisher_unchecked)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 	struct tnode	 x;
 	char		 name[NODE_NAME_MAX + 1];
 	int		 i;
@@ -919,8 +884,8 @@ END_TEST
 
 START_TEST(test_slow_client_loses_events)
 {
-	struct client		*slow = open_client();
-	struct client		*other = open_client();
+	struct client		*slow = clients_open(sock);
+	struct client		*other = clients_open(sock);
 	const struct ctl_msg	*m;
 	struct cbor_buf		 big = { 0 };
 	uint8_t			*fill;
@@ -992,8 +957,8 @@ listed(const struct entry *list, int n, const char *topic,
 
 START_TEST(test_topics_op_lists_live_members)
 {
-	struct client		*c1 = open_client();
-	struct client		*c2 = open_client();
+	struct client		*c1 = clients_open(sock);
+	struct client		*c2 = clients_open(sock);
 	const struct ctl_msg	*m;
 	const struct cbor_field	*fl, *g;
 	struct cbor_field	 f[4], ef[8];

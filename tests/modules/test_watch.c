@@ -29,13 +29,11 @@
 
 #define WAIT_MS		2000	/* for what must come */
 #define QUIET_MS	200	/* for what must not */
-#define CLIENTS_MAX	8
 #define PENDING_MAX	1024	/* watch.c's queue */
 
 static struct event_base	*base;
 static struct control		*ctl;
 static struct watch		*watch;
-static struct client		*clients[CLIENTS_MAX];
 static char			 dir[64], sock[128];
 static uint64_t			 next_id;
 static int			 tapped;	/* lines the tap was given */
@@ -81,7 +79,6 @@ setup(void)
 	ck_assert_ptr_nonnull(watch);
 	ck_assert_int_eq(control_add_ops(ctl, watch_ctl_ops, watch), 0);
 	log_set_tap(tap, watch);
-	memset(clients, 0, sizeof(clients));
 	next_id = 0;
 	tapped = 0;
 }
@@ -89,10 +86,7 @@ setup(void)
 static void
 teardown(void)
 {
-	int	i;
-
-	for (i = 0; i < CLIENTS_MAX; i++)
-		client_close(clients[i]);
+	clients_close_all();
 	control_free(ctl);		/* tells watch of its clients first */
 	log_set_tap(NULL, NULL);
 	watch_free(watch);
@@ -100,37 +94,11 @@ teardown(void)
 	tmpdir_remove(dir);
 }
 
-static struct client *
-open_client(void)
-{
-	int	i;
-
-	for (i = 0; i < CLIENTS_MAX; i++)
-		if (clients[i] == NULL)
-			return clients[i] = client_open(sock);
-	ck_abort_msg("too many clients");
-	return NULL;
-}
-
-static void
-drop_client(struct client *cl)
-{
-	int	i;
-
-	for (i = 0; i < CLIENTS_MAX; i++)
-		if (clients[i] == cl)
-			clients[i] = NULL;
-	client_close(cl);
-}
-
+/* The reply to request id, which must come. */
 static const struct ctl_msg *
 reply(struct client *cl, uint64_t id)
 {
-	const struct ctl_msg	*m = client_reply(cl, base, id, WAIT_MS);
-
-	ck_assert_msg(m != NULL, "no reply to request %llu",
-	    (unsigned long long)id);
-	return m;
+	return client_must_reply(cl, base, id, WAIT_MS);
 }
 
 /* What the last watch that succeeded said it watches. */
@@ -260,7 +228,7 @@ quiet(struct client *cl, const char *op)
 
 START_TEST(test_bad_watches_refused)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 	struct cbor_buf	*b;
 	char		 msg[256];
 
@@ -302,7 +270,7 @@ END_TEST
 
 START_TEST(test_member_change_fields)
 {
-	struct client		*cl = open_client();
+	struct client		*cl = clients_open(sock);
 	const struct ctl_msg	*m;
 	char			 buf[128];
 	uint64_t		 t0 = clock_wall_ms(), t;
@@ -338,7 +306,7 @@ END_TEST
 
 START_TEST(test_service_change_fields)
 {
-	struct client		*cl = open_client();
+	struct client		*cl = clients_open(sock);
 	const struct ctl_msg	*m;
 	char			 buf[128];
 
@@ -363,9 +331,9 @@ END_TEST
 
 START_TEST(test_watchers_get_their_own)
 {
-	struct client	*both = open_client();
-	struct client	*mem = open_client();
-	struct client	*none = open_client();
+	struct client	*both = clients_open(sock);
+	struct client	*mem = clients_open(sock);
+	struct client	*none = clients_open(sock);
 
 	ck_assert_int_eq(watch_req(both, 1, 1, NULL, NULL, 0), PEER_OK);
 	ck_assert_int_eq(watch_req(mem, 1, 0, NULL, NULL, 0), PEER_OK);
@@ -386,7 +354,7 @@ END_TEST
 
 START_TEST(test_second_watch_replaces)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 
 	ck_assert_int_eq(watch_req(cl, 1, 0, NULL, NULL, 0), PEER_OK);
 	ck_assert_int_eq(watch_req(cl, 0, 1, NULL, NULL, 0), PEER_OK);
@@ -404,7 +372,7 @@ END_TEST
 
 START_TEST(test_unwatch_ends_it)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 
 	ck_assert_int_eq(watch_req(cl, 1, 1, "debug", NULL, 0), PEER_OK);
 	ck_assert_int_eq(unwatch(cl), PEER_OK);
@@ -422,13 +390,13 @@ END_TEST
 
 START_TEST(test_client_gone_ends_it)
 {
-	struct client	*cl = open_client();
-	struct client	*other = open_client();
+	struct client	*cl = clients_open(sock);
+	struct client	*other = clients_open(sock);
 
 	ck_assert_int_eq(watch_req(cl, 1, 1, "debug", NULL, 0), PEER_OK);
 	ck_assert_int_eq(watch_req(other, 1, 0, NULL, NULL, 0), PEER_OK);
 	change(CHANGE_JOIN, NULL, NULL);
-	drop_client(cl);
+	clients_drop(cl);
 	/* The others go on; the gone one's debug lines are not asked. */
 	expect(other, "change", "member-join");
 	tapped = 0;
@@ -441,8 +409,8 @@ END_TEST
 
 START_TEST(test_log_lines_at_their_level)
 {
-	struct client		*info = open_client();
-	struct client		*debug = open_client();
+	struct client		*info = clients_open(sock);
+	struct client		*debug = clients_open(sock);
 	const struct ctl_msg	*m;
 	char			 buf[128];
 	uint64_t		 t0 = clock_wall_ms();
@@ -493,7 +461,7 @@ END_TEST
 
 START_TEST(test_log_text_made_safe)
 {
-	struct client	*cl = open_client();
+	struct client	*cl = clients_open(sock);
 
 	ck_assert_int_eq(watch_req(cl, -1, -1, "warn", NULL, 0), PEER_OK);
 	/* Not UTF-8: the message must still decode, with '?' for each. */
@@ -557,7 +525,7 @@ fill_number(const struct ctl_msg *m)
 
 START_TEST(test_slow_watcher_loses_and_is_told)
 {
-	struct client		*slow = open_client();
+	struct client		*slow = clients_open(sock);
 	const struct ctl_msg	*m;
 	uint64_t		 lost = 0;
 	int			 i, n, got = 0, last = -1, total = 4000;
@@ -592,7 +560,7 @@ END_TEST
 
 START_TEST(test_queue_bounded_between_flushes)
 {
-	struct client		*cl = open_client();
+	struct client		*cl = clients_open(sock);
 	const struct ctl_msg	*m;
 	int			 i, n, got = 0;
 
