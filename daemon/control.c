@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -816,6 +817,52 @@ ctl_need_more(struct ctl_conn *c, size_t avail)
 	}
 }
 
+/*
+ * Reads what the socket holds of a frame that has begun, up to its end,
+ * straight into c's input: the bufferevent's own reads stop at 4 KiB in
+ * libevent 2.1, and a 1 MiB call would take 256 wake-ups instead of 4.
+ * Only the frame's own bytes are read, so the room kept for it (the
+ * high watermark) still bounds c's input.  An end or an error is left
+ * for the bufferevent to find on its next read.  True if it read any.
+ */
+static bool
+ctl_read_frame_rest(struct ctl_conn *c, size_t avail, size_t frame)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 v[2];
+	size_t			 want;
+	ssize_t			 n;
+	int			 nv;
+
+	if (c->eof || avail >= frame)
+		return false;
+	want = frame - avail;
+	if (want > CTL_IO_MAX)
+		want = CTL_IO_MAX;
+	/* A bufferevent keeps its input's end frozen but while it reads. */
+	evbuffer_unfreeze(in, 0);
+	n = -1;
+	if ((nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2)) >= 1) {
+		if (v[0].iov_len >= want) {
+			v[0].iov_len = want;
+			nv = 1;
+		} else if (nv == 2 && v[0].iov_len + v[1].iov_len > want)
+			v[1].iov_len = want - v[0].iov_len;
+		n = readv(bufferevent_getfd(c->bev), (struct iovec *)v, nv);
+	}
+	if (n > 0) {
+		if ((size_t)n <= v[0].iov_len) {
+			v[0].iov_len = (size_t)n;
+			nv = 1;
+		} else
+			v[1].iov_len = (size_t)n - v[0].iov_len;
+		if (evbuffer_commit_space(in, v, nv) == -1)
+			n = -1;
+	}
+	evbuffer_freeze(in, 0);
+	return n > 0;
+}
+
 static void
 ctl_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -839,11 +886,19 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		p = evbuffer_pullup(in, avail < FRAME_HDR ? -1 : FRAME_HDR);
 		switch (frame_check(p, avail, c->ctl->max_frame, &len)) {
 		case FRAME_NEED_MORE:
-			if (avail >= FRAME_HDR &&
-			    !ctl_input_room(c, FRAME_HDR + (size_t)len))
+			if (avail < FRAME_HDR) {
+				ctl_need_more(c, avail);
 				return;
-			ctl_need_more(c, avail);
-			return;
+			}
+			if (!ctl_input_room(c, FRAME_HDR + (size_t)len))
+				return;
+			if (!ctl_read_frame_rest(c, avail,
+			    FRAME_HDR + (size_t)len) ||
+			    evbuffer_get_length(in) < FRAME_HDR + (size_t)len) {
+				ctl_need_more(c, evbuffer_get_length(in));
+				return;
+			}
+			continue;
 		case FRAME_EMPTY:
 			log_warnx("control %s: empty frame, closing", c->name);
 			ctl_reply_error(c, 0, PEER_INVALID_ARGUMENT,
