@@ -48,6 +48,7 @@
 #define CTL_LINGER		1		/* s to wait for the client's EOF */
 #define CTL_LINGER_MAX		(1u << 20)	/* bytes discarded meanwhile */
 #define CTL_IO_MAX		(256u << 10)	/* bytes one read or write moves */
+#define CTL_BEV_READ_MAX	4096		/* a bufferevent read, at most */
 #define CTL_LOCK_TRIES		8		/* lock file removed under us */
 #define CTL_DEFERS_MAX		1024		/* deferred requests a client */
 #define CTL_DEFER_BYTES_MAX	(8u << 20)	/* and the bytes they weigh */
@@ -818,25 +819,27 @@ ctl_need_more(struct ctl_conn *c, size_t avail)
 }
 
 /*
- * Reads what the socket holds of a frame that has begun, up to its end,
- * straight into c's input: the bufferevent's own reads stop at 4 KiB in
- * libevent 2.1, and a 1 MiB call would take 256 wake-ups instead of 4.
- * Only the frame's own bytes are read, so the room kept for it (the
- * high watermark) still bounds c's input.  An end or an error is left
- * for the bufferevent to find on its next read.  True if it read any.
+ * Reads what the socket holds, up to end bytes of input, straight into
+ * c's input.  The bufferevent's own reads stop at 4 KiB in libevent
+ * 2.1: a 1 MiB frame would take 256 wake-ups, and 4 KiB calls a
+ * wake-up each.  end is what c may buffer (the room kept for its frame,
+ * or CTL_UNRESERVED), so the bounds on its input still hold.  An end or
+ * an error is left for the bufferevent to find on its next read.  Sets
+ * *drained once the socket had less than asked for.  True if it read
+ * any.
  */
 static bool
-ctl_read_frame_rest(struct ctl_conn *c, size_t avail, size_t frame)
+ctl_read_more(struct ctl_conn *c, size_t end, bool *drained)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct evbuffer_iovec	 v[2];
-	size_t			 want;
+	size_t			 avail = evbuffer_get_length(in), want;
 	ssize_t			 n;
 	int			 nv;
 
-	if (c->eof || avail >= frame)
+	if (c->eof || *drained || avail >= end)
 		return false;
-	want = frame - avail;
+	want = end - avail;
 	if (want > CTL_IO_MAX)
 		want = CTL_IO_MAX;
 	/* A bufferevent keeps its input's end frozen but while it reads. */
@@ -860,6 +863,8 @@ ctl_read_frame_rest(struct ctl_conn *c, size_t avail, size_t frame)
 			n = -1;
 	}
 	evbuffer_freeze(in, 0);
+	if (n < (ssize_t)want)
+		*drained = true;
 	return n > 0;
 }
 
@@ -870,8 +875,12 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	uint8_t		*p;
 	uint32_t	 len = 0;
-	size_t		 avail;
+	size_t		 avail, end;
+	bool		 drained;
 	int		 i;
+
+	/* Less than a full read of the bufferevent's: the socket is empty. */
+	drained = evbuffer_get_length(in) < CTL_BEV_READ_MAX;
 
 	for (i = 0; i < CTL_FRAMES_PER_WAKE; i++) {
 		if (c->closing || c->throttled || c->waiting || c->input_wait)
@@ -886,16 +895,15 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		p = evbuffer_pullup(in, avail < FRAME_HDR ? -1 : FRAME_HDR);
 		switch (frame_check(p, avail, c->ctl->max_frame, &len)) {
 		case FRAME_NEED_MORE:
-			if (avail < FRAME_HDR) {
-				ctl_need_more(c, avail);
-				return;
+			end = CTL_UNRESERVED;
+			if (avail >= FRAME_HDR) {
+				if (!ctl_input_room(c, FRAME_HDR + (size_t)len))
+					return;
+				if (FRAME_HDR + (size_t)len > end)
+					end = FRAME_HDR + (size_t)len;
 			}
-			if (!ctl_input_room(c, FRAME_HDR + (size_t)len))
-				return;
-			if (!ctl_read_frame_rest(c, avail,
-			    FRAME_HDR + (size_t)len) ||
-			    evbuffer_get_length(in) < FRAME_HDR + (size_t)len) {
-				ctl_need_more(c, evbuffer_get_length(in));
+			if (!ctl_read_more(c, end, &drained)) {
+				ctl_need_more(c, avail);
 				return;
 			}
 			continue;

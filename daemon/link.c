@@ -84,7 +84,7 @@ struct link {
 	struct cbor_buf		 out;		/* scratch for messages */
 	uint8_t			*batch;		/* small messages to seal */
 	size_t			 batchlen;
-	struct evbuffer		*direct;	/* a record written at once */
+	struct evbuffer		*pending;	/* sealed this turn: link_flush */
 	struct event		*flush;		/* seals them after this turn */
 
 	int64_t			 up_ms;
@@ -215,9 +215,9 @@ link_stop(struct link *l, enum link_end why, const char *reason)
 	cbor_buf_free(&l->out);
 	free(l->batch);
 	l->batch = NULL;
-	if (l->direct != NULL)
-		evbuffer_free(l->direct);
-	l->direct = NULL;
+	if (l->pending != NULL)
+		evbuffer_free(l->pending);
+	l->pending = NULL;
 	if (l->flush != NULL)
 		event_free(l->flush);
 	l->flush = NULL;
@@ -1012,41 +1012,66 @@ link_accept(const struct link_params *par, int fd, const struct sockaddr *sa,
 	return l;
 }
 
-/* Seals the batch into the output.  -1 if the cipher failed. */
+/* Bytes sealed and not yet written: the batch is not sealed yet. */
+static size_t
+link_sealed(const struct link *l)
+{
+	return evbuffer_get_length(bufferevent_get_output(l->bev)) +
+	    (l->pending == NULL ? 0 : evbuffer_get_length(l->pending));
+}
+
+/* The records sealed this turn; NULL if out of memory. */
+static struct evbuffer *
+link_pending(struct link *l)
+{
+	if (l->pending == NULL)
+		l->pending = evbuffer_new();
+	return l->pending;
+}
+
+/* Seals the batch after the records of this turn.  -1 on failure. */
+static int
+link_seal_batch(struct link *l)
+{
+	struct evbuffer	*pending;
+	size_t		 before;
+
+	if (l->batchlen == 0)
+		return 0;
+	if ((pending = link_pending(l)) == NULL)
+		return -1;
+	before = evbuffer_get_length(pending);
+	if (wire_seal_batch(&l->tx, l->batch, l->batchlen, pending) == -1)
+		return -1;
+	l->bytes_out += evbuffer_get_length(pending) - before;
+	l->batchlen = 0;
+	return 0;
+}
+
+/*
+ * Writes the records of this turn.  With nothing queued before them
+ * they are written at once, by the link itself: handed to the
+ * bufferevent, they would be watched for, two epoll_ctl calls and a
+ * wake-up for every write of a link that keeps up.  What the socket
+ * does not take is queued as usual.  -1 if the cipher failed.
+ */
 static int
 link_flush(struct link *l)
 {
 	struct evbuffer	*out;
-	size_t		 before;
 	int		 fd;
 
-	if (l->batchlen == 0)
+	if (link_seal_batch(l) == -1)
+		return -1;
+	if (l->pending == NULL || evbuffer_get_length(l->pending) == 0)
 		return 0;
 	out = bufferevent_get_output(l->bev);
-	before = evbuffer_get_length(out);
-	/*
-	 * Nothing queued: the record is written at once, from a buffer of
-	 * the link's own.  Handed to the bufferevent, it would be watched
-	 * for: two epoll_ctl calls and a wake-up for every ping of an idle
-	 * link.  What the socket does not take is queued as usual.
-	 */
-	if (before == 0 && (fd = bufferevent_getfd(l->bev)) != -1 &&
-	    (l->direct != NULL || (l->direct = evbuffer_new()) != NULL)) {
-		if (wire_seal_batch(&l->tx, l->batch, l->batchlen,
-		    l->direct) == -1)
-			return -1;
-		l->bytes_out += evbuffer_get_length(l->direct);
-		l->batchlen = 0;
-		(void)evbuffer_write(l->direct, fd);
-		if (evbuffer_get_length(l->direct) > 0 &&
-		    evbuffer_add_buffer(out, l->direct) == -1)
-			return -1;
-		return 0;
-	}
-	if (wire_seal_batch(&l->tx, l->batch, l->batchlen, out) == -1)
+	if (evbuffer_get_length(out) == 0 &&
+	    (fd = bufferevent_getfd(l->bev)) != -1)
+		(void)evbuffer_write(l->pending, fd);
+	if (evbuffer_get_length(l->pending) > 0 &&
+	    evbuffer_add_buffer(out, l->pending) == -1)
 		return -1;
-	l->bytes_out += evbuffer_get_length(out) - before;
-	l->batchlen = 0;
 	return 0;
 }
 
@@ -1095,7 +1120,7 @@ link_send(struct link *l, const uint8_t *msg, size_t len)
 			return -1;
 		}
 		if (wire_batch_add(l->batch, &l->batchlen, msg, len) == -1) {
-			if (link_flush(l) == -1) {
+			if (link_seal_batch(l) == -1) {
 				link_stop(l, LINK_END_FAILED, "cannot encrypt");
 				return -1;
 			}
@@ -1106,16 +1131,18 @@ link_send(struct link *l, const uint8_t *msg, size_t len)
 		l->msgs_out++;
 		return link_over_limit(l) ? -1 : 0;
 	}
-	if (link_flush(l) == -1) {
+	/* Larger ones follow the batch, and go out at the end of the turn. */
+	if (link_seal_batch(l) == -1 || (out = link_pending(l)) == NULL) {
 		link_stop(l, LINK_END_FAILED, "cannot encrypt");
 		return -1;
 	}
-	out = bufferevent_get_output(l->bev);
 	before = evbuffer_get_length(out);
 	if (wire_seal(&l->tx, msg, len, out) == -1) {
 		link_stop(l, LINK_END_FAILED, "cannot encrypt");
 		return -1;
 	}
+	if (before == 0)
+		event_active(l->flush, EV_WRITE, 1);
 	l->bytes_out += evbuffer_get_length(out) - before;
 	l->msgs_out++;
 	return link_over_limit(l) ? -1 : 0;
@@ -1133,8 +1160,7 @@ link_ping(struct link *l, size_t size, uint64_t timeout_ms, link_ping_fn *fn,
 	    size > l->par->max_message - 64)
 		return -1;
 	/* Pings must not fill the queue: that would close a good link. */
-	if (evbuffer_get_length(bufferevent_get_output(l->bev)) + size >
-	    l->par->max_message)
+	if (link_sealed(l) + size > l->par->max_message)
 		return -1;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return -1;
@@ -1271,6 +1297,5 @@ link_hash(const struct link *l)
 size_t
 link_queued(const struct link *l)
 {
-	return l->bev == NULL ? 0 :
-	    evbuffer_get_length(bufferevent_get_output(l->bev)) + l->batchlen;
+	return l->bev == NULL ? 0 : link_sealed(l) + l->batchlen;
 }
