@@ -88,6 +88,9 @@ struct ctl_conn {
 	bool			 lingering;	/* replies out, awaiting EOF */
 	bool			 withdrawn;	/* its owner was told it went */
 	size_t			 discarded;	/* bytes read while lingering */
+	struct evbuffer		*pending;	/* replies of this turn */
+	TAILQ_ENTRY(ctl_conn)	 flush_entry;	/* in ctl->to_flush */
+	bool			 to_flush;
 };
 
 struct control {
@@ -98,6 +101,8 @@ struct control {
 	struct dispatch		 table;		/* ops by name */
 	struct evconnlistener	*lev;
 	struct event		*resume;	/* re-enables accept after EMFILE */
+	struct event		*flush;		/* writes replies: ctl_flush_cb */
+	TAILQ_HEAD(, ctl_conn)	 to_flush;	/* those with replies pending */
 	TAILQ_HEAD(, ctl_conn)	 conns;
 	unsigned		 nconns;
 	/* Input room: frames over CTL_UNRESERVED keep it while they arrive. */
@@ -141,6 +146,63 @@ ctl_resume(struct ctl_conn *c)
 	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/*
+ * Writes c's replies of this turn.  With nothing queued before them
+ * they are written at once: handed to the bufferevent, they would be
+ * watched for, two epoll_ctl calls and a wake-up for each batch of
+ * replies to a client that keeps up.  What the socket does not take is
+ * queued as usual.
+ */
+static void
+ctl_flush(struct ctl_conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (c->to_flush) {
+		TAILQ_REMOVE(&c->ctl->to_flush, c, flush_entry);
+		c->to_flush = false;
+	}
+	if (c->pending == NULL || evbuffer_get_length(c->pending) == 0)
+		return;
+	if (evbuffer_get_length(out) == 0)
+		(void)evbuffer_write(c->pending, bufferevent_getfd(c->bev));
+	if (evbuffer_get_length(c->pending) > 0 &&
+	    evbuffer_add_buffer(out, c->pending) == -1)
+		log_warnx("control %s: cannot queue reply", c->name);
+	/* All written: no write callback will come to end a throttle. */
+	if (c->throttled && ctl_queued(c) <= CTL_OUT_LOW) {
+		c->throttled = false;
+		ctl_resume(c);
+	}
+}
+
+static void
+ctl_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control	*ctl = arg;
+	struct ctl_conn	*c;
+
+	(void)fd; (void)what;
+	while ((c = TAILQ_FIRST(&ctl->to_flush)) != NULL)
+		ctl_flush(c);
+}
+
+/* Queues len bytes for c, written at the end of this turn. */
+static int
+ctl_put(struct ctl_conn *c, const uint8_t *data, size_t len)
+{
+	if (c->pending == NULL && (c->pending = evbuffer_new()) == NULL)
+		return -1;
+	if (evbuffer_add(c->pending, data, len) == -1)
+		return -1;
+	if (!c->to_flush) {
+		TAILQ_INSERT_TAIL(&c->ctl->to_flush, c, flush_entry);
+		c->to_flush = true;
+		event_active(c->ctl->flush, EV_WRITE, 1);
+	}
+	return 0;
+}
+
 /* Queues the frame built in ctl->out since start. */
 static void
 ctl_send(struct ctl_conn *c, size_t start)
@@ -156,14 +218,13 @@ ctl_send(struct ctl_conn *c, size_t start)
 		ctl_put_error(&ctl->out, 0, PEER_INTERNAL,
 		    "reply too large or out of memory");
 		if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == 0)
-			(void)bufferevent_write(c->bev, ctl->out.data + start,
+			(void)ctl_put(c, ctl->out.data + start,
 			    ctl->out.len - start);
 		cbor_buf_reset(&ctl->out);
 		ctl_close_after_reply(c);
 		return;
 	}
-	if (bufferevent_write(c->bev, ctl->out.data + start,
-	    ctl->out.len - start) == -1)
+	if (ctl_put(c, ctl->out.data + start, ctl->out.len - start) == -1)
 		log_warnx("control %s: cannot queue reply", c->name);
 	cbor_buf_reset(&ctl->out);
 }
@@ -236,7 +297,8 @@ ctl_result_end(struct ctl_conn *c)
 size_t
 ctl_queued(const struct ctl_conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    (c->pending == NULL ? 0 : evbuffer_get_length(c->pending));
 }
 
 void
@@ -467,6 +529,7 @@ ctl_maybe_finish(struct ctl_conn *c)
 
 	if (!c->closing || c->lingering || !TAILQ_EMPTY(&c->defers))
 		return;
+	ctl_flush(c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		ctl_linger(c);
 	else if (!evtimer_pending(c->close_timer, NULL))
@@ -936,8 +999,7 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, FRAME_HDR + (size_t)len);
 		evtimer_del(c->frame_timer);
 		ctl_input_release(c);
-		if (evbuffer_get_length(bufferevent_get_output(bev)) >
-		    CTL_OUT_HIGH) {
+		if (ctl_queued(c) > CTL_OUT_HIGH) {
 			c->throttled = true;
 			bufferevent_disable(bev, EV_READ);
 			return;
@@ -1000,6 +1062,10 @@ ctl_conn_free(struct ctl_conn *c)
 		d->cancel(d->arg);
 		free(d);
 	}
+	if (c->to_flush)
+		TAILQ_REMOVE(&c->ctl->to_flush, c, flush_entry);
+	if (c->pending != NULL)
+		evbuffer_free(c->pending);
 	TAILQ_REMOVE(&c->ctl->conns, c, entry);
 	c->ctl->nconns--;
 	if (c->close_timer != NULL)
@@ -1364,6 +1430,7 @@ control_open(struct event_base *base, const struct control_params *par,
 	TAILQ_INIT(&ctl->conns);
 	TAILQ_INIT(&ctl->input_waiters);
 	TAILQ_INIT(&ctl->input_holders);
+	TAILQ_INIT(&ctl->to_flush);
 	ctl->max_frame = par->max_message + CTL_ENVELOPE;
 	if ((ctl->lock_fd = ctl_lock(path)) == -1) {
 		free(ctl);
@@ -1379,9 +1446,10 @@ control_open(struct event_base *base, const struct control_params *par,
 		ctl->sock_ino = st.st_ino;
 	}
 	ctl->resume = evtimer_new(base, ctl_resume_cb, ctl);
+	ctl->flush = event_new(base, -1, 0, ctl_flush_cb, ctl);
 	ctl->lev = evconnlistener_new(base, ctl_accept_cb, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (ctl->resume == NULL || ctl->lev == NULL) {
+	if (ctl->resume == NULL || ctl->flush == NULL || ctl->lev == NULL) {
 		log_warnx("control: cannot watch %s", path);
 		if (ctl->lev == NULL)
 			close(fd);
@@ -1440,6 +1508,8 @@ control_free(struct control *ctl)
 	}
 	if (ctl->resume != NULL)
 		event_free(ctl->resume);
+	if (ctl->flush != NULL)
+		event_free(ctl->flush);
 	cbor_buf_free(&ctl->out);
 	dispatch_free(&ctl->table);
 	/* Ours until closed, so no other daemon's (see ctl_lock). */

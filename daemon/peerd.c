@@ -431,6 +431,12 @@ new_base(void)
 	if ((cfg = event_config_new()) == NULL)
 		return NULL;
 	(void)event_config_set_flag(cfg, EVENT_BASE_FLAG_NO_CACHE_TIME);
+	/*
+	 * A read stopped and started again in one turn (a client's input
+	 * at its watermark, then drained) costs no epoll_ctl.  No fd the
+	 * loop watches is ever dup()ed, which the changelist cannot follow.
+	 */
+	(void)event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	return base;
