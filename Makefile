@@ -253,7 +253,9 @@ $(BUILD)/bench/event_bench: bench/event_bench.c $(BENCH_COMMON) \
 	    $(filter %.c %.a,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -o $@
 
-bench: deps
+# Installs what the benchmarks need too (scripts/install-deps --bench).
+bench:
+	@scripts/install-deps --bench
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/link_bench \
 	    $(BUILD)/bench/members_bench $(BUILD)/bench/call_bench \
 	    $(BUILD)/bench/event_bench
