@@ -239,8 +239,8 @@ $(BUILD)/bench/members_bench: bench/members_bench.c $(BENCH_COMMON) \
 	    $(filter %.c %.a,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -o $@
 
-$(BUILD)/bench/call_bench: bench/call_bench.c $(BENCH_COMMON) $(LIBPEER_A) \
-		  lib/peer.h
+$(BUILD)/bench/call_bench: bench/call_bench.c bench/nats_client.c \
+		  bench/nats_client.h $(BENCH_COMMON) $(LIBPEER_A) lib/peer.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib \
 	    $(filter %.c %.a,$^) \
@@ -253,7 +253,9 @@ $(BUILD)/bench/event_bench: bench/event_bench.c $(BENCH_COMMON) \
 	    $(filter %.c %.a,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -o $@
 
-bench: deps
+# Installs what the benchmarks need too (scripts/install-deps --bench).
+bench:
+	@scripts/install-deps --bench
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/link_bench \
 	    $(BUILD)/bench/members_bench $(BUILD)/bench/call_bench \
 	    $(BUILD)/bench/event_bench

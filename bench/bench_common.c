@@ -48,7 +48,8 @@ uint8_t			*bench_pat;
 static struct child {
 	pid_t			 pid;
 	const char		*what;
-	const struct bench_node	*node;	/* or NULL */
+	const char		*log;	/* or NULL */
+	bool			 daemon;
 } children[CHILDREN_MAX];
 static int		 nchildren;
 static pid_t		 self;
@@ -137,14 +138,14 @@ stop_children(bool daemons)
 
 	for (i = 0; i < nchildren; i++) {
 		c = &children[i];
-		if (c->pid > 0 && (c->node != NULL) == daemons)
+		if (c->pid > 0 && c->daemon == daemons)
 			kill(c->pid, SIGTERM);
 	}
 	end = bench_now() + BENCH_STOP_SECS;
 	do {
 		for (i = left = 0; i < nchildren; i++) {
 			c = &children[i];
-			if (c->pid <= 0 || (c->node != NULL) != daemons)
+			if (c->pid <= 0 || c->daemon != daemons)
 				continue;
 			if (waitpid(c->pid, NULL, WNOHANG) != 0)
 				c->pid = -1;
@@ -156,7 +157,7 @@ stop_children(bool daemons)
 	} while (left > 0 && bench_now() < end);
 	for (i = 0; i < nchildren; i++) {
 		c = &children[i];
-		if (c->pid <= 0 || (c->node != NULL) != daemons)
+		if (c->pid <= 0 || c->daemon != daemons)
 			continue;
 		warnx("%s still ran %d s after SIGTERM; killed", c->what,
 		    BENCH_STOP_SECS);
@@ -332,7 +333,7 @@ bench_spawn(void)
 }
 
 static void
-child_add(pid_t pid, const char *what, const struct bench_node *nd)
+child_add(pid_t pid, const char *what, const char *log, bool daemon)
 {
 	if (nchildren == CHILDREN_MAX) {
 		kill(pid, SIGKILL);
@@ -341,14 +342,21 @@ child_add(pid_t pid, const char *what, const struct bench_node *nd)
 	}
 	children[nchildren].pid = pid;
 	children[nchildren].what = what;
-	children[nchildren].node = nd;
+	children[nchildren].log = log;
+	children[nchildren].daemon = daemon;
 	nchildren++;
 }
 
 void
 bench_child_add(pid_t pid, const char *what)
 {
-	child_add(pid, what, NULL);
+	child_add(pid, what, NULL, false);
+}
+
+void
+bench_child_add_log(pid_t pid, const char *what, const char *log)
+{
+	child_add(pid, what, log, false);
 }
 
 void
@@ -379,8 +387,8 @@ bench_check_children(void)
 		if (c->pid <= 0 || waitpid(c->pid, &status, WNOHANG) != c->pid)
 			continue;
 		c->pid = -1;
-		if (c->node != NULL)
-			bench_show_log(c->node->log);
+		if (c->log != NULL)
+			bench_show_log(c->log);
 		errx(1, "%s died (%s %d)", c->what,
 		    WIFSIGNALED(status) ? "signal" : "status",
 		    WIFSIGNALED(status) ? WTERMSIG(status) :
@@ -401,13 +409,38 @@ bench_key_write(const char *state, const uint8_t key[32])
 }
 
 pid_t
+bench_exec(const char *const argv[], const char *log)
+{
+	pid_t	pid;
+	int	fd;
+
+	if ((pid = bench_spawn()) == 0) {
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
+		    0600)) != -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
+			dup2(fd, STDIN_FILENO);
+			close(fd);
+		}
+		unsetenv("NOTIFY_SOCKET");
+		execv(argv[0], (char *const *)argv);
+		dprintf(STDERR_FILENO, "%s: %s: %s\n",
+		    program_invocation_short_name, argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+pid_t
 bench_peerd_spawn(const char *state, const char *sock, const char *name,
     const char *log, int boot_port)
 {
 	const char	*argv[20];
 	char		 addr[32];
-	pid_t		 pid;
-	int		 fd, n = 0;
+	int		 n = 0;
 
 	argv[n++] = bench_peerd;
 	argv[n++] = "--state-dir";
@@ -430,25 +463,7 @@ bench_peerd_spawn(const char *state, const char *sock, const char *name,
 		argv[n++] = addr;
 	}
 	argv[n] = NULL;
-
-	if ((pid = bench_spawn()) == 0) {
-		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
-		    0600)) != -1) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
-		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-			dup2(fd, STDIN_FILENO);
-			close(fd);
-		}
-		unsetenv("NOTIFY_SOCKET");
-		execv(argv[0], (char *const *)argv);
-		dprintf(STDERR_FILENO, "%s: %s: %s\n",
-		    program_invocation_short_name, argv[0], strerror(errno));
-		_exit(127);
-	}
-	return pid;
+	return bench_exec(argv, log);
 }
 
 void
@@ -473,7 +488,7 @@ bench_node_start(struct bench_node *nd, const uint8_t key[32],
 	    boot != NULL ? boot->port : 0);
 	if (asprintf(&what, "peerd %s", nd->name) == -1)
 		errx(1, "out of memory");
-	child_add(nd->pid, what, nd);
+	child_add(nd->pid, what, nd->log, true);
 
 	end = bench_now() + START_SECS;
 	while ((p = peer_open(nd->sock, &perr)) == NULL) {
@@ -788,25 +803,39 @@ bench_chain_start(struct bench_chain *ch, enum bench_end mode)
 		err(1, "fcntl");
 }
 
+/* The raw chain's head: the payload's length, 4 bytes big-endian. */
+static size_t
+raw_head(uint8_t *h, size_t size, uint64_t seq)
+{
+	uint32_t	be = htonl((uint32_t)size);
+
+	(void)seq;
+	memcpy(h, &be, BENCH_FRAME_HDR);
+	return BENCH_FRAME_HDR;
+}
+
 void
 bench_frames_write(int fd, struct bench_frames *fw, uint64_t end)
 {
-	struct iovec	 iov[3 * BENCH_WRITE_FRAMES];
-	uint32_t	 be = htonl((uint32_t)fw->size);
+	struct iovec	 iov[4 * BENCH_WRITE_FRAMES];
+	size_t		(*head)(uint8_t *, size_t, uint64_t);
 	uint64_t	 s;
-	size_t		 flen = BENCH_FRAME_HDR + fw->size, skip, left, take;
+	size_t		 tlen, h, skip, left, take, flen;
 	ssize_t		 n;
 	int		 niov = 0, r, k;
 
+	head = fw->head != NULL ? fw->head : raw_head;
+	tlen = fw->trail != NULL ? strlen(fw->trail) : 0;
 	for (s = fw->next; s < end && niov < (int)nitems(iov); s++) {
 		k = (int)(s % BENCH_WRITE_FRAMES);
-		memcpy(fw->hdr[k], &be, 4);
-		memcpy(fw->hdr[k] + 4, &s, 8);
+		h = fw->hlen[k] = head(fw->hdr[k], fw->size, s);
+		memcpy(fw->hdr[k] + h, &s, 8);
 		memcpy(fw->tail[k], &s, 8);
-		iov[niov++] = (struct iovec){ fw->hdr[k],
-		    BENCH_FRAME_HDR + 8 };
+		iov[niov++] = (struct iovec){ fw->hdr[k], h + 8 };
 		iov[niov++] = (struct iovec){ bench_pat + 8, fw->size - 16 };
 		iov[niov++] = (struct iovec){ fw->tail[k], 8 };
+		if (tlen > 0)
+			iov[niov++] = (struct iovec){ (void *)fw->trail, tlen };
 	}
 	if (niov == 0)
 		return;
@@ -819,10 +848,12 @@ bench_frames_write(int fd, struct bench_frames *fw, uint64_t end)
 	}
 	if ((n = writev(fd, iov, niov)) == -1) {
 		if (errno != EAGAIN && errno != EINTR)
-			err(1, "raw: write");
+			err(1, "write");
 		return;
 	}
 	for (left = (size_t)n; left > 0;) {
+		flen = fw->hlen[fw->next % BENCH_WRITE_FRAMES] + fw->size +
+		    tlen;
 		take = left < flen - fw->off ? left : flen - fw->off;
 		fw->off += take;
 		left -= take;

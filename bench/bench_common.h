@@ -21,6 +21,7 @@
 #define BENCH_IO_MAX		(256u << 10)	/* most a relay reads */
 #define BENCH_PAYLOAD_MAX	(1u << 20)
 #define BENCH_FRAME_HDR		4	/* the raw chain's length prefix */
+#define BENCH_HEAD_MAX		96	/* most bytes before a payload */
 #define BENCH_WRITE_FRAMES	64	/* frames gathered into one writev */
 #define BENCH_STOP_SECS		5	/* SIGTERM, then SIGKILL */
 
@@ -80,6 +81,8 @@ size_t	 bench_bstr_head(uint8_t *h, size_t len);
 pid_t	 bench_spawn(void);
 /* Watches pid: its death ends the program.  what is kept, not copied. */
 void	 bench_child_add(pid_t pid, const char *what);
+/* The same, and the end of log is shown if it dies; log is kept too. */
+void	 bench_child_add_log(pid_t pid, const char *what, const char *log);
 /* errx() if a watched child has died, saying which and how. */
 void	 bench_check_children(void);
 int	 bench_nonblock(int fd);
@@ -87,6 +90,12 @@ int	 bench_nonblock(int fd);
 int	 bench_listen_lo(struct sockaddr_in *sin);
 /* The last lines of a daemon's log, to stderr. */
 void	 bench_show_log(const char *log);
+
+/*
+ * Forks (bench_spawn) and execs argv[0] with argv, its output to log
+ * and its input from /dev/null.  Not watched.  The child's pid.
+ */
+pid_t	 bench_exec(const char *const argv[], const char *log);
 
 /* state/network.key, 0600: the same key makes daemons one network. */
 void	 bench_key_write(const char *state, const uint8_t key[32]);
@@ -142,14 +151,20 @@ struct bench_chain {
 void	 bench_chain_start(struct bench_chain *, enum bench_end);
 
 /*
- * Writes raw frames of size bytes: frame k is payload k.  next and off
- * say how far the writing has come; the rest is scratch.
+ * Writes frames of size bytes: frame k is payload k, after a head and
+ * before a trail.  The head is the raw chain's length unless head says
+ * otherwise: it puts the head of payload seq of size bytes into h (at
+ * most BENCH_HEAD_MAX) and returns its length.  next and off say how
+ * far the writing has come; the rest is scratch.
  */
 struct bench_frames {
 	size_t		 size;
+	size_t		(*head)(uint8_t *h, size_t size, uint64_t seq);
+	const char	*trail;		/* or NULL */
 	uint64_t	 next;		/* the first not wholly written */
 	size_t		 off;		/* bytes of it written */
-	uint8_t		 hdr[BENCH_WRITE_FRAMES][BENCH_FRAME_HDR + 8];
+	uint8_t		 hdr[BENCH_WRITE_FRAMES][BENCH_HEAD_MAX + 8];
+	size_t		 hlen[BENCH_WRITE_FRAMES];
 	uint8_t		 tail[BENCH_WRITE_FRAMES][8];
 };
 
