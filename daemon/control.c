@@ -49,6 +49,7 @@
 #define CTL_LINGER_MAX		(1u << 20)	/* bytes discarded meanwhile */
 #define CTL_IO_MAX		(256u << 10)	/* bytes one read or write moves */
 #define CTL_BEV_READ_MAX	4096		/* a bufferevent read, at most */
+#define CTL_HAND_OVER		(64u << 10)	/* replies queued without a copy */
 #define CTL_LOCK_TRIES		8		/* lock file removed under us */
 #define CTL_DEFERS_MAX		1024		/* deferred requests a client */
 #define CTL_DEFER_BYTES_MAX	(8u << 20)	/* and the bytes they weigh */
@@ -187,6 +188,17 @@ ctl_flush_cb(evutil_socket_t fd, short what, void *arg)
 		ctl_flush(c);
 }
 
+/* c's replies are written at the end of this turn. */
+static void
+ctl_flush_later(struct ctl_conn *c)
+{
+	if (c->to_flush)
+		return;
+	TAILQ_INSERT_TAIL(&c->ctl->to_flush, c, flush_entry);
+	c->to_flush = true;
+	event_active(c->ctl->flush, EV_WRITE, 1);
+}
+
 /* Queues len bytes for c, written at the end of this turn. */
 static int
 ctl_put(struct ctl_conn *c, const uint8_t *data, size_t len)
@@ -195,11 +207,27 @@ ctl_put(struct ctl_conn *c, const uint8_t *data, size_t len)
 		return -1;
 	if (evbuffer_add(c->pending, data, len) == -1)
 		return -1;
-	if (!c->to_flush) {
-		TAILQ_INSERT_TAIL(&c->ctl->to_flush, c, flush_entry);
-		c->to_flush = true;
-		event_active(c->ctl->flush, EV_WRITE, 1);
-	}
+	ctl_flush_later(c);
+	return 0;
+}
+
+static void
+ctl_free_data(const void *data, size_t len, void *arg)
+{
+	(void)data; (void)len;
+	free(arg);
+}
+
+/* Queues data (malloc'ed, len bytes), which is freed once written. */
+static int
+ctl_put_owned(struct ctl_conn *c, uint8_t *data, size_t len)
+{
+	if (c->pending == NULL && (c->pending = evbuffer_new()) == NULL)
+		return -1;
+	if (evbuffer_add_reference(c->pending, data, len, ctl_free_data,
+	    data) == -1)
+		return -1;
+	ctl_flush_later(c);
 	return 0;
 }
 
@@ -224,7 +252,15 @@ ctl_send(struct ctl_conn *c, size_t start)
 		ctl_close_after_reply(c);
 		return;
 	}
-	if (ctl_put(c, ctl->out.data + start, ctl->out.len - start) == -1)
+	if (start == 0 && ctl->out.len >= CTL_HAND_OVER) {
+		/* A large reply is handed over, not copied again. */
+		if (ctl_put_owned(c, ctl->out.data, ctl->out.len) == 0) {
+			ctl->out.data = NULL;
+			ctl->out.cap = 0;
+		} else
+			log_warnx("control %s: cannot queue reply", c->name);
+	} else if (ctl_put(c, ctl->out.data + start, ctl->out.len - start) ==
+	    -1)
 		log_warnx("control %s: cannot queue reply", c->name);
 	cbor_buf_reset(&ctl->out);
 }
