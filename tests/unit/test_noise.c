@@ -330,6 +330,16 @@ connect_pair(enum noise_pattern pat, struct noise_hs **init,
 	ck_assert_int_eq(noise_hs_split(*resp, rsend, rrecv), 0);
 }
 
+static void
+clear_ciphers(struct noise_cipher *isend, struct noise_cipher *irecv,
+    struct noise_cipher *rsend, struct noise_cipher *rrecv)
+{
+	noise_cipher_clear(isend);
+	noise_cipher_clear(irecv);
+	noise_cipher_clear(rsend);
+	noise_cipher_clear(rrecv);
+}
+
 START_TEST(test_random_roundtrip)
 {
 	struct noise_cipher	 isend, irecv, rsend, rrecv;
@@ -362,6 +372,7 @@ START_TEST(test_random_roundtrip)
 
 	/* a second split is refused */
 	ck_assert_int_eq(noise_hs_split(init, &isend, &irecv), -1);
+	clear_ciphers(&isend, &irecv, &rsend, &rrecv);
 	noise_hs_free(init);
 	noise_hs_free(resp);
 }
@@ -564,6 +575,7 @@ START_TEST(test_tampered_transport)
 	ck_assert_int_eq(noise_decrypt(&rrecv, "ad", 2, ct, (size_t)n, pt,
 	    sizeof(pt)), 5);
 	ck_assert_mem_eq(pt, "hello", 5);
+	clear_ciphers(&isend, &irecv, &rsend, &rrecv);
 	noise_hs_free(init);
 	noise_hs_free(resp);
 }
@@ -589,6 +601,7 @@ START_TEST(test_replay)
 	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, ct2, (size_t)n, pt,
 	    sizeof(pt)), 3);
 	ck_assert_mem_eq(pt, "two", 3);
+	clear_ciphers(&isend, &irecv, &rsend, &rrecv);
 	noise_hs_free(init);
 	noise_hs_free(resp);
 }
@@ -647,6 +660,7 @@ START_TEST(test_overlength)
 	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, msgbuf, max, plbuf,
 	    sizeof(plbuf)), (ssize_t)NOISE_MAX_PAYLOAD_LEN);
 	ck_assert_mem_eq(plbuf, bigbuf, NOISE_MAX_PAYLOAD_LEN);
+	clear_ciphers(&isend, &irecv, &rsend, &rrecv);
 	noise_hs_free(init);
 	noise_hs_free(resp);
 }
