@@ -24,7 +24,7 @@ CFLAGS		?= -O2 -g
 SAN		?=
 PKG_CONFIG	?= pkg-config
 
-DEPS		= libevent libcbor libsodium
+DEPS		= libevent libcbor libsodium libcrypto
 
 WARN		= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes
 BASE_CFLAGS	= -std=c11 -D_GNU_SOURCE -fPIC -MMD -MP -Ilib $(WARN) $(CFLAGS) $(SAN)
@@ -229,7 +229,7 @@ $(BUILD)/bench/link_bench: bench/link_bench.c daemon/noise.c daemon/wire.c \
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -Idaemon \
 	    $(filter %.c %.a,$^) \
-	    $(shell $(PKG_CONFIG) --cflags --libs libevent libsodium libcbor) \
+	    $(shell $(PKG_CONFIG) --cflags --libs libevent libsodium libcrypto libcbor) \
 	    -o $@
 
 $(BUILD)/bench/members_bench: bench/members_bench.c $(BENCH_COMMON) \

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Noise handshake and transport encryption for peer links, built on
- * libsodium primitives.  Patterns, all with 25519, ChaChaPoly and BLAKE2b:
+ * libsodium primitives, with OpenSSL's libcrypto for ChaCha20-Poly1305 on
+ * all but short messages.  Patterns, all with 25519, ChaChaPoly and
+ * BLAKE2b:
  *
  *	NOISE_XX	Noise_XX: no psk
  *	NOISE_XXPSK3	Noise_XXpsk3: psk mixed in at the end of message 3
@@ -46,13 +48,18 @@ enum noise_pattern {
 /* Opaque handshake state. */
 struct noise_hs;
 
+struct evp_cipher_ctx_st;
+
 /*
  * Transport cipher state.  Fields are visible so callers can embed it;
- * treat them as private and wipe with noise_cipher_clear() when done.
+ * treat them as private and wipe with noise_cipher_clear() when done,
+ * which also frees ctx.  A state is set up by noise_hs_split() or, in
+ * tests, zeroed and then given k and n.
  */
 struct noise_cipher {
-	uint8_t		k[NOISE_KEY_LEN];
-	uint64_t	n;
+	uint8_t			 k[NOISE_KEY_LEN];
+	uint64_t		 n;
+	struct evp_cipher_ctx_st *ctx;	/* keyed with k on first use */
 };
 
 /*
@@ -94,8 +101,10 @@ bool		 noise_hs_done(const struct noise_hs *hs);
 
 /*
  * After the handshake: derive our send and receive transport ciphers and
- * wipe the chaining key.  Allowed once; returns 0, or -1 if the
- * handshake is not done or was already split.
+ * wipe the chaining key.  send and recv are overwritten, so they must
+ * not hold a state that noise_cipher_clear() has not cleared.  Allowed
+ * once; returns 0, or -1 if the handshake is not done or was already
+ * split.
  */
 int		 noise_hs_split(struct noise_hs *hs, struct noise_cipher *send,
 		    struct noise_cipher *recv);
@@ -112,8 +121,8 @@ const uint8_t	*noise_hs_hash(const struct noise_hs *hs);
 /*
  * Encrypt one transport message: out receives ptlen + NOISE_TAG_LEN
  * bytes.  Returns that length, or -1 if outcap is too small, the message
- * would exceed NOISE_MAX_MSG_LEN or the nonce is exhausted.  out may equal
- * pt.
+ * would exceed NOISE_MAX_MSG_LEN, the nonce is exhausted or memory ran
+ * out.  out may equal pt.
  */
 ssize_t		 noise_encrypt(struct noise_cipher *c, const void *ad,
 		    size_t adlen, const void *pt, size_t ptlen, uint8_t *out,
@@ -122,14 +131,15 @@ ssize_t		 noise_encrypt(struct noise_cipher *c, const void *ad,
 /*
  * Decrypt one transport message: out receives ctlen - NOISE_TAG_LEN
  * bytes.  Returns that length, or -1 on bad length, small outcap,
- * exhausted nonce or failed authentication; a failure leaves the nonce
- * unchanged.  out may equal ct.
+ * exhausted nonce, failed authentication or no memory; a failure leaves
+ * the nonce unchanged and no plaintext in out (it may be zeroed, and
+ * with out equal to ct the message is then lost).  out may equal ct.
  */
 ssize_t		 noise_decrypt(struct noise_cipher *c, const void *ad,
 		    size_t adlen, const uint8_t *ct, size_t ctlen, uint8_t *out,
 		    size_t outcap);
 
-/* Wipe a transport cipher. */
+/* Free what the cipher holds and wipe it; NULL is fine. */
 void		 noise_cipher_clear(struct noise_cipher *c);
 
 #endif /* PEERD_NOISE_H */

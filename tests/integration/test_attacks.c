@@ -185,6 +185,17 @@ rogue_connect(struct rogue *r, int port, bool forged_id)
 	cbor_buf_free(&cb);
 }
 
+/* Closes the rogue's connection and frees its ciphers. */
+static void
+rogue_close(struct rogue *r)
+{
+	if (r->fd != -1)
+		close(r->fd);
+	r->fd = -1;
+	noise_cipher_clear(&r->tx);
+	noise_cipher_clear(&r->rx);
+}
+
 /* Seals msg with wire_seal and returns the records' bytes (malloc'd). */
 static uint8_t *
 seal(struct rogue *r, const uint8_t *msg, size_t len, size_t *outlen)
@@ -243,15 +254,14 @@ assert_b_still_linked(void)
 	    "ping", "b", "--count", "1", NULL), 0);
 }
 
-/* a closes the rogue's connection, logging why; the fd is closed here. */
+/* a closes the rogue's connection, logging why; the rogue is closed here. */
 static void
 expect_refused(struct rogue *r, const char *what, const char *logged)
 {
 	ck_assert_msg(closed_within(r->fd, 2000), "%s accepted", what);
 	ck_assert_msg(daemon_log_wait(&a, logged, 1000), "%s: a never "
 	    "logged \"%s\"", what, logged);
-	close(r->fd);
-	r->fd = -1;
+	rogue_close(r);
 }
 
 START_TEST(test_rogue_handshake_works)
@@ -267,7 +277,7 @@ START_TEST(test_rogue_handshake_works)
 	send_all(r.fd, rec, len);
 	expect_record(&r);	/* a pong, or a's own keep-alive ping */
 	free(rec);
-	close(r.fd);
+	rogue_close(&r);
 	assert_b_still_linked();
 }
 END_TEST
@@ -505,7 +515,7 @@ START_TEST(test_want_flood)
 	/* a answers once, not 4096 times, and is none the worse. */
 	/* Digests may come too; the old code sent 4096 records. */
 	ck_assert_int_le(big_records(&r, 1000), 5);
-	close(r.fd);
+	rogue_close(&r);
 	assert_b_still_linked();
 }
 END_TEST
@@ -549,7 +559,7 @@ START_TEST(test_forged_claims_ignored)
 	assert_b_still_linked();
 	ck_assert(a_incarnation() == before);
 	ck_assert(!daemon_log_has(&a, "refuting"));
-	close(r.fd);
+	rogue_close(&r);
 }
 END_TEST
 

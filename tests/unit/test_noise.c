@@ -330,6 +330,16 @@ connect_pair(enum noise_pattern pat, struct noise_hs **init,
 	ck_assert_int_eq(noise_hs_split(*resp, rsend, rrecv), 0);
 }
 
+static void
+clear_ciphers(struct noise_cipher *isend, struct noise_cipher *irecv,
+    struct noise_cipher *rsend, struct noise_cipher *rrecv)
+{
+	noise_cipher_clear(isend);
+	noise_cipher_clear(irecv);
+	noise_cipher_clear(rsend);
+	noise_cipher_clear(rrecv);
+}
+
 START_TEST(test_random_roundtrip)
 {
 	struct noise_cipher	 isend, irecv, rsend, rrecv;
@@ -362,6 +372,7 @@ START_TEST(test_random_roundtrip)
 
 	/* a second split is refused */
 	ck_assert_int_eq(noise_hs_split(init, &isend, &irecv), -1);
+	clear_ciphers(&isend, &irecv, &rsend, &rrecv);
 	noise_hs_free(init);
 	noise_hs_free(resp);
 }
@@ -564,6 +575,7 @@ START_TEST(test_tampered_transport)
 	ck_assert_int_eq(noise_decrypt(&rrecv, "ad", 2, ct, (size_t)n, pt,
 	    sizeof(pt)), 5);
 	ck_assert_mem_eq(pt, "hello", 5);
+	clear_ciphers(&isend, &irecv, &rsend, &rrecv);
 	noise_hs_free(init);
 	noise_hs_free(resp);
 }
@@ -589,6 +601,7 @@ START_TEST(test_replay)
 	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, ct2, (size_t)n, pt,
 	    sizeof(pt)), 3);
 	ck_assert_mem_eq(pt, "two", 3);
+	clear_ciphers(&isend, &irecv, &rsend, &rrecv);
 	noise_hs_free(init);
 	noise_hs_free(resp);
 }
@@ -647,6 +660,184 @@ START_TEST(test_overlength)
 	ck_assert_int_eq(noise_decrypt(&rrecv, NULL, 0, msgbuf, max, plbuf,
 	    sizeof(plbuf)), (ssize_t)NOISE_MAX_PAYLOAD_LEN);
 	ck_assert_mem_eq(plbuf, bigbuf, NOISE_MAX_PAYLOAD_LEN);
+	clear_ciphers(&isend, &irecv, &rsend, &rrecv);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+/*
+ * Sizes on both sides of the length where noise.c moves from libsodium's
+ * ChaCha20-Poly1305 to OpenSSL's, up to the largest message.
+ */
+static const size_t aead_sizes[] = {
+	0, 1, 64, 127, 128, 129, 255, 256, 1000, 4096,
+	NOISE_MAX_PAYLOAD_LEN,
+};
+
+/* A cipher as noise_hs_split() leaves it, at nonce n. */
+static void
+cipher_at(struct noise_cipher *c, const uint8_t k[NOISE_KEY_LEN],
+    uint64_t n)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->k, k, NOISE_KEY_LEN);
+	c->n = n;
+}
+
+static void
+nonce_of(uint8_t nonce[12], uint64_t n)
+{
+	int	i;
+
+	memset(nonce, 0, 12);
+	for (i = 0; i < 8; i++)
+		nonce[4 + i] = (uint8_t)(n >> (8 * i));
+}
+
+/*
+ * Today's daemons seal with libsodium alone: what noise.c seals must be
+ * the same bytes, and what libsodium seals must open, at every size,
+ * with and without associated data.
+ */
+START_TEST(test_aead_interop)
+{
+	static uint8_t		 pt[NOISE_MAX_MSG_LEN], ct[NOISE_MAX_MSG_LEN];
+	static uint8_t		 ref[NOISE_MAX_MSG_LEN];
+	static const uint8_t	 ad[] = "associated";
+	struct noise_cipher	 snd, rcv;
+	unsigned long long	 rlen;
+	uint8_t			 k[NOISE_KEY_LEN], nonce[12];
+	const uint64_t		 n0 = 0x0102030405ULL;
+	size_t			 len = aead_sizes[_i / 2], adlen;
+	bool			 with_ad = _i % 2;
+	ssize_t			 n;
+
+	adlen = with_ad ? sizeof(ad) : 0;
+	randombytes_buf(k, sizeof(k));
+	randombytes_buf(pt, len);
+	nonce_of(nonce, n0);
+	crypto_aead_chacha20poly1305_ietf_encrypt(ref, &rlen, pt, len,
+	    with_ad ? ad : NULL, adlen, NULL, nonce, k);
+	ck_assert_uint_eq(rlen, len + NOISE_TAG_LEN);
+
+	/* noise.c seals the same bytes, in place too */
+	cipher_at(&snd, k, n0);
+	n = noise_encrypt(&snd, with_ad ? ad : NULL, adlen, pt, len, ct,
+	    sizeof(ct));
+	ck_assert_int_eq(n, (ssize_t)(len + NOISE_TAG_LEN));
+	ck_assert_mem_eq(ct, ref, len + NOISE_TAG_LEN);
+	ck_assert(snd.n == n0 + 1);
+	noise_cipher_clear(&snd);
+	cipher_at(&snd, k, n0);
+	memcpy(ct, pt, len);
+	ck_assert_int_eq(noise_encrypt(&snd, with_ad ? ad : NULL, adlen, ct,
+	    len, ct, sizeof(ct)), n);
+	ck_assert_mem_eq(ct, ref, len + NOISE_TAG_LEN);
+	noise_cipher_clear(&snd);
+
+	/* and what libsodium sealed opens here, in place */
+	cipher_at(&rcv, k, n0);
+	memcpy(ct, ref, len + NOISE_TAG_LEN);
+	ck_assert_int_eq(noise_decrypt(&rcv, with_ad ? ad : NULL, adlen, ct,
+	    len + NOISE_TAG_LEN, ct, sizeof(ct)), (ssize_t)len);
+	ck_assert_mem_eq(ct, pt, len);
+	ck_assert(rcv.n == n0 + 1);
+	noise_cipher_clear(&rcv);
+}
+END_TEST
+
+/*
+ * One flipped bit, in the tag or the body, fails at every size, leaves
+ * the nonce as it was and no plaintext in the output, whether it is a
+ * buffer of its own or the ciphertext itself.
+ */
+START_TEST(test_aead_flipped_bit)
+{
+	static uint8_t		 pt[NOISE_MAX_MSG_LEN], ct[NOISE_MAX_MSG_LEN];
+	static uint8_t		 out[NOISE_MAX_MSG_LEN];
+	struct noise_cipher	 snd, rcv;
+	uint8_t			 k[NOISE_KEY_LEN];
+	size_t			 len = aead_sizes[_i / 2], i, at;
+	bool			 in_tag = _i % 2;
+	ssize_t			 n;
+
+	/* letters: neither 0 (wiped) nor 0xee (untouched) */
+	for (i = 0; i < len; i++)
+		pt[i] = (uint8_t)('a' + i % 26);
+	randombytes_buf(k, sizeof(k));
+	cipher_at(&snd, k, 7);
+	n = noise_encrypt(&snd, NULL, 0, pt, len, ct, sizeof(ct));
+	ck_assert_int_eq(n, (ssize_t)(len + NOISE_TAG_LEN));
+	noise_cipher_clear(&snd);
+	if (!in_tag && len == 0)
+		return;		/* no body to flip */
+	at = in_tag ? len + NOISE_TAG_LEN - 1 : len / 2;
+	ct[at] ^= 0x10;
+
+	cipher_at(&rcv, k, 7);
+	memset(out, 0xee, sizeof(out));
+	ck_assert_int_eq(noise_decrypt(&rcv, NULL, 0, ct, (size_t)n, out,
+	    sizeof(out)), -1);
+	ck_assert(rcv.n == 7);
+	for (i = 0; i < len; i++)
+		ck_assert_msg(out[i] == 0 || out[i] == 0xee,
+		    "byte %zu of a failed open was written", i);
+	ck_assert_int_eq(noise_decrypt(&rcv, NULL, 0, ct, (size_t)n, ct,
+	    sizeof(ct)), -1);
+	ck_assert(rcv.n == 7);
+	if (len > 0)
+		ck_assert(memcmp(ct, pt, len) != 0);
+
+	/* the genuine message still opens at that nonce */
+	cipher_at(&snd, k, 7);
+	n = noise_encrypt(&snd, NULL, 0, pt, len, ct, sizeof(ct));
+	ck_assert_int_eq(noise_decrypt(&rcv, NULL, 0, ct, (size_t)n, out,
+	    sizeof(out)), (ssize_t)len);
+	ck_assert_mem_eq(out, pt, len);
+	noise_cipher_clear(&snd);
+	noise_cipher_clear(&rcv);
+}
+END_TEST
+
+/*
+ * Handshake payloads long enough for OpenSSL's side, in every message of
+ * every pattern, so that each new handshake key gets a new context.
+ */
+START_TEST(test_long_handshake_payloads)
+{
+	static uint8_t		 pl[2000];
+	struct noise_cipher	 isend, irecv, rsend, rrecv;
+	struct noise_hs		*init, *resp, *snd, *rcv;
+	enum noise_pattern	 pat = pats[_i].pat;
+	const struct pat_info	*pi = pat_info(pat);
+	static const uint8_t	 psk[NOISE_PSK_LEN] = { 9 };
+	ssize_t			 n;
+	int			 i;
+
+	new_pair(pat, pi->psk ? psk : NULL, pi->psk ? psk : NULL, &init,
+	    &resp);
+	for (i = 0; i < pi->nmsgs; i++) {
+		snd = i % 2 == 0 ? init : resp;
+		rcv = i % 2 == 0 ? resp : init;
+		randombytes_buf(pl, sizeof(pl));
+		n = noise_hs_write(snd, pl, sizeof(pl), msgbuf,
+		    sizeof(msgbuf));
+		ck_assert_int_gt(n, (ssize_t)sizeof(pl));
+		ck_assert_int_eq(noise_hs_read(rcv, msgbuf, (size_t)n, plbuf,
+		    sizeof(plbuf)), (ssize_t)sizeof(pl));
+		ck_assert_mem_eq(plbuf, pl, sizeof(pl));
+	}
+	ck_assert_mem_eq(noise_hs_hash(init), noise_hs_hash(resp),
+	    NOISE_HASH_LEN);
+	ck_assert_int_eq(noise_hs_split(init, &isend, &irecv), 0);
+	ck_assert_int_eq(noise_hs_split(resp, &rsend, &rrecv), 0);
+	n = noise_encrypt(&rsend, NULL, 0, pl, sizeof(pl), msgbuf,
+	    sizeof(msgbuf));
+	ck_assert_int_eq(noise_decrypt(&irecv, NULL, 0, msgbuf, (size_t)n,
+	    plbuf, sizeof(plbuf)), (ssize_t)sizeof(pl));
+	ck_assert_mem_eq(plbuf, pl, sizeof(pl));
+	clear_ciphers(&isend, &irecv, &rsend, &rrecv);
 	noise_hs_free(init);
 	noise_hs_free(resp);
 }
@@ -744,6 +935,10 @@ noise_suite(void)
 	tcase_add_test(tc, test_tampered_transport);
 	tcase_add_test(tc, test_replay);
 	tcase_add_test(tc, test_overlength);
+	tcase_add_loop_test(tc, test_aead_interop, 0, 2 * nitems(aead_sizes));
+	tcase_add_loop_test(tc, test_aead_flipped_bit, 0,
+	    2 * nitems(aead_sizes));
+	tcase_add_loop_test(tc, test_long_handshake_payloads, 0, nitems(pats));
 	suite_add_tcase(s, tc);
 
 	return s;
