@@ -6,9 +6,6 @@
  * signals, start-up and shutdown.  No other file knows every module.
  */
 #include <sys/resource.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include <limits.h>
 #include <signal.h>
@@ -32,6 +29,7 @@
 #include "events.h"
 #include "gossip.h"
 #include "handlers.h"
+#include "heap.h"
 #include "identity.h"
 #include "join.h"
 #include "listen.h"
@@ -486,6 +484,8 @@ build(struct peerd *d)
 	op.ifaces = d->conf.discovery_ifaces;
 	op.nifaces = c->ndiscovery_ifaces;
 
+	if ((d->heap_trim = heap_trim_new(d->base)) == NULL)
+		fatalx("cannot start trimming the heap");
 	if ((d->control = control_open(d->base, &cp, &control_ops, d)) ==
 	    NULL)
 		fatalx("cannot open the control socket");
@@ -652,22 +652,6 @@ fail:
 	return -1;
 }
 
-/*
- * A call of up to a few MiB moves through buffers that are allocated
- * and freed again at once.  glibc would map and unmap each one larger
- * than its threshold, or trim the heap under it, and fault every page
- * in anew on the next call: a third of a daemon's time at 64 KiB.
- * These keep them in the heap, and at most 8 MiB of free heap kept.
- */
-static void
-tune_malloc(void)
-{
-#ifdef __GLIBC__
-	(void)mallopt(M_MMAP_THRESHOLD, 4 << 20);
-	(void)mallopt(M_TRIM_THRESHOLD, 8 << 20);
-#endif
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -678,7 +662,7 @@ main(int argc, char *argv[])
 	size_t		 i;
 
 	memset(&d, 0, sizeof(d));
-	tune_malloc();
+	heap_tune();
 	options_parse(argc, argv, &d.opt);
 	if (options_config(&d.opt, &d.conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "peerd: %s\n", err);
@@ -802,6 +786,7 @@ main(int argc, char *argv[])
 	changes_free(d.changes);
 	log_set_tap(NULL, NULL);
 	watch_free(d.watch);
+	heap_trim_free(d.heap_trim);
 	/* Let closed links finish freeing themselves. */
 	event_base_loop(d.base, EVLOOP_NONBLOCK);
 	notify_done();

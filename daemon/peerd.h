@@ -33,6 +33,7 @@ struct events;
 struct join;
 struct handlers;
 struct metrics;
+struct heap_trim;
 struct tags;
 struct watch;
 
@@ -65,6 +66,7 @@ struct peerd {
 	struct metrics		*metrics;	/* NULL: no metrics_listen */
 	struct tags		*tags;		/* what our record announces */
 	struct watch		*watch;		/* clients' watch streams */
+	struct heap_trim	*heap_trim;	/* memory back after a burst */
 	char			 status[256];	/* for systemd's STATUS= */
 };
 

@@ -22,6 +22,7 @@ main(void)
 	srunner_add_suite(sr, cbor_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, frame_suite());
+	srunner_add_suite(sr, heap_suite());
 	srunner_add_suite(sr, hello_suite());
 	srunner_add_suite(sr, json_suite());
 	srunner_add_suite(sr, members_suite());

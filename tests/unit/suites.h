@@ -15,6 +15,7 @@ Suite	*changes_suite(void);
 Suite	*cbor_suite(void);
 Suite	*config_suite(void);
 Suite	*frame_suite(void);
+Suite	*heap_suite(void);
 Suite	*hello_suite(void);
 Suite	*json_suite(void);
 Suite	*members_suite(void);
