@@ -24,7 +24,33 @@ hello_encode(const struct hello *h, struct cbor_buf *b)
 	for (i = 0; i < h->nlisten; i++)
 		cbor_put_text(b, h->listen[i]);
 	cbor_put_text(b, "features");
-	cbor_put_array(b, 0);
+	cbor_put_array(b, (h->features & HELLO_WIDE_BATCH) ? 1 : 0);
+	if (h->features & HELLO_WIDE_BATCH)
+		cbor_put_text(b, "wide-batch");
+}
+
+/*
+ * The features we know of among those named.  What is not a short
+ * array of text says nothing: features are only ever optional.
+ */
+static unsigned
+hello_features(const uint8_t *val, size_t vallen)
+{
+	struct cbor_iter	 it;
+	const uint8_t		*item;
+	const char		*s;
+	size_t			 itemlen, n;
+	unsigned		 features = 0;
+
+	if (!cbor_array_iter(val, vallen, &it) ||
+	    it.items > HELLO_FEATURES_MAX)
+		return 0;
+	while (cbor_iter_next(&it, &item, &itemlen))
+		if (cbor_read_text(item, itemlen, &s, &n) &&
+		    n == strlen("wide-batch") &&
+		    memcmp(s, "wide-batch", n) == 0)
+			features |= HELLO_WIDE_BATCH;
+	return it.items == 0 ? features : 0;
 }
 
 int
@@ -84,5 +110,7 @@ hello_decode(const uint8_t *buf, size_t len, struct hello *h,
 			return -1;
 		}
 	}
+	if ((v = cbor_field_get(f, nf, "features")) != NULL)
+		h->features = hello_features(v->val, v->vallen);
 	return 0;
 }

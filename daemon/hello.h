@@ -17,6 +17,10 @@
 #define HELLO_VERSION	1
 #define HELLO_ADDRS_MAX	16
 #define HELLO_MAX	4096	/* bytes; far above any real HELLO */
+#define HELLO_FEATURES_MAX 16
+
+/* Features, by their names in the HELLO: */
+#define HELLO_WIDE_BATCH	0x1	/* "wide-batch": see wire.h */
 
 struct hello {
 	uint64_t	version;
@@ -24,6 +28,7 @@ struct hello {
 	char		name[NODE_NAME_MAX + 1];
 	char		listen[HELLO_ADDRS_MAX][ADDR_STRLEN];
 	int		nlisten;
+	unsigned	features;		/* HELLO_* known to both */
 };
 
 void	hello_encode(const struct hello *, struct cbor_buf *);

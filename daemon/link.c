@@ -488,7 +488,7 @@ link_batch(struct link *l, const uint8_t *p, size_t left)
 	/* Between the chunks of a split message, or empty: refused. */
 	if (l->reasm.len == 0 && left > 0)
 		while ((r = wire_batch_next(&p, &left, &msg, &mlen,
-		    &why)) == 1) {
+		    WIRE_BATCH_WIDE_MAX, &why)) == 1) {
 			link_message(l, msg, mlen);
 			done++;
 			if (l->state != LINK_UP)
@@ -1085,6 +1085,17 @@ link_flush_cb(evutil_socket_t fd, short what, void *arg)
 		link_stop(l, LINK_END_FAILED, "cannot encrypt");
 }
 
+/*
+ * The largest message the peer takes in a batch.  Calls of a few KiB
+ * then share records too, and their cipher runs once for many.
+ */
+static size_t
+link_batch_max(const struct link *l)
+{
+	return (l->remote.features & HELLO_WIDE_BATCH) ? WIRE_BATCH_WIDE_MAX :
+	    WIRE_BATCH_MSG_MAX;
+}
+
 /* A peer that stops reading is dropped, not buffered without end. */
 static bool
 link_over_limit(struct link *l)
@@ -1113,18 +1124,20 @@ link_send(struct link *l, const uint8_t *msg, size_t len)
 	 * Small messages wait for the end of this turn of the event loop,
 	 * and go out together in one record.
 	 */
-	if (len > 0 && len <= WIRE_BATCH_MSG_MAX) {
+	if (len > 0 && len <= link_batch_max(l)) {
 		if (l->batch == NULL &&
 		    (l->batch = malloc(WIRE_CHUNK_MAX)) == NULL) {
 			link_stop(l, LINK_END_FAILED, "out of memory");
 			return -1;
 		}
-		if (wire_batch_add(l->batch, &l->batchlen, msg, len) == -1) {
+		if (wire_batch_add(l->batch, &l->batchlen, msg, len,
+		    link_batch_max(l)) == -1) {
 			if (link_seal_batch(l) == -1) {
 				link_stop(l, LINK_END_FAILED, "cannot encrypt");
 				return -1;
 			}
-			(void)wire_batch_add(l->batch, &l->batchlen, msg, len);
+			(void)wire_batch_add(l->batch, &l->batchlen, msg, len,
+			    link_batch_max(l));
 		}
 		if (l->batchlen == 2 + len)
 			event_active(l->flush, EV_WRITE, 1);

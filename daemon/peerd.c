@@ -401,6 +401,7 @@ describe_self(struct peerd *d)
 	d->hello.version = HELLO_VERSION;
 	memcpy(d->hello.id, d->id.pk, NODE_ID_LEN);
 	snprintf(d->hello.name, sizeof(d->hello.name), "%s", d->conf.name);
+	d->hello.features = HELLO_WIDE_BATCH;
 	for (i = 0; i < n && i < HELLO_ADDRS_MAX; i++)
 		snprintf(d->hello.listen[d->hello.nlisten++], ADDR_STRLEN,
 		    "%s", listeners_addr(d->listeners, i));

@@ -55,9 +55,10 @@ wire_seal(struct noise_cipher *c, const uint8_t *msg, size_t len,
 }
 
 int
-wire_batch_add(uint8_t *buf, size_t *len, const uint8_t *msg, size_t mlen)
+wire_batch_add(uint8_t *buf, size_t *len, const uint8_t *msg, size_t mlen,
+    size_t max)
 {
-	if (mlen == 0 || mlen > WIRE_BATCH_MSG_MAX ||
+	if (mlen == 0 || mlen > max || mlen > WIRE_BATCH_WIDE_MAX ||
 	    WIRE_CHUNK_MAX - *len < 2 + mlen)
 		return -1;
 	buf[*len] = (uint8_t)(mlen >> 8);
@@ -76,14 +77,14 @@ wire_seal_batch(struct noise_cipher *c, const uint8_t *batch, size_t len,
 
 int
 wire_batch_next(const uint8_t **p, size_t *left, const uint8_t **msg,
-    size_t *len, const char **why)
+    size_t *len, size_t max, const char **why)
 {
 	size_t	n;
 
 	if (*left == 0)
 		return 0;
 	if (*left < 2 || (n = (size_t)(*p)[0] << 8 | (*p)[1]) == 0 ||
-	    n > WIRE_BATCH_MSG_MAX || n > *left - 2) {
+	    n > max || n > *left - 2) {
 		*why = "malformed batch";
 		return -1;
 	}

@@ -21,7 +21,9 @@
 #define WIRE_RECORD_MIN	(NOISE_TAG_LEN + 1)	/* flags and tag */
 #define WIRE_MORE	0x01	/* more chunks of this message follow */
 #define WIRE_BATCH	0x02	/* whole small messages, each with a length */
-#define WIRE_BATCH_MSG_MAX 2048	/* larger messages get records of their own */
+/* Larger messages get records of their own: */
+#define WIRE_BATCH_MSG_MAX 2048		/* in a batch to any peer */
+#define WIRE_BATCH_WIDE_MAX 16384	/* to a peer that says "wide-batch" */
 
 struct evbuffer;
 
@@ -33,21 +35,22 @@ int	wire_seal(struct noise_cipher *, const uint8_t *msg, size_t len,
 	    struct evbuffer *out);
 
 /*
- * Appends msg (at most WIRE_BATCH_MSG_MAX bytes) to the batch being
- * built in buf (WIRE_CHUNK_MAX bytes, *len used).  -1 if it is full.
+ * Appends msg (at most max bytes, max at most WIRE_BATCH_WIDE_MAX) to
+ * the batch being built in buf (WIRE_CHUNK_MAX bytes, *len used).  -1
+ * if it is full.
  */
 int	wire_batch_add(uint8_t *buf, size_t *len, const uint8_t *msg,
-	    size_t mlen);
+	    size_t mlen, size_t max);
 /* Seals a batch into one record; as wire_seal. */
 int	wire_seal_batch(struct noise_cipher *, const uint8_t *batch,
 	    size_t len, struct evbuffer *out);
 /*
  * The next message of a decrypted batch record (*p and *left walk
- * through it, past the flags byte): 1 with *msg and *len set, 0 at the
- * end, -1 with *why set if it is malformed.
+ * through it, past the flags byte), of at most max bytes: 1 with *msg
+ * and *len set, 0 at the end, -1 with *why set if it is malformed.
  */
 int	wire_batch_next(const uint8_t **p, size_t *left, const uint8_t **msg,
-	    size_t *len, const char **why);
+	    size_t *len, size_t max, const char **why);
 
 /* A message being put back together from its chunks. */
 struct wire_reasm {

@@ -336,7 +336,7 @@ model_record(struct peer *p, const uint8_t *r, size_t len)
 			model_close(p, LINK_END_FAILED);
 		while (m.open && n > 0) {
 			if (n < 2 || (mlen = (size_t)chunk[0] << 8 |
-			    chunk[1]) == 0 || mlen > WIRE_BATCH_MSG_MAX ||
+			    chunk[1]) == 0 || mlen > WIRE_BATCH_WIDE_MAX ||
 			    mlen > n - 2) {
 				model_close(p, LINK_END_FAILED);
 				return;

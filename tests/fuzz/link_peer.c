@@ -363,7 +363,7 @@ link_peer_messages(struct link_peer *lp, struct wire_reasm *reasm,
 			if ((reasm != NULL && reasm->len != 0) || left == 0)
 				abort();
 			while ((r = wire_batch_next(&q, &left, &msg, &mlen,
-			    &why)) == 1)
+			    WIRE_BATCH_WIDE_MAX, &why)) == 1)
 				fn(msg, mlen, arg);
 			if (r == -1)
 				abort();

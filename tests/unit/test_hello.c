@@ -3,6 +3,7 @@
  * test_hello.c: the HELLO payload: round trip, and every way a peer's
  * HELLO can be wrong.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -162,6 +163,68 @@ START_TEST(test_decode_rules)
 }
 END_TEST
 
+/* Decodes a HELLO-like map with the given features. */
+static unsigned
+features_of(const char *const *names, size_t n, bool as_array)
+{
+	struct cbor_buf	 b = { 0 };
+	struct hello	 h;
+	const char	*why;
+	size_t		 i;
+
+	put_common(&b, 1, 1, 32, "n");
+	cbor_put_text(&b, "features");
+	if (as_array) {
+		cbor_put_array(&b, n);
+		for (i = 0; i < n; i++)
+			cbor_put_text(&b, names[i]);
+	} else
+		cbor_put_text(&b, "wide-batch");
+	ck_assert_int_eq(hello_decode(b.data, b.len, &h, &why), 0);
+	cbor_buf_free(&b);
+	return h.features;
+}
+
+/*
+ * Features are optional: those we know are taken, others ignored, and
+ * a malformed list says nothing rather than refusing the peer.
+ */
+START_TEST(test_features)
+{
+	static const char *const	 none[] = { NULL };
+	static const char *const	 wide[] = { "future", "wide-batch" };
+	static const char *const	 other[] = { "wide-batch2", "wide" };
+	const char			*many[HELLO_FEATURES_MAX + 1];
+	struct cbor_buf			 b = { 0 };
+	struct hello			 h, back;
+	const char			*why;
+	size_t				 i;
+
+	sample(&h);
+	h.features = HELLO_WIDE_BATCH;
+	hello_encode(&h, &b);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert_uint_eq(back.features, HELLO_WIDE_BATCH);
+	cbor_buf_free(&b);
+	/* An old peer says nothing. */
+	sample(&h);
+	hello_encode(&h, &b);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert_uint_eq(back.features, 0);
+	cbor_buf_free(&b);
+
+	ck_assert_uint_eq(features_of(none, 0, true), 0);
+	ck_assert_uint_eq(features_of(wide, 2, true), HELLO_WIDE_BATCH);
+	ck_assert_uint_eq(features_of(other, 2, true), 0);
+	ck_assert_uint_eq(features_of(wide, 2, false), 0);
+	for (i = 0; i < HELLO_FEATURES_MAX + 1; i++)
+		many[i] = "wide-batch";
+	ck_assert_uint_eq(features_of(many, HELLO_FEATURES_MAX, true),
+	    HELLO_WIDE_BATCH);
+	ck_assert_uint_eq(features_of(many, HELLO_FEATURES_MAX + 1, true), 0);
+}
+END_TEST
+
 START_TEST(test_truncated_and_oversized)
 {
 	struct cbor_buf	 b = { 0 };
@@ -187,6 +250,7 @@ hello_suite(void)
 
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_decode_rules);
+	tcase_add_test(tc, test_features);
 	tcase_add_test(tc, test_truncated_and_oversized);
 	suite_add_tcase(s, tc);
 	return s;

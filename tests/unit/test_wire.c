@@ -252,7 +252,7 @@ START_TEST(test_batch_round_trip)
 		ck_assert_ptr_nonnull(msgs[i] = malloc(batch_sizes[i]));
 		randombytes_buf(msgs[i], batch_sizes[i]);
 		ck_assert_int_eq(wire_batch_add(buf, &len, msgs[i],
-		    batch_sizes[i]), 0);
+		    batch_sizes[i], WIRE_BATCH_MSG_MAX), 0);
 		want += 2 + batch_sizes[i];
 		ck_assert_uint_eq(len, want);
 	}
@@ -267,13 +267,14 @@ START_TEST(test_batch_round_trip)
 	p = pt + 1;
 	left = ptlen - 1;
 	for (i = 0; i < NBATCH; i++) {
-		ck_assert_int_eq(wire_batch_next(&p, &left, &msg, &mlen, &why),
-		    1);
+		ck_assert_int_eq(wire_batch_next(&p, &left, &msg, &mlen,
+		    WIRE_BATCH_MSG_MAX, &why), 1);
 		ck_assert_uint_eq(mlen, batch_sizes[i]);
 		ck_assert_mem_eq(msg, msgs[i], mlen);
 	}
 	ck_assert_uint_eq(left, 0);
-	ck_assert_int_eq(wire_batch_next(&p, &left, &msg, &mlen, &why), 0);
+	ck_assert_int_eq(wire_batch_next(&p, &left, &msg, &mlen,
+	    WIRE_BATCH_MSG_MAX, &why), 0);
 	ck_assert_ptr_null(why);
 
 	for (i = 0; i < NBATCH; i++)
@@ -295,13 +296,15 @@ START_TEST(test_batch_add_limits)
 
 	ck_assert_ptr_nonnull(buf = malloc(WIRE_CHUNK_MAX));
 	memset(msg, 'm', sizeof(msg));
-	ck_assert_int_eq(wire_batch_add(buf, &len, msg, 0), -1);
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, 0, WIRE_BATCH_MSG_MAX),
+	    -1);
 	ck_assert_int_eq(wire_batch_add(buf, &len, msg,
-	    WIRE_BATCH_MSG_MAX + 1), -1);
+	    WIRE_BATCH_MSG_MAX + 1, WIRE_BATCH_MSG_MAX), -1);
 	ck_assert_uint_eq(len, 0);
 
 	/* Fill with the largest messages until one no longer fits. */
-	while (wire_batch_add(buf, &len, msg, WIRE_BATCH_MSG_MAX) == 0)
+	while (wire_batch_add(buf, &len, msg, WIRE_BATCH_MSG_MAX,
+	    WIRE_BATCH_MSG_MAX) == 0)
 		n++;
 	ck_assert_int_eq(n, WIRE_CHUNK_MAX / (2 + WIRE_BATCH_MSG_MAX));
 	ck_assert_uint_eq(len, (size_t)n * (2 + WIRE_BATCH_MSG_MAX));
@@ -310,12 +313,15 @@ START_TEST(test_batch_add_limits)
 	ck_assert_uint_gt(room, 2);
 
 	/* One byte too many is refused and leaves the batch as it was. */
-	ck_assert_int_eq(wire_batch_add(buf, &len, msg, room - 1), -1);
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, room - 1,
+	    WIRE_BATCH_MSG_MAX), -1);
 	ck_assert_uint_eq(len, WIRE_CHUNK_MAX - room);
 	/* Exactly the room left fills the buffer; then nothing fits. */
-	ck_assert_int_eq(wire_batch_add(buf, &len, msg, room - 2), 0);
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, room - 2,
+	    WIRE_BATCH_MSG_MAX), 0);
 	ck_assert_uint_eq(len, WIRE_CHUNK_MAX);
-	ck_assert_int_eq(wire_batch_add(buf, &len, msg, 1), -1);
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, 1, WIRE_BATCH_MSG_MAX),
+	    -1);
 	ck_assert_uint_eq(len, WIRE_CHUNK_MAX);
 
 	/* A full batch is the largest record there is. */
@@ -325,13 +331,15 @@ START_TEST(test_batch_add_limits)
 	p = pt + 1;
 	left = ptlen - 1;
 	while (n-- > 0) {
-		ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen, &why),
-		    1);
+		ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen,
+		    WIRE_BATCH_MSG_MAX, &why), 1);
 		ck_assert_uint_eq(mlen, WIRE_BATCH_MSG_MAX);
 	}
-	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen, &why), 1);
+	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen,
+	    WIRE_BATCH_MSG_MAX, &why), 1);
 	ck_assert_uint_eq(mlen, room - 2);
-	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen, &why), 0);
+	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen,
+	    WIRE_BATCH_MSG_MAX, &why), 0);
 
 	free(buf);
 	evbuffer_free(eb);
@@ -348,10 +356,64 @@ walk(const uint8_t *b, size_t len, int *msgs, const char **why)
 
 	*msgs = 0;
 	*why = "";
-	while ((r = wire_batch_next(&b, &len, &msg, &mlen, why)) == 1)
+	while ((r = wire_batch_next(&b, &len, &msg, &mlen,
+	    WIRE_BATCH_MSG_MAX, why)) == 1)
 		(*msgs)++;
 	return r;
 }
+
+/* To a peer that says "wide-batch", messages of up to 16 KiB share records. */
+START_TEST(test_batch_wide)
+{
+	struct evbuffer	*eb = evbuffer_new();
+	static uint8_t	 msg[WIRE_BATCH_WIDE_MAX + 1];
+	uint8_t		*buf, *pt;
+	const uint8_t	*p, *m;
+	const char	*why = NULL;
+	size_t		 len = 0, ptlen, left, mlen;
+
+	ck_assert_ptr_nonnull(buf = malloc(WIRE_CHUNK_MAX));
+	randombytes_buf(msg, sizeof(msg));
+	/* Never past the wide limit, whatever the caller allows. */
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg,
+	    WIRE_BATCH_WIDE_MAX + 1, WIRE_BATCH_WIDE_MAX + 1), -1);
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, 4096,
+	    WIRE_BATCH_MSG_MAX), -1);
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, 4096,
+	    WIRE_BATCH_WIDE_MAX), 0);
+	ck_assert_int_eq(wire_batch_add(buf, &len, msg, WIRE_BATCH_WIDE_MAX,
+	    WIRE_BATCH_WIDE_MAX), 0);
+	ck_assert_int_eq(wire_seal_batch(&tx, buf, len, eb), 0);
+	ck_assert_uint_eq(evbuffer_get_length(eb),
+	    WIRE_HDR + 1 + len + NOISE_TAG_LEN);
+	pt = evbuffer_pullup(eb, -1) + WIRE_HDR;
+	ptlen = (size_t)noise_decrypt(&rx, NULL, 0, pt, len + 1 +
+	    NOISE_TAG_LEN, pt, len + 1 + NOISE_TAG_LEN);
+	ck_assert_uint_eq(ptlen, len + 1);
+	ck_assert_int_eq(pt[0], WIRE_BATCH);
+	/* A receiver that takes only narrow batches refuses the first. */
+	p = pt + 1;
+	left = ptlen - 1;
+	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen,
+	    WIRE_BATCH_MSG_MAX, &why), -1);
+	/* One that takes wide ones gets both, byte for byte. */
+	p = pt + 1;
+	left = ptlen - 1;
+	why = NULL;
+	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen,
+	    WIRE_BATCH_WIDE_MAX, &why), 1);
+	ck_assert_uint_eq(mlen, 4096);
+	ck_assert_mem_eq(m, msg, mlen);
+	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen,
+	    WIRE_BATCH_WIDE_MAX, &why), 1);
+	ck_assert_uint_eq(mlen, WIRE_BATCH_WIDE_MAX);
+	ck_assert_mem_eq(m, msg, mlen);
+	ck_assert_int_eq(wire_batch_next(&p, &left, &m, &mlen,
+	    WIRE_BATCH_WIDE_MAX, &why), 0);
+	free(buf);
+	evbuffer_free(eb);
+}
+END_TEST
 
 START_TEST(test_batch_next_malformed)
 {
@@ -381,7 +443,8 @@ START_TEST(test_batch_next_malformed)
 	 */
 	p = two;
 	left = 1;
-	ck_assert_int_eq(wire_batch_next(&p, &left, &msg, &mlen, &why), -1);
+	ck_assert_int_eq(wire_batch_next(&p, &left, &msg, &mlen,
+	    WIRE_BATCH_MSG_MAX, &why), -1);
 	ck_assert_str_eq(why, "malformed batch");
 	ck_assert_int_eq(walk(lone, sizeof(lone), &msgs, &why), -1);
 	ck_assert_str_eq(why, "malformed batch");
@@ -434,6 +497,7 @@ wire_suite(void)
 	tcase_add_test(tc, test_exhausted_cipher);
 	tcase_add_test(tc, test_batch_round_trip);
 	tcase_add_test(tc, test_batch_add_limits);
+	tcase_add_test(tc, test_batch_wide);
 	tcase_add_test(tc, test_batch_next_malformed);
 	tcase_add_test(tc, test_batch_exhausted_cipher);
 	suite_add_tcase(s, tc);
