@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cbor.h>
+
 #include "frame.h"
 #include "peer.h"
 #include "peer_int.h"
@@ -968,6 +970,20 @@ peer_status(struct peer *p, struct peer_status **stp, struct peer_error *err)
 	free(res);
 	*stp = st;
 	return 0;
+}
+
+int
+peer_bytes(const void *cbor, size_t len, const uint8_t **data, size_t *n)
+{
+	if (cbor == NULL || !cbor_read_bytes(cbor, len, data, n))
+		return -1;
+	return 0;
+}
+
+size_t
+peer_bytes_head(uint8_t head[PEER_BYTES_HEAD_MAX], size_t n)
+{
+	return cbor_encode_bytestring_start(n, head, PEER_BYTES_HEAD_MAX);
 }
 
 int

@@ -409,6 +409,21 @@ int		 peer_run(struct peer *, struct peer_error *err);
  */
 void		 peer_stop(struct peer *);
 
+/*
+ * Byte strings, the usual payload of a call.  peer_bytes reads one
+ * that fills the len bytes at cbor exactly (a definite length; a
+ * result, args or data item): 0 with *data pointing into cbor and *n
+ * set, or -1 if it is anything else, truncated or followed by more.
+ * peer_bytes_head writes the head of a byte string of n bytes into
+ * head and returns its length: those bytes followed by the n bytes of
+ * payload are one item, for a buffer that keeps PEER_BYTES_HEAD_MAX
+ * bytes free before its payload.
+ */
+#define PEER_BYTES_HEAD_MAX	9
+int		 peer_bytes(const void *cbor, size_t len, const uint8_t **data,
+		    size_t *n);
+size_t		 peer_bytes_head(uint8_t head[PEER_BYTES_HEAD_MAX], size_t n);
+
 /* 0 with *st set (free with peer_status_free), or -1 with err. */
 int		 peer_status(struct peer *, struct peer_status **st,
 		    struct peer_error *err);
