@@ -411,9 +411,9 @@ END_TEST
 
 START_TEST(test_bytes)
 {
-	const uint8_t	*d;
-	uint8_t		 head[PEER_BYTES_HEAD_MAX], *buf;
-	size_t		 n, h;
+	static const uint8_t	 three[] = { 0x43, 1, 2, 3 };
+	static const uint8_t	 none[] = { 0x40 };
+	static const uint8_t	 longer[] = { 0x58, 0x02, 7, 8 };
 	static const struct {
 		size_t	n;
 		size_t	headlen;
@@ -423,17 +423,18 @@ START_TEST(test_bytes)
 		{ 255, 2, 0x58 }, { 256, 3, 0x59 }, { 65535, 3, 0x59 },
 		{ 65536, 5, 0x5a },
 	};
-	size_t		 i;
+	const uint8_t		*d;
+	uint8_t			 head[PEER_BYTES_HEAD_MAX], *buf;
+	size_t			 n, h, i;
 
-	ck_assert_int_eq(peer_bytes(B(0x43, 1, 2, 3), 4, &d, &n), 0);
+	ck_assert_int_eq(peer_bytes(three, sizeof(three), &d, &n), 0);
 	ck_assert_uint_eq(n, 3);
-	ck_assert_uint_eq(d[0], 1);
-	ck_assert_uint_eq(d[2], 3);
-	ck_assert_int_eq(peer_bytes(B(0x40), 1, &d, &n), 0);
+	ck_assert_ptr_eq(d, three + 1);
+	ck_assert_int_eq(peer_bytes(none, sizeof(none), &d, &n), 0);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(peer_bytes(B(0x58, 0x02, 7, 8), 4, &d, &n), 0);
+	ck_assert_int_eq(peer_bytes(longer, sizeof(longer), &d, &n), 0);
 	ck_assert_uint_eq(n, 2);
-	ck_assert_uint_eq(d[1], 8);
+	ck_assert_ptr_eq(d, longer + 2);
 	/* Truncated head, length past the end, trailing bytes. */
 	ck_assert_int_eq(peer_bytes(B(0x59, 0x01), 2, &d, &n), -1);
 	ck_assert_int_eq(peer_bytes(B(0x58), 1, &d, &n), -1);
