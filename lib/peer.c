@@ -216,17 +216,26 @@ pending_expire(struct peer *p)
 	int64_t			 now;
 	size_t			 i;
 
-	if (p->npending == 0)
+	if (p->npending == 0) {
+		p->soonest = INT64_MAX;
 		return;
-	now = peer_now_ms();
+	}
+	/* Nothing is due before the soonest: no need to look. */
+	if ((now = peer_now_ms()) < p->soonest)
+		return;
 	peer_seterr(&e, PEER_DEADLINE_EXCEEDED, "no reply from peerd in time");
+	/* Requests the callbacks start lower it again as they go in. */
+	p->soonest = INT64_MAX;
 	for (i = 0; i < PEER_BUCKETS; i++) {
 		pp = &p->bucket[i];
 		while (*pp != NULL) {
 			if ((*pp)->deadline <= now)
 				pending_fail(p, pp, &e);
-			else
+			else {
+				if ((*pp)->deadline < p->soonest)
+					p->soonest = (*pp)->deadline;
 				pp = &(*pp)->next;
+			}
 		}
 	}
 }
@@ -248,10 +257,8 @@ peer_in_callback(const struct peer *p, const char *fn, struct peer_error *err)
 int
 peer_timeout(const struct peer *p)
 {
-	const struct pending	*pd;
-	int64_t			 min = INT64_MAX, now;
-	size_t			 i;
-	uint32_t		 len;
+	int64_t		min = INT64_MAX, now;
+	uint32_t	len;
 
 	if (p->fd == -1 && p->reconnect)
 		min = p->retry_at;
@@ -262,10 +269,9 @@ peer_timeout(const struct peer *p)
 	if (p->fd != -1 && !p->full && frame_check(p->rbuf, p->rlen,
 	    PEER_FRAME_MAX, &len) != FRAME_NEED_MORE)
 		return 0;
-	for (i = 0; i < PEER_BUCKETS && p->npending > 0; i++)
-		for (pd = p->bucket[i]; pd != NULL; pd = pd->next)
-			if (pd->deadline < min)
-				min = pd->deadline;
+	/* Early at worst, if that request has ended: dispatch looks again. */
+	if (p->npending > 0 && p->soonest < min)
+		min = p->soonest;
 	if (min == INT64_MAX)
 		return -1;
 	now = peer_now_ms();
@@ -774,6 +780,8 @@ peer_request_end(struct peer *p, struct pending *pd, size_t start,
 	pd->next = *slot;
 	*slot = pd;
 	p->npending++;
+	if (pd->deadline < p->soonest)
+		p->soonest = pd->deadline;
 	if (idp != NULL)
 		*idp = pd->id;
 	if (peer_send(p, pd->deadline, &e) == -1) {
@@ -1050,6 +1058,7 @@ peer_open(const char *path, struct peer_error *err)
 	p->fd = -1;
 	p->backoff = PEER_RETRY_MIN;
 	p->outmax = PEER_QUEUE_DEFAULT;
+	p->soonest = INT64_MAX;
 	if (peer_connect(p, true, err) == -1) {
 		peer_close(p);
 		return NULL;

@@ -51,6 +51,7 @@ struct peer {
 	uint64_t	 next_id;
 	struct pending	*bucket[PEER_BUCKETS];
 	size_t		 npending;
+	int64_t		 soonest;	/* no request is due before, ms */
 	uint8_t		*rbuf;
 	size_t		 rlen, rcap;
 	/*

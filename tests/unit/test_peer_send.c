@@ -409,6 +409,90 @@ START_TEST(test_handler_answers)
 }
 END_TEST
 
+/*
+ * Requests end at their own timeouts, whatever ended before them: the
+ * soonest deadline is kept, not looked for at each dispatch.
+ */
+static void
+script_timeouts(struct fake *f)
+{
+	struct cbor_buf	b = { 0 };
+	uint64_t	first;
+	bool		ok;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	FCHECK(f, fake_recv(f) && op_is(f, "status"));
+	first = f->m.id;
+	FCHECK(f, fake_recv(f) && op_is(f, "status"));
+	FCHECK(f, fake_recv(f) && op_is(f, "status"));
+	put_result(&b, first, B(0xf6), 1);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	FCHECK(f, ok);
+	FCHECK(f, fake_gate(f));
+}
+
+struct ended {
+	long		 at[3];
+	enum peer_code	 code[3];
+	int		 n;
+};
+
+static void
+ended_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct ended	*e = arg;
+
+	(void)p;
+	if (e->n < 3) {
+		e->at[e->n] = now_ms();
+		e->code[e->n++] = r->error != NULL ? r->error->code : PEER_OK;
+	}
+}
+
+static bool
+step_ended(struct peer *p, void *arg)
+{
+	(void)p;
+	return ((struct ended *)arg)->n == 3;
+}
+
+START_TEST(test_timeouts)
+{
+	struct fake		 f;
+	struct ended		 e;
+	struct peer		*p;
+	struct peer_error	 err;
+	long			 t0;
+
+	memset(&e, 0, sizeof(e));
+	fake_start(&f, "timeouts", script_timeouts);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+	peer_set_nonblocking(p, true);
+	t0 = now_ms();
+	/* The soonest first, answered; then two left to time out. */
+	ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0, 200, ended_cb,
+	    &e, NULL, &err), 0);
+	ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0, 900, ended_cb,
+	    &e, NULL, &err), 0);
+	ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0, 400, ended_cb,
+	    &e, NULL, &err), 0);
+	ck_assert_int_eq(pump(p, step_ended, &e, 5000, &err), 1);
+	ck_assert_int_eq(e.code[0], PEER_OK);
+	ck_assert_int_eq(e.code[1], PEER_DEADLINE_EXCEEDED);
+	ck_assert_int_eq(e.code[2], PEER_DEADLINE_EXCEEDED);
+	ck_assert_int_ge(e.at[1] - t0, 400);
+	ck_assert_int_lt(e.at[1] - t0, 800);
+	ck_assert_int_ge(e.at[2] - t0, 900);
+	ck_assert_int_lt(e.at[2] - t0, 1300);
+	ck_assert_int_eq(peer_timeout(p), -1);
+	fake_go(&f);
+	fake_finish(&f);
+	peer_close(p);
+}
+END_TEST
+
 START_TEST(test_bytes)
 {
 	static const uint8_t	 three[] = { 0x43, 1, 2, 3 };
@@ -479,6 +563,7 @@ peer_send_suite(void)
 	tcase_add_test(tc, test_queue_bound);
 	tcase_add_test(tc, test_blocking);
 	tcase_add_test(tc, test_handler_answers);
+	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_bytes);
 	suite_add_tcase(s, tc);
 	return s;
