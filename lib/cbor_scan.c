@@ -23,6 +23,7 @@ struct scan {
 	enum scan_frame	 kind[CBOR_SCAN_DEPTH];
 	uint64_t	 left[CBOR_SCAN_DEPTH];	/* items, or map parity */
 	int		 depth;
+	int		 max;		/* deepest nesting allowed here */
 	int		 tags;		/* tags waiting for their item */
 	size_t		 avail;		/* bytes after the current head */
 	bool		 done;		/* the top-level item is complete */
@@ -76,7 +77,7 @@ scan_leaf(struct scan *s)
 static void
 scan_push(struct scan *s, enum scan_frame kind, uint64_t left)
 {
-	if (scan_in_string(s) || s->depth == CBOR_SCAN_DEPTH) {
+	if (scan_in_string(s) || s->depth >= s->max) {
 		s->error = true;
 		return;
 	}
@@ -118,9 +119,10 @@ cb_bytes(void *c, cbor_data d, size_t n)
  * RFC 3629 UTF-8: no overlong forms, no surrogates, nothing above
  * U+10FFFF.  CBOR text (each chunk on its own) must be valid UTF-8.
  */
-static bool
-utf8_valid(const uint8_t *s, size_t n)
+bool
+cbor_text_valid(const void *buf, size_t n)
 {
+	const uint8_t	*s = buf;
 	size_t		i = 0, len, k;
 	uint32_t	cp, min;
 
@@ -154,7 +156,7 @@ utf8_valid(const uint8_t *s, size_t n)
 static void
 cb_text(void *c, cbor_data d, size_t n)
 {
-	if (!utf8_valid(d, n))
+	if (!cbor_text_valid(d, n))
 		((struct scan *)c)->error = true;
 	else
 		scan_string(c, SCAN_INDEF_TEXT);
@@ -242,11 +244,20 @@ static const struct cbor_callbacks scan_callbacks = {
 size_t
 cbor_scan_item(const uint8_t *buf, size_t len)
 {
+	return cbor_scan_item_in(buf, len, 0);
+}
+
+size_t
+cbor_scan_item_in(const uint8_t *buf, size_t len, int level)
+{
 	struct scan			 s;
 	struct cbor_decoder_result	 r;
 	size_t				 off = 0;
 
+	if (level < 0 || level >= CBOR_SCAN_DEPTH)
+		return 0;
 	memset(&s, 0, sizeof(s));
+	s.max = CBOR_SCAN_DEPTH - level;
 	while (!s.done) {
 		if (off >= len)
 			return 0;
@@ -285,7 +296,7 @@ hd_text(void *c, cbor_data d, size_t n)
 {
 	struct head	*h = c;
 
-	if (!utf8_valid(d, n))
+	if (!cbor_text_valid(d, n))
 		return;		/* stays HEAD_OTHER: not a usable string */
 	h->type = HEAD_TEXT;
 	h->s = (const char *)d;

@@ -29,6 +29,15 @@ struct cbor_field {
  * nested deeper than CBOR_SCAN_DEPTH.
  */
 size_t	cbor_scan_item(const uint8_t *buf, size_t len);
+/*
+ * As cbor_scan_item, for an item that is to sit level containers deep
+ * in another one that must scan whole: it may nest only
+ * CBOR_SCAN_DEPTH - level deep.  Scanning it alone this way costs less
+ * than scanning the whole again.
+ */
+size_t	cbor_scan_item_in(const uint8_t *buf, size_t len, int level);
+/* Whether n bytes are valid UTF-8 (RFC 3629), as CBOR text must be. */
+bool	cbor_text_valid(const void *, size_t n);
 
 /*
  * Splits the map that must fill buf exactly into fields; keys must be

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cbor.h>
+
 #include "frame.h"
 #include "peer.h"
 #include "peer_int.h"
@@ -121,6 +123,33 @@ pending_answer(struct peer *p, const struct ctl_msg *m)
 	p->depth--;
 }
 
+/* A record for a new request: a spare one if there is one. */
+static struct pending *
+pending_new(struct peer *p)
+{
+	struct pending	*pd;
+
+	if ((pd = p->spare) == NULL)
+		return calloc(1, sizeof(*pd));
+	p->spare = pd->next;
+	p->nspare--;
+	memset(pd, 0, sizeof(*pd));
+	return pd;
+}
+
+/* Keeps a finished record for the next request, up to a bound. */
+static void
+pending_release(struct peer *p, struct pending *pd)
+{
+	if (p->nspare >= PEER_SPARE_MAX) {
+		free(pd);
+		return;
+	}
+	pd->next = p->spare;
+	p->spare = pd;
+	p->nspare++;
+}
+
 /* Ends one request: unlinks it, then runs its callback with r. */
 static void
 pending_finish(struct peer *p, struct pending **pp, struct peer_reply *r)
@@ -133,7 +162,7 @@ pending_finish(struct peer *p, struct pending **pp, struct peer_reply *r)
 	p->depth++;
 	pd->fn(p, r, pd->arg);
 	p->depth--;
-	free(pd);
+	pending_release(p, pd);
 }
 
 /* Ends one request with an error and no context. */
@@ -157,7 +186,7 @@ pending_forget(struct peer *p, uint64_t id)
 		return;
 	*pp = pd->next;
 	p->npending--;
-	free(pd);
+	pending_release(p, pd);
 }
 
 void
@@ -187,17 +216,26 @@ pending_expire(struct peer *p)
 	int64_t			 now;
 	size_t			 i;
 
-	if (p->npending == 0)
+	if (p->npending == 0) {
+		p->soonest = INT64_MAX;
 		return;
-	now = peer_now_ms();
+	}
+	/* Nothing is due before the soonest: no need to look. */
+	if ((now = peer_now_ms()) < p->soonest)
+		return;
 	peer_seterr(&e, PEER_DEADLINE_EXCEEDED, "no reply from peerd in time");
+	/* Requests the callbacks start lower it again as they go in. */
+	p->soonest = INT64_MAX;
 	for (i = 0; i < PEER_BUCKETS; i++) {
 		pp = &p->bucket[i];
 		while (*pp != NULL) {
 			if ((*pp)->deadline <= now)
 				pending_fail(p, pp, &e);
-			else
+			else {
+				if ((*pp)->deadline < p->soonest)
+					p->soonest = (*pp)->deadline;
 				pp = &(*pp)->next;
+			}
 		}
 	}
 }
@@ -219,21 +257,21 @@ peer_in_callback(const struct peer *p, const char *fn, struct peer_error *err)
 int
 peer_timeout(const struct peer *p)
 {
-	const struct pending	*pd;
-	int64_t			 min = INT64_MAX, now;
-	size_t			 i;
-	uint32_t		 len;
+	int64_t		min = INT64_MAX, now;
+	uint32_t	len;
 
 	if (p->fd == -1 && p->reconnect)
 		min = p->retry_at;
-	/* A write that waited for the socket may have read whole frames. */
-	if (p->fd != -1 && frame_check(p->rbuf, p->rlen, PEER_FRAME_MAX,
-	    &len) != FRAME_NEED_MORE)
+	/*
+	 * A write that waited for the socket may have read whole frames;
+	 * while the output queue is full they wait for it, not for time.
+	 */
+	if (p->fd != -1 && !p->full && frame_check(p->rbuf, p->rlen,
+	    PEER_FRAME_MAX, &len) != FRAME_NEED_MORE)
 		return 0;
-	for (i = 0; i < PEER_BUCKETS && p->npending > 0; i++)
-		for (pd = p->bucket[i]; pd != NULL; pd = pd->next)
-			if (pd->deadline < min)
-				min = pd->deadline;
+	/* Early at worst, if that request has ended: dispatch looks again. */
+	if (p->npending > 0 && p->soonest < min)
+		min = p->soonest;
 	if (min == INT64_MAX)
 		return -1;
 	now = peer_now_ms();
@@ -248,17 +286,51 @@ peer_fd(const struct peer *p)
 	return p->fd;
 }
 
+/*
+ * The queue has gone out, or is dropped.  Its memory stays for the next
+ * frames, unless one far larger than the limit grew it.
+ */
+static void
+queue_empty(struct peer *p)
+{
+	size_t	keep = p->outmax > PEER_QUEUE_DEFAULT ? p->outmax :
+		    PEER_QUEUE_DEFAULT;
+
+	p->out.len = 0;
+	p->outoff = 0;
+	if (p->out.cap / 2 > keep)
+		cbor_buf_free(&p->out);
+}
+
+/* Runs the program's writable function, like any callback. */
+static void
+writable_notify(struct peer *p)
+{
+	if (p->on_writable == NULL)
+		return;
+	p->depth++;
+	p->on_writable(p, p->on_writable_arg);
+	p->depth--;
+}
+
 void
 peer_lost(struct peer *p, const char *why)
 {
+	bool	was_full = p->full;
+
 	if (p->fd != -1) {
 		close(p->fd);
 		p->fd = -1;
 	}
+	/* What waited to be written was for this connection only. */
+	queue_empty(p);
+	p->full = false;
 	/* The next connection may number its calls anew. */
 	p->noneway = 0;
 	p->retry_at = peer_now_ms() + p->backoff;
 	pending_fail_all(p, PEER_UNAVAILABLE, why);
+	if (was_full)
+		writable_notify(p);
 }
 
 /* Makes room for need more bytes in buf; -1 with err set if it cannot. */
@@ -300,6 +372,13 @@ peer_read(struct peer *p, struct peer_error *err)
 	size_t	 *cap = p->depth > 0 ? &p->sidecap : &p->rcap;
 	ssize_t	  n;
 
+	/*
+	 * Frames wait while the output queue is full, but reading goes on
+	 * so that a daemon waiting for us to read never deadlocks with us;
+	 * as far as the side buffer would take it.
+	 */
+	if (p->full && *len >= PEER_SIDE_MAX - 65536)
+		return 0;
 	if (peer_room(buf, *len, cap, 65536, err) == -1)
 		return -1;
 	n = read(p->fd, *buf + *len, *cap - *len);
@@ -396,7 +475,8 @@ peer_process(struct peer *p, struct peer_error *err)
 	uint32_t len;
 
 again:
-	for (;;) {
+	/* A full output queue holds the frames: their handlers would send. */
+	while (!p->full) {
 		switch (frame_check(p->rbuf + off, p->rlen - off,
 		    PEER_FRAME_MAX, &len)) {
 		case FRAME_NEED_MORE:
@@ -413,8 +493,11 @@ again:
 		off += FRAME_HDR + len;
 	}
 done:
-	memmove(p->rbuf, p->rbuf + off, p->rlen - off);
-	p->rlen -= off;
+	/* A frame that arrives in many reads is not moved at each. */
+	if (off > 0) {
+		memmove(p->rbuf, p->rbuf + off, p->rlen - off);
+		p->rlen -= off;
+	}
 	/* Bytes read while callbacks ran follow what rbuf holds. */
 	if (p->sidelen > 0) {
 		if (peer_room(&p->rbuf, p->rlen, &p->rcap, p->sidelen,
@@ -446,6 +529,83 @@ peer_reconnect(struct peer *p)
 	p->reconnecting = false;
 }
 
+size_t
+peer_queued(const struct peer *p)
+{
+	return p->out.len - p->outoff;
+}
+
+bool
+peer_wants_write(const struct peer *p)
+{
+	return p->out.len > p->outoff;
+}
+
+bool
+peer_queue_full(const struct peer *p)
+{
+	return p->full;
+}
+
+void
+peer_set_nonblocking(struct peer *p, bool on)
+{
+	p->nonblocking = on;
+}
+
+void
+peer_set_queue_limit(struct peer *p, size_t limit)
+{
+	p->outmax = limit > 0 ? limit : PEER_QUEUE_DEFAULT;
+}
+
+void
+peer_on_writable(struct peer *p, peer_writable_fn *fn, void *arg)
+{
+	p->on_writable = fn;
+	p->on_writable_arg = arg;
+}
+
+/* Writes what the socket takes of the queue now; -1 if the write failed. */
+static int
+queue_write(struct peer *p, struct peer_error *err)
+{
+	ssize_t	n;
+
+	while (p->outoff < p->out.len) {
+		n = send(p->fd, p->out.data + p->outoff, p->out.len - p->outoff,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			p->outoff += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 || errno == EAGAIN)
+			return 0;
+		peer_seterr(err, PEER_UNAVAILABLE, "write: %s", strerror(errno));
+		return -1;
+	}
+	queue_empty(p);
+	return 0;
+}
+
+/*
+ * Writes what the socket takes, and tells the program once a full
+ * queue has drained far enough.
+ */
+static int
+queue_drain(struct peer *p, struct peer_error *err)
+{
+	if (queue_write(p, err) == -1)
+		return -1;
+	if (p->full && peer_queued(p) <= p->outmax / 4) {
+		p->full = false;
+		writable_notify(p);
+	}
+	return 0;
+}
+
 int
 peer_dispatch(struct peer *p, struct peer_error *err)
 {
@@ -466,46 +626,45 @@ peer_dispatch(struct peer *p, struct peer_error *err)
 		pending_expire(p);
 		return 0;
 	}
-	/* Handle frames as they come, so the buffer holds one at most. */
+	if (queue_drain(p, &e) == -1)
+		goto lost;
+	/*
+	 * Handle frames as they come, so the buffer holds one at most, and
+	 * send what their callbacks queued before reading on.
+	 */
 	do {
 		r = peer_read(p, &e);
-		if (peer_process(p, r == -1 ? NULL : &e) == -1 || r == -1) {
-			peer_lost(p, e.message);
-			if (p->reconnect)
-				break;
-			if (err != NULL)
-				*err = e;
-			return -1;
-		}
+		if (peer_process(p, r == -1 ? NULL : &e) == -1 || r == -1)
+			goto lost;
+		if (p->fd != -1 && queue_drain(p, &e) == -1)
+			goto lost;
 	} while (r == 1 && p->fd != -1 && ++reads < PEER_READS_MAX);
 	pending_expire(p);
 	return 0;
+lost:
+	peer_lost(p, e.message);
+	if (p->reconnect)
+		return 0;
+	if (err != NULL)
+		*err = e;
+	return -1;
 }
 
 /*
- * Writes all of buf.  While the socket is full it keeps reading, so
- * that a daemon waiting for us to read never deadlocks with us.
+ * Writes the whole queue.  While the socket is full it keeps reading,
+ * so that a daemon waiting for us to read never deadlocks with us.
  */
-int
-peer_write(struct peer *p, const uint8_t *buf, size_t len, int64_t deadline,
-    struct peer_error *err)
+static int
+queue_flush(struct peer *p, int64_t deadline, struct peer_error *err)
 {
 	struct pollfd	pfd;
-	ssize_t		n;
 	int64_t		now;
 
-	while (len > 0) {
-		n = send(p->fd, buf, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno != EAGAIN && errno != EINTR) {
-			peer_seterr(err, PEER_UNAVAILABLE, "write: %s",
-			    strerror(errno));
+	for (;;) {
+		if (queue_write(p, err) == -1)
 			return -1;
-		}
+		if (!peer_wants_write(p))
+			return 0;
 		if ((now = peer_now_ms()) >= deadline) {
 			peer_seterr(err, PEER_DEADLINE_EXCEEDED, "peerd did "
 			    "not take the request in time");
@@ -523,51 +682,109 @@ peer_write(struct peer *p, const uint8_t *buf, size_t len, int64_t deadline,
 		if ((pfd.revents & POLLIN) && peer_read(p, err) == -1)
 			return -1;
 	}
-	return 0;
 }
 
 int
-peer_request(struct peer *p, const char *op, const void *body, size_t bodylen,
-    size_t nbody, int timeout_ms, peer_reply_fn *fn, void *arg, uint64_t *idp,
+peer_frame_begin(struct peer *p, bool force, size_t *start,
     struct peer_error *err)
 {
-	struct pending		*pd;
-	struct peer_error	 e;
-	size_t			 start;
-	int64_t			 deadline;
+	size_t	left;
 
 	if (p->fd == -1) {
 		peer_seterr(err, PEER_UNAVAILABLE, "not connected to peerd");
 		return -1;
 	}
+	if (p->full && p->nonblocking && !force) {
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "output queue full: "
+		    "%zu bytes wait for the socket (limit %zu)", peer_queued(p),
+		    p->outmax);
+		return -1;
+	}
+	/* Written bytes go once they outweigh the rest: moves stay linear. */
+	left = peer_queued(p);
+	if (p->outoff > 0 && left <= p->outoff) {
+		memmove(p->out.data, p->out.data + p->outoff, left);
+		p->out.len = left;
+		p->outoff = 0;
+	}
+	*start = ctl_frame_begin(&p->out);
+	return 0;
+}
+
+int
+peer_frame_end(struct peer *p, size_t start, struct peer_error *err)
+{
+	if (ctl_frame_end(&p->out, start, PEER_FRAME_MAX) == 0)
+		return 0;
+	if (p->out.failed)
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
+	else
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "frame larger than "
+		    "%u bytes", PEER_FRAME_MAX);
+	/* The frames before it stand: a failed buffer keeps its bytes. */
+	p->out.len = start;
+	p->out.failed = false;
+	if (!peer_wants_write(p))
+		queue_empty(p);
+	return -1;
+}
+
+int
+peer_send(struct peer *p, int64_t deadline, struct peer_error *err)
+{
+	if (!p->nonblocking)
+		return queue_flush(p, deadline, err);
+	if (peer_queued(p) >= p->outmax)
+		p->full = true;
+	return 0;
+}
+
+struct pending *
+peer_request_begin(struct peer *p, const char *op, size_t nbody,
+    int timeout_ms, peer_reply_fn *fn, void *arg, bool force, size_t *start,
+    struct peer_error *err)
+{
+	struct pending	*pd;
+
+	if ((pd = pending_new(p)) == NULL) {
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	if (peer_frame_begin(p, force, start, err) == -1) {
+		pending_release(p, pd);
+		return NULL;
+	}
 	if (timeout_ms <= 0)
 		timeout_ms = PEER_TIMEOUT_DEFAULT;
-	deadline = peer_now_ms() + timeout_ms;
-	if ((pd = calloc(1, sizeof(*pd))) == NULL) {
-		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
-		return -1;
-	}
 	pd->id = ++p->next_id;
-	pd->deadline = deadline;
+	pd->deadline = peer_now_ms() + timeout_ms;
 	pd->fn = fn;
 	pd->arg = arg;
+	ctl_put_request(&p->out, op, pd->id, nbody);
+	return pd;
+}
 
-	cbor_buf_reset(&p->wbuf);
-	start = ctl_frame_begin(&p->wbuf);
-	ctl_put_request(&p->wbuf, op, pd->id, nbody);
-	cbor_put_raw(&p->wbuf, body, bodylen);
-	if (ctl_frame_end(&p->wbuf, start, PEER_FRAME_MAX) == -1) {
-		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "request larger than "
-		    "%u bytes", PEER_FRAME_MAX);
-		free(pd);
+int
+peer_request_end(struct peer *p, struct pending *pd, size_t start,
+    uint64_t *idp, struct peer_error *err)
+{
+	struct pending		**slot;
+	struct peer_error	  e;
+
+	if (peer_frame_end(p, start, err) == -1) {
+		pending_release(p, pd);
 		return -1;
 	}
-	pd->next = *pending_slot(p, pd->id);
-	*pending_slot(p, pd->id) = pd;
+	/* Ids only grow: a new one is in no bucket yet. */
+	slot = &p->bucket[pd->id & (PEER_BUCKETS - 1)];
+	pd->next = *slot;
+	*slot = pd;
 	p->npending++;
+	if (pd->deadline < p->soonest)
+		p->soonest = pd->deadline;
 	if (idp != NULL)
 		*idp = pd->id;
-	if (peer_write(p, p->wbuf.data, p->wbuf.len, deadline, &e) == -1) {
+	if (peer_send(p, pd->deadline, &e) == -1) {
 		/*
 		 * A partly written frame leaves the stream unusable.  What
 		 * the daemon sent before it closed (such as "too many
@@ -583,6 +800,43 @@ peer_request(struct peer *p, const char *op, const void *body, size_t bodylen,
 	return 0;
 }
 
+/* Starts a request; force: even into a full queue. */
+static int
+request_start(struct peer *p, const char *op, const void *body,
+    size_t bodylen, size_t nbody, int timeout_ms, peer_reply_fn *fn,
+    void *arg, bool force, uint64_t *idp, struct peer_error *err)
+{
+	struct pending	*pd;
+	size_t		 start;
+
+	if (bodylen > PEER_FRAME_MAX) {
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "request larger than "
+		    "%u bytes", PEER_FRAME_MAX);
+		return -1;
+	}
+	if ((pd = peer_request_begin(p, op, nbody, timeout_ms, fn, arg, force,
+	    &start, err)) == NULL)
+		return -1;
+	cbor_put_raw(&p->out, body, bodylen);
+	return peer_request_end(p, pd, start, idp, err);
+}
+
+int
+peer_request(struct peer *p, const char *op, const void *body, size_t bodylen,
+    size_t nbody, int timeout_ms, peer_reply_fn *fn, void *arg, uint64_t *idp,
+    struct peer_error *err)
+{
+	return request_start(p, op, body, bodylen, nbody, timeout_ms, fn, arg,
+	    false, idp, err);
+}
+
+/* What to poll the socket for. */
+static short
+peer_events(const struct peer *p)
+{
+	return POLLIN | (peer_wants_write(p) ? POLLOUT : 0);
+}
+
 int
 peer_wait(struct peer *p, uint64_t id, struct peer_error *err)
 {
@@ -593,7 +847,7 @@ peer_wait(struct peer *p, uint64_t id, struct peer_error *err)
 		return -1;
 	while (*pending_slot(p, id) != NULL) {
 		pfd.fd = p->fd;
-		pfd.events = POLLIN;
+		pfd.events = peer_events(p);
 		timeout = peer_timeout(p);
 		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR) {
 			peer_seterr(err, PEER_INTERNAL, "poll: %s",
@@ -606,18 +860,10 @@ peer_wait(struct peer *p, uint64_t id, struct peer_error *err)
 	return 0;
 }
 
-/* Where a synchronous request leaves its outcome. */
-struct sync_reply {
-	bool			 done;
-	struct peer_error	 err;
-	uint8_t			*result;
-	size_t			 result_len;
-};
-
-static void
-sync_reply_cb(struct peer *p, const struct peer_reply *r, void *arg)
+void
+peer_sync_cb(struct peer *p, const struct peer_reply *r, void *arg)
 {
-	struct sync_reply	*s = arg;
+	struct peer_sync	*s = arg;
 
 	(void)p;
 	s->done = true;
@@ -635,35 +881,43 @@ sync_reply_cb(struct peer *p, const struct peer_reply *r, void *arg)
 }
 
 int
-peer_op(struct peer *p, const char *op, const void *body, size_t bodylen,
-    size_t nbody, int timeout_ms, uint8_t **result, size_t *result_len,
-    struct peer_error *err)
+peer_sync_wait(struct peer *p, uint64_t id, struct peer_sync *s,
+    uint8_t **result, size_t *result_len, struct peer_error *err)
 {
-	struct sync_reply	s;
 	struct peer_error	werr;
-	uint64_t		id;
 
-	memset(&s, 0, sizeof(s));
-	if (peer_in_callback(p, "peer_op", err) ||
-	    peer_request(p, op, body, bodylen, nbody, timeout_ms,
-	    sync_reply_cb, &s, &id, err) == -1)
-		return -1;
-	if (peer_wait(p, id, &werr) == -1 && !s.done) {
+	if (peer_wait(p, id, &werr) == -1 && !s->done) {
 		/* Not ended (poll failed): it must not keep pointing at s. */
 		pending_forget(p, id);
 		if (err != NULL)
 			*err = werr;
 		return -1;
 	}
-	if (s.err.code != PEER_OK) {
+	if (s->err.code != PEER_OK) {
 		if (err != NULL)
-			*err = s.err;
-		free(s.result);
+			*err = s->err;
+		free(s->result);
 		return -1;
 	}
-	*result = s.result;
-	*result_len = s.result_len;
+	*result = s->result;
+	*result_len = s->result_len;
 	return 0;
+}
+
+int
+peer_op(struct peer *p, const char *op, const void *body, size_t bodylen,
+    size_t nbody, int timeout_ms, uint8_t **result, size_t *result_len,
+    struct peer_error *err)
+{
+	struct peer_sync	s;
+	uint64_t		id;
+
+	memset(&s, 0, sizeof(s));
+	if (peer_in_callback(p, "peer_op", err) ||
+	    request_start(p, op, body, bodylen, nbody, timeout_ms,
+	    peer_sync_cb, &s, true, &id, err) == -1)
+		return -1;
+	return peer_sync_wait(p, id, &s, result, result_len, err);
 }
 
 /* Copies a text field of a result map into a new string. */
@@ -803,6 +1057,8 @@ peer_open(const char *path, struct peer_error *err)
 	}
 	p->fd = -1;
 	p->backoff = PEER_RETRY_MIN;
+	p->outmax = PEER_QUEUE_DEFAULT;
+	p->soonest = INT64_MAX;
 	if (peer_connect(p, true, err) == -1) {
 		peer_close(p);
 		return NULL;
@@ -813,6 +1069,8 @@ peer_open(const char *path, struct peer_error *err)
 void
 peer_close(struct peer *p)
 {
+	struct pending	*pd;
+
 	if (p == NULL)
 		return;
 	if (p->depth > 0) {
@@ -828,7 +1086,11 @@ peer_close(struct peer *p)
 	peer_event_free(p);
 	free(p->rbuf);
 	free(p->side);
-	cbor_buf_free(&p->wbuf);
+	cbor_buf_free(&p->out);
+	while ((pd = p->spare) != NULL) {
+		p->spare = pd->next;
+		free(pd);
+	}
 	free(p->node_id);
 	free(p->node_name);
 	free(p->path);
@@ -858,7 +1120,7 @@ peer_run(struct peer *p, struct peer_error *err)
 		}
 		/* poll() skips a negative fd: then only the retry wakes us. */
 		pfd.fd = p->fd;
-		pfd.events = POLLIN;
+		pfd.events = peer_events(p);
 		if (poll(&pfd, 1, peer_timeout(p)) == -1 && errno != EINTR) {
 			peer_seterr(err, PEER_INTERNAL, "poll: %s",
 			    strerror(errno));
@@ -968,6 +1230,20 @@ peer_status(struct peer *p, struct peer_status **stp, struct peer_error *err)
 	free(res);
 	*stp = st;
 	return 0;
+}
+
+int
+peer_bytes(const void *cbor, size_t len, const uint8_t **data, size_t *n)
+{
+	if (cbor == NULL || !cbor_read_bytes(cbor, len, data, n))
+		return -1;
+	return 0;
+}
+
+size_t
+peer_bytes_head(uint8_t head[PEER_BYTES_HEAD_MAX], size_t n)
+{
+	return cbor_encode_bytestring_start(n, head, PEER_BYTES_HEAD_MAX);
 }
 
 int

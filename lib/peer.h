@@ -409,6 +409,59 @@ int		 peer_run(struct peer *, struct peer_error *err);
  */
 void		 peer_stop(struct peer *);
 
+/*
+ * Non-blocking sending.  With it on, the functions that send without
+ * waiting for a reply (peer_request, peer_call, peer_call_each,
+ * peer_cancel, peer_publish, peer_answer, peer_answer_error) never wait
+ * for the socket: the frame joins libpeer's output queue, and
+ * peer_dispatch (peer_run, peer_wait) writes the queue as the socket
+ * takes it.  While peer_wants_write is true an event loop polls peer_fd
+ * for POLLOUT as well.  The queue is bounded: once it holds its limit
+ * (PEER_QUEUE_DEFAULT unless set) it is full, and those functions fail
+ * with RESOURCE_EXHAUSTED, sending nothing, until it has drained to a
+ * quarter of the limit; a frame begun below the limit is always taken,
+ * so the queue holds at most the limit and one frame.  While it is
+ * full peer_dispatch reads on, but handles none of the frames it
+ * reads, so that a handler always finds room for its answer.  The
+ * functions that wait for their reply (peer_op and the like) queue
+ * their request in any case.  Off by default: then a send waits until
+ * the socket has taken it.
+ */
+#define PEER_QUEUE_DEFAULT	(4u << 20)	/* bytes */
+void		 peer_set_nonblocking(struct peer *, bool on);
+/* The limit of the output queue in bytes; 0 restores the default. */
+void		 peer_set_queue_limit(struct peer *, size_t limit);
+/* True while the output queue holds bytes the socket has not taken. */
+bool		 peer_wants_write(const struct peer *);
+/* The bytes in the output queue. */
+size_t		 peer_queued(const struct peer *);
+/* True while the output queue is full: sends fail until it drains. */
+bool		 peer_queue_full(const struct peer *);
+/*
+ * fn runs once each time the output queue, having been full, has
+ * drained to a quarter of its limit, or has been dropped with a lost
+ * connection: the program may send again.  NULL turns it off.  It runs
+ * from peer_dispatch like a callback: it may send, not block.
+ */
+typedef void	 peer_writable_fn(struct peer *, void *arg);
+void		 peer_on_writable(struct peer *, peer_writable_fn *fn,
+		    void *arg);
+
+/*
+ * Byte strings, the usual payload of a call.  peer_bytes reads one
+ * that fills the len bytes at cbor exactly (a definite length; a
+ * result, args or data item): 0 with *data pointing into cbor and *n
+ * set, or -1 if it is anything else, truncated or followed by more.
+ * peer_bytes_head writes the head of a byte string of n bytes into
+ * head and returns its length: those bytes followed by the n bytes of
+ * payload are one item, for a buffer that keeps PEER_BYTES_HEAD_MAX
+ * bytes free before its payload.
+ */
+#define PEER_BYTES_HEAD_MAX	9
+int		 peer_bytes(const void *cbor, size_t len, const uint8_t **data,
+		    size_t *n);
+size_t		 peer_bytes_head(uint8_t head[PEER_BYTES_HEAD_MAX], size_t n);
+
 /* 0 with *st set (free with peer_status_free), or -1 with err. */
 int		 peer_status(struct peer *, struct peer_status **st,
 		    struct peer_error *err);

@@ -160,41 +160,42 @@ int
 peer_publish(struct peer *p, const char *topic, const void *data,
     size_t len, peer_reply_fn *fn, void *arg, struct peer_error *err)
 {
-	struct cbor_buf	b = { 0 };
-	size_t		skip, n = data != NULL ? 2 : 1;
-	int		r = -1;
+	struct pending	*pd;
+	size_t		 start;
 
 	if (topic == NULL || *topic == '\0') {
 		peer_seterr(err, PEER_INVALID_ARGUMENT, "peer_publish needs a "
 		    "topic");
 		return -1;
 	}
-	if (data != NULL && (len == 0 ||
-	    cbor_scan_item(data, len) != len)) {
-		peer_seterr(err, PEER_INVALID_ARGUMENT, "data is not one "
-		    "well-formed CBOR item");
+	if (data != NULL && len > PEER_FRAME_MAX) {
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "data larger than %u "
+		    "bytes", PEER_FRAME_MAX);
 		return -1;
 	}
-	/* Encoded as one map to check it whole; the entries are the body. */
-	cbor_put_map(&b, n);
-	skip = b.len;
-	cbor_put_text(&b, "topic");
-	cbor_put_text(&b, topic);
-	if (data != NULL) {
-		cbor_put_text(&b, "data");
-		cbor_put_raw(&b, data, len);
+	/* Checked once each, as the daemon reads them: data one level down. */
+	if (data != NULL && (len == 0 ||
+	    cbor_scan_item_in(data, len, 1) != len)) {
+		peer_seterr(err, PEER_INVALID_ARGUMENT, "data is not one "
+		    "well-formed CBOR item, or nests too deep");
+		return -1;
 	}
-	if (b.failed)
-		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "out of memory");
-	/* The whole map, as the daemon will read it: text must be UTF-8. */
-	else if (cbor_scan_item(b.data, b.len) != b.len)
+	if (!cbor_text_valid(topic, strlen(topic))) {
 		peer_seterr(err, PEER_INVALID_ARGUMENT, "topic is not valid "
-		    "UTF-8, or data nests too deep");
-	else
-		r = peer_request(p, "publish", b.data + skip, b.len - skip, n,
-		    0, fn != NULL ? fn : publish_ignore_cb, arg, NULL, err);
-	cbor_buf_free(&b);
-	return r;
+		    "UTF-8");
+		return -1;
+	}
+	if ((pd = peer_request_begin(p, "publish", data != NULL ? 2 : 1, 0,
+	    fn != NULL ? fn : publish_ignore_cb, arg, false, &start,
+	    err)) == NULL)
+		return -1;
+	cbor_put_text(&p->out, "topic");
+	cbor_put_text(&p->out, topic);
+	if (data != NULL) {
+		cbor_put_text(&p->out, "data");
+		cbor_put_raw(&p->out, data, len);
+	}
+	return peer_request_end(p, pd, start, NULL, err);
 }
 
 /* A text field into a C string at *pos. */

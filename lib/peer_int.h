@@ -24,6 +24,7 @@
  */
 #define PEER_SIDE_MAX		((size_t)PEER_FRAME_MAX + FRAME_HDR + (4u << 20))
 #define PEER_BUCKETS		1024	/* power of two */
+#define PEER_SPARE_MAX		256	/* finished requests kept for reuse */
 #define PEER_ONEWAY_RING	64	/* oneway calls remembered */
 
 /* A request in flight. */
@@ -50,6 +51,7 @@ struct peer {
 	uint64_t	 next_id;
 	struct pending	*bucket[PEER_BUCKETS];
 	size_t		 npending;
+	int64_t		 soonest;	/* no request is due before, ms */
 	uint8_t		*rbuf;
 	size_t		 rlen, rcap;
 	/*
@@ -58,7 +60,20 @@ struct peer {
 	 */
 	uint8_t		*side;
 	size_t		 sidelen, sidecap;
-	struct cbor_buf	 wbuf;		/* one outgoing frame, then reset */
+	/*
+	 * The output queue: whole frames, written from outoff on.  Frames
+	 * are encoded straight into it.  Blocking, a send writes it all
+	 * before it returns; see peer_set_nonblocking.
+	 */
+	struct cbor_buf	 out;
+	size_t		 outoff;
+	size_t		 outmax;	/* the limit, bytes */
+	bool		 nonblocking;
+	bool		 full;		/* sends refused until it drains */
+	peer_writable_fn *on_writable;
+	void		*on_writable_arg;
+	struct pending	*spare;		/* records to reuse */
+	size_t		 nspare;
 	int		 depth;		/* callbacks running */
 	char		*node_id;
 	char		*node_name;
@@ -98,9 +113,47 @@ void	peer_pending_forget(struct peer *, uint64_t id);
 /* Sends the "answer" messages of request id to fn, if it is in flight. */
 void	peer_pending_each(struct peer *, uint64_t id, peer_answer_fn *fn,
 	    void *arg);
-/* Writes all of buf by deadline; -1 leaves the stream broken. */
-int	peer_write(struct peer *, const uint8_t *, size_t, int64_t deadline,
+/*
+ * Frames.  peer_frame_begin starts one at the end of the output queue
+ * (the caller then encodes into p->out) and sets *start; -1 with err
+ * if p cannot take it now: not connected, or, unless force, the queue
+ * is full.  peer_frame_end closes it: -1 with err if it came out too
+ * large or memory ran out, and it is then dropped.  peer_send then
+ * sends the queue: blocking, it writes all of it by deadline (-1
+ * leaves the stream broken); non-blocking, it leaves it for
+ * peer_dispatch.
+ */
+int	peer_frame_begin(struct peer *, bool force, size_t *start,
 	    struct peer_error *);
+int	peer_frame_end(struct peer *, size_t start, struct peer_error *);
+int	peer_send(struct peer *, int64_t deadline, struct peer_error *);
+/*
+ * Requests.  peer_request_begin starts the frame of a request whose map
+ * holds "op", "id" and nbody more entries, which the caller appends to
+ * p->out, and a record for it; NULL with err as peer_frame_begin.
+ * peer_request_end closes and sends it, as peer_request does: 0 (fn is
+ * then called once), or -1 with err if nothing was sent.
+ */
+struct pending *peer_request_begin(struct peer *, const char *op,
+	    size_t nbody, int timeout_ms, peer_reply_fn *fn, void *arg,
+	    bool force, size_t *start, struct peer_error *);
+int	peer_request_end(struct peer *, struct pending *, size_t start,
+	    uint64_t *id, struct peer_error *);
+
+/* Where a synchronous request leaves its outcome (peer_sync_cb's arg). */
+struct peer_sync {
+	bool			 done;
+	struct peer_error	 err;
+	uint8_t			*result;
+	size_t			 result_len;
+};
+void	peer_sync_cb(struct peer *, const struct peer_reply *, void *arg);
+/*
+ * Waits for request id, started with peer_sync_cb and s; then as
+ * peer_op: 0 with *result set, or -1 with err.
+ */
+int	peer_sync_wait(struct peer *, uint64_t id, struct peer_sync *s,
+	    uint8_t **result, size_t *result_len, struct peer_error *);
 /*
  * Sends op with text values (kv: n key/value pairs; a NULL value
  * leaves its key out) and waits for the answer.  Text that is not

@@ -13,7 +13,6 @@
 
 #include "cbor_buf.h"
 #include "cbor_scan.h"
-#include "frame.h"
 #include "peer.h"
 #include "peer_int.h"
 #include "proto.h"
@@ -206,17 +205,18 @@ utf8_cut(const char *s, size_t len, size_t max)
 
 /*
  * Sends one reply frame: the result item (NULL: null), or an error if
- * code is not PEER_OK.  The frame is checked as the daemon will check
- * it, since a malformed one costs the connection.
+ * code is not PEER_OK.  Its parts are checked, once each, as the daemon
+ * will check the frame, since a malformed one costs the connection:
+ * the result sits one level down in the reply, the context two.
  */
 static int
 serve_reply(struct peer *p, uint64_t call, const void *result,
     size_t result_len, enum peer_code code, const char *msg,
     const void *context, size_t context_len, struct peer_error *err)
 {
-	struct cbor_buf		*b = &p->wbuf;
+	struct cbor_buf		*b = &p->out;
 	struct peer_error	 e;
-	size_t			 start, val, msglen;
+	size_t			 start, msglen = 0;
 
 	if (p->fd == -1) {
 		peer_seterr(err, PEER_UNAVAILABLE, "not connected to peerd");
@@ -224,20 +224,35 @@ serve_reply(struct peer *p, uint64_t call, const void *result,
 	}
 	if (oneway_find(p, call) != NULL)
 		return 0;
+	if (result_len > PEER_FRAME_MAX || context_len > PEER_FRAME_MAX) {
+		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "answer larger than "
+		    "%u bytes", PEER_FRAME_MAX);
+		return -1;
+	}
 	if (result != NULL && (result_len == 0 ||
-	    cbor_scan_item(result, result_len) != result_len)) {
+	    cbor_scan_item_in(result, result_len, 1) != result_len)) {
 		peer_seterr(err, PEER_INVALID_ARGUMENT, "result is not one "
-		    "well-formed CBOR item");
+		    "well-formed CBOR item, or nests too deep");
 		return -1;
 	}
 	if (context != NULL && (context_len == 0 ||
-	    cbor_scan_item(context, context_len) != context_len)) {
+	    cbor_scan_item_in(context, context_len, 2) != context_len)) {
 		peer_seterr(err, PEER_INVALID_ARGUMENT, "context is not one "
-		    "well-formed CBOR item");
+		    "well-formed CBOR item, or nests too deep");
 		return -1;
 	}
-	cbor_buf_reset(b);
-	start = ctl_frame_begin(b);
+	if (code != PEER_OK) {
+		if (msg == NULL)
+			msg = "";
+		msglen = utf8_cut(msg, strlen(msg), CTL_MSG_MAX);
+		if (!cbor_text_valid(msg, msglen)) {
+			peer_seterr(err, PEER_INVALID_ARGUMENT, "message is "
+			    "not valid UTF-8");
+			return -1;
+		}
+	}
+	if (peer_frame_begin(p, false, &start, err) == -1)
+		return -1;
 	cbor_put_map(b, 3);
 	cbor_put_text(b, "op");
 	cbor_put_text(b, "reply");
@@ -251,33 +266,11 @@ serve_reply(struct peer *p, uint64_t call, const void *result,
 			cbor_put_null(b);
 	} else {
 		cbor_put_text(b, "error");
-		val = b->len;
-		if (msg == NULL)
-			msg = "";
-		msglen = utf8_cut(msg, strlen(msg), CTL_MSG_MAX);
 		ctl_put_error_value(b, code, msg, msglen, context, context_len);
-		/* Context was checked above: a failure here is the message. */
-		if (!b->failed && cbor_scan_item(b->data + val, b->len - val) !=
-		    b->len - val) {
-			peer_seterr(err, PEER_INVALID_ARGUMENT, "message is "
-			    "not valid UTF-8");
-			return -1;
-		}
 	}
-	if (ctl_frame_end(b, start, PEER_FRAME_MAX) == -1) {
-		peer_seterr(err, PEER_RESOURCE_EXHAUSTED, "answer larger than "
-		    "%u bytes, or out of memory", PEER_FRAME_MAX);
+	if (peer_frame_end(p, start, err) == -1)
 		return -1;
-	}
-	/* A map nests one level deeper than the item it holds. */
-	if (cbor_scan_item(b->data + FRAME_HDR, b->len - FRAME_HDR) !=
-	    b->len - FRAME_HDR) {
-		peer_seterr(err, PEER_INVALID_ARGUMENT, "answer nests too "
-		    "deep");
-		return -1;
-	}
-	if (peer_write(p, b->data, b->len, peer_now_ms() +
-	    SERVE_WRITE_MS, &e) == -1) {
+	if (peer_send(p, peer_now_ms() + SERVE_WRITE_MS, &e) == -1) {
 		/* A partly written frame leaves the stream unusable. */
 		peer_lost(p, e.message);
 		if (err != NULL)
@@ -369,8 +362,9 @@ peer_serve_invoke(struct peer *p, const struct ctl_msg *m)
 	const struct cbor_field	*f;
 	const struct serve	*s;
 	uint64_t		 u;
-	char			*texts, *pos;
+	char			 small[256], *texts, *pos;
 	const char		*bad = NULL;
+	size_t			 size;
 
 	/* Frames read before a loss: their calls died with it. */
 	if (p->fd == -1)
@@ -383,7 +377,9 @@ peer_serve_invoke(struct peer *p, const struct ctl_msg *m)
 	    !cbor_read_bool(f->val, f->vallen, &inv.oneway))
 		bad = "oneway";
 	oneway_note(p, inv.call, inv.oneway);
-	if ((texts = malloc(invoke_text_size(m))) == NULL) {
+	/* Names are short: the heap only for long ones. */
+	size = invoke_text_size(m);
+	if ((texts = size <= sizeof(small) ? small : malloc(size)) == NULL) {
 		invoke_refuse(p, inv.call, inv.oneway, PEER_RESOURCE_EXHAUSTED,
 		    "out of memory");
 		return;
@@ -423,7 +419,8 @@ peer_serve_invoke(struct peer *p, const struct ctl_msg *m)
 		s->fn(p, &inv, s->arg);
 		p->depth--;
 	}
-	free(texts);
+	if (texts != small)
+		free(texts);
 }
 
 void

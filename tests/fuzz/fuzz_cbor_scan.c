@@ -2,17 +2,43 @@
 /*
  * fuzz_cbor_scan.c: libFuzzer target checking cbor_scan_item against
  * libcbor's own decoder: whatever the scanner accepts, libcbor must
- * load to the same length.
+ * load to the same length.  And cbor_scan_item_in, with the first byte
+ * as the level: what it accepts, put that many arrays deep, must scan
+ * whole.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cbor.h>
 
 #include "cbor_scan.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void
+check_level(const uint8_t *data, size_t size)
+{
+	uint8_t	*wrapped;
+	size_t	 n;
+	int	 level;
+
+	if (size < 1)
+		return;
+	level = data[0] % CBOR_SCAN_DEPTH;
+	if ((n = cbor_scan_item_in(data + 1, size - 1, level)) == 0)
+		return;
+	if (n != cbor_scan_item(data + 1, size - 1))
+		abort();
+	if ((wrapped = malloc((size_t)level + n)) == NULL)
+		return;
+	memset(wrapped, 0x81, (size_t)level);	/* [[...item...]] */
+	memcpy(wrapped + level, data + 1, n);
+	if (cbor_scan_item(wrapped, (size_t)level + n) != (size_t)level + n)
+		abort();
+	free(wrapped);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -21,6 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cbor_item_t		*it;
 	size_t			 n;
 
+	check_level(data, size);
 	if ((n = cbor_scan_item(data, size)) == 0)
 		return 0;
 	if (n > size)

@@ -292,7 +292,7 @@ pump(struct peer *p, bool (*step)(struct peer *, void *), void *arg, int ms,
 			return 0;
 		t = peer_timeout(p);
 		pfd.fd = peer_fd(p);
-		pfd.events = POLLIN;
+		pfd.events = POLLIN | (peer_wants_write(p) ? POLLOUT : 0);
 		(void)poll(&pfd, 1, t == -1 || t > left ? (int)left : t);
 		if (peer_dispatch(p, err) == -1)
 			return -1;

@@ -84,6 +84,42 @@ START_TEST(test_scan_depth_limit)
 }
 END_TEST
 
+/* An item to nest inside level containers has that much less room. */
+START_TEST(test_scan_item_in)
+{
+	uint8_t	buf[CBOR_SCAN_DEPTH + 1];
+
+	memset(buf, 0x81, sizeof(buf));		/* 32 arrays deep */
+	buf[CBOR_SCAN_DEPTH] = 0x00;
+	ck_assert_uint_eq(cbor_scan_item_in(buf, sizeof(buf), 0), sizeof(buf));
+	ck_assert_uint_eq(cbor_scan_item_in(buf, sizeof(buf), 1), 0);
+	ck_assert_uint_eq(cbor_scan_item_in(buf + 1, sizeof(buf) - 1, 1),
+	    sizeof(buf) - 1);
+	ck_assert_uint_eq(cbor_scan_item_in(buf + 1, sizeof(buf) - 1, 2), 0);
+	ck_assert_uint_eq(cbor_scan_item_in(B(0x01), 1, -1), 0);
+	ck_assert_uint_eq(cbor_scan_item_in(B(0x01), 1, CBOR_SCAN_DEPTH), 0);
+	ck_assert_uint_eq(cbor_scan_item_in(B(0x01), 1, CBOR_SCAN_DEPTH - 1),
+	    1);
+	/* The other checks stay. */
+	ck_assert_uint_eq(cbor_scan_item_in(B(0x62, 0xc0, 0x80), 3, 1), 0);
+	ck_assert_uint_eq(cbor_scan_item_in(B(0x82, 0x01), 2, 1), 0);
+}
+END_TEST
+
+START_TEST(test_text_valid)
+{
+	ck_assert(cbor_text_valid("", 0));
+	ck_assert(cbor_text_valid("sensor.temp", 11));
+	ck_assert(cbor_text_valid("\xc3\xa9t\xc3\xa9", 6));
+	ck_assert(cbor_text_valid("\xf0\x9f\x98\x80", 4));
+	ck_assert(!cbor_text_valid("\xff", 1));
+	ck_assert(!cbor_text_valid("\xc0\x80", 2));		/* overlong */
+	ck_assert(!cbor_text_valid("\xed\xa0\x80", 3));	/* surrogate */
+	ck_assert(!cbor_text_valid("\xc3", 1));			/* cut short */
+	ck_assert(!cbor_text_valid("\xf4\x90\x80\x80", 4));	/* > U+10FFFF */
+}
+END_TEST
+
 START_TEST(test_scan_map_fields)
 {
 	struct cbor_field	 f[4];
@@ -188,6 +224,8 @@ cbor_suite(void)
 	tcase_add_test(tc, test_scan_well_formed);
 	tcase_add_test(tc, test_scan_malformed);
 	tcase_add_test(tc, test_scan_depth_limit);
+	tcase_add_test(tc, test_scan_item_in);
+	tcase_add_test(tc, test_text_valid);
 	tcase_add_test(tc, test_scan_map_fields);
 	tcase_add_test(tc, test_scan_map_rejects);
 	tcase_add_test(tc, test_buf_round_trip);
