@@ -138,6 +138,7 @@ static bool		 have_nats;
 static bool		 verbose;
 static bool		 quick;
 static bool		 answer_later;	/* -a */
+static bool		 blocking;	/* -b: libpeer's blocking sends */
 static int		 runs = 2;
 static double		 duration = 1.0;
 static struct peer	*pa;		/* the caller's connection to A */
@@ -157,7 +158,7 @@ static struct {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: call_bench [-aqv] [-n runs] [-s bytes] "
+	fprintf(stderr, "usage: call_bench [-abqv] [-n runs] [-s bytes] "
 	    "[-t seconds]\n");
 	exit(2);
 }
@@ -614,17 +615,21 @@ server_loop(struct peer *p)
 
 	for (;;) {
 		while ((l = later_head) != NULL) {
-			if ((later_head = l->next) == NULL)
-				later_tail = &later_head;
 			if (peer_answer(p, l->call, l->len > 0 ? l->args :
-			    NULL, l->len, &perr) == -1)
+			    NULL, l->len, &perr) == -1) {
+				/* Full: the rest waits for room. */
+				if (peer_queue_full(p))
+					break;
 				errx(1, "server: answer: %s: %s",
 				    peer_code_name(perr.code), perr.message);
+			}
+			if ((later_head = l->next) == NULL)
+				later_tail = &later_head;
 			free(l);
 		}
 		if ((pfd.fd = peer_fd(p)) == -1)
 			errx(1, "server: the connection to B is lost");
-		pfd.events = POLLIN;
+		pfd.events = POLLIN | (peer_wants_write(p) ? POLLOUT : 0);
 		if ((t = peer_timeout(p)) < 0)
 			t = 1000;
 		if (poll(&pfd, 1, t) == -1 && errno != EINTR)
@@ -648,6 +653,7 @@ server_main(void)
 		close(nats_path.fd);
 	if ((p = peer_open(nodes[1].sock, &perr)) == NULL)
 		errx(1, "server: %s", perr.message);
+	peer_set_nonblocking(p, !blocking);
 	if (peer_serve(p, SERVICE, NULL, echo_handler, NULL, &perr) == -1)
 		errx(1, "server: serve: %s: %s", peer_code_name(perr.code),
 		    perr.message);
@@ -686,6 +692,7 @@ peerd_start(void)
 
 	if ((pa = peer_open(nodes[0].sock, &perr)) == NULL)
 		errx(1, "peerd A: %s", perr.message);
+	peer_set_nonblocking(pa, !blocking);
 	h = bench_bstr_head(args, 32);
 	memcpy(args + h, bench_pat, 32);
 	bench_stamp(args + h, 32, 7);
@@ -783,6 +790,13 @@ peerd_run(size_t size, int depth, uint64_t count, double dur, double *rtt,
 			if (peer_call(pa, SERVICE, METHOD, args,
 			    cs.headlen + size, &opts, call_cb, sl, NULL,
 			    &perr) == -1) {
+				/* Full: the call waits for room. */
+				if (peer_queue_full(pa)) {
+					issued--;
+					sl->next = cs.free;
+					cs.free = sl;
+					break;
+				}
 				bench_check_children();
 				errx(1, "peerd %zu: call %llu: %s: %s", size,
 				    (unsigned long long)sl->seq,
@@ -800,7 +814,7 @@ peerd_run(size_t size, int depth, uint64_t count, double dur, double *rtt,
 			bench_check_children();
 			errx(1, "peerd %zu: the connection to A is lost", size);
 		}
-		pfd.events = POLLIN;
+		pfd.events = POLLIN | (peer_wants_write(pa) ? POLLOUT : 0);
 		t = peer_timeout(pa);
 		if (t < 0 || t > 1000)
 			t = 1000;
@@ -1032,10 +1046,13 @@ main(int argc, char *argv[])
 	int			 ch, nrows = 0, i;
 	bool			 runs_set = false, dur_set = false;
 
-	while ((ch = getopt(argc, argv, "an:qs:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "abn:qs:t:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			answer_later = true;
+			break;
+		case 'b':
+			blocking = true;
 			break;
 		case 'n':
 			runs = (int)bench_opt_num(ch, optarg, 1, RUNS_MAX,
