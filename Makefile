@@ -24,14 +24,15 @@ CFLAGS		?= -O2 -g
 SAN		?=
 PKG_CONFIG	?= pkg-config
 
-DEPS		= libevent libcbor libsodium libcrypto
+DEPS		= libevent libcbor libsodium
 
 WARN		= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes
 BASE_CFLAGS	= -std=c11 -D_GNU_SOURCE -fPIC -MMD -MP -Ilib $(WARN) $(CFLAGS) $(SAN)
-PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(DEPS) check jansson)
-DAEMON_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS)) -lm
+# libcrypto: only its headers; evp.c loads it when a message wants it.
+PKG_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(DEPS) libcrypto check jansson)
+DAEMON_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS)) -ldl -lm
 CTL_LIBS	= $(shell $(PKG_CONFIG) --libs libcbor libsodium jansson)
-TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -lm
+TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -ldl -lm
 
 LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/duration.c \
 		  lib/frame.c lib/peer.c lib/peer_call.c lib/peer_code.c \
@@ -225,12 +226,13 @@ fuzz: deps $(FUZZ_BINS)
 BENCH_COMMON	= bench/bench_common.c bench/bench_common.h
 
 $(BUILD)/bench/link_bench: bench/link_bench.c daemon/noise.c daemon/wire.c \
-		  daemon/noise.h daemon/wire.h $(BENCH_COMMON) $(LIBPEER_A)
+		  daemon/evp.c daemon/log.c daemon/noise.h daemon/wire.h \
+		  daemon/evp.h $(BENCH_COMMON) $(LIBPEER_A)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -Idaemon \
 	    $(filter %.c %.a,$^) \
-	    $(shell $(PKG_CONFIG) --cflags --libs libevent libsodium libcrypto libcbor) \
-	    -o $@
+	    $(shell $(PKG_CONFIG) --cflags --libs libevent libsodium libcbor) \
+	    $(shell $(PKG_CONFIG) --cflags libcrypto) -ldl -o $@
 
 $(BUILD)/bench/members_bench: bench/members_bench.c $(BENCH_COMMON) \
 		  $(LIBPEER_A) lib/peer.h lib/cbor_scan.h

@@ -18,10 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 
+#include "evp.h"
 #include "noise.h"
 
 #define HASHLEN		NOISE_HASH_LEN
@@ -34,8 +33,11 @@
  * Below this many plaintext bytes libsodium is the faster: OpenSSL's
  * fixed cost a message (parameter plumbing, a wide ChaCha20 core run for
  * the Poly1305 key and again for the data) outweighs its speed per byte.
+ * OpenSSL is loaded by the first message of AEAD_EVP_LOAD bytes: one
+ * that carries only gossip and pings never pays for it (see evp.h).
  */
 #define AEAD_EVP_MIN	128
+#define AEAD_EVP_LOAD	(16 << 10)
 
 enum token {
 	T_END = 0,
@@ -127,69 +129,19 @@ nonce_bytes(uint8_t out[NONCELEN], uint64_t n)
 		out[4 + i] = (uint8_t)(n >> (8 * i));
 }
 
-/* The cipher's OpenSSL context, keyed with c->k the first time. */
-static EVP_CIPHER_CTX *
-cipher_ctx(struct noise_cipher *c)
-{
-	if (c->ctx != NULL)
-		return c->ctx;
-	if ((c->ctx = EVP_CIPHER_CTX_new()) == NULL)
-		return NULL;
-	if (EVP_CipherInit_ex(c->ctx, EVP_chacha20_poly1305(), NULL, c->k,
-	    NULL, 1) != 1) {
-		EVP_CIPHER_CTX_free(c->ctx);
-		c->ctx = NULL;
-	}
-	return c->ctx;
-}
-
-/* Only the nonce changes from one message to the next. */
-static int
-evp_encrypt(EVP_CIPHER_CTX *ctx, const uint8_t nonce[NONCELEN],
-    const uint8_t *ad, size_t adlen, const uint8_t *pt, size_t ptlen,
-    uint8_t *out)
-{
-	int	n;
-
-	if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 1) != 1)
-		return -1;
-	if (adlen > 0 && EVP_CipherUpdate(ctx, NULL, &n, ad, (int)adlen) != 1)
-		return -1;
-	if (EVP_CipherUpdate(ctx, out, &n, pt, (int)ptlen) != 1 ||
-	    EVP_CipherFinal_ex(ctx, out + ptlen, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, NOISE_TAG_LEN,
-	    out + ptlen) != 1)
-		return -1;
-	return 0;
-}
-
 /*
- * EVP decrypts before the tag is checked, so a failure wipes what it
- * wrote.  OpenSSL compares the tag in constant time.
+ * The cipher's OpenSSL context, keyed with c->k the first time; NULL if
+ * libsodium does a message of ptlen bytes.
  */
-static int
-evp_decrypt(EVP_CIPHER_CTX *ctx, const uint8_t nonce[NONCELEN],
-    const uint8_t *ad, size_t adlen, const uint8_t *ct, size_t ctlen,
-    uint8_t *out)
+static struct evp_aead *
+cipher_evp(struct noise_cipher *c, size_t ptlen)
 {
-	uint8_t	tag[NOISE_TAG_LEN];
-	size_t	ptlen = ctlen - NOISE_TAG_LEN;
-	int	n;
-
-	memcpy(tag, ct + ptlen, sizeof(tag));
-	if (EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, 0) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, sizeof(tag),
-	    tag) != 1)
-		return -1;
-	if (adlen > 0 && EVP_CipherUpdate(ctx, NULL, &n, ad, (int)adlen) != 1)
-		return -1;
-	/* a stream cipher's final writes nothing: tag will do as out */
-	if (EVP_CipherUpdate(ctx, out, &n, ct, (int)ptlen) != 1 ||
-	    EVP_CipherFinal_ex(ctx, tag, &n) != 1) {
-		OPENSSL_cleanse(out, ptlen);
-		return -1;
-	}
-	return 0;
+	if (ptlen < AEAD_EVP_MIN ||
+	    !(evp_loaded() || (ptlen >= AEAD_EVP_LOAD && evp_load())))
+		return NULL;
+	if (c->evp == NULL)
+		c->evp = evp_aead_new(c->k);
+	return c->evp;
 }
 
 /*
@@ -203,17 +155,16 @@ cipher_encrypt(struct noise_cipher *c, const uint8_t *ad, size_t adlen,
 {
 	uint8_t			 nonce[NONCELEN];
 	unsigned long long	 clen;
-	EVP_CIPHER_CTX		*ctx;
+	struct evp_aead		*evp;
 
 	if (c->n == UINT64_MAX)
 		return -1;
 	nonce_bytes(nonce, c->n);
-	if (ptlen < AEAD_EVP_MIN)
+	if ((evp = cipher_evp(c, ptlen)) == NULL)
 		crypto_aead_chacha20poly1305_ietf_encrypt(out, &clen,
 		    ptlen ? pt : empty, ptlen, adlen ? ad : empty, adlen, NULL,
 		    nonce, c->k);
-	else if ((ctx = cipher_ctx(c)) == NULL ||
-	    evp_encrypt(ctx, nonce, ad, adlen, pt, ptlen, out) != 0)
+	else if (evp_aead_seal(evp, nonce, ad, adlen, pt, ptlen, out) != 0)
 		return -1;
 	c->n++;
 	return 0;
@@ -225,19 +176,18 @@ cipher_decrypt(struct noise_cipher *c, const uint8_t *ad, size_t adlen,
 {
 	uint8_t			 nonce[NONCELEN];
 	unsigned long long	 mlen;
-	EVP_CIPHER_CTX		*ctx;
+	struct evp_aead		*evp;
 
 	if (c->n == UINT64_MAX || ctlen < NOISE_TAG_LEN)
 		return -1;
 	nonce_bytes(nonce, c->n);
-	if (ctlen - NOISE_TAG_LEN < AEAD_EVP_MIN) {
+	if ((evp = cipher_evp(c, ctlen - NOISE_TAG_LEN)) == NULL) {
 		/* libsodium writes out only once the tag checks */
 		if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &mlen,
 		    NULL, ct, ctlen, adlen ? ad : empty, adlen, nonce,
 		    c->k) != 0)
 			return -1;
-	} else if ((ctx = cipher_ctx(c)) == NULL ||
-	    evp_decrypt(ctx, nonce, ad, adlen, ct, ctlen, out) != 0)
+	} else if (evp_aead_open(evp, nonce, ad, adlen, ct, ctlen, out) != 0)
 		return -1;
 	/* only a good message consumes a nonce */
 	c->n++;
@@ -636,7 +586,7 @@ noise_hs_split(struct noise_hs *hs, struct noise_cipher *send,
 	memcpy(send->k, hs->initiator ? o1 : o2, NOISE_KEY_LEN);
 	memcpy(recv->k, hs->initiator ? o2 : o1, NOISE_KEY_LEN);
 	send->n = recv->n = 0;
-	send->ctx = recv->ctx = NULL;
+	send->evp = recv->evp = NULL;
 	sodium_memzero(o1, sizeof(o1));
 	sodium_memzero(o2, sizeof(o2));
 
@@ -704,7 +654,6 @@ noise_cipher_clear(struct noise_cipher *c)
 {
 	if (c == NULL)
 		return;
-	/* OpenSSL wipes its copy of the key as it frees the context */
-	EVP_CIPHER_CTX_free(c->ctx);
+	evp_aead_free(c->evp);
 	sodium_memzero(c, sizeof(*c));
 }

@@ -48,18 +48,18 @@ enum noise_pattern {
 /* Opaque handshake state. */
 struct noise_hs;
 
-struct evp_cipher_ctx_st;
+struct evp_aead;
 
 /*
  * Transport cipher state.  Fields are visible so callers can embed it;
  * treat them as private and wipe with noise_cipher_clear() when done,
- * which also frees ctx.  A state is set up by noise_hs_split() or, in
+ * which also frees evp.  A state is set up by noise_hs_split() or, in
  * tests, zeroed and then given k and n.
  */
 struct noise_cipher {
 	uint8_t			 k[NOISE_KEY_LEN];
 	uint64_t		 n;
-	struct evp_cipher_ctx_st *ctx;	/* keyed with k on first use */
+	struct evp_aead		*evp;	/* OpenSSL's, keyed on first use */
 };
 
 /*

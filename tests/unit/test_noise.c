@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "evp.h"
 #include "noise.h"
 
 #define VECTORS_DEFAULT	"tests/unit/data/noise-vectors.json"
@@ -667,6 +668,17 @@ START_TEST(test_overlength)
 END_TEST
 
 /*
+ * libcrypto is on every machine that runs the tests (libssl-dev is a
+ * build dependency); the "transport" cases run before it is loaded,
+ * except where a message of 16 KiB or more loads it.
+ */
+static void
+load_openssl(void)
+{
+	ck_assert(evp_load());
+}
+
+/*
  * Sizes on both sides of the length where noise.c moves from libsodium's
  * ChaCha20-Poly1305 to OpenSSL's, up to the largest message.
  */
@@ -797,6 +809,49 @@ START_TEST(test_aead_flipped_bit)
 	ck_assert_mem_eq(out, pt, len);
 	noise_cipher_clear(&snd);
 	noise_cipher_clear(&rcv);
+}
+END_TEST
+
+/*
+ * Once loaded, OpenSSL does the long messages: a context is made for
+ * them, and none for short ones.  Before, a message under 16 KiB does
+ * not load it.
+ */
+START_TEST(test_openssl_does_long_messages)
+{
+	static uint8_t		 pt[4096], ct[4096 + NOISE_TAG_LEN];
+	struct noise_cipher	 c;
+	uint8_t			 k[NOISE_KEY_LEN];
+
+	randombytes_buf(k, sizeof(k));
+	cipher_at(&c, k, 0);
+	ck_assert_int_eq(noise_encrypt(&c, NULL, 0, pt, 64, ct, sizeof(ct)),
+	    64 + NOISE_TAG_LEN);
+	ck_assert_ptr_null(c.evp);
+	ck_assert_int_eq(noise_encrypt(&c, NULL, 0, pt, sizeof(pt), ct,
+	    sizeof(ct)), (ssize_t)sizeof(ct));
+	ck_assert_ptr_nonnull(c.evp);
+	noise_cipher_clear(&c);
+}
+END_TEST
+
+START_TEST(test_small_messages_do_not_load_openssl)
+{
+	static uint8_t		 pt[(16 << 10) - 1];
+	static uint8_t		 ct[sizeof(pt) + NOISE_TAG_LEN];
+	struct noise_cipher	 c;
+	uint8_t			 k[NOISE_KEY_LEN];
+
+	/* A test before, in this process (CK_FORK=no), may have loaded it. */
+	if (evp_loaded())
+		return;
+	randombytes_buf(k, sizeof(k));
+	cipher_at(&c, k, 0);
+	ck_assert_int_eq(noise_encrypt(&c, NULL, 0, pt, sizeof(pt), ct,
+	    sizeof(ct)), (ssize_t)sizeof(ct));
+	ck_assert(!evp_loaded());
+	ck_assert_ptr_null(c.evp);
+	noise_cipher_clear(&c);
 }
 END_TEST
 
@@ -939,6 +994,17 @@ noise_suite(void)
 	tcase_add_loop_test(tc, test_aead_flipped_bit, 0,
 	    2 * nitems(aead_sizes));
 	tcase_add_loop_test(tc, test_long_handshake_payloads, 0, nitems(pats));
+	tcase_add_test(tc, test_small_messages_do_not_load_openssl);
+	suite_add_tcase(s, tc);
+
+	/* The same with libcrypto loaded: OpenSSL does 128 bytes and up. */
+	tc = tcase_create("transport-openssl");
+	tcase_add_checked_fixture(tc, load_openssl, NULL);
+	tcase_add_loop_test(tc, test_aead_interop, 0, 2 * nitems(aead_sizes));
+	tcase_add_loop_test(tc, test_aead_flipped_bit, 0,
+	    2 * nitems(aead_sizes));
+	tcase_add_loop_test(tc, test_long_handshake_payloads, 0, nitems(pats));
+	tcase_add_test(tc, test_openssl_does_long_messages);
 	suite_add_tcase(s, tc);
 
 	return s;
