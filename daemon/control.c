@@ -594,7 +594,9 @@ ctl_linger_event_cb(struct bufferevent *bev, short what, void *arg)
 /*
  * Every reply is out: shut down our side and read until the client's
  * EOF.  Closing a Unix socket with unread input resets it, and the
- * client could lose the last reply (often the error saying why).
+ * client could lose the last reply (often the error saying why).  c is
+ * not freed here: callers up the stack (a frame being handled, with
+ * its bytes still in the input) may still hold it.
  */
 static void
 ctl_linger(struct ctl_conn *c)
@@ -611,7 +613,8 @@ ctl_linger(struct ctl_conn *c)
 	if (c->eof)
 		tv.tv_sec = 0;	/* it already said it is done */
 	evtimer_add(c->close_timer, &tv);
-	ctl_linger_read_cb(c->bev, c);
+	/* What is buffered goes from the loop, as what comes next will. */
+	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
 /*

@@ -1297,6 +1297,63 @@ START_TEST(test_waiter_that_stops_sending_leaves)
 }
 END_TEST
 
+/* A frame being written by its client, a piece at a time. */
+struct big_run {
+	struct cbor_buf	 req;
+	size_t		 off;
+};
+
+static bool
+big_written(void *arg)
+{
+	struct big_run	*r = arg;
+
+	r->off += client_write_some(cl[0], r->req.data + r->off,
+	    r->req.len - r->off);
+	return r->off == r->req.len;
+}
+
+/*
+ * A frame of more than the 1 MiB discarded while lingering, which closes
+ * the connection: its error goes out at once, and the connection lingers
+ * and closes from the loop, not under the frame's handling (under ASan,
+ * a use after free).
+ */
+START_TEST(test_large_frame_that_closes)
+{
+	struct control_params	 p;
+	struct big_run		 r;
+	struct timeval		 tick = { 0, 1000 };
+	struct event		*ev;
+	uint8_t			*pad;
+	size_t			 start;
+
+	ck_assert_ptr_nonnull(pad = calloc(1, 1536u << 10));
+	control_params_init(&p, path);
+	p.max_message = 2u << 20;
+	reopen_control(&p);
+	memset(&r, 0, sizeof(r));
+	cl[0] = client_open(path);
+	start = ctl_frame_begin(&r.req);
+	cbor_put_map(&r.req, 2);
+	cbor_put_text(&r.req, "op");
+	cbor_put_text(&r.req, "echo");
+	cbor_put_text(&r.req, "pad");
+	cbor_put_bytes(&r.req, pad, 1536u << 10);
+	free(pad);
+	ck_assert_int_eq(ctl_frame_end(&r.req, start, 4u << 20), 0);
+	ev = event_new(base, -1, EV_PERSIST, wake, NULL);
+	ck_assert_ptr_nonnull(ev);
+	evtimer_add(ev, &tick);
+	ck_assert_msg(loop_until(base, big_written, &r, 10 * WAIT_MS),
+	    "the frame was not all taken");
+	event_free(ev);
+	cbor_buf_free(&r.req);
+	expect_closed_with(cl[0], PEER_INVALID_ARGUMENT);
+	ck_assert_int_eq(first.calls, 0);
+}
+END_TEST
+
 Suite *
 module_suite(void)
 {
@@ -1330,6 +1387,7 @@ module_suite(void)
 	tcase_add_test(tc, test_input_room_bounds_all_clients);
 	tcase_add_test(tc, test_one_users_frames_do_not_hold_back_anothers);
 	tcase_add_test(tc, test_waiter_that_stops_sending_leaves);
+	tcase_add_test(tc, test_large_frame_that_closes);
 	suite_add_tcase(s, tc);
 	return s;
 }
