@@ -5,9 +5,10 @@
  * one larger than its threshold, or trim the heap under it, and fault
  * every page in anew for the next call: a third of a daemon's time at
  * 64 KiB, and half of it at 1 MiB with 64 calls in flight.  So buffers
- * stay in the heap, and the heap is not trimmed while calls flow; a
- * timer gives back what is left free once a burst is over, so that a
- * daemon does not keep its peak for ever.
+ * stay in the heap, and freeing them does not trim it; every 5 s a
+ * timer gives back what is left free (faulted in again at most once a
+ * period while calls flow), so that a daemon does not keep its peak for
+ * ever.  mallinfo2 is glibc 2.33's.
  */
 #include <stdlib.h>
 #ifdef __GLIBC__
