@@ -208,11 +208,17 @@ pending_fail_all(struct peer *p, enum peer_code code, const char *msg)
 			pending_fail(p, &p->bucket[i], &e);
 }
 
+/*
+ * Ends the requests whose deadline has passed.  They are all unlinked
+ * before the first callback runs: a callback may change the table, and
+ * a send of its that fails loses the connection and empties it, so no
+ * pointer into it survives one.
+ */
 static void
 pending_expire(struct peer *p)
 {
 	struct peer_error	 e;
-	struct pending		**pp;
+	struct pending		**pp, *due = NULL, **tail = &due;
 	int64_t			 now;
 	size_t			 i;
 
@@ -223,21 +229,27 @@ pending_expire(struct peer *p)
 	/* Nothing is due before the soonest: no need to look. */
 	if ((now = peer_now_ms()) < p->soonest)
 		return;
-	peer_seterr(&e, PEER_DEADLINE_EXCEEDED, "no reply from peerd in time");
 	/* Requests the callbacks start lower it again as they go in. */
 	p->soonest = INT64_MAX;
 	for (i = 0; i < PEER_BUCKETS; i++) {
 		pp = &p->bucket[i];
 		while (*pp != NULL) {
-			if ((*pp)->deadline <= now)
-				pending_fail(p, pp, &e);
-			else {
+			if ((*pp)->deadline <= now) {
+				*tail = *pp;
+				*pp = (*pp)->next;
+				tail = &(*tail)->next;
+				*tail = NULL;
+			} else {
 				if ((*pp)->deadline < p->soonest)
 					p->soonest = (*pp)->deadline;
 				pp = &(*pp)->next;
 			}
 		}
 	}
+	peer_seterr(&e, PEER_DEADLINE_EXCEEDED, "no reply from peerd in time");
+	/* Still counted in npending: pending_finish counts each out. */
+	while (due != NULL)
+		pending_fail(p, &due, &e);
 }
 
 /*

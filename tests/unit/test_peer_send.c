@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -553,6 +554,115 @@ START_TEST(test_bytes)
 }
 END_TEST
 
+/*
+ * A request that times out, and whose callback's blocking send loses
+ * the connection, while a newer request shares its bucket: every
+ * request still ends exactly once, and no finished one is seen again.
+ */
+#define EXPIRE_FILL	1024	/* ids: the newest shares the first's bucket */
+
+static void
+script_stall(struct fake *f)
+{
+	int	i;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	for (i = 0; i <= EXPIRE_FILL; i++)
+		FCHECK(f, fake_recv(f) && op_is(f, "status"));
+	/* Reads nothing more: the client's next send fills the socket. */
+	FCHECK(f, fake_gate(f));
+}
+
+struct expire_lost {
+	int		 ended[EXPIRE_FILL + 8];
+	uint64_t	 first;
+	uint8_t		*big;
+	size_t		 biglen;
+	int		 resent;
+};
+
+static void
+expire_count_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct expire_lost	*x = arg;
+	size_t			 i = r->id - x->first;
+
+	(void)p;
+	if (i < EXPIRE_FILL + 8)
+		x->ended[i]++;
+}
+
+/* The first request's callback: sends what the stalled socket cannot take. */
+static void
+expire_resend_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct expire_lost	*x = arg;
+	struct peer_error	 err;
+
+	expire_count_cb(p, r, arg);
+	x->resent = peer_request(p, "status", x->big, x->biglen, 1, 200,
+	    expire_count_cb, x, NULL, &err);
+}
+
+/*
+ * Runs the case: the request whose callback loses the connection is the
+ * oldest of its bucket (newest_first: a newer one precedes it in the
+ * chain) or the newest (the older one, not due, precedes it).
+ */
+static void
+expire_lost_case(bool newest_first)
+{
+	struct fake		 f;
+	struct expire_lost	 x;
+	struct peer		*p;
+	struct peer_error	 err;
+	uint64_t		 id;
+	size_t			 i;
+	int			 due = 100, later = 20000;
+
+	memset(&x, 0, sizeof(x));
+	/* One entry, "x": 4 MiB of bytes. */
+	x.big = bytes_item(4u << 20, 7, &x.biglen);
+	ck_assert_ptr_nonnull(x.big = realloc(x.big, x.biglen + 2));
+	memmove(x.big + 2, x.big, x.biglen);
+	x.big[0] = 0x61;
+	x.big[1] = 'x';
+	x.biglen += 2;
+	fake_start(&f, "expirelost", script_stall);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+	/* Blocking (the default): the first of a bucket, then fillers. */
+	ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0,
+	    newest_first ? due : later, newest_first ? expire_resend_cb :
+	    expire_count_cb, &x, &x.first, &err), 0);
+	for (i = 1; i < EXPIRE_FILL; i++)
+		ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0, due,
+		    expire_count_cb, &x, NULL, &err), 0);
+	/* The newest, in the first's bucket. */
+	ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0,
+	    newest_first ? later : due, newest_first ? expire_count_cb :
+	    expire_resend_cb, &x, &id, &err), 0);
+	ck_assert_uint_eq(id, x.first + EXPIRE_FILL);
+	usleep(150 * 1000);
+	(void)pump(p, step_lost, NULL, 3000, &err);
+	ck_assert_int_eq(peer_fd(p), -1);
+	for (i = 0; i <= EXPIRE_FILL; i++)
+		ck_assert_msg(x.ended[i] == 1, "request %zu ended %d times", i,
+		    x.ended[i]);
+	/* Closing frees each spare record once (ASan sees a double free). */
+	fake_go(&f);
+	fake_finish(&f);
+	peer_close(p);
+	free(x.big);
+}
+
+START_TEST(test_expire_lost)
+{
+	expire_lost_case(true);
+	expire_lost_case(false);
+}
+END_TEST
+
 Suite *
 peer_send_suite(void)
 {
@@ -565,6 +675,7 @@ peer_send_suite(void)
 	tcase_add_test(tc, test_handler_answers);
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_bytes);
+	tcase_add_test(tc, test_expire_lost);
 	suite_add_tcase(s, tc);
 	return s;
 }
