@@ -663,6 +663,120 @@ START_TEST(test_expire_lost)
 }
 END_TEST
 
+/*
+ * A program that fills the queue again each time it drains, from its
+ * writable function, still gets its replies meanwhile: the frames held
+ * while the queue was full are handled before it hears of room.
+ */
+#define REFILL_MAX	2000	/* requests, if replies never came */
+#define REFILL_ARGS	1024
+
+static void
+script_refill(struct fake *f)
+{
+	struct cbor_buf	b = { 0 };
+	bool		ok;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	for (;;) {
+		FCHECK(f, fake_recv(f));
+		if (op_is(f, "stop"))
+			break;
+		FCHECK(f, op_is(f, "status"));
+		put_result(&b, f->m.id, B(0xf6), 1);
+		ok = fake_send(f, &b);
+		FCHECK(f, ok);
+	}
+	cbor_buf_free(&b);
+	FCHECK(f, fake_gate(f));
+}
+
+struct refill {
+	uint8_t	*body;
+	size_t	 bodylen;
+	int	 sent, replies, failed;
+	int	 sent_at_first;		/* sent when the first reply came */
+	bool	 stopped;
+};
+
+static void
+refill_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct refill	*rf = arg;
+
+	(void)p;
+	if (r->error != NULL)
+		rf->failed++;
+	if (rf->replies++ == 0)
+		rf->sent_at_first = rf->sent;
+}
+
+/* Sends until the queue is full, as long as no reply has come. */
+static void
+refill_fill(struct peer *p, void *arg)
+{
+	struct refill		*rf = arg;
+	struct peer_error	 err;
+
+	while (rf->replies == 0 && rf->sent < REFILL_MAX &&
+	    peer_request(p, "status", rf->body, rf->bodylen, 1, 10000,
+	    refill_cb, rf, NULL, &err) == 0)
+		rf->sent++;
+}
+
+static bool
+step_refilled(struct peer *p, void *arg)
+{
+	struct refill		*rf = arg;
+	struct peer_error	 err;
+
+	if (!rf->stopped && (rf->replies > 0 || rf->sent == REFILL_MAX) &&
+	    !peer_queue_full(p)) {
+		ck_assert_int_eq(peer_request(p, "stop", NULL, 0, 0, 10000,
+		    refill_cb, rf, NULL, &err), 0);
+		rf->stopped = true;
+	}
+	/* "stop" written, too: closing drops what the queue holds. */
+	return rf->stopped && rf->replies == rf->sent && !peer_wants_write(p);
+}
+
+START_TEST(test_refill_replies)
+{
+	struct fake		 f;
+	struct refill		 rf;
+	struct peer		*p;
+	struct peer_error	 err;
+	uint8_t			*item;
+	size_t			 len;
+
+	memset(&rf, 0, sizeof(rf));
+	item = bytes_item(REFILL_ARGS, 3, &len);
+	ck_assert_ptr_nonnull(rf.body = malloc(len + 2));
+	rf.body[0] = 0x61;
+	rf.body[1] = 'x';
+	memcpy(rf.body + 2, item, len);
+	rf.bodylen = len + 2;
+	free(item);
+	fake_start(&f, "refill", script_refill);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+	small_sndbuf(peer_fd(p));
+	peer_set_nonblocking(p, true);
+	peer_set_queue_limit(p, 4 * REFILL_ARGS);
+	peer_on_writable(p, refill_fill, &rf);
+	refill_fill(p, &rf);
+	ck_assert(peer_queue_full(p));
+	ck_assert_int_eq(pump(p, step_refilled, &rf, 10000, &err), 1);
+	ck_assert_int_eq(rf.failed, 0);
+	/* Replies came while the program still had more to send. */
+	ck_assert_int_lt(rf.sent_at_first, REFILL_MAX);
+	fake_go(&f);
+	fake_finish(&f);
+	peer_close(p);
+	free(rf.body);
+}
+END_TEST
+
 Suite *
 peer_send_suite(void)
 {
@@ -676,6 +790,7 @@ peer_send_suite(void)
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_bytes);
 	tcase_add_test(tc, test_expire_lost);
+	tcase_add_test(tc, test_refill_replies);
 	suite_add_tcase(s, tc);
 	return s;
 }
