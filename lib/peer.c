@@ -208,11 +208,17 @@ pending_fail_all(struct peer *p, enum peer_code code, const char *msg)
 			pending_fail(p, &p->bucket[i], &e);
 }
 
+/*
+ * Ends the requests whose deadline has passed.  They are all unlinked
+ * before the first callback runs: a callback may change the table, and
+ * a send of its that fails loses the connection and empties it, so no
+ * pointer into it survives one.
+ */
 static void
 pending_expire(struct peer *p)
 {
 	struct peer_error	 e;
-	struct pending		**pp;
+	struct pending		**pp, *due = NULL, **tail = &due;
 	int64_t			 now;
 	size_t			 i;
 
@@ -223,21 +229,27 @@ pending_expire(struct peer *p)
 	/* Nothing is due before the soonest: no need to look. */
 	if ((now = peer_now_ms()) < p->soonest)
 		return;
-	peer_seterr(&e, PEER_DEADLINE_EXCEEDED, "no reply from peerd in time");
 	/* Requests the callbacks start lower it again as they go in. */
 	p->soonest = INT64_MAX;
 	for (i = 0; i < PEER_BUCKETS; i++) {
 		pp = &p->bucket[i];
 		while (*pp != NULL) {
-			if ((*pp)->deadline <= now)
-				pending_fail(p, pp, &e);
-			else {
+			if ((*pp)->deadline <= now) {
+				*tail = *pp;
+				*pp = (*pp)->next;
+				tail = &(*tail)->next;
+				*tail = NULL;
+			} else {
 				if ((*pp)->deadline < p->soonest)
 					p->soonest = (*pp)->deadline;
 				pp = &(*pp)->next;
 			}
 		}
 	}
+	peer_seterr(&e, PEER_DEADLINE_EXCEEDED, "no reply from peerd in time");
+	/* Still counted in npending: pending_finish counts each out. */
+	while (due != NULL)
+		pending_fail(p, &due, &e);
 }
 
 /*
@@ -302,10 +314,16 @@ queue_empty(struct peer *p)
 		cbor_buf_free(&p->out);
 }
 
-/* Runs the program's writable function, like any callback. */
+/*
+ * Runs the program's writable function, like any callback, if the queue
+ * drained since the last time and is not full again.
+ */
 static void
 writable_notify(struct peer *p)
 {
+	if (!p->writable_due || p->full)
+		return;
+	p->writable_due = false;
 	if (p->on_writable == NULL)
 		return;
 	p->depth++;
@@ -316,21 +334,20 @@ writable_notify(struct peer *p)
 void
 peer_lost(struct peer *p, const char *why)
 {
-	bool	was_full = p->full;
-
 	if (p->fd != -1) {
 		close(p->fd);
 		p->fd = -1;
 	}
 	/* What waited to be written was for this connection only. */
 	queue_empty(p);
+	if (p->full)
+		p->writable_due = true;
 	p->full = false;
 	/* The next connection may number its calls anew. */
 	p->noneway = 0;
 	p->retry_at = peer_now_ms() + p->backoff;
 	pending_fail_all(p, PEER_UNAVAILABLE, why);
-	if (was_full)
-		writable_notify(p);
+	writable_notify(p);
 }
 
 /* Makes room for need more bytes in buf; -1 with err set if it cannot. */
@@ -591,8 +608,10 @@ queue_write(struct peer *p, struct peer_error *err)
 }
 
 /*
- * Writes what the socket takes, and tells the program once a full
- * queue has drained far enough.
+ * Writes what the socket takes.  Once a full queue has drained far
+ * enough the program is due to hear of it, but only after the frames
+ * held meanwhile are handled: told at once, a program that fills the
+ * queue again from its writable function would hold them for ever.
  */
 static int
 queue_drain(struct peer *p, struct peer_error *err)
@@ -601,7 +620,7 @@ queue_drain(struct peer *p, struct peer_error *err)
 		return -1;
 	if (p->full && peer_queued(p) <= p->outmax / 4) {
 		p->full = false;
-		writable_notify(p);
+		p->writable_due = true;
 	}
 	return 0;
 }
@@ -636,9 +655,18 @@ peer_dispatch(struct peer *p, struct peer_error *err)
 		r = peer_read(p, &e);
 		if (peer_process(p, r == -1 ? NULL : &e) == -1 || r == -1)
 			goto lost;
+		writable_notify(p);
 		if (p->fd != -1 && queue_drain(p, &e) == -1)
 			goto lost;
 	} while (r == 1 && p->fd != -1 && ++reads < PEER_READS_MAX);
+	/* Drained at the last write: what it held goes first, and out. */
+	if (p->fd != -1 && p->writable_due) {
+		if (peer_process(p, &e) == -1)
+			goto lost;
+		if (p->fd != -1 && queue_drain(p, &e) == -1)
+			goto lost;
+	}
+	writable_notify(p);
 	pending_expire(p);
 	return 0;
 lost:

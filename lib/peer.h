@@ -441,7 +441,9 @@ bool		 peer_queue_full(const struct peer *);
  * fn runs once each time the output queue, having been full, has
  * drained to a quarter of its limit, or has been dropped with a lost
  * connection: the program may send again.  NULL turns it off.  It runs
- * from peer_dispatch like a callback: it may send, not block.
+ * from peer_dispatch like a callback: it may send, not block; and
+ * after the frames held while the queue was full are handled (if their
+ * callbacks filled it again, once that has drained).
  */
 typedef void	 peer_writable_fn(struct peer *, void *arg);
 void		 peer_on_writable(struct peer *, peer_writable_fn *fn,

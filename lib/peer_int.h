@@ -70,6 +70,7 @@ struct peer {
 	size_t		 outmax;	/* the limit, bytes */
 	bool		 nonblocking;
 	bool		 full;		/* sends refused until it drains */
+	bool		 writable_due;	/* drained: on_writable to run */
 	peer_writable_fn *on_writable;
 	void		*on_writable_arg;
 	struct pending	*spare;		/* records to reuse */

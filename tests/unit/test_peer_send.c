@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -553,6 +554,229 @@ START_TEST(test_bytes)
 }
 END_TEST
 
+/*
+ * A request that times out, and whose callback's blocking send loses
+ * the connection, while a newer request shares its bucket: every
+ * request still ends exactly once, and no finished one is seen again.
+ */
+#define EXPIRE_FILL	1024	/* ids: the newest shares the first's bucket */
+
+static void
+script_stall(struct fake *f)
+{
+	int	i;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	for (i = 0; i <= EXPIRE_FILL; i++)
+		FCHECK(f, fake_recv(f) && op_is(f, "status"));
+	/* Reads nothing more: the client's next send fills the socket. */
+	FCHECK(f, fake_gate(f));
+}
+
+struct expire_lost {
+	int		 ended[EXPIRE_FILL + 8];
+	uint64_t	 first;
+	uint8_t		*big;
+	size_t		 biglen;
+	int		 resent;
+};
+
+static void
+expire_count_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct expire_lost	*x = arg;
+	size_t			 i = r->id - x->first;
+
+	(void)p;
+	if (i < EXPIRE_FILL + 8)
+		x->ended[i]++;
+}
+
+/* The first request's callback: sends what the stalled socket cannot take. */
+static void
+expire_resend_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct expire_lost	*x = arg;
+	struct peer_error	 err;
+
+	expire_count_cb(p, r, arg);
+	x->resent = peer_request(p, "status", x->big, x->biglen, 1, 200,
+	    expire_count_cb, x, NULL, &err);
+}
+
+/*
+ * Runs the case: the request whose callback loses the connection is the
+ * oldest of its bucket (newest_first: a newer one precedes it in the
+ * chain) or the newest (the older one, not due, precedes it).
+ */
+static void
+expire_lost_case(bool newest_first)
+{
+	struct fake		 f;
+	struct expire_lost	 x;
+	struct peer		*p;
+	struct peer_error	 err;
+	uint64_t		 id;
+	size_t			 i;
+	int			 due = 100, later = 20000;
+
+	memset(&x, 0, sizeof(x));
+	/* One entry, "x": 4 MiB of bytes. */
+	x.big = bytes_item(4u << 20, 7, &x.biglen);
+	ck_assert_ptr_nonnull(x.big = realloc(x.big, x.biglen + 2));
+	memmove(x.big + 2, x.big, x.biglen);
+	x.big[0] = 0x61;
+	x.big[1] = 'x';
+	x.biglen += 2;
+	fake_start(&f, "expirelost", script_stall);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+	/* Blocking (the default): the first of a bucket, then fillers. */
+	ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0,
+	    newest_first ? due : later, newest_first ? expire_resend_cb :
+	    expire_count_cb, &x, &x.first, &err), 0);
+	for (i = 1; i < EXPIRE_FILL; i++)
+		ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0, due,
+		    expire_count_cb, &x, NULL, &err), 0);
+	/* The newest, in the first's bucket. */
+	ck_assert_int_eq(peer_request(p, "status", NULL, 0, 0,
+	    newest_first ? later : due, newest_first ? expire_count_cb :
+	    expire_resend_cb, &x, &id, &err), 0);
+	ck_assert_uint_eq(id, x.first + EXPIRE_FILL);
+	usleep(150 * 1000);
+	(void)pump(p, step_lost, NULL, 3000, &err);
+	ck_assert_int_eq(peer_fd(p), -1);
+	for (i = 0; i <= EXPIRE_FILL; i++)
+		ck_assert_msg(x.ended[i] == 1, "request %zu ended %d times", i,
+		    x.ended[i]);
+	/* Closing frees each spare record once (ASan sees a double free). */
+	fake_go(&f);
+	fake_finish(&f);
+	peer_close(p);
+	free(x.big);
+}
+
+START_TEST(test_expire_lost)
+{
+	expire_lost_case(true);
+	expire_lost_case(false);
+}
+END_TEST
+
+/*
+ * A program that fills the queue again each time it drains, from its
+ * writable function, still gets its replies meanwhile: the frames held
+ * while the queue was full are handled before it hears of room.
+ */
+#define REFILL_MAX	2000	/* requests, if replies never came */
+#define REFILL_ARGS	1024
+
+static void
+script_refill(struct fake *f)
+{
+	struct cbor_buf	b = { 0 };
+	bool		ok;
+
+	FCHECK(f, fake_accept(f));
+	FCHECK(f, fake_hello(f));
+	for (;;) {
+		FCHECK(f, fake_recv(f));
+		if (op_is(f, "stop"))
+			break;
+		FCHECK(f, op_is(f, "status"));
+		put_result(&b, f->m.id, B(0xf6), 1);
+		ok = fake_send(f, &b);
+		FCHECK(f, ok);
+	}
+	cbor_buf_free(&b);
+	FCHECK(f, fake_gate(f));
+}
+
+struct refill {
+	uint8_t	*body;
+	size_t	 bodylen;
+	int	 sent, replies, failed;
+	int	 sent_at_first;		/* sent when the first reply came */
+	bool	 stopped;
+};
+
+static void
+refill_cb(struct peer *p, const struct peer_reply *r, void *arg)
+{
+	struct refill	*rf = arg;
+
+	(void)p;
+	if (r->error != NULL)
+		rf->failed++;
+	if (rf->replies++ == 0)
+		rf->sent_at_first = rf->sent;
+}
+
+/* Sends until the queue is full, as long as no reply has come. */
+static void
+refill_fill(struct peer *p, void *arg)
+{
+	struct refill		*rf = arg;
+	struct peer_error	 err;
+
+	while (rf->replies == 0 && rf->sent < REFILL_MAX &&
+	    peer_request(p, "status", rf->body, rf->bodylen, 1, 10000,
+	    refill_cb, rf, NULL, &err) == 0)
+		rf->sent++;
+}
+
+static bool
+step_refilled(struct peer *p, void *arg)
+{
+	struct refill		*rf = arg;
+	struct peer_error	 err;
+
+	if (!rf->stopped && (rf->replies > 0 || rf->sent == REFILL_MAX) &&
+	    !peer_queue_full(p)) {
+		ck_assert_int_eq(peer_request(p, "stop", NULL, 0, 0, 10000,
+		    refill_cb, rf, NULL, &err), 0);
+		rf->stopped = true;
+	}
+	/* "stop" written, too: closing drops what the queue holds. */
+	return rf->stopped && rf->replies == rf->sent && !peer_wants_write(p);
+}
+
+START_TEST(test_refill_replies)
+{
+	struct fake		 f;
+	struct refill		 rf;
+	struct peer		*p;
+	struct peer_error	 err;
+	uint8_t			*item;
+	size_t			 len;
+
+	memset(&rf, 0, sizeof(rf));
+	item = bytes_item(REFILL_ARGS, 3, &len);
+	ck_assert_ptr_nonnull(rf.body = malloc(len + 2));
+	rf.body[0] = 0x61;
+	rf.body[1] = 'x';
+	memcpy(rf.body + 2, item, len);
+	rf.bodylen = len + 2;
+	free(item);
+	fake_start(&f, "refill", script_refill);
+	ck_assert_ptr_nonnull(p = peer_open(f.path, &err));
+	small_sndbuf(peer_fd(p));
+	peer_set_nonblocking(p, true);
+	peer_set_queue_limit(p, 4 * REFILL_ARGS);
+	peer_on_writable(p, refill_fill, &rf);
+	refill_fill(p, &rf);
+	ck_assert(peer_queue_full(p));
+	ck_assert_int_eq(pump(p, step_refilled, &rf, 10000, &err), 1);
+	ck_assert_int_eq(rf.failed, 0);
+	/* Replies came while the program still had more to send. */
+	ck_assert_int_lt(rf.sent_at_first, REFILL_MAX);
+	fake_go(&f);
+	fake_finish(&f);
+	peer_close(p);
+	free(rf.body);
+}
+END_TEST
+
 Suite *
 peer_send_suite(void)
 {
@@ -565,6 +789,8 @@ peer_send_suite(void)
 	tcase_add_test(tc, test_handler_answers);
 	tcase_add_test(tc, test_timeouts);
 	tcase_add_test(tc, test_bytes);
+	tcase_add_test(tc, test_expire_lost);
+	tcase_add_test(tc, test_refill_replies);
 	suite_add_tcase(s, tc);
 	return s;
 }
