@@ -1106,8 +1106,11 @@ peer_close(struct peer *p)
 		fprintf(stderr, "libpeer: peer_close called from a callback\n");
 		abort();
 	}
-	if (p->fd != -1)
+	if (p->fd != -1) {
+		/* Answers and publishes queued last are not lost lightly. */
+		(void)queue_write(p, NULL);
 		close(p->fd);
+	}
 	p->fd = -1;
 	pending_fail_all(p, PEER_CANCELLED, "connection closed by the client");
 	peer_serve_free(p);
