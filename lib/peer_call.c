@@ -208,9 +208,8 @@ peer_cancel(struct peer *p, uint64_t id, struct peer_error *err)
 		    (unsigned long long)id);
 		return -1;
 	}
-	/* Even into a full queue: a cancel is small and relieves it. */
 	if ((pd = peer_request_begin(p, "cancel", 1, 0, cancel_reply_cb, NULL,
-	    true, &start, err)) == NULL)
+	    false, &start, err)) == NULL)
 		return -1;
 	cbor_put_text(&p->out, "call");
 	cbor_put_uint(&p->out, id);
