@@ -36,6 +36,7 @@
 #define LINK_PROLOGUE		"peerd/1"
 #define LINK_RECORDS_PER_WAKE	64	/* then yield to other links */
 #define LINK_MSGS_PER_WAKE	1024	/* or after the record passing this */
+#define LINK_SEAL_PART		(4 * WIRE_CHUNK_MAX) /* written as sealed */
 #define LINK_READ_HIGH		(256u << 10)	/* input buffered at most */
 #define LINK_READ_MAX		(256u << 10)	/* bytes one read may take */
 #define LINK_READ_MIN		(16u << 10)	/* and at least asks for */
@@ -1116,7 +1117,7 @@ int
 link_send(struct link *l, const uint8_t *msg, size_t len)
 {
 	struct evbuffer	*out;
-	size_t		 before;
+	size_t		 before, part;
 
 	if (l->state != LINK_UP)
 		return -1;
@@ -1144,19 +1145,32 @@ link_send(struct link *l, const uint8_t *msg, size_t len)
 		l->msgs_out++;
 		return link_over_limit(l) ? -1 : 0;
 	}
-	/* Larger ones follow the batch, and go out at the end of the turn. */
+	/*
+	 * Larger ones follow the batch.  A long one is written a part at a
+	 * time as it is sealed, so that the peer opens the first records
+	 * while we seal the next; the last part goes out at the end of the
+	 * turn, with whatever follows it.
+	 */
 	if (link_seal_batch(l) == -1 || (out = link_pending(l)) == NULL) {
 		link_stop(l, LINK_END_FAILED, "cannot encrypt");
 		return -1;
 	}
-	before = evbuffer_get_length(out);
-	if (wire_seal(&l->tx, msg, len, out) == -1) {
-		link_stop(l, LINK_END_FAILED, "cannot encrypt");
-		return -1;
-	}
-	if (before == 0)
-		event_active(l->flush, EV_WRITE, 1);
-	l->bytes_out += evbuffer_get_length(out) - before;
+	do {
+		part = len > LINK_SEAL_PART ? LINK_SEAL_PART : len;
+		before = evbuffer_get_length(out);
+		if (wire_seal_part(&l->tx, msg, part, len > part, out) == -1) {
+			link_stop(l, LINK_END_FAILED, "cannot encrypt");
+			return -1;
+		}
+		l->bytes_out += evbuffer_get_length(out) - before;
+		if (len > part && link_flush(l) == -1) {
+			link_stop(l, LINK_END_FAILED, "cannot encrypt");
+			return -1;
+		}
+		msg += part;
+		len -= part;
+	} while (len > 0);
+	event_active(l->flush, EV_WRITE, 1);
 	l->msgs_out++;
 	return link_over_limit(l) ? -1 : 0;
 }

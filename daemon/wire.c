@@ -41,12 +41,22 @@ int
 wire_seal(struct noise_cipher *c, const uint8_t *msg, size_t len,
     struct evbuffer *out)
 {
+	return wire_seal_part(c, msg, len, false, out);
+}
+
+int
+wire_seal_part(struct noise_cipher *c, const uint8_t *msg, size_t len,
+    bool more, struct evbuffer *out)
+{
 	size_t	chunk;
 
+	/* Only full chunks may be followed by more. */
+	if (more && (len == 0 || len % WIRE_CHUNK_MAX != 0))
+		return -1;
 	do {
 		chunk = len > WIRE_CHUNK_MAX ? WIRE_CHUNK_MAX : len;
-		if (seal_record(c, len > chunk ? WIRE_MORE : 0, msg, chunk,
-		    out) == -1)
+		if (seal_record(c, len > chunk || more ? WIRE_MORE : 0, msg,
+		    chunk, out) == -1)
 			return -1;
 		msg += chunk;
 		len -= chunk;

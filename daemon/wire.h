@@ -12,6 +12,7 @@
 #define PEERD_WIRE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "noise.h"
@@ -33,6 +34,13 @@ struct evbuffer;
  */
 int	wire_seal(struct noise_cipher *, const uint8_t *msg, size_t len,
 	    struct evbuffer *out);
+/*
+ * As wire_seal, for a part of a message whose rest follows in later
+ * parts if more is set; such a part is whole chunks (a multiple of
+ * WIRE_CHUNK_MAX bytes, else -1).
+ */
+int	wire_seal_part(struct noise_cipher *, const uint8_t *msg, size_t len,
+	    bool more, struct evbuffer *out);
 
 /*
  * Appends msg (at most max bytes, max at most WIRE_BATCH_WIDE_MAX) to

@@ -134,6 +134,45 @@ feed(struct wire_reasm *r, const uint8_t *pt, size_t len, size_t max,
 	return wire_reasm_add(r, pt, len, max, &msg, &mlen, why);
 }
 
+/*
+ * A message sealed in parts, all but the last whole chunks, is the
+ * same records as sealed at once; a part that is not whole chunks
+ * cannot be followed by more.
+ */
+START_TEST(test_seal_in_parts)
+{
+	struct evbuffer		*whole = evbuffer_new(), *parts = evbuffer_new();
+	struct noise_cipher	 a, b;
+	size_t			 len = 3 * WIRE_CHUNK_MAX + 100;
+	uint8_t			*msg;
+
+	ck_assert_ptr_nonnull(msg = malloc(len));
+	randombytes_buf(msg, len);
+	memset(&a, 0, sizeof(a));
+	memcpy(a.k, tx.k, sizeof(a.k));
+	b = a;
+	ck_assert_int_eq(wire_seal(&a, msg, len, whole), 0);
+	ck_assert_int_eq(wire_seal_part(&b, msg, 2 * WIRE_CHUNK_MAX, true,
+	    parts), 0);
+	ck_assert_int_eq(wire_seal_part(&b, msg + 2 * WIRE_CHUNK_MAX,
+	    len - 2 * WIRE_CHUNK_MAX, false, parts), 0);
+	ck_assert_uint_eq(evbuffer_get_length(parts),
+	    evbuffer_get_length(whole));
+	ck_assert_mem_eq(evbuffer_pullup(parts, -1), evbuffer_pullup(whole,
+	    -1), evbuffer_get_length(whole));
+	ck_assert(a.n == b.n);
+
+	ck_assert_int_eq(wire_seal_part(&b, msg, WIRE_CHUNK_MAX + 1, true,
+	    parts), -1);
+	ck_assert_int_eq(wire_seal_part(&b, msg, 0, true, parts), -1);
+	noise_cipher_clear(&a);
+	noise_cipher_clear(&b);
+	free(msg);
+	evbuffer_free(whole);
+	evbuffer_free(parts);
+}
+END_TEST
+
 START_TEST(test_malformed_records)
 {
 	static uint8_t		 full[1 + WIRE_CHUNK_MAX];
@@ -492,6 +531,7 @@ wire_suite(void)
 	tcase_add_loop_test(tc, test_round_trip_sizes, 0,
 	    sizeof(sizes) / sizeof(sizes[0]));
 	tcase_add_test(tc, test_many_messages_in_a_row);
+	tcase_add_test(tc, test_seal_in_parts);
 	tcase_add_test(tc, test_malformed_records);
 	tcase_add_test(tc, test_single_record_is_not_copied);
 	tcase_add_test(tc, test_exhausted_cipher);
