@@ -199,18 +199,6 @@ ctl_flush_later(struct ctl_conn *c)
 	event_active(c->ctl->flush, EV_WRITE, 1);
 }
 
-/* Queues len bytes for c, written at the end of this turn. */
-static int
-ctl_put(struct ctl_conn *c, const uint8_t *data, size_t len)
-{
-	if (c->pending == NULL && (c->pending = evbuffer_new()) == NULL)
-		return -1;
-	if (evbuffer_add(c->pending, data, len) == -1)
-		return -1;
-	ctl_flush_later(c);
-	return 0;
-}
-
 static void
 ctl_free_data(const void *data, size_t len, void *arg)
 {
@@ -218,14 +206,20 @@ ctl_free_data(const void *data, size_t len, void *arg)
 	free(arg);
 }
 
-/* Queues data (malloc'ed, len bytes), which is freed once written. */
+/*
+ * Queues len bytes for c, written at the end of this turn.  owned: data
+ * was malloc'ed and is handed over, not copied, and freed once written.
+ */
 static int
-ctl_put_owned(struct ctl_conn *c, uint8_t *data, size_t len)
+ctl_put(struct ctl_conn *c, uint8_t *data, size_t len, bool owned)
 {
+	int	rc;
+
 	if (c->pending == NULL && (c->pending = evbuffer_new()) == NULL)
 		return -1;
-	if (evbuffer_add_reference(c->pending, data, len, ctl_free_data,
-	    data) == -1)
+	rc = owned ? evbuffer_add_reference(c->pending, data, len,
+	    ctl_free_data, data) : evbuffer_add(c->pending, data, len);
+	if (rc == -1)
 		return -1;
 	ctl_flush_later(c);
 	return 0;
@@ -236,6 +230,7 @@ static void
 ctl_send(struct ctl_conn *c, size_t start)
 {
 	struct control	*ctl = c->ctl;
+	bool		 owned;
 
 	if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == -1) {
 		/* The request cannot be answered: end the whole connection. */
@@ -247,21 +242,20 @@ ctl_send(struct ctl_conn *c, size_t start)
 		    "reply too large or out of memory");
 		if (ctl_frame_end(&ctl->out, start, ctl->max_frame) == 0)
 			(void)ctl_put(c, ctl->out.data + start,
-			    ctl->out.len - start);
+			    ctl->out.len - start, false);
 		cbor_buf_reset(&ctl->out);
 		ctl_close_after_reply(c);
 		return;
 	}
-	if (start == 0 && ctl->out.len >= CTL_HAND_OVER) {
-		/* A large reply is handed over, not copied again. */
-		if (ctl_put_owned(c, ctl->out.data, ctl->out.len) == 0) {
-			ctl->out.data = NULL;
-			ctl->out.cap = 0;
-		} else
-			log_warnx("control %s: cannot queue reply", c->name);
-	} else if (ctl_put(c, ctl->out.data + start, ctl->out.len - start) ==
+	/* A large reply is handed over, not copied again. */
+	owned = start == 0 && ctl->out.len >= CTL_HAND_OVER;
+	if (ctl_put(c, ctl->out.data + start, ctl->out.len - start, owned) ==
 	    -1)
 		log_warnx("control %s: cannot queue reply", c->name);
+	else if (owned) {
+		ctl->out.data = NULL;
+		ctl->out.cap = 0;
+	}
 	cbor_buf_reset(&ctl->out);
 }
 
