@@ -7,6 +7,7 @@
  */
 #include <sys/socket.h>
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -619,7 +620,7 @@ expire_lost_case(bool newest_first)
 	struct peer_error	 err;
 	uint64_t		 id;
 	size_t			 i;
-	int			 due = 100, later = 20000;
+	int			 due = 100, later = 20000, t;
 
 	memset(&x, 0, sizeof(x));
 	/* One entry, "x": 4 MiB of bytes. */
@@ -643,7 +644,10 @@ expire_lost_case(bool newest_first)
 	    newest_first ? later : due, newest_first ? expire_count_cb :
 	    expire_resend_cb, &x, &id, &err), 0);
 	ck_assert_uint_eq(id, x.first + EXPIRE_FILL);
-	usleep(150 * 1000);
+	/* Until every due request is past its deadline, dispatching none. */
+	for (i = 0; i < 50 && (t = peer_timeout(p)) != 0; i++)
+		(void)poll(NULL, 0, t > 0 && t < 100 ? t : 100);
+	ck_assert_int_eq(peer_timeout(p), 0);
 	(void)pump(p, step_lost, NULL, 3000, &err);
 	ck_assert_int_eq(peer_fd(p), -1);
 	for (i = 0; i <= EXPIRE_FILL; i++)
