@@ -31,6 +31,7 @@ enum peer_code {
 	PEER_ALREADY_EXISTS = 6,
 	PEER_PERMISSION_DENIED = 7,
 	PEER_RESOURCE_EXHAUSTED = 8,
+	PEER_FAILED_PRECONDITION = 9,	/* not in the state asked for */
 	PEER_UNIMPLEMENTED = 12,
 	PEER_INTERNAL = 13,
 	PEER_UNAVAILABLE = 14,		/* daemon or provider unreachable */

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * kvpost.h: sending one "kv" message to a node, by route.
+ */
+#ifndef PEERD_KVPOST_H
+#define PEERD_KVPOST_H
+
+#include <stdint.h>
+
+#include "kvmsg.h"
+#include "route.h"
+
+struct kvpost;
+
+/* NULL: ENOMEM.  self is our node ID. */
+struct kvpost	*kvpost_new(struct route *, const uint8_t *self);
+void		 kvpost_free(struct kvpost *);
+/*
+ * Encodes m as the body of a "kv" message with request number cid (0:
+ * no answer wanted) and sends it to dest (which may be self: then it
+ * is delivered now, before this returns).
+ */
+enum route_result kvpost_send(struct kvpost *, const uint8_t *dest,
+		    uint64_t cid, const struct kvmsg *m);
+
+#endif
