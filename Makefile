@@ -24,7 +24,7 @@ CFLAGS		?= -O2 -g
 SAN		?=
 PKG_CONFIG	?= pkg-config
 
-DEPS		= libevent libcbor libsodium
+DEPS		= libevent libcbor libsodium lmdb
 
 WARN		= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes
 BASE_CFLAGS	= -std=c11 -D_GNU_SOURCE -fPIC -MMD -MP -Ilib $(WARN) $(CFLAGS) $(SAN)
