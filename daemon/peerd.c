@@ -209,7 +209,8 @@ on_member(void *arg, const struct member *m, const uint8_t *via,
 	overlay_member(d->overlay, m);
 	calls_member(d->calls, m);
 	serve_member(d->serve, m);
-	kv_member(d->kv, m);
+	if (d->kv != NULL)	/* gone before the mesh, at shutdown */
+		kv_member(d->kv, m);
 }
 
 static void
@@ -223,7 +224,8 @@ on_forgotten(void *arg, const uint8_t *id)
 	calls_forget(d->calls, id);
 	serve_forget(d->serve, id);
 	events_forget(d->events, id);
-	kv_forget(d->kv, id);
+	if (d->kv != NULL)
+		kv_forget(d->kv, id);
 }
 
 static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
@@ -836,6 +838,18 @@ main(int argc, char *argv[])
 	listeners_free(d.listeners);
 	d.listeners = NULL;
 	/*
+	 * The store's writes that other nodes wait for are answered while
+	 * the links are up.  Each part goes before what it uses; a member
+	 * change that closing the mesh brings finds no store.
+	 */
+	kv_free(d.kv);
+	d.kv = NULL;
+	kvsync_free(d.kvsync);
+	kvwatch_free(d.kvwatch);
+	kvpost_free(d.kvpost);
+	kvring_free(d.kvring);
+	kvstore_close(d.kvstore);
+	/*
 	 * Closing the links ends the dials under way, whose callbacks reach
 	 * the modules above: they go after it.  No beacon is read
 	 * meanwhile, as the loop does not run.
@@ -847,13 +861,6 @@ main(int argc, char *argv[])
 	calls_free(d.calls);
 	serve_free(d.serve);
 	events_free(d.events);
-	/* Each part of the store before what it uses; the store flushes. */
-	kv_free(d.kv);
-	kvsync_free(d.kvsync);
-	kvwatch_free(d.kvwatch);
-	kvpost_free(d.kvpost);
-	kvring_free(d.kvring);
-	kvstore_close(d.kvstore);
 	route_free(d.route);
 	registry_free(d.registry);
 	tags_free(d.tags);
