@@ -527,15 +527,30 @@ START_TEST(test_put_read_everywhere)
 	struct peer_error	 err;
 	json_int_t		 v, v2;
 	json_t			*j;
-	int			 i;
+	int			 i, status;
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
 	wait_mesh(FIRST, -1);
 
-	v = must_put(0, "greeting", "hello");
-	for (i = 1; i < FIRST; i++)
+	/* peerctl kv put and get, as a user would. */
+	ck_assert_msg((j = peerctl_json(&d[0], &status, "kv", "put",
+	    "greeting", "\"hello\"", NULL)) != NULL, "peerctl kv put: "
+	    "status %d", status);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "key")),
+	    "greeting");
+	ck_assert_int_gt(v = version_of(j), 0);
+	json_decref(j);
+	for (i = 1; i < FIRST; i++) {
+		ck_assert_msg((j = peerctl_json(&d[i], &status, "kv", "get",
+		    "greeting", NULL)) != NULL, "peerctl kv get on %s: status "
+		    "%d", names[i], status);
+		ck_assert_str_eq(json_string_value(json_object_get(j,
+		    "value")), "hello");
+		ck_assert_int_eq(version_of(j), v);
+		json_decref(j);
 		must_get(i, "greeting", "hello", v);
+	}
 	/* A newer write from another node, read everywhere at once. */
 	v2 = must_put(3, "greeting", "hello again");
 	ck_assert_msg(v2 > v, "the second version is not newer");
@@ -821,9 +836,11 @@ START_TEST(test_owner_killed)
 	struct retry_put	 rp;
 	struct where		 w;
 	char			 value[32];
+	json_t			*j, *e;
+	size_t			 k2;
 	long			 t0;
 	int			 i, k, status, n = 0, victim = -1, key = -1;
-	int			 entry;
+	int			 entry, who, coordinators = 0;
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
@@ -879,6 +896,21 @@ START_TEST(test_owner_killed)
 	fprintf(stderr, "kv: %d keys (%d of them the dead node's) at %d live "
 	    "owners %ld ms after the kill\n", OWNED, n, R,
 	    test_now_ms() - t0);
+	/* As peerctl kv where shows it. */
+	ck_assert_msg((j = peerctl_json(&d[entry], &status, "kv", "where",
+	    keys[key], NULL)) != NULL, "peerctl kv where: status %d", status);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "owners")), R);
+	json_array_foreach(json_object_get(j, "owners"), k2, e) {
+		who = daemon_of(json_string_value(json_object_get(e, "node")));
+		ck_assert_msg(who >= 0 && who != victim, "kv where lists %s",
+		    json_string_value(json_object_get(e, "node")));
+		ck_assert(json_is_true(json_object_get(e, "answered")));
+		ck_assert_int_eq(version_of(e), versions[key]);
+		if (json_is_true(json_object_get(e, "coordinator")))
+			coordinators++;
+	}
+	ck_assert_int_eq(coordinators, 1);
+	json_decref(j);
 }
 END_TEST
 
