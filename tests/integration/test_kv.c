@@ -3,7 +3,8 @@
  * test_kv.c: the replicated key-value store among real daemons: a put
  * on one node is read on every other; compare-and-set conflicts; two
  * clients on different nodes merging into one map at once; an owner
- * killed; every node stopped and started; five nodes joining five;
+ * killed; every node stopped and started, then killed and started;
+ * five nodes joining five;
  * expiry; a watch; 10,000 keys.  Each wait has a deadline, and the
  * times the store took are printed.
  */
@@ -864,7 +865,7 @@ START_TEST(test_owner_killed)
 	ck_assert_msg(victim > 0, "daemon 0 coordinates every key");
 	entry = victim == 1 ? 2 : 1;
 	for (k = 0; k < OWNED; k++) {
-		ck_assert(kv_where(entry, keys[k], versions[k], -1, &w));
+		ck_assert(kv_where(entry, keys[k], versions[k], victim, &w));
 		if (w.listed_skip)
 			n++;
 	}
@@ -883,19 +884,24 @@ START_TEST(test_owner_killed)
 		if (k != key)
 			must_get(entry, keys[k], "before", versions[k]);
 	must_get(entry, keys[key], "after", versions[key]);
-	/* Every key is written again, from two nodes. */
-	for (k = 0; k < OWNED; k++) {
-		snprintf(value, sizeof(value), "after %d", k);
-		versions[k] = must_put(k % 2 == 0 ? entry : 0, keys[k], value);
-	}
 
-	/* R live owners hold each again. */
+	/* R live owners hold each again, copied by the survivors. */
 	pl = (struct placed){ entry, victim, all, versions, OWNED, "" };
 	ck_assert_msg(wait_until(all_placed, &pl, 15000), "not back at %d "
 	    "live owners within 15 s: %s", R, pl.why);
 	fprintf(stderr, "kv: %d keys (%d of them the dead node's) at %d live "
 	    "owners %ld ms after the kill\n", OWNED, n, R,
 	    test_now_ms() - t0);
+
+	/* Every key is written again, from two nodes, and read back. */
+	for (k = 0; k < OWNED; k++) {
+		snprintf(value, sizeof(value), "after %d", k);
+		versions[k] = must_put(k % 2 == 0 ? entry : 0, keys[k], value);
+	}
+	for (k = 0; k < OWNED; k++) {
+		snprintf(value, sizeof(value), "after %d", k);
+		must_get(k % 2 == 0 ? 0 : entry, keys[k], value, versions[k]);
+	}
 	/* As peerctl kv where shows it. */
 	ck_assert_msg((j = peerctl_json(&d[entry], &status, "kv", "where",
 	    keys[key], NULL)) != NULL, "peerctl kv where: status %d", status);
@@ -918,11 +924,11 @@ END_TEST
 
 START_TEST(test_stop_and_start_all)
 {
-	struct keys		 ks = { "keep", 0 };
+	struct keys		 ks = { "keep", 0 }, ks2 = { "crash", 0 };
 	struct peer_error	 err;
 	char			 key[64], why[700];
 	json_t			*j;
-	int			 i, k;
+	int			 i, k, status;
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
@@ -949,6 +955,20 @@ START_TEST(test_stop_and_start_all)
 	for (i = 0; i < FIRST; i++)
 		ck_assert_msg(keys_read(i, &ks, RESTART_KEYS, why,
 		    sizeof(why)), "after the restart: %s", why);
+
+	/* Killed, not stopped: what was acknowledged had reached the OS. */
+	put_keys(2, &ks2, RESTART_KEYS);
+	for (i = 0; i < FIRST; i++) {
+		status = daemon_stop(&d[i], SIGKILL);
+		ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	}
+	for (i = 0; i < FIRST; i++)
+		start(i);
+	wait_mesh(FIRST, -1);
+	for (i = 0; i < FIRST; i++)
+		ck_assert_msg(keys_read(i, &ks2, RESTART_KEYS, why,
+		    sizeof(why)) && keys_read(i, &ks, RESTART_KEYS, why,
+		    sizeof(why)), "after kill -9 and a start: %s", why);
 }
 END_TEST
 
