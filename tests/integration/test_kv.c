@@ -41,7 +41,7 @@ static const char	conf[] = "ping_interval = 200ms\ndead_after = 1500ms\n"
 
 static struct daemon	d[N];
 static char		ids[N][64];
-static char		names[N][8];
+static char		names[N][16];
 
 static void
 setup(void)
