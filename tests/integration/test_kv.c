@@ -246,51 +246,41 @@ must_fail(int i, const char *key, enum peer_code code)
 }
 
 /* Whether every one of daemons [0, n) sees the others alive. */
-struct mesh_view {
-	int	n;
-	int	skip;		/* a daemon not running, or -1 */
-};
-
 static bool
 all_alive(void *arg)
 {
-	struct mesh_view	*v = arg;
 	struct peer_error	 err;
 	json_t			*j, *e;
 	const char		*state, *name;
 	size_t			 k;
-	int			 i, m, alive;
+	int			 i, m, alive, n = *(int *)arg;
 
-	for (i = 0; i < v->n; i++) {
-		if (i == v->skip)
-			continue;
+	for (i = 0; i < n; i++) {
 		if ((j = op(i, "members", NULL, 0, &err)) == NULL)
 			return false;
 		alive = 0;
 		json_array_foreach(json_object_get(j, "members"), k, e) {
 			name = json_string_value(json_object_get(e, "name"));
 			state = json_string_value(json_object_get(e, "state"));
-			for (m = 0; m < v->n; m++)
-				if (m != i && m != v->skip && name != NULL &&
-				    state != NULL &&
+			for (m = 0; m < n; m++)
+				if (m != i && name != NULL && state != NULL &&
 				    strcmp(name, names[m]) == 0 &&
 				    strcmp(state, "alive") == 0)
 					alive++;
 		}
 		json_decref(j);
-		if (alive != v->n - 1 - (v->skip >= 0 && v->skip < v->n))
+		if (alive != n - 1)
 			return false;
 	}
 	return true;
 }
 
 static void
-wait_mesh(int n, int skip)
+wait_mesh(int n)
 {
-	struct mesh_view	v = { n, skip };
-	long			t0 = test_now_ms();
+	long	t0 = test_now_ms();
 
-	ck_assert_msg(wait_until(all_alive, &v, 20000), "the %d daemons do "
+	ck_assert_msg(wait_until(all_alive, &n, 20000), "the %d daemons do "
 	    "not all see each other alive within 20 s", n);
 	fprintf(stderr, "kv: %d daemons see each other alive after %ld ms\n",
 	    n, test_now_ms() - t0);
@@ -301,28 +291,28 @@ static double
 stat_of(int i, const char *family)
 {
 	struct peer_error	 err;
-	json_t			*j;
-	double			 v;
+	json_t			*j, *v;
+	double			 n = -1;
 
 	if ((j = op(i, "stats", NULL, 0, &err)) == NULL)
 		return -1;
-	v = json_number_value(json_object_get(json_array_get(json_object_get(
-	    json_object_get(j, family), "samples"), 0), "value"));
+	v = json_object_get(json_array_get(json_object_get(json_object_get(j,
+	    family), "samples"), 0), "value");
+	if (json_is_number(v))
+		n = json_number_value(v);
 	json_decref(j);
-	return v;
+	return n;
 }
 
 /* The keys held by daemons [0, n), together; -1 if one does not say. */
 static long
-keys_held(int n, int skip)
+keys_held(int n)
 {
 	long	sum = 0;
 	double	v;
 	int	i;
 
 	for (i = 0; i < n; i++) {
-		if (i == skip)
-			continue;
 		if ((v = stat_of(i, "peerd_kv_keys")) < 0)
 			return -1;
 		sum += (long)v;
@@ -532,7 +522,7 @@ START_TEST(test_put_read_everywhere)
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 
 	/* peerctl kv put and get, as a user would. */
 	ck_assert_msg((j = peerctl_json(&d[0], &status, "kv", "put",
@@ -600,7 +590,7 @@ START_TEST(test_compare_and_set)
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 
 	v1 = must_put(0, "cas", "a");
 	v2 = kv_put(1, "cas", "b", v1, 0, &err);
@@ -697,7 +687,7 @@ START_TEST(test_concurrent_merges)
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 
 	t0 = test_now_ms();
 	kids[0] = merger(1, 0);
@@ -736,8 +726,9 @@ START_TEST(test_concurrent_merges)
 END_TEST
 
 /*
- * What kv_where says of key: *owners (at most R) listed, *holding of
- * them answered and hold version v, and whether skip is among them.
+ * What kv_where says of key: the owners listed (the first of them in
+ * nodes), how many answered holding version v (0: any), the
+ * coordinator, and whether daemon skip is among them.
  */
 struct where {
 	int	n;
@@ -764,7 +755,7 @@ kv_where(int i, const char *key, json_int_t v, int skip, struct where *w)
 		if (w->n < (int)(sizeof(w->nodes) / sizeof(w->nodes[0])))
 			w->nodes[w->n] = who;
 		w->n++;
-		if (who == skip)
+		if (skip >= 0 && who == skip)
 			w->listed_skip = true;
 		if (json_is_true(json_object_get(e, "coordinator")))
 			w->coordinator = who;
@@ -845,7 +836,7 @@ START_TEST(test_owner_killed)
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 
 	for (k = 0; k < OWNED; k++) {
 		snprintf(keys[k], sizeof(keys[k]), "own/%02d", k);
@@ -932,7 +923,7 @@ START_TEST(test_stop_and_start_all)
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 
 	put_keys(0, &ks, RESTART_KEYS);
 	/* Every tenth deleted: the deletes must hold too. */
@@ -951,7 +942,7 @@ START_TEST(test_stop_and_start_all)
 		ck_assert_int_eq(daemon_stop(&d[i], SIGTERM), 0);
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 	for (i = 0; i < FIRST; i++)
 		ck_assert_msg(keys_read(i, &ks, RESTART_KEYS, why,
 		    sizeof(why)), "after the restart: %s", why);
@@ -964,7 +955,7 @@ START_TEST(test_stop_and_start_all)
 	}
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 	for (i = 0; i < FIRST; i++)
 		ck_assert_msg(keys_read(i, &ks2, RESTART_KEYS, why,
 		    sizeof(why)) && keys_read(i, &ks, RESTART_KEYS, why,
@@ -985,7 +976,7 @@ copies_are(void *arg)
 {
 	struct spread	*s = arg;
 
-	return (s->held = keys_held(s->n, -1)) == s->want;
+	return (s->held = keys_held(s->n)) == s->want;
 }
 
 START_TEST(test_five_join)
@@ -1004,7 +995,7 @@ START_TEST(test_five_join)
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 	put_keys(0, &ks, JOIN_KEYS);
 	s = (struct spread){ FIRST, (long)R * JOIN_KEYS, 0 };
 	ck_assert_msg(wait_until(copies_are, &s, 10000), "%ld copies of %d "
@@ -1013,7 +1004,7 @@ START_TEST(test_five_join)
 	t0 = test_now_ms();
 	for (i = FIRST; i < N; i++)
 		start(i);
-	wait_mesh(N, -1);
+	wait_mesh(N);
 	/* Exactly R copies in all: the old owners dropped what they gave. */
 	s = (struct spread){ N, (long)R * JOIN_KEYS, 0 };
 	ck_assert_msg(wait_until(copies_are, &s, 30000), "%ld copies of %d "
@@ -1073,7 +1064,7 @@ key_gone(void *arg)
 static bool
 held_once(void *arg)
 {
-	return keys_held(FIRST, -1) == *(long *)arg;
+	return keys_held(FIRST) == *(long *)arg;
 }
 
 START_TEST(test_ttl)
@@ -1087,7 +1078,7 @@ START_TEST(test_ttl)
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 
 	t0 = test_now_ms();
 	v = kv_put(0, "ttl/short", "soon gone", -1, 1500, &err);
@@ -1245,7 +1236,7 @@ START_TEST(test_watch)
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 
 	fd = raw_watch(1, "w/");
 	/* The lease reaches every node soon: a put it hears tells when. */
@@ -1384,7 +1375,7 @@ START_TEST(test_ten_thousand_keys)
 
 	for (i = 0; i < FIRST; i++)
 		start(i);
-	wait_mesh(FIRST, -1);
+	wait_mesh(FIRST);
 
 	put_keys(0, &ks, MANY);
 	t0 = test_now_ms();
