@@ -21,6 +21,14 @@
 #define KVMSG_PREFIXES_MAX	64	/* prefixes in a watch lease */
 #define KVMSG_BUCKETS		64	/* buckets of a digest */
 #define KVMSG_DIGEST_LEN	16	/* bytes of one bucket's digest */
+/*
+ * Containers a value may sit in: in a list answer (the envelope, the
+ * body, its items, an item) and in a control reply of kv_list alike.
+ * A value nests at most CBOR_SCAN_DEPTH - KVMSG_VALUE_LEVEL deep, as
+ * cbor_scan_item_in(value, len, KVMSG_VALUE_LEVEL) checks, so that it
+ * fits in every message that carries it.
+ */
+#define KVMSG_VALUE_LEVEL	4
 
 enum kvmsg_kind {
 	KVMSG_WRITE,		/* "w": a client's write, to the coordinator */

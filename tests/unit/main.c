@@ -26,6 +26,7 @@ main(void)
 	srunner_add_suite(sr, hello_suite());
 	srunner_add_suite(sr, json_suite());
 	srunner_add_suite(sr, kvmerge_suite());
+	srunner_add_suite(sr, kvmsg_suite());
 	srunner_add_suite(sr, members_suite());
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, nodemap_suite());

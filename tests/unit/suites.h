@@ -19,6 +19,7 @@ Suite	*heap_suite(void);
 Suite	*hello_suite(void);
 Suite	*json_suite(void);
 Suite	*kvmerge_suite(void);
+Suite	*kvmsg_suite(void);
 Suite	*members_suite(void);
 Suite	*metrics_suite(void);
 Suite	*nodemap_suite(void);
