@@ -473,7 +473,7 @@ kvstore_scan(struct kvstore *s, const char *prefix, size_t prefixlen,
 		return -1;
 	}
 	/* From the greater of prefix and after; keys up to after skipped. */
-	if (after != NULL && key_cmp(after, afterlen, prefix, prefixlen) > 0) {
+	if (after != NULL && key_cmp(after, afterlen, prefix, prefixlen) >= 0) {
 		k.mv_data = (void *)after;
 		k.mv_size = afterlen > KV_KEY_MAX ? KV_KEY_MAX : afterlen;
 	} else {

@@ -246,7 +246,7 @@ scan_expect(struct kvstore *s, const char *prefix, const char *after,
 START_TEST(test_kvstore_scan)
 {
 	static const char *const keys[] = { "b/2", "a", "b", "c", "b/1",
-	    "b/3", "b0", "b/10" };
+	    "b/3", "b0", "b/10", "b/" };
 	struct kvstore	*s;
 	struct kv_item	 it;
 	size_t		 i;
@@ -258,16 +258,18 @@ START_TEST(test_kvstore_scan)
 	}
 	it = item("b/3", 100, 1, NULL, 0);
 	ck_assert_int_eq(kvstore_put(s, &it), KVSTORE_STORED);
-	scan_expect(s, "", NULL, 0, "a b b/1 b/10 b/2 b/3- b0 c ");
-	scan_expect(s, "b/", NULL, 0, "b/1 b/10 b/2 b/3- ");
+	scan_expect(s, "", NULL, 0, "a b b/ b/1 b/10 b/2 b/3- b0 c ");
+	scan_expect(s, "b/", NULL, 0, "b/ b/1 b/10 b/2 b/3- ");
+	scan_expect(s, "b/", "b/", 0, "b/1 b/10 b/2 b/3- ");
+	scan_expect(s, "b/", "b", 0, "b/ b/1 b/10 b/2 b/3- ");
 	scan_expect(s, "b/", "b/1", 0, "b/10 b/2 b/3- ");
 	scan_expect(s, "b/", "b/15", 0, "b/2 b/3- ");
-	scan_expect(s, "b/", "a", 0, "b/1 b/10 b/2 b/3- ");
+	scan_expect(s, "b/", "a", 0, "b/ b/1 b/10 b/2 b/3- ");
 	scan_expect(s, "b/", "b/3", 0, "");
 	scan_expect(s, "b/", "z", 0, "");
 	scan_expect(s, "", "b0", 0, "c ");
-	scan_expect(s, "", "", 0, "a b b/1 b/10 b/2 b/3- b0 c ");
-	scan_expect(s, "b", NULL, 2, "b b/1 ");
+	scan_expect(s, "", "", 0, "a b b/ b/1 b/10 b/2 b/3- b0 c ");
+	scan_expect(s, "b", NULL, 2, "b b/ ");
 	scan_expect(s, "d", NULL, 0, "");
 	scan_expect(s, "b/10", NULL, 0, "b/10 ");
 	kvstore_close(s);
