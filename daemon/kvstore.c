@@ -414,10 +414,10 @@ kvstore_put(struct kvstore *s, const struct kv_item *it)
 int
 kvstore_drop(struct kvstore *s, const char *key, size_t keylen)
 {
-	MDB_txn	*txn;
-	MDB_val	 k, d;
-	uint64_t oldb;
-	int	 rc;
+	MDB_txn		*txn;
+	MDB_val		 k, d;
+	uint64_t	 oldb;
+	int		 rc;
 
 	rd_end(s);
 	if (keylen == 0 || keylen > KV_KEY_MAX)
