@@ -581,10 +581,12 @@ encode(struct cbor_buf *b, const struct kvmsg *m)
 static void
 sample_write(struct kvmsg *m)
 {
+	static const uint8_t	one[] = { 0x01 };
+
 	msg(m, KVMSG_WRITE, "cfg/a");
 	m->op = KV_PUT;
-	m->value = B(0x01);
-	m->valuelen = 1;
+	m->value = one;
+	m->valuelen = sizeof(one);
 	m->timeout_ms = 100;
 }
 
