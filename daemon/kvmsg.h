@@ -64,7 +64,11 @@ struct kvmsg_entry {
 struct kvmsg {
 	enum kvmsg_kind		 kind;
 
-	/* WRITE, READ, WRITTEN, STORE, STORED, READ_ANSWER, CHANGE */
+	/*
+	 * WRITE, READ, WRITTEN, STORE, STORED, READ_ANSWER, CHANGE.  A body
+	 * with an item (STORE and CHANGE always) carries its key there
+	 * only: decoding sets key to the item's, encoding ignores key.
+	 */
 	const char		*key;
 	size_t			 keylen;
 
@@ -84,7 +88,8 @@ struct kvmsg {
 	/*
 	 * STORE: item is the one to keep, base the version the coordinator
 	 * wrote it over (hlc 0: none, or a repair, when repair is set).
-	 * STORED, READ_ANSWER, CHANGE: item, if has_item.
+	 * CHANGE: item, the item as it now is.  STORED, READ_ANSWER: item,
+	 * if has_item.  Decoding sets has_item for STORE and CHANGE too.
 	 */
 	bool			 has_item;
 	struct kv_item		 item;

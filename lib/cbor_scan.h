@@ -91,7 +91,10 @@ struct cbor_map_iter {
 	bool		 done;		/* the map ended where it should */
 };
 
-/* False if buf does not start with a map's head. */
+/*
+ * False if buf does not start with a map's head, or with one that
+ * counts more entries than the bytes after it could hold.
+ */
 bool	cbor_map_begin(const uint8_t *, size_t, struct cbor_map_iter *);
 /*
  * The next entry's key and value spans; false at the end (then done is
