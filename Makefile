@@ -41,7 +41,7 @@ LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/duration.c \
 # Every module of the daemon but main's, which the tests replace.
 DAEMON_SRC	= $(filter-out daemon/peerd.c,$(wildcard daemon/*.c))
 CTL_SRC		= ctl/call.c ctl/call_cmd.c ctl/cbor_json.c ctl/event.c \
-		  ctl/join.c ctl/monitor.c ctl/out.c ctl/peerctl.c ctl/ping.c \
+		  ctl/join.c ctl/kv.c ctl/monitor.c ctl/out.c ctl/peerctl.c ctl/ping.c \
 		  ctl/serve.c ctl/stats.c ctl/stream.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
 MODULE_SUITES	= $(patsubst tests/modules/test_%.c,%,\
