@@ -281,6 +281,14 @@ START_TEST(test_option_errors_say_why)
 	const char	*unknown[] = { "members", "--frob", NULL };
 	const char	*global[] = { "--frob", "status", NULL };
 	const char	*nosock[] = { "-s", NULL };
+	const char	*kvver[] = { "kv", "put", "k", "1", "--if-version", "v1",
+			    NULL };
+	const char	*kvttl[] = { "kv", "put", "k", "1", "--ttl", "0", NULL };
+	const char	*kvlimit[] = { "kv", "list", "--limit", "1001", NULL };
+	const char	*kvopt[] = { "kv", "get", "k", "--ttl", "1s", NULL };
+	const char	*kvjson[] = { "kv", "put", "k", "word", NULL };
+	const char	*kvmerge[] = { "kv", "merge", "k", "[1]", NULL };
+	const char	*kvsub[] = { "kv", "frob", "k", NULL };
 
 	expect_option_error("--size: \"2000000000\" is not", size);
 	expect_option_error("--count: \"abc\" is not", count);
@@ -291,6 +299,13 @@ START_TEST(test_option_errors_say_why)
 	/* getopt's own errors would name argv[0]. */
 	expect_option_error("unknown option --frob", global);
 	expect_option_error("-s needs a value", nosock);
+	expect_option_error("--if-version: \"v1\" is not", kvver);
+	expect_option_error("--ttl: \"0\" is not", kvttl);
+	expect_option_error("--limit: \"1001\" is not", kvlimit);
+	expect_option_error("kv get: unknown option --ttl", kvopt);
+	expect_option_error("a string needs quotes", kvjson);
+	expect_option_error("kv merge k: value is not a JSON object", kvmerge);
+	expect_option_error("kv: unknown subcommand frob", kvsub);
 }
 END_TEST
 
