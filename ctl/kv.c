@@ -42,8 +42,8 @@ struct kv_cmd_args;
 
 struct kv_cmd {
 	const char	*sub;		/* "get", ... */
-	int		 npos;		/* words it takes: min, max */
-	int		 maxpos;
+	int		 npos;		/* words it takes, at least */
+	int		 maxpos;	/* and at most */
 	int		 opts;		/* KO_ bits */
 	int		(*fn)(const struct opts *, struct kv_cmd_args *);
 };
@@ -523,7 +523,7 @@ static const struct kv_cmd	kv_cmds[] = {
 };
 #define NKV_CMDS	(sizeof(kv_cmds) / sizeof(kv_cmds[0]))
 
-/* Whether word is an option of a: known to kv, or looking like one. */
+/* Whether word is taken for an option rather than a key or a value. */
 static bool
 is_option(const char *word)
 {
