@@ -192,6 +192,23 @@ int	peer_watch_renew(struct peer *);
 /* peer_kv.c */
 /* Runs the callback of a "kv_change" frame; drops malformed ones. */
 void	peer_kv_deliver(struct peer *, const struct ctl_msg *);
+/*
+ * The steps of that and of a reply's callback, for the fuzz target.
+ * The bytes the texts of change m take at most; decoding it into c,
+ * its texts into texts (that many bytes): false if it is malformed.
+ */
+size_t	peer_kv_change_room(const struct ctl_msg *m);
+bool	peer_kv_change_decode(const struct ctl_msg *m, char *texts,
+	    struct peer_kv_change *c);
+/*
+ * Decodes the result of op ("kv_get", ...) into out, as the reply
+ * callback does; *block is then the allocation to free (with keep, a
+ * copy of res too, which out points into).  False with err set if it
+ * is malformed or memory ran out.
+ */
+bool	peer_kv_decode(const char *op, const uint8_t *res, size_t len,
+	    bool keep, void **block, struct peer_kv_result *out,
+	    struct peer_error *err);
 /* Watches every prefix again on a new connection; -1 if lost. */
 int	peer_kv_renew(struct peer *);
 void	peer_kv_free(struct peer *);

@@ -494,6 +494,21 @@ kv_decode(enum kv_op op, const uint8_t *res, size_t len, bool keep,
 	return false;
 }
 
+bool
+peer_kv_decode(const char *op, const uint8_t *res, size_t len, bool keep,
+    void **block, struct peer_kv_result *out, struct peer_error *err)
+{
+	size_t	i;
+
+	*block = NULL;
+	for (i = 0; i < sizeof(kv_op_names) / sizeof(kv_op_names[0]); i++)
+		if (strcmp(op, kv_op_names[i]) == 0)
+			return kv_decode((enum kv_op)i, res, len, keep, block,
+			    out, err);
+	peer_seterr(err, PEER_INVALID_ARGUMENT, "%s is not a kv op", op);
+	return false;
+}
+
 static void
 kv_reply_cb(struct peer *p, const struct peer_reply *r, void *arg)
 {
@@ -931,47 +946,61 @@ change_kind(const char *s, enum peer_kv_kind *k)
 	return false;
 }
 
+size_t
+peer_kv_change_room(const struct ctl_msg *m)
+{
+	size_t	size = 0;
+	int	i;
+
+	/* Room for every field as text: more than the texts need. */
+	for (i = 0; i < m->nf; i++)
+		size += m->f[i].vallen + 1;
+	return size;
+}
+
+bool
+peer_kv_change_decode(const struct ctl_msg *m, char *texts,
+    struct peer_kv_change *c)
+{
+	const struct cbor_field	*f;
+	const char		*kind;
+	char			*pos = texts;
+
+	memset(c, 0, sizeof(*c));
+	if (!change_text(m, "prefix", &pos, &c->prefix) ||
+	    !change_text(m, "key", &pos, &c->key) ||
+	    !change_text(m, "change", &pos, &kind) ||
+	    !change_kind(kind, &c->kind) ||
+	    !change_text(m, "writer", &pos, &c->writer) ||
+	    (f = ctl_msg_get(m, "version")) == NULL ||
+	    !cbor_read_uint(f->val, f->vallen, &c->version) ||
+	    ((f = ctl_msg_get(m, "lost")) != NULL &&
+	    !cbor_read_uint(f->val, f->vallen, &c->lost)))
+		return false;
+	/* A put or merge carries the value; a delete or expiry none. */
+	if (c->kind == PEER_KV_PUT || c->kind == PEER_KV_MERGE) {
+		if ((f = ctl_msg_get(m, "value")) == NULL)
+			return false;
+		c->value = f->val;
+		c->value_len = f->vallen;
+	}
+	return true;
+}
+
 void
 peer_kv_deliver(struct peer *p, const struct ctl_msg *m)
 {
 	struct peer_kv_change	 c;
-	const struct cbor_field	*f;
 	const struct kvw	*w;
-	const char		*kind;
-	char			*texts, *pos;
-	size_t			 size = 0;
-	int			 i;
-	bool			 ok;
+	char			*texts;
 
 	if (p->kvws == NULL)
 		return;
-	memset(&c, 0, sizeof(c));
-	/* Room for every field as text: more than the texts need. */
-	for (i = 0; i < m->nf; i++)
-		size += m->f[i].vallen + 1;
-	if ((texts = malloc(size)) == NULL)
+	if ((texts = malloc(peer_kv_change_room(m))) == NULL)
 		return;
-	pos = texts;
-	ok = change_text(m, "prefix", &pos, &c.prefix) &&
-	    change_text(m, "key", &pos, &c.key) &&
-	    change_text(m, "change", &pos, &kind) &&
-	    change_kind(kind, &c.kind) &&
-	    change_text(m, "writer", &pos, &c.writer) &&
-	    (f = ctl_msg_get(m, "version")) != NULL &&
-	    cbor_read_uint(f->val, f->vallen, &c.version) &&
-	    ((f = ctl_msg_get(m, "lost")) == NULL ||
-	    cbor_read_uint(f->val, f->vallen, &c.lost));
-	/* A put or merge carries the value; a delete or expiry none. */
-	if (ok && (c.kind == PEER_KV_PUT || c.kind == PEER_KV_MERGE)) {
-		if ((f = ctl_msg_get(m, "value")) == NULL)
-			ok = false;
-		else {
-			c.value = f->val;
-			c.value_len = f->vallen;
-		}
-	}
 	/* A change of a prefix no longer watched: a reply crossed it. */
-	if (ok && (w = *kvw_slot(p, c.prefix)) != NULL) {
+	if (peer_kv_change_decode(m, texts, &c) &&
+	    (w = *kvw_slot(p, c.prefix)) != NULL) {
 		p->depth++;
 		w->fn(p, &c, w->arg);
 		p->depth--;
