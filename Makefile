@@ -36,12 +36,12 @@ TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -ldl -lm
 
 LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/duration.c \
 		  lib/frame.c lib/peer.c lib/peer_call.c lib/peer_code.c \
-		  lib/peer_event.c lib/peer_serve.c lib/peer_watch.c lib/proto.c \
-		  lib/topic.c
+		  lib/peer_event.c lib/peer_kv.c lib/peer_serve.c \
+		  lib/peer_watch.c lib/proto.c lib/topic.c
 # Every module of the daemon but main's, which the tests replace.
 DAEMON_SRC	= $(filter-out daemon/peerd.c,$(wildcard daemon/*.c))
 CTL_SRC		= ctl/call.c ctl/call_cmd.c ctl/cbor_json.c ctl/event.c \
-		  ctl/join.c ctl/monitor.c ctl/out.c ctl/peerctl.c ctl/ping.c \
+		  ctl/join.c ctl/kv.c ctl/monitor.c ctl/out.c ctl/peerctl.c ctl/ping.c \
 		  ctl/serve.c ctl/stats.c ctl/stream.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
 MODULE_SUITES	= $(patsubst tests/modules/test_%.c,%,\
@@ -136,6 +136,7 @@ FAKES_serve	= fake_route
 FAKES_events	= fake_route
 FAKES_probe	= fake_link fake_mesh
 FAKES_handlers	=
+FAKES_kvpost	= fake_link fake_mesh
 fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
 
 .SECONDEXPANSION:
@@ -256,16 +257,25 @@ $(BUILD)/bench/event_bench: bench/event_bench.c $(BENCH_COMMON) \
 	    $(filter %.c %.a,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -o $@
 
+$(BUILD)/bench/kvstore_bench: bench/kvstore_bench.c daemon/kvstore.c \
+		  daemon/hlc.c daemon/log.c daemon/kvstore.h daemon/hlc.h \
+		  $(LIBPEER_A)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -Idaemon \
+	    $(filter %.c %.a,$^) \
+	    $(shell $(PKG_CONFIG) --cflags --libs lmdb libsodium libcbor) -o $@
+
 # Installs what the benchmarks need too (scripts/install-deps --bench).
 bench:
 	@scripts/install-deps --bench
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/link_bench \
 	    $(BUILD)/bench/members_bench $(BUILD)/bench/call_bench \
-	    $(BUILD)/bench/event_bench
+	    $(BUILD)/bench/event_bench $(BUILD)/bench/kvstore_bench
 	$(BUILD)/bench/link_bench $(BENCH_FLAGS)
 	PEERD=$(PEERD) $(BUILD)/bench/members_bench
 	PEERD=$(PEERD) $(BUILD)/bench/call_bench
 	PEERD=$(PEERD) $(BUILD)/bench/event_bench
+	$(BUILD)/bench/kvstore_bench
 
 # Runs peerd in the foreground on its defaults, keeping state in .run/.
 run: deps
