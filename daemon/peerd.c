@@ -494,7 +494,8 @@ build_kv(struct peerd *d, const struct members *members)
 				    c->max_message };
 
 	if ((d->kvring = kvring_new(&rp, members)) == NULL ||
-	    (d->kvpost = kvpost_new(d->route, d->id.pk)) == NULL ||
+	    (d->kvpost = kvpost_new(d->route, d->id.pk,
+	    c->max_message)) == NULL ||
 	    (d->kvwatch = kvwatch_new(d->base, &wp, d->kvring,
 	    d->kvpost)) == NULL ||
 	    (d->kvsync = kvsync_new(d->base, &yp, d->kvstore, d->kvring,
