@@ -1729,10 +1729,16 @@ own_write(struct kv *kv, const uint8_t *from, uint64_t cid,
 
 	if (cid == 0)
 		return;
-	if (m->timeout_ms == 0) {
-		msg_init(&ans, KVMSG_WRITTEN, m->key, m->keylen);
+	msg_init(&ans, KVMSG_WRITTEN, m->key, m->keylen);
+	if ((m->op != KV_PUT && m->op != KV_DEL && m->op != KV_MERGE) ||
+	    (m->op != KV_DEL && m->value == NULL)) {
+		ans.err.code = PEER_INVALID_ARGUMENT;
+		ans.err.msg = "not a put, del or merge with its value";
+	} else if (m->timeout_ms == 0) {
 		ans.err.code = PEER_DEADLINE_EXCEEDED;
 		ans.err.msg = "deadline passed on the way";
+	}
+	if (ans.err.code != PEER_OK) {
 		ans.err.msglen = strlen(ans.err.msg);
 		(void)post(kv, from, cid, &ans);
 		return;
