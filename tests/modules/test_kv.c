@@ -795,7 +795,7 @@ START_TEST(test_put_get_owner_and_non_owner)
 	ck_assert_int_eq(get(none, key, &got, NULL), PEER_OK);
 	ck_assert_uint_eq(got, 43);
 	ck_assert_uint_eq(stats(none).writes, 1);
-	ck_assert_uint_eq(stats(none).gets, 1);
+	ck_assert_uint_eq(stats(none).gets, 2);
 	ck_assert_uint_eq(stats(coord).coordinated, 2);
 }
 END_TEST
@@ -1054,7 +1054,10 @@ list(int node, const char *prefix, const char *after, uint64_t limit,
 	enum peer_code		 code;
 	int			 k;
 
-	b = begin(node, "kv_list", 3 + (after != NULL));
+	b = begin(node, "kv_list", 4 + (after != NULL));
+	/* Within the wait for a reply, even with a node silent. */
+	cbor_put_text(b, "timeout");
+	cbor_put_uint(b, 500);
 	cbor_put_text(b, "prefix");
 	cbor_put_text(b, prefix);
 	if (after != NULL) {
