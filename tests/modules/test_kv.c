@@ -325,7 +325,7 @@ setup(void)
 	struct kv_params	 kp;
 	struct record		 r;
 	struct tkv		*n;
-	char			 err[256], name[16];
+	char			 err[256], name[16], dir[128];
 	int			 i, j;
 
 	log_set_level(LOG_LEVEL_WARN);
@@ -350,8 +350,10 @@ setup(void)
 			tnode_record(&nodes[j].tn, 1, &r);
 			tnode_offer(n->members, &nodes[j].tn, &r);
 		}
-		tmpdir_make(n->dir, sizeof(n->dir), "kv");
-		snprintf(err, sizeof(err), "%s/kv", n->dir);
+		tmpdir_make(dir, sizeof(dir), "kv");
+		memcpy(n->dir, dir, sizeof(n->dir));
+		snprintf(n->sock, sizeof(n->sock), "%s/sock", dir);
+		snprintf(err, sizeof(err), "%s/kv", dir);
 		memset(&sp, 0, sizeof(sp));
 		sp.dir = err;
 		sp.max_bytes = 64u << 20;
@@ -374,7 +376,6 @@ setup(void)
 			if (j != i)
 				kv_member(n->kv, members_get(n->members,
 				    nodes[j].tn.pk));
-		snprintf(n->sock, sizeof(n->sock), "%s/sock", n->dir);
 		control_params_init(&cp, n->sock);
 		n->ctl = control_open(base, &cp, &control_ops, n);
 		ck_assert_ptr_nonnull(n->ctl);
