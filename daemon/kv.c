@@ -57,6 +57,7 @@
 #define KV_SYNC_MS		1000		/* store flushed this often */
 #define KV_FORWARD_MARGIN	200		/* ms the coordinator answers before */
 #define KV_ITEM_OVERHEAD	160		/* bytes of an item's map keys */
+#define KV_BODY_SLACK		1024		/* of max_message, for the rest */
 #define KV_DEPTH		2		/* messages delivered inside others */
 
 enum req_kind {
@@ -948,10 +949,20 @@ forward_start(struct kv *kv, struct ctl_conn *c, uint64_t id,
 	margin = w->timeout_ms / 4 < KV_FORWARD_MARGIN ? w->timeout_ms / 4 :
 	    KV_FORWARD_MARGIN;
 	m.timeout_ms = w->timeout_ms - margin;
-	if (!post(kv, coord, r->rid, &m))
+	switch (kvpost_send(kv->post, coord, r->rid, &m)) {
+	case ROUTE_SENT:
+		break;
+	case ROUTE_FULL:
+		req_fail(r, PEER_RESOURCE_EXHAUSTED, "the link towards %s, the "
+		    "coordinator of %.*s, is full", name_of(kv, coord, buf),
+		    (int)r->keylen, r->key);
+		break;
+	case ROUTE_NO_PATH:
 		req_fail(r, PEER_UNAVAILABLE, "no route to %s, the "
 		    "coordinator of %.*s", name_of(kv, coord, buf),
 		    (int)r->keylen, r->key);
+		break;
+	}
 }
 
 /* The coordinator's WRITTEN for forwarded write r. */
@@ -1403,7 +1414,7 @@ scan_item(void *arg, const struct kv_item *it)
 	if (expired(it, s->now))
 		return 0;
 	if (s->n == s->limit || (s->n > 0 && s->bytes + it->keylen + vlen +
-	    KV_ITEM_OVERHEAD > kv->par.max_message)) {
+	    KV_ITEM_OVERHEAD + KV_BODY_SLACK > kv->par.max_message)) {
 		s->more = true;
 		return 1;
 	}
