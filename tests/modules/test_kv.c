@@ -116,6 +116,7 @@ static size_t			 nchanges;
 static uint64_t			 next_id;
 static char			 errmsg[512];
 static const char		*conflict_key;	/* its stores conflict */
+static uint64_t			 conflict_step;	/* that far above the base */
 static size_t			 sent_mark;	/* was_sent looks from here */
 
 void
@@ -239,7 +240,7 @@ conflict(int node, const struct kv_version *over)
 	memset(&it, 0, sizeof(it));
 	it.key = conflict_key;
 	it.keylen = strlen(conflict_key);
-	it.ver.hlc = over->hlc;
+	it.ver.hlc = over->hlc + conflict_step;
 	memset(it.ver.node, 0xff, NODE_ID_LEN);
 	it.value = v;
 	it.valuelen = sizeof(v);
@@ -337,6 +338,7 @@ setup(void)
 	nqueue = nsent = nchanges = sent_mark = 0;
 	next_id = 0;
 	conflict_key = NULL;
+	conflict_step = 0;
 	for (i = 0; i < NODES; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
 		tnode_new(&nodes[i].tn, name);
@@ -991,6 +993,36 @@ START_TEST(test_conflicting_writes_give_up)
 }
 END_TEST
 
+/*
+ * A compare-and-set that held when first run, and not when run again
+ * after a stale answer: the version it wrote first must not win.
+ */
+START_TEST(test_failed_run_undone)
+{
+	char		key[32];
+	uint64_t	b, got, ver;
+	int		coord;
+
+	key_coordinated_by(3, "ud", key, sizeof(key));
+	coord = owner(key, 0);
+	ck_assert_int_eq(put(coord, key, 1, &b), PEER_OK);
+	wait_all_hold(key, b);
+	while (clock_wall_ms() <= hlc_wall_ms(b))
+		loop_for(base, 1);
+	conflict_key = key;
+	conflict_step = 1;
+	ck_assert_int_eq(put_if(non_owner(key), key, 2, b, NULL),
+	    PEER_FAILED_PRECONDITION);
+	conflict_key = NULL;
+	ck_assert_msg(strstr(errmsg, "version is ") == errmsg, "%s", errmsg);
+	/* The other owners' item is what every owner comes to hold. */
+	ck_assert_int_eq(get(coord, key, &got, &ver), PEER_OK);
+	ck_assert_uint_eq(got, 99);
+	ck_assert_uint_gt(ver, b + 1);
+	wait_all_hold(key, ver);
+}
+END_TEST
+
 START_TEST(test_read_repair)
 {
 	struct kv_item		 it;
@@ -1586,6 +1618,7 @@ module_suite(void)
 	tcase_add_test(tc, test_unavailable_with_counts);
 	tcase_add_test(tc, test_stale_store_runs_again);
 	tcase_add_test(tc, test_conflicting_writes_give_up);
+	tcase_add_test(tc, test_failed_run_undone);
 	tcase_add_test(tc, test_read_repair);
 	tcase_add_test(tc, test_list_pages_across_nodes);
 	tcase_add_test(tc, test_list_one_node_silent);
