@@ -867,6 +867,53 @@ START_TEST(test_merge)
 }
 END_TEST
 
+/*
+ * Two clients on two nodes merge distinct fields into one map at once,
+ * each with many merges in flight: every field is there.
+ */
+START_TEST(test_concurrent_merges)
+{
+	static struct cbor_field	 mf[256];
+	const struct ctl_msg		*m;
+	const struct cbor_field		*f;
+	struct cbor_buf			*b;
+	char				 key[32], field[16];
+	uint64_t			 first[2];
+	int				 at[2], i, k, n;
+
+	key_coordinated_by(1, "cm", key, sizeof(key));
+	at[0] = non_owner(key);
+	at[1] = owner(key, 0);
+	for (k = 0; k < 2; k++) {
+		first[k] = next_id + 1;
+		for (i = 0; i < 100; i++) {
+			snprintf(field, sizeof(field), "%c%d", 'a' + k, i);
+			b = begin(at[k], "kv_merge", 2);
+			cbor_put_text(b, "key");
+			cbor_put_text(b, key);
+			cbor_put_text(b, "value");
+			cbor_put_map(b, 1);
+			cbor_put_text(b, field);
+			cbor_put_uint(b, (uint64_t)i);
+			client_send(nodes[at[k]].cl);
+		}
+	}
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < 100; i++) {
+			m = client_must_reply(nodes[at[k]].cl, base,
+			    first[k] + (uint64_t)i, WAIT_MS);
+			ck_assert_int_eq(reply_code(m, errmsg, sizeof(errmsg)),
+			    PEER_OK);
+		}
+	ck_assert_int_eq(get_msg(owner(key, 2), key, 0, &m), PEER_OK);
+	f = result_get(m, "value");
+	ck_assert_ptr_nonnull(f);
+	n = cbor_scan_map(f->val, f->vallen, mf, 256);
+	ck_assert_int_eq(n, 200);
+	ck_assert_uint_eq(nchanges, 200);
+}
+END_TEST
+
 START_TEST(test_del_and_not_found)
 {
 	char		key[32];
@@ -1614,6 +1661,7 @@ module_suite(void)
 	tcase_add_test(tc, test_get_absent_not_found);
 	tcase_add_test(tc, test_compare_and_set);
 	tcase_add_test(tc, test_merge);
+	tcase_add_test(tc, test_concurrent_merges);
 	tcase_add_test(tc, test_del_and_not_found);
 	tcase_add_test(tc, test_unavailable_with_counts);
 	tcase_add_test(tc, test_stale_store_runs_again);
