@@ -2022,6 +2022,14 @@ kv_op_write(struct kv *kv, struct ctl_conn *c, const struct ctl_msg *msg,
 			    f->vallen, kv->par.value_max);
 			goto refused;
 		}
+		/* Deeper, it would not fit in a list answer's item. */
+		if (cbor_scan_item_in(f->val, f->vallen, KVMSG_VALUE_LEVEL) !=
+		    f->vallen) {
+			ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT,
+			    "value: nested more than %d deep",
+			    CBOR_SCAN_DEPTH - KVMSG_VALUE_LEVEL);
+			goto refused;
+		}
 		if (op == KV_MERGE && !is_map(f->val, f->vallen)) {
 			ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT,
 			    "value: not a map");

@@ -186,6 +186,7 @@ hand(int from, int to, uint64_t cid, const struct cbor_buf *body)
 	struct callmsg	cm;
 
 	memset(&cm, 0, sizeof(cm));
+	cm.type = CALLMSG_KV;
 	memcpy(cm.origin, nodes[from].tn.pk, NODE_ID_LEN);
 	memcpy(cm.provider, nodes[to].tn.pk, NODE_ID_LEN);
 	cm.cid = cid;
@@ -248,9 +249,9 @@ conflict(int node, const struct kv_version *over)
 }
 
 struct kvpost *
-kvpost_new(struct route *r, const uint8_t *self)
+kvpost_new(struct route *r, const uint8_t *self, uint64_t max_message)
 {
-	(void)r; (void)self;
+	(void)r; (void)self; (void)max_message;
 	ck_abort_msg("the tests make their own kvposts");
 	return NULL;
 }
@@ -1356,6 +1357,16 @@ static void arg_values_text(struct cbor_buf *b)
 { cbor_put_text(b, "values"); cbor_put_text(b, "yes"); }
 static void arg_after_empty(struct cbor_buf *b)
 { cbor_put_text(b, "after"); cbor_put_text(b, ""); }
+static void arg_deep_value(struct cbor_buf *b)
+{
+	uint8_t	deep[CBOR_SCAN_DEPTH - KVMSG_VALUE_LEVEL + 2];
+
+	/* Arrays one in the other, one deeper than a value may be. */
+	memset(deep, 0x81, sizeof(deep) - 1);
+	deep[sizeof(deep) - 1] = 0x01;
+	cbor_put_text(b, "value");
+	cbor_put_raw(b, deep, sizeof(deep));
+}
 static void arg_prefix_ctl(struct cbor_buf *b)
 { cbor_put_text(b, "prefix"); cbor_put_text(b, "a\tb"); }
 
@@ -1383,6 +1394,9 @@ START_TEST(test_bad_arguments)
 	    PEER_RESOURCE_EXHAUSTED);
 	ck_assert_msg(strstr(errmsg, "kv_value_max is 4096") != NULL, "%s",
 	    errmsg);
+	ck_assert_int_eq(bad(0, "kv_put", "k", arg_deep_value),
+	    PEER_INVALID_ARGUMENT);
+	ck_assert_str_eq(errmsg, "value: nested more than 28 deep");
 	ck_assert_int_eq(bad(0, "kv_merge", "k", arg_uint_value),
 	    PEER_INVALID_ARGUMENT);
 	ck_assert_str_eq(errmsg, "value: not a map");
