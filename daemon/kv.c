@@ -1343,7 +1343,7 @@ list_done(struct req *r)
 	const struct kv_item	*it;
 	uint64_t		 now = clock_wall_ms();
 	size_t			 i, n = 0, last = 0;
-	bool			 full;
+	bool			 more;
 
 	for (i = 0; i < r->nents && n < r->limit; i++)
 		if (live_item(&r->ents[i].it, now)) {
@@ -1351,12 +1351,13 @@ list_done(struct req *r)
 			last = i;
 		}
 	/*
-	 * The next page starts after the last key returned if the limit
-	 * was reached, else after everything known to be covered.
+	 * More may follow if the limit left some out or keys were cut:
+	 * the next page starts after the last key returned, or, with none
+	 * returned, after all that this page covered.
 	 */
-	full = n == r->limit && (r->cut || i < r->nents);
+	more = r->cut || (n == r->limit && i < r->nents);
 	b = ctl_defer_begin(r->defer);
-	cbor_put_map(b, 1 + (full || r->cut));
+	cbor_put_map(b, 1 + more);
 	cbor_put_text(b, "items");
 	cbor_put_array(b, n);
 	for (i = 0; i <= last && n > 0; i++) {
@@ -1379,11 +1380,11 @@ list_done(struct req *r)
 			cbor_put_uint(b, it->expires_ms);
 		}
 	}
-	if (full) {
+	if (more && n > 0) {
 		cbor_put_text(b, "next");
 		cbor_put_textn(b, r->ents[last].it.key,
 		    r->ents[last].it.keylen);
-	} else if (r->cut) {
+	} else if (more) {
 		cbor_put_text(b, "next");
 		cbor_put_textn(b, r->cutkey, r->cutlen);
 	}

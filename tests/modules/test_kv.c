@@ -1224,6 +1224,40 @@ START_TEST(test_list_pages_across_nodes)
 }
 END_TEST
 
+/* Pages over deleted keys: some are empty, and the paging goes on. */
+START_TEST(test_list_past_tombstones)
+{
+	char		key[32], keys[256], next[KV_KEY_MAX + 1];
+	char		after[KV_KEY_MAX + 1];
+	size_t		n, pages = 0, empty = 0;
+	int		i;
+
+	for (i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "t/%d", i);
+		ck_assert_int_eq(put(0, key, (uint64_t)i, NULL), PEER_OK);
+	}
+	for (i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "t/%d", i);
+		ck_assert_int_eq(del(1, key, false, 0), PEER_OK);
+	}
+	keys[0] = '\0';
+	after[0] = '\0';
+	do {
+		ck_assert_uint_lt(pages, 10);
+		ck_assert_int_eq(list(2, "t/", after[0] != '\0' ? after : NULL,
+		    3, true, keys, sizeof(keys), next, &n), PEER_OK);
+		if (n == 0)
+			empty++;
+		ck_assert_msg(next[0] == '\0' || strcmp(next, after) > 0,
+		    "next %s is not after %s", next, after);
+		memcpy(after, next, sizeof(after));
+		pages++;
+	} while (next[0] != '\0');
+	ck_assert_str_eq(keys, "t/8 t/9 ");
+	ck_assert_uint_ge(empty, 1);
+}
+END_TEST
+
 START_TEST(test_list_one_node_silent)
 {
 	char		key[32], keys[1024], next[KV_KEY_MAX + 1];
@@ -1683,6 +1717,7 @@ module_suite(void)
 	tcase_add_test(tc, test_failed_run_undone);
 	tcase_add_test(tc, test_read_repair);
 	tcase_add_test(tc, test_list_pages_across_nodes);
+	tcase_add_test(tc, test_list_past_tombstones);
 	tcase_add_test(tc, test_list_one_node_silent);
 	tcase_add_test(tc, test_where);
 	tcase_add_test(tc, test_bad_arguments);
