@@ -2135,9 +2135,9 @@ kv_op_list(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	if (!arg_key(c, msg, "prefix", &prefix, &prefixlen, false, true) ||
 	    !arg_key(c, msg, "after", &after, &afterlen, false, false) ||
 	    !arg_timeout(c, msg, &timeout) ||
-	    !ctl_arg_uint(c, msg, "limit", &limit, KVMSG_ITEMS_MAX))
+	    !ctl_arg_uint(c, msg, "limit", &limit, UINT64_MAX))
 		goto refused;
-	if (limit == 0) {
+	if (limit == 0 || limit > KVMSG_ITEMS_MAX) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "limit: "
 		    "must be 1-%d", KVMSG_ITEMS_MAX);
 		goto refused;

@@ -1444,6 +1444,7 @@ START_TEST(test_bad_arguments)
 	    PEER_INVALID_ARGUMENT);
 	ck_assert_int_eq(bad(0, "kv_list", NULL, arg_limit_big),
 	    PEER_INVALID_ARGUMENT);
+	ck_assert_str_eq(errmsg, "limit: must be 1-1000");
 	ck_assert_int_eq(bad(0, "kv_list", NULL, arg_values_text),
 	    PEER_INVALID_ARGUMENT);
 	ck_assert_int_eq(bad(0, "kv_list", NULL, arg_after_empty),
