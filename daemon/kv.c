@@ -118,6 +118,7 @@ struct req {
 	uint64_t		 timeout_ms;
 	/* REQ_WRITE: runs so far, the item of the last, one adopted */
 	int			 runs;
+	char			 why[160];	/* an owner's error, or "" */
 	bool			 has_wrote;
 	struct oitem		 wrote;
 	bool			 has_adopted;
@@ -592,8 +593,8 @@ coord_check(struct req *r)
 	}
 	if (r->nok + waiting(r) < need)
 		req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners stored the "
-		    "write, %zu needed (it may still take effect)", r->nok,
-		    r->nasked, need);
+		    "write, %zu needed (it may still take effect)%s", r->nok,
+		    r->nasked, need, r->why);
 }
 
 /*
@@ -838,6 +839,7 @@ static void
 coord_stored(struct req *r, struct asked *a, const struct kvmsg *m)
 {
 	struct kv	*kv = r->kv;
+	char		 buf[NODE_ID_STRLEN];
 
 	if (m->err.code == PEER_OK) {
 		hlc_seen(&kv->hlc, m->ver.hlc);
@@ -849,6 +851,9 @@ coord_stored(struct req *r, struct asked *a, const struct kvmsg *m)
 	}
 	if (m->err.code != PEER_FAILED_PRECONDITION || !m->has_item ||
 	    keycmp(m->item.key, m->item.keylen, r->key, r->keylen) != 0) {
+		/* Said with the count, should too few store it. */
+		snprintf(r->why, sizeof(r->why), "; %s: %.*s",
+		    name_of(kv, a->id, buf), (int)m->err.msglen, m->err.msg);
 		asked_fail(r, a);
 		coord_check(r);
 		return;
@@ -1605,8 +1610,8 @@ req_deadline(evutil_socket_t fd, short what, void *arg)
 		break;
 	case REQ_WRITE:
 		req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners stored the "
-		    "write, %zu needed (it may still take effect)", r->nok,
-		    r->nasked, kvring_majority(r->nasked));
+		    "write, %zu needed (it may still take effect)%s", r->nok,
+		    r->nasked, kvring_majority(r->nasked), r->why);
 		break;
 	case REQ_READ:
 		req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners answered, %zu "

@@ -118,6 +118,7 @@ static char			 errmsg[512];
 static const char		*conflict_key;	/* its stores conflict */
 static uint64_t			 conflict_step;	/* that far above the base */
 static size_t			 sent_mark;	/* was_sent looks from here */
+static uint64_t			 store_max = 64u << 20;	/* kv_max_bytes */
 
 void
 kvsync_changed(struct kvsync *s)
@@ -359,7 +360,7 @@ setup(void)
 		snprintf(err, sizeof(err), "%s/kv", dir);
 		memset(&sp, 0, sizeof(sp));
 		sp.dir = err;
-		sp.max_bytes = 64u << 20;
+		sp.max_bytes = store_max;
 		n->store = kvstore_open(&sp, err, sizeof(err));
 		ck_assert_msg(n->store != NULL, "kvstore_open: %s", err);
 		rp.self = n->tn.pk;
@@ -385,6 +386,15 @@ setup(void)
 		ck_assert_int_eq(control_add_ops(n->ctl, kv_ctl_ops, n->kv), 0);
 		n->cl = clients_open(n->sock);
 	}
+}
+
+/* Stores of 16 KiB each. */
+static void
+setup_small(void)
+{
+	store_max = 16u << 10;
+	setup();
+	store_max = 64u << 20;
 }
 
 static void
@@ -1648,6 +1658,58 @@ START_TEST(test_ttl)
 }
 END_TEST
 
+/* Puts a value of len bytes under key straight into node's store. */
+static void
+fill(int node, const char *key, size_t len)
+{
+	static uint8_t	v[16u << 10];
+	struct kv_item	it;
+
+	ck_assert_uint_lt(len, sizeof(v));
+	v[0] = 0x59;	/* a byte string of a 16-bit length */
+	v[1] = (uint8_t)((len - 3) >> 8);
+	v[2] = (uint8_t)(len - 3);
+	memset(&it, 0, sizeof(it));
+	it.key = key;
+	it.keylen = strlen(key);
+	it.ver.hlc = 1;
+	memcpy(it.ver.node, nodes[node].tn.pk, NODE_ID_LEN);
+	it.value = v;
+	it.valuelen = len;
+	ck_assert_int_eq(kvstore_put(nodes[node].store, &it), KVSTORE_STORED);
+}
+
+START_TEST(test_stores_full)
+{
+	char	key[32], want[256];
+	int	coord, o1, o2;
+
+	key_coordinated_by(0, "full", key, sizeof(key));
+	coord = owner(key, 0);
+	o1 = owner(key, 1);
+	o2 = owner(key, 2);
+	fill(o1, "filler", (16u << 10) - 8);
+	fill(o2, "filler", (16u << 10) - 8);
+	ck_assert_int_eq(put_opts(non_owner(key), key, 1, false, 0, 0, 1000,
+	    NULL), PEER_UNAVAILABLE);
+	snprintf(want, sizeof(want), "1 of 3 owners stored the write, 2 "
+	    "needed (it may still take effect); n%d: n%d holds", o2, o2);
+	ck_assert_msg(strncmp(errmsg, want, strlen(want)) == 0, "%s", errmsg);
+	ck_assert_msg(strstr(errmsg, "up to kv_max_bytes") != NULL, "%s",
+	    errmsg);
+	/* The coordinator's own store full: nothing written. */
+	fill(coord, "filler", (16u << 10) - 6 - 1 -
+	    kvstore_bytes(nodes[coord].store));
+	/* A value two bytes longer than the one held. */
+	ck_assert_int_eq(put(non_owner(key), key, 1000, NULL),
+	    PEER_RESOURCE_EXHAUSTED);
+	snprintf(want, sizeof(want), "n%d holds ", coord);
+	ck_assert_msg(strncmp(errmsg, want, strlen(want)) == 0 &&
+	    strstr(errmsg, " bytes of the store, up to kv_max_bytes") != NULL,
+	    "%s", errmsg);
+}
+END_TEST
+
 START_TEST(test_malformed_message_dropped)
 {
 	static const uint8_t	junk[] = { 0xa1, 0x61, 0x6b, 0x61, 0x7a };
@@ -1728,6 +1790,10 @@ module_suite(void)
 	tcase_add_test(tc, test_ttl);
 	tcase_add_test(tc, test_malformed_message_dropped);
 	tcase_add_test(tc, test_sync_and_watch_messages_handed_on);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("full");
+	tcase_add_checked_fixture(tc, setup_small, teardown);
+	tcase_add_test(tc, test_stores_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
