@@ -26,6 +26,7 @@ Suite	*metrics_suite(void);
 Suite	*nodemap_suite(void);
 Suite	*noise_suite(void);
 Suite	*peer_event_suite(void);
+Suite	*peer_kv_suite(void);
 Suite	*peer_send_suite(void);
 Suite	*peer_serve_suite(void);
 Suite	*peer_watch_suite(void);
