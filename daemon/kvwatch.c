@@ -38,6 +38,7 @@
 #define KVWATCH_SEEN_MAX	65536		/* keys whose last change is kept */
 #define KVWATCH_SEEN_BUCKETS	16384
 #define KVWATCH_LEASE_MAX	(10 * 60 * 1000)	/* ms a lease may ask for */
+#define KVWATCH_TIMEOUT_MAX	86400000	/* ms, as every kv op's */
 
 /* One of the distinct prefixes watched here; free while refs is 0. */
 struct kwprefix {
@@ -650,13 +651,25 @@ kvwatch_stats(const struct kvwatch *kw, struct kvwatch_stats *st)
 	st->leases = nodemap_count(kw->leases);
 }
 
-/* Reads the "prefix" of a request into buf; false after replying. */
+/*
+ * Reads the "prefix" of a request into buf; false after replying.  A
+ * "timeout" is checked as every key-value op checks it, though the
+ * reply comes at once.
+ */
 static bool
 read_prefix(struct ctl_conn *c, const struct ctl_msg *msg, char *buf,
     size_t *len)
 {
-	if (!ctl_arg_text(c, msg, "prefix", buf, KV_KEY_MAX + 1, true))
+	uint64_t	timeout = KVWATCH_TIMEOUT_MAX;
+
+	if (!ctl_arg_text(c, msg, "prefix", buf, KV_KEY_MAX + 1, true) ||
+	    !ctl_arg_uint(c, msg, "timeout", &timeout, KVWATCH_TIMEOUT_MAX))
 		return false;
+	if (timeout == 0) {
+		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "timeout: "
+		    "must be at least 1 ms");
+		return false;
+	}
 	*len = strlen(buf);
 	if (!prefix_valid(buf, *len)) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "prefix: "
