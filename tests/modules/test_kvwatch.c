@@ -448,8 +448,27 @@ START_TEST(test_watch_ops)
 	client_send(cl);
 	ck_assert_int_eq(reply_code(client_must_reply(cl, base, next_id,
 	    WAIT_MS), NULL, 0), PEER_INVALID_ARGUMENT);
-	ck_assert_uint_eq(stats().watches, 3);
+	/* A timeout is checked as the other kv ops check it. */
+	buf = client_begin(cl, "kv_watch", ++next_id, 2);
+	cbor_put_text(buf, "prefix");
+	cbor_put_text(buf, "t/");
+	cbor_put_text(buf, "timeout");
+	cbor_put_uint(buf, 0);
+	client_send(cl);
+	ck_assert_int_eq(reply_code(client_must_reply(cl, base, next_id,
+	    WAIT_MS), msg, sizeof(msg)), PEER_INVALID_ARGUMENT);
+	ck_assert_ptr_nonnull(strstr(msg, "timeout"));
+	buf = client_begin(cl, "kv_watch", ++next_id, 2);
+	cbor_put_text(buf, "prefix");
+	cbor_put_text(buf, "t/");
+	cbor_put_text(buf, "timeout");
+	cbor_put_uint(buf, 5000);
+	client_send(cl);
+	ck_assert_int_eq(reply_code(client_must_reply(cl, base, next_id,
+	    WAIT_MS), NULL, 0), PEER_OK);
+	ck_assert_uint_eq(stats().watches, 4);
 
+	ck_assert_int_eq(kv_unwatch(cl, "t/"), PEER_OK);
 	ck_assert_int_eq(kv_unwatch(cl, ""), PEER_OK);
 	ck_assert_int_eq(kv_unwatch(cl, ""), PEER_NOT_FOUND);
 	ck_assert_int_eq(kv_unwatch(cl, "cfg/"), PEER_OK);
