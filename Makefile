@@ -136,6 +136,7 @@ FAKES_events	= fake_route
 FAKES_kvwatch	= fake_route
 FAKES_probe	= fake_link fake_mesh
 FAKES_handlers	=
+FAKES_kvpost	= fake_link fake_mesh
 fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
 
 .SECONDEXPANSION:

@@ -26,6 +26,8 @@ main(void)
 	srunner_add_suite(sr, hlc_suite());
 	srunner_add_suite(sr, hello_suite());
 	srunner_add_suite(sr, json_suite());
+	srunner_add_suite(sr, kvmerge_suite());
+	srunner_add_suite(sr, kvmsg_suite());
 	srunner_add_suite(sr, kvring_suite());
 	srunner_add_suite(sr, kvstore_suite());
 	srunner_add_suite(sr, members_suite());

@@ -19,6 +19,8 @@ Suite	*heap_suite(void);
 Suite	*hlc_suite(void);
 Suite	*hello_suite(void);
 Suite	*json_suite(void);
+Suite	*kvmerge_suite(void);
+Suite	*kvmsg_suite(void);
 Suite	*kvring_suite(void);
 Suite	*kvstore_suite(void);
 Suite	*members_suite(void);
