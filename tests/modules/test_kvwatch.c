@@ -663,6 +663,30 @@ no_leases(void *arg)
 	return stats().leases == 0;
 }
 
+static int64_t	 until;
+
+static bool
+time_reached(void *arg)
+{
+	(void)arg;
+	return clock_ms() >= until;
+}
+
+START_TEST(test_lease_expired_before_sweep)
+{
+	size_t	since;
+
+	/* Swept only every LONG_LEASE / 3: a lease out of time is not used. */
+	lease_from(&a, 100, "cfg/", NULL);
+	until = clock_ms() + 150;
+	ck_assert(loop_until(base, time_reached, NULL, WAIT_MS));
+	since = fake_route_count(route);
+	changed(KV_PUT, "cfg/1", 1000, &self);
+	ck_assert_uint_eq(count_to(&a, KVMSG_CHANGE, since), 0);
+	ck_assert_uint_eq(stats().leases, 1);
+}
+END_TEST
+
 START_TEST(test_lease_expiry_stops_sends)
 {
 	size_t	since;
@@ -869,6 +893,41 @@ START_TEST(test_unwatch_and_gone_stop_delivery)
 }
 END_TEST
 
+/*
+ * A client whose message cannot be queued (here a value larger than
+ * any frame, which no store would hold) is closed, and goes away in
+ * the middle of the delivery; the next client still gets its copy.
+ */
+START_TEST(test_client_gone_during_delivery)
+{
+	struct client	*c1 = clients_open(sock);
+	struct client	*c2 = clients_open(sock);
+	struct client	*c3 = clients_open(sock);
+	struct cbor_buf	 huge = { 0 };
+	struct kv_item	 it;
+	uint8_t		*fill;
+	size_t		 size = (1u << 20) + (64u << 10);
+
+	log_set_level(LOG_LEVEL_ERROR);		/* the closes are expected */
+	ck_assert_int_eq(kv_watch(c1, "h/"), PEER_OK);
+	ck_assert_int_eq(kv_watch(c2, "h/"), PEER_OK);
+	ck_assert_int_eq(kv_watch(c3, "x/"), PEER_OK);
+	fill = calloc(1, size);
+	ck_assert_ptr_nonnull(fill);
+	cbor_put_bytes(&huge, fill, size);
+	ck_assert(!huge.failed);
+	item(&it, "h/1", 1000, &self, huge.data, huge.len);
+	kvwatch_changed(kw, KV_PUT, &it);
+	ck_assert(client_closed(c1, base, WAIT_MS));
+	ck_assert(client_closed(c2, base, WAIT_MS));
+	ck_assert_uint_eq(stats().watches, 1);
+	changed(KV_PUT, "x/1", 1001, &self);
+	expect_change(c3, "x/", "x/1", "put", 1001, &self);
+	free(fill);
+	cbor_buf_free(&huge);
+}
+END_TEST
+
 Suite *
 module_suite(void)
 {
@@ -881,11 +940,13 @@ module_suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_lease_sent_on_watch_and_to_new_node);
 	tcase_add_test(tc, test_changes_go_to_live_leases);
+	tcase_add_test(tc, test_lease_expired_before_sweep);
 	tcase_add_test(tc, test_changes_to_matching_local_clients);
 	tcase_add_test(tc, test_older_change_dropped);
 	tcase_add_test(tc, test_versions_seen_bounded);
 	tcase_add_test(tc, test_slow_client_loses_changes);
 	tcase_add_test(tc, test_unwatch_and_gone_stop_delivery);
+	tcase_add_test(tc, test_client_gone_during_delivery);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(ts, setup_short, teardown);
