@@ -776,11 +776,11 @@ END_TEST
 
 START_TEST(test_versions_seen_bounded)
 {
-	struct client	*cl = clients_open(sock);
-	struct kvwatch_stats st;
-	char		 key[16];
-	uint64_t	 given;
-	int		 i;
+	struct client		*cl = clients_open(sock);
+	struct kvwatch_stats	 st;
+	char			 key[16];
+	uint64_t		 given;
+	int			 i;
 
 	ck_assert_int_eq(kv_watch(cl, "s/"), PEER_OK);
 	/* 65537 keys: the first one's version is no longer held. */
