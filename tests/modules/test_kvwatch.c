@@ -691,7 +691,7 @@ START_TEST(test_lease_expiry_stops_sends)
 {
 	size_t	since;
 
-	lease_from(&a, 100, "cfg/", NULL);
+	lease_from(&a, 400, "cfg/", NULL);
 	since = fake_route_count(route);
 	changed(KV_PUT, "cfg/1", 1000, &self);
 	ck_assert_uint_eq(count_to(&a, KVMSG_CHANGE, since), 1);
