@@ -56,6 +56,12 @@
 #define SENDS_PER_TICK		2048	/* messages per wakeup, then yield */
 #define ASKED_MAX		(8 * KVMSG_ITEMS_MAX) /* keys queued for one
 						 * node's messages */
+/*
+ * Bytes of a page of a HAVE, roughly as encoded (a key, its clock and
+ * writer): far below the least max_message, 256 KiB.
+ */
+#define PAGE_BYTES		(96 << 10)
+#define ENTRY_BYTES(keylen)	((keylen) + NODE_ID_LEN + 16)
 
 /* A key held at the round's scan. */
 struct rkey {
@@ -549,18 +555,16 @@ send_have_page(struct kvsync *ks, const uint8_t *id, struct rpeer *rp)
 	const struct round	*r = ks->round;
 	enum route_result	 res;
 	uint64_t		 left = rp->have_left, bk = 0, cid;
-	size_t			 n = 0, at = rp->have_at, cnt, take, i;
+	size_t			 n = 0, at = rp->have_at, cnt, bytes = 0;
 	unsigned		 b;
 
-	while (left != 0 && n < KVMSG_ITEMS_MAX) {
+	while (left != 0 && n < KVMSG_ITEMS_MAX && bytes < PAGE_BYTES) {
 		b = (unsigned)__builtin_ctzll(left);
 		cnt = rp->bstart[b + 1] - rp->bstart[b];
-		take = cnt - at;
-		if (take > KVMSG_ITEMS_MAX - n)
-			take = KVMSG_ITEMS_MAX - n;
-		for (i = 0; i < take; i++)
-			ent_of(ks, n++, r, rp->co.v[rp->bstart[b] + at + i]);
-		at += take;
+		while (at < cnt && n < KVMSG_ITEMS_MAX && bytes < PAGE_BYTES) {
+			ent_of(ks, n, r, rp->co.v[rp->bstart[b] + at++]);
+			bytes += ENTRY_BYTES(ks->ents[n++].keylen);
+		}
 		if (at < cnt)
 			break;
 		bk |= 1ull << b;
@@ -582,11 +586,12 @@ send_handoff_page(struct kvsync *ks, const uint8_t *id, struct rpeer *rp)
 	const struct round	*r = ks->round;
 	enum route_result	 res;
 	uint64_t		 cid;
-	size_t			 n = 0;
+	size_t			 n = 0, bytes = 0;
 
-	while (rp->ho_at + n < rp->ho.n && n < KVMSG_ITEMS_MAX) {
+	while (rp->ho_at + n < rp->ho.n && n < KVMSG_ITEMS_MAX &&
+	    bytes < PAGE_BYTES) {
 		ent_of(ks, n, r, rp->ho.v[rp->ho_at + n]);
-		n++;
+		bytes += ENTRY_BYTES(ks->ents[n++].keylen);
 	}
 	if ((res = send_have(ks, id, n, 0, &cid)) != ROUTE_SENT)
 		return res;
@@ -615,6 +620,12 @@ job_run(struct kvsync *ks, const uint8_t *id, struct job *j, int *budget)
 		if (rp == NULL || (j->kind == JOB_HAVE && rp->have_left == 0) ||
 		    (j->kind == JOB_HANDOFF && rp->ho_at >= rp->ho.n))
 			return ROUTE_SENT;
+		/* The store's nodes changed since the scan: a round soon. */
+		if (ks->changed && j->kind != JOB_HAVE) {
+			if (j->kind == JOB_HANDOFF)
+				rp->ho_at = rp->ho.n;
+			return ROUTE_SENT;
+		}
 		if (j->kind == JOB_DIGEST)
 			res = send_digest(ks, id, rp);
 		else if (j->kind == JOB_HAVE)
@@ -1335,6 +1346,12 @@ on_want(struct kvsync *ks, const uint8_t *from, uint64_t cid,
 		rp->have_cid = 0;
 		if (rp->have_left != 0 && job_new(ks, p, JOB_HAVE) == NULL)
 			rp->have_left = 0;
+		/* A digest that came meanwhile: answered now. */
+		if (rp->have_left == 0 && p->has_digest) {
+			p->has_digest = false;
+			answer_digest(ks, rp, (const uint8_t (*)
+			    [KVMSG_DIGEST_LEN])p->digest);
+		}
 	}
 	if (m->nentries > 0) {
 		if (p->asked + m->nentries > ASKED_MAX)
@@ -1408,12 +1425,23 @@ kvsync_free(struct kvsync *ks)
 void
 kvsync_changed(struct kvsync *ks)
 {
-	int64_t	now = clock_ms();
+	struct partner	*p;
+	const uint8_t	*id;
+	int64_t		 now = clock_ms();
+	size_t		 i;
+
+	/* Digests of the views before: their senders' next rounds tell. */
+	for (i = 0; i < nodemap_count(ks->peers); i++) {
+		p = nodemap_at(ks->peers, i, &id);
+		p->has_digest = false;
+	}
 
 	if (ks->round != NULL) {
 		if (!ks->changed)
 			ks->changed_at = now;
 		ks->changed = true;
+		/* Its owners are stale: it ends once its work is done. */
+		ks->round->min_end = now;
 		return;
 	}
 	if (ks->next_full > now + (int64_t)ks->par.settle_ms) {
