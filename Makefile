@@ -135,6 +135,7 @@ FAKES_serve	= fake_route
 FAKES_events	= fake_route
 FAKES_probe	= fake_link fake_mesh
 FAKES_handlers	=
+FAKES_kvsync	= fake_kvpost
 fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
 
 .SECONDEXPANSION:

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * fake_kvpost.c: see fake_kvpost.h.  A message is copied when sent, as
+ * an encoded one would be, so the sender's spans may go at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <event2/event.h>
+
+#include "fake_kvpost.h"
+#include "kvstore.h"
+
+#define NODES_MAX	16
+#define KINDS		(KVMSG_CHANGE + 1)
+/* ck_assert notes where it was each time: too slow for every message. */
+#define MUST(c)		do { if (!(c)) ck_abort_msg("%s:%d: %s", \
+			    __FILE__, __LINE__, #c); } while (0)
+
+struct kvpost {
+	struct fake_kvnet	*net;
+	uint8_t			 id[NODE_ID_LEN];
+	size_t			 index;
+	fake_kvnet_fn		*fn;
+	void			*arg;
+	bool			 cut;
+};
+
+struct fmsg {
+	struct fmsg		*next;
+	size_t			 from, to;
+	uint64_t		 cid;
+	size_t			 size;
+	struct kvmsg		 m;
+	char			*keys;
+	uint8_t			*value;
+	struct kvmsg_entry	*ents;
+};
+
+struct fake_kvnet {
+	struct event_base	*base;
+	struct event		*ev;
+	struct kvpost		*nodes[NODES_MAX];
+	size_t			 n;
+	struct fmsg		*head, *tail;
+	size_t			 queued;
+	size_t			 limit;
+	size_t			 bytes[NODES_MAX][NODES_MAX];
+	size_t			 sent[KINDS];
+	size_t			 full;
+};
+
+static void
+fmsg_free(struct fmsg *f)
+{
+	free(f->keys);
+	free(f->value);
+	free(f->ents);
+	free(f);
+}
+
+/* A copy of m, checked as a decoder would; its size about as encoded. */
+static struct fmsg *
+fmsg_copy(const struct kvmsg *m)
+{
+	struct fmsg	*f;
+	size_t		 i, len = 0, off = 0;
+
+	f = calloc(1, sizeof(*f));
+	MUST(f != NULL);
+	f->m = *m;
+	f->size = 16;
+	switch (m->kind) {
+	case KVMSG_STORE:
+		MUST(kv_key_valid(m->key, m->keylen));
+		MUST(m->item.keylen == m->keylen &&
+		    memcmp(m->item.key, m->key, m->keylen) == 0);
+		MUST(m->repair);
+		MUST(m->item.tombstone || m->item.valuelen > 0);
+		f->keys = malloc(m->keylen);
+		MUST(f->keys != NULL);
+		memcpy(f->keys, m->key, m->keylen);
+		f->m.key = f->m.item.key = f->keys;
+		if (m->item.valuelen > 0) {
+			f->value = malloc(m->item.valuelen);
+			MUST(f->value != NULL);
+			memcpy(f->value, m->item.value, m->item.valuelen);
+			f->m.item.value = f->value;
+		}
+		f->size += 2 * m->keylen + m->item.valuelen + 60;
+		break;
+	case KVMSG_HAVE:
+	case KVMSG_WANT:
+		MUST(m->nentries <= KVMSG_ITEMS_MAX);
+		for (i = 0; i < m->nentries; i++) {
+			MUST(kv_key_valid(m->entries[i].key,
+			    m->entries[i].keylen));
+			len += m->entries[i].keylen;
+		}
+		f->ents = calloc(m->nentries + 1, sizeof(*f->ents));
+		f->keys = malloc(len + 1);
+		MUST(f->ents != NULL && f->keys != NULL);
+		for (i = 0; i < m->nentries; i++) {
+			f->ents[i] = m->entries[i];
+			memcpy(f->keys + off, m->entries[i].key,
+			    m->entries[i].keylen);
+			f->ents[i].key = f->keys + off;
+			off += m->entries[i].keylen;
+			f->size += m->entries[i].keylen + 45;
+		}
+		f->m.entries = f->ents;
+		break;
+	case KVMSG_DIGEST:
+		f->size += sizeof(m->digest) + 8;
+		break;
+	default:
+		ck_abort_msg("kvsync sent a message of kind %d", (int)m->kind);
+	}
+	return f;
+}
+
+static void
+deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fake_kvnet	*net = arg;
+	struct fmsg		*f, *list = net->head;
+	struct kvpost		*to;
+
+	(void)fd; (void)what;
+	net->head = net->tail = NULL;
+	while ((f = list) != NULL) {
+		list = f->next;
+		net->queued--;
+		net->bytes[f->from][f->to] -= f->size;
+		to = net->nodes[f->to];
+		if (!to->cut && !net->nodes[f->from]->cut)
+			to->fn(to->arg, net->nodes[f->from]->id, f->cid, &f->m);
+		fmsg_free(f);
+	}
+}
+
+struct fake_kvnet *
+fake_kvnet_new(struct event_base *base)
+{
+	struct fake_kvnet	*net;
+
+	net = calloc(1, sizeof(*net));
+	ck_assert_ptr_nonnull(net);
+	net->base = base;
+	net->ev = evtimer_new(base, deliver_cb, net);
+	ck_assert_ptr_nonnull(net->ev);
+	return net;
+}
+
+void
+fake_kvnet_free(struct fake_kvnet *net)
+{
+	struct fmsg	*f;
+	size_t		 i;
+
+	if (net == NULL)
+		return;
+	while ((f = net->head) != NULL) {
+		net->head = f->next;
+		fmsg_free(f);
+	}
+	for (i = 0; i < net->n; i++)
+		free(net->nodes[i]);
+	event_free(net->ev);
+	free(net);
+}
+
+struct kvpost *
+fake_kvnet_node(struct fake_kvnet *net, const uint8_t *id, fake_kvnet_fn *fn,
+    void *arg)
+{
+	struct kvpost	*p;
+
+	ck_assert_uint_lt(net->n, NODES_MAX);
+	p = calloc(1, sizeof(*p));
+	ck_assert_ptr_nonnull(p);
+	p->net = net;
+	memcpy(p->id, id, NODE_ID_LEN);
+	p->index = net->n;
+	p->fn = fn;
+	p->arg = arg;
+	net->nodes[net->n++] = p;
+	return p;
+}
+
+void
+fake_kvnet_limit(struct fake_kvnet *net, size_t bytes)
+{
+	net->limit = bytes;
+}
+
+void
+fake_kvnet_cut(struct fake_kvnet *net, const uint8_t *id, bool cut)
+{
+	size_t	i;
+
+	for (i = 0; i < net->n; i++)
+		if (memcmp(net->nodes[i]->id, id, NODE_ID_LEN) == 0)
+			net->nodes[i]->cut = cut;
+}
+
+size_t
+fake_kvnet_sent(const struct fake_kvnet *net, enum kvmsg_kind kind)
+{
+	return net->sent[kind];
+}
+
+size_t
+fake_kvnet_full(const struct fake_kvnet *net)
+{
+	return net->full;
+}
+
+size_t
+fake_kvnet_queued(const struct fake_kvnet *net)
+{
+	return net->queued;
+}
+
+void
+fake_kvnet_reset_counts(struct fake_kvnet *net)
+{
+	memset(net->sent, 0, sizeof(net->sent));
+	net->full = 0;
+}
+
+/* kvpost.h, for the module under test. */
+
+struct kvpost *
+kvpost_new(struct route *r, const uint8_t *self)
+{
+	(void)r; (void)self;
+	ck_abort_msg("kvpost_new: the tests make nodes of a fake_kvnet");
+	return NULL;
+}
+
+/* The net frees its nodes. */
+void
+kvpost_free(struct kvpost *p)
+{
+	(void)p;
+}
+
+enum route_result
+kvpost_send(struct kvpost *p, const uint8_t *dest, uint64_t cid,
+    const struct kvmsg *m)
+{
+	struct fake_kvnet	*net = p->net;
+	struct kvpost		*to = NULL;
+	struct fmsg		*f;
+	struct timeval		 tv = { 0, 0 };
+	size_t			 i;
+
+	for (i = 0; i < net->n; i++)
+		if (memcmp(net->nodes[i]->id, dest, NODE_ID_LEN) == 0)
+			to = net->nodes[i];
+	if (to == NULL || to->cut || p->cut)
+		return ROUTE_NO_PATH;
+	f = fmsg_copy(m);
+	f->from = p->index;
+	f->to = to->index;
+	f->cid = cid;
+	if (to == p) {
+		p->fn(p->arg, p->id, cid, &f->m);
+		fmsg_free(f);
+		return ROUTE_SENT;
+	}
+	/* As route_send: a message up to max_message fits an empty queue. */
+	if (net->limit != 0 && net->bytes[f->from][f->to] > 0 &&
+	    net->bytes[f->from][f->to] + f->size > net->limit) {
+		net->full++;
+		fmsg_free(f);
+		return ROUTE_FULL;
+	}
+	net->sent[m->kind]++;
+	net->bytes[f->from][f->to] += f->size;
+	net->queued++;
+	if (net->tail != NULL)
+		net->tail->next = f;
+	else
+		net->head = f;
+	net->tail = f;
+	evtimer_add(net->ev, &tv);
+	return ROUTE_SENT;
+}
