@@ -937,8 +937,10 @@ rpeer_index(struct round *r, struct rpeer *rp)
 	size_t	i, bits = rp->co.n / 8 + 1;
 	uint8_t	b;
 
-	qsort_r(rp->co.v, rp->co.n, sizeof(uint32_t), co_cmp, r);
-	qsort_r(rp->ho.v, rp->ho.n, sizeof(uint32_t), ho_cmp, r);
+	if (rp->co.n > 0)
+		qsort_r(rp->co.v, rp->co.n, sizeof(uint32_t), co_cmp, r);
+	if (rp->ho.n > 0)
+		qsort_r(rp->ho.v, rp->ho.n, sizeof(uint32_t), ho_cmp, r);
 	memset(rp->bstart, 0, sizeof(rp->bstart));
 	for (i = 0; i < rp->co.n; i++) {
 		b = r->keys[rp->co.v[i]].bucket;
