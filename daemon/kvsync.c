@@ -54,6 +54,7 @@
 #define ROUND_DEADLINE_MS	10000	/* a round ends by then at the latest */
 #define PACE_MS			10	/* a full route: sends again this later */
 #define SENDS_PER_TICK		2048	/* messages per wakeup, then yield */
+#define SCAN_CHUNK		4096	/* keys a round scans per wakeup */
 #define ASKED_MAX		(8 * KVMSG_ITEMS_MAX) /* keys queued for one
 						 * node's messages */
 /*
@@ -106,6 +107,10 @@ struct rpeer {
 struct round {
 	bool		 full;		/* digests, hand-off, expiry */
 	bool		 member;	/* this node is one of the store's */
+	bool		 scanning;	/* a chunk a wakeup, after this key */
+	char		 after[KV_KEY_MAX];
+	size_t		 afterlen;
+	size_t		 chunk;		/* keys left in this wakeup's */
 	bool		 failed;	/* out of memory while scanning */
 	int64_t		 started, min_end, deadline;
 	uint64_t	 wall;		/* wall clock at the scan */
@@ -256,6 +261,13 @@ rpeer_find(const struct round *r, const uint8_t *id)
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+/* The round, once its scan is done; NULL meanwhile. */
+static struct round *
+ready(const struct kvsync *ks)
+{
+	return ks->round != NULL && !ks->round->scanning ? ks->round : NULL;
 }
 
 /* Where key is in rp's co, or -1. */
@@ -459,7 +471,7 @@ partner_give_up(struct kvsync *ks, const uint8_t *id, struct partner *p)
 	struct rpeer	*rp;
 
 	partner_drop_jobs(ks, p, true);
-	if (ks->round == NULL || (rp = rpeer_find(ks->round, id)) == NULL)
+	if (ready(ks) == NULL || (rp = rpeer_find(ks->round, id)) == NULL)
 		return;
 	rp->have_left = 0;
 	rp->have_cid = 0;
@@ -611,7 +623,7 @@ job_run(struct kvsync *ks, const uint8_t *id, struct job *j, int *budget)
 	enum route_result	 res = ROUTE_SENT;
 	const struct rkey	*rk;
 
-	if (ks->round != NULL)
+	if (ready(ks) != NULL)
 		rp = rpeer_find(ks->round, id);
 	switch (j->kind) {
 	case JOB_DIGEST:
@@ -744,6 +756,8 @@ round_done(const struct kvsync *ks, int64_t now)
 	const struct rpeer	*rp;
 	size_t			 i;
 
+	if (r->scanning)
+		return false;
 	if (now >= r->deadline)
 		return true;
 	if (now < r->min_end || r->njobs > 0)
@@ -831,9 +845,11 @@ scan_item(void *arg, const struct kv_item *it)
 
 	if (it->keylen == 0 || it->keylen > KV_KEY_MAX)
 		return 0;
+	memcpy(r->after, it->key, it->keylen);
+	r->afterlen = it->keylen;
 	gone = expired(it, r->wall) || old_tombstone(ks, it, r->wall);
 	if (gone && !r->full)
-		return 0;
+		goto out;
 	if (r->nkeys == r->capkeys) {
 		cap = r->capkeys ? r->capkeys * 2 : 1024;
 		if (cap > UINT32_MAX ||
@@ -902,7 +918,7 @@ out:
 		r->nkeys++;
 		r->arenalen += it->keylen;
 	}
-	return 0;
+	return --r->chunk == 0;
 fail:
 	r->failed = true;
 	return 1;
@@ -1015,15 +1031,79 @@ answer_digest(struct kvsync *ks, struct rpeer *rp,
 		rp->have_left = 0;
 }
 
+/* The scan is done: digests out, digests in answered, keys gone. */
+static void
+scan_done(struct kvsync *ks, int64_t now)
+{
+	struct round		*r = ks->round;
+	struct rpeer		*rp;
+	struct partner		*p;
+	uint64_t		 span;
+	size_t			 i, k;
+
+	for (i = 0; i < r->npeers && !r->failed; i++)
+		if (rpeer_index(r, &r->peers[i]) == -1)
+			r->failed = true;
+	if (r->failed) {
+		log_warnx("kvsync: out of memory or a store error in a "
+		    "round of %zu keys: it waits for the next", r->nkeys);
+		round_free(r);
+		ks->round = NULL;
+		return;
+	}
+	r->scanning = false;
+	span = 2 * ks->par.interval_ms < ROUND_DEADLINE_MS ?
+	    2 * ks->par.interval_ms : ROUND_DEADLINE_MS;
+	r->deadline = now + (int64_t)span;
+	r->min_end = now + (int64_t)(2 * ks->par.settle_ms < span ?
+	    2 * ks->par.settle_ms : span);
+	if (ks->changed)
+		r->min_end = now;
+	if (r->full)
+		for (k = 0; k < r->nkeys; k++)
+			if (r->keys[k].flags & RK_GONE)
+				drop_gone(ks, &r->keys[k]);
+	for (i = 0; i < r->npeers; i++) {
+		rp = &r->peers[i];
+		if ((p = nodemap_get(ks->peers, rp->id)) != NULL &&
+		    p->has_digest) {
+			p->has_digest = false;
+			answer_digest(ks, rp, (const uint8_t (*)
+			    [KVMSG_DIGEST_LEN])p->digest);
+		}
+		if (!r->full || (!r->member && rp->ho.n == 0) ||
+		    (p = partner_get(ks, rp->id)) == NULL)
+			continue;
+		if (r->member)
+			(void)job_new(ks, p, JOB_DIGEST);
+		if (rp->ho.n > 0 && job_new(ks, p, JOB_HANDOFF) == NULL)
+			rp->ho_at = rp->ho.n;
+	}
+	kick(ks);
+}
+
+/* The next chunk of the round's scan. */
+static void
+scan_step(struct kvsync *ks, int64_t now)
+{
+	struct round	*r = ks->round;
+	long		 n;
+
+	r->chunk = SCAN_CHUNK;
+	n = kvstore_scan(ks->store, "", 0, r->afterlen > 0 ? r->after : NULL,
+	    r->afterlen, scan_item, ks);
+	if (n == -1)
+		r->failed = true;
+	if (r->failed || n < SCAN_CHUNK)
+		scan_done(ks, now);
+}
+
 static void
 round_start(struct kvsync *ks, bool full, int64_t now)
 {
 	struct round		*r;
-	struct rpeer		*rp;
-	struct partner		*p;
 	const uint8_t		(*ids)[NODE_ID_LEN];
-	uint64_t		 span;
-	size_t			 n, i, k;
+	size_t			 n, i;
 
 	ks->next_answer = 0;
 	ks->last_start = now;
@@ -1043,49 +1123,13 @@ round_start(struct kvsync *ks, bool full, int64_t now)
 	ks->round = r;
 	r->full = full;
 	r->member = kvring_has(ks->ring, ks->self);
+	r->scanning = true;
 	r->started = now;
-	span = 2 * ks->par.interval_ms < ROUND_DEADLINE_MS ?
-	    2 * ks->par.interval_ms : ROUND_DEADLINE_MS;
-	r->deadline = now + (int64_t)span;
-	r->min_end = now + (int64_t)(2 * ks->par.settle_ms < span ?
-	    2 * ks->par.settle_ms : span);
 	r->wall = clock_wall_ms();
 	for (i = 0; i < n; i++)
 		if (memcmp(ids[i], ks->self, NODE_ID_LEN) != 0)
 			memcpy(r->peers[r->npeers++].id, ids[i], NODE_ID_LEN);
-	if (kvstore_scan(ks->store, "", 0, NULL, 0, scan_item, ks) == -1)
-		r->failed = true;
-	for (i = 0; i < r->npeers && !r->failed; i++)
-		if (rpeer_index(r, &r->peers[i]) == -1)
-			r->failed = true;
-	if (r->failed) {
-		log_warnx("kvsync: out of memory or a store error in a "
-		    "round of %zu keys: it waits for the next", r->nkeys);
-		round_free(r);
-		ks->round = NULL;
-		return;
-	}
-	if (full)
-		for (k = 0; k < r->nkeys; k++)
-			if (r->keys[k].flags & RK_GONE)
-				drop_gone(ks, &r->keys[k]);
-	for (i = 0; i < r->npeers; i++) {
-		rp = &r->peers[i];
-		if ((p = nodemap_get(ks->peers, rp->id)) != NULL &&
-		    p->has_digest) {
-			p->has_digest = false;
-			answer_digest(ks, rp, (const uint8_t (*)
-			    [KVMSG_DIGEST_LEN])p->digest);
-		}
-		if (!full || (!r->member && rp->ho.n == 0) ||
-		    (p = partner_get(ks, rp->id)) == NULL)
-			continue;
-		if (r->member)
-			(void)job_new(ks, p, JOB_DIGEST);
-		if (rp->ho.n > 0 && job_new(ks, p, JOB_HANDOFF) == NULL)
-			rp->ho_at = rp->ho.n;
-	}
-	kick(ks);
+	scan_step(ks, now);
 }
 
 /* Timers. */
@@ -1096,7 +1140,9 @@ arm(struct kvsync *ks)
 	struct timeval	tv;
 	int64_t		now = clock_ms(), due;
 
-	if (ks->round != NULL)
+	if (ks->round != NULL && ks->round->scanning)
+		due = now;
+	else if (ks->round != NULL)
 		due = now < ks->round->min_end ? ks->round->min_end :
 		    ks->round->deadline;
 	else {
@@ -1115,7 +1161,9 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t		 now = clock_ms();
 
 	(void)fd; (void)what;
-	if (ks->round != NULL && round_done(ks, now))
+	if (ks->round != NULL && ks->round->scanning)
+		scan_step(ks, now);
+	else if (ks->round != NULL && round_done(ks, now))
 		round_end(ks, now);
 	if (ks->round == NULL) {
 		if (now >= ks->next_full)
@@ -1177,7 +1225,7 @@ on_digest(struct kvsync *ks, const uint8_t *from, const struct kvmsg *m)
 
 	if (!kvring_has(ks->ring, ks->self) || !kvring_has(ks->ring, from))
 		return;
-	if (ks->round != NULL && (rp = rpeer_find(ks->round, from)) != NULL &&
+	if (ready(ks) != NULL && (rp = rpeer_find(ks->round, from)) != NULL &&
 	    rp->have_left == 0 && rp->have_cid == 0) {
 		answer_digest(ks, rp, (const uint8_t (*)[KVMSG_DIGEST_LEN])
 		    m->digest);
@@ -1202,7 +1250,7 @@ static void
 on_have(struct kvsync *ks, const uint8_t *from, uint64_t cid,
     const struct kvmsg *m)
 {
-	struct round			*r = ks->round;
+	struct round			*r;
 	struct rpeer			*rp = NULL;
 	struct partner			*p;
 	struct job			*j;
@@ -1230,7 +1278,7 @@ on_have(struct kvsync *ks, const uint8_t *from, uint64_t cid,
 		log_warn("kvsync");
 		return;
 	}
-	if (r != NULL && r->member)
+	if ((r = ready(ks)) != NULL && r->member)
 		rp = rpeer_find(r, from);
 	for (i = 0; i < m->nentries; i++) {
 		e = &m->entries[i];
@@ -1252,7 +1300,9 @@ on_have(struct kvsync *ks, const uint8_t *from, uint64_t cid,
 			else
 				want[nwant].ver = it.ver;
 			nwant++;
-		} else if (kv_version_cmp(&it.ver, &e->ver) > 0)
+		} else if (kv_version_cmp(&it.ver, &e->ver) > 0 &&
+		    kvring_owns(ks->ring, from, e->key, e->keylen))
+			/* Not to a node that hands the key off. */
 			newer[nnewer++] = *e;
 	}
 	(void)job_entries(ks, p, JOB_WANT, want, nwant, cid);
@@ -1336,7 +1386,7 @@ on_want(struct kvsync *ks, const uint8_t *from, uint64_t cid,
 
 	if ((p = partner_get(ks, from)) == NULL)
 		return;
-	if (ks->round != NULL)
+	if (ready(ks) != NULL)
 		rp = rpeer_find(ks->round, from);
 	if (rp != NULL && cid != 0 && cid == rp->ho_cid) {
 		handoff_acked(ks, rp, m);
