@@ -25,6 +25,7 @@ struct kvpost {
 	fake_kvnet_fn		*fn;
 	void			*arg;
 	bool			 cut;
+	bool			 mute;
 };
 
 struct fmsg {
@@ -134,7 +135,7 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 		net->queued--;
 		net->bytes[f->from][f->to] -= f->size;
 		to = net->nodes[f->to];
-		if (!to->cut && !net->nodes[f->from]->cut)
+		if (!to->cut && !to->mute && !net->nodes[f->from]->cut)
 			to->fn(to->arg, net->nodes[f->from]->id, f->cid, &f->m);
 		fmsg_free(f);
 	}
@@ -203,6 +204,16 @@ fake_kvnet_cut(struct fake_kvnet *net, const uint8_t *id, bool cut)
 	for (i = 0; i < net->n; i++)
 		if (memcmp(net->nodes[i]->id, id, NODE_ID_LEN) == 0)
 			net->nodes[i]->cut = cut;
+}
+
+void
+fake_kvnet_mute(struct fake_kvnet *net, const uint8_t *id, bool mute)
+{
+	size_t	i;
+
+	for (i = 0; i < net->n; i++)
+		if (memcmp(net->nodes[i]->id, id, NODE_ID_LEN) == 0)
+			net->nodes[i]->mute = mute;
 }
 
 size_t

@@ -32,6 +32,8 @@ struct kvpost	*fake_kvnet_node(struct fake_kvnet *, const uint8_t *id,
 void		 fake_kvnet_limit(struct fake_kvnet *, size_t bytes);
 /* Cuts id off (no route to or from it), or joins it again. */
 void		 fake_kvnet_cut(struct fake_kvnet *, const uint8_t *id, bool);
+/* Messages to id are taken and lost, as if it never answered. */
+void		 fake_kvnet_mute(struct fake_kvnet *, const uint8_t *id, bool);
 /* Messages of a kind sent so far; sends refused as full. */
 size_t		 fake_kvnet_sent(const struct fake_kvnet *, enum kvmsg_kind);
 size_t		 fake_kvnet_full(const struct fake_kvnet *);

@@ -394,6 +394,36 @@ START_TEST(test_handoff_waits_for_every_owner)
 }
 END_TEST
 
+static bool
+three_rounds(void *arg)
+{
+	return rounds(*(int *)arg) >= 3;
+}
+
+START_TEST(test_silent_owner_ends_rounds_at_deadline)
+{
+	struct kv_version	v;
+	char			key[32];
+	int			who = 0;
+
+	make_nodes(3, 2);
+	key_not_owned_by(0, key, sizeof(key));
+	v = ver(7000, 3, &nodes[0]);
+	put(&nodes[0], key, v);
+	/* Its messages arrive nowhere: no WANT ever acks our HAVE. */
+	fake_kvnet_mute(net, nodes[2].node.pk, true);
+	start_syncs(100, SETTLE_MS, LONG_MS);
+	ck_assert_msg(loop_until(base, three_rounds, &who, WAIT),
+	    "rounds stopped at a node that does not answer");
+	ck_assert(has_key(&nodes[0], key));
+	ck_assert(holds(&nodes[1], key, v, false));
+	fake_kvnet_mute(net, nodes[2].node.pk, false);
+	ck_assert_msg(loop_until(base, dropped, &(struct want){ &nodes[0], key,
+	    v, false }, WAIT), "not handed off once the owner answered");
+	ck_assert(holds(&nodes[2], key, v, false));
+}
+END_TEST
+
 START_TEST(test_expired_items_dropped)
 {
 	struct kvsync_stats	st;
@@ -594,6 +624,7 @@ module_suite(void)
 	tcase_add_test(tc, test_newer_version_wins_both_ways);
 	tcase_add_test(tc, test_tombstone_spreads);
 	tcase_add_test(tc, test_handoff_waits_for_every_owner);
+	tcase_add_test(tc, test_silent_owner_ends_rounds_at_deadline);
 	tcase_add_test(tc, test_expired_items_dropped);
 	tcase_add_test(tc, test_old_tombstones_dropped);
 	tcase_add_test(tc, test_full_route_paces_and_loses_nothing);
