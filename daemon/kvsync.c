@@ -52,7 +52,7 @@
 #include "place.h"
 
 #define ROUND_DEADLINE_MS	10000	/* a round ends by then at the latest */
-#define PACE_MS			10	/* a full route: sends again this later */
+#define PACE_MS			10	/* a full route: tried again then */
 #define SENDS_PER_TICK		2048	/* messages per wakeup, then yield */
 #define SCAN_CHUNK		4096	/* keys a round scans per wakeup */
 #define ASKED_MAX		(8 * KVMSG_ITEMS_MAX) /* keys queued for one
@@ -72,10 +72,9 @@ struct rkey {
 	uint8_t			 flags;
 #define RK_GONE		0x01		/* expired or an old tombstone */
 #define RK_EXPIRED	0x02		/* gone because it expired */
-#define RK_HANDOFF	0x04		/* not ours: for its owners */
-#define RK_WANTED	0x08		/* an owner asked for it: kept */
-#define RK_MARK		0x10		/* in the WANT being read */
-	uint8_t			 nowners;	/* hand-off: owners to hear from */
+#define RK_WANTED	0x04		/* an owner asked for it: kept */
+#define RK_MARK		0x08		/* in the WANT being read */
+	uint8_t			 nowners;	/* hand-off: owners to ask */
 	uint8_t			 nhave;		/* of them, that hold it */
 	struct kv_version	 ver;
 };
@@ -157,7 +156,6 @@ struct partner {
 };
 
 struct kvsync {
-	struct event_base	*base;
 	struct kvsync_params	 par;
 	uint8_t			 self[NODE_ID_LEN];
 	struct kvstore		*store;
@@ -277,7 +275,8 @@ co_find(const struct round *r, const struct rpeer *rp, const char *key,
 {
 	const struct rkey	*rk;
 	uint32_t		 b = place_bucket(key, keylen, KVMSG_BUCKETS);
-	size_t			 lo = rp->bstart[b], hi = rp->bstart[b + 1], mid;
+	size_t			 lo = rp->bstart[b], hi = rp->bstart[b + 1];
+	size_t			 mid;
 	int			 c;
 
 	while (lo < hi) {
@@ -413,34 +412,40 @@ job_new(struct kvsync *ks, struct partner *p, enum job_kind kind)
 
 /*
  * A job of entries (JOB_WANT, JOB_KEYS) with copies of the n keys and
- * versions of ents.
+ * versions of ents.  NULL if out of memory: then a WANT is not sent at
+ * all, never sent short, which would say we hold what we lack.
  */
 static struct job *
 job_entries(struct kvsync *ks, struct partner *p, enum job_kind kind,
     const struct kvmsg_entry *ents, size_t n, uint64_t cid)
 {
-	struct job	*j;
-	size_t		 i, len = 0, off = 0;
+	struct job		*j;
+	struct kvmsg_entry	*copy = NULL;
+	char			*keys = NULL;
+	size_t			 i, len = 0, off = 0;
 
 	for (i = 0; i < n; i++)
 		len += ents[i].keylen;
-	if ((j = job_new(ks, p, kind)) == NULL)
-		return NULL;
-	j->cid = cid;
-	if (n > 0 && ((j->ents = calloc(n, sizeof(*j->ents))) == NULL ||
-	    (j->keys = malloc(len)) == NULL)) {
+	if (n > 0 && ((copy = calloc(n, sizeof(*copy))) == NULL ||
+	    (keys = malloc(len)) == NULL)) {
 		log_warn("kvsync");
-		free(j->ents);
-		j->ents = NULL;
-		/* Left empty: a WANT acks, asking for nothing. */
-		return j;
+		free(copy);
+		return NULL;
+	}
+	if ((j = job_new(ks, p, kind)) == NULL) {
+		free(copy);
+		free(keys);
+		return NULL;
 	}
 	for (i = 0; i < n; i++) {
-		memcpy(j->keys + off, ents[i].key, ents[i].keylen);
-		j->ents[i] = ents[i];
-		j->ents[i].key = j->keys + off;
+		memcpy(keys + off, ents[i].key, ents[i].keylen);
+		copy[i] = ents[i];
+		copy[i].key = keys + off;
 		off += ents[i].keylen;
 	}
+	j->cid = cid;
+	j->ents = copy;
+	j->keys = keys;
 	j->n = n;
 	p->asked += n;
 	return j;
@@ -685,7 +690,8 @@ job_run(struct kvsync *ks, const uint8_t *id, struct job *j, int *budget)
  * full (or the budget spent) with jobs left.
  */
 static bool
-partner_run(struct kvsync *ks, const uint8_t *id, struct partner *p, int *budget)
+partner_run(struct kvsync *ks, const uint8_t *id, struct partner *p,
+    int *budget)
 {
 	struct jobq		*q;
 	struct job		*j;
@@ -886,7 +892,6 @@ scan_item(void *arg, const struct kv_item *it)
 		/* Ours to hand off, in a full round only. */
 		if (!r->full)
 			goto out;
-		rk->flags = RK_HANDOFF;
 		rk->nowners = (uint8_t)n;
 		for (i = 0; i < n; i++) {
 			if ((rp = rpeer_find(r, owners[i])) == NULL) {
@@ -1435,7 +1440,6 @@ kvsync_new(struct event_base *base, const struct kvsync_params *p,
 		kvsync_free(ks);
 		return NULL;
 	}
-	ks->base = base;
 	ks->par = *p;
 	memcpy(ks->self, p->self, NODE_ID_LEN);
 	ks->par.self = ks->self;
@@ -1487,13 +1491,14 @@ kvsync_changed(struct kvsync *ks)
 		p = nodemap_at(ks->peers, i, &id);
 		p->has_digest = false;
 	}
-
 	if (ks->round != NULL) {
 		if (!ks->changed)
 			ks->changed_at = now;
 		ks->changed = true;
 		/* Its owners are stale: it ends once its work is done. */
 		ks->round->min_end = now;
+		if (!ks->round->scanning)
+			arm(ks);
 		return;
 	}
 	if (ks->next_full > now + (int64_t)ks->par.settle_ms) {
