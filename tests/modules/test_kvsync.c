@@ -611,6 +611,100 @@ START_TEST(test_dead_owner_keys_copied_again)
 }
 END_TEST
 
+/* How many of the live nodes' rings say own each key, into c. */
+static void
+owned_counts(struct count *c, int nkeys, const char *fmt)
+{
+	uint8_t	owners[PLACE_REPLICAS_MAX][NODE_ID_LEN];
+	char	key[32];
+	size_t	n, o;
+	int	k, i;
+
+	memset(c, 0, sizeof(*c) * (NODES_MAX + 1));
+	for (i = 0, n = 0; i < nn; i++)
+		if (!nodes[i].dead)
+			c[n++].t = &nodes[i];
+	for (k = 0; k < nkeys; k++) {
+		snprintf(key, sizeof(key), fmt, k);
+		n = kvring_owners(nodes[0].ring, key, strlen(key), owners);
+		for (o = 0; o < n; o++)
+			for (i = 0; c[i].t != NULL; i++)
+				if (memcmp(owners[o], c[i].t->node.pk,
+				    NODE_ID_LEN) == 0)
+					c[i].n++;
+	}
+}
+
+START_TEST(test_joining_node_takes_its_keys)
+{
+	struct count		c[NODES_MAX + 1];
+	struct kvsync_params	p;
+	struct record		r;
+	char			key[32];
+	int			k, i, nkeys = 2000;
+
+	make_nodes(4, 2);
+	/* Node 3 is not there yet: gone from the others' tables. */
+	nodes[3].dead = true;
+	for (i = 0; i < 3; i++) {
+		ck_assert(members_dead(nodes[i].members, nodes[3].node.pk, 1,
+		    clock_ms()));
+		ck_assert(kvring_update(nodes[i].ring));
+	}
+	owned_counts(c, nkeys, "j/%04d");
+	for (k = 0; k < nkeys; k++) {
+		snprintf(key, sizeof(key), "j/%04d", k);
+		for (i = 0; i < 3; i++)
+			if (kvring_owns(nodes[0].ring, nodes[i].node.pk, key,
+			    strlen(key)))
+				put(&nodes[i], key, ver(1000 + k, 0,
+				    &nodes[0]));
+	}
+	for (i = 0; i < 3; i++) {
+		memset(&p, 0, sizeof(p));
+		p.self = nodes[i].node.pk;
+		p.interval_ms = 500;
+		p.settle_ms = SETTLE_MS;
+		p.tombstone_ttl_ms = LONG_MS;
+		nodes[i].sync = kvsync_new(base, &p, nodes[i].store,
+		    nodes[i].ring, nodes[i].post, NULL);
+		ck_assert_ptr_nonnull(nodes[i].sync);
+	}
+	ck_assert(loop_until(base, all_had_a_round, NULL, WAIT));
+	/* It joins: a newer record, alive, in every table. */
+	nodes[3].dead = false;
+	tnode_record(&nodes[3].node, 2, &r);
+	for (i = 0; i < 3; i++) {
+		tnode_offer(nodes[i].members, &nodes[3].node, &r);
+		ck_assert(kvring_update(nodes[i].ring));
+		kvsync_changed(nodes[i].sync);
+	}
+	p.self = nodes[3].node.pk;
+	nodes[3].sync = kvsync_new(base, &p, nodes[3].store, nodes[3].ring,
+	    nodes[3].post, NULL);
+	ck_assert_ptr_nonnull(nodes[3].sync);
+	/* Each key on exactly its two new owners, and nowhere else. */
+	owned_counts(c, nkeys, "j/%04d");
+	ck_assert_uint_gt(c[3].n, 0);
+	ck_assert_msg(loop_until(base, counts_reached, c, WAIT),
+	    "keys not on their new owners: %llu %llu %llu %llu held, "
+	    "%llu %llu %llu %llu owned",
+	    (unsigned long long)kvstore_count(nodes[0].store),
+	    (unsigned long long)kvstore_count(nodes[1].store),
+	    (unsigned long long)kvstore_count(nodes[2].store),
+	    (unsigned long long)kvstore_count(nodes[3].store),
+	    (unsigned long long)c[0].n, (unsigned long long)c[1].n,
+	    (unsigned long long)c[2].n, (unsigned long long)c[3].n);
+	for (k = 0; k < nkeys; k++) {
+		snprintf(key, sizeof(key), "j/%04d", k);
+		for (i = 0; i < 4; i++)
+			ck_assert_msg(has_key(&nodes[i], key) ==
+			    kvring_owns(nodes[0].ring, nodes[i].node.pk, key,
+			    strlen(key)), "%s on node %d", key, i);
+	}
+}
+END_TEST
+
 Suite *
 module_suite(void)
 {
@@ -629,6 +723,7 @@ module_suite(void)
 	tcase_add_test(tc, test_old_tombstones_dropped);
 	tcase_add_test(tc, test_full_route_paces_and_loses_nothing);
 	tcase_add_test(tc, test_dead_owner_keys_copied_again);
+	tcase_add_test(tc, test_joining_node_takes_its_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
