@@ -47,9 +47,57 @@ static struct event_base	*base;
 static struct fake_kvnet	*net;
 static struct tn		 nodes[NODES_MAX];
 static int			 nn;
+/* What kvwatch_changed was told: by which node, of which key. */
+#define EXPIRIES_MAX	8
+static struct {
+	struct tn	*at;
+	char		 key[64];
+}				 expiries[EXPIRIES_MAX];
+static int			 nexpiries;
 
 /* A value: the text "hello", one CBOR item. */
 static const uint8_t	VALUE[] = { 0x65, 'h', 'e', 'l', 'l', 'o' };
+
+/*
+ * The watches, as kvsync tells them of an expiry: each node's kvsync is
+ * given its struct tn as its kvwatch.
+ */
+void
+kvwatch_changed(struct kvwatch *w, enum kv_write_op op,
+    const struct kv_item *it)
+{
+	ck_assert_int_eq(op, KV_EXPIRE);
+	ck_assert_int_lt(nexpiries, EXPIRIES_MAX);
+	ck_assert_uint_lt(it->keylen, sizeof(expiries[0].key));
+	expiries[nexpiries].at = (struct tn *)w;
+	memcpy(expiries[nexpiries].key, it->key, it->keylen);
+	expiries[nexpiries].key[it->keylen] = '\0';
+	nexpiries++;
+}
+
+/* How many times the watches heard of key's expiry, and from whom. */
+static int
+expiries_of(const char *key, struct tn **at)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < nexpiries; i++)
+		if (strcmp(expiries[i].key, key) == 0) {
+			*at = expiries[i].at;
+			n++;
+		}
+	return n;
+}
+
+/* Whether t is key's coordinator. */
+static bool
+coordinates(const struct tn *t, const char *key)
+{
+	uint8_t	owners[PLACE_REPLICAS_MAX][NODE_ID_LEN];
+
+	return kvring_owners(nodes[0].ring, key, strlen(key), owners) > 0 &&
+	    memcmp(owners[0], t->node.pk, NODE_ID_LEN) == 0;
+}
 
 /* As kv.c takes a STORE repair: the newer is kept. */
 static void
@@ -128,9 +176,11 @@ start_syncs(uint64_t interval_ms, uint64_t settle_ms, uint64_t tomb_ms)
 		p.settle_ms = settle_ms;
 		p.tombstone_ttl_ms = tomb_ms;
 		nodes[i].sync = kvsync_new(base, &p, nodes[i].store,
-		    nodes[i].ring, nodes[i].post, NULL);
+		    nodes[i].ring, nodes[i].post,
+		    (struct kvwatch *)&nodes[i]);
 		ck_assert_ptr_nonnull(nodes[i].sync);
 	}
+	nexpiries = 0;
 }
 
 static void
@@ -428,6 +478,7 @@ START_TEST(test_expired_items_dropped)
 {
 	struct kvsync_stats	st;
 	struct want		gone[2];
+	struct tn		*at = NULL;
 	uint64_t		now = clock_wall_ms();
 	int			i;
 
@@ -459,6 +510,12 @@ START_TEST(test_expired_items_dropped)
 	kvsync_stats(nodes[0].sync, &st);
 	ck_assert_uint_eq(st.expired, 2);
 	ck_assert_uint_eq(fake_kvnet_sent(net, KVMSG_STORE), 0);
+	/* The watches hear of an expiry once, from its coordinator. */
+	ck_assert_int_eq(expiries_of("old", &at), 1);
+	ck_assert(coordinates(at, "old"));
+	ck_assert_int_eq(expiries_of("lone", &at),
+	    coordinates(&nodes[0], "lone") ? 1 : 0);
+	ck_assert_int_eq(expiries_of("later", &at), 0);
 }
 END_TEST
 
