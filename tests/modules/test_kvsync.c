@@ -267,6 +267,12 @@ rounds(int i)
 }
 
 static bool
+one_round(void *arg)
+{
+	return rounds(*(int *)arg) >= 1;
+}
+
+static bool
 all_had_a_round(void *arg)
 {
 	int	i;
@@ -395,6 +401,40 @@ START_TEST(test_tombstone_spreads)
 	w[1] = (struct want){ &nodes[1], "gone", v, true };
 	ck_assert_msg(loop_until(base, holds_all, w, WAIT),
 	    "the tombstone did not reach the other owners");
+}
+END_TEST
+
+START_TEST(test_digest_between_rounds_answered)
+{
+	struct kvsync_params	p;
+	struct want		w[2];
+	int			who = 0;
+
+	make_nodes(2, 2);
+	put(&nodes[0], "early", ver(4000, 0, &nodes[0]));
+	/* Node 1's sync starts once node 0's round is over. */
+	memset(&p, 0, sizeof(p));
+	p.self = nodes[0].node.pk;
+	p.interval_ms = 4000;
+	p.settle_ms = SETTLE_MS;
+	p.tombstone_ttl_ms = LONG_MS;
+	nodes[0].sync = kvsync_new(base, &p, nodes[0].store, nodes[0].ring,
+	    nodes[0].post, (struct kvwatch *)&nodes[0]);
+	ck_assert(loop_until(base, one_round, &who, WAIT));
+	loop_for(base, 10 * SETTLE_MS);
+	p.self = nodes[1].node.pk;
+	nodes[1].sync = kvsync_new(base, &p, nodes[1].store, nodes[1].ring,
+	    nodes[1].post, (struct kvwatch *)&nodes[1]);
+	/*
+	 * Its digest finds node 0 between rounds, its last one lately: a
+	 * scan answers it, within a quarter of the interval, no round.
+	 */
+	memset(w, 0, sizeof(w));
+	w[0] = (struct want){ &nodes[1], "early", ver(4000, 0, &nodes[0]),
+	    false };
+	ck_assert_msg(loop_until(base, holds_all, w, 1500),
+	    "the digest was not answered between rounds");
+	ck_assert_uint_eq(rounds(0), 1);
 }
 END_TEST
 
@@ -774,6 +814,7 @@ module_suite(void)
 	tcase_add_test(tc, test_missing_key_copied);
 	tcase_add_test(tc, test_newer_version_wins_both_ways);
 	tcase_add_test(tc, test_tombstone_spreads);
+	tcase_add_test(tc, test_digest_between_rounds_answered);
 	tcase_add_test(tc, test_handoff_waits_for_every_owner);
 	tcase_add_test(tc, test_silent_owner_ends_rounds_at_deadline);
 	tcase_add_test(tc, test_expired_items_dropped);
