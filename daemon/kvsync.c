@@ -781,14 +781,16 @@ round_done(const struct kvsync *ks, int64_t now)
 static void
 digest_pending(struct kvsync *ks, int64_t now)
 {
-	int64_t	at;
+	int64_t	at, gap;
 
 	if (now - ks->last_full >= (int64_t)ks->par.interval_ms / 2) {
 		if (ks->next_full > now + (int64_t)ks->par.settle_ms)
 			ks->next_full = now + (int64_t)ks->par.settle_ms;
 	} else if (ks->next_answer == 0) {
-		/* At most four scans an interval, whoever asks. */
-		at = ks->last_start + (int64_t)ks->par.interval_ms / 4;
+		/* A scan a quarter interval (or 10 s) at most, whoever asks. */
+		gap = ks->par.interval_ms / 4 < ROUND_DEADLINE_MS ?
+		    (int64_t)ks->par.interval_ms / 4 : ROUND_DEADLINE_MS;
+		at = ks->last_start + gap;
 		if (at < now + (int64_t)ks->par.settle_ms)
 			at = now + (int64_t)ks->par.settle_ms;
 		ks->next_answer = at;
