@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fake_kvpost.c: see fake_kvpost.h.  A message is copied when sent, as
- * an encoded one would be, so the sender's spans may go at once.
+ * fake_kvpost.c: see fake_kvpost.h.  A body is encoded when sent (and
+ * decoded at once, to check it), and decoded again when delivered.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +10,6 @@
 #include <event2/event.h>
 
 #include "fake_kvpost.h"
-#include "kvstore.h"
 
 #define NODES_MAX	16
 #define KINDS		(KVMSG_CHANGE + 1)
@@ -32,11 +31,8 @@ struct fmsg {
 	struct fmsg		*next;
 	size_t			 from, to;
 	uint64_t		 cid;
-	size_t			 size;
-	struct kvmsg		 m;
-	char			*keys;
-	uint8_t			*value;
-	struct kvmsg_entry	*ents;
+	size_t			 size;		/* of the body, encoded */
+	uint8_t			*body;
 };
 
 struct fake_kvnet {
@@ -50,75 +46,41 @@ struct fake_kvnet {
 	size_t			 bytes[NODES_MAX][NODES_MAX];
 	size_t			 sent[KINDS];
 	size_t			 full;
+	struct kvmsg_space	 space;		/* of the body delivered */
+	struct kvmsg_space	 check;		/* of the body sent */
 };
+
+/*
+ * The body of m, encoded and checked: what kvsync sends must be a body
+ * that the receiver's decoder takes, and only of the kinds of sync.
+ */
+static struct fmsg *
+fmsg_new(const struct kvmsg *m, struct kvmsg_space *space)
+{
+	struct fmsg	*f;
+	struct kvmsg	 d;
+	struct cbor_buf	 b = { 0 };
+	const char	*why = NULL;
+
+	MUST(m->kind == KVMSG_STORE || m->kind == KVMSG_DIGEST ||
+	    m->kind == KVMSG_HAVE || m->kind == KVMSG_WANT);
+	MUST(m->kind != KVMSG_STORE || m->repair);
+	kvmsg_encode(&b, m);
+	MUST(!b.failed);
+	if (kvmsg_decode(b.data, b.len, &d, space, &why) == -1)
+		ck_abort_msg("kvsync sent a body that does not decode: %s", why);
+	f = calloc(1, sizeof(*f));
+	MUST(f != NULL);
+	f->body = b.data;
+	f->size = b.len;
+	return f;
+}
 
 static void
 fmsg_free(struct fmsg *f)
 {
-	free(f->keys);
-	free(f->value);
-	free(f->ents);
+	free(f->body);
 	free(f);
-}
-
-/* A copy of m, checked as a decoder would; its size about as encoded. */
-static struct fmsg *
-fmsg_copy(const struct kvmsg *m)
-{
-	struct fmsg	*f;
-	size_t		 i, len = 0, off = 0;
-
-	f = calloc(1, sizeof(*f));
-	MUST(f != NULL);
-	f->m = *m;
-	f->size = 16;
-	switch (m->kind) {
-	case KVMSG_STORE:
-		MUST(kv_key_valid(m->key, m->keylen));
-		MUST(m->item.keylen == m->keylen &&
-		    memcmp(m->item.key, m->key, m->keylen) == 0);
-		MUST(m->repair);
-		MUST(m->item.tombstone || m->item.valuelen > 0);
-		f->keys = malloc(m->keylen);
-		MUST(f->keys != NULL);
-		memcpy(f->keys, m->key, m->keylen);
-		f->m.key = f->m.item.key = f->keys;
-		if (m->item.valuelen > 0) {
-			f->value = malloc(m->item.valuelen);
-			MUST(f->value != NULL);
-			memcpy(f->value, m->item.value, m->item.valuelen);
-			f->m.item.value = f->value;
-		}
-		f->size += 2 * m->keylen + m->item.valuelen + 60;
-		break;
-	case KVMSG_HAVE:
-	case KVMSG_WANT:
-		MUST(m->nentries <= KVMSG_ITEMS_MAX);
-		for (i = 0; i < m->nentries; i++) {
-			MUST(kv_key_valid(m->entries[i].key,
-			    m->entries[i].keylen));
-			len += m->entries[i].keylen;
-		}
-		f->ents = calloc(m->nentries + 1, sizeof(*f->ents));
-		f->keys = malloc(len + 1);
-		MUST(f->ents != NULL && f->keys != NULL);
-		for (i = 0; i < m->nentries; i++) {
-			f->ents[i] = m->entries[i];
-			memcpy(f->keys + off, m->entries[i].key,
-			    m->entries[i].keylen);
-			f->ents[i].key = f->keys + off;
-			off += m->entries[i].keylen;
-			f->size += m->entries[i].keylen + 45;
-		}
-		f->m.entries = f->ents;
-		break;
-	case KVMSG_DIGEST:
-		f->size += sizeof(m->digest) + 8;
-		break;
-	default:
-		ck_abort_msg("kvsync sent a message of kind %d", (int)m->kind);
-	}
-	return f;
 }
 
 static void
@@ -127,6 +89,8 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	struct fake_kvnet	*net = arg;
 	struct fmsg		*f, *list = net->head;
 	struct kvpost		*to;
+	struct kvmsg		 m;
+	const char		*why;
 
 	(void)fd; (void)what;
 	net->head = net->tail = NULL;
@@ -135,8 +99,11 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 		net->queued--;
 		net->bytes[f->from][f->to] -= f->size;
 		to = net->nodes[f->to];
-		if (!to->cut && !to->mute && !net->nodes[f->from]->cut)
-			to->fn(to->arg, net->nodes[f->from]->id, f->cid, &f->m);
+		if (!to->cut && !to->mute && !net->nodes[f->from]->cut) {
+			MUST(kvmsg_decode(f->body, f->size, &m, &net->space,
+			    &why) == 0);
+			to->fn(to->arg, net->nodes[f->from]->id, f->cid, &m);
+		}
 		fmsg_free(f);
 	}
 }
@@ -261,15 +228,11 @@ kvpost_send(struct kvpost *p, const uint8_t *dest, uint64_t cid,
 			to = net->nodes[i];
 	if (to == NULL || to->cut || p->cut)
 		return ROUTE_NO_PATH;
-	f = fmsg_copy(m);
+	MUST(to != p);
+	f = fmsg_new(m, &net->check);
 	f->from = p->index;
 	f->to = to->index;
 	f->cid = cid;
-	if (to == p) {
-		p->fn(p->arg, p->id, cid, &f->m);
-		fmsg_free(f);
-		return ROUTE_SENT;
-	}
 	/* As route_send: a message up to max_message fits an empty queue. */
 	if (net->limit != 0 && net->bytes[f->from][f->to] > 0 &&
 	    net->bytes[f->from][f->to] + f->size > net->limit) {

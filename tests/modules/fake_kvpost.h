@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fake_kvpost.h: "kv" messages between the nodes of one test.  kvpost
- * sends each into a queue, and the event loop hands it, copied, to the
- * node it is for, in the order sent.  A route from one node to another
- * holds so many bytes at most (or one message), then answers full as
- * route_send does; a node cut off has no route to or from it.
+ * encodes each body (kvmsg.c) into a queue, and the event loop hands
+ * it, decoded, to the node it is for, in the order sent.  A route from
+ * one node to another holds so many bytes of bodies at most (or one),
+ * then answers full as route_send does; a node cut off has no route to
+ * or from it.
  */
 #ifndef TESTS_FAKE_KVPOST_H
 #define TESTS_FAKE_KVPOST_H
