@@ -415,7 +415,7 @@ START_TEST(test_digest_between_rounds_answered)
 	/* Node 1's sync starts once node 0's round is over. */
 	memset(&p, 0, sizeof(p));
 	p.self = nodes[0].node.pk;
-	p.interval_ms = 4000;
+	p.interval_ms = 8000;
 	p.settle_ms = SETTLE_MS;
 	p.tombstone_ttl_ms = LONG_MS;
 	nodes[0].sync = kvsync_new(base, &p, nodes[0].store, nodes[0].ring,
@@ -432,7 +432,7 @@ START_TEST(test_digest_between_rounds_answered)
 	memset(w, 0, sizeof(w));
 	w[0] = (struct want){ &nodes[1], "early", ver(4000, 0, &nodes[0]),
 	    false };
-	ck_assert_msg(loop_until(base, holds_all, w, 1500),
+	ck_assert_msg(loop_until(base, holds_all, w, 3000),
 	    "the digest was not answered between rounds");
 	ck_assert_uint_eq(rounds(0), 1);
 }
