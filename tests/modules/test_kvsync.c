@@ -6,11 +6,15 @@
  * (fake_kvpost.h), and a repair a node is sent is stored as kv.c
  * stores it.  The rules: stores that agree trade digests and nothing
  * else; a key missing on an owner is copied to it; the newer version
- * wins, whichever side holds it, tombstones too; a key a node does not
- * own goes to its owners and is dropped only once each of them has it;
- * expired items and old tombstones are forgotten; a full route paces
- * the sends and loses none; and the keys of a dead owner are copied to
- * the new one, 10,000 of them within the issue's 5 s.
+ * wins, whichever side holds it, tombstones too; a digest that comes
+ * between rounds is answered by a scan, not a round; a key a node does
+ * not own goes to its owners and is dropped only once each of them has
+ * it, and an owner that never answers only delays that, round after
+ * round; expired items (the coordinator telling the watches) and old
+ * tombstones are forgotten; a full route paces the sends and loses
+ * none; the keys of a dead owner are copied to the new one, 10,000 of
+ * them within the issue's 5 s; a joining node takes its keys from the
+ * owners before it, which then drop them.
  */
 #include <stdio.h>
 #include <stdlib.h>
