@@ -1845,7 +1845,7 @@ kv_deliver(struct kv *kv, const struct callmsg *cm)
 	case KVMSG_DIGEST:
 	case KVMSG_HAVE:
 	case KVMSG_WANT:
-		kvsync_message(kv->sync, cm->origin, &m);
+		kvsync_message(kv->sync, cm->origin, cm->cid, &m);
 		break;
 	case KVMSG_WATCH:
 	case KVMSG_CHANGE:
