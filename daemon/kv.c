@@ -566,7 +566,8 @@ put_writer(struct cbor_buf *b, const struct kv_version *v)
 }
 
 /*
- * The coordinator's write path (kv-design.md, WRITE path).
+ * The coordinator's write path (doc/MESH.md section 21, Requests
+ * between the nodes).
  */
 
 /* Counts r's owners that hold the write: answers once a majority does. */
