@@ -134,9 +134,11 @@ FAKES_route	= fake_link fake_mesh
 FAKES_call	= fake_link fake_mesh fake_route
 FAKES_serve	= fake_route
 FAKES_events	= fake_route
+FAKES_kvwatch	= fake_route
 FAKES_probe	= fake_link fake_mesh
 FAKES_handlers	=
 FAKES_kvpost	= fake_link fake_mesh
+FAKES_kvsync	= fake_kvpost
 fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
 
 .SECONDEXPANSION:
