@@ -979,6 +979,27 @@ copies_are(void *arg)
 	return (s->held = keys_held(s->n)) == s->want;
 }
 
+/* What each of daemons [0, n) holds and has handed off, for a failure. */
+static const char *
+spread_text(int n)
+{
+	static char	buf[512];
+	size_t		len = 0;
+	int		i, w;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && len < sizeof(buf); i++) {
+		w = snprintf(buf + len, sizeof(buf) - len, "%s%s %.0f (%.0f "
+		    "handed off)", i > 0 ? ", " : "", names[i],
+		    stat_of(i, "peerd_kv_keys"),
+		    stat_of(i, "peerd_kv_handed_off_total"));
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	return buf;
+}
+
 START_TEST(test_five_join)
 {
 	static char	 keys[JOIN_KEYS][64];
@@ -1008,8 +1029,8 @@ START_TEST(test_five_join)
 	/* Exactly R copies in all: the old owners dropped what they gave. */
 	s = (struct spread){ N, (long)R * JOIN_KEYS, 0 };
 	ck_assert_msg(wait_until(copies_are, &s, 30000), "%ld copies of %d "
-	    "keys on %d nodes after the join, not %ld", s.held, JOIN_KEYS, N,
-	    s.want);
+	    "keys on %d nodes after the join, not %ld: %s", s.held, JOIN_KEYS,
+	    N, s.want, spread_text(N));
 	for (k = 0; k < JOIN_KEYS; k++) {
 		key_name(keys[k], sizeof(keys[k]), &ks, k);
 		all[k] = keys[k];
