@@ -60,6 +60,7 @@
 #define KV_ITEM_OVERHEAD	160		/* bytes of an item's map keys */
 #define KV_BODY_SLACK		1024		/* of max_message, for the rest */
 #define KV_DEPTH		2		/* messages delivered inside others */
+#define KV_AHEAD_MAX_MS		(24ull * 3600 * 1000)	/* of a version */
 
 enum req_kind {
 	REQ_FORWARD,		/* a write sent to its coordinator */
@@ -218,6 +219,26 @@ static bool
 live_item(const struct kv_item *it, uint64_t now)
 {
 	return !it->tombstone && !expired(it, now);
+}
+
+/*
+ * Whether a version is further ahead of our wall clock than any clock
+ * of the mesh should be.  Such a version is neither stored nor seen:
+ * one reading near the top of the clock, taken in, would leave no
+ * higher one for the writes that follow.
+ */
+static bool
+too_far_ahead(uint64_t hlc)
+{
+	return hlc_wall_ms(hlc) > clock_wall_ms() + KV_AHEAD_MAX_MS;
+}
+
+/* A version from another node: our later readings are above it. */
+static void
+seen(struct kv *kv, uint64_t hlc)
+{
+	if (!too_far_ahead(hlc))
+		hlc_seen(&kv->hlc, hlc);
 }
 
 /* Whether one encoded CBOR item is a map. */
@@ -781,7 +802,7 @@ coord_run(struct req *r)
 	if (got == 1) {
 		base = held.ver;
 		from = &held;
-		hlc_seen(&kv->hlc, held.ver.hlc);
+		seen(kv, held.ver.hlc);
 		/*
 		 * Held is our own earlier run, which missed the adopted
 		 * item: this run applies to that item instead.
@@ -848,7 +869,7 @@ coord_stored(struct req *r, struct asked *a, const struct kvmsg *m)
 	char		 buf[NODE_ID_STRLEN];
 
 	if (m->err.code == PEER_OK) {
-		hlc_seen(&kv->hlc, m->ver.hlc);
+		seen(kv, m->ver.hlc);
 		a->state = ASKED_ANSWERED;
 		r->nanswered++;
 		r->nok++;
@@ -856,7 +877,8 @@ coord_stored(struct req *r, struct asked *a, const struct kvmsg *m)
 		return;
 	}
 	if (m->err.code != PEER_FAILED_PRECONDITION || !m->has_item ||
-	    keycmp(m->item.key, m->item.keylen, r->key, r->keylen) != 0) {
+	    keycmp(m->item.key, m->item.keylen, r->key, r->keylen) != 0 ||
+	    too_far_ahead(m->item.ver.hlc)) {
 		/* Said with the count, should too few store it. */
 		snprintf(r->why, sizeof(r->why), "; %s: %.*s",
 		    name_of(kv, a->id, buf), (int)m->err.msglen, m->err.msg);
@@ -865,7 +887,7 @@ coord_stored(struct req *r, struct asked *a, const struct kvmsg *m)
 		return;
 	}
 	/* The owner holds a write we missed: take it, and run again. */
-	hlc_seen(&kv->hlc, m->item.ver.hlc);
+	seen(kv, m->item.ver.hlc);
 	if (kvstore_put(kv->store, &m->item) == KVSTORE_STORED)
 		wrote(kv);
 	if (!r->has_adopted || kv_version_cmp(&m->item.ver,
@@ -989,7 +1011,7 @@ forward_written(struct req *r, const struct kvmsg *m)
 		req_free(r);
 		return;
 	}
-	hlc_seen(&kv->hlc, m->ver.hlc);
+	seen(kv, m->ver.hlc);
 	reply_written(r, m->ver.hlc);
 	req_free(r);
 }
@@ -1115,7 +1137,7 @@ read_answer(struct req *r, struct asked *a, bool has_item,
 	a->state = ASKED_ANSWERED;
 	r->nanswered++;
 	if (has_item) {
-		hlc_seen(&kv->hlc, it->ver.hlc);
+		seen(kv, it->ver.hlc);
 		a->has = true;
 		a->ver = it->ver;
 		a->tombstone = it->tombstone;
@@ -1356,7 +1378,7 @@ list_answer(struct req *r, struct asked *a, const struct kv_item *items,
 			req_check(r);
 			return;
 		}
-		hlc_seen(&kv->hlc, items[i].ver.hlc);
+		seen(kv, items[i].ver.hlc);
 		if (last == NULL || keycmp(items[i].key, items[i].keylen, last,
 		    lastlen) > 0) {
 			last = items[i].key;
@@ -1719,7 +1741,14 @@ own_store(struct kv *kv, const uint8_t *from, uint64_t cid,
 	if (!m->has_item)
 		return;
 	msg_init(&ans, KVMSG_STORED, m->item.key, m->item.keylen);
-	hlc_seen(&kv->hlc, m->item.ver.hlc);
+	if (too_far_ahead(m->item.ver.hlc)) {
+		ans.err.code = PEER_INVALID_ARGUMENT;
+		snprintf(msg, sizeof(msg), "version %" PRIu64 " is more than "
+		    "24 h ahead of the clock of %s", m->item.ver.hlc,
+		    kv->par.name);
+		goto answer;
+	}
+	seen(kv, m->item.ver.hlc);
 	if ((got = kvstore_get(kv->store, m->item.key, m->item.keylen,
 	    &held)) == -1) {
 		ans.err.code = PEER_INTERNAL;

@@ -1799,6 +1799,53 @@ START_TEST(test_malformed_message_dropped)
 }
 END_TEST
 
+/* Hands node from's STORE of key at version hlc to node to. */
+static void
+hand_store(int from, int to, uint64_t cid, const char *key, uint64_t hlc)
+{
+	static const uint8_t	v[1] = { 0x01 };
+	struct kvmsg		m;
+	struct cbor_buf		body = { 0 };
+
+	memset(&m, 0, sizeof(m));
+	m.kind = KVMSG_STORE;
+	m.has_item = true;
+	m.item.key = key;
+	m.item.keylen = strlen(key);
+	m.item.ver.hlc = hlc;
+	memcpy(m.item.ver.node, nodes[from].tn.pk, NODE_ID_LEN);
+	m.item.value = v;
+	m.item.valuelen = sizeof(v);
+	m.repair = cid == 0;
+	kvmsg_encode(&body, &m);
+	ck_assert(!body.failed);
+	hand(from, to, cid, &body);
+	cbor_buf_free(&body);
+}
+
+START_TEST(test_version_far_ahead_refused)
+{
+	char		key[32];
+	uint64_t	v1, v2;
+
+	/* Near the top of the clock: taken in, no write could follow. */
+	hand_store(1, 0, 0, "far", UINT64_MAX - 1);
+	ck_assert_uint_eq(held(0, "far"), 0);
+	key_coordinated_by(0, "after-far", key, sizeof(key));
+	ck_assert_int_eq(put(0, key, 1, &v1), PEER_OK);
+	ck_assert_int_eq(put(0, key, 2, &v2), PEER_OK);
+	ck_assert_uint_gt(v2, v1);
+	ck_assert_uint_lt(hlc_wall_ms(v2), clock_wall_ms() + 1000);
+	/* A day ahead and more: refused too; a minute ahead is a clock. */
+	hand_store(1, 0, 0, "day", (clock_wall_ms() + 25 * 3600 * 1000ull) <<
+	    HLC_COUNTER_BITS);
+	ck_assert_uint_eq(held(0, "day"), 0);
+	hand_store(1, 0, 0, "minute", (clock_wall_ms() + 60 * 1000) <<
+	    HLC_COUNTER_BITS);
+	ck_assert_uint_ne(held(0, "minute"), 0);
+}
+END_TEST
+
 START_TEST(test_sync_and_watch_messages_handed_on)
 {
 	struct kvwatch_stats	st;
@@ -1872,6 +1919,7 @@ module_suite(void)
 	tcase_add_test(tc, test_ttl);
 	tcase_add_test(tc, test_malformed_message_dropped);
 	tcase_add_test(tc, test_sync_and_watch_messages_handed_on);
+	tcase_add_test(tc, test_version_far_ahead_refused);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("full");
 	tcase_add_checked_fixture(tc, setup_small, teardown);
