@@ -1848,6 +1848,9 @@ own_write(struct kv *kv, const uint8_t *from, uint64_t cid,
 	    (m->op != KV_DEL && m->value == NULL)) {
 		ans.err.code = PEER_INVALID_ARGUMENT;
 		ans.err.msg = "not a put, del or merge with its value";
+	} else if (m->ttl_ms > KV_TTL_MAX) {
+		ans.err.code = PEER_INVALID_ARGUMENT;
+		ans.err.msg = "ttl: not an unsigned integer of at most 2^40";
 	} else if (m->timeout_ms == 0) {
 		ans.err.code = PEER_DEADLINE_EXCEEDED;
 		ans.err.msg = "deadline passed on the way";

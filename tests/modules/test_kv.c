@@ -1846,6 +1846,33 @@ START_TEST(test_version_far_ahead_refused)
 }
 END_TEST
 
+START_TEST(test_write_ttl_out_of_range_refused)
+{
+	static const uint8_t	v[1] = { 0x01 };
+	struct sent_want	w = { 0, 1, KVMSG_WRITTEN };
+	struct kvmsg		m;
+	struct cbor_buf		body = { 0 };
+	char			key[32];
+
+	/* A ttl the clock cannot add: the item would expire at once. */
+	key_coordinated_by(0, "ttl-max", key, sizeof(key));
+	memset(&m, 0, sizeof(m));
+	m.kind = KVMSG_WRITE;
+	m.key = key;
+	m.keylen = strlen(key);
+	m.op = KV_PUT;
+	m.value = v;
+	m.valuelen = sizeof(v);
+	m.ttl_ms = UINT64_MAX;
+	m.timeout_ms = 1000;
+	kvmsg_encode(&body, &m);
+	hand(1, 0, 9, &body);
+	cbor_buf_free(&body);
+	ck_assert(was_sent(&w));
+	ck_assert_uint_eq(held(0, key), 0);
+}
+END_TEST
+
 START_TEST(test_sync_and_watch_messages_handed_on)
 {
 	struct kvwatch_stats	st;
@@ -1920,6 +1947,7 @@ module_suite(void)
 	tcase_add_test(tc, test_malformed_message_dropped);
 	tcase_add_test(tc, test_sync_and_watch_messages_handed_on);
 	tcase_add_test(tc, test_version_far_ahead_refused);
+	tcase_add_test(tc, test_write_ttl_out_of_range_refused);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("full");
 	tcase_add_checked_fixture(tc, setup_small, teardown);
