@@ -898,17 +898,19 @@ config_finish(struct config *c, char *err, size_t errlen)
 		return -1;
 	}
 	/*
-	 * A value travels in one message: the default gives way to a
-	 * smaller max_message, a value set for kv_value_max does not.
+	 * A value travels in one message, with its key and the message
+	 * around it: the default gives way to a smaller max_message, a
+	 * value set for kv_value_max does not.
 	 */
-	if (c->kv_value_max > c->max_message) {
+	if (c->kv_value_max > c->max_message - KV_VALUE_ROOM) {
 		if (c->set_on[config_key_find("kv_value_max") -
 		    config_keys] == 0)
-			c->kv_value_max = c->max_message;
+			c->kv_value_max = c->max_message - KV_VALUE_ROOM;
 		else {
 			snprintf(err, errlen, "kv_value_max (%" PRIu64 ") is "
-			    "above max_message (%" PRIu64 ")", c->kv_value_max,
-			    c->max_message);
+			    "above max_message less %d (%" PRIu64 ")",
+			    c->kv_value_max, KV_VALUE_ROOM,
+			    c->max_message - KV_VALUE_ROOM);
 			return -1;
 		}
 	}

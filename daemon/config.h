@@ -28,6 +28,7 @@
 #define CONFIG_IFACES_MAX	16
 #define IFACE_NAME_MAX		16	/* IFNAMSIZ */
 #define CONFIG_PORT_DEFAULT	7654
+#define KV_VALUE_ROOM		1024	/* of max_message: a value's key, its message */
 #define NODE_NAME_MAX		63
 #define UNIX_GROUP_MAX		32	/* a local group name or gid */
 #define GID_NONE		((gid_t)-1)

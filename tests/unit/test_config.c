@@ -442,13 +442,17 @@ START_TEST(test_kv_keys)
 	/* A value fits in a message: the default gives way, a setting not. */
 	ck_assert_str_eq(load(&c, "max_message = 512K\n"), "");
 	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
-	ck_assert_uint_eq(c.kv_value_max, 512u << 10);
+	ck_assert_uint_eq(c.kv_value_max, (512u << 10) - 1024);
 	ck_assert_str_eq(load(&c, "max_message = 512K\nkv_value_max = 1M\n"),
 	    "");
 	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "kv_value_max (1048576) is above max_message "
-	    "(524288)");
+	    "less 1024 (523264)");
+	/* A value as large as a message leaves no room for its key. */
 	ck_assert_str_eq(load(&c, "max_message = 512K\nkv_value_max = 512K\n"),
+	    "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(load(&c, "max_message = 512K\nkv_value_max = 511K\n"),
 	    "");
 	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
 }
