@@ -9,6 +9,7 @@
 
 #include "kvpost.h"
 #include "log.h"
+#include "ratelog.h"
 
 struct kvpost {
 	struct route	*route;
@@ -16,6 +17,7 @@ struct kvpost {
 	uint64_t	 max_message;
 	struct cbor_buf	 buf;		/* the body being sent */
 	bool		 busy;		/* buf is being delivered here */
+	struct ratelog	 biglog;	/* messages too large, each a request */
 };
 
 struct kvpost *
@@ -47,6 +49,7 @@ kvpost_send(struct kvpost *p, const uint8_t *dest, uint64_t cid,
 	struct cbor_buf		 own = { 0 }, *b;
 	struct callmsg		 cm;
 	enum route_result	 res = ROUTE_FULL;
+	unsigned		 skipped;
 
 	/*
 	 * A receiver here may send while it still reads the body it was
@@ -63,8 +66,10 @@ kvpost_send(struct kvpost *p, const uint8_t *dest, uint64_t cid,
 		goto done;
 	/* The envelope adds a little more than two node IDs. */
 	if (b->len > p->max_message || p->max_message - b->len < 128) {
-		log_warnx("kvpost: a message of %zu bytes exceeds "
-		    "max_message, not sent", b->len);
+		if (ratelog_ok(&p->biglog, 1000, &skipped))
+			log_warnx("kvpost: a message of %zu bytes exceeds "
+			    "max_message, not sent (%u more not logged)",
+			    b->len, skipped);
 		goto done;
 	}
 	memset(&cm, 0, sizeof(cm));

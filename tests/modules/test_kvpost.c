@@ -16,6 +16,7 @@
 #include "harness.h"
 #include "kvmsg.h"
 #include "kvpost.h"
+#include "log.h"
 #include "route.h"
 
 #define MAX_MESSAGE	(256u << 10)
@@ -201,10 +202,21 @@ START_TEST(test_send_from_delivery)
 }
 END_TEST
 
+static int	ntoo_large;
+
+static void
+count_too_large(void *arg, enum log_level level, const char *line)
+{
+	(void)arg; (void)level;
+	if (strstr(line, "exceeds max_message") != NULL)
+		ntoo_large++;
+}
+
 START_TEST(test_not_sent)
 {
 	static uint8_t	big[MAX_MESSAGE];
 	struct kvmsg	m;
+	int		i;
 
 	/* No way to a node that is not a member. */
 	read_msg(&m, "cfg/a");
@@ -229,8 +241,15 @@ START_TEST(test_not_sent)
 	m.value = big;
 	m.valuelen = MAX_MESSAGE;
 	m.timeout_ms = 1000;
+	log_set_tap(count_too_large, NULL);
+	log_tap_level(LOG_LEVEL_WARN);
 	ck_assert_int_eq(kvpost_send(post, a.pk, 2, &m), ROUTE_FULL);
 	ck_assert_int_eq(kvpost_send(post, self.pk, 2, &m), ROUTE_FULL);
+	/* Each is some node's request: a flood of them is one line. */
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(kvpost_send(post, a.pk, 2, &m), ROUTE_FULL);
+	log_set_tap(NULL, NULL);
+	ck_assert_int_eq(ntoo_large, 1);
 	ck_assert_uint_eq(fake_link_nsent(la), 0);
 	ck_assert_int_eq(ngot, 0);
 	/* Smaller by the envelope's room: it goes. */
