@@ -581,14 +581,31 @@ reply_written(struct req *r, uint64_t hlc)
 	r->defer = NULL;
 }
 
-/* A version's writer, as clients see it. */
+/*
+ * An item as clients see it (kv_get, kv_list): {key, [value], version,
+ * writer, [expires]}.
+ */
 static void
-put_writer(struct cbor_buf *b, const struct kv_version *v)
+put_item(struct cbor_buf *b, const struct kv_item *it, bool value)
 {
-	char	id[NODE_ID_STRLEN];
+	char	writer[NODE_ID_STRLEN];
 
-	base32_encode(v->node, NODE_ID_LEN, id);
-	cbor_put_text(b, id);
+	cbor_put_map(b, 3 + value + (it->expires_ms != 0));
+	cbor_put_text(b, "key");
+	cbor_put_textn(b, it->key, it->keylen);
+	if (value) {
+		cbor_put_text(b, "value");
+		cbor_put_raw(b, it->value, it->valuelen);
+	}
+	cbor_put_text(b, "version");
+	cbor_put_uint(b, it->ver.hlc);
+	cbor_put_text(b, "writer");
+	base32_encode(it->ver.node, NODE_ID_LEN, writer);
+	cbor_put_text(b, writer);
+	if (it->expires_ms != 0) {
+		cbor_put_text(b, "expires");
+		cbor_put_uint(b, it->expires_ms);
+	}
 }
 
 /*
@@ -1064,19 +1081,7 @@ read_done(struct req *r)
 		return;
 	}
 	b = ctl_defer_begin(r->defer);
-	cbor_put_map(b, 4 + (it->expires_ms != 0));
-	cbor_put_text(b, "key");
-	cbor_put_textn(b, r->key, r->keylen);
-	cbor_put_text(b, "value");
-	cbor_put_raw(b, it->value, it->valuelen);
-	cbor_put_text(b, "version");
-	cbor_put_uint(b, it->ver.hlc);
-	cbor_put_text(b, "writer");
-	put_writer(b, &it->ver);
-	if (it->expires_ms != 0) {
-		cbor_put_text(b, "expires");
-		cbor_put_uint(b, it->expires_ms);
-	}
+	put_item(b, it, true);
 	ctl_defer_end(r->defer);
 	r->defer = NULL;
 	req_free(r);
@@ -1443,21 +1448,7 @@ list_done(struct req *r)
 		it = &r->ents[i].it;
 		if (!live_item(it, now))
 			continue;
-		cbor_put_map(b, 3 + r->values + (it->expires_ms != 0));
-		cbor_put_text(b, "key");
-		cbor_put_textn(b, it->key, it->keylen);
-		if (r->values) {
-			cbor_put_text(b, "value");
-			cbor_put_raw(b, it->value, it->valuelen);
-		}
-		cbor_put_text(b, "version");
-		cbor_put_uint(b, it->ver.hlc);
-		cbor_put_text(b, "writer");
-		put_writer(b, &it->ver);
-		if (it->expires_ms != 0) {
-			cbor_put_text(b, "expires");
-			cbor_put_uint(b, it->expires_ms);
-		}
+		put_item(b, it, r->values);
 	}
 	if (more && n > 0) {
 		cbor_put_text(b, "next");
