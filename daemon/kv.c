@@ -542,6 +542,38 @@ req_fail(struct req *r, enum peer_code code, const char *fmt, ...)
 	req_free(r);
 }
 
+/* The store nodes a list may go without: those a majority of owners spares. */
+static size_t
+list_spare(struct kv *kv)
+{
+	size_t	replicas = kvring_replicas(kv->ring);
+
+	return replicas - kvring_majority(replicas);
+}
+
+/* Ends r with UNAVAILABLE: too few of the nodes asked did their part. */
+static void
+req_fail_short(struct req *r)
+{
+	switch (r->kind) {
+	case REQ_WRITE:
+		req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners stored the "
+		    "write, %zu needed (it may still take effect)%s", r->nok,
+		    r->nasked, kvring_majority(r->nasked), r->why);
+		break;
+	case REQ_LIST:
+		req_fail(r, PEER_UNAVAILABLE, "%zu of %zu store nodes "
+		    "answered, %zu needed", r->nanswered, r->nasked,
+		    r->nasked - list_spare(r->kv));
+		break;
+	default:
+		req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners answered, %zu "
+		    "needed", r->nanswered, r->nasked,
+		    kvring_majority(r->nasked));
+		break;
+	}
+}
+
 /* The client went away: its request ends unanswered. */
 static void
 req_client_gone(void *arg)
@@ -636,9 +668,7 @@ coord_check(struct req *r)
 		return;
 	}
 	if (r->nok + waiting(r) < need)
-		req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners stored the "
-		    "write, %zu needed (it may still take effect)%s", r->nok,
-		    r->nasked, need, r->why);
+		req_fail_short(r);
 }
 
 /*
@@ -1617,7 +1647,7 @@ list_start(struct kv *kv, struct ctl_conn *c, uint64_t id, const char *prefix,
 static void
 req_check(struct req *r)
 {
-	size_t	need, spare;
+	size_t	need;
 
 	if (r->starting)
 		return;
@@ -1641,21 +1671,15 @@ req_check(struct req *r)
 			r->starting = false;
 			req_check(r);
 		} else if (r->nanswered + waiting(r) < need)
-			req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners "
-			    "answered, %zu needed", r->nanswered, r->nasked,
-			    need);
+			req_fail_short(r);
 		break;
 	case REQ_WHERE:
 		if (waiting(r) == 0)
 			where_done(r);
 		break;
 	case REQ_LIST:
-		spare = kvring_replicas(r->kv->ring) -
-		    kvring_majority(kvring_replicas(r->kv->ring));
-		if (r->nfailed > spare)
-			req_fail(r, PEER_UNAVAILABLE, "%zu of %zu store nodes "
-			    "answered, %zu needed", r->nanswered, r->nasked,
-			    r->nasked - spare);
+		if (r->nfailed > list_spare(r->kv))
+			req_fail_short(r);
 		else if (waiting(r) == 0)
 			list_done(r);
 		break;
@@ -1669,7 +1693,6 @@ req_deadline(evutil_socket_t fd, short what, void *arg)
 	struct kv	*kv = r->kv;
 	struct timeval	 tv;
 	char		 buf[NODE_ID_STRLEN];
-	size_t		 spare;
 
 	(void)fd; (void)what;
 	if (r->kind == REQ_READ && r->nspare > 0 && clock_ms() < r->deadline) {
@@ -1690,27 +1713,17 @@ req_deadline(evutil_socket_t fd, short what, void *arg)
 		    (int)r->keylen, r->key);
 		break;
 	case REQ_WRITE:
-		req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners stored the "
-		    "write, %zu needed (it may still take effect)%s", r->nok,
-		    r->nasked, kvring_majority(r->nasked), r->why);
-		break;
 	case REQ_READ:
-		req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners answered, %zu "
-		    "needed", r->nanswered, r->nasked,
-		    kvring_majority(r->nasked));
+		req_fail_short(r);
 		break;
 	case REQ_WHERE:
 		where_done(r);
 		break;
 	case REQ_LIST:
-		spare = kvring_replicas(kv->ring) -
-		    kvring_majority(kvring_replicas(kv->ring));
-		if (r->nasked - r->nanswered <= spare)
+		if (r->nasked - r->nanswered <= list_spare(kv))
 			list_done(r);
 		else
-			req_fail(r, PEER_UNAVAILABLE, "%zu of %zu store nodes "
-			    "answered, %zu needed", r->nanswered, r->nasked,
-			    r->nasked - spare);
+			req_fail_short(r);
 		break;
 	}
 }
