@@ -48,6 +48,7 @@
 
 #define KV_BUCKETS		4096		/* power of two */
 #define KV_PENDING_MAX		65536		/* requests in flight here */
+#define KV_FROM_NODE_MAX	4096		/* of them, writes one node sent */
 #define KV_HELD_MAX		(256u << 20)	/* bytes they copied */
 #define KV_TIMEOUT_DEFAULT	5000		/* ms */
 #define KV_WHERE_MS		1000		/* kv_where waits at most this */
@@ -158,6 +159,7 @@ struct kv {
 	struct kvwatch		*watch;
 	struct hlc		 hlc;
 	struct nodemap		*names;		/* char[NODE_NAME_MAX + 1] */
+	struct nodemap		*from;		/* size_t: remote writes here */
 	struct req		*bucket[KV_BUCKETS];
 	TAILQ_HEAD(, req)	 reqs;
 	size_t			 nreqs;
@@ -325,10 +327,13 @@ kv_new(struct event_base *base, const struct kv_params *p,
 	if ((kv = calloc(1, sizeof(*kv))) == NULL ||
 	    (kv->names = nodemap_new(NODE_NAME_MAX + 1, MEMBERS_MAX)) ==
 	    NULL ||
+	    (kv->from = nodemap_new(sizeof(size_t), MEMBERS_MAX)) == NULL ||
 	    (kv->sync_timer = event_new(base, -1, EV_PERSIST, sync_tick,
 	    kv)) == NULL) {
-		if (kv != NULL)
+		if (kv != NULL) {
 			nodemap_free(kv->names);
+			nodemap_free(kv->from);
+		}
 		free(kv);
 		log_warn("kv");
 		return NULL;
@@ -386,11 +391,14 @@ req_free(struct req *r)
 {
 	struct kv	*kv = r->kv;
 	struct req	**pp = slot(kv, r->rid);
-	size_t		 i;
+	size_t		 i, *n;
 
 	*pp = r->hnext;
 	TAILQ_REMOVE(&kv->reqs, r, entry);
 	kv->nreqs--;
+	if (r->remote && (n = nodemap_get(kv->from, r->origin)) != NULL &&
+	    --*n == 0)
+		nodemap_del(kv->from, r->origin);
 	if (r->timer != NULL)
 		event_free(r->timer);
 	kv->held -= r->valuelen;
@@ -961,12 +969,19 @@ static void
 coord_start(struct kv *kv, struct ctl_conn *c, uint64_t id,
     const uint8_t *origin, uint64_t ocid, const struct kvmsg *w)
 {
-	struct req	*r;
+	struct req	*r = NULL;
 	struct kvmsg	 m;
 	const char	*why;
-	size_t		 replicas = kvring_replicas(kv->ring);
+	char		 msg[128];
+	size_t		 replicas = kvring_replicas(kv->ring), *from = NULL;
 
-	if ((r = req_new(kv, REQ_WRITE, w->key, w->keylen, replicas,
+	/* No other node takes all the room of the requests here. */
+	if (c == NULL && ((from = nodemap_put(kv->from, origin)) == NULL ||
+	    *from >= KV_FROM_NODE_MAX)) {
+		snprintf(msg, sizeof(msg), "%s orders %d writes from this "
+		    "node already", kv->par.name, KV_FROM_NODE_MAX);
+		why = msg;
+	} else if ((r = req_new(kv, REQ_WRITE, w->key, w->keylen, replicas,
 	    w->timeout_ms, &why)) != NULL &&
 	    req_value(r, w->value, w->valuelen) == -1) {
 		req_free(r);
@@ -974,6 +989,8 @@ coord_start(struct kv *kv, struct ctl_conn *c, uint64_t id,
 		why = "out of memory";
 	}
 	if (r == NULL) {
+		if (from != NULL && *from == 0)
+			nodemap_del(kv->from, origin);
 		if (c != NULL) {
 			kv->st.failed++;
 			ctl_reply_error(c, id, PEER_RESOURCE_EXHAUSTED, "%s",
@@ -999,6 +1016,7 @@ coord_start(struct kv *kv, struct ctl_conn *c, uint64_t id,
 		r->remote = true;
 		memcpy(r->origin, origin, NODE_ID_LEN);
 		r->ocid = ocid;
+		(*from)++;
 	}
 	coord_run(r);
 }
@@ -2030,6 +2048,7 @@ kv_free(struct kv *kv)
 		(void)kvstore_sync(kv->store);
 	event_free(kv->sync_timer);
 	nodemap_free(kv->names);
+	nodemap_free(kv->from);
 	cbor_buf_free(&kv->merged);
 	cbor_buf_free(&kv->scan);
 	free(kv);

@@ -1846,16 +1846,14 @@ START_TEST(test_version_far_ahead_refused)
 }
 END_TEST
 
-START_TEST(test_write_ttl_out_of_range_refused)
+/* Hands node from's WRITE of key (a put of 1) to node to. */
+static void
+hand_write(int from, int to, uint64_t cid, const char *key, uint64_t ttl)
 {
 	static const uint8_t	v[1] = { 0x01 };
-	struct sent_want	w = { 0, 1, KVMSG_WRITTEN };
 	struct kvmsg		m;
 	struct cbor_buf		body = { 0 };
-	char			key[32];
 
-	/* A ttl the clock cannot add: the item would expire at once. */
-	key_coordinated_by(0, "ttl-max", key, sizeof(key));
 	memset(&m, 0, sizeof(m));
 	m.kind = KVMSG_WRITE;
 	m.key = key;
@@ -1863,11 +1861,51 @@ START_TEST(test_write_ttl_out_of_range_refused)
 	m.op = KV_PUT;
 	m.value = v;
 	m.valuelen = sizeof(v);
-	m.ttl_ms = UINT64_MAX;
-	m.timeout_ms = 1000;
+	m.ttl_ms = ttl;
+	m.timeout_ms = 60000;
 	kvmsg_encode(&body, &m);
-	hand(1, 0, 9, &body);
+	hand(from, to, cid, &body);
 	cbor_buf_free(&body);
+}
+
+START_TEST(test_writes_from_one_node_bounded)
+{
+	struct sent_want	w = { 0, 1, KVMSG_WRITTEN };
+	char			key[32];
+	int			i;
+
+	/* Writes no owner answers wait: one node's take a share only. */
+	key_coordinated_by(0, "many", key, sizeof(key));
+	nodes[owner(key, 1)].silent = nodes[owner(key, 2)].silent = true;
+	for (i = 0; i < 4096; i++) {
+		if (nsent > SENT_MAX - 8)
+			nsent = 0;
+		hand_write(1, 0, 100 + (uint64_t)i, key, 0);
+	}
+	sent_mark = nsent;
+	ck_assert(!was_sent(&w));
+	hand_write(1, 0, 99, key, 0);
+	ck_assert(was_sent(&w));
+	ck_assert_str_eq(sent[nsent - 1].key, key);
+	/* Another node's and a client's still go. */
+	w.to = 2;
+	hand_write(2, 0, 98, key, 0);
+	ck_assert(!was_sent(&w));
+	nsent = 0;
+	ck_assert_int_eq(put_opts(0, key, 2, false, 0, 0, 100, NULL),
+	    PEER_UNAVAILABLE);
+	nsent = 0;
+}
+END_TEST
+
+START_TEST(test_write_ttl_out_of_range_refused)
+{
+	struct sent_want	w = { 0, 1, KVMSG_WRITTEN };
+	char			key[32];
+
+	/* A ttl the clock cannot add: the item would expire at once. */
+	key_coordinated_by(0, "ttl-max", key, sizeof(key));
+	hand_write(1, 0, 9, key, UINT64_MAX);
 	ck_assert(was_sent(&w));
 	ck_assert_uint_eq(held(0, key), 0);
 }
@@ -1948,6 +1986,7 @@ module_suite(void)
 	tcase_add_test(tc, test_sync_and_watch_messages_handed_on);
 	tcase_add_test(tc, test_version_far_ahead_refused);
 	tcase_add_test(tc, test_write_ttl_out_of_range_refused);
+	tcase_add_test(tc, test_writes_from_one_node_bounded);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("full");
 	tcase_add_checked_fixture(tc, setup_small, teardown);
