@@ -50,6 +50,8 @@
 #define KV_PENDING_MAX		65536		/* requests in flight here */
 #define KV_FROM_NODE_MAX	4096		/* of them, writes one node sent */
 #define KV_HELD_MAX		(256u << 20)	/* bytes they copied */
+#define KV_HELD_FULL		"kv requests in flight on this node hold too " \
+				"many bytes"
 #define KV_TIMEOUT_DEFAULT	5000		/* ms */
 #define KV_WHERE_MS		1000		/* kv_where waits at most this */
 #define KV_TTL_MAX		(1ull << 40)	/* ms, some 34 years */
@@ -340,6 +342,8 @@ kv_new(struct event_base *base, const struct kv_params *p,
 	}
 	kv->base = base;
 	kv->par = *p;
+	if (kv->par.held_max == 0)
+		kv->par.held_max = KV_HELD_MAX;
 	kv->store = store;
 	kv->ring = ring;
 	kv->post = post;
@@ -431,8 +435,8 @@ req_new(struct kv *kv, enum req_kind kind, const char *key, size_t keylen,
 		*why = "too many kv requests in flight on this node";
 		return NULL;
 	}
-	if (kv->held >= KV_HELD_MAX) {
-		*why = "kv requests in flight on this node hold too many bytes";
+	if (kv->held >= kv->par.held_max) {
+		*why = KV_HELD_FULL;
 		return NULL;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -1449,6 +1453,11 @@ list_answer(struct req *r, struct asked *a, const struct kv_item *items,
 			req_fail(r, PEER_RESOURCE_EXHAUSTED, "out of memory");
 			return;
 		}
+	/* Answers come after the request's start: each is counted. */
+	if (kv->held > kv->par.held_max) {
+		req_fail(r, PEER_RESOURCE_EXHAUSTED, KV_HELD_FULL);
+		return;
+	}
 	if (more)
 		list_cut(r, last, lastlen);
 	/* At most limit entries, and what fits in a reply. */

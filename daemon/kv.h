@@ -30,6 +30,7 @@ struct kv_params {
 	const char	*name;		/* our name, for error messages */
 	uint64_t	 value_max;	/* bytes of a value (kv_value_max) */
 	uint64_t	 max_message;
+	uint64_t	 held_max;	/* bytes requests copy; 0: 256 MiB */
 };
 
 struct kv_stats {

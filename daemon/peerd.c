@@ -491,7 +491,7 @@ build_kv(struct peerd *d, const struct members *members)
 	struct kvsync_params	 yp = { d->id.pk, c->kv_sync_interval, 200,
 				    c->kv_tombstone_ttl };
 	struct kv_params	 kp = { d->id.pk, c->name, c->kv_value_max,
-				    c->max_message };
+				    c->max_message, 0 };
 
 	if ((d->kvring = kvring_new(&rp, members)) == NULL ||
 	    (d->kvpost = kvpost_new(d->route, d->id.pk,

@@ -97,6 +97,7 @@ static const char		*conflict_key;	/* its stores conflict */
 static uint64_t			 conflict_step;	/* that far above the base */
 static size_t			 sent_mark;	/* was_sent looks from here */
 static uint64_t			 store_max = 64u << 20;	/* kv_max_bytes */
+static uint64_t			 held_max;	/* 0: kv.c's */
 
 static int
 node_of(const uint8_t *id)
@@ -317,6 +318,7 @@ setup(void)
 		kp.name = n->tn.name;
 		kp.value_max = VALUE_MAX;
 		kp.max_message = 1u << 20;
+		kp.held_max = held_max;
 		n->kv = kv_new(base, &kp, n->store, n->ring, &n->post,
 		    n->sync, n->watch);
 		ck_assert_ptr_nonnull(n->kv);
@@ -332,6 +334,15 @@ setup(void)
 		    n->watch), 0);
 		n->cl = clients_open(n->sock);
 	}
+}
+
+/* Requests that may copy 32 KiB. */
+static void
+setup_held(void)
+{
+	held_max = 32u << 10;
+	setup();
+	held_max = 0;
 }
 
 /* Stores of 16 KiB each. */
@@ -1777,6 +1788,30 @@ START_TEST(test_stores_full)
 }
 END_TEST
 
+START_TEST(test_list_answers_bounded)
+{
+	char	key[32], keys[256], next[KV_KEY_MAX + 1];
+	size_t	n;
+	int	node, i;
+
+	/* Node 0 holds none of them: its list starts holding nothing. */
+	for (node = 1; node < NODES; node++)
+		for (i = 0; i < 4; i++) {
+			snprintf(key, sizeof(key), "big/%d-%d", node, i);
+			fill(node, key, 12u << 10);
+		}
+	keys[0] = '\0';
+	ck_assert_int_eq(list(0, "big/", NULL, 100, true, keys, sizeof(keys),
+	    next, &n), PEER_RESOURCE_EXHAUSTED);
+	ck_assert_str_eq(errmsg, "kv requests in flight on this node hold too "
+	    "many bytes");
+	/* Keys alone fit. */
+	ck_assert_int_eq(list(0, "big/", NULL, 100, false, keys, sizeof(keys),
+	    next, &n), PEER_OK);
+	ck_assert_uint_eq(n, 12);
+}
+END_TEST
+
 START_TEST(test_malformed_message_dropped)
 {
 	static const uint8_t	junk[] = { 0xa1, 0x61, 0x6b, 0x61, 0x7a };
@@ -1991,6 +2026,10 @@ module_suite(void)
 	tc = tcase_create("full");
 	tcase_add_checked_fixture(tc, setup_small, teardown);
 	tcase_add_test(tc, test_stores_full);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("held");
+	tcase_add_checked_fixture(tc, setup_held, teardown);
+	tcase_add_test(tc, test_list_answers_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
