@@ -1834,13 +1834,24 @@ START_TEST(test_malformed_message_dropped)
 }
 END_TEST
 
-/* Hands node from's STORE of key at version hlc to node to. */
+/* Hands m, as node from sends it, to node to. */
+static void
+hand_msg(int from, int to, uint64_t cid, const struct kvmsg *m)
+{
+	struct cbor_buf	body = { 0 };
+
+	kvmsg_encode(&body, m);
+	ck_assert(!body.failed);
+	hand(from, to, cid, &body);
+	cbor_buf_free(&body);
+}
+
+/* Hands node from's STORE of key (1) at version hlc to node to. */
 static void
 hand_store(int from, int to, uint64_t cid, const char *key, uint64_t hlc)
 {
 	static const uint8_t	v[1] = { 0x01 };
 	struct kvmsg		m;
-	struct cbor_buf		body = { 0 };
 
 	memset(&m, 0, sizeof(m));
 	m.kind = KVMSG_STORE;
@@ -1852,10 +1863,7 @@ hand_store(int from, int to, uint64_t cid, const char *key, uint64_t hlc)
 	m.item.value = v;
 	m.item.valuelen = sizeof(v);
 	m.repair = cid == 0;
-	kvmsg_encode(&body, &m);
-	ck_assert(!body.failed);
-	hand(from, to, cid, &body);
-	cbor_buf_free(&body);
+	hand_msg(from, to, cid, &m);
 }
 
 START_TEST(test_version_far_ahead_refused)
@@ -1887,7 +1895,6 @@ hand_write(int from, int to, uint64_t cid, const char *key, uint64_t ttl)
 {
 	static const uint8_t	v[1] = { 0x01 };
 	struct kvmsg		m;
-	struct cbor_buf		body = { 0 };
 
 	memset(&m, 0, sizeof(m));
 	m.kind = KVMSG_WRITE;
@@ -1898,9 +1905,7 @@ hand_write(int from, int to, uint64_t cid, const char *key, uint64_t ttl)
 	m.valuelen = sizeof(v);
 	m.ttl_ms = ttl;
 	m.timeout_ms = 60000;
-	kvmsg_encode(&body, &m);
-	hand(from, to, cid, &body);
-	cbor_buf_free(&body);
+	hand_msg(from, to, cid, &m);
 }
 
 START_TEST(test_writes_from_one_node_bounded)
