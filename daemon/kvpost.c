@@ -40,6 +40,28 @@ kvpost_free(struct kvpost *p)
 	free(p);
 }
 
+/*
+ * Syncs, repairs and watch leases go between every pair of the store's
+ * nodes all the time: were they to mark links used, no link would ever
+ * be shed.  Requests and their answers do, as calls do, so that a link
+ * is not closed under them.
+ */
+static bool
+background(const struct kvmsg *m)
+{
+	switch (m->kind) {
+	case KVMSG_DIGEST:
+	case KVMSG_HAVE:
+	case KVMSG_WANT:
+	case KVMSG_WATCH:
+		return true;
+	case KVMSG_STORE:
+		return m->repair;
+	default:
+		return false;
+	}
+}
+
 enum route_result
 kvpost_send(struct kvpost *p, const uint8_t *dest, uint64_t cid,
     const struct kvmsg *m)
@@ -77,7 +99,8 @@ kvpost_send(struct kvpost *p, const uint8_t *dest, uint64_t cid,
 	cm.argslen = b->len;
 	if (b == &p->buf)
 		p->busy = true;
-	res = route_send(p->route, &cm, NULL);
+	res = background(m) ? route_send_quiet(p->route, &cm, NULL) :
+	    route_send(p->route, &cm, NULL);
 	if (b == &p->buf)
 		p->busy = false;
 done:

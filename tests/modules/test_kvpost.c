@@ -15,6 +15,7 @@
 #include "fake_mesh.h"
 #include "harness.h"
 #include "kvmsg.h"
+#include "link.h"
 #include "kvpost.h"
 #include "route.h"
 
@@ -156,6 +157,26 @@ START_TEST(test_to_another_node)
 }
 END_TEST
 
+/* Syncs and leases leave a link free to be shed; requests keep it. */
+START_TEST(test_requests_mark_links_used)
+{
+	struct kvmsg	m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = KVMSG_DIGEST;
+	ck_assert_int_eq(kvpost_send(post, a.pk, 7, &m), ROUTE_SENT);
+	memset(&m, 0, sizeof(m));
+	m.kind = KVMSG_WATCH;
+	m.lease_ms = 30000;
+	ck_assert_int_eq(kvpost_send(post, a.pk, 0, &m), ROUTE_SENT);
+	ck_assert_uint_eq(fake_link_nsent(la), 2);
+	ck_assert_int_eq(link_used_ms(la), 0);
+	read_msg(&m, "cfg/a");
+	ck_assert_int_eq(kvpost_send(post, a.pk, 8, &m), ROUTE_SENT);
+	ck_assert_int_gt(link_used_ms(la), 0);
+}
+END_TEST
+
 START_TEST(test_to_self)
 {
 	struct kvmsg	m;
@@ -251,6 +272,7 @@ module_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_to_another_node);
+	tcase_add_test(tc, test_requests_mark_links_used);
 	tcase_add_test(tc, test_to_self);
 	tcase_add_test(tc, test_send_from_delivery);
 	tcase_add_test(tc, test_not_sent);
