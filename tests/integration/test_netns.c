@@ -576,7 +576,7 @@ END_TEST
 #define KV_N		6		/* keys of each kind */
 #define KV_KEYS		(3 * KV_N)
 #define KV_R		3		/* kv_replicas, the default */
-#define KV_OP_MS	3000
+#define KV_OP_MS	8000		/* past the ops' own 5 s */
 
 /* A key and the newest write to it that was acknowledged. */
 struct kv_want {
