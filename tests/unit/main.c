@@ -23,8 +23,11 @@ main(void)
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, frame_suite());
 	srunner_add_suite(sr, heap_suite());
+	srunner_add_suite(sr, hlc_suite());
 	srunner_add_suite(sr, hello_suite());
 	srunner_add_suite(sr, json_suite());
+	srunner_add_suite(sr, kvring_suite());
+	srunner_add_suite(sr, kvstore_suite());
 	srunner_add_suite(sr, members_suite());
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, nodemap_suite());
@@ -33,6 +36,7 @@ main(void)
 	srunner_add_suite(sr, peer_send_suite());
 	srunner_add_suite(sr, peer_serve_suite());
 	srunner_add_suite(sr, peer_watch_suite());
+	srunner_add_suite(sr, place_suite());
 	srunner_add_suite(sr, proto_suite());
 	srunner_add_suite(sr, ratelog_suite());
 	srunner_add_suite(sr, tags_suite());

@@ -210,7 +210,9 @@ START_TEST(test_codes)
 	ck_assert_uint_eq(metrics_code(PEER_OK), PEER_OK);
 	ck_assert_uint_eq(metrics_code(PEER_UNAVAILABLE), PEER_UNAVAILABLE);
 	/* Codes without a name, and out of range, are one: UNKNOWN. */
-	ck_assert_uint_eq(metrics_code(9), PEER_UNKNOWN);
+	ck_assert_uint_eq(metrics_code(PEER_FAILED_PRECONDITION),
+	    PEER_FAILED_PRECONDITION);
+	ck_assert_uint_eq(metrics_code(10), PEER_UNKNOWN);
 	ck_assert_uint_eq(metrics_code(15), PEER_UNKNOWN);
 	ck_assert_uint_eq(metrics_code(16), PEER_UNKNOWN);
 	ck_assert_uint_eq(metrics_code(-1), PEER_UNKNOWN);
