@@ -36,12 +36,12 @@ TEST_LIBS	= $(shell $(PKG_CONFIG) --libs $(DEPS) check jansson) -ldl -lm
 
 LIB_SRC		= lib/base32.c lib/cbor_buf.c lib/cbor_scan.c lib/duration.c \
 		  lib/frame.c lib/peer.c lib/peer_call.c lib/peer_code.c \
-		  lib/peer_event.c lib/peer_serve.c lib/peer_watch.c lib/proto.c \
-		  lib/topic.c
+		  lib/peer_event.c lib/peer_kv.c lib/peer_serve.c \
+		  lib/peer_watch.c lib/proto.c lib/topic.c
 # Every module of the daemon but main's, which the tests replace.
 DAEMON_SRC	= $(filter-out daemon/peerd.c,$(wildcard daemon/*.c))
 CTL_SRC		= ctl/call.c ctl/call_cmd.c ctl/cbor_json.c ctl/event.c \
-		  ctl/join.c ctl/monitor.c ctl/out.c ctl/peerctl.c ctl/ping.c \
+		  ctl/join.c ctl/kv.c ctl/monitor.c ctl/out.c ctl/peerctl.c ctl/ping.c \
 		  ctl/serve.c ctl/stats.c ctl/stream.c
 UNIT_SRC	= $(wildcard tests/unit/*.c)
 MODULE_SUITES	= $(patsubst tests/modules/test_%.c,%,\
@@ -133,8 +133,10 @@ FAKES_route	= fake_link fake_mesh
 FAKES_call	= fake_link fake_mesh fake_route
 FAKES_serve	= fake_route
 FAKES_events	= fake_route
+FAKES_kvwatch	= fake_route
 FAKES_probe	= fake_link fake_mesh
 FAKES_handlers	=
+FAKES_kvpost	= fake_link fake_mesh
 fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
 
 .SECONDEXPANSION:

@@ -67,7 +67,7 @@ _peerctl_reply()
 _peerctl()
 {
 	local cur prev cmd= i n=0 skip=0 opts= arg=
-	local commands="call connect disconnect help id invite join members
+	local commands="call connect disconnect help id invite join kv members
 	    monitor notify peers ping publish serve services stats status
 	    subscribe tags topics"
 	local _peerctl_prog=${COMP_WORDS[0]} _peerctl_sock=
@@ -112,6 +112,19 @@ _peerctl()
 	case $cmd in
 	call)		opts="--to --all --timeout"; arg="--to --timeout" ;;
 	join)		opts="--force" ;;
+	kv)
+		# The options of its subcommand, the word after kv.
+		case ${COMP_WORDS[i + 1]} in
+		get|merge|where) opts="--timeout"; arg="--timeout" ;;
+		put)	opts="--if-version --ttl --timeout"
+			arg="--if-version --ttl --timeout" ;;
+		del)	opts="--if-version --timeout"
+			arg="--if-version --timeout" ;;
+		list)	opts="--limit --after --all --timeout"
+			arg="--limit --after --timeout" ;;
+		watch)	opts="--count"; arg="--count" ;;
+		esac
+		;;
 	members)	opts="--group --hubs --tag --state --name"
 			arg="--group --tag --state --name" ;;
 	monitor)	opts="--members --services --log --count"
@@ -198,6 +211,9 @@ _peerctl()
 		;;
 	tags,0)
 		_peerctl_reply -W "set unset"
+		;;
+	kv,0)
+		_peerctl_reply -W "del get list merge put watch where"
 		;;
 	esac
 	return 0

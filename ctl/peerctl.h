@@ -83,6 +83,7 @@ int	cmd_call(const struct opts *, int, char **);
 int	cmd_notify(const struct opts *, int, char **);
 int	cmd_connect(const struct opts *, int, char **);
 int	cmd_join(const struct opts *, int, char **);
+int	cmd_kv(const struct opts *, int, char **);
 int	cmd_ping(const struct opts *, int, char **);
 
 #endif

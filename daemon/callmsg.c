@@ -118,6 +118,23 @@ decode_event(const struct cbor_field *f, int nf, struct callmsg *m,
 }
 
 static int
+decode_kv(const struct cbor_field *f, int nf, struct callmsg *m,
+    const char **why)
+{
+	const struct cbor_field	*v;
+
+	/* A map, as the envelope scanned it; kvmsg_decode reads the rest. */
+	if ((v = cbor_field_get(f, nf, "a")) == NULL ||
+	    (v->val[0] & 0xe0) != 0xa0) {
+		*why = "kv: no body";
+		return -1;
+	}
+	m->args = v->val;
+	m->argslen = v->vallen;
+	return 0;
+}
+
+static int
 decode_answer(const struct cbor_field *f, int nf, struct callmsg *m,
     const char **why)
 {
@@ -153,6 +170,8 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 		m->type = CALLMSG_CANCEL;
 	else if (strcmp(type, "ev") == 0)
 		m->type = CALLMSG_EVENT;
+	else if (strcmp(type, "kv") == 0)
+		m->type = CALLMSG_KV;
 	else {
 		*why = "not a call message";
 		return -1;
@@ -173,6 +192,8 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 		return decode_answer(f, nf, m, why);
 	case CALLMSG_EVENT:
 		return decode_event(f, nf, m, why);
+	case CALLMSG_KV:
+		return decode_kv(f, nf, m, why);
 	case CALLMSG_CANCEL:
 		break;
 	}
@@ -182,7 +203,8 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 void
 callmsg_encode(struct cbor_buf *b, const struct callmsg *m)
 {
-	static const char *const	 types[] = { "call", "ans", "can", "ev" };
+	static const char *const	 types[] = { "call", "ans", "can", "ev",
+					    "kv" };
 	size_t				 n = 5;
 
 	if (m->type == CALLMSG_CALL)
@@ -191,6 +213,8 @@ callmsg_encode(struct cbor_buf *b, const struct callmsg *m)
 		n += 1;
 	else if (m->type == CALLMSG_EVENT)
 		n += 1 + (m->args != NULL);
+	else if (m->type == CALLMSG_KV)
+		n += 1;
 	cbor_put_map(b, n);
 	cbor_put_text(b, "t");
 	cbor_put_text(b, types[m->type]);
@@ -228,6 +252,9 @@ callmsg_encode(struct cbor_buf *b, const struct callmsg *m)
 			cbor_put_text(b, "a");
 			cbor_put_raw(b, m->args, m->argslen);
 		}
+	} else if (m->type == CALLMSG_KV) {
+		cbor_put_text(b, "a");
+		cbor_put_raw(b, m->args, m->argslen);
 	} else if (m->type == CALLMSG_ANSWER) {
 		if (m->result != NULL) {
 			cbor_put_text(b, "r");

@@ -2,8 +2,10 @@
 /*
  * callmsg.h: the link messages that carry calls between nodes: "call"
  * from the caller's node to the provider's, "ans" back, and "can" to
- * call one off; and "ev", an event from its publisher's node to a
- * subscriber's.  Relays forward them by the node IDs they carry.
+ * call one off; "ev", an event from its publisher's node to a
+ * subscriber's; and "kv", a message of the key-value store from one
+ * node to another (kvmsg.h).  Relays forward them by the node IDs they
+ * carry.
  */
 #ifndef PEERD_CALLMSG_H
 #define PEERD_CALLMSG_H
@@ -26,6 +28,7 @@ enum callmsg_type {
 	CALLMSG_ANSWER,
 	CALLMSG_CANCEL,
 	CALLMSG_EVENT,		/* origin: publisher; provider: subscriber */
+	CALLMSG_KV,		/* origin: sender; provider: receiver */
 };
 
 /* One decoded message; spans point into the message it came from. */
@@ -44,6 +47,7 @@ struct callmsg {
 	uint64_t		 timeout_ms;	/* left when sent */
 	bool			 oneway;	/* no answer wanted */
 	/* CALLMSG_EVENT: the topic, and args hold its data */
+	/* CALLMSG_KV: args hold the body, a map (never NULL) */
 	char			 topic[TOPIC_MAX + 1];
 	/* CALLMSG_ANSWER: a result, or (result NULL) an error */
 	const uint8_t		*result;

@@ -21,6 +21,14 @@
 #define KVMSG_PREFIXES_MAX	64	/* prefixes in a watch lease */
 #define KVMSG_BUCKETS		64	/* buckets of a digest */
 #define KVMSG_DIGEST_LEN	16	/* bytes of one bucket's digest */
+/*
+ * Containers a value may sit in: in a list answer (the envelope, the
+ * body, its items, an item) and in a control reply of kv_list alike.
+ * A value nests at most CBOR_SCAN_DEPTH - KVMSG_VALUE_LEVEL deep, as
+ * cbor_scan_item_in(value, len, KVMSG_VALUE_LEVEL) checks, so that it
+ * fits in every message that carries it.
+ */
+#define KVMSG_VALUE_LEVEL	4
 
 enum kvmsg_kind {
 	KVMSG_WRITE,		/* "w": a client's write, to the coordinator */
@@ -56,7 +64,11 @@ struct kvmsg_entry {
 struct kvmsg {
 	enum kvmsg_kind		 kind;
 
-	/* WRITE, READ, WRITTEN, STORE, STORED, READ_ANSWER, CHANGE */
+	/*
+	 * WRITE, READ, WRITTEN, STORE, STORED, READ_ANSWER, CHANGE.  A body
+	 * with an item (STORE and CHANGE always) carries its key there
+	 * only: decoding sets key to the item's, encoding ignores key.
+	 */
 	const char		*key;
 	size_t			 keylen;
 
@@ -76,7 +88,8 @@ struct kvmsg {
 	/*
 	 * STORE: item is the one to keep, base the version the coordinator
 	 * wrote it over (hlc 0: none, or a repair, when repair is set).
-	 * STORED, READ_ANSWER, CHANGE: item, if has_item.
+	 * CHANGE: item, the item as it now is.  STORED, READ_ANSWER: item,
+	 * if has_item.  Decoding sets has_item for STORE and CHANGE too.
 	 */
 	bool			 has_item;
 	struct kv_item		 item;

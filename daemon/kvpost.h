@@ -12,13 +12,19 @@
 
 struct kvpost;
 
-/* NULL: ENOMEM.  self is our node ID. */
-struct kvpost	*kvpost_new(struct route *, const uint8_t *self);
+/*
+ * NULL: ENOMEM.  self is our node ID; a message larger than max_message,
+ * which the receiving link would refuse, is not sent.
+ */
+struct kvpost	*kvpost_new(struct route *, const uint8_t *self,
+		    uint64_t max_message);
 void		 kvpost_free(struct kvpost *);
 /*
  * Encodes m as the body of a "kv" message with request number cid (0:
  * no answer wanted) and sends it to dest (which may be self: then it
- * is delivered now, before this returns).
+ * is delivered now, before this returns, and the receiver may send
+ * again from there).  ROUTE_FULL too if the message would be larger
+ * than max_message.
  */
 enum route_result kvpost_send(struct kvpost *, const uint8_t *dest,
 		    uint64_t cid, const struct kvmsg *m);

@@ -17,7 +17,7 @@
 #include "nodemap.h"
 #include "route.h"
 
-#define CALLMSG_TYPES	(CALLMSG_EVENT + 1)
+#define CALLMSG_TYPES	(CALLMSG_KV + 1)
 
 struct route {
 	struct route_params	 par;
@@ -227,5 +227,6 @@ const struct mesh_handler route_handlers[] = {
 	{ "call",	route_message },
 	{ "can",	route_message },
 	{ "ev",		route_message },
+	{ "kv",		route_message },
 	{ NULL,		NULL },
 };

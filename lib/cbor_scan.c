@@ -509,6 +509,56 @@ cbor_iter_next(struct cbor_iter *it, const uint8_t **item, size_t *len)
 }
 
 bool
+cbor_map_begin(const uint8_t *buf, size_t len, struct cbor_map_iter *it)
+{
+	struct head	h;
+	size_t		n;
+
+	memset(it, 0, sizeof(*it));
+	if ((n = head_read(buf, len, &h)) == 0)
+		return false;
+	if (h.type == HEAD_INDEF_MAP)
+		it->indef = true;
+	/* Each entry takes two bytes at least: a larger count is a lie. */
+	else if (h.type != HEAD_MAP || h.n > (len - n) / 2)
+		return false;
+	it->p = buf + n;
+	it->left = len - n;
+	it->entries = h.n;
+	return true;
+}
+
+bool
+cbor_map_next(struct cbor_map_iter *it, const uint8_t **key, size_t *keylen,
+    const uint8_t **val, size_t *vallen)
+{
+	size_t	kn, vn;
+
+	if (it->done)
+		return false;
+	if (it->indef ? it->left > 0 && it->p[0] == 0xff : it->entries == 0) {
+		if (it->indef) {
+			it->p++;
+			it->left--;
+		}
+		it->done = true;
+		return false;
+	}
+	if ((kn = cbor_scan_item(it->p, it->left)) == 0 ||
+	    (vn = cbor_scan_item(it->p + kn, it->left - kn)) == 0)
+		return false;
+	*key = it->p;
+	*keylen = kn;
+	*val = it->p + kn;
+	*vallen = vn;
+	it->p += kn + vn;
+	it->left -= kn + vn;
+	if (!it->indef)
+		it->entries--;
+	return true;
+}
+
+bool
 cbor_read_name(const uint8_t *val, size_t len, char *buf, size_t cap,
     bool (*valid)(const char *, size_t))
 {

@@ -82,4 +82,25 @@ bool	cbor_array_iter(const uint8_t *, size_t, struct cbor_iter *);
 /* The next element's span; false at the end or on malformed input. */
 bool	cbor_iter_next(struct cbor_iter *, const uint8_t **item, size_t *len);
 
+/* Walking the entries of a map, definite or indefinite; keys any item. */
+struct cbor_map_iter {
+	const uint8_t	*p;
+	size_t		 left;		/* bytes */
+	size_t		 entries;	/* left, if definite */
+	bool		 indef;
+	bool		 done;		/* the map ended where it should */
+};
+
+/*
+ * False if buf does not start with a map's head, or with one that
+ * counts more entries than the bytes after it could hold.
+ */
+bool	cbor_map_begin(const uint8_t *, size_t, struct cbor_map_iter *);
+/*
+ * The next entry's key and value spans; false at the end (then done is
+ * set, and p points past the map) or on malformed input.
+ */
+bool	cbor_map_next(struct cbor_map_iter *, const uint8_t **key,
+	    size_t *keylen, const uint8_t **val, size_t *vallen);
+
 #endif

@@ -443,6 +443,8 @@ peer_handle(struct peer *p, const uint8_t *buf, size_t len,
 			peer_watch_deliver(p, &m);
 		else if (strcmp(m.op, "answer") == 0)
 			pending_answer(p, &m);
+		else if (strcmp(m.op, "kv_change") == 0)
+			peer_kv_deliver(p, &m);
 		return 0;
 	}
 	if (m.id == 0 && (ef = ctl_msg_get(&m, "error")) != NULL) {
@@ -535,8 +537,8 @@ peer_reconnect(struct peer *p)
 {
 	p->reconnecting = true;
 	if (peer_connect(p, false, NULL) == 0 && peer_serve_renew(p) == 0 &&
-	    peer_event_renew(p) == 0)
-		(void)peer_watch_renew(p);
+	    peer_event_renew(p) == 0 && peer_watch_renew(p) == 0)
+		(void)peer_kv_renew(p);
 	if (p->fd == -1) {
 		p->backoff = p->backoff > PEER_RETRY_MAX / 2 ? PEER_RETRY_MAX :
 		    p->backoff * 2;
@@ -1115,6 +1117,7 @@ peer_close(struct peer *p)
 	pending_fail_all(p, PEER_CANCELLED, "connection closed by the client");
 	peer_serve_free(p);
 	peer_event_free(p);
+	peer_kv_free(p);
 	free(p->rbuf);
 	free(p->side);
 	cbor_buf_free(&p->out);

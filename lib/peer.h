@@ -85,12 +85,13 @@ struct peer_reply {
 };
 /*
  * A callback (this, a peer_handler_fn or a peer_event_fn) may send
- * further requests with peer_request, peer_call, peer_publish or
- * peer_cancel and answer calls, but
- * must not block: peer_dispatch, peer_wait, peer_op, peer_status,
+ * further requests with peer_request, peer_call, peer_publish,
+ * peer_cancel and the asynchronous peer_kv_ functions and answer calls,
+ * but must not block: peer_dispatch, peer_wait, peer_op, peer_status,
  * peer_call_sync, peer_notify, peer_serve, peer_unserve, peer_subscribe,
- * peer_unsubscribe, peer_watch, peer_unwatch and peer_run fail with INVALID_ARGUMENT there, and
- * peer_close aborts.
+ * peer_unsubscribe, peer_watch, peer_unwatch, the peer_kv_*_sync
+ * functions, peer_kv_watch, peer_kv_unwatch and peer_run fail with
+ * INVALID_ARGUMENT there, and peer_close aborts.
  */
 typedef void	 peer_reply_fn(struct peer *, const struct peer_reply *,
 		    void *arg);
@@ -374,6 +375,192 @@ int		 peer_unwatch(struct peer *, struct peer_error *err);
 const char	*peer_log_level_name(enum peer_log_level);
 /* The level of a name; -1 if it is none. */
 int		 peer_log_level_parse(const char *);
+
+/*
+ * The key-value store, replicated over the members of the mesh.  A key
+ * is UTF-8 text of 1 to 256 bytes without control characters; a value
+ * is one encoded CBOR item.  Each write gives the key a new version: a
+ * hybrid logical clock (milliseconds << 16 | a counter) that grows with
+ * every write of the key, written by the node named by writer.  Any
+ * node takes any request and forwards it to the key's owners.
+ */
+struct peer_kv_item {
+	const char	*key;
+	const uint8_t	*value;		/* one encoded CBOR item, or NULL */
+	size_t		 value_len;
+	uint64_t	 version;
+	const char	*writer;	/* the writing node's ID, base32 */
+	uint64_t	 expires_ms;	/* wall clock, ms; 0: never */
+};
+
+/* A page of kv_list, keys in byte order. */
+struct peer_kv_list {
+	struct peer_kv_item	*items;
+	size_t			 nitems;
+	const char		*next;	/* list after it for more; NULL: done */
+};
+
+/* What one owner of a key holds, in placement order. */
+struct peer_kv_owner {
+	const char	*node;		/* node ID, base32 */
+	const char	*name;
+	bool		 coordinator;	/* orders the writes of the key */
+	bool		 answered;	/* false: it did not answer in time */
+	bool		 has_version;	/* it holds the key (or a tombstone) */
+	bool		 deleted;	/* what it holds is a tombstone */
+	uint64_t	 version;
+};
+
+struct peer_kv_where {
+	const char		*key;
+	struct peer_kv_owner	*owners;
+	size_t			 nowners;
+};
+
+/*
+ * The outcome of a kv request, valid only during the callback.  On
+ * success the part of its op is set: version for put, del and merge
+ * (the version written), item for get, list for list, where for where.
+ */
+struct peer_kv_result {
+	uint64_t			 id;
+	const struct peer_error		*error;		/* NULL on success */
+	uint64_t			 version;
+	const struct peer_kv_item	*item;
+	const struct peer_kv_list	*list;
+	const struct peer_kv_where	*where;
+};
+typedef void	 peer_kv_fn(struct peer *, const struct peer_kv_result *,
+		    void *arg);
+
+/* Options of a put or a del; NULL for the defaults. */
+struct peer_kv_opts {
+	bool		 if_version_set;	/* compare-and-set: */
+	uint64_t	 if_version;	/* only if at it; 0: only if absent */
+	uint64_t	 ttl_ms;	/* put: expires after; 0: never */
+	int		 timeout_ms;	/* <= 0: PEER_TIMEOUT_DEFAULT */
+};
+
+/* What kv_list asks for; NULL for the defaults. */
+struct peer_kv_list_opts {
+	const char	*prefix;	/* NULL or "": every key */
+	const char	*after;		/* NULL: from the first key */
+	unsigned	 limit;		/* items, 1-1000; 0: 100 */
+	bool		 keys_only;	/* items come without their value */
+	int		 timeout_ms;	/* <= 0: PEER_TIMEOUT_DEFAULT */
+};
+
+/*
+ * The asynchronous functions work as peer_call: fn is called once with
+ * the decoded result or an error (libpeer waits PEER_CALL_MARGIN longer
+ * than timeout_ms, so the daemon's verdict comes first), and *id (if id
+ * is not NULL) names the request.  They fail with INVALID_ARGUMENT,
+ * sending nothing, for a NULL or non-UTF-8 key, a value that is not one
+ * well-formed item, or options that do not apply.  A reply that is not
+ * what the op returns ends the request with INTERNAL.  Errors of the
+ * store: NOT_FOUND (get or del of an absent key), FAILED_PRECONDITION
+ * (the version is not if_version; merge into a value that is not a
+ * map), UNAVAILABLE (too few owners answered: a write may still take
+ * effect), RESOURCE_EXHAUSTED (a value over kv_value_max, a node over
+ * kv_max_bytes).
+ *
+ * The synchronous ones block until the request ends, as peer_call_sync;
+ * what they return in *item, *list or *where is one allocation, freed
+ * with peer_kv_item_free, peer_kv_list_free or peer_kv_where_free.
+ */
+int		 peer_kv_get(struct peer *, const char *key, int timeout_ms,
+		    peer_kv_fn *fn, void *arg, uint64_t *id,
+		    struct peer_error *err);
+int		 peer_kv_get_sync(struct peer *, const char *key,
+		    int timeout_ms, struct peer_kv_item **item,
+		    struct peer_error *err);
+/* NULL is fine. */
+void		 peer_kv_item_free(struct peer_kv_item *);
+/* Stores value under key, for ttl_ms if set; if_version as opts says. */
+int		 peer_kv_put(struct peer *, const char *key, const void *value,
+		    size_t value_len, const struct peer_kv_opts *,
+		    peer_kv_fn *fn, void *arg, uint64_t *id,
+		    struct peer_error *err);
+int		 peer_kv_put_sync(struct peer *, const char *key,
+		    const void *value, size_t value_len,
+		    const struct peer_kv_opts *, uint64_t *version,
+		    struct peer_error *err);
+/* Deletes key (a tombstone takes the new version); no ttl_ms. */
+int		 peer_kv_del(struct peer *, const char *key,
+		    const struct peer_kv_opts *, peer_kv_fn *fn, void *arg,
+		    uint64_t *id, struct peer_error *err);
+int		 peer_kv_del_sync(struct peer *, const char *key,
+		    const struct peer_kv_opts *, uint64_t *version,
+		    struct peer_error *err);
+/*
+ * Merges the map value into the map stored under key (absent: an empty
+ * one): its keys replace the stored map's, a null value removes one.
+ */
+int		 peer_kv_merge(struct peer *, const char *key,
+		    const void *value, size_t value_len, int timeout_ms,
+		    peer_kv_fn *fn, void *arg, uint64_t *id,
+		    struct peer_error *err);
+int		 peer_kv_merge_sync(struct peer *, const char *key,
+		    const void *value, size_t value_len, int timeout_ms,
+		    uint64_t *version, struct peer_error *err);
+/* One page of the keys under a prefix; go on from list->next. */
+int		 peer_kv_list(struct peer *, const struct peer_kv_list_opts *,
+		    peer_kv_fn *fn, void *arg, uint64_t *id,
+		    struct peer_error *err);
+int		 peer_kv_list_sync(struct peer *,
+		    const struct peer_kv_list_opts *, struct peer_kv_list **list,
+		    struct peer_error *err);
+/* NULL is fine. */
+void		 peer_kv_list_free(struct peer_kv_list *);
+/* Which nodes own key, and what each holds. */
+int		 peer_kv_where(struct peer *, const char *key, int timeout_ms,
+		    peer_kv_fn *fn, void *arg, uint64_t *id,
+		    struct peer_error *err);
+int		 peer_kv_where_sync(struct peer *, const char *key,
+		    int timeout_ms, struct peer_kv_where **where,
+		    struct peer_error *err);
+/* NULL is fine. */
+void		 peer_kv_where_free(struct peer_kv_where *);
+
+/*
+ * A change of a watched key, valid only during the callback: value is
+ * set for PEER_KV_PUT and PEER_KV_MERGE (the value after the merge).
+ * Changes of one key come in version order.
+ */
+enum peer_kv_kind {
+	PEER_KV_PUT,
+	PEER_KV_DEL,
+	PEER_KV_MERGE,
+	PEER_KV_EXPIRED,
+};
+struct peer_kv_change {
+	const char		*prefix;	/* the watch's */
+	const char		*key;
+	enum peer_kv_kind	 kind;
+	uint64_t		 version;
+	const char		*writer;	/* node ID, base32 */
+	const uint8_t		*value;		/* one encoded CBOR item */
+	size_t			 value_len;
+	uint64_t		 lost;		/* changes dropped before */
+};
+typedef void	 peer_kv_watch_fn(struct peer *,
+		    const struct peer_kv_change *, void *arg);
+/*
+ * Watches the keys that begin with prefix ("": every key), calling fn
+ * for each change.  Blocks until the daemon confirms; not from
+ * callbacks.  Renewed after a reconnect (changes meanwhile are not
+ * seen).  ALREADY_EXISTS if this client watches that prefix already.
+ */
+int		 peer_kv_watch(struct peer *, const char *prefix,
+		    peer_kv_watch_fn *fn, void *arg, struct peer_error *err);
+/*
+ * Ends the watch of prefix.  Not from callbacks.  NOT_FOUND if not
+ * watched here; while disconnected only the renewal is dropped.
+ */
+int		 peer_kv_unwatch(struct peer *, const char *prefix,
+		    struct peer_error *err);
+/* "put", "del", "merge", "expired"; NULL outside the enum. */
+const char	*peer_kv_kind_name(enum peer_kv_kind);
 
 /*
  * fn hears of calls this client serves that no longer want an answer:

@@ -2,8 +2,8 @@
 /*
  * peer_int.h: the inside of struct peer, shared by the files of libpeer:
  * peer.c (the connection and its requests), peer_call.c (calls),
- * peer_serve.c (serving), peer_event.c (events) and peer_watch.c
- * (watching).  Not installed.
+ * peer_serve.c (serving), peer_event.c (events), peer_watch.c
+ * (watching) and peer_kv.c (the key-value store).  Not installed.
  */
 #ifndef PEER_INT_H
 #define PEER_INT_H
@@ -40,6 +40,7 @@ struct pending {
 
 struct serve;				/* peer_serve.c */
 struct sub;				/* peer_event.c */
+struct kvw;				/* peer_kv.c */
 
 struct peer_oneway {
 	uint64_t	 call;
@@ -94,6 +95,7 @@ struct peer {
 	void		*watch_arg;
 	unsigned	 watch_what;	/* PEER_WATCH_ bits */
 	enum peer_log_level watch_level;
+	struct kvw	*kvws;		/* kv watches, in watch order */
 	/*
 	 * Recent oneway calls, so that answering one sends nothing.  Older
 	 * ones are answered and the daemon drops the answer.
@@ -186,5 +188,29 @@ void	peer_event_free(struct peer *);
 void	peer_watch_deliver(struct peer *, const struct ctl_msg *);
 /* Watches again on a new connection; -1 if lost. */
 int	peer_watch_renew(struct peer *);
+
+/* peer_kv.c */
+/* Runs the callback of a "kv_change" frame; drops malformed ones. */
+void	peer_kv_deliver(struct peer *, const struct ctl_msg *);
+/*
+ * The steps of that and of a reply's callback, for the fuzz target.
+ * The bytes the texts of change m take at most; decoding it into c,
+ * its texts into texts (that many bytes): false if it is malformed.
+ */
+size_t	peer_kv_change_room(const struct ctl_msg *m);
+bool	peer_kv_change_decode(const struct ctl_msg *m, char *texts,
+	    struct peer_kv_change *c);
+/*
+ * Decodes the result of op ("kv_get", ...) into out, as the reply
+ * callback does; *block is then the allocation to free (with keep, a
+ * copy of res too, which out points into).  False with err set if it
+ * is malformed or memory ran out.
+ */
+bool	peer_kv_decode(const char *op, const uint8_t *res, size_t len,
+	    bool keep, void **block, struct peer_kv_result *out,
+	    struct peer_error *err);
+/* Watches every prefix again on a new connection; -1 if lost. */
+int	peer_kv_renew(struct peer *);
+void	peer_kv_free(struct peer *);
 
 #endif

@@ -5,13 +5,14 @@
  * envelope by linkmsg_decode(), then callmsg_decode() if its type is a
  * call message.
  *
- * A message that decodes must satisfy what the router, the serving code
- * and the event code rely on (valid names and topics, hops within
- * CALLMSG_HOPS, an answer holding exactly one of result and error, spans
- * inside the input), must encode again as route_send() would relay it,
- * and must decode from that encoding to the same message field by
- * field.  Encoding the copy again must give the same bytes.  A message
- * of any other type must be refused.
+ * A message that decodes must satisfy what the router, the serving code,
+ * the event code and the key-value store rely on (valid names and
+ * topics, hops within CALLMSG_HOPS, an answer holding exactly one of
+ * result and error, a kv message holding a map, spans inside the
+ * input), must encode again as route_send() would relay it, and must
+ * decode from that encoding to the same message field by field.
+ * Encoding the copy again must give the same bytes.  A message of any
+ * other type must be refused.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -114,13 +115,26 @@ check_invariants(const struct callmsg *m, const uint8_t *msg, size_t len)
 		    m->err.code != PEER_OK || m->err.msg != NULL)
 			abort();
 		break;
+	case CALLMSG_KV:
+		/* The body: always one map. */
+		check_item(m->args, m->argslen, msg, len);
+		if ((m->args[0] & 0xe0) != 0xa0)
+			abort();
+		if (m->result != NULL || m->resultlen != 0 ||
+		    m->err.code != PEER_OK || m->err.msg != NULL)
+			abort();
+		break;
 	default:
 		abort();
 	}
-	/* Only a call has the fields of a call; an event's data is args. */
+	/*
+	 * Only a call has the fields of a call; an event's data and a kv
+	 * message's body are args.
+	 */
 	if (m->type != CALLMSG_CALL && (m->service[0] != '\0' ||
 	    m->group[0] != '\0' || m->method[0] != '\0' ||
-	    (m->args != NULL && m->type != CALLMSG_EVENT) ||
+	    (m->args != NULL && m->type != CALLMSG_EVENT &&
+	    m->type != CALLMSG_KV) ||
 	    m->timeout_ms != 0 || m->oneway))
 		abort();
 	/* Only an event has a topic. */
@@ -178,7 +192,8 @@ static bool
 is_call_type(const char *type)
 {
 	return strcmp(type, "call") == 0 || strcmp(type, "ans") == 0 ||
-	    strcmp(type, "can") == 0 || strcmp(type, "ev") == 0;
+	    strcmp(type, "can") == 0 || strcmp(type, "ev") == 0 ||
+	    strcmp(type, "kv") == 0;
 }
 
 int

@@ -4,8 +4,8 @@
  * group and ID prefixes in either case, JSON output and JSON errors,
  * one-line option errors, fan-out answers printed as they come,
  * progress of connect and join on a terminal only, serve refusing a
- * command it cannot run, notify, the duration and table formats, and
- * --help agreeing with the man page.
+ * command it cannot run, notify, the duration and table formats,
+ * --help agreeing with the man page, and kv's commands.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -281,6 +281,14 @@ START_TEST(test_option_errors_say_why)
 	const char	*unknown[] = { "members", "--frob", NULL };
 	const char	*global[] = { "--frob", "status", NULL };
 	const char	*nosock[] = { "-s", NULL };
+	const char	*kvver[] = { "kv", "put", "k", "1", "--if-version", "v1",
+			    NULL };
+	const char	*kvttl[] = { "kv", "put", "k", "1", "--ttl", "0", NULL };
+	const char	*kvlimit[] = { "kv", "list", "--limit", "1001", NULL };
+	const char	*kvopt[] = { "kv", "get", "k", "--ttl", "1s", NULL };
+	const char	*kvjson[] = { "kv", "put", "k", "word", NULL };
+	const char	*kvmerge[] = { "kv", "merge", "k", "[1]", NULL };
+	const char	*kvsub[] = { "kv", "frob", "k", NULL };
 
 	expect_option_error("--size: \"2000000000\" is not", size);
 	expect_option_error("--count: \"abc\" is not", count);
@@ -291,6 +299,13 @@ START_TEST(test_option_errors_say_why)
 	/* getopt's own errors would name argv[0]. */
 	expect_option_error("unknown option --frob", global);
 	expect_option_error("-s needs a value", nosock);
+	expect_option_error("--if-version: \"v1\" is not", kvver);
+	expect_option_error("--ttl: \"0\" is not", kvttl);
+	expect_option_error("--limit: \"1001\" is not", kvlimit);
+	expect_option_error("kv get: unknown option --ttl", kvopt);
+	expect_option_error("a string needs quotes", kvjson);
+	expect_option_error("kv merge k: value is not a JSON object", kvmerge);
+	expect_option_error("kv: unknown subcommand frob", kvsub);
 }
 END_TEST
 
@@ -608,6 +623,104 @@ START_TEST(test_help_agrees_with_man_page)
 }
 END_TEST
 
+/* The first put on a while the store's nodes settle their views. */
+static bool
+kv_first_put(void *arg)
+{
+	char	*out = arg, err[1024];
+
+	return peerctl_run(&d[0], out, 64, err, sizeof(err), "kv", "put",
+	    "cfg/x", "{\"n\": 1}", NULL) == 0;
+}
+
+/* kv: a put on one node read on the other; versions, errors, formats. */
+START_TEST(test_kv_commands)
+{
+	char		 out[4096], err[1024], ver[64], old[64], id[64];
+	json_t		*j, *want;
+	unsigned long long v;
+	int		 status;
+
+	start(0, "a");
+	start(1, "b");
+	ck_assert_msg(wait_until(b_linked, NULL, 10000), "b not linked");
+	ck_assert_msg(wait_until(kv_first_put, ver, 10000),
+	    "kv put did not succeed within 10 s");
+	ck_assert_int_eq(sscanf(ver, "%llu", &v), 1);
+	ver[strcspn(ver, "\n")] = '\0';
+	snprintf(old, sizeof(old), "%llu", v - 1);
+
+	status = peerctl_run(&d[1], out, sizeof(out), err, sizeof(err),
+	    "kv", "get", "cfg/x", NULL);
+	ck_assert_msg(status == 0, "get: %d: %s", status, err);
+	ck_assert_str_eq(out, "{\"n\":1}\n");
+	j = peerctl_json(&d[1], &status, "kv", "get", "cfg/x", NULL);
+	ck_assert_ptr_nonnull(j);
+	daemon_id(&d[0], id);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "writer")), id);
+	ck_assert_uint_eq((unsigned long long)json_integer_value(
+	    json_object_get(j, "version")), v);
+	json_decref(j);
+
+	/* Compare-and-set at another version: refused, exit 1. */
+	status = peerctl_run(&d[1], out, sizeof(out), err, sizeof(err),
+	    "kv", "put", "cfg/x", "2", "--if-version", old, NULL);
+	ck_assert_int_eq(status, 1);
+	ck_assert_msg(strstr(err, "FAILED_PRECONDITION") != NULL, "%s", err);
+	status = peerctl_run(&d[1], out, sizeof(out), err, sizeof(err),
+	    "kv", "put", "cfg/y", "\"new\"", "--if-version", "0", NULL);
+	ck_assert_msg(status == 0, "put if absent: %d: %s", status, err);
+
+	/* A merge keeps what it does not name. */
+	status = peerctl_run(&d[1], out, sizeof(out), err, sizeof(err),
+	    "kv", "merge", "cfg/x", "{\"m\": 2}", NULL);
+	ck_assert_msg(status == 0, "merge: %d: %s", status, err);
+	status = peerctl_run(&d[0], out, sizeof(out), err, sizeof(err),
+	    "kv", "get", "cfg/x", NULL);
+	ck_assert_int_eq(status, 0);
+	j = parse(out);
+	want = parse("{\"n\": 1, \"m\": 2}");
+	ck_assert_msg(json_equal(j, want), "after merge: %s", out);
+	json_decref(j);
+	json_decref(want);
+
+	/* list: a header, then the keys in order. */
+	status = peerctl_run(&d[0], out, sizeof(out), err, sizeof(err),
+	    "kv", "list", "cfg/", NULL);
+	ck_assert_msg(status == 0, "list: %d: %s", status, err);
+	ck_assert_msg(strncmp(out, "KEY ", 4) == 0 &&
+	    strstr(out, "\ncfg/x ") != NULL &&
+	    strstr(out, "\ncfg/y ") > strstr(out, "\ncfg/x "), "%s", out);
+	j = peerctl_json(&d[0], &status, "kv", "list", "cfg/", "--limit", "1",
+	    NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "items")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "next")),
+	    "cfg/x");
+	json_decref(j);
+
+	/* where: both nodes own it, one coordinates. */
+	j = peerctl_json(&d[1], &status, "kv", "where", "cfg/x", NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "owners")), 2);
+	ck_assert(json_is_true(json_object_get(json_array_get(
+	    json_object_get(j, "owners"), 0), "coordinator")));
+	json_decref(j);
+
+	status = peerctl_run(&d[0], out, sizeof(out), err, sizeof(err),
+	    "kv", "del", "cfg/x", NULL);
+	ck_assert_msg(status == 0, "del: %d: %s", status, err);
+	status = peerctl_run(&d[1], out, sizeof(out), err, sizeof(err),
+	    "kv", "get", "cfg/x", NULL);
+	ck_assert_int_eq(status, 1);
+	ck_assert_msg(strstr(err, "NOT_FOUND") != NULL, "%s", err);
+	status = peerctl_run(&d[1], out, sizeof(out), err, sizeof(err),
+	    "--json", "kv", "del", "cfg/x", NULL);
+	ck_assert_int_eq(status, 1);
+	expect_json_error(err, "NOT_FOUND");
+}
+END_TEST
+
 Suite *
 cli_suite(void)
 {
@@ -628,6 +741,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_notify);
 	tcase_add_test(tc, test_peers_uptime_and_topics_header);
 	tcase_add_test(tc, test_help_agrees_with_man_page);
+	tcase_add_test(tc, test_kv_commands);
 	suite_add_tcase(s, tc);
 	return s;
 }

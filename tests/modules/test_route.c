@@ -284,6 +284,54 @@ START_TEST(test_full_link)
 }
 END_TEST
 
+/* A kv message is relayed as an event is: on, or dropped unanswered. */
+START_TEST(test_kv_relayed_never_answered)
+{
+	static const uint8_t	 body[] = { 0xa1, 0x61, 'k', 0x61, 'r' };
+	struct callmsg		 m, out;
+	struct linkmsg		 lm;
+
+	memset(&m, 0, sizeof(m));
+	m.type = CALLMSG_KV;
+	memcpy(m.origin, a.pk, NODE_ID_LEN);
+	memcpy(m.provider, c.pk, NODE_ID_LEN);
+	m.cid = 9;
+	m.hops = 5;
+	m.args = body;
+	m.argslen = sizeof(body);
+	arrive(la, &m);
+	sent_on(lc, &out, &lm);
+	ck_assert_str_eq(lm.type, "kv");
+	ck_assert_int_eq(out.type, CALLMSG_KV);
+	ck_assert_uint_eq(out.hops, 4);
+	ck_assert_uint_eq(out.cid, 9);
+	ck_assert_uint_eq(out.argslen, sizeof(body));
+	ck_assert_mem_eq(out.args, body, sizeof(body));
+	fake_link_forget_sent(lc);
+
+	/* No hops left, no path, a full link: dropped, nobody answered. */
+	m.hops = 0;
+	arrive(la, &m);
+	fake_link_queue(lc, 3u << 20);
+	m.hops = 5;
+	arrive(la, &m);
+	memcpy(m.provider, far.pk, NODE_ID_LEN);
+	route_forget(route, far.pk);
+	members_clear(members);
+	arrive(la, &m);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lb) +
+	    fake_link_nsent(lc), 0);
+
+	/* For this node: to whoever takes kv messages. */
+	route_deliver(route, CALLMSG_KV, take, NULL);
+	memcpy(m.provider, self.pk, NODE_ID_LEN);
+	arrive(lb, &m);
+	ck_assert_int_eq(ngot, 1);
+	ck_assert_int_eq(got.type, CALLMSG_KV);
+	ck_assert_mem_eq(got_via, b.pk, NODE_ID_LEN);
+}
+END_TEST
+
 START_TEST(test_oneway_failure_unanswered)
 {
 	struct callmsg	m;
@@ -314,6 +362,7 @@ module_suite(void)
 	tcase_add_test(tc, test_deadline_passed_on_the_way);
 	tcase_add_test(tc, test_full_link);
 	tcase_add_test(tc, test_oneway_failure_unanswered);
+	tcase_add_test(tc, test_kv_relayed_never_answered);
 	suite_add_tcase(s, tc);
 	return s;
 }

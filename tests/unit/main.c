@@ -26,6 +26,8 @@ main(void)
 	srunner_add_suite(sr, hlc_suite());
 	srunner_add_suite(sr, hello_suite());
 	srunner_add_suite(sr, json_suite());
+	srunner_add_suite(sr, kvmerge_suite());
+	srunner_add_suite(sr, kvmsg_suite());
 	srunner_add_suite(sr, kvring_suite());
 	srunner_add_suite(sr, kvstore_suite());
 	srunner_add_suite(sr, members_suite());
@@ -33,6 +35,7 @@ main(void)
 	srunner_add_suite(sr, nodemap_suite());
 	srunner_add_suite(sr, noise_suite());
 	srunner_add_suite(sr, peer_event_suite());
+	srunner_add_suite(sr, peer_kv_suite());
 	srunner_add_suite(sr, peer_send_suite());
 	srunner_add_suite(sr, peer_serve_suite());
 	srunner_add_suite(sr, peer_watch_suite());

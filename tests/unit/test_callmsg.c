@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * test_callmsg.c: the call messages of links ("call", "ans", "can", and
- * "ev" for events): round trips through the link envelope, and every
- * way a peer's call message can be wrong.
+ * test_callmsg.c: the call messages of links ("call", "ans", "can", "ev"
+ * for events and "kv" for the key-value store): round trips through the
+ * link envelope, and every way a peer's call message can be wrong.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,8 +22,8 @@ static const uint8_t	provider[NODE_ID_LEN] = { 0xf1, 0xf2, 0xf3, 0xf4 };
 /*
  * Starts a message of the given type with its usual keys, less those
  * whose letters are in skip; the caller writes nextra keys after them.
- * The usual keys are o, p, c and h, for a call s, m and d too, and for
- * an event s (its topic).
+ * The usual keys are o, p, c and h, for a call s, m and d too, for an
+ * event s (its topic), and for a kv message a (its body).
  */
 static void
 put_msg(struct cbor_buf *b, const char *type, const char *skip,
@@ -33,7 +33,8 @@ put_msg(struct cbor_buf *b, const char *type, const char *skip,
 	size_t		 n = 1 + nextra;
 
 	keys = strcmp(type, "call") == 0 ? "opchsmd" :
-	    strcmp(type, "ev") == 0 ? "opchs" : "opch";
+	    strcmp(type, "ev") == 0 ? "opchs" :
+	    strcmp(type, "kv") == 0 ? "opcha" : "opch";
 	for (k = keys; *k != '\0'; k++)
 		if (strchr(skip, *k) == NULL)
 			n++;
@@ -67,6 +68,11 @@ put_msg(struct cbor_buf *b, const char *type, const char *skip,
 			break;
 		case 'd':
 			cbor_put_uint(b, 1500);
+			break;
+		case 'a':
+			cbor_put_map(b, 1);
+			cbor_put_text(b, "k");
+			cbor_put_text(b, "r");
 			break;
 		}
 	}
@@ -282,6 +288,47 @@ START_TEST(test_round_trip_event)
 	accepted(&b, &back);
 	ck_assert_uint_eq(back.argslen, 1);
 	ck_assert_mem_eq(back.args, B(0xf6), 1);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_round_trip_kv)
+{
+	struct cbor_buf	 b = { 0 };
+	struct callmsg	 m, back;
+	/* {"k": "r", "key": "a"} */
+	const uint8_t	 body[] = { 0xa2, 0x61, 'k', 0x61, 'r', 0x63, 'k', 'e',
+			    'y', 0x61, 'a' };
+
+	sample(&m, CALLMSG_KV);
+	m.args = body;
+	m.argslen = sizeof(body);
+	round_trip(&m, &b, 6, &back);
+	ck_assert_uint_eq(back.argslen, sizeof(body));
+	ck_assert_mem_eq(back.args, body, sizeof(body));
+	ck_assert_ptr_eq(callmsg_dest(&back), back.provider);
+	ck_assert_str_eq(back.service, "");
+	ck_assert_str_eq(back.topic, "");
+	ck_assert_uint_eq(back.timeout_ms, 0);
+	ck_assert_ptr_null(back.result);
+	ck_assert_ptr_null(back.err.msg);
+
+	/* cid 0 (no answer wanted), no hops left, an empty body. */
+	sample(&m, CALLMSG_KV);
+	m.cid = 0;
+	m.hops = 0;
+	m.args = B(0xa0);
+	m.argslen = 1;
+	round_trip(&m, &b, 6, &back);
+	ck_assert_uint_eq(back.argslen, 1);
+	ck_assert_mem_eq(back.args, B(0xa0), 1);
+
+	/* An indefinite map is a map too. */
+	put_msg(&b, "kv", "a", 1);
+	cbor_put_text(&b, "a");
+	cbor_put_raw(&b, B(0xbf, 0xff), 2);
+	accepted(&b, &back);
+	ck_assert_uint_eq(back.argslen, 2);
 	cbor_buf_free(&b);
 }
 END_TEST
@@ -572,6 +619,35 @@ START_TEST(test_bad_event)
 }
 END_TEST
 
+START_TEST(test_bad_kv)
+{
+	struct cbor_buf	 b = { 0 };
+	const char	*k;
+	char		 skip[2] = { 0 };
+
+	put_msg(&b, "kv", "a", 0);
+	refused(&b, "kv: no body");
+	put_replaced(&b, "kv", "a");
+	cbor_put_null(&b);
+	refused(&b, "kv: no body");
+	put_replaced(&b, "kv", "a");
+	cbor_put_array(&b, 0);
+	refused(&b, "kv: no body");
+	put_replaced(&b, "kv", "a");
+	cbor_put_text(&b, "k");
+	refused(&b, "kv: no body");
+	put_replaced(&b, "kv", "a");
+	cbor_put_bytes(&b, B(0xa0), 1);
+	refused(&b, "kv: no body");
+	for (k = "opch"; *k != '\0'; k++) {
+		skip[0] = *k;
+		put_msg(&b, "kv", skip, 0);
+		refused(&b, "missing origin");
+	}
+	cbor_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_deadline_args_oneway)
 {
 	struct cbor_buf	b = { 0 };
@@ -781,6 +857,8 @@ callmsg_suite(void)
 	tcase_add_test(tc, test_round_trip_cancel);
 	tcase_add_test(tc, test_round_trip_event);
 	tcase_add_test(tc, test_bad_event);
+	tcase_add_test(tc, test_round_trip_kv);
+	tcase_add_test(tc, test_bad_kv);
 	tcase_add_test(tc, test_types);
 	tcase_add_test(tc, test_unknown_keys_ignored);
 	tcase_add_test(tc, test_missing_common);

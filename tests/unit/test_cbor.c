@@ -177,6 +177,67 @@ START_TEST(test_scan_map_rejects)
 }
 END_TEST
 
+/* Walks the map in buf: its entries' key and value lengths, or -1. */
+static int
+walk(const uint8_t *buf, size_t len, size_t *lens, size_t max)
+{
+	struct cbor_map_iter	 it;
+	const uint8_t		*k, *v;
+	size_t			 kn, vn, n = 0;
+
+	if (!cbor_map_begin(buf, len, &it))
+		return -1;
+	while (cbor_map_next(&it, &k, &kn, &v, &vn)) {
+		ck_assert_uint_lt(n, max);
+		ck_assert_ptr_eq(v, k + kn);
+		lens[2 * n] = kn;
+		lens[2 * n + 1] = vn;
+		n++;
+	}
+	if (!it.done)
+		return -1;
+	/* Ended: stays ended, and p is past the map. */
+	ck_assert(!cbor_map_next(&it, &k, &kn, &v, &vn));
+	ck_assert_ptr_eq(it.p, buf + (len - it.left));
+	return (int)n;
+}
+
+#define WALK(lens, ...) walk(B(__VA_ARGS__), sizeof(B(__VA_ARGS__)), \
+	(lens), sizeof(lens) / sizeof((lens)[0]) / 2)
+
+START_TEST(test_map_iter)
+{
+	size_t	l[8];
+
+	ck_assert_int_eq(WALK(l, 0xa0), 0);
+	ck_assert_int_eq(WALK(l, 0xbf, 0xff), 0);
+	/* {1: "ab", [2]: null}: keys of any type. */
+	ck_assert_int_eq(WALK(l, 0xa2, 0x01, 0x62, 'a', 'b', 0x81, 0x02, 0xf6),
+	    2);
+	ck_assert_uint_eq(l[0], 1);
+	ck_assert_uint_eq(l[1], 3);
+	ck_assert_uint_eq(l[2], 2);
+	ck_assert_uint_eq(l[3], 1);
+	/* {_ "k": {_ }, h'00': 1} */
+	ck_assert_int_eq(WALK(l, 0xbf, 0x61, 'k', 0xbf, 0xff, 0x41, 0x00, 0x01,
+	    0xff), 2);
+	ck_assert_uint_eq(l[1], 2);
+	ck_assert_uint_eq(l[2], 2);
+	/* Bytes after the map are the caller's. */
+	ck_assert_int_eq(WALK(l, 0xa1, 0x01, 0x02, 0x03), 1);
+
+	/* Not a map, a tagged one, a count the bytes cannot hold. */
+	ck_assert_int_eq(WALK(l, 0x80), -1);
+	ck_assert_int_eq(WALK(l, 0xc1, 0xa0), -1);
+	ck_assert_int_eq(WALK(l, 0xa2, 0x01, 0x02), -1);
+	ck_assert_int_eq(walk(B(0xa0), 0, l, 4), -1);
+	/* Cut short, a key without a value, no break. */
+	ck_assert_int_eq(WALK(l, 0xa2, 0x01, 0x02, 0x03, 0x18), -1);
+	ck_assert_int_eq(WALK(l, 0xbf, 0x01, 0xff), -1);
+	ck_assert_int_eq(WALK(l, 0xbf, 0x01, 0x02), -1);
+}
+END_TEST
+
 START_TEST(test_buf_round_trip)
 {
 	struct cbor_buf		 b = { 0 };
@@ -228,6 +289,7 @@ cbor_suite(void)
 	tcase_add_test(tc, test_text_valid);
 	tcase_add_test(tc, test_scan_map_fields);
 	tcase_add_test(tc, test_scan_map_rejects);
+	tcase_add_test(tc, test_map_iter);
 	tcase_add_test(tc, test_buf_round_trip);
 	suite_add_tcase(s, tc);
 	return s;
