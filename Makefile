@@ -137,6 +137,7 @@ FAKES_kvwatch	= fake_route
 FAKES_probe	= fake_link fake_mesh
 FAKES_handlers	=
 FAKES_kvpost	= fake_link fake_mesh
+FAKES_kvsync	= fake_kvpost
 fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
 
 .SECONDEXPANSION:

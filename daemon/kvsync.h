@@ -42,9 +42,12 @@ struct kvsync	*kvsync_new(struct event_base *, const struct kvsync_params *,
 void		 kvsync_free(struct kvsync *);
 /* The store's nodes changed: a round soon. */
 void		 kvsync_changed(struct kvsync *);
-/* A DIGEST, HAVE or WANT message from node from. */
+/*
+ * A DIGEST, HAVE or WANT message from node from; cid is its request
+ * number (a HAVE's, which the WANT that answers it repeats).
+ */
 void		 kvsync_message(struct kvsync *, const uint8_t *from,
-		    const struct kvmsg *);
+		    uint64_t cid, const struct kvmsg *);
 void		 kvsync_stats(const struct kvsync *, struct kvsync_stats *);
 
 #endif
