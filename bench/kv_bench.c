@@ -132,10 +132,10 @@ static int			 nentry;
 static pid_t			 server = -1;	/* the echo server, on 1 */
 static bool			 verbose;
 static bool			 quick;
-static bool			 fast_detect;	/* -d */
 static int			 runs = 2;
 static double			 duration = 1.0;
 static uint64_t			 rr_keys = RR_KEYS;
+static uint64_t			 links[nitems(meshes)][2];	/* min, max */
 
 /* Re-replication: the keys, the victim, and what the checks saw. */
 static struct {
@@ -165,8 +165,8 @@ static struct {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: kv_bench [-dqv] [-k keys] [-n runs] "
-	    "[-t seconds]\n");
+	fprintf(stderr, "usage: kv_bench [-qv] [-k keys] [-n runs] "
+	    "[-o key=value] [-t seconds]\n");
 	exit(2);
 }
 
@@ -589,6 +589,30 @@ first_call(void)
 	free(res);
 }
 
+/* The fewest and the most mesh links a daemon has. */
+static void
+links_count(uint64_t mm[2])
+{
+	struct peer_status	*st;
+	struct peer_error	 perr;
+	int			 i;
+
+	mm[0] = UINT64_MAX;
+	mm[1] = 0;
+	for (i = 0; i < nnodes; i++) {
+		if (peer_status(pn[i], &st, &perr) == -1) {
+			bench_check_children();
+			errx(1, "peerd %s: status: %s", nodes[i].name,
+			    perr.message);
+		}
+		if (st->peers < mm[0])
+			mm[0] = st->peers;
+		if (st->peers > mm[1])
+			mm[1] = st->peers;
+		peer_status_free(st);
+	}
+}
+
 /*
  * Starts n daemons, the echo server on the second, opens a connection
  * to each, and waits until the service answers on the first and a put
@@ -950,11 +974,8 @@ rereplicate(void)
 		errx(1, "after the re-replication %llu keys are not at %d "
 		    "live copies (%s)", (unsigned long long)left, R, rr.why);
 
-	printf("  kill -9 of %s: all %d survivors mark it dead after %.2f s "
-	    "(%s)\n", nodes[victim].name, nnodes - 1, tdead - tkill,
-	    fast_detect ? "ping_interval 200ms, dead_after 1s, "
-	    "suspect_timeout 1s: -d" : "failure detection on the daemons' "
-	    "defaults");
+	printf("  kill -9 of %s: all %d survivors mark it dead after %.2f s\n",
+	    nodes[victim].name, nnodes - 1, tdead - tkill);
 	if (lo >= 0)
 		printf("  its %llu keys back at %d live copies %.2f to %.2f s "
 		    "after the kill, %.2f to %.2f s after it was marked "
@@ -981,15 +1002,21 @@ main(int argc, char *argv[])
 	struct row	 rows[nitems(meshes) * nitems(sizes)], *rw;
 	struct job	 fill;
 	struct result	 res;
+	const char	*conf[16];
 	FILE		*f;
-	size_t		 m, s;
+	size_t		 m, s, nconf = 0;
 	int		 ch, nrows = 0, i;
 	bool		 runs_set = false, dur_set = false;
 
-	while ((ch = getopt(argc, argv, "dk:n:qt:v")) != -1) {
+	while ((ch = getopt(argc, argv, "k:n:o:qt:v")) != -1) {
 		switch (ch) {
-		case 'd':
-			fast_detect = true;
+		case 'o':
+			if (strchr(optarg, '=') == NULL ||
+			    strchr(optarg, '\n') != NULL)
+				errx(2, "-o: KEY=VALUE");
+			if (nconf == nitems(conf))
+				errx(2, "-o: at most %zu", nitems(conf));
+			conf[nconf++] = optarg;
 			break;
 		case 'k':
 			rr_keys = bench_opt_num(ch, optarg, 0, 1000000,
@@ -1024,12 +1051,14 @@ main(int argc, char *argv[])
 	}
 
 	bench_setup("kv_bench");
-	if (fast_detect) {
-		if ((f = fopen(bench_conf, "w")) == NULL ||
-		    fputs("ping_interval = 200ms\ndead_after = 1s\n"
-		    "suspect_timeout = 1s\n", f) == EOF || fclose(f) == EOF)
-			err(1, "%s", bench_conf);
-	}
+	/* KEY=VALUE as "KEY = VALUE", for the daemons to check. */
+	if ((f = fopen(bench_conf, "w")) == NULL)
+		err(1, "%s", bench_conf);
+	for (m = 0; m < nconf; m++)
+		fprintf(f, "%.*s = %s\n", (int)(strchr(conf[m], '=') -
+		    conf[m]), conf[m], strchr(conf[m], '=') + 1);
+	if (fclose(f) == EOF)
+		err(1, "%s", bench_conf);
 	if ((rs.args = malloc(8 + BENCH_PAYLOAD_MAX)) == NULL ||
 	    (rs.val = malloc(BENCH_PAYLOAD_MAX)) == NULL)
 		errx(1, "out of memory");
@@ -1060,12 +1089,18 @@ main(int argc, char *argv[])
 			measure_throughput(rw);
 			print_row(rw);
 		}
+		links_count(links[m]);
 		if (m == nitems(meshes) - 1 && rr_keys > 0)
 			rereplicate();
 		mesh_stop();
 	}
 
-	printf("\ngoals (ops/s with %d in flight):\n", DEPTH);
+	printf("\nmesh links of a daemon, after the runs:");
+	for (m = 0; m < nitems(meshes); m++)
+		printf("%s %d daemons %llu to %llu", m > 0 ? ";" : "",
+		    meshes[m], (unsigned long long)links[m][0],
+		    (unsigned long long)links[m][1]);
+	printf("\n\ngoals (ops/s with %d in flight):\n", DEPTH);
 	for (i = 0; i < nrows; i++)
 		print_goals(&rows[i]);
 	return 0;
