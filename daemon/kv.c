@@ -56,6 +56,7 @@
 #define KV_RETRIES		3		/* runs again after stale answers */
 #define KV_SYNC_MS		1000		/* store flushed this often */
 #define KV_FORWARD_MARGIN	200		/* ms the coordinator answers before */
+#define KV_READ_HEDGE_MS	50		/* then a get asks every owner */
 #define KV_ITEM_OVERHEAD	160		/* bytes of an item's map keys */
 #define KV_BODY_SLACK		1024		/* of max_message, for the rest */
 #define KV_DEPTH		2		/* messages delivered inside others */
@@ -69,9 +70,10 @@ enum req_kind {
 };
 
 enum asked_state {
-	ASKED_WAITING,
+	ASKED_WAITING,		/* the first: what calloc gives */
 	ASKED_ANSWERED,
 	ASKED_FAILED,
+	ASKED_SPARE,		/* not asked yet: a get asks a majority first */
 };
 
 /* A node a request waits on, and what it said. */
@@ -106,6 +108,8 @@ struct req {
 	struct asked		*asked;
 	size_t			 nasked;
 	size_t			 nanswered, nfailed, nok;
+	size_t			 nspare;	/* ASKED_SPARE */
+	int64_t			 deadline;	/* clock_ms */
 	bool			 starting;	/* being sent: not ended yet */
 
 	/* REQ_FORWARD, REQ_WRITE: what the client asked */
@@ -418,6 +422,7 @@ req_new(struct kv *kv, enum req_kind kind, const char *key, size_t keylen,
 	TAILQ_INSERT_TAIL(&kv->reqs, r, entry);
 	kv->nreqs++;
 	req_number(r);
+	r->deadline = clock_ms() + (int64_t)timeout_ms;
 	duration_timeval(timeout_ms, &tv);
 	evtimer_add(r->timer, &tv);
 	return r;
@@ -481,7 +486,7 @@ asked_fail(struct req *r, struct asked *a)
 static size_t
 waiting(const struct req *r)
 {
-	return r->nasked - r->nanswered - r->nfailed;
+	return r->nasked - r->nanswered - r->nfailed - r->nspare;
 }
 
 /*
@@ -1150,9 +1155,10 @@ read_start(struct kv *kv, struct ctl_conn *c, uint64_t id,
 	uint8_t		 owners[PLACE_REPLICAS_MAX][NODE_ID_LEN];
 	struct req	*r;
 	struct kvmsg	 m;
-	struct asked	*self = NULL;
+	struct asked	*self = NULL, *a;
+	struct timeval	 tv;
 	const char	*why;
-	size_t		 n, i;
+	size_t		 n, i, ask, first;
 
 	if ((n = kvring_owners(kv->ring, key, keylen, owners)) == 0) {
 		kv->st.failed++;
@@ -1169,20 +1175,65 @@ read_start(struct kv *kv, struct ctl_conn *c, uint64_t id,
 	if (!req_defer(r, c, id, keylen))
 		return;
 	msg_init(&m, KVMSG_READ, r->key, r->keylen);
-	r->starting = true;
 	for (i = 0; i < n; i++) {
 		memcpy(r->asked[i].id, owners[i], NODE_ID_LEN);
 		if (is_self(kv, owners[i]))
 			self = &r->asked[i];
-		else if (!post(kv, owners[i], r->rid, &m))
-			asked_fail(r, &r->asked[i]);
 	}
+	/*
+	 * A get asks a majority first (ourselves, if we own the key, and
+	 * the others from a random one on, to spread the reads) and the
+	 * rest only if one fails or all are slow; a where asks everyone.
+	 */
+	if (kind == REQ_READ) {
+		ask = kvring_majority(n) - (self != NULL);
+		first = randombytes_uniform((uint32_t)n);
+		for (i = 0; i < n; i++) {
+			a = &r->asked[(first + i) % n];
+			if (a == self)
+				continue;
+			if (ask > 0)
+				ask--;
+			else {
+				a->state = ASKED_SPARE;
+				r->nspare++;
+			}
+		}
+	}
+	r->starting = true;
+	for (i = 0; i < n; i++)
+		if (&r->asked[i] != self &&
+		    r->asked[i].state == ASKED_WAITING &&
+		    !post(kv, owners[i], r->rid, &m))
+			asked_fail(r, &r->asked[i]);
 	/* Ours comes last: it may end the request. */
 	r->starting = false;
+	if (r->nspare > 0 && timeout_ms > KV_READ_HEDGE_MS) {
+		duration_timeval(KV_READ_HEDGE_MS, &tv);
+		evtimer_add(r->timer, &tv);
+	}
 	if (self != NULL)
 		read_local(r, self);
 	else
 		req_check(r);
+}
+
+/* Asks the owners a get has not asked yet. */
+static void
+read_ask_spares(struct req *r)
+{
+	struct kvmsg	m;
+	size_t		i;
+
+	msg_init(&m, KVMSG_READ, r->key, r->keylen);
+	for (i = 0; i < r->nasked && r->nspare > 0; i++) {
+		if (r->asked[i].state != ASKED_SPARE)
+			continue;
+		r->asked[i].state = ASKED_WAITING;
+		r->nspare--;
+		if (!post(r->kv, r->asked[i].id, r->rid, &m))
+			asked_fail(r, &r->asked[i]);
+	}
 }
 
 /*
@@ -1571,7 +1622,12 @@ req_check(struct req *r)
 		need = kvring_majority(r->nasked);
 		if (r->nanswered >= need)
 			read_done(r);
-		else if (r->nanswered + waiting(r) < need)
+		else if (r->nanswered + waiting(r) < need && r->nspare > 0) {
+			r->starting = true;
+			read_ask_spares(r);
+			r->starting = false;
+			req_check(r);
+		} else if (r->nanswered + waiting(r) < need)
 			req_fail(r, PEER_UNAVAILABLE, "%zu of %zu owners "
 			    "answered, %zu needed", r->nanswered, r->nasked,
 			    need);
@@ -1598,10 +1654,21 @@ req_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct req	*r = arg;
 	struct kv	*kv = r->kv;
+	struct timeval	 tv;
 	char		 buf[NODE_ID_STRLEN];
 	size_t		 spare;
 
 	(void)fd; (void)what;
+	if (r->kind == REQ_READ && r->nspare > 0 && clock_ms() < r->deadline) {
+		/* The hedge: the majority asked is slow, so ask the rest. */
+		duration_timeval((uint64_t)(r->deadline - clock_ms()), &tv);
+		evtimer_add(r->timer, &tv);
+		r->starting = true;
+		read_ask_spares(r);
+		r->starting = false;
+		req_check(r);
+		return;
+	}
 	switch (r->kind) {
 	case REQ_FORWARD:
 		req_fail(r, PEER_UNAVAILABLE, "no answer from %s, the "

@@ -1015,6 +1015,35 @@ START_TEST(test_unavailable_with_counts)
 }
 END_TEST
 
+/*
+ * A get asks a majority of the owners first; when one of them is
+ * silent, the others are asked after a moment, well before the
+ * deadline.
+ */
+START_TEST(test_get_one_owner_silent)
+{
+	char		 key[32];
+	uint64_t	 got, v;
+	int		 none, silent, tries;
+	int64_t		 t0;
+
+	key_coordinated_by(0, "hs", key, sizeof(key));
+	none = non_owner(key);
+	ck_assert_int_eq(put(owner(key, 0), key, 7, &v), PEER_OK);
+	wait_all_hold(key, v);
+	silent = owner(key, 1);
+	nodes[silent].silent = true;
+	/* Each get asks the silent owner with odds of 2 in 3. */
+	for (tries = 0; tries < 20; tries++) {
+		t0 = clock_ms();
+		ck_assert_int_eq(get(none, key, &got, NULL), PEER_OK);
+		ck_assert_uint_eq(got, 7);
+		ck_assert_int_lt(clock_ms() - t0, 2000);
+	}
+	nodes[silent].silent = false;
+}
+END_TEST
+
 START_TEST(test_stale_store_runs_again)
 {
 	const struct ctl_msg	*m;
@@ -1125,16 +1154,17 @@ START_TEST(test_read_repair)
 	struct sent_want	 w;
 	char			 key[32];
 	uint64_t		 v1, got, gver;
-	int			 coord, o1, none;
+	int			 coord, o1, o2, none, tries;
 	size_t			 i;
 
 	key_coordinated_by(1, "rr", key, sizeof(key));
 	coord = owner(key, 0);
 	o1 = owner(key, 1);
+	o2 = owner(key, 2);
 	none = non_owner(key);
 	ck_assert_int_eq(put(coord, key, 1, &v1), PEER_OK);
 	wait_all_hold(key, v1);
-	/* The coordinator alone holds a newer item. */
+	/* Two owners hold a newer item: every majority has one of them. */
 	cbor_put_uint(&v, 2);
 	memset(&it, 0, sizeof(it));
 	it.key = key;
@@ -1145,23 +1175,29 @@ START_TEST(test_read_repair)
 	it.valuelen = v.len;
 	ck_assert_int_eq(kvstore_put(nodes[coord].store, &it),
 	    KVSTORE_STORED);
+	ck_assert_int_eq(kvstore_put(nodes[o1].store, &it), KVSTORE_STORED);
 	cbor_buf_free(&v);
-	/* The answers come in the owners' order: the first two decide. */
-	ck_assert_int_eq(get(none, key, &got, &gver), PEER_OK);
-	ck_assert_uint_eq(got, 2);
-	ck_assert_uint_eq(gver, v1 + 100);
+	/*
+	 * A get asks two owners of three, at random; each asks o2 with
+	 * odds of 2 in 3, and when it does, o2 is repaired.
+	 */
 	w.from = none;
-	w.to = o1;
+	w.to = o2;
 	w.kind = KVMSG_STORE;
+	for (tries = 0; tries < 40 && !was_sent(&w); tries++) {
+		ck_assert_int_eq(get(none, key, &got, &gver), PEER_OK);
+		ck_assert_uint_eq(got, 2);
+		ck_assert_uint_eq(gver, v1 + 100);
+	}
 	ck_assert(was_sent(&w));
 	for (i = 0; i < nsent; i++)
 		if (sent[i].kind == KVMSG_STORE && sent[i].from == none) {
-			ck_assert_int_eq(sent[i].to, o1);
+			ck_assert_int_eq(sent[i].to, o2);
 			ck_assert(sent[i].repair);
 			ck_assert_uint_eq(sent[i].cid, 0);
 			ck_assert_uint_eq(sent[i].hlc, v1 + 100);
 		}
-	wait_held(o1, key, v1 + 100);
+	wait_held(o2, key, v1 + 100);
 	ck_assert_uint_eq(stats(none).repaired, 1);
 }
 END_TEST
@@ -1820,6 +1856,7 @@ module_suite(void)
 	tcase_add_test(tc, test_concurrent_merges);
 	tcase_add_test(tc, test_del_and_not_found);
 	tcase_add_test(tc, test_unavailable_with_counts);
+	tcase_add_test(tc, test_get_one_owner_silent);
 	tcase_add_test(tc, test_stale_store_runs_again);
 	tcase_add_test(tc, test_conflicting_writes_give_up);
 	tcase_add_test(tc, test_failed_run_undone);
