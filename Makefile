@@ -109,7 +109,8 @@ $(UNIT_TESTS): $(call obj,$(UNIT_SRC)) $(DAEMON_OBJ) \
 		  ctl/serve.c ctl/stream.c) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
 
-$(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(DAEMON_OBJ) $(LIBPEER_A)
+$(INTEG_TESTS): $(call obj,$(INTEG_SRC)) $(DAEMON_OBJ) \
+		  $(call obj,ctl/cbor_json.c) $(LIBPEER_A)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(TEST_LIBS)
 
 # A TCP relay that delays, loses and partitions, for the integration

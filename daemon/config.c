@@ -31,6 +31,7 @@ enum config_type {
 	CT_ADVERTISE,	/* HOST:PORT for our record, repeatable */
 	CT_BOOL,	/* yes/no, true/false, on/off */
 	CT_GROUP,	/* group name, repeatable */
+	CT_GROUP_ONE,	/* group name, once; empty: none */
 	CT_IFACE,	/* interface name, repeatable */
 	CT_UNIX_GROUP,	/* a local group, by name or gid */
 	CT_SERVICE,	/* access rule (access.c reads it), repeatable */
@@ -70,6 +71,15 @@ static const struct config_key {
 	{ "handler_timeout", CT_DURATION, F(handler_timeout), 100, 3600000 },
 	{ "handshake_timeout", CT_DURATION, F(handshake_timeout), 100, 60000 },
 	{ "hub",	 CT_BOOL,	F(hub),		0, 0 },
+	{ "kv_group",	 CT_GROUP_ONE,	F(kv_group),	0, 0 },
+	{ "kv_max_bytes", CT_SIZE,	F(kv_max_bytes), 1u << 20,
+	    UINT64_C(1) << 40 },
+	{ "kv_replicas", CT_UINT,	F(kv_replicas),	1, 7 },
+	{ "kv_sync_interval", CT_DURATION, F(kv_sync_interval), 100, 3600000 },
+	{ "kv_tombstone_ttl", CT_DURATION, F(kv_tombstone_ttl), 1000,
+	    UINT64_C(31536000000) },
+	/* At most max_message too: config_finish. */
+	{ "kv_value_max", CT_SIZE,	F(kv_value_max), 1u << 10, 1u << 30 },
 	{ "listen",	 CT_LISTEN,	F(listen),	0, 0 },
 	{ "log_level",	 CT_LOGLEVEL,	F(log_level),	0, 0 },
 	{ "max_clients", CT_UINT,	F(max_clients),	1, 65536 },
@@ -125,6 +135,11 @@ config_init(struct config *c)
 	c->beacon_interval = 2000;
 	c->handler_jobs = 4;
 	c->handler_timeout = 30000;
+	c->kv_replicas = 3;
+	c->kv_tombstone_ttl = 24 * 3600000;
+	c->kv_value_max = 1u << 20;
+	c->kv_max_bytes = UINT64_C(1) << 30;
+	c->kv_sync_interval = 10000;
 }
 
 static void
@@ -474,6 +489,15 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		}
 		snprintf(c->groups[c->ngroups++], GROUP_NAME_MAX + 1, "%s",
 		    value);
+		return 0;
+	case CT_GROUP_ONE:
+		if (*value != '\0' && !group_name_valid(value, strlen(value))) {
+			snprintf(err, errlen, "%s: \"%s\" is not empty or a name "
+			    "of 1-%d lowercase letters, digits, '-', '_' or '.'",
+			    k->name, value, GROUP_NAME_MAX);
+			return -1;
+		}
+		snprintf(field, k->size, "%s", value);
 		return 0;
 	case CT_IFACE:
 		if (*value == '\0' || strlen(value) >= IFACE_NAME_MAX ||
@@ -873,6 +897,21 @@ config_finish(struct config *c, char *err, size_t errlen)
 		    c->ping_interval);
 		return -1;
 	}
+	/*
+	 * A value travels in one message: the default gives way to a
+	 * smaller max_message, a value set for kv_value_max does not.
+	 */
+	if (c->kv_value_max > c->max_message) {
+		if (c->set_on[config_key_find("kv_value_max") -
+		    config_keys] == 0)
+			c->kv_value_max = c->max_message;
+		else {
+			snprintf(err, errlen, "kv_value_max (%" PRIu64 ") is "
+			    "above max_message (%" PRIu64 ")", c->kv_value_max,
+			    c->max_message);
+			return -1;
+		}
+	}
 	if (c->name[0] == '\0')
 		default_name(c->name, sizeof(c->name));
 	if (c->nlisten == 0) {
@@ -993,6 +1032,13 @@ config_dump(const struct config *c, FILE *f)
 			fprintf(f, "service = %s\t# command line\n",
 			    c->services[i].rule);
 	}
+	fprintf(f, "kv_replicas = %" PRIu64 "\n", c->kv_replicas);
+	if (c->kv_group[0] != '\0')
+		fprintf(f, "kv_group = %s\n", c->kv_group);
+	fprintf(f, "kv_tombstone_ttl = %" PRIu64 "ms\n", c->kv_tombstone_ttl);
+	fprintf(f, "kv_value_max = %" PRIu64 "\n", c->kv_value_max);
+	fprintf(f, "kv_max_bytes = %" PRIu64 "\n", c->kv_max_bytes);
+	fprintf(f, "kv_sync_interval = %" PRIu64 "ms\n", c->kv_sync_interval);
 	fprintf(f, "handler_jobs = %" PRIu64 "\n", c->handler_jobs);
 	fprintf(f, "handler_timeout = %" PRIu64 "ms\n", c->handler_timeout);
 	for (i = 0; i < c->nhandlers; i++) {

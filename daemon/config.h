@@ -100,6 +100,13 @@ struct config {
 	uint64_t	 handler_jobs;		/* running at once */
 	uint64_t	 handler_timeout;	/* ms */
 	struct tagset	 tags;		/* as configured, in key order */
+	/* The key-value store (kv.h). */
+	uint64_t	 kv_replicas;		/* owners of a key */
+	char		 kv_group[GROUP_NAME_MAX + 1];	/* "": every member */
+	uint64_t	 kv_tombstone_ttl;	/* ms */
+	uint64_t	 kv_value_max;		/* bytes */
+	uint64_t	 kv_max_bytes;		/* bytes held here */
+	uint64_t	 kv_sync_interval;	/* ms */
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
 	int		 set_on[48];
 };

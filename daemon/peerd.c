@@ -32,6 +32,12 @@
 #include "heap.h"
 #include "identity.h"
 #include "join.h"
+#include "kv.h"
+#include "kvpost.h"
+#include "kvring.h"
+#include "kvstore.h"
+#include "kvsync.h"
+#include "kvwatch.h"
 #include "listen.h"
 #include "log.h"
 #include "members.h"
@@ -203,6 +209,8 @@ on_member(void *arg, const struct member *m, const uint8_t *via,
 	overlay_member(d->overlay, m);
 	calls_member(d->calls, m);
 	serve_member(d->serve, m);
+	if (d->kv != NULL)	/* gone before the mesh, at shutdown */
+		kv_member(d->kv, m);
 }
 
 static void
@@ -216,6 +224,8 @@ on_forgotten(void *arg, const uint8_t *id)
 	calls_forget(d->calls, id);
 	serve_forget(d->serve, id);
 	events_forget(d->events, id);
+	if (d->kv != NULL)
+		kv_forget(d->kv, id);
 }
 
 static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
@@ -244,6 +254,8 @@ on_client_gone(void *arg, struct ctl_conn *c)
 	serve_client_gone(d->serve, c);
 	events_client_gone(d->events, c);
 	watch_client_gone(d->watch, c);
+	kv_client_gone(d->kv, c);
+	kvwatch_client_gone(d->kvwatch, c);
 }
 
 static const struct control_ops control_ops = { on_client_gone };
@@ -297,6 +309,13 @@ deliver_event(void *arg, const struct callmsg *m, const uint8_t *via)
 {
 	(void)via;
 	events_deliver(arg, m);
+}
+
+static void
+deliver_kv(void *arg, const struct callmsg *m, const uint8_t *via)
+{
+	(void)via;
+	kv_deliver(arg, m);
 }
 
 static void
@@ -441,6 +460,51 @@ new_base(void)
 	return base;
 }
 
+/* This node's share of the key-value store, in STATE_DIR/kv. */
+static void
+open_kvstore(struct peerd *d)
+{
+	const struct config	*c = &d->conf;
+	char			 dir[PATH_MAX], err[PATH_MAX + 256];
+	struct kvstore_params	 sp = { dir, c->kv_max_bytes, false };
+	int			 n;
+
+	n = snprintf(dir, sizeof(dir), "%s/kv", c->state_dir);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		fatalx("cannot open the key-value store: %s/kv: path too long",
+		    c->state_dir);
+	if ((d->kvstore = kvstore_open(&sp, err, sizeof(err))) == NULL)
+		fatalx("cannot open the key-value store: %s", err);
+}
+
+/*
+ * The rest of the key-value store: its nodes are read from the
+ * members, its messages go by route.
+ */
+static void
+build_kv(struct peerd *d, const struct members *members)
+{
+	const struct config	*c = &d->conf;
+	struct kvring_params	 rp = { d->id.pk, c->kv_group,
+				    (size_t)c->kv_replicas };
+	struct kvwatch_params	 wp = { d->id.pk, 30000 };
+	struct kvsync_params	 yp = { d->id.pk, c->kv_sync_interval, 200,
+				    c->kv_tombstone_ttl };
+	struct kv_params	 kp = { d->id.pk, c->name, c->kv_value_max,
+				    c->max_message };
+
+	if ((d->kvring = kvring_new(&rp, members)) == NULL ||
+	    (d->kvpost = kvpost_new(d->route, d->id.pk,
+	    c->max_message)) == NULL ||
+	    (d->kvwatch = kvwatch_new(d->base, &wp, d->kvring,
+	    d->kvpost)) == NULL ||
+	    (d->kvsync = kvsync_new(d->base, &yp, d->kvstore, d->kvring,
+	    d->kvpost, d->kvwatch)) == NULL ||
+	    (d->kv = kv_new(d->base, &kp, d->kvstore, d->kvring, d->kvpost,
+	    d->kvsync, d->kvwatch)) == NULL)
+		fatalx("cannot start the key-value store");
+}
+
 /* Builds every module, from the floor up; fatal if one cannot start. */
 static void
 build(struct peerd *d)
@@ -487,6 +551,8 @@ build(struct peerd *d)
 
 	if ((d->heap_trim = heap_trim_new(d->base)) == NULL)
 		fatalx("cannot start trimming the heap");
+	/* Before anything is bound that clients or nodes could reach. */
+	open_kvstore(d);
 	if ((d->control = control_open(d->base, &cp, &control_ops, d)) ==
 	    NULL)
 		fatalx("cannot open the control socket");
@@ -518,14 +584,17 @@ build(struct peerd *d)
 	    (d->join = join_new(&d->id, c->state_dir, d->mesh, d->gossip,
 	    d->overlay)) == NULL)
 		fatalx("cannot start the service registry");
+	build_kv(d, members);
 
 	d->stats = (struct stats){ PEERD_VERSION, d->id.id, c->name,
 	    d->started_at, d->control, d->mesh, d->gossip, d->calls,
-	    d->serve, d->events, d->access, d->handlers };
+	    d->serve, d->events, d->access, d->handlers, d->kv, d->kvsync,
+	    d->kvwatch };
 	route_deliver(d->route, CALLMSG_CALL, deliver_call, d->serve);
 	route_deliver(d->route, CALLMSG_CANCEL, deliver_cancel, d->serve);
 	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);
 	route_deliver(d->route, CALLMSG_EVENT, deliver_event, d->events);
+	route_deliver(d->route, CALLMSG_KV, deliver_kv, d->kv);
 	if (mesh_handle(d->mesh, gossip_handlers, d->gossip) == -1 ||
 	    mesh_handle(d->mesh, probe_handlers, d->probe) == -1 ||
 	    mesh_handle(d->mesh, route_handlers, d->route) == -1 ||
@@ -539,7 +608,9 @@ build(struct peerd *d)
 	    control_add_ops(d->control, join_ctl_ops, d->join) == -1 ||
 	    control_add_ops(d->control, stats_ctl_ops, &d->stats) == -1 ||
 	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1 ||
-	    control_add_ops(d->control, watch_ctl_ops, d->watch) == -1)
+	    control_add_ops(d->control, watch_ctl_ops, d->watch) == -1 ||
+	    control_add_ops(d->control, kv_ctl_ops, d->kv) == -1 ||
+	    control_add_ops(d->control, kvwatch_ctl_ops, d->kvwatch) == -1)
 		fatalx("cannot set up the op tables");
 
 	for (i = 0; i < c->nbootstrap; i++)
@@ -767,6 +838,18 @@ main(int argc, char *argv[])
 	control_free(d.control);
 	listeners_free(d.listeners);
 	d.listeners = NULL;
+	/*
+	 * The store's writes that other nodes wait for are answered while
+	 * the links are up.  Each part goes before what it uses; a member
+	 * change that closing the mesh brings finds no store.
+	 */
+	kv_free(d.kv);
+	d.kv = NULL;
+	kvsync_free(d.kvsync);
+	kvwatch_free(d.kvwatch);
+	kvpost_free(d.kvpost);
+	kvring_free(d.kvring);
+	kvstore_close(d.kvstore);
 	/*
 	 * Closing the links ends the dials under way, whose callbacks reach
 	 * the modules above: they go after it.  No beacon is read

@@ -36,6 +36,12 @@ struct metrics;
 struct heap_trim;
 struct tags;
 struct watch;
+struct kvstore;
+struct kvring;
+struct kvpost;
+struct kvwatch;
+struct kvsync;
+struct kv;
 
 struct peerd {
 	struct event_base	*base;
@@ -66,6 +72,12 @@ struct peerd {
 	struct metrics		*metrics;	/* NULL: no metrics_listen */
 	struct tags		*tags;		/* what our record announces */
 	struct watch		*watch;		/* clients' watch streams */
+	struct kvstore		*kvstore;	/* our share of the store */
+	struct kvring		*kvring;	/* who owns which key */
+	struct kvpost		*kvpost;
+	struct kvwatch		*kvwatch;	/* watches of key prefixes */
+	struct kvsync		*kvsync;	/* keys kept on their owners */
+	struct kv		*kv;		/* clients' reads and writes */
 	struct heap_trim	*heap_trim;	/* memory back after a burst */
 	char			 status[256];	/* for systemd's STATUS= */
 };

@@ -140,7 +140,13 @@ route_send(struct route *r, const struct callmsg *m, struct link *from)
 		return ROUTE_FULL;
 	if (link_queued(l) + r->buf.len > budget)
 		return ROUTE_FULL;
-	link_mark_used(l);
+	/*
+	 * A link that calls use is not shed, nor closed as idle.  The key-
+	 * value store's messages, which go between every pair of its nodes
+	 * all the time (syncs, watch leases), would keep every link so.
+	 */
+	if (m->type != CALLMSG_KV)
+		link_mark_used(l);
 	return link_send(l, r->buf.data, r->buf.len) == 0 ? ROUTE_SENT :
 	    ROUTE_NO_PATH;
 }

@@ -15,6 +15,9 @@
 #include "events.h"
 #include "gossip.h"
 #include "handlers.h"
+#include "kv.h"
+#include "kvsync.h"
+#include "kvwatch.h"
 #include "link.h"
 #include "members.h"
 #include "mesh.h"
@@ -275,6 +278,68 @@ gather_handlers(struct metrics_writer *w, struct stats *d)
 	    "Event handler runs waiting for a place.", (double)hs.waiting);
 }
 
+static void
+gather_kv(struct metrics_writer *w, struct stats *d)
+{
+	struct kv_stats		ks;
+	struct kvsync_stats	ys;
+	struct kvwatch_stats	ws;
+
+	kv_stats(d->kv, &ks);
+	kvsync_stats(d->kvsync, &ys);
+	kvwatch_stats(d->kvwatch, &ws);
+	single(w, "peerd_kv_gets_total", METRICS_COUNTER,
+	    "Key-value reads this node's clients asked for.",
+	    (double)ks.gets);
+	single(w, "peerd_kv_writes_total", METRICS_COUNTER,
+	    "Key-value puts, deletes and merges this node's clients asked "
+	    "for.", (double)ks.writes);
+	single(w, "peerd_kv_lists_total", METRICS_COUNTER,
+	    "Key-value lists this node's clients asked for.",
+	    (double)ks.lists);
+	single(w, "peerd_kv_failed_total", METRICS_COUNTER,
+	    "Of those reads, writes and lists, the ones answered with an "
+	    "error.", (double)ks.failed);
+	single(w, "peerd_kv_coordinated_total", METRICS_COUNTER,
+	    "Key-value writes ordered on this node as a key's coordinator.",
+	    (double)ks.coordinated);
+	single(w, "peerd_kv_stored_total", METRICS_COUNTER,
+	    "Items this node stored for other nodes.", (double)ks.stored);
+	single(w, "peerd_kv_repaired_total", METRICS_COUNTER,
+	    "Newer items sent to owners that answered a read with an older "
+	    "one.", (double)ks.repaired);
+	single(w, "peerd_kv_keys", METRICS_GAUGE,
+	    "Keys this node holds, tombstones included.", (double)ks.keys);
+	single(w, "peerd_kv_bytes", METRICS_GAUGE,
+	    "Bytes of the keys and values this node holds.",
+	    (double)ks.bytes);
+	single(w, "peerd_kv_sync_rounds_total", METRICS_COUNTER,
+	    "Rounds of comparing held keys with the other owners.",
+	    (double)ys.rounds);
+	single(w, "peerd_kv_sync_sent_total", METRICS_COUNTER,
+	    "Items sent to other owners by those rounds and hand-offs.",
+	    (double)ys.sent);
+	single(w, "peerd_kv_handed_off_total", METRICS_COUNTER,
+	    "Keys dropped here once their owners held them.",
+	    (double)ys.handed_off);
+	single(w, "peerd_kv_expired_total", METRICS_COUNTER,
+	    "Expired items and old tombstones forgotten.",
+	    (double)ys.expired);
+	single(w, "peerd_kv_watches", METRICS_GAUGE,
+	    "Prefixes this node's clients watch.", (double)ws.watches);
+	single(w, "peerd_kv_watch_leases", METRICS_GAUGE,
+	    "Leases of other nodes' watches held here.", (double)ws.leases);
+	single(w, "peerd_kv_changes_sent_total", METRICS_COUNTER,
+	    "Changes of keys sent to nodes that watch them.",
+	    (double)ws.sent);
+	single(w, "peerd_kv_changes_delivered_total", METRICS_COUNTER,
+	    "Changes of keys given to this node's watching clients.",
+	    (double)ws.delivered);
+	single(w, "peerd_kv_changes_lost_total", METRICS_COUNTER,
+	    "Changes of keys not given to clients that read too slowly.",
+	    (double)ws.lost);
+}
+
 void
 stats_gather(struct metrics_writer *w, void *arg)
 {
@@ -287,6 +352,7 @@ stats_gather(struct metrics_writer *w, void *arg)
 	gather_events(w, d);
 	gather_control(w, d);
 	gather_handlers(w, d);
+	gather_kv(w, d);
 }
 
 static void

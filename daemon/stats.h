@@ -18,6 +18,9 @@ struct calls;
 struct events;
 struct gossip;
 struct handlers;
+struct kv;
+struct kvsync;
+struct kvwatch;
 struct mesh;
 struct serve;
 
@@ -35,6 +38,9 @@ struct stats {
 	struct events	*events;
 	struct access	*access;
 	struct handlers	*handlers;
+	struct kv	*kv;
+	struct kvsync	*kvsync;
+	struct kvwatch	*kvwatch;
 };
 
 /* A metrics_gather_fn: arg is the struct stats. */

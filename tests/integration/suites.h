@@ -12,6 +12,7 @@ Suite	*attacks_suite(void);
 Suite	*control_suite(void);
 Suite	*detect_suite(void);
 Suite	*impair_suite(void);
+Suite	*kv_suite(void);
 Suite	*local_suite(void);
 Suite	*lifecycle_suite(void);
 Suite	*membership_suite(void);

@@ -5,7 +5,8 @@
  * the direct link, else the link their record came by, else any other
  * link, never back where they came from; a relay spends one hop, and
  * answers a call it cannot pass on (no hops left, deadline passed, no
- * path, a full link) with an error towards the caller.
+ * path, a full link) with an error towards the caller.  A call marks
+ * the link it takes used; a kv message does not.
  */
 #include <string.h>
 
@@ -332,6 +333,30 @@ START_TEST(test_kv_relayed_never_answered)
 }
 END_TEST
 
+/* Calls keep the link they take from being shed; kv messages do not. */
+START_TEST(test_kv_leaves_links_unused)
+{
+	static const uint8_t	 body[] = { 0xa1, 0x61, 'k', 0x61, 'd' };
+	struct callmsg		 m;
+
+	ck_assert_int_eq(link_used_ms(lb), 0);
+	memset(&m, 0, sizeof(m));
+	m.type = CALLMSG_KV;
+	memcpy(m.origin, self.pk, NODE_ID_LEN);
+	memcpy(m.provider, b.pk, NODE_ID_LEN);
+	m.hops = CALLMSG_HOPS;
+	m.args = body;
+	m.argslen = sizeof(body);
+	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
+	ck_assert_uint_eq(fake_link_nsent(lb), 1);
+	ck_assert_int_eq(link_used_ms(lb), 0);
+	call_msg(&m, &self, &b);
+	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
+	ck_assert_uint_eq(fake_link_nsent(lb), 2);
+	ck_assert_int_gt(link_used_ms(lb), 0);
+}
+END_TEST
+
 START_TEST(test_oneway_failure_unanswered)
 {
 	struct callmsg	m;
@@ -363,6 +388,7 @@ module_suite(void)
 	tcase_add_test(tc, test_full_link);
 	tcase_add_test(tc, test_oneway_failure_unanswered);
 	tcase_add_test(tc, test_kv_relayed_never_answered);
+	tcase_add_test(tc, test_kv_leaves_links_unused);
 	suite_add_tcase(s, tc);
 	return s;
 }

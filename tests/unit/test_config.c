@@ -379,6 +379,81 @@ START_TEST(test_overrides)
 }
 END_TEST
 
+/* The key-value store's keys: defaults, ranges, and max_message's bound. */
+START_TEST(test_kv_keys)
+{
+	struct config	 c;
+	char		 err[256], dump[4096];
+	FILE		*f;
+
+	ck_assert_str_eq(load(&c, ""), "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.kv_replicas, 3);
+	ck_assert_str_eq(c.kv_group, "");
+	ck_assert_uint_eq(c.kv_tombstone_ttl, 24 * 3600000);
+	ck_assert_uint_eq(c.kv_value_max, 1u << 20);
+	ck_assert_uint_eq(c.kv_max_bytes, 1u << 30);
+	ck_assert_uint_eq(c.kv_sync_interval, 10000);
+
+	ck_assert_str_eq(load(&c, "kv_replicas = 5\nkv_group = store-1\n"
+	    "kv_tombstone_ttl = 2h\nkv_value_max = 64K\nkv_max_bytes = 2G\n"
+	    "kv_sync_interval = 500ms\n"), "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.kv_replicas, 5);
+	ck_assert_str_eq(c.kv_group, "store-1");
+	ck_assert_uint_eq(c.kv_tombstone_ttl, 7200000);
+	ck_assert_uint_eq(c.kv_value_max, 64u << 10);
+	ck_assert_uint_eq(c.kv_max_bytes, UINT64_C(2) << 30);
+	ck_assert_uint_eq(c.kv_sync_interval, 500);
+	ck_assert_ptr_nonnull(f = fmemopen(dump, sizeof(dump), "w"));
+	config_dump(&c, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(dump, "kv_replicas = 5\n"
+	    "kv_group = store-1\nkv_tombstone_ttl = 7200000ms\n"
+	    "kv_value_max = 65536\nkv_max_bytes = 2147483648\n"
+	    "kv_sync_interval = 500ms\n"));
+
+	/* Empty: every member holds the store, as when it is not set. */
+	ck_assert_str_eq(load(&c, "kv_group =\n"), "");
+	ck_assert_str_eq(c.kv_group, "");
+	ck_assert_int_eq(config_override(&c, "kv_group", "edge", err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(c.kv_group, "edge");
+	ck_assert_int_eq(config_override(&c, "kv_replicas", "8", err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "kv_replicas: 8 out of range "
+	    "(1-7)"));
+
+	assert_bad("kv_replicas = 0\n", 1, "kv_replicas: 0 out of range (1-7)");
+	assert_bad("kv_group = Store\n", 1, "kv_group: \"Store\" is not empty "
+	    "or a name");
+	assert_bad("kv_group = a\nkv_group = b\n", 2,
+	    "kv_group: already set on line 1");
+	assert_bad("kv_tombstone_ttl = 999\n", 1, "kv_tombstone_ttl: 999 out "
+	    "of range (1000-31536000000 ms)");
+	assert_bad("kv_value_max = 1023\n", 1, "kv_value_max: 1023 out of "
+	    "range (1024-1073741824)");
+	assert_bad("kv_max_bytes = 1023K\n", 1, "kv_max_bytes: 1023K out of "
+	    "range (1048576-1099511627776)");
+	assert_bad("kv_sync_interval = 50ms\n", 1, "kv_sync_interval: 50ms "
+	    "out of range (100-3600000 ms)");
+	assert_bad("kv_sync_interval = 2h\n", 1, "out of range");
+
+	/* A value fits in a message: the default gives way, a setting not. */
+	ck_assert_str_eq(load(&c, "max_message = 512K\n"), "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.kv_value_max, 512u << 10);
+	ck_assert_str_eq(load(&c, "max_message = 512K\nkv_value_max = 1M\n"),
+	    "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "kv_value_max (1048576) is above max_message "
+	    "(524288)");
+	ck_assert_str_eq(load(&c, "max_message = 512K\nkv_value_max = 512K\n"),
+	    "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+}
+END_TEST
+
 /* conf/peerd.conf with its commented-out "#key = value" lines enabled. */
 static char *
 example_uncommented(void)
@@ -510,6 +585,7 @@ config_suite(void)
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_example_config_matches_defaults);
 	tcase_add_test(tc, test_handlers_kept);
+	tcase_add_test(tc, test_kv_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
