@@ -1967,6 +1967,7 @@ kv_forget(struct kv *kv, const uint8_t *id)
 {
 	nodemap_del(kv->names, id);
 	kvwatch_forget(kv->watch, id);
+	kvpost_forget(kv->post, id);
 	ring_changed(kv);
 }
 

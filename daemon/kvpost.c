@@ -7,8 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "clock.h"
 #include "kvpost.h"
 #include "log.h"
+#include "members.h"
+#include "mesh.h"
+#include "nodemap.h"
 
 struct kvpost {
 	struct route	*route;
@@ -16,6 +22,10 @@ struct kvpost {
 	uint64_t	 max_message;
 	struct cbor_buf	 buf;		/* the body being sent */
 	bool		 busy;		/* buf is being delivered here */
+	/* Dialing members we have no link to, if asked */
+	struct mesh		*mesh;
+	const struct members	*members;
+	struct nodemap		*dialed;	/* node ID: int64_t last dial */
 };
 
 struct kvpost *
@@ -37,6 +47,7 @@ kvpost_free(struct kvpost *p)
 	if (p == NULL)
 		return;
 	cbor_buf_free(&p->buf);
+	nodemap_free(p->dialed);
 	free(p);
 }
 
@@ -60,6 +71,48 @@ background(const struct kvmsg *m)
 	default:
 		return false;
 	}
+}
+
+void
+kvpost_dial_direct(struct kvpost *p, struct mesh *mesh,
+    const struct members *members)
+{
+	if (p->dialed == NULL &&
+	    (p->dialed = nodemap_new(sizeof(int64_t), MEMBERS_MAX)) == NULL) {
+		log_warn("kvpost");
+		return;
+	}
+	p->mesh = mesh;
+	p->members = members;
+}
+
+void
+kvpost_forget(struct kvpost *p, const uint8_t *id)
+{
+	if (p->dialed != NULL)
+		nodemap_del(p->dialed, id);
+}
+
+/* A link of its own to dest, for the messages after this one. */
+static void
+dial(struct kvpost *p, const uint8_t *dest)
+{
+	const struct member	*m;
+	int64_t			*last, now = clock_ms();
+
+	if (p->mesh == NULL || mesh_link_to(p->mesh, dest) != NULL ||
+	    mesh_dialing(p->mesh, dest) ||
+	    (m = members_get(p->members, dest)) == NULL || m->rec.naddrs == 0)
+		return;
+	if ((last = nodemap_get(p->dialed, dest)) != NULL &&
+	    now - *last < KVPOST_REDIAL_MS)
+		return;
+	if (last == NULL && (last = nodemap_put(p->dialed, dest)) == NULL)
+		return;
+	*last = now;
+	(void)mesh_dial_for_calls(p->mesh, dest,
+	    m->rec.addrs[randombytes_uniform((uint32_t)m->rec.naddrs)], NULL,
+	    NULL);
 }
 
 enum route_result
@@ -99,8 +152,13 @@ kvpost_send(struct kvpost *p, const uint8_t *dest, uint64_t cid,
 	cm.argslen = b->len;
 	if (b == &p->buf)
 		p->busy = true;
-	res = background(m) ? route_send_quiet(p->route, &cm, NULL) :
-	    route_send(p->route, &cm, NULL);
+	if (background(m))
+		res = route_send_quiet(p->route, &cm, NULL);
+	else {
+		res = route_send(p->route, &cm, NULL);
+		if (memcmp(dest, p->self, NODE_ID_LEN) != 0)
+			dial(p, dest);
+	}
 	if (b == &p->buf)
 		p->busy = false;
 done:
