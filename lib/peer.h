@@ -444,7 +444,7 @@ struct peer_kv_opts {
 /* What kv_list asks for; NULL for the defaults. */
 struct peer_kv_list_opts {
 	const char	*prefix;	/* NULL or "": every key */
-	const char	*after;		/* NULL: from the first key */
+	const char	*after;		/* NULL or "": from the first key */
 	unsigned	 limit;		/* items, 1-1000; 0: 100 */
 	bool		 keys_only;	/* items come without their value */
 	int		 timeout_ms;	/* <= 0: PEER_TIMEOUT_DEFAULT */

@@ -163,7 +163,8 @@ kv_count(enum kv_op op, const struct kv_args *a)
 
 	if (op == KV_LIST)
 		return n + (lo != NULL && lo->prefix != NULL &&
-		    *lo->prefix != '\0') + (lo != NULL && lo->after != NULL) +
+		    *lo->prefix != '\0') + (lo != NULL && lo->after != NULL &&
+		    *lo->after != '\0') +
 		    (lo != NULL && lo->limit > 0) +
 		    (lo != NULL && lo->keys_only);
 	n++;
@@ -184,7 +185,7 @@ kv_body(struct cbor_buf *b, enum kv_op op, const struct kv_args *a)
 			cbor_put_text(b, "prefix");
 			cbor_put_text(b, lo->prefix);
 		}
-		if (lo != NULL && lo->after != NULL) {
+		if (lo != NULL && lo->after != NULL && *lo->after != '\0') {
 			cbor_put_text(b, "after");
 			cbor_put_text(b, lo->after);
 		}
