@@ -267,17 +267,26 @@ $(BUILD)/bench/kvstore_bench: bench/kvstore_bench.c daemon/kvstore.c \
 	    $(filter %.c %.a,$^) \
 	    $(shell $(PKG_CONFIG) --cflags --libs lmdb libsodium libcbor) -o $@
 
+$(BUILD)/bench/kv_bench: bench/kv_bench.c $(BENCH_COMMON) $(LIBPEER_A) \
+		  lib/peer.h lib/cbor_buf.h lib/cbor_scan.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib \
+	    $(filter %.c %.a,$^) \
+	    $(shell $(PKG_CONFIG) --cflags --libs libcbor) -lm -o $@
+
 # Installs what the benchmarks need too (scripts/install-deps --bench).
 bench:
 	@scripts/install-deps --bench
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/link_bench \
 	    $(BUILD)/bench/members_bench $(BUILD)/bench/call_bench \
-	    $(BUILD)/bench/event_bench $(BUILD)/bench/kvstore_bench
+	    $(BUILD)/bench/event_bench $(BUILD)/bench/kvstore_bench \
+	    $(BUILD)/bench/kv_bench
 	$(BUILD)/bench/link_bench $(BENCH_FLAGS)
 	PEERD=$(PEERD) $(BUILD)/bench/members_bench
 	PEERD=$(PEERD) $(BUILD)/bench/call_bench
 	PEERD=$(PEERD) $(BUILD)/bench/event_bench
 	$(BUILD)/bench/kvstore_bench
+	PEERD=$(PEERD) $(BUILD)/bench/kv_bench
 
 # Runs peerd in the foreground on its defaults, keeping state in .run/.
 run: deps

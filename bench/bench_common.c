@@ -397,6 +397,31 @@ bench_check_children(void)
 }
 
 void
+bench_child_end(pid_t pid, int sig)
+{
+	double	end;
+	int	i;
+
+	for (i = 0; i < nchildren && children[i].pid != pid; i++)
+		;
+	if (i == nchildren || pid <= 0)
+		errx(1, "pid %d is not a child running", (int)pid);
+	children[i].pid = -1;
+	kill(pid, sig);
+	end = bench_now() + BENCH_STOP_SECS;
+	while (waitpid(pid, NULL, WNOHANG) == 0) {
+		if (bench_now() >= end) {
+			warnx("%s still ran %d s after signal %d; killed",
+			    children[i].what, BENCH_STOP_SECS, sig);
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			break;
+		}
+		usleep(1000);
+	}
+}
+
+void
 bench_key_write(const char *state, const uint8_t key[32])
 {
 	char	path[160];

@@ -85,6 +85,11 @@ void	 bench_child_add(pid_t pid, const char *what);
 void	 bench_child_add_log(pid_t pid, const char *what, const char *log);
 /* errx() if a watched child has died, saying which and how. */
 void	 bench_check_children(void);
+/*
+ * Sends sig to a watched child and reaps it (SIGKILL after
+ * BENCH_STOP_SECS), so that its end does not end the program.
+ */
+void	 bench_child_end(pid_t pid, int sig);
 int	 bench_nonblock(int fd);
 /* A TCP listener on 127.0.0.1, port from the kernel, in sin.  err()s. */
 int	 bench_listen_lo(struct sockaddr_in *sin);

@@ -17,15 +17,18 @@
 #include "call.h"
 #include "cbor_buf.h"
 #include "cbor_json.h"
-#include "cbor_scan.h"
 #include "duration.h"
 #include "out.h"
 #include "peer.h"
 #include "peerctl.h"
 #include "stream.h"
 
-/* Arrays and objects a value may nest: the request map holds it. */
-#define KV_VALUE_DEPTH	(CBOR_SCAN_DEPTH - 2)
+/*
+ * Arrays and objects a value may nest: peerd takes a value nested 28
+ * deep below its own level (doc/PROTOCOL.md, kv_put), so that it fits
+ * in every message between the nodes that carries it.
+ */
+#define KV_VALUE_DEPTH	29
 #define KV_LIMIT_MAX	1000		/* items in one page */
 #define KV_COUNT_MAX	1000000000	/* changes watch prints */
 

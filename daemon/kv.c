@@ -160,6 +160,8 @@ struct kv {
 	struct kvsync		*sync;
 	struct kvwatch		*watch;
 	struct hlc		 hlc;
+	uint8_t			 rid_key[crypto_shorthash_KEYBYTES];
+	uint64_t		 rid_next;
 	struct nodemap		*names;		/* char[NODE_NAME_MAX + 1] */
 	struct nodemap		*from;		/* size_t: remote writes here */
 	struct req		*bucket[KV_BUCKETS];
@@ -349,6 +351,7 @@ kv_new(struct event_base *base, const struct kv_params *p,
 	kv->post = post;
 	kv->sync = sync;
 	kv->watch = watch;
+	randombytes_buf(kv->rid_key, sizeof(kv->rid_key));
 	TAILQ_INIT(&kv->reqs);
 	duration_timeval(KV_SYNC_MS, &tv);
 	evtimer_add(kv->sync_timer, &tv);
@@ -375,15 +378,23 @@ req_number(struct req *r)
 {
 	struct kv	*kv = r->kv;
 	struct req	**pp;
+	uint8_t		 out[crypto_shorthash_BYTES];
 	uint64_t	 rid;
 
 	if (r->rid != 0) {
 		pp = slot(kv, r->rid);
 		*pp = r->hnext;
 	}
-	do
-		randombytes_buf(&rid, sizeof(rid));
-	while (rid == 0 || *slot(kv, rid) != NULL);
+	/*
+	 * Numbers nobody else can predict, without a system call each: a
+	 * counter through SipHash under a key drawn at the start.
+	 */
+	do {
+		crypto_shorthash(out, (const uint8_t *)&kv->rid_next,
+		    sizeof(kv->rid_next), kv->rid_key);
+		kv->rid_next++;
+		memcpy(&rid, out, sizeof(rid));
+	} while (rid == 0 || *slot(kv, rid) != NULL);
 	r->rid = rid;
 	pp = slot(kv, rid);
 	r->hnext = *pp;
@@ -1266,7 +1277,7 @@ read_start(struct kv *kv, struct ctl_conn *c, uint64_t id,
 	 */
 	if (kind == REQ_READ) {
 		ask = kvring_majority(n) - (self != NULL);
-		first = randombytes_uniform((uint32_t)n);
+		first = (size_t)(r->rid % n);
 		for (i = 0; i < n; i++) {
 			a = &r->asked[(first + i) % n];
 			if (a == self)
@@ -1881,7 +1892,8 @@ own_write(struct kv *kv, const uint8_t *from, uint64_t cid,
 		ans.err.msg = "not a put, del or merge with its value";
 	} else if (m->ttl_ms > KV_TTL_MAX) {
 		ans.err.code = PEER_INVALID_ARGUMENT;
-		ans.err.msg = "ttl: not an unsigned integer of at most 2^40";
+		ans.err.msg = "ttl: not an unsigned integer of at most "
+		    "1099511627776";
 	} else if (m->timeout_ms == 0) {
 		ans.err.code = PEER_DEADLINE_EXCEEDED;
 		ans.err.msg = "deadline passed on the way";
@@ -2030,6 +2042,7 @@ kv_forget(struct kv *kv, const uint8_t *id)
 {
 	nodemap_del(kv->names, id);
 	kvwatch_forget(kv->watch, id);
+	kvpost_forget(kv->post, id);
 	ring_changed(kv);
 }
 

@@ -503,6 +503,7 @@ build_kv(struct peerd *d, const struct members *members)
 	    (d->kv = kv_new(d->base, &kp, d->kvstore, d->kvring, d->kvpost,
 	    d->kvsync, d->kvwatch)) == NULL)
 		fatalx("cannot start the key-value store");
+	kvpost_dial_direct(d->kvpost, d->mesh, members);
 }
 
 /* Builds every module, from the floor up; fatal if one cannot start. */

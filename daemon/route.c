@@ -116,8 +116,24 @@ deliver(struct route *r, const struct callmsg *m, const uint8_t *via)
 		r->deliver[m->type].fn(r->deliver[m->type].arg, m, via);
 }
 
+static enum route_result	send_on(struct route *, const struct callmsg *,
+			    struct link *, bool);
+
 enum route_result
 route_send(struct route *r, const struct callmsg *m, struct link *from)
+{
+	return send_on(r, m, from, true);
+}
+
+enum route_result
+route_send_quiet(struct route *r, const struct callmsg *m, struct link *from)
+{
+	return send_on(r, m, from, false);
+}
+
+static enum route_result
+send_on(struct route *r, const struct callmsg *m, struct link *from,
+    bool use)
 {
 	const uint8_t	*dest = callmsg_dest(m);
 	struct link	*l;
@@ -140,12 +156,8 @@ route_send(struct route *r, const struct callmsg *m, struct link *from)
 		return ROUTE_FULL;
 	if (link_queued(l) + r->buf.len > budget)
 		return ROUTE_FULL;
-	/*
-	 * A link that calls use is not shed, nor closed as idle.  The key-
-	 * value store's messages, which go between every pair of its nodes
-	 * all the time (syncs, watch leases), would keep every link so.
-	 */
-	if (m->type != CALLMSG_KV)
+	/* A link that calls use is not shed, nor closed as idle. */
+	if (use)
 		link_mark_used(l);
 	return link_send(l, r->buf.data, r->buf.len) == 0 ? ROUTE_SENT :
 	    ROUTE_NO_PATH;
@@ -209,7 +221,12 @@ route_message(void *arg, struct link *l, const char *type,
 		return;
 	}
 	m.hops--;
-	switch (route_send(r, &m, l)) {
+	/*
+	 * A relay cannot tell a key-value request from the store's
+	 * background traffic (kvpost.c), which goes between every pair
+	 * of its nodes all the time: it keeps no link for either.
+	 */
+	switch (send_on(r, &m, l, m.type != CALLMSG_KV)) {
 	case ROUTE_SENT:
 		break;
 	case ROUTE_NO_PATH:

@@ -55,6 +55,13 @@ void		 route_forget(struct route *, const uint8_t *id);
  */
 enum route_result route_send(struct route *, const struct callmsg *m,
 		    struct link *from);
+/*
+ * As route_send, but the link is not marked used (link_mark_used), so
+ * that background traffic does not keep a link from being shed or
+ * closed as idle.
+ */
+enum route_result route_send_quiet(struct route *, const struct callmsg *m,
+		    struct link *from);
 /* Answers call with an error, towards its origin; oneway calls: none. */
 void		 route_fail(struct route *, const struct callmsg *call,
 		    enum peer_code, const char *fmt, ...)

@@ -444,7 +444,7 @@ struct peer_kv_opts {
 /* What kv_list asks for; NULL for the defaults. */
 struct peer_kv_list_opts {
 	const char	*prefix;	/* NULL or "": every key */
-	const char	*after;		/* NULL: from the first key */
+	const char	*after;		/* NULL or "": from the first key */
 	unsigned	 limit;		/* items, 1-1000; 0: 100 */
 	bool		 keys_only;	/* items come without their value */
 	int		 timeout_ms;	/* <= 0: PEER_TIMEOUT_DEFAULT */
@@ -454,7 +454,10 @@ struct peer_kv_list_opts {
  * The asynchronous functions work as peer_call: fn is called once with
  * the decoded result or an error (libpeer waits PEER_CALL_MARGIN longer
  * than timeout_ms, so the daemon's verdict comes first), and *id (if id
- * is not NULL) names the request.  They fail with INVALID_ARGUMENT,
+ * is not NULL) names the request.  peer_cancel does not stop one: the
+ * daemon finishes it, and fn gets its outcome.  A lost connection ends
+ * those in flight with UNAVAILABLE (a write may still take effect).
+ * They fail with INVALID_ARGUMENT,
  * sending nothing, for a NULL or non-UTF-8 key, a value that is not one
  * well-formed item, or options that do not apply.  A reply that is not
  * what the op returns ends the request with INTERNAL.  Errors of the

@@ -163,7 +163,8 @@ kv_count(enum kv_op op, const struct kv_args *a)
 
 	if (op == KV_LIST)
 		return n + (lo != NULL && lo->prefix != NULL &&
-		    *lo->prefix != '\0') + (lo != NULL && lo->after != NULL) +
+		    *lo->prefix != '\0') + (lo != NULL && lo->after != NULL &&
+		    *lo->after != '\0') +
 		    (lo != NULL && lo->limit > 0) +
 		    (lo != NULL && lo->keys_only);
 	n++;
@@ -184,7 +185,7 @@ kv_body(struct cbor_buf *b, enum kv_op op, const struct kv_args *a)
 			cbor_put_text(b, "prefix");
 			cbor_put_text(b, lo->prefix);
 		}
-		if (lo != NULL && lo->after != NULL) {
+		if (lo != NULL && lo->after != NULL && *lo->after != '\0') {
 			cbor_put_text(b, "after");
 			cbor_put_text(b, lo->after);
 		}
@@ -356,41 +357,75 @@ decode_item(const uint8_t *res, size_t len, bool keep, void **block,
 }
 
 static bool
+item_elem(const uint8_t *buf, size_t len, char **pos, void *out)
+{
+	return item_decode(buf, len, false, pos, out);
+}
+
+static bool
+owner_elem(const uint8_t *buf, size_t len, char **pos, void *out)
+{
+	return owner_decode(buf, len, pos, out);
+}
+
+/*
+ * A reply map whose field name is an array of at most max elements:
+ * one block (*block, freed by the caller even on failure) of head
+ * bytes, then the elements, elem bytes each, decoded by fn; *n of
+ * them.  f and *nf are the reply's fields, from the copy with keep;
+ * further texts go on at *pos.
+ */
+static bool
+decode_array(const uint8_t *res, size_t len, bool keep, const char *name,
+    size_t max, size_t head, size_t elem,
+    bool (*fn)(const uint8_t *, size_t, char **, void *), void **block,
+    struct cbor_field *f, int *nf, char **pos, size_t *n, bool *nomem)
+{
+	const struct cbor_field	*v;
+	struct cbor_iter	 it;
+	const uint8_t		*e;
+	uint8_t			*elems;
+	size_t			 elen, count;
+
+	/* Counted on the reply as it came; decoded from the copy. */
+	if ((*nf = cbor_scan_map(res, len, f, KV_FIELDS_MAX)) == -1 ||
+	    (v = cbor_field_get(f, *nf, name)) == NULL ||
+	    !cbor_array_iter(v->val, v->vallen, &it) ||
+	    (count = it.items) > max)
+		return false;
+	if ((*block = block_new(head, count, elem, &res, len, keep,
+	    pos)) == NULL) {
+		*nomem = true;
+		return false;
+	}
+	elems = (uint8_t *)*block + head;
+	if ((*nf = cbor_scan_map(res, len, f, KV_FIELDS_MAX)) == -1 ||
+	    (v = cbor_field_get(f, *nf, name)) == NULL ||
+	    !cbor_array_iter(v->val, v->vallen, &it))
+		return false;
+	for (*n = 0; *n < count && cbor_iter_next(&it, &e, &elen); (*n)++)
+		if (!fn(e, elen, pos, elems + *n * elem))
+			return false;
+	return *n == count;
+}
+
+static bool
 decode_list(const uint8_t *res, size_t len, bool keep, void **block,
     struct peer_kv_result *out, bool *nomem)
 {
 	struct cbor_field	 f[KV_FIELDS_MAX];
-	const struct cbor_field	*v;
 	struct peer_kv_list	*l;
-	struct cbor_iter	 it;
-	const uint8_t		*item;
-	size_t			 itemlen, n;
+	size_t			 n;
 	char			*pos;
 	int			 nf;
 
-	/* Counted on the reply as it came; decoded from the copy. */
-	if ((nf = cbor_scan_map(res, len, f, KV_FIELDS_MAX)) == -1 ||
-	    (v = cbor_field_get(f, nf, "items")) == NULL ||
-	    !cbor_array_iter(v->val, v->vallen, &it) ||
-	    (n = it.items) > KV_LIST_MAX)
+	if (!decode_array(res, len, keep, "items", KV_LIST_MAX, sizeof(*l),
+	    sizeof(*l->items), item_elem, block, f, &nf, &pos, &n, nomem))
 		return false;
-	if ((l = block_new(sizeof(*l), n, sizeof(*l->items), &res, len, keep,
-	    &pos)) == NULL) {
-		*nomem = true;
-		return false;
-	}
-	*block = l;
+	l = *block;
 	l->items = (struct peer_kv_item *)(l + 1);
-	if ((nf = cbor_scan_map(res, len, f, KV_FIELDS_MAX)) == -1 ||
-	    (v = cbor_field_get(f, nf, "items")) == NULL ||
-	    !cbor_array_iter(v->val, v->vallen, &it) ||
-	    !field_text(f, nf, "next", false, &pos, &l->next))
-		return false;
-	while (l->nitems < n && cbor_iter_next(&it, &item, &itemlen))
-		if (!item_decode(item, itemlen, false, &pos,
-		    &l->items[l->nitems++]))
-			return false;
-	if (l->nitems != n)
+	l->nitems = n;
+	if (!field_text(f, nf, "next", false, &pos, &l->next))
 		return false;
 	out->list = l;
 	return true;
@@ -401,36 +436,18 @@ decode_where(const uint8_t *res, size_t len, bool keep, void **block,
     struct peer_kv_result *out, bool *nomem)
 {
 	struct cbor_field	 f[KV_FIELDS_MAX];
-	const struct cbor_field	*v;
 	struct peer_kv_where	*w;
-	struct cbor_iter	 it;
-	const uint8_t		*item;
-	size_t			 itemlen, n;
+	size_t			 n;
 	char			*pos;
 	int			 nf;
 
-	if ((nf = cbor_scan_map(res, len, f, KV_FIELDS_MAX)) == -1 ||
-	    (v = cbor_field_get(f, nf, "owners")) == NULL ||
-	    !cbor_array_iter(v->val, v->vallen, &it) ||
-	    (n = it.items) > KV_OWNERS_MAX)
+	if (!decode_array(res, len, keep, "owners", KV_OWNERS_MAX, sizeof(*w),
+	    sizeof(*w->owners), owner_elem, block, f, &nf, &pos, &n, nomem))
 		return false;
-	if ((w = block_new(sizeof(*w), n, sizeof(*w->owners), &res, len, keep,
-	    &pos)) == NULL) {
-		*nomem = true;
-		return false;
-	}
-	*block = w;
+	w = *block;
 	w->owners = (struct peer_kv_owner *)(w + 1);
-	if ((nf = cbor_scan_map(res, len, f, KV_FIELDS_MAX)) == -1 ||
-	    (v = cbor_field_get(f, nf, "owners")) == NULL ||
-	    !cbor_array_iter(v->val, v->vallen, &it) ||
-	    !field_text(f, nf, "key", true, &pos, &w->key))
-		return false;
-	while (w->nowners < n && cbor_iter_next(&it, &item, &itemlen))
-		if (!owner_decode(item, itemlen, &pos,
-		    &w->owners[w->nowners++]))
-			return false;
-	if (w->nowners != n)
+	w->nowners = n;
+	if (!field_text(f, nf, "key", true, &pos, &w->key))
 		return false;
 	out->where = w;
 	return true;

@@ -289,6 +289,9 @@ START_TEST(test_option_errors_say_why)
 	const char	*kvjson[] = { "kv", "put", "k", "word", NULL };
 	const char	*kvmerge[] = { "kv", "merge", "k", "[1]", NULL };
 	const char	*kvsub[] = { "kv", "frob", "k", NULL };
+	char		 deep[64];
+	const char	*kvdeep[] = { "kv", "put", "k", deep, NULL };
+	int		 i;
 
 	expect_option_error("--size: \"2000000000\" is not", size);
 	expect_option_error("--count: \"abc\" is not", count);
@@ -306,6 +309,14 @@ START_TEST(test_option_errors_say_why)
 	expect_option_error("a string needs quotes", kvjson);
 	expect_option_error("kv merge k: value is not a JSON object", kvmerge);
 	expect_option_error("kv: unknown subcommand frob", kvsub);
+	/* One level deeper than peerd takes a value: refused here. */
+	for (i = 0; i < 30; i++) {
+		deep[i] = '[';
+		deep[30 + i] = ']';
+	}
+	deep[60] = '\0';
+	expect_option_error("kv put k: value nests more than 29 arrays and "
+	    "objects", kvdeep);
 }
 END_TEST
 
@@ -654,9 +665,14 @@ START_TEST(test_kv_commands)
 	    "kv", "get", "cfg/x", NULL);
 	ck_assert_msg(status == 0, "get: %d: %s", status, err);
 	ck_assert_str_eq(out, "{\"n\":1}\n");
+	/* The writer is the key's coordinator, not the node asked. */
+	j = peerctl_json(&d[1], &status, "kv", "where", "cfg/x", NULL);
+	ck_assert_ptr_nonnull(j);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(
+	    json_array_get(json_object_get(j, "owners"), 0), "node")));
+	json_decref(j);
 	j = peerctl_json(&d[1], &status, "kv", "get", "cfg/x", NULL);
 	ck_assert_ptr_nonnull(j);
-	daemon_id(&d[0], id);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "writer")), id);
 	ck_assert_uint_eq((unsigned long long)json_integer_value(
 	    json_object_get(j, "version")), v);

@@ -6,8 +6,10 @@
  * link marks it dead on the others, and restoring it heals membership.
  * On a line of three hosts A - B - C, where A and C share no network,
  * A's calls to C's service are relayed by B; on a square A - B - C,
- * A - D - C, they go through D once B is gone.  Needs root (CI runs as
- * root); elsewhere it says SKIP and passes.
+ * A - D - C, they go through D once B is gone.  Five hosts split 3 | 2
+ * keep the key-value store's writes on the majority side only, and
+ * heal to one value per key everywhere.  Needs root (CI runs as root);
+ * elsewhere it says SKIP and passes.
  */
 #include <sys/wait.h>
 
@@ -29,7 +31,7 @@
 #include "peer.h"
 #include "suites.h"
 
-#define HOSTS	4
+#define HOSTS	5
 
 static struct daemon	h[HOSTS];
 static char		bridge_ns[32], host_ns[HOSTS][32];
@@ -76,11 +78,12 @@ netns_down(void)
 }
 
 /*
- * A bridge in a namespace of its own, and HOSTS namespaces with a veth
- * each plugged into it: nothing touches the machine's own interfaces.
+ * A bridge in a namespace of its own, and n namespaces with a veth each
+ * plugged into it: nothing touches the machine's own interfaces.  A
+ * second bridge, br1, stands empty for partitions.
  */
 static bool
-netns_up(void)
+netns_up(int n)
 {
 	char	addr[32], peer[16];
 	int	i;
@@ -89,9 +92,12 @@ netns_up(void)
 	if (!ip("netns", "add", bridge_ns, NULL) ||
 	    !ip("-n", bridge_ns, "link", "add", "br0", "type", "bridge",
 	    NULL) ||
-	    !ip("-n", bridge_ns, "link", "set", "br0", "up", NULL))
+	    !ip("-n", bridge_ns, "link", "set", "br0", "up", NULL) ||
+	    !ip("-n", bridge_ns, "link", "add", "br1", "type", "bridge",
+	    NULL) ||
+	    !ip("-n", bridge_ns, "link", "set", "br1", "up", NULL))
 		return false;
-	for (i = 0; i < HOSTS; i++) {
+	for (i = 0; i < n; i++) {
 		snprintf(host_ns[i], sizeof(host_ns[i]), "pdt%d-h%d",
 		    (int)getpid(), i);
 		snprintf(peer, sizeof(peer), "br-h%d", i);
@@ -134,8 +140,9 @@ netns_reap(void)
 	(void)pclose(f);
 }
 
+/* Hosts on one bridge: n of them. */
 static void
-setup(void)
+bridge_setup(int n)
 {
 	int	i;
 
@@ -143,9 +150,15 @@ setup(void)
 		daemon_init(&h[i]);
 	if (geteuid() == 0)
 		netns_reap();
-	have_netns = geteuid() == 0 && netns_up();
+	have_netns = geteuid() == 0 && netns_up(n);
 	if (!have_netns)
 		netns_down();
+}
+
+static void
+setup(void)
+{
+	bridge_setup(4);
 }
 
 static void	wired_down(void);
@@ -552,6 +565,399 @@ START_TEST(test_relay_neighbour_gone)
 }
 END_TEST
 
+/*
+ * The key-value store across a partition.  Five hosts on the bridge;
+ * hosts 3 and 4 move to the second bridge, br1, so that each side
+ * hears only itself (as a switch between two rooms that fails), and
+ * back to br0 to heal.
+ */
+#define KV_HOSTS	5
+#define KV_MINORITY	3		/* hosts from here on: the minority */
+#define KV_N		6		/* keys of each kind */
+#define KV_KEYS		(3 * KV_N)
+#define KV_R		3		/* kv_replicas, the default */
+#define KV_OP_MS	8000		/* past the ops' own 5 s */
+
+/* A key and the newest write to it that was acknowledged. */
+struct kv_want {
+	char		key[32];
+	char		val[32];	/* "" with deleted */
+	uint64_t	ver;
+	bool		deleted;
+};
+
+static struct kv_want	kv_want[KV_KEYS];
+static struct peer	*kv_p[KV_HOSTS];
+static char		kv_why[640];	/* why the last check failed */
+
+static void
+kv_setup(void)
+{
+	bridge_setup(KV_HOSTS);
+}
+
+static void
+kv_start_host(int i, const uint8_t key[32])
+{
+	char	name[16];
+
+	daemon_set_network_key(&h[i], key);
+	snprintf(h[i].netns, sizeof(h[i].netns), "%s", host_ns[i]);
+	snprintf(h[i].listen, sizeof(h[i].listen), "10.76.54.%d:7654", i + 1);
+	h[i].discovery = true;
+	daemon_config(&h[i], "discovery_interface = eth0\n"
+	    "beacon_interval = 300ms\nping_interval = 200ms\n"
+	    "dead_after = 1s\nsuspect_timeout = 1s\nhandshake_timeout = 1s\n"
+	    "kv_sync_interval = 500ms\n");
+	snprintf(name, sizeof(name), "h%d", i);
+	daemon_start(&h[i], name, NULL);
+}
+
+/* Moves the minority's ports to bridge br ("br1": cut, "br0": heal). */
+static bool
+kv_minority_to(const char *br)
+{
+	char	peer[16];
+	int	i;
+
+	for (i = KV_MINORITY; i < KV_HOSTS; i++) {
+		snprintf(peer, sizeof(peer), "br-h%d", i);
+		if (!ip("-n", bridge_ns, "link", "set", peer, "master", br,
+		    NULL))
+			return false;
+	}
+	return true;
+}
+
+/* Every host shows every other as alive (split: as its side does). */
+static bool
+kv_views(void *arg)
+{
+	bool	 split = *(bool *)arg, near, ok = true;
+	char	 name[16], *s;
+	int	 i, j;
+
+	for (i = 0; i < KV_HOSTS && ok; i++)
+		for (j = 0; j < KV_HOSTS && ok; j++) {
+			if (i == j)
+				continue;
+			near = (i < KV_MINORITY) == (j < KV_MINORITY);
+			snprintf(name, sizeof(name), "h%d", j);
+			s = member_state(&h[i], name, NULL);
+			ok = s != NULL && strcmp(s, !split || near ? "alive" :
+			    "dead") == 0;
+			if (!ok)
+				snprintf(kv_why, sizeof(kv_why), "h%d shows h%d "
+				    "%s", i, j, s != NULL ? s : "not at all");
+			free(s);
+		}
+	return ok;
+}
+
+/* The uint field name of a result map, or false. */
+static bool
+kv_field_uint(const uint8_t *res, size_t len, const char *name, uint64_t *v)
+{
+	struct cbor_field	 f[16];
+	const struct cbor_field	*x;
+	int			 n;
+
+	return (n = cbor_scan_map(res, len, f, 16)) != -1 &&
+	    (x = cbor_field_get(f, n, name)) != NULL &&
+	    cbor_read_uint(x->val, x->vallen, v);
+}
+
+/*
+ * kv_put of text (or kv_del if val is NULL) through host i: 0 with the
+ * version, or -1 with err.
+ */
+static int
+kv_write(int i, const char *key, const char *val, uint64_t *ver,
+    struct peer_error *err)
+{
+	struct cbor_buf	 b = { 0 };
+	uint8_t		*res;
+	size_t		 len;
+	int		 rc;
+
+	cbor_put_text(&b, "key");
+	cbor_put_text(&b, key);
+	if (val != NULL) {
+		cbor_put_text(&b, "value");
+		cbor_put_text(&b, val);
+	}
+	ck_assert(!b.failed);
+	rc = peer_op(kv_p[i], val != NULL ? "kv_put" : "kv_del", b.data,
+	    b.len, val != NULL ? 2 : 1, KV_OP_MS, &res, &len, err);
+	cbor_buf_free(&b);
+	if (rc == -1)
+		return -1;
+	ck_assert_msg(kv_field_uint(res, len, "version", ver), "%s %s: no "
+	    "version in the answer", val != NULL ? "kv_put" : "kv_del", key);
+	free(res);
+	return 0;
+}
+
+/*
+ * A write on the majority side, through hosts in turn, again while
+ * the views of its members still differ; the acknowledged version is
+ * kept as the key's want.
+ */
+static void
+kv_write_majority(struct kv_want *w, const char *val, int first)
+{
+	struct peer_error	err;
+	long			end = test_now_ms() + 10000;
+	int			i = first;
+
+	while (kv_write(i % KV_MINORITY, w->key, val, &w->ver, &err) == -1) {
+		ck_assert_msg(err.code == PEER_UNAVAILABLE &&
+		    test_now_ms() < end, "%s %s on h%d (majority side): %s: %s",
+		    val != NULL ? "put" : "del", w->key, i % KV_MINORITY,
+		    peer_code_name(err.code), err.message);
+		i++;
+		usleep(100000);
+	}
+	snprintf(w->val, sizeof(w->val), "%s", val != NULL ? val : "");
+	w->deleted = val == NULL;
+}
+
+/* The owners kv_where shows through host i all hold w's version. */
+static bool
+kv_where_agrees(int i, const struct kv_want *w)
+{
+	struct cbor_buf		 b = { 0 };
+	struct cbor_field	 f[8], o[16];
+	const struct cbor_field	*owners, *x;
+	struct cbor_iter	 it;
+	struct peer_error	 err;
+	const uint8_t		*item;
+	uint8_t			*res;
+	size_t			 len, ilen;
+	uint64_t		 v;
+	bool			 yes, ok = true;
+	int			 n, no, k = 0;
+
+	cbor_put_text(&b, "key");
+	cbor_put_text(&b, w->key);
+	ck_assert(!b.failed);
+	if (peer_op(kv_p[i], "kv_where", b.data, b.len, 1, KV_OP_MS, &res,
+	    &len, &err) == -1) {
+		snprintf(kv_why, sizeof(kv_why), "kv_where %s on h%d: %s: %s",
+		    w->key, i, peer_code_name(err.code), err.message);
+		cbor_buf_free(&b);
+		return false;
+	}
+	cbor_buf_free(&b);
+	ck_assert_msg((n = cbor_scan_map(res, len, f, 8)) != -1 &&
+	    (owners = cbor_field_get(f, n, "owners")) != NULL &&
+	    cbor_array_iter(owners->val, owners->vallen, &it),
+	    "kv_where %s on h%d: no owners in the answer", w->key, i);
+	while (ok && cbor_iter_next(&it, &item, &ilen)) {
+		k++;
+		ck_assert((no = cbor_scan_map(item, ilen, o, 16)) != -1);
+		if ((x = cbor_field_get(o, no, "answered")) == NULL ||
+		    !cbor_read_bool(x->val, x->vallen, &yes) || !yes) {
+			snprintf(kv_why, sizeof(kv_why), "kv_where %s on h%d: "
+			    "owner %d did not answer", w->key, i, k);
+			ok = false;
+			continue;
+		}
+		x = cbor_field_get(o, no, "deleted");
+		if (w->deleted ? x == NULL || !cbor_read_bool(x->val,
+		    x->vallen, &yes) || !yes : x != NULL) {
+			snprintf(kv_why, sizeof(kv_why), "kv_where %s on h%d: "
+			    "owner %d %s", w->key, i, k, w->deleted ?
+			    "holds no tombstone" : "holds a tombstone");
+			ok = false;
+			continue;
+		}
+		x = cbor_field_get(o, no, "version");
+		if (w->deleted ? x != NULL && (!cbor_read_uint(x->val,
+		    x->vallen, &v) || v < w->ver) : x == NULL ||
+		    !cbor_read_uint(x->val, x->vallen, &v) || v < w->ver) {
+			snprintf(kv_why, sizeof(kv_why), "kv_where %s on h%d: "
+			    "owner %d holds %s, the write acknowledged is "
+			    "%llu", w->key, i, k, x == NULL ? "nothing" :
+			    "an older version", (unsigned long long)w->ver);
+			ok = false;
+		}
+	}
+	if (ok && k != KV_R) {
+		snprintf(kv_why, sizeof(kv_why), "kv_where %s on h%d: %d "
+		    "owners, not %d", w->key, i, k, KV_R);
+		ok = false;
+	}
+	free(res);
+	return ok;
+}
+
+/* kv_get through host i reads w (NOT_FOUND for a tombstone). */
+static bool
+kv_get_agrees(int i, const struct kv_want *w)
+{
+	struct cbor_buf		 b = { 0 };
+	struct cbor_field	 f[8];
+	const struct cbor_field	*x;
+	struct peer_error	 err;
+	const char		*s;
+	uint8_t			*res;
+	size_t			 len, slen;
+	uint64_t		 v;
+	int			 n, rc;
+	bool			 ok;
+
+	cbor_put_text(&b, "key");
+	cbor_put_text(&b, w->key);
+	ck_assert(!b.failed);
+	rc = peer_op(kv_p[i], "kv_get", b.data, b.len, 1, KV_OP_MS, &res,
+	    &len, &err);
+	cbor_buf_free(&b);
+	if (rc == -1) {
+		snprintf(kv_why, sizeof(kv_why), "kv_get %s on h%d: %s: %s",
+		    w->key, i, peer_code_name(err.code), err.message);
+		return w->deleted && err.code == PEER_NOT_FOUND;
+	}
+	ok = !w->deleted && (n = cbor_scan_map(res, len, f, 8)) != -1 &&
+	    (x = cbor_field_get(f, n, "value")) != NULL &&
+	    cbor_read_text(x->val, x->vallen, &s, &slen) &&
+	    slen == strlen(w->val) && memcmp(s, w->val, slen) == 0 &&
+	    (x = cbor_field_get(f, n, "version")) != NULL &&
+	    cbor_read_uint(x->val, x->vallen, &v) && v >= w->ver;
+	if (!ok)
+		snprintf(kv_why, sizeof(kv_why), "kv_get %s on h%d: not %s "
+		    "at version %llu or later", w->key, i, w->deleted ?
+		    "deleted" : w->val, (unsigned long long)w->ver);
+	free(res);
+	return ok;
+}
+
+/*
+ * Every host reads one value per key, the newest acknowledged, and
+ * every owner holds it.  The owners are asked before the reads, which
+ * repair: what they hold came by the store's own sync.
+ */
+static bool
+kv_healed(void *arg)
+{
+	int	i, k;
+
+	(void)arg;
+	for (k = 0; k < KV_KEYS; k++)
+		for (i = 0; i < KV_HOSTS; i++)
+			if (!kv_where_agrees(i, &kv_want[k]))
+				return false;
+	for (k = 0; k < KV_KEYS; k++)
+		for (i = 0; i < KV_HOSTS; i++)
+			if (!kv_get_agrees(i, &kv_want[k]))
+				return false;
+	return true;
+}
+
+START_TEST(test_kv_partition_heals)
+{
+	struct peer_error	 err;
+	struct kv_want		*same, *maj, *mino;
+	uint8_t			 key[32];
+	uint64_t		 ver;
+	char			 val[32];
+	long			 t0;
+	bool			 split;
+	int			 i, k;
+
+	if (!have_netns) {
+		fprintf(stderr, "SKIP: network namespace tests need root and "
+		    "iproute2\n");
+		return;
+	}
+	randombytes_buf(key, sizeof(key));
+	for (i = 0; i < KV_HOSTS; i++)
+		kv_start_host(i, key);
+	split = false;
+	ck_assert_msg(wait_until(kv_views, &split, 15000), "the five never "
+	    "saw each other: %s", kv_why);
+	for (i = 0; i < KV_HOSTS; i++)
+		kv_p[i] = daemon_peer(&h[i]);
+
+	/* Keys written on both sides, on the majority's, on the minority's. */
+	same = kv_want;
+	maj = kv_want + KV_N;
+	mino = kv_want + 2 * KV_N;
+	for (k = 0; k < KV_N; k++) {
+		snprintf(same[k].key, sizeof(same[k].key), "part/same/%d", k);
+		snprintf(maj[k].key, sizeof(maj[k].key), "part/major/%d", k);
+		snprintf(mino[k].key, sizeof(mino[k].key), "part/minor/%d", k);
+	}
+	for (k = 0; k < KV_KEYS; k++) {
+		snprintf(val, sizeof(val), "before-%d", k);
+		kv_write_majority(&kv_want[k], val, k);
+	}
+
+	t0 = test_now_ms();
+	ck_assert(kv_minority_to("br1"));
+	split = true;
+	ck_assert_msg(wait_until(kv_views, &split, 15000), "the sides never "
+	    "marked each other dead: %s", kv_why);
+	fprintf(stderr, "netns kv: split 3 | 2 seen after %ld ms\n",
+	    test_now_ms() - t0);
+
+	/*
+	 * The minority sees 2 of 5 store nodes live: no write is taken
+	 * there, and none is acknowledged.
+	 */
+	for (k = 0; k < KV_N; k++) {
+		i = KV_MINORITY + k % (KV_HOSTS - KV_MINORITY);
+		snprintf(val, sizeof(val), "minority-%d", k);
+		ck_assert_msg(kv_write(i, same[k].key, val, &ver, &err) == -1,
+		    "put %s on h%d (minority side) acknowledged at %llu",
+		    same[k].key, i, (unsigned long long)ver);
+		ck_assert_msg(err.code == PEER_UNAVAILABLE &&
+		    strstr(err.message, "sees 2 of 5") != NULL, "put %s on "
+		    "h%d (minority side): %s: %s", same[k].key, i,
+		    peer_code_name(err.code), err.message);
+		ck_assert_msg(kv_write(i, mino[k].key, val, &ver, &err) == -1,
+		    "put %s on h%d (minority side) acknowledged at %llu",
+		    mino[k].key, i, (unsigned long long)ver);
+		ck_assert_msg(err.code == PEER_UNAVAILABLE, "put %s on h%d "
+		    "(minority side): %s: %s", mino[k].key, i,
+		    peer_code_name(err.code), err.message);
+	}
+	ck_assert_msg(kv_write(KV_MINORITY, maj[1].key, NULL, &ver, &err) ==
+	    -1 && err.code == PEER_UNAVAILABLE, "del %s on the minority side "
+	    "was not refused as UNAVAILABLE", maj[1].key);
+
+	/*
+	 * The majority takes them all: the same keys twice over for some,
+	 * its own keys once, and a delete.
+	 */
+	for (k = 0; k < KV_N; k++) {
+		snprintf(val, sizeof(val), "majority-%d", k);
+		kv_write_majority(&same[k], val, k);
+		kv_write_majority(&maj[k], val, k + 1);
+	}
+	for (k = 0; k < KV_N; k += 2) {
+		snprintf(val, sizeof(val), "majority-again-%d", k);
+		kv_write_majority(&same[k], val, k + 2);
+	}
+	kv_write_majority(&maj[0], NULL, 0);
+
+	t0 = test_now_ms();
+	ck_assert(kv_minority_to("br0"));
+	split = false;
+	ck_assert_msg(wait_until(kv_views, &split, 30000), "membership never "
+	    "healed: %s", kv_why);
+	fprintf(stderr, "netns kv: membership healed after %ld ms\n",
+	    test_now_ms() - t0);
+	ck_assert_msg(wait_until(kv_healed, NULL, 30000), "the store never "
+	    "healed: %s", kv_why);
+	fprintf(stderr, "netns kv: every host reads the newest acknowledged "
+	    "value of all %d keys, every owner holds it, %ld ms after the "
+	    "heal\n", KV_KEYS, test_now_ms() - t0);
+	for (i = 0; i < KV_HOSTS; i++)
+		peer_close(kv_p[i]);
+}
+END_TEST
+
 Suite *
 netns_suite(void)
 {
@@ -559,6 +965,7 @@ netns_suite(void)
 	TCase	*tc = tcase_create("netns");
 	TCase	*line = tcase_create("line");
 	TCase	*square = tcase_create("square");
+	TCase	*kv = tcase_create("kv");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 90);
@@ -572,5 +979,9 @@ netns_suite(void)
 	tcase_set_timeout(square, 60);
 	tcase_add_test(square, test_relay_neighbour_gone);
 	suite_add_tcase(s, square);
+	tcase_add_checked_fixture(kv, kv_setup, teardown);
+	tcase_set_timeout(kv, 150);
+	tcase_add_test(kv, test_kv_partition_heals);
+	suite_add_tcase(s, kv);
 	return s;
 }

@@ -99,6 +99,13 @@ route_send(struct route *r, const struct callmsg *m, struct link *from)
 	return ROUTE_SENT;
 }
 
+/* The fake keeps no links, so there are none to mark used. */
+enum route_result
+route_send_quiet(struct route *r, const struct callmsg *m, struct link *from)
+{
+	return route_send(r, m, from);
+}
+
 size_t
 fake_route_nfails(const struct route *r)
 {

@@ -193,6 +193,12 @@ kvpost_free(struct kvpost *p)
 	(void)p;
 }
 
+void
+kvpost_forget(struct kvpost *p, const uint8_t *id)
+{
+	(void)p; (void)id;
+}
+
 enum route_result
 kvpost_send(struct kvpost *p, const uint8_t *dest, uint64_t cid,
     const struct kvmsg *m)

@@ -15,6 +15,7 @@
 #include "fake_mesh.h"
 #include "harness.h"
 #include "kvmsg.h"
+#include "link.h"
 #include "kvpost.h"
 #include "log.h"
 #include "route.h"
@@ -157,6 +158,60 @@ START_TEST(test_to_another_node)
 }
 END_TEST
 
+/* Syncs and leases leave a link free to be shed; requests keep it. */
+START_TEST(test_requests_mark_links_used)
+{
+	struct kvmsg	m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = KVMSG_DIGEST;
+	ck_assert_int_eq(kvpost_send(post, a.pk, 7, &m), ROUTE_SENT);
+	memset(&m, 0, sizeof(m));
+	m.kind = KVMSG_WATCH;
+	m.lease_ms = 30000;
+	ck_assert_int_eq(kvpost_send(post, a.pk, 0, &m), ROUTE_SENT);
+	ck_assert_uint_eq(fake_link_nsent(la), 2);
+	ck_assert_int_eq(link_used_ms(la), 0);
+	read_msg(&m, "cfg/a");
+	ck_assert_int_eq(kvpost_send(post, a.pk, 8, &m), ROUTE_SENT);
+	ck_assert_int_gt(link_used_ms(la), 0);
+}
+END_TEST
+
+/*
+ * A request for a member we have no link to goes by a relay, and dials
+ * it, once, so that the next ones go direct; syncs dial nobody.
+ */
+START_TEST(test_request_dials_direct)
+{
+	struct record	r;
+	struct kvmsg	m;
+
+	tnode_record(&far, 1, &r);
+	tnode_offer(members, &far, &r);
+	route_heard(route, far.pk, a.pk);
+	kvpost_dial_direct(post, mesh, members);
+	memset(&m, 0, sizeof(m));
+	m.kind = KVMSG_DIGEST;
+	ck_assert_int_eq(kvpost_send(post, far.pk, 1, &m), ROUTE_SENT);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
+	read_msg(&m, "cfg/a");
+	ck_assert_int_eq(kvpost_send(post, far.pk, 2, &m), ROUTE_SENT);
+	ck_assert_uint_eq(fake_link_nsent(la), 2);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+	ck_assert_mem_eq(fake_mesh_dial(mesh, 0)->id, far.pk, NODE_ID_LEN);
+	ck_assert(fake_mesh_dial(mesh, 0)->for_calls);
+	/* Not again while it is under way, nor soon after. */
+	ck_assert_int_eq(kvpost_send(post, far.pk, 3, &m), ROUTE_SENT);
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
+	ck_assert_int_eq(kvpost_send(post, far.pk, 4, &m), ROUTE_SENT);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+	/* Nor to a node with a link of its own. */
+	ck_assert_int_eq(kvpost_send(post, a.pk, 5, &m), ROUTE_SENT);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+}
+END_TEST
+
 START_TEST(test_to_self)
 {
 	struct kvmsg	m;
@@ -270,6 +325,8 @@ module_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_to_another_node);
+	tcase_add_test(tc, test_requests_mark_links_used);
+	tcase_add_test(tc, test_request_dials_direct);
 	tcase_add_test(tc, test_to_self);
 	tcase_add_test(tc, test_send_from_delivery);
 	tcase_add_test(tc, test_not_sent);
