@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "link.h"
 #include "log.h"
 #include "members.h"
@@ -18,6 +20,7 @@
 #include "route.h"
 
 #define CALLMSG_TYPES	(CALLMSG_KV + 1)
+#define LINKS_MAX	256	/* links a hop is chosen among: degree_max's most */
 
 struct route {
 	struct route_params	 par;
@@ -84,28 +87,31 @@ route_forget(struct route *r, const uint8_t *id)
 
 /*
  * The link towards id: a direct one, else the one its record came by,
- * else (that neighbour gone) any other: every node knows every member,
- * and the hop limit ends a search that finds no way.
+ * else (that neighbour gone, or the message came from it) another one
+ * at random: every node knows every member, and the hop limit ends a
+ * search that finds no way.  Random, for a first choice would send
+ * every message the same way: to a relay whose record of id came from
+ * here, and back, so that none ever arrived.
  */
 static struct link *
 next_hop(struct route *r, const uint8_t *id, struct link *from)
 {
-	struct link	*l, *up[8];
+	struct link	*l, *up[LINKS_MAX];
 	const uint8_t	*via;
-	size_t		 i, n;
+	size_t		 i, n, k = 0;
 
 	if ((l = mesh_link_to(r->mesh, id)) != NULL && l != from)
 		return l;
 	if (members_get(r->members, id) == NULL)
 		return NULL;
 	if ((via = nodemap_get(r->via, id)) != NULL &&
-	    (l = mesh_link_to(r->mesh, via)) != NULL)
-		return l != from ? l : NULL;
-	n = mesh_links(r->mesh, up, 8);
+	    (l = mesh_link_to(r->mesh, via)) != NULL && l != from)
+		return l;
+	n = mesh_links(r->mesh, up, LINKS_MAX);
 	for (i = 0; i < n; i++)
 		if (up[i] != from)
-			return up[i];
-	return NULL;
+			up[k++] = up[i];
+	return k > 0 ? up[randombytes_uniform((uint32_t)k)] : NULL;
 }
 
 /* A message for this node (from the link peer via): to whoever takes it. */

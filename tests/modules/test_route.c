@@ -2,8 +2,9 @@
 /*
  * test_route.c: route.c against a fake mesh and fake links.  The rules:
  * a message for this node goes to whoever takes its type; others take
- * the direct link, else the link their record came by, else any other
- * link, never back where they came from; a relay spends one hop, and
+ * the direct link, else the link their record came by, else (that link
+ * gone, or where they came from) any other at random, never back where
+ * they came from; a relay spends one hop, and
  * answers a call it cannot pass on (no hops left, deadline passed, no
  * path, a full link) with an error towards the caller.  A call marks
  * the link it takes used; a kv message does not.
@@ -189,12 +190,23 @@ END_TEST
 START_TEST(test_any_other_link_when_via_gone)
 {
 	struct callmsg	m;
+	int		i;
 
 	route_heard(route, far.pk, b.pk);
 	fake_mesh_remove(mesh, lb);
 	call_msg(&m, &self, &far);
 	ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
 	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lc), 1);
+	/*
+	 * Each message picks afresh, at random: not all one way, which
+	 * could be a relay that sends them back.  Both links in 64 sends
+	 * but once in 2^63.
+	 */
+	for (i = 1; i < 64; i++)
+		ck_assert_int_eq(route_send(route, &m, NULL), ROUTE_SENT);
+	ck_assert_uint_eq(fake_link_nsent(la) + fake_link_nsent(lc), 64);
+	ck_assert_uint_gt(fake_link_nsent(la), 0);
+	ck_assert_uint_gt(fake_link_nsent(lc), 0);
 	/* Forgotten: no member, no way. */
 	route_forget(route, far.pk);
 	members_clear(members);
@@ -204,16 +216,28 @@ END_TEST
 
 START_TEST(test_never_back_where_it_came_from)
 {
-	struct callmsg	m;
+	struct callmsg	m, out;
+	struct linkmsg	lm;
 
-	/* far's record came by a, and the call comes from a too. */
+	/*
+	 * far's record came by a, and the call comes from a too: a sent
+	 * it here as its way to far, so another link takes it.
+	 */
 	route_heard(route, far.pk, a.pk);
 	call_msg(&m, &b, &far);
 	arrive(la, &m);
 	ck_assert_uint_eq(fake_link_nsent(la), 0);
-	/* Nowhere else to go: the caller hears why, by b's link. */
-	ck_assert_uint_eq(fake_link_nsent(lc), 0);
-	ck_assert_uint_eq(fake_link_nsent(lb), 1);
+	sent_on(fake_link_nsent(lb) > 0 ? lb : lc, &out, &lm);
+	ck_assert_int_eq(out.type, CALLMSG_CALL);
+	ck_assert_mem_eq(out.provider, far.pk, NODE_ID_LEN);
+	/* Nowhere else to go: the caller hears why, by a's link. */
+	fake_mesh_remove(mesh, lb);
+	fake_mesh_remove(mesh, lc);
+	arrive(la, &m);
+	sent_on(la, &out, &lm);
+	ck_assert_int_eq(out.type, CALLMSG_ANSWER);
+	ck_assert_int_eq(out.err.code, PEER_UNAVAILABLE);
+	ck_assert_mem_eq(out.origin, b.pk, NODE_ID_LEN);
 }
 END_TEST
 
