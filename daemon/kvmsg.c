@@ -356,31 +356,69 @@ decode_list(const struct cbor_field *f, int nf, struct kvmsg *m,
 	return 0;
 }
 
-static int
-decode_list_answer(const struct cbor_field *f, int nf, struct kvmsg *m,
-    struct kvmsg_space *space, const char **why)
+enum array_result {
+	ARRAY_OK,
+	ARRAY_BAD,		/* missing, not an array, too long, cut short */
+	ARRAY_BAD_ELEMENT,
+};
+
+/*
+ * The array under key, of at most max elements: fn(arg, i, element)
+ * reads element i; *count ends at the number read.
+ */
+static enum array_result
+read_array(const struct cbor_field *f, int nf, const char *key, size_t max,
+    bool (*fn)(struct kvmsg *, size_t, const uint8_t *, size_t),
+    struct kvmsg *m, size_t *count)
 {
 	const struct cbor_field	*v;
 	struct cbor_iter	 it;
 	const uint8_t		*p;
 	size_t			 n;
 
+	if ((v = cbor_field_get(f, nf, key)) == NULL ||
+	    !cbor_array_iter(v->val, v->vallen, &it) || it.items > max)
+		return ARRAY_BAD;
+	while (cbor_iter_next(&it, &p, &n)) {
+		if (!fn(m, *count, p, n))
+			return ARRAY_BAD_ELEMENT;
+		(*count)++;
+	}
+	return it.items == 0 && it.left == 0 ? ARRAY_OK : ARRAY_BAD;
+}
+
+static bool
+list_item_at(struct kvmsg *m, size_t i, const uint8_t *p, size_t n)
+{
+	return read_item(p, n, &m->items[i], false);
+}
+
+static bool
+entry_at(struct kvmsg *m, size_t i, const uint8_t *p, size_t n)
+{
+	return read_entry(p, n, &m->entries[i]);
+}
+
+static bool
+prefix_at(struct kvmsg *m, size_t i, const uint8_t *p, size_t n)
+{
+	return read_prefix(p, n, &m->prefixes[i], &m->prefixlens[i]);
+}
+
+static int
+decode_list_answer(const struct cbor_field *f, int nf, struct kvmsg *m,
+    struct kvmsg_space *space, const char **why)
+{
 	m->items = space->items;
-	if ((v = cbor_field_get(f, nf, "its")) == NULL ||
-	    !cbor_array_iter(v->val, v->vallen, &it) ||
-	    it.items > KVMSG_ITEMS_MAX) {
+	switch (read_array(f, nf, "its", KVMSG_ITEMS_MAX, list_item_at, m,
+	    &m->nitems)) {
+	case ARRAY_OK:
+		break;
+	case ARRAY_BAD:
 		*why = "list answer: bad items";
 		return -1;
-	}
-	while (cbor_iter_next(&it, &p, &n)) {
-		if (!read_item(p, n, &m->items[m->nitems], false)) {
-			*why = "list answer: bad item";
-			return -1;
-		}
-		m->nitems++;
-	}
-	if (it.items != 0 || it.left != 0) {
-		*why = "list answer: bad items";
+	case ARRAY_BAD_ELEMENT:
+		*why = "list answer: bad item";
 		return -1;
 	}
 	if (!read_flag(f, nf, "more", &m->more)) {
@@ -394,27 +432,16 @@ static int
 decode_entries(const struct cbor_field *f, int nf, struct kvmsg *m,
     struct kvmsg_space *space, const char **why)
 {
-	const struct cbor_field	*v;
-	struct cbor_iter	 it;
-	const uint8_t		*p;
-	size_t			 n;
-
 	m->entries = space->entries;
-	if ((v = cbor_field_get(f, nf, "ents")) == NULL ||
-	    !cbor_array_iter(v->val, v->vallen, &it) ||
-	    it.items > KVMSG_ITEMS_MAX) {
+	switch (read_array(f, nf, "ents", KVMSG_ITEMS_MAX, entry_at, m,
+	    &m->nentries)) {
+	case ARRAY_OK:
+		break;
+	case ARRAY_BAD:
 		*why = "bad entries";
 		return -1;
-	}
-	while (cbor_iter_next(&it, &p, &n)) {
-		if (!read_entry(p, n, &m->entries[m->nentries])) {
-			*why = "bad entry";
-			return -1;
-		}
-		m->nentries++;
-	}
-	if (it.items != 0 || it.left != 0) {
-		*why = "bad entries";
+	case ARRAY_BAD_ELEMENT:
+		*why = "bad entry";
 		return -1;
 	}
 	if (m->kind == KVMSG_HAVE && !read_uint(f, nf, "bk", &m->buckets)) {
@@ -446,27 +473,15 @@ static int
 decode_watch(const struct cbor_field *f, int nf, struct kvmsg *m,
     const char **why)
 {
-	const struct cbor_field	*v;
-	struct cbor_iter	 it;
-	const uint8_t		*p;
-	size_t			 n;
-
-	if ((v = cbor_field_get(f, nf, "pres")) == NULL ||
-	    !cbor_array_iter(v->val, v->vallen, &it) ||
-	    it.items > KVMSG_PREFIXES_MAX) {
+	switch (read_array(f, nf, "pres", KVMSG_PREFIXES_MAX, prefix_at, m,
+	    &m->nprefixes)) {
+	case ARRAY_OK:
+		break;
+	case ARRAY_BAD:
 		*why = "watch: bad prefixes";
 		return -1;
-	}
-	while (cbor_iter_next(&it, &p, &n)) {
-		if (!read_prefix(p, n, &m->prefixes[m->nprefixes],
-		    &m->prefixlens[m->nprefixes])) {
-			*why = "watch: bad prefix";
-			return -1;
-		}
-		m->nprefixes++;
-	}
-	if (it.items != 0 || it.left != 0) {
-		*why = "watch: bad prefixes";
+	case ARRAY_BAD_ELEMENT:
+		*why = "watch: bad prefix";
 		return -1;
 	}
 	if (!read_uint(f, nf, "lease", &m->lease_ms)) {
