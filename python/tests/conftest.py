@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: ISC
+"""conftest.py: daemons for the Python client's tests, started on
+loopback the way tests/integration/harness.c starts them: each with its
+own state dir, socket and log, one network key, discovery off."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "python"))
+
+import peerd  # noqa: E402
+
+PEERD = os.environ.get("PEERD", str(ROOT / "build" / "peerd"))
+ECHO_SERVER = os.environ.get("ECHO_SERVER",
+                             str(ROOT / "build" / "examples" / "echo_server"))
+
+
+def wait_until(cond: Callable[[], bool], seconds: float, what: str) -> None:
+    """Polls cond every 20 ms; fails the test after seconds."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.02)
+    pytest.fail(f"{what} not within {seconds:g} s")
+
+
+def query(sock: str, op: str, **keys: Any) -> Any:
+    """One request on a connection of its own."""
+    async def run() -> Any:
+        node = await peerd.connect(sock, timeout=2)
+        try:
+            return await node.request(op, wait=2, **keys)
+        finally:
+            await node.close()
+    return asyncio.run(run())
+
+
+class Daemon:
+    def __init__(self, base: Path, name: str, key: bytes) -> None:
+        self.name = name
+        self.dir = base / name
+        self.state = self.dir / "state"
+        self.sock = str(self.dir / "peerd.sock")
+        self.log = self.dir / "peerd.log"
+        self.state.mkdir(parents=True, mode=0o700)
+        keyfile = self.state / "network.key"
+        keyfile.write_bytes(key)
+        keyfile.chmod(0o600)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, bootstrap: "Daemon | None" = None) -> None:
+        argv = [PEERD, "--state-dir", str(self.state), "-S", self.sock,
+                "--listen", "127.0.0.1:0", "-o", "discovery=no",
+                "--name", self.name]
+        if bootstrap is not None:
+            argv += ["--bootstrap", f"127.0.0.1:{bootstrap.port()}"]
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(argv, stderr=log, env=env,
+                                         stdin=subprocess.DEVNULL)
+        wait_until(self.answers, 5, f"peerd {self.name} answering on "
+                   f"{self.sock} (log {self.log})")
+        assert self.proc.poll() is None, \
+            f"peerd {self.name} exited at start; see {self.log}"
+
+    def answers(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            return True         # exited: the caller checks
+        try:
+            query(self.sock, "hello", protocol=1)
+        except peerd.PeerError:
+            return False
+        return True
+
+    def port(self) -> int:
+        listen = query(self.sock, "status")["listen"][0]
+        return int(listen.rsplit(":", 1)[1])
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Mesh:
+    """Daemons a and b, linked; b's clients are started with serve()."""
+
+    def __init__(self, base: Path) -> None:
+        key = os.urandom(32)
+        self.a = Daemon(base, "a", key)
+        self.b = Daemon(base, "b", key)
+        self.children: list[subprocess.Popen[bytes]] = []
+
+    def echo_server(self, d: Daemon, service: str = "echo") -> None:
+        """Starts build/examples/echo_server on d; waits for "ready"."""
+        p = subprocess.Popen([ECHO_SERVER, "-s", d.sock, "-n", service],
+                             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.children.append(p)
+        assert p.stdout is not None
+        line = p.stdout.readline()      # echo_server prints ready, or exits
+        assert line.strip() == b"ready", f"echo_server said {line!r}"
+
+    def wait_providers(self, at: Daemon, service: str, count: int) -> None:
+        def listed() -> bool:
+            r = query(at.sock, "services", service=service)
+            return len(r["services"]) == count
+        wait_until(listed, 10, f"{count} providers of {service} at {at.name}")
+
+    def stop(self) -> None:
+        for p in self.children:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.b.stop()
+        self.a.stop()
+
+
+@pytest.fixture
+def tmp_base() -> Iterator[Path]:
+    # Short paths: a Unix socket path has at most 107 bytes.
+    d = Path(tempfile.mkdtemp(prefix="peerd-py."))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def mesh(tmp_base: Path) -> Iterator[Mesh]:
+    for b in (PEERD, ECHO_SERVER):
+        if not os.access(b, os.X_OK):
+            pytest.skip(f"{b} not built (make -j2)")
+    m = Mesh(tmp_base)
+    try:
+        m.a.start()
+        m.b.start(bootstrap=m.a)
+        yield m
+    finally:
+        m.stop()
+        for d in (m.a, m.b):
+            if d.log.exists():
+                sys.stderr.write(f"--- {d.log}\n{d.log.read_text()[-4000:]}")

@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: ISC
+"""test_basic.py: the Python client against real daemons (a C service
+called through two of them) and against a fake daemon that breaks the
+protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import pytest
+
+import peerd
+from conftest import Mesh
+
+
+def test_call_c_echo_through_two_daemons(mesh: Mesh) -> None:
+    mesh.echo_server(mesh.b)
+    mesh.wait_providers(mesh.a, "echo", 1)
+
+    async def run() -> None:
+        node = await peerd.connect(mesh.a.sock)
+        try:
+            assert node.info["name"] == "a"
+            assert await node.call("echo.echo", "hello", timeout=5) == "hello"
+            args = {"n": 1, "l": [1, 2.5, None], "b": b"\x00\xff"}
+            assert await node.call("echo.echo", args, to="b") == args
+            assert await node.call("echo.echo", 1, 2, 3) == [1, 2, 3]
+            assert await node.call("echo.echo") is None
+            assert await node.call("echo.whoami") == "b"
+            # Pipelined: replies are matched by id, not by order.
+            got = await asyncio.gather(*(node.call("echo.echo", i)
+                                         for i in range(64)))
+            assert got == list(range(64))
+        finally:
+            await node.close()
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+
+
+def test_call_errors_map_to_exceptions(mesh: Mesh) -> None:
+    mesh.echo_server(mesh.b)
+    mesh.wait_providers(mesh.a, "echo", 1)
+
+    async def run() -> None:
+        async with await peerd.connect(mesh.a.sock) as node:
+            with pytest.raises(peerd.Unknown) as e:
+                await node.call("echo.fail", {"why": "test"})
+            assert e.value.message == "failed on purpose"
+            assert e.value.context == {"why": "test"}
+            with pytest.raises(peerd.Unimplemented):
+                await node.call("echo.nosuch")
+            with pytest.raises(peerd.NotFound):
+                await node.call("nosuch.echo")
+            with pytest.raises(peerd.DeadlineExceeded):
+                await node.call("echo.sleep", 2000, timeout=0.2)
+            with pytest.raises(peerd.InvalidArgument):
+                await node.call("echo")
+            # The connection is still good after errors.
+            assert await node.call("echo.echo", "ok") == "ok"
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+
+
+def test_no_daemon_is_unavailable(tmp_base: Path) -> None:
+    with pytest.raises(peerd.Unavailable):
+        asyncio.run(peerd.connect(str(tmp_base / "none.sock")))
+
+
+async def _fake_daemon(path: str, answer: Callable[[int], bytes]) \
+        -> asyncio.AbstractServer:
+    """A Unix socket server that reads one request and writes
+    answer(its id), raw, then keeps the connection open."""
+    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        (n,) = struct.unpack(">I", await r.readexactly(4))
+        req = peerd._proto.decode(await r.readexactly(n))
+        w.write(answer(req["id"]))
+        await w.drain()
+        await asyncio.sleep(30)
+    return await asyncio.start_unix_server(serve, path)
+
+
+def _frame(payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + payload
+
+
+MALFORMED: dict[str, Callable[[int], bytes]] = {
+    "length 0": lambda i: struct.pack(">I", 0),
+    "over the maximum": lambda i: struct.pack(">I", 0xFFFFFFFF),
+    "bad cbor": lambda i: _frame(b"\xff\xff\xff"),
+    "not a map": lambda i: _frame(b"\x83\x01\x02\x03"),
+    "trailing bytes": lambda i: _frame(b"\xa1\x62id" + bytes([i]) + b"\x00"),
+    "non-text key": lambda i: _frame(b"\xa1\x01\x02"),
+    "reply with result and error": lambda i: _frame(
+        b"\xa3\x62id" + bytes([i]) + b"\x66result\xf6\x65error\xf6"),
+    "neither id nor op": lambda i: _frame(b"\xa1\x61x\x01"),
+    "truncated": lambda i: struct.pack(">I", 100) + b"\xa1",
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_frame_is_a_clear_error(tmp_base: Path, case: str) -> None:
+    path = str(tmp_base / "fake.sock")
+
+    async def run() -> None:
+        answer = MALFORMED[case]
+        if case == "truncated":
+            # Close after half a frame: the client sees it end.
+            async def serve(r: asyncio.StreamReader,
+                            w: asyncio.StreamWriter) -> None:
+                await r.readexactly(4)
+                w.write(answer(1))
+                await w.drain()
+                w.close()
+            server = await asyncio.start_unix_server(serve, path)
+        else:
+            server = await _fake_daemon(path, answer)
+        async with server:
+            with pytest.raises(peerd.ProtocolError) as e:
+                await peerd.connect(path, timeout=5)
+            assert "malformed" in str(e.value) or "truncated" in str(e.value)
+            assert e.value.code == "INTERNAL"
+
+    # A hang would be a failure: the client must notice within the bound.
+    asyncio.run(asyncio.wait_for(run(), 3))
+
+
+def test_connection_error_ends_requests_in_flight(tmp_base: Path) -> None:
+    """An id-0 error ends every request in flight with its code."""
+    path = str(tmp_base / "fake.sock")
+    import cbor2
+
+    def answer(i: int) -> bytes:
+        return _frame(cbor2.dumps({"id": 0, "error": {
+            "code": "RESOURCE_EXHAUSTED", "message": "too many clients"}}))
+
+    async def run() -> None:
+        async with await _fake_daemon(path, answer):
+            with pytest.raises(peerd.ResourceExhausted,
+                               match="too many clients"):
+                await peerd.connect(path, timeout=5)
+
+    asyncio.run(asyncio.wait_for(run(), 3))
+
+
+def test_error_from_wire() -> None:
+    e = peerd.errors.error_from_wire({"code": "NOT_FOUND", "message": "m",
+                                      "context": [1]})
+    assert isinstance(e, peerd.NotFound) and e.context == [1]
+    assert isinstance(peerd.errors.error_from_wire(
+        {"code": "NEW_CODE", "message": "m"}), peerd.Unknown)
+    assert isinstance(peerd.errors.error_from_wire(
+        {"code": "OK", "message": "m"}), peerd.Unknown)
+    assert isinstance(peerd.errors.error_from_wire("x"), peerd.ProtocolError)
+    assert set(peerd.CODES) == {
+        "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+        "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "UNIMPLEMENTED",
+        "INTERNAL", "UNAVAILABLE"}
+
+
+def test_idless_messages_reach_handlers(tmp_base: Path) -> None:
+    """Messages without an id go to the handlers of their op, sync or
+    async; an op without a handler is dropped."""
+    path = str(tmp_base / "fake.sock")
+    import cbor2
+
+    def answer(i: int) -> bytes:
+        return (_frame(cbor2.dumps({"op": "event", "topic": "t",
+                                    "data": 1}))
+                + _frame(cbor2.dumps({"op": "nosuch"}))
+                + _frame(cbor2.dumps({"op": "kv_change", "key": "k"}))
+                + _frame(cbor2.dumps({"id": i, "result": {"protocol": 1}})))
+
+    async def run() -> None:
+        got: list[dict[str, Any]] = []
+        done = asyncio.Event()
+
+        async def on_kv(msg: dict[str, Any]) -> None:
+            got.append(msg)
+            done.set()
+
+        async with await _fake_daemon(path, answer):
+            # connect registers no handlers: hand them over before hello.
+            reader, writer = await asyncio.open_unix_connection(path)
+            node = peerd.Node(reader, writer, path)
+            node.on_message("event", got.append)
+            node.on_message("kv_change", on_kv)
+            assert (await node.request("hello", protocol=1)) == {
+                "protocol": 1}
+            await asyncio.wait_for(done.wait(), 2)
+            await node.close()
+        assert [m["op"] for m in got] == ["event", "kv_change"]
+
+    asyncio.run(asyncio.wait_for(run(), 3))
