@@ -103,12 +103,13 @@ class Node:
 
     async def request(self, op: str, /, *,
                       wait: float | None = TIMEOUT_DEFAULT,
-                      **keys: Any) -> Any:
+                      cancel: bool = False, **keys: Any) -> Any:
         """Sends {"op": op, "id": n, **keys} and returns the reply's
         result, or raises the reply's error as its PeerError subclass.
         wait (seconds, None for none) bounds the wait here:
         DeadlineExceeded after it.  Cancelling the awaiting task stops
-        the wait; it does not tell the daemon (see call)."""
+        the wait; with cancel (for a call), giving up either way also
+        sends the daemon a cancel for the request."""
         if self._closed is not None:
             raise type(self._closed)(self._closed.message)
         rid = self._next_id
@@ -127,12 +128,27 @@ class Node:
             try:
                 return await asyncio.wait_for(asyncio.shield(fut), wait)
             except asyncio.TimeoutError:
+                if cancel:
+                    self._send_cancel(rid)
                 raise DeadlineExceeded(f"{op}: no reply within "
                                        f"{wait:g} s") from None
+        except asyncio.CancelledError:
+            if cancel and not fut.done():
+                self._send_cancel(rid)
+            raise
         except (ConnectionError, OSError) as e:
             raise Unavailable(f"{op}: daemon connection lost: {e}") from None
         finally:
             self._pending.pop(rid, None)
+
+    def _send_cancel(self, call_id: int) -> None:
+        """Asks the daemon to call off call_id; its reply is dropped."""
+        if self._closed is not None or self._writer.is_closing():
+            return
+        rid = self._next_id
+        self._next_id += 1
+        self._writer.write(_proto.encode({"op": "cancel", "id": rid,
+                                          "call": call_id}))
 
     async def call(self, service_method: str, *args: Any,
                    timeout: float = TIMEOUT_DEFAULT,
@@ -142,7 +158,9 @@ class Node:
         call_method for a dotted method name).  No args: the call has no
         args; one: that item; several: an array of them.  timeout is in
         seconds (the daemon's deadline, 1 ms to one day); to restricts
-        the providers (doc/PROTOCOL.md section 8, call)."""
+        the providers (doc/PROTOCOL.md section 8, call).  Cancelling
+        the awaiting task cancels the call: the daemon is sent a cancel,
+        and the serving app hears cancelled."""
         service, dot, method = service_method.rpartition(".")
         if not dot or not service or not method:
             raise InvalidArgument(f"{service_method!r}: not service.method")
@@ -167,7 +185,7 @@ class Node:
             keys["args"] = list(args)
         # The daemon answers by the deadline; wait a margin past it.
         return await self.request("call", wait=timeout + CALL_MARGIN,
-                                  **keys)
+                                  cancel=True, **keys)
 
     # -- the connection ----------------------------------------------------
 

@@ -34,6 +34,14 @@ def test_call_c_echo_through_two_daemons(mesh: Mesh) -> None:
             got = await asyncio.gather(*(node.call("echo.echo", i)
                                          for i in range(64)))
             assert got == list(range(64))
+            # A cancelled call leaves the connection good: its CANCELLED
+            # reply is dropped, and the cancel's too.
+            task = asyncio.create_task(node.call("echo.sleep", 3000))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await node.call("echo.echo", "after") == "after"
         finally:
             await node.close()
 
@@ -195,3 +203,43 @@ def test_idless_messages_reach_handlers(tmp_base: Path) -> None:
         assert [m["op"] for m in got] == ["event", "kv_change"]
 
     asyncio.run(asyncio.wait_for(run(), 3))
+
+
+def test_cancelling_the_task_cancels_the_call(tmp_base: Path) -> None:
+    """A cancelled call task sends the daemon a cancel for its id."""
+    path = str(tmp_base / "fake.sock")
+    import cbor2
+
+    async def run() -> None:
+        seen: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+        async def serve(r: asyncio.StreamReader,
+                        w: asyncio.StreamWriter) -> None:
+            while True:
+                try:
+                    (n,) = struct.unpack(">I", await r.readexactly(4))
+                    req = peerd._proto.decode(await r.readexactly(n))
+                except asyncio.IncompleteReadError:
+                    return              # the client closed
+                await seen.put(req)
+                if req["op"] == "hello":
+                    w.write(_frame(cbor2.dumps(
+                        {"id": req["id"], "result": {"protocol": 1}})))
+                # A call is never answered.
+
+        async with await asyncio.start_unix_server(serve, path):
+            node = await peerd.connect(path)
+            assert (await seen.get())["op"] == "hello"
+            task = asyncio.create_task(node.call("svc.m", 1, timeout=60))
+            call = await asyncio.wait_for(seen.get(), 2)
+            assert (call["op"], call["service"], call["method"],
+                    call["timeout"], call["args"]) == \
+                ("call", "svc", "m", 60000, 1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            cancel = await asyncio.wait_for(seen.get(), 2)
+            assert cancel["op"] == "cancel" and cancel["call"] == call["id"]
+            await node.close()
+
+    asyncio.run(asyncio.wait_for(run(), 5))
