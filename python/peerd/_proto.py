@@ -27,7 +27,7 @@ def encode(msg: dict[str, Any]) -> bytes:
         raise ValueError("a message is a map of at most 32 entries")
     if not all(isinstance(k, str) for k in msg):
         raise ValueError("message keys must be text")
-    payload = cbor2.dumps(msg)
+    payload: bytes = cbor2.dumps(msg)
     if len(payload) > FRAME_MAX:
         raise ValueError(f"frame of {len(payload)} bytes exceeds {FRAME_MAX}")
     return struct.pack(">I", len(payload)) + payload

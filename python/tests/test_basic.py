@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 import pytest
 
