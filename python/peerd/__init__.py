@@ -7,7 +7,13 @@
     await node.close()
 """
 
-from ._conn import Node, connect, default_socket
+from ._calls import Answer, Proxy
+from ._conn import default_socket
+from ._events import Event, Subscription
+from ._kv import KV, Change, Item
+from ._serve import Invocation, current_call
+from ._sync import SyncNode, connect_sync
+from .node import Node, connect
 from .errors import (CODES, AlreadyExists, Cancelled, DeadlineExceeded,
                      FailedPrecondition, Internal, InvalidArgument, NotFound,
                      PeerError, PermissionDenied, ProtocolError,
@@ -16,7 +22,9 @@ from .errors import (CODES, AlreadyExists, Cancelled, DeadlineExceeded,
 __version__ = "0.1.0"
 
 __all__ = [
-    "Node", "connect", "default_socket", "CODES", "PeerError", "Cancelled",
+    "Node", "connect", "connect_sync", "SyncNode", "default_socket",
+    "Answer", "Proxy", "Invocation", "current_call", "Event",
+    "Subscription", "KV", "Item", "Change", "CODES", "PeerError", "Cancelled",
     "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
     "AlreadyExists", "PermissionDenied", "ResourceExhausted",
     "FailedPrecondition", "Unimplemented", "Internal", "Unavailable",

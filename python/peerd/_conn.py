@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: ISC
-"""_conn.py: one asyncio connection to the local peerd.  Finds the
-socket as doc/PROTOCOL.md section 1 says, numbers requests, matches
-replies to them by id, and hands id-less messages (invoke, cancelled,
+"""_conn.py: one asyncio connection to the local peerd, kept up.  Finds
+the socket as doc/PROTOCOL.md section 1 says, numbers requests, matches
+replies to them by id, hands id-less messages (invoke, cancelled,
 event, change, log, kv_change, answer) to the handlers registered for
-their op."""
+their op, and, when the daemon goes away, connects again with back-off
+and runs the restorers the features registered (services and
+subscriptions are set up again)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import asyncio
 import inspect
 import logging
 import os
+import random
 from typing import Any, Awaitable, Callable, Union
 
 from . import _proto
@@ -18,16 +21,18 @@ from .errors import (DeadlineExceeded, InvalidArgument, PeerError,
                      ProtocolError, Unavailable, Unimplemented,
                      error_from_wire)
 
-__all__ = ["Node", "connect", "default_socket", "Handler"]
+__all__ = ["Connection", "default_socket", "Handler", "TIMEOUT_DEFAULT"]
 
 log = logging.getLogger("peerd")
 
 PROTOCOL = 1
 TIMEOUT_DEFAULT = 5.0           # seconds, as the daemon's 5000 ms
-CALL_MARGIN = 1.0               # seconds a call waits past its deadline
 SYSTEM_SOCKET = "/run/peerd/peerd.sock"
+BACKOFF_FIRST = 0.05            # seconds before the first reconnect
+BACKOFF_MAX = 2.0               # the longest wait between attempts
 
 Handler = Callable[[dict[str, Any]], Union[None, Awaitable[None]]]
+Restorer = Callable[[], Awaitable[None]]
 
 
 def default_socket(path: str | None = None) -> str:
@@ -47,22 +52,33 @@ def default_socket(path: str | None = None) -> str:
     return SYSTEM_SOCKET
 
 
-class Node:
-    """A connection to peerd.  Make one with `await peerd.connect()`."""
+class Connection:
+    """The connection under a Node: requests, id-less messages, and
+    reconnection.  Features (calls, serving, events, kv, ...) are
+    mixins on top of it; see node.py."""
 
-    def __init__(self, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, path: str) -> None:
-        self.path: str = path
-        self.info: dict[str, Any] = {}      # hello's result
-        self._reader = reader
-        self._writer = writer
+    def __init__(self, socket: str | None = None, *,
+                 timeout: float = TIMEOUT_DEFAULT,
+                 reconnect: bool = True) -> None:
+        self.path: str = default_socket(socket)
+        self.info: dict[str, Any] = {}      # the last hello's result
+        self.timeout = timeout              # for connecting and hello
+        self.reconnect = reconnect
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
         self._next_id = 1
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._handlers: dict[str, list[Handler]] = {}
+        self._restorers: list[Restorer] = []
+        self._drop_hooks: list[Callable[[PeerError], None]] = []
         self._tasks: set[asyncio.Future[Any]] = set()   # handlers running
-        self._closed: PeerError | None = None
-        self._task: asyncio.Task[None] = asyncio.get_running_loop(
-        ).create_task(self._read_loop())
+        self._down: PeerError | None = Unavailable(f"{self.path}: "
+                                                   "not connected yet")
+        self._closed: PeerError | None = None   # final: close() or no retry
+        self._up = asyncio.Event()
+        self._done = asyncio.Event()
+        self._reading: asyncio.Task[None] | None = None
+        self._redialing: asyncio.Task[None] | None = None
 
     # -- id-less messages ------------------------------------------------
 
@@ -84,22 +100,125 @@ class Node:
             try:
                 r = h(msg)
                 if inspect.isawaitable(r):
-                    t = asyncio.ensure_future(r)
-                    self._tasks.add(t)
-                    t.add_done_callback(self._handler_done)
+                    self.spawn(r)
             except Exception:
                 log.exception("peerd: handler for %s failed", op)
 
-    def _handler_done(self, t: asyncio.Future[Any]) -> None:
+    def spawn(self, aw: Awaitable[Any]) -> asyncio.Future[Any]:
+        """Runs aw as a task the connection keeps a reference to; an
+        exception it ends with is logged.  close() cancels the rest."""
+        t = asyncio.ensure_future(aw)
+        self._tasks.add(t)
+        t.add_done_callback(self._task_done)
+        return t
+
+    def _task_done(self, t: asyncio.Future[Any]) -> None:
         self._tasks.discard(t)
         if not t.cancelled() and t.exception() is not None:
-            log.error("peerd: handler failed", exc_info=t.exception())
+            log.error("peerd: task failed", exc_info=t.exception())
 
-    # -- requests ----------------------------------------------------------
+    # -- staying connected -------------------------------------------------
+
+    def add_restorer(self, restorer: Restorer) -> None:
+        """Runs `await restorer()` after every reconnection, once hello
+        has been answered, in the order they were added (for example to
+        register a service again).  A restorer that raises is logged;
+        the others still run."""
+        self._restorers.append(restorer)
+
+    def on_drop(self, hook: Callable[[PeerError], None]) -> None:
+        """Calls hook(error) each time the connection is lost (before
+        any reconnection), for state that died with it: the invocations
+        open on it, for one."""
+        self._drop_hooks.append(hook)
+
+    @property
+    def connected(self) -> bool:
+        return self._down is None
 
     @property
     def closed(self) -> bool:
         return self._closed is not None
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Returns once connected (at once if so); raises the final
+        error if the node is closed, DeadlineExceeded after timeout."""
+        while self._down is not None:
+            if self._closed is not None:
+                raise type(self._closed)(self._closed.message,
+                                         self._closed.context)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._up.wait()),
+                                       timeout)
+            except asyncio.TimeoutError:
+                raise DeadlineExceeded(f"{self.path}: not connected "
+                                       f"within {timeout:g} s") from None
+
+    async def open(self) -> None:
+        """Connects and says hello; raises Unavailable if it cannot
+        connect, Unimplemented if the daemon does not speak protocol 1,
+        ProtocolError if it breaks the protocol."""
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_unix_connection(self.path), self.timeout)
+        except (OSError, asyncio.TimeoutError) as e:
+            raise Unavailable(f"{self.path}: cannot connect: "
+                              f"{e or 'timed out'}") from None
+        self._reader, self._writer = reader, writer
+        self._down = None
+        self._reading = asyncio.get_running_loop().create_task(
+            self._read_loop(reader, writer))
+        try:
+            info = await self.request("hello", wait=self.timeout,
+                                      protocol=PROTOCOL)
+            got = info.get("protocol") if isinstance(info, dict) else info
+            if got != PROTOCOL:
+                raise Unimplemented(f"{self.path}: daemon speaks protocol "
+                                    f"{got!r}, not {PROTOCOL}")
+        except BaseException as e:
+            self._drop(e if isinstance(e, PeerError) else
+                       Unavailable(f"{self.path}: hello failed"), final=None)
+            writer.close()
+            raise
+        self.info = info
+        self._up.set()
+
+    async def _redial(self) -> None:
+        """Connects again with back-off (50 ms doubling to 2 s, with
+        jitter) until it succeeds or close() is called; then runs the
+        restorers."""
+        delay = BACKOFF_FIRST
+        while self._closed is None:
+            await asyncio.sleep(delay * random.uniform(0.75, 1.25))
+            try:
+                await self.open()
+            except PeerError as e:
+                log.debug("peerd: reconnect to %s: %s", self.path, e)
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            log.info("peerd: reconnected to %s", self.path)
+            for r in list(self._restorers):
+                if not self.connected:
+                    break
+                try:
+                    await r()
+                except PeerError as e:
+                    log.error("peerd: restoring after reconnect: %s", e)
+            if self.connected:
+                return
+            delay = BACKOFF_FIRST   # lost again while restoring
+
+    async def serve_forever(self) -> None:
+        """Returns when the node is closed; raises the error that ended
+        the connection if it was not closed by close() (reconnect=False,
+        or a daemon that breaks the protocol)."""
+        await self._done.wait()
+        assert self._closed is not None
+        if not isinstance(self._closed, _ClosedByUser):
+            raise type(self._closed)(self._closed.message,
+                                     self._closed.context)
+
+    # -- requests ----------------------------------------------------------
 
     async def request(self, op: str, /, *,
                       wait: float | None = TIMEOUT_DEFAULT,
@@ -109,9 +228,12 @@ class Node:
         wait (seconds, None for none) bounds the wait here:
         DeadlineExceeded after it.  Cancelling the awaiting task stops
         the wait; with cancel (for a call), giving up either way also
-        sends the daemon a cancel for the request."""
-        if self._closed is not None:
-            raise type(self._closed)(self._closed.message)
+        sends the daemon a cancel for the request.  While reconnecting
+        it raises Unavailable at once."""
+        if self._down is not None or self._writer is None:
+            err = self._closed or self._down
+            assert err is not None
+            raise type(err)(err.message, err.context)
         rid = self._next_id
         self._next_id += 1
         try:
@@ -120,9 +242,10 @@ class Node:
             raise InvalidArgument(f"{op}: {e}") from None
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
+        writer = self._writer
         try:
-            self._writer.write(frame)
-            await self._writer.drain()
+            writer.write(frame)
+            await writer.drain()
             if wait is None:
                 return await fut
             try:
@@ -141,59 +264,33 @@ class Node:
         finally:
             self._pending.pop(rid, None)
 
+    def send(self, op: str, /, **keys: Any) -> None:
+        """Sends a message with no id and no reply (reply, for one);
+        dropped if not connected.  Raises InvalidArgument if it cannot
+        be encoded."""
+        try:
+            frame = _proto.encode({"op": op, **keys})
+        except (ValueError, TypeError) as e:
+            raise InvalidArgument(f"{op}: {e}") from None
+        if self._down is None and self._writer is not None \
+                and not self._writer.is_closing():
+            self._writer.write(frame)
+
     def _send_cancel(self, call_id: int) -> None:
         """Asks the daemon to call off call_id; its reply is dropped."""
-        if self._closed is not None or self._writer.is_closing():
-            return
         rid = self._next_id
         self._next_id += 1
-        self._writer.write(_proto.encode({"op": "cancel", "id": rid,
-                                          "call": call_id}))
-
-    async def call(self, service_method: str, *args: Any,
-                   timeout: float = TIMEOUT_DEFAULT,
-                   to: str | None = None) -> Any:
-        """Calls a method of a service and returns its answer.
-        service_method is "service.method", split at the last dot (use
-        call_method for a dotted method name).  No args: the call has no
-        args; one: that item; several: an array of them.  timeout is in
-        seconds (the daemon's deadline, 1 ms to one day); to restricts
-        the providers (doc/PROTOCOL.md section 8, call).  Cancelling
-        the awaiting task cancels the call: the daemon is sent a cancel,
-        and the serving app hears cancelled."""
-        service, dot, method = service_method.rpartition(".")
-        if not dot or not service or not method:
-            raise InvalidArgument(f"{service_method!r}: not service.method")
-        return await self.call_method(service, method, *args,
-                                      timeout=timeout, to=to)
-
-    async def call_method(self, service: str, method: str, *args: Any,
-                          timeout: float = TIMEOUT_DEFAULT,
-                          to: str | None = None) -> Any:
-        """As call, with the service and the method apart."""
-        ms = round(timeout * 1000)
-        if not 1 <= ms <= 86_400_000:
-            raise InvalidArgument(f"timeout {timeout} s out of range "
-                                  "(0.001 s to one day)")
-        keys: dict[str, Any] = {"service": service, "method": method,
-                                "timeout": ms}
-        if to is not None:
-            keys["to"] = to
-        if len(args) == 1:
-            keys["args"] = args[0]
-        elif args:
-            keys["args"] = list(args)
-        # The daemon answers by the deadline; wait a margin past it.
-        return await self.request("call", wait=timeout + CALL_MARGIN,
-                                  cancel=True, **keys)
+        self.send("cancel", id=rid, call=call_id)
 
     # -- the connection ----------------------------------------------------
 
-    async def _read_loop(self) -> None:
+    async def _read_loop(self, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> None:
         err: PeerError
+        final: bool | None = None       # None: reconnect if enabled
         try:
             while True:
-                msg = await _proto.read_frame(self._reader)
+                msg = await _proto.read_frame(reader)
                 if msg is None:
                     err = Unavailable(f"{self.path}: daemon closed the "
                                       "connection")
@@ -220,66 +317,74 @@ class Node:
                 else:
                     raise ProtocolError("malformed message: neither an id "
                                         f"nor an op: {msg!r:.200}")
+        except ProtocolError as e:
+            err, final = e, True        # a daemon that breaks the protocol
         except PeerError as e:
             err = e
         except (ConnectionError, OSError) as e:
             err = Unavailable(f"{self.path}: {e}")
         except asyncio.CancelledError:
-            err = Unavailable(f"{self.path}: connection closed")
-        self._shutdown(err)
+            return                      # close() or open() handles it
+        if writer is self._writer:
+            self._drop(err, final)
+        writer.close()
 
-    def _shutdown(self, err: PeerError) -> None:
-        if self._closed is None:
-            self._closed = err
+    def _drop(self, err: PeerError, final: bool | None) -> None:
+        """The connection is gone: fails the requests in flight with
+        err, tells the drop hooks, and redials unless final (None: as
+        self.reconnect says)."""
+        if self._down is not None and self._writer is None:
+            return
+        self._down = err
+        self._up.clear()
+        self._writer = None
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(type(err)(err.message, err.context))
         self._pending.clear()
-        self._writer.close()
+        for hook in list(self._drop_hooks):
+            try:
+                hook(err)
+            except Exception:
+                log.exception("peerd: drop hook failed")
+        if final is None:
+            final = not self.reconnect or not self.info
+        if final or self._closed is not None:
+            self._finish(err)
+        elif self._redialing is None or self._redialing.done():
+            log.warning("peerd: lost %s: %s; reconnecting", self.path, err)
+            self._redialing = asyncio.get_running_loop().create_task(
+                self._redial())
+
+    def _finish(self, err: PeerError) -> None:
+        if self._closed is None:
+            self._closed = err
+        self._done.set()
+        self._up.set()              # wakes wait_connected to raise
 
     async def close(self) -> None:
-        """Closes the connection; requests in flight fail Unavailable."""
-        if not self._task.done():
-            self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
-        self._shutdown(Unavailable(f"{self.path}: connection closed"))
-        try:
-            await self._writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
+        """Closes the connection and stops reconnecting; requests in
+        flight fail Unavailable, serve_forever returns."""
+        self._finish(_ClosedByUser(f"{self.path}: connection closed"))
+        writer = self._writer
+        if writer is not None:
+            self._drop(self._closed or Unavailable("closed"), True)
+        for t in (self._reading, self._redialing, *self._tasks):
+            if t is not None and not t.done():
+                t.cancel()
+        for t in (self._reading, self._redialing, *list(self._tasks)):
+            if t is not None:
+                try:
+                    await t
+                except BaseException:
+                    pass
+        if writer is not None:
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, OSError):
+                pass
 
-    async def __aenter__(self) -> "Node":
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-
-async def connect(socket: str | None = None,
-                  timeout: float = TIMEOUT_DEFAULT) -> Node:
-    """Connects to peerd (socket, or the default of default_socket) and
-    says hello.  Raises Unavailable if it cannot connect, Unimplemented
-    if the daemon does not speak protocol 1."""
-    path = default_socket(socket)
-    try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_unix_connection(path), timeout)
-    except (OSError, asyncio.TimeoutError) as e:
-        raise Unavailable(f"{path}: cannot connect: {e or 'timed out'}") \
-            from None
-    node = Node(reader, writer, path)
-    try:
-        info = await node.request("hello", wait=timeout,
-                                  protocol=PROTOCOL)
-        if not isinstance(info, dict) or info.get("protocol") != PROTOCOL:
-            raise Unimplemented(f"{path}: daemon speaks protocol "
-                                f"{info.get('protocol') if isinstance(info, dict) else info!r}"
-                                f", not {PROTOCOL}")
-        node.info = info
-    except BaseException:
-        await node.close()
-        raise
-    return node
+class _ClosedByUser(Unavailable):
+    """The error of a node closed by close()."""

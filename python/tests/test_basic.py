@@ -191,13 +191,12 @@ def test_idless_messages_reach_handlers(tmp_base: Path) -> None:
             done.set()
 
         async with await _fake_daemon(path, answer):
-            # connect registers no handlers: hand them over before hello.
-            reader, writer = await asyncio.open_unix_connection(path)
-            node = peerd.Node(reader, writer, path)
+            # Handlers are in place before hello: the messages come first.
+            node = peerd.Node(path)
             node.on_message("event", got.append)
             node.on_message("kv_change", on_kv)
-            assert (await node.request("hello", protocol=1)) == {
-                "protocol": 1}
+            await node.open()
+            assert node.info == {"protocol": 1}
             await asyncio.wait_for(done.wait(), 2)
             await node.close()
         assert [m["op"] for m in got] == ["event", "kv_change"]
@@ -243,3 +242,49 @@ def test_cancelling_the_task_cancels_the_call(tmp_base: Path) -> None:
             await node.close()
 
     asyncio.run(asyncio.wait_for(run(), 5))
+
+
+def test_reconnects_and_restores_after_a_daemon_restart(mesh: Mesh) -> None:
+    """The daemon restarts: requests in flight fail Unavailable, new
+    ones fail at once while it is away, the node connects again by
+    itself and runs its restorers, and requests work again."""
+    async def run() -> None:
+        node = await peerd.connect(mesh.a.sock, timeout=2)
+        restored = asyncio.Event()
+        dropped: list[peerd.PeerError] = []
+
+        async def restore() -> None:
+            await node.request("status")
+            restored.set()
+        node.add_restorer(restore)
+        node.on_drop(dropped.append)
+        first = node.info["node"]
+        await asyncio.to_thread(mesh.a.stop)
+        with pytest.raises(peerd.Unavailable):
+            await node.request("status")
+        assert not node.connected and not node.closed
+        assert len(dropped) == 1
+        await asyncio.to_thread(mesh.a.start)
+        await asyncio.wait_for(restored.wait(), 10)
+        await node.wait_connected(1)
+        assert node.info["node"] == first       # the same state dir
+        assert (await node.request("status"))["node"] == first
+        await node.close()
+        assert node.closed
+        with pytest.raises(peerd.Unavailable):
+            await node.request("status")
+        await asyncio.wait_for(node.serve_forever(), 1)
+
+    asyncio.run(asyncio.wait_for(run(), 30))
+
+
+def test_no_reconnect_ends_serve_forever(mesh: Mesh) -> None:
+    async def run() -> None:
+        node = await peerd.connect(mesh.a.sock, reconnect=False)
+        await asyncio.to_thread(mesh.a.stop)
+        with pytest.raises(peerd.Unavailable):
+            await asyncio.wait_for(node.serve_forever(), 5)
+        assert node.closed
+        await node.close()
+
+    asyncio.run(asyncio.wait_for(run(), 30))
