@@ -134,7 +134,9 @@ class Connection:
 
     @property
     def connected(self) -> bool:
-        return self._down is None
+        """Connected, and hello answered."""
+        return self._down is None and self._up.is_set() \
+            and self._closed is None
 
     @property
     def closed(self) -> bool:
@@ -143,7 +145,7 @@ class Connection:
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Returns once connected (at once if so); raises the final
         error if the node is closed, DeadlineExceeded after timeout."""
-        while self._down is not None:
+        while not self.connected:
             if self._closed is not None:
                 raise type(self._closed)(self._closed.message,
                                          self._closed.context)
