@@ -23,6 +23,10 @@ CC		?= cc
 CFLAGS		?= -O2 -g
 SAN		?=
 PKG_CONFIG	?= pkg-config
+# The Python client (python/) is tested, type-checked and installed for
+# Debian's python3, the one python3-cbor2 and python3-pytest are for: a
+# python3 earlier in PATH (a venv, pyenv) may lack both.
+PYTHON		?= /usr/bin/python3
 
 DEPS		= libevent libcbor libsodium lmdb
 
@@ -169,7 +173,8 @@ deps:
 
 tests: all $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS) $(IMPAIR)
 
-# The test command of the README: unit and integration tests.
+# The test command of the README: unit, module and integration tests,
+# then the Python client's.
 check: deps
 	@scripts/check-floors
 	@$(MAKE) --no-print-directory tests
@@ -181,6 +186,16 @@ check: deps
 	@PEERD=$(PEERD) PEERCTL=$(PEERCTL) IMPAIR=$(IMPAIR) \
 	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/run-tests \
 	    $(UNIT_TESTS) $(MODULE_TESTS) $(INTEG_TESTS)
+	@$(MAKE) --no-print-directory check-python
+
+# The Python client (python/): its type check and lint where installed,
+# then its tests against the daemon and the examples just built; with
+# SAN, the sanitized ones, which the tests then reach as a second client
+# of the control socket (scripts/check-python).
+check-python: all
+	@PYTHON=$(PYTHON) LINT=$(if $(SAN),no,yes) MYPY_CACHE=$(BUILD)/mypy \
+	    PEERD=$(PEERD) PEERCTL=$(PEERCTL) \
+	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/check-python
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer,
 # then each fuzz target for a short while.
@@ -358,7 +373,7 @@ install: all $(LIBPEER_FUNCS)
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all tests check check-asan fuzz deps run bench deb check-deb install \
+.PHONY: all tests check check-python check-asan fuzz deps run bench deb check-deb install \
 	clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

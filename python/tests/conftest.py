@@ -26,6 +26,7 @@ import peerd  # noqa: E402
 PEERD = os.environ.get("PEERD", str(ROOT / "build" / "peerd"))
 ECHO_SERVER = os.environ.get("ECHO_SERVER",
                              str(ROOT / "build" / "examples" / "echo_server"))
+PEERCTL = os.environ.get("PEERCTL", str(ROOT / "build" / "peerctl"))
 
 
 def wait_until(cond: Callable[[], bool], seconds: float, what: str) -> None:
@@ -91,15 +92,27 @@ class Daemon:
         listen = query(self.sock, "status")["listen"][0]
         return int(listen.rsplit(":", 1)[1])
 
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    def stop(self) -> str:
+        """Stops the daemon with SIGTERM (a clean stop, so that a leak
+        checker runs at exit); returns what was wrong with the stop, or
+        with the log (a sanitizer's report), else ""."""
+        why = ""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+                if self.proc.returncode != 0:
+                    why = (f"peerd {self.name} stopped with status "
+                           f"{self.proc.returncode}")
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                why = f"peerd {self.name} did not stop on SIGTERM"
+        if not why and self.log.exists():
+            text = self.log.read_text(errors="replace")
+            if "Sanitizer" in text or "runtime error:" in text:
+                why = f"sanitizer report in peerd {self.name}'s log"
+        return why
 
 
 class Mesh:
@@ -126,7 +139,9 @@ class Mesh:
             return len(r["services"]) == count
         wait_until(listed, 10, f"{count} providers of {service} at {at.name}")
 
-    def stop(self) -> None:
+    def stop(self) -> list[str]:
+        """Stops the children, then the daemons; returns what was wrong
+        with the daemons' stops (Daemon.stop)."""
         for p in self.children:
             if p.poll() is None:
                 p.terminate()
@@ -135,8 +150,7 @@ class Mesh:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        self.b.stop()
-        self.a.stop()
+        return [why for why in (self.b.stop(), self.a.stop()) if why]
 
 
 @pytest.fixture
@@ -158,7 +172,10 @@ def mesh(tmp_base: Path) -> Iterator[Mesh]:
         m.b.start(bootstrap=m.a)
         yield m
     finally:
-        m.stop()
+        problems = m.stop()
         for d in (m.a, m.b):
             if d.log.exists():
                 sys.stderr.write(f"--- {d.log}\n{d.log.read_text()[-4000:]}")
+    # Not in finally: an error in starting them says more.
+    if problems:
+        pytest.fail("; ".join(problems))
