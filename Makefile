@@ -27,6 +27,15 @@ PKG_CONFIG	?= pkg-config
 # Debian's python3, the one python3-cbor2 and python3-pytest are for: a
 # python3 earlier in PATH (a venv, pyenv) may lack both.
 PYTHON		?= /usr/bin/python3
+# Where make install puts the package peerd: a directory on that
+# python3's sys.path, /usr/lib/python3/dist-packages for PREFIX=/usr as
+# Debian's own packages have it, else PREFIX/lib/python3.X/dist-packages
+# (for /usr/local: the one Debian's python3 looks in for local ones).
+PYTHON_X_Y	= $(shell $(PYTHON) -c \
+		  'import sys; print("%d.%d" % sys.version_info[:2])')
+PYTHONDIR	?= $(if $(filter /usr,$(PREFIX)),$(PYTHONDIR_DEB),$(PYTHONDIR_LOCAL))
+PYTHONDIR_DEB	= /usr/lib/python3/dist-packages
+PYTHONDIR_LOCAL	= $(PREFIX)/lib/python$(PYTHON_X_Y)/dist-packages
 
 DEPS		= libevent libcbor libsodium lmdb
 
@@ -326,7 +335,8 @@ install: all $(LIBPEER_FUNCS)
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/peerd $(DESTDIR)$(BASHCOMPDIR)
+	    $(DESTDIR)$(SYSCONFDIR)/peerd $(DESTDIR)$(BASHCOMPDIR) \
+	    $(DESTDIR)$(PYTHONDIR)/peerd
 	install -m 755 $(PEERD) $(DESTDIR)$(SBINDIR)/peerd
 	install -m 755 $(PEERCTL) $(DESTDIR)$(BINDIR)/peerctl
 	install -m 644 completion/peerctl.bash $(DESTDIR)$(BASHCOMPDIR)/peerctl
@@ -335,6 +345,9 @@ install: all $(LIBPEER_FUNCS)
 	ln -sf libpeer.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpeer.so.0
 	ln -sf libpeer.so.0 $(DESTDIR)$(LIBDIR)/libpeer.so
 	install -m 644 lib/peer.h $(DESTDIR)$(INCLUDEDIR)/peerd/peer.h
+	# The Python client, as its source: python3 compiles it when needed.
+	install -m 644 python/peerd/*.py python/peerd/py.typed \
+	    $(DESTDIR)$(PYTHONDIR)/peerd
 	# Written here, so that it names the PREFIX given to install.
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
