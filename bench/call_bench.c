@@ -21,6 +21,11 @@
  * so only the ratios of peerd to the baselines mean much.  The peerd
  * server answers in its handler, or with -a from its own loop once the
  * handler has returned.
+ *
+ * With -C socket it is only the caller, for another program's bench
+ * (bench/python_bench.py): it calls method echo of service -S through
+ * the daemon at socket, which that program started with the service,
+ * and prints every latency and the best throughput of one size.
  */
 #include <sys/types.h>
 #include <sys/random.h>
@@ -142,6 +147,8 @@ static bool		 blocking;	/* -b: libpeer's blocking sends */
 static int		 runs = 2;
 static double		 duration = 1.0;
 static struct peer	*pa;		/* the caller's connection to A */
+static const char	*service = SERVICE;	/* -S, with -C */
+static const char	*client_sock;	/* -C: only the caller, there */
 
 /* State of the current run on the peerd path, seen by the callback. */
 static struct {
@@ -159,7 +166,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: call_bench [-abqv] [-n runs] [-s bytes] "
-	    "[-t seconds]\n");
+	    "[-t seconds]\n"
+	    "       call_bench -C socket [-bq] [-n runs] [-S service] "
+	    "[-s bytes] [-t seconds]\n");
 	exit(2);
 }
 
@@ -666,17 +675,50 @@ server_main(void)
 }
 
 /*
+ * Opens the caller's connection to the daemon at sock and calls until
+ * the service answers there.
+ */
+static void
+caller_open(const char *sock)
+{
+	struct peer_call_opts	 opts = { .timeout_ms = 2000 };
+	struct peer_error	 perr;
+	uint8_t			 args[64], *res = NULL;
+	size_t			 reslen, h;
+	double			 end;
+
+	if ((pa = peer_open(sock, &perr)) == NULL)
+		errx(1, "%s: %s", sock, perr.message);
+	peer_set_nonblocking(pa, !blocking);
+	h = bench_bstr_head(args, 32);
+	memcpy(args + h, bench_pat, 32);
+	bench_stamp(args + h, 32, 7);
+	end = bench_now() + SERVE_SECS;
+	while (peer_call_sync(pa, service, METHOD, args, h + 32, &opts, &res,
+	    &reslen, &perr) == -1) {
+		bench_check_children();
+		if (perr.code != PEER_NOT_FOUND)
+			errx(1, "the first call: %s: %s",
+			    peer_code_name(perr.code), perr.message);
+		if (bench_now() >= end)
+			errx(1, "service %s not found at %s within %d s",
+			    service, sock, SERVE_SECS);
+		bench_sleep_ms(20);
+	}
+	if (reslen != h + 32 || memcmp(res, args, h) != 0 ||
+	    !bench_payload_ok(res + h, 32, 7))
+		errx(1, "the first call came back corrupted");
+	free(res);
+}
+
+/*
  * Starts the daemons and the server, opens the caller's connection to
  * A, and calls until the service answers there.
  */
 static void
 peerd_start(void)
 {
-	struct peer_call_opts	 opts = { .timeout_ms = 2000 };
-	struct peer_error	 perr;
-	uint8_t			 key[32], args[64], *res = NULL;
-	size_t			 reslen, h;
-	double			 end;
+	uint8_t	key[32];
 
 	if (getrandom(key, sizeof(key), 0) != sizeof(key))
 		err(1, "getrandom");
@@ -689,29 +731,7 @@ peerd_start(void)
 	if ((procs[PEERD][3] = bench_spawn()) == 0)
 		server_main();
 	bench_child_add(procs[PEERD][3], "peerd server");
-
-	if ((pa = peer_open(nodes[0].sock, &perr)) == NULL)
-		errx(1, "peerd A: %s", perr.message);
-	peer_set_nonblocking(pa, !blocking);
-	h = bench_bstr_head(args, 32);
-	memcpy(args + h, bench_pat, 32);
-	bench_stamp(args + h, 32, 7);
-	end = bench_now() + SERVE_SECS;
-	while (peer_call_sync(pa, SERVICE, METHOD, args, h + 32, &opts, &res,
-	    &reslen, &perr) == -1) {
-		bench_check_children();
-		if (perr.code != PEER_NOT_FOUND)
-			errx(1, "the first call: %s: %s",
-			    peer_code_name(perr.code), perr.message);
-		if (bench_now() >= end)
-			errx(1, "service %s not found from A within %d s",
-			    SERVICE, SERVE_SECS);
-		bench_sleep_ms(20);
-	}
-	if (reslen != h + 32 || memcmp(res, args, h) != 0 ||
-	    !bench_payload_ok(res + h, 32, 7))
-		errx(1, "the first call came back corrupted");
-	free(res);
+	caller_open(nodes[0].sock);
 }
 
 static void
@@ -787,7 +807,7 @@ peerd_run(size_t size, int depth, uint64_t count, double dur, double *rtt,
 			sl->seq = issued++;
 			sl->sent = tnow;
 			bench_stamp(args + cs.headlen, size, sl->seq);
-			if (peer_call(pa, SERVICE, METHOD, args,
+			if (peer_call(pa, service, METHOD, args,
 			    cs.headlen + size, &opts, call_cb, sl, NULL,
 			    &perr) == -1) {
 				/* Full: the call waits for room. */
@@ -1036,6 +1056,42 @@ print_goals(const struct row *rw)
 	    GOAL_TPUT_X * calls_s(&rw->best[NATS]) ? "met" : "not met");
 }
 
+/*
+ * -C: only the caller, on a daemon and a service another program
+ * started: a warm-up, then every latency of the size's calls with one
+ * in flight, in microseconds, as "rtt_us" and the numbers on one line;
+ * then the best of runs throughput runs with DEPTH in flight as
+ * "calls_s" and the number.
+ */
+static void
+client_main(const struct size *sz)
+{
+	struct result	 res, best = { 0 };
+	double		*rtt;
+	int		 n, warm, i;
+
+	n = quick ? sz->lat_quick : sz->lat_n;
+	warm = n / 10 < 5 ? 5 : n / 10;
+	if ((rtt = calloc((size_t)(n > warm ? n : warm), sizeof(*rtt))) ==
+	    NULL)
+		errx(1, "out of memory");
+	caller_open(client_sock);
+	peerd_run(sz->size, 1, (uint64_t)warm, 0, rtt, &res);
+	peerd_run(sz->size, 1, (uint64_t)n, 0, rtt, &res);
+	printf("rtt_us");
+	for (i = 0; i < n; i++)
+		printf(" %.1f", rtt[i] * 1e6);
+	printf("\n");
+	for (i = 0; i < runs; i++) {
+		peerd_run(sz->size, DEPTH, 0, duration, NULL, &res);
+		if (best.calls == 0 || calls_s(&res) > calls_s(&best))
+			best = res;
+	}
+	printf("calls_s %.0f\n", calls_s(&best));
+	free(rtt);
+	peer_close(pa);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1045,11 +1101,19 @@ main(int argc, char *argv[])
 	struct row		 rows[nitems(sizes)], *rw;
 	int			 ch, nrows = 0, i;
 	bool			 runs_set = false, dur_set = false;
+	bool			 service_set = false;
 
-	while ((ch = getopt(argc, argv, "abn:qs:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "abC:n:qS:s:t:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			answer_later = true;
+			break;
+		case 'C':
+			client_sock = optarg;
+			break;
+		case 'S':
+			service = optarg;
+			service_set = true;
 			break;
 		case 'b':
 			blocking = true;
@@ -1088,7 +1152,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (client_sock == NULL && service_set) ||
+	    (client_sock != NULL && answer_later))
 		usage();
 	if (quick) {
 		if (!runs_set)
@@ -1098,6 +1163,10 @@ main(int argc, char *argv[])
 	}
 
 	bench_setup("call_bench");
+	if (client_sock != NULL) {
+		client_main(first == &one ? &one : &sizes[0]);
+		return 0;
+	}
 	for (i = 0; i < NVARIANT; i++)
 		procs[i][0] = getpid();
 	bench_chain_start(&chain, BENCH_ECHO);
