@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from typing import Any, Awaitable, Callable, Concatenate, Iterator, \
-    ParamSpec, Protocol, TypeVar, cast
+from typing import Any, Awaitable, Callable, Concatenate, Generic, \
+    Iterator, ParamSpec, Protocol, TypeVar, cast
 
 from ._calls import Answer
 from ._conn import TIMEOUT_DEFAULT
@@ -17,11 +17,12 @@ from ._events import Event
 from ._runner import Runner, RunnerClosed
 from .node import Node, connect
 
-__all__ = ["SyncNode", "SyncProxy", "SyncSubscription", "connect_sync"]
+__all__ = ["SyncNode", "SyncProxy", "SyncStream", "connect_sync"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -38,12 +39,15 @@ def _blocking(method: Callable[Concatenate[Node, P], Awaitable[R]]
     return blocking
 
 
-class _AsyncSubscription(Protocol):
-    """What SyncSubscription uses of a Subscription."""
+class _AsyncStream(Protocol[T_co]):
+    """What SyncStream uses of a Subscription or a Watch."""
 
-    def __aenter__(self) -> Awaitable[Any]: ...
-    def __anext__(self) -> Awaitable[Event]: ...
+    def __anext__(self) -> Awaitable[T_co]: ...
     def close(self) -> Awaitable[None]: ...
+
+
+class _AsyncSubscription(_AsyncStream[Event], Protocol):
+    def __aenter__(self) -> Awaitable[Any]: ...
 
 
 class SyncNode:
@@ -176,7 +180,7 @@ class SyncNode:
     publish = _blocking(Node.publish)
 
     def subscribe(self, *patterns: str, queue: int = 1024
-                  ) -> SyncSubscription:
+                  ) -> SyncStream[Event]:
         """Subscribes to topics matching patterns, and returns once the
         daemon has taken the subscription: a blocking iterator of
         Event, and a context manager; close() unsubscribes.  Events
@@ -185,7 +189,7 @@ class SyncNode:
         sub = cast(_AsyncSubscription, self._runner.call(
             lambda: self._node.subscribe(*patterns, queue=queue)))
         self._runner.run(sub.__aenter__())
-        return SyncSubscription(sub, self._runner)
+        return SyncStream(sub, self._runner)
 
     def on(self, *patterns: str) -> Callable[[F], F]:
         """Decorator, as Node.on: calls the function with each Event
@@ -206,6 +210,14 @@ class SyncNode:
     services = _blocking(Node.services)
     topics = _blocking(Node.topics)
     ping = _blocking(Node.ping)
+
+    def watch(self, *, members: bool = True, services: bool = True,
+              queue: int = 1024) -> SyncStream[dict[str, Any]]:
+        """As Node.watch: returns once the daemon watches; a blocking
+        iterator of change maps, and a context manager; close() stops
+        watching."""
+        return SyncStream(self._runner.run(self._node.watch(
+            members=members, services=services, queue=queue)), self._runner)
 
 
 def _in_worker(fn: F) -> Callable[..., Awaitable[Any]]:
@@ -242,30 +254,31 @@ class SyncProxy:
         return f"<SyncProxy {self._service!r}>"
 
 
-class SyncSubscription:
-    """`for ev in sn.subscribe("sensor.*")`: a blocking iterator of
-    Event; a context manager; close() unsubscribes, and ends the
+class SyncStream(Generic[T]):
+    """`for ev in sn.subscribe("sensor.*")`, `for change in
+    sn.watch()`: a blocking iterator over the async one; a context
+    manager; close() unsubscribes or stops watching, and ends the
     iteration."""
 
-    def __init__(self, sub: _AsyncSubscription, runner: Runner) -> None:
+    def __init__(self, sub: _AsyncStream[T], runner: Runner) -> None:
         self._sub = sub
         self._runner = runner
 
-    def __iter__(self) -> SyncSubscription:
+    def __iter__(self) -> SyncStream[T]:
         return self
 
-    def __next__(self) -> Event:
+    def __next__(self) -> T:
         try:
             return self._runner.run(self._sub.__anext__())
         except StopAsyncIteration:
             raise StopIteration from None
 
     def close(self) -> None:
-        """Unsubscribes; idempotent."""
+        """Ends the stream; idempotent."""
         if not self._runner.closed:
             self._runner.run(self._sub.close())
 
-    def __enter__(self) -> SyncSubscription:
+    def __enter__(self) -> SyncStream[T]:
         return self
 
     def __exit__(self, *exc: object) -> None:

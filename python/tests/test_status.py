@@ -206,3 +206,99 @@ def test_malformed_results_are_protocol_errors(tmp_base: Path) -> None:
                 assert node.connected       # the connection stays
 
     asyncio.run(asyncio.wait_for(run(), 5))
+
+
+def test_watch_members_and_services(lab: Mesh) -> None:
+    """Changes reach each Watch that asked for their kind; closing the
+    last one unwatches; closing the node ends the iteration."""
+    async def run() -> None:
+        async with await peerd.connect(lab.a.sock) as a:
+            await both_alive(a)
+            every = await a.watch()
+            members = await a.watch(services=False)
+            services = await a.watch(members=False)
+
+            async def next_of(w: peerd._status.Watch) -> dict[str, Any]:
+                return await asyncio.wait_for(w.__anext__(), 5)
+
+            await asyncio.to_thread(lab.echo_server, lab.b)
+            registered = await next_of(every)
+            assert tuple(registered[k] for k in
+                         ("kind", "service", "group", "name")) == \
+                ("service-registered", "echo", "", "b")
+            assert isinstance(registered["time"], int)
+            assert "op" not in registered and "lost" not in registered
+            assert await next_of(services) == registered
+
+            await asyncio.to_thread(lab.b.stop)
+            assert [(await next_of(every))["kind"] for _ in range(2)] == \
+                ["member-left", "service-withdrawn"]
+            left = await next_of(members)       # not service-registered
+            assert (left["kind"], left["name"]) == ("member-left", "b")
+            withdrawn = await next_of(services)  # not member-left
+            assert withdrawn["kind"] == "service-withdrawn"
+
+            for w in (every, members, services):
+                await w.close()
+            with pytest.raises(StopAsyncIteration):
+                await every.__anext__()
+            with pytest.raises(peerd.NotFound):
+                await a.request("unwatch")      # none is left
+            with pytest.raises(peerd.InvalidArgument):
+                await a.watch(members=False, services=False)
+
+            last = await a.watch()
+        # Closing the node ends what still watches.
+        assert [c async for c in last] == []
+
+    asyncio.run(asyncio.wait_for(run(), 20))
+
+
+def test_watch_counts_what_it_drops(tmp_base: Path) -> None:
+    """A Watch holds at most queue changes; those dropped past it are
+    added to the next one's lost, with the daemon's own count; a
+    malformed change is dropped."""
+    path = str(tmp_base / "fake.sock")
+    statuses = 0
+
+    def change(n: int, **more: Any) -> dict[str, Any]:
+        return {"op": "change", "kind": "member-update", "node": f"n{n}",
+                "name": f"n{n}", "incarnation": n, "time": n, **more}
+
+    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        nonlocal statuses
+        while True:
+            try:
+                (n,) = struct.unpack(">I", await r.readexactly(4))
+                req = peerd._proto.decode(await r.readexactly(n))
+            except asyncio.IncompleteReadError:
+                return
+            before: list[dict[str, Any]] = []
+            result: Any = {}
+            if req["op"] == "hello":
+                result = {"protocol": 1}
+            elif req["op"] == "watch":
+                result = {"members": True, "services": False}
+            elif req["op"] == "status":
+                # Changes first: when the reply is in, so are they.
+                statuses += 1
+                before = ([change(1), {"op": "change", "kind": 5},
+                           change(2), change(3), change(4)]
+                          if statuses == 1 else [change(5, lost=1)])
+            for msg in before + [{"id": req["id"], "result": result}]:
+                payload = cbor2.dumps(msg)
+                w.write(struct.pack(">I", len(payload)) + payload)
+
+    async def run() -> None:
+        async with await asyncio.start_unix_server(serve, path):
+            async with await peerd.connect(path) as node:
+                watch = await node.watch(services=False, queue=1)
+                await node.status()
+                first = await watch.__anext__()
+                assert first["node"] == "n1" and "lost" not in first
+                await node.status()
+                fifth = await watch.__anext__()
+                assert fifth["node"] == "n5" and fifth["lost"] == 4
+                await watch.close()
+
+    asyncio.run(asyncio.wait_for(run(), 5))

@@ -195,6 +195,20 @@ def test_worker_threads_and_close_from_one(mesh: Mesh) -> None:
     wait_until(lambda: threads() == before, 5, "the node's threads ended")
 
 
+def test_sync_watch(mesh: Mesh) -> None:
+    with peerd.connect_sync(mesh.a.sock) as sn:
+        with sn.watch(members=False) as changes:
+            mesh.echo_server(mesh.b)
+            got: list[dict[str, Any]] = []
+            reader = threading.Thread(target=lambda: got.append(
+                next(changes)))
+            reader.start()
+            reader.join(5)
+            assert [(c["kind"], c["service"]) for c in got] == \
+                [("service-registered", "echo")]
+        assert list(changes) == []          # closed: the iteration ends
+
+
 def test_reconnection_through_the_sync_node(mesh: Mesh) -> None:
     with peerd.connect_sync(mesh.a.sock, timeout=2) as sn:
         first = sn.info["node"]
