@@ -188,6 +188,7 @@ def test_malformed_results_are_protocol_errors(tmp_base: Path) -> None:
                 (n,) = struct.unpack(">I", await r.readexactly(4))
                 req = peerd._proto.decode(await r.readexactly(n))
             except asyncio.IncompleteReadError:
+                w.close()
                 return
             payload = cbor2.dumps({"id": req["id"],
                                    "result": results[req["op"]]})
@@ -272,6 +273,7 @@ def test_watch_counts_what_it_drops(tmp_base: Path) -> None:
                 (n,) = struct.unpack(">I", await r.readexactly(4))
                 req = peerd._proto.decode(await r.readexactly(n))
             except asyncio.IncompleteReadError:
+                w.close()
                 return
             before: list[dict[str, Any]] = []
             result: Any = {}
