@@ -65,14 +65,14 @@ class Watch:
         self._closed = False
         self._ended: asyncio.Future[Any] | None = None
 
-    def wants(self, kind: str) -> bool:
+    def _wants(self, kind: str) -> bool:
         if kind.startswith("member-"):
             return self.members
         if kind.startswith("service-"):
             return self.services
         return True                 # a kind this version does not know
 
-    def put(self, change: dict[str, Any]) -> None:
+    def _put(self, change: dict[str, Any]) -> None:
         if self._closed:
             return
         if self._queue.qsize() >= self._queue.maxsize - 1:
@@ -94,6 +94,9 @@ class Watch:
             if self._ended is None:
                 self._ended = asyncio.ensure_future(
                     self._conn.serve_forever())
+                # Its error is raised here, or dropped with the watch.
+                self._ended.add_done_callback(
+                    lambda t: t.cancelled() or t.exception())
             get = asyncio.ensure_future(self._queue.get())
             try:
                 await asyncio.wait({get, self._ended},
@@ -286,5 +289,5 @@ class Membership(Connection):
             return
         change = {k: v for k, v in msg.items() if k != "op"}
         for w in list(self._watches):
-            if w.wants(kind):
-                w.put(change)
+            if w._wants(kind):
+                w._put(change)

@@ -255,6 +255,19 @@ def test_watch_members_and_services(lab: Mesh) -> None:
     asyncio.run(asyncio.wait_for(run(), 20))
 
 
+def test_watch_raises_what_ended_the_node(lab: Mesh) -> None:
+    async def run() -> None:
+        node = await peerd.connect(lab.a.sock, reconnect=False)
+        watch = await node.watch()
+        await asyncio.to_thread(lab.a.stop)
+        with pytest.raises(peerd.Unavailable, match="closed"):
+            await asyncio.wait_for(watch.__anext__(), 5)
+        await watch.close()
+        await node.close()
+
+    asyncio.run(asyncio.wait_for(run(), 10))
+
+
 def test_watch_counts_what_it_drops(tmp_base: Path) -> None:
     """A Watch holds at most queue changes; those dropped past it are
     added to the next one's lost, with the daemon's own count; a
