@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from ._conn import TIMEOUT_DEFAULT, Connection
 from .errors import InvalidArgument, NotFound, PeerError, ProtocolError
 
-__all__ = ["Membership", "Watch"]
+__all__ = ["Membership", "MembershipWatch"]
 
 log = logging.getLogger("peerd")
 
@@ -40,7 +40,7 @@ def _result_list(op: str, result: Any, key: str) -> list[dict[str, Any]]:
     return items
 
 
-class Watch:
+class MembershipWatch:
     """`async for change in await node.watch()`: each change of a
     member or a service, as the daemon's change map without "op":
     kind ("member-join", "member-alive", "member-suspect",
@@ -83,7 +83,7 @@ class Watch:
             self._dropped = 0
         self._queue.put_nowait(change)
 
-    def __aiter__(self) -> Watch:
+    def __aiter__(self) -> MembershipWatch:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
@@ -125,7 +125,7 @@ class Watch:
             self._ended.cancel()
         await self._conn._unwatch(self)
 
-    async def __aenter__(self) -> Watch:
+    async def __aenter__(self) -> MembershipWatch:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -138,7 +138,7 @@ class Membership(Connection):
                  timeout: float = TIMEOUT_DEFAULT,
                  reconnect: bool = True) -> None:
         super().__init__(socket, timeout=timeout, reconnect=reconnect)
-        self._watches: list[Watch] = []
+        self._watches: list[MembershipWatch] = []
         self._watching = (False, False)     # members, services asked for
         self._watch_lock = asyncio.Lock()
         self._bad_change_logged = False
@@ -226,17 +226,17 @@ class Membership(Connection):
     # -- watching ----------------------------------------------------------
 
     async def watch(self, *, members: bool = True, services: bool = True,
-                    queue: int = 1024) -> Watch:
+                    queue: int = 1024) -> MembershipWatch:
         """Watches the changes of members, of services, or both, and
-        returns once the daemon watches: a Watch to iterate.  Several
-        Watches may be open; the daemon is asked for what they want
+        returns once the daemon watches: a MembershipWatch to iterate.
+        Several may be open; the daemon is asked for what they want
         together, and asked again after a reconnection."""
         if not (members or services):
             raise InvalidArgument("nothing to watch: ask for members or "
                                   "services")
         if queue < 1:
             raise InvalidArgument(f"queue {queue}: at least 1")
-        w = Watch(self, members, services, queue)
+        w = MembershipWatch(self, members, services, queue)
         self._watches.append(w)
         try:
             await self._send_watch()
@@ -245,7 +245,7 @@ class Membership(Connection):
             raise
         return w
 
-    async def _unwatch(self, w: Watch) -> None:
+    async def _unwatch(self, w: MembershipWatch) -> None:
         if w in self._watches:
             self._watches.remove(w)
             try:
@@ -256,7 +256,7 @@ class Membership(Connection):
                 log.debug("peerd: unwatch: %s", e)
 
     async def _send_watch(self, again: bool = False) -> None:
-        """Asks the daemon for what the open Watches want, if that
+        """Asks the daemon for what the open watches want, if that
         changed (or again, after a reconnection)."""
         async with self._watch_lock:
             want = (any(w.members for w in self._watches),

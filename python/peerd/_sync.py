@@ -40,7 +40,7 @@ def _blocking(method: Callable[Concatenate[Node, P], Awaitable[R]]
 
 
 class _AsyncStream(Protocol[T_co]):
-    """What SyncStream uses of a Subscription or a Watch."""
+    """What SyncStream uses of a Subscription or a MembershipWatch."""
 
     def __anext__(self) -> Awaitable[T_co]: ...
     def close(self) -> Awaitable[None]: ...

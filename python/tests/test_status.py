@@ -16,6 +16,7 @@ import cbor2
 import pytest
 
 import peerd
+from peerd._status import MembershipWatch
 from conftest import ECHO_SERVER, PEERD, Mesh
 
 
@@ -210,7 +211,7 @@ def test_malformed_results_are_protocol_errors(tmp_base: Path) -> None:
 
 
 def test_watch_members_and_services(lab: Mesh) -> None:
-    """Changes reach each Watch that asked for their kind; closing the
+    """Changes reach each watch that asked for their kind; closing the
     last one unwatches; closing the node ends the iteration."""
     async def run() -> None:
         async with await peerd.connect(lab.a.sock) as a:
@@ -219,7 +220,7 @@ def test_watch_members_and_services(lab: Mesh) -> None:
             members = await a.watch(services=False)
             services = await a.watch(members=False)
 
-            async def next_of(w: peerd._status.Watch) -> dict[str, Any]:
+            async def next_of(w: MembershipWatch) -> dict[str, Any]:
                 return await asyncio.wait_for(w.__anext__(), 5)
 
             await asyncio.to_thread(lab.echo_server, lab.b)
@@ -269,7 +270,7 @@ def test_watch_raises_what_ended_the_node(lab: Mesh) -> None:
 
 
 def test_watch_counts_what_it_drops(tmp_base: Path) -> None:
-    """A Watch holds at most queue changes; those dropped past it are
+    """A MembershipWatch holds at most queue changes; those dropped past it are
     added to the next one's lost, with the daemon's own count; a
     malformed change is dropped."""
     path = str(tmp_base / "fake.sock")
