@@ -5,9 +5,7 @@ methods run the Node's there and wait for them."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import inspect
 from typing import Any, Awaitable, Callable, Concatenate, Generic, \
     Iterator, ParamSpec, Protocol, TypeVar, cast
 
@@ -23,7 +21,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _blocking(method: Callable[Concatenate[Node, P], Awaitable[R]]
@@ -191,15 +188,12 @@ class SyncNode:
         self._runner.run(sub.__aenter__())
         return SyncStream(sub, self._runner)
 
-    def on(self, *patterns: str) -> Callable[[F], F]:
+    def on(self, *patterns: str) -> Callable[[T], T]:
         """Decorator, as Node.on: calls the function with each Event
         whose topic matches, one at a time; a sync function runs in a
         worker thread."""
-        def decorate(fn: F) -> F:
-            handler = fn if inspect.iscoroutinefunction(fn) \
-                else _in_worker(fn)
-            self._runner.call(lambda: self._node.on(*patterns)(handler))
-            return fn
+        def decorate(fn: T) -> T:
+            return self._runner.call(lambda: self._node.on(*patterns)(fn))
         return decorate
 
     # -- membership and status ---------------------------------------------
@@ -218,14 +212,6 @@ class SyncNode:
         watching."""
         return SyncStream(self._runner.run(self._node.watch(
             members=members, services=services, queue=queue)), self._runner)
-
-
-def _in_worker(fn: F) -> Callable[..., Awaitable[Any]]:
-    """fn as a coroutine function that runs it in a worker thread."""
-    @functools.wraps(fn)
-    async def in_worker(*args: Any) -> Any:
-        return await asyncio.to_thread(fn, *args)
-    return in_worker
 
 
 class SyncProxy:
