@@ -55,10 +55,10 @@ class SyncNode:
     (KeyboardInterrupt) cancels what it waits for, as cancelling the
     task would: an interrupted call is cancelled at the daemon.
 
-    Handlers given to service() and on() run in worker threads, never
-    on the loop, and may call the SyncNode's methods.  After close(),
-    every method raises Unavailable.  Make one with
-    peerd.connect_sync()."""
+    Sync handlers given to service() and on() run in worker threads,
+    not on the loop, and may call the SyncNode's methods (async ones run
+    on the loop, and must not).  After close(), every method raises
+    Unavailable.  Make one with peerd.connect_sync()."""
 
     def __init__(self, node: Node, runner: Runner) -> None:
         self._node = node
