@@ -224,14 +224,18 @@ class Connection:
 
     async def request(self, op: str, /, *,
                       wait: float | None = TIMEOUT_DEFAULT,
-                      cancel: bool = False, **keys: Any) -> Any:
+                      cancel: bool = False,
+                      on_id: Callable[[int], None] | None = None,
+                      **keys: Any) -> Any:
         """Sends {"op": op, "id": n, **keys} and returns the reply's
         result, or raises the reply's error as its PeerError subclass.
         wait (seconds, None for none) bounds the wait here:
         DeadlineExceeded after it.  Cancelling the awaiting task stops
         the wait; with cancel (for a call), giving up either way also
-        sends the daemon a cancel for the request.  While reconnecting
-        it raises Unavailable at once."""
+        sends the daemon a cancel for the request.  on_id(id) is
+        called as the request is sent, before any message about it can
+        be read (the answer messages of a fan-out call name it).  While
+        reconnecting it raises Unavailable at once."""
         if self._down is not None or self._writer is None:
             err = self._closed or self._down
             assert err is not None
@@ -246,6 +250,8 @@ class Connection:
         self._pending[rid] = fut
         writer = self._writer
         try:
+            if on_id is not None:
+                on_id(rid)
             writer.write(frame)
             await writer.drain()
             if wait is None:
