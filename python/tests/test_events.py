@@ -78,7 +78,11 @@ def test_events_reach_another_node_in_order(mesh: Mesh) -> None:
                                     {"i": i, "blob": blob, "f": i / 3})
                     for i in range(200)]
             assert seqs == sorted(set(seqs))
-            got = await take(sub, 200)
+            got = []
+            async for ev in sub:
+                got.append(ev)
+                if len(got) == 200:
+                    break
             assert [ev.seq for ev in got] == seqs
             for i, ev in enumerate(got):
                 assert ev.data == {"i": i, "blob": blob, "f": i / 3}
@@ -147,21 +151,23 @@ def test_unsubscribe_stops_delivery_between_nodes(mesh: Mesh) -> None:
         b = await peerd.connect(mesh.b.sock)
         async with a, b:
             me = b.info["node"]
+            wire: list[str] = []        # every event the daemon sends
+            b.on_message("event", lambda m: wire.append(m["topic"]))
             sub = await b.subscribe("t.*")
             await wait_topic(a, "t.*", me)
             await a.publish("t.one", 1)
             assert [ev.data for ev in await take(sub, 1)] == [1]
             await sub.close()
             await wait_topic(a, "t.*", me, present=False)
-            other = await b.subscribe("u")
-            await wait_topic(a, "u", me)
-            await a.publish("t.two", 2)
-            await a.publish("u", 3)
-            # u was published after t.two by the same node: it comes
-            # after it, so t.two would have been handed out by then.
-            assert [ev.data for ev in await take(other, 1)] == [3]
-            assert sub.pending == 0
-            await other.close()
+            async with b.subscribe("u") as other:
+                await wait_topic(a, "u", me)
+                await a.publish("t.two", 2)
+                await a.publish("u", 3)
+                # u was published after t.two by the same node: t.two
+                # would have come before it.
+                assert [ev.data for ev in await take(other, 1)] == [3]
+                assert wire == ["t.one", "u"]
+            await wait_topic(a, "u", me, present=False)
 
     asyncio.run(asyncio.wait_for(run(), 20))
 
@@ -331,11 +337,22 @@ def test_subscriptions_come_back_after_a_daemon_restart(mesh: Mesh) -> None:
                 "before"
 
             await asyncio.to_thread(mesh.b.stop)
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 5
+            while b.connected and loop.time() < end:
+                await asyncio.sleep(0.01)
+            assert not b.connected
+            # Made while the node is away: it is set up when it is back.
+            late = await b.subscribe("late")
+            with pytest.raises(peerd.Unavailable):
+                await b.publish("x")
             await asyncio.to_thread(mesh.b.start, mesh.a)
             await b.wait_connected(10)
             await wait_topic(a, "sensor.*", me)
             await wait_topic(a, "sensor.temp", me)
-            assert await local_topics(b) == ["sensor.*", "sensor.temp"]
+            await wait_topic(b, "late", me)
+            assert await local_topics(b) == \
+                ["late", "sensor.*", "sensor.temp"]
             await a.publish("sensor.temp", "after")
             ev = (await take(sub, 1))[0]
             assert (ev.data, ev.reconnected, ev.lost) == ("after", True, 0)
@@ -344,6 +361,10 @@ def test_subscriptions_come_back_after_a_daemon_restart(mesh: Mesh) -> None:
             await a.publish("sensor.temp", "later")
             ev = (await take(sub, 1))[0]
             assert (ev.data, ev.reconnected) == ("later", False)
+            await wait_topic(a, "late", me)
+            await a.publish("late", "new")
+            ev = (await take(late, 1))[0]
+            assert (ev.data, ev.reconnected) == ("new", False)
 
     asyncio.run(asyncio.wait_for(run(), 30))
 
