@@ -370,6 +370,23 @@ class Connection:
         self._done.set()
         self._up.set()              # wakes wait_connected to raise
 
+    def fail(self, err: PeerError) -> None:
+        """Ends the node with err, as a daemon that breaks the protocol
+        would: the connection is closed and not made again, requests in
+        flight fail with err, serve_forever raises it.  For a setup a
+        node cannot go on without (a decorator's subscription, say).
+        Does nothing if the node is closed already; close() still
+        cleans up."""
+        if self._closed is not None:
+            return
+        writer = self._writer
+        self._finish(err)
+        if writer is not None:
+            self._drop(err, True)
+            writer.close()
+        if self._redialing is not None:
+            self._redialing.cancel()
+
     async def close(self) -> None:
         """Closes the connection and stops reconnecting; requests in
         flight fail Unavailable, serve_forever returns."""
