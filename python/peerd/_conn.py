@@ -271,6 +271,8 @@ class Connection:
             raise Unavailable(f"{op}: daemon connection lost: {e}") from None
         finally:
             self._pending.pop(rid, None)
+            if fut.done() and not fut.cancelled():
+                fut.exception()     # raised above, or superseded there
 
     def send(self, op: str, /, **keys: Any) -> None:
         """Sends a message with no id and no reply (reply, for one);
