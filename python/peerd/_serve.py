@@ -214,8 +214,6 @@ class Serving(Connection):
         self._unstarted: list[_Service] = []    # decorated before a loop
         self._open: dict[int, tuple[asyncio.Future[Any], Invocation]] = {}
         self._epoch = 0                         # connections lost so far
-        self._failures: list[PeerError] = []    # for serve_forever
-        self._failed = asyncio.Event()
         self._warned: set[str] = set()
         self.on_message("invoke", self._on_invoke)
         self.on_message("cancelled", self._on_cancelled)
@@ -329,22 +327,7 @@ class Serving(Connection):
         pending, self._unstarted = self._unstarted, []
         for svc in pending:
             self._start_registration(svc)
-        ended = asyncio.ensure_future(super().serve_forever())
-        failed = asyncio.ensure_future(self._failed.wait())
-        try:
-            await asyncio.wait((ended, failed),
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            failed.cancel()
-            if not ended.done():
-                ended.cancel()
-        if ended.done() and not ended.cancelled():
-            ended.result()      # raises what ended the connection
-            return
-        err = self._failures.pop(0)
-        if not self._failures:
-            self._failed.clear()
-        raise type(err)(err.message, err.context)
+        await super().serve_forever()
 
     # -- registering -------------------------------------------------------
 
@@ -406,8 +389,7 @@ class Serving(Connection):
         except PeerError as e:
             self._forget(svc)
             log.error("peerd: cannot serve %s: %s", svc.label, e)
-            self._failures.append(e)
-            self._failed.set()
+            self.fail(e)
 
     async def _unregister_quietly(self, svc: _Service) -> None:
         try:
