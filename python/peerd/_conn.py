@@ -286,6 +286,16 @@ class Connection:
                 and not self._writer.is_closing():
             self._writer.write(frame)
 
+    async def drain(self) -> None:
+        """Waits while the daemon is slow to read what send() wrote.  A
+        lost connection is not raised here: the read loop reports it."""
+        writer = self._writer
+        if writer is not None and not writer.is_closing():
+            try:
+                await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+
     def _send_cancel(self, call_id: int) -> None:
         """Asks the daemon to call off call_id; its reply is dropped."""
         rid = self._next_id

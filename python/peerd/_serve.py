@@ -513,6 +513,14 @@ class Serving(Connection):
     async def _serve_one(self, svc: _Service, m: _Method, inv: Invocation,
                          args: tuple[Any, ...], epoch: int) -> None:
         _current.set(inv)
+        # The reply is sent, and drained, within the slot: a daemon slow
+        # to read holds the handlers back rather than replies piling up.
+        async with svc.slots:
+            await self._answer(m, inv, args, epoch)
+            await self.drain()
+
+    async def _answer(self, m: _Method, inv: Invocation,
+                      args: tuple[Any, ...], epoch: int) -> None:
         what = f"{inv.service}.{inv.method}"
         error: tuple[str, str, Any] | None = None
         result: Any = None
@@ -522,8 +530,7 @@ class Serving(Connection):
                     m.signature.bind(*args)
                 except TypeError as e:
                     raise InvalidArgument(f"{what}: {e}") from None
-            async with svc.slots:
-                result = await m.run(args)
+            result = await m.run(args)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if inv.cancelled or (task is not None and task.cancelling()):
