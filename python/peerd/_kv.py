@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, AsyncIterator, Coroutine, Iterator, Mapping
+from typing import (Any, AsyncIterator, Callable, Coroutine, Generic,
+                    Iterator, Mapping, TypeVar)
 
 from cbor2 import CBORTag
 
-from ._conn import TIMEOUT_DEFAULT, Connection, _ClosedByUser
+from ._conn import TIMEOUT_DEFAULT, Connection
 from ._runner import Runner
 from .errors import (AlreadyExists, DeadlineExceeded, InvalidArgument,
                      NotFound, PeerError, ProtocolError, Unavailable)
@@ -24,6 +26,8 @@ from .errors import (AlreadyExists, DeadlineExceeded, InvalidArgument,
 __all__ = ["KV", "Item", "Change", "Owner", "Watch", "SyncKV", "SyncWatch"]
 
 log = logging.getLogger("peerd")
+
+T = TypeVar("T")
 
 MARGIN = 1.0                    # seconds waited past the daemon's deadline
 TIMEOUT_MAX_MS = 86_400_000     # the daemon's largest timeout, one day
@@ -92,12 +96,20 @@ def _key(key: Any, what: str = "key") -> str:
     return key
 
 
-def _timeout_ms(timeout: float) -> int:
-    ms = round(timeout * 1000) if isinstance(timeout, (int, float)) else 0
-    if isinstance(timeout, bool) or not 1 <= ms <= TIMEOUT_MAX_MS:
-        raise InvalidArgument(f"timeout {timeout!r} s out of range "
-                              "(0.001 s to one day)")
+def _ms(seconds: float, what: str, most: int, most_text: str) -> int:
+    """seconds as whole milliseconds, 1 to most; InvalidArgument
+    naming what and the value if it is not."""
+    ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) \
+        and math.isfinite(seconds)
+    ms = round(seconds * 1000) if ok else 0
+    if not 1 <= ms <= most:
+        raise InvalidArgument(f"{what} {seconds!r} s out of range "
+                              f"(0.001 s to {most_text})")
     return ms
+
+
+def _timeout_ms(timeout: float) -> int:
+    return _ms(timeout, "timeout", TIMEOUT_MAX_MS, "one day")
 
 
 def _version(v: Any, what: str) -> int:
@@ -195,7 +207,7 @@ class KV:
         self._malformed_logged = False
         conn.on_message("kv_change", self._on_change)
         conn.add_restorer(self._restore)
-        conn.on_drop(self._on_drop)
+        self._closing: asyncio.Future[None] | None = None
 
     async def _op(self, op: str, timeout: float, **keys: Any) \
             -> dict[str, Any]:
@@ -248,13 +260,23 @@ class KV:
         page items at a time (1 to 1000) with kv_list.  timeout bounds
         each page.  Keys written or deleted meanwhile may or may not
         be seen."""
-        return _Pages(self, prefix, page, timeout, True)
+        return _Mapped(_Pages(self, prefix, page, timeout, True),
+                       lambda ki: (ki[0], ki[1].value))
 
     def keys(self, prefix: str = "", *, page: int = PAGE_MAX,
              timeout: float = TIMEOUT_DEFAULT) -> AsyncIterator[str]:
         """`async for key in kv.keys(prefix)`: as items, the keys only
         (the daemon sends no values)."""
-        return _Keys(_Pages(self, prefix, page, timeout, False))
+        return _Mapped(_Pages(self, prefix, page, timeout, False),
+                       lambda ki: ki[0])
+
+    def list_items(self, prefix: str = "", *, page: int = PAGE_MAX,
+                   timeout: float = TIMEOUT_DEFAULT
+                   ) -> AsyncIterator[tuple[str, Item]]:
+        """`async for key, item in kv.list_items(prefix)`: as items,
+        with each key's Item (value, version, writer, expires), to
+        compare versions with those a watch reports."""
+        return _Pages(self, prefix, page, timeout, True)
 
     async def where(self, key: str, *,
                     timeout: float = TIMEOUT_DEFAULT) -> list[Owner]:
@@ -293,12 +315,7 @@ class KV:
         if if_version is not None:
             keys["if_version"] = _version(if_version, "if_version")
         if ttl is not None:
-            ms = round(ttl * 1000) if isinstance(ttl, (int, float)) \
-                and not isinstance(ttl, bool) else 0
-            if not 1 <= ms <= TTL_MAX_MS:
-                raise InvalidArgument(f"ttl {ttl!r} s out of range "
-                                      f"(0.001 s to {TTL_MAX_MS} ms)")
-            keys["ttl"] = ms
+            keys["ttl"] = _ms(ttl, "ttl", TTL_MAX_MS, f"{TTL_MAX_MS} ms")
         r = await self._op("kv_put", timeout, **keys)
         return _uint(r, "version", "kv_put")
 
@@ -409,17 +426,19 @@ class KV:
                     for w in watches:
                         w._end(e)
 
-    def _on_drop(self, err: PeerError) -> None:
-        if isinstance(err, _ClosedByUser):
-            self._end_all(None)
+    async def _end_when_closed(self) -> None:
+        """Ends every watch when the node is closed: their iteration
+        stops after close(), and raises the error that ended the
+        connection otherwise."""
+        try:
+            await self._conn.serve_forever()
+        except PeerError as e:
+            self._end_all(e)
+        except asyncio.CancelledError:
+            self._end_all(None)         # by close()
+            raise
         else:
-            # Whether the connection is gone for good is known once the
-            # drop is done.
-            asyncio.get_running_loop().call_soon(self._after_drop, err)
-
-    def _after_drop(self, err: PeerError) -> None:
-        if self._conn.closed:
-            self._end_all(err)
+            self._end_all(None)
 
     def _end_all(self, err: PeerError | None) -> None:
         watches = self._watches
@@ -430,7 +449,7 @@ class KV:
 
 
 class _Pages:
-    """The async iterator of KV.items: kv_list a page at a time."""
+    """The async iterator of KV.list_items: kv_list a page at a time."""
 
     def __init__(self, kv: KV, prefix: str, page: int, timeout: float,
                  values: bool) -> None:
@@ -445,13 +464,14 @@ class _Pages:
         if not values:
             self._keys["values"] = False
         self._timeout = timeout
-        self._buf: collections.deque[tuple[str, Any]] = collections.deque()
+        self._buf: collections.deque[tuple[str, Item]] = \
+            collections.deque()
         self._done = False
 
     def __aiter__(self) -> "_Pages":
         return self
 
-    async def __anext__(self) -> tuple[str, Any]:
+    async def __anext__(self) -> tuple[str, Item]:
         while not self._buf:
             if self._done:
                 raise StopAsyncIteration
@@ -465,7 +485,8 @@ class _Pages:
             raise ProtocolError(f"kv_list: malformed result: {r!r:.200}")
         for it in items:
             it = _map(it, "kv_list")
-            self._buf.append((_text(it, "key", "kv_list"), it.get("value")))
+            self._buf.append((_text(it, "key", "kv_list"),
+                              _item(it, "kv_list")))
         after = self._keys.get("after")
         nxt = r.get("next")
         if nxt is None:
@@ -479,18 +500,20 @@ class _Pages:
             self._keys["after"] = nxt
 
 
-class _Keys:
-    """The async iterator of KV.keys."""
+class _Mapped(Generic[T]):
+    """The async iterator of KV.items and KV.keys: fn of each of the
+    pages' (key, Item)."""
 
-    def __init__(self, pages: _Pages) -> None:
+    def __init__(self, pages: _Pages,
+                 fn: Callable[[tuple[str, Item]], T]) -> None:
         self._pages = pages
+        self._fn = fn
 
-    def __aiter__(self) -> "_Keys":
+    def __aiter__(self) -> "_Mapped[T]":
         return self
 
-    async def __anext__(self) -> str:
-        key, _ = await self._pages.__anext__()
-        return key
+    async def __anext__(self) -> T:
+        return self._fn(await self._pages.__anext__())
 
 
 class Watch:
@@ -542,10 +565,14 @@ class Watch:
             kv._watches[self.prefix] = [self]
             try:
                 await kv._conn.request("kv_watch", prefix=self.prefix)
+            except AlreadyExists:
+                pass    # left by a start or a close that was interrupted
             except BaseException:
                 kv._watches.pop(self.prefix, None)
                 raise
             self._started = True
+            if kv._closing is None or kv._closing.done():
+                kv._closing = kv._conn.spawn(kv._end_when_closed())
         return self
 
     async def close(self) -> None:
@@ -638,8 +665,9 @@ class SyncKV:
     blocking, on a Runner's loop: kv["k"] (KeyError if absent),
     kv["k"] = v, del kv["k"] (KeyError if absent), "k" in kv,
     `for key in kv` (every key), and the methods of KV, blocking, with
-    the same arguments: get, item, put, delete, merge, items and keys
-    (blocking iterators), where, watch (a SyncWatch)."""
+    the same arguments: get, item, contains, put, delete, merge,
+    items, keys and list_items (blocking iterators), where, and watch
+    (a SyncWatch, started at once)."""
 
     def __init__(self, kv: KV, runner: Runner) -> None:
         self._kv = kv
@@ -696,6 +724,12 @@ class SyncKV:
              timeout: float = TIMEOUT_DEFAULT) -> Iterator[str]:
         return self._runner.iterate(self._kv.keys(prefix, page=page,
                                                   timeout=timeout))
+
+    def list_items(self, prefix: str = "", *, page: int = PAGE_MAX,
+                   timeout: float = TIMEOUT_DEFAULT
+                   ) -> Iterator[tuple[str, Item]]:
+        return self._runner.iterate(self._kv.list_items(
+            prefix, page=page, timeout=timeout))
 
     def where(self, key: str, *,
               timeout: float = TIMEOUT_DEFAULT) -> list[Owner]:

@@ -271,6 +271,10 @@ def test_items_over_pages_in_order(kv_mesh: Mesh) -> None:
             assert [kv async for kv in b.kv.items("list/0000",
                                                   page=3)] == want[:10]
             assert [kv async for kv in b.kv.items("nothing/")] == []
+            listed = [ki async for ki in b.kv.list_items("list/0", page=2)]
+            assert [(k, it.value) for k, it in listed] == want[:2500]
+            item = await a.kv.item("list/00007")
+            assert listed[7] == ("list/00007", item)
             with pytest.raises(peerd.InvalidArgument, match="page"):
                 b.kv.items(page=1001)
 
@@ -362,10 +366,13 @@ def test_watch_after_a_daemon_restart(kv_mesh: Mesh) -> None:
             await a.kv.put("r/k", "back")
             (c,) = await _drain_probes(w, "r/probe2", 1)
             assert (c.key, c.value) == ("r/k", "back")
+            # Closed while it reconnects: iteration ends too.
+            await asyncio.to_thread(kv_mesh.b.stop)
             await b.close()
             assert await w.next(timeout=1) is None
             await w.close()
 
+            await asyncio.to_thread(kv_mesh.b.start, kv_mesh.a)
             once = await peerd.connect(kv_mesh.b.sock, reconnect=False)
             w2 = await once.kv.watch("r/").start()
             await asyncio.to_thread(kv_mesh.b.stop)
@@ -406,6 +413,7 @@ def test_sync_kv_is_dict_like(kv_mesh: Mesh, runner: Runner) -> None:
         kv["s/b"] = [1, 2]
         assert list(kv.items("s/")) == [("s/a", {"y": 3}), ("s/b", [1, 2])]
         assert list(kv.keys("s/")) == ["s/a", "s/b"]
+        assert list(kv.list_items("s/b")) == [("s/b", kv.item("s/b"))]
         assert {"s/a", "s/b"} <= set(kv)
         assert [o.name for o in kv.where("s/b")] in (["a", "b"], ["b", "a"])
         del kv["s/a"]
@@ -444,3 +452,33 @@ def test_sync_kv_is_dict_like(kv_mesh: Mesh, runner: Runner) -> None:
     finally:
         runner.run(node.close())
         runner.run(other.close())
+
+
+def test_malformed_changes_are_dropped(kv_mesh: Mesh) -> None:
+    """kv_change messages are checked: a malformed one is dropped (and
+    logged once), the watch goes on."""
+    async def run() -> None:
+        async with await peerd.connect(kv_mesh.a.sock) as a:
+            async with a.kv.watch("m/") as w:
+                good = {"op": "kv_change", "prefix": "m/", "key": "m/k",
+                        "change": "put", "version": 7, "writer": "w",
+                        "value": [1]}
+                for bad in ({**good, "key": 5}, {**good, "version": -1},
+                            {**good, "change": "new"},
+                            {**good, "key": "x/k"},
+                            {k: v for k, v in good.items() if k != "value"},
+                            {**good, "lost": "many"},
+                            {**good, "prefix": None}):
+                    a.kv._on_change(bad)
+                a.kv._on_change({**good, "lost": 2, "extra": "ignored"})
+                a.kv._on_change({**good, "change": "expired",
+                                 "version": 8})
+                assert await w.next(timeout=1) == peerd.Change(
+                    "m/k", [1], 7, False, 2, "put", "w", "m/")
+                c = await w.next(timeout=1)
+                assert c is not None and c.deleted and c.value is None
+                assert c.kind == "expired"
+                with pytest.raises(peerd.DeadlineExceeded):
+                    await w.next(timeout=0.1)
+
+    asyncio.run(asyncio.wait_for(run(), 10))
