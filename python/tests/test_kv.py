@@ -460,15 +460,16 @@ def test_malformed_changes_are_dropped(kv_mesh: Mesh) -> None:
     async def run() -> None:
         async with await peerd.connect(kv_mesh.a.sock) as a:
             async with a.kv.watch("m/") as w:
-                good = {"op": "kv_change", "prefix": "m/", "key": "m/k",
-                        "change": "put", "version": 7, "writer": "w",
-                        "value": [1]}
-                for bad in ({**good, "key": 5}, {**good, "version": -1},
-                            {**good, "change": "new"},
-                            {**good, "key": "x/k"},
-                            {k: v for k, v in good.items() if k != "value"},
-                            {**good, "lost": "many"},
-                            {**good, "prefix": None}):
+                good: dict[str, Any] = {
+                    "op": "kv_change", "prefix": "m/", "key": "m/k",
+                    "change": "put", "version": 7, "writer": "w",
+                    "value": [1]}
+                bads: list[dict[str, Any]] = [
+                    {**good, "key": 5}, {**good, "version": -1},
+                    {**good, "change": "new"}, {**good, "key": "x/k"},
+                    {k: v for k, v in good.items() if k != "value"},
+                    {**good, "lost": "many"}, {**good, "prefix": None}]
+                for bad in bads:
                     a.kv._on_change(bad)
                 a.kv._on_change({**good, "lost": 2, "extra": "ignored"})
                 a.kv._on_change({**good, "change": "expired",
