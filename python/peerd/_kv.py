@@ -125,9 +125,9 @@ def _check_depth(value: Any) -> None:
     take the whole frame for malformed and close the connection.  Tags
     do not count; an empty array or map is a leaf; Decimal and
     Fraction are one array each."""
-    level: list[tuple[Any, int]] = [(value, 0)]
-    while level:
-        v, depth = level.pop()
+    todo: list[tuple[Any, int]] = [(value, 0)]
+    while todo:
+        v, depth = todo.pop()
         if isinstance(v, (str, bytes, int, float, bool)) or v is None:
             continue
         if isinstance(v, (Decimal, Fraction)):
@@ -146,20 +146,20 @@ def _check_depth(value: Any) -> None:
         if depth > VALUE_DEPTH_MAX:
             raise InvalidArgument("value: nested more than "
                                   f"{VALUE_DEPTH_MAX} deep")
-        level.extend((c, depth) for c in children)
+        todo.extend((c, depth) for c in children)
 
 
 def _uint(m: dict[str, Any], name: str, op: str) -> int:
     v = m.get(name)
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ProtocolError(f"{op}: malformed result: {name} {v!r:.80}")
+        raise ProtocolError(f"{op}: malformed {name}: {v!r:.80}")
     return v
 
 
 def _text(m: dict[str, Any], name: str, op: str) -> str:
     v = m.get(name)
     if not isinstance(v, str):
-        raise ProtocolError(f"{op}: malformed result: {name} {v!r:.80}")
+        raise ProtocolError(f"{op}: malformed {name}: {v!r:.80}")
     return v
 
 
