@@ -11,8 +11,10 @@ from typing import Any, Awaitable, Callable, Concatenate, Generic, \
 
 from ._calls import Answer
 from ._conn import TIMEOUT_DEFAULT
-from ._events import Event
+from ._events import QUEUE_DEFAULT, Event
+from ._kv import SyncKV
 from ._runner import Runner, RunnerClosed
+from ._serve import CONCURRENCY_DEFAULT
 from .node import Node, connect
 
 __all__ = ["SyncNode", "SyncProxy", "SyncStream", "connect_sync"]
@@ -21,6 +23,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _blocking(method: Callable[Concatenate[Node, P], Awaitable[R]]
@@ -58,11 +61,13 @@ class SyncNode:
     Sync handlers given to service() and on() run in worker threads,
     not on the loop, and may call the SyncNode's methods (async ones run
     on the loop, and must not).  After close(), every method raises
-    Unavailable.  Make one with peerd.connect_sync()."""
+    Unavailable.  kv is the key-value store, dict-like and blocking
+    (SyncKV).  Make one with peerd.connect_sync()."""
 
     def __init__(self, node: Node, runner: Runner) -> None:
         self._node = node
         self._runner = runner
+        self.kv = SyncKV(node.kv, runner)
 
     # -- the connection --------------------------------------------------
 
@@ -156,17 +161,18 @@ class SyncNode:
 
     # -- serving -----------------------------------------------------------
 
-    def service(self, name: str, *, group: str | None = None
+    def service(self, name: str, *, group: str | None = None,
+                concurrency: int = CONCURRENCY_DEFAULT
                 ) -> Callable[[T], T]:
         """Decorator, as Node.service: on a function, serves it as
         method <function name> of service name; on a class,
         instantiates it with no arguments and serves its public
-        methods.  Sync methods run in worker threads.  Registration
-        starts at once; an error from it is raised by
-        serve_forever()."""
+        methods.  Sync methods run in worker threads; concurrency
+        bounds the handlers running at once.  Registration starts at
+        once; an error from it is raised by serve_forever()."""
         def decorate(obj: T) -> T:
-            return self._runner.call(
-                lambda: self._node.service(name, group=group)(obj))
+            return self._runner.call(lambda: self._node.service(
+                name, group=group, concurrency=concurrency)(obj))
         return decorate
 
     register = _blocking(Node.register)
@@ -176,7 +182,7 @@ class SyncNode:
 
     publish = _blocking(Node.publish)
 
-    def subscribe(self, *patterns: str, queue: int = 1024
+    def subscribe(self, *patterns: str, queue: int = QUEUE_DEFAULT
                   ) -> SyncStream[Event]:
         """Subscribes to topics matching patterns, and returns once the
         daemon has taken the subscription: a blocking iterator of
@@ -188,12 +194,15 @@ class SyncNode:
         self._runner.run(sub.__aenter__())
         return SyncStream(sub, self._runner)
 
-    def on(self, *patterns: str) -> Callable[[T], T]:
+    def on(self, *patterns: str, queue: int = QUEUE_DEFAULT
+           ) -> Callable[[F], F]:
         """Decorator, as Node.on: calls the function with each Event
         whose topic matches, one at a time; a sync function runs in a
-        worker thread."""
-        def decorate(fn: T) -> T:
-            return self._runner.call(lambda: self._node.on(*patterns)(fn))
+        worker thread.  Events beyond queue waiting for it are
+        dropped and counted in ev.lost."""
+        def decorate(fn: F) -> F:
+            return self._runner.call(
+                lambda: self._node.on(*patterns, queue=queue)(fn))
         return decorate
 
     # -- membership and status ---------------------------------------------

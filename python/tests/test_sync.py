@@ -286,15 +286,6 @@ def test_async_node_still_usable_beside(mesh: Mesh) -> None:
         assert sn.status()["name"] == "a"
 
 
-# The tests below use serving, events and fan-out, whose async side is
-# written apart: strict, so that they fail once it is in until the
-# mark is removed.
-needs_features = pytest.mark.xfail(raises=NotImplementedError, strict=True,
-                                   reason="serving, events and call_all "
-                                   "not merged yet")
-
-
-@needs_features
 def test_sync_services_run_in_worker_threads(mesh: Mesh) -> None:
     with peerd.connect_sync(mesh.b.sock) as server, \
             peerd.connect_sync(mesh.a.sock) as client:
@@ -325,7 +316,6 @@ def test_sync_services_run_in_worker_threads(mesh: Mesh) -> None:
         assert answer.value() == 8
 
 
-@needs_features
 def test_sync_events(mesh: Mesh) -> None:
     with peerd.connect_sync(mesh.a.sock) as sn:
         seen: list[tuple[Any, str]] = []
@@ -348,3 +338,12 @@ def test_sync_events(mesh: Mesh) -> None:
         assert three.wait(5)
         assert [d for d, _ in seen] == [0, 1, 2]
         assert all(n.startswith("peerd-worker") for _, n in seen)
+
+
+def test_sync_kv(mesh: Mesh) -> None:
+    with peerd.connect_sync(mesh.a.sock) as sn:
+        sn.kv["greeting"] = "hello"
+        assert sn.kv["greeting"] == "hello"
+        del sn.kv["greeting"]
+        with pytest.raises(KeyError):
+            sn.kv["greeting"]
