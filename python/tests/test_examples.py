@@ -13,7 +13,9 @@ from typing import Iterator
 
 import pytest
 
-from conftest import ROOT, Daemon, Mesh
+import peerd
+
+from conftest import ROOT, Daemon, Mesh, query, wait_until
 
 EXAMPLES = ROOT / "examples" / "python"
 
@@ -103,3 +105,43 @@ def test_lan_group_peers_call_each_other_and_hear_alerts(
     on_a.expect("alert from b: b is here", 10)
     on_b.expect("alert from a: a is here", 10)
     assert on_a.finish() == 0 and on_b.finish() == 0
+
+
+def test_calc_remote_object_through_a_proxy(
+        mesh: Mesh, programs: list[Program]) -> None:
+    server = Program(mesh.b, "calc_server.py")
+    programs.append(server)
+    server.expect("calc served on b")
+    mesh.wait_providers(mesh.a, "calc", 1)
+    client = Program(mesh.a, "calc_client.py", "b")
+    programs.append(client)
+    assert client.finish() == 0, "\n".join(client.lines)
+    assert client.lines == [
+        "2 + 3 = 5", "memory: 42", "sqrt(2) = 1.4142135623730951",
+        "refused: division by zero {'a': 1}",
+        "no such method: service calc has no method 'no_such_method'"], client.lines
+
+
+def test_board_shared_dictionary_and_broadcast(
+        mesh: Mesh, programs: list[Program]) -> None:
+    first = Program(mesh.a, "board.py", "ann", "8")
+    programs.append(first)
+    first.expect("on the board: ['board/ann']")
+    # ann's subscription has reached b once b's daemon lists it.
+    wait_until(lambda: any(t["topic"] == "board.*" for t in
+                           query(mesh.b.sock, "topics")["topics"]),
+               5, "ann's subscription known at b")
+    second = Program(mesh.b, "board.py", "bob", "1")
+    programs.append(second)
+    second.expect("on the board: ['board/ann', 'board/bob']")
+    first.expect("board.hello from bob (node b)")
+    assert second.finish() == 0, "\n".join(second.lines)
+    first.stop()
+    # bob took itself off the board; the board is shared: a sees it.
+    def gone() -> bool:
+        try:
+            query(mesh.a.sock, "kv_get", key="board/bob")
+        except peerd.NotFound:
+            return True
+        return False
+    wait_until(gone, 5, "board/bob gone")
