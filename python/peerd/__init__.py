@@ -10,9 +10,10 @@
 from ._calls import Answer, Proxy
 from ._conn import default_socket
 from ._events import Event, Subscription
-from ._kv import KV, Change, Item
+from ._kv import KV, Change, Item, Owner, SyncKV, SyncWatch, Watch
 from ._serve import Invocation, current_call
-from ._sync import SyncNode, connect_sync
+from ._status import MembershipWatch
+from ._sync import SyncNode, SyncProxy, SyncStream, connect_sync
 from .node import Node, connect
 from .errors import (CODES, AlreadyExists, Cancelled, DeadlineExceeded,
                      FailedPrecondition, Internal, InvalidArgument, NotFound,
@@ -24,7 +25,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Node", "connect", "connect_sync", "SyncNode", "default_socket",
     "Answer", "Proxy", "Invocation", "current_call", "Event",
-    "Subscription", "KV", "Item", "Change", "CODES", "PeerError", "Cancelled",
+    "Subscription", "KV", "Item", "Change", "Owner", "Watch", "SyncKV",
+    "SyncWatch", "MembershipWatch", "SyncProxy", "SyncStream", "CODES", "PeerError", "Cancelled",
     "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
     "AlreadyExists", "PermissionDenied", "ResourceExhausted",
     "FailedPrecondition", "Unimplemented", "Internal", "Unavailable",

@@ -227,14 +227,18 @@ class Connection:
 
     async def request(self, op: str, /, *,
                       wait: float | None = TIMEOUT_DEFAULT,
-                      cancel: bool = False, **keys: Any) -> Any:
+                      cancel: bool = False,
+                      on_id: Callable[[int], None] | None = None,
+                      **keys: Any) -> Any:
         """Sends {"op": op, "id": n, **keys} and returns the reply's
         result, or raises the reply's error as its PeerError subclass.
         wait (seconds, None for none) bounds the wait here:
         DeadlineExceeded after it.  Cancelling the awaiting task stops
         the wait; with cancel (for a call), giving up either way also
-        sends the daemon a cancel for the request.  While reconnecting
-        it raises Unavailable at once."""
+        sends the daemon a cancel for the request.  on_id(id) is
+        called as the request is sent, before any message about it can
+        be read (the answer messages of a fan-out call name it).  While
+        reconnecting it raises Unavailable at once."""
         if self._down is not None or self._writer is None:
             err = self._closed or self._down
             assert err is not None
@@ -255,6 +259,8 @@ class Connection:
         timer = None if wait is None else \
             loop.call_later(wait, _expire, fut, op, wait)
         try:
+            if on_id is not None:
+                on_id(rid)
             self._write(frame)
             if writer.transport.get_write_buffer_size() > WRITE_HIGH:
                 await writer.drain()
@@ -274,6 +280,8 @@ class Connection:
             if timer is not None:
                 timer.cancel()
             self._pending.pop(rid, None)
+            if fut.done() and not fut.cancelled():
+                fut.exception()     # raised above, or superseded there
 
     def send(self, op: str, /, **keys: Any) -> None:
         """Sends a message with no id and no reply (reply, for one);
@@ -307,6 +315,16 @@ class Connection:
         writer = self._writer
         if out and writer is not None and not writer.is_closing():
             writer.write(b"".join(out))
+
+    async def drain(self) -> None:
+        """Waits while the daemon is slow to read what send() wrote.  A
+        lost connection is not raised here: the read loop reports it."""
+        writer = self._writer
+        if writer is not None and not writer.is_closing():
+            try:
+                await writer.drain()
+            except (ConnectionError, OSError):
+                pass
 
     def _send_cancel(self, call_id: int) -> None:
         """Asks the daemon to call off call_id; its reply is dropped."""
@@ -394,6 +412,23 @@ class Connection:
             self._closed = err
         self._done.set()
         self._up.set()              # wakes wait_connected to raise
+
+    def fail(self, err: PeerError) -> None:
+        """Ends the node with err, as a daemon that breaks the protocol
+        would: the connection is closed and not made again, requests in
+        flight fail with err, serve_forever raises it.  For a setup a
+        node cannot go on without (a decorator's subscription, say).
+        Does nothing if the node is closed already; close() still
+        cleans up."""
+        if self._closed is not None:
+            return
+        writer = self._writer
+        self._finish(err)
+        if writer is not None:
+            self._drop(err, True)
+            writer.close()
+        if self._redialing is not None:
+            self._redialing.cancel()
 
     async def close(self) -> None:
         """Closes the connection and stops reconnecting; requests in

@@ -62,11 +62,14 @@ class Daemon:
         keyfile.write_bytes(key)
         keyfile.chmod(0o600)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.options: list[str] = []    # more "-o KEY=VALUE" settings
 
     def start(self, bootstrap: "Daemon | None" = None) -> None:
         argv = [PEERD, "--state-dir", str(self.state), "-S", self.sock,
                 "--listen", "127.0.0.1:0", "-o", "discovery=no",
                 "--name", self.name]
+        for option in self.options:
+            argv += ["-o", option]
         if bootstrap is not None:
             argv += ["--bootstrap", f"127.0.0.1:{bootstrap.port()}"]
         env = {k: v for k, v in os.environ.items()
