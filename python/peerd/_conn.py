@@ -30,7 +30,7 @@ TIMEOUT_DEFAULT = 5.0           # seconds, as the daemon's 5000 ms
 SYSTEM_SOCKET = "/run/peerd/peerd.sock"
 BACKOFF_FIRST = 0.05            # seconds before the first reconnect
 BACKOFF_MAX = 2.0               # the longest wait between attempts
-WRITE_HIGH = 64 << 10           # bytes unwritten before a request waits
+READ_MAX = 256 << 10            # bytes a read takes at most
 
 Handler = Callable[[dict[str, Any]], Union[None, Awaitable[None]]]
 Restorer = Callable[[], Awaitable[None]]
@@ -65,8 +65,11 @@ class Connection:
         self.info: dict[str, Any] = {}      # the last hello's result
         self.timeout = timeout              # for connecting and hello
         self.reconnect = reconnect
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        # The connection's transport and protocol, None while down.
+        self._writer: asyncio.WriteTransport | None = None
+        self._wire: _Wire | None = None
+        # The loop the connection runs on, from open() on.
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._next_id = 1
         self._pending: dict[int, asyncio.Future[Any]] = {}
         # Frames for the next write; None: none written in this turn.
@@ -80,7 +83,6 @@ class Connection:
         self._closed: PeerError | None = None   # final: close() or no retry
         self._up = asyncio.Event()
         self._done = asyncio.Event()
-        self._reading: asyncio.Task[None] | None = None
         self._redialing: asyncio.Task[None] | None = None
 
     # -- id-less messages ------------------------------------------------
@@ -163,16 +165,18 @@ class Connection:
         """Connects and says hello; raises Unavailable if it cannot
         connect, Unimplemented if the daemon does not speak protocol 1,
         ProtocolError if it breaks the protocol."""
+        # Kept for the hot path: get_running_loop() costs a getpid().
+        self._loop = loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_unix_connection(self.path), self.timeout)
+            writer, wire = await asyncio.wait_for(
+                loop.create_unix_connection(lambda: _Wire(self), self.path),
+                self.timeout)
         except (OSError, asyncio.TimeoutError) as e:
             raise Unavailable(f"{self.path}: cannot connect: "
                               f"{e or 'timed out'}") from None
-        self._reader, self._writer = reader, writer
+        assert isinstance(writer, asyncio.WriteTransport)
+        self._writer, self._wire = writer, wire
         self._down = None
-        self._reading = asyncio.get_running_loop().create_task(
-            self._read_loop(reader, writer))
         try:
             info = await self.request("hello", wait=self.timeout,
                                       protocol=PROTOCOL)
@@ -249,10 +253,12 @@ class Connection:
             frame = _proto.encode({"op": op, "id": rid, **keys})
         except (ValueError, TypeError) as e:
             raise InvalidArgument(f"{op}: {e}") from None
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        assert loop is not None
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending[rid] = fut
-        writer = self._writer
+        wire = self._wire
+        assert wire is not None
         # The reply is awaited on fut itself and the deadline is a timer
         # that fails it: wait_for and shield cost three turns of the
         # loop and as many futures a request.
@@ -262,8 +268,8 @@ class Connection:
             if on_id is not None:
                 on_id(rid)
             self._write(frame)
-            if writer.transport.get_write_buffer_size() > WRITE_HIGH:
-                await writer.drain()
+            if wire.paused:
+                await wire.drained()
             return await fut
         except _NoReply as e:
             if cancel:
@@ -306,7 +312,8 @@ class Connection:
         if self._out is None:
             writer.write(frame)
             self._out = []
-            asyncio.get_running_loop().call_soon(self._flush)
+            assert self._loop is not None
+            self._loop.call_soon(self._flush)
         else:
             self._out.append(frame)
 
@@ -318,13 +325,10 @@ class Connection:
 
     async def drain(self) -> None:
         """Waits while the daemon is slow to read what send() wrote.  A
-        lost connection is not raised here: the read loop reports it."""
-        writer = self._writer
-        if writer is not None and not writer.is_closing():
-            try:
-                await writer.drain()
-            except (ConnectionError, OSError):
-                pass
+        lost connection is not raised here: the connection reports it."""
+        wire = self._wire
+        if wire is not None:
+            await wire.drained()
 
     def _send_cancel(self, call_id: int) -> None:
         """Asks the daemon to call off call_id; its reply is dropped."""
@@ -334,50 +338,32 @@ class Connection:
 
     # -- the connection ----------------------------------------------------
 
-    async def _read_loop(self, reader: asyncio.StreamReader,
-                         writer: asyncio.StreamWriter) -> None:
-        err: PeerError
-        final: bool | None = None       # None: reconnect if enabled
-        try:
-            while True:
-                msg = await _proto.read_frame(reader)
-                if msg is None:
-                    err = Unavailable(f"{self.path}: daemon closed the "
-                                      "connection")
-                    break
-                if "id" in msg:
-                    rid = msg["id"]
-                    if (not isinstance(rid, int) or rid < 0
-                            or ("result" in msg) == ("error" in msg)):
-                        raise ProtocolError(f"malformed reply: {msg!r:.200}")
-                    if rid == 0:
-                        # An error about the whole connection: it ends
-                        # every request in flight with its code.
-                        err = error_from_wire(msg.get("error"))
-                        break
-                    fut = self._pending.get(rid)
-                    if fut is None or fut.done():
-                        continue        # abandoned: timed out or cancelled
-                    if "error" in msg:
-                        fut.set_exception(error_from_wire(msg["error"]))
-                    else:
-                        fut.set_result(msg["result"])
-                elif isinstance(msg.get("op"), str):
-                    self._dispatch(msg)
-                else:
-                    raise ProtocolError("malformed message: neither an id "
-                                        f"nor an op: {msg!r:.200}")
-        except ProtocolError as e:
-            err, final = e, True        # a daemon that breaks the protocol
-        except PeerError as e:
-            err = e
-        except (ConnectionError, OSError) as e:
-            err = Unavailable(f"{self.path}: {e}")
-        except asyncio.CancelledError:
-            return                      # close() or open() handles it
-        if writer is self._writer:
-            self._drop(err, final)
-        writer.close()
+    def _receive(self, msg: dict[str, Any]) -> None:
+        """A message from the daemon: a reply completes its request, an
+        id-less message goes to the handlers of its op.  Raises
+        ProtocolError for a malformed one, the error of an id-0 reply
+        (which ends the connection)."""
+        if "id" in msg:
+            rid = msg["id"]
+            if (not isinstance(rid, int) or rid < 0
+                    or ("result" in msg) == ("error" in msg)):
+                raise ProtocolError(f"malformed reply: {msg!r:.200}")
+            if rid == 0:
+                # An error about the whole connection: it ends every
+                # request in flight with its code.
+                raise error_from_wire(msg.get("error"))
+            fut = self._pending.get(rid)
+            if fut is None or fut.done():
+                return          # abandoned: timed out or cancelled
+            if "error" in msg:
+                fut.set_exception(error_from_wire(msg["error"]))
+            else:
+                fut.set_result(msg["result"])
+        elif isinstance(msg.get("op"), str):
+            self._dispatch(msg)
+        else:
+            raise ProtocolError("malformed message: neither an id nor an "
+                                f"op: {msg!r:.200}")
 
     def _drop(self, err: PeerError, final: bool | None) -> None:
         """The connection is gone: fails the requests in flight with
@@ -387,7 +373,7 @@ class Connection:
             return
         self._down = err
         self._up.clear()
-        self._writer = None
+        self._writer = self._wire = None
         self._out = None            # for the connection lost
         for fut in self._pending.values():
             if not fut.done():
@@ -434,13 +420,13 @@ class Connection:
         """Closes the connection and stops reconnecting; requests in
         flight fail Unavailable, serve_forever returns."""
         self._finish(_ClosedByUser(f"{self.path}: connection closed"))
-        writer = self._writer
+        writer, wire = self._writer, self._wire
         if writer is not None:
             self._drop(self._closed or Unavailable("closed"), True)
-        for t in (self._reading, self._redialing, *self._tasks):
+        for t in (self._redialing, *self._tasks):
             if t is not None and not t.done():
                 t.cancel()
-        for t in (self._reading, self._redialing, *list(self._tasks)):
+        for t in (self._redialing, *list(self._tasks)):
             if t is not None:
                 try:
                     await t
@@ -448,10 +434,8 @@ class Connection:
                     pass
         if writer is not None:
             writer.close()
-            try:
-                await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
+        if wire is not None:
+            await wire.closed
 
 
 class _ClosedByUser(Unavailable):
@@ -466,3 +450,106 @@ class _NoReply(DeadlineExceeded):
 def _expire(fut: asyncio.Future[Any], op: str, wait: float) -> None:
     if not fut.done():
         fut.set_exception(_NoReply(f"{op}: no reply within {wait:g} s"))
+
+
+class _Wire(asyncio.BufferedProtocol):
+    """The protocol of one connection to the daemon: cuts what arrives
+    into frames and hands each message to the Connection as it comes
+    (no reading task: a reply completes its request in the same turn of
+    the loop), and ends the connection when the daemon breaks the
+    protocol or goes away.  It reads into a buffer of its own: a plain
+    Protocol gets each read as a new bytes object of 256 KiB, cut down
+    to size, which costs an mmap, an mremap and a munmap a read."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.transport: asyncio.Transport | None = None
+        self.rx = memoryview(bytearray(READ_MAX))   # what a read fills
+        self.buf = bytearray()      # what is not yet a whole frame
+        self.paused = False         # writing: the buffer is full
+        self._drained: asyncio.Future[None] | None = None
+        self.closed: asyncio.Future[None] = \
+            asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.rx
+
+    def buffer_updated(self, nbytes: int) -> None:
+        buf = self.buf
+        buf += self.rx[:nbytes]
+        at = 0
+        try:
+            while len(buf) - at >= _proto.HDR:
+                n = int.from_bytes(buf[at:at + _proto.HDR], "big")
+                _proto.check_length(n)
+                if len(buf) - at - _proto.HDR < n:
+                    break
+                at += _proto.HDR
+                msg = _proto.decode(buf[at:at + n])
+                at += n
+                self.conn._receive(msg)
+                if self.transport is None or self.transport.is_closing():
+                    return      # ended by a handler (close())
+        except ProtocolError as e:
+            self._end(e, True)  # a daemon that breaks the protocol
+            return
+        except PeerError as e:
+            self._end(e, None)
+            return
+        del buf[:at]
+
+    def eof_received(self) -> bool:
+        """The daemon closed the connection, perhaps inside a frame."""
+        left = len(self.buf)
+        if left == 0:
+            self._end(Unavailable(f"{self.conn.path}: daemon closed the "
+                                  "connection"), None)
+        elif left < _proto.HDR:
+            self._end(ProtocolError("truncated frame: connection ended in "
+                                    "the header"), True)
+        else:
+            n = int.from_bytes(self.buf[:_proto.HDR], "big")
+            self._end(ProtocolError(f"truncated frame: {left - _proto.HDR} "
+                                    f"of {n} bytes before the connection "
+                                    "ended"), True)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end(Unavailable(f"{self.conn.path}: "
+                              f"{exc or 'connection lost'}"), None)
+        self.paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def _end(self, err: PeerError, final: bool | None) -> None:
+        """Ends this connection with err (the first reason counts) and,
+        if it is still the node's, drops it there: final None
+        reconnects if enabled."""
+        transport, self.transport = self.transport, None
+        if transport is None:
+            return
+        if transport is self.conn._writer:
+            self.conn._drop(err, final)
+        transport.close()
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    async def drained(self) -> None:
+        """Returns once the transport takes writes again."""
+        if self.paused:
+            if self._drained is None or self._drained.done():
+                self._drained = \
+                    asyncio.get_running_loop().create_future()
+            await self._drained

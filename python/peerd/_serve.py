@@ -351,8 +351,7 @@ class Serving(Connection):
 
     def _node_loop(self) -> asyncio.AbstractEventLoop | None:
         """The loop the connection runs on, None before open()."""
-        reading = self._reading
-        return reading.get_loop() if reading is not None else None
+        return self._loop
 
     def _start_registration(self, svc: _Service) -> None:
         """Registers svc in the background on the node's loop."""
