@@ -74,6 +74,7 @@ class Connection:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         # Frames for the next write; None: none written in this turn.
         self._out: list[bytes] | None = None
+        self._encoder = _proto.Encoder()
         self._handlers: dict[str, list[Handler]] = {}
         self._restorers: list[Restorer] = []
         self._drop_hooks: list[Callable[[PeerError], None]] = []
@@ -250,7 +251,7 @@ class Connection:
         rid = self._next_id
         self._next_id += 1
         try:
-            frame = _proto.encode({"op": op, "id": rid, **keys})
+            frame = self._encoder.encode({"op": op, "id": rid, **keys})
         except (ValueError, TypeError) as e:
             raise InvalidArgument(f"{op}: {e}") from None
         loop = self._loop
@@ -294,7 +295,7 @@ class Connection:
         dropped if not connected.  Raises InvalidArgument if it cannot
         be encoded."""
         try:
-            frame = _proto.encode({"op": op, **keys})
+            frame = self._encoder.encode({"op": op, **keys})
         except (ValueError, TypeError) as e:
             raise InvalidArgument(f"{op}: {e}") from None
         if self._down is None and self._writer is not None \
