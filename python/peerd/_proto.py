@@ -40,9 +40,12 @@ def decode(payload: bytes) -> dict[str, Any]:
     fp = io.BytesIO(payload)
     try:
         item = cbor2.CBORDecoder(fp).decode()
-    except (cbor2.CBORDecodeError, ValueError, TypeError,
-            RecursionError, EOFError) as e:
-        raise ProtocolError(f"malformed frame: {e}") from None
+    except Exception as e:
+        # Not only CBORDecodeError: a tag's own constructor raises what
+        # it raises (a Fraction over 0, a datetime out of range, a bad
+        # regex), and a length past the frame can be a MemoryError.
+        raise ProtocolError(f"malformed frame: {type(e).__name__}: "
+                            f"{str(e):.200}") from None
     if fp.tell() != len(payload):
         raise ProtocolError(f"malformed frame: {len(payload) - fp.tell()} "
                             "bytes after the map")

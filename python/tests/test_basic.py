@@ -105,6 +105,14 @@ MALFORMED: dict[str, Callable[[int], bytes]] = {
         b"\xa3\x62id" + bytes([i]) + b"\x66result\xf6\x65error\xf6"),
     "neither id nor op": lambda i: _frame(b"\xa1\x61x\x01"),
     "truncated": lambda i: struct.pack(">I", 100) + b"\xa1",
+    # Decoders of tags raise their own errors; so does a length that
+    # cannot be allocated.
+    "fraction over zero": lambda i: _frame(
+        b"\xa2\x62id" + bytes([i]) + b"\x66result\xd8\x1e\x82\x01\x00"),
+    "time out of range": lambda i: _frame(
+        b"\xa2\x62id" + bytes([i]) + b"\x66result\xc1\xfb\x7f\xf0" + bytes(6)),
+    "bytes longer than the frame": lambda i: _frame(
+        b"\xa2\x62id" + bytes([i]) + b"\x66result\x5b" + bytes([0x10]) + bytes(7)),
 }
 
 
