@@ -9,7 +9,8 @@ import logging
 from typing import Any, AsyncGenerator, Coroutine
 
 from ._conn import TIMEOUT_DEFAULT, Connection
-from .errors import InvalidArgument, PeerError, ProtocolError, error_from_wire
+from .errors import (InvalidArgument, PeerError, ProtocolError, brief,
+                     error_from_wire)
 
 __all__ = ["Calls", "Answer", "Proxy", "ProxyMethod", "split_name"]
 
@@ -106,8 +107,8 @@ class Answer:
         return cls(node, name, error=error)
 
     def __repr__(self) -> str:
-        outcome = (f"result={self.result!r:.200}" if self.error is None
-                   else f"error={self.error!r:.200}")
+        outcome = (f"result={brief(self.result)}" if self.error is None
+                   else f"error={brief(self.error)}")
         return f"Answer(node={self.node!r}, name={self.name!r}, {outcome})"
 
 
@@ -240,7 +241,7 @@ class Calls(Connection):
         result = await self.request("notify", **keys)
         sent = result.get("sent") if isinstance(result, dict) else None
         if not isinstance(sent, int) or isinstance(sent, bool) or sent < 0:
-            raise ProtocolError(f"notify: malformed result: {result!r:.200}")
+            raise ProtocolError(f"notify: malformed result: {brief(result)}")
         return sent
 
     def call_all(self, service_method: str, *args: Any,
@@ -299,7 +300,7 @@ class Calls(Connection):
         count = result.get("answers") if isinstance(result, dict) else None
         if not isinstance(count, int) or isinstance(count, bool):
             raise ProtocolError(f"call: malformed reply to a fan-out: "
-                                f"{result!r:.200}")
+                                f"{brief(result)}")
         if count != fan.messages:
             log.warning("peerd: a fan-out call of %s.%s: the daemon counts "
                         "%d answers, %d came", keys["service"],
@@ -314,8 +315,8 @@ class Calls(Connection):
         fan.messages += 1
         answer = Answer.from_wire(msg.get("answer"))
         if answer is None:
-            log.warning("peerd: malformed answer message dropped: %.200r",
-                        msg)
+            log.warning("peerd: malformed answer message dropped: %s",
+                        brief(msg))
             return
         if fan.queue.qsize() >= ANSWERS_MAX:
             if not fan.dropped:

@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, Union
 
 from . import _proto
 from .errors import (DeadlineExceeded, InvalidArgument, PeerError,
-                     ProtocolError, Unavailable, Unimplemented,
+                     ProtocolError, Unavailable, Unimplemented, brief,
                      error_from_wire)
 
 __all__ = ["Connection", "default_socket", "Handler", "TIMEOUT_DEFAULT"]
@@ -176,7 +176,7 @@ class Connection:
             got = info.get("protocol") if isinstance(info, dict) else info
             if got != PROTOCOL:
                 raise Unimplemented(f"{self.path}: daemon speaks protocol "
-                                    f"{got!r}, not {PROTOCOL}")
+                                    f"{brief(got)}, not {PROTOCOL}")
         except BaseException as e:
             self._drop(e if isinstance(e, PeerError) else
                        Unavailable(f"{self.path}: hello failed"), final=None)
@@ -319,7 +319,7 @@ class Connection:
                     rid = msg["id"]
                     if (not isinstance(rid, int) or rid < 0
                             or ("result" in msg) == ("error" in msg)):
-                        raise ProtocolError(f"malformed reply: {msg!r:.200}")
+                        raise ProtocolError(f"malformed reply: {brief(msg)}")
                     if rid == 0:
                         # An error about the whole connection: it ends
                         # every request in flight with its code.
@@ -336,7 +336,7 @@ class Connection:
                     self._dispatch(msg)
                 else:
                     raise ProtocolError("malformed message: neither an id "
-                                        f"nor an op: {msg!r:.200}")
+                                        f"nor an op: {brief(msg)}")
         except ProtocolError as e:
             err, final = e, True        # a daemon that breaks the protocol
         except PeerError as e:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Generator, Iterable, TypeGuard, TypeVar
 
 from ._conn import Connection, _ClosedByUser
 from .errors import (AlreadyExists, InvalidArgument, NotFound, PeerError,
-                     ProtocolError, Unavailable)
+                     ProtocolError, Unavailable, brief)
 
 __all__ = ["Events", "Event", "Subscription", "topic_matches"]
 
@@ -288,7 +288,7 @@ class Events(Connection):
         result = await self.request("publish", **keys)
         seq = result.get("seq") if isinstance(result, dict) else None
         if not _is_count(seq):
-            raise ProtocolError(f"publish: malformed result: {result!r:.200}")
+            raise ProtocolError(f"publish: malformed result: {brief(result)}")
         return seq
 
     def subscribe(self, *patterns: str, queue: int = QUEUE_DEFAULT
@@ -439,7 +439,7 @@ class Events(Connection):
             if not self._ev_malformed_logged:
                 self._ev_malformed_logged = True
                 log.warning("peerd: malformed event dropped (further ones "
-                            "are dropped silently): %.200r", msg)
+                            "are dropped silently): %s", brief(msg))
             return
         ev, lost = got
         if lost:

@@ -21,7 +21,8 @@ from typing import Any, Callable, TypeVar
 from ._conn import TIMEOUT_DEFAULT, Connection
 from .errors import (CODES, AlreadyExists, Cancelled, DeadlineExceeded,
                      Internal, InvalidArgument, NotFound, PeerError,
-                     ResourceExhausted, Unavailable, Unimplemented, Unknown)
+                     ResourceExhausted, Unavailable, Unimplemented, Unknown,
+                     brief)
 
 __all__ = ["Serving", "Invocation", "current_call", "CONCURRENCY_DEFAULT"]
 
@@ -408,8 +409,8 @@ class Serving(Connection):
     def _warn_once(self, what: str, msg: dict[str, Any]) -> None:
         level = logging.DEBUG if what in self._warned else logging.WARNING
         self._warned.add(what)
-        log.log(level, "peerd: ignoring a malformed %s message: %.200r",
-                what, msg)
+        log.log(level, "peerd: ignoring a malformed %s message: %s",
+                what, brief(msg))
 
     def _refuse(self, call: int, oneway: bool, err: PeerError) -> None:
         if not oneway:

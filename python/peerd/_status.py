@@ -12,7 +12,8 @@ import logging
 from typing import Any, Sequence
 
 from ._conn import TIMEOUT_DEFAULT, Connection
-from .errors import InvalidArgument, NotFound, PeerError, ProtocolError
+from .errors import (InvalidArgument, NotFound, PeerError, ProtocolError,
+                     brief)
 
 __all__ = ["Membership", "MembershipWatch"]
 
@@ -26,7 +27,7 @@ PING_MARGIN = 2.0               # seconds
 def _result_map(op: str, result: Any) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise ProtocolError(f"{op}: malformed result, not a map: "
-                            f"{result!r:.200}")
+                            f"{brief(result)}")
     return result
 
 
@@ -36,7 +37,7 @@ def _result_list(op: str, result: Any, key: str) -> list[dict[str, Any]]:
     if not isinstance(items, list) or \
             not all(isinstance(item, dict) for item in items):
         raise ProtocolError(f"{op}: malformed result, {key} is not an "
-                            f"array of maps: {result!r:.200}")
+                            f"array of maps: {brief(result)}")
     return items
 
 
@@ -220,7 +221,7 @@ class Membership(Connection):
             timeout_ms=ms))
         rtt = result.get("rtt_us")
         if not isinstance(rtt, int) or isinstance(rtt, bool) or rtt < 0:
-            raise ProtocolError(f"ping: malformed result: {result!r:.200}")
+            raise ProtocolError(f"ping: malformed result: {brief(result)}")
         return rtt / 1e6
 
     # -- watching ----------------------------------------------------------
@@ -284,7 +285,7 @@ class Membership(Connection):
         if not isinstance(kind, str) or not isinstance(msg.get("node"), str) \
                 or not isinstance(lost, int) or isinstance(lost, bool):
             if not self._bad_change_logged:
-                log.warning("peerd: malformed change dropped: %.200r", msg)
+                log.warning("peerd: malformed change dropped: %s", brief(msg))
                 self._bad_change_logged = True
             return
         change = {k: v for k, v in msg.items() if k != "op"}
