@@ -36,6 +36,7 @@ CONCURRENCY_DEFAULT = 64        # handlers of one service running at once
 # one-way calls it does not count, so this bounds them.
 OPEN_MAX = 65_536
 MESSAGE_MAX = 1 << 20           # bytes of an error message the daemon reads
+TIMEOUT_MAX_MS = 86_400_000     # the longest deadline of a call, one day
 
 
 @dataclass
@@ -475,7 +476,9 @@ class Serving(Connection):
             a = msg["args"]
             args = tuple(a) if isinstance(a, list) else (a,)
         loop = asyncio.get_running_loop()
-        timeout = timeout_ms / 1000
+        # A call's deadline is at most a day; a longer one (from a
+        # broken daemon) is cut to that, not a float overflow.
+        timeout = min(timeout_ms, TIMEOUT_MAX_MS) / 1000
         inv = Invocation(service, method, group or None, caller, call,
                          timeout, loop.time() + timeout, oneway,
                          _clock=loop.time)
