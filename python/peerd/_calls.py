@@ -191,6 +191,7 @@ class Calls(Connection):
                  reconnect: bool = True) -> None:
         super().__init__(socket, timeout=timeout, reconnect=reconnect)
         self._fan_outs: dict[int, _FanOut] = {}
+        self._bad_answer_logged = False
         self.on_message("answer", self._on_answer)
 
     async def call(self, service_method: str, *args: Any,
@@ -315,8 +316,10 @@ class Calls(Connection):
         fan.messages += 1
         answer = Answer.from_wire(msg.get("answer"))
         if answer is None:
-            log.warning("peerd: malformed answer message dropped: %s",
-                        brief(msg))
+            if not self._bad_answer_logged:
+                self._bad_answer_logged = True
+                log.warning("peerd: malformed answer message dropped "
+                            "(further ones silently): %s", brief(msg))
             return
         if fan.queue.qsize() >= ANSWERS_MAX:
             if not fan.dropped:
