@@ -401,20 +401,24 @@ class Connection:
 
     async def close(self) -> None:
         """Closes the connection and stops reconnecting; requests in
-        flight fail Unavailable, serve_forever returns."""
+        flight fail Unavailable, serve_forever returns.  The handlers
+        and tasks still running are cancelled and waited for, except
+        the task calling close() (a handler or a restorer may close the
+        node, and goes on).  Closing again does nothing."""
         self._finish(_ClosedByUser(f"{self.path}: connection closed"))
         writer = self._writer
         if writer is not None:
             self._drop(self._closed or Unavailable("closed"), True)
-        for t in (self._reading, self._redialing, *self._tasks):
-            if t is not None and not t.done():
-                t.cancel()
-        for t in (self._reading, self._redialing, *list(self._tasks)):
-            if t is not None:
-                try:
-                    await t
-                except BaseException:
-                    pass
+        # Not the task calling close() (a handler, a restorer): it
+        # goes on once close() returns.  Waited with asyncio.wait, so
+        # that a caller cancelled meanwhile is cancelled, not swallowed.
+        me = asyncio.current_task()
+        tasks = {t for t in (self._reading, self._redialing, *self._tasks)
+                 if t is not None and t is not me and not t.done()}
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
         if writer is not None:
             writer.close()
             try:

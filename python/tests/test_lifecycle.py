@@ -1,0 +1,165 @@
+# SPDX-License-Identifier: ISC
+"""test_lifecycle.py: closing a node from its own handlers and
+restorers, twice, while it reconnects, or from a task that is
+cancelled meanwhile; restorers that fail; waits that time out.
+Against a fake daemon that answers every request."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import cbor2
+import pytest
+
+import peerd
+
+
+def _frame(msg: dict[str, Any]) -> bytes:
+    payload: bytes = cbor2.dumps(msg)
+    return struct.pack(">I", len(payload)) + payload
+
+
+class FakeDaemon:
+    """Answers hello with protocol 1 and every other request with an
+    empty map; send() writes to the clients, drop() closes them."""
+
+    def __init__(self) -> None:
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def serve(self, r: asyncio.StreamReader,
+                    w: asyncio.StreamWriter) -> None:
+        self.writers.append(w)
+        try:
+            while True:
+                (n,) = struct.unpack(">I", await r.readexactly(4))
+                msg = peerd._proto.decode(await r.readexactly(n))
+                if "id" in msg and msg.get("op") != "cancel":
+                    result = {"protocol": 1, "name": "fake"} \
+                        if msg.get("op") == "hello" else {}
+                    w.write(_frame({"id": msg["id"], "result": result}))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            w.close()
+
+    def send(self, **msg: Any) -> None:
+        for w in self.writers:
+            w.write(_frame(msg))
+
+    def drop(self) -> None:
+        for w in self.writers:
+            w.close()
+        self.writers.clear()
+
+
+def run_with_fake(tmp_base: Path,
+                  body: Callable[[FakeDaemon, str], Awaitable[None]],
+                  bound: float = 5) -> None:
+    path = str(tmp_base / "fake.sock")
+
+    async def run() -> None:
+        fake = FakeDaemon()
+        async with await asyncio.start_unix_server(fake.serve, path):
+            await body(fake, path)
+            fake.drop()
+
+    asyncio.run(asyncio.wait_for(run(), bound))
+
+
+def others() -> set[asyncio.Task[Any]]:
+    return asyncio.all_tasks() - {asyncio.current_task()}
+
+
+def test_close_from_a_handler_and_twice(tmp_base: Path) -> None:
+    """A handler that closes the node is not cancelled by it: it goes
+    on, with no cancellation pending; closing again does nothing."""
+    async def body(fake: FakeDaemon, path: str) -> None:
+        node = await peerd.connect(path)
+        after: list[int] = []
+
+        async def closer(msg: dict[str, Any]) -> None:
+            await node.close()
+            task = asyncio.current_task()
+            assert task is not None
+            after.append(task.cancelling())
+            await asyncio.sleep(0)      # would raise a pending cancel
+            after.append(-1)
+
+        node.on_message("note", closer)
+        fake.send(op="note")
+        await asyncio.wait_for(node.serve_forever(), 2)
+        for _ in range(100):
+            if len(after) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert after == [0, -1]
+        assert node.closed
+        await node.close()
+        with pytest.raises(peerd.Unavailable):
+            await node.request("status")
+
+    run_with_fake(tmp_base, body)
+
+
+def test_a_cancelled_close_is_cancelled(tmp_base: Path) -> None:
+    """close() waits for the handlers it cancels; cancelling the task
+    that awaits it cancels that task, as any await."""
+    async def body(fake: FakeDaemon, path: str) -> None:
+        node = await peerd.connect(path)
+        started = asyncio.Event()
+        cleaned = asyncio.Event()
+
+        async def slow_to_stop(msg: dict[str, Any]) -> None:
+            started.set()
+            try:
+                await asyncio.sleep(30)
+            finally:
+                await asyncio.sleep(0.5)    # cleaning up
+                cleaned.set()
+
+        node.on_message("note", slow_to_stop)
+        fake.send(op="note")
+        await asyncio.wait_for(started.wait(), 2)
+        closing = asyncio.create_task(node.close())
+        await asyncio.sleep(0.05)
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(closing, 0.3)
+        assert node.closed and not cleaned.is_set()
+        await asyncio.wait_for(cleaned.wait(), 2)
+
+    run_with_fake(tmp_base, body)
+
+
+def test_close_from_a_restorer_and_while_reconnecting(
+        tmp_base: Path) -> None:
+    async def body(fake: FakeDaemon, path: str) -> None:
+        baseline = others()
+        node = await peerd.connect(path)
+        restored = asyncio.Event()
+
+        async def restorer() -> None:
+            await node.close()
+            restored.set()
+
+        node.add_restorer(restorer)
+        fake.drop()
+        await asyncio.wait_for(restored.wait(), 2)
+        await asyncio.wait_for(node.serve_forever(), 1)
+        assert node.closed and not node.connected
+
+        # Closed while it waits to reconnect: nothing is left running.
+        other = await peerd.connect(path)
+        fake.drop()
+        for _ in range(100):
+            if not other.connected:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(other.close(), 1)
+        await asyncio.sleep(0.2)
+        assert not others() - baseline, others() - baseline
+
+    run_with_fake(tmp_base, body)
