@@ -206,6 +206,10 @@ class Connection:
                     await r()
                 except PeerError as e:
                     log.error("peerd: restoring after reconnect: %s", e)
+                except Exception:
+                    # A bug in one: the others still run, and this task
+                    # goes on (its exception would never be retrieved).
+                    log.exception("peerd: a restorer failed")
             if self.connected:
                 return
             delay = BACKOFF_FIRST   # lost again while restoring

@@ -7,6 +7,7 @@ Against a fake daemon that answers every request."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -163,3 +164,29 @@ def test_close_from_a_restorer_and_while_reconnecting(
         assert not others() - baseline, others() - baseline
 
     run_with_fake(tmp_base, body)
+
+
+def test_a_restorer_that_raises(tmp_base: Path,
+                                caplog: pytest.LogCaptureFixture) -> None:
+    """A restorer that raises any exception is logged; the others
+    still run."""
+    async def body(fake: FakeDaemon, path: str) -> None:
+        node = await peerd.connect(path)
+        second = asyncio.Event()
+
+        async def broken() -> None:
+            raise RuntimeError("a bug in a restorer")
+
+        async def fine() -> None:
+            second.set()
+
+        node.add_restorer(broken)
+        node.add_restorer(fine)
+        fake.drop()
+        await asyncio.wait_for(second.wait(), 2)
+        assert (await node.request("status")) == {}
+        await node.close()
+
+    with caplog.at_level(logging.ERROR, logger="peerd"):
+        run_with_fake(tmp_base, body)
+    assert "a bug in a restorer" in caplog.text
