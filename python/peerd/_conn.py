@@ -413,6 +413,7 @@ class Connection:
         writer = self._writer
         if writer is not None:
             self._drop(self._closed or Unavailable("closed"), True)
+            writer.close()      # at once: a close() cancelled below did too
         # Not the task calling close() (a handler, a restorer): it
         # goes on once close() returns.  Waited with asyncio.wait, so
         # that a caller cancelled meanwhile is cancelled, not swallowed.
@@ -424,7 +425,6 @@ class Connection:
         if tasks:
             await asyncio.wait(tasks)
         if writer is not None:
-            writer.close()
             try:
                 await writer.wait_closed()
             except (ConnectionError, OSError):

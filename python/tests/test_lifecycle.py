@@ -29,6 +29,7 @@ class FakeDaemon:
 
     def __init__(self) -> None:
         self.writers: list[asyncio.StreamWriter] = []
+        self.ended = asyncio.Semaphore(0)   # released as a client leaves
 
     async def serve(self, r: asyncio.StreamReader,
                     w: asyncio.StreamWriter) -> None:
@@ -45,6 +46,7 @@ class FakeDaemon:
             pass
         finally:
             w.close()
+            self.ended.release()
 
     def send(self, **msg: Any) -> None:
         for w in self.writers:
@@ -130,6 +132,8 @@ def test_a_cancelled_close_is_cancelled(tmp_base: Path) -> None:
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(closing, 0.3)
         assert node.closed and not cleaned.is_set()
+        # The socket is closed all the same.
+        await asyncio.wait_for(fake.ended.acquire(), 0.3)
         await asyncio.wait_for(cleaned.wait(), 2)
 
     run_with_fake(tmp_base, body)
