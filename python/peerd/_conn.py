@@ -150,8 +150,7 @@ class Connection:
                 raise type(self._closed)(self._closed.message,
                                          self._closed.context)
             try:
-                await asyncio.wait_for(asyncio.shield(self._up.wait()),
-                                       timeout)
+                await asyncio.wait_for(self._up.wait(), timeout)
             except asyncio.TimeoutError:
                 raise DeadlineExceeded(f"{self.path}: not connected "
                                        f"within {timeout:g} s") from None

@@ -194,3 +194,32 @@ def test_a_restorer_that_raises(tmp_base: Path,
     with caplog.at_level(logging.ERROR, logger="peerd"):
         run_with_fake(tmp_base, body)
     assert "a bug in a restorer" in caplog.text
+
+
+def test_wait_connected_timeouts_leave_no_task(tmp_base: Path) -> None:
+    """A wait_connected that times out leaves nothing waiting behind."""
+    path = str(tmp_base / "fake.sock")
+
+    async def run() -> None:
+        fake = FakeDaemon()
+        server = await asyncio.start_unix_server(fake.serve, path)
+        node = await peerd.connect(path)
+        server.close()
+        await server.wait_closed()
+        fake.drop()
+        for _ in range(100):
+            if not node.connected:
+                break
+            await asyncio.sleep(0.01)
+        with pytest.raises(peerd.DeadlineExceeded):
+            await node.wait_connected(0.01)
+        before = len(others())
+        for _ in range(20):
+            with pytest.raises(peerd.DeadlineExceeded):
+                await node.wait_connected(0.001)
+        assert len(others()) == before
+        await node.close()
+        with pytest.raises(peerd.Unavailable):
+            await node.wait_connected(1)
+
+    asyncio.run(asyncio.wait_for(run(), 5))
