@@ -172,8 +172,11 @@ class Connection:
         try:
             info = await self.request("hello", wait=self.timeout,
                                       protocol=PROTOCOL)
-            got = info.get("protocol") if isinstance(info, dict) else info
-            if got != PROTOCOL:
+            if not isinstance(info, dict):
+                raise ProtocolError(f"hello: malformed result: "
+                                    f"{brief(info)}")
+            got = info.get("protocol")
+            if isinstance(got, bool) or got != PROTOCOL:
                 raise Unimplemented(f"{self.path}: daemon speaks protocol "
                                     f"{brief(got)}, not {PROTOCOL}")
         except BaseException as e:
@@ -320,7 +323,8 @@ class Connection:
                     break
                 if "id" in msg:
                     rid = msg["id"]
-                    if (not isinstance(rid, int) or rid < 0
+                    if (not isinstance(rid, int) or isinstance(rid, bool)
+                            or rid < 0
                             or ("result" in msg) == ("error" in msg)):
                         raise ProtocolError(f"malformed reply: {brief(msg)}")
                     if rid == 0:

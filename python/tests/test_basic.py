@@ -105,6 +105,11 @@ MALFORMED: dict[str, Callable[[int], bytes]] = {
     "reply with result and error": lambda i: _frame(
         b"\xa3\x62id" + bytes([i]) + b"\x66result\xf6\x65error\xf6"),
     "neither id nor op": lambda i: _frame(b"\xa1\x61x\x01"),
+    # true is not the id 1, nor the protocol 1.
+    "reply with id true": lambda i: _frame(
+        cbor2.dumps({"id": True, "result": {"protocol": 1}})),
+    "hello's result not a map": lambda i: _frame(
+        cbor2.dumps({"id": i, "result": 1})),
     # An int whose repr raises ValueError (over 4300 digits).
     "reply with result and error, a long int": lambda i: _frame(
         cbor2.dumps({"id": i, "result": 10 ** 5000, "error": None})),
