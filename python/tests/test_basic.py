@@ -83,11 +83,14 @@ async def _fake_daemon(path: str, answer: Callable[[int], bytes]) \
     """A Unix socket server that reads one request and writes
     answer(its id), raw, then keeps the connection open."""
     async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        (n,) = struct.unpack(">I", await r.readexactly(4))
-        req = peerd._proto.decode(await r.readexactly(n))
-        w.write(answer(req["id"]))
-        await w.drain()
-        await asyncio.sleep(30)
+        try:
+            (n,) = struct.unpack(">I", await r.readexactly(4))
+            req = peerd._proto.decode(await r.readexactly(n))
+            w.write(answer(req["id"]))
+            await w.drain()
+            await asyncio.sleep(30)
+        finally:
+            w.close()
     return await asyncio.start_unix_server(serve, path)
 
 
@@ -241,7 +244,8 @@ def test_cancelling_the_task_cancels_the_call(tmp_base: Path) -> None:
                     (n,) = struct.unpack(">I", await r.readexactly(4))
                     req = peerd._proto.decode(await r.readexactly(n))
                 except asyncio.IncompleteReadError:
-                    return              # the client closed
+                    w.close()           # the client closed
+                    return
                 await seen.put(req)
                 if req["op"] == "hello":
                     w.write(_frame(cbor2.dumps(
