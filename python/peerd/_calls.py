@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any, AsyncGenerator, Coroutine
 
 from ._conn import TIMEOUT_DEFAULT, Connection
@@ -53,7 +54,8 @@ def call_keys(service: str, method: str, args: tuple[Any, ...],
 
 def timeout_ms(timeout: float) -> int:
     """timeout (seconds) in milliseconds, as the daemon takes it."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or (isinstance(timeout, float) and not math.isfinite(timeout)):
         raise InvalidArgument(f"timeout {timeout!r}: not a number of "
                               "seconds")
     ms = round(timeout * 1000)

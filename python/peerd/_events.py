@@ -305,7 +305,8 @@ class Events(Connection):
         node is back."""
         if not patterns:
             raise InvalidArgument("subscribe: no pattern")
-        if not isinstance(queue, int) or queue < 1:
+        if isinstance(queue, bool) or not isinstance(queue, int) \
+                or queue < 1:
             raise InvalidArgument(f"queue: {queue!r} is not a count of "
                                   "at least 1")
         checked = tuple(dict.fromkeys(_check_pattern(p) for p in patterns))

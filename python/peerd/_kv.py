@@ -100,8 +100,9 @@ def _key(key: Any, what: str = "key") -> str:
 def _ms(seconds: float, what: str, most: int, most_text: str) -> int:
     """seconds as whole milliseconds, 1 to most; InvalidArgument
     naming what and the value if it is not."""
+    # An int is finite (and math.isfinite of a huge one would raise).
     ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) \
-        and math.isfinite(seconds)
+        and (isinstance(seconds, int) or math.isfinite(seconds))
     ms = round(seconds * 1000) if ok else 0
     if not 1 <= ms <= most:
         raise InvalidArgument(f"{what} {seconds!r} s out of range "
@@ -171,11 +172,14 @@ def _map(r: Any, op: str) -> dict[str, Any]:
 
 
 def _item(m: dict[str, Any], op: str) -> Item:
-    expires = m.get("expires")
+    expires: float | None = None
+    if m.get("expires") is not None:
+        ms = _uint(m, "expires", op)
+        if ms >= 1 << 64:       # a CBOR uint; more would overflow a float
+            raise ProtocolError(f"{op}: malformed expires: {brief(ms)}")
+        expires = ms / 1000
     return Item(m.get("value"), _uint(m, "version", op),
-                _text(m, "writer", op),
-                _uint(m, "expires", op) / 1000 if expires is not None
-                else None)
+                _text(m, "writer", op), expires)
 
 
 class KV:

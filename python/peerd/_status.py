@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any, Sequence
 
 from ._conn import TIMEOUT_DEFAULT, Connection
@@ -212,7 +213,10 @@ class Membership(Connection):
         ID.  Raises NotFound if no linked node matches,
         DeadlineExceeded if no pong came within timeout (seconds,
         0.001 to 60), Unavailable if the link closed first."""
-        ms = round(timeout * 1000)
+        ok = isinstance(timeout, (int, float)) \
+            and not isinstance(timeout, bool) \
+            and (isinstance(timeout, int) or math.isfinite(timeout))
+        ms = round(timeout * 1000) if ok else 0
         if not 1 <= ms <= 60_000:
             raise InvalidArgument(f"timeout {timeout} s out of range "
                                   "(0.001 s to 60 s)")
@@ -220,7 +224,10 @@ class Membership(Connection):
             "ping", wait=timeout + PING_MARGIN, node=node, size=size,
             timeout_ms=ms))
         rtt = result.get("rtt_us")
-        if not isinstance(rtt, int) or isinstance(rtt, bool) or rtt < 0:
+        # A ping waits a minute at most: 2^40 us (12 days) is no round
+        # trip, and a huge int would not convert to a float.
+        if not isinstance(rtt, int) or isinstance(rtt, bool) or rtt < 0 \
+                or rtt > 1 << 40:
             raise ProtocolError(f"ping: malformed result: {brief(result)}")
         return rtt / 1e6
 
@@ -235,8 +242,10 @@ class Membership(Connection):
         if not (members or services):
             raise InvalidArgument("nothing to watch: ask for members or "
                                   "services")
-        if queue < 1:
-            raise InvalidArgument(f"queue {queue}: at least 1")
+        if isinstance(queue, bool) or not isinstance(queue, int) \
+                or queue < 1:
+            raise InvalidArgument(f"queue {queue!r}: not an int of 1 or "
+                                  "more")
         w = MembershipWatch(self, members, services, queue)
         self._watches.append(w)
         try:
