@@ -86,3 +86,27 @@ def test_numbers_no_float_holds_are_protocol_errors(tmp_base: Path) -> None:
                 assert node.connected
 
     asyncio.run(asyncio.wait_for(run(), 5))
+
+
+def test_sync_proxy_names_methods_as_the_async_one() -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    class Node:
+        def call_method(self, *args: Any, **kw: Any) -> str:
+            calls.append((*args, kw))
+            return "ok"
+
+    stub: Any = Node()
+    proxies: list[Any] = [peerd.SyncProxy(stub, "cam", timeout=2, to="b"),
+                          peerd.Proxy(stub, "cam", timeout=2, to="b")]
+    for proxy in proxies:
+        assert proxy["stats.reset"](1) == "ok"
+        assert proxy["_private"]() == "ok"
+        assert proxy.zoom(2, 3) == "ok"
+        with pytest.raises(AttributeError, match="proxy"):
+            proxy._hidden
+        with pytest.raises(TypeError):
+            proxy[1]
+    assert calls == [("cam", "stats.reset", 1, {"timeout": 2, "to": "b"}),
+                     ("cam", "_private", {"timeout": 2, "to": "b"}),
+                     ("cam", "zoom", 2, 3, {"timeout": 2, "to": "b"})] * 2
