@@ -241,7 +241,16 @@ class Connection:
         sends the daemon a cancel for the request.  on_id(id) is
         called as the request is sent, before any message about it can
         be read (the answer messages of a fan-out call name it).  While
-        reconnecting it raises Unavailable at once."""
+        reconnecting it raises Unavailable at once; RuntimeError on
+        another event loop than the one the node was opened on."""
+        reading = self._reading
+        if reading is not None \
+                and reading.get_loop() is not asyncio.get_running_loop():
+            # Its socket and tasks live on that loop: the request would
+            # never be answered here.
+            raise RuntimeError(f"peerd: {self.path}: the node was opened "
+                               "on another event loop; connect a node "
+                               "on each loop")
         if self._down is not None or self._writer is None:
             err = self._closed or self._down
             assert err is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import threading
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -223,3 +224,37 @@ def test_wait_connected_timeouts_leave_no_task(tmp_base: Path) -> None:
             await node.wait_connected(1)
 
     asyncio.run(asyncio.wait_for(run(), 5))
+
+
+def test_a_node_on_another_loop_says_so(tmp_base: Path) -> None:
+    """A node opened on one loop is not used on another: a request
+    there raises RuntimeError at once rather than never being
+    answered, and the node stays good on its own loop."""
+    path = str(tmp_base / "fake.sock")
+    fake = FakeDaemon()
+    daemon_loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=daemon_loop.run_forever)
+    thread.start()
+    try:
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_unix_server(fake.serve, path), daemon_loop
+        ).result(2)
+        first = asyncio.new_event_loop()
+        node = first.run_until_complete(
+            asyncio.wait_for(peerd.connect(path), 2))
+
+        async def elsewhere() -> None:
+            with pytest.raises(RuntimeError, match="another event loop"):
+                await node.request("status")
+        asyncio.run(asyncio.wait_for(elsewhere(), 2))
+        assert first.run_until_complete(node.request("status", wait=2)) == {}
+        first.run_until_complete(node.close())
+        first.close()
+    finally:
+        async def stop() -> None:
+            fake.drop()
+            server.close()
+        asyncio.run_coroutine_threadsafe(stop(), daemon_loop).result(2)
+        daemon_loop.call_soon_threadsafe(daemon_loop.stop)
+        thread.join(2)
+        daemon_loop.close()
