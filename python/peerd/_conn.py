@@ -360,7 +360,10 @@ class Connection:
         except (ConnectionError, OSError) as e:
             err = Unavailable(f"{self.path}: {e}")
         except asyncio.CancelledError:
-            return                      # close() or open() handles it
+            # By close(), or by the loop ending (asyncio.run) with the
+            # node still open: the socket ends with this task.
+            writer.close()
+            raise
         if writer is self._writer:
             self._drop(err, final)
         writer.close()

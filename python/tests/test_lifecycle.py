@@ -7,11 +7,14 @@ Against a fake daemon that answers every request."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import struct
 import threading
+import warnings
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 
 import cbor2
 import pytest
@@ -226,19 +229,35 @@ def test_wait_connected_timeouts_leave_no_task(tmp_base: Path) -> None:
     asyncio.run(asyncio.wait_for(run(), 5))
 
 
+@contextlib.contextmanager
+def daemon_in_a_thread(path: str) -> Iterator[FakeDaemon]:
+    """A FakeDaemon on a loop of its own, in a thread: it outlives the
+    loops of the test."""
+    fake = FakeDaemon()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever)
+    thread.start()
+    try:
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_unix_server(fake.serve, path), loop).result(2)
+        yield fake
+
+        async def stop() -> None:
+            fake.drop()
+            server.close()
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(2)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(2)
+        loop.close()
+
+
 def test_a_node_on_another_loop_says_so(tmp_base: Path) -> None:
     """A node opened on one loop is not used on another: a request
     there raises RuntimeError at once rather than never being
     answered, and the node stays good on its own loop."""
     path = str(tmp_base / "fake.sock")
-    fake = FakeDaemon()
-    daemon_loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=daemon_loop.run_forever)
-    thread.start()
-    try:
-        server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_unix_server(fake.serve, path), daemon_loop
-        ).result(2)
+    with daemon_in_a_thread(path):
         first = asyncio.new_event_loop()
         node = first.run_until_complete(
             asyncio.wait_for(peerd.connect(path), 2))
@@ -250,11 +269,18 @@ def test_a_node_on_another_loop_says_so(tmp_base: Path) -> None:
         assert first.run_until_complete(node.request("status", wait=2)) == {}
         first.run_until_complete(node.close())
         first.close()
-    finally:
-        async def stop() -> None:
-            fake.drop()
-            server.close()
-        asyncio.run_coroutine_threadsafe(stop(), daemon_loop).result(2)
-        daemon_loop.call_soon_threadsafe(daemon_loop.stop)
-        thread.join(2)
-        daemon_loop.close()
+
+
+def test_a_node_left_open_closes_its_socket_with_the_loop(
+        tmp_base: Path) -> None:
+    """asyncio.run ending with a node never closed: its read loop is
+    cancelled, and closes the socket (no unclosed transport)."""
+    path = str(tmp_base / "fake.sock")
+    with daemon_in_a_thread(path):
+        async def forgetful() -> None:
+            await peerd.connect(path)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", ResourceWarning)
+            asyncio.run(asyncio.wait_for(forgetful(), 2))
+            gc.collect()
+        assert not [w for w in seen if w.category is ResourceWarning]
