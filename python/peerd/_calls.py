@@ -301,7 +301,10 @@ class Calls(Connection):
                 task.cancel()           # request() sends the cancel
                 await asyncio.wait({task})
         count = result.get("answers") if isinstance(result, dict) else None
-        if not isinstance(count, int) or isinstance(count, bool):
+        # At most one answer per member: a count past a CBOR uint is no
+        # count (and would not even print).
+        if not isinstance(count, int) or isinstance(count, bool) \
+                or not 0 <= count < 1 << 64:
             raise ProtocolError(f"call: malformed reply to a fan-out: "
                                 f"{brief(result)}")
         if count != fan.messages:

@@ -352,8 +352,8 @@ class Events(Connection):
                         await r
                 except Exception:
                     log.exception("peerd: @on(%s) %s failed on event %s "
-                                  "seq %d", " ".join(sub.patterns), name,
-                                  ev.topic, ev.seq)
+                                  "seq %s", " ".join(sub.patterns), name,
+                                  ev.topic, brief(ev.seq))
         except PeerError as e:
             if not self.closed:
                 log.error("peerd: @on(%s) %s: %s", " ".join(sub.patterns),

@@ -61,6 +61,7 @@ def test_numbers_no_float_holds_are_protocol_errors(tmp_base: Path) -> None:
         "kv_get": {"value": 1, "version": 1, "writer": "w",
                    "expires": 10**400},
         "ping": {"rtt_us": 10**400},
+        "call": {"answers": 10**5000},
     }
 
     async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
@@ -83,6 +84,12 @@ def test_numbers_no_float_holds_are_protocol_errors(tmp_base: Path) -> None:
                     await node.kv.item("k")
                 with pytest.raises(peerd.ProtocolError, match="ping"):
                     await node.ping("b")
+                for count in (10**5000, -1, True):
+                    results["call"] = {"answers": count}
+                    with pytest.raises(peerd.ProtocolError,
+                                       match="fan-out"):
+                        async for _ in node.call_all("s.m"):
+                            pass
                 assert node.connected
 
     asyncio.run(asyncio.wait_for(run(), 5))
