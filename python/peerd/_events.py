@@ -16,9 +16,10 @@ import dataclasses
 import inspect
 import logging
 import re
-from typing import Any, Callable, Generator, Iterable, TypeGuard, TypeVar
+from typing import Any, Callable, Generator, Iterable, TypeVar
 
 from ._conn import Connection, _ClosedByUser
+from ._proto import is_uint
 from .errors import (AlreadyExists, InvalidArgument, NotFound, PeerError,
                      ProtocolError, Unavailable, brief)
 
@@ -102,9 +103,6 @@ class _Stop(Exception):
     """The end of a subscription closed by its owner."""
 
 
-def _is_count(n: object) -> TypeGuard[int]:
-    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
-
 
 def _event_from_wire(msg: dict[str, Any]) -> tuple[Event, int] | None:
     """The Event in an event message and the daemon's lost count, or
@@ -114,7 +112,7 @@ def _event_from_wire(msg: dict[str, Any]) -> tuple[Event, int] | None:
     if not (isinstance(topic, str) and isinstance(node, str)
             and isinstance(name, str)):
         return None
-    if not (_is_count(seq) and _is_count(lost)):
+    if not (is_uint(seq) and is_uint(lost)):
         return None
     return Event(topic, msg.get("data"), node, name, seq), lost
 
@@ -287,7 +285,7 @@ class Events(Connection):
             keys["data"] = data
         result = await self.request("publish", **keys)
         seq = result.get("seq") if isinstance(result, dict) else None
-        if not _is_count(seq):
+        if not is_uint(seq):
             raise ProtocolError(f"publish: malformed result: {brief(result)}")
         return seq
 

@@ -19,6 +19,7 @@ from typing import (Any, AsyncIterator, Callable, Coroutine, Generic,
 from cbor2 import CBORTag
 
 from ._conn import TIMEOUT_DEFAULT, Connection
+from ._proto import is_uint
 from ._runner import Runner
 from .errors import (AlreadyExists, DeadlineExceeded, InvalidArgument,
                      NotFound, PeerError, ProtocolError, Unavailable,
@@ -153,7 +154,7 @@ def _check_depth(value: Any) -> None:
 
 def _uint(m: dict[str, Any], name: str, op: str) -> int:
     v = m.get(name)
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+    if not is_uint(v):
         raise ProtocolError(f"{op}: malformed {name}: {brief(v, 80)}")
     return v
 
@@ -174,10 +175,7 @@ def _map(r: Any, op: str) -> dict[str, Any]:
 def _item(m: dict[str, Any], op: str) -> Item:
     expires: float | None = None
     if m.get("expires") is not None:
-        ms = _uint(m, "expires", op)
-        if ms >= 1 << 64:       # a CBOR uint; more would overflow a float
-            raise ProtocolError(f"{op}: malformed expires: {brief(ms)}")
-        expires = ms / 1000
+        expires = _uint(m, "expires", op) / 1000
     return Item(m.get("value"), _uint(m, "version", op),
                 _text(m, "writer", op), expires)
 

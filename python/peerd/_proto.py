@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import struct
-from typing import Any
+from typing import Any, TypeGuard
 
 import cbor2
 
@@ -18,6 +18,15 @@ HDR = 4
 # maximum there can be, 1 GiB + 64 KiB.
 FRAME_MAX = (1 << 30) + (64 << 10)
 MAP_MAX = 32            # entries of the top-level map
+UINT_MAX = (1 << 64) - 1
+
+
+def is_uint(v: object) -> TypeGuard[int]:
+    """Whether v is a CBOR uint, as PROTOCOL.md's "uint" keys are: an
+    int, not a bool, 0 to 2^64 - 1 (a bignum is not one, and its repr
+    may not even print)."""
+    return isinstance(v, int) and not isinstance(v, bool) \
+        and 0 <= v <= UINT_MAX
 
 
 def encode(msg: dict[str, Any]) -> bytes:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from ._conn import TIMEOUT_DEFAULT, Connection
+from ._proto import is_uint
 from .errors import (CODES, AlreadyExists, Cancelled, DeadlineExceeded,
                      Internal, InvalidArgument, NotFound, PeerError,
                      ResourceExhausted, Unavailable, Unimplemented, Unknown,
@@ -171,9 +172,6 @@ def _check_concurrency(concurrency: int) -> None:
         raise InvalidArgument(f"concurrency {concurrency!r}: not an "
                               "integer of 1 or more")
 
-
-def _is_uint(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 def _describe(e: BaseException) -> tuple[str, dict[str, str]]:
@@ -431,7 +429,7 @@ class Serving(Connection):
 
     def _on_invoke(self, msg: dict[str, Any]) -> None:
         call: Any = msg.get("call")
-        if not _is_uint(call):
+        if not is_uint(call):
             self._warn_once("invoke", msg)      # nobody to answer
             return
         oneway: Any = msg.get("oneway", False)
@@ -446,7 +444,7 @@ class Serving(Connection):
             ("method", isinstance(method, str)),
             ("group", isinstance(group, str)),
             ("from", isinstance(caller, str)),
-            ("timeout", _is_uint(timeout_ms))) if not ok), None)
+            ("timeout", is_uint(timeout_ms))) if not ok), None)
         if bad is not None:
             self._warn_once("invoke", msg)
             self._refuse(call, oneway is True, InvalidArgument(
@@ -493,7 +491,7 @@ class Serving(Connection):
 
     def _on_cancelled(self, msg: dict[str, Any]) -> None:
         call: Any = msg.get("call")
-        if not _is_uint(call):
+        if not is_uint(call):
             self._warn_once("cancelled", msg)
             return
         entry = self._open.get(call)

@@ -13,6 +13,7 @@ import math
 from typing import Any, Sequence
 
 from ._conn import TIMEOUT_DEFAULT, Connection
+from ._proto import is_uint
 from .errors import (InvalidArgument, NotFound, PeerError, ProtocolError,
                      brief)
 
@@ -292,7 +293,7 @@ class Membership(Connection):
         kind = msg.get("kind")
         lost = msg.get("lost", 0)
         if not isinstance(kind, str) or not isinstance(msg.get("node"), str) \
-                or not isinstance(lost, int) or isinstance(lost, bool):
+                or not is_uint(lost):
             if not self._bad_change_logged:
                 log.warning("peerd: malformed change dropped: %s", brief(msg))
                 self._bad_change_logged = True

@@ -57,6 +57,11 @@ INTS = [0, 1, -1, 2**31, 2**53 + 1, 2**63, 2**64 - 1, -2**64, 2**64,
 FLOATS = [0.5, -0.0, 1e308, float("inf"), float("-inf"), float("nan")]
 
 
+def is_uint(v: Any) -> bool:
+    """A CBOR uint, as PROTOCOL.md's uint keys are: 0 to 2^64 - 1."""
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**64
+
+
 def any_value(rng: random.Random, depth: int = 0) -> Any:
     kind = rng.randrange(10 if depth < 3 else 7)
     if kind == 0:
@@ -237,6 +242,11 @@ def test_malformed_messages_of_every_op(tmp_base: Path) -> None:
             assert got[0][-1].data == "after"
             assert got[1][-1].key == "p/after"
             assert got[2][-1]["node"] == "after"
+            # What the node hands on has uints that are uints (a bignum
+            # would not even print).
+            assert all(is_uint(ev.seq) for ev in got[0])
+            assert all(is_uint(c.version) for c in got[1])
+            assert all(is_uint(c.get("lost", 0)) for c in got[2])
         assert not failures.seen, failures.seen
 
     loggers = [logging.getLogger("peerd"), logging.getLogger("asyncio")]
