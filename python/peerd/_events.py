@@ -359,8 +359,10 @@ class Events(Connection):
                 self.fail(e)
 
     async def close(self) -> None:
-        await super().close()
-        self._ev_end()
+        try:
+            await super().close()
+        finally:
+            self._ev_end()      # a close() cancelled midway ends them too
 
     # -- the daemon's subscriptions, counted ------------------------------
 

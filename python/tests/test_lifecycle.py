@@ -143,6 +143,40 @@ def test_a_cancelled_close_is_cancelled(tmp_base: Path) -> None:
     run_with_fake(tmp_base, body)
 
 
+def test_a_close_cancelled_while_reconnecting_ends_subscriptions(
+        tmp_base: Path) -> None:
+    path = str(tmp_base / "fake.sock")
+
+    async def run() -> None:
+        fake = FakeDaemon()
+        server = await asyncio.start_unix_server(fake.serve, path)
+        node = await peerd.connect(path)
+        sub = await node.subscribe("t")
+        server.close()
+        await server.wait_closed()
+        fake.drop()
+        for _ in range(100):
+            if not node.connected:
+                break
+            await asyncio.sleep(0.01)
+
+        async def slow_to_stop() -> None:
+            try:
+                await asyncio.sleep(30)
+            finally:
+                await asyncio.sleep(0.5)
+        node.spawn(slow_to_stop())
+        await asyncio.sleep(0)
+        closing = asyncio.create_task(node.close())
+        await asyncio.sleep(0.05)
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+        assert [ev async for ev in sub] == []       # ended, not waiting
+
+    asyncio.run(asyncio.wait_for(run(), 5))
+
+
 def test_close_from_a_restorer_and_while_reconnecting(
         tmp_base: Path) -> None:
     async def body(fake: FakeDaemon, path: str) -> None:
