@@ -27,6 +27,7 @@ log = logging.getLogger("peerd")
 
 PROTOCOL = 1
 TIMEOUT_DEFAULT = 5.0           # seconds, as the daemon's 5000 ms
+TIMEOUT_MAX = 86_400            # seconds, one day, as the daemon's longest
 SYSTEM_SOCKET = "/run/peerd/peerd.sock"
 BACKOFF_FIRST = 0.05            # seconds before the first reconnect
 BACKOFF_MAX = 2.0               # the longest wait between attempts
@@ -60,6 +61,10 @@ class Connection:
     def __init__(self, socket: str | None = None, *,
                  timeout: float = TIMEOUT_DEFAULT,
                  reconnect: bool = True) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+                or not 0 < timeout <= TIMEOUT_MAX:
+            raise InvalidArgument(f"timeout {timeout!r}: not a number of "
+                                  f"seconds above 0, up to {TIMEOUT_MAX}")
         self.path: str = default_socket(socket)
         self.info: dict[str, Any] = {}      # the last hello's result
         self.timeout = timeout              # for connecting and hello

@@ -23,6 +23,9 @@ BAD_SECONDS: list[Any] = [math.nan, math.inf, -math.inf, 10**400, 0, -1,
 
 def test_bad_seconds_and_queues_are_invalid_argument(tmp_base: Path) -> None:
     async def run() -> None:
+        for t in BAD_SECONDS:
+            with pytest.raises(peerd.InvalidArgument):
+                await peerd.connect(str(tmp_base / "none.sock"), timeout=t)
         # Never opened: every check comes before the daemon is asked.
         node = peerd.Node(str(tmp_base / "none.sock"))
         for t in BAD_SECONDS:
