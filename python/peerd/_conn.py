@@ -163,7 +163,15 @@ class Connection:
     async def open(self) -> None:
         """Connects and says hello; raises Unavailable if it cannot
         connect, Unimplemented if the daemon does not speak protocol 1,
-        ProtocolError if it breaks the protocol."""
+        ProtocolError if it breaks the protocol.  A closed node is not
+        opened again (it raises what closed it), nor an open one
+        (RuntimeError: its connection would be left open behind it)."""
+        if self._closed is not None:
+            raise type(self._closed)(self._closed.message,
+                                     self._closed.context)
+        if self._writer is not None:
+            raise RuntimeError(f"peerd: {self.path}: the node is open "
+                               "already")
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(self.path), self.timeout)

@@ -177,6 +177,23 @@ def test_a_close_cancelled_while_reconnecting_ends_subscriptions(
     asyncio.run(asyncio.wait_for(run(), 5))
 
 
+def test_open_twice_or_after_close(tmp_base: Path) -> None:
+    """open() on an open node, or a closed one, makes no connection."""
+    async def body(fake: FakeDaemon, path: str) -> None:
+        node = await peerd.connect(path)
+        with pytest.raises(RuntimeError, match="open already"):
+            await node.open()
+        await node.close()
+        with pytest.raises(peerd.Unavailable, match="closed"):
+            await node.open()
+        assert not node.connected
+        with pytest.raises(peerd.Unavailable):
+            await node.request("status")
+        assert len(fake.writers) == 1
+
+    run_with_fake(tmp_base, body)
+
+
 def test_close_from_a_restorer_and_while_reconnecting(
         tmp_base: Path) -> None:
     async def body(fake: FakeDaemon, path: str) -> None:
