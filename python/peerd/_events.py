@@ -146,7 +146,8 @@ class Subscription:
         self._exact = frozenset(p for p in patterns if not p.endswith("*"))
         self._prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
         self._queue: collections.deque[Event] = collections.deque()
-        self._waiter: asyncio.Future[None] | None = None
+        # An Event, not one future: every task iterating wakes.
+        self._arrived = asyncio.Event()
         self._lost = 0              # to report on the next event
         self._reconnected = False   # to report on the next event
         self._end: PeerError | _Stop | None = None
@@ -235,8 +236,7 @@ class Subscription:
         self._wake()
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        self._arrived.set()
 
     def __aiter__(self) -> Subscription:
         return self
@@ -250,11 +250,8 @@ class Subscription:
                 raise StopAsyncIteration
             if end is not None:
                 raise type(end)(end.message, end.context)
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            self._arrived.clear()
+            await self._arrived.wait()
         return self._queue.popleft()
 
 

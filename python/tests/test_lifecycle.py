@@ -194,6 +194,32 @@ def test_open_twice_or_after_close(tmp_base: Path) -> None:
     run_with_fake(tmp_base, body)
 
 
+def test_two_tasks_iterating_one_subscription(tmp_base: Path) -> None:
+    """Each event goes to one of them, and closing the subscription
+    ends both."""
+    async def body(fake: FakeDaemon, path: str) -> None:
+        node = await peerd.connect(path)
+        sub = await node.subscribe("t")
+
+        async def read() -> list[Any]:
+            return [ev.seq async for ev in sub]
+        readers = [asyncio.create_task(read()) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        for seq in (1, 2, 3):
+            fake.send(op="event", topic="t", node="n", name="a", seq=seq)
+        await node.request("status")        # the events are in
+        for _ in range(100):
+            if not sub.pending:
+                break
+            await asyncio.sleep(0.01)
+        await sub.close()
+        got = await asyncio.wait_for(asyncio.gather(*readers), 1)
+        assert sorted(got[0] + got[1]) == [1, 2, 3]
+        await node.close()
+
+    run_with_fake(tmp_base, body)
+
+
 def test_close_from_a_restorer_and_while_reconnecting(
         tmp_base: Path) -> None:
     async def body(fake: FakeDaemon, path: str) -> None:
