@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, Union
 
 from . import _proto
 from .errors import (DeadlineExceeded, InvalidArgument, PeerError,
-                     ProtocolError, Unavailable, Unimplemented,
+                     ProtocolError, Unavailable, Unimplemented, brief,
                      error_from_wire)
 
 __all__ = ["Connection", "default_socket", "Handler", "TIMEOUT_DEFAULT"]
@@ -27,6 +27,7 @@ log = logging.getLogger("peerd")
 
 PROTOCOL = 1
 TIMEOUT_DEFAULT = 5.0           # seconds, as the daemon's 5000 ms
+TIMEOUT_MAX = 86_400            # seconds, one day, as the daemon's longest
 SYSTEM_SOCKET = "/run/peerd/peerd.sock"
 BACKOFF_FIRST = 0.05            # seconds before the first reconnect
 BACKOFF_MAX = 2.0               # the longest wait between attempts
@@ -60,6 +61,10 @@ class Connection:
     def __init__(self, socket: str | None = None, *,
                  timeout: float = TIMEOUT_DEFAULT,
                  reconnect: bool = True) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+                or not 0 < timeout <= TIMEOUT_MAX:
+            raise InvalidArgument(f"timeout {timeout!r}: not a number of "
+                                  f"seconds above 0, up to {TIMEOUT_MAX}")
         self.path: str = default_socket(socket)
         self.info: dict[str, Any] = {}      # the last hello's result
         self.timeout = timeout              # for connecting and hello
@@ -150,8 +155,7 @@ class Connection:
                 raise type(self._closed)(self._closed.message,
                                          self._closed.context)
             try:
-                await asyncio.wait_for(asyncio.shield(self._up.wait()),
-                                       timeout)
+                await asyncio.wait_for(self._up.wait(), timeout)
             except asyncio.TimeoutError:
                 raise DeadlineExceeded(f"{self.path}: not connected "
                                        f"within {timeout:g} s") from None
@@ -159,7 +163,15 @@ class Connection:
     async def open(self) -> None:
         """Connects and says hello; raises Unavailable if it cannot
         connect, Unimplemented if the daemon does not speak protocol 1,
-        ProtocolError if it breaks the protocol."""
+        ProtocolError if it breaks the protocol.  A closed node is not
+        opened again (it raises what closed it), nor an open one
+        (RuntimeError: its connection would be left open behind it)."""
+        if self._closed is not None:
+            raise type(self._closed)(self._closed.message,
+                                     self._closed.context)
+        if self._writer is not None:
+            raise RuntimeError(f"peerd: {self.path}: the node is open "
+                               "already")
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(self.path), self.timeout)
@@ -173,10 +185,13 @@ class Connection:
         try:
             info = await self.request("hello", wait=self.timeout,
                                       protocol=PROTOCOL)
-            got = info.get("protocol") if isinstance(info, dict) else info
-            if got != PROTOCOL:
+            if not isinstance(info, dict):
+                raise ProtocolError(f"hello: malformed result: "
+                                    f"{brief(info)}")
+            got = info.get("protocol")
+            if isinstance(got, bool) or got != PROTOCOL:
                 raise Unimplemented(f"{self.path}: daemon speaks protocol "
-                                    f"{got!r}, not {PROTOCOL}")
+                                    f"{brief(got)}, not {PROTOCOL}")
         except BaseException as e:
             self._drop(e if isinstance(e, PeerError) else
                        Unavailable(f"{self.path}: hello failed"), final=None)
@@ -206,6 +221,10 @@ class Connection:
                     await r()
                 except PeerError as e:
                     log.error("peerd: restoring after reconnect: %s", e)
+                except Exception:
+                    # A bug in one: the others still run, and this task
+                    # goes on (its exception would never be retrieved).
+                    log.exception("peerd: a restorer failed")
             if self.connected:
                 return
             delay = BACKOFF_FIRST   # lost again while restoring
@@ -235,7 +254,16 @@ class Connection:
         sends the daemon a cancel for the request.  on_id(id) is
         called as the request is sent, before any message about it can
         be read (the answer messages of a fan-out call name it).  While
-        reconnecting it raises Unavailable at once."""
+        reconnecting it raises Unavailable at once; RuntimeError on
+        another event loop than the one the node was opened on."""
+        reading = self._reading
+        if reading is not None \
+                and reading.get_loop() is not asyncio.get_running_loop():
+            # Its socket and tasks live on that loop: the request would
+            # never be answered here.
+            raise RuntimeError(f"peerd: {self.path}: the node was opened "
+                               "on another event loop; connect a node "
+                               "on each loop")
         if self._down is not None or self._writer is None:
             err = self._closed or self._down
             assert err is not None
@@ -317,9 +345,10 @@ class Connection:
                     break
                 if "id" in msg:
                     rid = msg["id"]
-                    if (not isinstance(rid, int) or rid < 0
+                    if (not isinstance(rid, int) or isinstance(rid, bool)
+                            or rid < 0
                             or ("result" in msg) == ("error" in msg)):
-                        raise ProtocolError(f"malformed reply: {msg!r:.200}")
+                        raise ProtocolError(f"malformed reply: {brief(msg)}")
                     if rid == 0:
                         # An error about the whole connection: it ends
                         # every request in flight with its code.
@@ -336,7 +365,7 @@ class Connection:
                     self._dispatch(msg)
                 else:
                     raise ProtocolError("malformed message: neither an id "
-                                        f"nor an op: {msg!r:.200}")
+                                        f"nor an op: {brief(msg)}")
         except ProtocolError as e:
             err, final = e, True        # a daemon that breaks the protocol
         except PeerError as e:
@@ -344,7 +373,10 @@ class Connection:
         except (ConnectionError, OSError) as e:
             err = Unavailable(f"{self.path}: {e}")
         except asyncio.CancelledError:
-            return                      # close() or open() handles it
+            # By close(), or by the loop ending (asyncio.run) with the
+            # node still open: the socket ends with this task.
+            writer.close()
+            raise
         if writer is self._writer:
             self._drop(err, final)
         writer.close()
@@ -401,22 +433,26 @@ class Connection:
 
     async def close(self) -> None:
         """Closes the connection and stops reconnecting; requests in
-        flight fail Unavailable, serve_forever returns."""
+        flight fail Unavailable, serve_forever returns.  The handlers
+        and tasks still running are cancelled and waited for, except
+        the task calling close() (a handler or a restorer may close the
+        node, and goes on).  Closing again does nothing."""
         self._finish(_ClosedByUser(f"{self.path}: connection closed"))
         writer = self._writer
         if writer is not None:
             self._drop(self._closed or Unavailable("closed"), True)
-        for t in (self._reading, self._redialing, *self._tasks):
-            if t is not None and not t.done():
-                t.cancel()
-        for t in (self._reading, self._redialing, *list(self._tasks)):
-            if t is not None:
-                try:
-                    await t
-                except BaseException:
-                    pass
+            writer.close()      # at once: a close() cancelled below did too
+        # Not the task calling close() (a handler, a restorer): it
+        # goes on once close() returns.  Waited with asyncio.wait, so
+        # that a caller cancelled meanwhile is cancelled, not swallowed.
+        me = asyncio.current_task()
+        tasks = {t for t in (self._reading, self._redialing, *self._tasks)
+                 if t is not None and t is not me and not t.done()}
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
         if writer is not None:
-            writer.close()
             try:
                 await writer.wait_closed()
             except (ConnectionError, OSError):

@@ -138,6 +138,8 @@ class Mesh:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
         self.b.stop()
         self.a.stop()
 
