@@ -162,8 +162,8 @@ class Membership(Connection):
         msgs_out, target."""
         return _result_list("peers", await self.request("peers"), "peers")
 
-    async def members(self, group: str | None = None,
-                      hubs: bool | None = None, *,
+    async def members(self, *, group: str | None = None,
+                      hubs: bool | None = None,
                       state: str | None = None,
                       tags: Sequence[str] | None = None
                       ) -> list[dict[str, Any]]:
