@@ -30,18 +30,25 @@ def main() -> int:
               flush=True)
         with node.subscribe("board.*") as sub:
             node.publish("board.hello", {"from": name})
+            timer = threading.Timer(seconds or 0, sub.close)
             if seconds is not None:
-                threading.Timer(seconds, sub.close).start()
+                timer.start()
             try:
                 for ev in sub:
-                    if ev.data.get("from") == name:
-                        continue            # our own hello
-                    print(f"{ev.topic} from {ev.data.get('from')} "
-                          f"(node {ev.name})", flush=True)
+                    # Anyone may publish on board.*: only a board's
+                    # events, with a sender, and not our own.
+                    sender = ev.data.get("from") \
+                        if isinstance(ev.data, dict) else None
+                    if not isinstance(sender, str) or sender == name:
+                        continue
+                    print(f"{ev.topic} from {sender} (node {ev.name})",
+                          flush=True)
                     if ev.topic == "board.hello":
                         node.publish("board.welcome", {"from": name})
             except KeyboardInterrupt:
                 pass
+            finally:
+                timer.cancel()
         del board[f"board/{name}"]
     return 0
 

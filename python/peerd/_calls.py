@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any, AsyncGenerator, Coroutine
 
 from ._conn import TIMEOUT_DEFAULT, Connection
-from .errors import InvalidArgument, PeerError, ProtocolError, error_from_wire
+from .errors import (InvalidArgument, PeerError, ProtocolError, brief,
+                     error_from_wire)
 
 __all__ = ["Calls", "Answer", "Proxy", "ProxyMethod", "split_name"]
 
@@ -52,7 +54,8 @@ def call_keys(service: str, method: str, args: tuple[Any, ...],
 
 def timeout_ms(timeout: float) -> int:
     """timeout (seconds) in milliseconds, as the daemon takes it."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or (isinstance(timeout, float) and not math.isfinite(timeout)):
         raise InvalidArgument(f"timeout {timeout!r}: not a number of "
                               "seconds")
     ms = round(timeout * 1000)
@@ -106,8 +109,8 @@ class Answer:
         return cls(node, name, error=error)
 
     def __repr__(self) -> str:
-        outcome = (f"result={self.result!r:.200}" if self.error is None
-                   else f"error={self.error!r:.200}")
+        outcome = (f"result={brief(self.result)}" if self.error is None
+                   else f"error={brief(self.error)}")
         return f"Answer(node={self.node!r}, name={self.name!r}, {outcome})"
 
 
@@ -190,6 +193,7 @@ class Calls(Connection):
                  reconnect: bool = True) -> None:
         super().__init__(socket, timeout=timeout, reconnect=reconnect)
         self._fan_outs: dict[int, _FanOut] = {}
+        self._bad_answer_logged = False
         self.on_message("answer", self._on_answer)
 
     async def call(self, service_method: str, *args: Any,
@@ -240,7 +244,7 @@ class Calls(Connection):
         result = await self.request("notify", **keys)
         sent = result.get("sent") if isinstance(result, dict) else None
         if not isinstance(sent, int) or isinstance(sent, bool) or sent < 0:
-            raise ProtocolError(f"notify: malformed result: {result!r:.200}")
+            raise ProtocolError(f"notify: malformed result: {brief(result)}")
         return sent
 
     def call_all(self, service_method: str, *args: Any,
@@ -297,9 +301,12 @@ class Calls(Connection):
                 task.cancel()           # request() sends the cancel
                 await asyncio.wait({task})
         count = result.get("answers") if isinstance(result, dict) else None
-        if not isinstance(count, int) or isinstance(count, bool):
+        # At most one answer per member: a count past a CBOR uint is no
+        # count (and would not even print).
+        if not isinstance(count, int) or isinstance(count, bool) \
+                or not 0 <= count < 1 << 64:
             raise ProtocolError(f"call: malformed reply to a fan-out: "
-                                f"{result!r:.200}")
+                                f"{brief(result)}")
         if count != fan.messages:
             log.warning("peerd: a fan-out call of %s.%s: the daemon counts "
                         "%d answers, %d came", keys["service"],
@@ -314,8 +321,10 @@ class Calls(Connection):
         fan.messages += 1
         answer = Answer.from_wire(msg.get("answer"))
         if answer is None:
-            log.warning("peerd: malformed answer message dropped: %.200r",
-                        msg)
+            if not self._bad_answer_logged:
+                self._bad_answer_logged = True
+                log.warning("peerd: malformed answer message dropped "
+                            "(further ones silently): %s", brief(msg))
             return
         if fan.queue.qsize() >= ANSWERS_MAX:
             if not fan.dropped:

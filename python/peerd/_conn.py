@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Callable, Union
 
 from . import _proto
 from .errors import (DeadlineExceeded, InvalidArgument, PeerError,
-                     ProtocolError, Unavailable, Unimplemented,
+                     ProtocolError, Unavailable, Unimplemented, brief,
                      error_from_wire)
 
 __all__ = ["Connection", "default_socket", "Handler", "TIMEOUT_DEFAULT"]
@@ -27,6 +27,7 @@ log = logging.getLogger("peerd")
 
 PROTOCOL = 1
 TIMEOUT_DEFAULT = 5.0           # seconds, as the daemon's 5000 ms
+TIMEOUT_MAX = 86_400            # seconds, one day, as the daemon's longest
 SYSTEM_SOCKET = "/run/peerd/peerd.sock"
 BACKOFF_FIRST = 0.05            # seconds before the first reconnect
 BACKOFF_MAX = 2.0               # the longest wait between attempts
@@ -61,6 +62,10 @@ class Connection:
     def __init__(self, socket: str | None = None, *,
                  timeout: float = TIMEOUT_DEFAULT,
                  reconnect: bool = True) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+                or not 0 < timeout <= TIMEOUT_MAX:
+            raise InvalidArgument(f"timeout {timeout!r}: not a number of "
+                                  f"seconds above 0, up to {TIMEOUT_MAX}")
         self.path: str = default_socket(socket)
         self.info: dict[str, Any] = {}      # the last hello's result
         self.timeout = timeout              # for connecting and hello
@@ -68,6 +73,7 @@ class Connection:
         # The connection's transport and protocol, None while down.
         self._writer: asyncio.WriteTransport | None = None
         self._wire: _Wire | None = None
+        self._reading: asyncio.Task[None] | None = None    # _hold
         # The loop the connection runs on, from open() on.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next_id = 1
@@ -156,8 +162,7 @@ class Connection:
                 raise type(self._closed)(self._closed.message,
                                          self._closed.context)
             try:
-                await asyncio.wait_for(asyncio.shield(self._up.wait()),
-                                       timeout)
+                await asyncio.wait_for(self._up.wait(), timeout)
             except asyncio.TimeoutError:
                 raise DeadlineExceeded(f"{self.path}: not connected "
                                        f"within {timeout:g} s") from None
@@ -165,7 +170,15 @@ class Connection:
     async def open(self) -> None:
         """Connects and says hello; raises Unavailable if it cannot
         connect, Unimplemented if the daemon does not speak protocol 1,
-        ProtocolError if it breaks the protocol."""
+        ProtocolError if it breaks the protocol.  A closed node is not
+        opened again (it raises what closed it), nor an open one
+        (RuntimeError: its connection would be left open behind it)."""
+        if self._closed is not None:
+            raise type(self._closed)(self._closed.message,
+                                     self._closed.context)
+        if self._writer is not None:
+            raise RuntimeError(f"peerd: {self.path}: the node is open "
+                               "already")
         # Kept for the hot path: get_running_loop() costs a getpid().
         self._loop = loop = asyncio.get_running_loop()
         try:
@@ -178,13 +191,17 @@ class Connection:
         assert isinstance(writer, asyncio.WriteTransport)
         self._writer, self._wire = writer, wire
         self._down = None
+        self._reading = loop.create_task(self._hold(writer, wire))
         try:
             info = await self.request("hello", wait=self.timeout,
                                       protocol=PROTOCOL)
-            got = info.get("protocol") if isinstance(info, dict) else info
-            if got != PROTOCOL:
+            if not isinstance(info, dict):
+                raise ProtocolError(f"hello: malformed result: "
+                                    f"{brief(info)}")
+            got = info.get("protocol")
+            if isinstance(got, bool) or got != PROTOCOL:
                 raise Unimplemented(f"{self.path}: daemon speaks protocol "
-                                    f"{got!r}, not {PROTOCOL}")
+                                    f"{brief(got)}, not {PROTOCOL}")
         except BaseException as e:
             self._drop(e if isinstance(e, PeerError) else
                        Unavailable(f"{self.path}: hello failed"), final=None)
@@ -214,6 +231,10 @@ class Connection:
                     await r()
                 except PeerError as e:
                     log.error("peerd: restoring after reconnect: %s", e)
+                except Exception:
+                    # A bug in one: the others still run, and this task
+                    # goes on (its exception would never be retrieved).
+                    log.exception("peerd: a restorer failed")
             if self.connected:
                 return
             delay = BACKOFF_FIRST   # lost again while restoring
@@ -243,7 +264,15 @@ class Connection:
         sends the daemon a cancel for the request.  on_id(id) is
         called as the request is sent, before any message about it can
         be read (the answer messages of a fan-out call name it).  While
-        reconnecting it raises Unavailable at once."""
+        reconnecting it raises Unavailable at once; RuntimeError on
+        another event loop than the one the node was opened on."""
+        loop = self._loop
+        if loop is not None and loop is not asyncio.get_running_loop():
+            # Its socket and tasks live on that loop: the request would
+            # never be answered here.
+            raise RuntimeError(f"peerd: {self.path}: the node was opened "
+                               "on another event loop; connect a node "
+                               "on each loop")
         if self._down is not None or self._writer is None:
             err = self._closed or self._down
             assert err is not None
@@ -254,7 +283,6 @@ class Connection:
             frame = self._encoder.encode({"op": op, "id": rid, **keys})
         except (ValueError, TypeError) as e:
             raise InvalidArgument(f"{op}: {e}") from None
-        loop = self._loop
         assert loop is not None
         fut: asyncio.Future[Any] = loop.create_future()
         self._pending[rid] = fut
@@ -339,6 +367,17 @@ class Connection:
 
     # -- the connection ----------------------------------------------------
 
+    async def _hold(self, writer: asyncio.WriteTransport,
+                    wire: "_Wire") -> None:
+        """Lives as long as the connection (the reading is _Wire's): when
+        it is cancelled, by close() or by the loop ending with the node
+        still open (asyncio.run), it closes the socket."""
+        try:
+            await asyncio.shield(wire.closed)
+        except asyncio.CancelledError:
+            writer.close()
+            raise
+
     def _receive(self, msg: dict[str, Any]) -> None:
         """A message from the daemon: a reply completes its request, an
         id-less message goes to the handlers of its op.  Raises
@@ -346,9 +385,9 @@ class Connection:
         (which ends the connection)."""
         if "id" in msg:
             rid = msg["id"]
-            if (not isinstance(rid, int) or rid < 0
-                    or ("result" in msg) == ("error" in msg)):
-                raise ProtocolError(f"malformed reply: {msg!r:.200}")
+            if (not isinstance(rid, int) or isinstance(rid, bool)
+                    or rid < 0 or ("result" in msg) == ("error" in msg)):
+                raise ProtocolError(f"malformed reply: {brief(msg)}")
             if rid == 0:
                 # An error about the whole connection: it ends every
                 # request in flight with its code.
@@ -364,7 +403,7 @@ class Connection:
             self._dispatch(msg)
         else:
             raise ProtocolError("malformed message: neither an id nor an "
-                                f"op: {msg!r:.200}")
+                                f"op: {brief(msg)}")
 
     def _drop(self, err: PeerError, final: bool | None) -> None:
         """The connection is gone: fails the requests in flight with
@@ -419,24 +458,27 @@ class Connection:
 
     async def close(self) -> None:
         """Closes the connection and stops reconnecting; requests in
-        flight fail Unavailable, serve_forever returns."""
+        flight fail Unavailable, serve_forever returns.  The handlers
+        and tasks still running are cancelled and waited for, except
+        the task calling close() (a handler or a restorer may close the
+        node, and goes on).  Closing again does nothing."""
         self._finish(_ClosedByUser(f"{self.path}: connection closed"))
         writer, wire = self._writer, self._wire
         if writer is not None:
             self._drop(self._closed or Unavailable("closed"), True)
-        for t in (self._redialing, *self._tasks):
-            if t is not None and not t.done():
-                t.cancel()
-        for t in (self._redialing, *list(self._tasks)):
-            if t is not None:
-                try:
-                    await t
-                except BaseException:
-                    pass
-        if writer is not None:
-            writer.close()
+            writer.close()      # at once: a close() cancelled below did too
+        # Not the task calling close() (a handler, a restorer): it
+        # goes on once close() returns.  Waited with asyncio.wait, so
+        # that a caller cancelled meanwhile is cancelled, not swallowed.
+        me = asyncio.current_task()
+        tasks = {t for t in (self._reading, self._redialing, *self._tasks)
+                 if t is not None and t is not me and not t.done()}
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
         if wire is not None:
-            await wire.closed
+            await asyncio.shield(wire.closed)
 
 
 class _ClosedByUser(Unavailable):

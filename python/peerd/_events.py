@@ -16,11 +16,12 @@ import dataclasses
 import inspect
 import logging
 import re
-from typing import Any, Callable, Generator, Iterable, TypeGuard, TypeVar
+from typing import Any, Callable, Generator, Iterable, TypeVar
 
 from ._conn import Connection, _ClosedByUser
+from ._proto import is_uint
 from .errors import (AlreadyExists, InvalidArgument, NotFound, PeerError,
-                     ProtocolError, Unavailable)
+                     ProtocolError, Unavailable, brief)
 
 __all__ = ["Events", "Event", "Subscription", "topic_matches"]
 
@@ -102,9 +103,6 @@ class _Stop(Exception):
     """The end of a subscription closed by its owner."""
 
 
-def _is_count(n: object) -> TypeGuard[int]:
-    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
-
 
 def _event_from_wire(msg: dict[str, Any]) -> tuple[Event, int] | None:
     """The Event in an event message and the daemon's lost count, or
@@ -114,7 +112,7 @@ def _event_from_wire(msg: dict[str, Any]) -> tuple[Event, int] | None:
     if not (isinstance(topic, str) and isinstance(node, str)
             and isinstance(name, str)):
         return None
-    if not (_is_count(seq) and _is_count(lost)):
+    if not (is_uint(seq) and is_uint(lost)):
         return None
     return Event(topic, msg.get("data"), node, name, seq), lost
 
@@ -148,7 +146,8 @@ class Subscription:
         self._exact = frozenset(p for p in patterns if not p.endswith("*"))
         self._prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
         self._queue: collections.deque[Event] = collections.deque()
-        self._waiter: asyncio.Future[None] | None = None
+        # An Event, not one future: every task iterating wakes.
+        self._arrived = asyncio.Event()
         self._lost = 0              # to report on the next event
         self._reconnected = False   # to report on the next event
         self._end: PeerError | _Stop | None = None
@@ -237,8 +236,7 @@ class Subscription:
         self._wake()
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        self._arrived.set()
 
     def __aiter__(self) -> Subscription:
         return self
@@ -252,11 +250,8 @@ class Subscription:
                 raise StopAsyncIteration
             if end is not None:
                 raise type(end)(end.message, end.context)
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            self._arrived.clear()
+            await self._arrived.wait()
         return self._queue.popleft()
 
 
@@ -287,8 +282,8 @@ class Events(Connection):
             keys["data"] = data
         result = await self.request("publish", **keys)
         seq = result.get("seq") if isinstance(result, dict) else None
-        if not _is_count(seq):
-            raise ProtocolError(f"publish: malformed result: {result!r:.200}")
+        if not is_uint(seq):
+            raise ProtocolError(f"publish: malformed result: {brief(result)}")
         return seq
 
     def subscribe(self, *patterns: str, queue: int = QUEUE_DEFAULT
@@ -305,7 +300,8 @@ class Events(Connection):
         node is back."""
         if not patterns:
             raise InvalidArgument("subscribe: no pattern")
-        if not isinstance(queue, int) or queue < 1:
+        if isinstance(queue, bool) or not isinstance(queue, int) \
+                or queue < 1:
             raise InvalidArgument(f"queue: {queue!r} is not a count of "
                                   "at least 1")
         checked = tuple(dict.fromkeys(_check_pattern(p) for p in patterns))
@@ -351,8 +347,8 @@ class Events(Connection):
                         await r
                 except Exception:
                     log.exception("peerd: @on(%s) %s failed on event %s "
-                                  "seq %d", " ".join(sub.patterns), name,
-                                  ev.topic, ev.seq)
+                                  "seq %s", " ".join(sub.patterns), name,
+                                  ev.topic, brief(ev.seq))
         except PeerError as e:
             if not self.closed:
                 log.error("peerd: @on(%s) %s: %s", " ".join(sub.patterns),
@@ -360,8 +356,10 @@ class Events(Connection):
                 self.fail(e)
 
     async def close(self) -> None:
-        await super().close()
-        self._ev_end()
+        try:
+            await super().close()
+        finally:
+            self._ev_end()      # a close() cancelled midway ends them too
 
     # -- the daemon's subscriptions, counted ------------------------------
 
@@ -439,7 +437,7 @@ class Events(Connection):
             if not self._ev_malformed_logged:
                 self._ev_malformed_logged = True
                 log.warning("peerd: malformed event dropped (further ones "
-                            "are dropped silently): %.200r", msg)
+                            "are dropped silently): %s", brief(msg))
             return
         ev, lost = got
         if lost:

@@ -19,9 +19,11 @@ from typing import (Any, AsyncIterator, Callable, Coroutine, Generic,
 from cbor2 import CBORTag
 
 from ._conn import TIMEOUT_DEFAULT, Connection
+from ._proto import is_uint
 from ._runner import Runner
 from .errors import (AlreadyExists, DeadlineExceeded, InvalidArgument,
-                     NotFound, PeerError, ProtocolError, Unavailable)
+                     NotFound, PeerError, ProtocolError, Unavailable,
+                     brief)
 
 __all__ = ["KV", "Item", "Change", "Owner", "Watch", "SyncKV", "SyncWatch"]
 
@@ -99,8 +101,9 @@ def _key(key: Any, what: str = "key") -> str:
 def _ms(seconds: float, what: str, most: int, most_text: str) -> int:
     """seconds as whole milliseconds, 1 to most; InvalidArgument
     naming what and the value if it is not."""
+    # An int is finite (and math.isfinite of a huge one would raise).
     ok = isinstance(seconds, (int, float)) and not isinstance(seconds, bool) \
-        and math.isfinite(seconds)
+        and (isinstance(seconds, int) or math.isfinite(seconds))
     ms = round(seconds * 1000) if ok else 0
     if not 1 <= ms <= most:
         raise InvalidArgument(f"{what} {seconds!r} s out of range "
@@ -151,30 +154,30 @@ def _check_depth(value: Any) -> None:
 
 def _uint(m: dict[str, Any], name: str, op: str) -> int:
     v = m.get(name)
-    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        raise ProtocolError(f"{op}: malformed {name}: {v!r:.80}")
+    if not is_uint(v):
+        raise ProtocolError(f"{op}: malformed {name}: {brief(v, 80)}")
     return v
 
 
 def _text(m: dict[str, Any], name: str, op: str) -> str:
     v = m.get(name)
     if not isinstance(v, str):
-        raise ProtocolError(f"{op}: malformed {name}: {v!r:.80}")
+        raise ProtocolError(f"{op}: malformed {name}: {brief(v, 80)}")
     return v
 
 
 def _map(r: Any, op: str) -> dict[str, Any]:
     if not isinstance(r, dict):
-        raise ProtocolError(f"{op}: malformed result: {r!r:.200}")
+        raise ProtocolError(f"{op}: malformed result: {brief(r)}")
     return r
 
 
 def _item(m: dict[str, Any], op: str) -> Item:
-    expires = m.get("expires")
+    expires: float | None = None
+    if m.get("expires") is not None:
+        expires = _uint(m, "expires", op) / 1000
     return Item(m.get("value"), _uint(m, "version", op),
-                _text(m, "writer", op),
-                _uint(m, "expires", op) / 1000 if expires is not None
-                else None)
+                _text(m, "writer", op), expires)
 
 
 class KV:
@@ -286,7 +289,7 @@ class KV:
         r = await self._op("kv_where", timeout, key=_key(key))
         owners = r.get("owners")
         if not isinstance(owners, list):
-            raise ProtocolError(f"kv_where: malformed result: {r!r:.200}")
+            raise ProtocolError(f"kv_where: malformed result: {brief(r)}")
         out = []
         for o in owners:
             o = _map(o, "kv_where")
@@ -397,7 +400,7 @@ class KV:
             lost = _uint(msg, "lost", "kv_change") if "lost" in msg else 0
             if kind not in KINDS or not key.startswith(prefix) or \
                     (kind in ("put", "merge") and "value" not in msg):
-                raise ProtocolError(f"kv_change: malformed: {msg!r:.200}")
+                raise ProtocolError(f"kv_change: malformed: {brief(msg)}")
         except ProtocolError as e:
             if not self._malformed_logged:
                 log.warning("peerd: %s; dropped (logged once)", e)
@@ -482,7 +485,7 @@ class _Pages:
         r = await self._kv._op("kv_list", self._timeout, **self._keys)
         items = r.get("items")
         if not isinstance(items, list):
-            raise ProtocolError(f"kv_list: malformed result: {r!r:.200}")
+            raise ProtocolError(f"kv_list: malformed result: {brief(r)}")
         for it in items:
             it = _map(it, "kv_list")
             self._buf.append((_text(it, "key", "kv_list"),
@@ -494,8 +497,8 @@ class _Pages:
         elif not isinstance(nxt, str) or (after is not None
                                           and nxt <= after):
             # A cursor that does not move on would never end.
-            raise ProtocolError(f"kv_list: next {nxt!r:.80} does not "
-                                f"follow {after!r:.80}")
+            raise ProtocolError(f"kv_list: next {brief(nxt, 80)} does not "
+                                f"follow {brief(after, 80)}")
         else:
             self._keys["after"] = nxt
 

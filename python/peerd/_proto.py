@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import struct
-from typing import Any
+from typing import Any, TypeGuard
 
 import cbor2
 
@@ -18,6 +18,15 @@ HDR = 4
 # maximum there can be, 1 GiB + 64 KiB.
 FRAME_MAX = (1 << 30) + (64 << 10)
 MAP_MAX = 32            # entries of the top-level map
+UINT_MAX = (1 << 64) - 1
+
+
+def is_uint(v: object) -> TypeGuard[int]:
+    """Whether v is a CBOR uint, as PROTOCOL.md's "uint" keys are: an
+    int, not a bool, 0 to 2^64 - 1 (a bignum is not one, and its repr
+    may not even print)."""
+    return isinstance(v, int) and not isinstance(v, bool) \
+        and 0 <= v <= UINT_MAX
 
 
 def encode(msg: dict[str, Any]) -> bytes:
@@ -64,9 +73,12 @@ def decode(payload: bytes) -> dict[str, Any]:
     fp = io.BytesIO(payload)
     try:
         item = cbor2.CBORDecoder(fp).decode()
-    except (cbor2.CBORDecodeError, ValueError, TypeError,
-            RecursionError, EOFError) as e:
-        raise ProtocolError(f"malformed frame: {e}") from None
+    except Exception as e:
+        # Not only CBORDecodeError: a tag's own constructor raises what
+        # it raises (a Fraction over 0, a datetime out of range, a bad
+        # regex), and a length past the frame can be a MemoryError.
+        raise ProtocolError(f"malformed frame: {type(e).__name__}: "
+                            f"{str(e):.200}") from None
     if fp.tell() != len(payload):
         raise ProtocolError(f"malformed frame: {len(payload) - fp.tell()} "
                             "bytes after the map")

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from ._conn import TIMEOUT_DEFAULT, Connection
+from ._proto import is_uint
 from .errors import (CODES, AlreadyExists, Cancelled, DeadlineExceeded,
                      Internal, InvalidArgument, NotFound, PeerError,
-                     ResourceExhausted, Unavailable, Unimplemented, Unknown)
+                     ResourceExhausted, Unavailable, Unimplemented, Unknown,
+                     brief)
 
 __all__ = ["Serving", "Invocation", "current_call", "CONCURRENCY_DEFAULT"]
 
@@ -35,6 +37,7 @@ CONCURRENCY_DEFAULT = 64        # handlers of one service running at once
 # one-way calls it does not count, so this bounds them.
 OPEN_MAX = 65_536
 MESSAGE_MAX = 1 << 20           # bytes of an error message the daemon reads
+TIMEOUT_MAX_MS = 86_400_000     # the longest deadline of a call, one day
 
 
 @dataclass
@@ -169,9 +172,6 @@ def _check_concurrency(concurrency: int) -> None:
         raise InvalidArgument(f"concurrency {concurrency!r}: not an "
                               "integer of 1 or more")
 
-
-def _is_uint(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 def _describe(e: BaseException) -> tuple[str, dict[str, str]]:
@@ -351,7 +351,8 @@ class Serving(Connection):
 
     def _node_loop(self) -> asyncio.AbstractEventLoop | None:
         """The loop the connection runs on, None before open()."""
-        return self._loop
+        reading = self._reading
+        return reading.get_loop() if reading is not None else None
 
     def _start_registration(self, svc: _Service) -> None:
         """Registers svc in the background on the node's loop."""
@@ -407,8 +408,8 @@ class Serving(Connection):
     def _warn_once(self, what: str, msg: dict[str, Any]) -> None:
         level = logging.DEBUG if what in self._warned else logging.WARNING
         self._warned.add(what)
-        log.log(level, "peerd: ignoring a malformed %s message: %.200r",
-                what, msg)
+        log.log(level, "peerd: ignoring a malformed %s message: %s",
+                what, brief(msg))
 
     def _refuse(self, call: int, oneway: bool, err: PeerError) -> None:
         if not oneway:
@@ -428,7 +429,7 @@ class Serving(Connection):
 
     def _on_invoke(self, msg: dict[str, Any]) -> None:
         call: Any = msg.get("call")
-        if not _is_uint(call):
+        if not is_uint(call):
             self._warn_once("invoke", msg)      # nobody to answer
             return
         oneway: Any = msg.get("oneway", False)
@@ -443,7 +444,7 @@ class Serving(Connection):
             ("method", isinstance(method, str)),
             ("group", isinstance(group, str)),
             ("from", isinstance(caller, str)),
-            ("timeout", _is_uint(timeout_ms))) if not ok), None)
+            ("timeout", is_uint(timeout_ms))) if not ok), None)
         if bad is not None:
             self._warn_once("invoke", msg)
             self._refuse(call, oneway is True, InvalidArgument(
@@ -473,7 +474,9 @@ class Serving(Connection):
             a = msg["args"]
             args = tuple(a) if isinstance(a, list) else (a,)
         loop = asyncio.get_running_loop()
-        timeout = timeout_ms / 1000
+        # A call's deadline is at most a day; a longer one (from a
+        # broken daemon) is cut to that, not a float overflow.
+        timeout = min(timeout_ms, TIMEOUT_MAX_MS) / 1000
         inv = Invocation(service, method, group or None, caller, call,
                          timeout, loop.time() + timeout, oneway,
                          _clock=loop.time)
@@ -488,7 +491,7 @@ class Serving(Connection):
 
     def _on_cancelled(self, msg: dict[str, Any]) -> None:
         call: Any = msg.get("call")
-        if not _is_uint(call):
+        if not is_uint(call):
             self._warn_once("cancelled", msg)
             return
         entry = self._open.get(call)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Any, Sequence
 
 from ._conn import TIMEOUT_DEFAULT, Connection
-from .errors import InvalidArgument, NotFound, PeerError, ProtocolError
+from ._proto import is_uint
+from .errors import (InvalidArgument, NotFound, PeerError, ProtocolError,
+                     brief)
 
 __all__ = ["Membership", "MembershipWatch"]
 
@@ -26,7 +29,7 @@ PING_MARGIN = 2.0               # seconds
 def _result_map(op: str, result: Any) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise ProtocolError(f"{op}: malformed result, not a map: "
-                            f"{result!r:.200}")
+                            f"{brief(result)}")
     return result
 
 
@@ -36,7 +39,7 @@ def _result_list(op: str, result: Any, key: str) -> list[dict[str, Any]]:
     if not isinstance(items, list) or \
             not all(isinstance(item, dict) for item in items):
         raise ProtocolError(f"{op}: malformed result, {key} is not an "
-                            f"array of maps: {result!r:.200}")
+                            f"array of maps: {brief(result)}")
     return items
 
 
@@ -159,8 +162,8 @@ class Membership(Connection):
         msgs_out, target."""
         return _result_list("peers", await self.request("peers"), "peers")
 
-    async def members(self, group: str | None = None,
-                      hubs: bool | None = None, *,
+    async def members(self, *, group: str | None = None,
+                      hubs: bool | None = None,
                       state: str | None = None,
                       tags: Sequence[str] | None = None
                       ) -> list[dict[str, Any]]:
@@ -211,7 +214,10 @@ class Membership(Connection):
         ID.  Raises NotFound if no linked node matches,
         DeadlineExceeded if no pong came within timeout (seconds,
         0.001 to 60), Unavailable if the link closed first."""
-        ms = round(timeout * 1000)
+        ok = isinstance(timeout, (int, float)) \
+            and not isinstance(timeout, bool) \
+            and (isinstance(timeout, int) or math.isfinite(timeout))
+        ms = round(timeout * 1000) if ok else 0
         if not 1 <= ms <= 60_000:
             raise InvalidArgument(f"timeout {timeout} s out of range "
                                   "(0.001 s to 60 s)")
@@ -219,8 +225,11 @@ class Membership(Connection):
             "ping", wait=timeout + PING_MARGIN, node=node, size=size,
             timeout_ms=ms))
         rtt = result.get("rtt_us")
-        if not isinstance(rtt, int) or isinstance(rtt, bool) or rtt < 0:
-            raise ProtocolError(f"ping: malformed result: {result!r:.200}")
+        # A ping waits a minute at most: 2^40 us (12 days) is no round
+        # trip, and a huge int would not convert to a float.
+        if not isinstance(rtt, int) or isinstance(rtt, bool) or rtt < 0 \
+                or rtt > 1 << 40:
+            raise ProtocolError(f"ping: malformed result: {brief(result)}")
         return rtt / 1e6
 
     # -- watching ----------------------------------------------------------
@@ -234,8 +243,10 @@ class Membership(Connection):
         if not (members or services):
             raise InvalidArgument("nothing to watch: ask for members or "
                                   "services")
-        if queue < 1:
-            raise InvalidArgument(f"queue {queue}: at least 1")
+        if isinstance(queue, bool) or not isinstance(queue, int) \
+                or queue < 1:
+            raise InvalidArgument(f"queue {queue!r}: not an int of 1 or "
+                                  "more")
         w = MembershipWatch(self, members, services, queue)
         self._watches.append(w)
         try:
@@ -282,9 +293,9 @@ class Membership(Connection):
         kind = msg.get("kind")
         lost = msg.get("lost", 0)
         if not isinstance(kind, str) or not isinstance(msg.get("node"), str) \
-                or not isinstance(lost, int) or isinstance(lost, bool):
+                or not is_uint(lost):
             if not self._bad_change_logged:
-                log.warning("peerd: malformed change dropped: %.200r", msg)
+                log.warning("peerd: malformed change dropped: %s", brief(msg))
                 self._bad_change_logged = True
             return
         change = {k: v for k, v in msg.items() if k != "op"}

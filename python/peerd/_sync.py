@@ -225,8 +225,9 @@ class SyncNode:
 
 class SyncProxy:
     """sn.proxy("calc").add(2, 3): attribute access names the method
-    (a name starting with "_" is not one); calling it is
-    sn.call_method(service, method, *args, timeout=, to=), blocking."""
+    (a name starting with "_" is not one), and proxy["stats.reset"]
+    any method, as on Proxy; calling it is sn.call_method(service,
+    method, *args, timeout=, to=), blocking."""
 
     def __init__(self, node: SyncNode, service: str, *, timeout: float,
                  to: str | None) -> None:
@@ -237,7 +238,15 @@ class SyncProxy:
 
     def __getattr__(self, method: str) -> Callable[..., Any]:
         if method.startswith("_"):
-            raise AttributeError(method)
+            raise AttributeError(f"{method!r}: a name starting with '_' "
+                                 f"is not a method of the proxy; use "
+                                 f"proxy[{method!r}]")
+        return self[method]
+
+    def __getitem__(self, method: str) -> Callable[..., Any]:
+        if not isinstance(method, str):
+            raise TypeError(f"a method name is text, not "
+                            f"{type(method).__name__}")
 
         def call(*args: Any) -> Any:
             return self._node.call_method(self._service, method, *args,

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: ISC
 """errors.py: one exception class per error code of doc/PROTOCOL.md
-section 7, and the mapping from an error value on the wire to them."""
+section 7, the mapping from an error value on the wire to them, and
+brief(), the repr of a value from the daemon for an error message."""
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 __all__ = [
@@ -13,7 +15,38 @@ __all__ = [
     "Unavailable", "ProtocolError", "error_from_wire", "CODES",
 ]
 
-_NO_CONTEXT: Any = object()
+class _Brief(reprlib.Repr):
+    """A repr that is short and cannot fail, whatever the daemon sent:
+    long ints (whose repr raises ValueError beyond 4300 digits), bytes
+    and text are cut before they are formatted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 4
+        self.maxdict = self.maxlist = 8
+        self.maxstring = self.maxother = 80
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:
+            return f"<int of {x.bit_length()} bits>"
+        return repr(x)
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        s = repr(x[:self.maxstring])
+        return s + "..." if len(x) > self.maxstring else s
+
+
+_BRIEF = _Brief()
+
+
+def brief(value: Any, limit: int = 200) -> str:
+    """value's repr for a message, at most limit characters; for values
+    from the daemon, which may be huge or unprintable."""
+    try:
+        text = _BRIEF.repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class PeerError(Exception):
@@ -31,12 +64,12 @@ class PeerError(Exception):
     def __str__(self) -> str:
         s = f"{self.code}: {self.message}"
         if self.context is not None:
-            s += f" (context: {self.context!r})"
+            s += f" (context: {brief(self.context)})"
         return s
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.message!r}, "
-                f"context={self.context!r})")
+                f"context={brief(self.context)})")
 
 
 class Cancelled(PeerError):
@@ -105,7 +138,7 @@ def error_from_wire(value: Any) -> PeerError:
     An unknown code, or OK, becomes Unknown; a value that is not a map
     with a text code becomes ProtocolError."""
     if not isinstance(value, dict) or not isinstance(value.get("code"), str):
-        return ProtocolError(f"malformed error value: {value!r:.200}")
+        return ProtocolError(f"malformed error value: {brief(value)}")
     message = value.get("message")
     if not isinstance(message, str):
         message = ""

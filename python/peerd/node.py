@@ -33,10 +33,11 @@ async def connect(socket: str | None = None, *,
                   timeout: float = TIMEOUT_DEFAULT,
                   reconnect: bool = True) -> Node:
     """Connects to peerd (socket, or the default of default_socket) and
-    says hello.  Raises Unavailable if it cannot connect, Unimplemented
-    if the daemon does not speak protocol 1.  With reconnect, a lost
-    connection is made again with back-off, and services and
-    subscriptions are set up again."""
+    says hello, each within timeout seconds (above 0, up to a day, else
+    InvalidArgument).  Raises Unavailable if it cannot connect,
+    Unimplemented if the daemon does not speak protocol 1.  With
+    reconnect, a lost connection is made again with back-off, and
+    services and subscriptions are set up again."""
     node = Node(socket, timeout=timeout, reconnect=reconnect)
     await node.open()
     return node

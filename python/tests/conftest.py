@@ -153,6 +153,8 @@ class Mesh:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
         return [why for why in (self.b.stop(), self.a.stop()) if why]
 
 

@@ -10,6 +10,7 @@ import struct
 from pathlib import Path
 from typing import Any, Callable
 
+import cbor2
 import pytest
 
 import peerd
@@ -82,11 +83,14 @@ async def _fake_daemon(path: str, answer: Callable[[int], bytes]) \
     """A Unix socket server that reads one request and writes
     answer(its id), raw, then keeps the connection open."""
     async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        (n,) = struct.unpack(">I", await r.readexactly(4))
-        req = peerd._proto.decode(await r.readexactly(n))
-        w.write(answer(req["id"]))
-        await w.drain()
-        await asyncio.sleep(30)
+        try:
+            (n,) = struct.unpack(">I", await r.readexactly(4))
+            req = peerd._proto.decode(await r.readexactly(n))
+            w.write(answer(req["id"]))
+            await w.drain()
+            await asyncio.sleep(30)
+        finally:
+            w.close()
     return await asyncio.start_unix_server(serve, path)
 
 
@@ -104,7 +108,23 @@ MALFORMED: dict[str, Callable[[int], bytes]] = {
     "reply with result and error": lambda i: _frame(
         b"\xa3\x62id" + bytes([i]) + b"\x66result\xf6\x65error\xf6"),
     "neither id nor op": lambda i: _frame(b"\xa1\x61x\x01"),
+    # true is not the id 1, nor the protocol 1.
+    "reply with id true": lambda i: _frame(
+        cbor2.dumps({"id": True, "result": {"protocol": 1}})),
+    "hello's result not a map": lambda i: _frame(
+        cbor2.dumps({"id": i, "result": 1})),
+    # An int whose repr raises ValueError (over 4300 digits).
+    "reply with result and error, a long int": lambda i: _frame(
+        cbor2.dumps({"id": i, "result": 10 ** 5000, "error": None})),
     "truncated": lambda i: struct.pack(">I", 100) + b"\xa1",
+    # Decoders of tags raise their own errors; so does a length that
+    # cannot be allocated.
+    "fraction over zero": lambda i: _frame(
+        b"\xa2\x62id" + bytes([i]) + b"\x66result\xd8\x1e\x82\x01\x00"),
+    "time out of range": lambda i: _frame(
+        b"\xa2\x62id" + bytes([i]) + b"\x66result\xc1\xfb\x7f\xf0" + bytes(6)),
+    "bytes longer than the frame": lambda i: _frame(
+        b"\xa2\x62id" + bytes([i]) + b"\x66result\x5b" + bytes([0x10]) + bytes(7)),
 }
 
 
@@ -138,7 +158,6 @@ def test_malformed_frame_is_a_clear_error(tmp_base: Path, case: str) -> None:
 def test_connection_error_ends_requests_in_flight(tmp_base: Path) -> None:
     """An id-0 error ends every request in flight with its code."""
     path = str(tmp_base / "fake.sock")
-    import cbor2
 
     def answer(i: int) -> bytes:
         return _frame(cbor2.dumps({"id": 0, "error": {
@@ -162,6 +181,14 @@ def test_error_from_wire() -> None:
     assert isinstance(peerd.errors.error_from_wire(
         {"code": "OK", "message": "m"}), peerd.Unknown)
     assert isinstance(peerd.errors.error_from_wire("x"), peerd.ProtocolError)
+    # What a remote app or the daemon sent is shown cut short, and
+    # never makes str() or repr() fail.
+    huge = peerd.errors.error_from_wire({"code": "NOT_FOUND", "message": "m",
+                                         "context": [10 ** 5000, b"x" * 10**6]})
+    assert len(str(huge)) < 300 and len(repr(huge)) < 300
+    assert "<int of 16610 bits>" in str(huge)
+    bad = peerd.errors.error_from_wire({"code": 10 ** 5000})
+    assert isinstance(bad, peerd.ProtocolError) and "bits" in str(bad)
     assert set(peerd.CODES) == {
         "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
         "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
@@ -173,7 +200,6 @@ def test_idless_messages_reach_handlers(tmp_base: Path) -> None:
     """Messages without an id go to the handlers of their op, sync or
     async; an op without a handler is dropped."""
     path = str(tmp_base / "fake.sock")
-    import cbor2
 
     def answer(i: int) -> bytes:
         return (_frame(cbor2.dumps({"op": "event", "topic": "t",
@@ -207,7 +233,6 @@ def test_idless_messages_reach_handlers(tmp_base: Path) -> None:
 def test_cancelling_the_task_cancels_the_call(tmp_base: Path) -> None:
     """A cancelled call task sends the daemon a cancel for its id."""
     path = str(tmp_base / "fake.sock")
-    import cbor2
 
     async def run() -> None:
         seen: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -219,7 +244,8 @@ def test_cancelling_the_task_cancels_the_call(tmp_base: Path) -> None:
                     (n,) = struct.unpack(">I", await r.readexactly(4))
                     req = peerd._proto.decode(await r.readexactly(n))
                 except asyncio.IncompleteReadError:
-                    return              # the client closed
+                    w.close()           # the client closed
+                    return
                 await seen.put(req)
                 if req["op"] == "hello":
                     w.write(_frame(cbor2.dumps(

@@ -393,6 +393,7 @@ def test_malformed_events_are_dropped(tmp_base: Path,
                 (n,) = struct.unpack(">I", await r.readexactly(4))
                 req = peerd._proto.decode(await r.readexactly(n))
             except asyncio.IncompleteReadError:
+                w.close()
                 return
             if req["op"] == "hello":
                 w.write(frame({"id": req["id"], "result": {"protocol": 1}}))

@@ -63,6 +63,8 @@ class Program:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 @pytest.fixture
@@ -131,6 +133,9 @@ def test_board_shared_dictionary_and_broadcast(
     wait_until(lambda: any(t["topic"] == "board.*" for t in
                            query(mesh.b.sock, "topics")["topics"]),
                5, "ann's subscription known at b")
+    # Someone else's events on board.* are not a board's: ignored.
+    query(mesh.b.sock, "publish", topic="board.noise", data=5)
+    query(mesh.b.sock, "publish", topic="board.noise")
     second = Program(mesh.b, "board.py", "bob", "1")
     programs.append(second)
     second.expect("on the board: ['board/ann', 'board/bob']")

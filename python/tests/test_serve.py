@@ -480,6 +480,7 @@ class FakeDaemon:
                 (n,) = struct.unpack(">I", await r.readexactly(4))
                 msg = peerd._proto.decode(await r.readexactly(n))
             except asyncio.IncompleteReadError:
+                w.close()
                 return
             if msg.get("op") == "hello":
                 w.write(_frame({"id": msg["id"],

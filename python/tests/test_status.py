@@ -90,7 +90,7 @@ def test_members_and_their_filters(lab: Mesh) -> None:
             assert [m["name"] for m in await node.members(hubs=True)] == ["b"]
             assert len(await node.members(hubs=False)) == 2
             assert len(await node.members(state="alive")) == 2
-            assert await node.members("lab", state="dead") == []
+            assert await node.members(group="lab", state="dead") == []
             assert await node.members(tags=["nosuch"]) == []
             with pytest.raises(peerd.InvalidArgument, match="state"):
                 await node.members(state="asleep")
