@@ -204,7 +204,8 @@ check: deps
 check-python: all
 	@PYTHON=$(PYTHON) LINT=$(if $(SAN),no,yes) MYPY_CACHE=$(BUILD)/mypy \
 	    PEERD=$(PEERD) PEERCTL=$(PEERCTL) \
-	    ECHO_SERVER=$(BUILD)/examples/echo_server scripts/check-python
+	    ECHO_SERVER=$(BUILD)/examples/echo_server \
+	    ECHO_CALL=$(BUILD)/examples/echo_call scripts/check-python
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer,
 # then each fuzz target for a short while.
