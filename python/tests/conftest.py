@@ -1,21 +1,26 @@
 # SPDX-License-Identifier: ISC
 """conftest.py: daemons for the Python client's tests, started on
 loopback the way tests/integration/harness.c starts them: each with its
-own state dir, socket and log, one network key, discovery off."""
+own state dir, socket and log, one network key, discovery off; and a
+fake daemon's parts, for what a real one cannot be made to send."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
+import cbor2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +42,25 @@ def wait_until(cond: Callable[[], bool], seconds: float, what: str) -> None:
             return
         time.sleep(0.02)
     pytest.fail(f"{what} not within {seconds:g} s")
+
+
+async def until(cond: Callable[[], bool | Awaitable[bool]], what: str,
+                seconds: float = 10) -> None:
+    """Calls cond (a function or a coroutine function) every 20 ms
+    until it is true, without blocking the loop; fails the test after
+    seconds."""
+    async def poll() -> None:
+        while True:
+            done = cond()
+            if inspect.isawaitable(done):
+                done = await done
+            if done:
+                return
+            await asyncio.sleep(0.02)
+    try:
+        await asyncio.wait_for(poll(), seconds)
+    except asyncio.TimeoutError:
+        pytest.fail(f"{what} not within {seconds:g} s")
 
 
 def query(sock: str, op: str, **keys: Any) -> Any:
@@ -166,12 +190,16 @@ def tmp_base() -> Iterator[Path]:
     shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.fixture
-def mesh(tmp_base: Path) -> Iterator[Mesh]:
+@contextlib.contextmanager
+def running_mesh(base: Path, b_options: list[str] | None = None) \
+        -> Iterator[Mesh]:
+    """A Mesh under base, b started with b_options (more "-o" settings),
+    stopped at the end; fails the test if a daemon's stop went wrong."""
     for b in (PEERD, ECHO_SERVER):
         if not os.access(b, os.X_OK):
             pytest.skip(f"{b} not built (make -j2)")
-    m = Mesh(tmp_base)
+    m = Mesh(base)
+    m.b.options = list(b_options or [])
     try:
         m.a.start()
         m.b.start(bootstrap=m.a)
@@ -184,3 +212,68 @@ def mesh(tmp_base: Path) -> Iterator[Mesh]:
     # Not in finally: an error in starting them says more.
     if problems:
         pytest.fail("; ".join(problems))
+
+
+@pytest.fixture
+def mesh(tmp_base: Path) -> Iterator[Mesh]:
+    with running_mesh(tmp_base) as m:
+        yield m
+
+
+# -- a fake daemon, for messages a real one does not send ----------------
+
+HELLO: dict[str, Any] = {"protocol": 1}
+
+# What a fake daemon does with a request other than hello: it may write
+# to the client through the writer.
+Handler = Callable[[dict[str, Any], asyncio.StreamWriter], Awaitable[None]]
+
+
+def frame_raw(payload: bytes) -> bytes:
+    """payload framed as on the control socket: its length first, in 4
+    bytes big-endian."""
+    return struct.pack(">I", len(payload)) + payload
+
+
+def frame(msg: dict[str, Any]) -> bytes:
+    """msg in CBOR, framed."""
+    return frame_raw(cbor2.dumps(msg))
+
+
+def reply(req: dict[str, Any], result: Any) -> bytes:
+    """The framed reply to req with result."""
+    return frame({"id": req["id"], "result": result})
+
+
+async def read_request(r: asyncio.StreamReader) -> dict[str, Any] | None:
+    """The next message a client sent, decoded; None once the client
+    has closed or reset the connection."""
+    try:
+        (n,) = struct.unpack(">I", await r.readexactly(4))
+        return peerd._proto.decode(await r.readexactly(n))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+
+
+async def serve_client(r: asyncio.StreamReader, w: asyncio.StreamWriter,
+                       handle: Handler, hello: dict[str, Any] = HELLO
+                       ) -> None:
+    """One client of a fake daemon: answers its hello with hello, hands
+    each other request to handle(request, w) in turn, and closes w once
+    the client has gone."""
+    try:
+        while (req := await read_request(r)) is not None:
+            if req.get("op") == "hello":
+                w.write(reply(req, hello))
+            else:
+                await handle(req, w)
+    finally:
+        w.close()
+
+
+async def fake_daemon(path: str, handle: Handler,
+                      hello: dict[str, Any] = HELLO) -> asyncio.AbstractServer:
+    """A fake daemon listening on the Unix socket path, serving each
+    client with serve_client."""
+    return await asyncio.start_unix_server(
+        lambda r, w: serve_client(r, w, handle, hello), path)

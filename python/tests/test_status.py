@@ -6,49 +6,21 @@ results are malformed."""
 from __future__ import annotations
 
 import asyncio
-import os
-import struct
-import sys
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Iterator
 
-import cbor2
 import pytest
 
 import peerd
 from peerd._status import MembershipWatch
-from conftest import ECHO_SERVER, PEERD, Mesh
+from conftest import Mesh, fake_daemon, frame, reply, running_mesh, until
 
 
 @pytest.fixture
 def lab(tmp_base: Path) -> Iterator[Mesh]:
     """The mesh of conftest, with b in group lab and a hub."""
-    for b in (PEERD, ECHO_SERVER):
-        if not os.access(b, os.X_OK):
-            pytest.skip(f"{b} not built (make -j2)")
-    m = Mesh(tmp_base)
-    m.b.options = ["group=lab", "hub=yes"]
-    try:
-        m.a.start()
-        m.b.start(bootstrap=m.a)
+    with running_mesh(tmp_base, ["group=lab", "hub=yes"]) as m:
         yield m
-    finally:
-        m.stop()
-        for d in (m.a, m.b):
-            if d.log.exists():
-                sys.stderr.write(f"--- {d.log}\n{d.log.read_text()[-4000:]}")
-
-
-async def until(cond: Callable[[], Awaitable[bool]], what: str,
-                seconds: float = 10) -> None:
-    """Awaits cond() every 20 ms until it is true; fails after seconds."""
-    async def poll() -> None:
-        while not await cond():
-            await asyncio.sleep(0.02)
-    try:
-        await asyncio.wait_for(poll(), seconds)
-    except asyncio.TimeoutError:
-        pytest.fail(f"{what} not within {seconds:g} s")
 
 
 async def both_alive(node: peerd.Node) -> list[dict[str, Any]]:
@@ -179,24 +151,15 @@ def test_malformed_results_are_protocol_errors(tmp_base: Path) -> None:
     or KeyError."""
     path = str(tmp_base / "fake.sock")
     results: dict[str, Any] = {
-        "hello": {"protocol": 1}, "status": [1], "peers": {},
-        "members": {"members": [1]}, "services": {"services": "x"},
-        "topics": None, "ping": {"rtt_us": -1}}
+        "status": [1], "peers": {}, "members": {"members": [1]},
+        "services": {"services": "x"}, "topics": None,
+        "ping": {"rtt_us": -1}}
 
-    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                (n,) = struct.unpack(">I", await r.readexactly(4))
-                req = peerd._proto.decode(await r.readexactly(n))
-            except asyncio.IncompleteReadError:
-                w.close()
-                return
-            payload = cbor2.dumps({"id": req["id"],
-                                   "result": results[req["op"]]})
-            w.write(struct.pack(">I", len(payload)) + payload)
+    async def answer(req: dict[str, Any], w: asyncio.StreamWriter) -> None:
+        w.write(reply(req, results[req["op"]]))
 
     async def run() -> None:
-        async with await asyncio.start_unix_server(serve, path):
+        async with await fake_daemon(path, answer):
             async with await peerd.connect(path) as node:
                 calls: list[Awaitable[Any]] = [
                     node.status(), node.peers(), node.members(),
@@ -282,33 +245,23 @@ def test_watch_counts_what_it_drops(tmp_base: Path) -> None:
         return {"op": "change", "kind": "member-update", "node": f"n{n}",
                 "name": f"n{n}", "incarnation": n, "time": n, **more}
 
-    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    async def answer(req: dict[str, Any], w: asyncio.StreamWriter) -> None:
         nonlocal statuses
-        while True:
-            try:
-                (n,) = struct.unpack(">I", await r.readexactly(4))
-                req = peerd._proto.decode(await r.readexactly(n))
-            except asyncio.IncompleteReadError:
-                w.close()
-                return
-            before: list[dict[str, Any]] = []
-            result: Any = {}
-            if req["op"] == "hello":
-                result = {"protocol": 1}
-            elif req["op"] == "watch":
-                result = {"members": True, "services": False}
-            elif req["op"] == "status":
-                # Changes first: when the reply is in, so are they.
-                statuses += 1
-                before = ([change(1), {"op": "change", "kind": 5},
-                           change(2), change(3), change(4)]
-                          if statuses == 1 else [change(5, lost=1)])
-            for msg in before + [{"id": req["id"], "result": result}]:
-                payload = cbor2.dumps(msg)
-                w.write(struct.pack(">I", len(payload)) + payload)
+        result: Any = {}
+        if req["op"] == "watch":
+            result = {"members": True, "services": False}
+        elif req["op"] == "status":
+            # Changes first: when the reply is in, so are they.
+            statuses += 1
+            before = ([change(1), {"op": "change", "kind": 5},
+                       change(2), change(3), change(4)]
+                      if statuses == 1 else [change(5, lost=1)])
+            for msg in before:
+                w.write(frame(msg))
+        w.write(reply(req, result))
 
     async def run() -> None:
-        async with await asyncio.start_unix_server(serve, path):
+        async with await fake_daemon(path, answer):
             async with await peerd.connect(path) as node:
                 watch = await node.watch(services=False, queue=1)
                 await node.status()
