@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 import peerd
 from peerd._events import topic_matches
-from conftest import Mesh
+from conftest import Mesh, fake_daemon, frame, reply
 
 
 async def wait_topic(node: peerd.Node, pattern: str, subscriber: str,
@@ -376,37 +375,22 @@ def test_malformed_events_are_dropped(tmp_base: Path,
     and dropped; good ones around them arrive, with the daemon's lost
     count."""
     path = str(tmp_base / "fake.sock")
-    import cbor2
+    good: dict[str, Any] = {"op": "event", "topic": "t", "node": "n",
+                            "name": "", "seq": 1}
+    bad: list[dict[str, Any]] = [
+        {**good, "seq": -1}, {**good, "seq": "1"}, {**good, "lost": True},
+        {**good, "topic": 5}, {k: v for k, v in good.items() if k != "node"}]
 
-    def frame(m: dict[str, Any]) -> bytes:
-        p = cbor2.dumps(m)
-        return struct.pack(">I", len(p)) + p
-
-    good = {"op": "event", "topic": "t", "node": "n", "name": "", "seq": 1}
-    bad = [{**good, "seq": -1}, {**good, "seq": "1"}, {**good, "lost": True},
-           {**good, "topic": 5}, {k: v for k, v in good.items()
-                                  if k != "node"}]
-
-    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                (n,) = struct.unpack(">I", await r.readexactly(4))
-                req = peerd._proto.decode(await r.readexactly(n))
-            except asyncio.IncompleteReadError:
-                w.close()
-                return
-            if req["op"] == "hello":
-                w.write(frame({"id": req["id"], "result": {"protocol": 1}}))
-            elif req["op"] == "subscribe":
-                w.write(frame({"id": req["id"],
-                               "result": {"topic": req["topic"]}}))
-                for m in bad:
-                    w.write(frame(m))
-                w.write(frame({**good, "seq": 2, "data": [1], "lost": 7,
-                               "extra": "ignored"}))
+    async def answer(req: dict[str, Any], w: asyncio.StreamWriter) -> None:
+        if req["op"] == "subscribe":
+            w.write(reply(req, {"topic": req["topic"]}))
+            for m in bad:
+                w.write(frame(m))
+            w.write(frame({**good, "seq": 2, "data": [1], "lost": 7,
+                           "extra": "ignored"}))
 
     async def run() -> None:
-        async with await asyncio.start_unix_server(serve, path):
+        async with await fake_daemon(path, answer):
             async with await peerd.connect(path) as node:
                 sub = await node.subscribe("t")
                 (ev,) = await take(sub, 1)
