@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-import struct
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-import cbor2
 import pytest
 
 import peerd
+from conftest import fake_daemon, reply
 
 BAD_SECONDS: list[Any] = [math.nan, math.inf, -math.inf, 10**400, 0, -1,
                           "5", True, None]
@@ -60,28 +59,17 @@ def test_bad_seconds_and_queues_are_invalid_argument(tmp_base: Path) -> None:
 def test_numbers_no_float_holds_are_protocol_errors(tmp_base: Path) -> None:
     path = str(tmp_base / "fake.sock")
     results: dict[str, Any] = {
-        "hello": {"protocol": 1},
         "kv_get": {"value": 1, "version": 1, "writer": "w",
                    "expires": 10**400},
         "ping": {"rtt_us": 10**400},
         "call": {"answers": 10**5000},
     }
 
-    async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                (n,) = struct.unpack(">I", await r.readexactly(4))
-                req = peerd._proto.decode(await r.readexactly(n))
-                payload = cbor2.dumps({"id": req["id"],
-                                       "result": results[req["op"]]})
-                w.write(struct.pack(">I", len(payload)) + payload)
-        except asyncio.IncompleteReadError:
-            pass
-        finally:
-            w.close()
+    async def answer(req: dict[str, Any], w: asyncio.StreamWriter) -> None:
+        w.write(reply(req, results[req["op"]]))
 
     async def run() -> None:
-        async with await asyncio.start_unix_server(serve, path):
+        async with await fake_daemon(path, answer):
             async with await peerd.connect(path) as node:
                 with pytest.raises(peerd.ProtocolError, match="expires"):
                     await node.kv.item("k")

@@ -10,11 +10,10 @@ import struct
 from pathlib import Path
 from typing import Any, Callable
 
-import cbor2
 import pytest
 
 import peerd
-from conftest import Mesh
+from conftest import HELLO, Mesh, frame, frame_raw, read_request, reply
 
 
 def test_call_c_echo_through_two_daemons(mesh: Mesh) -> None:
@@ -78,14 +77,16 @@ def test_no_daemon_is_unavailable(tmp_base: Path) -> None:
         asyncio.run(peerd.connect(str(tmp_base / "none.sock")))
 
 
-async def _fake_daemon(path: str, answer: Callable[[int], bytes]) \
-        -> asyncio.AbstractServer:
+async def _daemon_answering_once(path: str,
+                                 answer: Callable[[int], bytes]
+                                 ) -> asyncio.AbstractServer:
     """A Unix socket server that reads one request and writes
     answer(its id), raw, then keeps the connection open."""
     async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         try:
-            (n,) = struct.unpack(">I", await r.readexactly(4))
-            req = peerd._proto.decode(await r.readexactly(n))
+            req = await read_request(r)
+            if req is None:
+                return
             w.write(answer(req["id"]))
             await w.drain()
             await asyncio.sleep(30)
@@ -94,36 +95,32 @@ async def _fake_daemon(path: str, answer: Callable[[int], bytes]) \
     return await asyncio.start_unix_server(serve, path)
 
 
-def _frame(payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + payload
-
-
 MALFORMED: dict[str, Callable[[int], bytes]] = {
     "length 0": lambda i: struct.pack(">I", 0),
     "over the maximum": lambda i: struct.pack(">I", 0xFFFFFFFF),
-    "bad cbor": lambda i: _frame(b"\xff\xff\xff"),
-    "not a map": lambda i: _frame(b"\x83\x01\x02\x03"),
-    "trailing bytes": lambda i: _frame(b"\xa1\x62id" + bytes([i]) + b"\x00"),
-    "non-text key": lambda i: _frame(b"\xa1\x01\x02"),
-    "reply with result and error": lambda i: _frame(
+    "bad cbor": lambda i: frame_raw(b"\xff\xff\xff"),
+    "not a map": lambda i: frame_raw(b"\x83\x01\x02\x03"),
+    "trailing bytes": lambda i: frame_raw(
+        b"\xa1\x62id" + bytes([i]) + b"\x00"),
+    "non-text key": lambda i: frame_raw(b"\xa1\x01\x02"),
+    "reply with result and error": lambda i: frame_raw(
         b"\xa3\x62id" + bytes([i]) + b"\x66result\xf6\x65error\xf6"),
-    "neither id nor op": lambda i: _frame(b"\xa1\x61x\x01"),
+    "neither id nor op": lambda i: frame_raw(b"\xa1\x61x\x01"),
     # true is not the id 1, nor the protocol 1.
-    "reply with id true": lambda i: _frame(
-        cbor2.dumps({"id": True, "result": {"protocol": 1}})),
-    "hello's result not a map": lambda i: _frame(
-        cbor2.dumps({"id": i, "result": 1})),
+    "reply with id true": lambda i: frame(
+        {"id": True, "result": {"protocol": 1}}),
+    "hello's result not a map": lambda i: frame({"id": i, "result": 1}),
     # An int whose repr raises ValueError (over 4300 digits).
-    "reply with result and error, a long int": lambda i: _frame(
-        cbor2.dumps({"id": i, "result": 10 ** 5000, "error": None})),
+    "reply with result and error, a long int": lambda i: frame(
+        {"id": i, "result": 10 ** 5000, "error": None}),
     "truncated": lambda i: struct.pack(">I", 100) + b"\xa1",
     # Decoders of tags raise their own errors; so does a length that
     # cannot be allocated.
-    "fraction over zero": lambda i: _frame(
+    "fraction over zero": lambda i: frame_raw(
         b"\xa2\x62id" + bytes([i]) + b"\x66result\xd8\x1e\x82\x01\x00"),
-    "time out of range": lambda i: _frame(
+    "time out of range": lambda i: frame_raw(
         b"\xa2\x62id" + bytes([i]) + b"\x66result\xc1\xfb\x7f\xf0" + bytes(6)),
-    "bytes longer than the frame": lambda i: _frame(
+    "bytes longer than the frame": lambda i: frame_raw(
         b"\xa2\x62id" + bytes([i]) + b"\x66result\x5b" + bytes([0x10]) + bytes(7)),
 }
 
@@ -134,6 +131,7 @@ def test_malformed_frame_is_a_clear_error(tmp_base: Path, case: str) -> None:
 
     async def run() -> None:
         answer = MALFORMED[case]
+        server: asyncio.AbstractServer
         if case == "truncated":
             # Close after half a frame: the client sees it end.
             async def serve(r: asyncio.StreamReader,
@@ -144,7 +142,7 @@ def test_malformed_frame_is_a_clear_error(tmp_base: Path, case: str) -> None:
                 w.close()
             server = await asyncio.start_unix_server(serve, path)
         else:
-            server = await _fake_daemon(path, answer)
+            server = await _daemon_answering_once(path, answer)
         async with server:
             with pytest.raises(peerd.ProtocolError) as e:
                 await peerd.connect(path, timeout=5)
@@ -160,11 +158,11 @@ def test_connection_error_ends_requests_in_flight(tmp_base: Path) -> None:
     path = str(tmp_base / "fake.sock")
 
     def answer(i: int) -> bytes:
-        return _frame(cbor2.dumps({"id": 0, "error": {
-            "code": "RESOURCE_EXHAUSTED", "message": "too many clients"}}))
+        return frame({"id": 0, "error": {
+            "code": "RESOURCE_EXHAUSTED", "message": "too many clients"}})
 
     async def run() -> None:
-        async with await _fake_daemon(path, answer):
+        async with await _daemon_answering_once(path, answer):
             with pytest.raises(peerd.ResourceExhausted,
                                match="too many clients"):
                 await peerd.connect(path, timeout=5)
@@ -202,11 +200,10 @@ def test_idless_messages_reach_handlers(tmp_base: Path) -> None:
     path = str(tmp_base / "fake.sock")
 
     def answer(i: int) -> bytes:
-        return (_frame(cbor2.dumps({"op": "event", "topic": "t",
-                                    "data": 1}))
-                + _frame(cbor2.dumps({"op": "nosuch"}))
-                + _frame(cbor2.dumps({"op": "kv_change", "key": "k"}))
-                + _frame(cbor2.dumps({"id": i, "result": {"protocol": 1}})))
+        return (frame({"op": "event", "topic": "t", "data": 1})
+                + frame({"op": "nosuch"})
+                + frame({"op": "kv_change", "key": "k"})
+                + frame({"id": i, "result": {"protocol": 1}}))
 
     async def run() -> None:
         got: list[dict[str, Any]] = []
@@ -216,7 +213,7 @@ def test_idless_messages_reach_handlers(tmp_base: Path) -> None:
             got.append(msg)
             done.set()
 
-        async with await _fake_daemon(path, answer):
+        async with await _daemon_answering_once(path, answer):
             # Handlers are in place before hello: the messages come first.
             node = peerd.Node(path)
             node.on_message("event", got.append)
@@ -239,18 +236,12 @@ def test_cancelling_the_task_cancels_the_call(tmp_base: Path) -> None:
 
         async def serve(r: asyncio.StreamReader,
                         w: asyncio.StreamWriter) -> None:
-            while True:
-                try:
-                    (n,) = struct.unpack(">I", await r.readexactly(4))
-                    req = peerd._proto.decode(await r.readexactly(n))
-                except asyncio.IncompleteReadError:
-                    w.close()           # the client closed
-                    return
+            while (req := await read_request(r)) is not None:
                 await seen.put(req)
                 if req["op"] == "hello":
-                    w.write(_frame(cbor2.dumps(
-                        {"id": req["id"], "result": {"protocol": 1}})))
+                    w.write(reply(req, HELLO))
                 # A call is never answered.
+            w.close()                   # the client closed
 
         async with await asyncio.start_unix_server(serve, path):
             node = await peerd.connect(path)
