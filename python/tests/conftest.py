@@ -46,9 +46,10 @@ def wait_until(cond: Callable[[], bool], seconds: float, what: str) -> None:
 
 async def until(cond: Callable[[], bool | Awaitable[bool]], what: str,
                 seconds: float = 10) -> None:
-    """Calls cond (a function or a coroutine function) every 20 ms
+    """Calls cond (a function or a coroutine function) every 10 ms
     until it is true, without blocking the loop; fails the test after
-    seconds."""
+    seconds.  The short period catches states that last a moment (a
+    node between a drop and its reconnection)."""
     async def poll() -> None:
         while True:
             done = cond()
@@ -56,7 +57,7 @@ async def until(cond: Callable[[], bool | Awaitable[bool]], what: str,
                 done = await done
             if done:
                 return
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
     try:
         await asyncio.wait_for(poll(), seconds)
     except asyncio.TimeoutError:
@@ -277,3 +278,41 @@ async def fake_daemon(path: str, handle: Handler,
     client with serve_client."""
     return await asyncio.start_unix_server(
         lambda r, w: serve_client(r, w, handle, hello), path)
+
+
+async def answer_empty(req: dict[str, Any], w: asyncio.StreamWriter) -> None:
+    """Answers req with an empty map, unless it is a cancel or has no id
+    (those are not answered)."""
+    if "id" in req and req.get("op") != "cancel":
+        w.write(reply(req, {}))
+
+
+class FakeDaemon:
+    """A fake daemon that keeps its clients: serve is the callback for
+    asyncio.start_unix_server; it answers hello with self.hello and
+    hands each other request to self.handle, which answers it with an
+    empty map unless a subclass says otherwise.  send() writes a
+    message to every client, drop() closes them."""
+
+    hello: dict[str, Any] = HELLO
+
+    def __init__(self) -> None:
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def serve(self, r: asyncio.StreamReader,
+                    w: asyncio.StreamWriter) -> None:
+        self.writers.append(w)
+        await serve_client(r, w, self.handle, self.hello)
+
+    async def handle(self, req: dict[str, Any],
+                     w: asyncio.StreamWriter) -> None:
+        await answer_empty(req, w)
+
+    def send(self, **msg: Any) -> None:
+        for w in self.writers:
+            w.write(frame(msg))
+
+    def drop(self) -> None:
+        for w in self.writers:
+            w.close()
+        self.writers.clear()

@@ -10,56 +10,34 @@ import asyncio
 import contextlib
 import gc
 import logging
-import struct
 import threading
 import warnings
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator
 
-import cbor2
 import pytest
 
+import conftest
 import peerd
+from conftest import until
 
 
-def _frame(msg: dict[str, Any]) -> bytes:
-    payload: bytes = cbor2.dumps(msg)
-    return struct.pack(">I", len(payload)) + payload
-
-
-class FakeDaemon:
+class FakeDaemon(conftest.FakeDaemon):
     """Answers hello with protocol 1 and every other request with an
-    empty map; send() writes to the clients, drop() closes them."""
+    empty map; ended is released as each client leaves."""
+
+    hello = {"protocol": 1, "name": "fake"}
 
     def __init__(self) -> None:
-        self.writers: list[asyncio.StreamWriter] = []
-        self.ended = asyncio.Semaphore(0)   # released as a client leaves
+        super().__init__()
+        self.ended = asyncio.Semaphore(0)
 
     async def serve(self, r: asyncio.StreamReader,
                     w: asyncio.StreamWriter) -> None:
-        self.writers.append(w)
         try:
-            while True:
-                (n,) = struct.unpack(">I", await r.readexactly(4))
-                msg = peerd._proto.decode(await r.readexactly(n))
-                if "id" in msg and msg.get("op") != "cancel":
-                    result = {"protocol": 1, "name": "fake"} \
-                        if msg.get("op") == "hello" else {}
-                    w.write(_frame({"id": msg["id"], "result": result}))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            await super().serve(r, w)
         finally:
-            w.close()
             self.ended.release()
-
-    def send(self, **msg: Any) -> None:
-        for w in self.writers:
-            w.write(_frame(msg))
-
-    def drop(self) -> None:
-        for w in self.writers:
-            w.close()
-        self.writers.clear()
 
 
 def run_with_fake(tmp_base: Path,
@@ -74,6 +52,16 @@ def run_with_fake(tmp_base: Path,
             fake.drop()
 
     asyncio.run(asyncio.wait_for(run(), bound))
+
+
+async def stop(server: asyncio.AbstractServer, fake: FakeDaemon,
+               node: peerd.Node) -> None:
+    """Stops the fake daemon (no more clients, and those it has
+    dropped); returns once node has seen its connection end."""
+    server.close()
+    await server.wait_closed()
+    fake.drop()
+    await until(lambda: not node.connected, "the drop seen", 2)
 
 
 def others() -> set[asyncio.Task[Any]]:
@@ -98,10 +86,7 @@ def test_close_from_a_handler_and_twice(tmp_base: Path) -> None:
         node.on_message("note", closer)
         fake.send(op="note")
         await asyncio.wait_for(node.serve_forever(), 2)
-        for _ in range(100):
-            if len(after) == 2:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: len(after) == 2, "the handler's end", 2)
         assert after == [0, -1]
         assert node.closed
         await node.close()
@@ -152,13 +137,7 @@ def test_a_close_cancelled_while_reconnecting_ends_subscriptions(
         server = await asyncio.start_unix_server(fake.serve, path)
         node = await peerd.connect(path)
         sub = await node.subscribe("t")
-        server.close()
-        await server.wait_closed()
-        fake.drop()
-        for _ in range(100):
-            if not node.connected:
-                break
-            await asyncio.sleep(0.01)
+        await stop(server, fake, node)
 
         async def slow_to_stop() -> None:
             try:
@@ -208,10 +187,7 @@ def test_two_tasks_iterating_one_subscription(tmp_base: Path) -> None:
         for seq in (1, 2, 3):
             fake.send(op="event", topic="t", node="n", name="a", seq=seq)
         await node.request("status")        # the events are in
-        for _ in range(100):
-            if not sub.pending:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: not sub.pending, "the events taken", 2)
         await sub.close()
         got = await asyncio.wait_for(asyncio.gather(*readers), 1)
         assert sorted(got[0] + got[1]) == [1, 2, 3]
@@ -240,10 +216,7 @@ def test_close_from_a_restorer_and_while_reconnecting(
         # Closed while it waits to reconnect: nothing is left running.
         other = await peerd.connect(path)
         fake.drop()
-        for _ in range(100):
-            if not other.connected:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: not other.connected, "the drop seen", 2)
         await asyncio.wait_for(other.close(), 1)
         await asyncio.sleep(0.2)
         assert not others() - baseline, others() - baseline
@@ -285,13 +258,7 @@ def test_wait_connected_timeouts_leave_no_task(tmp_base: Path) -> None:
         fake = FakeDaemon()
         server = await asyncio.start_unix_server(fake.serve, path)
         node = await peerd.connect(path)
-        server.close()
-        await server.wait_closed()
-        fake.drop()
-        for _ in range(100):
-            if not node.connected:
-                break
-            await asyncio.sleep(0.01)
+        await stop(server, fake, node)
         with pytest.raises(peerd.DeadlineExceeded):
             await node.wait_connected(0.01)
         before = len(others())
