@@ -8,18 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import struct
 import threading
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-import cbor2
 import pytest
 
+import conftest
 import peerd
-from conftest import ROOT, Mesh
+from conftest import PEERCTL, ROOT, Mesh, reply
 
-PEERCTL = os.environ.get("PEERCTL", str(ROOT / "build" / "peerctl"))
 ECHO_CALL = os.environ.get("ECHO_CALL",
                            str(ROOT / "build" / "examples" / "echo_call"))
 
@@ -459,41 +457,22 @@ def test_registered_again_after_a_daemon_restart(mesh: Mesh) -> None:
 
 # -- a fake daemon, for messages a real one does not send ----------------
 
-def _frame(msg: dict[str, Any]) -> bytes:
-    payload: bytes = cbor2.dumps(msg)
-    return struct.pack(">I", len(payload)) + payload
-
-
-class FakeDaemon:
+class FakeDaemon(conftest.FakeDaemon):
     """Answers hello and register; queues every other frame the client
-    sends; send() writes a message to the client."""
+    sends."""
+
+    hello = {"protocol": 1, "node": "n"}
 
     def __init__(self) -> None:
+        super().__init__()
         self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue(64)
-        self.writer: asyncio.StreamWriter | None = None
 
-    async def serve(self, r: asyncio.StreamReader,
-                    w: asyncio.StreamWriter) -> None:
-        self.writer = w
-        while True:
-            try:
-                (n,) = struct.unpack(">I", await r.readexactly(4))
-                msg = peerd._proto.decode(await r.readexactly(n))
-            except asyncio.IncompleteReadError:
-                w.close()
-                return
-            if msg.get("op") == "hello":
-                w.write(_frame({"id": msg["id"],
-                                "result": {"protocol": 1, "node": "n"}}))
-            elif msg.get("op") == "register":
-                w.write(_frame({"id": msg["id"],
-                                "result": {"service": msg["service"]}}))
-            else:
-                await self.frames.put(msg)
-
-    def send(self, **msg: Any) -> None:
-        assert self.writer is not None
-        self.writer.write(_frame(msg))
+    async def handle(self, req: dict[str, Any],
+                     w: asyncio.StreamWriter) -> None:
+        if req.get("op") == "register":
+            w.write(reply(req, {"service": req["service"]}))
+        else:
+            await self.frames.put(req)
 
     async def next(self) -> dict[str, Any]:
         return await asyncio.wait_for(self.frames.get(), 2)
