@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import struct
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ from typing import Any
 import cbor2
 import pytest
 
+import conftest
 import peerd
+from conftest import answer_empty, frame, until
 
 SEED = 1307
 BATCHES = 40
@@ -103,45 +104,26 @@ def fuzzed(rng: random.Random, op: str, fan_out: int) -> dict[str, Any]:
     return msg
 
 
-def _frame(msg: dict[str, Any]) -> bytes:
-    payload: bytes = cbor2.dumps(msg)
-    return struct.pack(">I", len(payload)) + payload
-
-
-class FakeDaemon:
+class FakeDaemon(conftest.FakeDaemon):
     """Answers every request with an empty map (hello with protocol 1),
     but holds a fan-out call unanswered and notes its id; counts the
     replies to invokes it gets."""
 
     def __init__(self) -> None:
-        self.writer: asyncio.StreamWriter | None = None
+        super().__init__()
         self.fan_out: asyncio.Future[int] | None = None
         self.replies: list[dict[str, Any]] = []
 
-    async def serve(self, r: asyncio.StreamReader,
-                    w: asyncio.StreamWriter) -> None:
-        self.writer = w
-        try:
-            while True:
-                (n,) = struct.unpack(">I", await r.readexactly(4))
-                msg = peerd._proto.decode(await r.readexactly(n))
-                op = msg.get("op")
-                if op == "reply":
-                    self.replies.append(msg)
-                elif op == "call" and msg.get("all"):
-                    assert self.fan_out is not None
-                    self.fan_out.set_result(msg["id"])
-                elif "id" in msg and op != "cancel":
-                    result = {"protocol": 1} if op == "hello" else {}
-                    w.write(_frame({"id": msg["id"], "result": result}))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            w.close()
-
-    def send(self, msg: dict[str, Any]) -> None:
-        assert self.writer is not None
-        self.writer.write(_frame(msg))
+    async def handle(self, req: dict[str, Any],
+                     w: asyncio.StreamWriter) -> None:
+        op = req.get("op")
+        if op == "reply":
+            self.replies.append(req)
+        elif op == "call" and req.get("all"):
+            assert self.fan_out is not None
+            self.fan_out.set_result(req["id"])
+        else:
+            await answer_empty(req, w)
 
 
 class Failures(logging.Handler):
@@ -205,7 +187,7 @@ def test_malformed_messages_of_every_op(tmp_base: Path) -> None:
             for _ in range(BATCHES):
                 for _ in range(BATCH):
                     op = rng.choice(list(PLAUSIBLE))
-                    fake.send(fuzzed(rng, op, call_id))
+                    fake.send(**fuzzed(rng, op, call_id))
                 # Its reply comes after every message sent before it.
                 assert await node.request("status", wait=2) == {}
                 if time.monotonic() > end:
@@ -215,24 +197,22 @@ def test_malformed_messages_of_every_op(tmp_base: Path) -> None:
 
             # Still usable: a well-formed message of each op arrives.
             fake.replies.clear()
-            fake.send({"op": "invoke", "call": 10**6, "service": "svc",
-                       "method": "echo", "from": "c", "timeout": 1000,
-                       "args": ["after"]})
-            fake.send({"op": "event", "topic": "t", "node": "n",
-                       "name": "a", "seq": 9, "data": "after"})
-            fake.send({"op": "kv_change", "prefix": "p", "key": "p/after",
-                       "change": "put", "version": 1, "writer": "w",
-                       "value": 1})
-            fake.send({"op": "change", "kind": "member-join",
-                       "node": "after", "name": "a"})
-            fake.send({"op": "answer", "call": call_id, "answer": {
-                "node": "after", "name": "a", "result": 1}})
-            fake.send({"id": call_id, "result": {"answers": 0}})
+            fake.send(op="invoke", call=10**6, service="svc",
+                      method="echo", timeout=1000, args=["after"],
+                      **{"from": "c"})      # a keyword in Python
+            fake.send(op="event", topic="t", node="n", name="a", seq=9,
+                      data="after")
+            fake.send(op="kv_change", prefix="p", key="p/after",
+                      change="put", version=1, writer="w", value=1)
+            fake.send(op="change", kind="member-join", node="after",
+                      name="a")
+            fake.send(op="answer", call=call_id, answer={
+                "node": "after", "name": "a", "result": 1})
+            fake.send(id=call_id, result={"answers": 0})
             await node.request("status", wait=2)
-            for _ in range(100):
-                if any(r.get("call") == 10**6 for r in fake.replies):
-                    break
-                await asyncio.sleep(0.01)
+            await until(lambda: any(r.get("call") == 10**6
+                                    for r in fake.replies),
+                        "the invoke's reply", 2)
             assert {"op": "reply", "call": 10**6, "result": ["after"]} \
                 in fake.replies
             got_answers = await asyncio.wait_for(readers[3], 2)
@@ -265,4 +245,4 @@ def test_any_value_is_encodable(seed: int) -> None:
     rng = random.Random(seed)
     for op in PLAUSIBLE:
         for _ in range(50):
-            assert peerd._proto.decode(_frame(fuzzed(rng, op, 1))[4:])
+            assert peerd._proto.decode(frame(fuzzed(rng, op, 1))[4:])
