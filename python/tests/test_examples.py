@@ -67,22 +67,33 @@ class Program:
             self.proc.stdout.close()
 
 
+class Programs:
+    """The examples a test started; the fixture stops them at its end."""
+
+    def __init__(self) -> None:
+        self.started: list[Program] = []
+
+    def start(self, d: Daemon, script: str, *args: str) -> Program:
+        """Starts examples/python/script with args on d."""
+        p = Program(d, script, *args)
+        self.started.append(p)
+        return p
+
+
 @pytest.fixture
-def programs() -> Iterator[list[Program]]:
-    started: list[Program] = []
-    yield started
-    for p in started:
+def programs() -> Iterator[Programs]:
+    examples = Programs()
+    yield examples
+    for p in examples.started:
         p.stop()
 
 
 def test_rpc_requests_notifications_typed_errors(
-        mesh: Mesh, programs: list[Program]) -> None:
-    server = Program(mesh.b, "rpc_server.py")
-    programs.append(server)
+        mesh: Mesh, programs: Programs) -> None:
+    server = programs.start(mesh.b, "rpc_server.py")
     server.expect("jobs served on b")
     mesh.wait_providers(mesh.a, "jobs", 1)
-    client = Program(mesh.a, "rpc_client.py")
-    programs.append(client)
+    client = programs.start(mesh.a, "rpc_client.py")
     assert client.finish() == 0, "\n".join(client.lines)
     out = "\n".join(client.lines)
     for want in ("submitted job 1", "status: running",
@@ -96,10 +107,9 @@ def test_rpc_requests_notifications_typed_errors(
 
 
 def test_lan_group_peers_call_each_other_and_hear_alerts(
-        mesh: Mesh, programs: list[Program]) -> None:
-    on_a = Program(mesh.a, "lan_group.py", "lab", "4")
-    on_b = Program(mesh.b, "lan_group.py", "lab", "4")
-    programs += [on_a, on_b]
+        mesh: Mesh, programs: Programs) -> None:
+    on_a = programs.start(mesh.a, "lan_group.py", "lab", "4")
+    on_b = programs.start(mesh.b, "lan_group.py", "lab", "4")
     # Each hears the other's reading by call_all to the group, and the
     # other's alert by event.
     on_a.expect("b: load", 10)
@@ -110,13 +120,11 @@ def test_lan_group_peers_call_each_other_and_hear_alerts(
 
 
 def test_calc_remote_object_through_a_proxy(
-        mesh: Mesh, programs: list[Program]) -> None:
-    server = Program(mesh.b, "calc_server.py")
-    programs.append(server)
+        mesh: Mesh, programs: Programs) -> None:
+    server = programs.start(mesh.b, "calc_server.py")
     server.expect("calc served on b")
     mesh.wait_providers(mesh.a, "calc", 1)
-    client = Program(mesh.a, "calc_client.py", "b")
-    programs.append(client)
+    client = programs.start(mesh.a, "calc_client.py", "b")
     assert client.finish() == 0, "\n".join(client.lines)
     assert client.lines == [
         "2 + 3 = 5", "memory: 42", "sqrt(2) = 1.4142135623730951",
@@ -125,9 +133,8 @@ def test_calc_remote_object_through_a_proxy(
 
 
 def test_board_shared_dictionary_and_broadcast(
-        mesh: Mesh, programs: list[Program]) -> None:
-    first = Program(mesh.a, "board.py", "ann", "8")
-    programs.append(first)
+        mesh: Mesh, programs: Programs) -> None:
+    first = programs.start(mesh.a, "board.py", "ann", "8")
     first.expect("on the board: ['board/ann']")
     # ann's subscription has reached b once b's daemon lists it.
     wait_until(lambda: any(t["topic"] == "board.*" for t in
@@ -136,8 +143,7 @@ def test_board_shared_dictionary_and_broadcast(
     # Someone else's events on board.* are not a board's: ignored.
     query(mesh.b.sock, "publish", topic="board.noise", data=5)
     query(mesh.b.sock, "publish", topic="board.noise")
-    second = Program(mesh.b, "board.py", "bob", "1")
-    programs.append(second)
+    second = programs.start(mesh.b, "board.py", "bob", "1")
     second.expect("on the board: ['board/ann', 'board/bob']")
     first.expect("board.hello from bob (node b)")
     assert second.finish() == 0, "\n".join(second.lines)
