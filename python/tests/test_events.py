@@ -8,16 +8,26 @@ again after a daemon restart."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import pytest
 
 import peerd
 from peerd._events import topic_matches
 from conftest import Mesh, fake_daemon, frame, reply
+
+
+@contextlib.asynccontextmanager
+async def nodes(mesh: Mesh) -> AsyncIterator[tuple[peerd.Node, peerd.Node]]:
+    """A node on daemon a and one on daemon b, closed at the end."""
+    a = await peerd.connect(mesh.a.sock)
+    b = await peerd.connect(mesh.b.sock)
+    async with a, b:
+        yield a, b
 
 
 async def wait_topic(node: peerd.Node, pattern: str, subscriber: str,
@@ -67,9 +77,7 @@ def test_topic_matches_as_the_protocol_says() -> None:
 
 def test_events_reach_another_node_in_order(mesh: Mesh) -> None:
     async def run() -> None:
-        a = await peerd.connect(mesh.a.sock)
-        b = await peerd.connect(mesh.b.sock)
-        async with a, b:
+        async with nodes(mesh) as (a, b):
             sub = await b.subscribe("sensor.*")
             await wait_topic(a, "sensor.*", b.info["node"])
             blob = bytes(range(256)) * 4
@@ -146,9 +154,7 @@ def test_patterns_and_overlapping_subscriptions(mesh: Mesh) -> None:
 
 def test_unsubscribe_stops_delivery_between_nodes(mesh: Mesh) -> None:
     async def run() -> None:
-        a = await peerd.connect(mesh.a.sock)
-        b = await peerd.connect(mesh.b.sock)
-        async with a, b:
+        async with nodes(mesh) as (a, b):
             me = b.info["node"]
             wire: list[str] = []        # every event the daemon sends
             b.on_message("event", lambda m: wire.append(m["topic"]))
@@ -207,9 +213,7 @@ def test_bad_topics_and_the_daemons_errors(mesh: Mesh) -> None:
 def test_on_decorator_sync_and_async(mesh: Mesh,
                                      caplog: pytest.LogCaptureFixture) -> None:
     async def run() -> None:
-        a = await peerd.connect(mesh.a.sock)
-        b = await peerd.connect(mesh.b.sock)
-        async with a, b:
+        async with nodes(mesh) as (a, b):
             got_sync: list[tuple[Any, bool]] = []
             got_async: asyncio.Queue[peerd.Event] = asyncio.Queue()
             main = threading.current_thread()
@@ -317,9 +321,7 @@ def test_a_client_that_stops_reading_is_told_what_the_daemon_dropped(
 
 def test_subscriptions_come_back_after_a_daemon_restart(mesh: Mesh) -> None:
     async def run() -> None:
-        a = await peerd.connect(mesh.a.sock)
-        b = await peerd.connect(mesh.b.sock)
-        async with a, b:
+        async with nodes(mesh) as (a, b):
             me = b.info["node"]
             sub = await b.subscribe("sensor.*")
             handled: asyncio.Queue[peerd.Event] = asyncio.Queue()
