@@ -34,6 +34,7 @@ main(void)
 	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, nodemap_suite());
 	srunner_add_suite(sr, noise_suite());
+	srunner_add_suite(sr, originauth_suite());
 	srunner_add_suite(sr, pairkey_suite());
 	srunner_add_suite(sr, peer_event_suite());
 	srunner_add_suite(sr, peer_kv_suite());

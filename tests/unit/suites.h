@@ -27,6 +27,7 @@ Suite	*members_suite(void);
 Suite	*metrics_suite(void);
 Suite	*nodemap_suite(void);
 Suite	*noise_suite(void);
+Suite	*originauth_suite(void);
 Suite	*pairkey_suite(void);
 Suite	*peer_event_suite(void);
 Suite	*peer_kv_suite(void);
