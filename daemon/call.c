@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <sodium.h>
 
 #include "access.h"
 #include "call.h"
@@ -32,6 +31,7 @@
 #include "metrics.h"
 #include "nodemap.h"
 #include "proto.h"
+#include "reqnum.h"
 #include "route.h"
 #include "tagset.h"
 
@@ -92,7 +92,7 @@ struct calls {
 	TAILQ_HEAD(, fan)	 fans;
 	TAILQ_HEAD(, dial_wait)	 dials_waited;	/* parked calls wait on these */
 	struct call		*bucket[CALL_BUCKETS];
-	uint64_t		 next_cid;
+	struct reqnum		 cids;
 	unsigned		 turn;		/* round robin between equals */
 	const struct member	*cand[MEMBERS_MAX];
 	struct calls_stats	 st;
@@ -133,9 +133,11 @@ calls_new(struct event_base *base, const struct calls_params *p,
 	cs->members = members;
 	cs->route = route;
 	cs->mesh = mesh;
-	/* Answers meant for a previous run must not match new calls. */
-	randombytes_buf(&cs->next_cid, sizeof(cs->next_cid));
-	cs->next_cid >>= 1;
+	/*
+	 * Numbers only this node can predict: no relay that saw some can
+	 * forge an answer, and answers meant for a previous run match none.
+	 */
+	reqnum_init(&cs->cids);
 	TAILQ_INIT(&cs->all);
 	TAILQ_INIT(&cs->fans);
 	TAILQ_INIT(&cs->dials_waited);
@@ -160,6 +162,12 @@ slot(struct calls *cs, uint64_t cid)
 	while (*pp != NULL && (*pp)->cid != cid)
 		pp = &(*pp)->hnext;
 	return pp;
+}
+
+static bool
+cid_in_use(void *arg, uint64_t cid)
+{
+	return *slot(arg, cid) != NULL;
 }
 
 static void
@@ -627,7 +635,7 @@ call_new(struct calls *cs, const struct member *m, struct fan *fan,
 		return NULL;
 	}
 	call->cs = cs;
-	call->cid = ++cs->next_cid;
+	call->cid = reqnum_next(&cs->cids, cid_in_use, cs);
 	call->deadline_ms = clock_ms() + (int64_t)timeout_ms;
 	call->started_us = clock_us();
 	call->fan = fan;

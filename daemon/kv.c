@@ -21,7 +21,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <sodium.h>
 
 #include "base32.h"
 #include "callmsg.h"
@@ -45,6 +44,7 @@
 #include "nodemap.h"
 #include "proto.h"
 #include "ratelog.h"
+#include "reqnum.h"
 
 #define KV_BUCKETS		4096		/* power of two */
 #define KV_PENDING_MAX		65536		/* requests in flight here */
@@ -160,8 +160,7 @@ struct kv {
 	struct kvsync		*sync;
 	struct kvwatch		*watch;
 	struct hlc		 hlc;
-	uint8_t			 rid_key[crypto_shorthash_KEYBYTES];
-	uint64_t		 rid_next;
+	struct reqnum		 rids;
 	struct nodemap		*names;		/* char[NODE_NAME_MAX + 1] */
 	struct nodemap		*from;		/* size_t: remote writes here */
 	struct req		*bucket[KV_BUCKETS];
@@ -351,7 +350,7 @@ kv_new(struct event_base *base, const struct kv_params *p,
 	kv->post = post;
 	kv->sync = sync;
 	kv->watch = watch;
-	randombytes_buf(kv->rid_key, sizeof(kv->rid_key));
+	reqnum_init(&kv->rids);
 	TAILQ_INIT(&kv->reqs);
 	duration_timeval(KV_SYNC_MS, &tv);
 	evtimer_add(kv->sync_timer, &tv);
@@ -368,35 +367,29 @@ slot(struct kv *kv, uint64_t rid)
 	return pp;
 }
 
+static bool
+rid_in_use(void *arg, uint64_t rid)
+{
+	return *slot(arg, rid) != NULL;
+}
+
 /*
- * Gives r a new random request number: answers to an earlier one (a
- * write run again) no longer match, nor do answers meant for a node's
- * earlier run.
+ * Gives r a new unpredictable request number: answers to an earlier
+ * one (a write run again) no longer match, nor do answers meant for a
+ * node's earlier run.
  */
 static void
 req_number(struct req *r)
 {
 	struct kv	*kv = r->kv;
 	struct req	**pp;
-	uint8_t		 out[crypto_shorthash_BYTES];
-	uint64_t	 rid;
 
 	if (r->rid != 0) {
 		pp = slot(kv, r->rid);
 		*pp = r->hnext;
 	}
-	/*
-	 * Numbers nobody else can predict, without a system call each: a
-	 * counter through SipHash under a key drawn at the start.
-	 */
-	do {
-		crypto_shorthash(out, (const uint8_t *)&kv->rid_next,
-		    sizeof(kv->rid_next), kv->rid_key);
-		kv->rid_next++;
-		memcpy(&rid, out, sizeof(rid));
-	} while (rid == 0 || *slot(kv, rid) != NULL);
-	r->rid = rid;
-	pp = slot(kv, rid);
+	r->rid = reqnum_next(&kv->rids, rid_in_use, kv);
+	pp = slot(kv, r->rid);
 	r->hnext = *pp;
 	*pp = r;
 }

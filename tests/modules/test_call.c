@@ -790,6 +790,56 @@ START_TEST(test_call_message)
 }
 END_TEST
 
+#define NUMBERS		1000
+
+static int
+cmp_u64(const void *p, const void *q)
+{
+	uint64_t	x = *(const uint64_t *)p, y = *(const uint64_t *)q;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A relay that saw some call numbers cannot guess the next: they are
+ * not a counter (each within 2^16 of the last has chance 2^-47 if
+ * random), nor any step repeated, and never 0 nor the same twice.
+ */
+START_TEST(test_call_numbers_unpredictable)
+{
+	struct cbor_buf	res;
+	struct callmsg	m;
+	uint64_t	*n;
+	size_t		i;
+
+	n = calloc(NUMBERS, sizeof(*n));
+	ck_assert_ptr_nonnull(n);
+	offer_echo(&a, 1, "");
+	text_result(&res, "pong");
+	for (i = 0; i < NUMBERS; i++) {
+		send_echo("call", i + 1, NULL, 0, false);
+		m = wait_msg(i);
+		ck_assert_int_eq(m.type, CALLMSG_CALL);
+		n[i] = m.cid;
+		ck_assert_uint_ne(n[i], 0);
+		if (i > 0)
+			ck_assert_msg(n[i] - n[i - 1] >= 65536 &&
+			    n[i - 1] - n[i] >= 65536, "call %zu: %llu right "
+			    "after %llu", i, (unsigned long long)n[i],
+			    (unsigned long long)n[i - 1]);
+		if (i > 1)
+			ck_assert_uint_ne(n[i] - n[i - 1], n[i - 1] - n[i - 2]);
+		answer(&m, &a, &res, NULL);
+		expect_result(reply(i + 1), &res);
+	}
+	qsort(n, NUMBERS, sizeof(*n), cmp_u64);
+	for (i = 1; i < NUMBERS; i++)
+		ck_assert_uint_ne(n[i], n[i - 1]);
+	free(n);
+	cbor_buf_free(&res);
+}
+END_TEST
+
 START_TEST(test_answer_result)
 {
 	struct cbor_buf	res;
@@ -1386,6 +1436,7 @@ module_suite(void)
 	tcase_add_test(tc, test_to_order);
 	tcase_add_test(tc, test_bad_requests);
 	tcase_add_test(tc, test_call_message);
+	tcase_add_test(tc, test_call_numbers_unpredictable);
 	tcase_add_test(tc, test_answer_result);
 	tcase_add_test(tc, test_answer_error_keeps_context);
 	tcase_add_test(tc, test_answer_from_another_node_or_late_dropped);

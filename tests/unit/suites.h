@@ -37,6 +37,7 @@ Suite	*peer_watch_suite(void);
 Suite	*place_suite(void);
 Suite	*proto_suite(void);
 Suite	*ratelog_suite(void);
+Suite	*reqnum_suite(void);
 Suite	*tags_suite(void);
 Suite	*token_suite(void);
 Suite	*wire_suite(void);
