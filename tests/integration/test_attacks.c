@@ -1,30 +1,24 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * test_attacks.c: a rogue client that knows the network key and speaks
- * the link protocol, sending what a broken or hostile peer might:
+ * test_attacks.c: a rogue member (rogue.c) that knows the network key
+ * and speaks the link protocol, sending what a broken or hostile peer might:
  * tampered, replayed and undersized records, oversized messages, a
  * HELLO for someone else's identity, a handshake left half-done.  Each
  * must close that connection only, while a real link stays up.
  */
-#include <sys/socket.h>
-
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <event2/buffer.h>
 #include <jansson.h>
 #include <sodium.h>
 
 #include "cbor_buf.h"
 #include "harness.h"
 #include "base32.h"
-#include "hello.h"
-#include "record.h"
 #include "noise.h"
+#include "record.h"
+#include "rogue.h"
 #include "suites.h"
 #include "wire.h"
 
@@ -32,13 +26,6 @@
 
 static struct daemon	a, b;
 static uint8_t		netkey[32];
-
-struct rogue {
-	int			fd;
-	struct noise_cipher	tx, rx;
-	uint8_t			pk[crypto_sign_PUBLICKEYBYTES];
-	uint8_t			sk[crypto_sign_SECRETKEYBYTES];
-};
 
 static bool
 b_linked(void *arg)
@@ -87,128 +74,11 @@ teardown(void)
 	daemon_free(&b);
 }
 
+/* Connects to a as a new node. */
 static void
-send_all(int fd, const void *buf, size_t len)
+connect_a(struct rogue *r, int flags)
 {
-	const uint8_t	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0 && (n = send(fd, p, len, MSG_NOSIGNAL)) > 0) {
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Reads exactly len bytes within 3 s; false on EOF or timeout. */
-static bool
-read_exact(int fd, uint8_t *buf, size_t len)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-	ssize_t		n;
-
-	while (len > 0) {
-		if (poll(&pfd, 1, 3000) != 1 || (n = read(fd, buf, len)) <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-/* True once the daemon has closed fd (EOF or reset) within ms. */
-static bool
-closed_within(int fd, int ms)
-{
-	struct pollfd	pfd = { fd, POLLIN, 0 };
-	uint8_t		buf[4096];
-	long		deadline = test_now_ms() + ms;
-	ssize_t		n;
-
-	while (test_now_ms() < deadline) {
-		if (poll(&pfd, 1, (int)(deadline - test_now_ms())) != 1)
-			continue;
-		if ((n = read(fd, buf, sizeof(buf))) <= 0)
-			return true;
-	}
-	return false;
-}
-
-static void
-put_record(int fd, const uint8_t *msg, size_t len)
-{
-	uint8_t	hdr[2] = { (uint8_t)(len >> 8), (uint8_t)len };
-
-	send_all(fd, hdr, 2);
-	send_all(fd, msg, len);
-}
-
-/*
- * Connects to port and runs the handshake as a new node.  With
- * forged_id, HELLO names a different node than the handshake's key.
- */
-static void
-rogue_connect(struct rogue *r, int port, bool forged_id)
-{
-	static uint8_t		 buf[NOISE_MAX_MSG_LEN], pl[NOISE_MAX_MSG_LEN];
-	struct noise_hs		*hs;
-	struct cbor_buf		 cb = { 0 };
-	struct hello		 h;
-	uint8_t			 x_sk[32], hdr[2];
-	ssize_t			 n;
-	size_t			 len;
-
-	crypto_sign_keypair(r->pk, r->sk);
-	ck_assert_int_eq(crypto_sign_ed25519_sk_to_curve25519(x_sk, r->sk), 0);
-	r->fd = tcp_connect(port);
-	ck_assert_ptr_nonnull(hs = noise_hs_new(NOISE_XXPSK0, true, PROLOGUE,
-	    strlen(PROLOGUE), x_sk, netkey, NULL));
-	ck_assert_int_gt(n = noise_hs_write(hs, NULL, 0, buf, sizeof(buf)), 0);
-	put_record(r->fd, buf, (size_t)n);
-	ck_assert(read_exact(r->fd, hdr, 2));
-	len = (size_t)hdr[0] << 8 | hdr[1];
-	ck_assert(read_exact(r->fd, buf, len));
-	ck_assert_int_ge(noise_hs_read(hs, buf, len, pl, sizeof(pl)), 0);
-
-	memset(&h, 0, sizeof(h));
-	h.version = HELLO_VERSION;
-	memcpy(h.id, r->pk, sizeof(h.id));
-	if (forged_id)
-		h.id[0] ^= 1;
-	snprintf(h.name, sizeof(h.name), "rogue");
-	hello_encode(&h, &cb);
-	ck_assert(!cb.failed);
-	ck_assert_int_gt(n = noise_hs_write(hs, cb.data, cb.len, buf,
-	    sizeof(buf)), 0);
-	put_record(r->fd, buf, (size_t)n);
-	ck_assert_int_eq(noise_hs_split(hs, &r->tx, &r->rx), 0);
-	noise_hs_free(hs);
-	cbor_buf_free(&cb);
-}
-
-/* Closes the rogue's connection and frees its ciphers. */
-static void
-rogue_close(struct rogue *r)
-{
-	if (r->fd != -1)
-		close(r->fd);
-	r->fd = -1;
-	noise_cipher_clear(&r->tx);
-	noise_cipher_clear(&r->rx);
-}
-
-/* Seals msg with wire_seal and returns the records' bytes (malloc'd). */
-static uint8_t *
-seal(struct rogue *r, const uint8_t *msg, size_t len, size_t *outlen)
-{
-	struct evbuffer	*eb = evbuffer_new();
-	uint8_t		*out;
-
-	ck_assert_int_eq(wire_seal(&r->tx, msg, len, eb), 0);
-	*outlen = evbuffer_get_length(eb);
-	ck_assert_ptr_nonnull(out = malloc(*outlen));
-	evbuffer_remove(eb, out, *outlen);
-	evbuffer_free(eb);
-	return out;
+	rogue_connect(r, daemon_port(&a), netkey, NULL, flags);
 }
 
 /* A ping message, as the daemon expects it. */
@@ -230,20 +100,6 @@ ping_msg(uint8_t *buf, size_t cap, uint64_t seq)
 	return len;
 }
 
-/* Reads one record and checks it decrypts: the link is alive. */
-static void
-expect_record(struct rogue *r)
-{
-	static uint8_t	buf[NOISE_MAX_MSG_LEN];
-	uint8_t		hdr[2];
-	size_t		len;
-
-	ck_assert(read_exact(r->fd, hdr, 2));
-	len = (size_t)hdr[0] << 8 | hdr[1];
-	ck_assert(read_exact(r->fd, buf, len));
-	ck_assert_int_ge(noise_decrypt(&r->rx, NULL, 0, buf, len, buf, len), 1);
-}
-
 static void
 assert_b_still_linked(void)
 {
@@ -258,7 +114,7 @@ assert_b_still_linked(void)
 static void
 expect_refused(struct rogue *r, const char *what, const char *logged)
 {
-	ck_assert_msg(closed_within(r->fd, 2000), "%s accepted", what);
+	ck_assert_msg(rogue_closed_within(r, 2000), "%s accepted", what);
 	ck_assert_msg(daemon_log_wait(&a, logged, 1000), "%s: a never "
 	    "logged \"%s\"", what, logged);
 	rogue_close(r);
@@ -272,10 +128,10 @@ START_TEST(test_rogue_handshake_works)
 	size_t		len;
 
 	/* The rogue is a valid node: the attacks below are not refused early. */
-	rogue_connect(&r, daemon_port(&a), false);
-	rec = seal(&r, msg, ping_msg(msg, sizeof(msg), 1), &len);
-	send_all(r.fd, rec, len);
-	expect_record(&r);	/* a pong, or a's own keep-alive ping */
+	connect_a(&r, 0);
+	rec = rogue_seal(&r, msg, ping_msg(msg, sizeof(msg), 1), &len);
+	rogue_send_raw(&r, rec, len);
+	ck_assert_int_gt(rogue_read_record(&r, 3000), 0);	/* a pong, or a's own keep-alive ping */
 	free(rec);
 	rogue_close(&r);
 	assert_b_still_linked();
@@ -288,10 +144,10 @@ START_TEST(test_tampered_record)
 	uint8_t		msg[64], *rec;
 	size_t		len;
 
-	rogue_connect(&r, daemon_port(&a), false);
-	rec = seal(&r, msg, ping_msg(msg, sizeof(msg), 1), &len);
+	connect_a(&r, 0);
+	rec = rogue_seal(&r, msg, ping_msg(msg, sizeof(msg), 1), &len);
 	rec[len - 1] ^= 0x40;		/* inside the tag */
-	send_all(r.fd, rec, len);
+	rogue_send_raw(&r, rec, len);
 	free(rec);
 	expect_refused(&r, "tampered record",
 	    "record fails authentication");
@@ -305,10 +161,10 @@ START_TEST(test_replayed_record)
 	uint8_t		msg[64], *rec;
 	size_t		len;
 
-	rogue_connect(&r, daemon_port(&a), false);
-	rec = seal(&r, msg, ping_msg(msg, sizeof(msg), 1), &len);
-	send_all(r.fd, rec, len);
-	send_all(r.fd, rec, len);	/* same nonce again */
+	connect_a(&r, 0);
+	rec = rogue_seal(&r, msg, ping_msg(msg, sizeof(msg), 1), &len);
+	rogue_send_raw(&r, rec, len);
+	rogue_send_raw(&r, rec, len);	/* same nonce again */
 	free(rec);
 	expect_refused(&r, "replayed record",
 	    "record fails authentication");
@@ -316,29 +172,15 @@ START_TEST(test_replayed_record)
 }
 END_TEST
 
-/* Encrypts one raw plaintext record (flags + chunk) and sends it. */
-static void
-send_plain_record(struct rogue *r, const uint8_t *pt, size_t ptlen)
-{
-	static uint8_t	buf[2 + NOISE_MAX_MSG_LEN];
-	ssize_t		n;
-
-	ck_assert_int_gt(n = noise_encrypt(&r->tx, NULL, 0, pt, ptlen, buf + 2,
-	    NOISE_MAX_MSG_LEN), 0);
-	buf[0] = (uint8_t)(n >> 8);
-	buf[1] = (uint8_t)n;
-	send_all(r->fd, buf, 2 + (size_t)n);
-}
-
 START_TEST(test_fragment_flood)
 {
 	struct rogue	r;
 	uint8_t		pt[2] = { WIRE_MORE, 'x' };
 
-	rogue_connect(&r, daemon_port(&a), false);
+	connect_a(&r, 0);
 	/* A tiny chunk that claims more follow: refused at once. */
-	send_plain_record(&r, pt, sizeof(pt));
-	send_plain_record(&r, pt, sizeof(pt));
+	rogue_send_plain_record(&r, pt, sizeof(pt));
+	rogue_send_plain_record(&r, pt, sizeof(pt));
 	expect_refused(&r, "short fragments", "short fragment");
 	assert_b_still_linked();
 }
@@ -350,7 +192,7 @@ START_TEST(test_message_over_limit)
 	struct rogue	r;
 	int		i;
 
-	rogue_connect(&r, daemon_port(&a), false);
+	connect_a(&r, 0);
 	/*
 	 * a's max_message is 256 KiB, and a link message may be 64 KiB
 	 * more (a call's own keys): the sixth full chunk passes that.
@@ -358,7 +200,7 @@ START_TEST(test_message_over_limit)
 	memset(pt, 0xa5, sizeof(pt));
 	pt[0] = WIRE_MORE;
 	for (i = 0; i < 6; i++)
-		send_plain_record(&r, pt, sizeof(pt));
+		rogue_send_plain_record(&r, pt, sizeof(pt));
 	expect_refused(&r, "oversized message",
 	    "message exceeds max_message");
 	assert_b_still_linked();
@@ -371,12 +213,12 @@ START_TEST(test_short_record_and_bad_message)
 	uint8_t		junk[3] = { 0x00, 0x01, 0xff };
 	uint8_t		notmap[2] = { 0x00, 0x05 };	/* flags, CBOR 5 */
 
-	rogue_connect(&r, daemon_port(&a), false);
-	send_all(r.fd, junk, sizeof(junk));	/* a 1-byte record */
+	connect_a(&r, 0);
+	rogue_send_raw(&r, junk, sizeof(junk));	/* a 1-byte record */
 	expect_refused(&r, "1-byte record", "record of 1 bytes");
 
-	rogue_connect(&r, daemon_port(&a), false);
-	send_plain_record(&r, notmap, sizeof(notmap));
+	connect_a(&r, 0);
+	rogue_send_plain_record(&r, notmap, sizeof(notmap));
 	expect_refused(&r, "non-map message", "malformed message");
 	assert_b_still_linked();
 }
@@ -386,7 +228,7 @@ START_TEST(test_hello_for_another_identity)
 {
 	struct rogue	r;
 
-	rogue_connect(&r, daemon_port(&a), true);
+	connect_a(&r, ROGUE_FORGED_HELLO);
 	expect_refused(&r, "forged HELLO", "HELLO id does not match");
 	assert_b_still_linked();
 }
@@ -396,42 +238,33 @@ START_TEST(test_half_finished_handshake)
 {
 	static uint8_t		 buf[NOISE_MAX_MSG_LEN];
 	struct noise_hs		*hs;
-	uint8_t			 x_sk[32];
+	struct rogue		 r;
+	uint8_t			 x_sk[32], hdr[2];
 	ssize_t			 n;
 	long			 t0, dt;
-	int			 fd;
 
 	randombytes_buf(x_sk, sizeof(x_sk));
-	fd = tcp_connect(daemon_port(&a));
+	memset(&r, 0, sizeof(r));
+	r.fd = tcp_connect(daemon_port(&a));
 	ck_assert_ptr_nonnull(hs = noise_hs_new(NOISE_XXPSK0, true, PROLOGUE,
 	    strlen(PROLOGUE), x_sk, netkey, NULL));
 	ck_assert_int_gt(n = noise_hs_write(hs, NULL, 0, buf, sizeof(buf)), 0);
-	put_record(fd, buf, (size_t)n);
+	hdr[0] = (uint8_t)(n >> 8);
+	hdr[1] = (uint8_t)n;
+	rogue_send_raw(&r, hdr, 2);
+	rogue_send_raw(&r, buf, (size_t)n);
 	t0 = test_now_ms();
 	/* Message 2 comes, then nothing: a closes at handshake_timeout. */
-	ck_assert_msg(closed_within(fd, 3000), "half-open handshake kept");
+	ck_assert_msg(rogue_closed_within(&r, 3000), "half-open handshake kept");
 	dt = test_now_ms() - t0;
 	ck_assert_msg(dt >= 800, "closed after %ld ms, before the 1 s timeout",
 	    dt);
 	ck_assert(daemon_log_has(&a, "handshake not finished within 1000 ms"));
 	noise_hs_free(hs);
-	close(fd);
+	rogue_close(&r);
 	assert_b_still_linked();
 }
 END_TEST
-
-/* Seals and sends one gossip message built in msg. */
-static void
-send_msg(struct rogue *r, struct cbor_buf *msg)
-{
-	uint8_t	*rec;
-	size_t	 len;
-
-	ck_assert(!msg->failed);
-	rec = seal(r, msg->data, msg->len, &len);
-	send_all(r->fd, rec, len);
-	free(rec);
-}
 
 /* a's view of its own incarnation. */
 static json_int_t
@@ -451,24 +284,13 @@ a_incarnation(void)
 static int
 big_records(struct rogue *r, int ms)
 {
-	static uint8_t	buf[NOISE_MAX_MSG_LEN];
-	struct pollfd	pfd = { r->fd, POLLIN, 0 };
-	uint8_t		hdr[2];
-	size_t		len;
-	long		deadline = test_now_ms() + ms;
-	int		n = 0;
+	long	deadline = test_now_ms() + ms;
+	int	len, n = 0;
 
 	while (test_now_ms() < deadline &&
-	    poll(&pfd, 1, (int)(deadline - test_now_ms())) == 1) {
-		if (!read_exact(r->fd, hdr, 2))
-			break;
-		len = (size_t)hdr[0] << 8 | hdr[1];
-		ck_assert(read_exact(r->fd, buf, len));
-		ck_assert_int_ge(noise_decrypt(&r->rx, NULL, 0, buf, len, buf,
-		    len), 1);
+	    (len = rogue_read_record(r, (int)(deadline - test_now_ms()))) != -1)
 		if (len > 150)
 			n++;
-	}
 	return n;
 }
 
@@ -480,7 +302,7 @@ START_TEST(test_want_flood)
 	uint8_t		*ids;
 	int		 i;
 
-	rogue_connect(&r, daemon_port(&a), false);
+	connect_a(&r, 0);
 	/* A valid record of the rogue, then a want naming it 4096 times. */
 	memset(&rec, 0, sizeof(rec));
 	memcpy(rec.id, r.pk, sizeof(rec.id));
@@ -499,7 +321,7 @@ START_TEST(test_want_flood)
 	}
 	cbor_put_text(&cb, "h");
 	cbor_put_uint(&cb, 0);
-	send_msg(&r, &cb);
+	rogue_send_msg(&r, &cb);
 	ck_assert_ptr_nonnull(ids = malloc(4096 * 32));
 	for (i = 0; i < 4096; i++)
 		memcpy(ids + i * 32, r.pk, 32);
@@ -509,7 +331,7 @@ START_TEST(test_want_flood)
 	cbor_put_text(&cb, "want");
 	cbor_put_text(&cb, "ids");
 	cbor_put_bytes(&cb, ids, 4096 * 32);
-	send_msg(&r, &cb);
+	rogue_send_msg(&r, &cb);
 	free(ids);
 	cbor_buf_free(&cb);
 	/* a answers once, not 4096 times, and is none the worse. */
@@ -531,7 +353,7 @@ START_TEST(test_forged_claims_ignored)
 	before = a_incarnation();
 	daemon_id(&a, ida);
 	ck_assert(base32_decode(ida, id_a, sizeof(id_a)));
-	rogue_connect(&r, daemon_port(&a), false);
+	connect_a(&r, 0);
 	/* Claims at incarnations a never signed, up to the largest. */
 	cbor_put_map(&cb, 4);
 	cbor_put_text(&cb, "t");
@@ -542,7 +364,7 @@ START_TEST(test_forged_claims_ignored)
 	cbor_put_uint(&cb, UINT64_MAX - 1);
 	cbor_put_text(&cb, "h");
 	cbor_put_uint(&cb, 0);
-	send_msg(&r, &cb);
+	rogue_send_msg(&r, &cb);
 	cbor_buf_reset(&cb);
 	cbor_put_map(&cb, 4);
 	cbor_put_text(&cb, "t");
@@ -553,7 +375,7 @@ START_TEST(test_forged_claims_ignored)
 	cbor_put_uint(&cb, UINT64_MAX);
 	cbor_put_text(&cb, "h");
 	cbor_put_uint(&cb, 0);
-	send_msg(&r, &cb);
+	rogue_send_msg(&r, &cb);
 	cbor_buf_free(&cb);
 	/* a did not take them for real: no refutation, no wrap-around. */
 	assert_b_still_linked();
