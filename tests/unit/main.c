@@ -43,6 +43,7 @@ main(void)
 	srunner_add_suite(sr, peer_watch_suite());
 	srunner_add_suite(sr, place_suite());
 	srunner_add_suite(sr, proto_suite());
+	srunner_add_suite(sr, rate_suite());
 	srunner_add_suite(sr, ratelog_suite());
 	srunner_add_suite(sr, reqnum_suite());
 	srunner_add_suite(sr, tags_suite());

@@ -36,6 +36,7 @@ Suite	*peer_serve_suite(void);
 Suite	*peer_watch_suite(void);
 Suite	*place_suite(void);
 Suite	*proto_suite(void);
+Suite	*rate_suite(void);
 Suite	*ratelog_suite(void);
 Suite	*reqnum_suite(void);
 Suite	*tags_suite(void);
