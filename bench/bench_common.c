@@ -220,6 +220,32 @@ bench_setup(const char *prog)
 	close(fd);
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void
+bench_sort(double *a, int n)
+{
+	qsort(a, (size_t)n, sizeof(*a), cmp_double);
+}
+
+double
+bench_pct(const double *a, int n, double p)
+{
+	double	r = p / 100 * n;
+	int	k = (int)r;
+
+	if (k < r)		/* the rank is r rounded up, without libm */
+		k++;
+	k--;
+	return a[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
 double
 bench_proc_cpu(pid_t pid)
 {

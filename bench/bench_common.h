@@ -63,6 +63,10 @@ void	 bench_check_quit(void);
 void	 bench_sleep_ms(int ms);
 /* utime + stime of pid in seconds; this process to the nanosecond. */
 double	 bench_proc_cpu(pid_t pid);
+/* Sorts a[n] in ascending order, for bench_pct. */
+void	 bench_sort(double *a, int n);
+/* The p-th percentile of a sorted a[n] (n >= 1), the nearest rank. */
+double	 bench_pct(const double *a, int n, double p);
 
 /*
  * Payload seq: bench_pat with seq in its first and last 8 bytes (size

@@ -888,23 +888,6 @@ run(enum variant v, size_t size, int depth, uint64_t count, double dur,
 			res->cpu[i] = bench_proc_cpu(procs[v][i]) - cpu0[i];
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The p-th percentile of a sorted a[n], the nearest rank. */
-static double
-pct(const double *a, int n, double p)
-{
-	int	k = (int)ceil(p / 100 * n) - 1;
-
-	return a[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
 static void
 show_cpu(const char *what, enum variant v, const struct result *res)
 {
@@ -955,20 +938,19 @@ measure_latency(struct row *row)
 			    sizeof(double));
 			got[v] += per;
 			if (verbose) {
-				qsort(chunk, (size_t)per, sizeof(double),
-				    cmp_double);
+				bench_sort(chunk, per);
 				printf("  %-6s %-5s latency, chunk %d: p50 %.0f "
 				    "us, p99 %.0f us\n", sz->name,
 				    variant_name[v], r + 1,
-				    pct(chunk, per, 50) * 1e6,
-				    pct(chunk, per, 99) * 1e6);
+				    bench_pct(chunk, per, 50) * 1e6,
+				    bench_pct(chunk, per, 99) * 1e6);
 			}
 		}
 	for (v = 0; v < NVARIANT; v++) {
 		if (measured(v)) {
-			qsort(rtt[v], (size_t)n, sizeof(double), cmp_double);
-			row->p50[v] = pct(rtt[v], n, 50) * 1e6;
-			row->p99[v] = pct(rtt[v], n, 99) * 1e6;
+			bench_sort(rtt[v], n);
+			row->p50[v] = bench_pct(rtt[v], n, 50) * 1e6;
+			row->p99[v] = bench_pct(rtt[v], n, 99) * 1e6;
 		}
 		free(rtt[v]);
 	}

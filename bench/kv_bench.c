@@ -680,23 +680,6 @@ mesh_stop(void)
 	nnodes = nentry = 0;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double	x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The p-th percentile of a sorted a[n], the nearest rank. */
-static double
-pct(const double *a, int n, double p)
-{
-	int	k = (int)ceil(p / 100 * n) - 1;
-
-	return a[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
 /* The job of kind for a row's size: its own KEYS keys. */
 static struct job
 row_job(const struct row *rw, enum kind kind)
@@ -741,19 +724,18 @@ measure_latency(struct row *rw)
 			    sizeof(double));
 			got[v] += per;
 			if (verbose) {
-				qsort(chunk, (size_t)per, sizeof(double),
-				    cmp_double);
+				bench_sort(chunk, per);
 				printf("  %2d %-6s %-4s latency, chunk %d: p50 "
 				    "%.0f us, p99 %.0f us\n", rw->nodes,
 				    rw->sz->name, kind_name[v], r + 1,
-				    pct(chunk, per, 50) * 1e6,
-				    pct(chunk, per, 99) * 1e6);
+				    bench_pct(chunk, per, 50) * 1e6,
+				    bench_pct(chunk, per, 99) * 1e6);
 			}
 		}
 	for (v = 0; v < NMEASURED; v++) {
-		qsort(rtt[v], (size_t)n, sizeof(double), cmp_double);
-		rw->p50[v] = pct(rtt[v], n, 50) * 1e6;
-		rw->p99[v] = pct(rtt[v], n, 99) * 1e6;
+		bench_sort(rtt[v], n);
+		rw->p50[v] = bench_pct(rtt[v], n, 50) * 1e6;
+		rw->p99[v] = bench_pct(rtt[v], n, 99) * 1e6;
 		free(rtt[v]);
 	}
 	free(chunk);

@@ -206,19 +206,23 @@ seen(void *arg)
 	return ok;
 }
 
+/* Starts host i's daemon with key, discovery on the namespace's own
+ * link, quick timers, and the suite's extra config lines. */
 static void
-start_host(int i, const uint8_t key[32])
+start_host(int i, const uint8_t key[32], const char *extra)
 {
-	char	name[16];
+	char	name[16], conf[512];
 
 	daemon_set_network_key(&h[i], key);
 	snprintf(h[i].netns, sizeof(h[i].netns), "%s", host_ns[i]);
 	snprintf(h[i].listen, sizeof(h[i].listen), "10.76.54.%d:7654", i + 1);
 	h[i].discovery = true;
 	/* Beacons only on the namespace's own link, quickly. */
-	daemon_config(&h[i], "discovery_interface = eth0\n"
+	snprintf(conf, sizeof(conf), "discovery_interface = eth0\n"
 	    "beacon_interval = 300ms\nping_interval = 200ms\n"
-	    "dead_after = 1s\nsuspect_timeout = 1s\nhandshake_timeout = 1s\n");
+	    "dead_after = 1s\nsuspect_timeout = 1s\nhandshake_timeout = 1s\n"
+	    "%s", extra);
+	daemon_config(&h[i], conf);
 	snprintf(name, sizeof(name), "h%d", i);
 	daemon_start(&h[i], name, NULL);
 }
@@ -239,8 +243,8 @@ START_TEST(test_lan_discovery_and_partition)
 	randombytes_buf(key, sizeof(key));
 	randombytes_buf(other, sizeof(other));
 	for (i = 0; i < 3; i++)
-		start_host(i, key);
-	start_host(3, other);
+		start_host(i, key, "");
+	start_host(3, other, "");
 
 	t0 = test_now_ms();
 	for (i = 0; i < 3; i++)
@@ -596,23 +600,6 @@ kv_setup(void)
 	bridge_setup(KV_HOSTS);
 }
 
-static void
-kv_start_host(int i, const uint8_t key[32])
-{
-	char	name[16];
-
-	daemon_set_network_key(&h[i], key);
-	snprintf(h[i].netns, sizeof(h[i].netns), "%s", host_ns[i]);
-	snprintf(h[i].listen, sizeof(h[i].listen), "10.76.54.%d:7654", i + 1);
-	h[i].discovery = true;
-	daemon_config(&h[i], "discovery_interface = eth0\n"
-	    "beacon_interval = 300ms\nping_interval = 200ms\n"
-	    "dead_after = 1s\nsuspect_timeout = 1s\nhandshake_timeout = 1s\n"
-	    "kv_sync_interval = 500ms\n");
-	snprintf(name, sizeof(name), "h%d", i);
-	daemon_start(&h[i], name, NULL);
-}
-
 /* Moves the minority's ports to bridge br ("br1": cut, "br0": heal). */
 static bool
 kv_minority_to(const char *br)
@@ -872,7 +859,7 @@ START_TEST(test_kv_partition_heals)
 	}
 	randombytes_buf(key, sizeof(key));
 	for (i = 0; i < KV_HOSTS; i++)
-		kv_start_host(i, key);
+		start_host(i, key, "kv_sync_interval = 500ms\n");
 	split = false;
 	ck_assert_msg(wait_until(kv_views, &split, 15000), "the five never "
 	    "saw each other: %s", kv_why);

@@ -355,6 +355,12 @@ script_invokes(struct fake *f)
 		    peer_bytes(v->val, v->vallen, &d, &n) == 0 &&
 		    n == INVOKE_ARGS && d[0] == i && d[n - 1] == i);
 	}
+	/*
+	 * Hang up only once the test has seen its last write go: the
+	 * client's dispatch that writes the last reply may read on, and
+	 * would find the connection ended.
+	 */
+	FCHECK(f, fake_gate(f));
 }
 
 struct server {
@@ -393,6 +399,7 @@ START_TEST(test_handler_answers)
 	struct server		 sv;
 	struct peer		*p;
 	struct peer_error	 err;
+	int			 r;
 
 	memset(&sv, 0, sizeof(sv));
 	fake_start(&f, "answers", script_invokes);
@@ -402,7 +409,9 @@ START_TEST(test_handler_answers)
 	peer_set_queue_limit(p, LIMIT);
 	ck_assert_int_eq(peer_serve(p, "echo", NULL, echo_handler, &sv, &err),
 	    0);
-	ck_assert_int_eq(pump(p, step_handled, &sv, 5000, &err), 1);
+	r = pump(p, step_handled, &sv, 5000, &err);
+	ck_assert_msg(r == 1, "pump: %s", r == 0 ? "timed out" : err.message);
+	fake_go(&f);
 	fake_finish(&f);
 	ck_assert_int_eq(sv.refused, 0);
 	ck_assert_int_eq(sv.entered_full, 0);
