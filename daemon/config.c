@@ -53,6 +53,7 @@ static const struct config_key {
 	{ "admin_group", CT_UNIX_GROUP,	F(admin_group),	0, 0 },
 	{ "advertise",	 CT_ADVERTISE,	F(advertise),	0, 0 },
 	{ "beacon_interval", CT_DURATION, F(beacon_interval), 100, 600000 },
+	{ "call_dial",	 CT_BOOL,	F(call_dial),	0, 0 },
 	{ "bootstrap",	 CT_PEER,	F(bootstrap),	0, 0 },
 	{ "control_frame_timeout", CT_DURATION, F(control_frame_timeout),
 	    100, 3600000 },
@@ -131,6 +132,7 @@ config_init(struct config *c)
 	c->probe_timeout = 300;
 	c->member_expire = 3600000;
 	c->discovery = true;
+	c->call_dial = true;
 	c->discovery_port = 7654;
 	c->beacon_interval = 2000;
 	c->handler_jobs = 4;
@@ -1007,6 +1009,7 @@ config_dump(const struct config *c, FILE *f)
 	for (i = 0; i < c->ngroups; i++)
 		fprintf(f, "group = %s\n", c->groups[i]);
 	fprintf(f, "hub = %s\n", c->hub ? "yes" : "no");
+	fprintf(f, "call_dial = %s\n", c->call_dial ? "yes" : "no");
 	fprintf(f, "degree_min = %" PRIu64 "\n", c->degree_min);
 	fprintf(f, "degree_max = %" PRIu64 "\n", c->degree_max);
 	fprintf(f, "gossip_interval = %" PRIu64 "ms\n", c->gossip_interval);

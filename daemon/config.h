@@ -80,6 +80,7 @@ struct config {
 	char		 groups[CONFIG_GROUPS_MAX][GROUP_NAME_MAX + 1];
 	int		 ngroups;
 	bool		 hub;
+	bool		 call_dial;
 	uint64_t	 degree_min;
 	uint64_t	 degree_max;
 	uint64_t	 gossip_interval;	/* ms */

@@ -116,6 +116,7 @@ struct mesh {
 	TAILQ_HEAD(, mlink)		 handshakes;
 	size_t				 nhandshakes;
 	uint64_t			 max_hs, max_hs_src;
+	bool				 call_dial;
 	uint64_t			 hs_dropped;
 	struct mesh_stats		 st;	/* of links closed */
 	/*
@@ -901,6 +902,7 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	TAILQ_INIT(&m->handshakes);
 	m->max_hs = p->max_handshakes;
 	m->max_hs_src = p->max_handshakes_per_address;
+	m->call_dial = p->call_dial;
 	m->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (m->dns == NULL) {
@@ -1286,6 +1288,8 @@ int
 mesh_dial_for_calls(struct mesh *m, const uint8_t *id, const char *addr,
     mesh_dial_fn *fn, void *arg)
 {
+	if (!m->call_dial)
+		return -1;
 	return dial(m, id, addr, fn, arg, true, 0);
 }
 

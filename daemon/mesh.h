@@ -38,6 +38,8 @@ struct mesh_params {
 	 */
 	uint64_t		 max_handshakes;
 	uint64_t		 max_handshakes_per_address;
+	/* Whether calls and kv requests dial their node for a link. */
+	bool			 call_dial;
 };
 
 /* Why an up link went down. */
@@ -125,7 +127,8 @@ int		 mesh_dial_probe(struct mesh *, const uint8_t *id,
 /*
  * The same for a link that calls need now.  Once no call has used it
  * for a minute, it is closed (if the node keeps enough links without
- * it): see mesh_close_idle.
+ * it): see mesh_close_idle.  -1 without dialing if the config says
+ * calls do not dial (call_dial = no).
  */
 int		 mesh_dial_for_calls(struct mesh *, const uint8_t *id,
 		    const char *addr, mesh_dial_fn *fn, void *arg);

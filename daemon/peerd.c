@@ -520,7 +520,7 @@ build(struct peerd *d)
 	struct mesh_params	 mp = { &d->id, &d->hello, c->max_message,
 				    c->ping_interval, c->dead_after,
 				    c->handshake_timeout, c->max_handshakes,
-				    c->max_handshakes_per_address };
+				    c->max_handshakes_per_address, c->call_dial };
 	struct gossip_params	 gp = { &d->id, c->name, c->groups,
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,

@@ -59,6 +59,7 @@ static struct tnode		 self, node[NNODES];
 static struct identity		 id;
 static struct hello		 hello;
 static struct mesh		*mesh;
+static struct mesh_params	 mpar;		/* mesh's */
 static struct report		 ups[REPORTS_MAX], downs[REPORTS_MAX];
 static int			 nups, ndowns;
 static struct control		*ctl;
@@ -94,7 +95,6 @@ static const struct mesh_ops	ops = { on_up, on_down, NULL };
 static void
 setup(void)
 {
-	struct mesh_params	p;
 	char			name[16];
 	int			i;
 
@@ -113,16 +113,17 @@ setup(void)
 	hello.version = HELLO_VERSION;
 	memcpy(hello.id, self.pk, NODE_ID_LEN);
 	snprintf(hello.name, sizeof(hello.name), "self");
-	memset(&p, 0, sizeof(p));
-	p.id = &id;
-	p.hello = &hello;
-	p.max_message = 1 << 20;
-	p.ping_interval = 1000;
-	p.dead_after = 3000;
-	p.handshake_timeout = 1000;
-	p.max_handshakes = HS_MAX;
-	p.max_handshakes_per_address = HS_PER_SOURCE;
-	mesh = mesh_new(base, &p, &ops, NULL);
+	memset(&mpar, 0, sizeof(mpar));
+	mpar.id = &id;
+	mpar.hello = &hello;
+	mpar.max_message = 1 << 20;
+	mpar.call_dial = true;
+	mpar.ping_interval = 1000;
+	mpar.dead_after = 3000;
+	mpar.handshake_timeout = 1000;
+	mpar.max_handshakes = HS_MAX;
+	mpar.max_handshakes_per_address = HS_PER_SOURCE;
+	mesh = mesh_new(base, &mpar, &ops, NULL);
 	ck_assert_ptr_nonnull(mesh);
 	nups = ndowns = 0;
 	nhandled = 0;
@@ -711,6 +712,25 @@ up_for_calls(const struct tnode *n, const char *addr)
 	fake_link_up(l, n->pk, n->name);
 	return l;
 }
+
+/* With call_dial = no, calls make no links; other dials still go. */
+START_TEST(test_no_call_dials)
+{
+	size_t	made;
+
+	mesh_free(mesh);
+	mpar.call_dial = false;
+	mesh = mesh_new(base, &mpar, &ops, NULL);
+	ck_assert_ptr_nonnull(mesh);
+	made = fake_links_made();
+	ck_assert_int_eq(mesh_dial_for_calls(mesh, node[0].pk,
+	    "127.0.0.1:7000", NULL, NULL), -1);
+	ck_assert_uint_eq(fake_links_made(), made);
+	ck_assert_int_eq(mesh_dial_member(mesh, node[0].pk,
+	    "127.0.0.1:7000", NULL, NULL), 0);
+	ck_assert_uint_eq(fake_links_made(), made + 1);
+}
+END_TEST
 
 START_TEST(test_close_idle_call_links)
 {
@@ -1360,6 +1380,7 @@ module_suite(void)
 	tcase_add_test(tc, test_shed_unpinged_first);
 	tcase_add_test(tc, test_shed_spares_used_not_bootstrap);
 	tcase_add_test(tc, test_close_idle_call_links);
+	tcase_add_test(tc, test_no_call_dials);
 	tcase_add_test(tc, test_handshakes_per_source);
 	tcase_add_test(tc, test_handshakes_in_all);
 	tcase_add_test(tc, test_handshakes_heard_kept_per_source);
