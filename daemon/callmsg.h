@@ -53,6 +53,12 @@ struct callmsg {
 	const uint8_t		*result;
 	size_t			 resultlen;
 	struct ctl_error	 err;
+	/*
+	 * Set by route for a message delivered here: its author (origin,
+	 * or provider for an answer) is authenticated (originauth.h).
+	 * False: taken on the word of the link it came on.
+	 */
+	bool			 verified;
 };
 
 /* 1-METHOD_NAME_MAX bytes of text without control characters. */
