@@ -21,6 +21,15 @@ method_name_valid(const char *s, size_t n)
 	return true;
 }
 
+static const char *const	types[CALLMSG_TYPES] = { "call", "ans", "can",
+				    "ev", "kv" };
+
+const char *
+callmsg_type_name(enum callmsg_type t)
+{
+	return types[t];
+}
+
 const uint8_t *
 callmsg_dest(const struct callmsg *m)
 {
@@ -239,9 +248,7 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 void
 callmsg_encode(struct cbor_buf *b, const struct callmsg *m)
 {
-	static const char *const	 types[] = { "call", "ans", "can", "ev",
-					    "kv" };
-	size_t				 n = 5;
+	size_t	n = 5;
 
 	if (m->type == CALLMSG_CALL)
 		n += 3 + (m->group[0] != '\0') + (m->args != NULL) + m->oneway;

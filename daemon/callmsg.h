@@ -31,6 +31,7 @@ enum callmsg_type {
 	CALLMSG_EVENT,		/* origin: publisher; provider: subscriber */
 	CALLMSG_KV,		/* origin: sender; provider: receiver */
 };
+#define CALLMSG_TYPES	(CALLMSG_KV + 1)
 
 /* One decoded message; spans point into the message it came from. */
 struct callmsg {
@@ -81,6 +82,8 @@ int	callmsg_decode(const char *type, const struct cbor_field *, int nf,
 	    struct callmsg *, const char **why);
 /* Appends the encoded message to b. */
 void	callmsg_encode(struct cbor_buf *, const struct callmsg *);
+/* "call", "ans", "can", "ev" or "kv". */
+const char *callmsg_type_name(enum callmsg_type);
 /* The node a message is on its way to. */
 const uint8_t *callmsg_dest(const struct callmsg *);
 
