@@ -223,7 +223,7 @@ check_dialed(enum mesh_dial_result res, const char *why, void *arg)
  * start (c is the caller's then).
  */
 static int
-check_start(struct check *c, uint64_t timeout)
+check_start(struct check *c, uint64_t timeout, int flags)
 {
 	struct probe	*p = c->p;
 	struct link	*l = mesh_link_to(p->mesh, c->id);
@@ -233,7 +233,9 @@ check_start(struct check *c, uint64_t timeout)
 		return 0;
 	if ((addr = p->ops->address(p->arg, c->id)) == NULL)
 		return -1;
-	return mesh_dial_probe(p->mesh, c->id, addr, timeout, check_dialed, c);
+	return mesh_dial_probe(p->mesh, c->id, addr, timeout,
+	    (flags & PROBE_TRANSIENT) != 0 ? MESH_DIAL_TRANSIENT : 0,
+	    check_dialed, c);
 }
 
 /* Asks up to PROBE_HELPERS random other linked nodes to probe r->id. */
@@ -270,7 +272,7 @@ ask_helpers(struct round *r)
 }
 
 int
-probe_member(struct probe *p, const uint8_t *id, bool indirect, probe_fn *fn,
+probe_member(struct probe *p, const uint8_t *id, int flags, probe_fn *fn,
     void *arg)
 {
 	struct round	*r;
@@ -296,13 +298,13 @@ probe_member(struct probe *p, const uint8_t *id, bool indirect, probe_fn *fn,
 	c->p = p;
 	memcpy(c->id, id, NODE_ID_LEN);
 	c->n = r->n;
-	if (check_start(c, r->timeout) == -1) {
+	if (check_start(c, r->timeout, flags) == -1) {
 		free(c);
 		r->direct_silent = true;	/* nothing to ask directly */
 	}
 	TAILQ_INSERT_TAIL(&p->rounds, r, entry);
 	p->nrounds++;
-	if (indirect)
+	if (flags & PROBE_INDIRECT)
 		ask_helpers(r);
 	if (r->direct_silent && r->nasked == 0) {
 		TAILQ_REMOVE(&p->rounds, r, entry);
@@ -382,8 +384,8 @@ msg_preq(void *arg, struct link *l, const char *type,
 		free(c);
 		return;
 	}
-	if (check_start(c, ms < PROBE_ASK_MAX_MS ? ms : PROBE_ASK_MAX_MS) ==
-	    -1) {
+	if (check_start(c, ms < PROBE_ASK_MAX_MS ? ms : PROBE_ASK_MAX_MS,
+	    0) == -1) {
 		free(c);
 		return;
 	}

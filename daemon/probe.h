@@ -54,14 +54,18 @@ struct probe	*probe_new(struct event_base *, const struct probe_params *,
 void		 probe_free(struct probe *);
 #define PROBE_BUSY	1	/* probe_member: no round started, not for lack */
 
+/* How probe_member asks. */
+#define PROBE_INDIRECT	0x1	/* through helpers too */
+#define PROBE_TRANSIENT	0x2	/* a link our dial makes closes once idle */
+
 /*
- * Starts a round about id, through helpers too if indirect; fn hears
- * how it went, unless probe_free comes first.  0 if it started;
- * PROBE_BUSY if a round about id is under way already, or too many
- * are; -1 if there was nothing to ask (no link, no address, no
+ * Starts a round about id, through helpers too with PROBE_INDIRECT in
+ * flags; fn hears how it went, unless probe_free comes first.  0 if it
+ * started; PROBE_BUSY if a round about id is under way already, or too
+ * many are; -1 if there was nothing to ask (no link, no address, no
  * helper).
  */
-int		 probe_member(struct probe *, const uint8_t *id, bool indirect,
+int		 probe_member(struct probe *, const uint8_t *id, int flags,
 		    probe_fn *fn, void *arg);
 bool		 probe_running(const struct probe *, const uint8_t *id);
 /* Rounds run so far, and requests of others that we answered. */
