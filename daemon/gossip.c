@@ -636,17 +636,22 @@ probe_round(struct gossip *g, struct member *m, const char *why)
 /*
  * Probes m because others say it failed: directly (a ping on our link,
  * or a dial whose link closes once idle), through others only if we
- * cannot.  Nothing if a round is under way: its outcome settles cl too.
+ * cannot.  A round under way settles cl too; if its own direct probe
+ * heard nothing (a dial reset by a process as it died, say), it probes
+ * directly again, so that a crash others saw is not waited out.
  */
-static void
+static bool
 probe_claimed(struct gossip *g, struct member *m, struct claims *cl)
 {
 	struct probing	*p;
 	int		 rc;
 
-	if (g->self.left || probe_running(g->probe, m->rec.id) ||
-	    (p = nodemap_put(g->probes, m->rec.id)) == NULL)
-		return;
+	if (g->self.left)
+		return false;
+	if (probe_running(g->probe, m->rec.id))
+		return probe_again(g->probe, m->rec.id, PROBE_TRANSIENT) == 0;
+	if ((p = nodemap_put(g->probes, m->rec.id)) == NULL)
+		return false;
 	p->inc = m->rec.incarnation;
 	log_debug("member %s (%.12s): others say it failed, probing",
 	    m->rec.name, m->idstr);
@@ -656,6 +661,7 @@ probe_claimed(struct gossip *g, struct member *m, struct claims *cl)
 		    g);
 	if (rc == -1)
 		claims_unproven(g, m, cl, "nothing to probe it with");
+	return rc == 0;
 }
 
 const char *
@@ -1074,13 +1080,16 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 	    !bucket_take(bk, g->par.claim_rate, CLAIM_BURST, now, 1) ||
 	    (cl = claims_of(g, m, true)) == NULL ||
 	    claim_proved_wrong(g, cl, from) ||
-	    (!probe_running(g->probe, id) && !bucket_take(&g->claim_probes,
-	    CLAIM_PROBE_RATE, CLAIM_PROBE_BURST, now, 1))) {
+	    !bucket_ready(&g->claim_probes, CLAIM_PROBE_RATE, CLAIM_PROBE_BURST,
+	    now, 1)) {
 		g->claims_throttled++;
 		return;
 	}
 	claim_note(cl, from, dead);
-	probe_claimed(g, m, cl);
+	/* Only the probes claims start count against all links' budget. */
+	if (probe_claimed(g, m, cl))
+		bucket_charge(&g->claim_probes, CLAIM_PROBE_RATE,
+		    CLAIM_PROBE_BURST, now, 1);
 }
 
 /* The hop count "h" a flood has left; a bad one is taken as the most. */

@@ -41,6 +41,7 @@ struct round {
 	struct event		*timer;
 	int64_t			 due_ms;
 	uint64_t		 timeout;	/* ms, of the direct probe */
+	bool			 checking;	/* a direct probe under way */
 	bool			 direct_silent;
 	uint8_t			 asked[PROBE_HELPERS][NODE_ID_LEN];
 	bool			 answered[PROBE_HELPERS];
@@ -188,6 +189,7 @@ check_done(struct check *c, enum probe_result res, const char *why)
 		if (res != PROBE_UNSURE)
 			answer_asker(p, c, res == PROBE_ALIVE);
 	} else if ((r = round_find(p, c->n)) != NULL) {
+		r->checking = false;
 		if (res == PROBE_ALIVE || res == PROBE_REFUSED)
 			round_end(r, res, why);
 		else {
@@ -301,7 +303,8 @@ probe_member(struct probe *p, const uint8_t *id, int flags, probe_fn *fn,
 	if (check_start(c, r->timeout, flags) == -1) {
 		free(c);
 		r->direct_silent = true;	/* nothing to ask directly */
-	}
+	} else
+		r->checking = true;
 	TAILQ_INSERT_TAIL(&p->rounds, r, entry);
 	p->nrounds++;
 	if (flags & PROBE_INDIRECT)
@@ -318,6 +321,28 @@ probe_member(struct probe *p, const uint8_t *id, int flags, probe_fn *fn,
 	r->due_ms = clock_ms() + 2 * (int64_t)r->timeout;
 	duration_timeval(2 * r->timeout, &tv);
 	evtimer_add(r->timer, &tv);
+	return 0;
+}
+
+int
+probe_again(struct probe *p, const uint8_t *id, int flags)
+{
+	struct round	*r;
+	struct check	*c;
+
+	TAILQ_FOREACH(r, &p->rounds, entry)
+		if (memcmp(r->id, id, NODE_ID_LEN) == 0)
+			break;
+	if (r == NULL || r->checking || (c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->p = p;
+	memcpy(c->id, id, NODE_ID_LEN);
+	c->n = r->n;
+	if (check_start(c, r->timeout, flags) == -1) {
+		free(c);
+		return -1;
+	}
+	r->checking = true;
 	return 0;
 }
 

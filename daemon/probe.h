@@ -67,6 +67,13 @@ void		 probe_free(struct probe *);
  */
 int		 probe_member(struct probe *, const uint8_t *id, int flags,
 		    probe_fn *fn, void *arg);
+/*
+ * In the round about id under way, once its direct probe got no answer,
+ * probes id directly once more (as probe_member, with flags): a dial
+ * refused now still ends the round at once.  -1 if no round runs, or
+ * its direct probe is under way, or none could start.
+ */
+int		 probe_again(struct probe *, const uint8_t *id, int flags);
 bool		 probe_running(const struct probe *, const uint8_t *id);
 /* Rounds run so far, and requests of others that we answered. */
 uint64_t	 probe_rounds(const struct probe *);

@@ -1225,6 +1225,34 @@ START_TEST(test_lost_link_silent_is_suspect_then_dead)
 }
 END_TEST
 
+START_TEST(test_claim_probes_again_in_a_silent_round)
+{
+	struct record	r;
+	uint64_t	n;
+	size_t		k;
+
+	learn(&a, 5, &r);
+	lose_la(MESH_LOST);
+	round_started(&r, &n);
+	/* Claimed dead while our own dial is under way: no second one. */
+	arrive_claim(lb, "dead", a.pk, 5, 0);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
+	/*
+	 * Our dial is reset (a process as it dies), the helpers have not
+	 * answered yet: the next claim dials again, and is refused.
+	 */
+	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
+	ck_assert_int_eq(state_of(&a), MEMBER_ALIVE);
+	arrive_claim(lc, "dead", a.pk, 5, 0);
+	ck_assert_uint_eq(fake_mesh_ndials(mesh), 2);
+	k = claim_dial(&a);
+	fake_mesh_dial_end(mesh, k, MESH_DIAL_REFUSED);
+	ck_assert_int_eq(state_of(&a), MEMBER_DEAD);
+	heard_last(&a, MEMBER_DEAD);
+	ck_assert_uint_eq(sent_about(lb, "dead", &a), 1);
+}
+END_TEST
+
 START_TEST(test_lost_link_round_timer_suspects)
 {
 	struct in_state	sus = { &a, MEMBER_SUSPECT };
@@ -2139,6 +2167,7 @@ module_suite(void)
 	tcase_add_test(tc, test_by_only_shortens_our_suspicion);
 	tcase_add_test(tc, test_lost_link_probed_refused_is_dead);
 	tcase_add_test(tc, test_lost_link_silent_is_suspect_then_dead);
+	tcase_add_test(tc, test_claim_probes_again_in_a_silent_round);
 	tcase_add_test(tc, test_lost_link_round_timer_suspects);
 	tcase_add_test(tc, test_lost_link_helper_reaches_it_alive);
 	tcase_add_test(tc, test_suspect_refutes_in_time);
