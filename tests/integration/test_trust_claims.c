@@ -67,7 +67,7 @@ converged(void *arg)
 	return ok;
 }
 
-/* Five daemons on default timings but for rare pings: the rogue reads nothing. */
+/* Five daemons, default timings but rare pings: the rogue reads nothing. */
 static void
 setup(void)
 {
