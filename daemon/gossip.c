@@ -63,11 +63,11 @@
 #define DIGEST_ENTRY		(NODE_ID_LEN + 8 + 1)
 #define EVIDENCE_MAX		512	/* "so says" and a link's name */
 #define CLAIM_BURST		20	/* claims one link may make at once */
-#define CLAIM_PROBE_RATE	(10 * RATE_PER_S)	/* rounds claims start */
+#define CLAIM_PROBE_RATE	(10 * RATE_PER_S) /* rounds claims start */
 #define CLAIM_PROBE_BURST	40
 #define CLAIM_LINKS_MAX		1024	/* links with a claim bucket */
 #define CLAIMANTS_MAX		3	/* links whose claims are noted */
-#define CLAIM_WRONG_MAX		8	/* claimants our probes proved wrong */
+#define CLAIM_WRONG_MAX		8	/* claimants proved wrong, kept */
 #define CLAIMS_KEEP_MS		10000	/* unsettled claims older: forgotten */
 #define REFUTE_GAP_MS		1000	/* refutations at least this apart */
 
@@ -119,7 +119,7 @@ struct gossip {
 	struct event		*refute_ev;	/* a refutation that waits */
 	int64_t			 refuted_ms;	/* the last one */
 	bool			 refuted, refute_pending;
-	uint64_t		 refute_inc;	/* the claim the waiting one answers */
+	uint64_t		 refute_inc;	/* what the waiting one answers */
 	struct event		*tick;
 	int64_t			 due_ms;	/* when the tick should run */
 	int64_t			 next_exchange, next_expire;

@@ -56,7 +56,7 @@ void		 probe_free(struct probe *);
 
 /* How probe_member asks. */
 #define PROBE_INDIRECT	0x1	/* through helpers too */
-#define PROBE_TRANSIENT	0x2	/* a link our dial makes closes once idle */
+#define PROBE_TRANSIENT	0x2	/* a link it dials closes once idle */
 
 /*
  * Starts a round about id, through helpers too with PROBE_INDIRECT in

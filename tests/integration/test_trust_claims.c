@@ -27,7 +27,7 @@
 #define V		1		/* the victim of the forged claims */
 #define W		2		/* killed for real during the attack */
 #define CALLER		0		/* calls V's echo service */
-#define TICK_MS		200		/* claims: five a second per link */
+#define TICK_MS		200		/* claims: 5 a second a link */
 #define DIGEST_MS	1000		/* a digest listing V dead */
 #define POLL_MS		100
 #define SEEN_DEAD_MS	1000
