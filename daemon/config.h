@@ -81,6 +81,7 @@ struct config {
 	int		 ngroups;
 	bool		 hub;
 	bool		 call_dial;
+	bool		 origin_auth_required;	/* origin_auth = required */
 	uint64_t	 degree_min;
 	uint64_t	 degree_max;
 	uint64_t	 gossip_interval;	/* ms */
@@ -112,7 +113,7 @@ struct config {
 	uint64_t	 kv_max_bytes;		/* bytes held here */
 	uint64_t	 kv_sync_interval;	/* ms */
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
-	int		 set_on[48];
+	int		 set_on[64];
 };
 
 /* 1-NODE_NAME_MAX letters, digits, '-', '_' or '.'. */

@@ -42,6 +42,7 @@ struct gossip_params {
 	uint64_t		 suspect_timeout;	/* ms */
 	uint64_t		 member_expire;		/* ms */
 	uint64_t		 max_message;	/* replies to one peer: half */
+	bool			 auth;		/* our record says "auth" */
 	/* Claims that a member failed, per link: RATE_PER_S units. */
 	uint64_t		 claim_rate;
 	/* ms a claimant our probe proved wrong waits to be heard again */
