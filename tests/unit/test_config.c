@@ -130,6 +130,35 @@ START_TEST(test_mesh_keys)
 }
 END_TEST
 
+START_TEST(test_claim_keys)
+{
+	struct config	c;
+
+	ck_assert_str_eq(load(&c, ""), "");
+	ck_assert_uint_eq(c.claim_rate, 2000);
+	ck_assert_uint_eq(c.claim_probe_gap, 5000);
+	/* Rates in thousandths: three decimals at most. */
+	ck_assert_str_eq(load(&c, "claim_rate = 0.25\nclaim_probe_gap = 2s\n"),
+	    "");
+	ck_assert_uint_eq(c.claim_rate, 250);
+	ck_assert_uint_eq(c.claim_probe_gap, 2000);
+	ck_assert_str_eq(load(&c, "claim_rate = 1000\n"), "");
+	ck_assert_uint_eq(c.claim_rate, 1000000);
+	ck_assert_str_eq(load(&c, "claim_rate = 7.125\n"), "");
+	ck_assert_uint_eq(c.claim_rate, 7125);
+	assert_bad("claim_rate = 3.\n", 1, "is not a number a second");
+	assert_bad("claim_rate = .5\n", 1, "is not a number a second");
+	assert_bad("claim_rate = 0.0001\n", 1, "is not a number a second");
+	assert_bad("claim_rate = 1e3\n", 1, "is not a number a second");
+	assert_bad("claim_rate = -1\n", 1, "is not a number a second");
+	assert_bad("claim_rate = 0.05\n", 1, "claim_rate: 0.05 out of range "
+	    "(0.100-1000.000)");
+	assert_bad("claim_rate = 1000.001\n", 1, "out of range");
+	assert_bad("claim_probe_gap = 50ms\n", 1,
+	    "out of range (100-600000 ms)");
+}
+END_TEST
+
 START_TEST(test_empty_file_gives_defaults)
 {
 	struct config	c;
@@ -585,6 +614,7 @@ config_suite(void)
 
 	tcase_add_test(tc, test_good_file);
 	tcase_add_test(tc, test_mesh_keys);
+	tcase_add_test(tc, test_claim_keys);
 	tcase_add_test(tc, test_empty_file_gives_defaults);
 	tcase_add_test(tc, test_systemd_directories);
 	tcase_add_test(tc, test_bad_lines);
