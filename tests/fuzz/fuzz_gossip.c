@@ -9,9 +9,11 @@
  * The input is a header, then entries:
  *
  *	header	byte 0: the timers; bit 0 set: gossip_interval 0, else an
- *		hour; bit 1: suspect_timeout, bit 2: the probe timeout,
- *		bit 3: member_expire, the same way.  Bytes 1-4: the seed of
- *		the random bytes.
+ *		hour; bit 1: suspect_timeout, bit 3: member_expire, the
+ *		same way.  Bytes 1-4: the seed of the random bytes.  The
+ *		probe waits an hour: a round ends by what the input says
+ *		of dials, pings and helpers (a timeout of 0 would make
+ *		every round end "our loop stalled", proving nothing).
  *	entry	[link] [type] [2-byte big-endian length] [that many bytes]
  *		(fewer if the input ends first); link, modulo NLINKS, is
  *		the link it arrives on, type, modulo 8:
@@ -21,11 +23,12 @@
  *	6	a record signed here: byte 0 picks the node that signs it
  *		(0xff: ourselves), byte 1 is the hops "h", the rest is the
  *		record's body
- *	7	an event, byte 0 (modulo 6) saying which: the link goes
+ *	7	an event, byte 0 (modulo 7) saying which: the link goes
  *		down (byte 1 the mesh's reason), comes up again, turns
  *		quiet or not, the oldest dial under way ends (byte 1 how),
  *		the link's ping is answered (byte 1 bit 0: or times out),
- *		or the overlay dials fixed node byte 1
+ *		the overlay dials fixed node byte 1, or the peer answers
+ *		the last "preq" we sent on the link (byte 1 bit 0: yes)
  *
  * Before an entry is used, placeholders in it become what they stand
  * for: ID_TOKEN and a byte k the ID of fixed node k (0xff: ours), and
@@ -79,7 +82,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define NNODES		32	/* fixed nodes; the first NFILL are members */
 #define NFILL		8
-#define NLINKS		6	/* to nodes 0-4, and to STRANGER */
+#define NLINKS		6	/* to nodes 0-3, NFILL - 1 and STRANGER */
 #define STRANGER	20	/* the node of the last link: no member */
 #define SELF		0xff	/* the node byte that means us */
 #define HOUR_MS		(3600 * 1000)
@@ -109,6 +112,9 @@ static struct probe	*probe;
 static struct gossip	*g;
 static struct link	*links[NLINKS];
 static int		 nnew;
+/* The "n" of the last "preq" sent on each link; whether there was one. */
+static uint64_t		 preq_n[NLINKS];
+static bool		 preq_sent[NLINKS];
 static uint64_t		 max_message;
 
 /* Random bytes that follow a seed, so that runs replay. */
@@ -271,7 +277,9 @@ static const struct probe_ops	pops = { address_of };
 static uint8_t
 slot_node(int i)
 {
-	return i == NLINKS - 1 ? STRANGER : (uint8_t)i;
+	if (i == NLINKS - 1)
+		return STRANGER;
+	return i == NLINKS - 2 ? NFILL - 1 : (uint8_t)i;
 }
 
 /* The message arrives on l as mesh.c hands it on. */
@@ -321,9 +329,10 @@ start(uint8_t timers, const uint8_t seed[4])
 		fake_mesh_add(mesh, links[i]);
 	}
 	nnew = 0;
+	memset(preq_sent, 0, sizeof(preq_sent));
 	memset(&pp, 0, sizeof(pp));
 	pp.self = ident.pk;
-	pp.timeout = timers & 4 ? 0 : HOUR_MS;
+	pp.timeout = HOUR_MS;
 	if ((probe = probe_new(base, &pp, mesh, &pops, NULL)) == NULL ||
 	    (g = gossip_new(base, &par, mesh, probe, &gops, NULL)) == NULL)
 		violated("cannot start gossip");
@@ -461,11 +470,12 @@ event(int slot, const uint8_t *p, size_t n)
 	static const enum mesh_reason	reasons[4] = {
 		MESH_ON_PURPOSE, MESH_REFUSED, MESH_SILENT, MESH_LOST
 	};
+	struct cbor_buf	 b = { 0 };
 	struct link	*l = links[slot];
 	uint8_t		 arg = n > 1 ? p[1] : 0;
 	size_t		 i;
 
-	switch (n > 0 ? p[0] % 6 : 0) {
+	switch (n > 0 ? p[0] % 7 : 0) {
 	case 0:
 		if (link_state(l) != LINK_UP)
 			break;
@@ -503,6 +513,20 @@ event(int slot, const uint8_t *p, size_t n)
 	case 5:
 		(void)gossip_probe(g, node_id(arg), NULL, NULL);
 		break;
+	case 6:
+		if (!preq_sent[slot])
+			break;
+		cbor_put_map(&b, 3);
+		cbor_put_text(&b, "t");
+		cbor_put_text(&b, "pres");
+		cbor_put_text(&b, "n");
+		cbor_put_uint(&b, preq_n[slot]);
+		cbor_put_text(&b, "ok");
+		cbor_put_bool(&b, arg & 1);
+		if (!b.failed)
+			deliver(l, b.data, b.len);
+		cbor_buf_free(&b);
+		break;
 	}
 }
 
@@ -526,9 +550,10 @@ answering(bool dead[NLINKS])
 static void
 check_sent(void)
 {
-	const uint8_t	*p;
-	struct linkmsg	 m;
-	size_t		 i, k, len;
+	const struct cbor_field	*n;
+	const uint8_t		*p;
+	struct linkmsg		 m;
+	size_t			 i, k, len;
 
 	for (i = 0; i < NLINKS; i++) {
 		for (k = 0; k < fake_link_nsent(links[i]); k++) {
@@ -537,6 +562,10 @@ check_sent(void)
 				violated("a message larger than max_message");
 			if (linkmsg_decode(p, len, &m) == -1)
 				violated("a message that is no envelope");
+			if (strcmp(m.type, "preq") == 0 &&
+			    (n = cbor_field_get(m.f, m.nf, "n")) != NULL &&
+			    cbor_read_uint(n->val, n->vallen, &preq_n[i]))
+				preq_sent[i] = true;
 		}
 		fake_link_forget_sent(links[i]);
 	}
@@ -770,6 +799,7 @@ write_seeds(const char *dir)
 	struct cbor_buf	 b = { 0 };
 	struct seed	 s;
 	uint8_t		 d[4 * (NODE_ID_LEN + 9)];
+	int		 i;
 
 	/* rec: a new member, a newer record of one, one that leaves. */
 	seed_header(&s, 0);
@@ -805,7 +835,7 @@ write_seeds(const char *dir)
 	seed_header(&s, 0);
 	put_claim_map(&b, 7, 1007, false, -1, 3);
 	seed_entry(&s, 1, 2, b.data, b.len);
-	put_claim_map(&b, 4, 1004, false, -1, 3);
+	put_claim_map(&b, 3, 1003, false, -1, 3);
 	seed_entry(&s, 2, 2, b.data, b.len);
 	put_claim_map(&b, SELF, 0, true, -1, 3);
 	seed_entry(&s, 5, 2, b.data, b.len);
@@ -858,6 +888,21 @@ write_seeds(const char *dir)
 	seed_event(&s, 3, 4, 1);
 	seed_event(&s, 1, 1, 0);	/* node 1 back */
 	seed_write(dir, "events", &s);
+
+	/*
+	 * Probes: node 1's link is lost, its dial fails, the helpers say
+	 * no: suspect, and with the timers due at once, dead.  Node
+	 * NFILL - 1, with no address, turns quiet: helpers only.
+	 */
+	seed_header(&s, 0x02);
+	seed_event(&s, 1, 0, 3);
+	seed_event(&s, 0, 3, 2);
+	for (i = 0; i < NLINKS; i++)
+		seed_event(&s, i, 6, 0);
+	seed_event(&s, NLINKS - 2, 2, 0);
+	for (i = 0; i < NLINKS; i++)
+		seed_event(&s, i, 6, i % 2);
+	seed_write(dir, "probe", &s);
 	cbor_buf_free(&b);
 }
 
