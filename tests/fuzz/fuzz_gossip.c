@@ -23,12 +23,14 @@
  *	6	a record signed here: byte 0 picks the node that signs it
  *		(0xff: ourselves), byte 1 is the hops "h", the rest is the
  *		record's body
- *	7	an event, byte 0 (modulo 7) saying which: the link goes
+ *	7	an event, byte 0 (modulo 8) saying which: the link goes
  *		down (byte 1 the mesh's reason), comes up again, turns
  *		quiet or not, the oldest dial under way ends (byte 1 how),
  *		the link's ping is answered (byte 1 bit 0: or times out),
- *		the overlay dials fixed node byte 1, or the peer answers
- *		the last "preq" we sent on the link (byte 1 bit 0: yes)
+ *		the overlay dials fixed node byte 1, the peer answers the
+ *		last "preq" we sent on the link (byte 1 bit 0: yes), or
+ *		the link's send queue holds byte 1 128ths of max_message
+ *		(from 64 on, gossip's replies to the peer wait)
  *
  * Before an entry is used, placeholders in it become what they stand
  * for: ID_TOKEN and a byte k the ID of fixed node k (0xff: ours), and
@@ -43,7 +45,9 @@
  * follow the input's seed, so an input plays out the same every time.
  * After each entry: at most MEMBERS_MAX members, ourselves alive, each
  * message sent on a link a valid envelope of at most max_message
- * bytes, and no message made a member dead whose link to us answers.
+ * bytes, with no more than HOPS_MAX hops, never claiming that we are
+ * suspect or dead, and no message made a member dead whose link to us
+ * answers.
  * The fakes' assertions abort too.
  *
  * With FUZZ_GOSSIP_SEEDS set to a directory, the target writes its seed
@@ -87,6 +91,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 #define SELF		0xff	/* the node byte that means us */
 #define HOUR_MS		(3600 * 1000)
 #define MAX_MESSAGE	(256u << 10)	/* the least a node may have */
+#define HOPS_MAX	16	/* what a node's own floods start with */
 #define ENTRIES_MAX	256
 #define FAKE_DIALS_ROOM	200	/* of the fake mesh's 256, before an entry */
 #define NEW_LINKS_MAX	32	/* links that come up again, per input */
@@ -112,6 +117,8 @@ static struct probe	*probe;
 static struct gossip	*g;
 static struct link	*links[NLINKS];
 static int		 nnew;
+/* Whether the link is in the mesh: up, or down and not yet told. */
+static bool		 in_mesh[NLINKS];
 /* The "n" of the last "preq" sent on each link; whether there was one. */
 static uint64_t		 preq_n[NLINKS];
 static bool		 preq_sent[NLINKS];
@@ -327,6 +334,7 @@ start(uint8_t timers, const uint8_t seed[4])
 	for (i = 0; i < NLINKS; i++) {
 		links[i] = fake_link_new(node_id(slot_node(i)), "peer", i % 2);
 		fake_mesh_add(mesh, links[i]);
+		in_mesh[i] = true;
 	}
 	nnew = 0;
 	memset(preq_sent, 0, sizeof(preq_sent));
@@ -475,12 +483,13 @@ event(int slot, const uint8_t *p, size_t n)
 	uint8_t		 arg = n > 1 ? p[1] : 0;
 	size_t		 i;
 
-	switch (n > 0 ? p[0] % 7 : 0) {
+	switch (n > 0 ? p[0] % 8 : 0) {
 	case 0:
 		if (link_state(l) != LINK_UP)
 			break;
 		fake_link_end(l, LINK_END_EOF, "gone");
 		fake_mesh_remove(mesh, l);
+		in_mesh[slot] = false;
 		gossip_link_down(g, l, reasons[arg % 4]);
 		break;
 	case 1:
@@ -490,6 +499,7 @@ event(int slot, const uint8_t *p, size_t n)
 		l = links[slot] = fake_link_new(node_id(slot_node(slot)), "peer",
 		    arg & 1);
 		fake_mesh_add(mesh, l);
+		in_mesh[slot] = true;
 		gossip_link_up(g, l);
 		break;
 	case 2:
@@ -527,7 +537,24 @@ event(int slot, const uint8_t *p, size_t n)
 			deliver(l, b.data, b.len);
 		cbor_buf_free(&b);
 		break;
+	case 7:
+		fake_link_queue(l, (size_t)arg * (MAX_MESSAGE / 128));
+		break;
 	}
+}
+
+/* Links that closed themselves (link_close) go down, as the mesh says. */
+static void
+reap(void)
+{
+	int	i;
+
+	for (i = 0; i < NLINKS; i++)
+		if (in_mesh[i] && link_state(links[i]) != LINK_UP) {
+			fake_mesh_remove(mesh, links[i]);
+			in_mesh[i] = false;
+			gossip_link_down(g, links[i], MESH_ON_PURPOSE);
+		}
 }
 
 /* The links whose peer answers us, and whether each is a dead member. */
@@ -550,10 +577,11 @@ answering(bool dead[NLINKS])
 static void
 check_sent(void)
 {
-	const struct cbor_field	*n;
-	const uint8_t		*p;
+	const struct cbor_field	*n, *h, *id;
+	const uint8_t		*p, *idp;
 	struct linkmsg		 m;
-	size_t			 i, k, len;
+	uint64_t		 hops;
+	size_t			 i, k, len, idlen;
 
 	for (i = 0; i < NLINKS; i++) {
 		for (k = 0; k < fake_link_nsent(links[i]); k++) {
@@ -562,6 +590,17 @@ check_sent(void)
 				violated("a message larger than max_message");
 			if (linkmsg_decode(p, len, &m) == -1)
 				violated("a message that is no envelope");
+			if ((h = cbor_field_get(m.f, m.nf, "h")) != NULL &&
+			    (!cbor_read_uint(h->val, h->vallen, &hops) ||
+			    hops > HOPS_MAX))
+				violated("a flood with more hops than any");
+			if ((strcmp(m.type, "sus") == 0 ||
+			    strcmp(m.type, "dead") == 0) &&
+			    (id = cbor_field_get(m.f, m.nf, "id")) != NULL &&
+			    cbor_read_bytes(id->val, id->vallen, &idp, &idlen) &&
+			    idlen == NODE_ID_LEN &&
+			    memcmp(idp, ident.pk, NODE_ID_LEN) == 0)
+				violated("we claim that we failed");
 			if (strcmp(m.type, "preq") == 0 &&
 			    (n = cbor_field_get(m.f, m.nf, "n")) != NULL &&
 			    cbor_read_uint(n->val, n->vallen, &preq_n[i]))
@@ -631,7 +670,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					violated("a message made a member dead "
 					    "whose link answers");
 		}
+		reap();
 		event_base_loop(base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+		reap();
 		check();
 	}
 	cbor_buf_free(&msg);
@@ -867,6 +908,9 @@ write_seeds(const char *dir)
 	d[64 + NODE_ID_LEN - 1] = 25;
 	memcpy(d + 96, d, NODE_ID_LEN);
 	cbor_put_bytes(&b, d, 4 * NODE_ID_LEN);
+	seed_entry(&s, 4, 4, b.data, b.len);
+	/* Again, with the link's queue past half of max_message. */
+	seed_event(&s, 4, 7, 100);
 	seed_entry(&s, 4, 4, b.data, b.len);
 	seed_write(dir, "want", &s);
 
