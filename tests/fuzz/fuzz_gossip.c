@@ -774,6 +774,22 @@ put_claim_map(struct cbor_buf *b, uint8_t k, uint64_t inc, bool self_inc,
 	}
 }
 
+/* A whole "preq" message: probe node k for the asker's round n. */
+static void
+put_preq(struct cbor_buf *b, uint8_t k, uint64_t n)
+{
+	cbor_buf_reset(b);
+	cbor_put_map(b, 4);
+	cbor_put_text(b, "t");
+	cbor_put_text(b, "preq");
+	cbor_put_text(b, "id");
+	put_token(b, k);
+	cbor_put_text(b, "n");
+	cbor_put_uint(b, n);
+	cbor_put_text(b, "ms");
+	cbor_put_uint(b, 500);
+}
+
 /* A digest entry of node k: its ID as a placeholder, inc, state. */
 static void
 digest_entry(uint8_t *e, uint8_t k, uint64_t inc, bool self_inc,
@@ -947,6 +963,21 @@ write_seeds(const char *dir)
 	for (i = 0; i < NLINKS; i++)
 		seed_event(&s, i, 6, i % 2);
 	seed_write(dir, "probe", &s);
+
+	/*
+	 * Peers ask us to probe: node 6 (a dial, which fails), ourselves
+	 * (answered at once), node 2 (a ping on its link, answered).
+	 */
+	seed_header(&s, 0);
+	put_preq(&b, 6, 41);
+	seed_entry(&s, 1, 5, b.data, b.len);
+	seed_event(&s, 0, 3, 2);
+	put_preq(&b, SELF, 42);
+	seed_entry(&s, 3, 5, b.data, b.len);
+	put_preq(&b, 2, 43);
+	seed_entry(&s, 0, 5, b.data, b.len);
+	seed_event(&s, 2, 4, 0);
+	seed_write(dir, "preq", &s);
 	cbor_buf_free(&b);
 }
 
