@@ -9,7 +9,7 @@
  * The input is a header, then entries:
  *
  *	header	byte 0: the timers; bit 0 set: gossip_interval 0, else an
- *		hour; bit 1: suspect_timeout, bit 3: member_expire, the
+ *		hour; bit 1: suspect_timeout, bit 2: member_expire, the
  *		same way.  Bytes 1-4: the seed of the random bytes.  The
  *		probe waits an hour: a round ends by what the input says
  *		of dials, pings and helpers (a timeout of 0 would make
@@ -47,15 +47,13 @@
  * message sent on a link a valid envelope of at most max_message
  * bytes, with no more than HOPS_MAX hops, never claiming that we are
  * suspect or dead, and no message made a member dead whose link to us
- * answers.
- * The fakes' assertions abort too.
+ * answers.  The fakes' assertions abort too.
  *
  * With FUZZ_GOSSIP_SEEDS set to a directory, the target writes its seed
  * inputs there and exits (tests/fuzz/seeds/fuzz_gossip holds them);
  * with FUZZ_GOSSIP_LOG set, it logs what gossip does, at debug level.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,7 +90,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 #define HOUR_MS		(3600 * 1000)
 #define MAX_MESSAGE	(256u << 10)	/* the least a node may have */
 #define HOPS_MAX	16	/* what a node's own floods start with */
-#define ENTRIES_MAX	256
+#define ENTRIES_MAX	256	/* entries an input runs, at most */
 #define FAKE_DIALS_ROOM	200	/* of the fake mesh's 256, before an entry */
 #define NEW_LINKS_MAX	32	/* links that come up again, per input */
 #define MSG_MAX		(65536 + 256)
@@ -326,7 +324,7 @@ start(uint8_t timers, const uint8_t seed[4])
 	par.started_at = 1700000000;
 	par.gossip_interval = timers & 1 ? 0 : HOUR_MS;
 	par.suspect_timeout = timers & 2 ? 0 : HOUR_MS;
-	par.member_expire = timers & 8 ? 0 : HOUR_MS;
+	par.member_expire = timers & 4 ? 0 : HOUR_MS;
 	par.max_message = max_message = MAX_MESSAGE;
 	if ((base = event_base_new()) == NULL)
 		violated("event_base_new");
@@ -881,7 +879,7 @@ write_seeds(const char *dir)
 	seed_write(dir, "sus", &s);
 
 	/* sus with the timers due at once: the suspect dies. */
-	seed_header(&s, 0x0f);
+	seed_header(&s, 0x07);
 	put_claim_map(&b, 5, 1005, false, 1, 2);
 	seed_entry(&s, 1, 1, b.data, b.len);
 	seed_event(&s, 0, 3, 1);
