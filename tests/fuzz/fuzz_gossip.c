@@ -805,7 +805,7 @@ digest_entry(uint8_t *e, uint8_t k, uint64_t inc, bool self_inc,
 	e[NODE_ID_LEN + 8] = (uint8_t)st;
 }
 
-/* The body of node k's record at inc, for a type 6 entry. */
+/* The body of node k's record at inc (ours: SELF), for a type 6 entry. */
 static void
 put_body_entry(struct seed *s, int slot, uint8_t k, uint8_t hops,
     uint64_t inc)
@@ -819,8 +819,16 @@ put_body_entry(struct seed *s, int slot, uint8_t k, uint8_t hops,
 	uint8_t			 e[2048];
 	int			 nf;
 
-	node_record(k, inc, &r);
-	record_sign(&r, sk[k], &raw);
+	if (k == SELF) {
+		memset(&r, 0, sizeof(r));
+		memcpy(r.id, ident.pk, NODE_ID_LEN);
+		snprintf(r.name, sizeof(r.name), "self");
+		r.incarnation = inc;
+		record_sign(&r, ident.sk, &raw);
+	} else {
+		node_record(k, inc, &r);
+		record_sign(&r, sk[k], &raw);
+	}
 	if ((nf = cbor_scan_map(raw.data, raw.len, f, 4)) == -1 ||
 	    (b = cbor_field_get(f, nf, "b")) == NULL ||
 	    !cbor_read_bytes(b->val, b->vallen, &body, &blen) ||
@@ -907,7 +915,33 @@ write_seeds(const char *dir)
 	cbor_put_text(&b, "d");
 	cbor_put_bytes(&b, d, sizeof(d));
 	seed_entry(&s, 2, 3, b.data, b.len);
+	/* Node 6, dead to us now, as they hold it: older, or as alive. */
+	digest_entry(d, 6, 1005, false, MEMBER_ALIVE);
+	digest_entry(d + 41, 1, 1001, false, MEMBER_ALIVE);
+	cbor_buf_reset(&b);
+	cbor_put_map(&b, 1);
+	cbor_put_text(&b, "d");
+	cbor_put_bytes(&b, d, 2 * 41);
+	seed_entry(&s, 3, 3, b.data, b.len);
+	digest_entry(d, 6, 1006, false, MEMBER_ALIVE);
+	cbor_buf_reset(&b);
+	cbor_put_map(&b, 1);
+	cbor_put_text(&b, "d");
+	cbor_put_bytes(&b, d, 41);
+	seed_entry(&s, 0, 3, b.data, b.len);
 	seed_write(dir, "dig", &s);
+
+	/*
+	 * Records of ours signed before this run: newer than ours (our
+	 * clock went back: outdo it), then the last incarnation there is
+	 * (nothing outdoes it), then a claim about ourselves.
+	 */
+	seed_header(&s, 0);
+	put_body_entry(&s, 1, SELF, 2, (uint64_t)1 << 62);
+	put_body_entry(&s, 2, SELF, 2, UINT64_MAX);
+	put_claim_map(&b, SELF, 0, true, 2, 3);
+	seed_entry(&s, 3, 1, b.data, b.len);
+	seed_write(dir, "self", &s);
 
 	/* want: two members, a stranger, one twice. */
 	seed_header(&s, 0);
