@@ -806,6 +806,9 @@ main(int argc, char *argv[])
 	    (int64_t)clock_wall_ms()) == -1)
 		fatalx("cannot load the network keys from %s",
 		    d.conf.state_dir);
+	/* A grace that ended while the node was down: retire its key. */
+	(void)netkeys_expire(&d.keys, d.conf.state_dir,
+	    (int64_t)clock_wall_ms(), (int64_t)d.conf.key_retired_keep);
 	d.started_at = time(NULL);
 	d.started_ms = clock_ms();
 	sigs[0] = add_signal(&d, SIGTERM, on_term);
