@@ -692,6 +692,7 @@ static int
 preflight(const struct peerd *d)
 {
 	const struct config	*c = &d->conf;
+	struct netkeys		 keys;
 	struct token		 t;
 	const char		*why;
 	char			 err[2 * PATH_MAX + 128], what[PATH_MAX + 64];
@@ -699,6 +700,14 @@ preflight(const struct peerd *d)
 
 	if (identity_check(c->state_dir, &held, err, sizeof(err)) == -1)
 		goto fail;
+	/* netkeys_load creates nothing, and says what it refuses. */
+	if (netkeys_load(&keys, c->state_dir, (int64_t)clock_wall_ms()) ==
+	    -1) {
+		snprintf(err, sizeof(err), "state directory %s: refusing its "
+		    "network key files", c->state_dir);
+		goto fail;
+	}
+	netkeys_clear(&keys);
 	if (held) {
 		snprintf(what, sizeof(what), "another peerd uses the state "
 		    "directory %s", c->state_dir);

@@ -8,6 +8,7 @@
  * on the old key is refused, and told why.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,39 @@ START_TEST(test_stale_logged_once_per_target)
 }
 END_TEST
 
+/*
+ * Key files of a rotation that others can read, or malformed: peerd -n
+ * refuses them, as the start does (the same checks), and rewrites
+ * nothing.
+ */
+START_TEST(test_bad_key_files_refused)
+{
+	const char *const tail[] = { "-n", "--state-dir", a.state, "-S",
+	    a.sock, NULL };
+	char		path[256];
+	int		status;
+
+	rotated(&a, wall_ms() + HOUR_MS);
+	status = daemon_run_to_exit(&a, tail);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	put_file(&a, "network.prev", k0, 32);
+	status = daemon_run_to_exit(&a, tail);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert(daemon_log_has(&a, "network.prev: not a previous key"));
+
+	rotated(&a, wall_ms() + HOUR_MS);
+	put_file(&a, "network.retired", k0, 32);
+	snprintf(path, sizeof(path), "%s/network.retired", a.state);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	status = daemon_run_to_exit(&a, tail);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	ck_assert(daemon_log_has(&a, "network.retired: mode 0644 gives "
+	    "others access to network keys"));
+	ck_assert(has_file(&a, "network.prev"));
+}
+END_TEST
+
 Suite *
 trust_psk_suite(void)
 {
@@ -266,6 +300,7 @@ trust_psk_suite(void)
 	tcase_add_test(tc, test_grace_takes_both_keys);
 	tcase_add_test(tc, test_after_grace_stale_notice);
 	tcase_add_test(tc, test_stale_logged_once_per_target);
+	tcase_add_test(tc, test_bad_key_files_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
