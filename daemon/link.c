@@ -54,6 +54,8 @@
 #define LINK_STALE_LABEL	"peerd/1 stale"
 #define LINK_STALE_CHANGED	0x01
 #define LINK_STALE_LEN		(1 + crypto_aead_chacha20poly1305_ietf_ABYTES)
+_Static_assert(NETKEYS_MAX <= NOISE_PSK_CANDIDATES,
+    "an answer tries every key the node holds");
 
 struct link_ping {
 	TAILQ_ENTRY(link_ping)	 entry;
