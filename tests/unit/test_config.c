@@ -122,6 +122,11 @@ START_TEST(test_mesh_keys)
 	ck_assert(!c.discovery);
 	ck_assert_uint_eq(c.member_expire, 7200000);
 	ck_assert_str_eq(c.discovery_ifaces[0], "eth0");
+	ck_assert(!c.origin_auth_required);
+	ck_assert_str_eq(load(&c, "origin_auth = required\n"), "");
+	ck_assert(c.origin_auth_required);
+	ck_assert_str_eq(load(&c, "origin_auth = auto\n"), "");
+	ck_assert(!c.origin_auth_required);
 }
 END_TEST
 
@@ -204,6 +209,8 @@ START_TEST(test_bad_lines)
 	assert_bad("bootstrap = a b:1\n", 1, "bad address");
 	assert_bad("bootstrap = host:0\n", 1, "port 0");
 	assert_bad("hub = maybe\n", 1, "hub: \"maybe\" is not yes or no");
+	assert_bad("origin_auth = yes\n", 1, "origin_auth: \"yes\" is not "
+	    "auto or required");
 	assert_bad("group = Lab\n", 1, "group: \"Lab\" is not a name");
 	assert_bad("degree_min = 0\n", 1, "degree_min: 0 out of range");
 	assert_bad("discovery_interface = a/b\n", 1, "is not an interface");
