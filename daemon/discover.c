@@ -67,9 +67,9 @@ struct discover {
 	void			*arg;
 	const uint8_t		*network_key;	/* the current, read each time */
 	const struct netkeys	*keys;
-	uint8_t			 key[BEACON_KEY_LEN];	/* of network_key */
-	uint8_t			 prev[BEACON_KEY_LEN];	/* if has_prev */
-	bool			 has_prev;
+	/* Of network_key, then of the previous key while in its grace. */
+	uint8_t			 bkeys[2][BEACON_KEY_LEN];
+	size_t			 nbkeys;
 	uint8_t			 id[32];
 	uint16_t		 mesh_port;
 	uint16_t		 port;
@@ -117,8 +117,7 @@ discover_destroy(struct discover *d)
 	if (d->fd6 != -1)
 		close(d->fd6);
 	free(d->names);
-	sodium_memzero(d->key, sizeof(d->key));
-	sodium_memzero(d->prev, sizeof(d->prev));
+	sodium_memzero(d->bkeys, sizeof(d->bkeys));
 	free(d);
 }
 
@@ -360,13 +359,13 @@ discover_keys(struct discover *d)
 {
 	const struct netkeys	*k = d->keys;
 
-	beacon_key(d->network_key, d->key);
-	d->has_prev = k != NULL && k->has_prev &&
-	    k->prev.until_ms > (int64_t)clock_wall_ms();
-	if (d->has_prev)
-		beacon_key(k->prev.key, d->prev);
+	beacon_key(d->network_key, d->bkeys[0]);
+	d->nbkeys = 1;
+	if (k != NULL && k->has_prev &&
+	    k->prev.until_ms > (int64_t)clock_wall_ms())
+		beacon_key(k->prev.key, d->bkeys[d->nbkeys++]);
 	else
-		sodium_memzero(d->prev, sizeof(d->prev));
+		sodium_memzero(d->bkeys[1], sizeof(d->bkeys[1]));
 }
 
 /* Re-enumerates, (re-)joins and sends one beacon per interface. */
@@ -381,7 +380,7 @@ discover_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd; (void)what;
 	ifaces_scan(d);
 	discover_keys(d);
-	n = beacon_seal(d->key, d->id, d->mesh_port, unix_now(), b,
+	n = beacon_seal(d->bkeys[0], d->id, d->mesh_port, unix_now(), b,
 	    sizeof(b));
 	if (n == -1 && !d->warned_seal) {
 		log_warnx("discovery: cannot seal a beacon");
@@ -446,9 +445,8 @@ discover_read(evutil_socket_t fd, short what, void *arg)
 		/* Other networks' beacons are normal: dropped unlogged. */
 		if ((size_t)n > BEACON_MAX || sslen > sizeof(ss) ||
 		    !source_usable(&ss) ||
-		    (beacon_open(d->key, b, (size_t)n, now, id, &port) == -1 &&
-		    (!d->has_prev || beacon_open(d->prev, b, (size_t)n, now,
-		    id, &port) == -1))) {
+		    beacon_open_any((const uint8_t (*)[BEACON_KEY_LEN])d->bkeys,
+		    d->nbkeys, b, (size_t)n, now, id, &port) == -1) {
 			d->stats.dropped++;
 			continue;
 		}
