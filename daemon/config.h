@@ -90,6 +90,7 @@ struct config {
 	uint64_t	 claim_rate;		/* thousandths a second */
 	uint64_t	 claim_probe_gap;	/* ms */
 	uint64_t	 member_expire;		/* ms */
+	uint64_t	 key_retired_keep;	/* ms */
 	bool		 discovery;
 	uint64_t	 discovery_port;
 	uint64_t	 beacon_interval;	/* ms */

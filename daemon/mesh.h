@@ -40,6 +40,8 @@ struct mesh_params {
 	uint64_t		 max_handshakes_per_address;
 	/* Whether calls and kv requests dial their node for a link. */
 	bool			 call_dial;
+	/* The keys across a rotation, read at each handshake; NULL: none. */
+	const struct netkeys	*keys;
 };
 
 /* Why an up link went down. */
@@ -51,7 +53,7 @@ enum mesh_reason {
 };
 
 #define MESH_REASONS	4	/* values of enum mesh_reason */
-#define MESH_LINK_ENDS	6	/* values of enum link_end (link.h) */
+#define MESH_LINK_ENDS	7	/* values of enum link_end (link.h) */
 
 /* What went over the links, and how they ended, since the start. */
 struct mesh_stats {

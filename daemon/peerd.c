@@ -542,7 +542,8 @@ build(struct peerd *d)
 	struct mesh_params	 mp = { &d->id, &d->hello, c->max_message,
 				    c->ping_interval, c->dead_after,
 				    c->handshake_timeout, c->max_handshakes,
-				    c->max_handshakes_per_address, c->call_dial };
+				    c->max_handshakes_per_address, c->call_dial,
+				    &d->keys };
 	struct gossip_params	 gp = { &d->id, c->name, c->groups,
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,
@@ -570,6 +571,7 @@ build(struct peerd *d)
 	op.state_dir = c->state_dir;
 	op.discovery = c->discovery;
 	op.id = &d->id;
+	op.keys = &d->keys;
 	op.mesh_port = (uint16_t)strtoul(port, NULL, 10);
 	op.discovery_port = (uint16_t)c->discovery_port;
 	op.beacon_interval = c->beacon_interval;
@@ -612,8 +614,8 @@ build(struct peerd *d)
 	    d->route)) == NULL ||
 	    (d->events = events_new(&ep, members, d->route, &events_ops,
 	    d)) == NULL ||
-	    (d->join = join_new(&d->id, c->state_dir, d->mesh, d->gossip,
-	    d->overlay)) == NULL)
+	    (d->join = join_new(&d->id, &d->keys, c->state_dir, d->mesh,
+	    d->gossip, d->overlay)) == NULL)
 		fatalx("cannot start the service registry");
 	build_kv(d, members);
 
@@ -720,6 +722,7 @@ static int
 preflight(const struct peerd *d)
 {
 	const struct config	*c = &d->conf;
+	struct netkeys		 keys;
 	struct token		 t;
 	const char		*why;
 	char			 err[2 * PATH_MAX + 128], what[PATH_MAX + 64];
@@ -727,6 +730,14 @@ preflight(const struct peerd *d)
 
 	if (identity_check(c->state_dir, &held, err, sizeof(err)) == -1)
 		goto fail;
+	/* netkeys_load creates nothing, and says what it refuses. */
+	if (netkeys_load(&keys, c->state_dir, (int64_t)clock_wall_ms()) ==
+	    -1) {
+		snprintf(err, sizeof(err), "state directory %s: refusing its "
+		    "network key files", c->state_dir);
+		goto fail;
+	}
+	netkeys_clear(&keys);
 	if (held) {
 		snprintf(what, sizeof(what), "another peerd uses the state "
 		    "directory %s", c->state_dir);
@@ -830,6 +841,13 @@ main(int argc, char *argv[])
 	if (identity_load(&d.id, d.conf.state_dir) == -1)
 		fatalx("cannot load the node identity from %s",
 		    d.conf.state_dir);
+	if (netkeys_load(&d.keys, d.conf.state_dir,
+	    (int64_t)clock_wall_ms()) == -1)
+		fatalx("cannot load the network keys from %s",
+		    d.conf.state_dir);
+	/* A grace that ended while the node was down: retire its key. */
+	(void)netkeys_expire(&d.keys, d.conf.state_dir,
+	    (int64_t)clock_wall_ms(), (int64_t)d.conf.key_retired_keep);
 	d.started_at = time(NULL);
 	d.started_ms = clock_ms();
 	sigs[0] = add_signal(&d, SIGTERM, on_term);
@@ -912,6 +930,7 @@ main(int argc, char *argv[])
 	event_base_free(d.base);
 	d.base = NULL;
 	identity_clear(&d.id);
+	netkeys_clear(&d.keys);
 	log_info("stopped");
 	return quit(&d, status);
 }

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "hello.h"
 #include "identity.h"
+#include "netkeys.h"
 #include "options.h"
 #include "record.h"
 #include "stats.h"
@@ -48,6 +49,7 @@ struct peerd {
 	struct options		 opt;		/* the command line */
 	struct config		 conf;
 	struct identity		 id;
+	struct netkeys		 keys;		/* across a rotation */
 	time_t			 started_at;	/* wall clock */
 	int64_t			 started_ms;	/* monotonic */
 	struct hello		 hello;		/* ours, for the mesh */
