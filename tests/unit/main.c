@@ -33,6 +33,7 @@ main(void)
 	srunner_add_suite(sr, kvstore_suite());
 	srunner_add_suite(sr, members_suite());
 	srunner_add_suite(sr, metrics_suite());
+	srunner_add_suite(sr, netkeys_suite());
 	srunner_add_suite(sr, nodemap_suite());
 	srunner_add_suite(sr, noise_suite());
 	srunner_add_suite(sr, originauth_suite());
