@@ -35,7 +35,7 @@
 #include "proto.h"
 #include "ratelog.h"
 
-_Static_assert(LINK_END_FAILED + 1 == MESH_LINK_ENDS,
+_Static_assert(LINK_END_STALE_KEY + 1 == MESH_LINK_ENDS,
     "mesh_stats has a slot per enum link_end");
 _Static_assert(MESH_LOST + 1 == MESH_REASONS,
     "mesh_stats has a slot per enum mesh_reason");
@@ -45,6 +45,7 @@ _Static_assert(MESH_LOST + 1 == MESH_REASONS,
 #define PING_TIMEOUT_MS		5000
 #define PING_TIMEOUT_MAX_MS	60000
 #define HS_LOG_MS		5000	/* ms between drop log lines */
+#define STALE_LOG_MS		60000	/* a target's "network key changed" */
 #define HS_SOURCE_LEN		9	/* family, IPv4 address or IPv6 /64 */
 #define HOLD_MS			60000	/* no overlay dials after a bye */
 #define HOLD_MAX_MS		3600000	/* a kept address shed again and again */
@@ -97,6 +98,7 @@ struct target {
 	bool			 dormant;	/* boot, not dialed while linked */
 	uint64_t		 backoff_ms;
 	uint64_t		 hold_ms;	/* after the other end shed it */
+	struct ratelog		 stale_log;	/* refuses our network key */
 	struct event		*timer;
 	TAILQ_HEAD(, waiter)	 waiters;
 };
@@ -130,6 +132,7 @@ struct mesh {
 	char				 hs_last[ADDR_STRLEN];
 	/* Failed inbound handshakes: anyone can cause them. */
 	struct ratelog			 hs_failed_log;
+	struct ratelog			 stale_log;	/* dials of no target */
 };
 
 static const struct link_ops	mesh_link_ops;
@@ -501,6 +504,30 @@ mesh_log_handshake(struct mesh *m, struct link *l, const char *reason)
 	log_warnx("link %s: %s, closing", link_name(l), reason);
 }
 
+/*
+ * A handshake under a retired network key.  Dialing, the peer told us:
+ * the node cannot join until someone rejoins it, so it says so loudly,
+ * though not on every redial.
+ */
+static void
+mesh_log_stale(struct mesh *m, struct mlink *ml, struct link *l,
+    const char *reason)
+{
+	struct ratelog	*rl = ml->t != NULL ? &ml->t->stale_log : &m->stale_log;
+	unsigned	 skipped;
+
+	if (!link_outbound(l)) {
+		mesh_log_handshake(m, l, reason);
+		return;
+	}
+	if (!ratelog_ok(rl, STALE_LOG_MS, &skipped))
+		return;
+	if (skipped > 0)
+		log_errorx("%s (%u more times)", reason, skipped);
+	else
+		log_errorx("%s", reason);
+}
+
 static void
 mesh_link_down(struct link *l, enum link_end why, const char *reason,
     void *arg)
@@ -512,6 +539,8 @@ mesh_link_down(struct link *l, enum link_end why, const char *reason,
 
 	if (why == LINK_END_HANDSHAKE)
 		mesh_log_handshake(m, l, reason);
+	else if (why == LINK_END_STALE_KEY)
+		mesh_log_stale(m, ml, l, reason);
 	hs_forget(ml);
 	link_info(l, &info);
 	m->st.bytes_in += info.bytes_in;

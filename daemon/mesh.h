@@ -51,7 +51,7 @@ enum mesh_reason {
 };
 
 #define MESH_REASONS	4	/* values of enum mesh_reason */
-#define MESH_LINK_ENDS	6	/* values of enum link_end (link.h) */
+#define MESH_LINK_ENDS	7	/* values of enum link_end (link.h) */
 
 /* What went over the links, and how they ended, since the start. */
 struct mesh_stats {

@@ -106,6 +106,7 @@ gather_links(struct metrics_writer *w, struct stats *d)
 	};
 	static const char *const	ends[MESH_LINK_ENDS] = {
 		"closed", "eof", "refused", "timeout", "handshake", "failed",
+		"stale_key",
 	};
 	struct link			*links[STATS_LINKS_MAX];
 	struct metrics_label		 l[2];

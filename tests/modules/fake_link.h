@@ -30,6 +30,8 @@ void		 fake_link_queue(struct link *, size_t bytes);
 void		 fake_link_quiet(struct link *, bool);
 /* When it came up and when calls last used it (clock_ms; 0: never). */
 void		 fake_link_times(struct link *, int64_t up_ms, int64_t used_ms);
+/* The network key's generation the handshake used (0 at first). */
+void		 fake_link_psk(struct link *, uint64_t gen, bool prev);
 /* A valid handshake message came from the peer: link_hs_heard says so. */
 void		 fake_link_hs_heard(struct link *);
 /* The handshake ends with node id; the owner's up() runs. */
