@@ -676,6 +676,26 @@ keyrot_free(struct keyrot *kr)
 	free(kr);
 }
 
+void
+keyrot_reset(struct keyrot *kr)
+{
+	if (kr->job != NULL && kr->job->defer != NULL)
+		ctl_defer_error(kr->job->defer, PEER_FAILED_PRECONDITION,
+		    "this node joined another network");
+	job_free(kr->job);
+	kr->job = NULL;
+	parts_clear(kr);
+	evtimer_del(kr->grace_ev);
+	while (nodemap_count(kr->shown) > 0) {
+		const uint8_t	*idp;
+		uint8_t		 id[NODE_ID_LEN];
+
+		(void)nodemap_at(kr->shown, 0, &idp);
+		memcpy(id, idp, NODE_ID_LEN);
+		nodemap_del(kr->shown, id);
+	}
+}
+
 static int
 id_cmp(const void *a, const void *b)
 {

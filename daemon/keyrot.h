@@ -77,6 +77,8 @@ struct keyrot	*keyrot_new(struct event_base *, const struct keyrot_params *,
 		    const struct keyrot_ops *, void *arg);
 /* NULL is fine.  A rotation being built is dropped, its client told. */
 void		 keyrot_free(struct keyrot *);
+/* Forgets the rotations seen: this node joined another network. */
+void		 keyrot_reset(struct keyrot *);
 /*
  * From the mesh: a link is up.  Its peer's HELLO tells the generation
  * it has; one behind ours, within the grace, gets the part holding its
