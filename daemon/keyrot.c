@@ -396,7 +396,7 @@ adopt(struct keyrot *kr, const uint8_t key[NETWORK_KEY_LEN], uint64_t gen,
 		return -1;
 	log_info("network key: generation %" PRIu64 " taken; the old key "
 	    "works for %" PRId64 " s more", gen,
-	    (grace_end - (int64_t)clock_wall_ms()) / 1000);
+	    (grace_end - (int64_t)clock_wall_ms() + 999) / 1000);
 	send_nkok(kr, gen);
 	grace_arm(kr);
 	if (kr->ops->adopted != NULL)
