@@ -489,8 +489,11 @@ on_nkey(struct keyrot *kr, struct link *l, const uint8_t *body, size_t len,
 	    kr->parts[k.part].body != NULL)))
 		return;
 	if (!admins_has(kr->admins, k.by)) {
+		char	by[NODE_ID_STRLEN];
+
+		base32_encode(k.by, NODE_ID_LEN, by);
 		log_warnx("link %s: dropped an nkey signed by %.12s, not an "
-		    "admin", link_name(l), link_id_str(l));
+		    "admin", link_name(l), by);
 		return;
 	}
 	if (crypto_sign_verify_detached(sig, body, len, k.by) != 0) {
