@@ -23,12 +23,14 @@
 #include "log.h"
 #include "members.h"
 #include "mesh.h"
+#include "netkeys.h"
 #include "overlay.h"
 #include "proto.h"
 #include "token.h"
 
 struct join {
 	struct identity	*id;
+	struct netkeys	*keys;
 	const char	*state_dir;
 	struct mesh	*mesh;
 	struct gossip	*gossip;
@@ -39,14 +41,15 @@ struct join {
 };
 
 struct join *
-join_new(struct identity *id, const char *state_dir, struct mesh *mesh,
-    struct gossip *gossip, struct overlay *overlay)
+join_new(struct identity *id, struct netkeys *keys, const char *state_dir,
+    struct mesh *mesh, struct gossip *gossip, struct overlay *overlay)
 {
 	struct join	*j;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return NULL;
 	j->id = id;
+	j->keys = keys;
 	j->state_dir = state_dir;
 	j->mesh = mesh;
 	j->gossip = gossip;
@@ -141,12 +144,15 @@ join_at_start(struct config *c, const char *text, bool force, char *err,
 		return -1;
 	}
 	if (other) {
-		char	path[PATH_MAX];
+		struct netkeys	old;
+		char		path[PATH_MAX];
 
 		/* The old network's addresses are of no use any more. */
 		if (snprintf(path, sizeof(path), "%s/peers.cache",
 		    c->state_dir) < (int)sizeof(path))
 			(void)unlink(path);
+		/* Nor its keys of before a rotation. */
+		(void)netkeys_reset(&old, c->state_dir);
 	}
 	if (identity_set_network_key(NULL, c->state_dir, t.network_key) == -1) {
 		snprintf(err, errlen, "--join: cannot store the network key "
@@ -244,6 +250,7 @@ join_op_join(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 			    "the network key");
 			return;
 		}
+		(void)netkeys_reset(j->keys, j->state_dir);
 		log_info("join: leaving the old network for the token's");
 		if (j->keyrot != NULL)
 			keyrot_reset(j->keyrot);

@@ -18,6 +18,7 @@ struct identity;
 struct join;
 struct keyrot;
 struct mesh;
+struct netkeys;
 struct overlay;
 struct token;
 
@@ -32,11 +33,12 @@ int		 join_at_start(struct config *, const char *token, bool force,
 
 /*
  * For the ops: a join that changes networks stores the new key in id
- * and in state_dir, and starts the mesh, membership and the overlay
- * afresh.  NULL if out of memory.
+ * and in state_dir, forgets the old network's keys (keys), and starts
+ * the mesh, membership and the overlay afresh.  NULL if out of memory.
  */
-struct join	*join_new(struct identity *id, const char *state_dir,
-		    struct mesh *, struct gossip *, struct overlay *);
+struct join	*join_new(struct identity *id, struct netkeys *keys,
+		    const char *state_dir, struct mesh *, struct gossip *,
+		    struct overlay *);
 void		 join_free(struct join *);
 /*
  * The admins an invitation names, and those a join with a token that

@@ -951,6 +951,7 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	m->par.base = base;
 	m->par.dns = m->dns;
 	m->par.id = p->id;
+	m->par.keys = p->keys;
 	m->par.hello = &m->hello;
 	/* A call carries up to max_message of arguments, plus its own keys. */
 	m->par.max_message = p->max_message + MESH_ENVELOPE;

@@ -40,6 +40,8 @@ struct mesh_params {
 	uint64_t		 max_handshakes_per_address;
 	/* Whether calls and kv requests dial their node for a link. */
 	bool			 call_dial;
+	/* The keys across a rotation, read at each handshake; NULL: none. */
+	const struct netkeys	*keys;
 };
 
 /* Why an up link went down. */

@@ -579,7 +579,8 @@ build(struct peerd *d)
 	struct mesh_params	 mp = { &d->id, &d->hello, c->max_message,
 				    c->ping_interval, c->dead_after,
 				    c->handshake_timeout, c->max_handshakes,
-				    c->max_handshakes_per_address, c->call_dial };
+				    c->max_handshakes_per_address, c->call_dial,
+				    &d->keys };
 	struct gossip_params	 gp = { &d->id, c->name, c->groups,
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,
@@ -593,7 +594,7 @@ build(struct peerd *d)
 				    d->access };
 	struct events_params	 ep = { d->id.pk, c->name, c->max_message };
 	struct keyrot_params	 yp = { c->state_dir, c->max_message,
-				    c->key_grace, INT64_C(7) * 24 * 3600000, NULL,
+				    c->key_grace, (int64_t)c->key_retired_keep, NULL,
 				    NULL };
 	const struct members	*members;
 	int			 i;
@@ -606,6 +607,7 @@ build(struct peerd *d)
 	op.state_dir = c->state_dir;
 	op.discovery = c->discovery;
 	op.id = &d->id;
+	op.keys = &d->keys;
 	op.mesh_port = (uint16_t)strtoul(port, NULL, 10);
 	op.discovery_port = (uint16_t)c->discovery_port;
 	op.beacon_interval = c->beacon_interval;
@@ -644,8 +646,8 @@ build(struct peerd *d)
 	    d->route)) == NULL ||
 	    (d->events = events_new(&ep, members, d->route, &events_ops,
 	    d)) == NULL ||
-	    (d->join = join_new(&d->id, c->state_dir, d->mesh, d->gossip,
-	    d->overlay)) == NULL)
+	    (d->join = join_new(&d->id, &d->keys, c->state_dir, d->mesh,
+	    d->gossip, d->overlay)) == NULL)
 		fatalx("cannot start the service registry");
 	build_kv(d, members);
 	if ((d->keyrot = keyrot_new(d->base, &yp, &d->id, &d->keys,
@@ -886,6 +888,9 @@ main(int argc, char *argv[])
 	    (int64_t)clock_wall_ms()) == -1)
 		fatalx("cannot load the network keys from %s",
 		    d.conf.state_dir);
+	/* A grace that ended while the node was down: retire its key. */
+	(void)netkeys_expire(&d.keys, d.conf.state_dir,
+	    (int64_t)clock_wall_ms(), (int64_t)d.conf.key_retired_keep);
 	/* A node that makes a network is its first admin. */
 	if (made_network && admins_save(d.conf.state_dir,
 	    (const uint8_t (*)[NODE_ID_LEN])d.id.pk, 1) == -1)
