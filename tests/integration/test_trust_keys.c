@@ -40,7 +40,7 @@ static void
 setup(void)
 {
 	json_t	*j;
-	char	 name[8];
+	char	 name[16];
 	int	 i, status;
 
 	for (i = 0; i <= N; i++) {
@@ -226,7 +226,7 @@ START_TEST(test_rotate_five)
 	struct at_gen	at = { 0, N, 1 };
 	pid_t		callers[N];
 	uint8_t		key0[64], key[64];
-	char		to[8], addr[32], out[512], err[512];
+	char		to[16], addr[32], out[512], err[512];
 	long		t0, until;
 	int		i, status;
 
