@@ -697,6 +697,8 @@ keyrot_reset(struct keyrot *kr)
 		memcpy(id, idp, NODE_ID_LEN);
 		nodemap_del(kr->shown, id);
 	}
+	if (kr->ops->adopted != NULL)
+		kr->ops->adopted(kr->arg, kr->nk->gen);
 }
 
 static int

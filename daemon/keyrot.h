@@ -50,7 +50,10 @@ struct keyrot_params {
 
 /* How keyrot reports to its owner. */
 struct keyrot_ops {
-	/* This node took the network key of generation gen. */
+	/*
+	 * This node's network key changed: it took the key of generation
+	 * gen, or joined another network (keyrot_reset).
+	 */
 	void	(*adopted)(void *arg, uint64_t gen);
 };
 
@@ -77,7 +80,10 @@ struct keyrot	*keyrot_new(struct event_base *, const struct keyrot_params *,
 		    const struct keyrot_ops *, void *arg);
 /* NULL is fine.  A rotation being built is dropped, its client told. */
 void		 keyrot_free(struct keyrot *);
-/* Forgets the rotations seen: this node joined another network. */
+/*
+ * Forgets the rotations seen: this node joined another network, whose
+ * key identity and netkeys hold already.  Reports it as adopted.
+ */
 void		 keyrot_reset(struct keyrot *);
 /*
  * From the mesh: a link is up.  Its peer's HELLO tells the generation
