@@ -45,6 +45,8 @@ setup(void)
 
 	for (i = 0; i <= N; i++) {
 		daemon_init(&d[i]);
+		/* A file to change and reload (SIGHUP). */
+		daemon_config(&d[i], "");
 		svc[i] = -1;
 	}
 	daemon_start(&d[0], "k0", NULL);
@@ -417,6 +419,22 @@ START_TEST(test_non_admin_refused)
 	    32);
 	ck_assert(memcmp(now, before, 32) == 0);
 	ck_assert(!daemon_log_has(&d[1], "network key rotated by"));
+
+	/*
+	 * k1 names itself an admin in its own config (SIGHUP): it may
+	 * rotate now, but k0, whose admin it is not, takes none of it.
+	 */
+	daemon_id(&d[1], id);
+	snprintf(out, sizeof(out), "admins = %s\n", id);
+	daemon_config(&d[1], out);
+	ck_assert_int_eq(kill(d[1].pid, SIGHUP), 0);
+	ck_assert(daemon_log_wait(&d[1], "reload: 2 admins", 5000));
+	ck_assert_msg(peerctl_run(&d[1], out, sizeof(out), err, sizeof(err),
+	    "key", "rotate", NULL) == 0, "key rotate on k1: %s", err);
+	ck_assert(daemon_log_wait(&d[0], "not an admin", 5000));
+	ck_assert_uint_eq(gen_of(&d[1]), 1);
+	ck_assert_uint_eq(gen_of(&d[0]), 0);
+	ck_assert(!daemon_log_has(&d[0], "network key rotated by"));
 }
 END_TEST
 
