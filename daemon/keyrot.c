@@ -40,7 +40,7 @@
 
 #define KID_LABEL	"peerd/1 kid"
 #define AD_LABEL	"peerd/1 nkey"
-#define BODY_ROOM	256	/* a part's body and message, less entries */
+#define BODY_ROOM	256	/* a part's message less its entries */
 #define SIG_LEN		crypto_sign_BYTES
 
 /* One part of the newest generation, as its admin signed it. */
@@ -78,7 +78,7 @@ struct keyrot {
 	uint64_t		 held_gen;
 	uint64_t		 nparts;
 	struct part		 parts[KEYROT_PARTS_MAX];
-	bool			 told_missing;	/* "not for this node" said */
+	bool			 told_missing;	/* "not for this node" */
 	/* uint64_t: the newest generation each peer has shown. */
 	struct nodemap		*shown;
 	struct event		*grace_ev;
@@ -711,7 +711,9 @@ id_cmp(const void *a, const void *b)
 static size_t
 per_part(const struct keyrot *kr)
 {
-	size_t	n = (kr->par.max_message / 4 - BODY_ROOM) / KEYROT_ENTRY_LEN;
+	size_t	n;
+
+	n = (kr->par.max_message / 4 - BODY_ROOM) / KEYROT_ENTRY_LEN;
 
 	return n > 0 ? n : 1;
 }
@@ -733,8 +735,9 @@ job_finish(struct keyrot *kr, struct job *j)
 	nparts = j->nids == 0 ? 1 : (j->nids + per - 1) / per;
 	/* An nkey from another admin may have come while we sealed. */
 	if (j->gen != kr->nk->gen + 1) {
-		ctl_defer_error(j->defer, PEER_FAILED_PRECONDITION, "generation %" PRIu64
-		    " came from another admin meanwhile", kr->nk->gen);
+		ctl_defer_error(j->defer, PEER_FAILED_PRECONDITION,
+		    "generation %" PRIu64 " came from another admin meanwhile",
+		    kr->nk->gen);
 		return;
 	}
 	if (nparts > KEYROT_PARTS_MAX) {
@@ -761,7 +764,8 @@ job_finish(struct keyrot *kr, struct job *j)
 		keyrot_body_encode(&b, &k);
 		if (b.failed) {
 			cbor_buf_free(&b);
-			ctl_defer_error(j->defer, PEER_INTERNAL, "out of memory");
+			ctl_defer_error(j->defer, PEER_INTERNAL,
+			    "out of memory");
 			return;
 		}
 		crypto_sign_detached(sig, NULL, b.data, b.len, kr->id->sk);
@@ -769,7 +773,8 @@ job_finish(struct keyrot *kr, struct job *j)
 		if (keyrot_body_decode(b.data, b.len, &kept, &why) == -1 ||
 		    part_keep(kr, &kept, b.data, b.len, sig) == -1) {
 			cbor_buf_free(&b);
-			ctl_defer_error(j->defer, PEER_INTERNAL, "out of memory");
+			ctl_defer_error(j->defer, PEER_INTERNAL,
+			    "out of memory");
 			return;
 		}
 	}
@@ -869,8 +874,8 @@ op_key_rotate(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
 		return;
 	}
 	if (!admins_has(kr->admins, kr->id->pk)) {
-		ctl_reply_error(c, m->id, PEER_PERMISSION_DENIED, "this node is "
-		    "not an admin");
+		ctl_reply_error(c, m->id, PEER_PERMISSION_DENIED,
+		    "this node is not an admin");
 		return;
 	}
 	if (kr->job != NULL) {

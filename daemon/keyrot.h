@@ -28,8 +28,8 @@
 				    NETWORK_KEY_LEN + 16)
 #define KEYROT_PARTS_MAX	64
 #define KEYROT_HOPS		16	/* as records flood */
-#define KEYROT_SKEW_MS		(5 * 60 * 1000)	/* of the admin's clock */
-#define KEYROT_WRAP_TURN	512	/* members wrapped for per loop turn */
+#define KEYROT_SKEW_MS		(5 * 60 * 1000)	/* admin's clock */
+#define KEYROT_WRAP_TURN	512	/* entries sealed a turn */
 #define KEYROT_GRACE_MIN	1000
 #define KEYROT_GRACE_MAX	(24 * 3600 * 1000)
 
@@ -40,8 +40,8 @@ struct members;
 
 struct keyrot_params {
 	const char	*state_dir;
-	uint64_t	 max_message;	/* a part takes a quarter at most */
-	uint64_t	 grace_ms;	/* key_grace: when the op names none */
+	uint64_t	 max_message;	/* a part: a quarter at most */
+	uint64_t	 grace_ms;	/* key_grace: if the op names none */
 	int64_t		 retire_keep_ms;	/* an old key kept as retired */
 	/* Whether id is revoked: never wrapped for.  NULL: none is. */
 	bool		(*is_revoked)(void *arg, const uint8_t *id);
