@@ -15,10 +15,16 @@
  * old-key link.  When the grace ends, the links made under the old key
  * whose peer never showed the new one close.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <sodium.h>
@@ -42,6 +48,10 @@
 #define AD_LABEL	"peerd/1 nkey"
 #define BODY_ROOM	256	/* a part's message less its entries */
 #define SIG_LEN		crypto_sign_BYTES
+#define NKEY_FILE	"network.nkey"
+/* The file at its largest: every member's entry, and each part's rest. */
+#define NKEY_FILE_MAX	(MEMBERS_MAX * KEYROT_ENTRY_LEN + \
+			    KEYROT_PARTS_MAX * (BODY_ROOM + 4 + SIG_LEN))
 
 /* One part of the newest generation, as its admin signed it. */
 struct part {
@@ -79,6 +89,7 @@ struct keyrot {
 	uint64_t		 nparts;
 	struct part		 parts[KEYROT_PARTS_MAX];
 	bool			 told_missing;	/* "not for this node" */
+	bool			 loading;	/* parts from network.nkey */
 	/* uint64_t: the newest generation each peer has shown. */
 	struct nodemap		*shown;
 	struct event		*grace_ev;
@@ -87,6 +98,8 @@ struct keyrot {
 };
 
 static void	grace_arm(struct keyrot *);
+static bool	parts_all(const struct keyrot *);
+static void	parts_save(struct keyrot *);
 
 static void
 put_be64(uint8_t *p, uint64_t v)
@@ -359,6 +372,8 @@ part_keep(struct keyrot *kr, const struct keyrot_body *k, const uint8_t *body,
 	memcpy(pt->sig, sig, SIG_LEN);
 	pt->e = pt->body + (k->e - body);
 	pt->ne = k->ne;
+	if (!kr->loading && parts_all(kr))
+		parts_save(kr);
 	return 0;
 }
 
@@ -371,6 +386,78 @@ parts_all(const struct keyrot *kr)
 		if (kr->parts[i].body == NULL)
 			return false;
 	return kr->nparts > 0;
+}
+
+static int
+nkey_path(const struct keyrot *kr, char *path, size_t len, const char *pre)
+{
+	if (snprintf(path, len, "%s/%s%s", kr->par.state_dir, pre,
+	    NKEY_FILE) >= (int)len) {
+		log_warnx("%s: path too long", kr->par.state_dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Writes every part held to STATE/network.nkey (be32 length, body,
+ * signature, for each), so that a restart within the grace can still
+ * hand late peers their part: 0600, replaced atomically.
+ */
+static void
+parts_save(struct keyrot *kr)
+{
+	struct cbor_buf	 b = { 0 };
+	char		 tmp[PATH_MAX], path[PATH_MAX];
+	uint8_t		 len[4];
+	uint64_t	 i;
+	int		 fd, dfd;
+
+	for (i = 0; i < kr->nparts; i++) {
+		len[0] = (uint8_t)(kr->parts[i].len >> 24);
+		len[1] = (uint8_t)(kr->parts[i].len >> 16);
+		len[2] = (uint8_t)(kr->parts[i].len >> 8);
+		len[3] = (uint8_t)kr->parts[i].len;
+		cbor_put_raw(&b, len, sizeof(len));
+		cbor_put_raw(&b, kr->parts[i].body, kr->parts[i].len);
+		cbor_put_raw(&b, kr->parts[i].sig, SIG_LEN);
+	}
+	if (b.failed || nkey_path(kr, path, sizeof(path), "") == -1 ||
+	    nkey_path(kr, tmp, sizeof(tmp), ".") == -1)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1 || write(fd, b.data, b.len) != (ssize_t)b.len ||
+	    fsync(fd) == -1) {
+		log_warn("%s", tmp);
+		if (fd != -1)
+			close(fd);
+		(void)unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		log_warn("rename %s", path);
+		(void)unlink(tmp);
+		goto out;
+	}
+	if ((dfd = open(kr->par.state_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+out:
+	cbor_buf_free(&b);
+}
+
+static void
+parts_unlink(struct keyrot *kr)
+{
+	char	path[PATH_MAX];
+
+	if (nkey_path(kr, path, sizeof(path), "") == 0 &&
+	    unlink(path) == -1 && errno != ENOENT)
+		log_warn("%s", path);
 }
 
 /* Tells every link that this node has generation gen now. */
@@ -620,6 +707,70 @@ grace_arm(struct keyrot *kr)
 	evtimer_add(kr->grace_ev, &tv);
 }
 
+/*
+ * The parts of our generation that a run before this one kept, while
+ * the grace they are for runs; each checked as if it came from a peer.
+ */
+static void
+parts_load(struct keyrot *kr)
+{
+	struct keyrot_body	 k;
+	struct stat		 st;
+	uint8_t			*buf = NULL, *p;
+	const char		*why;
+	char			 path[PATH_MAX];
+	size_t			 len = 0, left, n;
+	ssize_t			 r;
+	int			 fd;
+
+	if (!kr->nk->has_prev || nkey_path(kr, path, sizeof(path), "") == -1)
+		return;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
+		if (errno != ENOENT)
+			log_warn("%s", path);
+		return;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > NKEY_FILE_MAX || (buf = malloc((size_t)st.st_size +
+	    1)) == NULL) {
+		log_warnx("%s: not a file of at most %d bytes", path,
+		    NKEY_FILE_MAX);
+		goto out;
+	}
+	while (len < (size_t)st.st_size + 1 &&
+	    (r = read(fd, buf + len, (size_t)st.st_size + 1 - len)) > 0)
+		len += (size_t)r;
+	kr->loading = true;
+	for (p = buf, left = len; left > 0; p += n, left -= n) {
+		why = "cut short";
+		if (left < 4 || (n = (size_t)p[0] << 24 | (size_t)p[1] << 16 |
+		    (size_t)p[2] << 8 | p[3]) > left - 4 ||
+		    left - 4 - n < SIG_LEN)
+			goto bad;
+		p += 4;
+		left -= 4;
+		if (keyrot_body_decode(p, n, &k, &why) == -1)
+			goto bad;
+		why = "not of this generation's admin";
+		if (k.gen != kr->nk->gen || !admins_has(kr->admins, k.by) ||
+		    crypto_sign_verify_detached(p + n, p, n, k.by) != 0 ||
+		    (k.gen == kr->held_gen && k.parts != kr->nparts))
+			goto bad;
+		if (kr->held_gen != k.gen || kr->parts[k.part].body == NULL)
+			(void)part_keep(kr, &k, p, n, p + n);
+		n += SIG_LEN;
+	}
+	goto out;
+bad:
+	log_warnx("%s: %s; not used", path, why);
+	parts_clear(kr);
+out:
+	kr->loading = false;
+	free(buf);
+	close(fd);
+}
+
 struct keyrot *
 keyrot_new(struct event_base *base, const struct keyrot_params *par,
     struct identity *id, struct netkeys *nk, const struct admins *admins,
@@ -646,6 +797,7 @@ keyrot_new(struct event_base *base, const struct keyrot_params *par,
 	kr->members = members;
 	kr->ops = ops;
 	kr->arg = arg;
+	parts_load(kr);
 	grace_arm(kr);
 	return kr;
 }
@@ -688,6 +840,7 @@ keyrot_reset(struct keyrot *kr)
 	job_free(kr->job);
 	kr->job = NULL;
 	parts_clear(kr);
+	parts_unlink(kr);
 	evtimer_del(kr->grace_ev);
 	while (nodemap_count(kr->shown) > 0) {
 		const uint8_t	*idp;

@@ -493,6 +493,43 @@ START_TEST(test_late_peer)
 }
 END_TEST
 
+/* A restart within the grace still has the parts, from network.nkey. */
+START_TEST(test_parts_kept_on_disk)
+{
+	struct rotated	 r;
+	struct link	*late;
+	char		 path[192];
+	FILE		*f;
+	int		 ch;
+
+	knows(&a, &b);
+	node_start(&a, &a, MAX_MESSAGE);
+	rotate(&a, 0, &r);
+	ck_assert_msg(r.code == PEER_OK, "%s", r.msg);
+	keyrot_free(a.kr);
+	node_start(&a, &a, MAX_MESSAGE);
+	late = link_of(&a, &b);
+	fake_link_kg(late, 0);
+	keyrot_link_up(a.kr, late);
+	ck_assert_uint_eq(fake_link_count(late, "nkey"), 1);
+
+	/* A file changed by a byte is not used. */
+	keyrot_free(a.kr);
+	snprintf(path, sizeof(path), "%s/network.nkey", a.dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "r+"));
+	ck_assert_int_eq(fseek(f, 40, SEEK_SET), 0);
+	ck_assert_int_ne(ch = fgetc(f), EOF);
+	ck_assert_int_eq(fseek(f, 40, SEEK_SET), 0);
+	ck_assert_int_eq(fputc(ch ^ 0xff, f), ch ^ 0xff);
+	fclose(f);
+	node_start(&a, &a, MAX_MESSAGE);
+	late = link_of(&a, &b);
+	fake_link_kg(late, 0);
+	keyrot_link_up(a.kr, late);
+	ck_assert_uint_eq(fake_link_count(late, "nkey"), 0);
+}
+END_TEST
+
 static bool
 link_closed(void *arg)
 {
@@ -642,6 +679,7 @@ module_suite(void)
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_forged);
 	tcase_add_test(tc, test_late_peer);
+	tcase_add_test(tc, test_parts_kept_on_disk);
 	tcase_add_test(tc, test_grace_end);
 	tcase_add_test(tc, test_codec);
 	suite_add_tcase(s, tc);
