@@ -1482,3 +1482,21 @@ const struct ctl_op mesh_ctl_ops[] = {
 	{ "ping",	0,		mesh_op_ping },
 	{ NULL,		0,		NULL },
 };
+
+void
+mesh_close(struct mesh *m, struct link *l, const char *reason)
+{
+	struct mlink	*ml;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		if (ml->l == l) {
+			mesh_close_on_purpose(ml, reason);
+			return;
+		}
+}
+
+void
+mesh_set_hello(struct mesh *m, const struct hello *h)
+{
+	m->hello = *h;
+}

@@ -159,6 +159,13 @@ int		 mesh_add_target(struct mesh *, const char *addr);
 size_t		 mesh_queued(struct mesh *);
 /* Closes the least useful link: the slowest that no address keeps. */
 void		 mesh_shed(struct mesh *);
+/*
+ * Closes a link of the mesh on purpose (with bye), and holds its node
+ * off for a while, as a disconnect does.
+ */
+void		 mesh_close(struct mesh *, struct link *, const char *reason);
+/* Our HELLO from now on (a new network key generation); copied. */
+void		 mesh_set_hello(struct mesh *, const struct hello *);
 
 /* Control ops (see doc/PROTOCOL.md), called with the mesh. */
 extern const struct ctl_op	mesh_ctl_ops[];

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "admins.h"
 #include "config.h"
 #include "hello.h"
 #include "identity.h"
@@ -71,6 +72,8 @@ struct peerd {
 	struct serve		*serve;		/* its apps' */
 	struct events		*events;
 	struct join		*join;
+	struct admins		 admins;	/* config's and STATE/admins' */
+	struct keyrot		*keyrot;	/* network key rotations */
 	struct handlers		*handlers;	/* the event handlers */
 	struct stats		 stats;		/* where the numbers are */
 	struct metrics		*metrics;	/* NULL: no metrics_listen */

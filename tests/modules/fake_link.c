@@ -296,6 +296,13 @@ link_accept(const struct link_params *par, int fd, const struct sockaddr *sa,
 }
 
 void
+fake_link_kg(struct link *l, uint64_t gen)
+{
+	l->remote.has_kg = true;
+	l->remote.kgen = gen;
+}
+
+void
 link_close(struct link *l, const char *reason)
 {
 	fake_link_end(l, LINK_END_HERE, reason);

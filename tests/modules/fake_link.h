@@ -37,6 +37,8 @@ void		 fake_link_quiet(struct link *, bool);
 void		 fake_link_times(struct link *, int64_t up_ms, int64_t used_ms);
 /* The network key's generation the handshake used (0 at first). */
 void		 fake_link_psk(struct link *, uint64_t gen, bool prev);
+/* The network key generation the peer's HELLO shows ("kg"). */
+void		 fake_link_kg(struct link *, uint64_t gen);
 /* A valid handshake message came from the peer: link_hs_heard says so. */
 void		 fake_link_hs_heard(struct link *);
 /* The handshake ends with node id; the owner's up() runs. */

@@ -15,6 +15,7 @@ main(void)
 	int	 failed;
 
 	sr = srunner_create(access_suite());
+	srunner_add_suite(sr, admins_suite());
 	srunner_add_suite(sr, base32_suite());
 	srunner_add_suite(sr, beacon_suite());
 	srunner_add_suite(sr, callmsg_suite());

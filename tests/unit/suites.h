@@ -8,6 +8,7 @@
 #include <check.h>
 
 Suite	*access_suite(void);
+Suite	*admins_suite(void);
 Suite	*base32_suite(void);
 Suite	*beacon_suite(void);
 Suite	*callmsg_suite(void);
