@@ -19,7 +19,6 @@
 #include "nodemap.h"
 #include "route.h"
 
-#define CALLMSG_TYPES	(CALLMSG_KV + 1)
 #define LINKS_MAX	256	/* links a hop is chosen among: degree_max's most */
 
 struct route {
