@@ -437,6 +437,10 @@ originauth_open(struct originauth *oa, const struct callmsg *m,
 
 	r = check(oa, m, via);
 	oa->stats.opened[m->type][r]++;
+	if (r == OA_UNVERIFIED)
+		oa->stats.unverified++;
+	else if (r != OA_OK)
+		oa->stats.dropped++;
 	return r;
 }
 

@@ -87,6 +87,8 @@ struct originauth_params {
 struct oa_stats {
 	uint64_t	sealed;
 	uint64_t	opened[CALLMSG_TYPES][OA_RESULTS];
+	uint64_t	dropped;	/* all types, all but OK and UNVERIFIED */
+	uint64_t	unverified;	/* all types */
 	size_t		windows;	/* authors kept a window of */
 };
 
