@@ -293,6 +293,7 @@ struct peer_event {
 	const char	*name;		/* and name */
 	uint64_t	 seq;		/* per publisher, increasing */
 	uint64_t	 lost;		/* events dropped before this one */
+	bool		 verified;	/* node is verified, as an invocation's from */
 };
 typedef void	 peer_event_fn(struct peer *, const struct peer_event *,
 		    void *arg);
