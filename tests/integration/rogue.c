@@ -286,14 +286,13 @@ rogue_next_msg(struct rogue *r, int ms, struct linkmsg *m,
 	uint64_t	 seq;
 	long		 deadline = test_now_ms() + ms;
 
-	while (next_msg(r, deadline, msg, len)) {
-		ck_assert_int_eq(linkmsg_decode(*msg, *len, m), 0);
-		if (strcmp(m->type, "ping") != 0)
-			return true;
-		if (linkmsg_ping(m, &seq, &pad, &padlen) == 0)
-			pong(r, seq);
-	}
-	return false;
+	if (!next_msg(r, deadline, msg, len))
+		return false;
+	ck_assert_int_eq(linkmsg_decode(*msg, *len, m), 0);
+	if (strcmp(m->type, "ping") == 0 &&
+	    linkmsg_ping(m, &seq, &pad, &padlen) == 0)
+		pong(r, seq);
+	return true;
 }
 
 bool

@@ -74,9 +74,9 @@ int	rogue_read_record(struct rogue *, int ms);
 bool	rogue_recv_msg(struct rogue *, const char *type, int ms,
 	    struct linkmsg *m);
 /*
- * The next message of any type within ms, answering pings (which it
- * does not return): true with *m filled and the message's bytes in
- * *msg, *len, valid until the next read; false on a timeout or the end.
+ * The next message of any type within ms, a ping answered already:
+ * true with *m filled and the message's bytes in *msg, *len, valid
+ * until the next read; false on a timeout or the end.
  */
 bool	rogue_next_msg(struct rogue *, int ms, struct linkmsg *m,
 	    const uint8_t **msg, size_t *len);

@@ -94,7 +94,8 @@ relay_carry(int from, const struct linkmsg *m, const uint8_t *msg, size_t len)
 
 	if (!is_callmsg(m->type)) {
 		/* Its own links' business stays on them. */
-		if (strcmp(m->type, "pong") == 0 || strcmp(m->type, "bye") == 0)
+		if (strcmp(m->type, "ping") == 0 ||
+		    strcmp(m->type, "pong") == 0 || strcmp(m->type, "bye") == 0)
 			return;
 		rogue_send_bytes(&rl.side[!from], msg, len);
 		return;
@@ -271,10 +272,12 @@ setup(void)
 		daemon_set_network_key(&d[i], netkey);
 		/*
 		 * One link each, and no dials for calls: the rogue is the
-		 * path.  The rogue answers pings only while it relays.
+		 * path.  The rogue answers pings only while it relays, not
+		 * while the test waits for peerctl: probes wait long.
 		 */
 		daemon_config(&d[i], "degree_min = 1\ndegree_max = 1\n"
 		    "call_dial = no\nping_interval = 5s\ndead_after = 30s\n"
+		    "probe_timeout = 10s\n"
 		    "group = store\nkv_group = store\nkv_replicas = 1\n");
 		daemon_start(&d[i], names[i], NULL);
 		daemon_id(&d[i], ids[i]);
