@@ -87,6 +87,8 @@ struct config {
 	uint64_t	 gossip_interval;	/* ms */
 	uint64_t	 suspect_timeout;	/* ms */
 	uint64_t	 probe_timeout;		/* ms */
+	uint64_t	 claim_rate;		/* thousandths a second */
+	uint64_t	 claim_probe_gap;	/* ms */
 	uint64_t	 member_expire;		/* ms */
 	bool		 discovery;
 	uint64_t	 discovery_port;
@@ -111,7 +113,7 @@ struct config {
 	uint64_t	 kv_max_bytes;		/* bytes held here */
 	uint64_t	 kv_sync_interval;	/* ms */
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
-	int		 set_on[48];
+	int		 set_on[64];
 };
 
 /* 1-NODE_NAME_MAX letters, digits, '-', '_' or '.'. */
