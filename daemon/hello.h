@@ -18,6 +18,7 @@
 #define HELLO_ADDRS_MAX	16
 #define HELLO_MAX	4096	/* bytes; far above any real HELLO */
 #define HELLO_FEATURES_MAX 16
+#define HELLO_RV_LEN	8
 
 /* Features, by their names in the HELLO: */
 #define HELLO_WIDE_BATCH	0x1	/* "wide-batch": see wire.h */
@@ -29,6 +30,9 @@ struct hello {
 	char		listen[HELLO_ADDRS_MAX][ADDR_STRLEN];
 	int		nlisten;
 	unsigned	features;		/* HELLO_* known to both */
+	/* "rv": the revocations held, and the XOR of their IDs' hashes. */
+	uint64_t	rv_count;
+	uint8_t		rv[HELLO_RV_LEN];
 };
 
 void	hello_encode(const struct hello *, struct cbor_buf *);
