@@ -619,6 +619,8 @@ revoke_op_revoked(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	size_t			 i, n = nodemap_count(rv->held);
 
 	b = ctl_result_begin(c, msg->id);
+	cbor_put_map(b, 1);
+	cbor_put_text(b, "revoked");
 	cbor_put_array(b, n);
 	for (i = 0; i < n; i++) {
 		h = nodemap_at(rv->held, i, &id);
