@@ -50,6 +50,7 @@
 #include "probe.h"
 #include "proto.h"
 #include "registry.h"
+#include "revoke.h"
 #include "route.h"
 #include "serve.h"
 #include "stats.h"
@@ -161,6 +162,7 @@ on_link_up(void *arg, struct link *l)
 	struct peerd	*d = arg;
 
 	gossip_link_up(d->gossip, l);
+	revoke_link_up(d->revoke, l);
 }
 
 static void
@@ -229,6 +231,31 @@ on_forgotten(void *arg, const uint8_t *id)
 }
 
 static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
+
+/* Revocations, to the mesh (links, handshakes) and membership (records). */
+static bool
+on_is_revoked(void *arg, const uint8_t *id)
+{
+	return revoke_has(((struct peerd *)arg)->revoke, id);
+}
+
+static void
+on_revoked(void *arg, struct revoke *rv, const uint8_t *id)
+{
+	struct peerd	*d = arg;
+	uint8_t		 digest[REVOKE_DIGEST_LEN];
+
+	if (memcmp(id, d->id.pk, NODE_ID_LEN) == 0)
+		mesh_stop_dialing(d->mesh);
+	else {
+		mesh_revoke(d->mesh, id);
+		gossip_forget(d->gossip, id);
+	}
+	revoke_digest(rv, digest);
+	mesh_set_revoked(d->mesh, revoke_count(rv), digest);
+}
+
+static const struct revoke_ops revoke_ops = { on_revoked };
 
 /* What happened to a member or a service, for watchers. */
 static void
@@ -520,12 +547,13 @@ build(struct peerd *d)
 	struct mesh_params	 mp = { &d->id, &d->hello, c->max_message,
 				    c->ping_interval, c->dead_after,
 				    c->handshake_timeout, c->max_handshakes,
-				    c->max_handshakes_per_address, c->call_dial };
+				    c->max_handshakes_per_address, c->call_dial,
+				    on_is_revoked, d };
 	struct gossip_params	 gp = { &d->id, c->name, c->groups,
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,
 				    c->suspect_timeout, c->member_expire,
-				    c->max_message };
+				    c->max_message, on_is_revoked, d };
 	struct probe_params	 pp = { d->id.pk, c->probe_timeout };
 	struct overlay_params	 op;
 	struct route_params	 rp = { d->id.pk, c->name, c->max_message };
@@ -533,6 +561,8 @@ build(struct peerd *d)
 	struct serve_params	 sp = { d->id.pk, c->name, c->max_message,
 				    d->access };
 	struct events_params	 ep = { d->id.pk, c->name, c->max_message };
+	struct revoke_params	 vp = { &d->id, &d->admins, c->state_dir,
+				    NULL, c->max_message };
 	const struct members	*members;
 	int			 i;
 
@@ -570,6 +600,9 @@ build(struct peerd *d)
 	    (d->overlay = overlay_new(d->base, &op, d->mesh,
 	    d->gossip)) == NULL)
 		fatalx("cannot start membership");
+	vp.members = gossip_members(d->gossip);
+	if ((d->revoke = revoke_new(&vp, d->mesh, &revoke_ops, d)) == NULL)
+		fatalx("cannot load the revocations");
 	if ((d->tags = tags_new(d->gossip, &c->tags)) == NULL)
 		fatalx("cannot start the node tags");
 	members = gossip_members(d->gossip);
@@ -590,7 +623,7 @@ build(struct peerd *d)
 	d->stats = (struct stats){ PEERD_VERSION, d->id.id, c->name,
 	    d->started_at, d->control, d->mesh, d->gossip, d->calls,
 	    d->serve, d->events, d->access, d->handlers, d->kv, d->kvsync,
-	    d->kvwatch };
+	    d->kvwatch, d->revoke };
 	route_deliver(d->route, CALLMSG_CALL, deliver_call, d->serve);
 	route_deliver(d->route, CALLMSG_CANCEL, deliver_cancel, d->serve);
 	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);
@@ -599,6 +632,7 @@ build(struct peerd *d)
 	if (mesh_handle(d->mesh, gossip_handlers, d->gossip) == -1 ||
 	    mesh_handle(d->mesh, probe_handlers, d->probe) == -1 ||
 	    mesh_handle(d->mesh, route_handlers, d->route) == -1 ||
+	    mesh_handle(d->mesh, revoke_handlers, d->revoke) == -1 ||
 	    control_add_ops(d->control, peerd_ctl_ops, d) == -1 ||
 	    control_add_ops(d->control, mesh_ctl_ops, d->mesh) == -1 ||
 	    control_add_ops(d->control, gossip_ctl_ops, d->gossip) == -1 ||
@@ -611,7 +645,8 @@ build(struct peerd *d)
 	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1 ||
 	    control_add_ops(d->control, watch_ctl_ops, d->watch) == -1 ||
 	    control_add_ops(d->control, kv_ctl_ops, d->kv) == -1 ||
-	    control_add_ops(d->control, kvwatch_ctl_ops, d->kvwatch) == -1)
+	    control_add_ops(d->control, kvwatch_ctl_ops, d->kvwatch) == -1 ||
+	    control_add_ops(d->control, revoke_ctl_ops, d->revoke) == -1)
 		fatalx("cannot set up the op tables");
 
 	for (i = 0; i < c->nbootstrap; i++)
@@ -867,6 +902,8 @@ main(int argc, char *argv[])
 	registry_free(d.registry);
 	tags_free(d.tags);
 	gossip_free(d.gossip);
+	revoke_free(d.revoke);	/* the mesh asked it until it went */
+	d.revoke = NULL;
 	/* Changes come until here; the watchers went with the clients. */
 	changes_free(d.changes);
 	log_set_tap(NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "admins.h"
 #include "config.h"
 #include "hello.h"
 #include "identity.h"
@@ -42,12 +43,14 @@ struct kvpost;
 struct kvwatch;
 struct kvsync;
 struct kv;
+struct revoke;
 
 struct peerd {
 	struct event_base	*base;
 	struct options		 opt;		/* the command line */
 	struct config		 conf;
 	struct identity		 id;
+	struct admins		 admins;	/* who may revoke */
 	time_t			 started_at;	/* wall clock */
 	int64_t			 started_ms;	/* monotonic */
 	struct hello		 hello;		/* ours, for the mesh */
@@ -78,6 +81,7 @@ struct peerd {
 	struct kvwatch		*kvwatch;	/* watches of key prefixes */
 	struct kvsync		*kvsync;	/* keys kept on their owners */
 	struct kv		*kv;		/* clients' reads and writes */
+	struct revoke		*revoke;	/* revoked nodes */
 	struct heap_trim	*heap_trim;	/* memory back after a burst */
 	char			 status[256];	/* for systemd's STATUS= */
 };

@@ -23,6 +23,7 @@
 #include "mesh.h"
 #include "metrics.h"
 #include "proto.h"
+#include "revoke.h"
 #include "serve.h"
 #include "stats.h"
 
@@ -106,6 +107,7 @@ gather_links(struct metrics_writer *w, struct stats *d)
 	};
 	static const char *const	ends[MESH_LINK_ENDS] = {
 		"closed", "eof", "refused", "timeout", "handshake", "failed",
+		"revoked",
 	};
 	struct link			*links[STATS_LINKS_MAX];
 	struct metrics_label		 l[2];
@@ -181,6 +183,9 @@ gather_members(struct metrics_writer *w, struct stats *d)
 	one_label(w, "reason", "stale", (double)st->stale);
 	one_label(w, "reason", "invalid", (double)st->invalid);
 	one_label(w, "reason", "full", (double)st->full);
+	single(w, "peerd_revocations", METRICS_GAUGE,
+	    "Revocations held: nodes revoked by an admin.",
+	    (double)revoke_count(d->revoke));
 }
 
 static void
