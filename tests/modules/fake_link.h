@@ -30,6 +30,9 @@ void		 fake_link_queue(struct link *, size_t bytes);
 void		 fake_link_quiet(struct link *, bool);
 /* When it came up and when calls last used it (clock_ms; 0: never). */
 void		 fake_link_times(struct link *, int64_t up_ms, int64_t used_ms);
+/* Sets what the peer's HELLO says of its revocations (HELLO rv). */
+void		 fake_link_rv(struct link *, uint64_t count,
+		    const uint8_t digest[HELLO_RV_LEN]);
 /* A valid handshake message came from the peer: link_hs_heard says so. */
 void		 fake_link_hs_heard(struct link *);
 /* The handshake ends with node id; the owner's up() runs. */
