@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -38,6 +39,7 @@ enum config_type {
 	CT_HANDLER,	/* event handler (handlers.c reads it), repeatable */
 	CT_ADDR,	/* numeric ADDR:PORT, once */
 	CT_TAG,		/* KEY=VALUE, repeatable */
+	CT_NODE_ID,	/* a node ID in base32, repeatable */
 };
 
 static const struct config_key {
@@ -51,6 +53,7 @@ static const struct config_key {
 			sizeof(((struct config *)0)->field)
 	{ "admin_clients", CT_UINT,	F(admin_clients), 0, 65536 },
 	{ "admin_group", CT_UNIX_GROUP,	F(admin_group),	0, 0 },
+	{ "admins",	 CT_NODE_ID,	F(admins),	0, 0 },
 	{ "advertise",	 CT_ADVERTISE,	F(advertise),	0, 0 },
 	{ "beacon_interval", CT_DURATION, F(beacon_interval), 100, 600000 },
 	{ "call_dial",	 CT_BOOL,	F(call_dial),	0, 0 },
@@ -72,6 +75,7 @@ static const struct config_key {
 	{ "handler_timeout", CT_DURATION, F(handler_timeout), 100, 3600000 },
 	{ "handshake_timeout", CT_DURATION, F(handshake_timeout), 100, 60000 },
 	{ "hub",	 CT_BOOL,	F(hub),		0, 0 },
+	{ "key_grace",	 CT_DURATION,	F(key_grace),	1000, 86400000 },
 	{ "kv_group",	 CT_GROUP_ONE,	F(kv_group),	0, 0 },
 	{ "kv_max_bytes", CT_SIZE,	F(kv_max_bytes), 1u << 20,
 	    UINT64_C(1) << 40 },
@@ -142,6 +146,7 @@ config_init(struct config *c)
 	c->kv_value_max = 1u << 20;
 	c->kv_max_bytes = UINT64_C(1) << 30;
 	c->kv_sync_interval = 10000;
+	c->key_grace = 600000;
 }
 
 static void
@@ -281,6 +286,32 @@ add_tag(struct config *c, const char *value, char *err, size_t errlen)
 		snprintf(err, errlen, "tag: \"%.80s\": %s", value, why);
 		return -1;
 	}
+	return 0;
+}
+
+/* An admin's node ID: 52 base32 characters of 32 bytes. */
+static int
+add_node_id(struct config *c, const struct config_key *k, const char *value,
+    char *err, size_t errlen)
+{
+	uint8_t	id[32];
+	int	i;
+
+	if (strlen(value) != CONFIG_NODE_ID_STRLEN - 1 ||
+	    !base32_decode(value, id, sizeof(id))) {
+		snprintf(err, errlen, "%s: \"%.60s\" is not a node ID (52 "
+		    "base32 characters)", k->name, value);
+		return -1;
+	}
+	for (i = 0; i < c->nadmins; i++)
+		if (strcasecmp(c->admins[i], value) == 0)
+			return 0;
+	if (c->nadmins == CONFIG_ADMINS_MAX) {
+		snprintf(err, errlen, "%s: more than %d node IDs", k->name,
+		    CONFIG_ADMINS_MAX);
+		return -1;
+	}
+	snprintf(c->admins[c->nadmins++], CONFIG_NODE_ID_STRLEN, "%s", value);
 	return 0;
 }
 
@@ -522,6 +553,8 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		return add_handler(c, value, file, line, err, errlen);
 	case CT_TAG:
 		return add_tag(c, value, err, errlen);
+	case CT_NODE_ID:
+		return add_node_id(c, k, value, err, errlen);
 	case CT_DURATION:
 		if (duration_parse(value, &v) == -1) {
 			snprintf(err, errlen, "%s: \"%s\" is not a duration "
@@ -622,7 +655,7 @@ config_line(struct config *c, char *line, const char *path, int lineno,
 	    k->type != CT_ADVERTISE && k->type != CT_GROUP &&
 	    k->type != CT_IFACE && k->type != CT_SERVICE &&
 	    k->type != CT_HANDLER && k->type != CT_TAG &&
-	    c->set_on[idx] != 0) {
+	    k->type != CT_NODE_ID && c->set_on[idx] != 0) {
 		snprintf(err, errlen, "%s: already set on line %d", key,
 		    c->set_on[idx]);
 		return -1;
@@ -817,6 +850,8 @@ config_override(struct config *c, const char *key, const char *value,
 		clear_handlers(c);
 	if (k->type == CT_TAG && c->set_on[idx] != -1)
 		tagset_clear(&c->tags);
+	if (k->type == CT_NODE_ID && c->set_on[idx] != -1)
+		c->nadmins = 0;
 	c->set_on[idx] = -1;
 	return config_set(c, k, value, NULL, 0, err, errlen);
 }
@@ -1044,6 +1079,9 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "kv_value_max = %" PRIu64 "\n", c->kv_value_max);
 	fprintf(f, "kv_max_bytes = %" PRIu64 "\n", c->kv_max_bytes);
 	fprintf(f, "kv_sync_interval = %" PRIu64 "ms\n", c->kv_sync_interval);
+	for (i = 0; i < c->nadmins; i++)
+		fprintf(f, "admins = %s\n", c->admins[i]);
+	fprintf(f, "key_grace = %" PRIu64 "ms\n", c->key_grace);
 	fprintf(f, "handler_jobs = %" PRIu64 "\n", c->handler_jobs);
 	fprintf(f, "handler_timeout = %" PRIu64 "ms\n", c->handler_timeout);
 	for (i = 0; i < c->nhandlers; i++) {

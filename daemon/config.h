@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "base32.h"
 #include "log.h"
 #include "tagset.h"
 
@@ -35,6 +36,8 @@
 #define CONFIG_SERVICES_MAX	1024	/* access rules, all files together */
 #define CONFIG_RULE_MAX		4096	/* bytes of one access rule */
 #define CONFIG_HANDLERS_MAX	64	/* event handlers */
+#define CONFIG_ADMINS_MAX	16	/* ADMINS_MAX */
+#define CONFIG_NODE_ID_STRLEN	(BASE32_LEN(32) + 1)	/* NODE_ID_STRLEN */
 
 /* An access rule as written (access.h reads it), and where it was. */
 struct config_service {
@@ -109,8 +112,12 @@ struct config {
 	uint64_t	 kv_value_max;		/* bytes */
 	uint64_t	 kv_max_bytes;		/* bytes held here */
 	uint64_t	 kv_sync_interval;	/* ms */
+	/* Nodes whose signature rotates the network key (admins.h). */
+	char		 admins[CONFIG_ADMINS_MAX][CONFIG_NODE_ID_STRLEN];
+	int		 nadmins;
+	uint64_t	 key_grace;	/* ms the old network key still works */
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
-	int		 set_on[48];
+	int		 set_on[64];
 };
 
 /* 1-NODE_NAME_MAX letters, digits, '-', '_' or '.'. */
