@@ -122,6 +122,18 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	notify_ready(d->base, d->status);
 }
 
+/* The admins: the config key's and those of STATE/admins. */
+static int
+load_admins(const struct config *c, struct admins *a)
+{
+	const char	*ids[CONFIG_ADMINS_MAX];
+	int		 i;
+
+	for (i = 0; i < c->nadmins; i++)
+		ids[i] = c->admins[i];
+	return admins_load(a, c->state_dir, ids, (size_t)c->nadmins);
+}
+
 /* Clients and links each take a descriptor: allow what the hard limit does. */
 static void
 raise_fd_limit(void)
@@ -835,6 +847,8 @@ main(int argc, char *argv[])
 	if (identity_load(&d.id, d.conf.state_dir) == -1)
 		fatalx("cannot load the node identity from %s",
 		    d.conf.state_dir);
+	if (load_admins(&d.conf, &d.admins) == -1)
+		fatalx("cannot load the admins");
 	d.started_at = time(NULL);
 	d.started_ms = clock_ms();
 	sigs[0] = add_signal(&d, SIGTERM, on_term);

@@ -29,7 +29,7 @@
 
 #define REPORTS_MAX	(REVOKE_MAX + 8)
 
-static struct tnode		 self, admin, admin2, x, y, a, b;
+static struct tnode		 self, admin, admin2, x, y, na, nb;
 static struct identity		 id;
 static struct admins		 admins;
 static struct mesh		*mesh;
@@ -140,8 +140,8 @@ setup(void)
 	tnode_new(&admin2, "admin2");
 	tnode_new(&x, "x");
 	tnode_new(&y, "y");
-	tnode_new(&a, "a");
-	tnode_new(&b, "b");
+	tnode_new(&na, "a");
+	tnode_new(&nb, "b");
 	memset(&id, 0, sizeof(id));
 	memcpy(id.pk, self.pk, NODE_ID_LEN);
 	memcpy(id.sk, self.sk, sizeof(id.sk));
@@ -152,8 +152,8 @@ setup(void)
 	admins.n = 2;
 	tmpdir_make(dir, sizeof(dir), "revoke");
 	mesh = fake_mesh_new();
-	la = fake_link_new(a.pk, a.name, true);
-	lb = fake_link_new(b.pk, b.name, false);
+	la = fake_link_new(na.pk, na.name, true);
+	lb = fake_link_new(nb.pk, nb.name, false);
 	fake_mesh_add(mesh, la);
 	fake_mesh_add(mesh, lb);
 	nreported = 0;
