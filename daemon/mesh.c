@@ -1063,6 +1063,11 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		    "port 0", addr);
 		return;
 	}
+	if (m->no_dials) {
+		ctl_reply_error(c, msg->id, PEER_FAILED_PRECONDITION, "this "
+		    "node was revoked: other nodes refuse it");
+		return;
+	}
 	TAILQ_FOREACH(t, &m->targets, entry)
 		if (strcmp(t->addr, addr) == 0)
 			break;
