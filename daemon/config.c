@@ -39,6 +39,7 @@ enum config_type {
 	CT_HANDLER,	/* event handler (handlers.c reads it), repeatable */
 	CT_ADDR,	/* numeric ADDR:PORT, once */
 	CT_TAG,		/* KEY=VALUE, repeatable */
+	CT_ORIGIN_AUTH,	/* auto or required: true if required */
 	CT_NODE_ID,	/* a node ID in base32, repeatable */
 };
 
@@ -97,6 +98,7 @@ static const struct config_key {
 	{ "member_expire", CT_DURATION,	F(member_expire), 1000, 604800000 },
 	{ "metrics_listen", CT_ADDR,	F(metrics_listen), 0, 0 },
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
+	{ "origin_auth", CT_ORIGIN_AUTH, F(origin_auth_required), 0, 0 },
 	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },
 	{ "service",	 CT_SERVICE,	F(services),	0, 0 },
 	{ "service_dir", CT_PATH,	F(service_dir),	0, 0 },
@@ -505,6 +507,17 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		else {
 			snprintf(err, errlen, "%s: \"%s\" is not yes or no",
 			    k->name, value);
+			return -1;
+		}
+		return 0;
+	case CT_ORIGIN_AUTH:
+		if (strcmp(value, "auto") == 0)
+			*(bool *)(void *)field = false;
+		else if (strcmp(value, "required") == 0)
+			*(bool *)(void *)field = true;
+		else {
+			snprintf(err, errlen, "%s: \"%s\" is not auto or "
+			    "required", k->name, value);
 			return -1;
 		}
 		return 0;
@@ -1045,6 +1058,8 @@ config_dump(const struct config *c, FILE *f)
 		fprintf(f, "group = %s\n", c->groups[i]);
 	fprintf(f, "hub = %s\n", c->hub ? "yes" : "no");
 	fprintf(f, "call_dial = %s\n", c->call_dial ? "yes" : "no");
+	fprintf(f, "origin_auth = %s\n", c->origin_auth_required ?
+	    "required" : "auto");
 	fprintf(f, "degree_min = %" PRIu64 "\n", c->degree_min);
 	fprintf(f, "degree_max = %" PRIu64 "\n", c->degree_max);
 	fprintf(f, "gossip_interval = %" PRIu64 "ms\n", c->gossip_interval);

@@ -84,6 +84,7 @@ struct config {
 	int		 ngroups;
 	bool		 hub;
 	bool		 call_dial;
+	bool		 origin_auth_required;	/* origin_auth = required */
 	uint64_t	 degree_min;
 	uint64_t	 degree_max;
 	uint64_t	 gossip_interval;	/* ms */

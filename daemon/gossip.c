@@ -1069,6 +1069,7 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	/* Wall-clock milliseconds: a restarted node always comes back newer. */
 	g->self.incarnation = clock_wall_ms();
 	g->self.started_at = p->started_at;
+	g->self.auth = p->auth;
 	record_sign(&g->self, p->id->sk, &b);
 	if (b.failed || (g->members = members_new(b.data, b.len,
 	    clock_ms())) == NULL) {

@@ -38,6 +38,7 @@ struct gossip_params {
 	uint64_t		 suspect_timeout;	/* ms */
 	uint64_t		 member_expire;		/* ms */
 	uint64_t		 max_message;	/* replies to one peer: half */
+	bool			 auth;		/* our record says "auth" */
 	/* Whether a node is revoked: its records are refused. May be NULL. */
 	bool			(*is_revoked)(void *arg, const uint8_t *id);
 	void			*revoked_arg;

@@ -22,6 +22,7 @@
 #include "members.h"
 #include "mesh.h"
 #include "metrics.h"
+#include "originauth.h"
 #include "proto.h"
 #include "revoke.h"
 #include "serve.h"
@@ -236,6 +237,31 @@ gather_events(struct metrics_writer *w, struct stats *d)
 	    (double)st.lost);
 }
 
+/* Call messages for this node dropped by originauth, every pair. */
+static void
+gather_origin_auth(struct metrics_writer *w, struct stats *d)
+{
+	struct oa_stats		st;
+	struct metrics_label	l[2];
+	int			t, r;
+
+	originauth_stats(d->oa, &st);
+	metrics_family(w, "peerd_origin_auth_dropped_total", METRICS_COUNTER,
+	    "Call messages for this node dropped because their origin was "
+	    "not proven, by type and reason.");
+	for (t = 0; t < CALLMSG_TYPES; t++)
+		for (r = OA_BAD_MAC; r < OA_RESULTS; r++) {
+			l[0] = (struct metrics_label){ "type",
+			    callmsg_type_name(t) };
+			l[1] = (struct metrics_label){ "reason",
+			    originauth_result_name(r) };
+			metrics_value(w, l, 2, (double)st.opened[t][r]);
+		}
+	single(w, "peerd_origin_auth_unverified_total", METRICS_COUNTER,
+	    "Call messages without a MAC from nodes that do not seal, "
+	    "taken under origin_auth = auto.", (double)st.unverified);
+}
+
 static void
 gather_control(struct metrics_writer *w, struct stats *d)
 {
@@ -355,6 +381,7 @@ stats_gather(struct metrics_writer *w, void *arg)
 	gather_members(w, d);
 	gather_calls(w, d);
 	gather_events(w, d);
+	gather_origin_auth(w, d);
 	gather_control(w, d);
 	gather_handlers(w, d);
 	gather_kv(w, d);

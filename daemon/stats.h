@@ -22,6 +22,7 @@ struct kv;
 struct kvsync;
 struct kvwatch;
 struct mesh;
+struct originauth;
 struct revoke;
 struct serve;
 
@@ -42,6 +43,7 @@ struct stats {
 	struct kv	*kv;
 	struct kvsync	*kvsync;
 	struct kvwatch	*kvwatch;
+	struct originauth *oa;
 	struct revoke	*revoke;
 };
 
