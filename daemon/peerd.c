@@ -593,7 +593,7 @@ build(struct peerd *d)
 	struct route_params	 rp = { d->id.pk, c->name, c->max_message,
 				    NULL };
 	struct originauth_params ap = { d->id.pk, c->origin_auth_required,
-				    MEMBERS_MAX, record_of, d };
+				    MEMBERS_MAX, record_of, on_is_revoked, d };
 	struct calls_params	 kp = { d->id.pk, c->max_message, d->access };
 	struct serve_params	 sp = { d->id.pk, c->name, c->max_message,
 				    d->access };
