@@ -67,7 +67,7 @@ _peerctl_reply()
 _peerctl()
 {
 	local cur prev cmd= i n=0 skip=0 opts= arg=
-	local commands="call connect disconnect help id invite join kv members
+	local commands="call connect disconnect help id invite join key kv members
 	    monitor notify peers ping publish revoke revoked serve services
 	    stats status subscribe tags topics"
 	local _peerctl_prog=${COMP_WORDS[0]} _peerctl_sock=
@@ -112,6 +112,7 @@ _peerctl()
 	case $cmd in
 	call)		opts="--to --all --timeout"; arg="--to --timeout" ;;
 	join)		opts="--force" ;;
+	key)		opts="--grace"; arg="--grace" ;;
 	kv)
 		# The options of its subcommand, the word after kv.
 		case ${COMP_WORDS[i + 1]} in
@@ -215,6 +216,9 @@ _peerctl()
 		;;
 	kv,0)
 		_peerctl_reply -W "del get list merge put watch where"
+		;;
+	key,0)
+		_peerctl_reply -W "rotate"
 		;;
 	esac
 	return 0

@@ -16,6 +16,7 @@
 #include "cbor_buf.h"
 #include "cbor_json.h"
 #include "cbor_scan.h"
+#include "duration.h"
 #include "event.h"
 #include "monitor.h"
 #include "out.h"
@@ -38,6 +39,7 @@ static int	cmd_disconnect(const struct opts *, int, char **);
 static int	cmd_help(const struct opts *, int, char **);
 static int	cmd_id(const struct opts *, int, char **);
 static int	cmd_invite(const struct opts *, int, char **);
+static int	cmd_key(const struct opts *, int, char **);
 static int	cmd_members(const struct opts *, int, char **);
 static int	cmd_monitor(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
@@ -92,6 +94,16 @@ static const struct command commands[] = {
 	    "knows members of another network refuses unless --force, which\n"
 	    "leaves that network.  Needs root or the daemon's user.",
 	    cmd_join },
+	{ "key",	"rotate [--grace DURATION]",
+	    "rotate the network key",
+	    "Make a new network key and send it, sealed for each member but\n"
+	    "revoked ones, to every node; each takes it as it arrives, and the\n"
+	    "old key still opens links for DURATION (1s to 24h; default the\n"
+	    "daemon's key_grace, 10m), after which the links of nodes that\n"
+	    "never took the new key close.  Prints the new generation, the\n"
+	    "key's ID and how many members it was sealed for.  Only on an\n"
+	    "admin node (peerd.conf's admins, or the node that made the\n"
+	    "network); needs root or the daemon's user.", cmd_key },
 	{ "kv",		"get KEY | put KEY JSON [--if-version V] [--ttl DURATION]\n"
 	    "       | del KEY [--if-version V] | merge KEY JSON\n"
 	    "       | list [PREFIX] [--limit N] [--after KEY] [--all]\n"
@@ -946,6 +958,56 @@ cmd_invite(const struct opts *o, int argc, char **argv)
 {
 	(void)argv;
 	return run_bare_op(o, argc, "invite", print_token);
+}
+
+static int
+print_rotated(const uint8_t *res, size_t len)
+{
+	struct cbor_field	f[8];
+	char			kid[32];
+	bool			ok;
+	uint64_t		gen, n;
+	int			nf;
+
+	if ((nf = cbor_scan_map(res, len, f, 8)) == -1)
+		return EXIT_FAILED;
+	gen = uint_field(f, nf, "gen", &ok);
+	n = uint_field(f, nf, "members", &ok);
+	printf("network key generation %" PRIu64 " (kid %s), sealed for %"
+	    PRIu64 " members\n", gen, text_field(f, nf, "kid", kid,
+	    sizeof(kid)), n);
+	return EXIT_OK;
+}
+
+static int
+cmd_key(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	 body = { 0 };
+	uint64_t	 grace = 0;
+	int		 k;
+
+	if (argc < 2 || strcmp(argv[1], "rotate") != 0)
+		return -1;
+	for (k = 2; k < argc; k++) {
+		if (strcmp(argv[k], "--grace") == 0 && k + 1 < argc) {
+			if (duration_parse(argv[++k], &grace) == -1 ||
+			    grace < 1000 || grace > 24 * 3600 * 1000) {
+				out_errx(PEER_INVALID_ARGUMENT, "key rotate: "
+				    "--grace: \"%s\" is not a duration from "
+				    "1s to 24h", argv[k]);
+				return EXIT_USAGE;
+			}
+		} else if (argv[k][0] == '-' && strcmp(argv[k], "--grace") != 0)
+			return opt_unknown("key rotate", argv[k]);
+		else
+			return -1;
+	}
+	if (grace > 0) {
+		cbor_put_text(&body, "grace");
+		cbor_put_uint(&body, grace);
+	}
+	return run_op(o, "key_rotate", &body, grace > 0 ? 1 : 0, 0,
+	    print_rotated);
 }
 
 static int

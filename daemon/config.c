@@ -39,8 +39,8 @@ enum config_type {
 	CT_HANDLER,	/* event handler (handlers.c reads it), repeatable */
 	CT_ADDR,	/* numeric ADDR:PORT, once */
 	CT_TAG,		/* KEY=VALUE, repeatable */
-	CT_ORIGIN_AUTH,	/* auto or required: true if required */
 	CT_NODE_ID,	/* a node ID in base32, repeatable */
+	CT_ORIGIN_AUTH,	/* auto or required: true if required */
 };
 
 static const struct config_key {
@@ -77,6 +77,8 @@ static const struct config_key {
 	{ "handshake_timeout", CT_DURATION, F(handshake_timeout), 100, 60000 },
 	{ "hub",	 CT_BOOL,	F(hub),		0, 0 },
 	{ "key_grace",	 CT_DURATION,	F(key_grace),	1000, 86400000 },
+	{ "key_retired_keep", CT_DURATION, F(key_retired_keep), 0,
+	    UINT64_C(31536000000) },
 	{ "kv_group",	 CT_GROUP_ONE,	F(kv_group),	0, 0 },
 	{ "kv_max_bytes", CT_SIZE,	F(kv_max_bytes), 1u << 20,
 	    UINT64_C(1) << 40 },
@@ -137,6 +139,7 @@ config_init(struct config *c)
 	c->suspect_timeout = 1000;
 	c->probe_timeout = 300;
 	c->member_expire = 3600000;
+	c->key_retired_keep = UINT64_C(7) * 24 * 3600000;
 	c->discovery = true;
 	c->call_dial = true;
 	c->discovery_port = 7654;
@@ -1066,6 +1069,7 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "probe_timeout = %" PRIu64 "ms\n", c->probe_timeout);
 	fprintf(f, "suspect_timeout = %" PRIu64 "ms\n", c->suspect_timeout);
 	fprintf(f, "member_expire = %" PRIu64 "ms\n", c->member_expire);
+	fprintf(f, "key_retired_keep = %" PRIu64 "ms\n", c->key_retired_keep);
 	fprintf(f, "discovery = %s\n", c->discovery ? "yes" : "no");
 	fprintf(f, "discovery_port = %" PRIu64 "\n", c->discovery_port);
 	for (i = 0; i < c->ndiscovery_ifaces; i++)

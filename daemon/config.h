@@ -91,6 +91,7 @@ struct config {
 	uint64_t	 suspect_timeout;	/* ms */
 	uint64_t	 probe_timeout;		/* ms */
 	uint64_t	 member_expire;		/* ms */
+	uint64_t	 key_retired_keep;	/* ms */
 	bool		 discovery;
 	uint64_t	 discovery_port;
 	uint64_t	 beacon_interval;	/* ms */

@@ -26,9 +26,11 @@
 #include <sodium.h>
 
 #include "beacon.h"
+#include "clock.h"
 #include "discover.h"
 #include "duration.h"
 #include "log.h"
+#include "netkeys.h"
 
 #define DISCOVER_READS_PER_WAKE	64	/* then yield to the rest */
 #define DISCOVER_IFACES_MAX	32	/* interfaces beaconed on */
@@ -63,7 +65,11 @@ struct discover {
 	struct event_base	*base;
 	discover_found_fn	*fn;
 	void			*arg;
-	uint8_t			 key[BEACON_KEY_LEN];
+	const uint8_t		*network_key;	/* the current, read each time */
+	const struct netkeys	*keys;
+	uint8_t			 key[BEACON_KEY_LEN];	/* of network_key */
+	uint8_t			 prev[BEACON_KEY_LEN];	/* if has_prev */
+	bool			 has_prev;
 	uint8_t			 id[32];
 	uint16_t		 mesh_port;
 	uint16_t		 port;
@@ -112,6 +118,7 @@ discover_destroy(struct discover *d)
 		close(d->fd6);
 	free(d->names);
 	sodium_memzero(d->key, sizeof(d->key));
+	sodium_memzero(d->prev, sizeof(d->prev));
 	free(d);
 }
 
@@ -344,6 +351,24 @@ tick_schedule(struct discover *d)
 		log_warnx("discovery: cannot schedule the next beacon");
 }
 
+/*
+ * The beacon keys of the network key now, and of the previous one while
+ * its grace lasts: a rotation changes them under us.
+ */
+static void
+discover_keys(struct discover *d)
+{
+	const struct netkeys	*k = d->keys;
+
+	beacon_key(d->network_key, d->key);
+	d->has_prev = k != NULL && k->has_prev &&
+	    k->prev.until_ms > (int64_t)clock_wall_ms();
+	if (d->has_prev)
+		beacon_key(k->prev.key, d->prev);
+	else
+		sodium_memzero(d->prev, sizeof(d->prev));
+}
+
 /* Re-enumerates, (re-)joins and sends one beacon per interface. */
 static void
 discover_tick(evutil_socket_t fd, short what, void *arg)
@@ -355,6 +380,7 @@ discover_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	ifaces_scan(d);
+	discover_keys(d);
 	n = beacon_seal(d->key, d->id, d->mesh_port, unix_now(), b,
 	    sizeof(b));
 	if (n == -1 && !d->warned_seal) {
@@ -402,6 +428,7 @@ discover_read(evutil_socket_t fd, short what, void *arg)
 	int			 i;
 
 	(void)what;
+	discover_keys(d);
 	for (i = 0; i < DISCOVER_READS_PER_WAKE; i++) {
 		sslen = sizeof(ss);
 		ss.ss_family = AF_UNSPEC;
@@ -419,7 +446,9 @@ discover_read(evutil_socket_t fd, short what, void *arg)
 		/* Other networks' beacons are normal: dropped unlogged. */
 		if ((size_t)n > BEACON_MAX || sslen > sizeof(ss) ||
 		    !source_usable(&ss) ||
-		    beacon_open(d->key, b, (size_t)n, now, id, &port) == -1) {
+		    (beacon_open(d->key, b, (size_t)n, now, id, &port) == -1 &&
+		    (!d->has_prev || beacon_open(d->prev, b, (size_t)n, now,
+		    id, &port) == -1))) {
 			d->stats.dropped++;
 			continue;
 		}
@@ -550,7 +579,9 @@ discover_new(const struct discover_params *p, discover_found_fn *fn,
 	d->base = p->base;
 	d->fn = fn;
 	d->arg = arg;
-	beacon_key(p->network_key, d->key);
+	d->network_key = p->network_key;
+	d->keys = p->keys;
+	discover_keys(d);
 	memcpy(d->id, p->id, sizeof(d->id));
 	d->mesh_port = p->mesh_port;
 	d->port = p->port;

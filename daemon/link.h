@@ -16,6 +16,7 @@
 #include "identity.h"
 
 struct event_base;
+struct netkeys;
 struct evdns_base;
 struct link;
 
@@ -31,6 +32,12 @@ struct link_params {
 	struct event_base	*base;
 	struct evdns_base	*dns;
 	const struct identity	*id;
+	/*
+	 * The keys across a rotation, read at each handshake: a dial uses
+	 * the current one (the previous one once, if the peer closes), an
+	 * answer any of them.  NULL: the identity's network key alone.
+	 */
+	const struct netkeys	*keys;
 	const struct hello	*hello;		/* ours */
 	uint64_t		 max_message;
 	uint64_t		 ping_interval;	/* ms */
@@ -55,6 +62,12 @@ enum link_end {
 	 */
 	LINK_END_HANDSHAKE,
 	LINK_END_FAILED,	/* anything else: an error, bad input, memory */
+	/*
+	 * The handshake was under a network key the other side retired:
+	 * dialing, the peer said so (the reason says what to do); answering,
+	 * we told the peer.
+	 */
+	LINK_END_STALE_KEY,
 	LINK_END_REVOKED,	/* the peer's HELLO names a revoked node */
 };
 
@@ -156,6 +169,12 @@ int64_t		 link_up_since(const struct link *);
 /* Notes that calls use the link now; when they last did (0: never). */
 void		 link_mark_used(struct link *);
 int64_t		 link_used_ms(const struct link *);
+/*
+ * The generation of the network key the handshake is (or was) under,
+ * and whether that was the previous key, during a rotation's grace.
+ */
+uint64_t	 link_psk_gen(const struct link *);
+bool		 link_psk_prev(const struct link *);
 /* The Noise handshake hash: equal at both ends, unique per link. */
 const uint8_t	*link_hash(const struct link *);
 

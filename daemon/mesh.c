@@ -45,6 +45,7 @@ _Static_assert(MESH_LOST + 1 == MESH_REASONS,
 #define PING_TIMEOUT_MS		5000
 #define PING_TIMEOUT_MAX_MS	60000
 #define HS_LOG_MS		5000	/* ms between drop log lines */
+#define STALE_LOG_MS		60000	/* a target's "network key changed" */
 #define HS_SOURCE_LEN		9	/* family, IPv4 address or IPv6 /64 */
 #define HOLD_MS			60000	/* no overlay dials after a bye */
 #define HOLD_MAX_MS		3600000	/* a kept address shed again and again */
@@ -97,6 +98,7 @@ struct target {
 	bool			 dormant;	/* boot, not dialed while linked */
 	uint64_t		 backoff_ms;
 	uint64_t		 hold_ms;	/* after the other end shed it */
+	struct ratelog		 stale_log;	/* refuses our network key */
 	struct event		*timer;
 	TAILQ_HEAD(, waiter)	 waiters;
 };
@@ -131,6 +133,7 @@ struct mesh {
 	char				 hs_last[ADDR_STRLEN];
 	/* Failed inbound handshakes: anyone can cause them. */
 	struct ratelog			 hs_failed_log;
+	struct ratelog			 stale_log;	/* dials of no target */
 };
 
 static const struct link_ops	mesh_link_ops;
@@ -502,6 +505,30 @@ mesh_log_handshake(struct mesh *m, struct link *l, const char *reason)
 	log_warnx("link %s: %s, closing", link_name(l), reason);
 }
 
+/*
+ * A handshake under a retired network key.  Dialing, the peer told us:
+ * the node cannot join until someone rejoins it, so it says so loudly,
+ * though not on every redial.
+ */
+static void
+mesh_log_stale(struct mesh *m, struct mlink *ml, struct link *l,
+    const char *reason)
+{
+	struct ratelog	*rl = ml->t != NULL ? &ml->t->stale_log : &m->stale_log;
+	unsigned	 skipped;
+
+	if (!link_outbound(l)) {
+		mesh_log_handshake(m, l, reason);
+		return;
+	}
+	if (!ratelog_ok(rl, STALE_LOG_MS, &skipped))
+		return;
+	if (skipped > 0)
+		log_errorx("%s (%u more times)", reason, skipped);
+	else
+		log_errorx("%s", reason);
+}
+
 static void
 mesh_link_down(struct link *l, enum link_end why, const char *reason,
     void *arg)
@@ -513,6 +540,8 @@ mesh_link_down(struct link *l, enum link_end why, const char *reason,
 
 	if (why == LINK_END_HANDSHAKE || why == LINK_END_REVOKED)
 		mesh_log_handshake(m, l, reason);
+	else if (why == LINK_END_STALE_KEY)
+		mesh_log_stale(m, ml, l, reason);
 	hs_forget(ml);
 	link_info(l, &info);
 	m->st.bytes_in += info.bytes_in;
@@ -708,14 +737,6 @@ void
 mesh_stop_dialing(struct mesh *m)
 {
 	m->no_dials = true;
-}
-
-void
-mesh_set_revoked(struct mesh *m, uint64_t count,
-    const uint8_t digest[HELLO_RV_LEN])
-{
-	m->hello.rv_count = count;
-	memcpy(m->hello.rv, digest, HELLO_RV_LEN);
 }
 
 /* An up link whose peer stopped answering pings: gossip probes it. */
@@ -971,6 +992,7 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	m->par.base = base;
 	m->par.dns = m->dns;
 	m->par.id = p->id;
+	m->par.keys = p->keys;
 	m->par.hello = &m->hello;
 	/* A call carries up to max_message of arguments, plus its own keys. */
 	m->par.max_message = p->max_message + MESH_ENVELOPE;
@@ -1507,3 +1529,21 @@ const struct ctl_op mesh_ctl_ops[] = {
 	{ "ping",	0,		mesh_op_ping },
 	{ NULL,		0,		NULL },
 };
+
+void
+mesh_close(struct mesh *m, struct link *l, const char *reason)
+{
+	struct mlink	*ml;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		if (ml->l == l) {
+			mesh_close_on_purpose(ml, reason);
+			return;
+		}
+}
+
+void
+mesh_set_hello(struct mesh *m, const struct hello *h)
+{
+	m->hello = *h;
+}

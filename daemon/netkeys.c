@@ -338,9 +338,7 @@ netkeys_load(struct netkeys *nk, const char *dir, int64_t now_ms)
 			    "bytes expected)", dir, ENTRY_LEN);
 			goto fail;
 		}
-		nk->has_prev = nk->prev.until_ms > now_ms;
-		if (!nk->has_prev)
-			sodium_memzero(&nk->prev, sizeof(nk->prev));
+		nk->has_prev = true;
 	}
 	if ((n = file_read(dir, "network.retired", buf, FILE_MAX,
 	    &found)) == -1)
@@ -470,9 +468,10 @@ netkeys_candidates(const struct netkeys *nk, const struct identity *id,
 	gens[n++] = nk != NULL ? nk->gen : 0;
 	if (nk == NULL)
 		return n;
-	if (n < max && nk->has_prev && nk->prev.until_ms > now_ms) {
+	if (n < max && nk->has_prev) {
 		memcpy(keys[n], nk->prev.key, NETWORK_KEY_LEN);
-		kinds[n] = NETKEY_PREVIOUS;
+		kinds[n] = nk->prev.until_ms > now_ms ? NETKEY_PREVIOUS :
+		    NETKEY_RETIRED;
 		gens[n++] = nk->prev.gen;
 	}
 	for (i = 0; i < nk->nretired && n < max; i++) {

@@ -32,6 +32,7 @@
 #include "heap.h"
 #include "identity.h"
 #include "join.h"
+#include "keyrot.h"
 #include "kv.h"
 #include "kvpost.h"
 #include "kvring.h"
@@ -71,6 +72,38 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("%s: shutting down", strsignal((int)sig));
 	event_base_loopexit(d->base, NULL);
+}
+
+/*
+ * The admins: the config's (c) and those of STATE/admins.  0, or -1
+ * after logging, the admins known before kept.
+ */
+static int
+load_admins(struct peerd *d, const struct config *c)
+{
+	const char	*ids[CONFIG_ADMINS_MAX];
+	struct admins	 a;
+	int		 i;
+
+	for (i = 0; i < c->nadmins; i++)
+		ids[i] = c->admins[i];
+	if (admins_load(&a, d->conf.state_dir, ids, (size_t)c->nadmins) == -1)
+		return -1;
+	d->admins = a;
+	return 0;
+}
+
+/* SIGHUP: the config's admins go with the rest of it. */
+static void
+reload_admins(struct peerd *d, const struct config *c)
+{
+	if (load_admins(d, c) == -1) {
+		log_warnx("reload: keeping the %zu admins known", d->admins.n);
+		return;
+	}
+	memcpy(d->conf.admins, c->admins, sizeof(d->conf.admins));
+	d->conf.nadmins = c->nadmins;
+	log_info("reload: %zu admins", d->admins.n);
 }
 
 /*
@@ -116,24 +149,13 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		d->conf.handler_timeout = c.handler_timeout;
 		memcpy(d->conf.service_dir, c.service_dir,
 		    sizeof(d->conf.service_dir));
+		reload_admins(d, &c);
 		/* The run-time changes stay on top of the new tags. */
 		d->conf.tags = c.tags;
 		tags_configure(d->tags, &c.tags);
 		log_info("reload: %d configured tags", c.tags.n);
 	}
 	notify_ready(d->base, d->status);
-}
-
-/* The admins: the config key's and those of STATE/admins. */
-static int
-load_admins(const struct config *c, struct admins *a)
-{
-	const char	*ids[CONFIG_ADMINS_MAX];
-	int		 i;
-
-	for (i = 0; i < c->nadmins; i++)
-		ids[i] = c->admins[i];
-	return admins_load(a, c->state_dir, ids, (size_t)c->nadmins);
 }
 
 /* Clients and links each take a descriptor: allow what the hard limit does. */
@@ -176,6 +198,7 @@ on_link_up(void *arg, struct link *l)
 	struct peerd	*d = arg;
 
 	gossip_link_up(d->gossip, l);
+	keyrot_link_up(d->keyrot, l);
 	revoke_link_up(d->revoke, l);
 }
 
@@ -248,6 +271,29 @@ on_forgotten(void *arg, const uint8_t *id)
 
 static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
 
+/* Our HELLO's generation and ID of the network key. */
+static void
+hello_key(struct peerd *d)
+{
+	d->hello.has_kg = true;
+	d->hello.kgen = d->keys.gen;
+	keyrot_kid(d->id.network_key, d->hello.kid);
+}
+
+/* A new network key: new handshakes say so, beacons are sealed with it. */
+static void
+on_key_adopted(void *arg, uint64_t gen)
+{
+	struct peerd	*d = arg;
+
+	(void)gen;
+	hello_key(d);
+	mesh_set_hello(d->mesh, &d->hello);
+	(void)overlay_discovery_start(d->overlay);
+}
+
+static const struct keyrot_ops keyrot_ops = { on_key_adopted };
+
 /* Revocations, to the mesh (links, handshakes) and membership (records). */
 static bool
 on_is_revoked(void *arg, const uint8_t *id)
@@ -259,7 +305,6 @@ static void
 on_revoked(void *arg, struct revoke *rv, const uint8_t *id)
 {
 	struct peerd	*d = arg;
-	uint8_t		 digest[REVOKE_DIGEST_LEN];
 
 	if (memcmp(id, d->id.pk, NODE_ID_LEN) == 0)
 		mesh_stop_dialing(d->mesh);
@@ -267,8 +312,10 @@ on_revoked(void *arg, struct revoke *rv, const uint8_t *id)
 		mesh_revoke(d->mesh, id);
 		gossip_forget(d->gossip, id);
 	}
-	revoke_digest(rv, digest);
-	mesh_set_revoked(d->mesh, revoke_count(rv), digest);
+	/* Our HELLO says which we hold, whatever else changes in it. */
+	revoke_digest(rv, d->hello.rv);
+	d->hello.rv_count = revoke_count(rv);
+	mesh_set_hello(d->mesh, &d->hello);
 }
 
 static const struct revoke_ops revoke_ops = { on_revoked };
@@ -468,6 +515,7 @@ describe_self(struct peerd *d)
 	memcpy(d->hello.id, d->id.pk, NODE_ID_LEN);
 	snprintf(d->hello.name, sizeof(d->hello.name), "%s", d->conf.name);
 	d->hello.features = HELLO_WIDE_BATCH | HELLO_AUTH;
+	hello_key(d);
 	for (i = 0; i < n && i < HELLO_ADDRS_MAX; i++)
 		snprintf(d->hello.listen[d->hello.nlisten++], ADDR_STRLEN,
 		    "%s", listeners_addr(d->listeners, i));
@@ -582,7 +630,7 @@ build(struct peerd *d)
 				    c->ping_interval, c->dead_after,
 				    c->handshake_timeout, c->max_handshakes,
 				    c->max_handshakes_per_address, c->call_dial,
-				    on_is_revoked, d };
+				    &d->keys, on_is_revoked, d };
 	struct gossip_params	 gp = { &d->id, c->name, c->groups,
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,
@@ -598,6 +646,9 @@ build(struct peerd *d)
 	struct serve_params	 sp = { d->id.pk, c->name, c->max_message,
 				    d->access };
 	struct events_params	 ep = { d->id.pk, c->name, c->max_message };
+	struct keyrot_params	 yp = { c->state_dir, c->max_message,
+				    c->key_grace, (int64_t)c->key_retired_keep,
+				    on_is_revoked, d };
 	struct revoke_params	 vp = { &d->id, &d->admins, c->state_dir,
 				    NULL, c->max_message };
 	const struct members	*members;
@@ -611,6 +662,7 @@ build(struct peerd *d)
 	op.state_dir = c->state_dir;
 	op.discovery = c->discovery;
 	op.id = &d->id;
+	op.keys = &d->keys;
 	op.mesh_port = (uint16_t)strtoul(port, NULL, 10);
 	op.discovery_port = (uint16_t)c->discovery_port;
 	op.beacon_interval = c->beacon_interval;
@@ -656,10 +708,14 @@ build(struct peerd *d)
 	    d->route)) == NULL ||
 	    (d->events = events_new(&ep, members, d->route, &events_ops,
 	    d)) == NULL ||
-	    (d->join = join_new(&d->id, c->state_dir, d->mesh, d->gossip,
-	    d->overlay)) == NULL)
+	    (d->join = join_new(&d->id, &d->keys, c->state_dir, d->mesh,
+	    d->gossip, d->overlay)) == NULL)
 		fatalx("cannot start the service registry");
 	build_kv(d, members);
+	if ((d->keyrot = keyrot_new(d->base, &yp, &d->id, &d->keys,
+	    &d->admins, d->mesh, members, &keyrot_ops, d)) == NULL)
+		fatalx("cannot start the network key rotation");
+	join_set_keys(d->join, &d->admins, &d->conf, d->keyrot);
 
 	d->stats = (struct stats){ PEERD_VERSION, d->id.id, c->name,
 	    d->started_at, d->control, d->mesh, d->gossip, d->calls,
@@ -673,6 +729,7 @@ build(struct peerd *d)
 	if (mesh_handle(d->mesh, gossip_handlers, d->gossip) == -1 ||
 	    mesh_handle(d->mesh, probe_handlers, d->probe) == -1 ||
 	    mesh_handle(d->mesh, route_handlers, d->route) == -1 ||
+	    mesh_handle(d->mesh, keyrot_handlers, d->keyrot) == -1 ||
 	    mesh_handle(d->mesh, revoke_handlers, d->revoke) == -1 ||
 	    control_add_ops(d->control, peerd_ctl_ops, d) == -1 ||
 	    control_add_ops(d->control, mesh_ctl_ops, d->mesh) == -1 ||
@@ -682,6 +739,7 @@ build(struct peerd *d)
 	    control_add_ops(d->control, serve_ctl_ops, d->serve) == -1 ||
 	    control_add_ops(d->control, events_ctl_ops, d->events) == -1 ||
 	    control_add_ops(d->control, join_ctl_ops, d->join) == -1 ||
+	    control_add_ops(d->control, keyrot_ctl_ops, d->keyrot) == -1 ||
 	    control_add_ops(d->control, stats_ctl_ops, &d->stats) == -1 ||
 	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1 ||
 	    control_add_ops(d->control, watch_ctl_ops, d->watch) == -1 ||
@@ -727,6 +785,18 @@ start_handlers(struct peerd *d)
 		fatalx("%s", err);
 	if ((d->handlers = handlers_new(d->base, &hp, hl)) == NULL)
 		fatalx("cannot start the event handlers");
+}
+
+/* Whether dir has a network key: one made or joined before this start. */
+static bool
+has_network_key(const char *dir)
+{
+	char	path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/network.key", dir) >=
+	    (int)sizeof(path))
+		return false;	/* identity_load says so */
+	return access(path, F_OK) == 0;
 }
 
 /* Exits before the loop: what the configuration holds goes first. */
@@ -809,6 +879,7 @@ main(int argc, char *argv[])
 	char		 err[512];
 	int		 rc, status = 0;
 	size_t		 i;
+	bool		 made_network;
 
 	memset(&d, 0, sizeof(d));
 	heap_tune();
@@ -873,10 +944,22 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 
+	made_network = !has_network_key(d.conf.state_dir);
 	if (identity_load(&d.id, d.conf.state_dir) == -1)
 		fatalx("cannot load the node identity from %s",
 		    d.conf.state_dir);
-	if (load_admins(&d.conf, &d.admins) == -1)
+	if (netkeys_load(&d.keys, d.conf.state_dir,
+	    (int64_t)clock_wall_ms()) == -1)
+		fatalx("cannot load the network keys from %s",
+		    d.conf.state_dir);
+	/* A grace that ended while the node was down: retire its key. */
+	(void)netkeys_expire(&d.keys, d.conf.state_dir,
+	    (int64_t)clock_wall_ms(), (int64_t)d.conf.key_retired_keep);
+	/* A node that makes a network is its first admin. */
+	if (made_network && admins_save(d.conf.state_dir,
+	    (const uint8_t (*)[NODE_ID_LEN])d.id.pk, 1) == -1)
+		fatalx("cannot store the admins in %s", d.conf.state_dir);
+	if (load_admins(&d, &d.conf) == -1)
 		fatalx("cannot load the admins");
 	d.started_at = time(NULL);
 	d.started_ms = clock_ms();
@@ -938,6 +1021,7 @@ main(int argc, char *argv[])
 	probe_free(d.probe);	/* the mesh ended its dials and pings */
 	overlay_free(d.overlay);
 	join_free(d.join);
+	keyrot_free(d.keyrot);
 	calls_free(d.calls);
 	serve_free(d.serve);
 	events_free(d.events);
@@ -962,6 +1046,7 @@ main(int argc, char *argv[])
 	event_base_free(d.base);
 	d.base = NULL;
 	identity_clear(&d.id);
+	netkeys_clear(&d.keys);
 	log_info("stopped");
 	return quit(&d, status);
 }

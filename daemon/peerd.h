@@ -14,6 +14,7 @@
 #include "config.h"
 #include "hello.h"
 #include "identity.h"
+#include "netkeys.h"
 #include "options.h"
 #include "record.h"
 #include "stats.h"
@@ -50,7 +51,7 @@ struct peerd {
 	struct options		 opt;		/* the command line */
 	struct config		 conf;
 	struct identity		 id;
-	struct admins		 admins;	/* who may revoke */
+	struct netkeys		 keys;		/* across a rotation */
 	time_t			 started_at;	/* wall clock */
 	int64_t			 started_ms;	/* monotonic */
 	struct hello		 hello;		/* ours, for the mesh */
@@ -72,6 +73,8 @@ struct peerd {
 	struct serve		*serve;		/* its apps' */
 	struct events		*events;
 	struct join		*join;
+	struct admins		 admins;	/* config's and STATE/admins' */
+	struct keyrot		*keyrot;	/* network key rotations */
 	struct handlers		*handlers;	/* the event handlers */
 	struct stats		 stats;		/* where the numbers are */
 	struct metrics		*metrics;	/* NULL: no metrics_listen */

@@ -108,6 +108,7 @@ gather_links(struct metrics_writer *w, struct stats *d)
 	};
 	static const char *const	ends[MESH_LINK_ENDS] = {
 		"closed", "eof", "refused", "timeout", "handshake", "failed",
+		"stale_key",
 		"revoked",
 	};
 	struct link			*links[STATS_LINKS_MAX];

@@ -10,6 +10,8 @@
 Suite	*access_suite(void);
 Suite	*attacks_suite(void);
 Suite	*trust_suite(void);
+Suite	*trust_keys_suite(void);
+Suite	*trust_psk_suite(void);
 Suite	*trust_revoke_suite(void);
 Suite	*control_suite(void);
 Suite	*detect_suite(void);

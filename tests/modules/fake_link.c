@@ -32,6 +32,8 @@ struct link {
 	size_t			 queued;
 	bool			 quiet;
 	uint64_t		 hs_limit_ms;	/* link_limit_handshake's */
+	uint64_t		 psk_gen;	/* fake_link_psk's */
+	bool			 psk_prev;
 	uint8_t			**sent;
 	size_t			*sentlen;
 	size_t			 nsent;
@@ -298,6 +300,13 @@ link_accept(const struct link_params *par, int fd, const struct sockaddr *sa,
 }
 
 void
+fake_link_kg(struct link *l, uint64_t gen)
+{
+	l->remote.has_kg = true;
+	l->remote.kgen = gen;
+}
+
+void
 link_close(struct link *l, const char *reason)
 {
 	fake_link_end(l, LINK_END_HERE, reason);
@@ -415,6 +424,25 @@ int64_t
 link_up_since(const struct link *l)
 {
 	return l->up_ms;
+}
+
+void
+fake_link_psk(struct link *l, uint64_t gen, bool prev)
+{
+	l->psk_gen = gen;
+	l->psk_prev = prev;
+}
+
+uint64_t
+link_psk_gen(const struct link *l)
+{
+	return l->psk_gen;
+}
+
+bool
+link_psk_prev(const struct link *l)
+{
+	return l->psk_prev;
 }
 
 void

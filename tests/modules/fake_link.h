@@ -30,6 +30,10 @@ void		 fake_link_queue(struct link *, size_t bytes);
 void		 fake_link_quiet(struct link *, bool);
 /* When it came up and when calls last used it (clock_ms; 0: never). */
 void		 fake_link_times(struct link *, int64_t up_ms, int64_t used_ms);
+/* The network key's generation the handshake used (0 at first). */
+void		 fake_link_psk(struct link *, uint64_t gen, bool prev);
+/* The network key generation the peer's HELLO shows ("kg"). */
+void		 fake_link_kg(struct link *, uint64_t gen);
 /* Sets what the peer's HELLO says of its revocations (HELLO rv). */
 void		 fake_link_rv(struct link *, uint64_t count,
 		    const uint8_t digest[HELLO_RV_LEN]);

@@ -151,9 +151,10 @@ START_TEST(test_adopt_and_reload)
 	ck_assert_mem_eq(keys[1], k0, NETWORK_KEY_LEN);
 	ck_assert_int_eq(kinds[1], NETKEY_PREVIOUS);
 	ck_assert_uint_eq(gens[1], 0);
-	/* Past the grace, the old key is no candidate any more. */
+	/* Past the grace, the old key is only recognised, as retired. */
 	ck_assert_uint_eq(netkeys_candidates(&nk, &id, end, keys, kinds,
-	    gens, NETKEYS_MAX), 1);
+	    gens, NETKEYS_MAX), 2);
+	ck_assert_int_eq(kinds[1], NETKEY_RETIRED);
 	/* max bounds what is written. */
 	ck_assert_uint_eq(netkeys_candidates(&nk, &id, now, keys, kinds,
 	    gens, 1), 1);
@@ -164,10 +165,15 @@ START_TEST(test_adopt_and_reload)
 	ck_assert(back.has_prev);
 	ck_assert_mem_eq(back.prev.key, k0, NETWORK_KEY_LEN);
 	ck_assert_int_eq(back.prev.until_ms, end);
-	/* One after it: the old key is not restored. */
+	/* One after it: the old key is read, for expire to retire. */
 	ck_assert_int_eq(netkeys_load(&back, dir, end), 0);
 	ck_assert_uint_eq(back.gen, 1);
+	ck_assert(back.has_prev);
+	ck_assert(netkeys_expire(&back, dir, end, DAY_MS));
 	ck_assert(!back.has_prev);
+	ck_assert_uint_eq(back.nretired, 1);
+	ck_assert_mem_eq(back.retired[0].key, k0, NETWORK_KEY_LEN);
+	ck_assert_int_eq(mode_of("network.prev"), (mode_t)-1);
 	netkeys_clear(&back);
 	netkeys_clear(&nk);
 	identity_clear(&id);
@@ -236,7 +242,7 @@ START_TEST(test_expire_and_retire)
 	/* Kept long enough, retired keys go, on load as on expire. */
 	ck_assert_int_eq(netkeys_load(&back, dir, now + 3 * DAY_MS), 0);
 	ck_assert_uint_eq(back.nretired, 0);
-	ck_assert(!back.has_prev);
+	ck_assert(back.has_prev);	/* its grace over: expire's to retire */
 	ck_assert(netkeys_expire(&nk, dir, now + 3 * DAY_MS, DAY_MS));
 	ck_assert_uint_eq(nk.nretired, 1);	/* the one just retired */
 	ck_assert_mem_eq(nk.retired[0].key, k[6], NETWORK_KEY_LEN);
