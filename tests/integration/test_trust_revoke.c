@@ -2,9 +2,10 @@
 /*
  * test_trust_revoke.c: revocation (doc/trust-design.md section 4.6)
  * among five daemons, one of them the admin: a revoked daemon is
- * dropped by all and refused from then on, across restarts; a
- * revocation that no admin signed, sent by the rogue member, changes
- * nothing.
+ * dropped by all and refused from then on, across restarts, and after a
+ * rotation of the network key it is left out of, as is a fresh identity
+ * with the old key; a revocation that no admin signed, sent by the
+ * rogue member, changes nothing.
  */
 #include <sys/stat.h>
 
@@ -219,6 +220,86 @@ START_TEST(test_revoke_real_daemon)
 }
 END_TEST
 
+/* The generation in dm's network.gen, 0 if absent. */
+static unsigned long
+gen_of(const struct daemon *dm)
+{
+	char	path[256], buf[32];
+	size_t	n;
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/network.gen", dm->state);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strtoul(buf, NULL, 10);
+}
+
+/* Every daemon but r took generation 1. */
+static bool
+others_rotated(void *arg)
+{
+	int	i;
+
+	(void)arg;
+	for (i = 0; i < N; i++)
+		if (i != R && gen_of(&d[i]) != 1)
+			return false;
+	return true;
+}
+
+/*
+ * Revoked, then a rotation: r is not sealed the new key, so once the
+ * grace is over it holds neither a valid identity nor the key; nor does
+ * a fresh identity made with the old key.
+ */
+START_TEST(test_revoke_then_rotate)
+{
+	struct daemon	fresh;
+	char		out[512], err[512], conf[256], id[NODE_ID_STRLEN];
+
+	ck_assert_msg(peerctl_run(&d[ADMIN], out, sizeof(out), err,
+	    sizeof(err), "revoke", "r", NULL) == 0, "revoke: %s", err);
+	ck_assert(wait_until(r_dropped, NULL, WAIT_MS));
+	ck_assert_msg(peerctl_run(&d[ADMIN], out, sizeof(out), err,
+	    sizeof(err), "key", "rotate", "--grace", "2s", NULL) == 0,
+	    "key rotate: %s", err);
+	ck_assert_msg(strstr(out, "sealed for 3 members") != NULL, "%s", out);
+	ck_assert_msg(wait_until(others_rotated, NULL, WAIT_MS),
+	    "not every node but r took generation 1");
+	ck_assert(daemon_log_wait(&d[ADMIN], "the grace of generation 1 ended",
+	    2000 + WAIT_MS));
+	ck_assert_uint_eq(gen_of(&d[R]), 0);
+
+	/* r, even unaware of its revocation, holds only the old key. */
+	ck_assert_int_eq(daemon_stop(&d[R], SIGTERM), 0);
+	snprintf(out, sizeof(out), "%s/revoked", d[R].state);
+	ck_assert_int_eq(unlink(out), 0);
+	daemon_start_boot(&d[R], "r", &d[ADMIN]);
+	ck_assert_msg(daemon_log_wait(&d[R], "network key changed", WAIT_MS),
+	    "r was not refused for its key");
+	ck_assert(wait_until(r_alone, NULL, WAIT_MS));
+
+	/* A new identity with the old key. */
+	base32_encode(admin_pk, sizeof(admin_pk), id);
+	snprintf(conf, sizeof(conf), "admins = %s\n", id);
+	daemon_init(&fresh);
+	daemon_set_network_key(&fresh, netkey);
+	daemon_config(&fresh, conf);
+	daemon_start_boot(&fresh, "fresh", &d[ADMIN]);
+	ck_assert_msg(daemon_log_wait(&fresh, "network key changed",
+	    WAIT_MS), "a fresh identity with the old key was not refused");
+	ck_assert_int_eq(count_listed(&fresh, "peers", "peers", "state",
+	    "up"), 0);
+	ck_assert_int_eq(count_listed(&d[ADMIN], "members", "members", "name",
+	    "fresh"), 0);
+	daemon_free(&fresh);
+	ck_assert(r_dropped(NULL));
+}
+END_TEST
+
 /* at lists the revocation of node. */
 struct listed {
 	const struct daemon	*at;
@@ -291,6 +372,7 @@ trust_revoke_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_revoke_real_daemon);
 	tcase_add_test(tc, test_non_admin_rvk);
+	tcase_add_test(tc, test_revoke_then_rotate);
 	suite_add_tcase(s, tc);
 	return s;
 }
