@@ -69,8 +69,9 @@ struct callmsg {
 	bool			 has_by;
 	/*
 	 * Set by route for a message delivered here: its author (origin,
-	 * or provider for an answer) is authenticated (originauth.h).
-	 * False: taken on the word of the link it came on.
+	 * or provider for an answer, or by) is authenticated
+	 * (originauth.h), or is this node.  False: an older node's,
+	 * taken on the word of the link it came on (origin_auth = auto).
 	 */
 	bool			 verified;
 };

@@ -28,6 +28,7 @@ enum config_type {
 	CT_SIZE,	/* bytes, with optional K, M or G (binary) suffix */
 	CT_UINT,
 	CT_DURATION,	/* milliseconds, or with an ms, s, m or h suffix */
+	CT_RATE,	/* a decimal number a second, kept in thousandths */
 	CT_PEER,	/* HOST:PORT, repeatable */
 	CT_ADVERTISE,	/* HOST:PORT for our record, repeatable */
 	CT_BOOL,	/* yes/no, true/false, on/off */
@@ -58,6 +59,8 @@ static const struct config_key {
 	{ "advertise",	 CT_ADVERTISE,	F(advertise),	0, 0 },
 	{ "beacon_interval", CT_DURATION, F(beacon_interval), 100, 600000 },
 	{ "call_dial",	 CT_BOOL,	F(call_dial),	0, 0 },
+	{ "claim_probe_gap", CT_DURATION, F(claim_probe_gap), 100, 600000 },
+	{ "claim_rate",	 CT_RATE,	F(claim_rate),	100, 1000000 },
 	{ "bootstrap",	 CT_PEER,	F(bootstrap),	0, 0 },
 	{ "control_frame_timeout", CT_DURATION, F(control_frame_timeout),
 	    100, 3600000 },
@@ -138,6 +141,8 @@ config_init(struct config *c)
 	c->gossip_interval = 1000;
 	c->suspect_timeout = 1000;
 	c->probe_timeout = 300;
+	c->claim_rate = 2000;
+	c->claim_probe_gap = 5000;
 	c->member_expire = 3600000;
 	c->key_retired_keep = UINT64_C(7) * 24 * 3600000;
 	c->discovery = true;
@@ -379,6 +384,35 @@ parse_uint(const char *s, bool size_suffix, uint64_t *v)
 	return 0;
 }
 
+/* A decimal number, at most three decimals, in thousandths: 0.2 is 200. */
+static int
+parse_rate(const char *s, uint64_t *v)
+{
+	const char	*dot = strchr(s, '.');
+	char		 whole[24];
+	uint64_t	 w, frac = 0;
+	int		 i;
+
+	if (dot == NULL)
+		dot = s + strlen(s);
+	if (dot == s || (size_t)(dot - s) >= sizeof(whole))
+		return -1;
+	memcpy(whole, s, (size_t)(dot - s));
+	whole[dot - s] = '\0';
+	if (parse_uint(whole, false, &w) == -1 || w > UINT64_MAX / 1000)
+		return -1;
+	if (*dot == '.') {
+		for (i = 1; i <= 3 && isdigit((unsigned char)dot[i]); i++)
+			frac = frac * 10 + (uint64_t)(dot[i] - '0');
+		if (i == 1 || dot[i] != '\0')
+			return -1;
+		for (; i <= 3; i++)
+			frac *= 10;
+	}
+	*v = w * 1000 + frac;
+	return 0;
+}
+
 /* A HOST:PORT others can dial (bootstrap, advertise): no port 0. */
 static int
 check_dialable(const struct config_key *k, const char *value, char *err,
@@ -581,6 +615,21 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		if (v < k->min || v > k->max) {
 			snprintf(err, errlen, "%s: %s out of range (%" PRIu64
 			    "-%" PRIu64 " ms)", k->name, value, k->min, k->max);
+			return -1;
+		}
+		memcpy(field, &v, sizeof(v));
+		return 0;
+	case CT_RATE:
+		if (parse_rate(value, &v) == -1) {
+			snprintf(err, errlen, "%s: \"%s\" is not a number a "
+			    "second (at most three decimals)", k->name, value);
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: %s out of range (%" PRIu64
+			    ".%03" PRIu64 "-%" PRIu64 ".%03" PRIu64 ")", k->name,
+			    value, k->min / 1000, k->min % 1000, k->max / 1000,
+			    k->max % 1000);
 			return -1;
 		}
 		memcpy(field, &v, sizeof(v));
@@ -1068,6 +1117,9 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "gossip_interval = %" PRIu64 "ms\n", c->gossip_interval);
 	fprintf(f, "probe_timeout = %" PRIu64 "ms\n", c->probe_timeout);
 	fprintf(f, "suspect_timeout = %" PRIu64 "ms\n", c->suspect_timeout);
+	fprintf(f, "claim_rate = %" PRIu64 ".%03" PRIu64 "\n",
+	    c->claim_rate / 1000, c->claim_rate % 1000);
+	fprintf(f, "claim_probe_gap = %" PRIu64 "ms\n", c->claim_probe_gap);
 	fprintf(f, "member_expire = %" PRIu64 "ms\n", c->member_expire);
 	fprintf(f, "key_retired_keep = %" PRIu64 "ms\n", c->key_retired_keep);
 	fprintf(f, "discovery = %s\n", c->discovery ? "yes" : "no");

@@ -90,6 +90,8 @@ struct config {
 	uint64_t	 gossip_interval;	/* ms */
 	uint64_t	 suspect_timeout;	/* ms */
 	uint64_t	 probe_timeout;		/* ms */
+	uint64_t	 claim_rate;		/* thousandths a second */
+	uint64_t	 claim_probe_gap;	/* ms */
 	uint64_t	 member_expire;		/* ms */
 	uint64_t	 key_retired_keep;	/* ms */
 	bool		 discovery;

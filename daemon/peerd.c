@@ -635,7 +635,8 @@ build(struct peerd *d)
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,
 				    c->suspect_timeout, c->member_expire,
-				    c->max_message, true, on_is_revoked, d };
+				    c->max_message, true, c->claim_rate,
+				    c->claim_probe_gap, on_is_revoked, d };
 	struct probe_params	 pp = { d->id.pk, c->probe_timeout };
 	struct overlay_params	 op;
 	struct route_params	 rp = { d->id.pk, c->name, c->max_message,

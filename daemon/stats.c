@@ -185,6 +185,10 @@ gather_members(struct metrics_writer *w, struct stats *d)
 	one_label(w, "reason", "stale", (double)st->stale);
 	one_label(w, "reason", "invalid", (double)st->invalid);
 	one_label(w, "reason", "full", (double)st->full);
+	single(w, "peerd_claims_throttled_total", METRICS_COUNTER,
+	    "Claims that a member failed, dropped unprobed: over the "
+	    "budget of their link or of all, or from a link a probe "
+	    "proved wrong lately.", (double)gossip_claims_throttled(d->gossip));
 	single(w, "peerd_revocations", METRICS_GAUGE,
 	    "Revocations held: nodes revoked by an admin.",
 	    (double)revoke_count(d->revoke));

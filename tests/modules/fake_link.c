@@ -47,8 +47,8 @@ static size_t		 nmade;
 static struct link	*all[LINKS_MAX];
 static size_t		 nall;
 
-static void
-free_all(void)
+void
+fake_links_free(void)
 {
 	size_t	i, k;
 
@@ -65,10 +65,13 @@ free_all(void)
 static struct link *
 alloc_link(void)
 {
+	static bool	 registered;
 	struct link	*l;
 
-	if (nall == 0)
-		atexit(free_all);
+	if (!registered) {
+		atexit(fake_links_free);
+		registered = true;
+	}
 	ck_assert_uint_lt(nall, LINKS_MAX);
 	l = calloc(1, sizeof(*l));
 	ck_assert_ptr_nonnull(l);

@@ -20,6 +20,11 @@ struct link	*fake_link_new(const uint8_t *id, const char *name,
 /* The links link_dial and link_accept made, oldest first. */
 size_t		 fake_links_made(void);
 struct link	*fake_link_made(size_t i);
+/*
+ * Frees every link made so far, as the process does when it exits:
+ * for a program that makes links over and over (a fuzz target).
+ */
+void		 fake_links_free(void);
 /* What link_dial was given: the address. */
 const char	*fake_link_addr(const struct link *);
 
