@@ -6,11 +6,8 @@
  * it, replaced atomically), floods it on, and hands it to peers whose
  * HELLO shows another set when their link comes up.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
