@@ -150,6 +150,7 @@ put_rvk(struct cbor_buf *m, const uint8_t *node, const uint8_t *by,
 START_TEST(test_revoke_real_daemon)
 {
 	char	out[512], err[512], addr[64];
+	long	start;
 	int	i, rc;
 
 	/* Only on an admin node. */
@@ -165,11 +166,14 @@ START_TEST(test_revoke_real_daemon)
 	ck_assert_int_eq(count_listed(&d[ADMIN], "revoked", "revoked", "node",
 	    rid), 0);
 
+	start = test_now_ms();
 	rc = peerctl_run(&d[ADMIN], out, sizeof(out), err, sizeof(err),
 	    "revoke", "r", "--reason", "stolen laptop", NULL);
 	ck_assert_msg(rc == 0, "revoke: %s", err);
 	ck_assert_msg(wait_until(r_dropped, NULL, WAIT_MS),
 	    "r is still a member, linked, or not revoked somewhere");
+	fprintf(stderr, "trust_revoke: r dropped by all within %ld ms\n",
+	    test_now_ms() - start);
 	ck_assert(daemon_log_wait(&d[R], "this node was revoked by", WAIT_MS));
 	ck_assert(daemon_log_has(&d[R], "stolen laptop"));
 	ck_assert(wait_until(r_alone, NULL, WAIT_MS));
