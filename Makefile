@@ -154,6 +154,7 @@ FAKES_kvpost	= fake_link fake_mesh
 FAKES_kvsync	= fake_kvpost
 FAKES_link	=
 FAKES_keyrot	= fake_link fake_mesh
+FAKES_revoke	= fake_link fake_mesh
 fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
 
 .SECONDEXPANSION:

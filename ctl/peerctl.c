@@ -44,6 +44,8 @@ static int	cmd_members(const struct opts *, int, char **);
 static int	cmd_monitor(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
 static int	cmd_publish(const struct opts *, int, char **);
+static int	cmd_revoke(const struct opts *, int, char **);
+static int	cmd_revoked(const struct opts *, int, char **);
 static int	cmd_serve(const struct opts *, int, char **);
 static int	cmd_services(const struct opts *, int, char **);
 static int	cmd_stats(const struct opts *, int, char **);
@@ -186,6 +188,16 @@ static const struct command commands[] = {
 	    "JSON value (quote strings: '\"text\"'), is the event's data; without\n"
 	    "it the event has none.  Prints nothing; with --json, the sequence\n"
 	    "number and how many nodes it went to.", cmd_publish },
+	{ "revoke",	"NODE [--reason TEXT]", "revoke a node for good",
+	    "Revoke NODE (its whole ID, or the name or 4 or more characters\n"
+	    "of the ID of a member): every node closes its links, forgets it\n"
+	    "and refuses its handshakes and records from then on, also after\n"
+	    "restarts.  TEXT (up to 200 bytes) is the reason the revoked node\n"
+	    "and the list show.  Only on a node listed in admins, and an admin\n"
+	    "cannot be revoked.  Needs root or the daemon's user.", cmd_revoke },
+	{ "revoked",	"", "list the revoked nodes",
+	    "List the nodes revoked so far: ID, the admin that revoked it,\n"
+	    "when (by the admin's clock) and the reason.", cmd_revoked },
 	{ "serve",	"NAME [--group GROUP] [--jobs N]\n"
 	    "       [--verbose] -- COMMAND [ARG ...]",
 	    "offer a command as a service",
@@ -566,6 +578,79 @@ cmd_disconnect(const struct opts *o, int argc, char **argv)
 	cbor_put_text(&body, "node");
 	cbor_put_text(&body, argv[1]);
 	return run_op(o, "disconnect", &body, 1, 0, print_disconnected);
+}
+
+static int
+print_revoked_one(const uint8_t *res, size_t len)
+{
+	struct cbor_field	f[8];
+	char			node[64], why[256];
+	int			nf;
+
+	if ((nf = cbor_scan_map(res, len, f, 8)) == -1)
+		return EXIT_FAILED;
+	printf("revoked %s: %s\n", text_field(f, nf, "node", node,
+	    sizeof(node)), text_field(f, nf, "why", why, sizeof(why)));
+	return EXIT_OK;
+}
+
+static int
+cmd_revoke(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	 body = { 0 };
+	const char	*node = NULL, *why = NULL;
+	int		 k;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--reason") == 0) {
+			if (!opt_value("revoke", argc, argv, k))
+				return EXIT_USAGE;
+			why = argv[++k];
+		} else if (argv[k][0] == '-')
+			return opt_unknown("revoke", argv[k]);
+		else if (node == NULL)
+			node = argv[k];
+		else
+			return -1;
+	}
+	if (node == NULL)
+		return -1;
+	cbor_put_text(&body, "node");
+	cbor_put_text(&body, node);
+	if (why != NULL) {
+		cbor_put_text(&body, "why");
+		cbor_put_text(&body, why);
+	}
+	return run_op(o, "revoke", &body, why != NULL ? 2 : 1, 0,
+	    print_revoked_one);
+}
+
+static int
+print_revoked(const uint8_t *res, size_t len)
+{
+	struct cbor_field	 f[CTL_FIELDS];
+	struct cbor_iter	 it;
+	char			 node[64], by[64], why[256];
+	bool			 ok;
+	int			 nf;
+
+	if (!open_list(res, len, "revoked", &it))
+		return EXIT_FAILED;
+	printf("%-12s %-12s %-13s %s\n", "NODE", "BY", "TS", "REASON");
+	while (next_entry(&it, f, &nf))
+		printf("%-12.12s %-12.12s %-13" PRIu64 " %s\n",
+		    text_field(f, nf, "node", node, sizeof(node)),
+		    text_field(f, nf, "by", by, sizeof(by)),
+		    uint_field(f, nf, "ts", &ok),
+		    text_field(f, nf, "why", why, sizeof(why)));
+	return EXIT_OK;
+}
+
+static int
+cmd_revoked(const struct opts *o, int argc, char **argv)
+{
+	(void)argv;
+	return run_bare_op(o, argc, "revoked", print_revoked);
 }
 
 /* Microseconds as milliseconds with three decimals, or "-". */

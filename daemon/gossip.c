@@ -1303,6 +1303,7 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	}
 	cbor_buf_free(&b);
 	members_on_forget(g->members, forgotten, g);
+	members_on_revoked(g->members, p->is_revoked, p->revoked_arg);
 	if ((g->tick = evtimer_new(base, tick_cb, g)) == NULL ||
 	    (g->refute_ev = evtimer_new(base, refute_cb, g)) == NULL) {
 		log_warnx("gossip: cannot start the timer");
@@ -1505,6 +1506,17 @@ const struct record *
 gossip_self(const struct gossip *g)
 {
 	return &g->self;
+}
+
+void
+gossip_forget(struct gossip *g, const uint8_t *id)
+{
+	struct member	*m;
+
+	if ((m = members_get(g->members, id)) != NULL && !m->self)
+		log_info("member %s (%.12s) forgotten: revoked", m->rec.name,
+		    m->idstr);
+	(void)members_forget(g->members, id);
 }
 
 void

@@ -47,6 +47,9 @@ struct gossip_params {
 	uint64_t		 claim_rate;
 	/* ms a claimant our probe proved wrong waits to be heard again */
 	uint64_t		 claim_probe_gap;
+	/* Whether a node is revoked: its records are refused. May be NULL. */
+	bool			(*is_revoked)(void *arg, const uint8_t *id);
+	void			*revoked_arg;
 };
 
 /* How gossip reports to its owner. */
@@ -113,6 +116,8 @@ void		 gossip_set_topics(struct gossip *,
 		    char (*topics)[TOPIC_MAX + 1], int n);
 /* Sets the tags our record carries; as gossip_set_services. */
 void		 gossip_set_tags(struct gossip *, const struct tagset *);
+/* Forgets the member id at once (it is revoked), telling ops. */
+void		 gossip_forget(struct gossip *, const uint8_t *id);
 /* Forgets every member: we joined another network. */
 void		 gossip_reset(struct gossip *);
 

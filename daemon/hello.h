@@ -21,6 +21,7 @@
 #define HELLO_MAX	4096	/* bytes; far above any real HELLO */
 #define HELLO_FEATURES_MAX 16
 #define HELLO_KID_LEN	8	/* KEYROT_KID_LEN */
+#define HELLO_RV_LEN	8
 
 /* Features, by their names in the HELLO: */
 #define HELLO_WIDE_BATCH	0x1	/* "wide-batch": see wire.h */
@@ -37,6 +38,9 @@ struct hello {
 	bool		has_kg;
 	uint64_t	kgen;
 	uint8_t		kid[HELLO_KID_LEN];
+	/* "rv": the revocations held, and the XOR of their IDs' hashes. */
+	uint64_t	rv_count;
+	uint8_t		rv[HELLO_RV_LEN];
 };
 
 void	hello_encode(const struct hello *, struct cbor_buf *);

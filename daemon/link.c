@@ -89,6 +89,7 @@ struct link {
 	uint64_t		 psk_gen;	/* of the network key used */
 	bool			 psk_prev;	/* the previous one, in a grace */
 	bool			 psk_retried;	/* dialing: the previous one tried */
+	bool			 revoked;	/* its HELLO names a revoked node */
 	uint64_t		 hs_limit_ms;	/* a probe's, else 0 */
 	struct noise_cipher	 tx, rx;
 	struct hello		 remote;
@@ -310,7 +311,22 @@ link_check_hello(struct link *l, const uint8_t *buf, size_t len)
 		return -1;
 	}
 	base32_encode(l->remote.id, sizeof(l->remote.id), l->idstr);
+	/* Before message 3 for the initiator: a revoked node learns nothing. */
+	if (l->par->is_revoked != NULL &&
+	    l->par->is_revoked(l->par->revoked_arg, l->remote.id)) {
+		l->revoked = true;
+		return -1;
+	}
 	return 0;
+}
+
+static void
+link_refuse_hello(struct link *l)
+{
+	if (l->revoked)
+		link_stop(l, LINK_END_REVOKED, "handshake failed: revoked node");
+	else
+		link_stop(l, LINK_END_FAILED, "bad HELLO");
 }
 
 /* The handshake is complete: switch to transport and start ticking. */
@@ -459,7 +475,7 @@ link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 	if (l->outbound) {
 		/* We read message 2: the responder's HELLO; send ours. */
 		if (link_check_hello(l, payload, (size_t)n) == -1) {
-			link_stop(l, LINK_END_FAILED, "bad HELLO");
+			link_refuse_hello(l);
 			return;
 		}
 		link_hello(l);
@@ -489,7 +505,7 @@ link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 	}
 	/* We read message 3: the initiator's HELLO. */
 	if (link_check_hello(l, payload, (size_t)n) == -1) {
-		link_stop(l, LINK_END_FAILED, "bad HELLO");
+		link_refuse_hello(l);
 		return;
 	}
 	link_up(l);

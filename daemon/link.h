@@ -44,6 +44,9 @@ struct link_params {
 	int64_t			 ping_phase_us;	/* 0 to ping_interval: the grid */
 	uint64_t		 dead_after;	/* ms */
 	uint64_t		 handshake_timeout; /* ms */
+	/* Whether a node is revoked: its handshakes fail.  May be NULL. */
+	bool			(*is_revoked)(void *arg, const uint8_t *id);
+	void			*revoked_arg;
 };
 
 /* Why a link ended, for its owner to act on; the text is for people. */
@@ -65,6 +68,7 @@ enum link_end {
 	 * we told the peer.
 	 */
 	LINK_END_STALE_KEY,
+	LINK_END_REVOKED,	/* the peer's HELLO names a revoked node */
 };
 
 /* How a link reports to its owner. */

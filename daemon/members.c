@@ -24,6 +24,8 @@ struct members {
 	uint8_t			  hkey[crypto_shorthash_KEYBYTES];
 	void			(*forget)(const struct member *, void *);
 	void			 *forget_arg;
+	bool			(*is_revoked)(void *, const uint8_t *);
+	void			 *revoked_arg;
 };
 
 static const char	*const state_names[] = {
@@ -100,6 +102,20 @@ members_on_forget(struct members *t, void (*fn)(const struct member *, void *),
 {
 	t->forget = fn;
 	t->forget_arg = arg;
+}
+
+void
+members_on_revoked(struct members *t,
+    bool (*is_revoked)(void *, const uint8_t *), void *arg)
+{
+	t->is_revoked = is_revoked;
+	t->revoked_arg = arg;
+}
+
+static bool
+revoked(const struct members *t, const uint8_t *id)
+{
+	return t->is_revoked != NULL && t->is_revoked(t->revoked_arg, id);
 }
 
 /* Takes the record r and a copy of raw as m's current record. */
@@ -252,14 +268,15 @@ members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
 	struct record	 r;
 	uint8_t		 id[NODE_ID_LEN];
 	uint64_t	 inc;
+	bool		 peeked;
 
 	*mp = NULL;
 	/*
 	 * Copies of what we hold, most of a flood, are dropped unchecked:
 	 * a signature check costs more than the rest of a record's trip.
 	 */
-	if (record_peek(raw, len, id, &inc) == 0 &&
-	    (m = members_get(t, id)) != NULL &&
+	peeked = record_peek(raw, len, id, &inc) == 0;
+	if (peeked && (m = members_get(t, id)) != NULL &&
 	    (m->self || inc <= m->rec.incarnation)) {
 		*mp = m;
 		if (inc == m->rec.incarnation)
@@ -267,6 +284,12 @@ members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
 		if (inc < m->rec.incarnation)
 			t->stats.stale++;
 		return MEMBERS_STALE;
+	}
+	/* A revoked node's records cost no signature check. */
+	if (peeked && revoked(t, id)) {
+		*why = "a record of a revoked node";
+		t->stats.invalid++;
+		return MEMBERS_INVALID;
 	}
 	if (record_open(raw, len, &r, why) == -1) {
 		t->stats.invalid++;
@@ -411,6 +434,19 @@ members_expire(struct members *t, int64_t now, int64_t expire_ms)
 			i++;
 	}
 	return n;
+}
+
+bool
+members_forget(struct members *t, const uint8_t *id)
+{
+	size_t	i;
+
+	for (i = 1; i < t->n; i++)	/* never ourselves, at 0 */
+		if (memcmp(t->m[i]->rec.id, id, NODE_ID_LEN) == 0) {
+			forget(t, i);
+			return true;
+		}
+	return false;
 }
 
 void

@@ -73,6 +73,13 @@ void		 members_on_forget(struct members *,
 		    void (*fn)(const struct member *, void *), void *arg);
 
 /*
+ * is_revoked tells of revoked nodes, whose records members_offer
+ * refuses (MEMBERS_INVALID).
+ */
+void		 members_on_revoked(struct members *,
+		    bool (*is_revoked)(void *, const uint8_t *id), void *arg);
+
+/*
  * Offers a signed record (checked here).  *mp is the member on NEW,
  * UPDATED and SAME; *why says what was wrong on INVALID.
  */
@@ -106,6 +113,8 @@ size_t		 members_expire(struct members *, int64_t now, int64_t expire_ms);
 /* Replaces our own record (a new incarnation we signed). -1: ENOMEM */
 int		 members_set_self(struct members *, const uint8_t *raw,
 		    size_t len, int64_t now);
+/* Forgets the member id, if it is one and not ourselves. */
+bool		 members_forget(struct members *, const uint8_t *id);
 /* Forgets every member but ourselves (we changed networks). */
 void		 members_clear(struct members *);
 struct member	*members_get(const struct members *, const uint8_t *id);

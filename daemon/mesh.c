@@ -35,7 +35,7 @@
 #include "proto.h"
 #include "ratelog.h"
 
-_Static_assert(LINK_END_STALE_KEY + 1 == MESH_LINK_ENDS,
+_Static_assert(LINK_END_REVOKED + 1 == MESH_LINK_ENDS,
     "mesh_stats has a slot per enum link_end");
 _Static_assert(MESH_LOST + 1 == MESH_REASONS,
     "mesh_stats has a slot per enum mesh_reason");
@@ -119,6 +119,7 @@ struct mesh {
 	size_t				 nhandshakes;
 	uint64_t			 max_hs, max_hs_src;
 	bool				 call_dial;
+	bool				 no_dials;	/* this node is revoked */
 	uint64_t			 hs_dropped;
 	struct mesh_stats		 st;	/* of links closed */
 	/*
@@ -232,7 +233,7 @@ target_dial(struct target *t)
 	struct mesh	*m = t->m;
 	struct mlink	*ml, *up;
 
-	if (t->ml != NULL || t->is_self)
+	if (t->ml != NULL || t->is_self || m->no_dials)
 		return;
 	/* Linked already, perhaps by the other side: no second link. */
 	if (t->has_id && (up = mesh_find_up(m, t->id, NULL)) != NULL) {
@@ -537,7 +538,7 @@ mesh_link_down(struct link *l, enum link_end why, const char *reason,
 	struct target		*t;
 	struct link_info	 info;
 
-	if (why == LINK_END_HANDSHAKE)
+	if (why == LINK_END_HANDSHAKE || why == LINK_END_REVOKED)
 		mesh_log_handshake(m, l, reason);
 	else if (why == LINK_END_STALE_KEY)
 		mesh_log_stale(m, ml, l, reason);
@@ -696,6 +697,46 @@ mesh_close_on_purpose(struct mlink *ml, const char *reason)
 		(void)link_send(l, bye, sizeof(bye));
 	}
 	link_close(l, reason);
+}
+
+/* Whether ml is a link to id, or a dial for it. */
+static bool
+mlink_to(const struct mlink *ml, const uint8_t *id)
+{
+	switch (link_state(ml->l)) {
+	case LINK_UP:
+		return memcmp(link_remote(ml->l)->id, id, NODE_ID_LEN) == 0;
+	case LINK_CLOSED:
+		return false;
+	default:
+		return ml->has_dial_id &&
+		    memcmp(ml->dial_id, id, NODE_ID_LEN) == 0;
+	}
+}
+
+void
+mesh_revoke(struct mesh *m, const uint8_t *id)
+{
+	struct mlink	*ml;
+	int64_t		*until;
+
+	/* One at a time, from the start: a close may change the list. */
+	do {
+		TAILQ_FOREACH(ml, &m->links, entry)
+			if (mlink_to(ml, id))
+				break;
+		if (ml != NULL)
+			mesh_close_on_purpose(ml, "revoked");
+	} while (ml != NULL);
+	/* After the closes, whose holds end. */
+	if ((until = nodemap_put(m->holds, id)) != NULL)
+		*until = INT64_MAX;
+}
+
+void
+mesh_stop_dialing(struct mesh *m)
+{
+	m->no_dials = true;
 }
 
 /* An up link whose peer stopped answering pings: gossip probes it. */
@@ -961,6 +1002,8 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	    1000));
 	m->par.dead_after = p->dead_after;
 	m->par.handshake_timeout = p->handshake_timeout;
+	m->par.is_revoked = p->is_revoked;
+	m->par.revoked_arg = p->revoked_arg;
 	return m;
 }
 
@@ -1040,6 +1083,11 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	if (port == 0) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "addr: %s: "
 		    "port 0", addr);
+		return;
+	}
+	if (m->no_dials) {
+		ctl_reply_error(c, msg->id, PEER_FAILED_PRECONDITION, "this "
+		    "node was revoked: other nodes refuse it");
 		return;
 	}
 	TAILQ_FOREACH(t, &m->targets, entry)
@@ -1281,7 +1329,7 @@ dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
 {
 	struct mlink	*ml;
 
-	if ((ml = mlink_new(m)) == NULL)
+	if (m->no_dials || (ml = mlink_new(m)) == NULL)
 		return -1;
 	if (id != NULL) {
 		memcpy(ml->dial_id, id, NODE_ID_LEN);

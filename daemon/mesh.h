@@ -16,6 +16,7 @@
 
 #include "cbor_scan.h"
 #include "control.h"
+#include "hello.h"
 
 struct event_base;
 struct hello;
@@ -42,6 +43,9 @@ struct mesh_params {
 	bool			 call_dial;
 	/* The keys across a rotation, read at each handshake; NULL: none. */
 	const struct netkeys	*keys;
+	/* Whether a node is revoked: its handshakes fail.  May be NULL. */
+	bool			(*is_revoked)(void *arg, const uint8_t *id);
+	void			*revoked_arg;
 };
 
 /* Why an up link went down. */
@@ -53,7 +57,7 @@ enum mesh_reason {
 };
 
 #define MESH_REASONS	4	/* values of enum mesh_reason */
-#define MESH_LINK_ENDS	7	/* values of enum link_end (link.h) */
+#define MESH_LINK_ENDS	8	/* values of enum link_end (link.h) */
 
 /* What went over the links, and how they ended, since the start. */
 struct mesh_stats {
@@ -151,6 +155,13 @@ bool		 mesh_dialing(struct mesh *, const uint8_t *id);
  * last minute: it is not to be dialed back meanwhile.
  */
 bool		 mesh_held(struct mesh *, const uint8_t *id);
+/*
+ * The node id is revoked: its links close ("revoked") and it is held
+ * off for good.
+ */
+void		 mesh_revoke(struct mesh *, const uint8_t *id);
+/* This node is revoked: it dials no more, the others would refuse it. */
+void		 mesh_stop_dialing(struct mesh *);
 /* Closes every link and forgets every address (a new network). */
 void		 mesh_reset(struct mesh *);
 /* Keeps a link to addr from now on, as a bootstrap address. -1: ENOMEM */

@@ -53,6 +53,7 @@
 #include "probe.h"
 #include "proto.h"
 #include "registry.h"
+#include "revoke.h"
 #include "route.h"
 #include "serve.h"
 #include "stats.h"
@@ -198,6 +199,7 @@ on_link_up(void *arg, struct link *l)
 
 	gossip_link_up(d->gossip, l);
 	keyrot_link_up(d->keyrot, l);
+	revoke_link_up(d->revoke, l);
 }
 
 static void
@@ -291,6 +293,32 @@ on_key_adopted(void *arg, uint64_t gen)
 }
 
 static const struct keyrot_ops keyrot_ops = { on_key_adopted };
+
+/* Revocations, to the mesh (links, handshakes) and membership (records). */
+static bool
+on_is_revoked(void *arg, const uint8_t *id)
+{
+	return revoke_has(((struct peerd *)arg)->revoke, id);
+}
+
+static void
+on_revoked(void *arg, struct revoke *rv, const uint8_t *id)
+{
+	struct peerd	*d = arg;
+
+	if (memcmp(id, d->id.pk, NODE_ID_LEN) == 0)
+		mesh_stop_dialing(d->mesh);
+	else {
+		mesh_revoke(d->mesh, id);
+		gossip_forget(d->gossip, id);
+	}
+	/* Our HELLO says which we hold, whatever else changes in it. */
+	revoke_digest(rv, d->hello.rv);
+	d->hello.rv_count = revoke_count(rv);
+	mesh_set_hello(d->mesh, &d->hello);
+}
+
+static const struct revoke_ops revoke_ops = { on_revoked };
 
 /* What happened to a member or a service, for watchers. */
 static void
@@ -602,26 +630,28 @@ build(struct peerd *d)
 				    c->ping_interval, c->dead_after,
 				    c->handshake_timeout, c->max_handshakes,
 				    c->max_handshakes_per_address, c->call_dial,
-				    &d->keys };
+				    &d->keys, on_is_revoked, d };
 	struct gossip_params	 gp = { &d->id, c->name, c->groups,
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,
 				    c->suspect_timeout, c->member_expire,
 				    c->max_message, true, c->claim_rate,
-				    c->claim_probe_gap };
+				    c->claim_probe_gap, on_is_revoked, d };
 	struct probe_params	 pp = { d->id.pk, c->probe_timeout };
 	struct overlay_params	 op;
 	struct route_params	 rp = { d->id.pk, c->name, c->max_message,
 				    NULL };
 	struct originauth_params ap = { d->id.pk, c->origin_auth_required,
-				    MEMBERS_MAX, record_of, d };
+				    MEMBERS_MAX, record_of, on_is_revoked, d };
 	struct calls_params	 kp = { d->id.pk, c->max_message, d->access };
 	struct serve_params	 sp = { d->id.pk, c->name, c->max_message,
 				    d->access };
 	struct events_params	 ep = { d->id.pk, c->name, c->max_message };
 	struct keyrot_params	 yp = { c->state_dir, c->max_message,
-				    c->key_grace, (int64_t)c->key_retired_keep, NULL,
-				    NULL };
+				    c->key_grace, (int64_t)c->key_retired_keep,
+				    on_is_revoked, d };
+	struct revoke_params	 vp = { &d->id, &d->admins, c->state_dir,
+				    NULL, c->max_message };
 	const struct members	*members;
 	int			 i;
 
@@ -660,6 +690,9 @@ build(struct peerd *d)
 	    (d->overlay = overlay_new(d->base, &op, d->mesh,
 	    d->gossip)) == NULL)
 		fatalx("cannot start membership");
+	vp.members = gossip_members(d->gossip);
+	if ((d->revoke = revoke_new(&vp, d->mesh, &revoke_ops, d)) == NULL)
+		fatalx("cannot load the revocations");
 	if ((d->tags = tags_new(d->gossip, &c->tags)) == NULL)
 		fatalx("cannot start the node tags");
 	members = gossip_members(d->gossip);
@@ -688,7 +721,7 @@ build(struct peerd *d)
 	d->stats = (struct stats){ PEERD_VERSION, d->id.id, c->name,
 	    d->started_at, d->control, d->mesh, d->gossip, d->calls,
 	    d->serve, d->events, d->access, d->handlers, d->kv, d->kvsync,
-	    d->kvwatch, d->oa };
+	    d->kvwatch, d->oa, d->revoke };
 	route_deliver(d->route, CALLMSG_CALL, deliver_call, d->serve);
 	route_deliver(d->route, CALLMSG_CANCEL, deliver_cancel, d->serve);
 	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);
@@ -698,6 +731,7 @@ build(struct peerd *d)
 	    mesh_handle(d->mesh, probe_handlers, d->probe) == -1 ||
 	    mesh_handle(d->mesh, route_handlers, d->route) == -1 ||
 	    mesh_handle(d->mesh, keyrot_handlers, d->keyrot) == -1 ||
+	    mesh_handle(d->mesh, revoke_handlers, d->revoke) == -1 ||
 	    control_add_ops(d->control, peerd_ctl_ops, d) == -1 ||
 	    control_add_ops(d->control, mesh_ctl_ops, d->mesh) == -1 ||
 	    control_add_ops(d->control, gossip_ctl_ops, d->gossip) == -1 ||
@@ -711,7 +745,8 @@ build(struct peerd *d)
 	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1 ||
 	    control_add_ops(d->control, watch_ctl_ops, d->watch) == -1 ||
 	    control_add_ops(d->control, kv_ctl_ops, d->kv) == -1 ||
-	    control_add_ops(d->control, kvwatch_ctl_ops, d->kvwatch) == -1)
+	    control_add_ops(d->control, kvwatch_ctl_ops, d->kvwatch) == -1 ||
+	    control_add_ops(d->control, revoke_ctl_ops, d->revoke) == -1)
 		fatalx("cannot set up the op tables");
 
 	for (i = 0; i < c->nbootstrap; i++)
@@ -1006,6 +1041,8 @@ main(int argc, char *argv[])
 	registry_free(d.registry);
 	tags_free(d.tags);
 	gossip_free(d.gossip);
+	revoke_free(d.revoke);	/* the mesh asked it until it went */
+	d.revoke = NULL;
 	/* Changes come until here; the watchers went with the clients. */
 	changes_free(d.changes);
 	log_set_tap(NULL, NULL);

@@ -44,6 +44,7 @@ struct kvpost;
 struct kvwatch;
 struct kvsync;
 struct kv;
+struct revoke;
 
 struct peerd {
 	struct event_base	*base;
@@ -85,6 +86,7 @@ struct peerd {
 	struct kvwatch		*kvwatch;	/* watches of key prefixes */
 	struct kvsync		*kvsync;	/* keys kept on their owners */
 	struct kv		*kv;		/* clients' reads and writes */
+	struct revoke		*revoke;	/* revoked nodes */
 	struct heap_trim	*heap_trim;	/* memory back after a burst */
 	char			 status[256];	/* for systemd's STATUS= */
 };

@@ -26,6 +26,7 @@ main(void)
 	srunner_add_suite(sr, trust_keys_suite());
 	srunner_add_suite(sr, trust_psk_suite());
 	srunner_add_suite(sr, trust_origin_suite());
+	srunner_add_suite(sr, trust_revoke_suite());
 	srunner_add_suite(sr, membership_suite());
 	srunner_add_suite(sr, detect_suite());
 	srunner_add_suite(sr, calls_suite());

@@ -14,6 +14,7 @@ Suite	*trust_claims_suite(void);
 Suite	*trust_keys_suite(void);
 Suite	*trust_psk_suite(void);
 Suite	*trust_origin_suite(void);
+Suite	*trust_revoke_suite(void);
 Suite	*control_suite(void);
 Suite	*detect_suite(void);
 Suite	*impair_suite(void);

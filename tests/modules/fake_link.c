@@ -203,6 +203,13 @@ fake_link_sent(const struct link *l, size_t i, size_t *len)
 	return l->sent[i];
 }
 
+void
+fake_link_rv(struct link *l, uint64_t count, const uint8_t digest[HELLO_RV_LEN])
+{
+	l->remote.rv_count = count;
+	memcpy(l->remote.rv, digest, HELLO_RV_LEN);
+}
+
 bool
 fake_link_sent_msg(const struct link *l, size_t i, struct linkmsg *m)
 {

@@ -39,6 +39,9 @@ void		 fake_link_times(struct link *, int64_t up_ms, int64_t used_ms);
 void		 fake_link_psk(struct link *, uint64_t gen, bool prev);
 /* The network key generation the peer's HELLO shows ("kg"). */
 void		 fake_link_kg(struct link *, uint64_t gen);
+/* Sets what the peer's HELLO says of its revocations (HELLO rv). */
+void		 fake_link_rv(struct link *, uint64_t count,
+		    const uint8_t digest[HELLO_RV_LEN]);
 /* A valid handshake message came from the peer: link_hs_heard says so. */
 void		 fake_link_hs_heard(struct link *);
 /* The handshake ends with node id; the owner's up() runs. */

@@ -322,6 +322,95 @@ START_TEST(test_kg)
 }
 END_TEST
 
+/* A HELLO whose "rv" is what fill writes, decoded into h. */
+static int
+decode_rv(void (*fill)(struct cbor_buf *), struct hello *h)
+{
+	struct cbor_buf	 b = { 0 };
+	uint8_t		 id[NODE_ID_LEN];
+	const char	*why;
+	int		 rc;
+
+	memset(id, 0x42, sizeof(id));
+	cbor_put_map(&b, 4);
+	cbor_put_text(&b, "v");
+	cbor_put_uint(&b, HELLO_VERSION);
+	cbor_put_text(&b, "id");
+	cbor_put_bytes(&b, id, sizeof(id));
+	cbor_put_text(&b, "name");
+	cbor_put_text(&b, "n");
+	cbor_put_text(&b, "rv");
+	fill(&b);
+	rc = hello_decode(b.data, b.len, h, &why);
+	cbor_buf_free(&b);
+	return rc;
+}
+
+static void
+rv_text(struct cbor_buf *b)
+{
+	cbor_put_text(b, "rv");
+}
+
+static void
+rv_short_digest(struct cbor_buf *b)
+{
+	cbor_put_array(b, 2);
+	cbor_put_uint(b, 1);
+	cbor_put_bytes(b, "1234567", 7);
+}
+
+static void
+rv_three(struct cbor_buf *b)
+{
+	cbor_put_array(b, 3);
+	cbor_put_uint(b, 1);
+	cbor_put_bytes(b, "12345678", 8);
+	cbor_put_uint(b, 1);
+}
+
+static void
+rv_negative(struct cbor_buf *b)
+{
+	cbor_put_array(b, 2);
+	cbor_put_int(b, -1);
+	cbor_put_bytes(b, "12345678", 8);
+}
+
+/*
+ * "rv", the revocations a peer holds: absent when none; a malformed one
+ * does not refuse the peer, and reads as a set unlike any (it then gets
+ * ours, and drops the copies).
+ */
+START_TEST(test_revocations)
+{
+	struct cbor_buf	 b = { 0 };
+	struct hello	 h, back;
+	const char	*why;
+
+	sample(&h);
+	hello_encode(&h, &b);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert_uint_eq(back.rv_count, 0);
+	cbor_buf_reset(&b);
+	h.rv_count = 3;
+	memcpy(h.rv, "abcdefgh", HELLO_RV_LEN);
+	hello_encode(&h, &b);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert_uint_eq(back.rv_count, 3);
+	ck_assert_mem_eq(back.rv, "abcdefgh", HELLO_RV_LEN);
+	cbor_buf_free(&b);
+	ck_assert_int_eq(decode_rv(rv_text, &back), 0);
+	ck_assert_uint_eq(back.rv_count, UINT64_MAX);
+	ck_assert_int_eq(decode_rv(rv_short_digest, &back), 0);
+	ck_assert_uint_eq(back.rv_count, UINT64_MAX);
+	ck_assert_int_eq(decode_rv(rv_three, &back), 0);
+	ck_assert_uint_eq(back.rv_count, UINT64_MAX);
+	ck_assert_int_eq(decode_rv(rv_negative, &back), 0);
+	ck_assert_uint_eq(back.rv_count, UINT64_MAX);
+}
+END_TEST
+
 START_TEST(test_truncated_and_oversized)
 {
 	struct cbor_buf	 b = { 0 };
@@ -349,6 +438,7 @@ hello_suite(void)
 	tcase_add_test(tc, test_decode_rules);
 	tcase_add_test(tc, test_features);
 	tcase_add_test(tc, test_kg);
+	tcase_add_test(tc, test_revocations);
 	tcase_add_test(tc, test_truncated_and_oversized);
 	suite_add_tcase(s, tc);
 	return s;
