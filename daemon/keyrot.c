@@ -90,11 +90,20 @@ struct keyrot {
 	struct part		 parts[KEYROT_PARTS_MAX];
 	bool			 told_missing;	/* "not for this node" */
 	bool			 loading;	/* parts from network.nkey */
-	/* uint64_t: the newest generation each peer has shown. */
+	/* struct shown: the newest nkok of each link peer, checked later. */
 	struct nodemap		*shown;
 	struct event		*grace_ev;
 	struct job		*job;
 	struct cbor_buf		 out;
+};
+
+/*
+ * A peer's word that it took generation gen, with the proof: checked at
+ * the grace end, once this node holds that key too.
+ */
+struct shown {
+	uint64_t	gen;
+	uint8_t		proof[KEYROT_PROOF_LEN];
 };
 
 static void	grace_arm(struct keyrot *);
@@ -460,16 +469,48 @@ parts_unlink(struct keyrot *kr)
 		log_warn("%s", path);
 }
 
-/* Tells every link that this node has generation gen now. */
-static void
-send_nkok(struct keyrot *kr, uint64_t gen)
+void
+keyrot_nkok_proof(uint8_t out[KEYROT_PROOF_LEN],
+    const uint8_t key[NETWORK_KEY_LEN], const uint8_t *id, uint64_t gen)
 {
+	static const char		 label[] = "peerd/1 nkok";
+	crypto_generichash_state	 st;
+	uint8_t				 be[8];
+	int				 i;
+
+	for (i = 0; i < 8; i++)
+		be[i] = (uint8_t)(gen >> (56 - 8 * i));
+	crypto_generichash_init(&st, key, NETWORK_KEY_LEN, KEYROT_PROOF_LEN);
+	crypto_generichash_update(&st, (const uint8_t *)label,
+	    sizeof(label) - 1);
+	crypto_generichash_update(&st, id, NODE_ID_LEN);
+	crypto_generichash_update(&st, be, sizeof(be));
+	crypto_generichash_final(&st, out, KEYROT_PROOF_LEN);
+}
+
+/* Puts our nkok for the current key in kr->out. */
+static void
+put_nkok(struct keyrot *kr)
+{
+	uint8_t	proof[KEYROT_PROOF_LEN];
+
+	keyrot_nkok_proof(proof, kr->id->network_key, kr->id->pk,
+	    kr->nk->gen);
 	cbor_buf_reset(&kr->out);
-	cbor_put_map(&kr->out, 2);
+	cbor_put_map(&kr->out, 3);
 	cbor_put_text(&kr->out, "t");
 	cbor_put_text(&kr->out, "nkok");
 	cbor_put_text(&kr->out, "gen");
-	cbor_put_uint(&kr->out, gen);
+	cbor_put_uint(&kr->out, kr->nk->gen);
+	cbor_put_text(&kr->out, "p");
+	cbor_put_bytes(&kr->out, proof, sizeof(proof));
+}
+
+/* Tells every link that this node has the current key now. */
+static void
+send_nkok(struct keyrot *kr)
+{
+	put_nkok(kr);
 	flood_out(kr, NULL);
 }
 
@@ -484,32 +525,44 @@ adopt(struct keyrot *kr, const uint8_t key[NETWORK_KEY_LEN], uint64_t gen,
 	log_info("network key: generation %" PRIu64 " taken; the old key "
 	    "works for %" PRId64 " s more", gen,
 	    (grace_end - (int64_t)clock_wall_ms() + 999) / 1000);
-	send_nkok(kr, gen);
+	send_nkok(kr);
 	grace_arm(kr);
 	if (kr->ops->adopted != NULL)
 		kr->ops->adopted(kr->arg, gen);
 	return 0;
 }
 
-/* The generation a peer shows, from its HELLO or its nkok. */
+/* Keeps the newest nkok of a link peer, to check at the grace end. */
 static void
-note_shown(struct keyrot *kr, const uint8_t *id, uint64_t gen)
+note_shown(struct keyrot *kr, const uint8_t *id, uint64_t gen,
+    const uint8_t proof[KEYROT_PROOF_LEN])
 {
-	uint64_t	*g;
+	struct shown	*s;
 
-	if ((g = nodemap_get(kr->shown, id)) == NULL &&
-	    (g = nodemap_put(kr->shown, id)) == NULL)
+	if ((s = nodemap_get(kr->shown, id)) == NULL &&
+	    (s = nodemap_put(kr->shown, id)) == NULL)
 		return;
-	if (gen > *g)
-		*g = gen;
+	if (gen >= s->gen) {
+		s->gen = gen;
+		memcpy(s->proof, proof, KEYROT_PROOF_LEN);
+	}
 }
 
-static uint64_t
-shown_gen(const struct keyrot *kr, const uint8_t *id)
+/*
+ * Whether the peer id proved it holds our current key: a word alone
+ * (a HELLO's kg, an nkok without the proof) could come from a node the
+ * rotation left out, which would keep its old-key links for good.
+ */
+static bool
+shown_proven(const struct keyrot *kr, const uint8_t *id)
 {
-	const uint64_t	*g = nodemap_get(kr->shown, id);
+	const struct shown	*s = nodemap_get(kr->shown, id);
+	uint8_t			 want[KEYROT_PROOF_LEN];
 
-	return g != NULL ? *g : 0;
+	if (s == NULL || s->gen != kr->nk->gen)
+		return false;
+	keyrot_nkok_proof(want, kr->id->network_key, id, kr->nk->gen);
+	return sodium_memcmp(want, s->proof, KEYROT_PROOF_LEN) == 0;
 }
 
 /* Our entry in a part of a generation newer than ours: take the key. */
@@ -621,11 +674,14 @@ msg_nkok(void *arg, struct link *l, const char *type,
     const struct cbor_field *f, int nf)
 {
 	struct keyrot	*kr = arg;
+	const uint8_t	*proof;
 	uint64_t	 gen;
+	size_t		 n;
 
 	(void)type;
-	if (get_uint(f, nf, "gen", &gen))
-		note_shown(kr, link_remote(l)->id, gen);
+	if (get_uint(f, nf, "gen", &gen) &&
+	    get_bytes(f, nf, "p", &proof, &n) && n == KEYROT_PROOF_LEN)
+		note_shown(kr, link_remote(l)->id, gen, proof);
 }
 
 const struct mesh_handler keyrot_handlers[] = {
@@ -642,8 +698,11 @@ keyrot_link_up(struct keyrot *kr, struct link *l)
 	uint64_t		 i;
 	bool			 sent = false;
 
-	if (h->has_kg)
-		note_shown(kr, h->id, h->kgen);
+	/* A link under the old key during our grace: prove we hold the new. */
+	if (kr->nk->has_prev && link_psk_gen(l) < kr->nk->gen) {
+		put_nkok(kr);
+		send_out(kr, l);
+	}
 	/* Only a peer behind, while the key it has still works. */
 	if (!h->has_kg || h->kgen >= kr->nk->gen || !kr->nk->has_prev ||
 	    kr->held_gen != kr->nk->gen || !parts_all(kr))
@@ -684,7 +743,7 @@ grace_end(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < n; i++) {
 		if (link_state(links[i]) != LINK_UP ||
 		    link_psk_gen(links[i]) >= kr->nk->gen ||
-		    shown_gen(kr, link_remote(links[i])->id) >= kr->nk->gen)
+		    shown_proven(kr, link_remote(links[i])->id))
 			continue;
 		mesh_close(kr->mesh, links[i], "network key rotated");
 		closed++;
@@ -780,7 +839,7 @@ keyrot_new(struct event_base *base, const struct keyrot_params *par,
 	struct keyrot	*kr;
 
 	if ((kr = calloc(1, sizeof(*kr))) == NULL ||
-	    (kr->shown = nodemap_new(sizeof(uint64_t), MEMBERS_MAX)) == NULL ||
+	    (kr->shown = nodemap_new(sizeof(struct shown), MEMBERS_MAX)) == NULL ||
 	    (kr->grace_ev = evtimer_new(base, grace_end, kr)) == NULL) {
 		log_warnx("keyrot: out of memory");
 		if (kr != NULL)

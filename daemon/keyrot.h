@@ -22,6 +22,7 @@
 #include "netkeys.h"
 
 #define KEYROT_KID_LEN		8
+#define KEYROT_PROOF_LEN	16	/* of an nkok */
 #define KEYROT_NONCE_LEN	24
 /* id || nonce || the key sealed with its 16-byte tag */
 #define KEYROT_ENTRY_LEN	(NODE_ID_LEN + KEYROT_NONCE_LEN + \
@@ -108,6 +109,13 @@ int		 keyrot_unwrap(uint8_t key[NETWORK_KEY_LEN],
 		    const uint8_t entry[KEYROT_ENTRY_LEN], uint64_t gen);
 /* The entry for id among ne sorted entries, or NULL. */
 const uint8_t	*keyrot_find(const uint8_t *e, size_t ne, const uint8_t *id);
+/*
+ * The proof in an nkok that node id holds key, of generation gen:
+ * BLAKE2b-128 keyed with key of "peerd/1 nkok" || id || be64(gen).
+ */
+void		 keyrot_nkok_proof(uint8_t out[KEYROT_PROOF_LEN],
+		    const uint8_t key[NETWORK_KEY_LEN], const uint8_t *id,
+		    uint64_t gen);
 void		 keyrot_body_encode(struct cbor_buf *,
 		    const struct keyrot_body *);
 /*

@@ -602,16 +602,37 @@ link_closed(void *arg)
 	return link_state(arg) == LINK_CLOSED;
 }
 
+/* An nkok of generation gen from node n, with a proof under key. */
+static void
+put_nkok(struct cbor_buf *out, const struct node *n, const uint8_t *key,
+    uint64_t gen)
+{
+	uint8_t	proof[KEYROT_PROOF_LEN];
+
+	keyrot_nkok_proof(proof, key, n->t.pk, gen);
+	cbor_buf_reset(out);
+	cbor_put_map(out, 3);
+	cbor_put_text(out, "t");
+	cbor_put_text(out, "nkok");
+	cbor_put_text(out, "gen");
+	cbor_put_uint(out, gen);
+	cbor_put_text(out, "p");
+	cbor_put_bytes(out, proof, sizeof(proof));
+}
+
 /*
  * At the grace end the old key goes, and with it the links made under
- * it whose peer showed the new generation neither in its HELLO nor
- * with an nkok; the others stay.
+ * it whose peer did not prove with an nkok that it holds the new key: a
+ * HELLO's kg, or an nkok whose proof is under another key, is only a
+ * word; the others stay.
  */
 START_TEST(test_grace_end)
 {
 	struct rotated	 r;
 	struct cbor_buf	 ok = { 0 };
 	struct link	*silent, *acked, *hello, *fresh;
+	uint8_t		 other[NETWORK_KEY_LEN];
+	size_t		 sent;
 
 	knows(&a, &b);
 	node_start(&a, &a, MAX_MESSAGE);
@@ -620,14 +641,16 @@ START_TEST(test_grace_end)
 	hello = link_of(&a, &x);
 	rotate(&a, 1000, &r);
 	ck_assert_msg(r.code == PEER_OK, "%s", r.msg);
-	cbor_put_map(&ok, 2);
-	cbor_put_text(&ok, "t");
-	cbor_put_text(&ok, "nkok");
-	cbor_put_text(&ok, "gen");
-	cbor_put_uint(&ok, 1);
+	put_nkok(&ok, &c, a.id.network_key, 1);
 	ck_assert(link_message_arrives(keyrot_handlers, a.kr, acked, &ok));
 	fake_link_kg(hello, 1);
+	sent = fake_link_count(hello, "nkok");
 	keyrot_link_up(a.kr, hello);
+	/* We prove ours to a peer that comes up under the old key. */
+	ck_assert_uint_eq(fake_link_count(hello, "nkok"), sent + 1);
+	randombytes_buf(other, sizeof(other));
+	put_nkok(&ok, &x, other, 1);
+	ck_assert(link_message_arrives(keyrot_handlers, a.kr, hello, &ok));
 	fresh = fake_link_new(b.t.pk, "b2", false);
 	fake_link_psk(fresh, 1, false);
 	fake_mesh_add(a.mesh, fresh);
@@ -635,9 +658,9 @@ START_TEST(test_grace_end)
 	ck_assert_msg(loop_until(base, link_closed, silent, 3000),
 	    "the link that never took the key is still up");
 	ck_assert(!a.nk.has_prev);
-	ck_assert_int_eq(fake_mesh_closes(a.mesh), 1);
+	ck_assert_int_eq(fake_mesh_closes(a.mesh), 2);
+	ck_assert_int_eq(link_state(hello), LINK_CLOSED);
 	ck_assert_int_eq(link_state(acked), LINK_UP);
-	ck_assert_int_eq(link_state(hello), LINK_UP);
 	ck_assert_int_eq(link_state(fresh), LINK_UP);
 	cbor_buf_free(&ok);
 }
