@@ -574,30 +574,37 @@ noise_hs_read_first(struct noise_hs **out, enum noise_pattern pattern,
     size_t npsk, const uint8_t *msg, size_t len, uint8_t *payload, size_t cap,
     size_t *plen)
 {
-	struct noise_hs	*hs;
-	uint8_t		 e_priv[DHLEN];
+	struct noise_hs	*start, *hs;
 	ssize_t		 n;
 	size_t		 i;
+	int		 found = -1;
 
 	*out = NULL;
-	if (npsk > NOISE_PSK_CANDIDATES || psks == NULL)
+	if (npsk == 0 || npsk > NOISE_PSK_CANDIDATES || psks == NULL)
 		return -1;
-	/* One ephemeral key: a failed candidate never sent it. */
-	randombytes_buf(e_priv, sizeof(e_priv));
-	for (i = 0; i < npsk; i++) {
-		if ((hs = noise_hs_new(pattern, false, prologue, prologue_len,
-		    s_priv, psks[i], e_priv)) == NULL)
+	/*
+	 * The psk is first used by message 1's psk token, so every try
+	 * starts from a copy of one initialized state: one ephemeral key
+	 * (a failed candidate never sent it), and the public keys computed
+	 * once, not once a try, before anyone has proven anything.
+	 */
+	if ((start = noise_hs_new(pattern, false, prologue, prologue_len,
+	    s_priv, psks[0], NULL)) == NULL)
+		return -1;
+	for (i = 0; i < npsk && found == -1; i++) {
+		if ((hs = malloc(sizeof(*hs))) == NULL)
 			break;
+		memcpy(hs, start, sizeof(*hs));
+		memcpy(hs->psk, psks[i], NOISE_PSK_LEN);
 		if ((n = noise_hs_read(hs, msg, len, payload, cap)) >= 0) {
-			sodium_memzero(e_priv, sizeof(e_priv));
 			*plen = (size_t)n;
 			*out = hs;
-			return (int)i;
-		}
-		noise_hs_free(hs);
+			found = (int)i;
+		} else
+			noise_hs_free(hs);
 	}
-	sodium_memzero(e_priv, sizeof(e_priv));
-	return -1;
+	noise_hs_free(start);
+	return found;
 }
 
 int
