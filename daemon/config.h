@@ -109,8 +109,20 @@ struct config {
 	uint64_t	 kv_value_max;		/* bytes */
 	uint64_t	 kv_max_bytes;		/* bytes held here */
 	uint64_t	 kv_sync_interval;	/* ms */
+	/* Flood bounds: rates in thousandths a second (rate.h). */
+	uint64_t	 new_members_rate;	/* per link */
+	uint64_t	 new_members_burst;
+	uint64_t	 members_soft;
+	uint64_t	 intro_quota;
+	uint64_t	 members_settle;	/* ms */
+	uint64_t	 gossip_rate;		/* bytes a second, per link */
+	uint64_t	 gossip_burst;		/* bytes */
+	uint64_t	 dial_rate;
+	uint64_t	 dial_burst;
+	uint64_t	 dial_rate_per_host;
+	uint64_t	 dial_rate_per_address;
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
-	int		 set_on[48];
+	int		 set_on[64];
 };
 
 /* 1-NODE_NAME_MAX letters, digits, '-', '_' or '.'. */

@@ -6,12 +6,19 @@
  * given, with exponential backoff and jitter: those of connect whenever
  * no link to that node is up, bootstrap addresses only while no link at
  * all is up, as they are for joining.
+ *
+ * A dial to an address from a member's record, which anyone with the
+ * network key can sign, takes a token from each of three buckets: in
+ * all, of its host, of its address; so fake records naming many ports
+ * of one victim make few connections to it.  The addresses we were
+ * given (connect, bootstrap, a join token) are never counted.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +28,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "addr.h"
 #include "cbor_buf.h"
 #include "clock.h"
 #include "control.h"
@@ -33,6 +41,7 @@
 #include "nodemap.h"
 #include "noise.h"
 #include "proto.h"
+#include "rate.h"
 #include "ratelog.h"
 
 _Static_assert(LINK_END_FAILED + 1 == MESH_LINK_ENDS,
@@ -52,6 +61,7 @@ _Static_assert(MESH_LOST + 1 == MESH_REASONS,
 #define MESH_ENVELOPE		(64u << 10) /* link messages: max_message + this */
 #define HOLDS_MAX		4096	/* nodes held off at once */
 #define DRAIN_MS		1000	/* a duplicate link's last messages */
+#define DIAL_KEYS_MAX		4096	/* hosts, and addresses, with buckets */
 /* A node named on the command line: an ID prefix or a name. */
 #define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
 				 NODE_NAME_MAX + 1 : NODE_ID_STRLEN)
@@ -130,6 +140,11 @@ struct mesh {
 	char				 hs_last[ADDR_STRLEN];
 	/* Failed inbound handshakes: anyone can cause them. */
 	struct ratelog			 hs_failed_log;
+	/* Dials of records' addresses: in all, by host, by address. */
+	uint64_t			 dial_rate[MESH_DIAL_BUCKETS];
+	uint64_t			 dial_burst[MESH_DIAL_BUCKETS];
+	struct bucket			 dial_all;
+	struct ratemap			*dial_hosts, *dial_addrs;
 };
 
 static const struct link_ops	mesh_link_ops;
@@ -243,6 +258,7 @@ target_dial(struct target *t)
 		return;
 	}
 	t->dormant = false;
+	m->st.dials_kept++;
 	if ((ml = mlink_new(m)) == NULL ||
 	    (ml->l = link_dial(&m->par, t->addr, &mesh_link_ops, ml)) == NULL) {
 		free(ml);
@@ -879,6 +895,27 @@ mesh_stats(const struct mesh *m, struct mesh_stats *st)
 	}
 }
 
+/* The dial buckets' rates and bursts, the defaults for those not set. */
+static void
+dial_limits(struct mesh *m, const struct mesh_params *p)
+{
+	const uint64_t	rate[MESH_DIAL_BUCKETS] = { p->dial_rate,
+			    p->dial_rate_per_host, p->dial_rate_per_address };
+	const uint64_t	burst[MESH_DIAL_BUCKETS] = { p->dial_burst,
+			    p->dial_burst_per_host, p->dial_burst_per_address };
+	const uint64_t	drate[MESH_DIAL_BUCKETS] = { MESH_DIAL_RATE,
+			    MESH_DIAL_RATE_PER_HOST, MESH_DIAL_RATE_PER_ADDRESS };
+	const uint64_t	dburst[MESH_DIAL_BUCKETS] = { MESH_DIAL_BURST,
+			    MESH_DIAL_BURST_PER_HOST,
+			    MESH_DIAL_BURST_PER_ADDRESS };
+	int		i;
+
+	for (i = 0; i < MESH_DIAL_BUCKETS; i++) {
+		m->dial_rate[i] = rate[i] != 0 ? rate[i] : drate[i];
+		m->dial_burst[i] = burst[i] != 0 ? burst[i] : dburst[i];
+	}
+}
+
 struct mesh *
 mesh_new(struct event_base *base, const struct mesh_params *p,
     const struct mesh_ops *ops, void *arg)
@@ -887,9 +924,14 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (m->holds = nodemap_new(sizeof(int64_t), HOLDS_MAX)) == NULL ||
+	    (m->dial_hosts = ratemap_new(DIAL_KEYS_MAX)) == NULL ||
+	    (m->dial_addrs = ratemap_new(DIAL_KEYS_MAX)) == NULL ||
 	    (m->hs_log = evtimer_new(base, hs_log_cb, m)) == NULL) {
-		if (m != NULL)
+		if (m != NULL) {
 			nodemap_free(m->holds);
+			ratemap_free(m->dial_hosts);
+			ratemap_free(m->dial_addrs);
+		}
 		free(m);
 		log_warn("mesh");
 		return NULL;
@@ -903,6 +945,7 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	m->max_hs = p->max_handshakes;
 	m->max_hs_src = p->max_handshakes_per_address;
 	m->call_dial = p->call_dial;
+	dial_limits(m, p);
 	m->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (m->dns == NULL) {
@@ -915,6 +958,8 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 		log_warnx("mesh: cannot set up name resolution");
 		event_free(m->hs_log);
 		nodemap_free(m->holds);
+		ratemap_free(m->dial_hosts);
+		ratemap_free(m->dial_addrs);
 		free(m);
 		return NULL;
 	}
@@ -948,6 +993,8 @@ mesh_free(struct mesh *m)
 	evdns_base_free(m->dns, 0);
 	dispatch_free(&m->handlers);
 	nodemap_free(m->holds);
+	ratemap_free(m->dial_hosts);
+	ratemap_free(m->dial_addrs);
 	event_free(m->hs_log);
 	free(m);
 }
@@ -1245,12 +1292,89 @@ mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	}
 }
 
+/*
+ * The dial tables' keys of addr's host (an IPv4 address, an IPv6 /64,
+ * else the name as written, in lower case) and of the host and port.
+ */
+static void
+dial_keys(const char *addr, uint8_t host[RATEMAP_KEY_LEN],
+    uint8_t full[RATEMAP_KEY_LEN])
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	uint8_t			 k[1 + HOST_MAX + 2];
+	char			 name[HOST_MAX], err[128];
+	uint16_t		 port = 0;
+	size_t			 n, i;
+
+	memset(k, 0, sizeof(k));
+	if (addr_parse(addr, &ss, &sslen, err, sizeof(err)) == 0) {
+		hs_source((struct sockaddr *)&ss, k);
+		n = HS_SOURCE_LEN;
+		port = ntohs(ss.ss_family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		if (addr_split(addr, name, &port, err, sizeof(err)) == -1)
+			snprintf(name, sizeof(name), "%s", addr);
+		k[0] = 'n';
+		for (n = strlen(name), i = 0; i < n; i++)
+			k[1 + i] = (uint8_t)(name[i] >= 'A' && name[i] <= 'Z' ?
+			    name[i] - 'A' + 'a' : name[i]);
+		n++;
+	}
+	ratemap_key(host, k, n);
+	k[n] = (uint8_t)(port >> 8);
+	k[n + 1] = (uint8_t)port;
+	ratemap_key(full, k, n + 2);
+}
+
+/*
+ * Takes a token from each dial bucket of addr if all have one; else
+ * takes none and counts the buckets that had none.
+ */
+static bool
+dial_allowed(struct mesh *m, const char *addr)
+{
+	struct bucket	*b[MESH_DIAL_BUCKETS];
+	uint8_t		 host[RATEMAP_KEY_LEN], full[RATEMAP_KEY_LEN];
+	int64_t		 now = clock_ms();
+	bool		 ok = true;
+	int		 i;
+
+	dial_keys(addr, host, full);
+	b[0] = &m->dial_all;
+	/* Each pointer is good until the next get on its own table. */
+	if ((b[1] = ratemap_get(m->dial_hosts, host)) == NULL ||
+	    (b[2] = ratemap_get(m->dial_addrs, full)) == NULL)
+		return false;
+	for (i = 0; i < MESH_DIAL_BUCKETS; i++)
+		if (!bucket_ready(b[i], m->dial_rate[i], m->dial_burst[i],
+		    now, 1)) {
+			m->st.dials_throttled[i]++;
+			ok = false;
+		}
+	if (!ok)
+		return false;
+	for (i = 0; i < MESH_DIAL_BUCKETS; i++)
+		(void)bucket_take(b[i], m->dial_rate[i], m->dial_burst[i],
+		    now, 1);
+	return true;
+}
+
 static int
 dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
-    void *arg, bool for_calls, uint64_t timeout_ms)
+    void *arg, enum mesh_dial_cause cause, bool for_calls,
+    uint64_t timeout_ms)
 {
 	struct mlink	*ml;
 
+	if (cause == MESH_DIAL_RECORD && !dial_allowed(m, addr)) {
+		log_debug("mesh: not dialing %s: too many dials", addr);
+		errno = EAGAIN;
+		return -1;
+	}
+	m->st.dials[cause]++;
 	if ((ml = mlink_new(m)) == NULL)
 		return -1;
 	if (id != NULL) {
@@ -1272,16 +1396,17 @@ dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
 
 int
 mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
-    mesh_dial_fn *fn, void *arg)
+    enum mesh_dial_cause cause, mesh_dial_fn *fn, void *arg)
 {
-	return dial(m, id, addr, fn, arg, false, 0);
+	return dial(m, id, addr, fn, arg, cause, false, 0);
 }
 
 int
 mesh_dial_probe(struct mesh *m, const uint8_t *id, const char *addr,
     uint64_t timeout_ms, mesh_dial_fn *fn, void *arg)
 {
-	return dial(m, id, addr, fn, arg, false, timeout_ms);
+	return dial(m, id, addr, fn, arg, MESH_DIAL_RECORD, false,
+	    timeout_ms);
 }
 
 int
@@ -1290,7 +1415,7 @@ mesh_dial_for_calls(struct mesh *m, const uint8_t *id, const char *addr,
 {
 	if (!m->call_dial)
 		return -1;
-	return dial(m, id, addr, fn, arg, true, 0);
+	return dial(m, id, addr, fn, arg, MESH_DIAL_RECORD, true, 0);
 }
 
 void
