@@ -177,6 +177,13 @@ rogue_callmsg(struct rogue *r, const struct callmsg *m)
 void
 rogue_record(struct rogue *r, const struct record *rec, const uint8_t *sk)
 {
+	rogue_record_hops(r, rec, sk, 0);
+}
+
+void
+rogue_record_hops(struct rogue *r, const struct record *rec,
+    const uint8_t *sk, uint64_t hops)
+{
 	struct cbor_buf	cb = { 0 }, signed_rec = { 0 };
 
 	record_sign(rec, sk != NULL ? sk : r->sk, &signed_rec);
@@ -187,7 +194,7 @@ rogue_record(struct rogue *r, const struct record *rec, const uint8_t *sk)
 	cbor_put_text(&cb, "r");
 	cbor_put_bytes(&cb, signed_rec.data, signed_rec.len);
 	cbor_put_text(&cb, "h");
-	cbor_put_uint(&cb, 0);
+	cbor_put_uint(&cb, hops);
 	rogue_send_msg(r, &cb);
 	cbor_buf_free(&signed_rec);
 	cbor_buf_free(&cb);
@@ -269,20 +276,29 @@ pong(struct rogue *r, uint64_t seq)
 bool
 rogue_recv_msg(struct rogue *r, const char *type, int ms, struct linkmsg *m)
 {
+	size_t	len;
+
+	while (rogue_recv_any(r, ms, m, &len))
+		if (strcmp(m->type, type) == 0)
+			return true;
+	return false;
+}
+
+bool
+rogue_recv_any(struct rogue *r, int ms, struct linkmsg *m, size_t *len)
+{
 	const uint8_t	*msg, *pad;
-	size_t		 len, padlen;
+	size_t		 padlen;
 	uint64_t	 seq;
 	long		 deadline = test_now_ms() + ms;
 
-	while (next_msg(r, deadline, &msg, &len)) {
-		ck_assert_int_eq(linkmsg_decode(msg, len, m), 0);
-		if (strcmp(m->type, type) == 0)
-			return true;
-		if (strcmp(m->type, "ping") == 0 &&
-		    linkmsg_ping(m, &seq, &pad, &padlen) == 0)
-			pong(r, seq);
-	}
-	return false;
+	if (!next_msg(r, deadline, &msg, len))
+		return false;
+	ck_assert_int_eq(linkmsg_decode(msg, *len, m), 0);
+	if (strcmp(m->type, "ping") == 0 &&
+	    linkmsg_ping(m, &seq, &pad, &padlen) == 0)
+		pong(r, seq);
+	return true;
 }
 
 bool

@@ -58,6 +58,9 @@ void	rogue_callmsg(struct rogue *, const struct callmsg *);
 /* Sends the record rec signed with sk (NULL: the rogue's own). */
 void	rogue_record(struct rogue *, const struct record *,
 	    const uint8_t *sk);
+/* The same, with hops left for the daemon to flood it on. */
+void	rogue_record_hops(struct rogue *, const struct record *,
+	    const uint8_t *sk, uint64_t hops);
 
 /*
  * Reads one record within ms and checks it decrypts: its length on the
@@ -71,6 +74,12 @@ int	rogue_read_record(struct rogue *, int ms);
  */
 bool	rogue_recv_msg(struct rogue *, const char *type, int ms,
 	    struct linkmsg *m);
+/*
+ * The next message of any type within ms (pings answered too): true
+ * with *m filled as for rogue_recv_msg and its length in *len.
+ */
+bool	rogue_recv_any(struct rogue *, int ms, struct linkmsg *,
+	    size_t *len);
 /* As rogue_recv_msg, decoded as a call message. */
 bool	rogue_recv_callmsg(struct rogue *, const char *type, int ms,
 	    struct callmsg *);
