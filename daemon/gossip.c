@@ -61,6 +61,8 @@
 #define DIGEST_ENTRY		(NODE_ID_LEN + 8 + 1)
 #define EVIDENCE_MAX		512	/* "so says" and a link's name */
 #define LINK_BUCKETS		1024	/* link peers with buckets at once */
+#define INBOUND_TIMES		4	/* of gossip_rate a peer may send us */
+#define INBOUND_BURST_S		10	/* ...sustained this long */
 
 /* Our probes of a member. */
 struct probing {
@@ -93,8 +95,8 @@ struct gossip {
 	int64_t			 next_exchange, next_expire;
 	int			 stretch;	/* exchanges this many intervals apart */
 	struct cbor_buf		 out;
-	/* By link peer: new identities it sent, bytes we sent it. */
-	struct ratemap		*new_ids, *sent;
+	/* By link peer: new identities it sent, bytes we sent it, and it us. */
+	struct ratemap		*new_ids, *sent, *recv;
 	struct gossip_stats	 st;
 };
 
@@ -976,6 +978,34 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 	}
 }
 
+/*
+ * Whether a membership message from l is read.  A peer that sends more
+ * than INBOUND_TIMES our gossip_rate for longer than INBOUND_BURST_S is
+ * not gossiping as a node does, whose own bucket bounds what it sends:
+ * the excess is ignored, which also bounds the signature checks and
+ * digest sorts it costs us.
+ */
+static bool
+inbound_allowed(struct gossip *g, struct link *l, const struct cbor_field *f,
+    int nf)
+{
+	struct bucket	*b;
+	uint64_t	 burst, len = 0;
+	int		 i;
+
+	for (i = 0; i < nf; i++)
+		len += f[i].keylen + f[i].vallen;
+	burst = g->par.gossip_rate / RATE_PER_S * INBOUND_BURST_S;
+	if (burst < g->par.gossip_burst)
+		burst = g->par.gossip_burst;
+	if ((b = link_bucket(g->recv, l)) != NULL && bucket_take(b,
+	    INBOUND_TIMES * g->par.gossip_rate, INBOUND_TIMES * burst,
+	    clock_ms(), len))
+		return true;
+	g->st.inbound_dropped++;
+	return false;
+}
+
 /* The hop count "h" a flood has left; a bad one is taken as the most. */
 static uint64_t
 read_hops(const struct cbor_field *f, int nf)
@@ -1007,7 +1037,7 @@ msg_rec(void *arg, struct link *l, const char *type,
 	size_t		 n;
 
 	(void)type;
-	if (read_bytes(f, nf, "r", &p, &n))
+	if (inbound_allowed(arg, l, f, nf) && read_bytes(f, nf, "r", &p, &n))
 		on_rec(arg, l, p, n, read_hops(f, nf));
 }
 
@@ -1019,7 +1049,7 @@ msg_dig(void *arg, struct link *l, const char *type,
 	size_t		 n;
 
 	(void)type;
-	if (read_bytes(f, nf, "d", &p, &n))
+	if (inbound_allowed(arg, l, f, nf) && read_bytes(f, nf, "d", &p, &n))
 		on_digest(arg, l, p, n);
 }
 
@@ -1031,7 +1061,8 @@ msg_want(void *arg, struct link *l, const char *type,
 	size_t		 n;
 
 	(void)type;
-	if (read_bytes(f, nf, "ids", &p, &n))
+	if (inbound_allowed(arg, l, f, nf) &&
+	    read_bytes(f, nf, "ids", &p, &n))
 		on_want(arg, l, p, n);
 }
 
@@ -1045,6 +1076,8 @@ msg_claim(void *arg, struct link *l, const char *type,
 	size_t			 n, nby;
 	uint64_t		 inc;
 
+	if (!inbound_allowed(arg, l, f, nf))
+		return;
 	if (!read_bytes(f, nf, "by", &by, &nby) || nby != NODE_ID_LEN)
 		by = NULL;
 	if (read_bytes(f, nf, "id", &p, &n) && n == NODE_ID_LEN &&
@@ -1142,12 +1175,14 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	    NULL || (g->wanted = nodemap_new(sizeof(int64_t), MEMBERS_MAX)) ==
 	    NULL || (g->suspicions = nodemap_new(sizeof(struct suspicion),
 	    MEMBERS_MAX)) == NULL || (g->new_ids = ratemap_new(LINK_BUCKETS)) ==
-	    NULL || (g->sent = ratemap_new(LINK_BUCKETS)) == NULL) {
+	    NULL || (g->sent = ratemap_new(LINK_BUCKETS)) == NULL ||
+	    (g->recv = ratemap_new(LINK_BUCKETS)) == NULL) {
 		if (g != NULL) {
 			nodemap_free(g->probes);
 			nodemap_free(g->wanted);
 			nodemap_free(g->suspicions);
 			ratemap_free(g->new_ids);
+			ratemap_free(g->sent);
 		}
 		free(g);
 		log_warn("gossip");
@@ -1214,6 +1249,7 @@ gossip_free(struct gossip *g)
 	nodemap_free(g->wanted);
 	ratemap_free(g->new_ids);
 	ratemap_free(g->sent);
+	ratemap_free(g->recv);
 	cbor_buf_free(&g->out);
 	free(g);
 }

@@ -61,6 +61,7 @@ struct gossip_stats {
 	uint64_t	records_throttled;	/* new identities over a link's rate */
 	uint64_t	sent_bytes;		/* membership messages sent */
 	uint64_t	sent_skipped;		/* not sent: a link's budget spent */
+	uint64_t	inbound_dropped;	/* ignored: a link sent too much */
 };
 
 /* How gossip reports to its owner. */

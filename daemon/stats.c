@@ -213,6 +213,9 @@ gather_members(struct metrics_writer *w, struct stats *d)
 	single(w, "peerd_gossip_skipped_total", METRICS_COUNTER,
 	    "Membership messages not sent: their link's gossip_rate was "
 	    "spent.", (double)gs.sent_skipped);
+	single(w, "peerd_gossip_inbound_dropped_total", METRICS_COUNTER,
+	    "Membership messages ignored: their link sent more than four "
+	    "times gossip_rate for over 10 s.", (double)gs.inbound_dropped);
 }
 
 static void

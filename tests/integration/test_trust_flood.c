@@ -291,6 +291,11 @@ START_TEST(test_fake_identity_flood)
 	    FAKES - checked);
 	ck_assert_double_gt(after[0].dropped_quota - before[0].dropped_quota,
 	    0);
+	/* Far over four times gossip_rate: most not even read. */
+	fprintf(stderr, "trust_flood: a ignored %.0f messages\n",
+	    stat_of(&n[0], "peerd_gossip_inbound_dropped_total", NULL, NULL));
+	ck_assert_double_gt(stat_of(&n[0],
+	    "peerd_gossip_inbound_dropped_total", NULL, NULL), 0);
 	fakes = members_held(&n[0]) - NODES;
 	fprintf(stderr, "trust_flood: a holds %d fakes\n", fakes);
 	ck_assert_int_gt(fakes, QUOTA);

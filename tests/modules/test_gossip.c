@@ -1873,6 +1873,35 @@ START_TEST(test_gossip_bytes_per_link)
 }
 END_TEST
 
+START_TEST(test_gossip_inbound_excess)
+{
+	struct tnode		 n;
+	struct record		 r;
+	struct gossip_stats	 st;
+	int			 i, held = 0;
+
+	/* Four times 1000 bytes at once, then four bytes a second. */
+	par.gossip_burst = 1000;
+	par.gossip_rate = RATE_PER_S;
+	restart();
+	for (i = 0; i < 40; i++) {
+		tnode_new(&n, "n");
+		tnode_record(&n, 1, &r);
+		arrive_rec(la, &n, &r, 0);
+		if (members_get(gossip_members(g), n.pk) != NULL)
+			held++;
+	}
+	ck_assert_int_gt(held, 0);
+	ck_assert_int_lt(held, 40);
+	gossip_stats(g, &st);
+	ck_assert_uint_eq(st.inbound_dropped, 40 - held);
+	/* Another link's messages are still read. */
+	tnode_record(&b, 1, &r);
+	arrive_rec(lb, &b, &r, 0);
+	ck_assert_ptr_nonnull(members_get(gossip_members(g), b.pk));
+}
+END_TEST
+
 static void
 client_gone(void *arg, struct ctl_conn *conn)
 {
@@ -2048,6 +2077,7 @@ module_suite(void)
 	tcase_add_test(tc, test_leave_floods_left_record);
 	tcase_add_test(tc, test_new_identities_per_link);
 	tcase_add_test(tc, test_gossip_bytes_per_link);
+	tcase_add_test(tc, test_gossip_inbound_excess);
 	tcase_add_test(tc, test_members_op_lists_states);
 	suite_add_tcase(s, tc);
 	return s;
