@@ -309,9 +309,11 @@ bench:
 	$(BUILD)/bench/link_bench $(BENCH_FLAGS)
 	PEERD=$(PEERD) $(BUILD)/bench/members_bench
 	PEERD=$(PEERD) $(BUILD)/bench/call_bench
+	PEERD=$(PEERD) $(BUILD)/bench/call_bench -R -s 64
 	PEERD=$(PEERD) ECHO_SERVER=$(BUILD)/examples/echo_server \
 	    CALL_BENCH=$(BUILD)/bench/call_bench $(PYTHON) bench/python_bench.py
 	PEERD=$(PEERD) $(BUILD)/bench/event_bench
+	PEERD=$(PEERD) $(BUILD)/bench/event_bench -R -s 64
 	$(BUILD)/bench/kvstore_bench
 	PEERD=$(PEERD) $(BUILD)/bench/kv_bench
 

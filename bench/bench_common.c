@@ -487,9 +487,9 @@ bench_exec(const char *const argv[], const char *log)
 
 pid_t
 bench_peerd_spawn(const char *state, const char *sock, const char *name,
-    const char *log, int boot_port)
+    const char *log, int boot_port, const char *const *opts)
 {
-	const char	*argv[20];
+	const char	*argv[28];
 	char		 addr[32];
 	int		 n = 0;
 
@@ -513,8 +513,34 @@ bench_peerd_spawn(const char *state, const char *sock, const char *name,
 		argv[n++] = "-b";
 		argv[n++] = addr;
 	}
+	for (; opts != NULL && *opts != NULL && n < 26; opts++) {
+		argv[n++] = "-o";
+		argv[n++] = *opts;
+	}
 	argv[n] = NULL;
 	return bench_exec(argv, log);
+}
+
+const char *const bench_relayed_opts[4] = {
+	"degree_min=1", "degree_max=1", "call_dial=no", NULL,
+};
+
+void
+bench_node_links(const struct bench_node *nd, uint64_t links)
+{
+	struct peer_status	*st;
+	struct peer_error	 perr;
+	struct peer		*p;
+
+	if ((p = peer_open(nd->sock, &perr)) == NULL ||
+	    peer_status(p, &st, &perr) == -1)
+		errx(1, "peerd %s: status: %s", nd->name, perr.message);
+	if (st->peers != links)
+		errx(1, "peerd %s has %llu links up, not %llu: the path is "
+		    "not the one measured", nd->name,
+		    (unsigned long long)st->peers, (unsigned long long)links);
+	peer_status_free(st);
+	peer_close(p);
 }
 
 void
@@ -536,7 +562,7 @@ bench_node_start(struct bench_node *nd, const uint8_t key[32],
 	bench_key_write(nd->state, key);
 
 	nd->pid = bench_peerd_spawn(nd->state, nd->sock, nd->name, nd->log,
-	    boot != NULL ? boot->port : 0);
+	    boot != NULL ? boot->port : 0, nd->opts);
 	if (asprintf(&what, "peerd %s", nd->name) == -1)
 		errx(1, "out of memory");
 	child_add(nd->pid, what, nd->log, true);

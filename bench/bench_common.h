@@ -111,10 +111,12 @@ void	 bench_key_write(const char *state, const uint8_t key[32]);
 /*
  * Forks (bench_spawn) and execs $PEERD on 127.0.0.1:0 with discovery
  * off and bench_conf, its output to log, bootstrapped to
- * 127.0.0.1:boot_port (0: none).  Not watched.  The child's pid.
+ * 127.0.0.1:boot_port (0: none), with a -o for each of opts (NULL, or
+ * ended by NULL).  Not watched.  The child's pid.
  */
 pid_t	 bench_peerd_spawn(const char *state, const char *sock,
-	    const char *name, const char *log, int boot_port);
+	    const char *name, const char *log, int boot_port,
+	    const char *const *opts);
 
 /* One daemon in bench_dir/NAME: its state, socket and log. */
 struct bench_node {
@@ -125,7 +127,14 @@ struct bench_node {
 	char		 sock[112];
 	char		 log[112];
 	int		 port;		/* mesh, on 127.0.0.1 */
+	const char	*opts[4];	/* -o settings, NULL after the last */
 };
+
+/*
+ * The settings of an end node of a relayed path (-R): one link, to its
+ * bootstrap node, and no links dialed for calls.
+ */
+extern const char *const bench_relayed_opts[4];
 
 /*
  * Starts nd on 127.0.0.1 with the network key, bootstrapped to boot
@@ -137,6 +146,8 @@ void	 bench_node_start(struct bench_node *nd, const uint8_t key[32],
 	    const struct bench_node *boot);
 /* Waits until each of the n daemons counts all n as alive members. */
 void	 bench_nodes_wait(const struct bench_node *nodes, int n, int secs);
+/* Exits unless nd has exactly links mesh links up. */
+void	 bench_node_links(const struct bench_node *nd, uint64_t links);
 
 /*
  * The raw chain: this process -> Unix socket -> relay R1 -> TCP on

@@ -75,11 +75,11 @@ enum variant {
 static const char *const variant_name[] = { "raw", "nats", "peerd" };
 
 /* The processes of each path whose CPU is counted; 0 is this one. */
-#define NPROC		4
+#define NPROC		5
 static const char *const proc_name[NVARIANT][NPROC] = {
-	{ "caller", "R1", "R2", "echo" },
-	{ "caller", "nats-server", "responder", NULL },
-	{ "caller", "peerd A", "peerd B", "server" },
+	{ "caller", "R1", "R2", "echo", NULL },
+	{ "caller", "nats-server", "responder", NULL, NULL },
+	{ "caller", "peerd A", "peerd B", "server", "peerd R" },
 };
 static pid_t	procs[NVARIANT][NPROC];
 
@@ -134,8 +134,9 @@ struct slot {
 	double		 sent;
 };
 
-static struct bench_node	 nodes[2] = { { .name = "callA" },
-			    { .name = "callB" } };
+static struct bench_node	 nodes[3] = { { .name = "callA" },
+			    { .name = "callB" }, { .name = "callR" } };
+static bool		 relayed;	/* -R: A -> R -> B */
 static struct bench_chain chain = { .fd = -1 };
 static struct sockaddr_in nats_sin;	/* the NATS server's */
 static char		 nats_inbox[32];	/* _INBOX.<random hex> */
@@ -165,7 +166,7 @@ static struct {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: call_bench [-abqv] [-n runs] [-s bytes] "
+	fprintf(stderr, "usage: call_bench [-abqRv] [-n runs] [-s bytes] "
 	    "[-t seconds]\n"
 	    "       call_bench -C socket [-bq] [-n runs] [-S service] "
 	    "[-s bytes] [-t seconds]\n");
@@ -722,16 +723,31 @@ peerd_start(void)
 
 	if (getrandom(key, sizeof(key), 0) != sizeof(key))
 		err(1, "getrandom");
-	bench_node_start(&nodes[0], key, NULL);
-	bench_node_start(&nodes[1], key, &nodes[0]);
+	if (relayed) {
+		/* A and B each keep one link, to R, and calls never dial. */
+		memcpy(nodes[0].opts, bench_relayed_opts, sizeof(nodes[0].opts));
+		memcpy(nodes[1].opts, bench_relayed_opts, sizeof(nodes[1].opts));
+		bench_node_start(&nodes[2], key, NULL);
+		bench_node_start(&nodes[0], key, &nodes[2]);
+		bench_node_start(&nodes[1], key, &nodes[2]);
+		procs[PEERD][4] = nodes[2].pid;
+		bench_nodes_wait(nodes, 3, LINK_SECS);
+	} else {
+		bench_node_start(&nodes[0], key, NULL);
+		bench_node_start(&nodes[1], key, &nodes[0]);
+		bench_nodes_wait(nodes, 2, LINK_SECS);
+	}
 	procs[PEERD][1] = nodes[0].pid;
 	procs[PEERD][2] = nodes[1].pid;
-	bench_nodes_wait(nodes, 2, LINK_SECS);
 
 	if ((procs[PEERD][3] = bench_spawn()) == 0)
 		server_main();
 	bench_child_add(procs[PEERD][3], "peerd server");
 	caller_open(nodes[0].sock);
+	if (relayed) {
+		bench_node_links(&nodes[0], 1);
+		bench_node_links(&nodes[1], 1);
+	}
 }
 
 static void
@@ -896,7 +912,7 @@ show_cpu(const char *what, enum variant v, const struct result *res)
 	printf("  %-6s %-5s %d in flight: %8.0f calls/s, CPU us a call:",
 	    what, variant_name[v], DEPTH, (double)res->calls / res->secs);
 	for (i = 0; i < NPROC; i++)
-		if (proc_name[v][i] != NULL)
+		if (proc_name[v][i] != NULL && procs[v][i] > 0)
 			printf(" %s %.1f", proc_name[v][i],
 			    res->cpu[i] * 1e6 / (double)res->calls);
 	printf("\n");
@@ -1085,8 +1101,11 @@ main(int argc, char *argv[])
 	bool			 runs_set = false, dur_set = false;
 	bool			 service_set = false;
 
-	while ((ch = getopt(argc, argv, "abC:n:qS:s:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "abC:n:qRS:s:t:v")) != -1) {
 		switch (ch) {
+		case 'R':
+			relayed = true;
+			break;
 		case 'a':
 			answer_later = true;
 			break;
@@ -1135,7 +1154,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (optind != argc || (client_sock == NULL && service_set) ||
-	    (client_sock != NULL && answer_later))
+	    (client_sock != NULL && (answer_later || relayed)))
 		usage();
 	if (quick) {
 		if (!runs_set)
@@ -1164,8 +1183,9 @@ main(int argc, char *argv[])
 	    "in the same run:\n  raw: caller -> Unix socket -> R1 -> TCP "
 	    "127.0.0.1 -> R2 -> Unix socket -> echo\n  nats: caller -> "
 	    "nats-server -> responder, request/reply over TCP 127.0.0.1%s\n"
-	    "  peerd: caller -> A -> B -> server\n", have_nats ? "" :
-	    " (no nats-server: not measured)");
+	    "  peerd: caller -> A -> %sB -> server\n", have_nats ? "" :
+	    " (no nats-server: not measured)", relayed ? "R (a relay) -> " :
+	    "");
 	printf("latency: 1 call in flight, p50/p99 in us over %s calls "
 	    "in %d chunk%s a path;\nthroughput: %d in flight, best of %d "
 	    "run%s of %.2g s; x = peerd / raw or peerd / nats\n",

@@ -57,12 +57,12 @@ enum variant {
 };
 
 /* The processes of each path whose CPU is counted; 0 is this one. */
-#define NPROC		8
+#define NPROC		9
 static const char *const proc_name[2][NPROC] = {
 	{ "sender", "R1", "R2", "sink" },
-	{ "publisher", "P", "S1", "S2", "S3", "sub1", "sub2", "sub3" },
+	{ "publisher", "P", "S1", "S2", "S3", "sub1", "sub2", "sub3", "R" },
 };
-static const int	 nproc[2] = { 4, NPROC };
+static int		 nproc[2] = { 4, NPROC - 1 };	/* R with -R */
 static pid_t		 procs[2][NPROC];
 
 static struct size {
@@ -107,10 +107,11 @@ struct row {
 	struct result	 best[2];
 };
 
-static struct bench_node nodes[1 + NSUB] = {
+static struct bench_node nodes[2 + NSUB] = {
 	{ .name = "evP" }, { .name = "evS1" }, { .name = "evS2" },
-	{ .name = "evS3" },
+	{ .name = "evS3" }, { .name = "evR" },
 };
+static bool		 relayed;	/* -R: every event crosses R */
 static const char *const sub_name[NSUB] = {
 	"subscriber 1", "subscriber 2", "subscriber 3",
 };
@@ -150,7 +151,7 @@ static struct {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: event_bench [-qv] [-e events] [-n runs] "
+	fprintf(stderr, "usage: event_bench [-qRv] [-e events] [-n runs] "
 	    "[-s bytes] [-t seconds]\n");
 	exit(2);
 }
@@ -354,12 +355,27 @@ peerd_start(void)
 
 	if (getrandom(key, sizeof(key), 0) != sizeof(key))
 		err(1, "getrandom");
-	bench_node_start(&nodes[0], key, NULL);
-	for (i = 1; i <= NSUB; i++)
-		bench_node_start(&nodes[i], key, &nodes[0]);
+	if (relayed) {
+		/* P and each S keep one link, to R. */
+		bench_node_start(&nodes[1 + NSUB], key, NULL);
+		for (i = 0; i <= NSUB; i++) {
+			memcpy(nodes[i].opts, bench_relayed_opts,
+			    sizeof(nodes[i].opts));
+			bench_node_start(&nodes[i], key, &nodes[1 + NSUB]);
+		}
+		procs[PEERD][NPROC - 1] = nodes[1 + NSUB].pid;
+		nproc[PEERD] = NPROC;
+		bench_nodes_wait(nodes, 2 + NSUB, LINK_SECS);
+		for (i = 0; i <= NSUB; i++)
+			bench_node_links(&nodes[i], 1);
+	} else {
+		bench_node_start(&nodes[0], key, NULL);
+		for (i = 1; i <= NSUB; i++)
+			bench_node_start(&nodes[i], key, &nodes[0]);
+		bench_nodes_wait(nodes, 1 + NSUB, LINK_SECS);
+	}
 	for (i = 0; i <= NSUB; i++)
 		procs[PEERD][1 + i] = nodes[i].pid;
-	bench_nodes_wait(nodes, 1 + NSUB, LINK_SECS);
 
 	for (i = 0; i < NSUB; i++) {
 		if (pipe2(c, O_CLOEXEC) == -1 || pipe2(r, O_CLOEXEC) == -1)
@@ -736,8 +752,11 @@ main(int argc, char *argv[])
 	int			 ch, i;
 	bool			 runs_set = false, dur_set = false;
 
-	while ((ch = getopt(argc, argv, "e:n:qs:t:v")) != -1) {
+	while ((ch = getopt(argc, argv, "e:n:qRs:t:v")) != -1) {
 		switch (ch) {
+		case 'R':
+			relayed = true;
+			break;
 		case 'e':
 			events_n = bench_opt_num(ch, optarg, 1, 0xffffffffu,
 			    "events");
@@ -789,9 +808,10 @@ main(int argc, char *argv[])
 	peerd_start();
 
 	printf("event_bench: events from one publisher, publisher -> P -> "
-	    "S1, S2, S3 -> a subscriber\non each, against frames one way "
+	    "%sS1, S2, S3 -> a subscriber\non each, against frames one way "
 	    "down a raw relay chain (Unix socket, TCP on\n127.0.0.1, Unix "
-	    "socket) measured in the same run\n");
+	    "socket) measured in the same run\n", relayed ? "R (a relay) -> " :
+	    "");
 	printf("peerd: %d publishes in flight, events/s = events published "
 	    "over the time until\nthe last subscriber had its last event; "
 	    "raw: frames/s over %.2g s of writing;\nbest of %d run%s each\n\n",

@@ -278,7 +278,7 @@ node_start(struct group *g, int i, int boot)
 
 	snprintf(name, sizeof(name), "m%03d", i);
 	nd->pid = bench_peerd_spawn(nd->state, nd->sock, name, nd->log,
-	    boot >= 0 ? g->node[boot].port : 0);
+	    boot >= 0 ? g->node[boot].port : 0, NULL);
 	end = bench_now() + START_SECS;
 	while ((nd->p = peer_open(nd->sock, &perr)) == NULL) {
 		if (waitpid(nd->pid, NULL, WNOHANG) == nd->pid) {

@@ -21,6 +21,15 @@ method_name_valid(const char *s, size_t n)
 	return true;
 }
 
+static const char *const	types[CALLMSG_TYPES] = { "call", "ans", "can",
+				    "ev", "kv" };
+
+const char *
+callmsg_type_name(enum callmsg_type t)
+{
+	return types[t];
+}
+
 const uint8_t *
 callmsg_dest(const struct callmsg *m)
 {
@@ -153,7 +162,41 @@ decode_answer(const struct cbor_field *f, int nf, struct callmsg *m,
 	    m->err.msglen > CTL_MSG_MAX) {
 		*why = "ans: malformed error";
 		return -1;
+	} else {
+		m->errraw = e->val;
+		m->errrawlen = e->vallen;
 	}
+	if (cbor_field_get(f, nf, "by") != NULL) {
+		if (!read_id(f, nf, "by", m->by)) {
+			*why = "ans: bad author";
+			return -1;
+		}
+		m->has_by = true;
+	}
+	return 0;
+}
+
+/* q and x: both or neither, x of exactly CALLMSG_MAC_LEN bytes. */
+static int
+decode_auth(const struct cbor_field *f, int nf, struct callmsg *m,
+    const char **why)
+{
+	const struct cbor_field	*q, *x;
+	const uint8_t		*p;
+	size_t			 n;
+
+	q = cbor_field_get(f, nf, "q");
+	x = cbor_field_get(f, nf, "x");
+	if (q == NULL && x == NULL)
+		return 0;
+	if (q == NULL || x == NULL || !cbor_read_uint(q->val, q->vallen,
+	    &m->seq) || !cbor_read_bytes(x->val, x->vallen, &p, &n) ||
+	    n != CALLMSG_MAC_LEN) {
+		*why = "bad origin authentication";
+		return -1;
+	}
+	memcpy(m->mac, p, CALLMSG_MAC_LEN);
+	m->has_mac = true;
 	return 0;
 }
 
@@ -185,6 +228,8 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 	}
 	if (m->hops > CALLMSG_HOPS)
 		m->hops = CALLMSG_HOPS;
+	if (decode_auth(f, nf, m, why) == -1)
+		return -1;
 	switch (m->type) {
 	case CALLMSG_CALL:
 		return decode_call(f, nf, m, why);
@@ -203,18 +248,18 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 void
 callmsg_encode(struct cbor_buf *b, const struct callmsg *m)
 {
-	static const char *const	 types[] = { "call", "ans", "can", "ev",
-					    "kv" };
-	size_t				 n = 5;
+	size_t	n = 5;
 
 	if (m->type == CALLMSG_CALL)
 		n += 3 + (m->group[0] != '\0') + (m->args != NULL) + m->oneway;
 	else if (m->type == CALLMSG_ANSWER)
-		n += 1;
+		n += 1 + m->has_by;
 	else if (m->type == CALLMSG_EVENT)
 		n += 1 + (m->args != NULL);
 	else if (m->type == CALLMSG_KV)
 		n += 1;
+	if (m->has_mac)
+		n += 2;
 	cbor_put_map(b, n);
 	cbor_put_text(b, "t");
 	cbor_put_text(b, types[m->type]);
@@ -261,8 +306,22 @@ callmsg_encode(struct cbor_buf *b, const struct callmsg *m)
 			cbor_put_raw(b, m->result, m->resultlen);
 		} else {
 			cbor_put_text(b, "e");
-			ctl_put_error_value(b, m->err.code, m->err.msg,
-			    m->err.msglen, m->err.context, m->err.contextlen);
+			if (m->errraw != NULL)
+				cbor_put_raw(b, m->errraw, m->errrawlen);
+			else
+				ctl_put_error_value(b, m->err.code, m->err.msg,
+				    m->err.msglen, m->err.context,
+				    m->err.contextlen);
 		}
+		if (m->has_by) {
+			cbor_put_text(b, "by");
+			cbor_put_bytes(b, m->by, NODE_ID_LEN);
+		}
+	}
+	if (m->has_mac) {
+		cbor_put_text(b, "q");
+		cbor_put_uint(b, m->seq);
+		cbor_put_text(b, "x");
+		cbor_put_bytes(b, m->mac, CALLMSG_MAC_LEN);
 	}
 }

@@ -22,6 +22,7 @@
 #define METHOD_NAME_MAX		128	/* bytes */
 #define CALLMSG_HOPS		16	/* relays a message may cross */
 #define CALLMSG_TIMEOUT_MAX	86400000 /* ms: a day; longer is cut */
+#define CALLMSG_MAC_LEN		16	/* bytes of "x" */
 
 enum callmsg_type {
 	CALLMSG_CALL,
@@ -30,6 +31,7 @@ enum callmsg_type {
 	CALLMSG_EVENT,		/* origin: publisher; provider: subscriber */
 	CALLMSG_KV,		/* origin: sender; provider: receiver */
 };
+#define CALLMSG_TYPES	(CALLMSG_KV + 1)
 
 /* One decoded message; spans point into the message it came from. */
 struct callmsg {
@@ -53,10 +55,23 @@ struct callmsg {
 	const uint8_t		*result;
 	size_t			 resultlen;
 	struct ctl_error	 err;
+	/* "e" as the author encoded it, which relays forward unchanged */
+	const uint8_t		*errraw;	/* NULL: encode err */
+	size_t			 errrawlen;
+	/*
+	 * Origin authentication (originauth.h), forwarded as they came:
+	 * q and x travel together, by only in an answer a relay made.
+	 */
+	uint64_t		 seq;		/* "q" */
+	uint8_t			 mac[CALLMSG_MAC_LEN];	/* "x" */
+	bool			 has_mac;
+	uint8_t			 by[NODE_ID_LEN];	/* "by" */
+	bool			 has_by;
 	/*
 	 * Set by route for a message delivered here: its author (origin,
-	 * or provider for an answer) is authenticated (originauth.h).
-	 * False: taken on the word of the link it came on.
+	 * or provider for an answer, or by) is authenticated
+	 * (originauth.h), or is this node.  False: an older node's,
+	 * taken on the word of the link it came on (origin_auth = auto).
 	 */
 	bool			 verified;
 };
@@ -68,6 +83,8 @@ int	callmsg_decode(const char *type, const struct cbor_field *, int nf,
 	    struct callmsg *, const char **why);
 /* Appends the encoded message to b. */
 void	callmsg_encode(struct cbor_buf *, const struct callmsg *);
+/* "call", "ans", "can", "ev" or "kv". */
+const char *callmsg_type_name(enum callmsg_type);
 /* The node a message is on its way to. */
 const uint8_t *callmsg_dest(const struct callmsg *);
 

@@ -27,6 +27,7 @@ enum config_type {
 	CT_SIZE,	/* bytes, with optional K, M or G (binary) suffix */
 	CT_UINT,
 	CT_DURATION,	/* milliseconds, or with an ms, s, m or h suffix */
+	CT_RATE,	/* a decimal number a second, kept in thousandths */
 	CT_PEER,	/* HOST:PORT, repeatable */
 	CT_ADVERTISE,	/* HOST:PORT for our record, repeatable */
 	CT_BOOL,	/* yes/no, true/false, on/off */
@@ -38,7 +39,7 @@ enum config_type {
 	CT_HANDLER,	/* event handler (handlers.c reads it), repeatable */
 	CT_ADDR,	/* numeric ADDR:PORT, once */
 	CT_TAG,		/* KEY=VALUE, repeatable */
-	CT_RATE,	/* a decimal number a second, kept in thousandths */
+	CT_ORIGIN_AUTH,	/* auto or required: true if required */
 };
 
 static const struct config_key {
@@ -55,6 +56,8 @@ static const struct config_key {
 	{ "advertise",	 CT_ADVERTISE,	F(advertise),	0, 0 },
 	{ "beacon_interval", CT_DURATION, F(beacon_interval), 100, 600000 },
 	{ "call_dial",	 CT_BOOL,	F(call_dial),	0, 0 },
+	{ "claim_probe_gap", CT_DURATION, F(claim_probe_gap), 100, 600000 },
+	{ "claim_rate",	 CT_RATE,	F(claim_rate),	100, 1000000 },
 	{ "bootstrap",	 CT_PEER,	F(bootstrap),	0, 0 },
 	{ "control_frame_timeout", CT_DURATION, F(control_frame_timeout),
 	    100, 3600000 },
@@ -108,6 +111,7 @@ static const struct config_key {
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
 	{ "new_members_burst", CT_UINT,	F(new_members_burst), 1, 4096 },
 	{ "new_members_rate", CT_RATE,	F(new_members_rate), 1000, 100000000 },
+	{ "origin_auth", CT_ORIGIN_AUTH, F(origin_auth_required), 0, 0 },
 	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },
 	{ "service",	 CT_SERVICE,	F(services),	0, 0 },
 	{ "service_dir", CT_PATH,	F(service_dir),	0, 0 },
@@ -145,6 +149,8 @@ config_init(struct config *c)
 	c->gossip_interval = 1000;
 	c->suspect_timeout = 1000;
 	c->probe_timeout = 300;
+	c->claim_rate = 2000;
+	c->claim_probe_gap = 5000;
 	c->member_expire = 3600000;
 	c->discovery = true;
 	c->call_dial = true;
@@ -369,34 +375,32 @@ parse_uint(const char *s, bool size_suffix, uint64_t *v)
 	return 0;
 }
 
-/* "2", "0.2", "2.5": thousandths, at most three decimals. */
+/* A decimal number, at most three decimals, in thousandths: 0.2 is 200. */
 static int
 parse_rate(const char *s, uint64_t *v)
 {
-	uint64_t	n = 0;
-	int		decimals = -1;
+	const char	*dot = strchr(s, '.');
+	char		 whole[24];
+	uint64_t	 w, frac = 0;
+	int		 i;
 
-	if (!isdigit((unsigned char)*s))
+	if (dot == NULL)
+		dot = s + strlen(s);
+	if (dot == s || (size_t)(dot - s) >= sizeof(whole))
 		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s == '.' && decimals == -1) {
-			decimals = 0;
-			continue;
-		}
-		if (!isdigit((unsigned char)*s) || decimals == 3 ||
-		    n > (UINT64_MAX - 9) / 10)
+	memcpy(whole, s, (size_t)(dot - s));
+	whole[dot - s] = '\0';
+	if (parse_uint(whole, false, &w) == -1 || w > UINT64_MAX / 1000)
+		return -1;
+	if (*dot == '.') {
+		for (i = 1; i <= 3 && isdigit((unsigned char)dot[i]); i++)
+			frac = frac * 10 + (uint64_t)(dot[i] - '0');
+		if (i == 1 || dot[i] != '\0')
 			return -1;
-		n = n * 10 + (uint64_t)(*s - '0');
-		if (decimals != -1)
-			decimals++;
+		for (; i <= 3; i++)
+			frac *= 10;
 	}
-	for (decimals = decimals == -1 ? 0 : decimals; decimals < 3;
-	    decimals++) {
-		if (n > UINT64_MAX / 10)
-			return -1;
-		n *= 10;
-	}
-	*v = n;
+	*v = w * 1000 + frac;
 	return 0;
 }
 
@@ -531,6 +535,17 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		else {
 			snprintf(err, errlen, "%s: \"%s\" is not yes or no",
 			    k->name, value);
+			return -1;
+		}
+		return 0;
+	case CT_ORIGIN_AUTH:
+		if (strcmp(value, "auto") == 0)
+			*(bool *)(void *)field = false;
+		else if (strcmp(value, "required") == 0)
+			*(bool *)(void *)field = true;
+		else {
+			snprintf(err, errlen, "%s: \"%s\" is not auto or "
+			    "required", k->name, value);
 			return -1;
 		}
 		return 0;
@@ -1095,11 +1110,16 @@ config_dump(const struct config *c, FILE *f)
 		fprintf(f, "group = %s\n", c->groups[i]);
 	fprintf(f, "hub = %s\n", c->hub ? "yes" : "no");
 	fprintf(f, "call_dial = %s\n", c->call_dial ? "yes" : "no");
+	fprintf(f, "origin_auth = %s\n", c->origin_auth_required ?
+	    "required" : "auto");
 	fprintf(f, "degree_min = %" PRIu64 "\n", c->degree_min);
 	fprintf(f, "degree_max = %" PRIu64 "\n", c->degree_max);
 	fprintf(f, "gossip_interval = %" PRIu64 "ms\n", c->gossip_interval);
 	fprintf(f, "probe_timeout = %" PRIu64 "ms\n", c->probe_timeout);
 	fprintf(f, "suspect_timeout = %" PRIu64 "ms\n", c->suspect_timeout);
+	fprintf(f, "claim_rate = %" PRIu64 ".%03" PRIu64 "\n",
+	    c->claim_rate / 1000, c->claim_rate % 1000);
+	fprintf(f, "claim_probe_gap = %" PRIu64 "ms\n", c->claim_probe_gap);
 	fprintf(f, "member_expire = %" PRIu64 "ms\n", c->member_expire);
 	dump_rate(f, "new_members_rate", c->new_members_rate);
 	fprintf(f, "new_members_burst = %" PRIu64 "\n", c->new_members_burst);

@@ -81,11 +81,14 @@ struct config {
 	int		 ngroups;
 	bool		 hub;
 	bool		 call_dial;
+	bool		 origin_auth_required;	/* origin_auth = required */
 	uint64_t	 degree_min;
 	uint64_t	 degree_max;
 	uint64_t	 gossip_interval;	/* ms */
 	uint64_t	 suspect_timeout;	/* ms */
 	uint64_t	 probe_timeout;		/* ms */
+	uint64_t	 claim_rate;		/* thousandths a second */
+	uint64_t	 claim_probe_gap;	/* ms */
 	uint64_t	 member_expire;		/* ms */
 	bool		 discovery;
 	uint64_t	 discovery_port;

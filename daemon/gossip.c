@@ -4,29 +4,35 @@
  *
  * Records flood: a node that learns a newer record passes it to its
  * other links, with a hop limit, and the (id, incarnation) order makes
- * every copy after the first a no-op.  Claims that a node is suspect or
- * dead flood the same way.  Every gossip_interval (up to eight of them
- * while nothing changes) a node sends a digest of what it knows to one
- * random neighbour, and each side then sends the other what it lacks:
- * that heals what flooding missed, and is how a new node learns
- * everyone (peer exchange).
+ * every copy after the first a no-op.  Every gossip_interval (up to
+ * eight of them while nothing changes) a node sends a digest of what it
+ * knows to one random neighbour, and each side then sends the other
+ * what it lacks: that heals what flooding missed, and is how a new node
+ * learns everyone (peer exchange).
  *
  * A live member whose link goes quiet or down, or that an overlay dial
  * does not reach, is probed (probe.c): directly, and through a few
  * other nodes.  Refused means its process is gone, so it is dead at
  * once; no answer anywhere makes it suspect, and dead if it does not
  * refute in time.  A node refutes a claim about itself by signing a
- * record with a higher incarnation.
+ * record with a higher incarnation, at most once a second.
+ *
+ * A claim that a member is suspect or dead (a "sus" or "dead", or a
+ * digest entry) is no evidence: any member can make one.  It only makes
+ * us probe the member ourselves, within a budget per link and overall,
+ * and what our probe finds is what we believe and flood.  Claims we
+ * hear are never passed on.
  *
  * Suspicion lasts between suspect_timeout and a few times that, more in
  * larger meshes, and the more nodes confirm it, the shorter (Lifeguard):
  * helpers that heard nothing either confirm, and so does every node
  * whose own probe of the suspect, made when it heard the claim, fails.
- * A claim names who makes it ("by"), so each confirms once.
+ * A claim names who makes it ("by"), so each confirms once; a "by" only
+ * shortens a suspicion we hold on our own evidence.
  *
  * What a neighbour makes us do is bounded per link (doc/MESH.md, flood
  * bounds): the records of nodes we do not know that we check, store
- * and flood on, and the membership bytes we send it.
+ * and flood on, and the membership bytes we send it and read from it.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -63,12 +69,35 @@
 #define LINK_BUCKETS		1024	/* link peers with buckets at once */
 #define INBOUND_TIMES		4	/* of gossip_rate a peer may send us */
 #define INBOUND_BURST_S		10	/* ...sustained this long */
+#define CLAIM_BURST		20	/* claims one link may make at once */
+#define CLAIM_PROBE_RATE	(10 * RATE_PER_S) /* rounds claims start */
+#define CLAIM_PROBE_BURST	40
+#define CLAIM_LINKS_MAX		1024	/* links with a claim bucket */
+#define CLAIMANTS_MAX		3	/* links whose claims are noted */
+#define CLAIM_WRONG_MAX		8	/* claimants proved wrong, kept */
+#define CLAIMS_KEEP_MS		10000	/* unsettled claims older: forgotten */
+#define REFUTE_GAP_MS		1000	/* refutations at least this apart */
 
 /* Our probes of a member. */
 struct probing {
 	unsigned	 next;		/* address to dial next */
 	uint64_t	 inc;		/* the record the round is about */
-	bool		 confirm;	/* to confirm others' suspicion */
+};
+
+/*
+ * Claims that a member failed, by the link peers that made them, about
+ * its record inc: unsettled until a probe of ours tells.  And the
+ * claimants a probe found wrong, whose claims wait claim_probe_gap.
+ */
+struct claims {
+	uint64_t	 inc;
+	int64_t		 first_ms;	/* the first unsettled one */
+	bool		 dead;		/* one of them said dead */
+	uint8_t		 by[CLAIMANTS_MAX][NODE_ID_LEN];
+	int		 nby;
+	uint8_t		 wrong[CLAIM_WRONG_MAX][NODE_ID_LEN];
+	int64_t		 wrong_ms[CLAIM_WRONG_MAX];
+	int		 nwrong;
 };
 
 /* A suspicion and the nodes that confirmed it, ourselves included. */
@@ -89,7 +118,15 @@ struct gossip {
 	struct probe		*probe;
 	struct nodemap		*probes;	/* struct probing */
 	struct nodemap		*suspicions;	/* struct suspicion */
+	struct nodemap		*claims;	/* struct claims */
 	struct nodemap		*wanted;	/* int64_t: asked for until */
+	struct ratemap		*claim_links;	/* claims each link may make */
+	struct bucket		 claim_probes;	/* rounds claims may start */
+	uint64_t		 claims_throttled;
+	struct event		*refute_ev;	/* a refutation that waits */
+	int64_t			 refuted_ms;	/* the last one */
+	bool			 refuted, refute_pending;
+	uint64_t		 refute_inc;	/* what the waiting one answers */
 	struct event		*tick;
 	int64_t			 due_ms;	/* when the tick should run */
 	int64_t			 next_exchange, next_expire;
@@ -261,21 +298,53 @@ next_incarnation(const struct gossip *g, uint64_t floor)
 
 /*
  * Signs a record newer than inc, ours or one someone holds of us: the
- * answer to a claim that we failed.
+ * answer to a claim that we failed.  Each floods to the whole mesh, so
+ * one claim after another makes one a second: a claim sooner than that
+ * is answered when the second is up, never dropped.
  */
 static void
 refute(struct gossip *g, uint64_t inc)
 {
+	struct timeval	tv;
 	uint64_t	next;
+	int64_t		now = clock_ms();
 
 	if (g->self.left || inc == UINT64_MAX ||
 	    g->self.incarnation == UINT64_MAX)
 		return;
+	if (g->refuted && now - g->refuted_ms < REFUTE_GAP_MS &&
+	    now >= g->refuted_ms) {
+		if (!g->refute_pending || inc > g->refute_inc)
+			g->refute_inc = inc;
+		if (!g->refute_pending) {
+			g->refute_pending = true;
+			duration_timeval((uint64_t)(g->refuted_ms +
+			    REFUTE_GAP_MS - now), &tv);
+			evtimer_add(g->refute_ev, &tv);
+		}
+		return;
+	}
+	g->refuted = true;
+	g->refuted_ms = now;
 	next = next_incarnation(g, inc);
 	log_info("gossip: refuting a claim that we failed (incarnation %"
 	    PRIu64 " -> %" PRIu64 ")", g->self.incarnation, next);
 	g->self.incarnation = next;
 	(void)publish_self(g);
+}
+
+static void
+refute_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gossip	*g = arg;
+
+	(void)fd; (void)what;
+	if (!g->refute_pending)
+		return;
+	g->refute_pending = false;
+	/* A newer record of ours went out meanwhile: that answered it. */
+	if (g->refute_inc >= g->self.incarnation)
+		refute(g, g->refute_inc);
 }
 
 static void	gossip_arm(struct gossip *);
@@ -320,6 +389,7 @@ forgotten(const struct member *m, void *arg)
 
 	nodemap_del(g->probes, m->rec.id);
 	nodemap_del(g->suspicions, m->rec.id);
+	nodemap_del(g->claims, m->rec.id);
 	nodemap_del(g->wanted, m->rec.id);
 	g->ops->forgotten(g->arg, m->rec.id);
 }
@@ -413,11 +483,14 @@ suspicion_deadline(struct gossip *g, struct member *m, struct suspicion *s)
 
 /*
  * Suspects m (no answer from it, nor from others for it: nackers) and
- * floods the claim, or confirms a suspicion already held.
+ * floods the claim, or confirms a suspicion already held.  Claims that
+ * came before (cl, or NULL) confirm it too, and it counts from the
+ * first: a silent failure is not declared dead later for our probing.
  */
 static void
 suspect(struct gossip *g, struct member *m, const char *why,
-    const uint8_t (*nackers)[NODE_ID_LEN], int nnack)
+    const uint8_t (*nackers)[NODE_ID_LEN], int nnack,
+    const struct claims *cl)
 {
 	struct suspicion	*s;
 	bool			 changed, mine;
@@ -431,6 +504,10 @@ suspect(struct gossip *g, struct member *m, const char *why,
 		mine = confirm(s, g->par.id->pk);
 		for (i = 0; i < nnack; i++)
 			(void)confirm(s, nackers[i]);
+		for (i = 0; cl != NULL && i < cl->nby; i++)
+			(void)confirm(s, cl->by[i]);
+		if (cl != NULL && cl->nby > 0 && cl->first_ms < s->since_ms)
+			s->since_ms = cl->first_ms;
 		suspicion_deadline(g, m, s);
 		if (!changed && !mine)
 			return;
@@ -448,6 +525,116 @@ suspect(struct gossip *g, struct member *m, const char *why,
 	flood_out(g, NULL);
 }
 
+/*
+ * The unsettled claims about m's record, or NULL.  Those about an older
+ * record, or too old to date a suspicion from, are forgotten.
+ */
+static struct claims *
+claims_of(struct gossip *g, const struct member *m, bool add)
+{
+	struct claims	*cl;
+
+	cl = add ? nodemap_put(g->claims, m->rec.id) :
+	    nodemap_get(g->claims, m->rec.id);
+	if (cl == NULL)
+		return NULL;
+	if (cl->inc != m->rec.incarnation) {
+		memset(cl, 0, sizeof(*cl));
+		cl->inc = m->rec.incarnation;
+	} else if (cl->nby > 0 && clock_ms() - cl->first_ms > CLAIMS_KEEP_MS)
+		cl->nby = 0;
+	return cl->nby > 0 || add ? cl : NULL;
+}
+
+/* Notes the link peer by's claim. */
+static void
+claim_note(struct claims *cl, const uint8_t *by, bool dead)
+{
+	int	i;
+
+	if (cl->nby == 0) {
+		cl->first_ms = clock_ms();
+		cl->dead = false;
+	}
+	cl->dead = cl->dead || dead;
+	for (i = 0; i < cl->nby; i++)
+		if (memcmp(cl->by[i], by, NODE_ID_LEN) == 0)
+			return;
+	if (cl->nby < CLAIMANTS_MAX)
+		memcpy(cl->by[cl->nby++], by, NODE_ID_LEN);
+}
+
+/* Whether a probe of ours proved by wrong within the last gap. */
+static bool
+claim_proved_wrong(const struct gossip *g, const struct claims *cl,
+    const uint8_t *by)
+{
+	int	i;
+
+	for (i = 0; i < cl->nwrong; i++)
+		if (memcmp(cl->wrong[i], by, NODE_ID_LEN) == 0)
+			return clock_ms() - cl->wrong_ms[i] <
+			    (int64_t)g->par.claim_probe_gap;
+	return false;
+}
+
+/* Our probe found the member alive: its claimants were wrong. */
+static void
+claims_wrong(struct claims *cl)
+{
+	int64_t	now = clock_ms();
+	int	i, k, old;
+
+	for (i = 0; i < cl->nby; i++) {
+		for (k = 0, old = 0; k < cl->nwrong; k++) {
+			if (memcmp(cl->wrong[k], cl->by[i], NODE_ID_LEN) == 0)
+				break;
+			if (cl->wrong_ms[k] < cl->wrong_ms[old])
+				old = k;
+		}
+		if (k == cl->nwrong && cl->nwrong < CLAIM_WRONG_MAX)
+			cl->nwrong++;
+		else if (k == cl->nwrong)
+			k = old;
+		memcpy(cl->wrong[k], cl->by[i], NODE_ID_LEN);
+		cl->wrong_ms[k] = now;
+	}
+	cl->nby = 0;
+}
+
+/*
+ * No probe of ours tells whether m failed: only claims from two links
+ * make it suspect, dead if it does not refute in time; we flood nothing.
+ */
+static void
+claims_unproven(struct gossip *g, struct member *m, struct claims *cl,
+    const char *why)
+{
+	struct suspicion	*s;
+	char			 evidence[EVIDENCE_MAX];
+	int			 i;
+
+	if (cl == NULL || cl->nby < 2 || m->state != MEMBER_ALIVE ||
+	    !members_suspect(g->members, m->rec.id, m->rec.incarnation,
+	    clock_ms(), clock_ms() + suspicion_timeout(g, 0)))
+		return;
+	if ((s = suspicion_of(g, m)) != NULL) {
+		for (i = 0; i < cl->nby; i++)
+			(void)confirm(s, cl->by[i]);
+		s->since_ms = cl->first_ms;
+		suspicion_deadline(g, m, s);
+	}
+	snprintf(evidence, sizeof(evidence), "so say %d nodes, and our probe "
+	    "proves nothing: %s", cl->nby, why);
+	log_info("member %s (%.12s) suspect: %s", m->rec.name, m->idstr,
+	    evidence);
+	member_changed(g, m, NULL, evidence);
+	gossip_arm(g);
+}
+
+static void	tell_member(struct gossip *, const struct member *, bool,
+		    uint64_t);
+
 /* How our round of probes about a member went. */
 static void
 probed(const uint8_t *id, enum probe_result res,
@@ -457,38 +644,43 @@ probed(const uint8_t *id, enum probe_result res,
 	struct gossip	*g = arg;
 	struct member	*m = members_get(g->members, id);
 	struct probing	*p = nodemap_get(g->probes, id);
+	struct claims	*cl;
 
 	/* Leaving, our dials end because we close them: no evidence. */
 	if (g->self.left || m == NULL || p == NULL ||
 	    m->rec.incarnation != p->inc || !member_live(m))
 		return;
+	cl = claims_of(g, m, false);
 	switch (res) {
 	case PROBE_ALIVE:
 		log_debug("member %s (%.12s) answered a probe", m->rec.name,
 		    m->idstr);
+		if (cl != NULL) {
+			/* Told on the link we have now, it refutes for all. */
+			tell_member(g, m, cl->dead, m->rec.incarnation);
+			claims_wrong(cl);
+		}
 		break;
 	case PROBE_REFUSED:
 		declare_dead(g, m, why);
 		break;
 	case PROBE_SILENT:
-		/* To confirm: only a suspicion someone else started. */
-		if (!p->confirm || m->state == MEMBER_SUSPECT)
-			suspect(g, m, why, nackers, nnack);
+		suspect(g, m, why, nackers, nnack, cl);
 		break;
 	case PROBE_UNSURE:
 		log_info("member %s (%.12s): probe proves nothing: %s",
 		    m->rec.name, m->idstr, why);
+		claims_unproven(g, m, cl, why);
 		break;
 	}
 }
 
 /*
- * Probes m, through others too unless it is to confirm a suspicion
- * (our own probe is what confirming takes).  Nothing if one is under way.
+ * Probes m, directly and through others, on evidence of our own: a lost
+ * or quiet link, a dial with no answer.  Nothing if one is under way.
  */
 static void
-probe_round(struct gossip *g, struct member *m, bool to_confirm,
-    const char *why)
+probe_round(struct gossip *g, struct member *m, const char *why)
 {
 	struct probing	*p;
 
@@ -496,14 +688,44 @@ probe_round(struct gossip *g, struct member *m, bool to_confirm,
 	    (p = nodemap_put(g->probes, m->rec.id)) == NULL)
 		return;
 	p->inc = m->rec.incarnation;
-	p->confirm = to_confirm;
 	log_debug("member %s (%.12s): %s, probing", m->rec.name, m->idstr,
 	    why);
-	if (probe_member(g->probe, m->rec.id, !to_confirm, probed, g) == -1 &&
-	    !to_confirm) {
+	if (probe_member(g->probe, m->rec.id, PROBE_INDIRECT, probed, g) ==
+	    -1) {
 		/* Nobody to ask and nothing to dial: let it refute. */
-		suspect(g, m, why, NULL, 0);
+		suspect(g, m, why, NULL, 0, NULL);
 	}
+}
+
+/*
+ * Probes m because others say it failed: directly (a ping on our link,
+ * or a dial whose link closes once idle), through others only if we
+ * cannot.  A round under way settles cl too; if its own direct probe
+ * heard nothing (a dial reset by a process as it died, say), it probes
+ * directly again, so that a crash others saw is not waited out.
+ */
+static bool
+probe_claimed(struct gossip *g, struct member *m, struct claims *cl)
+{
+	struct probing	*p;
+	int		 rc;
+
+	if (g->self.left)
+		return false;
+	if (probe_running(g->probe, m->rec.id))
+		return probe_again(g->probe, m->rec.id, PROBE_TRANSIENT) == 0;
+	if ((p = nodemap_put(g->probes, m->rec.id)) == NULL)
+		return false;
+	p->inc = m->rec.incarnation;
+	log_debug("member %s (%.12s): others say it failed, probing",
+	    m->rec.name, m->idstr);
+	if ((rc = probe_member(g->probe, m->rec.id, PROBE_TRANSIENT, probed,
+	    g)) == -1)
+		rc = probe_member(g->probe, m->rec.id, PROBE_INDIRECT, probed,
+		    g);
+	if (rc == -1)
+		claims_unproven(g, m, cl, "nothing to probe it with");
+	return rc == 0;
 }
 
 const char *
@@ -544,7 +766,7 @@ dialed(enum mesh_dial_result res, const char *reason, void *arg)
 		if (res == MESH_DIAL_REFUSED)
 			declare_dead(g, m, reason);
 		else if (res == MESH_DIAL_FAILED)
-			probe_round(g, m, false, reason);
+			probe_round(g, m, reason);
 	}
 	if (d->fn != NULL)
 		d->fn(d->id, res, d->arg);
@@ -584,7 +806,7 @@ gossip_link_down(struct gossip *g, struct link *l, enum mesh_reason why)
 	    why == MESH_ON_PURPOSE || mesh_link_to(g->mesh, m->rec.id) != NULL)
 		return;
 	/* Its process gone, or just this link? */
-	probe_round(g, m, false, mesh_reason_name(why));
+	probe_round(g, m, mesh_reason_name(why));
 }
 
 void
@@ -593,7 +815,7 @@ gossip_link_quiet(struct gossip *g, struct link *l)
 	struct member	*m = members_get(g->members, link_remote(l)->id);
 
 	if (m != NULL && m->state == MEMBER_ALIVE)
-		probe_round(g, m, false, "no answer to a ping");
+		probe_round(g, m, "no answer to a ping");
 }
 
 /* Our digest: id, incarnation and state of every member, fixed width. */
@@ -713,6 +935,9 @@ forget_asks(struct gossip *g, int64_t now)
 			nodemap_del(g->wanted, id);
 }
 
+static void	on_claim(struct gossip *, struct link *, bool,
+		    const uint8_t *, uint64_t, const uint8_t *);
+
 /* A neighbour's digest: send what it lacks, ask for what we lack. */
 static void
 on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
@@ -722,7 +947,6 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 	size_t		 n, i, nwant = 0;
 	uint64_t	 inc;
 	int		 state;
-	char		 evidence[EVIDENCE_MAX];
 
 	if (len % DIGEST_ENTRY != 0 || len / DIGEST_ENTRY > MEMBERS_MAX) {
 		log_warnx("link %s: malformed digest, ignored", link_name(l));
@@ -753,23 +977,10 @@ on_digest(struct gossip *g, struct link *l, const uint8_t *d, size_t len)
 				    NODE_ID_LEN);
 			continue;
 		}
-		if (m->rec.incarnation != inc)
-			continue;
-		/* Same record, but they believe it failed. */
-		if (state == MEMBER_DEAD || state == MEMBER_SUSPECT) {
-			if (m->self)
-				refute(g, g->self.incarnation);
-			else if (member_answers(g, m))
-				tell_member(g, m, state == MEMBER_DEAD, inc);
-			else if (state == MEMBER_DEAD &&
-			    members_dead(g->members, e, inc, clock_ms())) {
-				snprintf(evidence, sizeof(evidence), "so says %s",
-				    link_name(l));
-				log_info("member %s (%.12s) dead: %s",
-				    m->rec.name, m->idstr, evidence);
-				member_changed(g, m, NULL, evidence);
-			}
-		}
+		/* Same record, but they believe it failed: a claim. */
+		if (m->rec.incarnation == inc && (state == MEMBER_DEAD ||
+		    state == MEMBER_SUSPECT))
+			on_claim(g, l, state == MEMBER_DEAD, e, inc, NULL);
 	}
 	for (i = 0; i < members_count(g->members) &&
 	    !reply_budget_spent(g, l); i++) {
@@ -923,18 +1134,24 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 }
 
 /*
- * A claim that id is dead, or suspect (by: who says so, or NULL).  A
- * suspicion new to us, or a new confirmation of it, floods on; and if
- * we have a link to the suspect, we probe it ourselves, to confirm.
+ * A claim from l's peer that id, at its record inc, is dead or suspect
+ * (by: whom a "sus" names, or NULL).  Anyone can make one, so it is no
+ * evidence: within the budget of claims for l and for all, it makes us
+ * probe id ourselves (probed), except once our probe found l wrong
+ * about it, for claim_probe_gap.  It is never passed on.  by counts
+ * only towards a suspicion we hold already: it can shorten one, never
+ * start one.
  */
 static void
 on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
-    uint64_t inc, uint64_t hops, const uint8_t *by)
+    uint64_t inc, const uint8_t *by)
 {
 	struct member		*m = members_get(g->members, id);
+	const uint8_t		*from = link_remote(l)->id;
 	struct suspicion	*s;
-	bool			 changed, news;
-	char			 evidence[EVIDENCE_MAX];
+	struct claims		*cl;
+	struct bucket		*bk;
+	int64_t			 now = clock_ms();
 
 	if (m == NULL)
 		return;
@@ -949,33 +1166,29 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 			tell_member(g, m, dead, inc);
 		return;
 	}
-	changed = dead ? members_dead(g->members, id, inc, clock_ms()) :
-	    members_suspect(g->members, id, inc, clock_ms(),
-	    clock_ms() + suspicion_timeout(g, 0));
-	news = changed;
+	if (inc != m->rec.incarnation || !member_live(m))
+		return;
 	/* Confirmations come from members other than us and the suspect. */
-	if (!dead && m->state == MEMBER_SUSPECT && m->state_inc == inc &&
-	    by != NULL && memcmp(by, g->par.id->pk, NODE_ID_LEN) != 0 &&
+	if (!dead && m->state == MEMBER_SUSPECT && by != NULL &&
+	    memcmp(by, g->par.id->pk, NODE_ID_LEN) != 0 &&
 	    memcmp(by, id, NODE_ID_LEN) != 0 &&
 	    members_get(g->members, by) != NULL &&
-	    (s = suspicion_of(g, m)) != NULL) {
-		news = confirm(s, by) || changed;
+	    (s = suspicion_of(g, m)) != NULL && confirm(s, by))
 		suspicion_deadline(g, m, s);
+	if ((bk = ratemap_get(g->claim_links, from)) == NULL ||
+	    !bucket_take(bk, g->par.claim_rate, CLAIM_BURST, now, 1) ||
+	    (cl = claims_of(g, m, true)) == NULL ||
+	    claim_proved_wrong(g, cl, from) ||
+	    !bucket_ready(&g->claim_probes, CLAIM_PROBE_RATE, CLAIM_PROBE_BURST,
+	    now, 1)) {
+		g->claims_throttled++;
+		return;
 	}
-	if (changed) {
-		snprintf(evidence, sizeof(evidence), "so says %s", link_name(l));
-		member_changed(g, m, NULL, evidence);
-		log_info("member %s (%.12s) %s: %s", m->rec.name,
-		    m->idstr, dead ? "dead" : "suspect", evidence);
-		/* A new suspect's deadline: a sus without by sets no other. */
-		gossip_arm(g);
-		if (!dead && mesh_link_to(g->mesh, id) != NULL)
-			probe_round(g, m, true, "confirming a suspicion");
-	}
-	if (news && hops > 0) {
-		put_claim(g, dead ? "dead" : "sus", id, inc, hops - 1, by);
-		flood_out(g, l);
-	}
+	claim_note(cl, from, dead);
+	/* Only the probes claims start count against all links' budget. */
+	if (probe_claimed(g, m, cl))
+		bucket_charge(&g->claim_probes, CLAIM_PROBE_RATE,
+		    CLAIM_PROBE_BURST, now, 1);
 }
 
 /*
@@ -1078,12 +1291,13 @@ msg_claim(void *arg, struct link *l, const char *type,
 
 	if (!inbound_allowed(arg, l, f, nf))
 		return;
+	/* "h" is for older nodes, which pass claims on. */
 	if (!read_bytes(f, nf, "by", &by, &nby) || nby != NODE_ID_LEN)
 		by = NULL;
 	if (read_bytes(f, nf, "id", &p, &n) && n == NODE_ID_LEN &&
 	    (v = cbor_field_get(f, nf, "inc")) != NULL &&
 	    cbor_read_uint(v->val, v->vallen, &inc))
-		on_claim(arg, l, type[0] == 'd', p, inc, read_hops(f, nf), by);
+		on_claim(arg, l, type[0] == 'd', p, inc, by);
 }
 
 const struct mesh_handler gossip_handlers[] = {
@@ -1174,13 +1388,18 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	    (g->probes = nodemap_new(sizeof(struct probing), MEMBERS_MAX)) ==
 	    NULL || (g->wanted = nodemap_new(sizeof(int64_t), MEMBERS_MAX)) ==
 	    NULL || (g->suspicions = nodemap_new(sizeof(struct suspicion),
-	    MEMBERS_MAX)) == NULL || (g->new_ids = ratemap_new(LINK_BUCKETS)) ==
-	    NULL || (g->sent = ratemap_new(LINK_BUCKETS)) == NULL ||
+	    MEMBERS_MAX)) == NULL || (g->claims = nodemap_new(sizeof(struct
+	    claims), MEMBERS_MAX)) == NULL || (g->claim_links =
+	    ratemap_new(CLAIM_LINKS_MAX)) == NULL ||
+	    (g->new_ids = ratemap_new(LINK_BUCKETS)) == NULL ||
+	    (g->sent = ratemap_new(LINK_BUCKETS)) == NULL ||
 	    (g->recv = ratemap_new(LINK_BUCKETS)) == NULL) {
 		if (g != NULL) {
 			nodemap_free(g->probes);
 			nodemap_free(g->wanted);
 			nodemap_free(g->suspicions);
+			nodemap_free(g->claims);
+			ratemap_free(g->claim_links);
 			ratemap_free(g->new_ids);
 			ratemap_free(g->sent);
 		}
@@ -1197,6 +1416,10 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 		g->par.gossip_rate = GOSSIP_RATE;
 	if (g->par.gossip_burst == 0)
 		g->par.gossip_burst = GOSSIP_BURST;
+	if (g->par.claim_rate == 0)
+		g->par.claim_rate = GOSSIP_CLAIM_RATE;
+	if (g->par.claim_probe_gap == 0)
+		g->par.claim_probe_gap = GOSSIP_CLAIM_PROBE_GAP;
 	g->mesh = mesh;
 	g->probe = probe;
 	g->ops = ops;
@@ -1213,6 +1436,7 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	/* Wall-clock milliseconds: a restarted node always comes back newer. */
 	g->self.incarnation = clock_wall_ms();
 	g->self.started_at = p->started_at;
+	g->self.auth = p->auth;
 	record_sign(&g->self, p->id->sk, &b);
 	if (b.failed || (g->members = members_new(b.data, b.len,
 	    clock_ms())) == NULL) {
@@ -1225,7 +1449,8 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	members_on_forget(g->members, forgotten, g);
 	if (p->limits.soft != 0)
 		members_set_limits(g->members, &p->limits);
-	if ((g->tick = evtimer_new(base, tick_cb, g)) == NULL) {
+	if ((g->tick = evtimer_new(base, tick_cb, g)) == NULL ||
+	    (g->refute_ev = evtimer_new(base, refute_cb, g)) == NULL) {
 		log_warnx("gossip: cannot start the timer");
 		gossip_free(g);
 		return NULL;
@@ -1243,9 +1468,13 @@ gossip_free(struct gossip *g)
 		return;
 	if (g->tick != NULL)
 		event_free(g->tick);
+	if (g->refute_ev != NULL)
+		event_free(g->refute_ev);
 	members_free(g->members);
 	nodemap_free(g->probes);
 	nodemap_free(g->suspicions);
+	nodemap_free(g->claims);
+	ratemap_free(g->claim_links);
 	nodemap_free(g->wanted);
 	ratemap_free(g->new_ids);
 	ratemap_free(g->sent);
@@ -1493,6 +1722,12 @@ const struct members *
 gossip_members(const struct gossip *g)
 {
 	return g->members;
+}
+
+uint64_t
+gossip_claims_throttled(const struct gossip *g)
+{
+	return g->claims_throttled;
 }
 
 const struct ctl_op gossip_ctl_ops[] = {

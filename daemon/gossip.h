@@ -27,6 +27,10 @@ struct member;
 struct members;
 struct probe;
 
+/* The defaults of a gossip_params left 0. */
+#define GOSSIP_CLAIM_RATE	2000	/* 2 a second, in rate.h's units */
+#define GOSSIP_CLAIM_PROBE_GAP	5000	/* ms */
+
 struct gossip_params {
 	const struct identity	*id;
 	const char		*name;
@@ -40,6 +44,11 @@ struct gossip_params {
 	uint64_t		 suspect_timeout;	/* ms */
 	uint64_t		 member_expire;		/* ms */
 	uint64_t		 max_message;	/* replies to one peer: half */
+	bool			 auth;		/* our record says "auth" */
+	/* Claims that a member failed, per link: RATE_PER_S units. */
+	uint64_t		 claim_rate;
+	/* ms a claimant our probe proved wrong waits to be heard again */
+	uint64_t		 claim_probe_gap;
 	/*
 	 * Flood bounds per link peer (rate.h units; 0: the default):
 	 * records of nodes we do not know, and membership bytes sent.
@@ -125,6 +134,8 @@ void		 gossip_stats(const struct gossip *, struct gossip_stats *);
 
 /* The member table, for reading; ourselves at index 0. */
 const struct members *gossip_members(const struct gossip *);
+/* Claims that a member failed, dropped over a budget or a gap. */
+uint64_t	 gossip_claims_throttled(const struct gossip *);
 /* Our own record, as others see it. */
 const struct record *gossip_self(const struct gossip *);
 /*

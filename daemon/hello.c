@@ -24,9 +24,18 @@ hello_encode(const struct hello *h, struct cbor_buf *b)
 	for (i = 0; i < h->nlisten; i++)
 		cbor_put_text(b, h->listen[i]);
 	cbor_put_text(b, "features");
-	cbor_put_array(b, (h->features & HELLO_WIDE_BATCH) ? 1 : 0);
+	cbor_put_array(b, ((h->features & HELLO_WIDE_BATCH) ? 1 : 0) +
+	    ((h->features & HELLO_AUTH) ? 1 : 0));
 	if (h->features & HELLO_WIDE_BATCH)
 		cbor_put_text(b, "wide-batch");
+	if (h->features & HELLO_AUTH)
+		cbor_put_text(b, "auth");
+}
+
+static bool
+text_is(const char *s, size_t n, const char *want)
+{
+	return n == strlen(want) && memcmp(s, want, n) == 0;
 }
 
 /*
@@ -45,11 +54,14 @@ hello_features(const uint8_t *val, size_t vallen)
 	if (!cbor_array_iter(val, vallen, &it) ||
 	    it.items > HELLO_FEATURES_MAX)
 		return 0;
-	while (cbor_iter_next(&it, &item, &itemlen))
-		if (cbor_read_text(item, itemlen, &s, &n) &&
-		    n == strlen("wide-batch") &&
-		    memcmp(s, "wide-batch", n) == 0)
+	while (cbor_iter_next(&it, &item, &itemlen)) {
+		if (!cbor_read_text(item, itemlen, &s, &n))
+			continue;
+		if (text_is(s, n, "wide-batch"))
 			features |= HELLO_WIDE_BATCH;
+		else if (text_is(s, n, "auth"))
+			features |= HELLO_AUTH;
+	}
 	return it.items == 0 ? features : 0;
 }
 

@@ -21,6 +21,7 @@
 
 /* Features, by their names in the HELLO: */
 #define HELLO_WIDE_BATCH	0x1	/* "wide-batch": see wire.h */
+#define HELLO_AUTH		0x2	/* "auth": seals call messages */
 
 struct hello {
 	uint64_t	version;

@@ -1403,9 +1403,10 @@ mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
 
 int
 mesh_dial_probe(struct mesh *m, const uint8_t *id, const char *addr,
-    uint64_t timeout_ms, mesh_dial_fn *fn, void *arg)
+    uint64_t timeout_ms, int flags, mesh_dial_fn *fn, void *arg)
 {
-	return dial(m, id, addr, fn, arg, MESH_DIAL_RECORD, false,
+	return dial(m, id, addr, fn, arg, MESH_DIAL_RECORD,
+	    (flags & MESH_DIAL_TRANSIENT) != 0,
 	    timeout_ms);
 }
 

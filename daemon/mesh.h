@@ -154,12 +154,15 @@ int		 mesh_dial_member(struct mesh *, const uint8_t *id,
 		    void *arg);
 /*
  * The same, as a probe: the node must finish the handshake within
- * timeout_ms (a stopped process still completes TCP's).  Its address
- * came from a record, as for the next.
+ * timeout_ms (a stopped process still completes TCP's).  With
+ * MESH_DIAL_TRANSIENT in flags the link it makes is closed once idle,
+ * as one dialed for calls: probes others asked for leave no links.
+ * Its address came from a record, as for the next.
  */
+#define MESH_DIAL_TRANSIENT	0x1
 int		 mesh_dial_probe(struct mesh *, const uint8_t *id,
-		    const char *addr, uint64_t timeout_ms, mesh_dial_fn *fn,
-		    void *arg);
+		    const char *addr, uint64_t timeout_ms, int flags,
+		    mesh_dial_fn *fn, void *arg);
 /*
  * The same for a link that calls need now.  Once no call has used it
  * for a minute, it is closed (if the node keeps enough links without

@@ -12,10 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "callmsg.h"
+#include "cbor_buf.h"
 #include "identity.h"
 #include "pairkey.h"
 
-#define OA_MAC_LEN	16
+#define OA_MAC_LEN	CALLMSG_MAC_LEN
 #define OA_WINDOW	1024	/* counters taken out of order, per author */
 
 /* A small field the MAC covers; p NULL: absent (not the same as empty). */
@@ -56,5 +58,65 @@ struct oa_window {
  * belongs to an earlier run and is refused.
  */
 bool	oa_window_take(struct oa_window *, uint64_t started, uint64_t q);
+
+/* What originauth_open() makes of a message for this node. */
+enum oa_result {
+	OA_OK,			/* its author is authenticated */
+	OA_UNVERIFIED,		/* an old node's, taken on the link's word */
+	OA_BAD_MAC,		/* x does not hold */
+	OA_NO_MAC,		/* no x where one is needed */
+	OA_REPLAY,		/* q taken before, or of an earlier run */
+	OA_NO_KEY,		/* its author's ID has no key */
+	OA_RELAY_ANSWER,	/* an answer by a relay it may not make */
+};
+#define OA_RESULTS	(OA_RELAY_ANSWER + 1)
+
+struct originauth_params {
+	const uint8_t	*self;		/* our node ID */
+	bool		 required;	/* origin_auth = required */
+	size_t		 max;		/* nodes kept a counter or window of */
+	/*
+	 * Whether a record of id is held; if so, whether it says "auth"
+	 * and when the node's run started (seconds since the epoch).
+	 */
+	bool		(*record)(void *arg, const uint8_t *id, bool *auth,
+			    uint64_t *started);
+	void		*arg;
+};
+
+struct oa_stats {
+	uint64_t	sealed;
+	uint64_t	opened[CALLMSG_TYPES][OA_RESULTS];
+	uint64_t	dropped;	/* all types, all but OK and UNVERIFIED */
+	uint64_t	unverified;	/* all types */
+	size_t		windows;	/* authors kept a window of */
+};
+
+struct originauth;
+
+/* Uses keys, which must outlive it.  NULL: out of memory. */
+struct originauth *originauth_new(const struct originauth_params *,
+		    struct pairkey *keys);
+/* NULL is fine. */
+void		 originauth_free(struct originauth *);
+/*
+ * Sets q and x of a message made here (its author: self), for a relay
+ * to carry: 0, or -1 if the addressee's ID has no key.  An error answer
+ * gets errraw, pointing into the originauth until its next call.
+ */
+int		 originauth_seal(struct originauth *, struct callmsg *);
+/*
+ * Checks a message for this node that came from the link peer via
+ * (section 1.8 of doc/trust-design.md), and counts the result.
+ */
+enum oa_result	 originauth_open(struct originauth *, const struct callmsg *,
+		    const uint8_t *via);
+/* The author of a message: o, or for an answer by if set, else p. */
+const uint8_t	*originauth_author(const struct callmsg *);
+/* Forgets the counter and window kept for id. */
+void		 originauth_forget(struct originauth *, const uint8_t *id);
+void		 originauth_stats(const struct originauth *, struct oa_stats *);
+/* "ok", "bad_mac", ...: as the metrics name them. */
+const char	*originauth_result_name(enum oa_result);
 
 #endif

@@ -45,7 +45,9 @@
 #include "metrics.h"
 #include "notify.h"
 #include "options.h"
+#include "originauth.h"
 #include "overlay.h"
+#include "pairkey.h"
 #include "peerd.h"
 #include "probe.h"
 #include "proto.h"
@@ -220,6 +222,8 @@ on_forgotten(void *arg, const uint8_t *id)
 
 	changes_forget(d->changes, id);
 	route_forget(d->route, id);
+	originauth_forget(d->oa, id);
+	pairkey_forget(d->pairkeys, id);
 	overlay_forgotten(d->overlay, id);
 	calls_forget(d->calls, id);
 	serve_forget(d->serve, id);
@@ -343,12 +347,14 @@ op_status(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
 	const struct members		*members = gossip_members(d->gossip);
 	const struct members_stats	*st = members_stats(members);
 	struct control_stats		 cs;
+	struct oa_stats			 oas;
 	struct cbor_buf			*b;
 	size_t				 i, n = listeners_count(d->listeners);
 
 	control_stats(d->control, &cs);
+	originauth_stats(d->oa, &oas);
 	b = ctl_result_begin(c, m->id);
-	cbor_put_map(b, 20);
+	cbor_put_map(b, 21);
 	cbor_put_text(b, "node");
 	cbor_put_text(b, d->id.id);
 	cbor_put_text(b, "name");
@@ -391,6 +397,8 @@ op_status(struct ctl_conn *c, const struct ctl_msg *m, void *arg)
 	cbor_put_uint(b, mesh_handshakes_dropped(d->mesh));
 	cbor_put_text(b, "access_denied");
 	cbor_put_uint(b, access_denied(d->access));
+	cbor_put_text(b, "origin_auth_dropped");
+	cbor_put_uint(b, oas.dropped);
 	ctl_result_end(c);
 }
 
@@ -420,7 +428,7 @@ describe_self(struct peerd *d)
 	d->hello.version = HELLO_VERSION;
 	memcpy(d->hello.id, d->id.pk, NODE_ID_LEN);
 	snprintf(d->hello.name, sizeof(d->hello.name), "%s", d->conf.name);
-	d->hello.features = HELLO_WIDE_BATCH;
+	d->hello.features = HELLO_WIDE_BATCH | HELLO_AUTH;
 	for (i = 0; i < n && i < HELLO_ADDRS_MAX; i++)
 		snprintf(d->hello.listen[d->hello.nlisten++], ADDR_STRLEN,
 		    "%s", listeners_addr(d->listeners, i));
@@ -506,6 +514,20 @@ build_kv(struct peerd *d, const struct members *members)
 	kvpost_dial_direct(d->kvpost, d->mesh, members);
 }
 
+/* For originauth: what our record of id says, if we hold one. */
+static bool
+record_of(void *arg, const uint8_t *id, bool *auth, uint64_t *started)
+{
+	struct peerd		*d = arg;
+	const struct member	*m;
+
+	if ((m = members_get(gossip_members(d->gossip), id)) == NULL)
+		return false;
+	*auth = m->rec.auth;
+	*started = m->rec.started_at;
+	return true;
+}
+
 /* Builds every module, from the floor up; fatal if one cannot start. */
 static void
 build(struct peerd *d)
@@ -528,14 +550,18 @@ build(struct peerd *d)
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,
 				    c->suspect_timeout, c->member_expire,
-				    c->max_message, c->new_members_rate,
+				    c->max_message, true, c->claim_rate,
+				    c->claim_probe_gap, c->new_members_rate,
 				    c->new_members_burst,
 				    c->gossip_rate * RATE_PER_S, c->gossip_burst,
 				    { c->members_soft, c->intro_quota,
 				    (int64_t)c->members_settle } };
 	struct probe_params	 pp = { d->id.pk, c->probe_timeout };
 	struct overlay_params	 op;
-	struct route_params	 rp = { d->id.pk, c->name, c->max_message };
+	struct route_params	 rp = { d->id.pk, c->name, c->max_message,
+				    NULL };
+	struct originauth_params ap = { d->id.pk, c->origin_auth_required,
+				    MEMBERS_MAX, record_of, d };
 	struct calls_params	 kp = { d->id.pk, c->max_message, d->access };
 	struct serve_params	 sp = { d->id.pk, c->name, c->max_message,
 				    d->access };
@@ -580,6 +606,10 @@ build(struct peerd *d)
 	if ((d->tags = tags_new(d->gossip, &c->tags)) == NULL)
 		fatalx("cannot start the node tags");
 	members = gossip_members(d->gossip);
+	if ((d->pairkeys = pairkey_new(&d->id, MEMBERS_MAX + 256)) == NULL ||
+	    (d->oa = originauth_new(&ap, d->pairkeys)) == NULL)
+		fatalx("cannot start origin authentication");
+	rp.oa = d->oa;
 	if ((d->route = route_new(&rp, d->mesh, members)) == NULL ||
 	    (d->registry = registry_new(members, d->access, &registry_ops,
 	    d)) == NULL ||
@@ -597,7 +627,7 @@ build(struct peerd *d)
 	d->stats = (struct stats){ PEERD_VERSION, d->id.id, c->name,
 	    d->started_at, d->control, d->mesh, d->gossip, d->calls,
 	    d->serve, d->events, d->access, d->handlers, d->kv, d->kvsync,
-	    d->kvwatch };
+	    d->kvwatch, d->oa };
 	route_deliver(d->route, CALLMSG_CALL, deliver_call, d->serve);
 	route_deliver(d->route, CALLMSG_CANCEL, deliver_cancel, d->serve);
 	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);
@@ -871,6 +901,8 @@ main(int argc, char *argv[])
 	serve_free(d.serve);
 	events_free(d.events);
 	route_free(d.route);
+	originauth_free(d.oa);
+	pairkey_free(d.pairkeys);
 	registry_free(d.registry);
 	tags_free(d.tags);
 	gossip_free(d.gossip);

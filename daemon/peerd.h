@@ -62,6 +62,8 @@ struct peerd {
 	struct changes		*changes;	/* told to watchers */
 	struct overlay		*overlay;
 	struct registry		*registry;
+	struct pairkey		*pairkeys;	/* shared with each other node */
+	struct originauth	*oa;		/* origins of call messages */
 	struct route		*route;
 	struct calls		*calls;		/* this node's callers' */
 	struct serve		*serve;		/* its apps' */

@@ -41,6 +41,7 @@ struct round {
 	struct event		*timer;
 	int64_t			 due_ms;
 	uint64_t		 timeout;	/* ms, of the direct probe */
+	bool			 checking;	/* a direct probe under way */
 	bool			 direct_silent;
 	uint8_t			 asked[PROBE_HELPERS][NODE_ID_LEN];
 	bool			 answered[PROBE_HELPERS];
@@ -188,6 +189,7 @@ check_done(struct check *c, enum probe_result res, const char *why)
 		if (res != PROBE_UNSURE)
 			answer_asker(p, c, res == PROBE_ALIVE);
 	} else if ((r = round_find(p, c->n)) != NULL) {
+		r->checking = false;
 		if (res == PROBE_ALIVE || res == PROBE_REFUSED)
 			round_end(r, res, why);
 		else {
@@ -223,7 +225,7 @@ check_dialed(enum mesh_dial_result res, const char *why, void *arg)
  * start (c is the caller's then).
  */
 static int
-check_start(struct check *c, uint64_t timeout)
+check_start(struct check *c, uint64_t timeout, int flags)
 {
 	struct probe	*p = c->p;
 	struct link	*l = mesh_link_to(p->mesh, c->id);
@@ -233,7 +235,9 @@ check_start(struct check *c, uint64_t timeout)
 		return 0;
 	if ((addr = p->ops->address(p->arg, c->id)) == NULL)
 		return -1;
-	return mesh_dial_probe(p->mesh, c->id, addr, timeout, check_dialed, c);
+	return mesh_dial_probe(p->mesh, c->id, addr, timeout,
+	    (flags & PROBE_TRANSIENT) != 0 ? MESH_DIAL_TRANSIENT : 0,
+	    check_dialed, c);
 }
 
 /* Asks up to PROBE_HELPERS random other linked nodes to probe r->id. */
@@ -270,7 +274,7 @@ ask_helpers(struct round *r)
 }
 
 int
-probe_member(struct probe *p, const uint8_t *id, bool indirect, probe_fn *fn,
+probe_member(struct probe *p, const uint8_t *id, int flags, probe_fn *fn,
     void *arg)
 {
 	struct round	*r;
@@ -296,13 +300,14 @@ probe_member(struct probe *p, const uint8_t *id, bool indirect, probe_fn *fn,
 	c->p = p;
 	memcpy(c->id, id, NODE_ID_LEN);
 	c->n = r->n;
-	if (check_start(c, r->timeout) == -1) {
+	if (check_start(c, r->timeout, flags) == -1) {
 		free(c);
 		r->direct_silent = true;	/* nothing to ask directly */
-	}
+	} else
+		r->checking = true;
 	TAILQ_INSERT_TAIL(&p->rounds, r, entry);
 	p->nrounds++;
-	if (indirect)
+	if (flags & PROBE_INDIRECT)
 		ask_helpers(r);
 	if (r->direct_silent && r->nasked == 0) {
 		TAILQ_REMOVE(&p->rounds, r, entry);
@@ -316,6 +321,28 @@ probe_member(struct probe *p, const uint8_t *id, bool indirect, probe_fn *fn,
 	r->due_ms = clock_ms() + 2 * (int64_t)r->timeout;
 	duration_timeval(2 * r->timeout, &tv);
 	evtimer_add(r->timer, &tv);
+	return 0;
+}
+
+int
+probe_again(struct probe *p, const uint8_t *id, int flags)
+{
+	struct round	*r;
+	struct check	*c;
+
+	TAILQ_FOREACH(r, &p->rounds, entry)
+		if (memcmp(r->id, id, NODE_ID_LEN) == 0)
+			break;
+	if (r == NULL || r->checking || (c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->p = p;
+	memcpy(c->id, id, NODE_ID_LEN);
+	c->n = r->n;
+	if (check_start(c, r->timeout, flags) == -1) {
+		free(c);
+		return -1;
+	}
+	r->checking = true;
 	return 0;
 }
 
@@ -382,8 +409,8 @@ msg_preq(void *arg, struct link *l, const char *type,
 		free(c);
 		return;
 	}
-	if (check_start(c, ms < PROBE_ASK_MAX_MS ? ms : PROBE_ASK_MAX_MS) ==
-	    -1) {
+	if (check_start(c, ms < PROBE_ASK_MAX_MS ? ms : PROBE_ASK_MAX_MS,
+	    0) == -1) {
 		free(c);
 		return;
 	}

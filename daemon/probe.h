@@ -54,15 +54,26 @@ struct probe	*probe_new(struct event_base *, const struct probe_params *,
 void		 probe_free(struct probe *);
 #define PROBE_BUSY	1	/* probe_member: no round started, not for lack */
 
+/* How probe_member asks. */
+#define PROBE_INDIRECT	0x1	/* through helpers too */
+#define PROBE_TRANSIENT	0x2	/* a link it dials closes once idle */
+
 /*
- * Starts a round about id, through helpers too if indirect; fn hears
- * how it went, unless probe_free comes first.  0 if it started;
- * PROBE_BUSY if a round about id is under way already, or too many
- * are; -1 if there was nothing to ask (no link, no address, no
+ * Starts a round about id, through helpers too with PROBE_INDIRECT in
+ * flags; fn hears how it went, unless probe_free comes first.  0 if it
+ * started; PROBE_BUSY if a round about id is under way already, or too
+ * many are; -1 if there was nothing to ask (no link, no address, no
  * helper).
  */
-int		 probe_member(struct probe *, const uint8_t *id, bool indirect,
+int		 probe_member(struct probe *, const uint8_t *id, int flags,
 		    probe_fn *fn, void *arg);
+/*
+ * In the round about id under way, once its direct probe got no answer,
+ * probes id directly once more (as probe_member, with flags): a dial
+ * refused now still ends the round at once.  -1 if no round runs, or
+ * its direct probe is under way, or none could start.
+ */
+int		 probe_again(struct probe *, const uint8_t *id, int flags);
 bool		 probe_running(const struct probe *, const uint8_t *id);
 /* Rounds run so far, and requests of others that we answered. */
 uint64_t	 probe_rounds(const struct probe *);

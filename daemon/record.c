@@ -32,8 +32,11 @@ record_body(const struct record *r, struct cbor_buf *b)
 {
 	int	i;
 
-	/* No "tags" without tags: such a record is what it always was. */
-	cbor_put_map(b, r->tags.n > 0 ? 12 : 11);
+	/*
+	 * No "tags" without tags, nor "auth" without it: such a record is
+	 * what it always was.
+	 */
+	cbor_put_map(b, 11 + (r->tags.n > 0) + r->auth);
 	cbor_put_text(b, "v");
 	cbor_put_uint(b, RECORD_VERSION);
 	cbor_put_text(b, "id");
@@ -73,6 +76,10 @@ record_body(const struct record *r, struct cbor_buf *b)
 		cbor_put_text(b, r->topics[i]);
 	if (r->tags.n > 0)
 		put_tags(b, &r->tags);
+	if (r->auth) {
+		cbor_put_text(b, "auth");
+		cbor_put_uint(b, 1);
+	}
 }
 
 void
@@ -224,6 +231,21 @@ read_bool(const struct cbor_field *f, bool *v)
 	return f == NULL || cbor_read_bool(f->val, f->vallen, v);
 }
 
+/* "auth": a uint, the version of origin authentication; absent: none. */
+static bool
+read_auth(const struct cbor_field *f, bool *auth)
+{
+	uint64_t	v;
+
+	*auth = false;
+	if (f == NULL)
+		return true;
+	if (!cbor_read_uint(f->val, f->vallen, &v))
+		return false;
+	*auth = v >= 1;
+	return true;
+}
+
 /*
  * The signed form's body fields (f, up to 16), signature and node ID,
  * of a record of our version.  -1 with *why if it is not one.
@@ -318,7 +340,8 @@ record_open(const uint8_t *buf, size_t len, struct record *r, const char **why)
 	    !read_texts(cbor_field_get(f, nf, "topics"), &r->topics[0][0],
 	    TOPIC_MAX + 1, RECORD_TOPICS_MAX, &r->ntopics,
 	    topic_pattern_valid) ||
-	    !read_tags(cbor_field_get(f, nf, "tags"), &r->tags)) {
+	    !read_tags(cbor_field_get(f, nf, "tags"), &r->tags) ||
+	    !read_auth(cbor_field_get(f, nf, "auth"), &r->auth)) {
 		*why = "record with impossible fields";
 		return -1;
 	}

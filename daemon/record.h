@@ -51,6 +51,8 @@ struct record {
 	struct tagset	 tags;		/* optional: "tags" when not empty */
 	uint64_t	 incarnation;	/* higher wins */
 	uint64_t	 started_at;	/* seconds since the epoch */
+	/* Seals the call messages it sends through relays (originauth.h). */
+	bool		 auth;		/* optional: "auth" when set */
 };
 
 /* Signs r with sk and writes the signed form to b. */

@@ -17,9 +17,10 @@
 #include "members.h"
 #include "mesh.h"
 #include "nodemap.h"
+#include "originauth.h"
+#include "ratelog.h"
 #include "route.h"
 
-#define CALLMSG_TYPES	(CALLMSG_KV + 1)
 #define LINKS_MAX	256	/* links a hop is chosen among: degree_max's most */
 
 struct route {
@@ -32,6 +33,7 @@ struct route {
 		void			*arg;
 	}			 deliver[CALLMSG_TYPES];
 	struct cbor_buf		 buf;		/* scratch for encoding */
+	struct ratelog		 droplog;	/* messages failing originauth */
 };
 
 struct route *
@@ -114,7 +116,10 @@ next_hop(struct route *r, const uint8_t *id, struct link *from)
 	return k > 0 ? up[randombytes_uniform((uint32_t)k)] : NULL;
 }
 
-/* A message for this node (from the link peer via): to whoever takes it. */
+/*
+ * A message for this node (from the link peer via, NULL: from here) to
+ * whoever takes it.
+ */
 static void
 deliver(struct route *r, const struct callmsg *m, const uint8_t *via)
 {
@@ -137,21 +142,58 @@ route_send_quiet(struct route *r, const struct callmsg *m, struct link *from)
 	return send_on(r, m, from, false);
 }
 
-static enum route_result
-send_on(struct route *r, const struct callmsg *m, struct link *from,
-    bool use)
+/*
+ * A message made here, for the link l: an answer a relay makes says so
+ * (by); one through a relay is sealed, for its addressee to check; one
+ * on the addressee's own link needs nothing, the link proves its
+ * author.  0, or -1 if it cannot be sent.
+ */
+static int
+seal(struct route *r, struct callmsg *m, struct link *l)
 {
 	const uint8_t	*dest = callmsg_dest(m);
+
+	if (m->type == CALLMSG_ANSWER &&
+	    memcmp(m->provider, r->par.self, NODE_ID_LEN) != 0) {
+		memcpy(m->by, r->par.self, NODE_ID_LEN);
+		m->has_by = true;
+	}
+	if (memcmp(originauth_author(m), r->par.self, NODE_ID_LEN) != 0) {
+		log_warnx("route: a %s made here names another author",
+		    callmsg_type_name(m->type));
+		return -1;
+	}
+	if (m->has_mac || mesh_link_to(r->mesh, dest) == l)
+		return 0;
+	return originauth_seal(r->par.oa, m);
+}
+
+static enum route_result
+send_on(struct route *r, const struct callmsg *in, struct link *from,
+    bool use)
+{
+	const uint8_t	*dest = callmsg_dest(in);
+	const struct callmsg *m = in;
+	struct callmsg	 mine;
 	struct link	*l;
 	/* Far below the queue limit at which the link itself gives up. */
 	size_t		 budget = r->par.max_message + (1u << 20);
 
 	if (memcmp(dest, r->par.self, NODE_ID_LEN) == 0) {
-		deliver(r, m, NULL);
+		/* Made here, by this node: its author is no question. */
+		mine = *in;
+		mine.verified = true;
+		deliver(r, &mine, NULL);
 		return ROUTE_SENT;
 	}
 	if ((l = next_hop(r, dest, from)) == NULL)
 		return ROUTE_NO_PATH;
+	if (from == NULL) {
+		mine = *in;
+		if (seal(r, &mine, l) == -1)
+			return ROUTE_NO_PATH;
+		m = &mine;
+	}
 	/* Checked before encoding too: a full link costs no copy. */
 	if (link_queued(l) + m->argslen + m->resultlen + m->err.msglen +
 	    m->err.contextlen > budget)
@@ -196,6 +238,40 @@ route_fail(struct route *r, const struct callmsg *call, enum peer_code code,
 		    (unsigned long long)call->cid);
 }
 
+/*
+ * Whether m, for this node from the link l, may be delivered: its
+ * author proven, or an old node's taken on the link's word.  Others
+ * are dropped unanswered (an answer to a forgery would reflect it), and
+ * logged once a second at most; the link stays, its peer may be an
+ * honest relay.
+ */
+static bool
+opened(struct route *r, struct link *l, struct callmsg *m)
+{
+	enum oa_result	res;
+	unsigned	skipped;
+	char		id[NODE_ID_STRLEN];
+
+	res = originauth_open(r->par.oa, m, link_remote(l)->id);
+	if (res == OA_OK || res == OA_UNVERIFIED) {
+		m->verified = res == OA_OK;
+		return true;
+	}
+	if (!ratelog_ok(&r->droplog, 1000, &skipped))
+		return false;
+	base32_encode(originauth_author(m), NODE_ID_LEN, id);
+	if (skipped > 0)
+		log_warnx("link %s: dropped a \"%s\" claiming origin %s: %s "
+		    "(%u more since)", link_name(l),
+		    callmsg_type_name(m->type), id,
+		    originauth_result_name(res), skipped);
+	else
+		log_warnx("link %s: dropped a \"%s\" claiming origin %s: %s",
+		    link_name(l), callmsg_type_name(m->type), id,
+		    originauth_result_name(res));
+	return false;
+}
+
 /* A call message from link l: for this node, or passed on. */
 static void
 route_message(void *arg, struct link *l, const char *type,
@@ -211,7 +287,8 @@ route_message(void *arg, struct link *l, const char *type,
 		return;
 	}
 	if (memcmp(callmsg_dest(&m), r->par.self, NODE_ID_LEN) == 0) {
-		deliver(r, &m, link_remote(l)->id);
+		if (opened(r, l, &m))
+			deliver(r, &m, link_remote(l)->id);
 		return;
 	}
 	/* A relay: pass it on, or tell the caller why it cannot go on. */

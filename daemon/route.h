@@ -15,18 +15,22 @@
 
 struct link;
 struct members;
+struct originauth;
 struct route;
 
 struct route_params {
-	const uint8_t	*self;		/* our node ID */
-	const char	*name;		/* our name, for error messages */
-	uint64_t	 max_message;
+	const uint8_t		*self;		/* our node ID */
+	const char		*name;		/* our name, for error messages */
+	uint64_t		 max_message;
+	/* Seals what this node sends through relays, opens what it gets. */
+	struct originauth	*oa;
 };
 
 /*
  * Takes the messages of one type that are for this node.  via is the
  * node ID of the link peer it came from, NULL if it was sent here by
- * this node's own modules.
+ * this node's own modules.  A message from a link has passed
+ * originauth_open(); verified says whether its author is proven.
  */
 typedef void	 route_deliver_fn(void *arg, const struct callmsg *,
 		    const uint8_t *via);
@@ -52,6 +56,8 @@ void		 route_forget(struct route *, const uint8_t *id);
 /*
  * Delivers m here if it is for this node, else queues it on a link
  * other than from (NULL: any).  Local delivery runs the receiver now.
+ * With from NULL, m is made here (its author is this node): it is
+ * sealed (originauth.h) unless it goes on the addressee's own link.
  */
 enum route_result route_send(struct route *, const struct callmsg *m,
 		    struct link *from);
@@ -62,7 +68,10 @@ enum route_result route_send(struct route *, const struct callmsg *m,
  */
 enum route_result route_send_quiet(struct route *, const struct callmsg *m,
 		    struct link *from);
-/* Answers call with an error, towards its origin; oneway calls: none. */
+/*
+ * Answers call with an error, towards its origin; oneway calls: none.
+ * At a relay the answer says so ("by").
+ */
 void		 route_fail(struct route *, const struct callmsg *call,
 		    enum peer_code, const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));

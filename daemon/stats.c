@@ -22,6 +22,7 @@
 #include "members.h"
 #include "mesh.h"
 #include "metrics.h"
+#include "originauth.h"
 #include "proto.h"
 #include "serve.h"
 #include "stats.h"
@@ -216,6 +217,10 @@ gather_members(struct metrics_writer *w, struct stats *d)
 	single(w, "peerd_gossip_inbound_dropped_total", METRICS_COUNTER,
 	    "Membership messages ignored: their link sent more than four "
 	    "times gossip_rate for over 10 s.", (double)gs.inbound_dropped);
+	single(w, "peerd_claims_throttled_total", METRICS_COUNTER,
+	    "Claims that a member failed, dropped unprobed: over the "
+	    "budget of their link or of all, or from a link a probe "
+	    "proved wrong lately.", (double)gossip_claims_throttled(d->gossip));
 }
 
 static void
@@ -264,6 +269,31 @@ gather_events(struct metrics_writer *w, struct stats *d)
 	single(w, "peerd_events_lost_total", METRICS_COUNTER,
 	    "Events not given to clients that read too slowly.",
 	    (double)st.lost);
+}
+
+/* Call messages for this node dropped by originauth, every pair. */
+static void
+gather_origin_auth(struct metrics_writer *w, struct stats *d)
+{
+	struct oa_stats		st;
+	struct metrics_label	l[2];
+	int			t, r;
+
+	originauth_stats(d->oa, &st);
+	metrics_family(w, "peerd_origin_auth_dropped_total", METRICS_COUNTER,
+	    "Call messages for this node dropped because their origin was "
+	    "not proven, by type and reason.");
+	for (t = 0; t < CALLMSG_TYPES; t++)
+		for (r = OA_BAD_MAC; r < OA_RESULTS; r++) {
+			l[0] = (struct metrics_label){ "type",
+			    callmsg_type_name(t) };
+			l[1] = (struct metrics_label){ "reason",
+			    originauth_result_name(r) };
+			metrics_value(w, l, 2, (double)st.opened[t][r]);
+		}
+	single(w, "peerd_origin_auth_unverified_total", METRICS_COUNTER,
+	    "Call messages without a MAC from nodes that do not seal, "
+	    "taken under origin_auth = auto.", (double)st.unverified);
 }
 
 static void
@@ -385,6 +415,7 @@ stats_gather(struct metrics_writer *w, void *arg)
 	gather_members(w, d);
 	gather_calls(w, d);
 	gather_events(w, d);
+	gather_origin_auth(w, d);
 	gather_control(w, d);
 	gather_handlers(w, d);
 	gather_kv(w, d);

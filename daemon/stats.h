@@ -22,6 +22,7 @@ struct kv;
 struct kvsync;
 struct kvwatch;
 struct mesh;
+struct originauth;
 struct serve;
 
 /* Where the numbers are: the modules, and what this node is. */
@@ -41,6 +42,7 @@ struct stats {
 	struct kv	*kv;
 	struct kvsync	*kvsync;
 	struct kvwatch	*kvwatch;
+	struct originauth *oa;
 };
 
 /* A metrics_gather_fn: arg is the struct stats. */

@@ -10,7 +10,8 @@
  * topics, hops within CALLMSG_HOPS, an answer holding exactly one of
  * result and error, a kv message holding a map, spans inside the
  * input), must encode again as route_send() would relay it, and must
- * decode from that encoding to the same message field by field.
+ * decode from that encoding to the same message field by field, its
+ * origin authentication (q, x, by) and an error's bytes unchanged.
  * Encoding the copy again must give the same bytes.  A message of any
  * other type must be refused.
  */
@@ -98,7 +99,11 @@ check_invariants(const struct callmsg *m, const uint8_t *msg, size_t len)
 			if (m->err.context != NULL)
 				check_item(m->err.context, m->err.contextlen,
 				    msg, len);
+			/* Relays forward the error as it came. */
+			check_item(m->errraw, m->errrawlen, msg, len);
 		}
+		if (m->result != NULL && m->errraw != NULL)
+			abort();
 		break;
 	case CALLMSG_CANCEL:
 		if (m->result != NULL || m->err.msg != NULL)
@@ -137,6 +142,11 @@ check_invariants(const struct callmsg *m, const uint8_t *msg, size_t len)
 	    m->type != CALLMSG_KV) ||
 	    m->timeout_ms != 0 || m->oneway))
 		abort();
+	/* Only an answer has an author other than its origin's. */
+	if (m->type != CALLMSG_ANSWER && (m->has_by || m->errraw != NULL))
+		abort();
+	if (m->verified)
+		abort();
 	/* Only an event has a topic. */
 	if (m->type != CALLMSG_EVENT && m->topic[0] != '\0')
 		abort();
@@ -169,7 +179,12 @@ check_same(const struct callmsg *a, const struct callmsg *b)
 	    a->err.code != b->err.code ||
 	    !same_span(a->err.msg, a->err.msglen, b->err.msg, b->err.msglen) ||
 	    !same_span(a->err.context, a->err.contextlen, b->err.context,
-	    b->err.contextlen))
+	    b->err.contextlen) ||
+	    !same_span(a->errraw, a->errrawlen, b->errraw, b->errrawlen))
+		abort();
+	if (a->has_mac != b->has_mac || a->seq != b->seq ||
+	    memcmp(a->mac, b->mac, CALLMSG_MAC_LEN) != 0 ||
+	    a->has_by != b->has_by || memcmp(a->by, b->by, NODE_ID_LEN) != 0)
 		abort();
 }
 

@@ -23,6 +23,7 @@ main(void)
 	srunner_add_suite(sr, attacks_suite());
 	srunner_add_suite(sr, trust_suite());
 	srunner_add_suite(sr, trust_flood_suite());
+	srunner_add_suite(sr, trust_claims_suite());
 	srunner_add_suite(sr, membership_suite());
 	srunner_add_suite(sr, detect_suite());
 	srunner_add_suite(sr, calls_suite());

@@ -11,6 +11,7 @@ Suite	*access_suite(void);
 Suite	*attacks_suite(void);
 Suite	*trust_suite(void);
 Suite	*trust_flood_suite(void);
+Suite	*trust_claims_suite(void);
 Suite	*control_suite(void);
 Suite	*detect_suite(void);
 Suite	*impair_suite(void);

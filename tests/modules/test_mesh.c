@@ -519,7 +519,7 @@ START_TEST(test_dial_buckets)
 	ck_assert_int_eq(dial_record("192.0.2.1:7000"), -1);
 	/* Probes and call dials take from the same buckets. */
 	ck_assert_int_eq(mesh_dial_probe(mesh, node[0].pk, "192.0.2.2:7000",
-	    100, NULL, NULL), -1);
+	    100, 0, NULL, NULL), -1);
 	ck_assert_int_eq(mesh_dial_for_calls(mesh, node[0].pk,
 	    "192.0.2.3:7000", NULL, NULL), -1);
 	mesh_stats(mesh, &st);

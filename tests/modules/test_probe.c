@@ -241,7 +241,7 @@ START_TEST(test_direct_ping_alive)
 	struct link	*lx = link_to(&x), *la = link_to(&a),
 			*lb = link_to(&b), *lc = link_to(&c);
 
-	ck_assert_int_eq(probe_member(probe, x.pk, false, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, 0, heard, &out), 0);
 	ck_assert(probe_running(probe, x.pk));
 	ck_assert(fake_link_pinged(lx));
 	ck_assert_uint_eq(fake_link_ping_timeout(lx), TIMEOUT_MS);
@@ -272,7 +272,8 @@ START_TEST(test_helpers_asked_at_once)
 	uint64_t	 n = 0, n1, ms;
 	size_t		 i, asked = 0;
 
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	ck_assert(fake_link_pinged(lx));
 	ck_assert_uint_eq(fake_link_nsent(lx), 0);	/* not its own helper */
 	/* Three of the four others, once each, with the same request. */
@@ -299,7 +300,8 @@ START_TEST(test_quiet_links_not_asked)
 	uint64_t	 ms;
 
 	fake_link_quiet(ld, true);
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	ck_assert_uint_eq(fake_link_nsent(la), 1);
 	ck_assert_uint_eq(fake_link_nsent(lb), 1);
 	ck_assert_uint_eq(fake_link_nsent(ld), 0);
@@ -316,7 +318,7 @@ START_TEST(test_quiet_link_pinged)
 
 	/* A dial would make a second link, and close one of the two. */
 	fake_link_quiet(lx, true);
-	ck_assert_int_eq(probe_member(probe, x.pk, false, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, 0, heard, &out), 0);
 	ck_assert(fake_link_pinged(lx));
 	ck_assert_uint_eq(fake_link_ping_timeout(lx), TIMEOUT_MS);
 	ck_assert_uint_eq(fake_mesh_ndials(mesh), 0);
@@ -333,7 +335,8 @@ START_TEST(test_dial_refused)
 	link_to(&a);
 	link_to(&b);
 	/* No link to x: a dial, and helpers at once. */
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	ck_assert_uint_eq(fake_mesh_ndials(mesh), 1);
 	fake_mesh_dial_end(mesh, 0, MESH_DIAL_REFUSED);
 	/* The helpers' answers are not waited for. */
@@ -351,7 +354,8 @@ START_TEST(test_dial_failed_helpers_nack_silent)
 	uint64_t	 n, ms;
 
 	fake_mesh_remove(mesh, lx);	/* no link: a dial */
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	n = sent_preq(la, 0, x.pk, &ms);
 	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
 	ck_assert_int_eq(out.calls, 0);
@@ -367,7 +371,8 @@ START_TEST(test_dial_failed_helpers_nack_silent)
 
 	/* The other order: every helper nacks, then the dial fails. */
 	memset(&out, 0, sizeof(out));
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	n = sent_preq(la, 1, x.pk, &ms);
 	pres_from(la, n, false);
 	pres_from(lb, n, false);
@@ -389,7 +394,8 @@ START_TEST(test_helper_ok_alive_at_once)
 	uint64_t	 n, ms;
 
 	fake_mesh_remove(mesh, lx);	/* no link: a dial */
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	n = sent_preq(la, 0, x.pk, &ms);
 	pres_from(la, n, false);
 	ck_assert_int_eq(out.calls, 0);
@@ -411,7 +417,8 @@ START_TEST(test_stray_answers_ignored)
 	uint64_t	 n, ms;
 
 	fake_mesh_remove(mesh, lx);	/* no link: a dial */
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	n = sent_preq(la, 0, x.pk, &ms);
 	fake_mesh_dial_end(mesh, 0, MESH_DIAL_FAILED);
 	/* From a node not asked. */
@@ -463,7 +470,8 @@ START_TEST(test_round_timer_silent)
 	link_to(&b);
 	link_to(&c);
 	fake_mesh_remove(mesh, lx);	/* no link: a dial */
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	n = sent_preq(la, 0, x.pk, &ms);
 	pres_from(la, n, false);
 	/* The dial and two helpers say nothing. */
@@ -491,7 +499,8 @@ START_TEST(test_timeout_grows_with_rtt)
 	/* Four round trips under the probe timeout: the timeout. */
 	fake_link_rtt(lx, 30 * 1000);
 	fake_link_rtt(la, 90 * 1000);
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	ck_assert_uint_eq(fake_link_ping_timeout(lx), TIMEOUT_MS);
 	(void)sent_preq(la, 0, x.pk, &ms);
 	ck_assert_uint_eq(ms, TIMEOUT_MS);
@@ -501,7 +510,8 @@ START_TEST(test_timeout_grows_with_rtt)
 	/* Above it: four of the node's own round trips. */
 	memset(&out, 0, sizeof(out));
 	fake_link_rtt(lx, 50 * 1000);
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	ck_assert_uint_eq(fake_link_ping_timeout(lx), 200);
 	(void)sent_preq(la, 1, x.pk, &ms);
 	ck_assert_uint_eq(ms, 200);
@@ -514,7 +524,8 @@ START_TEST(test_timeout_grows_with_rtt)
 	memset(&out, 0, sizeof(out));
 	fake_link_rtt(lx, -1);
 	t0 = clock_ms();
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	ck_assert_uint_eq(fake_link_ping_timeout(lx), 360);
 	(void)sent_preq(la, 2, x.pk, &ms);
 	ck_assert_uint_eq(ms, 360);
@@ -530,7 +541,8 @@ START_TEST(test_stall_unsure)
 
 	link_to(&a);
 	fake_link_quiet(lx, true);
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	/* Past the round's end by a whole timeout before the loop runs. */
 	stall_process(3 * TIMEOUT_MS);
 	ck_assert(loop_until(base, heard_done, &out, 20 * TIMEOUT_MS));
@@ -721,8 +733,9 @@ START_TEST(test_refused_rounds)
 	struct link	*lx = link_to(&x), *la = link_to(&a);
 
 	/* A round about x is under way: no second one. */
-	ck_assert_int_eq(probe_member(probe, x.pk, false, heard, &out), 0);
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &out),
+	ck_assert_int_eq(probe_member(probe, x.pk, 0, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &out),
 	    PROBE_BUSY);
 	ck_assert_uint_eq(probe_rounds(probe), 1);
 	ck_assert_uint_eq(fake_link_nsent(la), 0);
@@ -733,15 +746,17 @@ START_TEST(test_refused_rounds)
 	address = NULL;
 	fake_link_quiet(la, true);
 	fake_link_quiet(lx, true);
-	ck_assert_int_eq(probe_member(probe, d.pk, true, heard, &out), -1);
+	ck_assert_int_eq(probe_member(probe, d.pk, PROBE_INDIRECT, heard,
+	    &out), -1);
 	ck_assert(!probe_running(probe, d.pk));
 	ck_assert_uint_eq(probe_rounds(probe), 1);
 	/* Helpers but only a direct round asked for: nothing either. */
 	fake_link_quiet(la, false);
-	ck_assert_int_eq(probe_member(probe, d.pk, false, heard, &out), -1);
+	ck_assert_int_eq(probe_member(probe, d.pk, 0, heard, &out), -1);
 	ck_assert_uint_eq(fake_link_nsent(la), 0);
 	/* A helper is enough. */
-	ck_assert_int_eq(probe_member(probe, d.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, d.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	ck_assert_uint_eq(fake_link_nsent(la), 1);
 	ck_assert_uint_eq(fake_link_nsent(lx), 0);
 	ck_assert_uint_eq(probe_rounds(probe), 2);
@@ -756,9 +771,11 @@ START_TEST(test_free_with_rounds_under_way)
 
 	link_to(&b);
 	/* One waits on its dial and helpers, one on helpers alone. */
-	ck_assert_int_eq(probe_member(probe, d.pk, true, heard, &out), 0);
+	ck_assert_int_eq(probe_member(probe, d.pk, PROBE_INDIRECT, heard,
+	    &out), 0);
 	fake_mesh_remove(mesh, lx);
-	ck_assert_int_eq(probe_member(probe, x.pk, true, heard, &o2), 0);
+	ck_assert_int_eq(probe_member(probe, x.pk, PROBE_INDIRECT, heard,
+	    &o2), 0);
 	ck_assert_uint_eq(fake_mesh_ndials(mesh), 2);
 	fake_mesh_dial_end(mesh, 1, MESH_DIAL_FAILED);
 	/* And a request of another's on its ping. */

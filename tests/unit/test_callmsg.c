@@ -333,6 +333,197 @@ START_TEST(test_round_trip_kv)
 }
 END_TEST
 
+/* q, x and by make the same message again, and a relay keeps them. */
+START_TEST(test_round_trip_auth)
+{
+	static const int	 nf[] = { 8, 6, 5, 6, 6 };
+	struct cbor_buf		 b = { 0 };
+	struct callmsg		 m, back;
+	const uint8_t		 body[] = { 0xa0 };
+	int			 t;
+
+	for (t = CALLMSG_CALL; t <= CALLMSG_KV; t++) {
+		sample(&m, t);
+		if (t == CALLMSG_CALL) {
+			strcpy(m.service, "echo");
+			strcpy(m.method, "say");
+		} else if (t == CALLMSG_EVENT) {
+			strcpy(m.topic, "sensor.temp");
+		} else if (t == CALLMSG_KV) {
+			m.args = body;
+			m.argslen = sizeof(body);
+		} else if (t == CALLMSG_ANSWER) {
+			m.err.code = PEER_UNAVAILABLE;
+			m.err.msg = "gone";
+			m.err.msglen = 4;
+		}
+		round_trip(&m, &b, nf[t], &back);
+		ck_assert(!back.has_mac);
+		ck_assert(!back.has_by);
+		m.seq = UINT64_MAX - t;
+		memset(m.mac, 0xa0 + t, sizeof(m.mac));
+		m.has_mac = true;
+		round_trip(&m, &b, nf[t] + 2, &back);
+		ck_assert(back.has_mac);
+		ck_assert_uint_eq(back.seq, UINT64_MAX - t);
+		ck_assert_mem_eq(back.mac, m.mac, CALLMSG_MAC_LEN);
+		ck_assert(!back.verified);
+	}
+	/* by, in an answer only */
+	sample(&m, CALLMSG_ANSWER);
+	m.err.code = PEER_UNAVAILABLE;
+	m.err.msg = "gone";
+	m.err.msglen = 4;
+	m.has_mac = true;
+	memcpy(m.by, "relay relay relay relay relay 32", NODE_ID_LEN);
+	m.has_by = true;
+	round_trip(&m, &b, nf[CALLMSG_ANSWER] + 3, &back);
+	ck_assert(back.has_by);
+	ck_assert_mem_eq(back.by, m.by, NODE_ID_LEN);
+	ck_assert(back.has_mac);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+/* Every way q, x and by can be wrong drops the message. */
+START_TEST(test_bad_auth)
+{
+	static const char *const types[] = { "call", "ans", "can", "ev",
+				    "kv" };
+	struct cbor_buf		 b = { 0 };
+	struct callmsg		 m;
+	uint8_t			 x[CALLMSG_MAC_LEN + 1] = { 0 };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		/* An answer also needs its result. */
+		size_t	r = strcmp(types[i], "ans") == 0;
+
+#define PUT(n)	do {							\
+		put_msg(&b, types[i], "", (n) + r);			\
+		if (r) {						\
+			cbor_put_text(&b, "r");				\
+			cbor_put_uint(&b, 1);				\
+		}							\
+	} while (0)
+		PUT(2);
+		cbor_put_text(&b, "q");
+		cbor_put_uint(&b, 9);
+		cbor_put_text(&b, "x");
+		cbor_put_bytes(&b, x, CALLMSG_MAC_LEN);
+		accepted(&b, &m);
+		ck_assert(m.has_mac);
+		ck_assert_uint_eq(m.seq, 9);
+
+		PUT(1);				/* q alone */
+		cbor_put_text(&b, "q");
+		cbor_put_uint(&b, 9);
+		refused(&b, "origin authentication");
+		PUT(1);				/* x alone */
+		cbor_put_text(&b, "x");
+		cbor_put_bytes(&b, x, CALLMSG_MAC_LEN);
+		refused(&b, "origin authentication");
+		PUT(2);				/* x too short */
+		cbor_put_text(&b, "q");
+		cbor_put_uint(&b, 9);
+		cbor_put_text(&b, "x");
+		cbor_put_bytes(&b, x, CALLMSG_MAC_LEN - 1);
+		refused(&b, "origin authentication");
+		PUT(2);				/* x too long */
+		cbor_put_text(&b, "q");
+		cbor_put_uint(&b, 9);
+		cbor_put_text(&b, "x");
+		cbor_put_bytes(&b, x, CALLMSG_MAC_LEN + 1);
+		refused(&b, "origin authentication");
+		PUT(2);				/* x as text */
+		cbor_put_text(&b, "q");
+		cbor_put_uint(&b, 9);
+		cbor_put_text(&b, "x");
+		cbor_put_text(&b, "0123456789abcdef");
+		refused(&b, "origin authentication");
+		PUT(2);				/* q not a uint */
+		cbor_put_text(&b, "q");
+		cbor_put_int(&b, -1);
+		cbor_put_text(&b, "x");
+		cbor_put_bytes(&b, x, CALLMSG_MAC_LEN);
+		refused(&b, "origin authentication");
+#undef PUT
+	}
+
+	put_msg(&b, "ans", "", 2);
+	cbor_put_text(&b, "r");
+	cbor_put_uint(&b, 1);
+	cbor_put_text(&b, "by");
+	cbor_put_bytes(&b, origin, NODE_ID_LEN - 1);
+	refused(&b, "author");
+	put_msg(&b, "ans", "", 2);
+	cbor_put_text(&b, "r");
+	cbor_put_uint(&b, 1);
+	cbor_put_text(&b, "by");
+	cbor_put_text(&b, "relay");
+	refused(&b, "author");
+	put_msg(&b, "ans", "", 2);
+	cbor_put_text(&b, "r");
+	cbor_put_uint(&b, 1);
+	cbor_put_text(&b, "by");
+	cbor_put_bytes(&b, origin, NODE_ID_LEN);
+	accepted(&b, &m);
+	ck_assert(m.has_by);
+	ck_assert_mem_eq(m.by, origin, NODE_ID_LEN);
+	/* by is an answer's key: elsewhere unknown, so ignored */
+	put_msg(&b, "can", "", 1);
+	cbor_put_text(&b, "by");
+	cbor_put_text(&b, "relay");
+	accepted(&b, &m);
+	ck_assert(!m.has_by);
+	cbor_buf_free(&b);
+}
+END_TEST
+
+/*
+ * An error goes on as its author encoded it, keys in its order and
+ * codes this node does not know, so that its MAC still holds.
+ */
+START_TEST(test_error_raw)
+{
+	struct cbor_buf	 b = { 0 }, out = { 0 };
+	struct callmsg	 m;
+	const uint8_t	*e;
+	size_t		 elen, at;
+
+	put_msg(&b, "ans", "", 1);
+	cbor_put_text(&b, "e");
+	at = b.len;
+	cbor_put_map(&b, 3);
+	cbor_put_text(&b, "message");
+	cbor_put_text(&b, "m");
+	cbor_put_text(&b, "future");
+	cbor_put_uint(&b, 1);
+	cbor_put_text(&b, "code");
+	cbor_put_text(&b, "NOT_YET_A_CODE");
+	ck_assert(!b.failed);
+	e = b.data + at;
+	elen = b.len - at;
+	accepted(&b, &m);
+	ck_assert_int_eq(m.err.code, PEER_UNKNOWN);
+	ck_assert_ptr_eq(m.errraw, e);
+	ck_assert_uint_eq(m.errrawlen, elen);
+	callmsg_encode(&out, &m);
+	ck_assert(!out.failed);
+	ck_assert_uint_eq(out.len, b.len);
+	ck_assert_mem_eq(out.data, b.data, b.len);
+
+	/* A result has no raw error. */
+	put_msg(&b, "ans", "", 1);
+	cbor_put_text(&b, "r");
+	cbor_put_uint(&b, 1);
+	accepted(&b, &m);
+	ck_assert_ptr_null(m.errraw);
+	cbor_buf_free(&b);
+	cbor_buf_free(&out);
+}
+END_TEST
+
 START_TEST(test_types)
 {
 	struct cbor_buf	 b = { 0 };
@@ -858,6 +1049,9 @@ callmsg_suite(void)
 	tcase_add_test(tc, test_round_trip_event);
 	tcase_add_test(tc, test_bad_event);
 	tcase_add_test(tc, test_round_trip_kv);
+	tcase_add_test(tc, test_round_trip_auth);
+	tcase_add_test(tc, test_bad_auth);
+	tcase_add_test(tc, test_error_raw);
 	tcase_add_test(tc, test_bad_kv);
 	tcase_add_test(tc, test_types);
 	tcase_add_test(tc, test_unknown_keys_ignored);

@@ -122,6 +122,40 @@ START_TEST(test_mesh_keys)
 	ck_assert(!c.discovery);
 	ck_assert_uint_eq(c.member_expire, 7200000);
 	ck_assert_str_eq(c.discovery_ifaces[0], "eth0");
+	ck_assert(!c.origin_auth_required);
+	ck_assert_str_eq(load(&c, "origin_auth = required\n"), "");
+	ck_assert(c.origin_auth_required);
+	ck_assert_str_eq(load(&c, "origin_auth = auto\n"), "");
+	ck_assert(!c.origin_auth_required);
+}
+END_TEST
+
+START_TEST(test_claim_keys)
+{
+	struct config	c;
+
+	ck_assert_str_eq(load(&c, ""), "");
+	ck_assert_uint_eq(c.claim_rate, 2000);
+	ck_assert_uint_eq(c.claim_probe_gap, 5000);
+	/* Rates in thousandths: three decimals at most. */
+	ck_assert_str_eq(load(&c, "claim_rate = 0.25\nclaim_probe_gap = 2s\n"),
+	    "");
+	ck_assert_uint_eq(c.claim_rate, 250);
+	ck_assert_uint_eq(c.claim_probe_gap, 2000);
+	ck_assert_str_eq(load(&c, "claim_rate = 1000\n"), "");
+	ck_assert_uint_eq(c.claim_rate, 1000000);
+	ck_assert_str_eq(load(&c, "claim_rate = 7.125\n"), "");
+	ck_assert_uint_eq(c.claim_rate, 7125);
+	assert_bad("claim_rate = 3.\n", 1, "is not a number a second");
+	assert_bad("claim_rate = .5\n", 1, "is not a number a second");
+	assert_bad("claim_rate = 0.0001\n", 1, "is not a number a second");
+	assert_bad("claim_rate = 1e3\n", 1, "is not a number a second");
+	assert_bad("claim_rate = -1\n", 1, "is not a number a second");
+	assert_bad("claim_rate = 0.05\n", 1, "claim_rate: 0.05 out of range "
+	    "(0.100-1000.000)");
+	assert_bad("claim_rate = 1000.001\n", 1, "out of range");
+	assert_bad("claim_probe_gap = 50ms\n", 1,
+	    "out of range (100-600000 ms)");
 }
 END_TEST
 
@@ -204,6 +238,8 @@ START_TEST(test_bad_lines)
 	assert_bad("bootstrap = a b:1\n", 1, "bad address");
 	assert_bad("bootstrap = host:0\n", 1, "port 0");
 	assert_bad("hub = maybe\n", 1, "hub: \"maybe\" is not yes or no");
+	assert_bad("origin_auth = yes\n", 1, "origin_auth: \"yes\" is not "
+	    "auto or required");
 	assert_bad("group = Lab\n", 1, "group: \"Lab\" is not a name");
 	assert_bad("degree_min = 0\n", 1, "degree_min: 0 out of range");
 	assert_bad("discovery_interface = a/b\n", 1, "is not an interface");
@@ -618,6 +654,7 @@ config_suite(void)
 
 	tcase_add_test(tc, test_good_file);
 	tcase_add_test(tc, test_mesh_keys);
+	tcase_add_test(tc, test_claim_keys);
 	tcase_add_test(tc, test_empty_file_gives_defaults);
 	tcase_add_test(tc, test_systemd_directories);
 	tcase_add_test(tc, test_bad_lines);

@@ -193,6 +193,7 @@ START_TEST(test_features)
 {
 	static const char *const	 none[] = { NULL };
 	static const char *const	 wide[] = { "future", "wide-batch" };
+	static const char *const	 both[] = { "auth", "wide-batch" };
 	static const char *const	 other[] = { "wide-batch2", "wide" };
 	const char			*many[HELLO_FEATURES_MAX + 1];
 	struct cbor_buf			 b = { 0 };
@@ -206,6 +207,12 @@ START_TEST(test_features)
 	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
 	ck_assert_uint_eq(back.features, HELLO_WIDE_BATCH);
 	cbor_buf_free(&b);
+	sample(&h);
+	h.features = HELLO_WIDE_BATCH | HELLO_AUTH;
+	hello_encode(&h, &b);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert_uint_eq(back.features, HELLO_WIDE_BATCH | HELLO_AUTH);
+	cbor_buf_free(&b);
 	/* An old peer says nothing. */
 	sample(&h);
 	hello_encode(&h, &b);
@@ -216,6 +223,9 @@ START_TEST(test_features)
 	ck_assert_uint_eq(features_of(none, 0, true), 0);
 	ck_assert_uint_eq(features_of(wide, 2, true), HELLO_WIDE_BATCH);
 	ck_assert_uint_eq(features_of(other, 2, true), 0);
+	ck_assert_uint_eq(features_of(both, 2, true), HELLO_WIDE_BATCH |
+	    HELLO_AUTH);
+	ck_assert_uint_eq(features_of(both, 1, true), HELLO_AUTH);
 	ck_assert_uint_eq(features_of(wide, 2, false), 0);
 	for (i = 0; i < HELLO_FEATURES_MAX + 1; i++)
 		many[i] = "wide-batch";

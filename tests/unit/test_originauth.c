@@ -3,7 +3,10 @@
  * test_originauth.c: the MAC of a call message (a vector, and a change
  * to any covered field or to the body fails it) and the replay window
  * (new, repeated and too old counters, sliding across its 1024 slots
- * against a plain model, and a new run of the author).
+ * against a plain model, and a new run of the author); sealing and
+ * opening call messages of every type through the link codec, with
+ * tampering, replays, answers made by relays, and messages without a
+ * MAC under origin_auth = auto and required.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -11,7 +14,10 @@
 #include <check.h>
 #include <sodium.h>
 
+#include "callmsg.h"
+#include "clock.h"
 #include "identity.h"
+#include "linkmsg.h"
 #include "originauth.h"
 #include "pairkey.h"
 #include "suites.h"
@@ -321,11 +327,506 @@ START_TEST(test_window_restart)
 }
 END_TEST
 
+/* Three nodes: A and B at the ends, R a relay between them. */
+struct node {
+	struct identity		 id;
+	struct pairkey		*keys;
+	struct originauth	*oa;
+};
+
+/* The records the nodes under test hold, the same for all. */
+static struct {
+	bool		held, auth;
+	uint64_t	started;
+}			recs[3];
+static struct node	nodes[3];
+enum { A, B, R };
+
+static bool
+record_of(void *arg, const uint8_t *id, bool *auth, uint64_t *started)
+{
+	int	i;
+
+	(void)arg;
+	for (i = 0; i < 3; i++)
+		if (memcmp(id, nodes[i].id.pk, NODE_ID_LEN) == 0 &&
+		    recs[i].held) {
+			*auth = recs[i].auth;
+			*started = recs[i].started;
+			return true;
+		}
+	return false;
+}
+
+static void
+nodes_up(bool required)
+{
+	struct originauth_params	p;
+	int				i;
+
+	ck_assert_int_ge(sodium_init(), 0);
+	for (i = 0; i < 3; i++) {
+		ident(&nodes[i].id, (uint8_t)(0x41 + i));
+		ck_assert_ptr_nonnull(nodes[i].keys =
+		    pairkey_new(&nodes[i].id, 16));
+		p = (struct originauth_params){ nodes[i].id.pk, required, 16,
+		    record_of, NULL };
+		ck_assert_ptr_nonnull(nodes[i].oa = originauth_new(&p,
+		    nodes[i].keys));
+		recs[i].held = true;
+		recs[i].auth = true;
+		recs[i].started = clock_wall_ms() / 1000 - 10;
+	}
+}
+
+static void
+nodes_down(void)
+{
+	int	i;
+
+	for (i = 0; i < 3; i++) {
+		originauth_free(nodes[i].oa);
+		pairkey_free(nodes[i].keys);
+	}
+}
+
+static const uint8_t	args[] = { 0xa1, 0x61, 'k', 0x63, 'v', 'a', 'l' };
+static const uint8_t	ctx[] = { 0x81, 0x07 };
+
+/* A message of type t from the node from to the node to. */
+static void
+make(struct callmsg *m, enum callmsg_type t, int from, int to)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = t;
+	memcpy(t == CALLMSG_ANSWER ? m->provider : m->origin,
+	    nodes[from].id.pk, NODE_ID_LEN);
+	memcpy(t == CALLMSG_ANSWER ? m->origin : m->provider,
+	    nodes[to].id.pk, NODE_ID_LEN);
+	m->cid = UINT64_C(0x8877665544332211);
+	m->hops = CALLMSG_HOPS;
+	switch (t) {
+	case CALLMSG_CALL:
+		strcpy(m->service, "echo");
+		strcpy(m->group, "blue");
+		strcpy(m->method, "say");
+		m->timeout_ms = 1500;
+		m->args = args;
+		m->argslen = sizeof(args);
+		break;
+	case CALLMSG_EVENT:
+		strcpy(m->topic, "sensor.temp");
+		m->args = args;
+		m->argslen = sizeof(args);
+		break;
+	case CALLMSG_KV:
+		m->args = args;
+		m->argslen = sizeof(args);
+		break;
+	case CALLMSG_ANSWER:
+		m->err.code = PEER_NOT_FOUND;
+		m->err.msg = "no such method";
+		m->err.msglen = strlen(m->err.msg);
+		m->err.context = ctx;
+		m->err.contextlen = sizeof(ctx);
+		break;
+	case CALLMSG_CANCEL:
+		break;
+	}
+}
+
+/* m encoded as a relay sends it, and decoded at the next node. */
+static void
+wire(const struct callmsg *m, struct cbor_buf *b, struct callmsg *out)
+{
+	struct linkmsg	 lm;
+	const char	*why = NULL;
+
+	cbor_buf_reset(b);
+	callmsg_encode(b, m);
+	ck_assert(!b->failed);
+	ck_assert_int_eq(linkmsg_decode(b->data, b->len, &lm), 0);
+	ck_assert_msg(callmsg_decode(lm.type, lm.f, lm.nf, out, &why) == 0,
+	    "%s", why);
+}
+
+/* Sealed by from, through two relays' codecs, opened by to. */
+static void
+sealed(struct callmsg *out, struct cbor_buf *b, struct cbor_buf *b2,
+    enum callmsg_type t, int from, int to)
+{
+	struct callmsg	m, hop;
+
+	make(&m, t, from, to);
+	ck_assert_int_eq(originauth_seal(nodes[from].oa, &m), 0);
+	ck_assert(m.has_mac);
+	wire(&m, b, &hop);
+	hop.hops--;			/* not covered */
+	wire(&hop, b2, out);
+	ck_assert(out->has_mac);
+}
+
+static enum oa_result
+open_at(int at, const struct callmsg *m, int via)
+{
+	return originauth_open(nodes[at].oa, m, nodes[via].id.pk);
+}
+
+START_TEST(test_seal_open_types)
+{
+	struct cbor_buf	b = { 0 }, b2 = { 0 };
+	struct callmsg	m;
+	struct oa_stats	st;
+	int		t;
+
+	nodes_up(false);
+	for (t = CALLMSG_CALL; t < CALLMSG_TYPES; t++) {
+		sealed(&m, &b, &b2, t, A, B);
+		ck_assert_int_eq(open_at(B, &m, R), OA_OK);
+		/* Once only. */
+		ck_assert_int_eq(open_at(B, &m, R), OA_REPLAY);
+		/* The other way. */
+		sealed(&m, &b, &b2, t, B, A);
+		ck_assert_int_eq(open_at(A, &m, R), OA_OK);
+		/* Not for a node it is not for. */
+		ck_assert_int_eq(open_at(R, &m, A), OA_BAD_MAC);
+	}
+	/* A call without a group, one-way, without arguments. */
+	make(&m, CALLMSG_CALL, A, B);
+	m.group[0] = '\0';
+	m.oneway = true;
+	m.args = NULL;
+	m.argslen = 0;
+	ck_assert_int_eq(originauth_seal(nodes[A].oa, &m), 0);
+	ck_assert_int_eq(open_at(B, &m, R), OA_OK);
+	/* An answer with a result. */
+	make(&m, CALLMSG_ANSWER, B, A);
+	m.err = (struct ctl_error){ 0 };
+	m.result = args;
+	m.resultlen = sizeof(args);
+	ck_assert_int_eq(originauth_seal(nodes[B].oa, &m), 0);
+	ck_assert_int_eq(open_at(A, &m, R), OA_OK);
+
+	originauth_stats(nodes[B].oa, &st);
+	ck_assert_uint_eq(st.opened[CALLMSG_CALL][OA_OK], 2);
+	ck_assert_uint_eq(st.opened[CALLMSG_KV][OA_REPLAY], 1);
+	ck_assert_uint_eq(st.sealed, CALLMSG_TYPES + 1);
+	ck_assert_uint_eq(st.windows, 1);
+	ck_assert_str_eq(originauth_result_name(OA_RELAY_ANSWER),
+	    "relay_answer");
+	nodes_down();
+	cbor_buf_free(&b);
+	cbor_buf_free(&b2);
+}
+END_TEST
+
+/* Every covered field changed on the way fails the MAC. */
+START_TEST(test_seal_open_tampered)
+{
+	struct cbor_buf	b = { 0 }, b2 = { 0 };
+	struct callmsg	m, x;
+	uint8_t		copy[64];
+	int		t, i, n;
+
+	nodes_up(false);
+	for (t = CALLMSG_CALL; t < CALLMSG_TYPES; t++) {
+		sealed(&m, &b, &b2, t, A, B);
+		for (i = 0, n = 0; i < 16; i++) {
+			x = m;
+			switch (i) {
+			case 0:
+				x.origin[5] ^= 1;
+				break;
+			case 1:
+				x.provider[5] ^= 1;
+				break;
+			case 2:
+				x.cid++;
+				break;
+			case 3:
+				x.seq++;
+				break;
+			case 4:
+				x.mac[15] ^= 0x80;
+				break;
+			case 5:
+				/* another type of the same fields */
+				if (t != CALLMSG_CANCEL)
+					continue;
+				x.type = CALLMSG_CALL;
+				strcpy(x.service, "echo");
+				strcpy(x.method, "say");
+				break;
+			case 6:
+				if (x.args == NULL)
+					continue;
+				memcpy(copy, x.args, x.argslen);
+				copy[x.argslen - 1] ^= 1;
+				x.args = copy;
+				break;
+			case 7:
+				if (t != CALLMSG_CALL && t != CALLMSG_EVENT)
+					continue;
+				x.args = NULL;
+				x.argslen = 0;
+				break;
+			case 8:
+				if (t == CALLMSG_CALL)
+					x.service[0] = 'E';
+				else if (t == CALLMSG_EVENT)
+					x.topic[0] = 'S';
+				else
+					continue;
+				break;
+			case 9:
+				if (t != CALLMSG_CALL)
+					continue;
+				x.group[0] = '\0';
+				break;
+			case 10:
+				if (t != CALLMSG_CALL)
+					continue;
+				x.method[2] = 'w';
+				break;
+			case 11:
+				if (t != CALLMSG_CALL)
+					continue;
+				x.timeout_ms++;
+				break;
+			case 12:
+				if (t != CALLMSG_CALL)
+					continue;
+				x.oneway = true;
+				break;
+			case 13:
+				if (t != CALLMSG_ANSWER)
+					continue;
+				memcpy(copy, x.errraw, x.errrawlen);
+				copy[x.errrawlen - 1] ^= 1;
+				x.errraw = copy;
+				break;
+			case 14:
+				/* an error made a result */
+				if (t != CALLMSG_ANSWER)
+					continue;
+				x.result = x.errraw;
+				x.resultlen = x.errrawlen;
+				x.errraw = NULL;
+				break;
+			case 15:
+				/* o or p made the author of another's */
+				if (t != CALLMSG_ANSWER)
+					continue;
+				x.has_by = true;
+				memcpy(x.by, nodes[R].id.pk, NODE_ID_LEN);
+				x.err.code = PEER_UNAVAILABLE;
+				break;
+			}
+			n++;
+			ck_assert_msg(open_at(B, &x, R) != OA_OK,
+			    "type %d change %d passed", t, i);
+		}
+		ck_assert_int_ge(n, 5);
+		/* Hops are not covered; the untouched message passes. */
+		m.hops = 1;
+		ck_assert_int_eq(open_at(B, &m, R), OA_OK);
+	}
+	nodes_down();
+	cbor_buf_free(&b);
+	cbor_buf_free(&b2);
+}
+END_TEST
+
+/* A relay cannot author under another's ID with its own keys. */
+START_TEST(test_seal_open_forged)
+{
+	struct callmsg	m;
+	int		t;
+
+	nodes_up(false);
+	for (t = CALLMSG_CALL; t < CALLMSG_TYPES; t++) {
+		make(&m, t, A, B);
+		/* R seals what claims to be A's, under R's key with B. */
+		ck_assert_int_eq(originauth_seal(nodes[R].oa, &m), 0);
+		ck_assert_int_eq(open_at(B, &m, R), OA_BAD_MAC);
+		/* Without a MAC, from R: A's record says it has auth. */
+		m.has_mac = false;
+		ck_assert_int_eq(open_at(B, &m, R), OA_NO_MAC);
+		/* The same from A itself, on the link to A: the link says. */
+		ck_assert_int_eq(open_at(B, &m, A), OA_OK);
+	}
+	nodes_down();
+}
+END_TEST
+
+/* Replays, reordering, and a counter of the author's earlier run. */
+START_TEST(test_seal_open_replay)
+{
+	struct cbor_buf	b = { 0 }, b2 = { 0 }, keep[4];
+	struct callmsg	m[4];
+	int		i;
+
+	nodes_up(false);
+	memset(keep, 0, sizeof(keep));
+	for (i = 0; i < 4; i++)
+		sealed(&m[i], &b, &keep[i], CALLMSG_KV, A, B);
+	for (i = 1; i < 4; i++)
+		ck_assert_uint_eq(m[i].seq, m[i - 1].seq + 1);
+	/* Out of order is fine, twice is not. */
+	ck_assert_int_eq(open_at(B, &m[2], R), OA_OK);
+	ck_assert_int_eq(open_at(B, &m[0], R), OA_OK);
+	ck_assert_int_eq(open_at(B, &m[0], R), OA_REPLAY);
+	ck_assert_int_eq(open_at(B, &m[3], R), OA_OK);
+	ck_assert_int_eq(open_at(B, &m[2], R), OA_REPLAY);
+	/* A restarted: its new run refuses what the old one sent. */
+	recs[A].started = clock_wall_ms() / 1000 + 5;
+	ck_assert_int_eq(open_at(B, &m[1], R), OA_REPLAY);
+	/* Forgotten, and no record held: taken once more (the residual). */
+	originauth_forget(nodes[B].oa, nodes[A].id.pk);
+	recs[A].held = false;
+	ck_assert_int_eq(open_at(B, &m[1], R), OA_OK);
+	ck_assert_int_eq(open_at(B, &m[1], R), OA_REPLAY);
+	/* A forgotten addressee's counter starts again above the old. */
+	originauth_forget(nodes[A].oa, nodes[B].id.pk);
+	sealed(&m[0], &b, &b2, CALLMSG_KV, A, B);
+	ck_assert_uint_gt(m[0].seq, m[3].seq);
+	ck_assert_int_eq(open_at(B, &m[0], R), OA_OK);
+	for (i = 0; i < 4; i++)
+		cbor_buf_free(&keep[i]);
+	nodes_down();
+	cbor_buf_free(&b);
+	cbor_buf_free(&b2);
+}
+END_TEST
+
+/* A relay's answer: only an error a relay can meet, and by it. */
+START_TEST(test_relay_answer)
+{
+	struct cbor_buf	b = { 0 }, b2 = { 0 };
+	struct callmsg	m, x;
+	static const enum peer_code ok[] = { PEER_UNAVAILABLE,
+			    PEER_DEADLINE_EXCEEDED, PEER_RESOURCE_EXHAUSTED };
+	size_t		i;
+
+	nodes_up(false);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		/* route_fail at R: o = A, p = B, by = R. */
+		make(&m, CALLMSG_ANSWER, B, A);
+		m.err.code = ok[i];
+		m.err.context = NULL;
+		m.has_by = true;
+		memcpy(m.by, nodes[R].id.pk, NODE_ID_LEN);
+		ck_assert_int_eq(originauth_seal(nodes[R].oa, &m), 0);
+		wire(&m, &b, &x);
+		ck_assert(x.has_by);
+		ck_assert_int_eq(open_at(A, &x, B), OA_OK);
+		ck_assert_int_eq(open_at(A, &x, B), OA_REPLAY);
+		/* Made directly on the link to R: no MAC needed. */
+		m.has_mac = false;
+		ck_assert_int_eq(open_at(A, &m, R), OA_OK);
+		ck_assert_int_eq(open_at(A, &m, B), OA_NO_MAC);
+	}
+	/* Any other code, even with a good MAC. */
+	make(&m, CALLMSG_ANSWER, B, A);
+	m.has_by = true;
+	memcpy(m.by, nodes[R].id.pk, NODE_ID_LEN);
+	ck_assert_int_eq(originauth_seal(nodes[R].oa, &m), 0);
+	ck_assert_int_eq(open_at(A, &m, R), OA_RELAY_ANSWER);
+	/* A result. */
+	make(&m, CALLMSG_ANSWER, B, A);
+	m.err = (struct ctl_error){ 0 };
+	m.result = args;
+	m.resultlen = sizeof(args);
+	m.has_by = true;
+	memcpy(m.by, nodes[R].id.pk, NODE_ID_LEN);
+	ck_assert_int_eq(originauth_seal(nodes[R].oa, &m), 0);
+	ck_assert_int_eq(open_at(A, &m, R), OA_RELAY_ANSWER);
+	/* by = p: the provider's own answer goes without by. */
+	make(&m, CALLMSG_ANSWER, B, A);
+	m.err.code = PEER_UNAVAILABLE;
+	m.has_by = true;
+	memcpy(m.by, nodes[B].id.pk, NODE_ID_LEN);
+	ck_assert_int_eq(originauth_seal(nodes[B].oa, &m), 0);
+	ck_assert_int_eq(open_at(A, &m, R), OA_RELAY_ANSWER);
+	/* A relay's answer made to look like the provider's. */
+	make(&m, CALLMSG_ANSWER, B, A);
+	m.err.code = PEER_UNAVAILABLE;
+	m.has_by = true;
+	memcpy(m.by, nodes[R].id.pk, NODE_ID_LEN);
+	ck_assert_int_eq(originauth_seal(nodes[R].oa, &m), 0);
+	wire(&m, &b, &x);
+	x.has_by = false;
+	wire(&x, &b2, &m);
+	ck_assert_int_eq(open_at(A, &m, R), OA_BAD_MAC);
+	nodes_down();
+	cbor_buf_free(&b);
+	cbor_buf_free(&b2);
+}
+END_TEST
+
+/* No MAC, not on the author's link: an old node's, under auto only. */
+static void
+unverified(bool required)
+{
+	struct callmsg	m;
+	int		t;
+
+	nodes_up(required);
+	for (t = CALLMSG_CALL; t < CALLMSG_TYPES; t++) {
+		make(&m, t, A, B);
+		recs[A].held = true;
+		recs[A].auth = false;
+		ck_assert_int_eq(open_at(B, &m, R), required ? OA_NO_MAC :
+		    OA_UNVERIFIED);
+		ck_assert_int_eq(open_at(B, &m, A), OA_OK);
+		recs[A].auth = true;
+		ck_assert_int_eq(open_at(B, &m, R), OA_NO_MAC);
+		recs[A].held = false;
+		ck_assert_int_eq(open_at(B, &m, R), OA_NO_MAC);
+		ck_assert_int_eq(open_at(B, &m, A), OA_OK);
+	}
+	nodes_down();
+}
+
+START_TEST(test_unverified_auto)
+{
+	unverified(false);
+}
+END_TEST
+
+START_TEST(test_unverified_required)
+{
+	unverified(true);
+}
+END_TEST
+
+/* An ID with no X25519 form has no key: nothing sealed, nothing opened. */
+START_TEST(test_no_key)
+{
+	struct callmsg	m;
+
+	nodes_up(false);
+	make(&m, CALLMSG_CALL, A, B);
+	memset(m.provider, 0, NODE_ID_LEN);
+	m.provider[0] = 1;		/* the identity point: small order */
+	ck_assert_int_eq(originauth_seal(nodes[A].oa, &m), -1);
+	make(&m, CALLMSG_CALL, A, B);
+	ck_assert_int_eq(originauth_seal(nodes[A].oa, &m), 0);
+	memset(m.origin, 0, NODE_ID_LEN);
+	m.origin[0] = 1;
+	ck_assert_int_eq(open_at(B, &m, R), OA_NO_KEY);
+	nodes_down();
+}
+END_TEST
+
 Suite *
 originauth_suite(void)
 {
 	Suite	*s = suite_create("originauth");
 	TCase	*tc = tcase_create("core");
+
+	/* The window model takes 200 000 counters: room on a busy host. */
+	tcase_set_timeout(tc, 30);
 
 	tcase_add_test(tc, test_mac_vector);
 	tcase_add_test(tc, test_mac_flips);
@@ -333,6 +834,14 @@ originauth_suite(void)
 	tcase_add_test(tc, test_window_basics);
 	tcase_add_test(tc, test_window_model);
 	tcase_add_test(tc, test_window_restart);
+	tcase_add_test(tc, test_seal_open_types);
+	tcase_add_test(tc, test_seal_open_tampered);
+	tcase_add_test(tc, test_seal_open_forged);
+	tcase_add_test(tc, test_seal_open_replay);
+	tcase_add_test(tc, test_relay_answer);
+	tcase_add_test(tc, test_unverified_auto);
+	tcase_add_test(tc, test_unverified_required);
+	tcase_add_test(tc, test_no_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

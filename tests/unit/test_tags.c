@@ -2,7 +2,7 @@
 /*
  * test_tags.c: node tags: the rules of keys and values, the tag set,
  * the "tags" field of signed records (every bad byte and every limit),
- * and the tag lines of the configuration.
+ * the "auth" field beside it, and the tag lines of the configuration.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,6 +458,61 @@ START_TEST(test_record_unknown_field)
 }
 END_TEST
 
+/*
+ * "auth": written only when set, so an old record is what it was; a
+ * uint from 1 says the node seals, anything else is refused.
+ */
+START_TEST(test_record_auth)
+{
+	struct cbor_buf	 v = { 0 }, b = { 0 };
+	struct record	 in, r;
+	const char	*why;
+
+	keys();
+	memset(&in, 0, sizeof(in));
+	memcpy(in.id, pk, 32);
+	strcpy(in.name, "node");
+	in.incarnation = 1;
+	record_sign(&in, sk, &b);
+	ck_assert(memmem(b.data, b.len, "auth", 4) == NULL);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert(!r.auth);
+	in.auth = true;
+	cbor_buf_reset(&b);
+	record_sign(&in, sk, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert(r.auth);
+	/* With every other field full, still within RECORD_MAX. */
+	full_record(&in);
+	in.auth = true;
+	cbor_buf_reset(&b);
+	record_sign(&in, sk, &b);
+	ck_assert_uint_le(b.len, RECORD_MAX);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert(r.auth);
+
+	cbor_put_uint(&v, 2);
+	signed_with("auth", v.data, v.len, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert(r.auth);
+	cbor_buf_reset(&v);
+	cbor_put_uint(&v, 0);
+	signed_with("auth", v.data, v.len, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), 0);
+	ck_assert(!r.auth);
+	cbor_buf_reset(&v);
+	cbor_put_bool(&v, true);
+	signed_with("auth", v.data, v.len, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
+	cbor_buf_reset(&v);
+	cbor_put_text(&v, "1");
+	signed_with("auth", v.data, v.len, &b);
+	ck_assert_int_eq(record_open(b.data, b.len, &r, &why), -1);
+	cbor_buf_free(&v);
+	cbor_buf_free(&b);
+}
+END_TEST
+
 /* Loads text as a config file; "" or the error. */
 static const char *
 load(struct config *c, const char *text)
@@ -556,6 +611,7 @@ tags_suite(void)
 	tcase_add_test(tc, test_record_tags);
 	tcase_add_test(tc, test_record_bad_tags);
 	tcase_add_test(tc, test_record_unknown_field);
+	tcase_add_test(tc, test_record_auth);
 	tcase_add_test(tc, test_config_tags);
 	suite_add_tcase(s, tc);
 	return s;
