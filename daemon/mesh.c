@@ -10,8 +10,12 @@
  * A dial to an address from a member's record, which anyone with the
  * network key can sign, takes a token from each of three buckets: in
  * all, of its host, of its address; so fake records naming many ports
- * of one victim make few connections to it.  The addresses we were
- * given (connect, bootstrap, a join token) are never counted.
+ * of one victim make few connections to it.  A dial for a node we have
+ * had a link with takes only from the first: such a node proved its
+ * identity by a handshake, which a flood of fakes cannot do at the
+ * rate it signs records, and a dead node's address must be dialed at
+ * once to see that it is gone.  The addresses we were given (connect,
+ * bootstrap, a join token) are never counted.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -62,6 +66,7 @@ _Static_assert(MESH_LOST + 1 == MESH_REASONS,
 #define HOLDS_MAX		4096	/* nodes held off at once */
 #define DRAIN_MS		1000	/* a duplicate link's last messages */
 #define DIAL_KEYS_MAX		4096	/* hosts, and addresses, with buckets */
+#define LINKED_MAX		4096	/* nodes remembered as once linked */
 /* A node named on the command line: an ID prefix or a name. */
 #define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
 				 NODE_NAME_MAX + 1 : NODE_ID_STRLEN)
@@ -145,6 +150,7 @@ struct mesh {
 	uint64_t			 dial_burst[MESH_DIAL_BUCKETS];
 	struct bucket			 dial_all;
 	struct ratemap			*dial_hosts, *dial_addrs;
+	struct nodemap			*linked;	/* nodes linked once */
 };
 
 static const struct link_ops	mesh_link_ops;
@@ -459,6 +465,8 @@ mesh_link_up(struct link *l, void *arg)
 		/* The link kept is reported like any other. */
 		if (link_state(l) == LINK_UP) {
 			ml->reported = true;
+			/* Full: its dials are bounded as a stranger's. */
+			(void)nodemap_put(m->linked, id);
 			m->ops->up(m->arg, l);
 		}
 	}
@@ -926,11 +934,13 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	    (m->holds = nodemap_new(sizeof(int64_t), HOLDS_MAX)) == NULL ||
 	    (m->dial_hosts = ratemap_new(DIAL_KEYS_MAX)) == NULL ||
 	    (m->dial_addrs = ratemap_new(DIAL_KEYS_MAX)) == NULL ||
+	    (m->linked = nodemap_new(1, LINKED_MAX)) == NULL ||
 	    (m->hs_log = evtimer_new(base, hs_log_cb, m)) == NULL) {
 		if (m != NULL) {
 			nodemap_free(m->holds);
 			ratemap_free(m->dial_hosts);
 			ratemap_free(m->dial_addrs);
+			nodemap_free(m->linked);
 		}
 		free(m);
 		log_warn("mesh");
@@ -960,6 +970,7 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 		nodemap_free(m->holds);
 		ratemap_free(m->dial_hosts);
 		ratemap_free(m->dial_addrs);
+		nodemap_free(m->linked);
 		free(m);
 		return NULL;
 	}
@@ -995,6 +1006,7 @@ mesh_free(struct mesh *m)
 	nodemap_free(m->holds);
 	ratemap_free(m->dial_hosts);
 	ratemap_free(m->dial_addrs);
+	nodemap_free(m->linked);
 	event_free(m->hs_log);
 	free(m);
 }
@@ -1331,24 +1343,29 @@ dial_keys(const char *addr, uint8_t host[RATEMAP_KEY_LEN],
 
 /*
  * Takes a token from each dial bucket of addr if all have one; else
- * takes none and counts the buckets that had none.
+ * takes none and counts the buckets that had none.  For a node once
+ * linked (id), only the first bucket counts.
  */
 static bool
-dial_allowed(struct mesh *m, const char *addr)
+dial_allowed(struct mesh *m, const uint8_t *id, const char *addr)
 {
 	struct bucket	*b[MESH_DIAL_BUCKETS];
 	uint8_t		 host[RATEMAP_KEY_LEN], full[RATEMAP_KEY_LEN];
 	int64_t		 now = clock_ms();
 	bool		 ok = true;
-	int		 i;
+	int		 i, n = MESH_DIAL_BUCKETS;
 
-	dial_keys(addr, host, full);
 	b[0] = &m->dial_all;
-	/* Each pointer is good until the next get on its own table. */
-	if ((b[1] = ratemap_get(m->dial_hosts, host)) == NULL ||
-	    (b[2] = ratemap_get(m->dial_addrs, full)) == NULL)
-		return false;
-	for (i = 0; i < MESH_DIAL_BUCKETS; i++)
+	if (id != NULL && nodemap_get(m->linked, id) != NULL)
+		n = 1;
+	else {
+		dial_keys(addr, host, full);
+		/* Each pointer is good until the next get on its table. */
+		if ((b[1] = ratemap_get(m->dial_hosts, host)) == NULL ||
+		    (b[2] = ratemap_get(m->dial_addrs, full)) == NULL)
+			return false;
+	}
+	for (i = 0; i < n; i++)
 		if (!bucket_ready(b[i], m->dial_rate[i], m->dial_burst[i],
 		    now, 1)) {
 			m->st.dials_throttled[i]++;
@@ -1356,7 +1373,7 @@ dial_allowed(struct mesh *m, const char *addr)
 		}
 	if (!ok)
 		return false;
-	for (i = 0; i < MESH_DIAL_BUCKETS; i++)
+	for (i = 0; i < n; i++)
 		(void)bucket_take(b[i], m->dial_rate[i], m->dial_burst[i],
 		    now, 1);
 	return true;
@@ -1369,7 +1386,7 @@ dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
 {
 	struct mlink	*ml;
 
-	if (cause == MESH_DIAL_RECORD && !dial_allowed(m, addr)) {
+	if (cause == MESH_DIAL_RECORD && !dial_allowed(m, id, addr)) {
 		log_debug("mesh: not dialing %s: too many dials", addr);
 		errno = EAGAIN;
 		return -1;
@@ -1548,9 +1565,14 @@ void
 mesh_reset(struct mesh *m)
 {
 	struct target	*t;
+	const uint8_t	*id;
 
 	while ((t = TAILQ_FIRST(&m->targets)) != NULL)
 		target_free(t);
+	while (nodemap_count(m->linked) > 0) {
+		(void)nodemap_at(m->linked, 0, &id);
+		nodemap_del(m->linked, id);
+	}
 	while (!TAILQ_EMPTY(&m->links))
 		mesh_close_on_purpose(TAILQ_FIRST(&m->links),
 		    "joined another network");

@@ -531,8 +531,17 @@ START_TEST(test_dial_buckets)
 	ck_assert_uint_eq(st.dials_throttled[0], 3);
 	ck_assert_uint_eq(fake_links_made(), made + 42);
 	/* The overall bucket refills at 20 a second. */
-	loop_for(base, 100);
+	loop_for(base, 200);
 	ck_assert_int_eq(dial_record("192.0.2.1:7000"), 0);
+	/* A node once linked: only the bucket in all counts. */
+	ck_assert_int_eq(mesh_dial_member(mesh, node[1].pk, "127.0.0.1:7000",
+	    MESH_DIAL_CACHE, NULL, NULL), 0);
+	fake_link_up(newest(), node[1].pk, node[1].name);
+	ck_assert_ptr_nonnull(mesh_link_to(mesh, node[1].pk));
+	ck_assert_int_eq(mesh_dial_probe(mesh, node[1].pk, "127.0.0.1:7000",
+	    100, 0, NULL, NULL), 0);
+	ck_assert_int_eq(mesh_dial_member(mesh, node[2].pk, "127.0.0.1:7000",
+	    MESH_DIAL_RECORD, NULL, NULL), -1);
 }
 END_TEST
 
