@@ -152,6 +152,9 @@ FAKES_probe	= fake_link fake_mesh
 FAKES_handlers	=
 FAKES_kvpost	= fake_link fake_mesh
 FAKES_kvsync	= fake_kvpost
+FAKES_link	=
+FAKES_keyrot	= fake_link fake_mesh
+FAKES_revoke	= fake_link fake_mesh
 fakes_of	= $(call obj,$(addprefix tests/modules/,$(addsuffix .c,$(FAKES_$(1)))))
 
 .SECONDEXPANSION:
@@ -235,8 +238,25 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_COMMON)
 	clang -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(DAEMON_LIBS)
 
+# fuzz_gossip drives gossip over the module suites' fake mesh and
+# links: as there, the daemon's objects come from an archive, so that
+# the fakes take the place of mesh.c and link.c.
+FUZZ_GOSSIP_OBJ	= $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC) \
+		  tests/modules/fake_link.c tests/modules/fake_mesh.c)
+FUZZ_DAEMON_A	= $(FUZZ_BUILD)/libpeerd.a
+
+$(FUZZ_DAEMON_A): $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(DAEMON_SRC))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_gossip: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_gossip.o \
+		  $(FUZZ_GOSSIP_OBJ) $(FUZZ_DAEMON_A)
+	clang -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $(filter %.o,$^) \
+	    $(FUZZ_DAEMON_A) $(DAEMON_LIBS)
+
 # Kept for the next build, not removed as intermediates.
-.SECONDARY: $(FUZZ_COMMON) $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_SRC))
+.SECONDARY: $(FUZZ_COMMON) $(FUZZ_GOSSIP_OBJ) \
+	    $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_SRC))
 -include $(wildcard $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/obj/*/*/*.d)
 
 fuzz: deps $(FUZZ_BINS)

@@ -67,9 +67,9 @@ _peerctl_reply()
 _peerctl()
 {
 	local cur prev cmd= i n=0 skip=0 opts= arg=
-	local commands="call connect disconnect help id invite join kv members
-	    monitor notify peers ping publish serve services stats status
-	    subscribe tags topics"
+	local commands="call connect disconnect help id invite join key kv members
+	    monitor notify peers ping publish revoke revoked serve services
+	    stats status subscribe tags topics"
 	local _peerctl_prog=${COMP_WORDS[0]} _peerctl_sock=
 
 	COMPREPLY=()
@@ -112,6 +112,7 @@ _peerctl()
 	case $cmd in
 	call)		opts="--to --all --timeout"; arg="--to --timeout" ;;
 	join)		opts="--force" ;;
+	key)		opts="--grace"; arg="--grace" ;;
 	kv)
 		# The options of its subcommand, the word after kv.
 		case ${COMP_WORDS[i + 1]} in
@@ -133,6 +134,7 @@ _peerctl()
 			arg="--count --size --interval" ;;
 	serve)		opts="--group --jobs --verbose --"
 			arg="--group --jobs" ;;
+	revoke)		opts="--reason"; arg="--reason" ;;
 	services)	opts="--service"; arg="--service" ;;
 	subscribe)	opts="--count"; arg="--count" ;;
 	esac
@@ -199,7 +201,7 @@ _peerctl()
 		_peerctl_reply -S . -W "$(_peerctl_services)"
 		compopt -o nospace 2>/dev/null
 		;;
-	disconnect,0|ping,0)
+	disconnect,0|ping,0|revoke,0)
 		_peerctl_reply -W "$(_peerctl_nodes)"
 		;;
 	publish,0)
@@ -214,6 +216,9 @@ _peerctl()
 		;;
 	kv,0)
 		_peerctl_reply -W "del get list merge put watch where"
+		;;
+	key,0)
+		_peerctl_reply -W "rotate"
 		;;
 	esac
 	return 0

@@ -16,6 +16,7 @@
 #include "cbor_buf.h"
 #include "cbor_json.h"
 #include "cbor_scan.h"
+#include "duration.h"
 #include "event.h"
 #include "monitor.h"
 #include "out.h"
@@ -38,10 +39,13 @@ static int	cmd_disconnect(const struct opts *, int, char **);
 static int	cmd_help(const struct opts *, int, char **);
 static int	cmd_id(const struct opts *, int, char **);
 static int	cmd_invite(const struct opts *, int, char **);
+static int	cmd_key(const struct opts *, int, char **);
 static int	cmd_members(const struct opts *, int, char **);
 static int	cmd_monitor(const struct opts *, int, char **);
 static int	cmd_peers(const struct opts *, int, char **);
 static int	cmd_publish(const struct opts *, int, char **);
+static int	cmd_revoke(const struct opts *, int, char **);
+static int	cmd_revoked(const struct opts *, int, char **);
 static int	cmd_serve(const struct opts *, int, char **);
 static int	cmd_services(const struct opts *, int, char **);
 static int	cmd_stats(const struct opts *, int, char **);
@@ -90,6 +94,16 @@ static const struct command commands[] = {
 	    "knows members of another network refuses unless --force, which\n"
 	    "leaves that network.  Needs root or the daemon's user.",
 	    cmd_join },
+	{ "key",	"rotate [--grace DURATION]",
+	    "rotate the network key",
+	    "Make a new network key and send it, sealed for each member but\n"
+	    "revoked ones, to every node; each takes it as it arrives, and the\n"
+	    "old key still opens links for DURATION (1s to 24h; default the\n"
+	    "daemon's key_grace, 10m), after which the links of nodes that\n"
+	    "never took the new key close.  Prints the new generation, the\n"
+	    "key's ID and how many members it was sealed for.  Only on an\n"
+	    "admin node (peerd.conf's admins, or the node that made the\n"
+	    "network); needs root or the daemon's user.", cmd_key },
 	{ "kv",		"get KEY | put KEY JSON [--if-version V] [--ttl DURATION]\n"
 	    "       | del KEY [--if-version V] | merge KEY JSON\n"
 	    "       | list [PREFIX] [--limit N] [--after KEY] [--all]\n"
@@ -174,6 +188,16 @@ static const struct command commands[] = {
 	    "JSON value (quote strings: '\"text\"'), is the event's data; without\n"
 	    "it the event has none.  Prints nothing; with --json, the sequence\n"
 	    "number and how many nodes it went to.", cmd_publish },
+	{ "revoke",	"NODE [--reason TEXT]", "revoke a node for good",
+	    "Revoke NODE (its whole ID, or the name or 4 or more characters\n"
+	    "of the ID of a member): every node closes its links, forgets it\n"
+	    "and refuses its handshakes and records from then on, also after\n"
+	    "restarts.  TEXT (up to 200 bytes) is the reason the revoked node\n"
+	    "and the list show.  Only on a node listed in admins, and an admin\n"
+	    "cannot be revoked.  Needs root or the daemon's user.", cmd_revoke },
+	{ "revoked",	"", "list the revoked nodes",
+	    "List the nodes revoked so far: ID, the admin that revoked it,\n"
+	    "when (by the admin's clock) and the reason.", cmd_revoked },
 	{ "serve",	"NAME [--group GROUP] [--jobs N]\n"
 	    "       [--verbose] -- COMMAND [ARG ...]",
 	    "offer a command as a service",
@@ -556,6 +580,79 @@ cmd_disconnect(const struct opts *o, int argc, char **argv)
 	return run_op(o, "disconnect", &body, 1, 0, print_disconnected);
 }
 
+static int
+print_revoked_one(const uint8_t *res, size_t len)
+{
+	struct cbor_field	f[8];
+	char			node[64], why[256];
+	int			nf;
+
+	if ((nf = cbor_scan_map(res, len, f, 8)) == -1)
+		return EXIT_FAILED;
+	printf("revoked %s: %s\n", text_field(f, nf, "node", node,
+	    sizeof(node)), text_field(f, nf, "why", why, sizeof(why)));
+	return EXIT_OK;
+}
+
+static int
+cmd_revoke(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	 body = { 0 };
+	const char	*node = NULL, *why = NULL;
+	int		 k;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--reason") == 0) {
+			if (!opt_value("revoke", argc, argv, k))
+				return EXIT_USAGE;
+			why = argv[++k];
+		} else if (argv[k][0] == '-')
+			return opt_unknown("revoke", argv[k]);
+		else if (node == NULL)
+			node = argv[k];
+		else
+			return -1;
+	}
+	if (node == NULL)
+		return -1;
+	cbor_put_text(&body, "node");
+	cbor_put_text(&body, node);
+	if (why != NULL) {
+		cbor_put_text(&body, "why");
+		cbor_put_text(&body, why);
+	}
+	return run_op(o, "revoke", &body, why != NULL ? 2 : 1, 0,
+	    print_revoked_one);
+}
+
+static int
+print_revoked(const uint8_t *res, size_t len)
+{
+	struct cbor_field	 f[CTL_FIELDS];
+	struct cbor_iter	 it;
+	char			 node[64], by[64], why[256];
+	bool			 ok;
+	int			 nf;
+
+	if (!open_list(res, len, "revoked", &it))
+		return EXIT_FAILED;
+	printf("%-12s %-12s %-13s %s\n", "NODE", "BY", "TS", "REASON");
+	while (next_entry(&it, f, &nf))
+		printf("%-12.12s %-12.12s %-13" PRIu64 " %s\n",
+		    text_field(f, nf, "node", node, sizeof(node)),
+		    text_field(f, nf, "by", by, sizeof(by)),
+		    uint_field(f, nf, "ts", &ok),
+		    text_field(f, nf, "why", why, sizeof(why)));
+	return EXIT_OK;
+}
+
+static int
+cmd_revoked(const struct opts *o, int argc, char **argv)
+{
+	(void)argv;
+	return run_bare_op(o, argc, "revoked", print_revoked);
+}
+
 /* Microseconds as milliseconds with three decimals, or "-". */
 static const char *
 fmt_rtt(const struct cbor_field *f, int nf, const char *key, char *buf,
@@ -861,6 +958,56 @@ cmd_invite(const struct opts *o, int argc, char **argv)
 {
 	(void)argv;
 	return run_bare_op(o, argc, "invite", print_token);
+}
+
+static int
+print_rotated(const uint8_t *res, size_t len)
+{
+	struct cbor_field	f[8];
+	char			kid[32];
+	bool			ok;
+	uint64_t		gen, n;
+	int			nf;
+
+	if ((nf = cbor_scan_map(res, len, f, 8)) == -1)
+		return EXIT_FAILED;
+	gen = uint_field(f, nf, "gen", &ok);
+	n = uint_field(f, nf, "members", &ok);
+	printf("network key generation %" PRIu64 " (kid %s), sealed for %"
+	    PRIu64 " members\n", gen, text_field(f, nf, "kid", kid,
+	    sizeof(kid)), n);
+	return EXIT_OK;
+}
+
+static int
+cmd_key(const struct opts *o, int argc, char **argv)
+{
+	struct cbor_buf	 body = { 0 };
+	uint64_t	 grace = 0;
+	int		 k;
+
+	if (argc < 2 || strcmp(argv[1], "rotate") != 0)
+		return -1;
+	for (k = 2; k < argc; k++) {
+		if (strcmp(argv[k], "--grace") == 0 && k + 1 < argc) {
+			if (duration_parse(argv[++k], &grace) == -1 ||
+			    grace < 1000 || grace > 24 * 3600 * 1000) {
+				out_errx(PEER_INVALID_ARGUMENT, "key rotate: "
+				    "--grace: \"%s\" is not a duration from "
+				    "1s to 24h", argv[k]);
+				return EXIT_USAGE;
+			}
+		} else if (argv[k][0] == '-' && strcmp(argv[k], "--grace") != 0)
+			return opt_unknown("key rotate", argv[k]);
+		else
+			return -1;
+	}
+	if (grace > 0) {
+		cbor_put_text(&body, "grace");
+		cbor_put_uint(&body, grace);
+	}
+	return run_op(o, "key_rotate", &body, grace > 0 ? 1 : 0, 0,
+	    print_rotated);
 }
 
 static int

@@ -51,7 +51,7 @@ struct job {
 	uint64_t		 call;
 	char			*method;
 	char			*args;		/* JSON text */
-	char			 from[13];	/* the caller's ID, shortened */
+	char			 from[32];	/* the caller's ID, shortened */
 	int64_t			 deadline;	/* monotonic ms; 0: none */
 	int64_t			 started;
 	bool			 oneway;
@@ -403,7 +403,8 @@ on_call(struct peer *p, const struct peer_invocation *inv, void *arg)
 	j->out = j->err = -1;
 	j->call = inv->call;
 	j->oneway = inv->oneway;
-	snprintf(j->from, sizeof(j->from), "%s", inv->from);
+	snprintf(j->from, sizeof(j->from), "%.12s%s", inv->from,
+	    peer_inv_verified(inv) ? "" : " (unverified)");
 	if (inv->timeout_ms > 0)
 		j->deadline = now_ms() + inv->timeout_ms;
 	/* As JSON they would be no shorter: refuse before converting. */

@@ -107,3 +107,16 @@ beacon_open(const uint8_t key[BEACON_KEY_LEN], const uint8_t *in,
 	*port = (uint16_t)u;
 	return 0;
 }
+
+int
+beacon_open_any(const uint8_t (*keys)[BEACON_KEY_LEN], size_t nkeys,
+    const uint8_t *in, size_t len, uint64_t now, uint8_t id[32],
+    uint16_t *port)
+{
+	size_t	i;
+
+	for (i = 0; i < nkeys; i++)
+		if (beacon_open(keys[i], in, len, now, id, port) == 0)
+			return (int)i;
+	return -1;
+}

@@ -57,5 +57,13 @@ ssize_t	beacon_seal_plain(const uint8_t key[BEACON_KEY_LEN],
 int	beacon_open(const uint8_t key[BEACON_KEY_LEN],
 	    const uint8_t *in, size_t len, uint64_t now, uint8_t id[32],
 	    uint16_t *port);
+/*
+ * beacon_open under each of nkeys keys in turn (a network key and the
+ * one it replaced, during a rotation's grace).  The index of the key
+ * that opens it, or -1.
+ */
+int	beacon_open_any(const uint8_t (*keys)[BEACON_KEY_LEN], size_t nkeys,
+	    const uint8_t *in, size_t len, uint64_t now, uint8_t id[32],
+	    uint16_t *port);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -39,6 +40,7 @@ enum config_type {
 	CT_HANDLER,	/* event handler (handlers.c reads it), repeatable */
 	CT_ADDR,	/* numeric ADDR:PORT, once */
 	CT_TAG,		/* KEY=VALUE, repeatable */
+	CT_NODE_ID,	/* a node ID in base32, repeatable */
 	CT_ORIGIN_AUTH,	/* auto or required: true if required */
 };
 
@@ -53,6 +55,7 @@ static const struct config_key {
 			sizeof(((struct config *)0)->field)
 	{ "admin_clients", CT_UINT,	F(admin_clients), 0, 65536 },
 	{ "admin_group", CT_UNIX_GROUP,	F(admin_group),	0, 0 },
+	{ "admins",	 CT_NODE_ID,	F(admins),	0, 0 },
 	{ "advertise",	 CT_ADVERTISE,	F(advertise),	0, 0 },
 	{ "beacon_interval", CT_DURATION, F(beacon_interval), 100, 600000 },
 	{ "call_dial",	 CT_BOOL,	F(call_dial),	0, 0 },
@@ -86,6 +89,9 @@ static const struct config_key {
 	{ "handshake_timeout", CT_DURATION, F(handshake_timeout), 100, 60000 },
 	{ "hub",	 CT_BOOL,	F(hub),		0, 0 },
 	{ "intro_quota", CT_UINT,	F(intro_quota),	16, 4096 },
+	{ "key_grace",	 CT_DURATION,	F(key_grace),	1000, 86400000 },
+	{ "key_retired_keep", CT_DURATION, F(key_retired_keep), 0,
+	    UINT64_C(31536000000) },
 	{ "kv_group",	 CT_GROUP_ONE,	F(kv_group),	0, 0 },
 	{ "kv_max_bytes", CT_SIZE,	F(kv_max_bytes), 1u << 20,
 	    UINT64_C(1) << 40 },
@@ -152,6 +158,7 @@ config_init(struct config *c)
 	c->claim_rate = 2000;
 	c->claim_probe_gap = 5000;
 	c->member_expire = 3600000;
+	c->key_retired_keep = UINT64_C(7) * 24 * 3600000;
 	c->discovery = true;
 	c->call_dial = true;
 	c->discovery_port = 7654;
@@ -174,6 +181,7 @@ config_init(struct config *c)
 	c->dial_rate_per_address = 200;
 	c->kv_max_bytes = UINT64_C(1) << 30;
 	c->kv_sync_interval = 10000;
+	c->key_grace = 600000;
 }
 
 static void
@@ -313,6 +321,32 @@ add_tag(struct config *c, const char *value, char *err, size_t errlen)
 		snprintf(err, errlen, "tag: \"%.80s\": %s", value, why);
 		return -1;
 	}
+	return 0;
+}
+
+/* An admin's node ID: 52 base32 characters of 32 bytes. */
+static int
+add_node_id(struct config *c, const struct config_key *k, const char *value,
+    char *err, size_t errlen)
+{
+	uint8_t	id[32];
+	int	i;
+
+	if (strlen(value) != CONFIG_NODE_ID_STRLEN - 1 ||
+	    !base32_decode(value, id, sizeof(id))) {
+		snprintf(err, errlen, "%s: \"%.60s\" is not a node ID (52 "
+		    "base32 characters)", k->name, value);
+		return -1;
+	}
+	for (i = 0; i < c->nadmins; i++)
+		if (strcasecmp(c->admins[i], value) == 0)
+			return 0;
+	if (c->nadmins == CONFIG_ADMINS_MAX) {
+		snprintf(err, errlen, "%s: more than %d node IDs", k->name,
+		    CONFIG_ADMINS_MAX);
+		return -1;
+	}
+	snprintf(c->admins[c->nadmins++], CONFIG_NODE_ID_STRLEN, "%s", value);
 	return 0;
 }
 
@@ -594,6 +628,8 @@ config_set(struct config *c, const struct config_key *k, const char *value,
 		return add_handler(c, value, file, line, err, errlen);
 	case CT_TAG:
 		return add_tag(c, value, err, errlen);
+	case CT_NODE_ID:
+		return add_node_id(c, k, value, err, errlen);
 	case CT_DURATION:
 		if (duration_parse(value, &v) == -1) {
 			snprintf(err, errlen, "%s: \"%s\" is not a duration "
@@ -709,7 +745,7 @@ config_line(struct config *c, char *line, const char *path, int lineno,
 	    k->type != CT_ADVERTISE && k->type != CT_GROUP &&
 	    k->type != CT_IFACE && k->type != CT_SERVICE &&
 	    k->type != CT_HANDLER && k->type != CT_TAG &&
-	    c->set_on[idx] != 0) {
+	    k->type != CT_NODE_ID && c->set_on[idx] != 0) {
 		snprintf(err, errlen, "%s: already set on line %d", key,
 		    c->set_on[idx]);
 		return -1;
@@ -904,6 +940,8 @@ config_override(struct config *c, const char *key, const char *value,
 		clear_handlers(c);
 	if (k->type == CT_TAG && c->set_on[idx] != -1)
 		tagset_clear(&c->tags);
+	if (k->type == CT_NODE_ID && c->set_on[idx] != -1)
+		c->nadmins = 0;
 	c->set_on[idx] = -1;
 	return config_set(c, k, value, NULL, 0, err, errlen);
 }
@@ -1132,6 +1170,7 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "dial_burst = %" PRIu64 "\n", c->dial_burst);
 	dump_rate(f, "dial_rate_per_host", c->dial_rate_per_host);
 	dump_rate(f, "dial_rate_per_address", c->dial_rate_per_address);
+	fprintf(f, "key_retired_keep = %" PRIu64 "ms\n", c->key_retired_keep);
 	fprintf(f, "discovery = %s\n", c->discovery ? "yes" : "no");
 	fprintf(f, "discovery_port = %" PRIu64 "\n", c->discovery_port);
 	for (i = 0; i < c->ndiscovery_ifaces; i++)
@@ -1160,6 +1199,9 @@ config_dump(const struct config *c, FILE *f)
 	fprintf(f, "kv_value_max = %" PRIu64 "\n", c->kv_value_max);
 	fprintf(f, "kv_max_bytes = %" PRIu64 "\n", c->kv_max_bytes);
 	fprintf(f, "kv_sync_interval = %" PRIu64 "ms\n", c->kv_sync_interval);
+	for (i = 0; i < c->nadmins; i++)
+		fprintf(f, "admins = %s\n", c->admins[i]);
+	fprintf(f, "key_grace = %" PRIu64 "ms\n", c->key_grace);
 	fprintf(f, "handler_jobs = %" PRIu64 "\n", c->handler_jobs);
 	fprintf(f, "handler_timeout = %" PRIu64 "ms\n", c->handler_timeout);
 	for (i = 0; i < c->nhandlers; i++) {

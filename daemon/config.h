@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "base32.h"
 #include "log.h"
 #include "tagset.h"
 
@@ -35,6 +36,8 @@
 #define CONFIG_SERVICES_MAX	1024	/* access rules, all files together */
 #define CONFIG_RULE_MAX		4096	/* bytes of one access rule */
 #define CONFIG_HANDLERS_MAX	64	/* event handlers */
+#define CONFIG_ADMINS_MAX	16	/* ADMINS_MAX */
+#define CONFIG_NODE_ID_STRLEN	(BASE32_LEN(32) + 1)	/* NODE_ID_STRLEN */
 
 /* An access rule as written (access.h reads it), and where it was. */
 struct config_service {
@@ -90,6 +93,7 @@ struct config {
 	uint64_t	 claim_rate;		/* thousandths a second */
 	uint64_t	 claim_probe_gap;	/* ms */
 	uint64_t	 member_expire;		/* ms */
+	uint64_t	 key_retired_keep;	/* ms */
 	bool		 discovery;
 	uint64_t	 discovery_port;
 	uint64_t	 beacon_interval;	/* ms */
@@ -124,6 +128,10 @@ struct config {
 	uint64_t	 dial_burst;
 	uint64_t	 dial_rate_per_host;
 	uint64_t	 dial_rate_per_address;
+	/* Nodes whose signature rotates the network key (admins.h). */
+	char		 admins[CONFIG_ADMINS_MAX][CONFIG_NODE_ID_STRLEN];
+	int		 nadmins;
+	uint64_t	 key_grace;	/* ms the old network key still works */
 	/* Line each key was set on, so repeats are caught; 0 = unset. */
 	int		 set_on[64];
 };

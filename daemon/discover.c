@@ -26,9 +26,11 @@
 #include <sodium.h>
 
 #include "beacon.h"
+#include "clock.h"
 #include "discover.h"
 #include "duration.h"
 #include "log.h"
+#include "netkeys.h"
 
 #define DISCOVER_READS_PER_WAKE	64	/* then yield to the rest */
 #define DISCOVER_IFACES_MAX	32	/* interfaces beaconed on */
@@ -63,7 +65,11 @@ struct discover {
 	struct event_base	*base;
 	discover_found_fn	*fn;
 	void			*arg;
-	uint8_t			 key[BEACON_KEY_LEN];
+	const uint8_t		*network_key;	/* the current, read each time */
+	const struct netkeys	*keys;
+	/* Of network_key, then of the previous key while in its grace. */
+	uint8_t			 bkeys[2][BEACON_KEY_LEN];
+	size_t			 nbkeys;
 	uint8_t			 id[32];
 	uint16_t		 mesh_port;
 	uint16_t		 port;
@@ -111,7 +117,7 @@ discover_destroy(struct discover *d)
 	if (d->fd6 != -1)
 		close(d->fd6);
 	free(d->names);
-	sodium_memzero(d->key, sizeof(d->key));
+	sodium_memzero(d->bkeys, sizeof(d->bkeys));
 	free(d);
 }
 
@@ -344,6 +350,24 @@ tick_schedule(struct discover *d)
 		log_warnx("discovery: cannot schedule the next beacon");
 }
 
+/*
+ * The beacon keys of the network key now, and of the previous one while
+ * its grace lasts: a rotation changes them under us.
+ */
+static void
+discover_keys(struct discover *d)
+{
+	const struct netkeys	*k = d->keys;
+
+	beacon_key(d->network_key, d->bkeys[0]);
+	d->nbkeys = 1;
+	if (k != NULL && k->has_prev &&
+	    k->prev.until_ms > (int64_t)clock_wall_ms())
+		beacon_key(k->prev.key, d->bkeys[d->nbkeys++]);
+	else
+		sodium_memzero(d->bkeys[1], sizeof(d->bkeys[1]));
+}
+
 /* Re-enumerates, (re-)joins and sends one beacon per interface. */
 static void
 discover_tick(evutil_socket_t fd, short what, void *arg)
@@ -355,7 +379,8 @@ discover_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd; (void)what;
 	ifaces_scan(d);
-	n = beacon_seal(d->key, d->id, d->mesh_port, unix_now(), b,
+	discover_keys(d);
+	n = beacon_seal(d->bkeys[0], d->id, d->mesh_port, unix_now(), b,
 	    sizeof(b));
 	if (n == -1 && !d->warned_seal) {
 		log_warnx("discovery: cannot seal a beacon");
@@ -402,6 +427,7 @@ discover_read(evutil_socket_t fd, short what, void *arg)
 	int			 i;
 
 	(void)what;
+	discover_keys(d);
 	for (i = 0; i < DISCOVER_READS_PER_WAKE; i++) {
 		sslen = sizeof(ss);
 		ss.ss_family = AF_UNSPEC;
@@ -419,7 +445,8 @@ discover_read(evutil_socket_t fd, short what, void *arg)
 		/* Other networks' beacons are normal: dropped unlogged. */
 		if ((size_t)n > BEACON_MAX || sslen > sizeof(ss) ||
 		    !source_usable(&ss) ||
-		    beacon_open(d->key, b, (size_t)n, now, id, &port) == -1) {
+		    beacon_open_any((const uint8_t (*)[BEACON_KEY_LEN])d->bkeys,
+		    d->nbkeys, b, (size_t)n, now, id, &port) == -1) {
 			d->stats.dropped++;
 			continue;
 		}
@@ -550,7 +577,9 @@ discover_new(const struct discover_params *p, discover_found_fn *fn,
 	d->base = p->base;
 	d->fn = fn;
 	d->arg = arg;
-	beacon_key(p->network_key, d->key);
+	d->network_key = p->network_key;
+	d->keys = p->keys;
+	discover_keys(d);
 	memcpy(d->id, p->id, sizeof(d->id));
 	d->mesh_port = p->mesh_port;
 	d->port = p->port;

@@ -15,10 +15,17 @@
 #define DISCOVER_PORT_DEFAULT	7654
 
 struct event_base;
+struct netkeys;
 
 struct discover_params {
 	struct event_base	*base;
-	const uint8_t		*network_key;	/* 32 bytes */
+	/*
+	 * 32 bytes, read at each beacon: beacons are sealed with it and
+	 * opened with it, or with the previous key of keys (NULL: none)
+	 * during a rotation's grace.
+	 */
+	const uint8_t		*network_key;
+	const struct netkeys	*keys;
 	const uint8_t		*id;		/* 32 bytes, ours */
 	uint16_t		 mesh_port;	/* advertised */
 	uint16_t		 port;		/* UDP, default 7654 */

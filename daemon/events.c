@@ -200,7 +200,7 @@ give(struct events *ev, struct evclient *cl, const struct callmsg *m,
 	}
 	ev->st.delivered++;
 	b = ctl_message_begin(cl->c);
-	cbor_put_map(b, 5 + (m->args != NULL) + (cl->lost > 0));
+	cbor_put_map(b, 6 + (m->args != NULL) + (cl->lost > 0));
 	cbor_put_text(b, "op");
 	cbor_put_text(b, "event");
 	cbor_put_text(b, "topic");
@@ -215,6 +215,8 @@ give(struct events *ev, struct evclient *cl, const struct callmsg *m,
 	cbor_put_text(b, name);
 	cbor_put_text(b, "seq");
 	cbor_put_uint(b, m->cid);
+	cbor_put_text(b, "verified");
+	cbor_put_bool(b, m->verified);
 	if (cl->lost > 0) {
 		cbor_put_text(b, "lost");
 		cbor_put_uint(b, cl->lost);
@@ -442,6 +444,8 @@ events_op_publish(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		}
 	}
 	if (wanted_here(ev, em.topic)) {
+		/* Published here: from this node, surely. */
+		em.verified = true;
 		deliver_local(ev, &em, ev->par.name);
 		nodes++;
 	}

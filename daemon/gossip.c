@@ -1449,6 +1449,7 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	members_on_forget(g->members, forgotten, g);
 	if (p->limits.soft != 0)
 		members_set_limits(g->members, &p->limits);
+	members_on_revoked(g->members, p->is_revoked, p->revoked_arg);
 	if ((g->tick = evtimer_new(base, tick_cb, g)) == NULL ||
 	    (g->refute_ev = evtimer_new(base, refute_cb, g)) == NULL) {
 		log_warnx("gossip: cannot start the timer");
@@ -1657,6 +1658,17 @@ gossip_self(const struct gossip *g)
 }
 
 void
+gossip_forget(struct gossip *g, const uint8_t *id)
+{
+	struct member	*m;
+
+	if ((m = members_get(g->members, id)) != NULL && !m->self)
+		log_info("member %s (%.12s) forgotten: revoked", m->rec.name,
+		    m->idstr);
+	(void)members_forget(g->members, id);
+}
+
+void
 gossip_reset(struct gossip *g)
 {
 	members_clear(g->members);	/* every provider but us is gone */
@@ -1704,12 +1716,6 @@ void
 gossip_confirm(struct gossip *g, const uint8_t *id)
 {
 	members_confirm(g->members, id);
-}
-
-void
-gossip_forget(struct gossip *g, const uint8_t *id)
-{
-	(void)members_forget(g->members, id);
 }
 
 void

@@ -49,6 +49,9 @@ struct gossip_params {
 	uint64_t		 claim_rate;
 	/* ms a claimant our probe proved wrong waits to be heard again */
 	uint64_t		 claim_probe_gap;
+	/* Whether a node is revoked: its records are refused. May be NULL. */
+	bool			(*is_revoked)(void *arg, const uint8_t *id);
+	void			*revoked_arg;
 	/*
 	 * Flood bounds per link peer (rate.h units; 0: the default):
 	 * records of nodes we do not know, and membership bytes sent.
@@ -125,11 +128,6 @@ const char	*gossip_member_address(struct gossip *, const uint8_t *id);
  * it is safe from eviction (see members.h).
  */
 void		 gossip_confirm(struct gossip *, const uint8_t *id);
-/*
- * Forgets id (revoked), as if it had expired: the owner hears of it
- * through gossip_ops.forgotten.
- */
-void		 gossip_forget(struct gossip *, const uint8_t *id);
 void		 gossip_stats(const struct gossip *, struct gossip_stats *);
 
 /* The member table, for reading; ourselves at index 0. */
@@ -149,6 +147,8 @@ void		 gossip_set_topics(struct gossip *,
 		    char (*topics)[TOPIC_MAX + 1], int n);
 /* Sets the tags our record carries; as gossip_set_services. */
 void		 gossip_set_tags(struct gossip *, const struct tagset *);
+/* Forgets the member id at once (it is revoked), telling ops. */
+void		 gossip_forget(struct gossip *, const uint8_t *id);
 /* Forgets every member: we joined another network. */
 void		 gossip_reset(struct gossip *);
 

@@ -12,7 +12,8 @@ hello_encode(const struct hello *h, struct cbor_buf *b)
 {
 	int	i;
 
-	cbor_put_map(b, 5);
+	cbor_put_map(b, 5 + (h->has_kg ? 1 : 0) +
+	    (h->rv_count > 0 ? 1 : 0));
 	cbor_put_text(b, "v");
 	cbor_put_uint(b, h->version);
 	cbor_put_text(b, "id");
@@ -30,6 +31,41 @@ hello_encode(const struct hello *h, struct cbor_buf *b)
 		cbor_put_text(b, "wide-batch");
 	if (h->features & HELLO_AUTH)
 		cbor_put_text(b, "auth");
+	if (h->has_kg) {
+		cbor_put_text(b, "kg");
+		cbor_put_array(b, 2);
+		cbor_put_uint(b, h->kgen);
+		cbor_put_bytes(b, h->kid, HELLO_KID_LEN);
+	}
+	if (h->rv_count > 0) {
+		cbor_put_text(b, "rv");
+		cbor_put_array(b, 2);
+		cbor_put_uint(b, h->rv_count);
+		cbor_put_bytes(b, h->rv, sizeof(h->rv));
+	}
+}
+
+/*
+ * The generation and ID of the sender's network key.  Like features,
+ * it is only ever a hint: a malformed one is as none.
+ */
+static void
+hello_kg(const uint8_t *val, size_t vallen, struct hello *h)
+{
+	struct cbor_iter	 it;
+	const uint8_t		*item, *p;
+	size_t			 itemlen, n;
+
+	if (!cbor_array_iter(val, vallen, &it) || it.items != 2 ||
+	    !cbor_iter_next(&it, &item, &itemlen) ||
+	    !cbor_read_uint(item, itemlen, &h->kgen) ||
+	    !cbor_iter_next(&it, &item, &itemlen) ||
+	    !cbor_read_bytes(item, itemlen, &p, &n) || n != HELLO_KID_LEN) {
+		h->kgen = 0;
+		return;
+	}
+	memcpy(h->kid, p, n);
+	h->has_kg = true;
 }
 
 static bool
@@ -63,6 +99,28 @@ hello_features(const uint8_t *val, size_t vallen)
 			features |= HELLO_AUTH;
 	}
 	return it.items == 0 ? features : 0;
+}
+
+/*
+ * "rv": [count, 8 bytes].  Anything else says nothing: the peer then
+ * gets our revocations, which it drops as copies if it has them.
+ */
+static void
+hello_rv(const uint8_t *val, size_t vallen, struct hello *h)
+{
+	struct cbor_iter	 it;
+	const uint8_t		*item, *p;
+	size_t			 itemlen, n;
+
+	if (!cbor_array_iter(val, vallen, &it) || it.items != 2 ||
+	    !cbor_iter_next(&it, &item, &itemlen) ||
+	    !cbor_read_uint(item, itemlen, &h->rv_count) ||
+	    !cbor_iter_next(&it, &item, &itemlen) ||
+	    !cbor_read_bytes(item, itemlen, &p, &n) || n != sizeof(h->rv)) {
+		h->rv_count = UINT64_MAX;
+		return;
+	}
+	memcpy(h->rv, p, n);
 }
 
 int
@@ -124,5 +182,9 @@ hello_decode(const uint8_t *buf, size_t len, struct hello *h,
 	}
 	if ((v = cbor_field_get(f, nf, "features")) != NULL)
 		h->features = hello_features(v->val, v->vallen);
+	if ((v = cbor_field_get(f, nf, "kg")) != NULL)
+		hello_kg(v->val, v->vallen, h);
+	if ((v = cbor_field_get(f, nf, "rv")) != NULL)
+		hello_rv(v->val, v->vallen, h);
 	return 0;
 }

@@ -12,36 +12,44 @@
 
 #include <sodium.h>
 
+#include "admins.h"
 #include "cbor_buf.h"
 #include "config.h"
 #include "control.h"
 #include "gossip.h"
 #include "identity.h"
 #include "join.h"
+#include "keyrot.h"
 #include "log.h"
 #include "members.h"
 #include "mesh.h"
+#include "netkeys.h"
 #include "overlay.h"
 #include "proto.h"
 #include "token.h"
 
 struct join {
 	struct identity	*id;
+	struct netkeys	*keys;
 	const char	*state_dir;
 	struct mesh	*mesh;
 	struct gossip	*gossip;
 	struct overlay	*overlay;
+	struct admins	*admins;	/* NULL: none known */
+	const struct config *conf;
+	struct keyrot	*keyrot;
 };
 
 struct join *
-join_new(struct identity *id, const char *state_dir, struct mesh *mesh,
-    struct gossip *gossip, struct overlay *overlay)
+join_new(struct identity *id, struct netkeys *keys, const char *state_dir,
+    struct mesh *mesh, struct gossip *gossip, struct overlay *overlay)
 {
 	struct join	*j;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return NULL;
 	j->id = id;
+	j->keys = keys;
 	j->state_dir = state_dir;
 	j->mesh = mesh;
 	j->gossip = gossip;
@@ -53,6 +61,48 @@ void
 join_free(struct join *j)
 {
 	free(j);
+}
+
+void
+join_set_keys(struct join *j, struct admins *a, const struct config *conf,
+    struct keyrot *kr)
+{
+	j->admins = a;
+	j->conf = conf;
+	j->keyrot = kr;
+}
+
+int
+join_store_admins(const char *state_dir, const struct token *t,
+    bool network_changed)
+{
+	if (t->nadmins > 0)
+		return admins_save(state_dir, t->admins, (size_t)t->nadmins);
+	/* Another network's admins have no say in this one. */
+	if (network_changed)
+		return admins_save(state_dir, NULL, 0);
+	return 0;
+}
+
+/* The admins of the config and of STATE/admins, after a join wrote it. */
+static void
+join_reload_admins(struct join *j)
+{
+	const char	*ids[CONFIG_ADMINS_MAX];
+	struct admins	 a;
+	int		 i;
+
+	if (j->admins == NULL)
+		return;
+	for (i = 0; i < j->conf->nadmins; i++)
+		ids[i] = j->conf->admins[i];
+	if (admins_load(&a, j->state_dir, ids, (size_t)j->conf->nadmins) ==
+	    -1) {
+		log_warnx("join: keeping the admins known before");
+		return;
+	}
+	*j->admins = a;
+	log_info("join: %zu admins known", a.n);
 }
 
 /* A peers.cache with addresses in it: this node has been a member. */
@@ -78,31 +128,41 @@ join_at_start(struct config *c, const char *text, bool force, char *err,
 {
 	struct token	 t;
 	const char	*why;
+	bool		 other;
 	int		 i;
 
 	if (token_decode(text, &t, &why) == -1) {
 		snprintf(err, errlen, "--join: %s", why);
 		return -1;
 	}
-	if (identity_other_network(c->state_dir, t.network_key) &&
-	    has_peer_cache(c->state_dir) && !force) {
+	other = identity_other_network(c->state_dir, t.network_key);
+	if (other && has_peer_cache(c->state_dir) && !force) {
 		snprintf(err, errlen, "--join: %s belongs to another network "
 		    "that this node has been a member of; add --force to leave "
 		    "it", c->state_dir);
 		sodium_memzero(&t, sizeof(t));
 		return -1;
 	}
-	if (identity_other_network(c->state_dir, t.network_key)) {
-		char	path[PATH_MAX];
+	if (other) {
+		struct netkeys	old;
+		char		path[PATH_MAX];
 
 		/* The old network's addresses are of no use any more. */
 		if (snprintf(path, sizeof(path), "%s/peers.cache",
 		    c->state_dir) < (int)sizeof(path))
 			(void)unlink(path);
+		/* Nor its keys of before a rotation. */
+		(void)netkeys_reset(&old, c->state_dir);
 	}
 	if (identity_set_network_key(NULL, c->state_dir, t.network_key) == -1) {
 		snprintf(err, errlen, "--join: cannot store the network key "
 		    "in %s", c->state_dir);
+		sodium_memzero(&t, sizeof(t));
+		return -1;
+	}
+	if (join_store_admins(c->state_dir, &t, other) == -1) {
+		snprintf(err, errlen, "--join: cannot store the admins in %s",
+		    c->state_dir);
 		sodium_memzero(&t, sizeof(t));
 		return -1;
 	}
@@ -128,6 +188,9 @@ join_op_invite(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	for (i = 0; i < self->naddrs && i < TOKEN_ADDRS_MAX; i++)
 		snprintf(t.addrs[t.naddrs++], sizeof(t.addrs[0]), "%s",
 		    self->addrs[i]);
+	for (i = 0; j->admins != NULL && (size_t)i < j->admins->n &&
+	    i < TOKEN_ADMINS_MAX; i++)
+		memcpy(t.admins[t.nadmins++], j->admins->ids[i], TOKEN_ID_LEN);
 	if (t.naddrs == 0 || token_encode(&t, text, sizeof(text)) == -1) {
 		sodium_memzero(&t, sizeof(t));
 		ctl_reply_error(c, msg->id, PEER_UNAVAILABLE, "this node has no "
@@ -187,7 +250,10 @@ join_op_join(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 			    "the network key");
 			return;
 		}
+		(void)netkeys_reset(j->keys, j->state_dir);
 		log_info("join: leaving the old network for the token's");
+		if (j->keyrot != NULL)
+			keyrot_reset(j->keyrot);
 		/* Tell the old network we leave; closing flushes it out. */
 		gossip_leave(j->gossip);
 		mesh_reset(j->mesh);
@@ -195,6 +261,12 @@ join_op_join(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 		overlay_reset(j->overlay);
 		/* Beacons are keyed by the network key: start them anew. */
 		(void)overlay_discovery_start(j->overlay);
+	}
+	if (t.nadmins > 0 || other) {
+		if (join_store_admins(j->state_dir, &t, other) == -1)
+			log_warnx("join: cannot store the token's admins");
+		else
+			join_reload_admins(j);
 	}
 	for (i = 0; i < t.naddrs; i++)
 		(void)mesh_add_target(j->mesh, t.addrs[i]);

@@ -30,6 +30,7 @@
 #include "link.h"
 #include "linkmsg.h"
 #include "log.h"
+#include "netkeys.h"
 #include "noise.h"
 #include "wire.h"
 
@@ -46,6 +47,15 @@
 #define LINK_QUIET_MIN_MS	200	/* a pong this late: the peer is quiet */
 #define LINK_QUIET_RTTS		4	/* or this many round trips, if more */
 #define LINK_STALL_MS		200	/* a tick this late: our loop stalled */
+/*
+ * The notice to a peer on a retired network key, in place of message 2:
+ * one byte, "key changed", sealed under a key exported from message 1.
+ */
+#define LINK_STALE_LABEL	"peerd/1 stale"
+#define LINK_STALE_CHANGED	0x01
+#define LINK_STALE_LEN		(1 + crypto_aead_chacha20poly1305_ietf_ABYTES)
+_Static_assert(NETKEYS_MAX <= NOISE_PSK_CANDIDATES,
+    "an answer tries every key the node holds");
 
 struct link_ping {
 	TAILQ_ENTRY(link_ping)	 entry;
@@ -74,8 +84,12 @@ struct link {
 	char			 addr[HOST_MAX + 8];
 	char			 name[NODE_NAME_MAX + HOST_MAX + 32];
 
-	struct noise_hs		*hs;
+	struct noise_hs		*hs;		/* an answer's: from message 1 */
 	bool			 hs_heard;	/* a valid message came */
+	uint64_t		 psk_gen;	/* of the network key used */
+	bool			 psk_prev;	/* the previous one, in a grace */
+	bool			 psk_retried;	/* dialing: the previous one tried */
+	bool			 revoked;	/* its HELLO names a revoked node */
 	uint64_t		 hs_limit_ms;	/* a probe's, else 0 */
 	struct noise_cipher	 tx, rx;
 	struct hello		 remote;
@@ -113,6 +127,8 @@ static void	link_flush_cb(evutil_socket_t, short, void *);
 static void	link_tick(evutil_socket_t, short, void *);
 static int	link_arm(struct link *, int64_t);
 static void	link_read_waiting(struct link *);
+static void	link_start(evutil_socket_t, short, void *);
+static void	link_event_cb(struct bufferevent *, short, void *);
 
 static void
 link_reap(evutil_socket_t fd, short what, void *arg)
@@ -295,7 +311,22 @@ link_check_hello(struct link *l, const uint8_t *buf, size_t len)
 		return -1;
 	}
 	base32_encode(l->remote.id, sizeof(l->remote.id), l->idstr);
+	/* Before message 3 for the initiator: a revoked node learns nothing. */
+	if (l->par->is_revoked != NULL &&
+	    l->par->is_revoked(l->par->revoked_arg, l->remote.id)) {
+		l->revoked = true;
+		return -1;
+	}
 	return 0;
+}
+
+static void
+link_refuse_hello(struct link *l)
+{
+	if (l->revoked)
+		link_stop(l, LINK_END_REVOKED, "handshake failed: revoked node");
+	else
+		link_stop(l, LINK_END_FAILED, "bad HELLO");
 }
 
 /* The handshake is complete: switch to transport and start ticking. */
@@ -322,15 +353,118 @@ link_up(struct link *l)
 	l->ops->up(l, l->arg);
 }
 
+/*
+ * The notice sealed under the handshake's export: the same key at both
+ * ends once message 1 is through, which only a holder of its psk has.
+ */
+static int
+link_stale_key(const struct link *l, uint8_t k[NOISE_KEY_LEN])
+{
+	return noise_hs_export(l->hs, LINK_STALE_LABEL, k);
+}
+
+/*
+ * Answering, message 1 came under a retired key: the notice in place of
+ * message 2, then the link closes.
+ */
+static void
+link_send_stale(struct link *l, uint64_t gen)
+{
+	static const uint8_t	nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	uint8_t			rec[WIRE_HDR + LINK_STALE_LEN], k[NOISE_KEY_LEN];
+	uint8_t			changed = LINK_STALE_CHANGED;
+	char			reason[128];
+
+	if (link_stale_key(l, k) == 0) {
+		crypto_aead_chacha20poly1305_ietf_encrypt(rec + WIRE_HDR, NULL,
+		    &changed, 1, NULL, 0, NULL, nonce, k);
+		rec[0] = 0;
+		rec[1] = LINK_STALE_LEN;
+		l->bytes_out += sizeof(rec);
+		(void)bufferevent_write(l->bev, rec, sizeof(rec));
+	}
+	sodium_memzero(k, sizeof(k));
+	snprintf(reason, sizeof(reason), "handshake failed: the peer uses "
+	    "a retired network key (generation %" PRIu64 "), told so", gen);
+	link_stop(l, LINK_END_STALE_KEY, reason);
+}
+
+/*
+ * Dialing, a record of the notice's length in place of message 2:
+ * whether it is the notice, under our own handshake's export.
+ */
+static bool
+link_is_stale(struct link *l, const uint8_t *msg, size_t len)
+{
+	static const uint8_t	nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	uint8_t			k[NOISE_KEY_LEN], what = 0;
+	bool			stale = false;
+
+	if (len != LINK_STALE_LEN || link_stale_key(l, k) == -1)
+		return false;
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(&what, NULL, NULL, msg,
+	    len, NULL, 0, nonce, k) == 0 && what == LINK_STALE_CHANGED)
+		stale = true;
+	sodium_memzero(k, sizeof(k));
+	return stale;
+}
+
+/*
+ * Answering, message 1: tried under each key we hold, the current one
+ * first; the first that reads it makes the handshake.  -1 if none does,
+ * or the link closed (a retired key's notice).
+ */
+static ssize_t
+link_read_first(struct link *l, const uint8_t *msg, size_t len,
+    uint8_t *payload, size_t cap)
+{
+	uint8_t			keys[NETKEYS_MAX][NETWORK_KEY_LEN];
+	enum netkey_kind	kinds[NETKEYS_MAX];
+	uint64_t		gens[NETKEYS_MAX];
+	size_t			n, plen = 0;
+	int			i;
+
+	n = netkeys_candidates(l->par->keys, l->par->id,
+	    (int64_t)clock_wall_ms(), keys, kinds, gens, NETKEYS_MAX);
+	i = noise_hs_read_first(&l->hs, NOISE_XXPSK0, LINK_PROLOGUE,
+	    strlen(LINK_PROLOGUE), l->par->id->x_sk,
+	    (const uint8_t (*)[NOISE_PSK_LEN])keys, n, msg, len, payload, cap,
+	    &plen);
+	sodium_memzero(keys, sizeof(keys));
+	if (i < 0)
+		return -1;
+	l->psk_gen = gens[i];
+	l->psk_prev = kinds[i] == NETKEY_PREVIOUS;
+	if (kinds[i] == NETKEY_RETIRED) {
+		link_send_stale(l, gens[i]);
+		return -1;
+	}
+	return (ssize_t)plen;
+}
+
 /* One handshake record from the peer. */
 static void
 link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 {
 	static uint8_t	payload[NOISE_MAX_MSG_LEN];
+	char		reason[HOST_MAX + 200];
 	ssize_t		n;
 
-	if ((n = noise_hs_read(l->hs, msg, len, payload, sizeof(payload))) ==
-	    -1) {
+	if (l->outbound && !l->hs_heard && link_is_stale(l, msg, len)) {
+		snprintf(reason, sizeof(reason), "network key changed: %s "
+		    "refuses our network key (generation %" PRIu64 "); rejoin "
+		    "with a new token (peerctl join TOKEN)", l->addr,
+		    l->psk_gen);
+		link_stop(l, LINK_END_STALE_KEY, reason);
+		return;
+	}
+	if (l->hs == NULL)
+		n = link_read_first(l, msg, len, payload, sizeof(payload));
+	else
+		n = noise_hs_read(l->hs, msg, len, payload, sizeof(payload));
+	if (l->state == LINK_CLOSED)
+		return;
+	if (n == -1) {
 		/* Most often: the other side has another network key. */
 		link_stop(l, LINK_END_HANDSHAKE, "handshake failed: a "
 		    "handshake message does not decrypt (a different network "
@@ -341,7 +475,7 @@ link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 	if (l->outbound) {
 		/* We read message 2: the responder's HELLO; send ours. */
 		if (link_check_hello(l, payload, (size_t)n) == -1) {
-			link_stop(l, LINK_END_FAILED, "bad HELLO");
+			link_refuse_hello(l);
 			return;
 		}
 		link_hello(l);
@@ -371,7 +505,7 @@ link_handshake_record(struct link *l, const uint8_t *msg, size_t len)
 	}
 	/* We read message 3: the initiator's HELLO. */
 	if (link_check_hello(l, payload, (size_t)n) == -1) {
-		link_stop(l, LINK_END_FAILED, "bad HELLO");
+		link_refuse_hello(l);
 		return;
 	}
 	link_up(l);
@@ -608,6 +742,68 @@ link_lost(struct link *l, enum link_end why, const char *reason)
 }
 
 /*
+ * Dialing during a rotation's grace, the peer closed on message 1: it
+ * may not have the new key yet.  Dials again, once, with the previous
+ * one.  -1 if there is none, it was tried, or the dial cannot start.
+ */
+static int
+link_retry_prev(struct link *l)
+{
+	uint8_t			 keys[NETKEYS_MAX][NETWORK_KEY_LEN];
+	enum netkey_kind	 kinds[NETKEYS_MAX];
+	uint64_t		 gens[NETKEYS_MAX];
+	struct noise_hs		*hs = NULL;
+	struct bufferevent	*bev = NULL;
+	struct event		*start = NULL;
+	size_t			 n, i;
+
+	if (l->psk_retried || l->par->keys == NULL)
+		return -1;
+	n = netkeys_candidates(l->par->keys, l->par->id,
+	    (int64_t)clock_wall_ms(), keys, kinds, gens, NETKEYS_MAX);
+	for (i = 0; i < n; i++)
+		if (kinds[i] == NETKEY_PREVIOUS)
+			break;
+	if (i < n) {
+		l->psk_retried = true;
+		hs = noise_hs_new(NOISE_XXPSK0, true, LINK_PROLOGUE,
+		    strlen(LINK_PROLOGUE), l->par->id->x_sk, keys[i], NULL);
+		bev = bufferevent_socket_new(l->par->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+		start = event_new(l->par->base, -1, 0, link_start, l);
+	}
+	sodium_memzero(keys, sizeof(keys));
+	if (hs == NULL || bev == NULL || start == NULL) {
+		noise_hs_free(hs);
+		if (bev != NULL)
+			bufferevent_free(bev);
+		if (start != NULL)
+			event_free(start);
+		return -1;
+	}
+	log_info("link %s: closed during the handshake; dialing again with "
+	    "the previous network key (generation %" PRIu64 ")", l->addr,
+	    gens[i]);
+	if (l->rd != NULL)
+		event_free(l->rd);
+	l->rd = NULL;
+	bufferevent_free(l->bev);
+	l->bev = bev;
+	bufferevent_set_max_single_write(l->bev, LINK_WRITE_MAX);
+	bufferevent_setcb(l->bev, NULL, NULL, link_event_cb, l);
+	bufferevent_enable(l->bev, EV_WRITE);
+	(void)evbuffer_drain(l->in, evbuffer_get_length(l->in));
+	noise_hs_free(l->hs);
+	l->hs = hs;
+	l->psk_gen = gens[i];
+	l->psk_prev = true;
+	l->state = LINK_CONNECTING;
+	l->start = start;
+	event_active(l->start, EV_TIMEOUT, 1);
+	return 0;
+}
+
+/*
  * The peer closed.  A responder with another network key closes on our
  * message 1 without a word, so a close before its answer is all that a
  * dialing node sees of it; other causes (a node shedding handshakes, a
@@ -616,6 +812,9 @@ link_lost(struct link *l, enum link_end why, const char *reason)
 static void
 link_eof(struct link *l)
 {
+	if (l->outbound && l->state == LINK_HANDSHAKE && !l->hs_heard &&
+	    link_retry_prev(l) == 0)
+		return;
 	if (l->outbound && l->state == LINK_HANDSHAKE && !l->hs_heard)
 		link_stop(l, LINK_END_HANDSHAKE, "handshake failed: closed by "
 		    "the peer during the handshake (a different network key?)");
@@ -917,10 +1116,15 @@ link_new(const struct link_params *par, const struct link_ops *ops, void *arg,
 	l->timer = evtimer_new(par->base, link_handshake_timeout, l);
 	l->bev = bufferevent_socket_new(par->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	l->in = evbuffer_new();
-	l->hs = noise_hs_new(NOISE_XXPSK0, outbound, LINK_PROLOGUE,
-	    strlen(LINK_PROLOGUE), par->id->x_sk, par->id->network_key, NULL);
+	/* An answer's handshake waits for message 1: which key is it? */
+	if (outbound) {
+		l->hs = noise_hs_new(NOISE_XXPSK0, true, LINK_PROLOGUE,
+		    strlen(LINK_PROLOGUE), par->id->x_sk, par->id->network_key,
+		    NULL);
+		l->psk_gen = par->keys != NULL ? par->keys->gen : 0;
+	}
 	if (l->reaper == NULL || l->flush == NULL || l->timer == NULL ||
-	    l->bev == NULL || l->in == NULL || l->hs == NULL) {
+	    l->bev == NULL || l->in == NULL || (outbound && l->hs == NULL)) {
 		if (l->bev == NULL && fd != -1)
 			evutil_closesocket(fd);
 		if (l->bev != NULL)
@@ -1313,6 +1517,18 @@ int64_t
 link_used_ms(const struct link *l)
 {
 	return l->used_ms;
+}
+
+uint64_t
+link_psk_gen(const struct link *l)
+{
+	return l->psk_gen;
+}
+
+bool
+link_psk_prev(const struct link *l)
+{
+	return l->psk_prev;
 }
 
 const uint8_t *

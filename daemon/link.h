@@ -16,6 +16,7 @@
 #include "identity.h"
 
 struct event_base;
+struct netkeys;
 struct evdns_base;
 struct link;
 
@@ -31,12 +32,21 @@ struct link_params {
 	struct event_base	*base;
 	struct evdns_base	*dns;
 	const struct identity	*id;
+	/*
+	 * The keys across a rotation, read at each handshake: a dial uses
+	 * the current one (the previous one once, if the peer closes), an
+	 * answer any of them.  NULL: the identity's network key alone.
+	 */
+	const struct netkeys	*keys;
 	const struct hello	*hello;		/* ours */
 	uint64_t		 max_message;
 	uint64_t		 ping_interval;	/* ms */
 	int64_t			 ping_phase_us;	/* 0 to ping_interval: the grid */
 	uint64_t		 dead_after;	/* ms */
 	uint64_t		 handshake_timeout; /* ms */
+	/* Whether a node is revoked: its handshakes fail.  May be NULL. */
+	bool			(*is_revoked)(void *arg, const uint8_t *id);
+	void			*revoked_arg;
 };
 
 /* Why a link ended, for its owner to act on; the text is for people. */
@@ -52,6 +62,13 @@ enum link_end {
 	 */
 	LINK_END_HANDSHAKE,
 	LINK_END_FAILED,	/* anything else: an error, bad input, memory */
+	/*
+	 * The handshake was under a network key the other side retired:
+	 * dialing, the peer said so (the reason says what to do); answering,
+	 * we told the peer.
+	 */
+	LINK_END_STALE_KEY,
+	LINK_END_REVOKED,	/* the peer's HELLO names a revoked node */
 };
 
 /* How a link reports to its owner. */
@@ -152,6 +169,12 @@ int64_t		 link_up_since(const struct link *);
 /* Notes that calls use the link now; when they last did (0: never). */
 void		 link_mark_used(struct link *);
 int64_t		 link_used_ms(const struct link *);
+/*
+ * The generation of the network key the handshake is (or was) under,
+ * and whether that was the previous key, during a rotation's grace.
+ */
+uint64_t	 link_psk_gen(const struct link *);
+bool		 link_psk_prev(const struct link *);
 /* The Noise handshake hash: equal at both ends, unique per link. */
 const uint8_t	*link_hash(const struct link *);
 

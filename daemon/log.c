@@ -113,6 +113,7 @@ log_vwrite(enum log_level l, int errnum, const char *fmt, va_list ap)
 	va_end(ap);				\
 } while (0)
 
+void log_errorx(const char *fmt, ...) { LOG_BODY(LOG_LEVEL_ERROR, 0); }
 void log_warn(const char *fmt, ...) { int e = errno; LOG_BODY(LOG_LEVEL_WARN, e); }
 void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_LEVEL_WARN, 0); }
 void log_info(const char *fmt, ...) { LOG_BODY(LOG_LEVEL_INFO, 0); }

@@ -31,7 +31,11 @@ void	log_set_tap(log_tap_fn *, void *arg);
 /* The most verbose level the tap wants, or -1 for none. */
 void	log_tap_level(int);
 
-/* The _warn forms append strerror(errno); fatal exits with status 1. */
+/*
+ * The _warn forms append strerror(errno); fatal exits with status 1.
+ * log_errorx: what stops the node working until someone acts.
+ */
+void	log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -34,6 +34,8 @@ struct members {
 	void			(*forget)(const struct member *, void *);
 	void			 *forget_arg;
 	struct members_limits	  lim;
+	bool			(*is_revoked)(void *, const uint8_t *);
+	void			 *revoked_arg;
 };
 
 static const char	*const state_names[] = {
@@ -110,6 +112,20 @@ members_on_forget(struct members *t, void (*fn)(const struct member *, void *),
 {
 	t->forget = fn;
 	t->forget_arg = arg;
+}
+
+void
+members_on_revoked(struct members *t,
+    bool (*is_revoked)(void *, const uint8_t *), void *arg)
+{
+	t->is_revoked = is_revoked;
+	t->revoked_arg = arg;
+}
+
+static bool
+revoked(const struct members *t, const uint8_t *id)
+{
+	return t->is_revoked != NULL && t->is_revoked(t->revoked_arg, id);
 }
 
 /* Takes the record r and a copy of raw as m's current record. */
@@ -330,6 +346,12 @@ members_offer(struct members *t, const uint8_t *raw, size_t len,
 			t->stats.stale++;
 		return MEMBERS_STALE;
 	}
+	/* A revoked node's records cost no signature check. */
+	if (peeked && revoked(t, id)) {
+		*why = "a record of a revoked node";
+		t->stats.invalid++;
+		return MEMBERS_INVALID;
+	}
 	if (peeked && m == NULL && !admits(t, id, via, now)) {
 		t->stats.quota++;
 		return MEMBERS_FULL;
@@ -401,19 +423,6 @@ members_disprove(struct members *t, const uint8_t *id)
 
 	if (m != NULL && !m->self)
 		m->disproved = true;
-}
-
-bool
-members_forget(struct members *t, const uint8_t *id)
-{
-	size_t	i;
-
-	for (i = 1; i < t->n; i++)	/* never ourselves, at 0 */
-		if (memcmp(t->m[i]->rec.id, id, NODE_ID_LEN) == 0) {
-			forget(t, i);
-			return true;
-		}
-	return false;
 }
 
 /* The member a claim may apply to, or NULL. */
@@ -517,6 +526,19 @@ members_expire(struct members *t, int64_t now, int64_t expire_ms)
 			i++;
 	}
 	return n;
+}
+
+bool
+members_forget(struct members *t, const uint8_t *id)
+{
+	size_t	i;
+
+	for (i = 1; i < t->n; i++)	/* never ourselves, at 0 */
+		if (memcmp(t->m[i]->rec.id, id, NODE_ID_LEN) == 0) {
+			forget(t, i);
+			return true;
+		}
+	return false;
 }
 
 void

@@ -102,6 +102,13 @@ void		 members_set_limits(struct members *,
 		    const struct members_limits *);
 
 /*
+ * is_revoked tells of revoked nodes, whose records members_offer
+ * refuses (MEMBERS_INVALID).
+ */
+void		 members_on_revoked(struct members *,
+		    bool (*is_revoked)(void *, const uint8_t *id), void *arg);
+
+/*
  * Offers a signed record (checked here) that the link peer via (NULL:
  * none) sent.  *mp is the member on NEW, UPDATED and SAME; *why says
  * what was wrong on INVALID.  A node's record sent by the node itself
@@ -117,11 +124,6 @@ void		 members_disprove(struct members *, const uint8_t *id);
 /* Whether m is safe from eviction (see struct members_limits). */
 bool		 members_settled(const struct members *,
 		    const struct member *, int64_t now);
-/*
- * Forgets id (never ourselves), telling the forget hook as for any
- * other forgotten member.  False if it was not held.
- */
-bool		 members_forget(struct members *, const uint8_t *id);
 /*
  * Claims that id is suspect (until deadline) or dead at incarnation
  * inc.  True if that changed its state.  Claims about ourselves and
@@ -149,6 +151,8 @@ size_t		 members_expire(struct members *, int64_t now, int64_t expire_ms);
 /* Replaces our own record (a new incarnation we signed). -1: ENOMEM */
 int		 members_set_self(struct members *, const uint8_t *raw,
 		    size_t len, int64_t now);
+/* Forgets the member id, if it is one and not ourselves. */
+bool		 members_forget(struct members *, const uint8_t *id);
 /* Forgets every member but ourselves (we changed networks). */
 void		 members_clear(struct members *);
 struct member	*members_get(const struct members *, const uint8_t *id);

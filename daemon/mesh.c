@@ -48,7 +48,7 @@
 #include "rate.h"
 #include "ratelog.h"
 
-_Static_assert(LINK_END_FAILED + 1 == MESH_LINK_ENDS,
+_Static_assert(LINK_END_REVOKED + 1 == MESH_LINK_ENDS,
     "mesh_stats has a slot per enum link_end");
 _Static_assert(MESH_LOST + 1 == MESH_REASONS,
     "mesh_stats has a slot per enum mesh_reason");
@@ -58,6 +58,7 @@ _Static_assert(MESH_LOST + 1 == MESH_REASONS,
 #define PING_TIMEOUT_MS		5000
 #define PING_TIMEOUT_MAX_MS	60000
 #define HS_LOG_MS		5000	/* ms between drop log lines */
+#define STALE_LOG_MS		60000	/* a target's "network key changed" */
 #define HS_SOURCE_LEN		9	/* family, IPv4 address or IPv6 /64 */
 #define HOLD_MS			60000	/* no overlay dials after a bye */
 #define HOLD_MAX_MS		3600000	/* a kept address shed again and again */
@@ -112,6 +113,7 @@ struct target {
 	bool			 dormant;	/* boot, not dialed while linked */
 	uint64_t		 backoff_ms;
 	uint64_t		 hold_ms;	/* after the other end shed it */
+	struct ratelog		 stale_log;	/* refuses our network key */
 	struct event		*timer;
 	TAILQ_HEAD(, waiter)	 waiters;
 };
@@ -132,6 +134,7 @@ struct mesh {
 	size_t				 nhandshakes;
 	uint64_t			 max_hs, max_hs_src;
 	bool				 call_dial;
+	bool				 no_dials;	/* this node is revoked */
 	uint64_t			 hs_dropped;
 	struct mesh_stats		 st;	/* of links closed */
 	/*
@@ -151,6 +154,7 @@ struct mesh {
 	struct bucket			 dial_all;
 	struct ratemap			*dial_hosts, *dial_addrs;
 	struct nodemap			*linked;	/* nodes linked once */
+	struct ratelog			 stale_log;	/* dials of no target */
 };
 
 static const struct link_ops	mesh_link_ops;
@@ -250,7 +254,7 @@ target_dial(struct target *t)
 	struct mesh	*m = t->m;
 	struct mlink	*ml, *up;
 
-	if (t->ml != NULL || t->is_self)
+	if (t->ml != NULL || t->is_self || m->no_dials)
 		return;
 	/* Linked already, perhaps by the other side: no second link. */
 	if (t->has_id && (up = mesh_find_up(m, t->id, NULL)) != NULL) {
@@ -525,6 +529,30 @@ mesh_log_handshake(struct mesh *m, struct link *l, const char *reason)
 	log_warnx("link %s: %s, closing", link_name(l), reason);
 }
 
+/*
+ * A handshake under a retired network key.  Dialing, the peer told us:
+ * the node cannot join until someone rejoins it, so it says so loudly,
+ * though not on every redial.
+ */
+static void
+mesh_log_stale(struct mesh *m, struct mlink *ml, struct link *l,
+    const char *reason)
+{
+	struct ratelog	*rl = ml->t != NULL ? &ml->t->stale_log : &m->stale_log;
+	unsigned	 skipped;
+
+	if (!link_outbound(l)) {
+		mesh_log_handshake(m, l, reason);
+		return;
+	}
+	if (!ratelog_ok(rl, STALE_LOG_MS, &skipped))
+		return;
+	if (skipped > 0)
+		log_errorx("%s (%u more times)", reason, skipped);
+	else
+		log_errorx("%s", reason);
+}
+
 static void
 mesh_link_down(struct link *l, enum link_end why, const char *reason,
     void *arg)
@@ -534,8 +562,10 @@ mesh_link_down(struct link *l, enum link_end why, const char *reason,
 	struct target		*t;
 	struct link_info	 info;
 
-	if (why == LINK_END_HANDSHAKE)
+	if (why == LINK_END_HANDSHAKE || why == LINK_END_REVOKED)
 		mesh_log_handshake(m, l, reason);
+	else if (why == LINK_END_STALE_KEY)
+		mesh_log_stale(m, ml, l, reason);
 	hs_forget(ml);
 	link_info(l, &info);
 	m->st.bytes_in += info.bytes_in;
@@ -691,6 +721,46 @@ mesh_close_on_purpose(struct mlink *ml, const char *reason)
 		(void)link_send(l, bye, sizeof(bye));
 	}
 	link_close(l, reason);
+}
+
+/* Whether ml is a link to id, or a dial for it. */
+static bool
+mlink_to(const struct mlink *ml, const uint8_t *id)
+{
+	switch (link_state(ml->l)) {
+	case LINK_UP:
+		return memcmp(link_remote(ml->l)->id, id, NODE_ID_LEN) == 0;
+	case LINK_CLOSED:
+		return false;
+	default:
+		return ml->has_dial_id &&
+		    memcmp(ml->dial_id, id, NODE_ID_LEN) == 0;
+	}
+}
+
+void
+mesh_revoke(struct mesh *m, const uint8_t *id)
+{
+	struct mlink	*ml;
+	int64_t		*until;
+
+	/* One at a time, from the start: a close may change the list. */
+	do {
+		TAILQ_FOREACH(ml, &m->links, entry)
+			if (mlink_to(ml, id))
+				break;
+		if (ml != NULL)
+			mesh_close_on_purpose(ml, "revoked");
+	} while (ml != NULL);
+	/* After the closes, whose holds end. */
+	if ((until = nodemap_put(m->holds, id)) != NULL)
+		*until = INT64_MAX;
+}
+
+void
+mesh_stop_dialing(struct mesh *m)
+{
+	m->no_dials = true;
 }
 
 /* An up link whose peer stopped answering pings: gossip probes it. */
@@ -912,7 +982,8 @@ dial_limits(struct mesh *m, const struct mesh_params *p)
 	const uint64_t	burst[MESH_DIAL_BUCKETS] = { p->dial_burst,
 			    p->dial_burst_per_host, p->dial_burst_per_address };
 	const uint64_t	drate[MESH_DIAL_BUCKETS] = { MESH_DIAL_RATE,
-			    MESH_DIAL_RATE_PER_HOST, MESH_DIAL_RATE_PER_ADDRESS };
+			    MESH_DIAL_RATE_PER_HOST,
+			    MESH_DIAL_RATE_PER_ADDRESS };
 	const uint64_t	dburst[MESH_DIAL_BUCKETS] = { MESH_DIAL_BURST,
 			    MESH_DIAL_BURST_PER_HOST,
 			    MESH_DIAL_BURST_PER_ADDRESS };
@@ -978,6 +1049,7 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	m->par.base = base;
 	m->par.dns = m->dns;
 	m->par.id = p->id;
+	m->par.keys = p->keys;
 	m->par.hello = &m->hello;
 	/* A call carries up to max_message of arguments, plus its own keys. */
 	m->par.max_message = p->max_message + MESH_ENVELOPE;
@@ -987,6 +1059,8 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	    1000));
 	m->par.dead_after = p->dead_after;
 	m->par.handshake_timeout = p->handshake_timeout;
+	m->par.is_revoked = p->is_revoked;
+	m->par.revoked_arg = p->revoked_arg;
 	return m;
 }
 
@@ -1069,6 +1143,11 @@ mesh_op_connect(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	if (port == 0) {
 		ctl_reply_error(c, msg->id, PEER_INVALID_ARGUMENT, "addr: %s: "
 		    "port 0", addr);
+		return;
+	}
+	if (m->no_dials) {
+		ctl_reply_error(c, msg->id, PEER_FAILED_PRECONDITION, "this "
+		    "node was revoked: other nodes refuse it");
 		return;
 	}
 	TAILQ_FOREACH(t, &m->targets, entry)
@@ -1386,6 +1465,8 @@ dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
 {
 	struct mlink	*ml;
 
+	if (m->no_dials)
+		return -1;
 	if (cause == MESH_DIAL_RECORD && !dial_allowed(m, id, addr)) {
 		log_debug("mesh: not dialing %s: too many dials", addr);
 		errno = EAGAIN;
@@ -1599,3 +1680,21 @@ const struct ctl_op mesh_ctl_ops[] = {
 	{ "ping",	0,		mesh_op_ping },
 	{ NULL,		0,		NULL },
 };
+
+void
+mesh_close(struct mesh *m, struct link *l, const char *reason)
+{
+	struct mlink	*ml;
+
+	TAILQ_FOREACH(ml, &m->links, entry)
+		if (ml->l == l) {
+			mesh_close_on_purpose(ml, reason);
+			return;
+		}
+}
+
+void
+mesh_set_hello(struct mesh *m, const struct hello *h)
+{
+	m->hello = *h;
+}

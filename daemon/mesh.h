@@ -16,6 +16,7 @@
 
 #include "cbor_scan.h"
 #include "control.h"
+#include "hello.h"
 #include "rate.h"
 
 struct event_base;
@@ -49,6 +50,11 @@ struct mesh_params {
 	uint64_t		 dial_rate, dial_burst;
 	uint64_t		 dial_rate_per_host, dial_burst_per_host;
 	uint64_t		 dial_rate_per_address, dial_burst_per_address;
+	/* The keys across a rotation, read at each handshake; NULL: none. */
+	const struct netkeys	*keys;
+	/* Whether a node is revoked: its handshakes fail.  May be NULL. */
+	bool			(*is_revoked)(void *arg, const uint8_t *id);
+	void			*revoked_arg;
 };
 
 /* Defaults of the dial buckets. */
@@ -78,7 +84,7 @@ enum mesh_reason {
 };
 
 #define MESH_REASONS	4	/* values of enum mesh_reason */
-#define MESH_LINK_ENDS	6	/* values of enum link_end (link.h) */
+#define MESH_LINK_ENDS	8	/* values of enum link_end (link.h) */
 
 /* What went over the links, and how they ended, since the start. */
 struct mesh_stats {
@@ -185,6 +191,13 @@ bool		 mesh_dialing(struct mesh *, const uint8_t *id);
  * last minute: it is not to be dialed back meanwhile.
  */
 bool		 mesh_held(struct mesh *, const uint8_t *id);
+/*
+ * The node id is revoked: its links close ("revoked") and it is held
+ * off for good.
+ */
+void		 mesh_revoke(struct mesh *, const uint8_t *id);
+/* This node is revoked: it dials no more, the others would refuse it. */
+void		 mesh_stop_dialing(struct mesh *);
 /* Closes every link and forgets every address (a new network). */
 void		 mesh_reset(struct mesh *);
 /* Keeps a link to addr from now on, as a bootstrap address. -1: ENOMEM */
@@ -193,6 +206,13 @@ int		 mesh_add_target(struct mesh *, const char *addr);
 size_t		 mesh_queued(struct mesh *);
 /* Closes the least useful link: the slowest that no address keeps. */
 void		 mesh_shed(struct mesh *);
+/*
+ * Closes a link of the mesh on purpose (with bye), and holds its node
+ * off for a while, as a disconnect does.
+ */
+void		 mesh_close(struct mesh *, struct link *, const char *reason);
+/* Our HELLO from now on (a new network key generation); copied. */
+void		 mesh_set_hello(struct mesh *, const struct hello *);
 
 /* Control ops (see doc/PROTOCOL.md), called with the mesh. */
 extern const struct ctl_op	mesh_ctl_ops[];

@@ -41,9 +41,10 @@ struct netkeys {
 };
 
 /*
- * Reads the generation, the previous key (kept only if its grace has
- * not ended by now_ms) and the retired keys (those still kept) from
- * dir.  Missing files: generation 0, none.  0, or -1 after logging why.
+ * Reads the generation, the previous key (its grace over or not:
+ * netkeys_expire retires it) and the retired keys (those still kept at
+ * now_ms) from dir.  Missing files: generation 0, none.  0, or -1
+ * after logging why.
  */
 int	netkeys_load(struct netkeys *, const char *dir, int64_t now_ms);
 /*
@@ -66,7 +67,9 @@ bool	netkeys_expire(struct netkeys *, const char *dir, int64_t now_ms,
 int	netkeys_reset(struct netkeys *, const char *dir);
 /*
  * The keys a handshake may be under at now_ms, the current one first:
- * up to max written to keys, with their kinds and generations.
+ * up to max written to keys, with their kinds and generations.  A
+ * previous key whose grace is over counts as retired until
+ * netkeys_expire retires it.  nk may be NULL: the identity's alone.
  */
 size_t	netkeys_candidates(const struct netkeys *, const struct identity *,
 	    int64_t now_ms, uint8_t (*keys)[NETWORK_KEY_LEN],

@@ -567,6 +567,59 @@ fail:
 	return -1;
 }
 
+int
+noise_hs_read_first(struct noise_hs **out, enum noise_pattern pattern,
+    const void *prologue, size_t prologue_len,
+    const uint8_t s_priv[NOISE_KEY_LEN], const uint8_t (*psks)[NOISE_PSK_LEN],
+    size_t npsk, const uint8_t *msg, size_t len, uint8_t *payload, size_t cap,
+    size_t *plen)
+{
+	struct noise_hs	*hs;
+	uint8_t		 e_priv[DHLEN];
+	ssize_t		 n;
+	size_t		 i;
+
+	*out = NULL;
+	if (npsk > NOISE_PSK_CANDIDATES || psks == NULL)
+		return -1;
+	/* One ephemeral key: a failed candidate never sent it. */
+	randombytes_buf(e_priv, sizeof(e_priv));
+	for (i = 0; i < npsk; i++) {
+		if ((hs = noise_hs_new(pattern, false, prologue, prologue_len,
+		    s_priv, psks[i], e_priv)) == NULL)
+			break;
+		if ((n = noise_hs_read(hs, msg, len, payload, cap)) >= 0) {
+			sodium_memzero(e_priv, sizeof(e_priv));
+			*plen = (size_t)n;
+			*out = hs;
+			return (int)i;
+		}
+		noise_hs_free(hs);
+	}
+	sodium_memzero(e_priv, sizeof(e_priv));
+	return -1;
+}
+
+int
+noise_hs_export(const struct noise_hs *hs, const char *label,
+    uint8_t out[NOISE_KEY_LEN])
+{
+	uint8_t	ikm[HASHLEN + NOISE_LABEL_MAX], o1[HASHLEN], o2[HASHLEN];
+	size_t	llen;
+
+	if (hs == NULL || hs->failed || hs->split || label == NULL ||
+	    (llen = strlen(label)) > NOISE_LABEL_MAX)
+		return -1;
+	memcpy(ikm, hs->h, HASHLEN);
+	memcpy(ikm + HASHLEN, label, llen);
+	hkdf(hs->ck, ikm, HASHLEN + llen, o1, o2, NULL);
+	memcpy(out, o1, NOISE_KEY_LEN);
+	sodium_memzero(ikm, sizeof(ikm));
+	sodium_memzero(o1, sizeof(o1));
+	sodium_memzero(o2, sizeof(o2));
+	return 0;
+}
+
 bool
 noise_hs_done(const struct noise_hs *hs)
 {

@@ -96,6 +96,32 @@ ssize_t		 noise_hs_write(struct noise_hs *hs, const void *payload,
 ssize_t		 noise_hs_read(struct noise_hs *hs, const uint8_t *msg,
 		    size_t len, uint8_t *payload, size_t cap);
 
+/*
+ * The responder's first read when message 1 may be under any of npsk
+ * psks (a network key during its rotation): a handshake is started for
+ * each in turn (as noise_hs_new, the responder, one ephemeral key for
+ * all) until one reads msg; that one is kept in *out.  The index of its
+ * psk with the payload's length in *plen, or -1 if none reads it (*out
+ * NULL).  npsk is at most NOISE_PSK_CANDIDATES.
+ */
+#define NOISE_PSK_CANDIDATES	8
+int		 noise_hs_read_first(struct noise_hs **out,
+		    enum noise_pattern pattern, const void *prologue,
+		    size_t prologue_len, const uint8_t s_priv[NOISE_KEY_LEN],
+		    const uint8_t (*psks)[NOISE_PSK_LEN], size_t npsk,
+		    const uint8_t *msg, size_t len, uint8_t *payload,
+		    size_t cap, size_t *plen);
+
+/*
+ * 32 bytes bound to the handshake so far (its chaining key and hash)
+ * and to label, the same on both sides once both have the same
+ * messages: for a word outside the handshake's own.  0, or -1 once
+ * split or failed, or with a label over NOISE_LABEL_MAX bytes.
+ */
+#define NOISE_LABEL_MAX		64
+int		 noise_hs_export(const struct noise_hs *hs, const char *label,
+		    uint8_t out[NOISE_KEY_LEN]);
+
 /* True once all handshake messages have been written and read. */
 bool		 noise_hs_done(const struct noise_hs *hs);
 

@@ -199,7 +199,7 @@ struct mapped {
 
 static const char *const	result_names[OA_RESULTS] = {
 	"ok", "unverified", "bad_mac", "no_mac", "replay", "no_key",
-	"relay_answer",
+	"relay_answer", "revoked",
 };
 
 const char *
@@ -405,6 +405,10 @@ check(struct originauth *oa, const struct callmsg *m, const uint8_t *via)
 
 	if (m->type == CALLMSG_ANSWER && m->has_by && !relay_answer_ok(m))
 		return OA_RELAY_ANSWER;
+	/* Its MAC may hold: the key comes from its ID, not its standing. */
+	if (oa->par.is_revoked != NULL &&
+	    oa->par.is_revoked(oa->par.arg, author))
+		return OA_REVOKED;
 	held = oa->par.record(oa->par.arg, author, &auth, &started);
 	if (!held)
 		started = 0;

@@ -68,8 +68,9 @@ enum oa_result {
 	OA_REPLAY,		/* q taken before, or of an earlier run */
 	OA_NO_KEY,		/* its author's ID has no key */
 	OA_RELAY_ANSWER,	/* an answer by a relay it may not make */
+	OA_REVOKED,		/* its author was revoked by an admin */
 };
-#define OA_RESULTS	(OA_RELAY_ANSWER + 1)
+#define OA_RESULTS	(OA_REVOKED + 1)
 
 struct originauth_params {
 	const uint8_t	*self;		/* our node ID */
@@ -81,6 +82,8 @@ struct originauth_params {
 	 */
 	bool		(*record)(void *arg, const uint8_t *id, bool *auth,
 			    uint64_t *started);
+	/* Whether id was revoked: what it wrote is dropped.  May be NULL. */
+	bool		(*is_revoked)(void *arg, const uint8_t *id);
 	void		*arg;
 };
 

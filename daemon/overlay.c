@@ -386,6 +386,7 @@ overlay_discovery_start(struct overlay *o)
 	memset(&p, 0, sizeof(p));
 	p.base = o->base;
 	p.network_key = o->par.id->network_key;
+	p.keys = o->par.keys;
 	p.id = o->par.id->pk;
 	p.mesh_port = o->par.mesh_port;
 	p.port = o->par.discovery_port;

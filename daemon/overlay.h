@@ -30,6 +30,7 @@ struct overlay_params {
 	/* LAN discovery, if on; its beacons follow the network key. */
 	bool			 discovery;
 	const struct identity	*id;
+	const struct netkeys	*keys;		/* NULL: the id's key alone */
 	uint16_t		 mesh_port;	/* advertised in beacons */
 	uint16_t		 discovery_port;
 	uint64_t		 beacon_interval;	/* ms */

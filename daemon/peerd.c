@@ -32,6 +32,7 @@
 #include "heap.h"
 #include "identity.h"
 #include "join.h"
+#include "keyrot.h"
 #include "kv.h"
 #include "kvpost.h"
 #include "kvring.h"
@@ -52,6 +53,7 @@
 #include "probe.h"
 #include "proto.h"
 #include "registry.h"
+#include "revoke.h"
 #include "route.h"
 #include "serve.h"
 #include "stats.h"
@@ -70,6 +72,38 @@ on_term(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("%s: shutting down", strsignal((int)sig));
 	event_base_loopexit(d->base, NULL);
+}
+
+/*
+ * The admins: the config's (c) and those of STATE/admins.  0, or -1
+ * after logging, the admins known before kept.
+ */
+static int
+load_admins(struct peerd *d, const struct config *c)
+{
+	const char	*ids[CONFIG_ADMINS_MAX];
+	struct admins	 a;
+	int		 i;
+
+	for (i = 0; i < c->nadmins; i++)
+		ids[i] = c->admins[i];
+	if (admins_load(&a, d->conf.state_dir, ids, (size_t)c->nadmins) == -1)
+		return -1;
+	d->admins = a;
+	return 0;
+}
+
+/* SIGHUP: the config's admins go with the rest of it. */
+static void
+reload_admins(struct peerd *d, const struct config *c)
+{
+	if (load_admins(d, c) == -1) {
+		log_warnx("reload: keeping the %zu admins known", d->admins.n);
+		return;
+	}
+	memcpy(d->conf.admins, c->admins, sizeof(d->conf.admins));
+	d->conf.nadmins = c->nadmins;
+	log_info("reload: %zu admins", d->admins.n);
 }
 
 /*
@@ -115,6 +149,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		d->conf.handler_timeout = c.handler_timeout;
 		memcpy(d->conf.service_dir, c.service_dir,
 		    sizeof(d->conf.service_dir));
+		reload_admins(d, &c);
 		/* The run-time changes stay on top of the new tags. */
 		d->conf.tags = c.tags;
 		tags_configure(d->tags, &c.tags);
@@ -163,6 +198,8 @@ on_link_up(void *arg, struct link *l)
 	struct peerd	*d = arg;
 
 	gossip_link_up(d->gossip, l);
+	keyrot_link_up(d->keyrot, l);
+	revoke_link_up(d->revoke, l);
 }
 
 static void
@@ -233,6 +270,55 @@ on_forgotten(void *arg, const uint8_t *id)
 }
 
 static const struct gossip_ops gossip_ops = { on_member, on_forgotten };
+
+/* Our HELLO's generation and ID of the network key. */
+static void
+hello_key(struct peerd *d)
+{
+	d->hello.has_kg = true;
+	d->hello.kgen = d->keys.gen;
+	keyrot_kid(d->id.network_key, d->hello.kid);
+}
+
+/* A new network key: new handshakes say so, beacons are sealed with it. */
+static void
+on_key_adopted(void *arg, uint64_t gen)
+{
+	struct peerd	*d = arg;
+
+	(void)gen;
+	hello_key(d);
+	mesh_set_hello(d->mesh, &d->hello);
+	(void)overlay_discovery_start(d->overlay);
+}
+
+static const struct keyrot_ops keyrot_ops = { on_key_adopted };
+
+/* Revocations, to the mesh (links, handshakes) and membership (records). */
+static bool
+on_is_revoked(void *arg, const uint8_t *id)
+{
+	return revoke_has(((struct peerd *)arg)->revoke, id);
+}
+
+static void
+on_revoked(void *arg, struct revoke *rv, const uint8_t *id)
+{
+	struct peerd	*d = arg;
+
+	if (memcmp(id, d->id.pk, NODE_ID_LEN) == 0)
+		mesh_stop_dialing(d->mesh);
+	else {
+		mesh_revoke(d->mesh, id);
+		gossip_forget(d->gossip, id);
+	}
+	/* Our HELLO says which we hold, whatever else changes in it. */
+	revoke_digest(rv, d->hello.rv);
+	d->hello.rv_count = revoke_count(rv);
+	mesh_set_hello(d->mesh, &d->hello);
+}
+
+static const struct revoke_ops revoke_ops = { on_revoked };
 
 /* What happened to a member or a service, for watchers. */
 static void
@@ -429,6 +515,7 @@ describe_self(struct peerd *d)
 	memcpy(d->hello.id, d->id.pk, NODE_ID_LEN);
 	snprintf(d->hello.name, sizeof(d->hello.name), "%s", d->conf.name);
 	d->hello.features = HELLO_WIDE_BATCH | HELLO_AUTH;
+	hello_key(d);
 	for (i = 0; i < n && i < HELLO_ADDRS_MAX; i++)
 		snprintf(d->hello.listen[d->hello.nlisten++], ADDR_STRLEN,
 		    "%s", listeners_addr(d->listeners, i));
@@ -545,14 +632,15 @@ build(struct peerd *d)
 				    c->max_handshakes_per_address, c->call_dial,
 				    c->dial_rate, c->dial_burst,
 				    c->dial_rate_per_host, 0,
-				    c->dial_rate_per_address, 0 };
+				    c->dial_rate_per_address, 0,
+				    &d->keys, on_is_revoked, d };
 	struct gossip_params	 gp = { &d->id, c->name, c->groups,
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,
 				    c->suspect_timeout, c->member_expire,
 				    c->max_message, true, c->claim_rate,
-				    c->claim_probe_gap, c->new_members_rate,
-				    c->new_members_burst,
+				    c->claim_probe_gap, on_is_revoked, d,
+				    c->new_members_rate, c->new_members_burst,
 				    c->gossip_rate * RATE_PER_S, c->gossip_burst,
 				    { c->members_soft, c->intro_quota,
 				    (int64_t)c->members_settle } };
@@ -561,11 +649,16 @@ build(struct peerd *d)
 	struct route_params	 rp = { d->id.pk, c->name, c->max_message,
 				    NULL };
 	struct originauth_params ap = { d->id.pk, c->origin_auth_required,
-				    MEMBERS_MAX, record_of, d };
+				    MEMBERS_MAX, record_of, on_is_revoked, d };
 	struct calls_params	 kp = { d->id.pk, c->max_message, d->access };
 	struct serve_params	 sp = { d->id.pk, c->name, c->max_message,
 				    d->access };
 	struct events_params	 ep = { d->id.pk, c->name, c->max_message };
+	struct keyrot_params	 yp = { c->state_dir, c->max_message,
+				    c->key_grace, (int64_t)c->key_retired_keep,
+				    on_is_revoked, d };
+	struct revoke_params	 vp = { &d->id, &d->admins, c->state_dir,
+				    NULL, c->max_message };
 	const struct members	*members;
 	int			 i;
 
@@ -577,6 +670,7 @@ build(struct peerd *d)
 	op.state_dir = c->state_dir;
 	op.discovery = c->discovery;
 	op.id = &d->id;
+	op.keys = &d->keys;
 	op.mesh_port = (uint16_t)strtoul(port, NULL, 10);
 	op.discovery_port = (uint16_t)c->discovery_port;
 	op.beacon_interval = c->beacon_interval;
@@ -603,6 +697,9 @@ build(struct peerd *d)
 	    (d->overlay = overlay_new(d->base, &op, d->mesh,
 	    d->gossip)) == NULL)
 		fatalx("cannot start membership");
+	vp.members = gossip_members(d->gossip);
+	if ((d->revoke = revoke_new(&vp, d->mesh, &revoke_ops, d)) == NULL)
+		fatalx("cannot load the revocations");
 	if ((d->tags = tags_new(d->gossip, &c->tags)) == NULL)
 		fatalx("cannot start the node tags");
 	members = gossip_members(d->gossip);
@@ -619,15 +716,19 @@ build(struct peerd *d)
 	    d->route)) == NULL ||
 	    (d->events = events_new(&ep, members, d->route, &events_ops,
 	    d)) == NULL ||
-	    (d->join = join_new(&d->id, c->state_dir, d->mesh, d->gossip,
-	    d->overlay)) == NULL)
+	    (d->join = join_new(&d->id, &d->keys, c->state_dir, d->mesh,
+	    d->gossip, d->overlay)) == NULL)
 		fatalx("cannot start the service registry");
 	build_kv(d, members);
+	if ((d->keyrot = keyrot_new(d->base, &yp, &d->id, &d->keys,
+	    &d->admins, d->mesh, members, &keyrot_ops, d)) == NULL)
+		fatalx("cannot start the network key rotation");
+	join_set_keys(d->join, &d->admins, &d->conf, d->keyrot);
 
 	d->stats = (struct stats){ PEERD_VERSION, d->id.id, c->name,
 	    d->started_at, d->control, d->mesh, d->gossip, d->calls,
 	    d->serve, d->events, d->access, d->handlers, d->kv, d->kvsync,
-	    d->kvwatch, d->oa };
+	    d->kvwatch, d->oa, d->revoke };
 	route_deliver(d->route, CALLMSG_CALL, deliver_call, d->serve);
 	route_deliver(d->route, CALLMSG_CANCEL, deliver_cancel, d->serve);
 	route_deliver(d->route, CALLMSG_ANSWER, deliver_answer, d->calls);
@@ -636,6 +737,8 @@ build(struct peerd *d)
 	if (mesh_handle(d->mesh, gossip_handlers, d->gossip) == -1 ||
 	    mesh_handle(d->mesh, probe_handlers, d->probe) == -1 ||
 	    mesh_handle(d->mesh, route_handlers, d->route) == -1 ||
+	    mesh_handle(d->mesh, keyrot_handlers, d->keyrot) == -1 ||
+	    mesh_handle(d->mesh, revoke_handlers, d->revoke) == -1 ||
 	    control_add_ops(d->control, peerd_ctl_ops, d) == -1 ||
 	    control_add_ops(d->control, mesh_ctl_ops, d->mesh) == -1 ||
 	    control_add_ops(d->control, gossip_ctl_ops, d->gossip) == -1 ||
@@ -644,11 +747,13 @@ build(struct peerd *d)
 	    control_add_ops(d->control, serve_ctl_ops, d->serve) == -1 ||
 	    control_add_ops(d->control, events_ctl_ops, d->events) == -1 ||
 	    control_add_ops(d->control, join_ctl_ops, d->join) == -1 ||
+	    control_add_ops(d->control, keyrot_ctl_ops, d->keyrot) == -1 ||
 	    control_add_ops(d->control, stats_ctl_ops, &d->stats) == -1 ||
 	    control_add_ops(d->control, tags_ctl_ops, d->tags) == -1 ||
 	    control_add_ops(d->control, watch_ctl_ops, d->watch) == -1 ||
 	    control_add_ops(d->control, kv_ctl_ops, d->kv) == -1 ||
-	    control_add_ops(d->control, kvwatch_ctl_ops, d->kvwatch) == -1)
+	    control_add_ops(d->control, kvwatch_ctl_ops, d->kvwatch) == -1 ||
+	    control_add_ops(d->control, revoke_ctl_ops, d->revoke) == -1)
 		fatalx("cannot set up the op tables");
 
 	for (i = 0; i < c->nbootstrap; i++)
@@ -690,6 +795,18 @@ start_handlers(struct peerd *d)
 		fatalx("cannot start the event handlers");
 }
 
+/* Whether dir has a network key: one made or joined before this start. */
+static bool
+has_network_key(const char *dir)
+{
+	char	path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/network.key", dir) >=
+	    (int)sizeof(path))
+		return false;	/* identity_load says so */
+	return access(path, F_OK) == 0;
+}
+
 /* Exits before the loop: what the configuration holds goes first. */
 static int
 quit(struct peerd *d, int status)
@@ -727,6 +844,7 @@ static int
 preflight(const struct peerd *d)
 {
 	const struct config	*c = &d->conf;
+	struct netkeys		 keys;
 	struct token		 t;
 	const char		*why;
 	char			 err[2 * PATH_MAX + 128], what[PATH_MAX + 64];
@@ -734,6 +852,14 @@ preflight(const struct peerd *d)
 
 	if (identity_check(c->state_dir, &held, err, sizeof(err)) == -1)
 		goto fail;
+	/* netkeys_load creates nothing, and says what it refuses. */
+	if (netkeys_load(&keys, c->state_dir, (int64_t)clock_wall_ms()) ==
+	    -1) {
+		snprintf(err, sizeof(err), "state directory %s: refusing its "
+		    "network key files", c->state_dir);
+		goto fail;
+	}
+	netkeys_clear(&keys);
 	if (held) {
 		snprintf(what, sizeof(what), "another peerd uses the state "
 		    "directory %s", c->state_dir);
@@ -770,6 +896,7 @@ main(int argc, char *argv[])
 	char		 err[512];
 	int		 rc, status = 0;
 	size_t		 i;
+	bool		 made_network;
 
 	memset(&d, 0, sizeof(d));
 	heap_tune();
@@ -834,9 +961,23 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 
+	made_network = !has_network_key(d.conf.state_dir);
 	if (identity_load(&d.id, d.conf.state_dir) == -1)
 		fatalx("cannot load the node identity from %s",
 		    d.conf.state_dir);
+	if (netkeys_load(&d.keys, d.conf.state_dir,
+	    (int64_t)clock_wall_ms()) == -1)
+		fatalx("cannot load the network keys from %s",
+		    d.conf.state_dir);
+	/* A grace that ended while the node was down: retire its key. */
+	(void)netkeys_expire(&d.keys, d.conf.state_dir,
+	    (int64_t)clock_wall_ms(), (int64_t)d.conf.key_retired_keep);
+	/* A node that makes a network is its first admin. */
+	if (made_network && admins_save(d.conf.state_dir,
+	    (const uint8_t (*)[NODE_ID_LEN])d.id.pk, 1) == -1)
+		fatalx("cannot store the admins in %s", d.conf.state_dir);
+	if (load_admins(&d, &d.conf) == -1)
+		fatalx("cannot load the admins");
 	d.started_at = time(NULL);
 	d.started_ms = clock_ms();
 	sigs[0] = add_signal(&d, SIGTERM, on_term);
@@ -897,6 +1038,7 @@ main(int argc, char *argv[])
 	probe_free(d.probe);	/* the mesh ended its dials and pings */
 	overlay_free(d.overlay);
 	join_free(d.join);
+	keyrot_free(d.keyrot);
 	calls_free(d.calls);
 	serve_free(d.serve);
 	events_free(d.events);
@@ -906,6 +1048,8 @@ main(int argc, char *argv[])
 	registry_free(d.registry);
 	tags_free(d.tags);
 	gossip_free(d.gossip);
+	revoke_free(d.revoke);	/* the mesh asked it until it went */
+	d.revoke = NULL;
 	/* Changes come until here; the watchers went with the clients. */
 	changes_free(d.changes);
 	log_set_tap(NULL, NULL);
@@ -919,6 +1063,7 @@ main(int argc, char *argv[])
 	event_base_free(d.base);
 	d.base = NULL;
 	identity_clear(&d.id);
+	netkeys_clear(&d.keys);
 	log_info("stopped");
 	return quit(&d, status);
 }

@@ -10,9 +10,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "admins.h"
 #include "config.h"
 #include "hello.h"
 #include "identity.h"
+#include "netkeys.h"
 #include "options.h"
 #include "record.h"
 #include "stats.h"
@@ -42,12 +44,14 @@ struct kvpost;
 struct kvwatch;
 struct kvsync;
 struct kv;
+struct revoke;
 
 struct peerd {
 	struct event_base	*base;
 	struct options		 opt;		/* the command line */
 	struct config		 conf;
 	struct identity		 id;
+	struct netkeys		 keys;		/* across a rotation */
 	time_t			 started_at;	/* wall clock */
 	int64_t			 started_ms;	/* monotonic */
 	struct hello		 hello;		/* ours, for the mesh */
@@ -69,6 +73,8 @@ struct peerd {
 	struct serve		*serve;		/* its apps' */
 	struct events		*events;
 	struct join		*join;
+	struct admins		 admins;	/* config's and STATE/admins' */
+	struct keyrot		*keyrot;	/* network key rotations */
 	struct handlers		*handlers;	/* the event handlers */
 	struct stats		 stats;		/* where the numbers are */
 	struct metrics		*metrics;	/* NULL: no metrics_listen */
@@ -80,6 +86,7 @@ struct peerd {
 	struct kvwatch		*kvwatch;	/* watches of key prefixes */
 	struct kvsync		*kvsync;	/* keys kept on their owners */
 	struct kv		*kv;		/* clients' reads and writes */
+	struct revoke		*revoke;	/* revoked nodes */
 	struct heap_trim	*heap_trim;	/* memory back after a burst */
 	char			 status[256];	/* for systemd's STATUS= */
 };

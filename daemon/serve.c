@@ -228,14 +228,15 @@ inv_error(struct invocation *inv, enum peer_code code, const char *msg)
 	inv_answer(inv, &ans);
 }
 
+/* verified: whether the caller's node is known to be m's origin. */
 static void
 put_invoke(struct cbor_buf *b, uint64_t iid, const struct callmsg *m,
-    const char *group)
+    const char *group, bool verified)
 {
 	char	from[NODE_ID_STRLEN];
 
 	base32_encode(m->origin, NODE_ID_LEN, from);
-	cbor_put_map(b, 6 + (group[0] != '\0') + (m->args != NULL) +
+	cbor_put_map(b, 7 + (group[0] != '\0') + (m->args != NULL) +
 	    m->oneway);
 	cbor_put_text(b, "op");
 	cbor_put_text(b, "invoke");
@@ -257,6 +258,8 @@ put_invoke(struct cbor_buf *b, uint64_t iid, const struct callmsg *m,
 	cbor_put_uint(b, m->timeout_ms);
 	cbor_put_text(b, "from");
 	cbor_put_text(b, from);
+	cbor_put_text(b, "verified");
+	cbor_put_bool(b, verified);
 	if (m->oneway) {
 		cbor_put_text(b, "oneway");
 		cbor_put_bool(b, true);
@@ -297,8 +300,9 @@ node_denied(struct serve *sv, const uint8_t *id, const char *service)
 
 /*
  * Whether the access rules let a call from the mesh in: its origin
- * must be admitted and, until origins are authenticated end to end,
- * so must the link peer that relayed it.  False after answering.
+ * must be admitted and, when the origin is not verified (an old node's
+ * call, taken on the word of the link it came by), so must the link
+ * peer that relayed it.  False after answering.
  */
 static bool
 remote_admitted(struct serve *sv, const struct callmsg *m, const uint8_t *via)
@@ -308,7 +312,7 @@ remote_admitted(struct serve *sv, const struct callmsg *m, const uint8_t *via)
 	bool				 relay = false;
 
 	if ((rule = node_denied(sv, m->origin, m->service)) == NULL &&
-	    memcmp(via, m->origin, NODE_ID_LEN) != 0) {
+	    !m->verified && memcmp(via, m->origin, NODE_ID_LEN) != 0) {
 		rule = node_denied(sv, via, m->service);
 		relay = true;
 	}
@@ -390,7 +394,9 @@ serve_call(struct serve *sv, const struct callmsg *m, const uint8_t *via)
 		duration_timeval(m->timeout_ms, &tv);
 		evtimer_add(inv->timer, &tv);
 	}
-	put_invoke(ctl_message_begin(c), sv->next_iid, m, group);
+	/* A call of this node's own clients is from this node. */
+	put_invoke(ctl_message_begin(c), sv->next_iid, m, group,
+	    via == NULL || m->verified);
 	ctl_message_end(c);
 }
 

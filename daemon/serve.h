@@ -51,7 +51,8 @@ struct serve	*serve_new(struct event_base *, const struct serve_params *,
 void		 serve_free(struct serve *);
 /*
  * A call for this node, from the link peer via (NULL: from this node's
- * own clients, which the access rules checked as they called).
+ * own clients, which the access rules checked as they called).  The app
+ * is told whether m's origin is verified (m->verified, or via NULL).
  */
 void		 serve_call(struct serve *, const struct callmsg *,
 		    const uint8_t *via);

@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "originauth.h"
 #include "proto.h"
+#include "revoke.h"
 #include "serve.h"
 #include "stats.h"
 
@@ -107,6 +108,8 @@ gather_links(struct metrics_writer *w, struct stats *d)
 	};
 	static const char *const	ends[MESH_LINK_ENDS] = {
 		"closed", "eof", "refused", "timeout", "handshake", "failed",
+		"stale_key",
+		"revoked",
 	};
 	static const char *const	causes[MESH_DIAL_CAUSES] = {
 		"record", "cache", "beacon",
@@ -221,6 +224,9 @@ gather_members(struct metrics_writer *w, struct stats *d)
 	    "Claims that a member failed, dropped unprobed: over the "
 	    "budget of their link or of all, or from a link a probe "
 	    "proved wrong lately.", (double)gossip_claims_throttled(d->gossip));
+	single(w, "peerd_revocations", METRICS_GAUGE,
+	    "Revocations held: nodes revoked by an admin.",
+	    (double)revoke_count(d->revoke));
 }
 
 static void

@@ -23,6 +23,7 @@ struct kvsync;
 struct kvwatch;
 struct mesh;
 struct originauth;
+struct revoke;
 struct serve;
 
 /* Where the numbers are: the modules, and what this node is. */
@@ -43,6 +44,7 @@ struct stats {
 	struct kvsync	*kvsync;
 	struct kvwatch	*kvwatch;
 	struct originauth *oa;
+	struct revoke	*revoke;
 };
 
 /* A metrics_gather_fn: arg is the struct stats. */

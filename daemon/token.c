@@ -57,8 +57,13 @@ token_pack(const struct token *t, uint8_t raw[TOKEN_RAW_MAX],
 		*why = "too many addresses";
 		return 0;
 	}
+	if (t->nadmins < 0 || t->nadmins > TOKEN_ADMINS_MAX) {
+		*why = "too many admins";
+		return 0;
+	}
 	/* TOKEN_CBOR_MAX holds the largest t, so none of this can run out. */
-	len = cbor_encode_array_start(2, raw, TOKEN_CBOR_MAX);
+	len = cbor_encode_array_start(t->nadmins > 0 ? 3 : 2, raw,
+	    TOKEN_CBOR_MAX);
 	len += cbor_encode_bytestring_start(TOKEN_KEY_LEN, raw + len,
 	    TOKEN_CBOR_MAX - len);
 	memcpy(raw + len, t->network_key, TOKEN_KEY_LEN);
@@ -80,9 +85,52 @@ token_pack(const struct token *t, uint8_t raw[TOKEN_RAW_MAX],
 		memcpy(raw + len, t->addrs[i], n);
 		len += n;
 	}
+	/* Without admins, the form that peerd before admins reads too. */
+	if (t->nadmins > 0) {
+		len += cbor_encode_array_start((size_t)t->nadmins, raw + len,
+		    TOKEN_CBOR_MAX - len);
+		for (i = 0; i < t->nadmins; i++) {
+			len += cbor_encode_bytestring_start(TOKEN_ID_LEN,
+			    raw + len, TOKEN_CBOR_MAX - len);
+			memcpy(raw + len, t->admins[i], TOKEN_ID_LEN);
+			len += TOKEN_ID_LEN;
+		}
+	}
 	crypto_generichash(hash, sizeof(hash), raw, len, NULL, 0);
 	memcpy(raw + len, hash, TOKEN_SUM_LEN);
 	return len + TOKEN_SUM_LEN;
+}
+
+/* The third element, the admins' IDs: at least one (else two elements). */
+static int
+admins_unpack(struct cbor_iter *top, struct token *t, const char **why)
+{
+	struct cbor_iter	 list;
+	const uint8_t		*item, *id;
+	size_t			 itemlen, n;
+
+	if (!cbor_iter_next(top, &item, &itemlen) ||
+	    !cbor_array_iter(item, itemlen, &list) || list.items == 0) {
+		*why = "malformed contents";
+		return -1;
+	}
+	if (list.items > TOKEN_ADMINS_MAX) {
+		*why = "too many admins";
+		return -1;
+	}
+	while (cbor_iter_next(&list, &item, &itemlen)) {
+		if (!cbor_read_bytes(item, itemlen, &id, &n) ||
+		    n != TOKEN_ID_LEN) {
+			*why = "admin ID is not 32 bytes";
+			return -1;
+		}
+		memcpy(t->admins[t->nadmins++], id, TOKEN_ID_LEN);
+	}
+	if (list.items != 0) {
+		*why = "malformed contents";
+		return -1;
+	}
+	return 0;
 }
 
 /* Reads the CBOR of a token whose checksum has been checked. */
@@ -95,7 +143,8 @@ token_unpack(const uint8_t *cbor, size_t len, struct token *t,
 	const char		*bad;
 	size_t			 itemlen, n;
 
-	if (!cbor_array_iter(cbor, len, &top) || top.items != 2 ||
+	if (!cbor_array_iter(cbor, len, &top) ||
+	    (top.items != 2 && top.items != 3) ||
 	    !cbor_iter_next(&top, &item, &itemlen)) {
 		*why = "malformed contents";
 		return -1;
@@ -105,7 +154,7 @@ token_unpack(const uint8_t *cbor, size_t len, struct token *t,
 		return -1;
 	}
 	memcpy(t->network_key, key, n);
-	if (!cbor_iter_next(&top, &item, &itemlen) || top.left != 0 ||
+	if (!cbor_iter_next(&top, &item, &itemlen) ||
 	    !cbor_array_iter(item, itemlen, &list)) {
 		*why = "malformed contents";
 		return -1;
@@ -131,6 +180,12 @@ token_unpack(const uint8_t *cbor, size_t len, struct token *t,
 		t->naddrs++;
 	}
 	if (list.items != 0) {
+		*why = "malformed contents";
+		return -1;
+	}
+	if (top.items == 1 && admins_unpack(&top, t, why) == -1)
+		return -1;
+	if (top.left != 0) {
 		*why = "malformed contents";
 		return -1;
 	}

@@ -9,6 +9,8 @@
  *		cancelled or its deadline passes first
  *	fail	fails with UNKNOWN, passing its args back as the context
  *	whoami	answers the name of the node it runs on
+ *	caller	answers {"from": the caller's node ID, "verified": whether
+ *		that ID is verified (peer_inv_verified)}
  *
  * The loop polls peerd's fd with a timeout that also covers the next
  * sleep due, the way a program with other work embeds libpeer.
@@ -211,6 +213,35 @@ do_whoami(struct peer *p, const struct peer_invocation *inv)
 }
 
 static void
+do_caller(struct peer *p, const struct peer_invocation *inv)
+{
+	struct peer_error	 err;
+	size_t			 len = strlen(inv->from), cap = len + 32, n;
+	unsigned char		*buf;
+
+	if ((buf = malloc(cap)) == NULL) {
+		if (peer_answer_error(p, inv->call, PEER_RESOURCE_EXHAUSTED,
+		    "out of memory", NULL, 0, &err) == -1)
+			answer_failed(&err);
+		return;
+	}
+	n = cbor_encode_map_start(2, buf, cap);
+	n += cbor_encode_string_start(4, buf + n, cap - n);
+	memcpy(buf + n, "from", 4);
+	n += 4;
+	n += cbor_encode_string_start(len, buf + n, cap - n);
+	memcpy(buf + n, inv->from, len);
+	n += len;
+	n += cbor_encode_string_start(8, buf + n, cap - n);
+	memcpy(buf + n, "verified", 8);
+	n += 8;
+	n += cbor_encode_bool(peer_inv_verified(inv), buf + n, cap - n);
+	if (peer_answer(p, inv->call, buf, n, &err) == -1)
+		answer_failed(&err);
+	free(buf);
+}
+
+static void
 handle(struct peer *p, const struct peer_invocation *inv, void *arg)
 {
 	struct server		*sv = arg;
@@ -230,6 +261,8 @@ handle(struct peer *p, const struct peer_invocation *inv, void *arg)
 		    &err);
 	else if (strcmp(inv->method, "whoami") == 0)
 		do_whoami(p, inv);
+	else if (strcmp(inv->method, "caller") == 0)
+		do_caller(p, inv);
 	else if (asprintf(&msg, "no method %s", inv->method) == -1)
 		r = peer_answer_error(p, inv->call, PEER_UNIMPLEMENTED,
 		    "no such method", NULL, 0, &err);

@@ -233,9 +233,18 @@ struct peer_invocation {
 	const char	*from;		/* the caller's node ID, base32 */
 	int		 timeout_ms;	/* left until the caller gives up */
 	bool		 oneway;	/* a notify: answers are dropped */
+	bool		 verified;	/* see peer_inv_verified */
 };
 typedef void	 peer_handler_fn(struct peer *,
 		    const struct peer_invocation *, void *arg);
+
+/*
+ * Whether inv->from is a verified node ID: the call was authenticated
+ * end to end as its node's.  False only for a call from a node too old
+ * to authenticate its calls, which the daemon takes in origin_auth =
+ * auto: its from is what the node, or a relay, claimed.
+ */
+bool		 peer_inv_verified(const struct peer_invocation *);
 
 /*
  * Registers service (in group, or NULL) with the daemon and routes its
@@ -284,6 +293,7 @@ struct peer_event {
 	const char	*name;		/* and name */
 	uint64_t	 seq;		/* per publisher, increasing */
 	uint64_t	 lost;		/* events dropped before this one */
+	bool		 verified;	/* node is verified, as an invocation's from */
 };
 typedef void	 peer_event_fn(struct peer *, const struct peer_event *,
 		    void *arg);

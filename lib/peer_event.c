@@ -235,6 +235,10 @@ peer_event_deliver(struct peer *p, const struct ctl_msg *m)
 	if ((f = ctl_msg_get(m, "lost")) != NULL &&
 	    !cbor_read_uint(f->val, f->vallen, &ev.lost))
 		return;
+	/* Absent (an older daemon): not known to be verified. */
+	if ((f = ctl_msg_get(m, "verified")) != NULL &&
+	    !cbor_read_bool(f->val, f->vallen, &ev.verified))
+		return;
 	if ((f = ctl_msg_get(m, "data")) != NULL) {
 		ev.data = f->val;
 		ev.data_len = f->vallen;

@@ -377,6 +377,10 @@ peer_serve_invoke(struct peer *p, const struct ctl_msg *m)
 	    !cbor_read_bool(f->val, f->vallen, &inv.oneway))
 		bad = "oneway";
 	oneway_note(p, inv.call, inv.oneway);
+	/* Absent (an older daemon): not known to be verified. */
+	if ((f = ctl_msg_get(m, "verified")) != NULL &&
+	    !cbor_read_bool(f->val, f->vallen, &inv.verified))
+		bad = "verified";
 	/* Names are short: the heap only for long ones. */
 	size = invoke_text_size(m);
 	if ((texts = size <= sizeof(small) ? small : malloc(size)) == NULL) {
@@ -421,6 +425,12 @@ peer_serve_invoke(struct peer *p, const struct ctl_msg *m)
 	}
 	if (texts != small)
 		free(texts);
+}
+
+bool
+peer_inv_verified(const struct peer_invocation *inv)
+{
+	return inv->verified;
 }
 
 void

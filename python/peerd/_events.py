@@ -78,7 +78,11 @@ class Event:
     matched); data: the publisher's item, None if it gave none; node:
     the publisher's node ID; name: its node name ("" if unknown here);
     seq: the publisher's sequence number (increasing per publisher
-    run, not per topic).
+    run, not per topic); verified: whether node is a verified node ID
+    (the event was authenticated end to end as that node's, or was
+    published on this node's daemon).  It is False only for an event
+    from a node too old to authenticate its events, taken by a daemon
+    whose origin_auth is "auto", or with a daemon too old to say.
 
     lost: how many events this subscription missed just before this
     one, counted: those the daemon dropped for the connection because
@@ -97,6 +101,7 @@ class Event:
     seq: int
     lost: int = 0
     reconnected: bool = False
+    verified: bool = False
 
 
 class _Stop(Exception):
@@ -109,12 +114,14 @@ def _event_from_wire(msg: dict[str, Any]) -> tuple[Event, int] | None:
     None if the message is malformed."""
     topic, node, name = msg.get("topic"), msg.get("node"), msg.get("name")
     seq, lost = msg.get("seq"), msg.get("lost", 0)
+    verified = msg.get("verified", False)
     if not (isinstance(topic, str) and isinstance(node, str)
-            and isinstance(name, str)):
+            and isinstance(name, str) and isinstance(verified, bool)):
         return None
     if not (is_uint(seq) and is_uint(lost)):
         return None
-    return Event(topic, msg.get("data"), node, name, seq), lost
+    return Event(topic, msg.get("data"), node, name, seq,
+                 verified=verified), lost
 
 
 class Subscription:

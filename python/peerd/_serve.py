@@ -49,11 +49,16 @@ class Invocation:
     invocation number), timeout (the caller's timeout, seconds),
     deadline (the loop.time() by which the caller stops waiting; it
     counts from when the invoke arrived, so the caller gives up a
-    little sooner), oneway (a notify: the result goes nowhere), and
+    little sooner), oneway (a notify: the result goes nowhere),
     cancelled: set to True when the daemon says the call is no longer
     wanted (its caller cancelled it, its deadline passed, or the
     connection to the daemon was lost); a sync handler, which cannot be
-    interrupted, may poll it."""
+    interrupted, may poll it; and verified: whether caller is a
+    verified node ID (the call was authenticated end to end as that
+    node's).  It is False only for a call from a node too old to
+    authenticate its calls, taken by a daemon whose origin_auth is
+    "auto", or with a daemon too old to say: then caller is only what
+    was claimed, and should grant nothing."""
 
     service: str
     method: str
@@ -64,6 +69,7 @@ class Invocation:
     deadline: float
     oneway: bool
     cancelled: bool = False
+    verified: bool = False
     _clock: Callable[[], float] = field(default=time.monotonic,
                                         repr=False, compare=False)
 
@@ -437,6 +443,7 @@ class Serving(Connection):
         method: Any = msg.get("method")
         group: Any = msg.get("group", "")
         caller: Any = msg.get("from", "")
+        verified: Any = msg.get("verified", False)
         timeout_ms: Any = msg.get("timeout", round(TIMEOUT_DEFAULT * 1000))
         bad = next((k for k, ok in (
             ("oneway", isinstance(oneway, bool)),
@@ -444,6 +451,7 @@ class Serving(Connection):
             ("method", isinstance(method, str)),
             ("group", isinstance(group, str)),
             ("from", isinstance(caller, str)),
+            ("verified", isinstance(verified, bool)),
             ("timeout", is_uint(timeout_ms))) if not ok), None)
         if bad is not None:
             self._warn_once("invoke", msg)
@@ -479,7 +487,7 @@ class Serving(Connection):
         timeout = min(timeout_ms, TIMEOUT_MAX_MS) / 1000
         inv = Invocation(service, method, group or None, caller, call,
                          timeout, loop.time() + timeout, oneway,
-                         _clock=loop.time)
+                         verified=verified, _clock=loop.time)
         task = self.spawn(self._serve_one(svc, m, inv, args, self._epoch))
         self._open[call] = (task, inv)
         task.add_done_callback(lambda t: self._closed_call(call, t))

@@ -94,8 +94,8 @@ def test_events_reach_another_node_in_order(mesh: Mesh) -> None:
             for i, ev in enumerate(got):
                 assert ev.data == {"i": i, "blob": blob, "f": i / 3}
                 assert (ev.topic, ev.node, ev.name, ev.lost,
-                        ev.reconnected) == \
-                    ("sensor.temp", a.info["node"], "a", 0, False)
+                        ev.reconnected, ev.verified) == \
+                    ("sensor.temp", a.info["node"], "a", 0, False, True)
             # No data: the event has none.
             await a.publish("sensor.empty")
             (ev,) = await take(sub, 1)
@@ -381,7 +381,8 @@ def test_malformed_events_are_dropped(tmp_base: Path,
                             "name": "", "seq": 1}
     bad: list[dict[str, Any]] = [
         {**good, "seq": -1}, {**good, "seq": "1"}, {**good, "lost": True},
-        {**good, "topic": 5}, {k: v for k, v in good.items() if k != "node"}]
+        {**good, "topic": 5}, {k: v for k, v in good.items() if k != "node"},
+        {**good, "verified": 1}]
 
     async def answer(req: dict[str, Any], w: asyncio.StreamWriter) -> None:
         if req["op"] == "subscribe":
@@ -390,13 +391,18 @@ def test_malformed_events_are_dropped(tmp_base: Path,
                 w.write(frame(m))
             w.write(frame({**good, "seq": 2, "data": [1], "lost": 7,
                            "extra": "ignored"}))
+            w.write(frame({**good, "seq": 3, "verified": True}))
 
     async def run() -> None:
         async with await fake_daemon(path, answer):
             async with await peerd.connect(path) as node:
                 sub = await node.subscribe("t")
                 (ev,) = await take(sub, 1)
-                assert (ev.seq, ev.data, ev.lost) == (2, [1], 7)
+                # Without "verified" (an older daemon): not verified.
+                assert (ev.seq, ev.data, ev.lost, ev.verified) == \
+                    (2, [1], 7, False)
+                (ev,) = await take(sub, 1)
+                assert (ev.seq, ev.verified) == (3, True)
                 assert sub.pending == 0
 
     with caplog.at_level(logging.WARNING, logger="peerd"):

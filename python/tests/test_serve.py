@@ -119,7 +119,8 @@ class Store:
         inv = peerd.current_call()
         return {"thread": threading.current_thread().name,
                 "method": inv.method, "caller": inv.caller,
-                "group": inv.group, "oneway": inv.oneway}
+                "group": inv.group, "oneway": inv.oneway,
+                "verified": inv.verified}
 
     async def get(self, key: str) -> Any:
         await asyncio.sleep(0)
@@ -143,7 +144,7 @@ def test_class_service_sync_and_async(mesh: Mesh) -> None:
             assert info["thread"] != threading.current_thread().name
             assert info == {"thread": info["thread"], "method": "put",
                             "caller": caller.info["node"], "group": "g1",
-                            "oneway": False}
+                            "oneway": False, "verified": True}
             assert await caller.call("store.get", "k") == [1, 2]
             with pytest.raises(peerd.Unknown) as e:
                 await caller.call("store.get", "nokey")
@@ -504,12 +505,16 @@ def test_oneway_malformed_and_cancelled_with_a_fake_daemon(
         async def echo(x: Any) -> Any:
             return x
 
+        async def verified() -> bool:
+            return peerd.current_call().verified
+
         invoke: dict[str, Any] = {"op": "invoke", "service": "svc",
                                   "timeout": 5000, "from": "caller"}
         async with await asyncio.start_unix_server(fake.serve, path):
             async with await peerd.connect(path) as node:
                 await node.register("svc", {"note": note, "wait": wait,
-                                            "echo": echo})
+                                            "echo": echo,
+                                            "verified": verified})
                 # One-way: it runs, and no reply is sent.
                 fake.send(**invoke, call=1, method="note", args=1,
                           oneway=True)
@@ -538,6 +543,22 @@ def test_oneway_malformed_and_cancelled_with_a_fake_daemon(
                         (call, code), reply
                 fake.send(**invoke, call=8, method="echo", args="e8")
                 assert (await fake.next())["call"] == 8
+                # verified: as the daemon says; absent (an older
+                # daemon) is False; not a bool is malformed.
+                for call, flag in ((11, {"verified": True}),
+                                   (12, {"verified": False}), (13, {})):
+                    fake.send(**invoke, **flag, call=call,
+                              method="verified")
+                    assert await fake.next() == {
+                        "op": "reply", "call": call,
+                        "result": flag.get("verified", False)}
+                fake.send(**invoke, call=14, method="verified",
+                          verified=1)
+                reply = await fake.next()
+                assert (reply["call"], reply["error"]["code"],
+                        reply["error"]["message"]) == \
+                    (14, "INVALID_ARGUMENT",
+                     "malformed invoke from peerd: verified"), reply
                 # Cancelled: the task is, and a value it returns anyway
                 # is not sent.
                 fake.send(**invoke, call=9, method="wait")

@@ -24,6 +24,10 @@ main(void)
 	srunner_add_suite(sr, trust_suite());
 	srunner_add_suite(sr, trust_flood_suite());
 	srunner_add_suite(sr, trust_claims_suite());
+	srunner_add_suite(sr, trust_keys_suite());
+	srunner_add_suite(sr, trust_psk_suite());
+	srunner_add_suite(sr, trust_origin_suite());
+	srunner_add_suite(sr, trust_revoke_suite());
 	srunner_add_suite(sr, membership_suite());
 	srunner_add_suite(sr, detect_suite());
 	srunner_add_suite(sr, calls_suite());

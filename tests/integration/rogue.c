@@ -165,6 +165,17 @@ rogue_send_msg(struct rogue *r, const struct cbor_buf *msg)
 }
 
 void
+rogue_send_bytes(struct rogue *r, const uint8_t *msg, size_t len)
+{
+	uint8_t	*rec;
+	size_t	 reclen;
+
+	rec = rogue_seal(r, msg, len, &reclen);
+	rogue_send_raw(r, rec, reclen);
+	free(rec);
+}
+
+void
 rogue_callmsg(struct rogue *r, const struct callmsg *m)
 {
 	struct cbor_buf	cb = { 0 };
@@ -274,31 +285,41 @@ pong(struct rogue *r, uint64_t seq)
 }
 
 bool
-rogue_recv_msg(struct rogue *r, const char *type, int ms, struct linkmsg *m)
+rogue_next_msg(struct rogue *r, int ms, struct linkmsg *m,
+    const uint8_t **msg, size_t *len)
 {
-	size_t	len;
-
-	while (rogue_recv_any(r, ms, m, &len))
-		if (strcmp(m->type, type) == 0)
-			return true;
-	return false;
-}
-
-bool
-rogue_recv_any(struct rogue *r, int ms, struct linkmsg *m, size_t *len)
-{
-	const uint8_t	*msg, *pad;
+	const uint8_t	*pad;
 	size_t		 padlen;
 	uint64_t	 seq;
 	long		 deadline = test_now_ms() + ms;
 
-	if (!next_msg(r, deadline, &msg, len))
+	if (!next_msg(r, deadline, msg, len))
 		return false;
-	ck_assert_int_eq(linkmsg_decode(msg, *len, m), 0);
+	ck_assert_int_eq(linkmsg_decode(*msg, *len, m), 0);
 	if (strcmp(m->type, "ping") == 0 &&
 	    linkmsg_ping(m, &seq, &pad, &padlen) == 0)
 		pong(r, seq);
 	return true;
+}
+
+bool
+rogue_pending(const struct rogue *r)
+{
+	return r->batchleft > 0;
+}
+
+bool
+rogue_recv_msg(struct rogue *r, const char *type, int ms, struct linkmsg *m)
+{
+	const uint8_t	*msg;
+	size_t		 len;
+	long		 deadline = test_now_ms() + ms;
+
+	while (rogue_next_msg(r, (int)(deadline - test_now_ms()), m, &msg,
+	    &len))
+		if (strcmp(m->type, type) == 0)
+			return true;
+	return false;
 }
 
 bool

@@ -53,6 +53,8 @@ uint8_t	*rogue_seal(struct rogue *, const uint8_t *msg, size_t len,
 	    size_t *outlen);
 /* Seals and sends one link message. */
 void	rogue_send_msg(struct rogue *, const struct cbor_buf *);
+/* Seals and sends one link message of len encoded bytes, as they are. */
+void	rogue_send_bytes(struct rogue *, const uint8_t *, size_t);
 /* Sends an encoded call message (call, ans, can, ev, kv). */
 void	rogue_callmsg(struct rogue *, const struct callmsg *);
 /* Sends the record rec signed with sk (NULL: the rogue's own). */
@@ -75,11 +77,14 @@ int	rogue_read_record(struct rogue *, int ms);
 bool	rogue_recv_msg(struct rogue *, const char *type, int ms,
 	    struct linkmsg *m);
 /*
- * The next message of any type within ms (pings answered too): true
- * with *m filled as for rogue_recv_msg and its length in *len.
+ * The next message of any type within ms, a ping answered already:
+ * true with *m filled and the message's bytes in *msg, *len, valid
+ * until the next read; false on a timeout or the end.
  */
-bool	rogue_recv_any(struct rogue *, int ms, struct linkmsg *,
-	    size_t *len);
+bool	rogue_next_msg(struct rogue *, int ms, struct linkmsg *m,
+	    const uint8_t **msg, size_t *len);
+/* Whether a message already read waits, which polling fd would not tell. */
+bool	rogue_pending(const struct rogue *);
 /* As rogue_recv_msg, decoded as a call message. */
 bool	rogue_recv_callmsg(struct rogue *, const char *type, int ms,
 	    struct callmsg *);

@@ -186,8 +186,8 @@ check_real_members(void)
 			    names[k], id);
 			ck_assert_msg(!daemon_log_has(&n[i], line), "%s: %s",
 			    names[i], line);
-			snprintf(line, sizeof(line), "member %s (%.12s) suspect",
-			    names[k], id);
+			snprintf(line, sizeof(line),
+			    "member %s (%.12s) suspect", names[k], id);
 			ck_assert_msg(!daemon_log_has(&n[i], line), "%s: %s",
 			    names[i], line);
 		}
@@ -220,10 +220,12 @@ drain(struct rogue *r, double *got)
 		"rec", "sus", "dead", "dig", "want",
 	};
 	struct linkmsg			m;
+	const uint8_t			*msg;
 	size_t				len, k;
 	int				i;
 
-	for (i = 0; i < DRAIN_MAX && rogue_recv_any(r, 0, &m, &len); i++)
+	for (i = 0; i < DRAIN_MAX && rogue_next_msg(r, 0, &m, &msg, &len);
+	    i++)
 		for (k = 0; k < sizeof(gossip) / sizeof(gossip[0]); k++)
 			if (strcmp(m.type, gossip[k]) == 0)
 				*got += (double)len;

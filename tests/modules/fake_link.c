@@ -32,6 +32,8 @@ struct link {
 	size_t			 queued;
 	bool			 quiet;
 	uint64_t		 hs_limit_ms;	/* link_limit_handshake's */
+	uint64_t		 psk_gen;	/* fake_link_psk's */
+	bool			 psk_prev;
 	uint8_t			**sent;
 	size_t			*sentlen;
 	size_t			 nsent;
@@ -45,8 +47,8 @@ static size_t		 nmade;
 static struct link	*all[LINKS_MAX];
 static size_t		 nall;
 
-static void
-free_all(void)
+void
+fake_links_free(void)
 {
 	size_t	i, k;
 
@@ -63,10 +65,13 @@ free_all(void)
 static struct link *
 alloc_link(void)
 {
+	static bool	 registered;
 	struct link	*l;
 
-	if (nall == 0)
-		atexit(free_all);
+	if (!registered) {
+		atexit(fake_links_free);
+		registered = true;
+	}
 	ck_assert_uint_lt(nall, LINKS_MAX);
 	l = calloc(1, sizeof(*l));
 	ck_assert_ptr_nonnull(l);
@@ -198,6 +203,13 @@ fake_link_sent(const struct link *l, size_t i, size_t *len)
 	return l->sent[i];
 }
 
+void
+fake_link_rv(struct link *l, uint64_t count, const uint8_t digest[HELLO_RV_LEN])
+{
+	l->remote.rv_count = count;
+	memcpy(l->remote.rv, digest, HELLO_RV_LEN);
+}
+
 bool
 fake_link_sent_msg(const struct link *l, size_t i, struct linkmsg *m)
 {
@@ -288,6 +300,13 @@ link_accept(const struct link_params *par, int fd, const struct sockaddr *sa,
 	snprintf(l->name, sizeof(l->name), "%s", l->addr);
 	made[nmade++] = l;
 	return l;
+}
+
+void
+fake_link_kg(struct link *l, uint64_t gen)
+{
+	l->remote.has_kg = true;
+	l->remote.kgen = gen;
 }
 
 void
@@ -408,6 +427,25 @@ int64_t
 link_up_since(const struct link *l)
 {
 	return l->up_ms;
+}
+
+void
+fake_link_psk(struct link *l, uint64_t gen, bool prev)
+{
+	l->psk_gen = gen;
+	l->psk_prev = prev;
+}
+
+uint64_t
+link_psk_gen(const struct link *l)
+{
+	return l->psk_gen;
+}
+
+bool
+link_psk_prev(const struct link *l)
+{
+	return l->psk_prev;
 }
 
 void

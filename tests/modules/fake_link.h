@@ -20,6 +20,11 @@ struct link	*fake_link_new(const uint8_t *id, const char *name,
 /* The links link_dial and link_accept made, oldest first. */
 size_t		 fake_links_made(void);
 struct link	*fake_link_made(size_t i);
+/*
+ * Frees every link made so far, as the process does when it exits:
+ * for a program that makes links over and over (a fuzz target).
+ */
+void		 fake_links_free(void);
 /* What link_dial was given: the address. */
 const char	*fake_link_addr(const struct link *);
 
@@ -30,6 +35,13 @@ void		 fake_link_queue(struct link *, size_t bytes);
 void		 fake_link_quiet(struct link *, bool);
 /* When it came up and when calls last used it (clock_ms; 0: never). */
 void		 fake_link_times(struct link *, int64_t up_ms, int64_t used_ms);
+/* The network key's generation the handshake used (0 at first). */
+void		 fake_link_psk(struct link *, uint64_t gen, bool prev);
+/* The network key generation the peer's HELLO shows ("kg"). */
+void		 fake_link_kg(struct link *, uint64_t gen);
+/* Sets what the peer's HELLO says of its revocations (HELLO rv). */
+void		 fake_link_rv(struct link *, uint64_t count,
+		    const uint8_t digest[HELLO_RV_LEN]);
 /* A valid handshake message came from the peer: link_hs_heard says so. */
 void		 fake_link_hs_heard(struct link *);
 /* The handshake ends with node id; the owner's up() runs. */

@@ -22,7 +22,7 @@ struct mesh {
 	size_t			 ndials;
 	uint8_t			 held[FAKE_HOLDS][NODE_ID_LEN];
 	size_t			 nheld;
-	int			 sheds, idle_closes;
+	int			 sheds, idle_closes, closes, hellos;
 };
 
 struct mesh *
@@ -166,6 +166,32 @@ mesh_close_idle(struct mesh *m, size_t keep)
 {
 	(void)keep;
 	m->idle_closes++;
+}
+
+void
+mesh_close(struct mesh *m, struct link *l, const char *reason)
+{
+	m->closes++;
+	link_close(l, reason);
+}
+
+int
+fake_mesh_closes(const struct mesh *m)
+{
+	return m->closes;
+}
+
+void
+mesh_set_hello(struct mesh *m, const struct hello *h)
+{
+	(void)h;
+	m->hellos++;
+}
+
+int
+fake_mesh_hellos(const struct mesh *m)
+{
+	return m->hellos;
 }
 
 size_t

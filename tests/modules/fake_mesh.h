@@ -42,5 +42,8 @@ void		 fake_mesh_dial_end(struct mesh *, size_t i,
 /* How often mesh_shed and mesh_close_idle were called. */
 int		 fake_mesh_sheds(const struct mesh *);
 int		 fake_mesh_idle_closes(const struct mesh *);
+/* Links mesh_close closed; HELLOs mesh_set_hello was given. */
+int		 fake_mesh_closes(const struct mesh *);
+int		 fake_mesh_hellos(const struct mesh *);
 
 #endif

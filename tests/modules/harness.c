@@ -454,6 +454,17 @@ msg_uint(const struct ctl_msg *m, const char *key)
 	return v;
 }
 
+bool
+msg_bool(const struct ctl_msg *m, const char *key)
+{
+	const struct cbor_field	*f = ctl_msg_get(m, key);
+	bool			 v = false;
+
+	ck_assert_msg(f != NULL && cbor_read_bool(f->val, f->vallen, &v),
+	    "no bool %s", key);
+	return v;
+}
+
 const char *
 msg_text(const struct ctl_msg *m, const char *key, char *buf, size_t cap)
 {

@@ -129,6 +129,8 @@ void	clients_close_all(void);
 enum peer_code reply_code(const struct ctl_msg *, char *msg, size_t cap);
 /* A uint field of m, or the value of an unsigned "result" key. */
 uint64_t msg_uint(const struct ctl_msg *, const char *key);
+/* A bool field of m; the test fails if it is absent or not a bool. */
+bool	msg_bool(const struct ctl_msg *, const char *key);
 /* A text field of m into buf ("" if absent). */
 const char *msg_text(const struct ctl_msg *, const char *key, char *buf,
 	    size_t cap);

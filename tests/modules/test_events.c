@@ -8,8 +8,9 @@
  * the topic and hands it to the matching clients here, once each; an
  * event from another node is taken at most once and in order per run
  * of its publisher, never far above that run's start; a client that
- * does not read loses events and is told how many; "topics" lists what
- * every live member wants.
+ * does not read loses events and is told how many; each event says
+ * whether its publisher is verified; "topics" lists what every live
+ * member wants.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -268,14 +269,18 @@ publish(struct client *cl, const char *topic, const void *data, size_t len,
 	return code;
 }
 
-/* An event from pub, as route hands one over from a link. */
+/*
+ * An event from pub, as route hands one over from a link: its publisher
+ * verified, or (an old node's, in origin_auth = auto) not.
+ */
 static void
-deliver(const uint8_t *pub, uint64_t seq, const char *topic,
-    const void *data, size_t len)
+deliver_as(const uint8_t *pub, uint64_t seq, const char *topic,
+    const void *data, size_t len, bool verified)
 {
 	struct callmsg	m;
 
 	memset(&m, 0, sizeof(m));
+	m.verified = verified;
 	m.type = CALLMSG_EVENT;
 	memcpy(m.origin, pub, NODE_ID_LEN);
 	memcpy(m.provider, self.pk, NODE_ID_LEN);
@@ -285,6 +290,13 @@ deliver(const uint8_t *pub, uint64_t seq, const char *topic,
 	m.args = data;
 	m.argslen = len;
 	events_deliver(events, &m);
+}
+
+static void
+deliver(const uint8_t *pub, uint64_t seq, const char *topic,
+    const void *data, size_t len)
+{
+	deliver_as(pub, seq, topic, data, len, true);
 }
 
 /* The next event cl is given, which must come. */
@@ -732,6 +744,7 @@ START_TEST(test_local_event_once_per_client)
 	ck_assert_str_eq(msg_text(m, "node", buf, sizeof(buf)), self.idstr);
 	ck_assert_str_eq(msg_text(m, "name", buf, sizeof(buf)), "self");
 	ck_assert_uint_eq(msg_uint(m, "seq"), s1);
+	ck_assert(msg_bool(m, "verified"));
 	ck_assert_ptr_null(ctl_msg_get(m, "lost"));
 	/* The publishing client subscribes too. */
 	expect_event(pub, &self, s1);
@@ -764,9 +777,15 @@ START_TEST(test_event_from_another_node)
 	ck_assert_str_eq(msg_text(m, "node", buf, sizeof(buf)), a.idstr);
 	ck_assert_str_eq(msg_text(m, "name", buf, sizeof(buf)), "a");
 	ck_assert_uint_eq(msg_uint(m, "seq"), RUN1 + 8);
+	ck_assert(msg_bool(m, "verified"));
 	fl = ctl_msg_get(m, "data");
 	ck_assert_ptr_nonnull(fl);
 	ck_assert_mem_eq(fl->val, data, sizeof(data));
+	/* An old node's event, taken on its relay's word: said so. */
+	deliver_as(a.pk, RUN1 + 9, "sensor.temp", NULL, 0, false);
+	m = next_event(cl);
+	ck_assert_uint_eq(msg_uint(m, "seq"), RUN1 + 9);
+	ck_assert(!msg_bool(m, "verified"));
 	/* An event is never passed on from here. */
 	ck_assert_uint_eq(fake_route_count(route), 0);
 }

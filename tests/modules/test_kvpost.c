@@ -101,7 +101,8 @@ setup(void)
 	ck_assert_int_eq(crypto_sign_ed25519_sk_to_curve25519(selfid.x_sk,
 	    selfid.sk), 0);
 	ck_assert_ptr_nonnull(keys = pairkey_new(&selfid, 16));
-	op = (struct originauth_params){ self.pk, false, 16, no_record, NULL };
+	op = (struct originauth_params){ self.pk, false, 16, no_record, NULL,
+	    NULL };
 	ck_assert_ptr_nonnull(oa = originauth_new(&op, keys));
 	memset(&p, 0, sizeof(p));
 	p.self = self.pk;

@@ -92,7 +92,7 @@ auth_new(struct auth *au, const struct tnode *n, bool mine)
 	    au->id.sk), 0);
 	ck_assert_ptr_nonnull(au->keys = pairkey_new(&au->id, 16));
 	p = (struct originauth_params){ n->pk, false, 16,
-	    mine ? record_of : no_record, NULL };
+	    mine ? record_of : no_record, NULL, NULL };
 	ck_assert_ptr_nonnull(au->oa = originauth_new(&p, au->keys));
 }
 

@@ -10,9 +10,10 @@
  * nothing is answered), or its app going away (UNAVAILABLE); a reply
  * after the end is dropped; a malformed reply closes the app.  The
  * access rules: a call from the mesh is refused (PERMISSION_DENIED,
- * the rule named) unless its origin and the link peer it came from
- * are admitted; a call from this node's own clients is not checked
- * here; root may serve whatever the rules say.
+ * the rule named) unless its origin is admitted, and, for an origin not
+ * verified, the link peer it came from too; a call from this node's own
+ * clients is not checked here; root may serve whatever the rules say.
+ * The invoke says whether its "from" is verified.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,11 +284,15 @@ no_invoke_at(struct client *c)
 	    "the app was invoked for a call it should not see");
 }
 
-/* A call for this node from caller, as route would hand it over. */
+/*
+ * A call for this node from caller, as route would hand it over: its
+ * origin verified (the test makes it unverified where it says so).
+ */
 static void
 call_msg(struct callmsg *m, const struct tnode *caller, uint64_t cid)
 {
 	memset(m, 0, sizeof(*m));
+	m->verified = true;
 	m->type = CALLMSG_CALL;
 	memcpy(m->origin, caller->pk, NODE_ID_LEN);
 	memcpy(m->provider, self.pk, NODE_ID_LEN);
@@ -420,6 +425,7 @@ START_TEST(test_call_becomes_invoke)
 	ck_assert_str_eq(msg_text(m, "service", buf, sizeof(buf)), "echo");
 	ck_assert_str_eq(msg_text(m, "method", buf, sizeof(buf)), "say");
 	ck_assert_str_eq(msg_text(m, "from", buf, sizeof(buf)), a.idstr);
+	ck_assert(msg_bool(m, "verified"));
 	ck_assert_uint_eq(msg_uint(m, "timeout"), 5000);
 	/* The args byte for byte. */
 	f = ctl_msg_get(m, "args");
@@ -1063,6 +1069,57 @@ START_TEST(test_remote_rule_by_node_id)
 }
 END_TEST
 
+START_TEST(test_unverified_origin_reaches_the_app_as_such)
+{
+	struct client		*app = app_open("echo", "");
+	const struct ctl_msg	*m;
+	struct callmsg		 cm;
+	char			 buf[128];
+
+	/* An old node's call, relayed by b: delivered, marked. */
+	call_msg(&cm, &a, 1);
+	cm.verified = false;
+	serve_call(serve, &cm, b.pk);
+	m = invoke_at(app);
+	ck_assert_str_eq(msg_text(m, "from", buf, sizeof(buf)), a.idstr);
+	ck_assert(!msg_bool(m, "verified"));
+	/* Relayed and verified: said so. */
+	call_msg(&cm, &a, 2);
+	serve_call(serve, &cm, b.pk);
+	ck_assert(msg_bool(invoke_at(app), "verified"));
+	/* This node's own client: verified whatever route said. */
+	call_msg(&cm, &self, 3);
+	cm.verified = false;
+	serve_call(serve, &cm, NULL);
+	m = invoke_at(app);
+	ck_assert_str_eq(msg_text(m, "from", buf, sizeof(buf)), self.idstr);
+	ck_assert(msg_bool(m, "verified"));
+	ck_assert_uint_eq(nanswered(), 0);
+}
+END_TEST
+
+START_TEST(test_verified_origin_skips_the_relay_rule)
+{
+	struct client	*app = app_open("echo", "");
+	struct callmsg	 m;
+
+	join_group(&a, 2, "lab");
+	add_rule("echo remote=group:lab");
+	/* From a, in lab, verified, relayed by b, which is not: in. */
+	call_msg(&m, &a, 1);
+	serve_call(serve, &m, b.pk);
+	ck_assert_uint_eq(invoked(app), 1);
+	/* Verified from b, not in lab: refused, the origin named. */
+	call_msg(&m, &b, 2);
+	serve_call(serve, &m, a.pk);
+	failed_with(0, &b, 2, PEER_PERMISSION_DENIED);
+	ck_assert_ptr_nonnull(strstr(fake_route_fail(route, 0)->msg,
+	    "does not let node "));
+	no_invoke_at(app);
+	ck_assert_uint_eq(access_denied(rules), 1);
+}
+END_TEST
+
 START_TEST(test_remote_rule_checks_the_relay)
 {
 	struct client	*app = app_open("echo", "");
@@ -1071,8 +1128,13 @@ START_TEST(test_remote_rule_checks_the_relay)
 
 	join_group(&a, 2, "lab");
 	add_rule("echo remote=group:lab");
-	/* From a, in lab, relayed by b, which is not: refused. */
+	/*
+	 * Unverified origins (an old node's calls) are taken on the word
+	 * of their relay.  From a, in lab, relayed by b, which is not:
+	 * refused.
+	 */
 	call_msg(&m, &a, 1);
+	m.verified = false;
 	serve_call(serve, &m, b.pk);
 	failed_with(0, &a, 1, PEER_PERMISSION_DENIED);
 	snprintf(want, sizeof(want), "rule echo (t.conf:1) does not let relay "
@@ -1080,6 +1142,7 @@ START_TEST(test_remote_rule_checks_the_relay)
 	ck_assert_str_eq(fake_route_fail(route, 0)->msg, want);
 	/* From b relayed by a: the origin is named. */
 	call_msg(&m, &b, 2);
+	m.verified = false;
 	serve_call(serve, &m, a.pk);
 	failed_with(1, &b, 2, PEER_PERMISSION_DENIED);
 	ck_assert_ptr_nonnull(strstr(fake_route_fail(route, 1)->msg,
@@ -1088,6 +1151,7 @@ START_TEST(test_remote_rule_checks_the_relay)
 	/* Both in lab: in. */
 	join_group(&b, 2, "lab");
 	call_msg(&m, &a, 3);
+	m.verified = false;
 	serve_call(serve, &m, b.pk);
 	ck_assert_uint_eq(invoked(app), 1);
 	ck_assert_uint_eq(access_denied(rules), 2);
@@ -1157,6 +1221,8 @@ module_suite(void)
 	tcase_add_test(tc, test_full_link_back);
 	tcase_add_test(tc, test_remote_rule_admits_node_groups);
 	tcase_add_test(tc, test_remote_rule_by_node_id);
+	tcase_add_test(tc, test_unverified_origin_reaches_the_app_as_such);
+	tcase_add_test(tc, test_verified_origin_skips_the_relay_rule);
 	tcase_add_test(tc, test_remote_rule_checks_the_relay);
 	tcase_add_test(tc, test_local_calls_skip_the_remote_rule);
 	tcase_add_test(tc, test_remote_rule_oneway);

@@ -15,6 +15,7 @@ main(void)
 	int	 failed;
 
 	sr = srunner_create(access_suite());
+	srunner_add_suite(sr, admins_suite());
 	srunner_add_suite(sr, base32_suite());
 	srunner_add_suite(sr, beacon_suite());
 	srunner_add_suite(sr, callmsg_suite());
@@ -32,6 +33,7 @@ main(void)
 	srunner_add_suite(sr, kvstore_suite());
 	srunner_add_suite(sr, members_suite());
 	srunner_add_suite(sr, metrics_suite());
+	srunner_add_suite(sr, netkeys_suite());
 	srunner_add_suite(sr, nodemap_suite());
 	srunner_add_suite(sr, noise_suite());
 	srunner_add_suite(sr, originauth_suite());

@@ -8,6 +8,7 @@
 #include <check.h>
 
 Suite	*access_suite(void);
+Suite	*admins_suite(void);
 Suite	*base32_suite(void);
 Suite	*beacon_suite(void);
 Suite	*callmsg_suite(void);
@@ -25,6 +26,7 @@ Suite	*kvring_suite(void);
 Suite	*kvstore_suite(void);
 Suite	*members_suite(void);
 Suite	*metrics_suite(void);
+Suite	*netkeys_suite(void);
 Suite	*nodemap_suite(void);
 Suite	*noise_suite(void);
 Suite	*originauth_suite(void);

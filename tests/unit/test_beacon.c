@@ -114,6 +114,44 @@ START_TEST(test_other_network)
 }
 END_TEST
 
+/*
+ * Across a rotation: a beacon sealed with either of two keys opens
+ * under the pair, saying which; one of a third network does not.
+ */
+START_TEST(test_open_any)
+{
+	uint8_t		keys[2][BEACON_KEY_LEN], other[32], b[BEACON_MAX];
+	uint8_t		got[32];
+	uint16_t	port = 0;
+	ssize_t		n;
+
+	memcpy(keys[0], key, BEACON_KEY_LEN);
+	randombytes_buf(other, sizeof(other));
+	beacon_key(other, keys[1]);
+	n = beacon_seal(keys[1], id, 7001, NOW, b, sizeof(b));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(beacon_open_any((const uint8_t (*)[BEACON_KEY_LEN])
+	    keys, 2, b, (size_t)n, NOW, got, &port), 1);
+	ck_assert_mem_eq(got, id, sizeof(got));
+	ck_assert_uint_eq(port, 7001);
+	/* The current key alone: the old network's beacon is not ours. */
+	ck_assert_int_eq(beacon_open_any((const uint8_t (*)[BEACON_KEY_LEN])
+	    keys, 1, b, (size_t)n, NOW, got, &port), -1);
+	n = beacon_seal(keys[0], id, 7002, NOW, b, sizeof(b));
+	ck_assert_int_eq(beacon_open_any((const uint8_t (*)[BEACON_KEY_LEN])
+	    keys, 2, b, (size_t)n, NOW, got, &port), 0);
+	ck_assert_uint_eq(port, 7002);
+	randombytes_buf(other, sizeof(other));
+	beacon_key(other, keys[1]);
+	n = beacon_seal(keys[1], id, 7003, NOW, b, sizeof(b));
+	beacon_key(netkey, keys[1]);
+	ck_assert_int_eq(beacon_open_any((const uint8_t (*)[BEACON_KEY_LEN])
+	    keys, 2, b, (size_t)n, NOW, got, &port), -1);
+	ck_assert_int_eq(beacon_open_any((const uint8_t (*)[BEACON_KEY_LEN])
+	    keys, 0, b, (size_t)n, NOW, got, &port), -1);
+}
+END_TEST
+
 START_TEST(test_bit_flips)
 {
 	uint8_t	b[BEACON_MAX];
@@ -412,6 +450,7 @@ beacon_suite(void)
 	tcase_add_test(tc, test_seal_needs_room);
 	tcase_add_test(tc, test_key_derivation);
 	tcase_add_test(tc, test_other_network);
+	tcase_add_test(tc, test_open_any);
 	tcase_add_test(tc, test_bit_flips);
 	tcase_add_test(tc, test_truncated_and_extended);
 	tcase_add_test(tc, test_oversized);

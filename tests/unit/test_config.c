@@ -470,6 +470,9 @@ START_TEST(test_kv_keys)
 	ck_assert_uint_eq(c.kv_value_max, 1u << 20);
 	ck_assert_uint_eq(c.kv_max_bytes, 1u << 30);
 	ck_assert_uint_eq(c.kv_sync_interval, 10000);
+	ck_assert_uint_eq(c.key_retired_keep, UINT64_C(7) * 24 * 3600000);
+	ck_assert_str_eq(load(&c, "key_retired_keep = 0\n"), "");
+	ck_assert_uint_eq(c.key_retired_keep, 0);
 
 	ck_assert_str_eq(load(&c, "kv_replicas = 5\nkv_group = store-1\n"
 	    "kv_tombstone_ttl = 2h\nkv_value_max = 64K\nkv_max_bytes = 2G\n"
@@ -501,6 +504,8 @@ START_TEST(test_kv_keys)
 	    "(1-7)"));
 
 	assert_bad("kv_replicas = 0\n", 1, "kv_replicas: 0 out of range (1-7)");
+	assert_bad("key_retired_keep = 8761h\n", 1, "key_retired_keep: 8761h "
+	    "out of range (0-31536000000 ms)");
 	assert_bad("kv_group = Store\n", 1, "kv_group: \"Store\" is not empty "
 	    "or a name");
 	assert_bad("kv_group = a\nkv_group = b\n", 2,

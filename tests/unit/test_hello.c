@@ -235,6 +235,182 @@ START_TEST(test_features)
 }
 END_TEST
 
+/* A HELLO with the given "kg" value after the fields of sample(). */
+static int
+decode_kg(void (*put)(struct cbor_buf *), struct hello *back)
+{
+	struct cbor_buf	 b = { 0 };
+	struct hello	 h;
+	const char	*why;
+	int		 rc;
+
+	sample(&h);
+	hello_encode(&h, &b);
+	b.data[0]++;		/* one more pair in the map */
+	cbor_put_text(&b, "kg");
+	put(&b);
+	rc = hello_decode(b.data, b.len, back, &why);
+	cbor_buf_free(&b);
+	return rc;
+}
+
+static void
+kg_uint(struct cbor_buf *b)
+{
+	cbor_put_uint(b, 3);
+}
+
+static void
+kg_short_kid(struct cbor_buf *b)
+{
+	cbor_put_array(b, 2);
+	cbor_put_uint(b, 3);
+	cbor_put_bytes(b, "1234567", 7);
+}
+
+static void
+kg_three(struct cbor_buf *b)
+{
+	cbor_put_array(b, 3);
+	cbor_put_uint(b, 3);
+	cbor_put_bytes(b, "12345678", 8);
+	cbor_put_uint(b, 0);
+}
+
+static void
+kg_text_gen(struct cbor_buf *b)
+{
+	cbor_put_array(b, 2);
+	cbor_put_text(b, "3");
+	cbor_put_bytes(b, "12345678", 8);
+}
+
+/*
+ * The key's generation and ID round trip; a malformed "kg" is taken as
+ * none, as an old peer sends none, rather than refusing the peer.
+ */
+START_TEST(test_kg)
+{
+	static void		(*const bad[])(struct cbor_buf *) = {
+				    kg_uint, kg_short_kid, kg_three,
+				    kg_text_gen };
+	struct cbor_buf		 b = { 0 };
+	struct hello		 h, back;
+	const char		*why;
+	size_t			 i;
+
+	sample(&h);
+	h.has_kg = true;
+	h.kgen = UINT64_C(1) << 40;
+	memcpy(h.kid, "abcdefgh", HELLO_KID_LEN);
+	hello_encode(&h, &b);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert(back.has_kg);
+	ck_assert_uint_eq(back.kgen, h.kgen);
+	ck_assert_mem_eq(back.kid, "abcdefgh", HELLO_KID_LEN);
+	cbor_buf_free(&b);
+	sample(&h);
+	hello_encode(&h, &b);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert(!back.has_kg);
+	cbor_buf_free(&b);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(decode_kg(bad[i], &back), 0);
+		ck_assert(!back.has_kg);
+		ck_assert_uint_eq(back.kgen, 0);
+	}
+}
+END_TEST
+
+/* A HELLO whose "rv" is what fill writes, decoded into h. */
+static int
+decode_rv(void (*fill)(struct cbor_buf *), struct hello *h)
+{
+	struct cbor_buf	 b = { 0 };
+	uint8_t		 id[NODE_ID_LEN];
+	const char	*why;
+	int		 rc;
+
+	memset(id, 0x42, sizeof(id));
+	cbor_put_map(&b, 4);
+	cbor_put_text(&b, "v");
+	cbor_put_uint(&b, HELLO_VERSION);
+	cbor_put_text(&b, "id");
+	cbor_put_bytes(&b, id, sizeof(id));
+	cbor_put_text(&b, "name");
+	cbor_put_text(&b, "n");
+	cbor_put_text(&b, "rv");
+	fill(&b);
+	rc = hello_decode(b.data, b.len, h, &why);
+	cbor_buf_free(&b);
+	return rc;
+}
+
+static void
+rv_text(struct cbor_buf *b)
+{
+	cbor_put_text(b, "rv");
+}
+
+static void
+rv_short_digest(struct cbor_buf *b)
+{
+	cbor_put_array(b, 2);
+	cbor_put_uint(b, 1);
+	cbor_put_bytes(b, "1234567", 7);
+}
+
+static void
+rv_three(struct cbor_buf *b)
+{
+	cbor_put_array(b, 3);
+	cbor_put_uint(b, 1);
+	cbor_put_bytes(b, "12345678", 8);
+	cbor_put_uint(b, 1);
+}
+
+static void
+rv_negative(struct cbor_buf *b)
+{
+	cbor_put_array(b, 2);
+	cbor_put_int(b, -1);
+	cbor_put_bytes(b, "12345678", 8);
+}
+
+/*
+ * "rv", the revocations a peer holds: absent when none; a malformed one
+ * does not refuse the peer, and reads as a set unlike any (it then gets
+ * ours, and drops the copies).
+ */
+START_TEST(test_revocations)
+{
+	struct cbor_buf	 b = { 0 };
+	struct hello	 h, back;
+	const char	*why;
+
+	sample(&h);
+	hello_encode(&h, &b);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert_uint_eq(back.rv_count, 0);
+	cbor_buf_reset(&b);
+	h.rv_count = 3;
+	memcpy(h.rv, "abcdefgh", HELLO_RV_LEN);
+	hello_encode(&h, &b);
+	ck_assert_int_eq(hello_decode(b.data, b.len, &back, &why), 0);
+	ck_assert_uint_eq(back.rv_count, 3);
+	ck_assert_mem_eq(back.rv, "abcdefgh", HELLO_RV_LEN);
+	cbor_buf_free(&b);
+	ck_assert_int_eq(decode_rv(rv_text, &back), 0);
+	ck_assert_uint_eq(back.rv_count, UINT64_MAX);
+	ck_assert_int_eq(decode_rv(rv_short_digest, &back), 0);
+	ck_assert_uint_eq(back.rv_count, UINT64_MAX);
+	ck_assert_int_eq(decode_rv(rv_three, &back), 0);
+	ck_assert_uint_eq(back.rv_count, UINT64_MAX);
+	ck_assert_int_eq(decode_rv(rv_negative, &back), 0);
+	ck_assert_uint_eq(back.rv_count, UINT64_MAX);
+}
+END_TEST
+
 START_TEST(test_truncated_and_oversized)
 {
 	struct cbor_buf	 b = { 0 };
@@ -261,6 +437,8 @@ hello_suite(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_decode_rules);
 	tcase_add_test(tc, test_features);
+	tcase_add_test(tc, test_kg);
+	tcase_add_test(tc, test_revocations);
 	tcase_add_test(tc, test_truncated_and_oversized);
 	suite_add_tcase(s, tc);
 	return s;

@@ -425,6 +425,65 @@ START_TEST(test_incarnations_and_replay)
 }
 END_TEST
 
+/* The node whose ID is arg is revoked. */
+static bool
+is_revoked_node(void *arg, const uint8_t *id)
+{
+	return memcmp(arg, id, 32) == 0;
+}
+
+static void
+count_forgotten(const struct member *m, void *arg)
+{
+	(void)m;
+	(*(int *)arg)++;
+}
+
+/*
+ * A revoked node's records are refused, a newer one too, and the table
+ * forgets a member on request, telling whoever listens; never ourselves.
+ */
+START_TEST(test_forget_and_revoked)
+{
+	struct cbor_buf	 b = { 0 };
+	struct members	*t;
+	struct member	*m;
+	struct node	 self, a, x;
+	const char	*why;
+	int		 forgotten = 0;
+
+	t = table(&self);
+	node_new(&a);
+	node_new(&x);
+	members_on_forget(t, count_forgotten, &forgotten);
+	signed_record(&a, 5, false, &b);
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 1, &m, &why),
+	    MEMBERS_NEW);
+	ck_assert(members_forget(t, a.pk));
+	ck_assert_int_eq(forgotten, 1);
+	ck_assert_ptr_null(members_get(t, a.pk));
+	ck_assert(!members_forget(t, a.pk));
+	ck_assert(!members_forget(t, self.pk));
+	ck_assert_ptr_nonnull(members_self(t));
+	ck_assert_uint_eq(members_count(t), 1);
+
+	members_on_revoked(t, is_revoked_node, a.pk);
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 2, &m, &why),
+	    MEMBERS_INVALID);
+	ck_assert_str_eq(why, "a record of a revoked node");
+	signed_record(&a, 6, false, &b);
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 3, &m, &why),
+	    MEMBERS_INVALID);
+	ck_assert_ptr_null(members_get(t, a.pk));
+	/* Others still come in. */
+	signed_record(&x, 1, false, &b);
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 4, &m, &why),
+	    MEMBERS_NEW);
+	cbor_buf_free(&b);
+	members_free(t);
+}
+END_TEST
+
 START_TEST(test_claims_follow_incarnations)
 {
 	struct cbor_buf	 b = { 0 };
@@ -538,25 +597,16 @@ START_TEST(test_admission_quota)
 }
 END_TEST
 
-static int	forgotten_calls;
-
-static void
-count_forgotten(const struct member *m, void *arg)
-{
-	(void)m; (void)arg;
-	forgotten_calls++;
-}
-
 START_TEST(test_eviction_order)
 {
 	struct members_limits	 lim = { MEMBERS_MAX, MEMBERS_MAX, 1000 };
 	struct members		*t;
 	struct node		 self, old, linked, dead, fake, n1, n2, n3;
-	int			 first;
+	int			 first, forgotten_calls = 0;
 
 	t = table(&self);
 	members_set_limits(t, &lim);
-	members_on_forget(t, count_forgotten, NULL);
+	members_on_forget(t, count_forgotten, &forgotten_calls);
 	node_new(&old);
 	node_new(&linked);
 	node_new(&dead);
@@ -625,6 +675,7 @@ members_suite(void)
 	tcase_add_test(tc, test_incarnations_and_replay);
 	tcase_add_test(tc, test_claims_follow_incarnations);
 	tcase_add_test(tc, test_admission_quota);
+	tcase_add_test(tc, test_forget_and_revoked);
 	suite_add_tcase(s, tc);
 	/* Fills a table: 4096 records signed and checked. */
 	tcase_set_timeout(full, 30);

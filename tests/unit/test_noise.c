@@ -963,6 +963,142 @@ START_TEST(test_misuse)
 }
 END_TEST
 
+/*
+ * A responder holding several psks reads message 1 under whichever the
+ * initiator used (_i: its index), and the handshake completes with it.
+ */
+START_TEST(test_read_first)
+{
+	uint8_t			 psks[3][NOISE_PSK_LEN], is[32], rs[32];
+	struct noise_cipher	 isend, irecv, rsend, rrecv;
+	struct noise_hs		*init, *resp;
+	size_t			 plen = 0;
+	ssize_t			 n;
+	int			 i;
+
+	for (i = 0; i < 3; i++)
+		memset(psks[i], 'a' + i, NOISE_PSK_LEN);
+	randombytes_buf(is, sizeof(is));
+	randombytes_buf(rs, sizeof(rs));
+	init = noise_hs_new(NOISE_XXPSK0, true, "peerd", 5, is, psks[_i],
+	    NULL);
+	ck_assert_ptr_nonnull(init);
+	n = noise_hs_write(init, "hi", 2, msgbuf, sizeof(msgbuf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(noise_hs_read_first(&resp, NOISE_XXPSK0, "peerd", 5,
+	    rs, (const uint8_t (*)[NOISE_PSK_LEN])psks, 3, msgbuf, (size_t)n,
+	    plbuf, sizeof(plbuf), &plen), _i);
+	ck_assert_ptr_nonnull(resp);
+	ck_assert_uint_eq(plen, 2);
+	ck_assert_mem_eq(plbuf, "hi", 2);
+	ck_assert_int_eq(step(init, resp, 1), 2);
+	ck_assert_int_eq(step(init, resp, 2), 2);
+	ck_assert(noise_hs_done(init) && noise_hs_done(resp));
+	ck_assert_int_eq(noise_hs_split(init, &isend, &irecv), 0);
+	ck_assert_int_eq(noise_hs_split(resp, &rsend, &rrecv), 0);
+	ck_assert_mem_eq(isend.k, rrecv.k, NOISE_KEY_LEN);
+	ck_assert_mem_eq(irecv.k, rsend.k, NOISE_KEY_LEN);
+	noise_cipher_clear(&isend);
+	noise_cipher_clear(&irecv);
+	noise_cipher_clear(&rsend);
+	noise_cipher_clear(&rrecv);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+}
+END_TEST
+
+/* No candidate reads it, or too many candidates: nothing is kept. */
+START_TEST(test_read_first_none)
+{
+	uint8_t			 psks[NOISE_PSK_CANDIDATES + 1][NOISE_PSK_LEN];
+	uint8_t			 other[NOISE_PSK_LEN], is[32], rs[32];
+	struct noise_hs		*init, *resp = (struct noise_hs *)1;
+	size_t			 plen = 0;
+	ssize_t			 n;
+	size_t			 i;
+
+	for (i = 0; i < nitems(psks); i++)
+		memset(psks[i], 'a' + (int)i, NOISE_PSK_LEN);
+	memset(other, 'z', sizeof(other));
+	randombytes_buf(is, sizeof(is));
+	randombytes_buf(rs, sizeof(rs));
+	init = noise_hs_new(NOISE_XXPSK0, true, "peerd", 5, is, other, NULL);
+	n = noise_hs_write(init, NULL, 0, msgbuf, sizeof(msgbuf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(noise_hs_read_first(&resp, NOISE_XXPSK0, "peerd", 5,
+	    rs, (const uint8_t (*)[NOISE_PSK_LEN])psks, NOISE_PSK_CANDIDATES,
+	    msgbuf, (size_t)n, plbuf, sizeof(plbuf), &plen), -1);
+	ck_assert_ptr_null(resp);
+	ck_assert_int_eq(noise_hs_read_first(&resp, NOISE_XXPSK0, "peerd", 5,
+	    rs, (const uint8_t (*)[NOISE_PSK_LEN])psks, 0, msgbuf, (size_t)n,
+	    plbuf, sizeof(plbuf), &plen), -1);
+	noise_hs_free(init);
+
+	/* Past the bound, even the right psk is not tried. */
+	init = noise_hs_new(NOISE_XXPSK0, true, "peerd", 5, is, psks[0],
+	    NULL);
+	n = noise_hs_write(init, NULL, 0, msgbuf, sizeof(msgbuf));
+	ck_assert_int_eq(noise_hs_read_first(&resp, NOISE_XXPSK0, "peerd", 5,
+	    rs, (const uint8_t (*)[NOISE_PSK_LEN])psks, nitems(psks), msgbuf,
+	    (size_t)n, plbuf, sizeof(plbuf), &plen), -1);
+	ck_assert_ptr_null(resp);
+	/* A prologue that differs: no psk reads it either. */
+	ck_assert_int_eq(noise_hs_read_first(&resp, NOISE_XXPSK0, "peerD", 5,
+	    rs, (const uint8_t (*)[NOISE_PSK_LEN])psks, 1, msgbuf, (size_t)n,
+	    plbuf, sizeof(plbuf), &plen), -1);
+	ck_assert_int_eq(noise_hs_read_first(&resp, NOISE_XXPSK0, "peerd", 5,
+	    rs, (const uint8_t (*)[NOISE_PSK_LEN])psks, 1, msgbuf, (size_t)n,
+	    plbuf, sizeof(plbuf), &plen), 0);
+	ck_assert_uint_eq(plen, 0);
+	noise_hs_free(resp);
+	noise_hs_free(init);
+}
+END_TEST
+
+/*
+ * After message 1 both sides export the same bytes for a label; other
+ * labels and other handshakes give others; none once split.
+ */
+START_TEST(test_export)
+{
+	static const uint8_t	 psk[NOISE_PSK_LEN] = { 7 };
+	uint8_t			 a[32], b[32], c[32], d[32];
+	char			 longlabel[NOISE_LABEL_MAX + 2];
+	struct noise_cipher	 send, recv;
+	struct noise_hs		*init, *resp, *init2, *resp2;
+	int			 i;
+
+	new_pair(NOISE_XXPSK0, psk, psk, &init, &resp);
+	ck_assert_int_eq(step(init, resp, 0), 2);
+	ck_assert_int_eq(noise_hs_export(init, "peerd/1 stale", a), 0);
+	ck_assert_int_eq(noise_hs_export(resp, "peerd/1 stale", b), 0);
+	ck_assert_mem_eq(a, b, 32);
+	ck_assert_int_eq(noise_hs_export(resp, "peerd/1 other", c), 0);
+	ck_assert(memcmp(a, c, 32) != 0);
+	new_pair(NOISE_XXPSK0, psk, psk, &init2, &resp2);
+	ck_assert_int_eq(step(init2, resp2, 0), 2);
+	ck_assert_int_eq(noise_hs_export(init2, "peerd/1 stale", d), 0);
+	ck_assert(memcmp(a, d, 32) != 0);
+
+	memset(longlabel, 'x', sizeof(longlabel) - 1);
+	longlabel[sizeof(longlabel) - 1] = '\0';
+	ck_assert_int_eq(noise_hs_export(init, longlabel, c), -1);
+	longlabel[NOISE_LABEL_MAX] = '\0';
+	ck_assert_int_eq(noise_hs_export(init, longlabel, c), 0);
+
+	for (i = 1; i < 3; i++)
+		ck_assert_int_eq(step(init, resp, i), 2);
+	ck_assert_int_eq(noise_hs_split(init, &send, &recv), 0);
+	ck_assert_int_eq(noise_hs_export(init, "peerd/1 stale", c), -1);
+	noise_cipher_clear(&send);
+	noise_cipher_clear(&recv);
+	noise_hs_free(init);
+	noise_hs_free(resp);
+	noise_hs_free(init2);
+	noise_hs_free(resp2);
+}
+END_TEST
+
 Suite *
 noise_suite(void)
 {
@@ -984,6 +1120,9 @@ noise_suite(void)
 	tcase_add_loop_test(tc, test_psk0_hides_static, 0, 2);
 	tcase_add_test(tc, test_psk3_leaks_static);
 	tcase_add_test(tc, test_misuse);
+	tcase_add_loop_test(tc, test_read_first, 0, 3);
+	tcase_add_test(tc, test_read_first_none);
+	tcase_add_test(tc, test_export);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("transport");

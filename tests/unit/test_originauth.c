@@ -358,6 +358,20 @@ record_of(void *arg, const uint8_t *id, bool *auth, uint64_t *started)
 	return false;
 }
 
+static bool	revoked[3];
+
+static bool
+is_revoked(void *arg, const uint8_t *id)
+{
+	int	i;
+
+	(void)arg;
+	for (i = 0; i < 3; i++)
+		if (memcmp(id, nodes[i].id.pk, NODE_ID_LEN) == 0)
+			return revoked[i];
+	return false;
+}
+
 static void
 nodes_up(bool required)
 {
@@ -370,7 +384,8 @@ nodes_up(bool required)
 		ck_assert_ptr_nonnull(nodes[i].keys =
 		    pairkey_new(&nodes[i].id, 16));
 		p = (struct originauth_params){ nodes[i].id.pk, required, 16,
-		    record_of, NULL };
+		    record_of, is_revoked, NULL };
+		revoked[i] = false;
 		ck_assert_ptr_nonnull(nodes[i].oa = originauth_new(&p,
 		    nodes[i].keys));
 		recs[i].held = true;
@@ -819,6 +834,36 @@ START_TEST(test_no_key)
 }
 END_TEST
 
+/*
+ * A revoked node's messages are dropped, MAC or not, first hand or
+ * relayed: its key comes from its ID, which it keeps.
+ */
+START_TEST(test_revoked_author)
+{
+	struct cbor_buf	b = { 0 }, b2 = { 0 };
+	struct callmsg	m;
+	struct oa_stats	st;
+
+	nodes_up(false);
+	sealed(&m, &b, &b2, CALLMSG_CALL, A, B);
+	revoked[A] = true;
+	ck_assert_int_eq(open_at(B, &m, R), OA_REVOKED);
+	ck_assert_int_eq(open_at(B, &m, A), OA_REVOKED);
+	make(&m, CALLMSG_EVENT, A, B);
+	ck_assert_int_eq(open_at(B, &m, A), OA_REVOKED);
+	/* Others' still go. */
+	sealed(&m, &b, &b2, CALLMSG_CALL, R, B);
+	ck_assert_int_eq(open_at(B, &m, A), OA_OK);
+	originauth_stats(nodes[B].oa, &st);
+	ck_assert_uint_eq(st.opened[CALLMSG_CALL][OA_REVOKED], 2);
+	ck_assert_uint_eq(st.dropped, 3);
+	ck_assert_str_eq(originauth_result_name(OA_REVOKED), "revoked");
+	nodes_down();
+	cbor_buf_free(&b);
+	cbor_buf_free(&b2);
+}
+END_TEST
+
 Suite *
 originauth_suite(void)
 {
@@ -842,6 +887,7 @@ originauth_suite(void)
 	tcase_add_test(tc, test_unverified_auto);
 	tcase_add_test(tc, test_unverified_required);
 	tcase_add_test(tc, test_no_key);
+	tcase_add_test(tc, test_revoked_author);
 	suite_add_tcase(s, tc);
 	return s;
 }

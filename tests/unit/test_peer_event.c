@@ -19,11 +19,11 @@
 /* An event frame; NULL (or lost 0) leaves a key out. */
 static void
 put_event(struct cbor_buf *b, const char *topic, const uint8_t *data,
-    size_t datalen, uint64_t seq, uint64_t lost)
+    size_t datalen, uint64_t seq, uint64_t lost, bool verified)
 {
 	size_t	start = ctl_frame_begin(b);
 
-	cbor_put_map(b, 5 + (data != NULL) + (lost > 0));
+	cbor_put_map(b, 6 + (data != NULL) + (lost > 0));
 	cbor_put_text(b, "op");
 	cbor_put_text(b, "event");
 	cbor_put_text(b, "topic");
@@ -38,6 +38,8 @@ put_event(struct cbor_buf *b, const char *topic, const uint8_t *data,
 	cbor_put_text(b, "pubname");
 	cbor_put_text(b, "seq");
 	cbor_put_uint(b, seq);
+	cbor_put_text(b, "verified");
+	cbor_put_bool(b, verified);
 	if (lost > 0) {
 		cbor_put_text(b, "lost");
 		cbor_put_uint(b, lost);
@@ -60,7 +62,8 @@ put_odd_event(struct cbor_buf *b, const char *key, const uint8_t *val,
 	start = ctl_frame_begin(b);
 	for (i = 0; i < 4; i++)
 		n += strcmp(keys[i], key) != 0 || val != NULL;
-	cbor_put_map(b, n + (strcmp(key, "lost") == 0));
+	cbor_put_map(b, n + (strcmp(key, "lost") == 0 ||
+	    strcmp(key, "verified") == 0));
 	cbor_put_text(b, "op");
 	cbor_put_text(b, "event");
 	for (i = 0; i < 4; i++) {
@@ -74,13 +77,14 @@ put_odd_event(struct cbor_buf *b, const char *key, const uint8_t *val,
 		cbor_put_text(b, keys[i]);
 		cbor_put_raw(b, good[i], i == 3 ? 1 : 2);
 	}
-	if (strcmp(key, "lost") == 0) {
+	if (strcmp(key, "lost") == 0 || strcmp(key, "verified") == 0) {
 		cbor_put_text(b, key);
 		cbor_put_raw(b, val, vallen);
 	}
 	ctl_frame_end(b, start, 1 << 20);
 }
 
+/* An event of a verified publisher. */
 static bool
 fake_event(struct fake *f, const char *topic, const uint8_t *data,
     size_t datalen, uint64_t seq, uint64_t lost)
@@ -88,7 +92,7 @@ fake_event(struct fake *f, const char *topic, const uint8_t *data,
 	struct cbor_buf	b = { 0 };
 	bool		ok;
 
-	put_event(&b, topic, data, datalen, seq, lost);
+	put_event(&b, topic, data, datalen, seq, lost, true);
 	ok = fake_send(f, &b);
 	cbor_buf_free(&b);
 	return ok;
@@ -138,6 +142,7 @@ struct seen {
 	bool		 has_data;
 	uint64_t	 seq;
 	uint64_t	 lost;
+	bool		 verified;
 };
 
 struct events {
@@ -162,6 +167,7 @@ seen_note(struct seen *s, const struct peer_event *ev)
 	}
 	s->seq = ev->seq;
 	s->lost = ev->lost;
+	s->verified = ev->verified;
 }
 
 static void
@@ -219,7 +225,10 @@ script_events(struct fake *f)
 	/* The first pattern in subscribe order that matches wins. */
 	FCHECK(f, fake_event(f, "sensor.temp", B(0xa1, 0x61, 'c', 0x18, 0x15),
 	    5, 7, 3));
-	FCHECK(f, fake_event(f, "sensor", NULL, 0, 8, 0));
+	/* An old node's event, its publisher not verified. */
+	put_event(&b, "sensor", NULL, 0, 8, 0, false);
+	ok = fake_send(f, &b);
+	FCHECK(f, ok);
 	FCHECK(f, fake_gate(f));
 
 	/* Malformed events are dropped; the good one after them is not. */
@@ -233,7 +242,8 @@ script_events(struct fake *f)
 	put_odd_event(&b, "seq", B(0x20), 1);
 	put_odd_event(&b, "seq", B(0x61, '1'), 2);
 	put_odd_event(&b, "lost", B(0xf6), 1);
-	put_event(&b, "sensor.a.b", NULL, 0, UINT64_MAX, 0);
+	put_odd_event(&b, "verified", B(0x01), 1);
+	put_event(&b, "sensor.a.b", NULL, 0, UINT64_MAX, 0, true);
 	ok = fake_send(f, &b);
 	FCHECK(f, ok);
 	FCHECK(f, fake_gate(f));
@@ -378,12 +388,14 @@ START_TEST(test_events)
 	ck_assert_mem_eq(ev.a.data, B(0xa1, 0x61, 'c', 0x18, 0x15), 5);
 	ck_assert_uint_eq(ev.a.seq, 7);
 	ck_assert_uint_eq(ev.a.lost, 3);
+	ck_assert(ev.a.verified);
 	/* "sensor.*" does not match "sensor"; "*" does. */
 	ck_assert_int_eq(ev.b.n, 1);
 	ck_assert_str_eq(ev.b.topic, "sensor");
 	ck_assert(!ev.b.has_data);
 	ck_assert_uint_eq(ev.b.seq, 8);
 	ck_assert_uint_eq(ev.b.lost, 0);
+	ck_assert(!ev.b.verified);
 	fake_go(&f);
 
 	ck_assert_int_eq(pump(p, step_total3, &ev, 5000, &err), 1);

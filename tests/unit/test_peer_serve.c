@@ -79,6 +79,40 @@ fake_invoke(struct fake *f, const struct invoke *iv)
 	return ok;
 }
 
+/*
+ * Sends an invoke of echo's method "verified" with the item verified
+ * as its "verified", or none if NULL.
+ */
+static bool
+fake_invoke_verified(struct fake *f, uint64_t call, const uint8_t *verified)
+{
+	struct cbor_buf	b = { 0 };
+	size_t		start = ctl_frame_begin(&b);
+	bool		ok;
+
+	cbor_put_map(&b, 6 + (verified != NULL));
+	cbor_put_text(&b, "op");
+	cbor_put_text(&b, "invoke");
+	cbor_put_text(&b, "call");
+	cbor_put_uint(&b, call);
+	cbor_put_text(&b, "service");
+	cbor_put_text(&b, "echo");
+	cbor_put_text(&b, "method");
+	cbor_put_text(&b, "verified");
+	cbor_put_text(&b, "timeout");
+	cbor_put_uint(&b, 1000);
+	cbor_put_text(&b, "from");
+	cbor_put_text(&b, "caller");
+	if (verified != NULL) {
+		cbor_put_text(&b, "verified");
+		cbor_put_raw(&b, verified, 1);
+	}
+	ctl_frame_end(&b, start, 1 << 20);
+	ok = fake_send(f, &b);
+	cbor_buf_free(&b);
+	return ok;
+}
+
 /* Receives register for (service, group) and answers it. */
 static bool
 fake_register(struct fake *f, const char *service, const char *group)
@@ -212,7 +246,10 @@ handler(struct peer *p, const struct peer_invocation *inv, void *arg)
 		sv->nested_ok = nested_checks(p, inv, sv);
 		(void)peer_answer(p, inv->call, sv->nested_ok ? B(0xf5) :
 		    B(0xf4), 1, NULL);
-	} else if (strcmp(inv->method, "later") == 0)
+	} else if (strcmp(inv->method, "verified") == 0)
+		(void)peer_answer(p, inv->call, peer_inv_verified(inv) &&
+		    inv->verified ? B(0xf5) : B(0xf4), 1, NULL);
+	else if (strcmp(inv->method, "later") == 0)
 		sv->later = inv->call;
 	else if (strcmp(inv->method, "stop") == 0) {
 		(void)peer_answer(p, inv->call, NULL, 0, NULL);
@@ -305,6 +342,14 @@ script_serve(struct fake *f)
 	FCHECK(f, fake_invoke(f, &iv));
 	FCHECK(f, fake_expect_result(f, 17, B(0x65, 'l', 'a', 't', 'e', 'r'),
 	    6));
+
+	/* Whether from is verified: as the daemon says; absent is not. */
+	FCHECK(f, fake_invoke_verified(f, 18, B(0xf5)));
+	FCHECK(f, fake_expect_result(f, 18, B(0xf5), 1));
+	FCHECK(f, fake_invoke_verified(f, 19, B(0xf4)));
+	FCHECK(f, fake_expect_result(f, 19, B(0xf4), 1));
+	FCHECK(f, fake_invoke_verified(f, 20, NULL));
+	FCHECK(f, fake_expect_result(f, 20, B(0xf4), 1));
 }
 
 /* Answers a "later" call from outside any callback. */
@@ -345,7 +390,7 @@ START_TEST(test_serve)
 	ck_assert_int_eq(pump(p, step_answer_later, &sv, 10000, &err), -1);
 	ck_assert_int_eq(err.code, PEER_UNAVAILABLE);
 	fake_finish(&f);
-	ck_assert_int_eq(sv.handled, 7);
+	ck_assert_int_eq(sv.handled, 10);
 	ck_assert(sv.from_ok);
 	ck_assert_msg(sv.nested_ok, "in a handler: %s", sv.nested_why);
 	ck_assert(sv.nested_done);
@@ -400,6 +445,7 @@ script_malformed(struct fake *f)
 	put_odd_invoke(&b, B(0x17), 1, B(0x65, 'e', 'c', 'h', 'o', 0), 6,
 	    NULL, NULL, 0);
 	put_odd_invoke(&b, B(0x18, 0x18), 2, ECHO, "group", B(0xf6), 1);
+	put_odd_invoke(&b, B(0x18, 0x19), 2, ECHO, "verified", B(0x01), 1);
 	/* Served: a call number of 2^64 - 1 and args of any type. */
 	put_odd_invoke(&b, B(0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff), 9, ECHO, "args", B(0xc1, 0xfb, 0x40, 0x09, 0x21, 0xfb, 0x54,
@@ -417,6 +463,8 @@ script_malformed(struct fake *f)
 	    "malformed invoke from peerd: service", NULL, 0));
 	FCHECK(f, fake_expect_error(f, 0x18, PEER_INVALID_ARGUMENT,
 	    "malformed invoke from peerd: group", NULL, 0));
+	FCHECK(f, fake_expect_error(f, 0x19, PEER_INVALID_ARGUMENT,
+	    "malformed invoke from peerd: verified", NULL, 0));
 	FCHECK(f, fake_expect_result(f, UINT64_MAX, B(0xc1, 0xfb, 0x40, 0x09,
 	    0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18), 10));
 }

@@ -50,6 +50,20 @@ assert_same(const struct token *a, const struct token *b)
 	ck_assert_int_eq(a->naddrs, b->naddrs);
 	for (i = 0; i < a->naddrs; i++)
 		ck_assert_str_eq(a->addrs[i], b->addrs[i]);
+	ck_assert_int_eq(a->nadmins, b->nadmins);
+	for (i = 0; i < a->nadmins; i++)
+		ck_assert_mem_eq(a->admins[i], b->admins[i], TOKEN_ID_LEN);
+}
+
+/* n admins, each ID of bytes i + 1. */
+static void
+sample_admins(struct token *t, int n)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		memset(t->admins[i], i + 1, TOKEN_ID_LEN);
+	t->nadmins = n;
 }
 
 /* Encodes t, decodes it and checks both the token and its text. */
@@ -111,9 +125,37 @@ START_TEST(test_round_trip_longest)
 		t.addrs[i][1 + i % 8] = (char)('0' + i % 10);
 	}
 	t.naddrs = TOKEN_ADDRS_MAX;
+	sample_admins(&t, TOKEN_ADMINS_MAX);
 	round_trip(&t, text);
 	/* The derived bound is an upper bound, and not a loose one. */
 	ck_assert_uint_le(TOKEN_STRLEN_MAX - strlen(text), 16);
+}
+END_TEST
+
+/*
+ * Admins make a 3-element token; without them the token is the
+ * 2-element one that peerd before admins reads, byte for byte.
+ */
+START_TEST(test_round_trip_admins)
+{
+	struct token	t;
+	char		text[TOKEN_STRLEN_MAX], plain[TOKEN_STRLEN_MAX];
+	int		n;
+
+	sample(&t, 2);
+	round_trip(&t, plain);
+	for (n = 1; n <= TOKEN_ADMINS_MAX; n++) {
+		sample_admins(&t, n);
+		round_trip(&t, text);
+		ck_assert_uint_gt(strlen(text), strlen(plain));
+	}
+	t.nadmins = TOKEN_ADMINS_MAX + 1;
+	ck_assert_int_eq(token_encode(&t, text, sizeof(text)), -1);
+	t.nadmins = -1;
+	ck_assert_int_eq(token_encode(&t, text, sizeof(text)), -1);
+	t.nadmins = 0;
+	ck_assert_int_eq(token_encode(&t, text, sizeof(text)), 0);
+	ck_assert_str_eq(text, plain);
 }
 END_TEST
 
@@ -493,6 +535,62 @@ craft_array_3(struct cbor_buf *b)
 }
 
 static void
+put_admins(struct cbor_buf *b, size_t n, size_t len)
+{
+	uint8_t	id[TOKEN_ID_LEN + 1];
+	size_t	i;
+
+	cbor_put_array(b, n);
+	for (i = 0; i < n; i++) {
+		memset(id, (int)i + 1, sizeof(id));
+		cbor_put_bytes(b, id, len);
+	}
+}
+
+static void
+craft_admins(struct cbor_buf *b, size_t n, size_t len)
+{
+	cbor_put_array(b, 3);
+	put_key(b, TOKEN_KEY_LEN);
+	put_addrs(b, 1, "192.0.2.1:7654");
+	put_admins(b, n, len);
+}
+
+static void craft_1_admin(struct cbor_buf *b) { craft_admins(b, 1, 32); }
+static void craft_16_admins(struct cbor_buf *b) { craft_admins(b, 16, 32); }
+static void craft_17_admins(struct cbor_buf *b) { craft_admins(b, 17, 32); }
+static void craft_0_admins(struct cbor_buf *b) { craft_admins(b, 0, 32); }
+static void craft_admin_31(struct cbor_buf *b) { craft_admins(b, 1, 31); }
+static void craft_admin_33(struct cbor_buf *b) { craft_admins(b, 1, 33); }
+
+static void
+craft_admin_text(struct cbor_buf *b)
+{
+	cbor_put_array(b, 3);
+	put_key(b, TOKEN_KEY_LEN);
+	put_addrs(b, 1, "192.0.2.1:7654");
+	cbor_put_array(b, 1);
+	cbor_put_text(b, "0123456789abcdef0123456789abcdef");
+}
+
+static void
+craft_array_4(struct cbor_buf *b)
+{
+	cbor_put_array(b, 4);
+	put_key(b, TOKEN_KEY_LEN);
+	put_addrs(b, 1, "192.0.2.1:7654");
+	put_admins(b, 1, 32);
+	put_admins(b, 1, 32);
+}
+
+static void
+craft_admins_trailing(struct cbor_buf *b)
+{
+	craft_1_admin(b);
+	cbor_put_uint(b, 0);
+}
+
+static void
 craft_swapped(struct cbor_buf *b)
 {
 	cbor_put_array(b, 2);
@@ -618,6 +716,15 @@ static const struct {
 	{ craft_indefinite, "malformed contents" },
 	{ craft_indefinite_addrs, "malformed contents" },
 	{ craft_short_addrs, "malformed contents" },
+	{ craft_1_admin, NULL },
+	{ craft_16_admins, NULL },
+	{ craft_17_admins, "too many admins" },
+	{ craft_0_admins, "malformed contents" },
+	{ craft_admin_31, "admin ID is not 32 bytes" },
+	{ craft_admin_33, "admin ID is not 32 bytes" },
+	{ craft_admin_text, "admin ID is not 32 bytes" },
+	{ craft_array_4, "malformed contents" },
+	{ craft_admins_trailing, "malformed contents" },
 };
 
 START_TEST(test_crafted_contents)
@@ -648,6 +755,7 @@ token_suite(void)
 	tcase_add_test(tc, test_round_trip_one);
 	tcase_add_test(tc, test_round_trip_sixteen);
 	tcase_add_test(tc, test_round_trip_longest);
+	tcase_add_test(tc, test_round_trip_admins);
 	tcase_add_test(tc, test_case_and_white_space);
 	tcase_add_test(tc, test_not_a_token);
 	tcase_add_test(tc, test_not_base32);
