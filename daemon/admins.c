@@ -82,12 +82,22 @@ admins_read(struct admins *a, const char *path)
 		    (unsigned)geteuid());
 		goto out;
 	}
+	/* Whoever may write it may name any node an admin. */
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		log_warnx("%s: mode %04o lets others name admins; run chmod "
+		    "600 %s", path, (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
 	/* One byte more than the largest file tells a file too long. */
 	while (len < sizeof(buf) &&
 	    (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
 		len += (size_t)n;
 	if (len == sizeof(buf)) {
 		log_warnx("%s: longer than %d IDs", path, ADMINS_MAX);
+		goto out;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		log_warnx("%s: a NUL byte", path);
 		goto out;
 	}
 	buf[len] = '\0';

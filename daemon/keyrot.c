@@ -886,11 +886,15 @@ job_finish(struct keyrot *kr, struct job *j)
 	int64_t			 now = (int64_t)clock_wall_ms();
 
 	nparts = j->nids == 0 ? 1 : (j->nids + per - 1) / per;
-	/* An nkey from another admin may have come while we sealed. */
-	if (j->gen != kr->nk->gen + 1) {
+	/*
+	 * An nkey from another admin may have come while we sealed: taken,
+	 * or parts held while ours is awaited.  A second key under that
+	 * number would split the mesh, and its parts replace those held.
+	 */
+	if (j->gen != kr->nk->gen + 1 || kr->held_gen >= j->gen) {
 		ctl_defer_error(j->defer, PEER_FAILED_PRECONDITION,
 		    "generation %" PRIu64 " came from another admin meanwhile",
-		    kr->nk->gen);
+		    kr->held_gen > kr->nk->gen ? kr->held_gen : kr->nk->gen);
 		return;
 	}
 	if (nparts > KEYROT_PARTS_MAX) {

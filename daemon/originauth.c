@@ -151,12 +151,19 @@ oa_window_take(struct oa_window *w, uint64_t started, uint64_t q)
 {
 	uint64_t	d;
 
+	if (started > UINT64_MAX / 1000000)
+		return false;
+	/*
+	 * A later start keeps what the window took of the new run: its
+	 * messages may come before its record, and would be replayed.
+	 */
 	if (w->started != started) {
-		memset(w, 0, sizeof(*w));
+		if (started < w->started || w->top < started * 1000000)
+			memset(w, 0, sizeof(*w));
 		w->started = started;
 	}
 	/* started is read on the author's clock, as q's start is. */
-	if (started > UINT64_MAX / 1000000 || q < started * 1000000)
+	if (q < started * 1000000)
 		return false;
 	if (q > w->top) {
 		if (q - w->top >= OA_WINDOW)

@@ -466,6 +466,72 @@ START_TEST(test_forged)
 }
 END_TEST
 
+/*
+ * Part 0 of 2 of a generation-1 rotation by another admin, x, holding
+ * only c's entry: what a node holds while it waits for its own part.
+ */
+static void
+other_admin_part(struct cbor_buf *m)
+{
+	struct keyrot_body	 k;
+	struct cbor_buf		 body = { 0 };
+	uint8_t			 entry[KEYROT_ENTRY_LEN], key[32];
+	uint8_t			 sig[crypto_sign_BYTES];
+
+	randombytes_buf(key, sizeof(key));
+	ck_assert_int_eq(keyrot_wrap(entry, &x.id, c.t.pk, key, 1), 0);
+	memset(&k, 0, sizeof(k));
+	k.gen = 1;
+	keyrot_kid(key, k.kid);
+	memcpy(k.by, x.t.pk, NODE_ID_LEN);
+	k.ts = 1;
+	k.grace = 60000;
+	k.part = 0;
+	k.parts = 2;
+	k.e = entry;
+	k.ne = 1;
+	keyrot_body_encode(&body, &k);
+	crypto_sign_detached(sig, NULL, body.data, body.len, x.t.sk);
+	cbor_buf_reset(m);
+	cbor_put_map(m, 3);
+	cbor_put_text(m, "t");
+	cbor_put_text(m, "nkey");
+	cbor_put_text(m, "b");
+	cbor_put_bytes(m, body.data, body.len);
+	cbor_put_text(m, "s");
+	cbor_put_bytes(m, sig, sizeof(sig));
+	cbor_buf_free(&body);
+}
+
+/*
+ * An admin that holds parts of the next generation from another admin
+ * makes no second key of that generation: two keys under one number
+ * would split the mesh, and its parts would replace those held.
+ */
+START_TEST(test_generation_taken)
+{
+	struct cbor_buf	 m = { 0 };
+	struct rotated	 r;
+	struct link	*ax;
+
+	knows(&a, &b);
+	node_start(&a, &a, MAX_MESSAGE);
+	a.admins.n = 2;
+	memcpy(a.admins.ids[1], x.t.pk, NODE_ID_LEN);
+	ax = link_of(&a, &x);
+	other_admin_part(&m);
+	ck_assert(link_message_arrives(keyrot_handlers, a.kr, ax, &m));
+	ck_assert_uint_eq(a.nk.gen, 0);
+	rotate(&a, 0, &r);
+	ck_assert_int_eq(r.code, PEER_FAILED_PRECONDITION);
+	ck_assert_uint_eq(a.nk.gen, 0);
+	ck_assert_int_eq(a.adopted, 0);
+	ck_assert(memcmp(a.id.network_key, netkey0, NETWORK_KEY_LEN) == 0);
+	ck_assert_uint_eq(fake_link_count(ax, "nkey"), 0);
+	cbor_buf_free(&m);
+}
+END_TEST
+
 /* A peer that links up behind, within the grace, gets its part. */
 START_TEST(test_late_peer)
 {
@@ -678,6 +744,7 @@ module_suite(void)
 	tcase_add_test(tc, test_revoked_skipped);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_forged);
+	tcase_add_test(tc, test_generation_taken);
 	tcase_add_test(tc, test_late_peer);
 	tcase_add_test(tc, test_parts_kept_on_disk);
 	tcase_add_test(tc, test_grace_end);

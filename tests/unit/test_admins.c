@@ -2,7 +2,8 @@
 /*
  * test_admins.c: the list of admin nodes: the config's IDs and those of
  * STATE/admins together without repeats, the bound of 16, a file saved
- * and read back (mode 0600, no temporary left), and bad files refused.
+ * and read back (mode 0600, no temporary left), and bad files refused,
+ * and files others may write.
  */
 #include <sys/stat.h>
 
@@ -51,6 +52,19 @@ write_file(const char *text, mode_t mode)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
+}
+
+/* len bytes of text, a NUL among them, as the whole file (0600). */
+static int
+write_file_bytes(const char *text, size_t len)
+{
+	int	fd, rc;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
+		return -1;
+	rc = write(fd, text, len) == (ssize_t)len ? 0 : -1;
+	close(fd);
+	return rc;
 }
 
 START_TEST(test_none)
@@ -160,6 +174,31 @@ START_TEST(test_bad_files)
 	ck_assert(admins_has(&a, id));
 	/* A bad ID in the config. */
 	ck_assert_int_eq(admins_load(&a, dir, &bad, 1), -1);
+	/* Lines after a NUL byte are not dropped unseen. */
+	snprintf(line, sizeof(line), "%s\n", text);
+	ck_assert_int_eq(write_file_bytes(line, strlen(line) + 1), 0);
+	ck_assert_int_eq(admins_load(&a, dir, NULL, 0), -1);
+}
+END_TEST
+
+/* A file that others may write could name anyone an admin. */
+START_TEST(test_others_write)
+{
+	struct admins	a;
+	uint8_t		id[NODE_ID_LEN];
+	char		text[NODE_ID_STRLEN], line[NODE_ID_STRLEN + 1];
+
+	id_of(7, id, text);
+	snprintf(line, sizeof(line), "%s\n", text);
+	write_file(line, 0600);
+	ck_assert_int_eq(chmod(path, 0620), 0);
+	ck_assert_int_eq(admins_load(&a, dir, NULL, 0), -1);
+	ck_assert_int_eq(chmod(path, 0602), 0);
+	ck_assert_int_eq(admins_load(&a, dir, NULL, 0), -1);
+	/* Others may read it: the IDs are no secret. */
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(admins_load(&a, dir, NULL, 0), 0);
+	ck_assert(admins_has(&a, id));
 }
 END_TEST
 
@@ -174,6 +213,7 @@ admins_suite(void)
 	tcase_add_test(tc, test_save_load);
 	tcase_add_test(tc, test_sixteen);
 	tcase_add_test(tc, test_bad_files);
+	tcase_add_test(tc, test_others_write);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -322,6 +322,19 @@ START_TEST(test_window_restart)
 	ck_assert(!oa_window_take(&w, 0, 5));
 	ck_assert(oa_window_take(&w, 0, 4));
 
+	/*
+	 * A new run's messages that came before its record did stay
+	 * taken once the record comes: no replay when it does.
+	 */
+	memset(&w, 0, sizeof(w));
+	ck_assert(oa_window_take(&w, S0, Q0 + 5));
+	ck_assert(oa_window_take(&w, S0, q1 + 7));
+	ck_assert(!oa_window_take(&w, s1, q1 + 7));
+	ck_assert(oa_window_take(&w, s1, q1 + 8));
+	/* Nor again when the record, lost a while (0), comes back. */
+	ck_assert(oa_window_take(&w, 0, q1 + 9));
+	ck_assert(!oa_window_take(&w, s1, q1 + 9));
+
 	/* A start too large to be a time refuses everything. */
 	ck_assert(!oa_window_take(&w, UINT64_MAX / 1000, UINT64_MAX));
 }
