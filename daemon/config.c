@@ -67,18 +67,28 @@ static const struct config_key {
 	{ "control_input_max", CT_SIZE, F(control_input_max), 64u << 10,
 	    UINT64_C(1) << 40 },
 	{ "dead_after",	 CT_DURATION,	F(dead_after),	100, 600000 },
+	{ "dial_burst",	 CT_UINT,	F(dial_burst),	1, 10000 },
+	{ "dial_rate",	 CT_RATE,	F(dial_rate),	1000, 10000000 },
+	{ "dial_rate_per_address", CT_RATE, F(dial_rate_per_address), 10,
+	    100000 },
+	{ "dial_rate_per_host", CT_RATE, F(dial_rate_per_host), 100,
+	    10000000 },
 	{ "degree_max",	 CT_UINT,	F(degree_max),	1, 256 },
 	{ "degree_min",	 CT_UINT,	F(degree_min),	1, 256 },
 	{ "discovery",	 CT_BOOL,	F(discovery),	0, 0 },
 	{ "discovery_interface", CT_IFACE, F(discovery_ifaces), 0, 0 },
 	{ "discovery_port", CT_UINT,	F(discovery_port), 1, 65535 },
+	/* A full digest (4096 members, 168 KB) must fit in one burst. */
+	{ "gossip_burst", CT_SIZE,	F(gossip_burst), 256u << 10, 1u << 30 },
 	{ "gossip_interval", CT_DURATION, F(gossip_interval), 100, 60000 },
+	{ "gossip_rate", CT_SIZE,	F(gossip_rate),	4u << 10, 1u << 30 },
 	{ "group",	 CT_GROUP,	F(groups),	0, 0 },
 	{ "handler",	 CT_HANDLER,	F(handlers),	0, 0 },
 	{ "handler_jobs", CT_UINT,	F(handler_jobs), 1, 64 },
 	{ "handler_timeout", CT_DURATION, F(handler_timeout), 100, 3600000 },
 	{ "handshake_timeout", CT_DURATION, F(handshake_timeout), 100, 60000 },
 	{ "hub",	 CT_BOOL,	F(hub),		0, 0 },
+	{ "intro_quota", CT_UINT,	F(intro_quota),	16, 4096 },
 	{ "key_grace",	 CT_DURATION,	F(key_grace),	1000, 86400000 },
 	{ "key_retired_keep", CT_DURATION, F(key_retired_keep), 0,
 	    UINT64_C(31536000000) },
@@ -101,8 +111,12 @@ static const struct config_key {
 	/* A full digest (4096 members) must fit in one message. */
 	{ "max_message", CT_SIZE,	F(max_message),	256u << 10, 1u << 30 },
 	{ "member_expire", CT_DURATION,	F(member_expire), 1000, 604800000 },
+	{ "members_settle", CT_DURATION, F(members_settle), 10000, 86400000 },
+	{ "members_soft", CT_UINT,	F(members_soft), 256, 4096 },
 	{ "metrics_listen", CT_ADDR,	F(metrics_listen), 0, 0 },
 	{ "name",	 CT_NAME,	F(name),	0, 0 },
+	{ "new_members_burst", CT_UINT,	F(new_members_burst), 1, 4096 },
+	{ "new_members_rate", CT_RATE,	F(new_members_rate), 1000, 100000000 },
 	{ "origin_auth", CT_ORIGIN_AUTH, F(origin_auth_required), 0, 0 },
 	{ "ping_interval", CT_DURATION,	F(ping_interval), 50, 60000 },
 	{ "service",	 CT_SERVICE,	F(services),	0, 0 },
@@ -154,6 +168,17 @@ config_init(struct config *c)
 	c->kv_replicas = 3;
 	c->kv_tombstone_ttl = 24 * 3600000;
 	c->kv_value_max = 1u << 20;
+	c->new_members_rate = 50000;
+	c->new_members_burst = 1024;
+	c->members_soft = 3072;
+	c->intro_quota = 512;
+	c->members_settle = 600000;
+	c->gossip_rate = 64u << 10;
+	c->gossip_burst = 1u << 20;
+	c->dial_rate = 20000;
+	c->dial_burst = 40;
+	c->dial_rate_per_host = 5000;
+	c->dial_rate_per_address = 200;
 	c->kv_max_bytes = UINT64_C(1) << 30;
 	c->kv_sync_interval = 10000;
 	c->key_grace = 600000;
@@ -993,6 +1018,12 @@ config_finish(struct config *c, char *err, size_t errlen)
 		    "degree_min (%" PRIu64 ")", c->degree_max, c->degree_min);
 		return -1;
 	}
+	if (c->intro_quota > c->members_soft) {
+		snprintf(err, errlen, "intro_quota (%" PRIu64 ") is above "
+		    "members_soft (%" PRIu64 ")", c->intro_quota,
+		    c->members_soft);
+		return -1;
+	}
 	if (c->dead_after <= c->ping_interval) {
 		snprintf(err, errlen, "dead_after (%" PRIu64 " ms) must be "
 		    "longer than ping_interval (%" PRIu64 " ms)", c->dead_after,
@@ -1072,6 +1103,13 @@ dump_tags(const struct config *c, FILE *f)
 	}
 }
 
+static void
+dump_rate(FILE *f, const char *key, uint64_t v)
+{
+	fprintf(f, "%s = %" PRIu64 ".%03" PRIu64 "\n", key, v / 1000,
+	    v % 1000);
+}
+
 void
 config_dump(const struct config *c, FILE *f)
 {
@@ -1121,6 +1159,17 @@ config_dump(const struct config *c, FILE *f)
 	    c->claim_rate / 1000, c->claim_rate % 1000);
 	fprintf(f, "claim_probe_gap = %" PRIu64 "ms\n", c->claim_probe_gap);
 	fprintf(f, "member_expire = %" PRIu64 "ms\n", c->member_expire);
+	dump_rate(f, "new_members_rate", c->new_members_rate);
+	fprintf(f, "new_members_burst = %" PRIu64 "\n", c->new_members_burst);
+	fprintf(f, "members_soft = %" PRIu64 "\n", c->members_soft);
+	fprintf(f, "intro_quota = %" PRIu64 "\n", c->intro_quota);
+	fprintf(f, "members_settle = %" PRIu64 "ms\n", c->members_settle);
+	fprintf(f, "gossip_rate = %" PRIu64 "\n", c->gossip_rate);
+	fprintf(f, "gossip_burst = %" PRIu64 "\n", c->gossip_burst);
+	dump_rate(f, "dial_rate", c->dial_rate);
+	fprintf(f, "dial_burst = %" PRIu64 "\n", c->dial_burst);
+	dump_rate(f, "dial_rate_per_host", c->dial_rate_per_host);
+	dump_rate(f, "dial_rate_per_address", c->dial_rate_per_address);
 	fprintf(f, "key_retired_keep = %" PRIu64 "ms\n", c->key_retired_keep);
 	fprintf(f, "discovery = %s\n", c->discovery ? "yes" : "no");
 	fprintf(f, "discovery_port = %" PRIu64 "\n", c->discovery_port);

@@ -116,6 +116,18 @@ struct config {
 	uint64_t	 kv_value_max;		/* bytes */
 	uint64_t	 kv_max_bytes;		/* bytes held here */
 	uint64_t	 kv_sync_interval;	/* ms */
+	/* Flood bounds: rates in thousandths a second (rate.h). */
+	uint64_t	 new_members_rate;	/* per link */
+	uint64_t	 new_members_burst;
+	uint64_t	 members_soft;
+	uint64_t	 intro_quota;
+	uint64_t	 members_settle;	/* ms */
+	uint64_t	 gossip_rate;		/* bytes a second, per link */
+	uint64_t	 gossip_burst;		/* bytes */
+	uint64_t	 dial_rate;
+	uint64_t	 dial_burst;
+	uint64_t	 dial_rate_per_host;
+	uint64_t	 dial_rate_per_address;
 	/* Nodes whose signature rotates the network key (admins.h). */
 	char		 admins[CONFIG_ADMINS_MAX][CONFIG_NODE_ID_STRLEN];
 	int		 nadmins;

@@ -29,6 +29,10 @@
  * whose own probe of the suspect, made when it heard the claim, fails.
  * A claim names who makes it ("by"), so each confirms once; a "by" only
  * shortens a suspicion we hold on our own evidence.
+ *
+ * What a neighbour makes us do is bounded per link (doc/MESH.md, flood
+ * bounds): the records of nodes we do not know that we check, store
+ * and flood on, and the membership bytes we send it and read from it.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -62,6 +66,9 @@
 #define WANT_WAIT_MS		2000	/* before a record is asked again */
 #define DIGEST_ENTRY		(NODE_ID_LEN + 8 + 1)
 #define EVIDENCE_MAX		512	/* "so says" and a link's name */
+#define LINK_BUCKETS		1024	/* link peers with buckets at once */
+#define INBOUND_TIMES		4	/* of gossip_rate a peer may send us */
+#define INBOUND_BURST_S		10	/* ...sustained this long */
 #define CLAIM_BURST		20	/* claims one link may make at once */
 #define CLAIM_PROBE_RATE	(10 * RATE_PER_S) /* rounds claims start */
 #define CLAIM_PROBE_BURST	40
@@ -125,14 +132,60 @@ struct gossip {
 	int64_t			 next_exchange, next_expire;
 	int			 stretch;	/* exchanges this many intervals apart */
 	struct cbor_buf		 out;
+	/* By link peer: new identities it sent, bytes we sent it, and it us. */
+	struct ratemap		*new_ids, *sent, *recv;
+	struct gossip_stats	 st;
 };
 
-/* Sends the message built in g->out on l; a closed link just drops it. */
+/* The bucket of l's peer in t; NULL: out of memory. */
+static struct bucket *
+link_bucket(struct ratemap *t, struct link *l)
+{
+	return ratemap_get(t, link_remote(l)->id);
+}
+
+/*
+ * Whether len bytes may go to l now, taken from its budget.  What must
+ * go (own: our record, our claims, the digest of a new link) goes
+ * anyway and is charged, so the rest waits the longer.
+ */
+static bool
+budget_take(struct gossip *g, struct link *l, size_t len, bool own)
+{
+	struct bucket	*b;
+
+	if ((b = link_bucket(g->sent, l)) == NULL)
+		return own;
+	if (own)
+		bucket_charge(b, g->par.gossip_rate, g->par.gossip_burst,
+		    clock_ms(), len);
+	else if (!bucket_take(b, g->par.gossip_rate, g->par.gossip_burst,
+	    clock_ms(), len)) {
+		g->st.sent_skipped++;
+		return false;
+	}
+	g->st.sent_bytes += len;
+	return true;
+}
+
+/* Sends msg on l if it is up and its budget allows (see budget_take). */
+static void
+send_msg(struct gossip *g, struct link *l, const uint8_t *msg, size_t len,
+    bool own)
+{
+	if (link_state(l) == LINK_UP && budget_take(g, l, len, own))
+		(void)link_send(l, msg, len);
+}
+
+/*
+ * Sends the message built in g->out on l; a closed link just drops it,
+ * and so does one whose budget is spent: anti-entropy sends it later.
+ */
 static void
 send_out(struct gossip *g, struct link *l)
 {
-	if (!g->out.failed && link_state(l) == LINK_UP)
-		(void)link_send(l, g->out.data, g->out.len);
+	if (!g->out.failed)
+		send_msg(g, l, g->out.data, g->out.len, false);
 }
 
 /*
@@ -140,6 +193,8 @@ send_out(struct gossip *g, struct link *l)
  * queue full), and closing can make gossip build another message in
  * g->out, so the message is copied first, and each link is checked
  * before it is used: closed links stay valid until the loop returns.
+ * A flood with no link to spare (except NULL) is our own, and goes out
+ * over any budget; one passed on skips the links that have none left.
  */
 static void
 flood_out(struct gossip *g, struct link *except)
@@ -153,17 +208,25 @@ flood_out(struct gossip *g, struct link *except)
 	memcpy(msg, g->out.data, len);
 	n = mesh_links(g->mesh, links, 512);
 	for (i = 0; i < n; i++)
-		if (links[i] != except && link_state(links[i]) == LINK_UP)
-			(void)link_send(links[i], msg, len);
+		if (links[i] != except)
+			send_msg(g, links[i], msg, len, except == NULL);
 	free(msg);
 }
 
-/* Replies to one peer stop here; the next exchange sends the rest. */
+/*
+ * Replies to one peer stop here, its queue half full or its budget
+ * spent; the next exchange sends the rest.
+ */
 static bool
 reply_budget_spent(struct gossip *g, struct link *l)
 {
+	struct bucket	*b;
+
 	return link_state(l) != LINK_UP ||
-	    link_queued(l) > g->par.max_message / 2;
+	    link_queued(l) > g->par.max_message / 2 ||
+	    (b = link_bucket(g->sent, l)) == NULL ||
+	    !bucket_ready(b, g->par.gossip_rate, g->par.gossip_burst,
+	    clock_ms(), 1);
 }
 
 static void
@@ -335,6 +398,7 @@ forgotten(const struct member *m, void *arg)
 static void
 declare_dead(struct gossip *g, struct member *m, const char *why)
 {
+	members_disprove(g->members, m->rec.id);	/* our own evidence */
 	if (!members_dead(g->members, m->rec.id, m->rec.incarnation,
 	    clock_ms()))
 		return;
@@ -725,7 +789,8 @@ gossip_probe(struct gossip *g, const uint8_t *id, gossip_probe_fn *fn,
 	d->inc = m->rec.incarnation;
 	d->fn = fn;
 	d->arg = arg;
-	if (mesh_dial_member(g->mesh, id, addr, dialed, d) == -1) {
+	if (mesh_dial_member(g->mesh, id, addr, MESH_DIAL_RECORD, dialed,
+	    d) == -1) {
 		free(d);
 		return -1;
 	}
@@ -787,9 +852,11 @@ put_digest(struct gossip *g)
 void
 gossip_link_up(struct gossip *g, struct link *l)
 {
+	members_confirm(g->members, link_remote(l)->id);
 	/* Peer exchange: each side learns what the other knows. */
 	put_digest(g);
-	send_out(g, l);
+	if (!g->out.failed)
+		send_msg(g, l, g->out.data, g->out.len, true);
 }
 
 static int
@@ -988,6 +1055,33 @@ on_want(struct gossip *g, struct link *l, const uint8_t *wire, size_t len)
 	free(ids);
 }
 
+/*
+ * Whether a record from l may be checked and offered: one of a node we
+ * do not know takes a token of l's bucket, unless the node is l's peer.
+ * Without one it is dropped unchecked; l offers it again at the next
+ * digest exchange.
+ */
+static bool
+new_id_allowed(struct gossip *g, struct link *l, const uint8_t *raw,
+    size_t len)
+{
+	struct bucket	*b;
+	uint8_t		 id[NODE_ID_LEN];
+	uint64_t	 inc;
+
+	/* A malformed one is dropped by members_offer, which says why. */
+	if (record_peek(raw, len, id, &inc) == -1 ||
+	    members_get(g->members, id) != NULL ||
+	    memcmp(id, link_remote(l)->id, NODE_ID_LEN) == 0)
+		return true;
+	if ((b = link_bucket(g->new_ids, l)) != NULL &&
+	    bucket_take(b, g->par.new_members_rate, g->par.new_members_burst,
+	    clock_ms(), 1))
+		return true;
+	g->st.records_throttled++;
+	return false;
+}
+
 static void
 on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
     uint64_t hops)
@@ -997,7 +1091,10 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 	const char		*why;
 	char			 evidence[EVIDENCE_MAX];
 
-	r = members_offer(g->members, raw, len, clock_ms(), &m, &why);
+	if (!new_id_allowed(g, l, raw, len))
+		return;
+	r = members_offer(g->members, raw, len, link_remote(l)->id, clock_ms(),
+	    &m, &why);
 	if (m != NULL && m->self) {
 		struct record	theirs;
 
@@ -1018,6 +1115,8 @@ on_rec(struct gossip *g, struct link *l, const uint8_t *raw, size_t len,
 	if (r != MEMBERS_NEW && r != MEMBERS_UPDATED)
 		return;
 	nodemap_del(g->wanted, m->rec.id);
+	if (mesh_link_to(g->mesh, m->rec.id) != NULL)
+		members_confirm(g->members, m->rec.id);
 	/* Calls to it that find no direct link are relayed this way. */
 	snprintf(evidence, sizeof(evidence), "%s record from %s", r == MEMBERS_NEW ?
 	    "a first" : "a newer", link_name(l));
@@ -1092,6 +1191,34 @@ on_claim(struct gossip *g, struct link *l, bool dead, const uint8_t *id,
 		    CLAIM_PROBE_BURST, now, 1);
 }
 
+/*
+ * Whether a membership message from l is read.  A peer that sends more
+ * than INBOUND_TIMES our gossip_rate for longer than INBOUND_BURST_S is
+ * not gossiping as a node does, whose own bucket bounds what it sends:
+ * the excess is ignored, which also bounds the signature checks and
+ * digest sorts it costs us.
+ */
+static bool
+inbound_allowed(struct gossip *g, struct link *l, const struct cbor_field *f,
+    int nf)
+{
+	struct bucket	*b;
+	uint64_t	 burst, len = 0;
+	int		 i;
+
+	for (i = 0; i < nf; i++)
+		len += f[i].keylen + f[i].vallen;
+	burst = g->par.gossip_rate / RATE_PER_S * INBOUND_BURST_S;
+	if (burst < g->par.gossip_burst)
+		burst = g->par.gossip_burst;
+	if ((b = link_bucket(g->recv, l)) != NULL && bucket_take(b,
+	    INBOUND_TIMES * g->par.gossip_rate, INBOUND_TIMES * burst,
+	    clock_ms(), len))
+		return true;
+	g->st.inbound_dropped++;
+	return false;
+}
+
 /* The hop count "h" a flood has left; a bad one is taken as the most. */
 static uint64_t
 read_hops(const struct cbor_field *f, int nf)
@@ -1123,7 +1250,7 @@ msg_rec(void *arg, struct link *l, const char *type,
 	size_t		 n;
 
 	(void)type;
-	if (read_bytes(f, nf, "r", &p, &n))
+	if (inbound_allowed(arg, l, f, nf) && read_bytes(f, nf, "r", &p, &n))
 		on_rec(arg, l, p, n, read_hops(f, nf));
 }
 
@@ -1135,7 +1262,7 @@ msg_dig(void *arg, struct link *l, const char *type,
 	size_t		 n;
 
 	(void)type;
-	if (read_bytes(f, nf, "d", &p, &n))
+	if (inbound_allowed(arg, l, f, nf) && read_bytes(f, nf, "d", &p, &n))
 		on_digest(arg, l, p, n);
 }
 
@@ -1147,7 +1274,8 @@ msg_want(void *arg, struct link *l, const char *type,
 	size_t		 n;
 
 	(void)type;
-	if (read_bytes(f, nf, "ids", &p, &n))
+	if (inbound_allowed(arg, l, f, nf) &&
+	    read_bytes(f, nf, "ids", &p, &n))
 		on_want(arg, l, p, n);
 }
 
@@ -1161,6 +1289,8 @@ msg_claim(void *arg, struct link *l, const char *type,
 	size_t			 n, nby;
 	uint64_t		 inc;
 
+	if (!inbound_allowed(arg, l, f, nf))
+		return;
 	/* "h" is for older nodes, which pass claims on. */
 	if (!read_bytes(f, nf, "by", &by, &nby) || nby != NODE_ID_LEN)
 		by = NULL;
@@ -1260,18 +1390,32 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	    NULL || (g->suspicions = nodemap_new(sizeof(struct suspicion),
 	    MEMBERS_MAX)) == NULL || (g->claims = nodemap_new(sizeof(struct
 	    claims), MEMBERS_MAX)) == NULL || (g->claim_links =
-	    ratemap_new(CLAIM_LINKS_MAX)) == NULL) {
+	    ratemap_new(CLAIM_LINKS_MAX)) == NULL ||
+	    (g->new_ids = ratemap_new(LINK_BUCKETS)) == NULL ||
+	    (g->sent = ratemap_new(LINK_BUCKETS)) == NULL ||
+	    (g->recv = ratemap_new(LINK_BUCKETS)) == NULL) {
 		if (g != NULL) {
 			nodemap_free(g->probes);
 			nodemap_free(g->wanted);
 			nodemap_free(g->suspicions);
 			nodemap_free(g->claims);
+			ratemap_free(g->claim_links);
+			ratemap_free(g->new_ids);
+			ratemap_free(g->sent);
 		}
 		free(g);
 		log_warn("gossip");
 		return NULL;
 	}
 	g->par = *p;
+	if (g->par.new_members_rate == 0)
+		g->par.new_members_rate = GOSSIP_NEW_MEMBERS_RATE;
+	if (g->par.new_members_burst == 0)
+		g->par.new_members_burst = GOSSIP_NEW_MEMBERS_BURST;
+	if (g->par.gossip_rate == 0)
+		g->par.gossip_rate = GOSSIP_RATE;
+	if (g->par.gossip_burst == 0)
+		g->par.gossip_burst = GOSSIP_BURST;
 	if (g->par.claim_rate == 0)
 		g->par.claim_rate = GOSSIP_CLAIM_RATE;
 	if (g->par.claim_probe_gap == 0)
@@ -1303,6 +1447,8 @@ gossip_new(struct event_base *base, const struct gossip_params *p,
 	}
 	cbor_buf_free(&b);
 	members_on_forget(g->members, forgotten, g);
+	if (p->limits.soft != 0)
+		members_set_limits(g->members, &p->limits);
 	members_on_revoked(g->members, p->is_revoked, p->revoked_arg);
 	if ((g->tick = evtimer_new(base, tick_cb, g)) == NULL ||
 	    (g->refute_ev = evtimer_new(base, refute_cb, g)) == NULL) {
@@ -1331,6 +1477,9 @@ gossip_free(struct gossip *g)
 	nodemap_free(g->claims);
 	ratemap_free(g->claim_links);
 	nodemap_free(g->wanted);
+	ratemap_free(g->new_ids);
+	ratemap_free(g->sent);
+	ratemap_free(g->recv);
 	cbor_buf_free(&g->out);
 	free(g);
 }
@@ -1561,6 +1710,18 @@ gossip_set_tags(struct gossip *g, const struct tagset *tags)
 	g->self.tags = *tags;
 	g->self.incarnation = next_incarnation(g, g->self.incarnation);
 	(void)publish_self(g);
+}
+
+void
+gossip_confirm(struct gossip *g, const uint8_t *id)
+{
+	members_confirm(g->members, id);
+}
+
+void
+gossip_stats(const struct gossip *g, struct gossip_stats *st)
+{
+	*st = g->st;
 }
 
 const struct members *

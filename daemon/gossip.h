@@ -14,7 +14,9 @@
 #include <stdint.h>
 
 #include "control.h"
+#include "members.h"
 #include "mesh.h"
+#include "rate.h"
 #include "record.h"
 
 struct event_base;
@@ -50,6 +52,28 @@ struct gossip_params {
 	/* Whether a node is revoked: its records are refused. May be NULL. */
 	bool			(*is_revoked)(void *arg, const uint8_t *id);
 	void			*revoked_arg;
+	/*
+	 * Flood bounds per link peer (rate.h units; 0: the default):
+	 * records of nodes we do not know, and membership bytes sent.
+	 */
+	uint64_t		 new_members_rate, new_members_burst;
+	uint64_t		 gossip_rate, gossip_burst;
+	/* The member table's limits; a zero soft: the defaults. */
+	struct members_limits	 limits;
+};
+
+/* Defaults of the flood bounds. */
+#define GOSSIP_NEW_MEMBERS_RATE		(50 * RATE_PER_S)
+#define GOSSIP_NEW_MEMBERS_BURST	1024
+#define GOSSIP_RATE			((64u << 10) * (uint64_t)RATE_PER_S)
+#define GOSSIP_BURST			(1u << 20)
+
+/* What the flood bounds held back, since the start. */
+struct gossip_stats {
+	uint64_t	records_throttled;	/* new identities over a link's rate */
+	uint64_t	sent_bytes;		/* membership messages sent */
+	uint64_t	sent_skipped;		/* not sent: a link's budget spent */
+	uint64_t	inbound_dropped;	/* ignored: a link sent too much */
 };
 
 /* How gossip reports to its owner. */
@@ -98,6 +122,13 @@ int		 gossip_probe(struct gossip *, const uint8_t *id,
 
 /* One of the member's addresses, another each time; NULL if none. */
 const char	*gossip_member_address(struct gossip *, const uint8_t *id);
+
+/*
+ * Another node proved itself to us (an authenticated message from it):
+ * it is safe from eviction (see members.h).
+ */
+void		 gossip_confirm(struct gossip *, const uint8_t *id);
+void		 gossip_stats(const struct gossip *, struct gossip_stats *);
 
 /* The member table, for reading; ourselves at index 0. */
 const struct members *gossip_members(const struct gossip *);

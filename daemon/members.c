@@ -4,6 +4,15 @@
  * incarnation; claims by others (suspect, dead) apply to the
  * incarnation they name and are overridden by any newer record, which
  * is how a live node refutes them.
+ *
+ * Against a flood of self-signed identities (anyone holding the network
+ * key can mint them), the table keeps what it held before the flood:
+ * above a soft size each link peer may introduce only a quota of
+ * members not settled yet, and a full table forgets the newest
+ * unsettled member, never a settled one.  Both are found by a scan of
+ * the table: at most MEMBERS_MAX compares, less than the signature
+ * check every new identity costs anyway, and no counts to keep right as
+ * members settle with time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +33,7 @@ struct members {
 	uint8_t			  hkey[crypto_shorthash_KEYBYTES];
 	void			(*forget)(const struct member *, void *);
 	void			 *forget_arg;
+	struct members_limits	  lim;
 	bool			(*is_revoked)(void *, const uint8_t *);
 	void			 *revoked_arg;
 };
@@ -222,6 +232,9 @@ members_new(const uint8_t *raw, size_t len, int64_t now)
 		return NULL;
 	}
 	t->cap = 16;
+	t->lim.soft = MEMBERS_SOFT;
+	t->lim.intro_quota = MEMBERS_INTRO_QUOTA;
+	t->lim.settle_ms = MEMBERS_SETTLE_MS;
 	crypto_shorthash_keygen(t->hkey);
 	self->self = true;
 	t->m[t->n++] = self;
@@ -243,28 +256,75 @@ members_free(struct members *t)
 	free(t);
 }
 
-/* Makes room by forgetting the longest-dead member.  False if none. */
-static bool
-members_evict(struct members *t)
+void
+members_set_limits(struct members *t, const struct members_limits *lim)
 {
-	size_t	i, oldest = 0;
+	t->lim = *lim;
+}
 
-	for (i = 1; i < t->n; i++)
-		if ((t->m[i]->state == MEMBER_DEAD ||
-		    t->m[i]->state == MEMBER_LEFT) && (oldest == 0 ||
-		    t->m[i]->since_ms < t->m[oldest]->since_ms))
-			oldest = i;
-	if (oldest == 0)
+bool
+members_settled(const struct members *t, const struct member *m,
+    int64_t now)
+{
+	return m->self || m->confirmed ||
+	    (!m->disproved && now - m->first_seen_ms >= t->lim.settle_ms);
+}
+
+/*
+ * Makes room: forgets the longest-dead member, else the unsettled live
+ * one seen first most recently, so that the fakes of a flood push out
+ * each other and not the members held before it.  False if none.
+ */
+static bool
+members_evict(struct members *t, int64_t now)
+{
+	struct member	*m;
+	size_t		 i, oldest = 0, newest = 0;
+
+	for (i = 1; i < t->n; i++) {
+		m = t->m[i];
+		if (m->state == MEMBER_DEAD || m->state == MEMBER_LEFT) {
+			if (oldest == 0 ||
+			    m->since_ms < t->m[oldest]->since_ms)
+				oldest = i;
+		} else if (!members_settled(t, m, now) && (newest == 0 ||
+		    m->first_seen_ms >= t->m[newest]->first_seen_ms))
+			newest = i;
+	}
+	if (oldest == 0 && (oldest = newest) == 0)
 		return false;
 	forget(t, oldest);
+	t->stats.evicted++;
+	return true;
+}
+
+/*
+ * Whether a new identity that via sent may come in: always below the
+ * soft size, or from the node itself; above it, only while via has
+ * introduced fewer than the quota of unsettled members.
+ */
+static bool
+admits(const struct members *t, const uint8_t *id, const uint8_t *via,
+    int64_t now)
+{
+	size_t	i, n = 0;
+
+	if (t->n < t->lim.soft || via == NULL ||
+	    memcmp(via, id, NODE_ID_LEN) == 0)
+		return true;
+	for (i = 1; i < t->n; i++)
+		if (memcmp(t->m[i]->intro, via, NODE_ID_LEN) == 0 &&
+		    !members_settled(t, t->m[i], now) &&
+		    ++n >= t->lim.intro_quota)
+			return false;
 	return true;
 }
 
 enum members_result
-members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
-    struct member **mp, const char **why)
+members_offer(struct members *t, const uint8_t *raw, size_t len,
+    const uint8_t *via, int64_t now, struct member **mp, const char **why)
 {
-	struct member	*m, **nm;
+	struct member	*m = NULL, **nm;
 	struct record	 r;
 	uint8_t		 id[NODE_ID_LEN];
 	uint64_t	 inc;
@@ -274,6 +334,7 @@ members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
 	/*
 	 * Copies of what we hold, most of a flood, are dropped unchecked:
 	 * a signature check costs more than the rest of a record's trip.
+	 * So are new identities over their introducer's quota.
 	 */
 	peeked = record_peek(raw, len, id, &inc) == 0;
 	if (peeked && (m = members_get(t, id)) != NULL &&
@@ -290,6 +351,10 @@ members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
 		*why = "a record of a revoked node";
 		t->stats.invalid++;
 		return MEMBERS_INVALID;
+	}
+	if (peeked && m == NULL && !admits(t, id, via, now)) {
+		t->stats.quota++;
+		return MEMBERS_FULL;
 	}
 	if (record_open(raw, len, &r, why) == -1) {
 		t->stats.invalid++;
@@ -311,7 +376,11 @@ members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
 		t->stats.accepted++;
 		return MEMBERS_UPDATED;
 	}
-	if (t->n == MEMBERS_MAX && !members_evict(t)) {
+	if (!peeked && !admits(t, r.id, via, now)) {
+		t->stats.quota++;
+		return MEMBERS_FULL;
+	}
+	if (t->n == MEMBERS_MAX && !members_evict(t, now)) {
 		t->stats.full++;
 		return MEMBERS_FULL;
 	}
@@ -326,11 +395,34 @@ members_offer(struct members *t, const uint8_t *raw, size_t len, int64_t now,
 		member_free(m);
 		return MEMBERS_FULL;
 	}
+	if (via != NULL) {
+		memcpy(m->intro, via, NODE_ID_LEN);
+		m->confirmed = memcmp(via, r.id, NODE_ID_LEN) == 0;
+	}
+	m->first_seen_ms = now;
 	t->m[t->n++] = m;
 	hash_add(t, m);
 	t->stats.accepted++;
 	*mp = m;
 	return MEMBERS_NEW;
+}
+
+void
+members_confirm(struct members *t, const uint8_t *id)
+{
+	struct member	*m = members_get(t, id);
+
+	if (m != NULL)
+		m->confirmed = true;
+}
+
+void
+members_disprove(struct members *t, const uint8_t *id)
+{
+	struct member	*m = members_get(t, id);
+
+	if (m != NULL && !m->self)
+		m->disproved = true;
 }
 
 /* The member a claim may apply to, or NULL. */

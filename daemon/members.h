@@ -16,6 +16,10 @@
 #include "record.h"
 
 #define MEMBERS_MAX	4096	/* nodes one table holds at most */
+/* Defaults of struct members_limits (doc/MESH.md, flood bounds). */
+#define MEMBERS_SOFT		3072
+#define MEMBERS_INTRO_QUOTA	512
+#define MEMBERS_SETTLE_MS	600000
 
 enum member_state {
 	MEMBER_ALIVE,
@@ -34,6 +38,11 @@ struct member {
 	int64_t			 since_ms;	/* when the state last changed */
 	int64_t			 deadline_ms;	/* suspect: when it turns dead */
 	bool			 self;
+	/* The link peer that brought its first record; zero: none. */
+	uint8_t			 intro[NODE_ID_LEN];
+	int64_t			 first_seen_ms;	/* kept across its records */
+	bool			 confirmed;	/* linked, or answered us */
+	bool			 disproved;	/* our own dial found it gone */
 	struct member		*hnext;		/* in its hash bucket */
 };
 
@@ -43,7 +52,21 @@ enum members_result {
 	MEMBERS_SAME,		/* nothing new */
 	MEMBERS_STALE,		/* older than what we have: dropped */
 	MEMBERS_INVALID,	/* bad signature or impossible: dropped */
-	MEMBERS_FULL,		/* MEMBERS_MAX reached: dropped */
+	MEMBERS_FULL,		/* no room, or over its introducer's quota */
+};
+
+/*
+ * How a table holds out against a flood of new identities.  Above soft
+ * members, a link peer may have introduced at most intro_quota members
+ * that have not settled yet; a full table makes room by forgetting the
+ * dead, then the unsettled member seen first most recently.  A member
+ * settles once confirmed, or once held settle_ms without our own
+ * evidence of its death.
+ */
+struct members_limits {
+	size_t		soft;
+	size_t		intro_quota;
+	int64_t		settle_ms;
 };
 
 struct members_stats {
@@ -51,6 +74,8 @@ struct members_stats {
 	uint64_t	stale;
 	uint64_t	invalid;
 	uint64_t	full;
+	uint64_t	quota;		/* over the introducer's quota */
+	uint64_t	evicted;	/* forgotten to make room */
 };
 
 struct members;
@@ -72,6 +97,10 @@ void		 members_free(struct members *);
 void		 members_on_forget(struct members *,
 		    void (*fn)(const struct member *, void *), void *arg);
 
+/* Replaces the defaults (MEMBERS_SOFT...). */
+void		 members_set_limits(struct members *,
+		    const struct members_limits *);
+
 /*
  * is_revoked tells of revoked nodes, whose records members_offer
  * refuses (MEMBERS_INVALID).
@@ -80,12 +109,21 @@ void		 members_on_revoked(struct members *,
 		    bool (*is_revoked)(void *, const uint8_t *id), void *arg);
 
 /*
- * Offers a signed record (checked here).  *mp is the member on NEW,
- * UPDATED and SAME; *why says what was wrong on INVALID.
+ * Offers a signed record (checked here) that the link peer via (NULL:
+ * none) sent.  *mp is the member on NEW, UPDATED and SAME; *why says
+ * what was wrong on INVALID.  A node's record sent by the node itself
+ * is confirmed at once.
  */
 enum members_result members_offer(struct members *, const uint8_t *raw,
-		    size_t len, int64_t now, struct member **mp,
-		    const char **why);
+		    size_t len, const uint8_t *via, int64_t now,
+		    struct member **mp, const char **why);
+/* We had a link to id, or our own dial or probe found it alive. */
+void		 members_confirm(struct members *, const uint8_t *id);
+/* Our own dial or probe found id's process gone: it never settles by age. */
+void		 members_disprove(struct members *, const uint8_t *id);
+/* Whether m is safe from eviction (see struct members_limits). */
+bool		 members_settled(const struct members *,
+		    const struct member *, int64_t now);
 /*
  * Claims that id is suspect (until deadline) or dead at incarnation
  * inc.  True if that changed its state.  Claims about ourselves and

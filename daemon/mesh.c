@@ -6,12 +6,23 @@
  * given, with exponential backoff and jitter: those of connect whenever
  * no link to that node is up, bootstrap addresses only while no link at
  * all is up, as they are for joining.
+ *
+ * A dial to an address from a member's record, which anyone with the
+ * network key can sign, takes a token from each of three buckets: in
+ * all, of its host, of its address; so fake records naming many ports
+ * of one victim make few connections to it.  A dial for a node we have
+ * had a link with takes only from the first: such a node proved its
+ * identity by a handshake, which a flood of fakes cannot do at the
+ * rate it signs records, and a dead node's address must be dialed at
+ * once to see that it is gone.  The addresses we were given (connect,
+ * bootstrap, a join token) are never counted.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +32,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "addr.h"
 #include "cbor_buf.h"
 #include "clock.h"
 #include "control.h"
@@ -33,6 +45,7 @@
 #include "nodemap.h"
 #include "noise.h"
 #include "proto.h"
+#include "rate.h"
 #include "ratelog.h"
 
 _Static_assert(LINK_END_REVOKED + 1 == MESH_LINK_ENDS,
@@ -53,6 +66,8 @@ _Static_assert(MESH_LOST + 1 == MESH_REASONS,
 #define MESH_ENVELOPE		(64u << 10) /* link messages: max_message + this */
 #define HOLDS_MAX		4096	/* nodes held off at once */
 #define DRAIN_MS		1000	/* a duplicate link's last messages */
+#define DIAL_KEYS_MAX		4096	/* hosts, and addresses, with buckets */
+#define LINKED_MAX		4096	/* nodes remembered as once linked */
 /* A node named on the command line: an ID prefix or a name. */
 #define SPEC_MAX		(NODE_NAME_MAX + 1 > NODE_ID_STRLEN ? \
 				 NODE_NAME_MAX + 1 : NODE_ID_STRLEN)
@@ -133,6 +148,12 @@ struct mesh {
 	char				 hs_last[ADDR_STRLEN];
 	/* Failed inbound handshakes: anyone can cause them. */
 	struct ratelog			 hs_failed_log;
+	/* Dials of records' addresses: in all, by host, by address. */
+	uint64_t			 dial_rate[MESH_DIAL_BUCKETS];
+	uint64_t			 dial_burst[MESH_DIAL_BUCKETS];
+	struct bucket			 dial_all;
+	struct ratemap			*dial_hosts, *dial_addrs;
+	struct nodemap			*linked;	/* nodes linked once */
 	struct ratelog			 stale_log;	/* dials of no target */
 };
 
@@ -247,6 +268,7 @@ target_dial(struct target *t)
 		return;
 	}
 	t->dormant = false;
+	m->st.dials_kept++;
 	if ((ml = mlink_new(m)) == NULL ||
 	    (ml->l = link_dial(&m->par, t->addr, &mesh_link_ops, ml)) == NULL) {
 		free(ml);
@@ -447,6 +469,8 @@ mesh_link_up(struct link *l, void *arg)
 		/* The link kept is reported like any other. */
 		if (link_state(l) == LINK_UP) {
 			ml->reported = true;
+			/* Full: its dials are bounded as a stranger's. */
+			(void)nodemap_put(m->linked, id);
 			m->ops->up(m->arg, l);
 		}
 	}
@@ -949,6 +973,28 @@ mesh_stats(const struct mesh *m, struct mesh_stats *st)
 	}
 }
 
+/* The dial buckets' rates and bursts, the defaults for those not set. */
+static void
+dial_limits(struct mesh *m, const struct mesh_params *p)
+{
+	const uint64_t	rate[MESH_DIAL_BUCKETS] = { p->dial_rate,
+			    p->dial_rate_per_host, p->dial_rate_per_address };
+	const uint64_t	burst[MESH_DIAL_BUCKETS] = { p->dial_burst,
+			    p->dial_burst_per_host, p->dial_burst_per_address };
+	const uint64_t	drate[MESH_DIAL_BUCKETS] = { MESH_DIAL_RATE,
+			    MESH_DIAL_RATE_PER_HOST,
+			    MESH_DIAL_RATE_PER_ADDRESS };
+	const uint64_t	dburst[MESH_DIAL_BUCKETS] = { MESH_DIAL_BURST,
+			    MESH_DIAL_BURST_PER_HOST,
+			    MESH_DIAL_BURST_PER_ADDRESS };
+	int		i;
+
+	for (i = 0; i < MESH_DIAL_BUCKETS; i++) {
+		m->dial_rate[i] = rate[i] != 0 ? rate[i] : drate[i];
+		m->dial_burst[i] = burst[i] != 0 ? burst[i] : dburst[i];
+	}
+}
+
 struct mesh *
 mesh_new(struct event_base *base, const struct mesh_params *p,
     const struct mesh_ops *ops, void *arg)
@@ -957,9 +1003,16 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 
 	if ((m = calloc(1, sizeof(*m))) == NULL ||
 	    (m->holds = nodemap_new(sizeof(int64_t), HOLDS_MAX)) == NULL ||
+	    (m->dial_hosts = ratemap_new(DIAL_KEYS_MAX)) == NULL ||
+	    (m->dial_addrs = ratemap_new(DIAL_KEYS_MAX)) == NULL ||
+	    (m->linked = nodemap_new(1, LINKED_MAX)) == NULL ||
 	    (m->hs_log = evtimer_new(base, hs_log_cb, m)) == NULL) {
-		if (m != NULL)
+		if (m != NULL) {
 			nodemap_free(m->holds);
+			ratemap_free(m->dial_hosts);
+			ratemap_free(m->dial_addrs);
+			nodemap_free(m->linked);
+		}
 		free(m);
 		log_warn("mesh");
 		return NULL;
@@ -973,6 +1026,7 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 	m->max_hs = p->max_handshakes;
 	m->max_hs_src = p->max_handshakes_per_address;
 	m->call_dial = p->call_dial;
+	dial_limits(m, p);
 	m->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (m->dns == NULL) {
@@ -985,6 +1039,9 @@ mesh_new(struct event_base *base, const struct mesh_params *p,
 		log_warnx("mesh: cannot set up name resolution");
 		event_free(m->hs_log);
 		nodemap_free(m->holds);
+		ratemap_free(m->dial_hosts);
+		ratemap_free(m->dial_addrs);
+		nodemap_free(m->linked);
 		free(m);
 		return NULL;
 	}
@@ -1021,6 +1078,9 @@ mesh_free(struct mesh *m)
 	evdns_base_free(m->dns, 0);
 	dispatch_free(&m->handlers);
 	nodemap_free(m->holds);
+	ratemap_free(m->dial_hosts);
+	ratemap_free(m->dial_addrs);
+	nodemap_free(m->linked);
 	event_free(m->hs_log);
 	free(m);
 }
@@ -1323,13 +1383,97 @@ mesh_op_ping(struct ctl_conn *c, const struct ctl_msg *msg, void *arg)
 	}
 }
 
+/*
+ * The dial tables' keys of addr's host (an IPv4 address, an IPv6 /64,
+ * else the name as written, in lower case) and of the host and port.
+ */
+static void
+dial_keys(const char *addr, uint8_t host[RATEMAP_KEY_LEN],
+    uint8_t full[RATEMAP_KEY_LEN])
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	uint8_t			 k[1 + HOST_MAX + 2];
+	char			 name[HOST_MAX], err[128];
+	uint16_t		 port = 0;
+	size_t			 n, i;
+
+	memset(k, 0, sizeof(k));
+	if (addr_parse(addr, &ss, &sslen, err, sizeof(err)) == 0) {
+		hs_source((struct sockaddr *)&ss, k);
+		n = HS_SOURCE_LEN;
+		port = ntohs(ss.ss_family == AF_INET ?
+		    ((struct sockaddr_in *)&ss)->sin_port :
+		    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		if (addr_split(addr, name, &port, err, sizeof(err)) == -1)
+			snprintf(name, sizeof(name), "%s", addr);
+		k[0] = 'n';
+		for (n = strlen(name), i = 0; i < n; i++)
+			k[1 + i] = (uint8_t)(name[i] >= 'A' && name[i] <= 'Z' ?
+			    name[i] - 'A' + 'a' : name[i]);
+		n++;
+	}
+	ratemap_key(host, k, n);
+	k[n] = (uint8_t)(port >> 8);
+	k[n + 1] = (uint8_t)port;
+	ratemap_key(full, k, n + 2);
+}
+
+/*
+ * Takes a token from each dial bucket of addr if all have one; else
+ * takes none and counts the buckets that had none.  For a node once
+ * linked (id), only the first bucket counts.
+ */
+static bool
+dial_allowed(struct mesh *m, const uint8_t *id, const char *addr)
+{
+	struct bucket	*b[MESH_DIAL_BUCKETS];
+	uint8_t		 host[RATEMAP_KEY_LEN], full[RATEMAP_KEY_LEN];
+	int64_t		 now = clock_ms();
+	bool		 ok = true;
+	int		 i, n = MESH_DIAL_BUCKETS;
+
+	b[0] = &m->dial_all;
+	if (id != NULL && nodemap_get(m->linked, id) != NULL)
+		n = 1;
+	else {
+		dial_keys(addr, host, full);
+		/* Each pointer is good until the next get on its table. */
+		if ((b[1] = ratemap_get(m->dial_hosts, host)) == NULL ||
+		    (b[2] = ratemap_get(m->dial_addrs, full)) == NULL)
+			return false;
+	}
+	for (i = 0; i < n; i++)
+		if (!bucket_ready(b[i], m->dial_rate[i], m->dial_burst[i],
+		    now, 1)) {
+			m->st.dials_throttled[i]++;
+			ok = false;
+		}
+	if (!ok)
+		return false;
+	for (i = 0; i < n; i++)
+		(void)bucket_take(b[i], m->dial_rate[i], m->dial_burst[i],
+		    now, 1);
+	return true;
+}
+
 static int
 dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
-    void *arg, bool for_calls, uint64_t timeout_ms)
+    void *arg, enum mesh_dial_cause cause, bool for_calls,
+    uint64_t timeout_ms)
 {
 	struct mlink	*ml;
 
-	if (m->no_dials || (ml = mlink_new(m)) == NULL)
+	if (m->no_dials)
+		return -1;
+	if (cause == MESH_DIAL_RECORD && !dial_allowed(m, id, addr)) {
+		log_debug("mesh: not dialing %s: too many dials", addr);
+		errno = EAGAIN;
+		return -1;
+	}
+	m->st.dials[cause]++;
+	if ((ml = mlink_new(m)) == NULL)
 		return -1;
 	if (id != NULL) {
 		memcpy(ml->dial_id, id, NODE_ID_LEN);
@@ -1350,16 +1494,17 @@ dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
 
 int
 mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
-    mesh_dial_fn *fn, void *arg)
+    enum mesh_dial_cause cause, mesh_dial_fn *fn, void *arg)
 {
-	return dial(m, id, addr, fn, arg, false, 0);
+	return dial(m, id, addr, fn, arg, cause, false, 0);
 }
 
 int
 mesh_dial_probe(struct mesh *m, const uint8_t *id, const char *addr,
     uint64_t timeout_ms, int flags, mesh_dial_fn *fn, void *arg)
 {
-	return dial(m, id, addr, fn, arg, (flags & MESH_DIAL_TRANSIENT) != 0,
+	return dial(m, id, addr, fn, arg, MESH_DIAL_RECORD,
+	    (flags & MESH_DIAL_TRANSIENT) != 0,
 	    timeout_ms);
 }
 
@@ -1369,7 +1514,7 @@ mesh_dial_for_calls(struct mesh *m, const uint8_t *id, const char *addr,
 {
 	if (!m->call_dial)
 		return -1;
-	return dial(m, id, addr, fn, arg, true, 0);
+	return dial(m, id, addr, fn, arg, MESH_DIAL_RECORD, true, 0);
 }
 
 void
@@ -1501,9 +1646,14 @@ void
 mesh_reset(struct mesh *m)
 {
 	struct target	*t;
+	const uint8_t	*id;
 
 	while ((t = TAILQ_FIRST(&m->targets)) != NULL)
 		target_free(t);
+	while (nodemap_count(m->linked) > 0) {
+		(void)nodemap_at(m->linked, 0, &id);
+		nodemap_del(m->linked, id);
+	}
 	while (!TAILQ_EMPTY(&m->links))
 		mesh_close_on_purpose(TAILQ_FIRST(&m->links),
 		    "joined another network");

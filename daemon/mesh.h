@@ -17,6 +17,7 @@
 #include "cbor_scan.h"
 #include "control.h"
 #include "hello.h"
+#include "rate.h"
 
 struct event_base;
 struct hello;
@@ -41,12 +42,38 @@ struct mesh_params {
 	uint64_t		 max_handshakes_per_address;
 	/* Whether calls and kv requests dial their node for a link. */
 	bool			 call_dial;
+	/*
+	 * Dials whose address came from a record (rate.h units; 0: the
+	 * default): in all, per host (IPv4 address, IPv6 /64 or name) and
+	 * per HOST:PORT.
+	 */
+	uint64_t		 dial_rate, dial_burst;
+	uint64_t		 dial_rate_per_host, dial_burst_per_host;
+	uint64_t		 dial_rate_per_address, dial_burst_per_address;
 	/* The keys across a rotation, read at each handshake; NULL: none. */
 	const struct netkeys	*keys;
 	/* Whether a node is revoked: its handshakes fail.  May be NULL. */
 	bool			(*is_revoked)(void *arg, const uint8_t *id);
 	void			*revoked_arg;
 };
+
+/* Defaults of the dial buckets. */
+#define MESH_DIAL_RATE			(20 * RATE_PER_S)
+#define MESH_DIAL_BURST			40
+#define MESH_DIAL_RATE_PER_HOST		(5 * RATE_PER_S)
+#define MESH_DIAL_BURST_PER_HOST	20
+#define MESH_DIAL_RATE_PER_ADDRESS	(RATE_PER_S / 5)
+#define MESH_DIAL_BURST_PER_ADDRESS	3
+
+/* Where the address of a one-off dial came from. */
+enum mesh_dial_cause {
+	MESH_DIAL_RECORD,	/* a member's record: bounded by the buckets */
+	MESH_DIAL_CACHE,	/* peers.cache, written by us */
+	MESH_DIAL_BEACON,	/* a LAN beacon, sealed with the network key */
+};
+
+#define MESH_DIAL_CAUSES	3	/* values of enum mesh_dial_cause */
+#define MESH_DIAL_BUCKETS	3	/* in all, per host, per address */
 
 /* Why an up link went down. */
 enum mesh_reason {
@@ -67,6 +94,11 @@ struct mesh_stats {
 	/* Links that ended before they were up, by enum link_end. */
 	uint64_t	handshakes_failed[MESH_LINK_ENDS];
 	uint64_t	handshakes_dropped;	/* closed to make room */
+	/* Dials started, by enum mesh_dial_cause, and of addresses kept. */
+	uint64_t	dials[MESH_DIAL_CAUSES];
+	uint64_t	dials_kept;
+	/* Record dials refused, by the bucket (in all, host, address). */
+	uint64_t	dials_throttled[MESH_DIAL_BUCKETS];
 };
 
 /* How the mesh reports to its owner. */
@@ -119,15 +151,19 @@ typedef void	 mesh_dial_fn(enum mesh_dial_result, const char *reason,
 
 /*
  * Dials addr once, for the node id (NULL if unknown).  fn, if not NULL,
- * hears how it went.  -1 if the dial could not start (fn not called).
+ * hears how it went.  -1 if the dial could not start (fn not called):
+ * with errno EAGAIN, a dial of a record's address that one of the dial
+ * buckets refused.
  */
 int		 mesh_dial_member(struct mesh *, const uint8_t *id,
-		    const char *addr, mesh_dial_fn *fn, void *arg);
+		    const char *addr, enum mesh_dial_cause, mesh_dial_fn *fn,
+		    void *arg);
 /*
  * The same, as a probe: the node must finish the handshake within
  * timeout_ms (a stopped process still completes TCP's).  With
  * MESH_DIAL_TRANSIENT in flags the link it makes is closed once idle,
  * as one dialed for calls: probes others asked for leave no links.
+ * Its address came from a record, as for the next.
  */
 #define MESH_DIAL_TRANSIENT	0x1
 int		 mesh_dial_probe(struct mesh *, const uint8_t *id,

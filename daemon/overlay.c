@@ -337,7 +337,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (now >= o->next_cached_dial && mesh_links(o->mesh, NULL, 0) == 0) {
 		for (i = 0; i < o->ncache; i++)
 			(void)mesh_dial_member(o->mesh, NULL, o->cache[i],
-			    NULL, NULL);
+			    MESH_DIAL_CACHE, NULL, NULL);
 		o->next_cached_dial = now + CACHED_DIAL_EVERY_MS;
 	}
 	if (o->cache_dirty && now >= o->next_cache) {
@@ -370,7 +370,8 @@ on_found(const uint8_t id[NODE_ID_LEN], const struct sockaddr *sa,
 	addr_format(sa, addr);
 	base32_encode(id, NODE_ID_LEN, idstr);
 	log_info("discovery: node %.12s at %s", idstr, addr);
-	(void)mesh_dial_member(o->mesh, id, addr, NULL, NULL);
+	(void)mesh_dial_member(o->mesh, id, addr, MESH_DIAL_BEACON, NULL,
+	    NULL);
 }
 
 int

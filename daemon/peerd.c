@@ -630,13 +630,20 @@ build(struct peerd *d)
 				    c->ping_interval, c->dead_after,
 				    c->handshake_timeout, c->max_handshakes,
 				    c->max_handshakes_per_address, c->call_dial,
+				    c->dial_rate, c->dial_burst,
+				    c->dial_rate_per_host, 0,
+				    c->dial_rate_per_address, 0,
 				    &d->keys, on_is_revoked, d };
 	struct gossip_params	 gp = { &d->id, c->name, c->groups,
 				    c->ngroups, c->hub, d->addrs, d->naddrs,
 				    (uint64_t)d->started_at, c->gossip_interval,
 				    c->suspect_timeout, c->member_expire,
 				    c->max_message, true, c->claim_rate,
-				    c->claim_probe_gap, on_is_revoked, d };
+				    c->claim_probe_gap, on_is_revoked, d,
+				    c->new_members_rate, c->new_members_burst,
+				    c->gossip_rate * RATE_PER_S, c->gossip_burst,
+				    { c->members_soft, c->intro_quota,
+				    (int64_t)c->members_settle } };
 	struct probe_params	 pp = { d->id.pk, c->probe_timeout };
 	struct overlay_params	 op;
 	struct route_params	 rp = { d->id.pk, c->name, c->max_message,

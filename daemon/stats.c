@@ -111,6 +111,12 @@ gather_links(struct metrics_writer *w, struct stats *d)
 		"stale_key",
 		"revoked",
 	};
+	static const char *const	causes[MESH_DIAL_CAUSES] = {
+		"record", "cache", "beacon",
+	};
+	static const char *const	buckets[MESH_DIAL_BUCKETS] = {
+		"all", "host", "address",
+	};
 	struct link			*links[STATS_LINKS_MAX];
 	struct metrics_label		 l[2];
 	struct link_info		 info;
@@ -157,6 +163,17 @@ gather_links(struct metrics_writer *w, struct stats *d)
 	single(w, "peerd_link_sent_messages_total", METRICS_COUNTER,
 	    "Messages sent over links, keep-alives included.",
 	    (double)st.msgs_out);
+	metrics_family(w, "peerd_dials_total", METRICS_COUNTER,
+	    "Dials started, by where their address came from.");
+	for (i = 0; i < MESH_DIAL_CAUSES; i++)
+		one_label(w, "cause", causes[i], (double)st.dials[i]);
+	one_label(w, "cause", "kept", (double)st.dials_kept);
+	metrics_family(w, "peerd_dials_throttled_total", METRICS_COUNTER,
+	    "Dials of records' addresses not made, by the bucket that had "
+	    "no token.");
+	for (i = 0; i < MESH_DIAL_BUCKETS; i++)
+		one_label(w, "bucket", buckets[i],
+		    (double)st.dials_throttled[i]);
 }
 
 static void
@@ -167,6 +184,7 @@ gather_members(struct metrics_writer *w, struct stats *d)
 	};
 	const struct members		*members = gossip_members(d->gossip);
 	const struct members_stats	*st = members_stats(members);
+	struct gossip_stats		 gs;
 	uint64_t			 n[4] = { 0, 0, 0, 0 };
 	size_t				 i;
 
@@ -185,6 +203,23 @@ gather_members(struct metrics_writer *w, struct stats *d)
 	one_label(w, "reason", "stale", (double)st->stale);
 	one_label(w, "reason", "invalid", (double)st->invalid);
 	one_label(w, "reason", "full", (double)st->full);
+	one_label(w, "reason", "quota", (double)st->quota);
+	single(w, "peerd_members_evicted_total", METRICS_COUNTER,
+	    "Members forgotten to make room for new ones.",
+	    (double)st->evicted);
+	gossip_stats(d->gossip, &gs);
+	single(w, "peerd_records_throttled_total", METRICS_COUNTER,
+	    "Records of unknown nodes dropped unchecked: their link sent "
+	    "more than new_members_rate.", (double)gs.records_throttled);
+	single(w, "peerd_gossip_sent_bytes_total", METRICS_COUNTER,
+	    "Bytes of membership messages sent, all links.",
+	    (double)gs.sent_bytes);
+	single(w, "peerd_gossip_skipped_total", METRICS_COUNTER,
+	    "Membership messages not sent: their link's gossip_rate was "
+	    "spent.", (double)gs.sent_skipped);
+	single(w, "peerd_gossip_inbound_dropped_total", METRICS_COUNTER,
+	    "Membership messages ignored: their link sent more than four "
+	    "times gossip_rate for over 10 s.", (double)gs.inbound_dropped);
 	single(w, "peerd_claims_throttled_total", METRICS_COUNTER,
 	    "Claims that a member failed, dropped unprobed: over the "
 	    "budget of their link or of all, or from a link a probe "

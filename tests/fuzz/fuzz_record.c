@@ -143,7 +143,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    inc != r.incarnation) :
 		    record_open(data + 1, size - 1, &r, &why) == 0)
 			abort();
-		(void)members_offer(t, data + 1, size - 1, 0, &m, &why);
+		(void)members_offer(t, data + 1, size - 1, NULL, 0, &m, &why);
 		goto done;
 	}
 	for (i = 1; i + 2 < size && i < 256; i += 3) {
@@ -155,11 +155,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (data[i] / 3 % 4) {
 		case 0:
 			sign(who, inc, false, &b);
-			(void)members_offer(t, b.data, b.len, now, &m, &why);
+			(void)members_offer(t, b.data, b.len, NULL, now, &m,
+			    &why);
 			break;
 		case 1:
 			sign(who, inc, true, &b);
-			(void)members_offer(t, b.data, b.len, now, &m, &why);
+			(void)members_offer(t, b.data, b.len, NULL, now, &m,
+			    &why);
 			break;
 		case 2:
 			(void)members_suspect(t, pk[who], inc, now, now + 5);

@@ -22,6 +22,7 @@ main(void)
 	srunner_add_suite(sr, mesh_suite());
 	srunner_add_suite(sr, attacks_suite());
 	srunner_add_suite(sr, trust_suite());
+	srunner_add_suite(sr, trust_flood_suite());
 	srunner_add_suite(sr, trust_claims_suite());
 	srunner_add_suite(sr, trust_keys_suite());
 	srunner_add_suite(sr, trust_psk_suite());

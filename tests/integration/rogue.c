@@ -188,6 +188,13 @@ rogue_callmsg(struct rogue *r, const struct callmsg *m)
 void
 rogue_record(struct rogue *r, const struct record *rec, const uint8_t *sk)
 {
+	rogue_record_hops(r, rec, sk, 0);
+}
+
+void
+rogue_record_hops(struct rogue *r, const struct record *rec,
+    const uint8_t *sk, uint64_t hops)
+{
 	struct cbor_buf	cb = { 0 }, signed_rec = { 0 };
 
 	record_sign(rec, sk != NULL ? sk : r->sk, &signed_rec);
@@ -198,7 +205,7 @@ rogue_record(struct rogue *r, const struct record *rec, const uint8_t *sk)
 	cbor_put_text(&cb, "r");
 	cbor_put_bytes(&cb, signed_rec.data, signed_rec.len);
 	cbor_put_text(&cb, "h");
-	cbor_put_uint(&cb, 0);
+	cbor_put_uint(&cb, hops);
 	rogue_send_msg(r, &cb);
 	cbor_buf_free(&signed_rec);
 	cbor_buf_free(&cb);

@@ -60,6 +60,9 @@ void	rogue_callmsg(struct rogue *, const struct callmsg *);
 /* Sends the record rec signed with sk (NULL: the rogue's own). */
 void	rogue_record(struct rogue *, const struct record *,
 	    const uint8_t *sk);
+/* The same, with hops left for the daemon to flood it on. */
+void	rogue_record_hops(struct rogue *, const struct record *,
+	    const uint8_t *sk, uint64_t hops);
 
 /*
  * Reads one record within ms and checks it decrypts: its length on the

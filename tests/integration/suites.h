@@ -10,6 +10,7 @@
 Suite	*access_suite(void);
 Suite	*attacks_suite(void);
 Suite	*trust_suite(void);
+Suite	*trust_flood_suite(void);
 Suite	*trust_claims_suite(void);
 Suite	*trust_keys_suite(void);
 Suite	*trust_psk_suite(void);

@@ -140,8 +140,9 @@ dial(struct mesh *m, const uint8_t *id, const char *addr, mesh_dial_fn *fn,
 
 int
 mesh_dial_member(struct mesh *m, const uint8_t *id, const char *addr,
-    mesh_dial_fn *fn, void *arg)
+    enum mesh_dial_cause cause, mesh_dial_fn *fn, void *arg)
 {
+	(void)cause;
 	return dial(m, id, addr, fn, arg, false, 0);
 }
 

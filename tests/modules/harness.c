@@ -135,7 +135,7 @@ tnode_offer(struct members *t, const struct tnode *n, const struct record *r)
 	enum members_result	 res;
 
 	tnode_sign(n, r, &b);
-	res = members_offer(t, b.data, b.len, 0, &m, &why);
+	res = members_offer(t, b.data, b.len, NULL, 0, &m, &why);
 	ck_assert_msg(res == MEMBERS_NEW || res == MEMBERS_UPDATED,
 	    "record of %s not taken (%d)", n->name, (int)res);
 	cbor_buf_free(&b);

@@ -2015,6 +2015,135 @@ START_TEST(test_leave_floods_left_record)
 }
 END_TEST
 
+/* Gossip again, with the flood bounds of par. */
+static void
+restart(void)
+{
+	gossip_free(g);
+	start();
+}
+
+START_TEST(test_new_identities_per_link)
+{
+	struct tnode		 n[5];
+	struct record		 r;
+	struct gossip_stats	 st;
+	int			 i;
+
+	par.new_members_burst = 3;
+	par.new_members_rate = RATE_PER_S / 10;
+	restart();
+	for (i = 0; i < 5; i++) {
+		tnode_new(&n[i], "n");
+		tnode_record(&n[i], 1, &r);
+		arrive_rec(la, &n[i], &r, HOPS);
+	}
+	/* Three taken and passed on; two dropped, unchecked. */
+	for (i = 0; i < 5; i++)
+		ck_assert((members_get(gossip_members(g), n[i].pk) != NULL) ==
+		    (i < 3));
+	ck_assert_uint_eq(fake_link_count(lb, "rec"), 3);
+	gossip_stats(g, &st);
+	ck_assert_uint_eq(st.records_throttled, 2);
+	/* Another link has its own bucket. */
+	tnode_record(&n[3], 1, &r);
+	arrive_rec(lb, &n[3], &r, HOPS);
+	ck_assert_ptr_nonnull(members_get(gossip_members(g), n[3].pk));
+	/* Newer records of known nodes, and a node's own, are not counted. */
+	tnode_record(&n[0], 2, &r);
+	arrive_rec(la, &n[0], &r, HOPS);
+	ck_assert_uint_eq(members_get(gossip_members(g), n[0].pk)->
+	    rec.incarnation, 2);
+	tnode_record(&a, 1, &r);
+	arrive_rec(la, &a, &r, HOPS);
+	ck_assert(members_get(gossip_members(g), a.pk)->confirmed);
+	ck_assert_ptr_null(members_get(gossip_members(g), n[4].pk));
+	gossip_stats(g, &st);
+	ck_assert_uint_eq(st.records_throttled, 2);
+}
+END_TEST
+
+/* The bytes of the messages sent on l. */
+static size_t
+bytes_sent(const struct link *l)
+{
+	size_t	i, len, sum = 0;
+
+	for (i = 0; i < fake_link_nsent(l); i++) {
+		(void)fake_link_sent(l, i, &len);
+		sum += len;
+	}
+	return sum;
+}
+
+START_TEST(test_gossip_bytes_per_link)
+{
+	struct tnode		 n[16];
+	struct record		 r;
+	struct gossip_stats	 st;
+	size_t			 before;
+	int			 i;
+
+	par.gossip_burst = 2000;
+	par.gossip_rate = 1;		/* a thousandth of a byte a second */
+	restart();
+	for (i = 0; i < 16; i++) {
+		tnode_new(&n[i], "n");
+		tnode_record(&n[i], 1, &r);
+		arrive_rec(la, &n[i], &r, 0);
+	}
+	forget_sent();
+	/* b lacks everything: the answer stops at the budget. */
+	arrive_bytes(lb, "dig", "d", NULL, 0);
+	ck_assert_uint_gt(fake_link_count(lb, "rec"), 0);
+	ck_assert_uint_lt(fake_link_count(lb, "rec"), 16);
+	ck_assert_uint_le(bytes_sent(lb), 2000);
+	/* So do records passed on; c, with a budget, gets them. */
+	before = bytes_sent(lb);
+	tnode_new(&n[0], "late");
+	tnode_record(&n[0], 1, &r);
+	arrive_rec(la, &n[0], &r, HOPS);
+	ck_assert_uint_eq(bytes_sent(lb), before);
+	ck_assert_uint_eq(fake_link_count(lc, "rec"), 1);
+	gossip_stats(g, &st);
+	ck_assert_uint_gt(st.sent_skipped, 0);
+	/* Our own record goes out anyway. */
+	gossip_leave(g);
+	ck_assert_uint_gt(bytes_sent(lb), before);
+	gossip_stats(g, &st);
+	ck_assert_uint_ge(st.sent_bytes, bytes_sent(lb));
+}
+END_TEST
+
+START_TEST(test_gossip_inbound_excess)
+{
+	struct tnode		 n;
+	struct record		 r;
+	struct gossip_stats	 st;
+	int			 i, held = 0;
+
+	/* Four times 1000 bytes at once, then four bytes a second. */
+	par.gossip_burst = 1000;
+	par.gossip_rate = RATE_PER_S;
+	restart();
+	for (i = 0; i < 40; i++) {
+		tnode_new(&n, "n");
+		tnode_record(&n, 1, &r);
+		arrive_rec(la, &n, &r, 0);
+		if (members_get(gossip_members(g), n.pk) != NULL)
+			held++;
+	}
+	ck_assert_int_gt(held, 0);
+	ck_assert_int_lt(held, 40);
+	gossip_stats(g, &st);
+	ck_assert_uint_eq(st.inbound_dropped, 40 - held);
+	/* Another link's messages are still read. */
+	tnode_record(&b, 1, &r);
+	arrive_rec(lb, &b, &r, 0);
+	ck_assert_ptr_nonnull(members_get(gossip_members(g), b.pk));
+}
+END_TEST
+
 static void
 client_gone(void *arg, struct ctl_conn *conn)
 {
@@ -2194,6 +2323,9 @@ module_suite(void)
 	tcase_add_test(tc, test_topics_change_resigns);
 	tcase_add_test(tc, test_tags_change_resigns);
 	tcase_add_test(tc, test_leave_floods_left_record);
+	tcase_add_test(tc, test_new_identities_per_link);
+	tcase_add_test(tc, test_gossip_bytes_per_link);
+	tcase_add_test(tc, test_gossip_inbound_excess);
 	tcase_add_test(tc, test_members_op_lists_states);
 	suite_add_tcase(s, tc);
 	return s;

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -179,7 +180,7 @@ dial(const struct tnode *n, const char *addr, struct outcome *o)
 	size_t	before = fake_links_made();
 
 	ck_assert_int_eq(mesh_dial_member(mesh, n != NULL ? n->pk : NULL,
-	    addr, o != NULL ? dial_done_fn : NULL, o), 0);
+	    addr, MESH_DIAL_RECORD, o != NULL ? dial_done_fn : NULL, o), 0);
 	ck_assert_uint_eq(fake_links_made(), before + 1);
 	return newest();
 }
@@ -475,19 +476,91 @@ START_TEST(test_link_to_itself)
 }
 END_TEST
 
+/* A dial of a record's address at addr: 0, or -1 with errno EAGAIN. */
+static int
+dial_record(const char *addr)
+{
+	errno = 0;
+	if (mesh_dial_member(mesh, NULL, addr, MESH_DIAL_RECORD, NULL,
+	    NULL) == 0)
+		return 0;
+	ck_assert_int_eq(errno, EAGAIN);
+	return -1;
+}
+
+START_TEST(test_dial_buckets)
+{
+	struct mesh_stats	 st;
+	size_t			 made = fake_links_made();
+	char			 addr[ADDR_STRLEN];
+	int			 i;
+
+	/* An address: 3 at once; another port of its host is another. */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(dial_record("127.0.0.1:7000"), 0);
+	ck_assert_int_eq(dial_record("127.0.0.1:7000"), -1);
+	ck_assert_int_eq(dial_record("[::ffff:127.0.0.1]:7000"), -1);
+	/* Addresses we were not given by a record are not counted. */
+	ck_assert_int_eq(mesh_dial_member(mesh, NULL, "127.0.0.1:7000",
+	    MESH_DIAL_CACHE, NULL, NULL), 0);
+	ck_assert_int_eq(mesh_dial_member(mesh, NULL, "127.0.0.1:7000",
+	    MESH_DIAL_BEACON, NULL, NULL), 0);
+	/* A host: 20 at once, whatever the ports. */
+	for (i = 1; i < 18; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", 7000 + i);
+		ck_assert_int_eq(dial_record(addr), 0);
+	}
+	ck_assert_int_eq(dial_record("127.0.0.1:8000"), -1);
+	/* In all: 40 at once, whatever the hosts (IPv6 by /64). */
+	for (i = 0; i < 20; i++) {
+		snprintf(addr, sizeof(addr), "[2001:db8:0:%d::1]:7000", i);
+		ck_assert_int_eq(dial_record(addr), 0);
+	}
+	ck_assert_int_eq(dial_record("192.0.2.1:7000"), -1);
+	/* Probes and call dials take from the same buckets. */
+	ck_assert_int_eq(mesh_dial_probe(mesh, node[0].pk, "192.0.2.2:7000",
+	    100, 0, NULL, NULL), -1);
+	ck_assert_int_eq(mesh_dial_for_calls(mesh, node[0].pk,
+	    "192.0.2.3:7000", NULL, NULL), -1);
+	mesh_stats(mesh, &st);
+	ck_assert_uint_eq(st.dials[MESH_DIAL_RECORD], 40);
+	ck_assert_uint_eq(st.dials[MESH_DIAL_CACHE], 1);
+	ck_assert_uint_eq(st.dials[MESH_DIAL_BEACON], 1);
+	ck_assert_uint_eq(st.dials_throttled[2], 2);
+	ck_assert_uint_eq(st.dials_throttled[1], 1);
+	ck_assert_uint_eq(st.dials_throttled[0], 3);
+	ck_assert_uint_eq(fake_links_made(), made + 42);
+	/* The overall bucket refills at 20 a second. */
+	loop_for(base, 200);
+	ck_assert_int_eq(dial_record("192.0.2.1:7000"), 0);
+	/* A node once linked: only the bucket in all counts. */
+	ck_assert_int_eq(mesh_dial_member(mesh, node[1].pk, "127.0.0.1:7000",
+	    MESH_DIAL_CACHE, NULL, NULL), 0);
+	fake_link_up(newest(), node[1].pk, node[1].name);
+	ck_assert_ptr_nonnull(mesh_link_to(mesh, node[1].pk));
+	ck_assert_int_eq(mesh_dial_probe(mesh, node[1].pk, "127.0.0.1:7000",
+	    100, 0, NULL, NULL), 0);
+	ck_assert_int_eq(mesh_dial_member(mesh, node[2].pk, "127.0.0.1:7000",
+	    MESH_DIAL_RECORD, NULL, NULL), -1);
+}
+END_TEST
+
 START_TEST(test_dial_outcomes)
 {
 	struct outcome		 o[7] = { { 0 } };
 	struct link		*l[7];
 	struct mesh_stats	 st;
+	char			 addr[ADDR_STRLEN];
 	int			 i;
 
 	l[0] = dial(&node[0], "127.0.0.1:7000", &o[0]);
 	ck_assert(mesh_dialing(mesh, node[0].pk));
 	l[1] = dial(&node[1], "127.0.0.1:7001", &o[1]);
 	l[2] = dial(NULL, "127.0.0.1:7002", &o[2]);
-	for (i = 3; i < 7; i++)
-		l[i] = dial(&node[i - 1], "127.0.0.1:7003", &o[i]);
+	for (i = 3; i < 7; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", 7000 + i);
+		l[i] = dial(&node[i - 1], addr, &o[i]);
+	}
 	ck_assert_uint_eq(mesh_dials(mesh), 7);
 
 	/* The node dialed, someone else, and anyone (no node asked). */
@@ -727,7 +800,7 @@ START_TEST(test_no_call_dials)
 	    "127.0.0.1:7000", NULL, NULL), -1);
 	ck_assert_uint_eq(fake_links_made(), made);
 	ck_assert_int_eq(mesh_dial_member(mesh, node[0].pk,
-	    "127.0.0.1:7000", NULL, NULL), 0);
+	    "127.0.0.1:7000", MESH_DIAL_RECORD, NULL, NULL), 0);
 	ck_assert_uint_eq(fake_links_made(), made + 1);
 }
 END_TEST
@@ -1373,6 +1446,7 @@ module_suite(void)
 	tcase_add_test(tc, test_duplicate_one_initiator_by_hash);
 	tcase_add_test(tc, test_link_to_itself);
 	tcase_add_test(tc, test_dial_outcomes);
+	tcase_add_test(tc, test_dial_buckets);
 	tcase_add_test(tc, test_down_reasons);
 	tcase_add_test(tc, test_messages_by_type);
 	tcase_add_test(tc, test_bye_received_holds);

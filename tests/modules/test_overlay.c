@@ -134,8 +134,8 @@ gossip_probe(struct gossip *g, const uint8_t *id, gossip_probe_fn *fn,
 		return -1;
 	p->dial = fake_mesh_ndials(g->mesh);
 	p->dialed = true;
-	return mesh_dial_member(g->mesh, id, m->rec.addrs[0], probe_dialed,
-	    p);
+	return mesh_dial_member(g->mesh, id, m->rec.addrs[0],
+	    MESH_DIAL_RECORD, probe_dialed, p);
 }
 
 const struct members *
@@ -401,8 +401,8 @@ START_TEST(test_short_counts_links_and_dials)
 	join(&d, false);
 	join(&e, false);
 	link_to(&a);
-	ck_assert_int_eq(mesh_dial_member(mesh, b.pk, "127.0.0.1:9", NULL,
-	    NULL), 0);
+	ck_assert_int_eq(mesh_dial_member(mesh, b.pk, "127.0.0.1:9",
+	    MESH_DIAL_RECORD, NULL, NULL), 0);
 	start(3, 6);
 	/* One up, one dialing: one more is wanted, not a nor b. */
 	first_check();
@@ -443,7 +443,7 @@ START_TEST(test_short_skips_unfit_members)
 	link_to(&linked);
 	join(&dialing, true);
 	ck_assert_int_eq(mesh_dial_member(mesh, dialing.pk, "127.0.0.1:9",
-	    NULL, NULL), 0);
+	    MESH_DIAL_RECORD, NULL, NULL), 0);
 	start(10, 20);
 	first_check();
 	ck_assert_msg(nprobes == 1 && probes_of(&fit) == 1,

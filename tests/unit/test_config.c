@@ -416,6 +416,46 @@ START_TEST(test_overrides)
 END_TEST
 
 /* The key-value store's keys: defaults, ranges, and max_message's bound. */
+START_TEST(test_flood_keys)
+{
+	struct config	 c;
+	char		 err[256];
+
+	ck_assert_str_eq(load(&c, ""), "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.new_members_rate, 50000);
+	ck_assert_uint_eq(c.members_soft, 3072);
+	ck_assert_uint_eq(c.members_settle, 600000);
+	ck_assert_uint_eq(c.gossip_rate, 64u << 10);
+	ck_assert_uint_eq(c.dial_rate_per_address, 200);
+
+	/* Rates: decimals kept as thousandths, three at most. */
+	ck_assert_str_eq(load(&c, "dial_rate_per_address = 0.05\n"
+	    "dial_rate_per_host = 2.5\nnew_members_rate = 7\n"
+	    "gossip_rate = 16K\ngossip_burst = 256K\nmembers_soft = 256\n"
+	    "intro_quota = 64\nmembers_settle = 10s\n"), "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.dial_rate_per_address, 50);
+	ck_assert_uint_eq(c.dial_rate_per_host, 2500);
+	ck_assert_uint_eq(c.new_members_rate, 7000);
+	ck_assert_uint_eq(c.gossip_rate, 16u << 10);
+	ck_assert_uint_eq(c.members_settle, 10000);
+	assert_bad("dial_rate = 1.2345\n", 1, "at most three decimals");
+	assert_bad("dial_rate = .5\n", 1, "is not a number");
+	assert_bad("dial_rate = 0.5\n", 1, "out of range (1.000-10000.000)");
+	assert_bad("dial_rate_per_address = 0.001\n", 1, "out of range");
+	assert_bad("dial_rate = 99999999999999999999\n", 1,
+	    "is not a number");
+	assert_bad("gossip_burst = 128K\n", 1, "out of range");
+	assert_bad("members_soft = 5000\n", 1, "out of range");
+	/* The quota cannot exceed the size it applies above. */
+	ck_assert_str_eq(load(&c, "members_soft = 256\nintro_quota = 512\n"),
+	    "");
+	ck_assert_int_eq(config_finish(&c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "intro_quota"));
+}
+END_TEST
+
 START_TEST(test_kv_keys)
 {
 	struct config	 c;
@@ -632,6 +672,7 @@ config_suite(void)
 	tcase_add_test(tc, test_example_config_matches_defaults);
 	tcase_add_test(tc, test_handlers_kept);
 	tcase_add_test(tc, test_kv_keys);
+	tcase_add_test(tc, test_flood_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -55,7 +55,7 @@ offer(struct members *t, int i, uint64_t inc, const char *group, bool left)
 	const char	*why;
 
 	signed_record(&nodes[i], inc, group, left, &b);
-	ck_assert_int_le(members_offer(t, b.data, b.len, 0, &m, &why),
+	ck_assert_int_le(members_offer(t, b.data, b.len, NULL, 0, &m, &why),
 	    MEMBERS_UPDATED);
 	cbor_buf_free(&b);
 }

@@ -399,12 +399,12 @@ START_TEST(test_incarnations_and_replay)
 	node_new(&a);
 	signed_record(&a, 5, false, &old);
 	signed_record(&a, 6, false, &cur);
-	ck_assert_int_eq(members_offer(t, cur.data, cur.len, 1, &m, &why),
+	ck_assert_int_eq(members_offer(t, cur.data, cur.len, NULL, 1, &m, &why),
 	    MEMBERS_NEW);
-	ck_assert_int_eq(members_offer(t, cur.data, cur.len, 2, &m, &why),
+	ck_assert_int_eq(members_offer(t, cur.data, cur.len, NULL, 2, &m, &why),
 	    MEMBERS_SAME);
 	/* A replayed older record changes nothing and is counted. */
-	ck_assert_int_eq(members_offer(t, old.data, old.len, 3, &m, &why),
+	ck_assert_int_eq(members_offer(t, old.data, old.len, NULL, 3, &m, &why),
 	    MEMBERS_STALE);
 	ck_assert_uint_eq(m->rec.incarnation, 6);
 	ck_assert_uint_eq(members_stats(t)->stale, 1);
@@ -414,8 +414,8 @@ START_TEST(test_incarnations_and_replay)
 		struct cbor_buf	mine = { 0 };
 
 		signed_record(&self, 999, false, &mine);
-		ck_assert_int_ne(members_offer(t, mine.data, mine.len, 4, &m,
-		    &why), MEMBERS_UPDATED);
+		ck_assert_int_ne(members_offer(t, mine.data, mine.len, NULL, 4,
+		    &m, &why), MEMBERS_UPDATED);
 		ck_assert_uint_eq(members_self(t)->rec.incarnation, 100);
 		cbor_buf_free(&mine);
 	}
@@ -457,7 +457,7 @@ START_TEST(test_forget_and_revoked)
 	node_new(&x);
 	members_on_forget(t, count_forgotten, &forgotten);
 	signed_record(&a, 5, false, &b);
-	ck_assert_int_eq(members_offer(t, b.data, b.len, 1, &m, &why),
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 1, &m, &why),
 	    MEMBERS_NEW);
 	ck_assert(members_forget(t, a.pk));
 	ck_assert_int_eq(forgotten, 1);
@@ -468,16 +468,16 @@ START_TEST(test_forget_and_revoked)
 	ck_assert_uint_eq(members_count(t), 1);
 
 	members_on_revoked(t, is_revoked_node, a.pk);
-	ck_assert_int_eq(members_offer(t, b.data, b.len, 2, &m, &why),
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 2, &m, &why),
 	    MEMBERS_INVALID);
 	ck_assert_str_eq(why, "a record of a revoked node");
 	signed_record(&a, 6, false, &b);
-	ck_assert_int_eq(members_offer(t, b.data, b.len, 3, &m, &why),
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 3, &m, &why),
 	    MEMBERS_INVALID);
 	ck_assert_ptr_null(members_get(t, a.pk));
 	/* Others still come in. */
 	signed_record(&x, 1, false, &b);
-	ck_assert_int_eq(members_offer(t, b.data, b.len, 4, &m, &why),
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 4, &m, &why),
 	    MEMBERS_NEW);
 	cbor_buf_free(&b);
 	members_free(t);
@@ -495,7 +495,7 @@ START_TEST(test_claims_follow_incarnations)
 	t = table(&self);
 	node_new(&a);
 	signed_record(&a, 10, false, &b);
-	ck_assert_int_eq(members_offer(t, b.data, b.len, 0, &m, &why),
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 0, &m, &why),
 	    MEMBERS_NEW);
 	/* A claim about an older incarnation is ignored, and so is one
 	 * about a newer one: the node never signed it, it is forged. */
@@ -510,14 +510,14 @@ START_TEST(test_claims_follow_incarnations)
 	ck_assert_int_eq(m->state, MEMBER_DEAD);
 	/* A newer record refutes: alive again. */
 	signed_record(&a, 11, false, &b);
-	ck_assert_int_eq(members_offer(t, b.data, b.len, 200, &m, &why),
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 200, &m, &why),
 	    MEMBERS_UPDATED);
 	ck_assert_int_eq(m->state, MEMBER_ALIVE);
 	ck_assert(!members_dead(t, a.pk, 10, 201));	/* old news */
 	ck_assert(members_dead(t, a.pk, 11, 201));
 	/* A LEAVE is final for that incarnation; claims do not undo it. */
 	signed_record(&a, 12, true, &b);
-	ck_assert_int_eq(members_offer(t, b.data, b.len, 300, &m, &why),
+	ck_assert_int_eq(members_offer(t, b.data, b.len, NULL, 300, &m, &why),
 	    MEMBERS_UPDATED);
 	ck_assert_int_eq(m->state, MEMBER_LEFT);
 	ck_assert(!members_dead(t, a.pk, 12, 301));
@@ -533,11 +533,136 @@ START_TEST(test_claims_follow_incarnations)
 }
 END_TEST
 
+/* Offers a record of n at inc, sent by via, at now. */
+static enum members_result
+offer(struct members *t, const struct node *n, uint64_t inc,
+    const uint8_t *via, int64_t now)
+{
+	struct cbor_buf		 b = { 0 };
+	struct member		*m;
+	enum members_result	 r;
+	const char		*why;
+
+	signed_record(n, inc, false, &b);
+	r = members_offer(t, b.data, b.len, via, now, &m, &why);
+	cbor_buf_free(&b);
+	return r;
+}
+
+START_TEST(test_admission_quota)
+{
+	struct members_limits	 lim = { 4, 2, 1000 };
+	struct members		*t;
+	struct node		 self, x, y, n[8];
+	int			 i;
+
+	t = table(&self);
+	members_set_limits(t, &lim);
+	node_new(&x);
+	node_new(&y);
+	for (i = 0; i < 8; i++)
+		node_new(&n[i]);
+	/* Below the soft size, anyone introduces anything. */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(offer(t, &n[i], 1, x.pk, 0), MEMBERS_NEW);
+	ck_assert_uint_eq(members_count(t), 4);
+	/* Above it, x already has 3 unsettled: no more from x. */
+	ck_assert_int_eq(offer(t, &n[3], 1, x.pk, 10), MEMBERS_FULL);
+	ck_assert_uint_eq(members_stats(t)->quota, 1);
+	ck_assert_ptr_null(members_get(t, n[3].pk));
+	/* y introduced none; a node's own record always comes in. */
+	ck_assert_int_eq(offer(t, &n[3], 1, y.pk, 10), MEMBERS_NEW);
+	ck_assert_int_eq(offer(t, &n[4], 1, y.pk, 10), MEMBERS_NEW);
+	ck_assert_int_eq(offer(t, &n[5], 1, y.pk, 10), MEMBERS_FULL);
+	ck_assert_int_eq(offer(t, &n[5], 1, n[5].pk, 10), MEMBERS_NEW);
+	ck_assert(members_get(t, n[5].pk)->confirmed);
+	ck_assert(members_settled(t, members_get(t, n[5].pk), 10));
+	/* A newer record of a held member is no new identity. */
+	ck_assert_int_eq(offer(t, &n[0], 2, x.pk, 20), MEMBERS_UPDATED);
+	/* Once x's members settle, x may introduce again... */
+	ck_assert(!members_settled(t, members_get(t, n[0].pk), 999));
+	ck_assert(members_settled(t, members_get(t, n[0].pk), 1000));
+	ck_assert_int_eq(offer(t, &n[6], 1, x.pk, 1000), MEMBERS_NEW);
+	/* ...but those our own dial found dead stay unsettled. */
+	members_disprove(t, n[1].pk);
+	members_disprove(t, n[2].pk);
+	ck_assert(!members_settled(t, members_get(t, n[1].pk), 5000));
+	ck_assert_int_eq(offer(t, &n[7], 1, x.pk, 5000), MEMBERS_FULL);
+	ck_assert_uint_eq(members_stats(t)->quota, 3);
+	/* A confirmed member is settled whatever our dials said. */
+	members_confirm(t, n[1].pk);
+	ck_assert(members_settled(t, members_get(t, n[1].pk), 5000));
+	ck_assert_int_eq(offer(t, &n[7], 1, x.pk, 5000), MEMBERS_NEW);
+	members_free(t);
+}
+END_TEST
+
+START_TEST(test_eviction_order)
+{
+	struct members_limits	 lim = { MEMBERS_MAX, MEMBERS_MAX, 1000 };
+	struct members		*t;
+	struct node		 self, old, linked, dead, fake, n1, n2, n3;
+	int			 first, forgotten_calls = 0;
+
+	t = table(&self);
+	members_set_limits(t, &lim);
+	members_on_forget(t, count_forgotten, &forgotten_calls);
+	node_new(&old);
+	node_new(&linked);
+	node_new(&dead);
+	node_new(&n1);
+	node_new(&n2);
+	node_new(&n3);
+	ck_assert_int_eq(offer(t, &old, 1, NULL, 0), MEMBERS_NEW);
+	ck_assert_int_eq(offer(t, &linked, 1, linked.pk, 1900), MEMBERS_NEW);
+	ck_assert_int_eq(offer(t, &dead, 1, NULL, 1900), MEMBERS_NEW);
+	ck_assert(members_dead(t, dead.pk, 1, 1950));
+	/* Fakes, all first seen at 2000, fill the table. */
+	node_new(&fake);
+	first = 1;
+	while (members_count(t) < MEMBERS_MAX) {
+		if (!first)
+			node_new(&fake);
+		first = 0;
+		ck_assert_int_eq(offer(t, &fake, 1, NULL, 2000), MEMBERS_NEW);
+	}
+	/* The dead go first. */
+	ck_assert_int_eq(offer(t, &n1, 1, NULL, 2500), MEMBERS_NEW);
+	ck_assert_ptr_null(members_get(t, dead.pk));
+	/* Then the unsettled member seen first most recently. */
+	ck_assert_int_eq(offer(t, &n2, 1, NULL, 2600), MEMBERS_NEW);
+	ck_assert_ptr_null(members_get(t, n1.pk));
+	ck_assert_ptr_nonnull(members_get(t, n2.pk));
+	ck_assert_uint_eq(members_count(t), MEMBERS_MAX);
+	/* Never ourselves, a linked member, nor one held long enough. */
+	ck_assert_ptr_nonnull(members_get(t, old.pk));
+	ck_assert_ptr_nonnull(members_get(t, linked.pk));
+	ck_assert_ptr_nonnull(members_get(t, self.pk));
+	ck_assert_uint_eq(members_stats(t)->evicted, 2);
+	ck_assert_int_eq(forgotten_calls, 2);
+	/* Much later all have settled but one our dial disproved. */
+	members_disprove(t, fake.pk);
+	ck_assert_int_eq(offer(t, &n3, 1, NULL, 100000), MEMBERS_NEW);
+	ck_assert_ptr_null(members_get(t, fake.pk));
+	ck_assert_int_eq(offer(t, &n1, 1, NULL, 200000), MEMBERS_FULL);
+	ck_assert_uint_eq(members_stats(t)->full, 1);
+	ck_assert_ptr_nonnull(members_get(t, n2.pk));
+	/* One dropped on purpose goes through the same hook. */
+	ck_assert(members_forget(t, old.pk));
+	ck_assert(!members_forget(t, old.pk));
+	ck_assert(!members_forget(t, self.pk));
+	ck_assert_int_eq(forgotten_calls, 4);
+	ck_assert_uint_eq(members_count(t), MEMBERS_MAX - 1);
+	members_free(t);
+}
+END_TEST
+
 Suite *
 members_suite(void)
 {
 	Suite	*s = suite_create("members");
 	TCase	*tc = tcase_create("members");
+	TCase	*full = tcase_create("members_full");
 
 	tcase_add_test(tc, test_record_round_trip);
 	tcase_add_test(tc, test_record_services);
@@ -549,7 +674,12 @@ members_suite(void)
 	tcase_add_test(tc, test_topic_matches);
 	tcase_add_test(tc, test_incarnations_and_replay);
 	tcase_add_test(tc, test_claims_follow_incarnations);
+	tcase_add_test(tc, test_admission_quota);
 	tcase_add_test(tc, test_forget_and_revoked);
 	suite_add_tcase(s, tc);
+	/* Fills a table: 4096 records signed and checked. */
+	tcase_set_timeout(full, 30);
+	tcase_add_test(full, test_eviction_order);
+	suite_add_tcase(s, full);
 	return s;
 }
