@@ -48,6 +48,7 @@ main(void)
 	srunner_add_suite(sr, rate_suite());
 	srunner_add_suite(sr, ratelog_suite());
 	srunner_add_suite(sr, reqnum_suite());
+	srunner_add_suite(sr, statefile_suite());
 	srunner_add_suite(sr, tags_suite());
 	srunner_add_suite(sr, token_suite());
 	srunner_add_suite(sr, wire_suite());

@@ -41,6 +41,7 @@ Suite	*proto_suite(void);
 Suite	*rate_suite(void);
 Suite	*ratelog_suite(void);
 Suite	*reqnum_suite(void);
+Suite	*statefile_suite(void);
 Suite	*tags_suite(void);
 Suite	*token_suite(void);
 Suite	*wire_suite(void);
