@@ -11,23 +11,24 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "clock.h"
 #include "log.h"
 #include "netkeys.h"
+#include "statefile.h"
 
 #define ENTRY_LEN	(NETWORK_KEY_LEN + 8 + 8)
 #define GEN_FILE_MAX	24	/* 20 digits and a newline, with room */
 #define FILE_MAX	(NETKEYS_RETIRED_MAX * ENTRY_LEN)
+/* No one else may even read a file of network keys. */
+#define NOT_OURS	(S_IRWXG | S_IRWXO)
+#define NOT_OURS_WHY	"gives others access to network keys"
 
 static void
 put_be64(uint8_t *p, uint64_t v)
@@ -73,150 +74,13 @@ entry_get(struct netkey *k, const uint8_t *p)
 }
 
 static int
-path_of(char *path, size_t len, const char *dir, const char *name)
-{
-	if (snprintf(path, len, "%s/%s", dir, name) >= (int)len) {
-		log_warnx("%s: path too long", dir);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Reads dir/name, at most max bytes, into buf.  Refuses what is not a
- * regular file of ours that only we can read.  Its length, 0 if it is
- * absent (*found false), or -1 after logging why.
- */
-static ssize_t
-file_read(const char *dir, const char *name, uint8_t *buf, size_t max,
-    bool *found)
-{
-	struct stat	st;
-	char		path[PATH_MAX];
-	ssize_t		n;
-	size_t		got = 0;
-	int		fd;
-
-	*found = false;
-	if (path_of(path, sizeof(path), dir, name) == -1)
-		return -1;
-	/* O_NONBLOCK: a FIFO planted here must not hang the start. */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		log_warn("%s", path);
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		log_warn("%s", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-		log_warnx("%s: not a regular file owned by uid %u", path,
-		    (unsigned)geteuid());
-		goto fail;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		log_warnx("%s: mode %04o gives others access to network keys; "
-		    "run chmod 600 %s", path, (unsigned)(st.st_mode & 07777),
-		    path);
-		goto fail;
-	}
-	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
-		log_warnx("%s: %jd bytes, more than %zu", path,
-		    (intmax_t)st.st_size, max);
-		goto fail;
-	}
-	while (got < max) {
-		n = read(fd, buf + got, max - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_warn("%s", path);
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	*found = true;
-	return (ssize_t)got;
-fail:
-	close(fd);
-	return -1;
-}
-
-static void
-dir_sync(const char *dir)
-{
-	int	dfd;
-
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-}
-
-/* Replaces dir/name with len bytes of buf (0600).  0, or -1 logged. */
-static int
-file_write(const char *dir, const char *name, const uint8_t *buf,
-    size_t len)
-{
-	char	tmp[PATH_MAX], path[PATH_MAX], tname[NAME_MAX];
-	int	fd;
-
-	snprintf(tname, sizeof(tname), ".%s.%ld", name, (long)getpid());
-	if (path_of(path, sizeof(path), dir, name) == -1 ||
-	    path_of(tmp, sizeof(tmp), dir, tname) == -1)
-		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1 || (len > 0 && write(fd, buf, len) != (ssize_t)len) ||
-	    fsync(fd) == -1) {
-		log_warn("%s", tmp);
-		if (fd != -1)
-			close(fd);
-		(void)unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1) {
-		log_warn("rename %s", path);
-		(void)unlink(tmp);
-		return -1;
-	}
-	dir_sync(dir);
-	return 0;
-}
-
-/* Removes dir/name if it is there.  0, or -1 logged. */
-static int
-file_remove(const char *dir, const char *name)
-{
-	char	path[PATH_MAX];
-
-	if (path_of(path, sizeof(path), dir, name) == -1)
-		return -1;
-	if (unlink(path) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		log_warn("unlink %s", path);
-		return -1;
-	}
-	dir_sync(dir);
-	return 0;
-}
-
-static int
 write_gen(const char *dir, uint64_t gen)
 {
 	char	buf[GEN_FILE_MAX];
 	int	n;
 
 	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", gen);
-	return file_write(dir, "network.gen", (uint8_t *)buf, (size_t)n);
+	return statefile_write(dir, "network.gen", buf, (size_t)n);
 }
 
 static int
@@ -226,9 +90,9 @@ write_prev(const char *dir, const struct netkeys *nk)
 	int	rc;
 
 	if (!nk->has_prev)
-		return file_remove(dir, "network.prev");
+		return statefile_remove(dir, "network.prev");
 	entry_put(buf, &nk->prev);
-	rc = file_write(dir, "network.prev", buf, sizeof(buf));
+	rc = statefile_write(dir, "network.prev", buf, sizeof(buf));
 	sodium_memzero(buf, sizeof(buf));
 	return rc;
 }
@@ -241,10 +105,10 @@ write_retired(const char *dir, const struct netkeys *nk)
 	int	rc;
 
 	if (nk->nretired == 0)
-		return file_remove(dir, "network.retired");
+		return statefile_remove(dir, "network.retired");
 	for (i = 0; i < nk->nretired; i++)
 		entry_put(buf + i * ENTRY_LEN, &nk->retired[i]);
-	rc = file_write(dir, "network.retired", buf, nk->nretired * ENTRY_LEN);
+	rc = statefile_write(dir, "network.retired", buf, nk->nretired * ENTRY_LEN);
 	sodium_memzero(buf, sizeof(buf));
 	return rc;
 }
@@ -259,8 +123,8 @@ read_gen(const char *dir, uint64_t *gen)
 	bool		found;
 
 	*gen = 0;
-	if ((n = file_read(dir, "network.gen", buf, GEN_FILE_MAX,
-	    &found)) == -1)
+	if ((n = statefile_read(dir, "network.gen", buf, GEN_FILE_MAX,
+	    NOT_OURS, NOT_OURS_WHY, &found)) == -1)
 		return -1;
 	if (!found)
 		return 0;
@@ -329,8 +193,8 @@ netkeys_load(struct netkeys *nk, const char *dir, int64_t now_ms)
 	memset(nk, 0, sizeof(*nk));
 	if (read_gen(dir, &nk->gen) == -1)
 		return -1;
-	if ((n = file_read(dir, "network.prev", buf, ENTRY_LEN,
-	    &found)) == -1)
+	if ((n = statefile_read(dir, "network.prev", buf, ENTRY_LEN,
+	    NOT_OURS, NOT_OURS_WHY, &found)) == -1)
 		goto fail;
 	if (found) {
 		if (n != ENTRY_LEN || entry_get(&nk->prev, buf) == -1) {
@@ -340,8 +204,8 @@ netkeys_load(struct netkeys *nk, const char *dir, int64_t now_ms)
 		}
 		nk->has_prev = true;
 	}
-	if ((n = file_read(dir, "network.retired", buf, FILE_MAX,
-	    &found)) == -1)
+	if ((n = statefile_read(dir, "network.retired", buf, FILE_MAX,
+	    NOT_OURS, NOT_OURS_WHY, &found)) == -1)
 		goto fail;
 	if (found) {
 		if (n == 0 || n % ENTRY_LEN != 0) {
@@ -447,9 +311,9 @@ netkeys_reset(struct netkeys *nk, const char *dir)
 	int	rc = 0;
 
 	netkeys_clear(nk);
-	if (file_remove(dir, "network.prev") == -1 ||
-	    file_remove(dir, "network.retired") == -1 ||
-	    file_remove(dir, "network.gen") == -1)
+	if (statefile_remove(dir, "network.prev") == -1 ||
+	    statefile_remove(dir, "network.retired") == -1 ||
+	    statefile_remove(dir, "network.gen") == -1)
 		rc = -1;
 	return rc;
 }

@@ -86,6 +86,23 @@ fail:
 	return -1;
 }
 
+int
+statefile_remove(const char *dir, const char *name)
+{
+	char	path[PATH_MAX];
+
+	if (path_of(path, sizeof(path), dir, "", name, "") == -1)
+		return -1;
+	if (unlink(path) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("unlink %s", path);
+		return -1;
+	}
+	dir_sync(dir);
+	return 0;
+}
+
 ssize_t
 statefile_read(const char *dir, const char *name, void *buf, size_t max,
     mode_t forbid, const char *why, bool *found)

@@ -20,6 +20,9 @@
 int	statefile_write(const char *dir, const char *name, const void *buf,
 	    size_t len);
 
+/* Removes dir/name if it is there, and syncs dir.  0, or -1 logged. */
+int	statefile_remove(const char *dir, const char *name);
+
 /*
  * Reads dir/name, at most max bytes, into buf.  Refuses what is not a
  * regular file owned by our euid, a file of more than max bytes, and

@@ -66,6 +66,9 @@ START_TEST(test_write_read)
 	ck_assert(found);
 	snprintf(tmp, sizeof(tmp), "%s/.f.%ld", dir, (long)getpid());
 	ck_assert_int_eq(access(tmp, F_OK), -1);
+	ck_assert_int_eq(statefile_remove(dir, "f"), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(statefile_remove(dir, "f"), 0);
 }
 END_TEST
 
