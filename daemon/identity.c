@@ -20,6 +20,7 @@
 
 #include "identity.h"
 #include "log.h"
+#include "statefile.h"
 
 #define KEY_FILE_LEN	32
 #define LOCK_TRIES	10	/* lock_take: a probe's lock is let go at once */
@@ -409,36 +410,12 @@ int
 identity_set_network_key(struct identity *id, const char *dir,
     const uint8_t key[NETWORK_KEY_LEN])
 {
-	char	tmp[PATH_MAX], path[PATH_MAX];
-	int	fd;
-
-	if (state_dir_ready(dir) == -1)
+	if (state_dir_ready(dir) == -1 ||
+	    statefile_write(dir, "network.key", key, KEY_FILE_LEN) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "%s/network.key", dir);
-	if (snprintf(tmp, sizeof(tmp), "%s/.network.key.%ld", dir,
-	    (long)getpid()) >= (int)sizeof(tmp)) {
-		log_warnx("%s: path too long", dir);
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1 || write(fd, key, KEY_FILE_LEN) != KEY_FILE_LEN ||
-	    fsync(fd) == -1) {
-		log_warn("%s", tmp);
-		if (fd != -1)
-			close(fd);
-		(void)unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1) {
-		log_warn("rename %s", path);
-		(void)unlink(tmp);
-		return -1;
-	}
 	if (id != NULL)
 		memcpy(id->network_key, key, NETWORK_KEY_LEN);
-	log_info("network key in %s replaced", path);
+	log_info("network key in %s/network.key replaced", dir);
 	return 0;
 }
 

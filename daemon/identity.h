@@ -34,8 +34,9 @@ struct identity {
  */
 int	identity_load(struct identity *, const char *dir);
 /*
- * Writes a new network key to dir (replacing the old one atomically)
- * and uses it from now on.  0, or -1 after logging why.
+ * Writes a new network key to dir (replacing the old one atomically,
+ * the directory synced) and uses it from now on.  0, or -1 after
+ * logging why.
  */
 int	identity_set_network_key(struct identity *, const char *dir,
 	    const uint8_t key[NETWORK_KEY_LEN]);
