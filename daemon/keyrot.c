@@ -15,16 +15,11 @@
  * old-key link.  When the grace ends, the links made under the old key
  * whose peer never showed the new one close.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <sodium.h>
@@ -43,6 +38,7 @@
 #include "nodemap.h"
 #include "pairkey.h"
 #include "proto.h"
+#include "statefile.h"
 
 #define KID_LABEL	"peerd/1 kid"
 #define AD_LABEL	"peerd/1 nkey"
@@ -397,17 +393,6 @@ parts_all(const struct keyrot *kr)
 	return kr->nparts > 0;
 }
 
-static int
-nkey_path(const struct keyrot *kr, char *path, size_t len, const char *pre)
-{
-	if (snprintf(path, len, "%s/%s%s", kr->par.state_dir, pre,
-	    NKEY_FILE) >= (int)len) {
-		log_warnx("%s: path too long", kr->par.state_dir);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Writes every part held to STATE/network.nkey (be32 length, body,
  * signature, for each), so that a restart within the grace can still
@@ -417,10 +402,8 @@ static void
 parts_save(struct keyrot *kr)
 {
 	struct cbor_buf	 b = { 0 };
-	char		 tmp[PATH_MAX], path[PATH_MAX];
 	uint8_t		 len[4];
 	uint64_t	 i;
-	int		 fd, dfd;
 
 	for (i = 0; i < kr->nparts; i++) {
 		len[0] = (uint8_t)(kr->parts[i].len >> 24);
@@ -431,42 +414,18 @@ parts_save(struct keyrot *kr)
 		cbor_put_raw(&b, kr->parts[i].body, kr->parts[i].len);
 		cbor_put_raw(&b, kr->parts[i].sig, SIG_LEN);
 	}
-	if (b.failed || nkey_path(kr, path, sizeof(path), "") == -1 ||
-	    nkey_path(kr, tmp, sizeof(tmp), ".") == -1)
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1 || write(fd, b.data, b.len) != (ssize_t)b.len ||
-	    fsync(fd) == -1) {
-		log_warn("%s", tmp);
-		if (fd != -1)
-			close(fd);
-		(void)unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1) {
-		log_warn("rename %s", path);
-		(void)unlink(tmp);
-		goto out;
-	}
-	if ((dfd = open(kr->par.state_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-out:
+	if (b.failed)
+		log_warnx("%s/%s: out of memory", kr->par.state_dir, NKEY_FILE);
+	else
+		(void)statefile_write(kr->par.state_dir, NKEY_FILE, b.data,
+		    b.len);
 	cbor_buf_free(&b);
 }
 
 static void
 parts_unlink(struct keyrot *kr)
 {
-	char	path[PATH_MAX];
-
-	if (nkey_path(kr, path, sizeof(path), "") == 0 &&
-	    unlink(path) == -1 && errno != ENOENT)
-		log_warn("%s", path);
+	(void)statefile_remove(kr->par.state_dir, NKEY_FILE);
 }
 
 void
@@ -774,34 +733,28 @@ static void
 parts_load(struct keyrot *kr)
 {
 	struct keyrot_body	 k;
-	struct stat		 st;
-	uint8_t			*buf = NULL, *p;
+	uint8_t			*buf, *p;
 	const char		*why;
 	char			 path[PATH_MAX];
-	size_t			 len = 0, left, n;
-	ssize_t			 r;
-	int			 fd;
+	size_t			 left, n;
+	ssize_t			 len;
+	bool			 found;
 
-	if (!kr->nk->has_prev || nkey_path(kr, path, sizeof(path), "") == -1)
+	if (!kr->nk->has_prev)
 		return;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK)) == -1) {
-		if (errno != ENOENT)
-			log_warn("%s", path);
+	if ((buf = malloc(NKEY_FILE_MAX)) == NULL) {
+		log_warn("%s/%s", kr->par.state_dir, NKEY_FILE);
 		return;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > NKEY_FILE_MAX || (buf = malloc((size_t)st.st_size +
-	    1)) == NULL) {
-		log_warnx("%s: not a file of at most %d bytes", path,
-		    NKEY_FILE_MAX);
-		goto out;
+	/* The parts are public: each is checked as a peer's would be. */
+	if ((len = statefile_read(kr->par.state_dir, NKEY_FILE, buf,
+	    NKEY_FILE_MAX, 0, NULL, &found)) <= 0) {
+		free(buf);
+		return;
 	}
-	while (len < (size_t)st.st_size + 1 &&
-	    (r = read(fd, buf + len, (size_t)st.st_size + 1 - len)) > 0)
-		len += (size_t)r;
+	snprintf(path, sizeof(path), "%s/%s", kr->par.state_dir, NKEY_FILE);
 	kr->loading = true;
-	for (p = buf, left = len; left > 0; p += n, left -= n) {
+	for (p = buf, left = (size_t)len; left > 0; p += n, left -= n) {
 		why = "cut short";
 		if (left < 4 || (n = (size_t)p[0] << 24 | (size_t)p[1] << 16 |
 		    (size_t)p[2] << 8 | p[3]) > left - 4 ||
@@ -827,7 +780,6 @@ bad:
 out:
 	kr->loading = false;
 	free(buf);
-	close(fd);
 }
 
 struct keyrot *

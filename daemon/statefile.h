@@ -27,9 +27,9 @@ int	statefile_remove(const char *dir, const char *name);
  * Reads dir/name, at most max bytes, into buf.  Refuses what is not a
  * regular file owned by our euid, a file of more than max bytes, and
  * one whose mode has any bit of forbid (logging "mode M why; run chmod
- * N path", N the mode without those bits).  Not through a link, and a
- * FIFO does not block.  Its length, 0 if it is absent (*found false),
- * or -1 after logging why.
+ * N path", N the mode without those bits; why may be NULL if forbid
+ * is 0).  Not through a link, and a FIFO does not block.  Its
+ * length, 0 if it is absent (*found false), or -1 after logging why.
  */
 ssize_t	statefile_read(const char *dir, const char *name, void *buf,
 	    size_t max, mode_t forbid, const char *why, bool *found);
