@@ -6,13 +6,10 @@
  * it, replaced atomically), floods it on, and hands it to peers whose
  * HELLO shows another set when their link comes up.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -26,6 +23,11 @@
 #include "proto.h"
 #include "ratelog.h"
 #include "revoke.h"
+#include "statefile.h"
+
+#define REVOKED_FILE		"revoked"
+/* The file at its largest: every revocation held, after its length. */
+#define REVOKED_FILE_MAX	(REVOKE_MAX * (2 + REVOKE_RAW_MAX))
 
 struct held {
 	struct revocation	r;
@@ -196,59 +198,34 @@ revoke_digest(const struct revoke *rv, uint8_t out[REVOKE_DIGEST_LEN])
 }
 
 /*
- * Writes every held revocation to STATE/revoked: a temporary file,
- * synced, renamed over the old one, and the directory synced, so that
- * a crash leaves the old set or the new one.
+ * Writes every held revocation to STATE/revoked, each after its length
+ * (be16): 0600, replaced atomically.
  */
 static int
 revoke_save(struct revoke *rv)
 {
+	struct cbor_buf		 b = { 0 };
 	const struct held	*h;
 	const uint8_t		*id;
-	char			 tmp[PATH_MAX], path[PATH_MAX];
 	uint8_t			 len[2];
 	size_t			 i;
-	FILE			*f;
-	int			 fd, dfd;
+	int			 rc = -1;
 
-	if (snprintf(path, sizeof(path), "%s/revoked", rv->par.state_dir) >=
-	    (int)sizeof(path) || snprintf(tmp, sizeof(tmp), "%s/.revoked.%ld",
-	    rv->par.state_dir, (long)getpid()) >= (int)sizeof(tmp)) {
-		log_warnx("%s: path too long", rv->par.state_dir);
-		return -1;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1 || (f = fdopen(fd, "w")) == NULL) {
-		log_warn("%s", tmp);
-		if (fd != -1)
-			close(fd);
-		(void)unlink(tmp);
-		return -1;
-	}
 	for (i = 0; i < nodemap_count(rv->held); i++) {
 		h = nodemap_at(rv->held, i, &id);
 		len[0] = (uint8_t)(h->rawlen >> 8);
 		len[1] = (uint8_t)h->rawlen;
-		(void)fwrite(len, 1, sizeof(len), f);
-		(void)fwrite(h->raw, 1, h->rawlen, f);
+		cbor_put_raw(&b, len, sizeof(len));
+		cbor_put_raw(&b, h->raw, h->rawlen);
 	}
-	if (fflush(f) == EOF || ferror(f) || fsync(fd) == -1) {
-		log_warn("%s", tmp);
-		(void)fclose(f);
-		(void)unlink(tmp);
-		return -1;
-	}
-	if (fclose(f) == EOF || rename(tmp, path) == -1) {
-		log_warn("rename %s", path);
-		(void)unlink(tmp);
-		return -1;
-	}
-	if ((dfd = open(rv->par.state_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	if (b.failed)
+		log_warnx("%s/%s: out of memory", rv->par.state_dir,
+		    REVOKED_FILE);
+	else
+		rc = statefile_write(rv->par.state_dir, REVOKED_FILE, b.data,
+		    b.len);
+	cbor_buf_free(&b);
+	return rc;
 }
 
 /* Whether by may revoke id: by is an admin, id is not. */
@@ -373,31 +350,39 @@ static int
 revoke_load(struct revoke *rv)
 {
 	struct revocation	 r;
-	uint8_t			 raw[REVOKE_RAW_MAX], len[2];
+	uint8_t			*buf, *p;
 	char			 path[PATH_MAX], id[NODE_ID_STRLEN];
 	const char		*why;
-	size_t			 n, got;
-	FILE			*f;
-	int			 rc = 0;
+	size_t			 n, left;
+	ssize_t			 len;
+	bool			 found;
+	int			 rc = -1;
 
-	snprintf(path, sizeof(path), "%s/revoked", rv->par.state_dir);
-	if ((f = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		log_warn("%s", path);
+	if ((buf = malloc(REVOKED_FILE_MAX)) == NULL) {
+		log_warn("%s/%s", rv->par.state_dir, REVOKED_FILE);
 		return -1;
 	}
-	while ((got = fread(len, 1, sizeof(len), f)) == sizeof(len)) {
-		n = (size_t)len[0] << 8 | len[1];
-		if (n == 0 || n > sizeof(raw) || fread(raw, 1, n, f) != n) {
-			log_warnx("%s: truncated or malformed", path);
-			rc = -1;
-			break;
+	/* Signed by admins, checked again below: no secret in it. */
+	if ((len = statefile_read(rv->par.state_dir, REVOKED_FILE, buf,
+	    REVOKED_FILE_MAX, 0, NULL, &found)) == -1)
+		goto out;
+	snprintf(path, sizeof(path), "%s/%s", rv->par.state_dir,
+	    REVOKED_FILE);
+	for (p = buf, left = (size_t)len; left > 0; p += n, left -= n) {
+		if (left < 2) {
+			log_warnx("%s: truncated or unreadable", path);
+			goto out;
 		}
-		if (revocation_open(raw, n, &r, &why) == -1) {
+		n = (size_t)p[0] << 8 | p[1];
+		p += 2;
+		left -= 2;
+		if (n == 0 || n > REVOKE_RAW_MAX || n > left) {
+			log_warnx("%s: truncated or malformed", path);
+			goto out;
+		}
+		if (revocation_open(p, n, &r, &why) == -1) {
 			log_warnx("%s: %s", path, why);
-			rc = -1;
-			break;
+			goto out;
 		}
 		/* The admins may have changed since: their rule holds now. */
 		if (revoke_allowed(rv, &r, &why) == -1) {
@@ -407,16 +392,14 @@ revoke_load(struct revoke *rv)
 			continue;
 		}
 		if (!revoke_has(rv, r.id) &&
-		    revoke_hold(rv, &r, raw, n, &why) == -1) {
+		    revoke_hold(rv, &r, p, n, &why) == -1) {
 			log_warnx("%s: %s", path, why);
-			break;
+			goto out;
 		}
 	}
-	if (rc == 0 && (ferror(f) || got != 0)) {
-		log_warnx("%s: truncated or unreadable", path);
-		rc = -1;
-	}
-	fclose(f);
+	rc = 0;
+out:
+	free(buf);
 	return rc;
 }
 
