@@ -146,26 +146,34 @@ route_send_quiet(struct route *r, const struct callmsg *m, struct link *from)
  * A message made here, for the link l: an answer a relay makes says so
  * (by); one through a relay is sealed, for its addressee to check; one
  * on the addressee's own link needs nothing, the link proves its
- * author.  0, or -1 if it cannot be sent.
+ * author, and goes as it is, uncopied.  What to send (in, or mine
+ * filled in), or NULL if it cannot be sent.
  */
-static int
-seal(struct route *r, struct callmsg *m, struct link *l)
+static const struct callmsg *
+seal(struct route *r, const struct callmsg *in, struct link *l,
+    struct callmsg *mine)
 {
-	const uint8_t	*dest = callmsg_dest(m);
+	bool	direct = in->has_mac ||
+		    mesh_link_to(r->mesh, callmsg_dest(in)) == l;
+	bool	relay_answer = in->type == CALLMSG_ANSWER &&
+		    memcmp(in->provider, r->par.self, NODE_ID_LEN) != 0;
 
-	if (m->type == CALLMSG_ANSWER &&
-	    memcmp(m->provider, r->par.self, NODE_ID_LEN) != 0) {
-		memcpy(m->by, r->par.self, NODE_ID_LEN);
-		m->has_by = true;
-	}
-	if (memcmp(originauth_author(m), r->par.self, NODE_ID_LEN) != 0) {
+	if (!relay_answer &&
+	    memcmp(originauth_author(in), r->par.self, NODE_ID_LEN) != 0) {
 		log_warnx("route: a %s made here names another author",
-		    callmsg_type_name(m->type));
-		return -1;
+		    callmsg_type_name(in->type));
+		return NULL;
 	}
-	if (m->has_mac || mesh_link_to(r->mesh, dest) == l)
-		return 0;
-	return originauth_seal(r->par.oa, m);
+	if (direct && !relay_answer)
+		return in;
+	*mine = *in;
+	if (relay_answer) {
+		memcpy(mine->by, r->par.self, NODE_ID_LEN);
+		mine->has_by = true;
+	}
+	if (direct)
+		return mine;
+	return originauth_seal(r->par.oa, mine) == 0 ? mine : NULL;
 }
 
 static enum route_result
@@ -188,12 +196,8 @@ send_on(struct route *r, const struct callmsg *in, struct link *from,
 	}
 	if ((l = next_hop(r, dest, from)) == NULL)
 		return ROUTE_NO_PATH;
-	if (from == NULL) {
-		mine = *in;
-		if (seal(r, &mine, l) == -1)
-			return ROUTE_NO_PATH;
-		m = &mine;
-	}
+	if (from == NULL && (m = seal(r, in, l, &mine)) == NULL)
+		return ROUTE_NO_PATH;
 	/* Checked before encoding too: a full link costs no copy. */
 	if (link_queued(l) + m->argslen + m->resultlen + m->err.msglen +
 	    m->err.contextlen > budget)
