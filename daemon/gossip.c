@@ -1713,12 +1713,6 @@ gossip_set_tags(struct gossip *g, const struct tagset *tags)
 }
 
 void
-gossip_confirm(struct gossip *g, const uint8_t *id)
-{
-	members_confirm(g->members, id);
-}
-
-void
 gossip_stats(const struct gossip *g, struct gossip_stats *st)
 {
 	*st = g->st;

@@ -123,11 +123,6 @@ int		 gossip_probe(struct gossip *, const uint8_t *id,
 /* One of the member's addresses, another each time; NULL if none. */
 const char	*gossip_member_address(struct gossip *, const uint8_t *id);
 
-/*
- * Another node proved itself to us (an authenticated message from it):
- * it is safe from eviction (see members.h).
- */
-void		 gossip_confirm(struct gossip *, const uint8_t *id);
 void		 gossip_stats(const struct gossip *, struct gossip_stats *);
 
 /* The member table, for reading; ourselves at index 0. */
