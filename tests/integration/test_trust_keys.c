@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,10 +137,11 @@ reached_gen(void *arg)
 
 /*
  * A caller on daemon from: echo calls to the node named to until
- * until_ms; exits 0 if none failed.
+ * until_ms, writing one byte to ready after its first answer; exits 0
+ * if none failed.
  */
 static pid_t
-caller_start(int from, const char *to, long until_ms)
+caller_start(int from, const char *to, long until_ms, int ready)
 {
 	struct peer_call_opts	 opts = { to, false, CALL_MS };
 	struct peer_error	 err;
@@ -161,10 +163,27 @@ caller_start(int from, const char *to, long until_ms)
 			_exit(1);
 		}
 		free(res);
-		n++;
+		if (n++ == 0 && write(ready, "", 1) != 1)
+			_exit(4);
 	}
 	peer_close(p);
 	_exit(n > 0 ? 0 : 3);
+}
+
+/* Whether n bytes came on fd within ms: each caller had an answer. */
+static bool
+callers_ready(int fd, int n, int ms)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+	long		end = test_now_ms() + ms;
+	char		b;
+
+	while (n > 0 && test_now_ms() < end) {
+		if (poll(&pfd, 1, (int)(end - test_now_ms())) == 1 &&
+		    read(fd, &b, 1) == 1)
+			n--;
+	}
+	return n == 0;
 }
 
 /* Each daemon's links: the node and its uptime, to tell one never closed. */
@@ -230,7 +249,7 @@ START_TEST(test_rotate_five)
 	uint8_t		key0[64], key[64];
 	char		to[16], addr[32], out[512], err[512];
 	long		t0, until;
-	int		i, status;
+	int		i, status, ready[2];
 
 	wait_mesh(N);
 	for (i = 0; i < N; i++)
@@ -240,11 +259,16 @@ START_TEST(test_rotate_five)
 		links_of(&d[i], &before[i]);
 	t0 = test_now_ms();
 	until = t0 + 2000 + GRACE_MS + 2000;
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
 	for (i = 0; i < N; i++) {
 		snprintf(to, sizeof(to), "k%d", (i + 1) % N);
-		callers[i] = caller_start(i, to, until);
+		callers[i] = caller_start(i, to, until, ready[1]);
 	}
-	usleep(500000);
+	/* Calls are flowing on every daemon before the key changes. */
+	ck_assert_msg(callers_ready(ready[0], N, 5000), "not every caller "
+	    "had an answer within 5 s");
+	close(ready[0]);
+	close(ready[1]);
 	ck_assert_msg(peerctl_run(&d[0], out, sizeof(out), err, sizeof(err),
 	    "key", "rotate", "--grace", GRACE, NULL) == 0, "key rotate: %s",
 	    err);
