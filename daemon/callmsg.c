@@ -63,15 +63,6 @@ read_name(const struct cbor_field *f, int nf, const char *key, char *buf,
 	return cbor_read_name(v->val, v->vallen, buf, cap, valid);
 }
 
-static bool
-read_uint(const struct cbor_field *f, int nf, const char *key, uint64_t *u)
-{
-	const struct cbor_field	*v;
-
-	return (v = cbor_field_get(f, nf, key)) != NULL &&
-	    cbor_read_uint(v->val, v->vallen, u);
-}
-
 static int
 decode_call(const struct cbor_field *f, int nf, struct callmsg *m,
     const char **why)
@@ -89,7 +80,7 @@ decode_call(const struct cbor_field *f, int nf, struct callmsg *m,
 		*why = "call: bad method";
 		return -1;
 	}
-	if (!read_uint(f, nf, "d", &m->timeout_ms)) {
+	if (!cbor_field_uint(f, nf, "d", &m->timeout_ms)) {
 		*why = "call: no deadline";
 		return -1;
 	}
@@ -221,8 +212,8 @@ callmsg_decode(const char *type, const struct cbor_field *f, int nf,
 	}
 	if (!read_id(f, nf, "o", m->origin) ||
 	    !read_id(f, nf, "p", m->provider) ||
-	    !read_uint(f, nf, "c", &m->cid) ||
-	    !read_uint(f, nf, "h", &m->hops)) {
+	    !cbor_field_uint(f, nf, "c", &m->cid) ||
+	    !cbor_field_uint(f, nf, "h", &m->hops)) {
 		*why = "missing origin, provider, call number or hops";
 		return -1;
 	}

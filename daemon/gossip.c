@@ -1232,16 +1232,6 @@ read_hops(const struct cbor_field *f, int nf)
 	return hops;
 }
 
-/* The byte string under key, or false. */
-static bool
-read_bytes(const struct cbor_field *f, int nf, const char *key,
-    const uint8_t **p, size_t *n)
-{
-	const struct cbor_field	*v = cbor_field_get(f, nf, key);
-
-	return v != NULL && cbor_read_bytes(v->val, v->vallen, p, n);
-}
-
 static void
 msg_rec(void *arg, struct link *l, const char *type,
     const struct cbor_field *f, int nf)
@@ -1250,7 +1240,7 @@ msg_rec(void *arg, struct link *l, const char *type,
 	size_t		 n;
 
 	(void)type;
-	if (inbound_allowed(arg, l, f, nf) && read_bytes(f, nf, "r", &p, &n))
+	if (inbound_allowed(arg, l, f, nf) && cbor_field_bytes(f, nf, "r", &p, &n))
 		on_rec(arg, l, p, n, read_hops(f, nf));
 }
 
@@ -1262,7 +1252,7 @@ msg_dig(void *arg, struct link *l, const char *type,
 	size_t		 n;
 
 	(void)type;
-	if (inbound_allowed(arg, l, f, nf) && read_bytes(f, nf, "d", &p, &n))
+	if (inbound_allowed(arg, l, f, nf) && cbor_field_bytes(f, nf, "d", &p, &n))
 		on_digest(arg, l, p, n);
 }
 
@@ -1275,7 +1265,7 @@ msg_want(void *arg, struct link *l, const char *type,
 
 	(void)type;
 	if (inbound_allowed(arg, l, f, nf) &&
-	    read_bytes(f, nf, "ids", &p, &n))
+	    cbor_field_bytes(f, nf, "ids", &p, &n))
 		on_want(arg, l, p, n);
 }
 
@@ -1292,9 +1282,9 @@ msg_claim(void *arg, struct link *l, const char *type,
 	if (!inbound_allowed(arg, l, f, nf))
 		return;
 	/* "h" is for older nodes, which pass claims on. */
-	if (!read_bytes(f, nf, "by", &by, &nby) || nby != NODE_ID_LEN)
+	if (!cbor_field_bytes(f, nf, "by", &by, &nby) || nby != NODE_ID_LEN)
 		by = NULL;
-	if (read_bytes(f, nf, "id", &p, &n) && n == NODE_ID_LEN &&
+	if (cbor_field_bytes(f, nf, "id", &p, &n) && n == NODE_ID_LEN &&
 	    (v = cbor_field_get(f, nf, "inc")) != NULL &&
 	    cbor_read_uint(v->val, v->vallen, &inc))
 		on_claim(arg, l, type[0] == 'd', p, inc, by);

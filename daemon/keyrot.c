@@ -221,23 +221,6 @@ keyrot_body_encode(struct cbor_buf *b, const struct keyrot_body *k)
 	cbor_put_bytes(b, k->e, k->ne * KEYROT_ENTRY_LEN);
 }
 
-static bool
-get_uint(const struct cbor_field *f, int nf, const char *key, uint64_t *v)
-{
-	const struct cbor_field	*x = cbor_field_get(f, nf, key);
-
-	return x != NULL && cbor_read_uint(x->val, x->vallen, v);
-}
-
-static bool
-get_bytes(const struct cbor_field *f, int nf, const char *key,
-    const uint8_t **p, size_t *n)
-{
-	const struct cbor_field	*x = cbor_field_get(f, nf, key);
-
-	return x != NULL && cbor_read_bytes(x->val, x->vallen, p, n);
-}
-
 int
 keyrot_body_decode(const uint8_t *buf, size_t len, struct keyrot_body *k,
     const char **why)
@@ -254,15 +237,15 @@ keyrot_body_decode(const uint8_t *buf, size_t len, struct keyrot_body *k,
 		*why = "not a CBOR map";
 		return -1;
 	}
-	if (!get_uint(f, nf, "v", &v) || v != 1) {
+	if (!cbor_field_uint(f, nf, "v", &v) || v != 1) {
 		*why = "not version 1";
 		return -1;
 	}
-	if (!get_uint(f, nf, "gen", &k->gen) || k->gen == 0 ||
-	    !get_uint(f, nf, "ts", &k->ts) ||
-	    !get_uint(f, nf, "grace", &k->grace) ||
-	    !get_uint(f, nf, "part", &k->part) ||
-	    !get_uint(f, nf, "parts", &k->parts)) {
+	if (!cbor_field_uint(f, nf, "gen", &k->gen) || k->gen == 0 ||
+	    !cbor_field_uint(f, nf, "ts", &k->ts) ||
+	    !cbor_field_uint(f, nf, "grace", &k->grace) ||
+	    !cbor_field_uint(f, nf, "part", &k->part) ||
+	    !cbor_field_uint(f, nf, "parts", &k->parts)) {
 		*why = "a number missing";
 		return -1;
 	}
@@ -275,17 +258,17 @@ keyrot_body_decode(const uint8_t *buf, size_t len, struct keyrot_body *k,
 		*why = "bad part";
 		return -1;
 	}
-	if (!get_bytes(f, nf, "kid", &p, &n) || n != KEYROT_KID_LEN) {
+	if (!cbor_field_bytes(f, nf, "kid", &p, &n) || n != KEYROT_KID_LEN) {
 		*why = "no 8-byte kid";
 		return -1;
 	}
 	memcpy(k->kid, p, n);
-	if (!get_bytes(f, nf, "by", &p, &n) || n != NODE_ID_LEN) {
+	if (!cbor_field_bytes(f, nf, "by", &p, &n) || n != NODE_ID_LEN) {
 		*why = "no 32-byte by";
 		return -1;
 	}
 	memcpy(k->by, p, n);
-	if (!get_bytes(f, nf, "e", &k->e, &n) || n % KEYROT_ENTRY_LEN != 0) {
+	if (!cbor_field_bytes(f, nf, "e", &k->e, &n) || n % KEYROT_ENTRY_LEN != 0) {
 		*why = "entries are not whole";
 		return -1;
 	}
@@ -619,11 +602,11 @@ msg_nkey(void *arg, struct link *l, const char *type,
 	uint64_t	 hops = 0;
 
 	(void)type;
-	if (!get_bytes(f, nf, "b", &body, &n) ||
-	    !get_bytes(f, nf, "s", &sig, &ns) || ns != SIG_LEN)
+	if (!cbor_field_bytes(f, nf, "b", &body, &n) ||
+	    !cbor_field_bytes(f, nf, "s", &sig, &ns) || ns != SIG_LEN)
 		return;
 	if (cbor_field_get(f, nf, "h") != NULL &&
-	    (!get_uint(f, nf, "h", &hops) || hops > KEYROT_HOPS))
+	    (!cbor_field_uint(f, nf, "h", &hops) || hops > KEYROT_HOPS))
 		hops = KEYROT_HOPS;
 	on_nkey(arg, l, body, n, sig, hops);
 }
@@ -638,8 +621,8 @@ msg_nkok(void *arg, struct link *l, const char *type,
 	size_t		 n;
 
 	(void)type;
-	if (get_uint(f, nf, "gen", &gen) &&
-	    get_bytes(f, nf, "p", &proof, &n) && n == KEYROT_PROOF_LEN)
+	if (cbor_field_uint(f, nf, "gen", &gen) &&
+	    cbor_field_bytes(f, nf, "p", &proof, &n) && n == KEYROT_PROOF_LEN)
 		note_shown(kr, link_remote(l)->id, gen, proof);
 }
 

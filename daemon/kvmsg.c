@@ -215,15 +215,6 @@ read_flag(const struct cbor_field *f, int nf, const char *key, bool *b)
 	    cbor_read_bool(v->val, v->vallen, b);
 }
 
-static bool
-read_uint(const struct cbor_field *f, int nf, const char *key, uint64_t *u)
-{
-	const struct cbor_field	*v;
-
-	return (v = cbor_field_get(f, nf, key)) != NULL &&
-	    cbor_read_uint(v->val, v->vallen, u);
-}
-
 /* The body's "key". */
 static bool
 read_body_key(const struct cbor_field *f, int nf, struct kvmsg *m)
@@ -261,18 +252,18 @@ decode_write(const struct cbor_field *f, int nf, struct kvmsg *m,
 		m->valuelen = v->vallen;
 	}
 	if (cbor_field_get(f, nf, "if") != NULL) {
-		if (!read_uint(f, nf, "if", &m->if_version)) {
+		if (!cbor_field_uint(f, nf, "if", &m->if_version)) {
 			*why = "write: bad if_version";
 			return -1;
 		}
 		m->has_if_version = true;
 	}
 	if (cbor_field_get(f, nf, "ttl") != NULL &&
-	    (m->op != KV_PUT || !read_uint(f, nf, "ttl", &m->ttl_ms))) {
+	    (m->op != KV_PUT || !cbor_field_uint(f, nf, "ttl", &m->ttl_ms))) {
 		*why = "write: bad ttl";
 		return -1;
 	}
-	if (!read_uint(f, nf, "to", &m->timeout_ms)) {
+	if (!cbor_field_uint(f, nf, "to", &m->timeout_ms)) {
 		*why = "write: no timeout";
 		return -1;
 	}
@@ -344,7 +335,7 @@ decode_list(const struct cbor_field *f, int nf, struct kvmsg *m,
 		*why = "list: bad after";
 		return -1;
 	}
-	if (!read_uint(f, nf, "lim", &m->limit) || m->limit == 0 ||
+	if (!cbor_field_uint(f, nf, "lim", &m->limit) || m->limit == 0 ||
 	    m->limit > LIST_LIMIT_MAX) {
 		*why = "list: bad limit";
 		return -1;
@@ -444,7 +435,7 @@ decode_entries(const struct cbor_field *f, int nf, struct kvmsg *m,
 		*why = "bad entry";
 		return -1;
 	}
-	if (m->kind == KVMSG_HAVE && !read_uint(f, nf, "bk", &m->buckets)) {
+	if (m->kind == KVMSG_HAVE && !cbor_field_uint(f, nf, "bk", &m->buckets)) {
 		*why = "have: bad buckets";
 		return -1;
 	}
@@ -484,7 +475,7 @@ decode_watch(const struct cbor_field *f, int nf, struct kvmsg *m,
 		*why = "watch: bad prefix";
 		return -1;
 	}
-	if (!read_uint(f, nf, "lease", &m->lease_ms)) {
+	if (!cbor_field_uint(f, nf, "lease", &m->lease_ms)) {
 		*why = "watch: bad lease";
 		return -1;
 	}

@@ -89,11 +89,9 @@ static bool
 get_bytes(const struct cbor_field *f, int nf, const char *key,
     const uint8_t **p, size_t n)
 {
-	const struct cbor_field	*v = cbor_field_get(f, nf, key);
-	size_t			 len;
+	size_t	len;
 
-	return v != NULL && cbor_read_bytes(v->val, v->vallen, p, &len) &&
-	    len == n;
+	return cbor_field_bytes(f, nf, key, p, &len) && len == n;
 }
 
 /*

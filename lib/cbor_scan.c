@@ -421,6 +421,24 @@ cbor_field_get(const struct cbor_field *f, int n, const char *key)
 }
 
 bool
+cbor_field_uint(const struct cbor_field *f, int n, const char *key,
+    uint64_t *u)
+{
+	const struct cbor_field	*v = cbor_field_get(f, n, key);
+
+	return v != NULL && cbor_read_uint(v->val, v->vallen, u);
+}
+
+bool
+cbor_field_bytes(const struct cbor_field *f, int n, const char *key,
+    const uint8_t **p, size_t *len)
+{
+	const struct cbor_field	*v = cbor_field_get(f, n, key);
+
+	return v != NULL && cbor_read_bytes(v->val, v->vallen, p, len);
+}
+
+bool
 cbor_read_uint(const uint8_t *buf, size_t len, uint64_t *v)
 {
 	struct head	h;

@@ -52,6 +52,11 @@ int	cbor_scan_map(const uint8_t *buf, size_t len, struct cbor_field *f,
 /* The field named key, or NULL. */
 const struct cbor_field *cbor_field_get(const struct cbor_field *, int n,
 	    const char *key);
+/* The field named key read as below; false if absent or another type. */
+bool	cbor_field_uint(const struct cbor_field *, int n, const char *key,
+	    uint64_t *);
+bool	cbor_field_bytes(const struct cbor_field *, int n, const char *key,
+	    const uint8_t **p, size_t *len);
 
 /* Typed reads of a value span; false if it is another type. */
 bool	cbor_read_uint(const uint8_t *, size_t, uint64_t *);

@@ -964,15 +964,6 @@ field_strdup(const struct cbor_field *f, int nf, const char *key)
 	return strndup(s, n);
 }
 
-static bool
-field_uint(const struct cbor_field *f, int nf, const char *key, uint64_t *u)
-{
-	const struct cbor_field	*v;
-
-	return (v = cbor_field_get(f, nf, key)) != NULL &&
-	    cbor_read_uint(v->val, v->vallen, u);
-}
-
 /* Keeps *dst if it says the same, so earlier pointers to it stay good. */
 static void
 replace_str(char **dst, char *s)
@@ -1035,7 +1026,7 @@ peer_connect(struct peer *p, bool patient, struct peer_error *err)
 	    &res, &reslen, err) == -1)
 		goto fail;
 	if ((nf = cbor_scan_map(res, reslen, f, CTL_FIELDS_MAX)) == -1 ||
-	    !field_uint(f, nf, "protocol", &proto) ||
+	    !cbor_field_uint(f, nf, "protocol", &proto) ||
 	    (id = field_strdup(f, nf, "node")) == NULL ||
 	    (name = field_strdup(f, nf, "name")) == NULL) {
 		peer_seterr(err, PEER_INTERNAL, "malformed hello from peerd");
@@ -1249,12 +1240,12 @@ peer_status(struct peer *p, struct peer_status **stp, struct peer_error *err)
 	    (st->node_id = field_strdup(f, nf, "node")) == NULL ||
 	    (st->name = field_strdup(f, nf, "name")) == NULL ||
 	    (st->version = field_strdup(f, nf, "version")) == NULL ||
-	    !field_uint(f, nf, "pid", &st->pid) ||
-	    !field_uint(f, nf, "uptime_ms", &st->uptime_ms) ||
-	    !field_uint(f, nf, "started_at", &st->started_at) ||
-	    !field_uint(f, nf, "clients", &st->clients) ||
-	    !field_uint(f, nf, "peers", &st->peers) ||
-	    !field_uint(f, nf, "members", &st->members) ||
+	    !cbor_field_uint(f, nf, "pid", &st->pid) ||
+	    !cbor_field_uint(f, nf, "uptime_ms", &st->uptime_ms) ||
+	    !cbor_field_uint(f, nf, "started_at", &st->started_at) ||
+	    !cbor_field_uint(f, nf, "clients", &st->clients) ||
+	    !cbor_field_uint(f, nf, "peers", &st->peers) ||
+	    !cbor_field_uint(f, nf, "members", &st->members) ||
 	    !status_listen(st, f, nf)) {
 		free(res);
 		peer_status_free(st);
